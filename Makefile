@@ -1,0 +1,66 @@
+# saliency: see README.md. `make demo` and `make test` are the two commands to know.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# scripts/setup.sh writes TF_LIB_DIR, TF_INCLUDE_DIR and TF_LINK_DIR here; make
+# remakes it (and restarts) when it is missing or requirements.txt changed.
+-include .tflib/env.mk
+
+export CGO_ENABLED := 1
+export CGO_CFLAGS := -I$(TF_INCLUDE_DIR)
+export CGO_LDFLAGS := -L$(TF_LINK_DIR) -Wl,-rpath,$(TF_LIB_DIR) -Wl,--disable-new-dtags
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+PY := .venv/bin/python
+GO ?= go
+BENCH ?= .
+PKGS := ./...
+
+.PHONY: setup build test vet fmt demo zoo zoo-imagenet bench clean env
+
+.tflib/env.mk: requirements.txt scripts/setup.sh go.mod
+	./scripts/setup.sh
+
+## setup: Python venv with the pinned TensorFlow wheel, the libtensorflow link, bin/saliency
+setup:
+	./scripts/setup.sh
+	$(MAKE) build
+
+## build: bin/saliency (rpath to libtensorflow; runs without LD_LIBRARY_PATH)
+build: .tflib/env.mk
+	$(GO) build -o bin/saliency ./cmd/saliency
+
+## vet, test: go vet and the whole test suite against the real TensorFlow
+vet: .tflib/env.mk
+	$(GO) vet $(PKGS)
+
+test: .tflib/env.mk vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))" || { echo "gofmt: files need formatting:"; gofmt -l .; exit 1; }
+	$(GO) test -count=1 $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## demo: set everything up, then run the main job on the committed models
+demo: setup
+	./scripts/demo.sh
+
+## bench: forward throughput (images/s) for the zoo, and the ImageNet-shaped models when built
+bench: .tflib/env.mk
+	$(GO) test -run '^$$' -bench 'Forward' -benchtime 3x ./tfgraph
+
+## zoo: retrain the Fashion-MNIST zoo (about an hour on 2 cores; needs dataset-fashion-mnist)
+zoo: .tflib/env.mk
+	@test -d /usr/share/datasets/fashion-mnist || { echo "installing Debian's dataset-fashion-mnist"; apt-get install -y dataset-fashion-mnist || sudo apt-get install -y dataset-fashion-mnist; }
+	$(PY) savedmodels/build_zoo.py --force
+
+## zoo-imagenet: random-weight ImageNet-shaped SavedModels into savedmodels/imagenet (git-ignored)
+zoo-imagenet: .tflib/env.mk
+	$(PY) savedmodels/build_imagenet.py
+
+## env: print the cgo settings, to use go directly: eval "$$(make -s env)"
+env: .tflib/env.mk
+	@echo "export CGO_CFLAGS='$(CGO_CFLAGS)' CGO_LDFLAGS='$(CGO_LDFLAGS)' TF_CPP_MIN_LOG_LEVEL=$(TF_CPP_MIN_LOG_LEVEL)"
+
+clean:
+	rm -rf bin

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+func init() {
+	commands = append(commands, &command{
+		name:  "inspect",
+		args:  "[flags] SAVEDMODEL_DIR",
+		short: "describe a SavedModel: signatures, inputs, outputs, model card",
+		long: `Inspect loads a SavedModel and prints its signatures with their inputs and
+outputs, and the summary of its model card (card.yaml) when it has one.`,
+		flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+			var mf modelFlags
+			mf.register(fs)
+			return func(c *ctx, args []string) error {
+				if len(args) != 1 {
+					return usagef("want one SavedModel folder, got %d arguments", len(args))
+				}
+				m, card, err := mf.load(args[0])
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				printModel(c.stdout, m)
+				if card != nil {
+					printCard(c.stdout, card)
+				}
+				return nil
+			}
+		},
+	})
+}
+
+func printModel(w io.Writer, m *tfgraph.Model) {
+	fmt.Fprintf(w, "SavedModel  %s\n", m.Dir)
+	fmt.Fprintf(w, "  tags      %s\n", strings.Join(m.Tags, ","))
+	fmt.Fprintf(w, "  written   TensorFlow %s (running %s)\n", m.TensorFlowVersion, tfgraph.Version())
+	fmt.Fprintf(w, "\nSignatures\n")
+	for _, s := range m.Signatures {
+		mark := ""
+		if s.Name == m.Signature.Name {
+			mark = "  (selected)"
+		}
+		fmt.Fprintf(w, "  %s%s\n", s.Name, mark)
+		for i, in := range s.Inputs {
+			fmt.Fprintf(w, "    %-8s %s\n", label(i, "inputs"), in)
+		}
+		for i, out := range s.Outputs {
+			fmt.Fprintf(w, "    %-8s %s\n", label(i, "outputs"), out)
+		}
+	}
+}
+
+func label(i int, s string) string {
+	if i == 0 {
+		return s
+	}
+	return ""
+}
+
+func printCard(w io.Writer, c *savedmodels.Card) {
+	fmt.Fprintf(w, "\nCard  %s\n", c.Name)
+	fmt.Fprintf(w, "  %s\n", c.Description)
+	fmt.Fprintf(w, "  classes     %d: %s\n", len(c.Classes), strings.Join(c.Classes, ", "))
+	p := c.Preprocessing
+	fmt.Fprintf(w, "  input       %q %d×%d×%d %s %s in [%g, %g]; %s\n", c.Input.SignatureKey,
+		c.Input.Shape[1], c.Input.Shape[2], c.Input.Shape[3], c.Input.Color, c.Input.DType,
+		at(c.Input.Range, 0), at(c.Input.Range, 1), p.Formula)
+	fmt.Fprintf(w, "  output      %q %s\n", c.Output.SignatureKey, c.Output.Kind)
+	var acc []string
+	for _, k := range []string{"test", "train"} {
+		if v, ok := c.Accuracy[k]; ok {
+			acc = append(acc, fmt.Sprintf("%s %.4f", k, v))
+		}
+	}
+	fmt.Fprintf(w, "  accuracy    %s\n", strings.Join(acc, ", "))
+	fmt.Fprintf(w, "  trained     seed %d", c.Seed)
+	if e, ok := c.Training["epochs"]; ok {
+		fmt.Fprintf(w, ", %v epochs", e)
+	}
+	if s, ok := c.Training["seconds"]; ok {
+		fmt.Fprintf(w, " in %v s", s)
+	}
+	if f, ok := c.Training["from"]; ok {
+		fmt.Fprintf(w, ", %v", f)
+	}
+	fmt.Fprintf(w, "; %s\n", c.Framework)
+	fmt.Fprintf(w, "\nLayers (Keras)\n")
+	for _, l := range c.Layers {
+		fmt.Fprintf(w, "  %-16s %-24s %v\n", l.Name, l.Class, l.OutputShape)
+	}
+}
+
+func at(v []float64, i int) float64 {
+	if i < len(v) {
+		return v[i]
+	}
+	return 0
+}

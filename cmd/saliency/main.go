@@ -1,0 +1,140 @@
+// Command saliency explains the decisions of TensorFlow image classifiers with
+// saliency maps.
+//
+// Usage:
+//
+//	saliency <command> [flags] [arguments]
+//
+// The commands are:
+//
+//	inspect    describe a SavedModel: signatures, inputs, outputs, model card
+//	predict    classify images with a SavedModel (top-k classes)
+//	version    print the versions of saliency, TensorFlow and Go
+//
+// Exit status is 2 for a usage error and 1 for any other failure.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// command is one subcommand, in the manner of cmd/go.
+type command struct {
+	name  string
+	args  string // usage line after the name
+	short string
+	long  string
+	flags func(fs *flag.FlagSet) func(c *ctx, args []string) error
+}
+
+// ctx carries the output streams of one invocation.
+type ctx struct {
+	stdout, stderr io.Writer
+}
+
+// usageError makes run exit with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+var commands []*command
+
+func main() {
+	quietTensorFlow()
+	os.Exit(run(os.Stdout, os.Stderr, os.Args[1:]))
+}
+
+// run is the whole command line; main only calls it.
+func run(stdout, stderr io.Writer, args []string) int {
+	c := &ctx{stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if cmd := lookup(args[1]); cmd != nil {
+				printCommandUsage(stdout, cmd, nil)
+				return 0
+			}
+		}
+		printUsage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd := lookup(args[0])
+	if cmd == nil {
+		fmt.Fprintf(stderr, "saliency: unknown command %q\nRun 'saliency help' for usage.\n", args[0])
+		return 2
+	}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	runFn := cmd.flags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandUsage(stdout, cmd, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "saliency %s: %v\n", cmd.name, err)
+		printCommandUsage(stderr, cmd, fs)
+		return 2
+	}
+	if err := runFn(c, fs.Args()); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "saliency %s: %s\n", cmd.name, ue.msg)
+			printCommandUsage(stderr, cmd, fs)
+			return 2
+		}
+		fmt.Fprintf(stderr, "saliency %s: %v\n", cmd.name, err)
+		return 1
+	}
+	return 0
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "Saliency explains the decisions of TensorFlow image classifiers.\n\nUsage:\n\n\tsaliency <command> [flags] [arguments]\n\nThe commands are:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.short)
+	}
+	fmt.Fprintf(w, "\nUse 'saliency help <command>' for more about a command.\n")
+}
+
+func printCommandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: saliency %s %s\n\n%s\n", cmd.name, cmd.args, cmd.long)
+	if fs == nil {
+		fs = flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+		cmd.flags(fs)
+	}
+	fs.SetOutput(w)
+	fmt.Fprintln(w, "\nFlags:")
+	fs.PrintDefaults()
+}
+
+// quietTensorFlow keeps TensorFlow's INFO and WARNING lines off stderr.
+// libtensorflow reads TF_CPP_MIN_LOG_LEVEL while it is loaded, before any Go
+// code runs, so when the variable is unset the process re-executes itself once
+// with it set. A user who sets it keeps their choice.
+func quietTensorFlow() {
+	if _, ok := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); ok {
+		return
+	}
+	os.Setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+	if exe, err := os.Executable(); err == nil {
+		syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+func init() {
+	commands = append(commands, &command{
+		name:  "predict",
+		args:  "[flags] SAVEDMODEL_DIR IMAGE...",
+		short: "classify images with a SavedModel (top-k classes)",
+		long: `Predict preprocesses each image as the model card says (size, colour, scale),
+runs them through the model as one batch and prints the top-k classes with
+their probabilities and, for a model that outputs logits, the logits.
+
+An image that cannot be read is reported and the others are still classified;
+the exit status is then 1.`,
+		flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+			var mf modelFlags
+			mf.register(fs)
+			k := fs.Int("k", 3, "number of classes to show per image")
+			return func(c *ctx, args []string) error {
+				if len(args) < 2 {
+					return usagef("want a SavedModel folder and at least one image")
+				}
+				if *k < 1 {
+					return usagef("-k must be at least 1, got %d", *k)
+				}
+				return predict(c, &mf, args[0], args[1:], *k)
+			}
+		},
+	})
+}
+
+func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
+	m, card, err := mf.load(dir)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	spec, err := imageSpec(m, card)
+	if err != nil {
+		return err
+	}
+	var items []*tfgraph.Tensor
+	var good []string
+	failed := 0
+	for _, p := range paths {
+		x, err := images.LoadInput(p, spec)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "saliency predict: %v\n", err)
+			failed++
+			continue
+		}
+		items = append(items, &tfgraph.Tensor{Shape: []int{spec.Height, spec.Width, spec.Channels}, Data: x})
+		good = append(good, p)
+	}
+	if len(items) > 0 {
+		batch, err := tfgraph.Stack(items)
+		if err != nil {
+			return err
+		}
+		out, err := m.Forward(batch)
+		if err != nil {
+			return err
+		}
+		probs := card == nil || card.Output.Kind == "probabilities"
+		if card == nil {
+			probs = looksLikeProbabilities(out)
+		}
+		for i, p := range good {
+			printTopK(c.stdout, p, out.Item(i).Data, probs, card, k)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d images could not be read", failed, len(paths))
+	}
+	return nil
+}
+
+// looksLikeProbabilities guesses, for a model without a card, whether its
+// outputs are probabilities: every row non-negative and summing to 1.
+func looksLikeProbabilities(out *tfgraph.Tensor) bool {
+	for i := 0; i < out.Shape[0]; i++ {
+		var s float64
+		for _, v := range out.Item(i).Data {
+			if v < 0 {
+				return false
+			}
+			s += float64(v)
+		}
+		if math.Abs(s-1) > 1e-3 {
+			return false
+		}
+	}
+	return true
+}
+
+func printTopK(w io.Writer, path string, scores []float32, probs bool, card *savedmodels.Card, k int) {
+	p := make([]float64, len(scores))
+	if probs {
+		for i, v := range scores {
+			p[i] = float64(v)
+		}
+	} else {
+		p = softmax(scores)
+	}
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	if k > len(idx) {
+		k = len(idx)
+	}
+	fmt.Fprintf(w, "%s\n", path)
+	for r, i := range idx[:k] {
+		if probs {
+			fmt.Fprintf(w, "  %d. %-14s %7.2f%%\n", r+1, card.ClassName(i), 100*p[i])
+		} else {
+			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], scores[i])
+		}
+	}
+}
+
+func softmax(z []float32) []float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = math.Max(m, float64(v))
+	}
+	out := make([]float64, len(z))
+	var s float64
+	for i, v := range z {
+		out[i] = math.Exp(float64(v) - m)
+		s += out[i]
+	}
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}

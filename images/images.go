@@ -1,0 +1,222 @@
+// Package images decodes image files and turns them into the float32 input a
+// model wants: colour conversion, resizing and the model card's preprocessing.
+//
+// Decoding uses the standard library (PNG, JPEG, GIF). Resizing is bilinear
+// interpolation with half-pixel centres, the filter of TensorFlow's
+// tf.image.resize(method="bilinear", antialias=False); an image already at the
+// model's size is not resampled. Grayscale conversion uses the ITU-R BT.601
+// luma weights of tf.image.rgb_to_grayscale (0.2989, 0.5870, 0.1140).
+package images
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/gif"  // register GIF
+	_ "image/jpeg" // register JPEG
+	_ "image/png"  // register PNG
+	"io"
+	"os"
+)
+
+// Spec is what a model's input wants: x = pixel·Scale + Offset per channel,
+// where pixel is in [0, 255].
+type Spec struct {
+	Height, Width int
+	// Channels is 1 (grayscale) or 3 (RGB).
+	Channels int
+	// Scale and Offset map a [0,255] pixel to the model's range. A zero Scale
+	// means 1/255 (inputs in [0,1]).
+	Scale, Offset float32
+	// Mean and Std, when set (one value per channel), are applied after Scale
+	// and Offset: x = (x - Mean[c]) / Std[c].
+	Mean, Std []float32
+}
+
+// Validate checks the spec.
+func (s Spec) Validate() error {
+	if s.Height <= 0 || s.Width <= 0 {
+		return fmt.Errorf("images: spec size %dx%d must be positive", s.Height, s.Width)
+	}
+	if s.Channels != 1 && s.Channels != 3 {
+		return fmt.Errorf("images: spec has %d channels; 1 (grayscale) or 3 (RGB) supported", s.Channels)
+	}
+	if (s.Mean != nil && len(s.Mean) != s.Channels) || (s.Std != nil && len(s.Std) != s.Channels) {
+		return fmt.Errorf("images: spec mean/std need %d values", s.Channels)
+	}
+	for _, v := range s.Std {
+		if v == 0 {
+			return fmt.Errorf("images: spec std has a zero")
+		}
+	}
+	return nil
+}
+
+// Decode reads an image from r; name is used in errors. A file that is not an
+// image of a known format, or is truncated, is an error naming it.
+func Decode(r io.Reader, name string) (image.Image, error) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(16)
+	if len(head) == 0 {
+		return nil, fmt.Errorf("images: %s: empty file", name)
+	}
+	img, format, err := image.Decode(br)
+	switch {
+	case errors.Is(err, image.ErrFormat):
+		return nil, fmt.Errorf("images: %s: not an image (PNG, JPEG or GIF), starts with %q", name, printable(head))
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("images: %s: truncated %s file", name, formatOf(head))
+	case err != nil:
+		return nil, fmt.Errorf("images: %s: corrupt %s file: %v", name, format, err)
+	}
+	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
+		return nil, fmt.Errorf("images: %s: image has no pixels", name)
+	}
+	return img, nil
+}
+
+// Load decodes the image file at path.
+func Load(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	defer f.Close()
+	return Decode(f, path)
+}
+
+// ToInput converts img to a [H,W,C] float32 array following spec.
+func ToInput(img image.Image, spec Spec) ([]float32, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	src := pixels(img, spec.Channels)
+	b := img.Bounds()
+	px := resizeBilinear(src, b.Dy(), b.Dx(), spec.Channels, spec.Height, spec.Width)
+	scale := spec.Scale
+	if scale == 0 {
+		scale = 1.0 / 255
+	}
+	for i := range px {
+		c := i % spec.Channels
+		v := px[i]*scale + spec.Offset
+		if spec.Mean != nil {
+			v -= spec.Mean[c]
+		}
+		if spec.Std != nil {
+			v /= spec.Std[c]
+		}
+		px[i] = v
+	}
+	return px, nil
+}
+
+// LoadInput is Load followed by ToInput.
+func LoadInput(path string, spec Spec) ([]float32, error) {
+	img, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	x, err := ToInput(img, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return x, nil
+}
+
+// pixels returns the image as [H,W,channels] float32 values in [0,255]. Alpha
+// is dropped (colours are taken un-premultiplied, as PIL's convert does).
+func pixels(img image.Image, channels int) []float32 {
+	b := img.Bounds()
+	h, w := b.Dy(), b.Dx()
+	out := make([]float32, h*w*channels)
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			var r, g, bl float32
+			switch c := img.At(x, y).(type) {
+			case color.Gray:
+				r, g, bl = float32(c.Y), float32(c.Y), float32(c.Y)
+			case color.Gray16:
+				v := float32(c.Y) / 257
+				r, g, bl = v, v, v
+			default:
+				n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+				r, g, bl = float32(n.R)/257, float32(n.G)/257, float32(n.B)/257
+			}
+			if channels == 1 {
+				out[i] = 0.2989*r + 0.5870*g + 0.1140*bl
+				i++
+			} else {
+				out[i], out[i+1], out[i+2] = r, g, bl
+				i += 3
+			}
+		}
+	}
+	return out
+}
+
+// resizeBilinear resamples [h,w,c] to [oh,ow,c] with half-pixel centres.
+func resizeBilinear(src []float32, h, w, c, oh, ow int) []float32 {
+	if h == oh && w == ow {
+		return src
+	}
+	out := make([]float32, oh*ow*c)
+	sy := float32(h) / float32(oh)
+	sx := float32(w) / float32(ow)
+	for y := 0; y < oh; y++ {
+		fy := (float32(y)+0.5)*sy - 0.5
+		y0, y1, dy := taps(fy, h)
+		for x := 0; x < ow; x++ {
+			fx := (float32(x)+0.5)*sx - 0.5
+			x0, x1, dx := taps(fx, w)
+			for k := 0; k < c; k++ {
+				a := src[(y0*w+x0)*c+k]
+				b := src[(y0*w+x1)*c+k]
+				cc := src[(y1*w+x0)*c+k]
+				d := src[(y1*w+x1)*c+k]
+				top := a + (b-a)*dx
+				bot := cc + (d-cc)*dx
+				out[(y*ow+x)*c+k] = top + (bot-top)*dy
+			}
+		}
+	}
+	return out
+}
+
+func taps(f float32, n int) (int, int, float32) {
+	if f < 0 {
+		f = 0
+	}
+	i0 := int(f)
+	if i0 > n-1 {
+		i0 = n - 1
+	}
+	i1 := i0 + 1
+	if i1 > n-1 {
+		i1 = n - 1
+	}
+	return i0, i1, f - float32(i0)
+}
+
+func formatOf(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x89PNG")):
+		return "PNG"
+	case bytes.HasPrefix(head, []byte("\xff\xd8")):
+		return "JPEG"
+	case bytes.HasPrefix(head, []byte("GIF8")):
+		return "GIF"
+	}
+	return "image"
+}
+
+func printable(b []byte) string {
+	if len(b) > 8 {
+		b = b[:8]
+	}
+	return string(b)
+}

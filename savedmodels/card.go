@@ -1,0 +1,132 @@
+// Package savedmodels reads the model zoo's cards (card.yaml) and golden test
+// vectors (.npy), and holds the zoo itself: the build scripts, the committed
+// SavedModels and the sample images.
+package savedmodels
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/saliencykit/saliency/images"
+	"gopkg.in/yaml.v3"
+)
+
+// Card is a model card: what a model expects and how it was made.
+type Card struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Framework   string   `yaml:"framework"`
+	Classes     []string `yaml:"classes"`
+	Input       struct {
+		SignatureKey string    `yaml:"signature_key"`
+		Shape        []int     `yaml:"shape"`
+		DType        string    `yaml:"dtype"`
+		Range        []float64 `yaml:"range"`
+		Color        string    `yaml:"color"`
+	} `yaml:"input"`
+	Output struct {
+		SignatureKey string `yaml:"signature_key"`
+		Shape        []int  `yaml:"shape"`
+		// Kind is "logits" or "probabilities".
+		Kind string `yaml:"kind"`
+	} `yaml:"output"`
+	Preprocessing struct {
+		Grayscale bool      `yaml:"grayscale"`
+		Resize    []int     `yaml:"resize"`
+		Scale     float64   `yaml:"scale"`
+		Offset    float64   `yaml:"offset"`
+		Mean      []float64 `yaml:"mean,omitempty"`
+		Std       []float64 `yaml:"std,omitempty"`
+		Formula   string    `yaml:"formula"`
+	} `yaml:"preprocessing"`
+	Accuracy map[string]float64 `yaml:"accuracy"`
+	Seed     int                `yaml:"seed"`
+	Training map[string]any     `yaml:"training"`
+	Layers   []Layer            `yaml:"layers"`
+	Golden   struct {
+		Images      map[string]any `yaml:"images"`
+		InnerLayers []string       `yaml:"inner_layers"`
+		Gradient    string         `yaml:"gradient"`
+	} `yaml:"golden"`
+}
+
+// Layer is one Keras layer as model.summary() shows it.
+type Layer struct {
+	Name        string `yaml:"name"`
+	Class       string `yaml:"class"`
+	OutputShape []int  `yaml:"output_shape"`
+}
+
+// CardFile is the card's file name inside a SavedModel folder.
+const CardFile = "card.yaml"
+
+// ErrNoCard is returned (wrapped) by ReadCard when the folder has no card.
+var ErrNoCard = errors.New("no card.yaml")
+
+// ReadCard reads dir/card.yaml. Unknown keys and wrong types are errors that
+// name the file and line.
+func ReadCard(dir string) (*Card, error) {
+	path := filepath.Join(dir, CardFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("savedmodels: %s: %w", dir, ErrNoCard)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("savedmodels: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	var c Card
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("savedmodels: %s: %v", path, err)
+	}
+	if err := c.check(); err != nil {
+		return nil, fmt.Errorf("savedmodels: %s: %v", path, err)
+	}
+	return &c, nil
+}
+
+func (c *Card) check() error {
+	if len(c.Input.Shape) != 4 {
+		return fmt.Errorf("input.shape %v: want [batch, height, width, channels]", c.Input.Shape)
+	}
+	if len(c.Classes) == 0 {
+		return fmt.Errorf("classes: empty")
+	}
+	switch c.Output.Kind {
+	case "logits", "probabilities":
+	default:
+		return fmt.Errorf("output.kind %q: want logits or probabilities", c.Output.Kind)
+	}
+	return nil
+}
+
+// ClassName returns the name of class i, or "class i" when the card has none.
+func (c *Card) ClassName(i int) string {
+	if c != nil && i >= 0 && i < len(c.Classes) {
+		return c.Classes[i]
+	}
+	return fmt.Sprintf("class %d", i)
+}
+
+// ImageSpec is the preprocessing the card describes.
+func (c *Card) ImageSpec() images.Spec {
+	s := images.Spec{
+		Height:   c.Input.Shape[1],
+		Width:    c.Input.Shape[2],
+		Channels: c.Input.Shape[3],
+		Scale:    float32(c.Preprocessing.Scale),
+		Offset:   float32(c.Preprocessing.Offset),
+	}
+	for _, v := range c.Preprocessing.Mean {
+		s.Mean = append(s.Mean, float32(v))
+	}
+	for _, v := range c.Preprocessing.Std {
+		s.Std = append(s.Std, float32(v))
+	}
+	return s
+}

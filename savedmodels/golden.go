@@ -1,0 +1,117 @@
+package savedmodels
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/saliencykit/saliency/tfgraph"
+	"github.com/sbinet/npyio"
+)
+
+// Golden holds a model's golden vectors, computed in Python at export with
+// tf.GradientTape (see build_zoo.py).
+type Golden struct {
+	Inputs    *tfgraph.Tensor            // [8,H,W,C] preprocessed inputs
+	Labels    []int                      // true classes
+	Top       []int                      // argmax of the logits
+	Logits    *tfgraph.Tensor            // [8,classes] pre-softmax scores
+	Outputs   *tfgraph.Tensor            // [8,classes] the signature's output
+	GradInput *tfgraph.Tensor            // d logit[top] / d input
+	Layers    map[string]*tfgraph.Tensor // outputs of named inner layers
+}
+
+// ReadGolden reads dir/golden/*.npy.
+func ReadGolden(dir string) (*Golden, error) {
+	gdir := filepath.Join(dir, "golden")
+	g := &Golden{Layers: map[string]*tfgraph.Tensor{}}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  **tfgraph.Tensor
+	}{{"inputs", &g.Inputs}, {"logits", &g.Logits}, {"outputs", &g.Outputs}, {"grad_input", &g.GradInput}} {
+		if *f.dst, err = ReadNpy(filepath.Join(gdir, f.name+".npy")); err != nil {
+			return nil, err
+		}
+	}
+	if g.Labels, err = ReadNpyInts(filepath.Join(gdir, "labels.npy")); err != nil {
+		return nil, err
+	}
+	if g.Top, err = ReadNpyInts(filepath.Join(gdir, "top.npy")); err != nil {
+		return nil, err
+	}
+	matches, _ := filepath.Glob(filepath.Join(gdir, "layer_*.npy"))
+	for _, m := range matches {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "layer_"), ".npy")
+		if g.Layers[name], err = ReadNpy(m); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// ReadNpy reads a float32 .npy file in C order.
+func ReadNpy(path string) (*tfgraph.Tensor, error) {
+	r, closer, err := openNpy(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closer()
+	if r.Header.Descr.Type != "<f4" {
+		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want float32 (<f4)", path, r.Header.Descr.Type)
+	}
+	var data []float32
+	if err := r.Read(&data); err != nil {
+		return nil, fmt.Errorf("savedmodels: %s: %w", path, err)
+	}
+	return &tfgraph.Tensor{Shape: append([]int(nil), r.Header.Descr.Shape...), Data: data}, nil
+}
+
+// ReadNpyInts reads a 1-D int32 or int64 .npy file.
+func ReadNpyInts(path string) ([]int, error) {
+	r, closer, err := openNpy(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closer()
+	var out []int
+	switch r.Header.Descr.Type {
+	case "<i4":
+		var v []int32
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("savedmodels: %s: %w", path, err)
+		}
+		for _, x := range v {
+			out = append(out, int(x))
+		}
+	case "<i8":
+		var v []int64
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("savedmodels: %s: %w", path, err)
+		}
+		for _, x := range v {
+			out = append(out, int(x))
+		}
+	default:
+		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want int32 or int64", path, r.Header.Descr.Type)
+	}
+	return out, nil
+}
+
+func openNpy(path string) (*npyio.Reader, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("savedmodels: %w", err)
+	}
+	r, err := npyio.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("savedmodels: %s: not a .npy file: %w", path, err)
+	}
+	if r.Header.Descr.Fortran {
+		f.Close()
+		return nil, nil, fmt.Errorf("savedmodels: %s: Fortran order not supported", path)
+	}
+	return r, func() { f.Close() }, nil
+}

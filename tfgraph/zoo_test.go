@@ -1,0 +1,107 @@
+package tfgraph_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// zooModels are the committed models every test runs on.
+var zooModels = []string{
+	"fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet",
+	"fmnist_vgg_randlabels", "fmnist_scatter",
+}
+
+// zooDir is the committed zoo; SALIENCY_ZOO points the tests at another build.
+func zooDir(name string) string {
+	root := os.Getenv("SALIENCY_ZOO")
+	if root == "" {
+		root = filepath.Join("..", "savedmodels")
+	}
+	return filepath.Join(root, name)
+}
+
+func loadZoo(t testing.TB, name string) (*tfgraph.Model, *savedmodels.Golden) {
+	t.Helper()
+	m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	g, err := savedmodels.ReadGolden(zooDir(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, g
+}
+
+func TestForwardMatchesGolden(t *testing.T) {
+	for _, name := range zooModels {
+		t.Run(name, func(t *testing.T) {
+			m, g := loadZoo(t, name)
+			got, err := m.Forward(g.Inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := tfgraph.MaxAbsDiff(got, g.Outputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d > 1e-4 {
+				t.Errorf("signature output differs from golden by %g (> 1e-4)", d)
+			}
+			card, err := savedmodels.ReadCard(zooDir(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if card.Output.Kind == "logits" {
+				if d, _ := tfgraph.MaxAbsDiff(got, g.Logits); d > 1e-4 {
+					t.Errorf("logits differ from golden by %g (> 1e-4)", d)
+				}
+			}
+			t.Logf("max |Go - golden| = %.3g", d)
+			// One image at a time gives the same answer as the batch.
+			for i := 0; i < 2; i++ {
+				x := g.Inputs.Item(i)
+				x.Shape = append([]int{1}, x.Shape...)
+				one, err := m.Forward(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := got.Item(i)
+				want.Shape = append([]int{1}, want.Shape...)
+				if d, _ := tfgraph.MaxAbsDiff(one, want); d > 1e-5 {
+					t.Errorf("image %d alone differs from its batch result by %g", i, d)
+				}
+			}
+		})
+	}
+}
+
+func TestSignatureDescribesZooModels(t *testing.T) {
+	for _, name := range zooModels {
+		m, _ := loadZoo(t, name)
+		card, err := savedmodels.ReadCard(zooDir(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := m.Input()
+		if in.Key != card.Input.SignatureKey || in.DType != "float32" || len(in.Shape) != 4 {
+			t.Errorf("%s: input %v, card says key %q", name, in, card.Input.SignatureKey)
+		}
+		for i := 1; i < 4; i++ {
+			if in.Shape[i] != int64(card.Input.Shape[i]) {
+				t.Errorf("%s: input shape %v, card %v", name, in.Shape, card.Input.Shape)
+			}
+		}
+		if out := m.Output(); out.Key != card.Output.SignatureKey || out.Shape[1] != int64(len(card.Classes)) {
+			t.Errorf("%s: output %v, card key %q, %d classes", name, out, card.Output.SignatureKey, len(card.Classes))
+		}
+		if len(m.Signatures) < 2 {
+			t.Errorf("%s: want serve and serving_default signatures, got %d", name, len(m.Signatures))
+		}
+	}
+}
