@@ -63,14 +63,14 @@ func Decode(r io.Reader, name string) (image.Image, error) {
 	if len(head) == 0 {
 		return nil, fmt.Errorf("images: %s: empty file", name)
 	}
-	img, format, err := image.Decode(br)
+	img, _, err := image.Decode(br)
 	switch {
 	case errors.Is(err, image.ErrFormat):
 		return nil, fmt.Errorf("images: %s: not an image (PNG, JPEG or GIF), starts with %q", name, printable(head))
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return nil, fmt.Errorf("images: %s: truncated %s file", name, formatOf(head))
 	case err != nil:
-		return nil, fmt.Errorf("images: %s: corrupt %s file: %v", name, format, err)
+		return nil, fmt.Errorf("images: %s: truncated or corrupt %s file: %v", name, formatOf(head), err)
 	}
 	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
 		return nil, fmt.Errorf("images: %s: image has no pixels", name)
@@ -137,6 +137,7 @@ func pixels(img image.Image, channels int) []float32 {
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			var r, g, bl float32
+			gray := true
 			switch c := img.At(x, y).(type) {
 			case color.Gray:
 				r, g, bl = float32(c.Y), float32(c.Y), float32(c.Y)
@@ -146,9 +147,14 @@ func pixels(img image.Image, channels int) []float32 {
 			default:
 				n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
 				r, g, bl = float32(n.R)/257, float32(n.G)/257, float32(n.B)/257
+				gray = false
 			}
 			if channels == 1 {
-				out[i] = 0.2989*r + 0.5870*g + 0.1140*bl
+				if gray {
+					out[i] = r // a gray image keeps its values exactly
+				} else {
+					out[i] = 0.2989*r + 0.5870*g + 0.1140*bl
+				}
 				i++
 			} else {
 				out[i], out[i+1], out[i+2] = r, g, bl

@@ -427,7 +427,10 @@ def write_samples(outdir, data):
         rows.append("%s,%d,%s,fmnist_scatter" % (f, ys[i], CLASSES[ys[i]]))
     with open(os.path.join(outdir, "labels.csv"), "w") as fh:
         fh.write("\n".join(rows) + "\n")
-    print("samples: %d images in %s" % (len(rows) - 1, outdir))
+    # The first 1000 Fashion-MNIST test images, for tests and experiments in Go.
+    np.savez_compressed(os.path.join(outdir, "fmnist_test_1000.npz"), images=xte[:1000],
+                        labels=yte[:1000].astype(np.int32))
+    print("samples: %d images and fmnist_test_1000.npz in %s" % (len(rows) - 1, outdir))
 
 
 def main():

@@ -105,3 +105,65 @@ func TestSignatureDescribesZooModels(t *testing.T) {
 		}
 	}
 }
+
+// TestAccuracyOnRealImages classifies real test images from Go and compares the
+// accuracy with the one measured in Python at export (card.yaml).
+func TestAccuracyOnRealImages(t *testing.T) {
+	fmnist, err := savedmodels.ReadTestSet(filepath.Join(zooDir("samples"), "fmnist_test_1000.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range zooModels {
+		t.Run(name, func(t *testing.T) {
+			m, _ := loadZoo(t, name)
+			card, err := savedmodels.ReadCard(zooDir(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := fmnist
+			if name == "fmnist_scatter" {
+				if ts, err = savedmodels.ReadTestSet(filepath.Join(zooDir(name), "test_set.npz")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			acc, err := accuracy(m, ts, 250)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("accuracy from Go on %d images: %.4f (card: %.4f on the full test set)", len(ts.Labels), acc, card.Accuracy["test"])
+			if d := acc - card.Accuracy["test"]; d < -0.03 || d > 0.03 {
+				t.Errorf("accuracy %.4f is more than 0.03 from the card's %.4f", acc, card.Accuracy["test"])
+			}
+		})
+	}
+}
+
+func accuracy(m *tfgraph.Model, ts *savedmodels.TestSet, batch int) (float64, error) {
+	n := len(ts.Labels)
+	per := ts.Images.Len() / n
+	right := 0
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		shape := append([]int{hi - lo}, ts.Images.Shape[1:]...)
+		out, err := m.Forward(&tfgraph.Tensor{Shape: shape, Data: ts.Images.Data[lo*per : hi*per]})
+		if err != nil {
+			return 0, err
+		}
+		for i := lo; i < hi; i++ {
+			if argmax(out.Item(i-lo).Data) == ts.Labels[i] {
+				right++
+			}
+		}
+	}
+	return float64(right) / float64(n), nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return best
+}
