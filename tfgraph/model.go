@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -75,6 +76,11 @@ type Model struct {
 	inputs  []tf.Output
 	outputs []tf.Output
 	ran     atomic.Bool // the first Run may log; later ones do not
+	opts    Options
+
+	flatOnce sync.Once
+	flat     *Flat
+	flatErr  error
 }
 
 // Load opens the SavedModel in dir. Errors name the folder and, for a wrong tag
@@ -142,6 +148,7 @@ func Load(dir string, opts *Options) (*Model, error) {
 		Signatures:        sigs,
 		saved:             saved,
 		meta:              meta,
+		opts:              o,
 	}
 	for _, in := range chosen.Inputs {
 		out, err := m.output(in.Name)
@@ -167,6 +174,7 @@ func (m *Model) Close() error {
 	if m.saved == nil {
 		return nil
 	}
+	m.flat.close()
 	err := m.saved.Session.Close()
 	m.saved = nil
 	return err

@@ -1,0 +1,119 @@
+package tfgraph
+
+import (
+	"fmt"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	"google.golang.org/protobuf/proto"
+)
+
+// Flat is the flat frozen graph of a model's signature (see flatten.go), in a
+// graph and session of its own. Every tensor inside the model is reachable,
+// and weights can be fed.
+type Flat struct {
+	model   *Model
+	graph   *tf.Graph
+	sess    *tf.Session
+	inputs  []tf.Output
+	outputs []tf.Output
+	// Weights lists the frozen variables, sorted by variable name.
+	Weights []Weight
+	// Nodes is the number of nodes in the flat graph.
+	Nodes int
+}
+
+// Flat returns the model's flat graph, building it on first use.
+func (m *Model) Flat() (*Flat, error) {
+	m.flatOnce.Do(func() { m.flat, m.flatErr = m.buildFlat() })
+	return m.flat, m.flatErr
+}
+
+func (m *Model) buildFlat() (*Flat, error) {
+	if m.saved == nil {
+		return nil, fmt.Errorf("tfgraph: %s: model is closed", m.Dir)
+	}
+	fg, err := m.flatten()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := proto.Marshal(fg.def)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph: %w", m.Dir, err)
+	}
+	g := tf.NewGraph()
+	if err := g.Import(raw, ""); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: importing the flat graph: %s", m.Dir, firstLine(err.Error()))
+	}
+	opts, err := sessionOptions(m.opts)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := tf.NewSession(g, opts)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph session: %w", m.Dir, err)
+	}
+	fl := &Flat{model: m, graph: g, sess: sess, Weights: fg.weights, Nodes: len(fg.def.GetNode())}
+	for _, names := range []struct {
+		names []string
+		dst   *[]tf.Output
+	}{{fg.inputs, &fl.inputs}, {fg.outputs, &fl.outputs}} {
+		for _, n := range names.names {
+			op, idx, err := parseTensorName(n)
+			if err != nil {
+				return nil, err
+			}
+			o := g.Operation(op)
+			if o == nil {
+				return nil, fmt.Errorf("tfgraph: %s: flat graph lacks %s", m.Dir, n)
+			}
+			*names.dst = append(*names.dst, o.Output(idx))
+		}
+	}
+	return fl, nil
+}
+
+// Forward runs a batch through the flat graph and returns the signature's
+// first output. x is checked as in Model.Forward.
+func (fl *Flat) Forward(x *Tensor) (*Tensor, error) {
+	in := fl.model.Signature.Inputs[0]
+	if len(fl.inputs) != 1 {
+		return nil, fmt.Errorf("tfgraph: %s: signature has %d inputs", fl.model.Dir, len(fl.inputs))
+	}
+	if err := checkInput(in, x); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	t, err := toTF(x)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := fl.run(map[tf.Output]*tf.Tensor{fl.inputs[0]: t}, fl.outputs[:1])
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+func (fl *Flat) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*Tensor, error) {
+	var res []*tf.Tensor
+	var err error
+	filterTFLogs(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
+	}
+	out := make([]*Tensor, len(res))
+	for i, t := range res {
+		if out[i], err = fromTF(t); err != nil {
+			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+		}
+	}
+	return out, nil
+}
+
+func (fl *Flat) close() error {
+	if fl == nil || fl.sess == nil {
+		return nil
+	}
+	err := fl.sess.Close()
+	fl.sess = nil
+	return err
+}

@@ -1,0 +1,463 @@
+package tfgraph
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	fnpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	opdefpb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
+	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
+	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
+	"google.golang.org/protobuf/proto"
+)
+
+// Flattening turns a SavedModel signature into one graph without function
+// calls or variables:
+//
+//   - every call (StatefulPartitionedCall, PartitionedCall, or an op named after
+//     a library function) reachable from the signature's outputs is inlined,
+//     recursively; body nodes are renamed "<call node>/<body node>", and a
+//     FunctionDef reference "node:out_arg:i" becomes the flat output index
+//     (sizes of the earlier output args, from the OpDef and the node's attrs or
+//     their defaults, plus i);
+//   - every variable becomes a weight: a Const holding the value read through
+//     the loaded session, under a PlaceholderWithDefault, so an experiment can
+//     feed other values without rebuilding the graph; ReadVariableOp becomes an
+//     Identity of the weight;
+//   - control edges are dropped (after freezing nothing has side effects),
+//     device strings and internal "_" attributes are cleared.
+//
+// Control flow (If, While, Case) and other ops that take functions are refused
+// with an error that names them.
+
+// weightPrefix starts the names of the weight nodes in a flat graph.
+const weightPrefix = "saliency_weights/"
+
+// controlFlowOps are refused: their bodies are functions the flattener cannot
+// inline, and they have no place in the image classifiers saliency explains.
+var controlFlowOps = map[string]bool{
+	"If": true, "StatelessIf": true, "While": true, "StatelessWhile": true,
+	"Case": true, "StatelessCase": true, "For": true, "SymbolicGradient": true,
+	"RemoteCall": true, "MapDataset": true,
+}
+
+// ref is a tensor of the flat graph, or a variable handle of the outer graph.
+type ref struct {
+	node     string
+	idx      int
+	variable string // non-empty: the resource handle of this outer VarHandleOp
+}
+
+func (r ref) String() string {
+	if r.idx == 0 {
+		return r.node
+	}
+	return r.node + ":" + strconv.Itoa(r.idx)
+}
+
+// scope is the outer graph or one inlined function body.
+type scope struct {
+	fn      string // function name, "" for the outer graph
+	prefix  string
+	nodes   map[string]*nodepb.NodeDef
+	args    map[string]ref
+	emitted map[string]bool
+	calls   map[string][]ref
+}
+
+func (s *scope) where() string {
+	if s.fn == "" {
+		return "the graph"
+	}
+	return "function " + s.fn
+}
+
+type flattener struct {
+	ops   map[string]*opdefpb.OpDef
+	funcs map[string]*fnpb.FunctionDef
+	out   []*nodepb.NodeDef
+	vars  map[string]*nodepb.NodeDef // outer VarHandleOps that are read
+	depth int
+}
+
+func newScope(fn, prefix string, nodes []*nodepb.NodeDef, args map[string]ref) *scope {
+	s := &scope{fn: fn, prefix: prefix, nodes: map[string]*nodepb.NodeDef{}, args: args,
+		emitted: map[string]bool{}, calls: map[string][]ref{}}
+	for _, n := range nodes {
+		s.nodes[n.GetName()] = n
+	}
+	return s
+}
+
+// resolve maps an input string of s (GraphDef syntax "node:i" in the outer
+// graph, FunctionDef syntax "arg" or "node:out_arg:i" in a body) to a flat ref.
+func (f *flattener) resolve(s *scope, input string) (ref, error) {
+	parts := strings.Split(input, ":")
+	var node *nodepb.NodeDef
+	idx := 0
+	if s.fn == "" {
+		node = s.nodes[parts[0]]
+		if len(parts) == 2 {
+			i, err := strconv.Atoi(parts[1])
+			if err != nil {
+				return ref{}, fmt.Errorf("tfgraph: %s: bad input %q", s.where(), input)
+			}
+			idx = i
+		}
+	} else {
+		if len(parts) == 1 {
+			r, ok := s.args[input]
+			if !ok {
+				return ref{}, fmt.Errorf("tfgraph: %s: input %q is no argument", s.where(), input)
+			}
+			return r, nil
+		}
+		node = s.nodes[parts[0]]
+		if node != nil {
+			i := 0
+			if len(parts) == 3 {
+				n, err := strconv.Atoi(parts[2])
+				if err != nil {
+					return ref{}, fmt.Errorf("tfgraph: %s: bad input %q", s.where(), input)
+				}
+				i = n
+			}
+			var err error
+			if idx, err = f.flatIndex(node, parts[1], i); err != nil {
+				return ref{}, fmt.Errorf("tfgraph: %s: input %q: %w", s.where(), input, err)
+			}
+		}
+	}
+	if node == nil {
+		return ref{}, fmt.Errorf("tfgraph: %s: input %q names no node", s.where(), input)
+	}
+	return f.output(s, node, idx)
+}
+
+// output is output idx of node n of scope s in the flat graph.
+func (f *flattener) output(s *scope, n *nodepb.NodeDef, idx int) (ref, error) {
+	switch {
+	case f.isCall(n):
+		outs, err := f.inline(s, n)
+		if err != nil {
+			return ref{}, err
+		}
+		if idx >= len(outs) {
+			return ref{}, fmt.Errorf("tfgraph: %s: call %s has %d outputs, %d wanted", s.where(), n.GetName(), len(outs), idx)
+		}
+		return outs[idx], nil
+	case n.GetOp() == "VarHandleOp":
+		if s.fn != "" {
+			return ref{}, fmt.Errorf("tfgraph: %s: variable %s created inside a function is not supported", s.where(), n.GetName())
+		}
+		f.vars[n.GetName()] = n
+		return ref{variable: n.GetName()}, nil
+	case n.GetOp() == "Identity" && n.GetAttr()["T"].GetType() == typespb.DataType_DT_RESOURCE:
+		return f.resolve(s, n.GetInput()[0])
+	}
+	if err := f.emit(s, n); err != nil {
+		return ref{}, err
+	}
+	return ref{node: s.prefix + n.GetName(), idx: idx}, nil
+}
+
+func (f *flattener) isCall(n *nodepb.NodeDef) bool {
+	switch n.GetOp() {
+	case "StatefulPartitionedCall", "PartitionedCall":
+		return true
+	}
+	return f.funcs[n.GetOp()] != nil
+}
+
+// emit copies node n of scope s into the flat graph.
+func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
+	if s.emitted[n.GetName()] {
+		return nil
+	}
+	s.emitted[n.GetName()] = true
+	if controlFlowOps[n.GetOp()] {
+		return fmt.Errorf("tfgraph: %s: node %s is %s: control flow is not supported", s.where(), n.GetName(), n.GetOp())
+	}
+	if _, ok := f.ops[n.GetOp()]; !ok {
+		return fmt.Errorf("tfgraph: %s: node %s has op %s, which this TensorFlow does not register", s.where(), n.GetName(), n.GetOp())
+	}
+	c := proto.Clone(n).(*nodepb.NodeDef)
+	c.Name = s.prefix + n.GetName()
+	c.Device = ""
+	c.ExperimentalDebugInfo = nil
+	for k, v := range c.Attr {
+		if strings.HasPrefix(k, "_") {
+			delete(c.Attr, k)
+			continue
+		}
+		if v.GetPlaceholder() != "" {
+			return fmt.Errorf("tfgraph: %s: node %s: attribute %s is a function placeholder (%s); polymorphic functions are not supported", s.where(), n.GetName(), k, v.GetPlaceholder())
+		}
+		if v.GetFunc() != nil {
+			return fmt.Errorf("tfgraph: %s: node %s (%s) takes function %s in attribute %s: not supported", s.where(), n.GetName(), n.GetOp(), v.GetFunc().GetName(), k)
+		}
+	}
+	c.Input = c.Input[:0]
+	for _, in := range n.GetInput() {
+		if strings.HasPrefix(in, "^") {
+			continue
+		}
+		r, err := f.resolve(s, in)
+		if err != nil {
+			return err
+		}
+		if r.variable != "" {
+			if n.GetOp() != "ReadVariableOp" {
+				return fmt.Errorf("tfgraph: %s: node %s (%s) uses variable %s directly; only ReadVariableOp is supported", s.where(), n.GetName(), n.GetOp(), r.variable)
+			}
+			c.Op = "Identity"
+			c.Input = []string{weightNode(r.variable)}
+			c.Attr = map[string]*attrpb.AttrValue{"T": n.GetAttr()["dtype"]}
+			break
+		}
+		c.Input = append(c.Input, r.String())
+	}
+	f.out = append(f.out, c)
+	return nil
+}
+
+// inline inlines the function that call node n of scope s calls.
+func (f *flattener) inline(s *scope, n *nodepb.NodeDef) ([]ref, error) {
+	if outs, ok := s.calls[n.GetName()]; ok {
+		return outs, nil
+	}
+	name := n.GetOp()
+	if a := n.GetAttr()["f"]; a != nil && a.GetFunc() != nil {
+		name = a.GetFunc().GetName()
+	}
+	fn := f.funcs[name]
+	if fn == nil {
+		return nil, fmt.Errorf("tfgraph: %s: call %s names function %q, which the library lacks", s.where(), n.GetName(), name)
+	}
+	if f.depth > 64 {
+		return nil, fmt.Errorf("tfgraph: function calls nested deeper than 64 at %s", name)
+	}
+	var ins []string
+	for _, in := range n.GetInput() {
+		if !strings.HasPrefix(in, "^") {
+			ins = append(ins, in)
+		}
+	}
+	sig := fn.GetSignature()
+	if len(ins) != len(sig.GetInputArg()) {
+		return nil, fmt.Errorf("tfgraph: %s: call %s passes %d inputs to %s, which takes %d", s.where(), n.GetName(), len(ins), name, len(sig.GetInputArg()))
+	}
+	args := map[string]ref{}
+	for i, in := range ins {
+		r, err := f.resolve(s, in)
+		if err != nil {
+			return nil, err
+		}
+		args[sig.GetInputArg()[i].GetName()] = r
+	}
+	body := newScope(name, s.prefix+n.GetName()+"/", fn.GetNodeDef(), args)
+	f.depth++
+	defer func() { f.depth-- }()
+	var outs []ref
+	for _, oa := range sig.GetOutputArg() {
+		ret, ok := fn.GetRet()[oa.GetName()]
+		if !ok {
+			return nil, fmt.Errorf("tfgraph: function %s: no ret for output %s", name, oa.GetName())
+		}
+		r, err := f.resolve(body, ret)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, r)
+	}
+	s.calls[n.GetName()] = outs
+	return outs, nil
+}
+
+// flatIndex converts output argument outArg, element i, of node n into the
+// index of the node's flat output list.
+func (f *flattener) flatIndex(n *nodepb.NodeDef, outArg string, i int) (int, error) {
+	var args []*opdefpb.OpDef_ArgDef
+	var defaults map[string]*attrpb.AttrValue
+	if fn := f.funcs[n.GetOp()]; fn != nil {
+		args = fn.GetSignature().GetOutputArg()
+	} else if op := f.ops[n.GetOp()]; op != nil {
+		args = op.GetOutputArg()
+		defaults = map[string]*attrpb.AttrValue{}
+		for _, a := range op.GetAttr() {
+			defaults[a.GetName()] = a.GetDefaultValue()
+		}
+	} else {
+		return 0, fmt.Errorf("unknown op %s", n.GetOp())
+	}
+	attr := func(name string) *attrpb.AttrValue {
+		if v, ok := n.GetAttr()[name]; ok {
+			return v
+		}
+		return defaults[name] // stripped default attrs
+	}
+	base := 0
+	for _, a := range args {
+		size := 1
+		switch {
+		case a.GetNumberAttr() != "":
+			size = int(attr(a.GetNumberAttr()).GetI())
+		case a.GetTypeListAttr() != "":
+			size = len(attr(a.GetTypeListAttr()).GetList().GetType())
+		}
+		if a.GetName() == outArg {
+			if i >= size {
+				return 0, fmt.Errorf("%s output %s has %d elements, element %d wanted", n.GetOp(), outArg, size, i)
+			}
+			return base + i, nil
+		}
+		base += size
+	}
+	return 0, fmt.Errorf("%s has no output argument %q", n.GetOp(), outArg)
+}
+
+func weightNode(variable string) string { return weightPrefix + variable }
+
+// Weight is one frozen variable of a flat graph.
+type Weight struct {
+	Name     string  // the variable's name (its shared_name), e.g. "conv1_1/kernel"
+	Node     string  // the PlaceholderWithDefault that holds it in the flat graph
+	DType    string  // numpy-style dtype
+	Shape    []int64 // its shape
+	variable string  // the VarHandleOp in the SavedModel graph
+}
+
+// flatGraph is the result of flattening: a GraphDef and where its signature
+// tensors are.
+type flatGraph struct {
+	def     *graphpb.GraphDef
+	inputs  []string // flat tensor per signature input
+	outputs []string // flat tensor per signature output
+	weights []Weight
+}
+
+// flatten builds the flat graph of m's signature; values of variables are read
+// through m's session.
+func (m *Model) flatten() (*flatGraph, error) {
+	ops, err := registeredOps()
+	if err != nil {
+		return nil, err
+	}
+	gd := m.meta.GetGraphDef()
+	f := &flattener{ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{}}
+	for _, fn := range gd.GetLibrary().GetFunction() {
+		f.funcs[fn.GetSignature().GetName()] = fn
+	}
+	outer := newScope("", "", gd.GetNode(), nil)
+	fg := &flatGraph{}
+	for _, in := range m.Signature.Inputs {
+		op, idx, err := parseTensorName(in.Name)
+		if err != nil {
+			return nil, err
+		}
+		n := outer.nodes[op]
+		if n == nil {
+			return nil, fmt.Errorf("tfgraph: %s: signature input %s names no node", m.Dir, in.Name)
+		}
+		r, err := f.output(outer, n, idx)
+		if err != nil {
+			return nil, err
+		}
+		fg.inputs = append(fg.inputs, r.String())
+	}
+	for _, out := range m.Signature.Outputs {
+		r, err := f.resolve(outer, out.Name)
+		if err != nil {
+			return nil, fmt.Errorf("%w (flattening %s)", err, m.Dir)
+		}
+		if r.variable != "" {
+			return nil, fmt.Errorf("tfgraph: %s: signature output %s is a variable handle", m.Dir, out.Name)
+		}
+		fg.outputs = append(fg.outputs, r.String())
+	}
+	weights, consts, err := m.freeze(f.vars)
+	if err != nil {
+		return nil, err
+	}
+	fg.weights = weights
+	fg.def = &graphpb.GraphDef{Node: append(consts, f.out...), Versions: gd.GetVersions()}
+	return fg, nil
+}
+
+// freeze reads the variables through the loaded session and returns a weight
+// (Const under a PlaceholderWithDefault) for each, sorted by name.
+func (m *Model) freeze(vars map[string]*nodepb.NodeDef) ([]Weight, []*nodepb.NodeDef, error) {
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	g := m.saved.Graph
+	var fetches []tf.Output
+	for _, name := range names {
+		read := "saliency_freeze/" + name
+		op := g.Operation(read)
+		if op == nil {
+			h := g.Operation(name)
+			if h == nil {
+				return nil, nil, fmt.Errorf("tfgraph: %s: variable %s is not in the loaded graph", m.Dir, name)
+			}
+			dt := vars[name].GetAttr()["dtype"].GetType()
+			var err error
+			op, err = g.AddOperation(tf.OpSpec{Type: "ReadVariableOp", Name: read,
+				Input: []tf.Input{h.Output(0)}, Attrs: map[string]any{"dtype": tf.DataType(dt)}})
+			if err != nil {
+				return nil, nil, fmt.Errorf("tfgraph: %s: reading variable %s: %w", m.Dir, name, err)
+			}
+		}
+		fetches = append(fetches, op.Output(0))
+	}
+	var vals []*tf.Tensor
+	if len(fetches) > 0 {
+		var err error
+		vals, err = m.saved.Session.Run(nil, fetches, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tfgraph: %s: reading variables: %s", m.Dir, firstLine(err.Error()))
+		}
+	}
+	var weights []Weight
+	var nodes []*nodepb.NodeDef
+	for i, name := range names {
+		v := vals[i]
+		var buf bytes.Buffer
+		if _, err := v.WriteContentsTo(&buf); err != nil {
+			return nil, nil, fmt.Errorf("tfgraph: %s: variable %s: %w", m.Dir, name, err)
+		}
+		dt := typespb.DataType(v.DataType())
+		shape := &shapepb.TensorShapeProto{}
+		for _, d := range v.Shape() {
+			shape.Dim = append(shape.Dim, &shapepb.TensorShapeProto_Dim{Size: d})
+		}
+		node := weightNode(name)
+		nodes = append(nodes,
+			&nodepb.NodeDef{Name: node + "/value", Op: "Const", Attr: map[string]*attrpb.AttrValue{
+				"dtype": {Value: &attrpb.AttrValue_Type{Type: dt}},
+				"value": {Value: &attrpb.AttrValue_Tensor{Tensor: &tensorpb.TensorProto{
+					Dtype: dt, TensorShape: shape, TensorContent: buf.Bytes()}}},
+			}},
+			&nodepb.NodeDef{Name: node, Op: "PlaceholderWithDefault", Input: []string{node + "/value"},
+				Attr: map[string]*attrpb.AttrValue{
+					"dtype": {Value: &attrpb.AttrValue_Type{Type: dt}},
+					"shape": {Value: &attrpb.AttrValue_Shape{Shape: shape}},
+				}})
+		wname := vars[name].GetAttr()["shared_name"].GetS()
+		if len(wname) == 0 {
+			wname = []byte(name)
+		}
+		weights = append(weights, Weight{Name: string(wname), Node: node, DType: dtypeName(dt), Shape: v.Shape(), variable: name})
+	}
+	return weights, nodes, nil
+}
