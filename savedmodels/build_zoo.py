@@ -334,6 +334,7 @@ def export(model, name, spec, outdir, info, xg, yg):
 
 
 def train(name, spec, data, outdir):
+    keras.backend.clear_session()  # fresh variable names ("conv1_1/kernel", not "…_1") in every model
     keras.utils.set_random_seed(spec["seed"])
     xtr, ytr, xte, yte = data
     info = {"output_kind": "logits", "training": {}}

@@ -19,7 +19,8 @@ type Flat struct {
 	// Weights lists the frozen variables, sorted by variable name.
 	Weights []Weight
 	// Nodes is the number of nodes in the flat graph.
-	Nodes int
+	Nodes  int
+	layers []Layer
 }
 
 // Flat returns the model's flat graph, building it on first use.
@@ -52,7 +53,8 @@ func (m *Model) buildFlat() (*Flat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph session: %w", m.Dir, err)
 	}
-	fl := &Flat{model: m, graph: g, sess: sess, Weights: fg.weights, Nodes: len(fg.def.GetNode())}
+	fl := &Flat{model: m, graph: g, sess: sess, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
+		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs)}
 	for _, names := range []struct {
 		names []string
 		dst   *[]tf.Output
@@ -116,4 +118,89 @@ func (fl *Flat) close() error {
 	err := fl.sess.Close()
 	fl.sess = nil
 	return err
+}
+
+// Run feeds x to the signature's input, replaces the named weights (by
+// Weight.Name) with the given values for this run only, and fetches the named
+// flat tensors ("node:index", e.g. a Layer's Output).
+func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*Tensor, error) {
+	in := fl.model.Signature.Inputs[0]
+	if err := checkInput(in, x); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	t, err := toTF(x)
+	if err != nil {
+		return nil, err
+	}
+	feeds := map[tf.Output]*tf.Tensor{fl.inputs[0]: t}
+	for name, v := range weights {
+		w, ok := fl.weight(name)
+		if !ok {
+			return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
+		}
+		if w.DType != "float32" {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only float32 weights can be fed", fl.model.Dir, name, w.DType)
+		}
+		if !sameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != numElements(v.Shape) {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, v.Shape)
+		}
+		wt, err := toTF(v)
+		if err != nil {
+			return nil, err
+		}
+		feeds[fl.graph.Operation(w.Node).Output(0)] = wt
+	}
+	var fetches []tf.Output
+	for _, n := range fetch {
+		op, idx, err := parseTensorName(n)
+		if err != nil {
+			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+		}
+		o := fl.graph.Operation(op)
+		if o == nil || idx >= o.NumOutputs() {
+			return nil, fmt.Errorf("tfgraph: %s: the flat graph has no tensor %s", fl.model.Dir, n)
+		}
+		fetches = append(fetches, o.Output(idx))
+	}
+	return fl.run(feeds, fetches)
+}
+
+// Output is the flat tensor of the signature's first output.
+func (fl *Flat) Output() string { return fl.outputs[0].Op.Name() + outputSuffix(fl.outputs[0].Index) }
+
+// WeightValue reads a weight's frozen value.
+func (fl *Flat) WeightValue(name string) (*Tensor, error) {
+	w, ok := fl.weight(name)
+	if !ok {
+		return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
+	}
+	outs, err := fl.run(nil, []tf.Output{fl.graph.Operation(w.Node + "/value").Output(0)})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+func (fl *Flat) weight(name string) (Weight, bool) {
+	for _, w := range fl.Weights {
+		if w.Name == name {
+			return w, true
+		}
+	}
+	return Weight{}, false
+}
+
+func outputSuffix(i int) string {
+	if i == 0 {
+		return ""
+	}
+	return fmt.Sprintf(":%d", i)
+}
+
+func int64sToInts(s []int64) []int {
+	out := make([]int, len(s))
+	for i, d := range s {
+		out[i] = int(d)
+	}
+	return out
 }

@@ -1,8 +1,11 @@
 package tfgraph_test
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -32,5 +35,105 @@ func TestFlatMatchesSignature(t *testing.T) {
 				t.Errorf("flat graph differs from the signature by %g", d)
 			}
 		})
+	}
+}
+
+// Every Keras layer of the card is found (Dropout has no ops at inference), and
+// the named inner layers equal the golden layer outputs.
+func TestLayersByKerasName(t *testing.T) {
+	for _, name := range zooModels {
+		t.Run(name, func(t *testing.T) {
+			m, g := loadZoo(t, name)
+			card, err := savedmodels.ReadCard(zooDir(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl, err := m.Flat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range card.Layers {
+				if l.Class == "InputLayer" || l.Class == "Dropout" {
+					continue
+				}
+				if _, err := fl.Layer(l.Name); err != nil {
+					t.Error(err)
+				}
+			}
+			for lname, want := range g.Layers {
+				l, err := fl.Layer(lname)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := fl.Run(g.Inputs, nil, l.Output)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := tfgraph.MaxAbsDiff(got[0], want)
+				if err != nil {
+					t.Fatalf("layer %s: %v", lname, err)
+				}
+				if d > 1e-4 {
+					t.Errorf("layer %s (%s, ops %v) differs from golden by %g", lname, l.Output, l.Ops, d)
+				}
+			}
+			_, err = fl.Layer("conv2_9")
+			if err == nil || !strings.Contains(err.Error(), `layer "conv2_9" not found; nearest: `) {
+				t.Errorf("unknown layer: %v", err)
+			}
+		})
+	}
+}
+
+// Feeding randomized weights for one layer changes the logits; feeding the
+// original values restores them exactly.
+func TestFeedWeights(t *testing.T) {
+	m, g := loadZoo(t, "fmnist_vgg")
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := fl.Run(g.Inputs, nil, fl.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := fl.Layer("conv2_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel := ""
+	for _, w := range layer.Weights {
+		if strings.Contains(w, "kernel") {
+			kernel = w
+		}
+	}
+	orig, err := fl.WeightValue(kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rnd := &tfgraph.Tensor{Shape: orig.Shape, Data: make([]float32, len(orig.Data))}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range rnd.Data {
+		rnd.Data[i] = float32(r.NormFloat64() * 0.1)
+	}
+	changed, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: rnd}, fl.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := tfgraph.MaxAbsDiff(changed[0], base[0]); d < 1e-2 {
+		t.Errorf("randomized %s changed the logits by only %g", kernel, d)
+	}
+	restored, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: orig}, fl.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := tfgraph.MaxAbsDiff(restored[0], base[0]); d != 0 {
+		t.Errorf("original weights do not restore the logits exactly: %g", d)
+	}
+	if _, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{"conv9/kernel": orig}, fl.Output()); err == nil {
+		t.Error("unknown weight accepted")
+	}
+	if _, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: tfgraph.NewTensor(3, 3)}, fl.Output()); err == nil {
+		t.Error("weight of the wrong shape accepted")
 	}
 }

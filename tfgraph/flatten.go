@@ -81,7 +81,8 @@ func (s *scope) where() string {
 }
 
 type flattener struct {
-	ops   map[string]*opdefpb.OpDef
+	origin map[string]string // flat node → its name inside the function body that held it
+	ops    map[string]*opdefpb.OpDef
 	funcs map[string]*fnpb.FunctionDef
 	out   []*nodepb.NodeDef
 	vars  map[string]*nodepb.NodeDef // outer VarHandleOps that are read
@@ -191,6 +192,9 @@ func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
 	}
 	c := proto.Clone(n).(*nodepb.NodeDef)
 	c.Name = s.prefix + n.GetName()
+	if s.fn != "" {
+		f.origin[c.Name] = n.GetName()
+	}
 	c.Device = ""
 	c.ExperimentalDebugInfo = nil
 	for k, v := range c.Attr {
@@ -342,6 +346,7 @@ type flatGraph struct {
 	inputs  []string // flat tensor per signature input
 	outputs []string // flat tensor per signature output
 	weights []Weight
+	origin  map[string]string
 }
 
 // flatten builds the flat graph of m's signature; values of variables are read
@@ -352,7 +357,7 @@ func (m *Model) flatten() (*flatGraph, error) {
 		return nil, err
 	}
 	gd := m.meta.GetGraphDef()
-	f := &flattener{ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{}}
+	f := &flattener{origin: map[string]string{}, ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{}}
 	for _, fn := range gd.GetLibrary().GetFunction() {
 		f.funcs[fn.GetSignature().GetName()] = fn
 	}
@@ -388,6 +393,7 @@ func (m *Model) flatten() (*flatGraph, error) {
 		return nil, err
 	}
 	fg.weights = weights
+	fg.origin = f.origin
 	fg.def = &graphpb.GraphDef{Node: append(consts, f.out...), Versions: gd.GetVersions()}
 	return fg, nil
 }
