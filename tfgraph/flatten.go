@@ -83,10 +83,10 @@ func (s *scope) where() string {
 type flattener struct {
 	origin map[string]string // flat node → its name inside the function body that held it
 	ops    map[string]*opdefpb.OpDef
-	funcs map[string]*fnpb.FunctionDef
-	out   []*nodepb.NodeDef
-	vars  map[string]*nodepb.NodeDef // outer VarHandleOps that are read
-	depth int
+	funcs  map[string]*fnpb.FunctionDef
+	out    []*nodepb.NodeDef
+	vars   map[string]*nodepb.NodeDef // outer VarHandleOps that are read
+	depth  int
 }
 
 func newScope(fn, prefix string, nodes []*nodepb.NodeDef, args map[string]ref) *scope {
