@@ -2,8 +2,10 @@ package tfgraph
 
 import (
 	"fmt"
+	"sync"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -21,6 +23,11 @@ type Flat struct {
 	// Nodes is the number of nodes in the flat graph.
 	Nodes  int
 	layers []Layer
+	nodes  map[string]*nodepb.NodeDef
+
+	oracleOnce                           sync.Once
+	oracleErr                            error
+	oracleLogits, oracleSeed, oracleGrad tf.Output
 }
 
 // Flat returns the model's flat graph, building it on first use.
@@ -54,7 +61,10 @@ func (m *Model) buildFlat() (*Flat, error) {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph session: %w", m.Dir, err)
 	}
 	fl := &Flat{model: m, graph: g, sess: sess, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
-		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs)}
+		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{}}
+	for _, n := range fg.def.GetNode() {
+		fl.nodes[n.GetName()] = n
+	}
 	for _, names := range []struct {
 		names []string
 		dst   *[]tf.Output

@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -136,4 +137,49 @@ func TestFeedWeights(t *testing.T) {
 	if _, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: tfgraph.NewTensor(3, 3)}, fl.Output()); err == nil {
 		t.Error("weight of the wrong shape accepted")
 	}
+}
+
+// The target scores are the logits, also behind a softmax; TensorFlow's own
+// gradient of the top logit on the flat graph equals the tf.GradientTape golden.
+func TestLogitsAndOracleGradient(t *testing.T) {
+	for _, name := range zooModels {
+		t.Run(name, func(t *testing.T) {
+			m, g := loadZoo(t, name)
+			fl, err := m.Flat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, behindSoftmax := fl.Logits()
+			if behindSoftmax != (name == "fmnist_gap_softmax") {
+				t.Errorf("logits %s: behind softmax %v", logits, behindSoftmax)
+			}
+			got, err := fl.Run(g.Inputs, nil, logits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := tfgraph.MaxAbsDiff(got[0], g.Logits); d > 1e-4 {
+				t.Errorf("logits %s differ from golden by %g", logits, d)
+			}
+			grad, err := fl.OracleGradient(g.Inputs, g.Top)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := tfgraph.MaxAbsDiff(grad, g.GradInput)
+			scale := maxAbs(g.GradInput)
+			t.Logf("oracle gradient vs tf.GradientTape: max diff %.3g, relative %.3g", d, d/scale)
+			if d > 1e-4*scale {
+				t.Errorf("oracle gradient differs from golden by %g (max |golden| %g)", d, scale)
+			}
+		})
+	}
+}
+
+func maxAbs(t *tfgraph.Tensor) float64 {
+	var m float64
+	for _, v := range t.Data {
+		if a := math.Abs(float64(v)); a > m {
+			m = a
+		}
+	}
+	return m
 }

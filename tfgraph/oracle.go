@@ -1,0 +1,104 @@
+package tfgraph
+
+import (
+	"fmt"
+
+	tf "github.com/wamuir/graft/tensorflow"
+)
+
+// Logits returns the flat tensor of the target scores and whether it was found
+// behind a softmax: when the model ends in a Softmax (after Identity ops), the
+// scores are its input, the logits (Simonyan et al. 2013); otherwise they are
+// the signature's first output.
+func (fl *Flat) Logits() (string, bool) {
+	name := fl.Output()
+	for {
+		n := fl.nodes[nodeOf(name)]
+		if n == nil || len(n.GetInput()) == 0 {
+			return name, false
+		}
+		switch n.GetOp() {
+		case "Identity":
+			name = n.GetInput()[0]
+		case "Softmax":
+			return n.GetInput()[0], true
+		default:
+			return name, false
+		}
+	}
+}
+
+func nodeOf(tensor string) string {
+	op, _, err := parseTensorName(tensor)
+	if err != nil {
+		return tensor
+	}
+	return op
+}
+
+// OracleGradient computes d score[class_i] / d input for each image i with
+// TensorFlow's own gradients (TF_AddGradients) on the flat graph: the oracle
+// the backward engine is tested against. The score is Logits().
+func (fl *Flat) OracleGradient(x *Tensor, classes []int) (*Tensor, error) {
+	fl.oracleOnce.Do(func() { fl.oracleErr = fl.addOracle() })
+	if fl.oracleErr != nil {
+		return nil, fl.oracleErr
+	}
+	if x == nil || len(x.Shape) == 0 || len(classes) != x.Shape[0] {
+		return nil, fmt.Errorf("tfgraph: %s: %d classes for a batch of %v", fl.model.Dir, len(classes), shapeOf(x))
+	}
+	n := fl.oracleLogits.Shape().Size(1)
+	onehot := NewTensor(len(classes), int(n))
+	for i, c := range classes {
+		if c < 0 || int64(c) >= n {
+			return nil, fmt.Errorf("tfgraph: %s: class %d out of range [0,%d)", fl.model.Dir, c, n)
+		}
+		onehot.Data[i*int(n)+c] = 1
+	}
+	if err := checkInput(fl.model.Signature.Inputs[0], x); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	xt, err := toTF(x)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := toTF(onehot)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := fl.run(map[tf.Output]*tf.Tensor{fl.inputs[0]: xt, fl.oracleSeed: ot}, []tf.Output{fl.oracleGrad})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+func (fl *Flat) addOracle() error {
+	logits, _ := fl.Logits()
+	op, idx, err := parseTensorName(logits)
+	if err != nil {
+		return err
+	}
+	y := fl.graph.Operation(op).Output(idx)
+	if y.Shape().NumDimensions() != 2 {
+		return fmt.Errorf("tfgraph: %s: scores %s have shape %v, want [batch, classes]", fl.model.Dir, logits, y.Shape())
+	}
+	seed, err := fl.graph.AddOperation(tf.OpSpec{Type: "Placeholder", Name: "saliency_oracle/seed",
+		Attrs: map[string]any{"dtype": tf.Float, "shape": y.Shape()}})
+	if err != nil {
+		return fmt.Errorf("tfgraph: %s: oracle: %w", fl.model.Dir, err)
+	}
+	grads, err := fl.graph.AddGradients("saliency_oracle/grad", []tf.Output{y}, []tf.Output{fl.inputs[0]}, []tf.Output{seed.Output(0)})
+	if err != nil {
+		return fmt.Errorf("tfgraph: %s: TensorFlow cannot differentiate the flat graph: %s", fl.model.Dir, firstLine(err.Error()))
+	}
+	fl.oracleLogits, fl.oracleSeed, fl.oracleGrad = y, seed.Output(0), grads[0]
+	return nil
+}
+
+func shapeOf(x *Tensor) []int {
+	if x == nil {
+		return nil
+	}
+	return x.Shape
+}
