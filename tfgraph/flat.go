@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -24,6 +25,8 @@ type Flat struct {
 	Nodes  int
 	layers []Layer
 	nodes  map[string]*nodepb.NodeDef
+	order  []*nodepb.NodeDef // topological
+	bw     backwardCache
 
 	oracleOnce                           sync.Once
 	oracleErr                            error
@@ -65,6 +68,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 	for _, n := range fg.def.GetNode() {
 		fl.nodes[n.GetName()] = n
 	}
+	fl.order = topoSort(fg.def.GetNode())
 	for _, names := range []struct {
 		names []string
 		dst   *[]tf.Output
@@ -134,6 +138,19 @@ func (fl *Flat) close() error {
 // Weight.Name) with the given values for this run only, and fetches the named
 // flat tensors ("node:index", e.g. a Layer's Output).
 func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*Tensor, error) {
+	var fetches []tf.Output
+	for _, n := range fetch {
+		o, err := fl.tensor(n)
+		if err != nil {
+			return nil, err
+		}
+		fetches = append(fetches, o)
+	}
+	return fl.runWith(x, weights, nil, fetches)
+}
+
+// runWith feeds x, weight replacements and extra tensors, and fetches.
+func (fl *Flat) runWith(x *Tensor, weights map[string]*Tensor, extra map[tf.Output]*Tensor, fetches []tf.Output) ([]*Tensor, error) {
 	in := fl.model.Signature.Inputs[0]
 	if err := checkInput(in, x); err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
@@ -151,8 +168,8 @@ func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*
 		if w.DType != "float32" {
 			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only float32 weights can be fed", fl.model.Dir, name, w.DType)
 		}
-		if !sameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != numElements(v.Shape) {
-			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, v.Shape)
+		if v == nil || !sameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != numElements(v.Shape) {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, shapeOf(v))
 		}
 		wt, err := toTF(v)
 		if err != nil {
@@ -160,19 +177,52 @@ func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*
 		}
 		feeds[fl.graph.Operation(w.Node).Output(0)] = wt
 	}
-	var fetches []tf.Output
-	for _, n := range fetch {
-		op, idx, err := parseTensorName(n)
+	for o, v := range extra {
+		if v == nil {
+			return nil, fmt.Errorf("tfgraph: %s: nil feed for %s", fl.model.Dir, o.Op.Name())
+		}
+		want, err := o.Shape().ToSlice()
+		ok := err == nil && len(want) == len(v.Shape)
+		for i := 0; ok && i < len(want); i++ {
+			ok = want[i] < 0 || want[i] == int64(v.Shape[i])
+		}
+		if !ok || len(v.Data) != numElements(v.Shape) {
+			return nil, fmt.Errorf("tfgraph: %s: feed %s wants shape %v, got %v", fl.model.Dir, o.Op.Name(), o.Shape(), v.Shape)
+		}
+		vt, err := toTF(v)
 		if err != nil {
-			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+			return nil, err
 		}
-		o := fl.graph.Operation(op)
-		if o == nil || idx >= o.NumOutputs() {
-			return nil, fmt.Errorf("tfgraph: %s: the flat graph has no tensor %s", fl.model.Dir, n)
-		}
-		fetches = append(fetches, o.Output(idx))
+		feeds[o] = vt
 	}
 	return fl.run(feeds, fetches)
+}
+
+// topoSort orders nodes so that every node comes after its inputs.
+func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
+	byName := make(map[string]*nodepb.NodeDef, len(nodes))
+	for _, n := range nodes {
+		byName[n.GetName()] = n
+	}
+	done := make(map[string]bool, len(nodes))
+	out := make([]*nodepb.NodeDef, 0, len(nodes))
+	var visit func(n *nodepb.NodeDef)
+	visit = func(n *nodepb.NodeDef) {
+		if done[n.GetName()] {
+			return
+		}
+		done[n.GetName()] = true
+		for _, in := range n.GetInput() {
+			if p := byName[nodeOf(strings.TrimPrefix(in, "^"))]; p != nil {
+				visit(p)
+			}
+		}
+		out = append(out, n)
+	}
+	for _, n := range nodes {
+		visit(n)
+	}
+	return out
 }
 
 // Output is the flat tensor of the signature's first output.

@@ -102,3 +102,40 @@ func shapeOf(x *Tensor) []int {
 	}
 	return x.Shape
 }
+
+// OracleGradientAt is OracleGradient with respect to a flat tensor of the
+// graph (e.g. a layer's output) instead of the input. Each call adds gradient
+// ops to the graph: it is meant for tests.
+func (fl *Flat) OracleGradientAt(x *Tensor, classes []int, tensor string) (*Tensor, error) {
+	logits, _ := fl.Logits()
+	y, err := fl.tensor(logits)
+	if err != nil {
+		return nil, err
+	}
+	at, err := fl.tensor(tensor)
+	if err != nil {
+		return nil, err
+	}
+	fl.bw.mu.Lock()
+	fl.bw.n++
+	prefix := fmt.Sprintf("saliency_oracle%d", fl.bw.n)
+	fl.bw.mu.Unlock()
+	seed, err := fl.graph.AddOperation(tf.OpSpec{Type: "Placeholder", Name: prefix + "/seed",
+		Attrs: map[string]any{"dtype": tf.Float, "shape": y.Shape()}})
+	if err != nil {
+		return nil, err
+	}
+	grads, err := fl.graph.AddGradients(prefix+"/grad", []tf.Output{y}, []tf.Output{at}, []tf.Output{seed.Output(0)})
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: TensorFlow cannot differentiate the flat graph: %s", fl.model.Dir, firstLine(err.Error()))
+	}
+	onehot, err := fl.oneHot(y, x, classes)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := fl.runWith(x, nil, map[tf.Output]*Tensor{seed.Output(0): onehot}, []tf.Output{grads[0]})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}

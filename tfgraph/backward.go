@@ -1,0 +1,490 @@
+package tfgraph
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+)
+
+// RuleSet names how the backward pass treats each op. Rule sets differ only in
+// the ReLU family; every other op uses its exact derivative.
+type RuleSet string
+
+const (
+	// Plain is the exact gradient (what TF_AddGradients and tf.GradientTape compute).
+	Plain RuleSet = "plain"
+	// DeconvNet passes only positive signal through a ReLU, whatever its
+	// forward input was (Zeiler & Fergus 2013): R_in = relu(R_out).
+	DeconvNet RuleSet = "deconvnet"
+	// Guided keeps signal only where both the forward input and the backward
+	// signal are positive (Springenberg et al. 2014): R_in = 1[x>0]·relu(R_out).
+	Guided RuleSet = "guided"
+)
+
+// RuleSets lists the rule sets.
+var RuleSets = []RuleSet{Plain, DeconvNet, Guided}
+
+func (r RuleSet) valid() bool {
+	for _, x := range RuleSets {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Backward is a backward graph added to a flat graph once for one (start,
+// end, rule set): it maps a seed on the start tensor (e.g. a one-hot on the
+// logits) to the signal on the end tensor (the input, or a layer's output).
+type Backward struct {
+	fl         *Flat
+	Start, End string
+	Rules      RuleSet
+	seed       tf.Output
+	startOut   tf.Output
+	result     tf.Output
+}
+
+type bwKey struct {
+	start, end string
+	rules      RuleSet
+}
+
+// backwardCache holds the Backward graphs of a Flat.
+type backwardCache struct {
+	mu sync.Mutex
+	m  map[bwKey]*Backward
+	n  int
+}
+
+// Backward returns the backward graph from start to end (flat tensor names;
+// "" means the logits and the signature input) under rules, adding it to the
+// graph on first use. An op on the path with no rule is an error naming the
+// op, its layer and the rule set, before anything runs.
+func (fl *Flat) Backward(start, end string, rules RuleSet) (*Backward, error) {
+	if start == "" {
+		start, _ = fl.Logits()
+	}
+	if end == "" {
+		end = fl.inputs[0].Op.Name() + outputSuffix(fl.inputs[0].Index)
+	}
+	if !rules.valid() {
+		return nil, fmt.Errorf("tfgraph: unknown rule set %q; rule sets: plain, deconvnet, guided", rules)
+	}
+	fl.bw.mu.Lock()
+	defer fl.bw.mu.Unlock()
+	key := bwKey{start, end, rules}
+	if b, ok := fl.bw.m[key]; ok {
+		return b, nil
+	}
+	if fl.bw.m == nil {
+		fl.bw.m = map[bwKey]*Backward{}
+	}
+	fl.bw.n++
+	b, err := fl.buildBackward(start, end, rules, fmt.Sprintf("saliency_bw%d/", fl.bw.n))
+	if err != nil {
+		return nil, err
+	}
+	fl.bw.m[key] = b
+	return b, nil
+}
+
+// Run computes the backward signal for batch x with seed on the start tensor
+// (same shape as the start tensor), with optional weight replacements.
+func (b *Backward) Run(x, seed *Tensor, weights map[string]*Tensor) (*Tensor, error) {
+	outs, err := b.fl.runWith(x, weights, map[tf.Output]*Tensor{b.seed: seed}, []tf.Output{b.result})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+// Gradient computes, under rules, the signal of score[class_i] of image i on
+// the end tensor ("" for the input). With Plain it is d logit_c / d end.
+func (fl *Flat) Gradient(x *Tensor, classes []int, end string, rules RuleSet) (*Tensor, error) {
+	b, err := fl.Backward("", end, rules)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := fl.oneHot(b.startOut, x, classes)
+	if err != nil {
+		return nil, err
+	}
+	return b.Run(x, seed, nil)
+}
+
+func (fl *Flat) oneHot(start tf.Output, x *Tensor, classes []int) (*Tensor, error) {
+	sh := start.Shape()
+	if sh.NumDimensions() != 2 || sh.Size(1) < 1 {
+		return nil, fmt.Errorf("tfgraph: %s: scores %s have shape %v, want [batch, classes]", fl.model.Dir, start.Op.Name(), sh)
+	}
+	if x == nil || len(x.Shape) == 0 || len(classes) != x.Shape[0] {
+		return nil, fmt.Errorf("tfgraph: %s: %d classes for a batch of %v", fl.model.Dir, len(classes), shapeOf(x))
+	}
+	n := int(sh.Size(1))
+	seed := NewTensor(len(classes), n)
+	for i, c := range classes {
+		if c < 0 || c >= n {
+			return nil, fmt.Errorf("tfgraph: %s: class %d out of range [0,%d)", fl.model.Dir, c, n)
+		}
+		seed.Data[i*n+c] = 1
+	}
+	return seed, nil
+}
+
+// bw builds one backward graph.
+type bw struct {
+	fl     *Flat
+	g      *tf.Graph
+	prefix string
+	n      int
+	err    error
+	rules  RuleSet
+}
+
+func (b *bw) name(kind string) string {
+	b.n++
+	return fmt.Sprintf("%s%s_%d", b.prefix, kind, b.n)
+}
+
+// op adds an op; after the first error it does nothing.
+func (b *bw) op(typ string, inputs []tf.Input, attrs map[string]any) tf.Output {
+	if b.err != nil {
+		return tf.Output{}
+	}
+	o, err := b.g.AddOperation(tf.OpSpec{Type: typ, Name: b.name(typ), Input: inputs, Attrs: attrs})
+	if err != nil {
+		b.err = fmt.Errorf("tfgraph: backward %s: %s", typ, firstLine(err.Error()))
+		return tf.Output{}
+	}
+	return o.Output(0)
+}
+
+func (b *bw) op1(typ string, attrs map[string]any, in ...tf.Output) tf.Output {
+	inputs := make([]tf.Input, len(in))
+	for i, x := range in {
+		inputs[i] = x
+	}
+	return b.op(typ, inputs, attrs)
+}
+
+func (b *bw) constI32(v []int32) tf.Output {
+	t, err := tf.NewTensor(v)
+	if err != nil {
+		b.err = err
+		return tf.Output{}
+	}
+	return b.op("Const", nil, map[string]any{"dtype": tf.Int32, "value": t})
+}
+
+func (b *bw) scalarI32(v int32) tf.Output {
+	t, err := tf.NewTensor(v)
+	if err != nil {
+		b.err = err
+		return tf.Output{}
+	}
+	return b.op("Const", nil, map[string]any{"dtype": tf.Int32, "value": t})
+}
+
+func (b *bw) constF32(v float32) tf.Output {
+	t, err := tf.NewTensor(v)
+	if err != nil {
+		b.err = err
+		return tf.Output{}
+	}
+	return b.op("Const", nil, map[string]any{"dtype": tf.Float, "value": t})
+}
+
+func (b *bw) shape(x tf.Output) tf.Output {
+	return b.op1("Shape", map[string]any{"out_type": tf.Int32}, x)
+}
+
+// reduceTo sums grad over the dimensions broadcast away from shape(x) and
+// reshapes it to x's shape (the gradient of a broadcasting binary op).
+func (b *bw) reduceTo(grad, x, other tf.Output, first bool) tf.Output {
+	if b.err != nil {
+		return tf.Output{}
+	}
+	sx, so := b.shape(x), b.shape(other)
+	var args tf.Output
+	if first {
+		o, err := b.g.AddOperation(tf.OpSpec{Type: "BroadcastGradientArgs", Name: b.name("BroadcastGradientArgs"), Input: []tf.Input{sx, so}})
+		if err != nil {
+			b.err = err
+			return tf.Output{}
+		}
+		args = o.Output(0)
+	} else {
+		o, err := b.g.AddOperation(tf.OpSpec{Type: "BroadcastGradientArgs", Name: b.name("BroadcastGradientArgs"), Input: []tf.Input{so, sx}})
+		if err != nil {
+			b.err = err
+			return tf.Output{}
+		}
+		args = o.Output(1)
+	}
+	sum := b.op1("Sum", map[string]any{"keep_dims": false}, grad, args)
+	return b.op1("Reshape", nil, sum, sx)
+}
+
+// attr converts a NodeDef attribute into a graft attribute value.
+func attr(n *nodepb.NodeDef, name string) (any, bool) {
+	a, ok := n.GetAttr()[name]
+	if !ok {
+		return nil, false
+	}
+	switch v := a.GetValue().(type) {
+	case *attrpb.AttrValue_S:
+		return string(v.S), true
+	case *attrpb.AttrValue_I:
+		return v.I, true
+	case *attrpb.AttrValue_F:
+		return v.F, true
+	case *attrpb.AttrValue_B:
+		return v.B, true
+	case *attrpb.AttrValue_Type:
+		return tf.DataType(v.Type), true
+	case *attrpb.AttrValue_List:
+		if len(v.List.GetS()) > 0 {
+			s := make([]string, len(v.List.GetS()))
+			for i, x := range v.List.GetS() {
+				s[i] = string(x)
+			}
+			return s, true
+		}
+		return append([]int64{}, v.List.GetI()...), true
+	}
+	return nil, false
+}
+
+func attrs(n *nodepb.NodeDef, names ...string) map[string]any {
+	out := map[string]any{}
+	for _, name := range names {
+		if v, ok := attr(n, name); ok {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// node is what a rule sees of one forward node.
+type node struct {
+	def  *nodepb.NodeDef
+	in   []tf.Output // forward inputs
+	out  []tf.Output // forward outputs
+	dy   []tf.Output // backward signal on each output (zero Output: none)
+	need []bool      // which inputs need a signal
+}
+
+// rule computes the backward signal for the inputs of a forward node from the
+// signals on its outputs. It returns one entry per input; a zero Output means
+// no signal flows to that input.
+type rule func(b *bw, n *node) []tf.Output
+
+func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (*Backward, error) {
+	b := &bw{fl: fl, g: fl.graph, prefix: prefix, rules: rules}
+	startOut, err := fl.tensor(start)
+	if err != nil {
+		return nil, err
+	}
+	endOut, err := fl.tensor(end)
+	if err != nil {
+		return nil, err
+	}
+	if startOut.DataType() != tf.Float || endOut.DataType() != tf.Float {
+		return nil, fmt.Errorf("tfgraph: %s: backward from %s to %s: both must be float32", fl.model.Dir, start, end)
+	}
+	endNode, startNode := nodeOf(end), nodeOf(start)
+	order := fl.order
+	pos, onPath, err := fl.path(startNode, endNode)
+	if err != nil {
+		return nil, err
+	}
+	seed := b.op("Placeholder", nil, map[string]any{"dtype": tf.Float, "shape": startOut.Shape()})
+	grads := map[string][]tf.Output{} // tensor name → signals to sum
+	grads[start] = []tf.Output{seed}
+	var result tf.Output
+	for i := pos[startNode]; i >= pos[endNode] && b.err == nil; i-- {
+		n := order[i]
+		name := n.GetName()
+		if !onPath[name] {
+			continue
+		}
+		op := fl.graph.Operation(name)
+		nout := op.NumOutputs()
+		dys := make([]tf.Output, nout)
+		any := false
+		for k := 0; k < nout; k++ {
+			t := name + outputSuffix(k)
+			if gs := grads[t]; len(gs) > 0 {
+				dys[k] = b.sum(gs)
+				any = true
+			}
+		}
+		if !any {
+			continue
+		}
+		if name == endNode {
+			result = dys[fl.mustIndex(end)]
+			break
+		}
+		r := ruleFor(rules, n.GetOp())
+		if r == nil {
+			return nil, fmt.Errorf("tfgraph: %s: no %s rule for op %s (node %s, layer %s)", fl.model.Dir, rules, n.GetOp(), name, fl.layerOf(name))
+		}
+		ins := make([]tf.Output, len(n.GetInput()))
+		need := make([]bool, len(n.GetInput()))
+		for k, in := range n.GetInput() {
+			if o, err := fl.tensor(in); err == nil {
+				ins[k] = o
+			}
+			need[k] = onPath[nodeOf(in)] && ins[k].Op != nil && ins[k].DataType() == tf.Float
+		}
+		outs := make([]tf.Output, nout)
+		for k := range outs {
+			outs[k] = op.Output(k)
+		}
+		dxs := r(b, &node{n, ins, outs, dys, need})
+		for k, dx := range dxs {
+			if dx.Op == nil || k >= len(n.GetInput()) || !need[k] {
+				continue
+			}
+			src := canonical(n.GetInput()[k])
+			grads[src] = append(grads[src], dx)
+		}
+	}
+	if b.err != nil {
+		return nil, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)
+	}
+	if result.Op == nil {
+		return nil, fmt.Errorf("tfgraph: %s: no %s signal reaches %s from %s", fl.model.Dir, rules, end, start)
+	}
+	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, startOut: startOut, result: result}, nil
+}
+
+func (b *bw) sum(gs []tf.Output) tf.Output {
+	if len(gs) == 1 {
+		return gs[0]
+	}
+	inputs := make(tf.OutputList, len(gs))
+	copy(inputs, gs)
+	return b.op("AddN", []tf.Input{inputs}, nil)
+}
+
+func canonical(t string) string {
+	op, idx, err := parseTensorName(t)
+	if err != nil {
+		return t
+	}
+	return op + outputSuffix(idx)
+}
+
+func (fl *Flat) tensor(name string) (tf.Output, error) {
+	op, idx, err := parseTensorName(name)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	o := fl.graph.Operation(op)
+	if o == nil || idx >= o.NumOutputs() {
+		return tf.Output{}, fmt.Errorf("tfgraph: %s: the flat graph has no tensor %s", fl.model.Dir, name)
+	}
+	return o.Output(idx), nil
+}
+
+func (fl *Flat) mustIndex(t string) int {
+	_, idx, _ := parseTensorName(t)
+	return idx
+}
+
+func (fl *Flat) layerOf(node string) string {
+	best := ""
+	for _, l := range fl.layers {
+		scope := nodeOf(l.Output)
+		if i := strings.LastIndexByte(scope, '/'); i > 0 && strings.HasPrefix(node, scope[:i+1]) {
+			best = l.Name
+		}
+	}
+	if best == "" {
+		return "none"
+	}
+	return best
+}
+
+// path returns the position of every node in the topological order and the
+// nodes on a path from endNode to startNode (descendants of endNode that are
+// ancestors of startNode).
+func (fl *Flat) path(startNode, endNode string) (map[string]int, map[string]bool, error) {
+	order := fl.order
+	pos := map[string]int{}
+	for i, n := range order {
+		pos[n.GetName()] = i
+	}
+	for _, n := range []string{startNode, endNode} {
+		if _, ok := pos[n]; !ok {
+			return nil, nil, fmt.Errorf("tfgraph: %s: no node %s in the flat graph", fl.model.Dir, n)
+		}
+	}
+	anc := map[string]bool{startNode: true}
+	for i := pos[startNode]; i >= 0; i-- {
+		n := order[i]
+		if !anc[n.GetName()] {
+			continue
+		}
+		for _, in := range n.GetInput() {
+			anc[nodeOf(in)] = true
+		}
+	}
+	if !anc[endNode] {
+		return nil, nil, fmt.Errorf("tfgraph: %s: %s does not depend on %s", fl.model.Dir, startNode, endNode)
+	}
+	onPath := map[string]bool{endNode: true}
+	for i := pos[endNode] + 1; i <= pos[startNode]; i++ {
+		n := order[i]
+		if !anc[n.GetName()] {
+			continue
+		}
+		for _, in := range n.GetInput() {
+			if onPath[nodeOf(in)] {
+				onPath[n.GetName()] = true
+				break
+			}
+		}
+	}
+	return pos, onPath, nil
+}
+
+// SupportedRules reports, for each rule set, the op types of the flat graph
+// (on the path from the input to the logits) that have no rule.
+func (fl *Flat) SupportedRules() map[RuleSet][]string {
+	out := map[RuleSet][]string{}
+	logits, _ := fl.Logits()
+	startNode := nodeOf(logits)
+	_, onPath, err := fl.path(startNode, fl.inputs[0].Op.Name())
+	if err != nil {
+		return out
+	}
+	for _, rs := range RuleSets {
+		missing := map[string]bool{}
+		for _, n := range fl.order {
+			if onPath[n.GetName()] && n.GetName() != fl.inputs[0].Op.Name() && fl.floatOutput(n.GetName()) && ruleFor(rs, n.GetOp()) == nil {
+				missing[n.GetOp()] = true
+			}
+		}
+		var list []string
+		for op := range missing {
+			list = append(list, op)
+		}
+		sort.Strings(list)
+		out[rs] = list
+	}
+	return out
+}
+
+func (fl *Flat) floatOutput(node string) bool {
+	op := fl.graph.Operation(node)
+	return op != nil && op.NumOutputs() > 0 && op.Output(0).DataType() == tf.Float
+}

@@ -1,0 +1,89 @@
+package tfgraph_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// The plain rule set agrees with TensorFlow's own AddGradients on the flat
+// graph, with respect to the input and to a middle layer, and with the
+// tf.GradientTape golden gradients.
+func TestPlainRulesMatchOracle(t *testing.T) {
+	for _, name := range zooModels {
+		t.Run(name, func(t *testing.T) {
+			m, g := loadZoo(t, name)
+			fl, err := m.Flat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := fl.OracleGradient(g.Inputs, g.Top)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := tfgraph.MaxAbsDiff(got, want)
+			scale := maxAbs(want)
+			t.Logf("input: max |plain - AddGradients| = %.3g (%.3g relative)", d, d/scale)
+			if d > 1e-5*scale {
+				t.Errorf("plain gradient differs from AddGradients by %g (max |oracle| %g)", d, scale)
+			}
+			dg, _ := tfgraph.MaxAbsDiff(got, g.GradInput)
+			if dg > 1e-4*maxAbs(g.GradInput) {
+				t.Errorf("plain gradient differs from tf.GradientTape by %g", dg)
+			}
+			// A middle layer: the first golden inner layer.
+			card, _ := savedmodels.ReadCard(zooDir(name))
+			layer, err := fl.Layer(card.Golden.InnerLayers[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			gl, err := fl.Gradient(g.Inputs, g.Top, layer.Output, tfgraph.Plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wl, err := fl.OracleGradientAt(g.Inputs, g.Top, layer.Output)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ = tfgraph.MaxAbsDiff(gl, wl)
+			t.Logf("layer %s: max |plain - AddGradients| = %.3g (%.3g relative)", layer.Name, d, d/maxAbs(wl))
+			if d > 1e-5*maxAbs(wl) {
+				t.Errorf("layer %s: plain gradient differs from AddGradients by %g", layer.Name, d)
+			}
+		})
+	}
+}
+
+func TestBackwardErrors(t *testing.T) {
+	m, g := loadZoo(t, "fmnist_vgg")
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fl.Backward("", "", "lrp"); err == nil || !strings.Contains(err.Error(), `unknown rule set "lrp"`) {
+		t.Errorf("unknown rule set: %v", err)
+	}
+	if _, err := fl.Gradient(g.Inputs, []int{1, 2}, "", tfgraph.Plain); err == nil {
+		t.Error("2 classes for 8 images accepted")
+	}
+	if _, err := fl.Gradient(g.Inputs, make([]int, 8), "nope:0", tfgraph.Plain); err == nil {
+		t.Error("unknown end tensor accepted")
+	}
+	for name, rs := range fl.SupportedRules() {
+		if len(rs) > 0 {
+			t.Errorf("rule set %s lacks rules for %v", name, rs)
+		}
+	}
+	// The same backward graph is reused.
+	b1, _ := fl.Backward("", "", tfgraph.Guided)
+	b2, _ := fl.Backward("", "", tfgraph.Guided)
+	if b1 != b2 {
+		t.Error("backward graph built twice")
+	}
+}
