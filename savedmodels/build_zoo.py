@@ -12,6 +12,8 @@ accuracy measured at export, seed, training time, layers) and golden vectors und
     outputs.npy     [8,10] float32, the signature's output (logits, or probabilities)
     layer_<name>.npy  outputs of two named inner layers
     grad_input.npy  [8,H,W,1] d(top logit)/d(input), one image at a time
+    guided_input.npy, deconvnet_input.npy   the same with the ReLU overrides of
+                    Guided Backprop and DeconvNet (golden_rules.py)
 
 Usage: build_zoo.py [--force] [--out DIR] [MODEL ...]   (default: every model)
 """
@@ -289,6 +291,8 @@ def export(model, name, spec, outdir, info, xg, yg):
     os.rename(tmp, outdir)
     softmax = info["output_kind"] == "probabilities"
     write_golden(model, name, xg, yg, spec["layers"], softmax, outdir)
+    import golden_rules  # guided and deconvnet goldens, from the exported SavedModel
+    golden_rules.write(outdir)
     h, w, c = model.inputs[0].shape[1:]
     card = {
         "name": name,

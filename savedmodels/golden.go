@@ -19,6 +19,9 @@ type Golden struct {
 	Logits    *tfgraph.Tensor            // [8,classes] pre-softmax scores
 	Outputs   *tfgraph.Tensor            // [8,classes] the signature's output
 	GradInput *tfgraph.Tensor            // d logit[top] / d input
+	// Guided and DeconvNet are the Guided Backprop and DeconvNet signals of
+	// logit[top] on the input (golden_rules.py); nil when not computed.
+	Guided, DeconvNet *tfgraph.Tensor
 	Layers    map[string]*tfgraph.Tensor // outputs of named inner layers
 }
 
@@ -40,6 +43,18 @@ func ReadGolden(dir string) (*Golden, error) {
 	}
 	if g.Top, err = ReadNpyInts(filepath.Join(gdir, "top.npy")); err != nil {
 		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  **tfgraph.Tensor
+	}{{"guided_input", &g.Guided}, {"deconvnet_input", &g.DeconvNet}} {
+		p := filepath.Join(gdir, f.name+".npy")
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if *f.dst, err = ReadNpy(p); err != nil {
+			return nil, err
+		}
 	}
 	matches, _ := filepath.Glob(filepath.Join(gdir, "layer_*.npy"))
 	for _, m := range matches {

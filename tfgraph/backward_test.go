@@ -87,3 +87,39 @@ func TestBackwardErrors(t *testing.T) {
 		t.Error("backward graph built twice")
 	}
 }
+
+// Guided Backprop and DeconvNet agree with the Python goldens computed with
+// the standard ReLU gradient overrides (savedmodels/golden_rules.py).
+func TestGuidedAndDeconvNetMatchGolden(t *testing.T) {
+	for _, name := range zooModels {
+		t.Run(name, func(t *testing.T) {
+			m, g := loadZoo(t, name)
+			fl, err := m.Flat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				rules tfgraph.RuleSet
+				want  *tfgraph.Tensor
+			}{{tfgraph.Guided, g.Guided}, {tfgraph.DeconvNet, g.DeconvNet}} {
+				if c.want == nil {
+					t.Fatalf("no golden %s signal: run savedmodels/golden_rules.py", c.rules)
+				}
+				got, err := fl.Gradient(g.Inputs, g.Top, "", c.rules)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, _ := tfgraph.MaxAbsDiff(got, c.want)
+				scale := maxAbs(c.want)
+				t.Logf("%s: max |Go - Python| = %.3g (%.3g relative)", c.rules, d, d/scale)
+				if d > 1e-4*scale {
+					t.Errorf("%s differs from golden by %g (max |golden| %g)", c.rules, d, scale)
+				}
+				plain, _ := fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
+				if dp, _ := tfgraph.MaxAbsDiff(got, plain); dp < 1e-3*scale {
+					t.Errorf("%s equals the plain gradient (diff %g): the rule set had no effect", c.rules, dp)
+				}
+			}
+		})
+	}
+}
