@@ -13,16 +13,16 @@ import (
 // Golden holds a model's golden vectors, computed in Python at export with
 // tf.GradientTape (see build_zoo.py).
 type Golden struct {
-	Inputs    *tfgraph.Tensor            // [8,H,W,C] preprocessed inputs
-	Labels    []int                      // true classes
-	Top       []int                      // argmax of the logits
-	Logits    *tfgraph.Tensor            // [8,classes] pre-softmax scores
-	Outputs   *tfgraph.Tensor            // [8,classes] the signature's output
-	GradInput *tfgraph.Tensor            // d logit[top] / d input
+	Inputs    *tfgraph.Tensor // [8,H,W,C] preprocessed inputs
+	Labels    []int           // true classes
+	Top       []int           // argmax of the logits
+	Logits    *tfgraph.Tensor // [8,classes] pre-softmax scores
+	Outputs   *tfgraph.Tensor // [8,classes] the signature's output
+	GradInput *tfgraph.Tensor // d logit[top] / d input
 	// Guided and DeconvNet are the Guided Backprop and DeconvNet signals of
 	// logit[top] on the input (golden_rules.py); nil when not computed.
 	Guided, DeconvNet *tfgraph.Tensor
-	Layers    map[string]*tfgraph.Tensor // outputs of named inner layers
+	Layers            map[string]*tfgraph.Tensor // outputs of named inner layers
 }
 
 // ReadGolden reads dir/golden/*.npy.
