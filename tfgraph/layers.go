@@ -195,3 +195,53 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Shape is the static shape of a flat tensor (-1 for unknown dimensions; nil
+// for an unknown rank or tensor).
+func (fl *Flat) Shape(tensor string) []int64 {
+	o, err := fl.tensor(tensor)
+	if err != nil {
+		return nil
+	}
+	s, err := o.Shape().ToSlice()
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// Params is the number of weight values of layer l.
+func (fl *Flat) Params(l Layer) int64 {
+	var n int64
+	for _, name := range l.Weights {
+		if w, ok := fl.weight(name); ok {
+			p := int64(1)
+			for _, d := range w.Shape {
+				p *= d
+			}
+			n += p
+		}
+	}
+	return n
+}
+
+// poolingOps are the ops of layers that only move or pool values.
+var poolingOps = map[string]bool{"MaxPool": true, "AvgPool": true, "Pad": true, "PadV2": true, "Identity": true}
+
+// CAMLayer is the default layer for CAM methods: the last layer with a 4-D
+// output that does more than pooling or padding (a convolution, or the
+// activation or sum that follows one).
+func (fl *Flat) CAMLayer() (Layer, error) {
+	for i := len(fl.layers) - 1; i >= 0; i-- {
+		l := fl.layers[i]
+		if len(fl.Shape(l.Output)) != 4 {
+			continue
+		}
+		for _, op := range l.Ops {
+			if !poolingOps[op] {
+				return l, nil
+			}
+		}
+	}
+	return Layer{}, fmt.Errorf("tfgraph: %s: no layer with a 4-D output for CAM methods", fl.model.Dir)
+}

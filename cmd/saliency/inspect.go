@@ -33,6 +33,11 @@ outputs, and the summary of its model card (card.yaml) when it has one.`,
 				if card != nil {
 					printCard(c.stdout, card)
 				}
+				fl, err := m.Flat()
+				if err != nil {
+					return err
+				}
+				printFlat(c.stdout, fl)
 				return nil
 			}
 		},
@@ -93,10 +98,52 @@ func printCard(w io.Writer, c *savedmodels.Card) {
 		fmt.Fprintf(w, ", %v", f)
 	}
 	fmt.Fprintf(w, "; %s\n", c.Framework)
-	fmt.Fprintf(w, "\nLayers (Keras)\n")
-	for _, l := range c.Layers {
-		fmt.Fprintf(w, "  %-16s %-24s %v\n", l.Name, l.Class, l.OutputShape)
+}
+
+func printFlat(w io.Writer, fl *tfgraph.Flat) {
+	var params int64
+	for _, l := range fl.Layers() {
+		params += fl.Params(l)
 	}
+	fmt.Fprintf(w, "\nFlat graph  %d nodes, %d weights, %d parameters\n", fl.Nodes, len(fl.Weights), params)
+	logits, behind := fl.Logits()
+	note := "the signature's output"
+	if behind {
+		note = "input of the final Softmax"
+	}
+	fmt.Fprintf(w, "  logits    %s (%s)\n", logits, note)
+	if l, err := fl.CAMLayer(); err == nil {
+		fmt.Fprintf(w, "  CAM layer %s (last 4-D convolution-like output)\n", l.Name)
+	} else {
+		fmt.Fprintf(w, "  CAM layer none (%v)\n", err)
+	}
+	missing := fl.SupportedRules()
+	for _, rs := range tfgraph.RuleSets {
+		if len(missing[rs]) == 0 {
+			fmt.Fprintf(w, "  %-9s every op on the input→logits path has a rule\n", rs)
+		} else {
+			fmt.Fprintf(w, "  %-9s no rule for %s\n", rs, strings.Join(missing[rs], ", "))
+		}
+	}
+	fmt.Fprintf(w, "\nLayers\n  %-18s %-22s %10s  %s\n", "name", "output shape", "params", "ops")
+	for _, l := range fl.Layers() {
+		fmt.Fprintf(w, "  %-18s %-22s %10d  %s\n", l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), strings.Join(l.Ops, " "))
+	}
+}
+
+func shapeText(s []int64) string {
+	if s == nil {
+		return "?"
+	}
+	parts := make([]string, len(s))
+	for i, d := range s {
+		if d < 0 {
+			parts[i] = "N"
+		} else {
+			parts[i] = fmt.Sprint(d)
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }
 
 func at(v []float64, i int) float64 {
