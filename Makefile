@@ -16,7 +16,7 @@ GO ?= go
 BENCH ?= .
 PKGS := ./...
 
-.PHONY: setup build test vet fmt demo zoo zoo-imagenet bench clean env
+.PHONY: setup build test test-imagenet vet fmt demo zoo zoo-imagenet bench clean env
 
 .tflib/env.mk: requirements.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -47,7 +47,7 @@ demo: setup
 
 ## bench: forward throughput (images/s) for the zoo, and the ImageNet-shaped models when built
 bench: .tflib/env.mk
-	$(GO) test -run '^$$' -bench 'Forward' -benchtime 3x ./tfgraph
+	$(GO) test -run '^$$' -bench 'Forward|Gradient' -benchtime 5x ./tfgraph
 
 ## zoo: retrain the Fashion-MNIST zoo (about an hour on 2 cores; needs dataset-fashion-mnist)
 zoo: .tflib/env.mk
@@ -57,6 +57,10 @@ zoo: .tflib/env.mk
 ## zoo-imagenet: random-weight ImageNet-shaped SavedModels into savedmodels/imagenet (git-ignored)
 zoo-imagenet: .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py
+
+## test-imagenet: build the ImageNet-shaped models and test flattening and gradients on them
+test-imagenet: zoo-imagenet
+	$(GO) test -count=1 -tags imagenet -run ImageNet -v ./tfgraph
 
 ## env: print the cgo settings, to use go directly: eval "$$(make -s env)"
 env: .tflib/env.mk
