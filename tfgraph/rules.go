@@ -170,6 +170,41 @@ func init() {
 			a := attrs(n.def, "begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
 			return one(n, b.op1("StridedSliceGrad", a, b.shape(n.in[0]), n.in[1], n.in[2], n.in[3], n.dy[0]))
 		},
+		"Unpack": func(b *bw, n *node) []tf.Output {
+			return one(n, b.pack(b.filled(n), attrs(n.def, "axis")))
+		},
+		"Split": func(b *bw, n *node) []tf.Output { // inputs: split_dim, value
+			out := make([]tf.Output, len(n.in))
+			out[1] = b.concat(b.filled(n), n.in[0])
+			return out
+		},
+		"SplitV": func(b *bw, n *node) []tf.Output { // inputs: value, size_splits, axis
+			return one(n, b.concat(b.filled(n), n.in[2]))
+		},
+		"Pack": func(b *bw, n *node) []tf.Output {
+			if b.err != nil {
+				return nil
+			}
+			a := attrs(n.def, "axis")
+			a["num"] = int64(len(n.in))
+			u, err := b.g.AddOperation(tf.OpSpec{Type: "Unpack", Name: b.name("Unpack"), Input: []tf.Input{n.dy[0]}, Attrs: a})
+			if err != nil {
+				b.err = err
+				return nil
+			}
+			out := make([]tf.Output, len(n.in))
+			for i := range out {
+				out[i] = u.Output(i)
+			}
+			return out
+		},
+		"Slice": func(b *bw, n *node) []tf.Output { // inputs: x, begin, size
+			sx := b.shape(n.in[0])
+			begin := b.op1("Cast", map[string]any{"DstT": tf.Int32}, n.in[1])
+			after := b.op1("Sub", nil, b.op1("Sub", nil, sx, begin), b.shape(n.dy[0]))
+			pads := b.pack([]tf.Output{begin, after}, map[string]any{"axis": int64(1)})
+			return one(n, b.op1("Pad", nil, n.dy[0], pads))
+		},
 		"FusedBatchNormV3": func(b *bw, n *node) []tf.Output {
 			// Inference mode: y = (x - mean)·scale/sqrt(var + ε) + offset.
 			eps, _ := attr(n.def, "epsilon")
@@ -355,3 +390,28 @@ func sortInts(a []int) {
 }
 
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
+
+// filled returns the signals on every output of n, zeros where none arrives.
+func (b *bw) filled(n *node) []tf.Output {
+	out := make([]tf.Output, len(n.out))
+	for i := range out {
+		if n.dy[i].Op != nil {
+			out[i] = n.dy[i]
+		} else {
+			out[i] = b.op1("ZerosLike", nil, n.out[i])
+		}
+	}
+	return out
+}
+
+func (b *bw) pack(xs []tf.Output, a map[string]any) tf.Output {
+	list := make(tf.OutputList, len(xs))
+	copy(list, xs)
+	return b.op("Pack", []tf.Input{list}, a)
+}
+
+func (b *bw) concat(xs []tf.Output, axis tf.Output) tf.Output {
+	list := make(tf.OutputList, len(xs))
+	copy(list, xs)
+	return b.op("ConcatV2", []tf.Input{list, axis}, nil)
+}
