@@ -26,6 +26,7 @@ type Flat struct {
 	layers []Layer
 	nodes  map[string]*nodepb.NodeDef
 	order  []*nodepb.NodeDef // topological
+	quiet  firstRunFilter
 	bw     backwardCache
 
 	oracleOnce                           sync.Once
@@ -112,7 +113,7 @@ func (fl *Flat) Forward(x *Tensor) (*Tensor, error) {
 func (fl *Flat) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*Tensor, error) {
 	var res []*tf.Tensor
 	var err error
-	filterTFLogs(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
+	fl.quiet.do(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
 	}

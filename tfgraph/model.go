@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -75,7 +74,7 @@ type Model struct {
 	meta    *corepb.MetaGraphDef
 	inputs  []tf.Output
 	outputs []tf.Output
-	ran     atomic.Bool // the first Run may log; later ones do not
+	quiet   firstRunFilter // the first Run may log; later ones do not
 	opts    Options
 
 	flatOnce sync.Once
@@ -242,13 +241,7 @@ func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) ([]*Tensor, er
 	}
 	var res []*tf.Tensor
 	var err error
-	run := func() { res, err = m.saved.Session.Run(feeds, fetches, nil) }
-	if m.ran.Load() {
-		run()
-	} else {
-		filterTFLogs(run)
-		m.ran.Store(true)
-	}
+	m.quiet.do(func() { res, err = m.saved.Session.Run(feeds, fetches, nil) })
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: run: %s", m.Dir, firstLine(err.Error()))
 	}

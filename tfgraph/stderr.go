@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -75,4 +76,17 @@ func filterTFLogs(f func()) {
 		r.Close()
 	}()
 	f()
+}
+
+// firstRunFilter filters TensorFlow's INFO lines on the first call only: the
+// lines come from graph setup, and filtering takes a process-wide lock.
+type firstRunFilter struct{ ran atomic.Bool }
+
+func (q *firstRunFilter) do(f func()) {
+	if q.ran.Load() {
+		f()
+		return
+	}
+	filterTFLogs(f)
+	q.ran.Store(true)
 }
