@@ -92,18 +92,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 // Forward runs a batch through the flat graph and returns the signature's
 // first output. x is checked as in Model.Forward.
 func (fl *Flat) Forward(x *Tensor) (*Tensor, error) {
-	in := fl.model.Signature.Inputs[0]
-	if len(fl.inputs) != 1 {
-		return nil, fmt.Errorf("tfgraph: %s: signature has %d inputs", fl.model.Dir, len(fl.inputs))
-	}
-	if err := checkInput(in, x); err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
-	}
-	t, err := toTF(x)
-	if err != nil {
-		return nil, err
-	}
-	outs, err := fl.run(map[tf.Output]*tf.Tensor{fl.inputs[0]: t}, fl.outputs[:1])
+	outs, err := fl.runWith(x, nil, nil, fl.outputs[:1])
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +141,9 @@ func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*
 
 // runWith feeds x, weight replacements and extra tensors, and fetches.
 func (fl *Flat) runWith(x *Tensor, weights map[string]*Tensor, extra map[tf.Output]*Tensor, fetches []tf.Output) ([]*Tensor, error) {
+	if len(fl.inputs) != 1 {
+		return nil, fmt.Errorf("tfgraph: %s: the flat graph takes one image input; the signature has %d inputs", fl.model.Dir, len(fl.inputs))
+	}
 	in := fl.model.Signature.Inputs[0]
 	if err := checkInput(in, x); err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
