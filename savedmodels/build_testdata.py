@@ -4,6 +4,9 @@
     list_outputs   nested tf.functions, Split and Unpack (list outputs), a variable
     control_flow   a tf.cond on the input: flattening must refuse it by name
     uint8_input    an image model whose input is uint8
+    op_coverage    one of each op the ImageNet-shaped models use (Pad, depthwise
+                   convolution, Relu6, swish with its custom gradient, sigmoid gating,
+                   average and max pooling, concatenation, Maximum/Minimum, …)
 
 Usage: build_testdata.py [--out DIR]
 """
@@ -54,6 +57,39 @@ class Uint8Input(tf.Module):
         return {"logits": tf.reshape(x, [-1, 16])[:, :10]}
 
 
+class OpCoverage(tf.Module):
+    def __init__(self):
+        super().__init__()
+        r = np.random.default_rng(1)
+        self.k1 = tf.Variable(r.normal(0, 0.5, (3, 3, 2, 4)).astype(np.float32), name="conv/kernel")
+        self.dw = tf.Variable(r.normal(0, 0.5, (3, 3, 4, 1)).astype(np.float32), name="dw/kernel")
+        self.k2 = tf.Variable(r.normal(0, 0.5, (1, 1, 4, 4)).astype(np.float32), name="se/kernel")
+        self.w = tf.Variable(r.normal(0, 0.5, (12, 10)).astype(np.float32), name="dense/kernel")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 2], tf.float32, name="image")])
+    def serve(self, image):
+        return {"probs": tf.nn.softmax(self.logits(image))}       # ends in Softmax
+
+    @tf.function
+    def logits(self, image):
+        x = (image - 0.5) / 0.25                                    # Sub, RealDiv
+        x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])             # Pad
+        x = tf.nn.conv2d(x, self.k1, strides=2, padding="VALID")    # Conv2D stride 2 -> [N,4,4,4]
+        x = tf.nn.relu6(x)                                          # Relu6
+        x = tf.nn.depthwise_conv2d(x, self.dw, [1, 1, 1, 1], "SAME")  # DepthwiseConv2dNative
+        x = tf.nn.silu(x)                                           # swish: custom gradient (IdentityN)
+        se = tf.reduce_mean(x, axis=[1, 2], keepdims=True)          # Mean keep_dims
+        se = tf.sigmoid(tf.nn.conv2d(se, self.k2, 1, "VALID"))      # Sigmoid
+        x = x * se                                                  # Mul with broadcast
+        a = tf.nn.max_pool2d(x, 2, 2, "VALID")                      # MaxPool -> [N,2,2,4]
+        b = tf.nn.avg_pool2d(x, 2, 2, "VALID")                      # AvgPool
+        c = tf.maximum(tf.minimum(a, 1.5), -0.5 * a)                # Minimum, Maximum
+        y = tf.concat([a, b, c], axis=-1)                           # ConcatV2 -> [N,2,2,12]
+        y = tf.nn.leaky_relu(tf.nn.elu(y), 0.2)                     # Elu, LeakyRelu
+        y = tf.reduce_mean(y, axis=[1, 2])                          # Mean -> [N,12]
+        return tf.matmul(tf.tanh(y), self.w)
+
+
 def save(module, path):
     shutil.rmtree(path, ignore_errors=True)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
@@ -68,6 +104,20 @@ def main():
     save(ListOutputs(), os.path.join(args.out, "list_outputs"))
     save(ControlFlow(), os.path.join(args.out, "control_flow"))
     save(Uint8Input(), os.path.join(args.out, "uint8_input"))
+    cov = OpCoverage()
+    path = os.path.join(args.out, "op_coverage")
+    save(cov, path)
+    # Golden input gradient of the logits, with tf.GradientTape (swish uses its
+    # custom gradient here, which TF_AddGradients cannot differentiate).
+    x = tf.constant(np.random.default_rng(7).uniform(0, 1, (4, 8, 8, 2)).astype(np.float32))
+    classes = np.array([0, 3, 7, 9], np.int32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.reduce_sum(tf.gather(cov.logits(x), classes, axis=1, batch_dims=1))
+    os.makedirs(os.path.join(path, "golden"), exist_ok=True)
+    np.save(os.path.join(path, "golden", "inputs.npy"), x.numpy())
+    np.save(os.path.join(path, "golden", "top.npy"), classes)
+    np.save(os.path.join(path, "golden", "grad_input.npy"), tape.gradient(score, x).numpy())
 
 
 if __name__ == "__main__":

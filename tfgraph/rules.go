@@ -170,6 +170,8 @@ func init() {
 			a := attrs(n.def, "begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
 			return one(n, b.op1("StridedSliceGrad", a, b.shape(n.in[0]), n.in[1], n.in[2], n.in[3], n.dy[0]))
 		},
+		"Maximum": minMaxRule("GreaterEqual"),
+		"Minimum": minMaxRule("LessEqual"),
 		"Unpack": func(b *bw, n *node) []tf.Output {
 			return one(n, b.pack(b.filled(n), attrs(n.def, "axis")))
 		},
@@ -414,4 +416,22 @@ func (b *bw) concat(xs []tf.Output, axis tf.Output) tf.Output {
 	list := make(tf.OutputList, len(xs))
 	copy(list, xs)
 	return b.op("ConcatV2", []tf.Input{list, axis}, nil)
+}
+
+// minMaxRule routes the signal of Maximum (cmp GreaterEqual) or Minimum
+// (LessEqual) to the input that was selected, x on ties (as TensorFlow does).
+func minMaxRule(cmp string) rule {
+	return func(b *bw, n *node) []tf.Output {
+		x, y, dy := n.in[0], n.in[1], n.dy[0]
+		mask := b.op1(cmp, nil, x, y)
+		zeros := b.op1("ZerosLike", nil, dy)
+		out := make([]tf.Output, 2)
+		if n.need[0] {
+			out[0] = b.reduceTo(b.op1("SelectV2", nil, mask, dy, zeros), x, y, true)
+		}
+		if n.need[1] {
+			out[1] = b.reduceTo(b.op1("SelectV2", nil, mask, zeros, dy), y, x, false)
+		}
+		return out
+	}
 }

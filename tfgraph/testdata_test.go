@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -70,5 +71,67 @@ func TestNonFloatInput(t *testing.T) {
 	_, err := m.Forward(tfgraph.NewTensor(1, 4, 4, 1))
 	if err == nil || !strings.Contains(err.Error(), `input "image" is uint8; tfgraph feeds float32 tensors`) {
 		t.Errorf("uint8 input: %v", err)
+	}
+}
+
+// One of each op the ImageNet-shaped models use: flat equals the signature,
+// the logits are found behind the softmax, and the plain rules equal the
+// tf.GradientTape gradient (TF_AddGradients has no gradient for the IdentityN
+// of swish's custom gradient).
+func TestOpCoverage(t *testing.T) {
+	m := testdataModel(t, "op_coverage")
+	dir := filepath.Join("..", "savedmodels", "testdata", "op_coverage", "golden")
+	x, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes, err := savedmodels.ReadNpyInts(filepath.Join(dir, "top.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tape, err := savedmodels.ReadNpy(filepath.Join(dir, "grad_input.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fl.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := tfgraph.MaxAbsDiff(got, want); d > 1e-6 {
+		t.Errorf("flat differs from the signature by %g", d)
+	}
+	if _, behind := fl.Logits(); !behind {
+		t.Error("logits not found behind the softmax")
+	}
+	for rs, missing := range fl.SupportedRules() {
+		if len(missing) > 0 {
+			t.Errorf("%s: no rule for %v", rs, missing)
+		}
+	}
+	grad, err := fl.Gradient(x, classes, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := tfgraph.MaxAbsDiff(grad, tape)
+	t.Logf("input: |plain - GradientTape| = %.3g, max |tape| %.3g", d, maxAbs(tape))
+	if d > 1e-5*maxAbs(tape) || maxAbs(tape) == 0 {
+		t.Errorf("plain differs from tf.GradientTape by %g (max %g)", d, maxAbs(tape))
+	}
+	for _, rs := range []tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
+		g, err := fl.Gradient(x, classes, "", rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := tfgraph.MaxAbsDiff(g, grad); d == 0 {
+			t.Errorf("%s equals the plain gradient", rs)
+		}
 	}
 }
