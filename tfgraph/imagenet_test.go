@@ -8,6 +8,7 @@ package tfgraph_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
@@ -67,19 +68,26 @@ func TestImageNetShapedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			dt, _ := tfgraph.MaxAbsDiff(plain, g.GradInput)
+			t.Logf("input gradient: |plain - GradientTape| = %.3g (%.3g rel)", dt, dt/maxAbs(g.GradInput))
+			if dt > 1e-4*maxAbs(g.GradInput) {
+				t.Errorf("plain differs from tf.GradientTape by %g", dt)
+			}
+			// TF_AddGradients has no C++ gradient for IdentityN, which swish's
+			// custom gradient puts in EfficientNet: there tf.GradientTape above
+			// is the only oracle.
 			oracle, err := fl.OracleGradient(g.Inputs, g.Top)
+			if name == "efficientnet_b0" && err != nil && strings.Contains(err.Error(), "No gradient defined for op: IdentityN") {
+				t.Logf("AddGradients: %v", err)
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			d, _ = tfgraph.MaxAbsDiff(plain, oracle)
-			dt, _ := tfgraph.MaxAbsDiff(plain, g.GradInput)
-			t.Logf("input gradient: |plain - AddGradients| = %.3g (%.3g rel), |plain - GradientTape| = %.3g (%.3g rel)",
-				d, d/maxAbs(oracle), dt, dt/maxAbs(g.GradInput))
+			t.Logf("input gradient: |plain - AddGradients| = %.3g (%.3g rel)", d, d/maxAbs(oracle))
 			if d > 1e-5*maxAbs(oracle) {
 				t.Errorf("plain differs from AddGradients by %g", d)
-			}
-			if dt > 1e-4*maxAbs(g.GradInput) {
-				t.Errorf("plain differs from tf.GradientTape by %g", dt)
 			}
 			mid := fl.Layers()[len(fl.Layers())/2]
 			pl, err := fl.Gradient(g.Inputs, g.Top, mid.Output, tfgraph.Plain)
