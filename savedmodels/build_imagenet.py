@@ -58,6 +58,7 @@ def build(name, out, seed=0):
     np.save(os.path.join(gdir, "outputs.npy"), model(x, training=False).numpy().astype(np.float32))
     np.save(os.path.join(gdir, "logits.npy"), logits.numpy().astype(np.float32))
     np.save(os.path.join(gdir, "top.npy"), top.numpy().astype(np.int32))
+    np.save(os.path.join(gdir, "labels.npy"), top.numpy().astype(np.int32))  # random weights: no true labels
     np.save(os.path.join(gdir, "grad_input.npy"), grad.numpy().astype(np.float32))
     loaded = tf.saved_model.load(out)
     sig = loaded.signatures["serving_default"]
