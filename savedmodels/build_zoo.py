@@ -169,14 +169,17 @@ def build_resnet():
 
 
 def build_scatter():
+    """Strided stem and three downsamplings: the receptive field covers a whole item."""
     inp = keras.Input((CANVAS, CANVAS, 1), name="image")
-    x = conv(16, "conv1")(inp)
-    x = layers.MaxPooling2D(name="pool1")(x)
-    x = conv(32, "conv2_1")(x)
-    x = conv(32, "conv2_2")(x)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="conv1")(inp)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.ReLU(name="relu1")(x)
+    x = conv_bn(x, 32, "2")
     x = layers.MaxPooling2D(name="pool2")(x)
-    x = conv(64, "conv3_1")(x)
-    x = conv(64, "conv3_2")(x)
+    x = conv_bn(x, 64, "3")
+    x = layers.MaxPooling2D(name="pool3")(x)
+    x = conv_bn(x, 128, "4_1")
+    x = conv_bn(x, 128, "4_2")
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     out = layers.Dense(10, name="predictions")(x)
     return keras.Model(inp, out, name="fmnist_scatter")
@@ -202,7 +205,7 @@ SPECS = {
         build=lambda: build_vgg("fmnist_vgg_randlabels"), epochs=150, layers=["conv2_2", "fc1"], seed=4,
         description="fmnist_vgg's architecture trained on permuted labels (data randomization test)"),
     "fmnist_scatter": dict(
-        build=build_scatter, epochs=10, layers=["conv2_2", "conv3_2"], seed=5,
+        build=build_scatter, epochs=10, layers=["relu3", "relu4_2"], seed=5,
         description="items at random positions on a 64x64 canvas with clutter; object masks saved"),
 }
 RANDLABEL_SUBSET = 3000
