@@ -173,32 +173,21 @@ func (b *bw) op1(typ string, attrs map[string]any, in ...tf.Output) tf.Output {
 	return b.op(typ, inputs, attrs)
 }
 
-func (b *bw) constI32(v []int32) tf.Output {
+// constant adds a Const holding v (an int32, []int32 or float32 value).
+func (b *bw) constant(v any) tf.Output {
 	t, err := tf.NewTensor(v)
 	if err != nil {
-		b.err = err
+		if b.err == nil {
+			b.err = err
+		}
 		return tf.Output{}
 	}
-	return b.op("Const", nil, map[string]any{"dtype": tf.Int32, "value": t})
+	return b.op("Const", nil, map[string]any{"dtype": t.DataType(), "value": t})
 }
 
-func (b *bw) scalarI32(v int32) tf.Output {
-	t, err := tf.NewTensor(v)
-	if err != nil {
-		b.err = err
-		return tf.Output{}
-	}
-	return b.op("Const", nil, map[string]any{"dtype": tf.Int32, "value": t})
-}
-
-func (b *bw) constF32(v float32) tf.Output {
-	t, err := tf.NewTensor(v)
-	if err != nil {
-		b.err = err
-		return tf.Output{}
-	}
-	return b.op("Const", nil, map[string]any{"dtype": tf.Float, "value": t})
-}
+func (b *bw) constI32(v []int32) tf.Output { return b.constant(v) }
+func (b *bw) scalarI32(v int32) tf.Output  { return b.constant(v) }
+func (b *bw) constF32(v float32) tf.Output { return b.constant(v) }
 
 func (b *bw) shape(x tf.Output) tf.Output {
 	return b.op1("Shape", map[string]any{"out_type": tf.Int32}, x)
@@ -211,22 +200,17 @@ func (b *bw) reduceTo(grad, x, other tf.Output, first bool) tf.Output {
 		return tf.Output{}
 	}
 	sx, so := b.shape(x), b.shape(other)
-	var args tf.Output
-	if first {
-		o, err := b.g.AddOperation(tf.OpSpec{Type: "BroadcastGradientArgs", Name: b.name("BroadcastGradientArgs"), Input: []tf.Input{sx, so}})
-		if err != nil {
-			b.err = err
-			return tf.Output{}
-		}
-		args = o.Output(0)
-	} else {
-		o, err := b.g.AddOperation(tf.OpSpec{Type: "BroadcastGradientArgs", Name: b.name("BroadcastGradientArgs"), Input: []tf.Input{so, sx}})
-		if err != nil {
-			b.err = err
-			return tf.Output{}
-		}
-		args = o.Output(1)
+	// BroadcastGradientArgs(s0, s1) gives the axes to reduce for each operand.
+	s0, s1, k := sx, so, 0
+	if !first {
+		s0, s1, k = so, sx, 1
 	}
+	o, err := b.g.AddOperation(tf.OpSpec{Type: "BroadcastGradientArgs", Name: b.name("BroadcastGradientArgs"), Input: []tf.Input{s0, s1}})
+	if err != nil {
+		b.err = err
+		return tf.Output{}
+	}
+	args := o.Output(k)
 	sum := b.op1("Sum", map[string]any{"keep_dims": false}, grad, args)
 	return b.op1("Reshape", nil, sum, sx)
 }

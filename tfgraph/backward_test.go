@@ -14,11 +14,7 @@ import (
 func TestPlainRulesMatchOracle(t *testing.T) {
 	for _, name := range zooModels {
 		t.Run(name, func(t *testing.T) {
-			m, g := loadZoo(t, name)
-			fl, err := m.Flat()
-			if err != nil {
-				t.Fatal(err)
-			}
+			fl, g := loadFlat(t, name)
 			got, err := fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
 			if err != nil {
 				t.Fatal(err)
@@ -61,11 +57,7 @@ func TestPlainRulesMatchOracle(t *testing.T) {
 }
 
 func TestBackwardErrors(t *testing.T) {
-	m, g := loadZoo(t, "fmnist_vgg")
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, g := loadFlat(t, "fmnist_vgg")
 	if _, err := fl.Backward("", "", "lrp"); err == nil || !strings.Contains(err.Error(), `unknown rule set "lrp"`) {
 		t.Errorf("unknown rule set: %v", err)
 	}
@@ -93,11 +85,7 @@ func TestBackwardErrors(t *testing.T) {
 func TestGuidedAndDeconvNetMatchGolden(t *testing.T) {
 	for _, name := range zooModels {
 		t.Run(name, func(t *testing.T) {
-			m, g := loadZoo(t, name)
-			fl, err := m.Flat()
-			if err != nil {
-				t.Fatal(err)
-			}
+			fl, g := loadFlat(t, name)
 			for _, c := range []struct {
 				rules tfgraph.RuleSet
 				want  *tfgraph.Tensor

@@ -89,11 +89,7 @@ func TestLayersByKerasName(t *testing.T) {
 // Feeding randomized weights for one layer changes the logits; feeding the
 // original values restores them exactly.
 func TestFeedWeights(t *testing.T) {
-	m, g := loadZoo(t, "fmnist_vgg")
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, g := loadFlat(t, "fmnist_vgg")
 	base, err := fl.Run(g.Inputs, nil, fl.Output())
 	if err != nil {
 		t.Fatal(err)
@@ -144,11 +140,7 @@ func TestFeedWeights(t *testing.T) {
 func TestLogitsAndOracleGradient(t *testing.T) {
 	for _, name := range zooModels {
 		t.Run(name, func(t *testing.T) {
-			m, g := loadZoo(t, name)
-			fl, err := m.Flat()
-			if err != nil {
-				t.Fatal(err)
-			}
+			fl, g := loadFlat(t, name)
 			logits, behindSoftmax := fl.Logits()
 			if behindSoftmax != (name == "fmnist_gap_softmax") {
 				t.Errorf("logits %s: behind softmax %v", logits, behindSoftmax)

@@ -38,6 +38,17 @@ func loadZoo(t testing.TB, name string) (*tfgraph.Model, *savedmodels.Golden) {
 	return m, g
 }
 
+// loadFlat loads a zoo model's flat graph and its golden vectors.
+func loadFlat(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
+	t.Helper()
+	m, g := loadZoo(t, name)
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, g
+}
+
 func TestForwardMatchesGolden(t *testing.T) {
 	for _, name := range zooModels {
 		t.Run(name, func(t *testing.T) {
