@@ -199,7 +199,7 @@ SPECS = {
         build=build_vgg, epochs=10, layers=["conv2_2", "fc1"], seed=2,
         description="VGG-style (conv, conv, maxpool) x2, Flatten, Dense, Dropout, Dense(10) logits"),
     "fmnist_resnet": dict(
-        build=build_resnet, epochs=8, layers=["block2_add", "block3_out"], seed=3,
+        build=build_resnet, epochs=10, layers=["block2_add", "block3_out"], seed=3,
         description="residual blocks with BatchNormalization, Add, ReLU, global average pooling, Dense(10) logits"),
     "fmnist_vgg_randlabels": dict(
         build=lambda: build_vgg("fmnist_vgg_randlabels"), epochs=150, layers=["conv2_2", "fc1"], seed=4,
