@@ -44,29 +44,11 @@ func (fl *Flat) OracleGradient(x *Tensor, classes []int) (*Tensor, error) {
 	if fl.oracleErr != nil {
 		return nil, fl.oracleErr
 	}
-	if x == nil || len(x.Shape) == 0 || len(classes) != x.Shape[0] {
-		return nil, fmt.Errorf("tfgraph: %s: %d classes for a batch of %v", fl.model.Dir, len(classes), shapeOf(x))
-	}
-	n := fl.oracleLogits.Shape().Size(1)
-	onehot := NewTensor(len(classes), int(n))
-	for i, c := range classes {
-		if c < 0 || int64(c) >= n {
-			return nil, fmt.Errorf("tfgraph: %s: class %d out of range [0,%d)", fl.model.Dir, c, n)
-		}
-		onehot.Data[i*int(n)+c] = 1
-	}
-	if err := checkInput(fl.model.Signature.Inputs[0], x); err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
-	}
-	xt, err := toTF(x)
+	onehot, err := fl.oneHot(fl.oracleLogits, x, classes)
 	if err != nil {
 		return nil, err
 	}
-	ot, err := toTF(onehot)
-	if err != nil {
-		return nil, err
-	}
-	outs, err := fl.run(map[tf.Output]*tf.Tensor{fl.inputs[0]: xt, fl.oracleSeed: ot}, []tf.Output{fl.oracleGrad})
+	outs, err := fl.runWith(x, nil, map[tf.Output]*Tensor{fl.oracleSeed: onehot}, []tf.Output{fl.oracleGrad})
 	if err != nil {
 		return nil, err
 	}
