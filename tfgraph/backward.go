@@ -144,7 +144,6 @@ type bw struct {
 	prefix string
 	n      int
 	err    error
-	rules  RuleSet
 }
 
 func (b *bw) name(kind string) string {
@@ -270,7 +269,7 @@ type node struct {
 type rule func(b *bw, n *node) []tf.Output
 
 func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (*Backward, error) {
-	b := &bw{fl: fl, g: fl.graph, prefix: prefix, rules: rules}
+	b := &bw{fl: fl, g: fl.graph, prefix: prefix}
 	startOut, err := fl.tensor(start)
 	if err != nil {
 		return nil, err
@@ -313,7 +312,7 @@ func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (
 			continue
 		}
 		if name == endNode {
-			result = dys[fl.mustIndex(end)]
+			result = dys[tensorIndex(end)]
 			break
 		}
 		r := ruleFor(rules, n.GetOp())
@@ -377,11 +376,6 @@ func (fl *Flat) tensor(name string) (tf.Output, error) {
 		return tf.Output{}, fmt.Errorf("tfgraph: %s: the flat graph has no tensor %s", fl.model.Dir, name)
 	}
 	return o.Output(idx), nil
-}
-
-func (fl *Flat) mustIndex(t string) int {
-	_, idx, _ := parseTensorName(t)
-	return idx
 }
 
 func (fl *Flat) layerOf(node string) string {

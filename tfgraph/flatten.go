@@ -332,11 +332,10 @@ func weightNode(variable string) string { return weightPrefix + variable }
 
 // Weight is one frozen variable of a flat graph.
 type Weight struct {
-	Name     string  // the variable's name (its shared_name), e.g. "conv1_1/kernel"
-	Node     string  // the PlaceholderWithDefault that holds it in the flat graph
-	DType    string  // numpy-style dtype
-	Shape    []int64 // its shape
-	variable string  // the VarHandleOp in the SavedModel graph
+	Name  string  // the variable's name (its shared_name), e.g. "conv1_1/kernel"
+	Node  string  // the PlaceholderWithDefault that holds it in the flat graph
+	DType string  // numpy-style dtype
+	Shape []int64 // its shape
 }
 
 // flatGraph is the result of flattening: a GraphDef and where its signature
@@ -463,7 +462,7 @@ func (m *Model) freeze(vars map[string]*nodepb.NodeDef) ([]Weight, []*nodepb.Nod
 		if len(wname) == 0 {
 			wname = []byte(name)
 		}
-		weights = append(weights, Weight{Name: string(wname), Node: node, DType: dtypeName(dt), Shape: v.Shape(), variable: name})
+		weights = append(weights, Weight{Name: string(wname), Node: node, DType: dtypeName(dt), Shape: v.Shape()})
 	}
 	return weights, nodes, nil
 }

@@ -53,15 +53,25 @@ func findLayers(def *graphpb.GraphDef, origin map[string]string, weights []Weigh
 		}
 		return scope
 	}
-	// Consumers outside the layer make a tensor the layer's output.
+	// Consumers outside the layer (or being a graph output) make a tensor
+	// the layer's output. tensorsOf lists the used tensors of each node.
 	consumers := map[string][]string{}
+	tensorsOf := map[string][]string{}
+	use := func(t string) {
+		if _, seen := consumers[t]; !seen {
+			consumers[t] = nil
+			tensorsOf[nodeOf(t)] = append(tensorsOf[nodeOf(t)], t)
+		}
+	}
 	for _, n := range def.GetNode() {
 		for _, in := range n.GetInput() {
+			use(in)
 			consumers[in] = append(consumers[in], n.GetName())
 		}
 	}
 	isOutput := map[string]bool{}
 	for _, o := range outputs {
+		use(o)
 		isOutput[o] = true
 	}
 	byName := map[string]*Layer{}
@@ -79,21 +89,22 @@ func findLayers(def *graphpb.GraphDef, origin map[string]string, weights []Weigh
 			order = append(order, name)
 		}
 		op := n.GetOp()
-		if op != "Const" && (len(l.Ops) == 0 || !contains(l.Ops, op)) && !(op == "Identity" && isWeightRead(n.GetInput())) {
+		if op == "Const" || (op == "Identity" && isWeightRead(n.GetInput())) {
+			continue // parameters, not computation
+		}
+		if !contains(l.Ops, op) {
 			l.Ops = append(l.Ops, op)
 		}
-		for idx := 0; idx < 8; idx++ {
-			t := n.GetName()
-			if idx > 0 {
-				t = fmt.Sprintf("%s:%d", n.GetName(), idx)
-			}
+		ts := tensorsOf[n.GetName()]
+		sort.Slice(ts, func(i, j int) bool { return tensorIndex(ts[i]) < tensorIndex(ts[j]) })
+		for _, t := range ts {
 			external := isOutput[t]
 			for _, c := range consumers[t] {
 				if scopeOf[c] != scope {
 					external = true
 				}
 			}
-			if external && op != "Const" && !(op == "Identity" && isWeightRead(n.GetInput())) {
+			if external {
 				l.Output = t
 			}
 		}
@@ -244,4 +255,9 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 		}
 	}
 	return Layer{}, fmt.Errorf("tfgraph: %s: no layer with a 4-D output for CAM methods", fl.model.Dir)
+}
+
+func tensorIndex(t string) int {
+	_, idx, _ := parseTensorName(t)
+	return idx
 }

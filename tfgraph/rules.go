@@ -328,7 +328,7 @@ func padRule(b *bw, n *node) []tf.Output {
 
 func (b *bw) fail(format string, a ...any) {
 	if b.err == nil {
-		b.err = errorf("tfgraph: backward: "+format, a...)
+		b.err = fmt.Errorf("tfgraph: backward: "+format, a...)
 	}
 }
 
@@ -390,8 +390,6 @@ func sortInts(a []int) {
 		}
 	}
 }
-
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 // filled returns the signals on every output of n, zeros where none arrives.
 func (b *bw) filled(n *node) []tf.Output {
