@@ -57,9 +57,10 @@ type bwKey struct {
 
 // backwardCache holds the Backward graphs of a Flat.
 type backwardCache struct {
-	mu sync.Mutex
-	m  map[bwKey]*Backward
-	n  int
+	mu      sync.Mutex
+	m       map[bwKey]*Backward
+	oracles map[string]*oracle // TF_AddGradients per target tensor (oracle.go)
+	n       int
 }
 
 // Backward returns the backward graph from start to end (flat tensor names;
@@ -71,7 +72,7 @@ func (fl *Flat) Backward(start, end string, rules RuleSet) (*Backward, error) {
 		start, _ = fl.Logits()
 	}
 	if end == "" {
-		end = fl.inputs[0].Op.Name() + outputSuffix(fl.inputs[0].Index)
+		end = fl.inputName()
 	}
 	if !rules.valid() {
 		return nil, fmt.Errorf("tfgraph: unknown rule set %q; rule sets: plain, deconvnet, guided", rules)
@@ -390,6 +391,11 @@ func (fl *Flat) layerOf(node string) string {
 		return "none"
 	}
 	return best
+}
+
+// inputName is the flat tensor of the signature's (image) input.
+func (fl *Flat) inputName() string {
+	return fl.inputs[0].Op.Name() + outputSuffix(fl.inputs[0].Index)
 }
 
 // path returns the position of every node in the topological order and the

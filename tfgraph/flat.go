@@ -3,7 +3,6 @@ package tfgraph
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -28,10 +27,6 @@ type Flat struct {
 	order  []*nodepb.NodeDef // topological
 	quiet  firstRunFilter
 	bw     backwardCache
-
-	oracleOnce                           sync.Once
-	oracleErr                            error
-	oracleLogits, oracleSeed, oracleGrad tf.Output
 }
 
 // Flat returns the model's flat graph, building it on first use.
