@@ -9,6 +9,33 @@ import (
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
+// checkedFlat builds m's flat graph and checks that it computes what the
+// signature computes on x, within tol.
+func checkedFlat(t *testing.T, m *tfgraph.Model, x *tfgraph.Tensor, tol float64) *tfgraph.Flat {
+	t.Helper()
+	want, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fl.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := tfgraph.MaxAbsDiff(got, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d nodes, %d weights; max |flat - signature| = %.3g", fl.Nodes, len(fl.Weights), d)
+	if d > tol {
+		t.Errorf("flat graph differs from the signature by %g (> %g)", d, tol)
+	}
+	return fl
+}
+
 func testdataModel(t *testing.T, name string) *tfgraph.Model {
 	t.Helper()
 	m, err := tfgraph.Load(filepath.Join("..", "savedmodels", "testdata", name), nil)
@@ -27,21 +54,7 @@ func TestFlattenListOutputs(t *testing.T) {
 	for i := range x.Data {
 		x.Data[i] = float32(i%7) - 2.5
 	}
-	want, err := m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fl.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, _ := tfgraph.MaxAbsDiff(got, want); d > 1e-6 {
-		t.Errorf("flat differs from the signature by %g", d)
-	}
+	fl := checkedFlat(t, m, x, 1e-6)
 	if len(fl.Weights) != 1 || fl.Weights[0].Name != "dense/kernel" {
 		t.Errorf("weights %+v", fl.Weights)
 	}
@@ -93,21 +106,7 @@ func TestOpCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := m.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := fl.Forward(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, _ := tfgraph.MaxAbsDiff(got, want); d > 1e-6 {
-		t.Errorf("flat differs from the signature by %g", d)
-	}
+	fl := checkedFlat(t, m, x, 1e-6)
 	if _, behind := fl.Logits(); !behind {
 		t.Error("logits not found behind the softmax")
 	}
