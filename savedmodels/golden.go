@@ -2,37 +2,37 @@ package savedmodels
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/saliencykit/saliency/tfgraph"
-	"github.com/sbinet/npyio"
+	"codeberg.org/sbinet/npyio"
 )
 
 // Golden holds a model's golden vectors, computed in Python at export with
 // tf.GradientTape (see build_zoo.py).
 type Golden struct {
-	Inputs    *tfgraph.Tensor // [8,H,W,C] preprocessed inputs
-	Labels    []int           // true classes
-	Top       []int           // argmax of the logits
-	Logits    *tfgraph.Tensor // [8,classes] pre-softmax scores
-	Outputs   *tfgraph.Tensor // [8,classes] the signature's output
-	GradInput *tfgraph.Tensor // d logit[top] / d input
+	Inputs    *tensor.Tensor // [8,H,W,C] preprocessed inputs
+	Labels    []int          // true classes
+	Top       []int          // argmax of the logits
+	Logits    *tensor.Tensor // [8,classes] pre-softmax scores
+	Outputs   *tensor.Tensor // [8,classes] the signature's output
+	GradInput *tensor.Tensor // d logit[top] / d input
 	// Guided and DeconvNet are the Guided Backprop and DeconvNet signals of
 	// logit[top] on the input (golden_rules.py); nil when not computed.
-	Guided, DeconvNet *tfgraph.Tensor
-	Layers            map[string]*tfgraph.Tensor // outputs of named inner layers
+	Guided, DeconvNet *tensor.Tensor
+	Layers            map[string]*tensor.Tensor // outputs of named inner layers
 }
 
 // ReadGolden reads dir/golden/*.npy.
 func ReadGolden(dir string) (*Golden, error) {
 	gdir := filepath.Join(dir, "golden")
-	g := &Golden{Layers: map[string]*tfgraph.Tensor{}}
+	g := &Golden{Layers: map[string]*tensor.Tensor{}}
 	var err error
 	for _, f := range []struct {
 		name string
-		dst  **tfgraph.Tensor
+		dst  **tensor.Tensor
 	}{{"inputs", &g.Inputs}, {"logits", &g.Logits}, {"outputs", &g.Outputs}, {"grad_input", &g.GradInput}} {
 		if *f.dst, err = ReadNpy(filepath.Join(gdir, f.name+".npy")); err != nil {
 			return nil, err
@@ -46,7 +46,7 @@ func ReadGolden(dir string) (*Golden, error) {
 	}
 	for _, f := range []struct {
 		name string
-		dst  **tfgraph.Tensor
+		dst  **tensor.Tensor
 	}{{"guided_input", &g.Guided}, {"deconvnet_input", &g.DeconvNet}} {
 		p := filepath.Join(gdir, f.name+".npy")
 		if _, err := os.Stat(p); err != nil {
@@ -67,20 +67,20 @@ func ReadGolden(dir string) (*Golden, error) {
 }
 
 // ReadNpy reads a float32 .npy file in C order.
-func ReadNpy(path string) (*tfgraph.Tensor, error) {
+func ReadNpy(path string) (*tensor.Tensor, error) {
 	r, closer, err := openNpy(path)
 	if err != nil {
 		return nil, err
 	}
 	defer closer()
-	if r.Header.Descr.Type != "<f4" {
-		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want float32 (<f4)", path, r.Header.Descr.Type)
+	if dtype(r.Header.Descr.Type) != "<f4" {
+		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want float32 (<f4)", path, dtype(r.Header.Descr.Type))
 	}
 	var data []float32
 	if err := r.Read(&data); err != nil {
 		return nil, fmt.Errorf("savedmodels: %s: %w", path, err)
 	}
-	return &tfgraph.Tensor{Shape: append([]int(nil), r.Header.Descr.Shape...), Data: data}, nil
+	return &tensor.Tensor{Shape: append([]int(nil), r.Header.Descr.Shape...), Data: data}, nil
 }
 
 // ReadNpyInts reads a 1-D int32 or int64 .npy file.
@@ -91,7 +91,7 @@ func ReadNpyInts(path string) ([]int, error) {
 	}
 	defer closer()
 	var out []int
-	switch r.Header.Descr.Type {
+	switch dtype(r.Header.Descr.Type) {
 	case "<i4":
 		var v []int32
 		if err := r.Read(&v); err != nil {
@@ -109,7 +109,7 @@ func ReadNpyInts(path string) ([]int, error) {
 			out = append(out, int(x))
 		}
 	default:
-		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want int32 or int64", path, r.Header.Descr.Type)
+		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want int32 or int64", path, dtype(r.Header.Descr.Type))
 	}
 	return out, nil
 }
@@ -130,3 +130,7 @@ func openNpy(path string) (*npyio.Reader, func(), error) {
 	}
 	return r, func() { f.Close() }, nil
 }
+
+// dtype is a .npy header's type string without the quotes npyio keeps
+// ("'<f4'" → "<f4").
+func dtype(s string) string { return strings.Trim(s, "'\"") }

@@ -2,9 +2,9 @@ package savedmodels
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 
-	"github.com/saliencykit/saliency/tfgraph"
-	"github.com/sbinet/npyio/npz"
+	"codeberg.org/sbinet/npyio/npz"
 )
 
 // TestSet is a set of labelled test images stored as a .npz file: uint8 images
@@ -12,10 +12,10 @@ import (
 // [N,H,W] (1 inside the object).
 type TestSet struct {
 	// Images are preprocessed for the zoo: [N,H,W,1] float32, pixel/255.
-	Images *tfgraph.Tensor
+	Images *tensor.Tensor
 	Labels []int
 	// Masks is nil when the file has none; otherwise [N,H,W] with 0 or 1.
-	Masks *tfgraph.Tensor
+	Masks *tensor.Tensor
 }
 
 // ReadTestSet reads a .npz test set such as samples/fmnist_test_1000.npz or
@@ -59,19 +59,19 @@ func ReadTestSet(path string) (*TestSet, error) {
 	return ts, nil
 }
 
-func readUint8(r *npz.Reader, path, name string, rank int) (*tfgraph.Tensor, error) {
+func readUint8(r *npz.Reader, path, name string, rank int) (*tensor.Tensor, error) {
 	h := r.Header(name)
 	if h == nil {
 		return nil, fmt.Errorf("savedmodels: %s: no %s", path, name)
 	}
-	if len(h.Descr.Shape) != rank || h.Descr.Type != "|u1" {
-		return nil, fmt.Errorf("savedmodels: %s: %s is %s%v, want uint8 of rank %d", path, name, h.Descr.Type, h.Descr.Shape, rank)
+	if len(h.Descr.Shape) != rank || dtype(h.Descr.Type) != "|u1" {
+		return nil, fmt.Errorf("savedmodels: %s: %s is %s%v, want uint8 of rank %d", path, name, dtype(h.Descr.Type), h.Descr.Shape, rank)
 	}
 	var raw []uint8
 	if err := r.Read(name, &raw); err != nil {
 		return nil, fmt.Errorf("savedmodels: %s: %s: %w", path, name, err)
 	}
-	t := tfgraph.NewTensor(h.Descr.Shape...)
+	t := tensor.New(h.Descr.Shape...)
 	for i, v := range raw {
 		t.Data[i] = float32(v)
 	}

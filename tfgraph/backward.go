@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"sort"
 	"strings"
 	"sync"
@@ -97,8 +98,8 @@ func (fl *Flat) Backward(start, end string, rules RuleSet) (*Backward, error) {
 
 // Run computes the backward signal for batch x with seed on the start tensor
 // (same shape as the start tensor), with optional weight replacements.
-func (b *Backward) Run(x, seed *Tensor, weights map[string]*Tensor) (*Tensor, error) {
-	outs, err := b.fl.runWith(x, weights, map[tf.Output]*Tensor{b.seed: seed}, []tf.Output{b.result})
+func (b *Backward) Run(x, seed *tensor.Tensor, weights map[string]*tensor.Tensor) (*tensor.Tensor, error) {
+	outs, err := b.fl.runWith(x, weights, map[tf.Output]*tensor.Tensor{b.seed: seed}, []tf.Output{b.result})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (b *Backward) Run(x, seed *Tensor, weights map[string]*Tensor) (*Tensor, er
 
 // Gradient computes, under rules, the signal of score[class_i] of image i on
 // the end tensor ("" for the input). With Plain it is d logit_c / d end.
-func (fl *Flat) Gradient(x *Tensor, classes []int, end string, rules RuleSet) (*Tensor, error) {
+func (fl *Flat) Gradient(x *tensor.Tensor, classes []int, end string, rules RuleSet) (*tensor.Tensor, error) {
 	b, err := fl.Backward("", end, rules)
 	if err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func (fl *Flat) Gradient(x *Tensor, classes []int, end string, rules RuleSet) (*
 	return b.Run(x, seed, nil)
 }
 
-func (fl *Flat) oneHot(start tf.Output, x *Tensor, classes []int) (*Tensor, error) {
+func (fl *Flat) oneHot(start tf.Output, x *tensor.Tensor, classes []int) (*tensor.Tensor, error) {
 	sh := start.Shape()
 	if sh.NumDimensions() != 2 || sh.Size(1) < 1 {
 		return nil, fmt.Errorf("tfgraph: %s: scores %s have shape %v, want [batch, classes]", fl.model.Dir, start.Op.Name(), sh)
@@ -128,7 +129,7 @@ func (fl *Flat) oneHot(start tf.Output, x *Tensor, classes []int) (*Tensor, erro
 		return nil, fmt.Errorf("tfgraph: %s: %d classes for a batch of %v", fl.model.Dir, len(classes), shapeOf(x))
 	}
 	n := int(sh.Size(1))
-	seed := NewTensor(len(classes), n)
+	seed := tensor.New(len(classes), n)
 	for i, c := range classes {
 		if c < 0 || c >= n {
 			return nil, fmt.Errorf("tfgraph: %s: class %d out of range [0,%d)", fl.model.Dir, c, n)

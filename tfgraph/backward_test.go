@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"github.com/saliencykit/saliency/tensor"
 	"strings"
 	"testing"
 
@@ -23,13 +24,13 @@ func TestPlainRulesMatchOracle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ := tfgraph.MaxAbsDiff(got, want)
+			d, _ := tensor.MaxAbsDiff(got, want)
 			scale := maxAbs(want)
 			t.Logf("input: max |plain - AddGradients| = %.3g (%.3g relative)", d, d/scale)
 			if d > 1e-5*scale {
 				t.Errorf("plain gradient differs from AddGradients by %g (max |oracle| %g)", d, scale)
 			}
-			dg, _ := tfgraph.MaxAbsDiff(got, g.GradInput)
+			dg, _ := tensor.MaxAbsDiff(got, g.GradInput)
 			if dg > 1e-4*maxAbs(g.GradInput) {
 				t.Errorf("plain gradient differs from tf.GradientTape by %g", dg)
 			}
@@ -47,7 +48,7 @@ func TestPlainRulesMatchOracle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ = tfgraph.MaxAbsDiff(gl, wl)
+			d, _ = tensor.MaxAbsDiff(gl, wl)
 			t.Logf("layer %s: max |plain - AddGradients| = %.3g (%.3g relative)", layer.Name, d, d/maxAbs(wl))
 			if d > 1e-5*maxAbs(wl) {
 				t.Errorf("layer %s: plain gradient differs from AddGradients by %g", layer.Name, d)
@@ -88,7 +89,7 @@ func TestGuidedAndDeconvNetMatchGolden(t *testing.T) {
 			fl, g := loadFlat(t, name)
 			for _, c := range []struct {
 				rules tfgraph.RuleSet
-				want  *tfgraph.Tensor
+				want  *tensor.Tensor
 			}{{tfgraph.Guided, g.Guided}, {tfgraph.DeconvNet, g.DeconvNet}} {
 				if c.want == nil {
 					t.Fatalf("no golden %s signal: run savedmodels/golden_rules.py", c.rules)
@@ -97,14 +98,14 @@ func TestGuidedAndDeconvNetMatchGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				d, _ := tfgraph.MaxAbsDiff(got, c.want)
+				d, _ := tensor.MaxAbsDiff(got, c.want)
 				scale := maxAbs(c.want)
 				t.Logf("%s: max |Go - Python| = %.3g (%.3g relative)", c.rules, d, d/scale)
 				if d > 1e-4*scale {
 					t.Errorf("%s differs from golden by %g (max |golden| %g)", c.rules, d, scale)
 				}
 				plain, _ := fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
-				if dp, _ := tfgraph.MaxAbsDiff(got, plain); dp < 1e-3*scale {
+				if dp, _ := tensor.MaxAbsDiff(got, plain); dp < 1e-3*scale {
 					t.Errorf("%s equals the plain gradient (diff %g): the rule set had no effect", c.rules, dp)
 				}
 			}

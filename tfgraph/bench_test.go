@@ -2,6 +2,7 @@ package tfgraph_test
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func BenchmarkForward(b *testing.B) {
 		}
 		in := m.Input()
 		for _, n := range tg.batches {
-			x := tfgraph.NewTensor(n, int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3]))
+			x := tensor.New(n, int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3]))
 			r := rand.New(rand.NewPCG(1, 2))
 			for i := range x.Data {
 				x.Data[i] = r.Float32()
@@ -79,7 +80,7 @@ func BenchmarkGradient(b *testing.B) {
 		}
 		in := m.Input()
 		for _, n := range []int{1, 32} {
-			x := tfgraph.NewTensor(n, int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3]))
+			x := tensor.New(n, int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3]))
 			r := rand.New(rand.NewPCG(1, 2))
 			for i := range x.Data {
 				x.Data[i] = r.Float32()

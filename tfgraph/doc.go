@@ -4,7 +4,7 @@
 // signatures, and runs forward batches with one reused session. Later steps add the
 // flat frozen graph, layers by Keras name and the backward engine with rule sets.
 //
-// Tensors cross the package boundary as plain [Tensor] values (a shape and a
+// Tensors cross the package boundary as plain [tensor.Tensor] values (a shape and a
 // float32 slice), so callers never hold TensorFlow handles.
 //
 // TensorFlow reads TF_CPP_MIN_LOG_LEVEL when the library is loaded, before any

@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,19 +93,19 @@ func TestForwardErrors(t *testing.T) {
 		want string
 	}{
 		{"wrong size", func() error {
-			_, err := m.Forward(tfgraph.NewTensor(2, 32, 32, 1))
+			_, err := m.Forward(tensor.New(2, 32, 32, 1))
 			return err
 		}, `input "image" wants shape [-1,28,28,1], got [2,32,32,1]`},
 		{"wrong rank", func() error {
-			_, err := m.Forward(tfgraph.NewTensor(28, 28, 1))
+			_, err := m.Forward(tensor.New(28, 28, 1))
 			return err
 		}, "wants shape [-1,28,28,1], got [28,28,1]"},
 		{"wrong channels", func() error {
-			_, err := m.Forward(tfgraph.NewTensor(1, 28, 28, 3))
+			_, err := m.Forward(tensor.New(1, 28, 28, 3))
 			return err
 		}, "got [1,28,28,3]"},
 		{"data shorter than shape", func() error {
-			_, err := m.Forward(&tfgraph.Tensor{Shape: []int{2, 28, 28, 1}, Data: ok.Data[:100]})
+			_, err := m.Forward(&tensor.Tensor{Shape: []int{2, 28, 28, 1}, Data: ok.Data[:100]})
 			return err
 		}, "needs 1568 values, got 100"},
 		{"nil input", func() error {
@@ -112,11 +113,11 @@ func TestForwardErrors(t *testing.T) {
 			return err
 		}, "nil tensor"},
 		{"unknown input key", func() error {
-			_, err := m.Run(map[string]*tfgraph.Tensor{"image": ok, "mask": ok})
+			_, err := m.Run(map[string]*tensor.Tensor{"image": ok, "mask": ok})
 			return err
 		}, `no input "mask"`},
 		{"unknown output key", func() error {
-			_, err := m.Run(map[string]*tfgraph.Tensor{"image": ok}, "probs")
+			_, err := m.Run(map[string]*tensor.Tensor{"image": ok}, "probs")
 			return err
 		}, `no output "probs"; outputs: output_0`},
 	}

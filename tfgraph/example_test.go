@@ -2,6 +2,7 @@ package tfgraph_test
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"log"
 
 	"github.com/saliencykit/saliency/savedmodels"
@@ -17,7 +18,7 @@ func ExampleLoad() {
 	defer m.Close()
 	fmt.Println(m.Signature.Name)
 	fmt.Println(m.Input().Key, m.Input().DType, m.Input().Shape)
-	logits, err := m.Forward(tfgraph.NewTensor(2, 28, 28, 1))
+	logits, err := m.Forward(tensor.New(2, 28, 28, 1))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -86,7 +87,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 
 // Forward runs a batch through the flat graph and returns the signature's
 // first output. x is checked as in Model.Forward.
-func (fl *Flat) Forward(x *Tensor) (*Tensor, error) {
+func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	outs, err := fl.runWith(x, nil, nil, fl.outputs[:1])
 	if err != nil {
 		return nil, err
@@ -94,14 +95,14 @@ func (fl *Flat) Forward(x *Tensor) (*Tensor, error) {
 	return outs[0], nil
 }
 
-func (fl *Flat) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*Tensor, error) {
+func (fl *Flat) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
 	var res []*tf.Tensor
 	var err error
 	fl.quiet.do(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
 	}
-	out := make([]*Tensor, len(res))
+	out := make([]*tensor.Tensor, len(res))
 	for i, t := range res {
 		if out[i], err = fromTF(t); err != nil {
 			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
@@ -122,7 +123,7 @@ func (fl *Flat) close() error {
 // Run feeds x to the signature's input, replaces the named weights (by
 // Weight.Name) with the given values for this run only, and fetches the named
 // flat tensors ("node:index", e.g. a Layer's Output).
-func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*Tensor, error) {
+func (fl *Flat) Run(x *tensor.Tensor, weights map[string]*tensor.Tensor, fetch ...string) ([]*tensor.Tensor, error) {
 	var fetches []tf.Output
 	for _, n := range fetch {
 		o, err := fl.tensor(n)
@@ -135,7 +136,7 @@ func (fl *Flat) Run(x *Tensor, weights map[string]*Tensor, fetch ...string) ([]*
 }
 
 // runWith feeds x, weight replacements and extra tensors, and fetches.
-func (fl *Flat) runWith(x *Tensor, weights map[string]*Tensor, extra map[tf.Output]*Tensor, fetches []tf.Output) ([]*Tensor, error) {
+func (fl *Flat) runWith(x *tensor.Tensor, weights map[string]*tensor.Tensor, extra map[tf.Output]*tensor.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
 	if len(fl.inputs) != 1 {
 		return nil, fmt.Errorf("tfgraph: %s: the flat graph takes one image input; the signature has %d inputs", fl.model.Dir, len(fl.inputs))
 	}
@@ -156,7 +157,7 @@ func (fl *Flat) runWith(x *Tensor, weights map[string]*Tensor, extra map[tf.Outp
 		if w.DType != "float32" {
 			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only float32 weights can be fed", fl.model.Dir, name, w.DType)
 		}
-		if v == nil || !sameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != numElements(v.Shape) {
+		if v == nil || !tensor.SameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != tensor.Size(v.Shape) {
 			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, shapeOf(v))
 		}
 		wt, err := toTF(v)
@@ -174,7 +175,7 @@ func (fl *Flat) runWith(x *Tensor, weights map[string]*Tensor, extra map[tf.Outp
 		for i := 0; ok && i < len(want); i++ {
 			ok = want[i] < 0 || want[i] == int64(v.Shape[i])
 		}
-		if !ok || len(v.Data) != numElements(v.Shape) {
+		if !ok || len(v.Data) != tensor.Size(v.Shape) {
 			return nil, fmt.Errorf("tfgraph: %s: feed %s wants shape %v, got %v", fl.model.Dir, o.Op.Name(), o.Shape(), v.Shape)
 		}
 		vt, err := toTF(v)
@@ -217,7 +218,7 @@ func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
 func (fl *Flat) Output() string { return fl.outputs[0].Op.Name() + outputSuffix(fl.outputs[0].Index) }
 
 // WeightValue reads a weight's frozen value.
-func (fl *Flat) WeightValue(name string) (*Tensor, error) {
+func (fl *Flat) WeightValue(name string) (*tensor.Tensor, error) {
 	w, ok := fl.weight(name)
 	if !ok {
 		return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)

@@ -1,13 +1,13 @@
 package tfgraph_test
 
 import (
+	"github.com/saliencykit/saliency/tensor"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
-	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // The flat graph computes what the SavedModel signature computes.
@@ -51,7 +51,7 @@ func TestLayersByKerasName(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				d, err := tfgraph.MaxAbsDiff(got[0], want)
+				d, err := tensor.MaxAbsDiff(got[0], want)
 				if err != nil {
 					t.Fatalf("layer %s: %v", lname, err)
 				}
@@ -89,29 +89,29 @@ func TestFeedWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rnd := &tfgraph.Tensor{Shape: orig.Shape, Data: make([]float32, len(orig.Data))}
+	rnd := &tensor.Tensor{Shape: orig.Shape, Data: make([]float32, len(orig.Data))}
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range rnd.Data {
 		rnd.Data[i] = float32(r.NormFloat64() * 0.1)
 	}
-	changed, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: rnd}, fl.Output())
+	changed, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{kernel: rnd}, fl.Output())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := tfgraph.MaxAbsDiff(changed[0], base[0]); d < 1e-2 {
+	if d, _ := tensor.MaxAbsDiff(changed[0], base[0]); d < 1e-2 {
 		t.Errorf("randomized %s changed the logits by only %g", kernel, d)
 	}
-	restored, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: orig}, fl.Output())
+	restored, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{kernel: orig}, fl.Output())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := tfgraph.MaxAbsDiff(restored[0], base[0]); d != 0 {
+	if d, _ := tensor.MaxAbsDiff(restored[0], base[0]); d != 0 {
 		t.Errorf("original weights do not restore the logits exactly: %g", d)
 	}
-	if _, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{"conv9/kernel": orig}, fl.Output()); err == nil {
+	if _, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{"conv9/kernel": orig}, fl.Output()); err == nil {
 		t.Error("unknown weight accepted")
 	}
-	if _, err := fl.Run(g.Inputs, map[string]*tfgraph.Tensor{kernel: tfgraph.NewTensor(3, 3)}, fl.Output()); err == nil {
+	if _, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{kernel: tensor.New(3, 3)}, fl.Output()); err == nil {
 		t.Error("weight of the wrong shape accepted")
 	}
 }
@@ -130,14 +130,14 @@ func TestLogitsAndOracleGradient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d, _ := tfgraph.MaxAbsDiff(got[0], g.Logits); d > 1e-4 {
+			if d, _ := tensor.MaxAbsDiff(got[0], g.Logits); d > 1e-4 {
 				t.Errorf("logits %s differ from golden by %g", logits, d)
 			}
 			grad, err := fl.OracleGradient(g.Inputs, g.Top)
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ := tfgraph.MaxAbsDiff(grad, g.GradInput)
+			d, _ := tensor.MaxAbsDiff(grad, g.GradInput)
 			scale := maxAbs(g.GradInput)
 			t.Logf("oracle gradient vs tf.GradientTape: max diff %.3g, relative %.3g", d, d/scale)
 			if d > 1e-4*scale {
@@ -147,7 +147,7 @@ func TestLogitsAndOracleGradient(t *testing.T) {
 	}
 }
 
-func maxAbs(t *tfgraph.Tensor) float64 {
+func maxAbs(t *tensor.Tensor) float64 {
 	var m float64
 	for _, v := range t.Data {
 		if a := math.Abs(float64(v)); a > m {

@@ -7,6 +7,7 @@ package tfgraph_test
 // (go test -tags imagenet).
 
 import (
+	"github.com/saliencykit/saliency/tensor"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,8 +43,8 @@ func TestImageNetShapedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ := tfgraph.MaxAbsDiff(flat, sig)
-			dg, _ := tfgraph.MaxAbsDiff(flat, g.Outputs)
+			d, _ := tensor.MaxAbsDiff(flat, sig)
+			dg, _ := tensor.MaxAbsDiff(flat, g.Outputs)
 			t.Logf("%d nodes, %d weights, %d layers; max |flat - signature| = %.3g, |flat - golden| = %.3g", fl.Nodes, len(fl.Weights), len(fl.Layers()), d, dg)
 			if d > 1e-4 || dg > 1e-4 {
 				t.Errorf("flat outputs differ: %g from the signature, %g from golden", d, dg)
@@ -56,7 +57,7 @@ func TestImageNetShapedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d, _ := tfgraph.MaxAbsDiff(got[0], g.Logits); d > 1e-4*max(1, maxAbs(g.Logits)) {
+			if d, _ := tensor.MaxAbsDiff(got[0], g.Logits); d > 1e-4*max(1, maxAbs(g.Logits)) {
 				t.Errorf("logits differ from golden by %g", d)
 			}
 			for rs, missing := range fl.SupportedRules() {
@@ -68,7 +69,7 @@ func TestImageNetShapedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dt, _ := tfgraph.MaxAbsDiff(plain, g.GradInput)
+			dt, _ := tensor.MaxAbsDiff(plain, g.GradInput)
 			t.Logf("input gradient: |plain - GradientTape| = %.3g (%.3g rel)", dt, dt/maxAbs(g.GradInput))
 			if dt > 1e-4*maxAbs(g.GradInput) {
 				t.Errorf("plain differs from tf.GradientTape by %g", dt)
@@ -84,7 +85,7 @@ func TestImageNetShapedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ = tfgraph.MaxAbsDiff(plain, oracle)
+			d, _ = tensor.MaxAbsDiff(plain, oracle)
 			t.Logf("input gradient: |plain - AddGradients| = %.3g (%.3g rel)", d, d/maxAbs(oracle))
 			if d > 1e-5*maxAbs(oracle) {
 				t.Errorf("plain differs from AddGradients by %g", d)
@@ -98,7 +99,7 @@ func TestImageNetShapedModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ = tfgraph.MaxAbsDiff(pl, ol)
+			d, _ = tensor.MaxAbsDiff(pl, ol)
 			t.Logf("layer %s: |plain - AddGradients| = %.3g (%.3g rel)", mid.Name, d, d/maxAbs(ol))
 			if d > 1e-5*maxAbs(ol) {
 				t.Errorf("layer %s: plain differs from AddGradients by %g", mid.Name, d)

@@ -209,8 +209,8 @@ func editDistance(a, b string) int {
 
 // Shape is the static shape of a flat tensor (-1 for unknown dimensions; nil
 // for an unknown rank or tensor).
-func (fl *Flat) Shape(tensor string) []int64 {
-	o, err := fl.tensor(tensor)
+func (fl *Flat) Shape(name string) []int64 {
+	o, err := fl.tensor(name)
 	if err != nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -188,11 +189,11 @@ func (m *Model) Output() TensorInfo { return m.Signature.Outputs[0] }
 // Forward runs a batch through the signature and returns its first output.
 // x must match the first input's shape (unknown dimensions are free) and the
 // input must be float32; a model with more inputs needs Run.
-func (m *Model) Forward(x *Tensor) (*Tensor, error) {
+func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(m.inputs) != 1 {
 		return nil, fmt.Errorf("tfgraph: %s: signature %q has %d inputs; use Run", m.Dir, m.Signature.Name, len(m.inputs))
 	}
-	outs, err := m.Run(map[string]*Tensor{m.Signature.Inputs[0].Key: x}, m.Signature.Outputs[0].Key)
+	outs, err := m.Run(map[string]*tensor.Tensor{m.Signature.Inputs[0].Key: x}, m.Signature.Outputs[0].Key)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (m *Model) Forward(x *Tensor) (*Tensor, error) {
 
 // Run feeds the signature inputs named by key and fetches the named outputs
 // (all of them, in signature order, when none are named).
-func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) ([]*Tensor, error) {
+func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*tensor.Tensor, error) {
 	if m.saved == nil {
 		return nil, fmt.Errorf("tfgraph: %s: model is closed", m.Dir)
 	}
@@ -245,7 +246,7 @@ func (m *Model) Run(inputs map[string]*Tensor, outputs ...string) ([]*Tensor, er
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: run: %s", m.Dir, firstLine(err.Error()))
 	}
-	out := make([]*Tensor, len(res))
+	out := make([]*tensor.Tensor, len(res))
 	for i, t := range res {
 		if out[i], err = fromTF(t); err != nil {
 			return nil, fmt.Errorf("tfgraph: %s: output %s: %w", m.Dir, fetches[i].Op.Name(), err)
@@ -269,15 +270,15 @@ func (m *Model) output(name string) (tf.Output, error) {
 	return o.Output(idx), nil
 }
 
-func checkInput(in TensorInfo, x *Tensor) error {
+func checkInput(in TensorInfo, x *tensor.Tensor) error {
 	if x == nil {
 		return fmt.Errorf("input %q: nil tensor", in.Key)
 	}
 	if in.DType != "float32" {
 		return fmt.Errorf("input %q is %s; tfgraph feeds float32 tensors", in.Key, in.DType)
 	}
-	if len(x.Data) != numElements(x.Shape) {
-		return fmt.Errorf("input %q: shape %v needs %d values, got %d", in.Key, x.Shape, numElements(x.Shape), len(x.Data))
+	if len(x.Data) != tensor.Size(x.Shape) {
+		return fmt.Errorf("input %q: shape %v needs %d values, got %d", in.Key, x.Shape, tensor.Size(x.Shape), len(x.Data))
 	}
 	if in.Shape == nil {
 		return nil
@@ -292,7 +293,7 @@ func checkInput(in TensorInfo, x *Tensor) error {
 	return nil
 }
 
-func toTF(x *Tensor) (*tf.Tensor, error) {
+func toTF(x *tensor.Tensor) (*tf.Tensor, error) {
 	var raw []byte
 	if len(x.Data) > 0 {
 		raw = unsafe.Slice((*byte)(unsafe.Pointer(&x.Data[0])), 4*len(x.Data))
@@ -304,7 +305,7 @@ func toTF(x *Tensor) (*tf.Tensor, error) {
 	return t, nil
 }
 
-func fromTF(t *tf.Tensor) (*Tensor, error) {
+func fromTF(t *tf.Tensor) (*tensor.Tensor, error) {
 	if t.DataType() != tf.Float {
 		return nil, fmt.Errorf("dtype %s, want float32", dtypeName(corepbDataType(t.DataType())))
 	}
@@ -312,7 +313,7 @@ func fromTF(t *tf.Tensor) (*Tensor, error) {
 	for i, d := range t.Shape() {
 		shape[i] = int(d)
 	}
-	out := &Tensor{Shape: shape, Data: make([]float32, numElements(shape))}
+	out := &tensor.Tensor{Shape: shape, Data: make([]float32, tensor.Size(shape))}
 	if len(out.Data) > 0 {
 		raw := unsafe.Slice((*byte)(unsafe.Pointer(&out.Data[0])), 4*len(out.Data))
 		var buf fixedWriter = raw

@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 
 	tf "github.com/wamuir/graft/tensorflow"
 )
@@ -39,15 +40,15 @@ func nodeOf(tensor string) string {
 // OracleGradient computes d score[class_i] / d input for each image i with
 // TensorFlow's own gradients (TF_AddGradients) on the flat graph: the oracle
 // the backward engine is tested against. The score is Logits().
-func (fl *Flat) OracleGradient(x *Tensor, classes []int) (*Tensor, error) {
+func (fl *Flat) OracleGradient(x *tensor.Tensor, classes []int) (*tensor.Tensor, error) {
 	return fl.OracleGradientAt(x, classes, fl.inputName())
 }
 
 // OracleGradientAt is OracleGradient with respect to a flat tensor of the
 // graph (e.g. a layer's output) instead of the input. The gradient ops are
 // added once per tensor.
-func (fl *Flat) OracleGradientAt(x *Tensor, classes []int, tensor string) (*Tensor, error) {
-	o, err := fl.oracleAt(tensor)
+func (fl *Flat) OracleGradientAt(x *tensor.Tensor, classes []int, at string) (*tensor.Tensor, error) {
+	o, err := fl.oracleAt(at)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func (fl *Flat) OracleGradientAt(x *Tensor, classes []int, tensor string) (*Tens
 	if err != nil {
 		return nil, err
 	}
-	outs, err := fl.runWith(x, nil, map[tf.Output]*Tensor{o.seed: onehot}, []tf.Output{o.grad})
+	outs, err := fl.runWith(x, nil, map[tf.Output]*tensor.Tensor{o.seed: onehot}, []tf.Output{o.grad})
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +67,10 @@ func (fl *Flat) OracleGradientAt(x *Tensor, classes []int, tensor string) (*Tens
 // placeholder.
 type oracle struct{ logits, seed, grad tf.Output }
 
-func (fl *Flat) oracleAt(tensor string) (*oracle, error) {
+func (fl *Flat) oracleAt(name string) (*oracle, error) {
 	fl.bw.mu.Lock()
 	defer fl.bw.mu.Unlock()
-	if o, ok := fl.bw.oracles[tensor]; ok {
+	if o, ok := fl.bw.oracles[name]; ok {
 		return o, nil
 	}
 	logits, _ := fl.Logits()
@@ -77,7 +78,7 @@ func (fl *Flat) oracleAt(tensor string) (*oracle, error) {
 	if err != nil {
 		return nil, err
 	}
-	at, err := fl.tensor(tensor)
+	at, err := fl.tensor(name)
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +97,11 @@ func (fl *Flat) oracleAt(tensor string) (*oracle, error) {
 	if fl.bw.oracles == nil {
 		fl.bw.oracles = map[string]*oracle{}
 	}
-	fl.bw.oracles[tensor] = o
+	fl.bw.oracles[name] = o
 	return o, nil
 }
 
-func shapeOf(x *Tensor) []int {
+func shapeOf(x *tensor.Tensor) []int {
 	if x == nil {
 		return nil
 	}

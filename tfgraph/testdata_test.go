@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"github.com/saliencykit/saliency/tensor"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 // checkedFlat builds m's flat graph and checks that it computes what the
 // signature computes on x, within tol.
-func checkedFlat(t *testing.T, m *tfgraph.Model, x *tfgraph.Tensor, tol float64) *tfgraph.Flat {
+func checkedFlat(t *testing.T, m *tfgraph.Model, x *tensor.Tensor, tol float64) *tfgraph.Flat {
 	t.Helper()
 	want, err := m.Forward(x)
 	if err != nil {
@@ -25,7 +26,7 @@ func checkedFlat(t *testing.T, m *tfgraph.Model, x *tfgraph.Tensor, tol float64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := tfgraph.MaxAbsDiff(got, want)
+	d, err := tensor.MaxAbsDiff(got, want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func testdataModel(t *testing.T, name string) *tfgraph.Model {
 // function, and the plain rules match AddGradients through them.
 func TestFlattenListOutputs(t *testing.T) {
 	m := testdataModel(t, "list_outputs")
-	x := tfgraph.NewTensor(3, 4, 4, 2)
+	x := tensor.New(3, 4, 4, 2)
 	for i := range x.Data {
 		x.Data[i] = float32(i%7) - 2.5
 	}
@@ -66,7 +67,7 @@ func TestFlattenListOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := tfgraph.MaxAbsDiff(grad, oracle); d > 1e-5*maxAbs(oracle) || maxAbs(oracle) == 0 {
+	if d, _ := tensor.MaxAbsDiff(grad, oracle); d > 1e-5*maxAbs(oracle) || maxAbs(oracle) == 0 {
 		t.Errorf("plain differs from AddGradients by %g (max %g)", d, maxAbs(oracle))
 	}
 }
@@ -81,7 +82,7 @@ func TestFlattenRefusesControlFlow(t *testing.T) {
 
 func TestNonFloatInput(t *testing.T) {
 	m := testdataModel(t, "uint8_input")
-	_, err := m.Forward(tfgraph.NewTensor(1, 4, 4, 1))
+	_, err := m.Forward(tensor.New(1, 4, 4, 1))
 	if err == nil || !strings.Contains(err.Error(), `input "image" is uint8; tfgraph feeds float32 tensors`) {
 		t.Errorf("uint8 input: %v", err)
 	}
@@ -119,7 +120,7 @@ func TestOpCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := tfgraph.MaxAbsDiff(grad, tape)
+	d, _ := tensor.MaxAbsDiff(grad, tape)
 	t.Logf("input: |plain - GradientTape| = %.3g, max |tape| %.3g", d, maxAbs(tape))
 	if d > 1e-5*maxAbs(tape) || maxAbs(tape) == 0 {
 		t.Errorf("plain differs from tf.GradientTape by %g (max %g)", d, maxAbs(tape))
@@ -129,7 +130,7 @@ func TestOpCoverage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d, _ := tfgraph.MaxAbsDiff(g, grad); d == 0 {
+		if d, _ := tensor.MaxAbsDiff(g, grad); d == 0 {
 			t.Errorf("%s equals the plain gradient", rs)
 		}
 	}

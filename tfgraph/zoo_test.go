@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,7 +58,7 @@ func TestForwardMatchesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := tfgraph.MaxAbsDiff(got, g.Outputs)
+			d, err := tensor.MaxAbsDiff(got, g.Outputs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +70,7 @@ func TestForwardMatchesGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			if card.Output.Kind == "logits" {
-				if d, _ := tfgraph.MaxAbsDiff(got, g.Logits); d > 1e-4 {
+				if d, _ := tensor.MaxAbsDiff(got, g.Logits); d > 1e-4 {
 					t.Errorf("logits differ from golden by %g (> 1e-4)", d)
 				}
 			}
@@ -84,7 +85,7 @@ func TestForwardMatchesGolden(t *testing.T) {
 				}
 				want := got.Item(i)
 				want.Shape = append([]int{1}, want.Shape...)
-				if d, _ := tfgraph.MaxAbsDiff(one, want); d > 1e-5 {
+				if d, _ := tensor.MaxAbsDiff(one, want); d > 1e-5 {
 					t.Errorf("image %d alone differs from its batch result by %g", i, d)
 				}
 			}
@@ -156,7 +157,7 @@ func accuracy(m *tfgraph.Model, ts *savedmodels.TestSet, batch int) (float64, er
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
 		shape := append([]int{hi - lo}, ts.Images.Shape[1:]...)
-		out, err := m.Forward(&tfgraph.Tensor{Shape: shape, Data: ts.Images.Data[lo*per : hi*per]})
+		out, err := m.Forward(&tensor.Tensor{Shape: shape, Data: ts.Images.Data[lo*per : hi*per]})
 		if err != nil {
 			return 0, err
 		}

@@ -3,13 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/saliencykit/saliency/tensor"
 	"io"
 	"math"
 	"sort"
 
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
-	"github.com/saliencykit/saliency/tfgraph"
 )
 
 func init() {
@@ -50,7 +50,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 	if err != nil {
 		return err
 	}
-	var items []*tfgraph.Tensor
+	var items []*tensor.Tensor
 	var good []string
 	failed := 0
 	for _, p := range paths {
@@ -60,11 +60,11 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 			failed++
 			continue
 		}
-		items = append(items, &tfgraph.Tensor{Shape: []int{spec.Height, spec.Width, spec.Channels}, Data: x})
+		items = append(items, &tensor.Tensor{Shape: []int{spec.Height, spec.Width, spec.Channels}, Data: x})
 		good = append(good, p)
 	}
 	if len(items) > 0 {
-		batch, err := tfgraph.Stack(items)
+		batch, err := tensor.Stack(items)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 
 // looksLikeProbabilities guesses, for a model without a card, whether its
 // outputs are probabilities: every row non-negative and summing to 1.
-func looksLikeProbabilities(out *tfgraph.Tensor) bool {
+func looksLikeProbabilities(out *tensor.Tensor) bool {
 	for i := 0; i < out.Shape[0]; i++ {
 		var s float64
 		for _, v := range out.Item(i).Data {
