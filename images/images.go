@@ -20,6 +20,8 @@ import (
 	_ "image/png"  // register PNG
 	"io"
 	"os"
+
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // Spec is what a model's input wants: x = pixel·Scale + Offset per channel,
@@ -95,7 +97,11 @@ func ToInput(img image.Image, spec Spec) ([]float32, error) {
 	}
 	src := pixels(img, spec.Channels)
 	b := img.Bounds()
-	px := resizeBilinear(src, b.Dy(), b.Dx(), spec.Channels, spec.Height, spec.Width)
+	px := src
+	if b.Dy() != spec.Height || b.Dx() != spec.Width {
+		px = make([]float32, spec.Height*spec.Width*spec.Channels)
+		tensor.ResizeHWC(src, b.Dy(), b.Dx(), spec.Channels, px, spec.Height, spec.Width)
+	}
 	scale := spec.Scale
 	if scale == 0 {
 		scale = 1.0 / 255
@@ -163,49 +169,6 @@ func pixels(img image.Image, channels int) []float32 {
 		}
 	}
 	return out
-}
-
-// resizeBilinear resamples [h,w,c] to [oh,ow,c] with half-pixel centres.
-func resizeBilinear(src []float32, h, w, c, oh, ow int) []float32 {
-	if h == oh && w == ow {
-		return src
-	}
-	out := make([]float32, oh*ow*c)
-	sy := float32(h) / float32(oh)
-	sx := float32(w) / float32(ow)
-	for y := 0; y < oh; y++ {
-		fy := (float32(y)+0.5)*sy - 0.5
-		y0, y1, dy := taps(fy, h)
-		for x := 0; x < ow; x++ {
-			fx := (float32(x)+0.5)*sx - 0.5
-			x0, x1, dx := taps(fx, w)
-			for k := 0; k < c; k++ {
-				a := src[(y0*w+x0)*c+k]
-				b := src[(y0*w+x1)*c+k]
-				cc := src[(y1*w+x0)*c+k]
-				d := src[(y1*w+x1)*c+k]
-				top := a + (b-a)*dx
-				bot := cc + (d-cc)*dx
-				out[(y*ow+x)*c+k] = top + (bot-top)*dy
-			}
-		}
-	}
-	return out
-}
-
-func taps(f float32, n int) (int, int, float32) {
-	if f < 0 {
-		f = 0
-	}
-	i0 := int(f)
-	if i0 > n-1 {
-		i0 = n - 1
-	}
-	i1 := i0 + 1
-	if i1 > n-1 {
-		i1 = n - 1
-	}
-	return i0, i1, f - float32(i0)
 }
 
 func formatOf(head []byte) string {
