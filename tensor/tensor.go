@@ -171,3 +171,17 @@ func SameShape(a, b []int) bool {
 	}
 	return true
 }
+
+// Equal reports whether a and b have the same shape and the same values bit
+// for bit (NaNs compare by bits).
+func Equal(a, b *Tensor) bool {
+	if !SameShape(a.Shape, b.Shape) || len(a.Data) != len(b.Data) {
+		return false
+	}
+	for i := range a.Data {
+		if math.Float32bits(a.Data[i]) != math.Float32bits(b.Data[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,9 +1,9 @@
 package tfgraph
 
 import (
+	"context"
 	"fmt"
 	"github.com/saliencykit/saliency/tensor"
-	"sort"
 	"strings"
 	"sync"
 
@@ -12,51 +12,26 @@ import (
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
 
-// RuleSet names how the backward pass treats each op. Rule sets differ only in
-// the ReLU family; every other op uses its exact derivative.
-type RuleSet string
-
-const (
-	// Plain is the exact gradient (what TF_AddGradients and tf.GradientTape compute).
-	Plain RuleSet = "plain"
-	// DeconvNet passes only positive signal through a ReLU, whatever its
-	// forward input was (Zeiler & Fergus 2013): R_in = relu(R_out).
-	DeconvNet RuleSet = "deconvnet"
-	// Guided keeps signal only where both the forward input and the backward
-	// signal are positive (Springenberg et al. 2014): R_in = 1[x>0]·relu(R_out).
-	Guided RuleSet = "guided"
-)
-
-// RuleSets lists the rule sets.
-var RuleSets = []RuleSet{Plain, DeconvNet, Guided}
-
-func (r RuleSet) valid() bool {
-	for _, x := range RuleSets {
-		if r == x {
-			return true
-		}
-	}
-	return false
-}
-
 // Backward is a backward graph added to a flat graph once for one (start,
 // end, rule set): it maps a seed on the start tensor (e.g. a one-hot on the
 // logits) to the signal on the end tensor (the input, or a layer's output).
+// When no seed is fed, the seed is the one-hot of the largest start value of
+// each row (the predicted class, for logits), computed inside the graph; for a
+// start tensor that is not [batch, classes] it is all ones.
 type Backward struct {
 	fl         *Flat
 	Start, End string
-	Rules      RuleSet
-	seed       tf.Output
+	Rules      *RuleSet
+	seed       tf.Output // PlaceholderWithDefault
 	startOut   tf.Output
 	result     tf.Output
 }
 
 type bwKey struct {
-	start, end string
-	rules      RuleSet
+	start, end, rules string
 }
 
-// backwardCache holds the Backward graphs of a Flat.
+// backwardCache holds the Backward graphs of a Flat, shared by its views.
 type backwardCache struct {
 	mu      sync.Mutex
 	m       map[bwKey]*Backward
@@ -65,22 +40,26 @@ type backwardCache struct {
 }
 
 // Backward returns the backward graph from start to end (flat tensor names;
-// "" means the logits and the signature input) under rules, adding it to the
-// graph on first use. An op on the path with no rule is an error naming the
-// op, its layer and the rule set, before anything runs.
-func (fl *Flat) Backward(start, end string, rules RuleSet) (*Backward, error) {
+// "" means the logits and the signature input) under rules (nil: Plain),
+// adding it to the graph on first use. An op on the path with no rule is a
+// *NoRuleError naming the op, its layer and the rule set, before anything runs.
+func (fl *Flat) Backward(start, end string, rules *RuleSet) (*Backward, error) {
 	if start == "" {
 		start, _ = fl.Logits()
 	}
 	if end == "" {
 		end = fl.inputName()
 	}
-	if !rules.valid() {
-		return nil, fmt.Errorf("tfgraph: unknown rule set %q; rule sets: plain, deconvnet, guided", rules)
+	if rules == nil {
+		rules = Plain
 	}
+	if rules.Name == "" {
+		return nil, fmt.Errorf("tfgraph: a rule set needs a name")
+	}
+	start, end = canonical(start), canonical(end)
 	fl.bw.mu.Lock()
 	defer fl.bw.mu.Unlock()
-	key := bwKey{start, end, rules}
+	key := bwKey{start, end, rules.Name}
 	if b, ok := fl.bw.m[key]; ok {
 		return b, nil
 	}
@@ -96,65 +75,65 @@ func (fl *Flat) Backward(start, end string, rules RuleSet) (*Backward, error) {
 	return b, nil
 }
 
-// Run computes the backward signal for batch x with seed on the start tensor
-// (same shape as the start tensor), with optional weight replacements.
-func (b *Backward) Run(x, seed *tensor.Tensor, weights map[string]*tensor.Tensor) (*tensor.Tensor, error) {
-	outs, err := b.fl.runWith(x, weights, map[tf.Output]*tensor.Tensor{b.seed: seed}, []tf.Output{b.result})
+// Gradient computes, under rules (nil: Plain), the signal of score[class_i]
+// of image i on the end tensor ("" for the input): with Plain, d logit_c / d
+// end. It is one Run with one Grad.
+func (fl *Flat) Gradient(x *tensor.Tensor, classes []int, end string, rules *RuleSet) (*tensor.Tensor, error) {
+	logits, _ := fl.Logits()
+	seed, err := fl.OneHot(logits, classes)
 	if err != nil {
 		return nil, err
-	}
-	return outs[0], nil
-}
-
-// Gradient computes, under rules, the signal of score[class_i] of image i on
-// the end tensor ("" for the input). With Plain it is d logit_c / d end.
-func (fl *Flat) Gradient(x *tensor.Tensor, classes []int, end string, rules RuleSet) (*tensor.Tensor, error) {
-	b, err := fl.Backward("", end, rules)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := fl.oneHot(b.startOut, x, classes)
-	if err != nil {
-		return nil, err
-	}
-	return b.Run(x, seed, nil)
-}
-
-func (fl *Flat) oneHot(start tf.Output, x *tensor.Tensor, classes []int) (*tensor.Tensor, error) {
-	sh := start.Shape()
-	if sh.NumDimensions() != 2 || sh.Size(1) < 1 {
-		return nil, fmt.Errorf("tfgraph: %s: scores %s have shape %v, want [batch, classes]", fl.model.Dir, start.Op.Name(), sh)
 	}
 	if x == nil || len(x.Shape) == 0 || len(classes) != x.Shape[0] {
 		return nil, fmt.Errorf("tfgraph: %s: %d classes for a batch of %v", fl.model.Dir, len(classes), shapeOf(x))
 	}
-	n := int(sh.Size(1))
-	seed := tensor.New(len(classes), n)
+	res, err := fl.Run(context.Background(), x, Query{Grads: []Grad{{End: end, Rules: rules, Seed: seed}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Grads[0], nil
+}
+
+// OneHot returns the seed [len(classes), K] that picks classes[i] of row i of
+// the [batch, K] tensor scores ("" for the logits).
+func (fl *Flat) OneHot(scores string, classes []int) (*tensor.Tensor, error) {
+	if scores == "" {
+		scores, _ = fl.Logits()
+	}
+	k, err := fl.classCount(scores)
+	if err != nil {
+		return nil, err
+	}
+	seed := tensor.New(len(classes), k)
 	for i, c := range classes {
-		if c < 0 || c >= n {
-			return nil, fmt.Errorf("tfgraph: %s: class %d out of range [0,%d)", fl.model.Dir, c, n)
+		if c < 0 || c >= k {
+			return nil, fmt.Errorf("tfgraph: %s: class %d out of range [0,%d)", fl.model.Dir, c, k)
 		}
-		seed.Data[i*n+c] = 1
+		seed.Data[i*k+c] = 1
 	}
 	return seed, nil
 }
 
-// bw builds one backward graph.
-type bw struct {
-	fl     *Flat
-	g      *tf.Graph
-	prefix string
-	n      int
-	err    error
+// classCount is K of a [batch, K] tensor.
+func (fl *Flat) classCount(scores string) (int, error) {
+	o, err := fl.tensor(scores)
+	if err != nil {
+		return 0, err
+	}
+	sh := o.Shape()
+	if sh.NumDimensions() != 2 || sh.Size(1) < 1 {
+		return 0, fmt.Errorf("tfgraph: %s: scores %s have shape %v, want [batch, classes]", fl.model.Dir, scores, sh)
+	}
+	return int(sh.Size(1)), nil
 }
 
-func (b *bw) name(kind string) string {
+func (b *Builder) name(kind string) string {
 	b.n++
 	return fmt.Sprintf("%s%s_%d", b.prefix, kind, b.n)
 }
 
 // op adds an op; after the first error it does nothing.
-func (b *bw) op(typ string, inputs []tf.Input, attrs map[string]any) tf.Output {
+func (b *Builder) op(typ string, inputs []tf.Input, attrs map[string]any) tf.Output {
 	if b.err != nil {
 		return tf.Output{}
 	}
@@ -166,7 +145,7 @@ func (b *bw) op(typ string, inputs []tf.Input, attrs map[string]any) tf.Output {
 	return o.Output(0)
 }
 
-func (b *bw) op1(typ string, attrs map[string]any, in ...tf.Output) tf.Output {
+func (b *Builder) op1(typ string, attrs map[string]any, in ...tf.Output) tf.Output {
 	inputs := make([]tf.Input, len(in))
 	for i, x := range in {
 		inputs[i] = x
@@ -175,7 +154,7 @@ func (b *bw) op1(typ string, attrs map[string]any, in ...tf.Output) tf.Output {
 }
 
 // constant adds a Const holding v (an int32, []int32 or float32 value).
-func (b *bw) constant(v any) tf.Output {
+func (b *Builder) constant(v any) tf.Output {
 	t, err := tf.NewTensor(v)
 	if err != nil {
 		if b.err == nil {
@@ -186,17 +165,17 @@ func (b *bw) constant(v any) tf.Output {
 	return b.op("Const", nil, map[string]any{"dtype": t.DataType(), "value": t})
 }
 
-func (b *bw) constI32(v []int32) tf.Output { return b.constant(v) }
-func (b *bw) scalarI32(v int32) tf.Output  { return b.constant(v) }
-func (b *bw) constF32(v float32) tf.Output { return b.constant(v) }
+func (b *Builder) constI32(v []int32) tf.Output { return b.constant(v) }
+func (b *Builder) scalarI32(v int32) tf.Output  { return b.constant(v) }
+func (b *Builder) constF32(v float32) tf.Output { return b.constant(v) }
 
-func (b *bw) shape(x tf.Output) tf.Output {
+func (b *Builder) shape(x tf.Output) tf.Output {
 	return b.op1("Shape", map[string]any{"out_type": tf.Int32}, x)
 }
 
 // reduceTo sums grad over the dimensions broadcast away from shape(x) and
 // reshapes it to x's shape (the gradient of a broadcasting binary op).
-func (b *bw) reduceTo(grad, x, other tf.Output, first bool) tf.Output {
+func (b *Builder) reduceTo(grad, x, other tf.Output, first bool) tf.Output {
 	if b.err != nil {
 		return tf.Output{}
 	}
@@ -256,22 +235,8 @@ func attrs(n *nodepb.NodeDef, names ...string) map[string]any {
 	return out
 }
 
-// node is what a rule sees of one forward node.
-type node struct {
-	def  *nodepb.NodeDef
-	in   []tf.Output // forward inputs
-	out  []tf.Output // forward outputs
-	dy   []tf.Output // backward signal on each output (zero Output: none)
-	need []bool      // which inputs need a signal
-}
-
-// rule computes the backward signal for the inputs of a forward node from the
-// signals on its outputs. It returns one entry per input; a zero Output means
-// no signal flows to that input.
-type rule func(b *bw, n *node) []tf.Output
-
-func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (*Backward, error) {
-	b := &bw{fl: fl, g: fl.graph, prefix: prefix}
+func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) (*Backward, error) {
+	b := &Builder{fl: fl, g: fl.graph, prefix: prefix}
 	startOut, err := fl.tensor(start)
 	if err != nil {
 		return nil, err
@@ -289,7 +254,7 @@ func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (
 	if err != nil {
 		return nil, err
 	}
-	seed := b.op("Placeholder", nil, map[string]any{"dtype": tf.Float, "shape": startOut.Shape()})
+	seed := b.defaultSeed(startOut)
 	grads := map[string][]tf.Output{} // tensor name → signals to sum
 	grads[start] = []tf.Output{seed}
 	var result tf.Output
@@ -317,9 +282,9 @@ func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (
 			result = dys[tensorIndex(end)]
 			break
 		}
-		r := ruleFor(rules, n.GetOp())
+		r := rules.rule(n.GetOp())
 		if r == nil {
-			return nil, fmt.Errorf("tfgraph: %s: no %s rule for op %s (node %s, layer %s)", fl.model.Dir, rules, n.GetOp(), name, fl.layerOf(name))
+			return nil, &NoRuleError{Model: fl.model.Dir, Op: n.GetOp(), Node: name, Layer: fl.layerOf(name), Rules: rules.Name}
 		}
 		ins := make([]tf.Output, len(n.GetInput()))
 		need := make([]bool, len(n.GetInput()))
@@ -333,7 +298,7 @@ func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (
 		for k := range outs {
 			outs[k] = op.Output(k)
 		}
-		dxs := r(b, &node{n, ins, outs, dys, need})
+		dxs := r(b, &Node{def: n, In: ins, Out: outs, Dy: dys, Need: need})
 		for k, dx := range dxs {
 			if dx.Op == nil || k >= len(n.GetInput()) || !need[k] {
 				continue
@@ -351,7 +316,21 @@ func (fl *Flat) buildBackward(start, end string, rules RuleSet, prefix string) (
 	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, startOut: startOut, result: result}, nil
 }
 
-func (b *bw) sum(gs []tf.Output) tf.Output {
+// defaultSeed is the seed placeholder of a backward graph from start: fed, it
+// is any seed; not fed, the one-hot of each row's largest value for a
+// [batch, K] start (the predicted class), or ones otherwise.
+func (b *Builder) defaultSeed(start tf.Output) tf.Output {
+	var def tf.Output
+	if sh := start.Shape(); sh.NumDimensions() == 2 && sh.Size(1) > 0 {
+		top := b.op1("ArgMax", map[string]any{"output_type": tf.Int32}, start, b.scalarI32(1))
+		def = b.op1("OneHot", map[string]any{"axis": int64(-1)}, top, b.scalarI32(int32(sh.Size(1))), b.constF32(1), b.constF32(0))
+	} else {
+		def = b.op1("OnesLike", nil, start)
+	}
+	return b.op1("PlaceholderWithDefault", map[string]any{"shape": start.Shape()}, def)
+}
+
+func (b *Builder) sum(gs []tf.Output) tf.Output {
 	if len(gs) == 1 {
 		return gs[0]
 	}
@@ -440,33 +419,6 @@ func (fl *Flat) path(startNode, endNode string) (map[string]int, map[string]bool
 		}
 	}
 	return pos, onPath, nil
-}
-
-// SupportedRules reports, for each rule set, the op types of the flat graph
-// (on the path from the input to the logits) that have no rule.
-func (fl *Flat) SupportedRules() map[RuleSet][]string {
-	out := map[RuleSet][]string{}
-	logits, _ := fl.Logits()
-	startNode := nodeOf(logits)
-	_, onPath, err := fl.path(startNode, fl.inputs[0].Op.Name())
-	if err != nil {
-		return out
-	}
-	for _, rs := range RuleSets {
-		missing := map[string]bool{}
-		for _, n := range fl.order {
-			if onPath[n.GetName()] && n.GetName() != fl.inputs[0].Op.Name() && fl.floatOutput(n.GetName()) && ruleFor(rs, n.GetOp()) == nil {
-				missing[n.GetOp()] = true
-			}
-		}
-		var list []string
-		for op := range missing {
-			list = append(list, op)
-		}
-		sort.Strings(list)
-		out[rs] = list
-	}
-	return out
 }
 
 func (fl *Flat) floatOutput(node string) bool {

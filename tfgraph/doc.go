@@ -1,10 +1,25 @@
 // Package tfgraph is everything in saliency that touches TensorFlow.
 //
 // It loads a SavedModel through graft (the TensorFlow 2.18 C API), reads its
-// signatures, and runs forward batches with one reused session. Later steps add the
-// flat frozen graph, layers by Keras name and the backward engine with rule sets.
+// signatures and turns the serving signature into a flat frozen graph ([Flat]):
+// every nested function inlined, every variable a feedable weight, every Keras
+// layer addressable by name ([Flat.Layer]), the target scores found behind a
+// final softmax ([Flat.Logits]).
 //
-// Tensors cross the package boundary as plain [tensor.Tensor] values (a shape and a
+// On the flat graph, one [Query] is one session run ([Flat.Run]): forward
+// tensors to fetch and backward signals to compute, together. Backward signals
+// come from the backward engine, which builds a backward graph op by op from a
+// [RuleSet] ([Plain], [DeconvNet], [Guided], or a method's own), once per
+// start tensor, end tensor and rule set. Weights can be replaced for every run
+// of a view ([Flat.PrepareWeights], [Flat.WithWeights]); the replacement
+// values are converted once and shared by all runs.
+//
+// Errors a caller must tell apart are typed: [*NoRuleError] (an op without a
+// rule: the method does not apply to the model), [*NotApplicableError] (the
+// model lacks a structure, such as the global-average-pooling head of CAM),
+// and [ErrClosed].
+//
+// Tensors cross the package boundary as plain [github.com/saliencykit/saliency/tensor.Tensor] values (a shape and a
 // float32 slice), so callers never hold TensorFlow handles.
 //
 // TensorFlow reads TF_CPP_MIN_LOG_LEVEL when the library is loaded, before any

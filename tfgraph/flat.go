@@ -1,9 +1,11 @@
 package tfgraph
 
 import (
+	"context"
 	"fmt"
 	"github.com/saliencykit/saliency/tensor"
 	"strings"
+	"sync/atomic"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -26,8 +28,13 @@ type Flat struct {
 	layers []Layer
 	nodes  map[string]*nodepb.NodeDef
 	order  []*nodepb.NodeDef // topological
-	quiet  firstRunFilter
-	bw     backwardCache
+	// Shared by the views WithWeights makes:
+	quiet    *firstRunFilter
+	bw       *backwardCache
+	runs     *atomic.Int64
+	perImage int64 // bytes of float activations per example
+	// feed replaces weights in every run of this view (nil: none).
+	feed *WeightFeed
 }
 
 // Flat returns the model's flat graph, building it on first use.
@@ -61,11 +68,13 @@ func (m *Model) buildFlat() (*Flat, error) {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph session: %w", m.Dir, err)
 	}
 	fl := &Flat{model: m, graph: g, sess: sess, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
-		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{}}
+		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{},
+		quiet: &firstRunFilter{}, bw: &backwardCache{}, runs: &atomic.Int64{}}
 	for _, n := range fg.def.GetNode() {
 		fl.nodes[n.GetName()] = n
 	}
 	fl.order = topoSort(fg.def.GetNode())
+	fl.perImage = activationBytes(g, fl.order)
 	for _, names := range []struct {
 		names []string
 		dst   *[]tf.Output
@@ -88,27 +97,11 @@ func (m *Model) buildFlat() (*Flat, error) {
 // Forward runs a batch through the flat graph and returns the signature's
 // first output. x is checked as in Model.Forward.
 func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	outs, err := fl.runWith(x, nil, nil, fl.outputs[:1])
+	res, err := fl.Run(context.Background(), x, Query{Fetch: []string{fl.Output()}})
 	if err != nil {
 		return nil, err
 	}
-	return outs[0], nil
-}
-
-func (fl *Flat) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
-	var res []*tf.Tensor
-	var err error
-	fl.quiet.do(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
-	if err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
-	}
-	out := make([]*tensor.Tensor, len(res))
-	for i, t := range res {
-		if out[i], err = fromTF(t); err != nil {
-			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
-		}
-	}
-	return out, nil
+	return res.Fetched[0], nil
 }
 
 func (fl *Flat) close() error {
@@ -118,73 +111,6 @@ func (fl *Flat) close() error {
 	err := fl.sess.Close()
 	fl.sess = nil
 	return err
-}
-
-// Run feeds x to the signature's input, replaces the named weights (by
-// Weight.Name) with the given values for this run only, and fetches the named
-// flat tensors ("node:index", e.g. a Layer's Output).
-func (fl *Flat) Run(x *tensor.Tensor, weights map[string]*tensor.Tensor, fetch ...string) ([]*tensor.Tensor, error) {
-	var fetches []tf.Output
-	for _, n := range fetch {
-		o, err := fl.tensor(n)
-		if err != nil {
-			return nil, err
-		}
-		fetches = append(fetches, o)
-	}
-	return fl.runWith(x, weights, nil, fetches)
-}
-
-// runWith feeds x, weight replacements and extra tensors, and fetches.
-func (fl *Flat) runWith(x *tensor.Tensor, weights map[string]*tensor.Tensor, extra map[tf.Output]*tensor.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
-	if len(fl.inputs) != 1 {
-		return nil, fmt.Errorf("tfgraph: %s: the flat graph takes one image input; the signature has %d inputs", fl.model.Dir, len(fl.inputs))
-	}
-	in := fl.model.Signature.Inputs[0]
-	if err := checkInput(in, x); err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
-	}
-	t, err := toTF(x)
-	if err != nil {
-		return nil, err
-	}
-	feeds := map[tf.Output]*tf.Tensor{fl.inputs[0]: t}
-	for name, v := range weights {
-		w, ok := fl.weight(name)
-		if !ok {
-			return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
-		}
-		if w.DType != "float32" {
-			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only float32 weights can be fed", fl.model.Dir, name, w.DType)
-		}
-		if v == nil || !tensor.SameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != tensor.Size(v.Shape) {
-			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, shapeOf(v))
-		}
-		wt, err := toTF(v)
-		if err != nil {
-			return nil, err
-		}
-		feeds[fl.graph.Operation(w.Node).Output(0)] = wt
-	}
-	for o, v := range extra {
-		if v == nil {
-			return nil, fmt.Errorf("tfgraph: %s: nil feed for %s", fl.model.Dir, o.Op.Name())
-		}
-		want, err := o.Shape().ToSlice()
-		ok := err == nil && len(want) == len(v.Shape)
-		for i := 0; ok && i < len(want); i++ {
-			ok = want[i] < 0 || want[i] == int64(v.Shape[i])
-		}
-		if !ok || len(v.Data) != tensor.Size(v.Shape) {
-			return nil, fmt.Errorf("tfgraph: %s: feed %s wants shape %v, got %v", fl.model.Dir, o.Op.Name(), o.Shape(), v.Shape)
-		}
-		vt, err := toTF(v)
-		if err != nil {
-			return nil, err
-		}
-		feeds[o] = vt
-	}
-	return fl.run(feeds, fetches)
 }
 
 // topoSort orders nodes so that every node comes after its inputs.
@@ -223,7 +149,7 @@ func (fl *Flat) WeightValue(name string) (*tensor.Tensor, error) {
 	if !ok {
 		return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
 	}
-	outs, err := fl.run(nil, []tf.Output{fl.graph.Operation(w.Node + "/value").Output(0)})
+	outs, err := fl.exec(nil, []tf.Output{fl.graph.Operation(w.Node + "/value").Output(0)})
 	if err != nil {
 		return nil, err
 	}
@@ -252,4 +178,32 @@ func int64sToInts(s []int64) []int {
 		out[i] = int(d)
 	}
 	return out
+}
+
+// activationBytes sums, over the float outputs of every node whose static
+// shape has a batch dimension, the bytes of one example.
+func activationBytes(g *tf.Graph, nodes []*nodepb.NodeDef) int64 {
+	var total int64
+	for _, n := range nodes {
+		op := g.Operation(n.GetName())
+		if op == nil {
+			continue
+		}
+		for i := 0; i < op.NumOutputs(); i++ {
+			o := op.Output(i)
+			if o.DataType() != tf.Float {
+				continue
+			}
+			dims, err := o.Shape().ToSlice()
+			if err != nil || len(dims) == 0 || dims[0] >= 0 {
+				continue
+			}
+			size := int64(4)
+			for _, d := range dims[1:] {
+				size *= max(d, 1)
+			}
+			total += size
+		}
+	}
+	return total
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // The flat graph computes what the SavedModel signature computes.
@@ -47,7 +48,7 @@ func TestLayersByKerasName(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := fl.Run(g.Inputs, nil, l.Output)
+				got, err := fetch(fl, g.Inputs, l.Output)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -67,11 +68,16 @@ func TestLayersByKerasName(t *testing.T) {
 	}
 }
 
-// Feeding randomized weights for one layer changes the logits; feeding the
-// original values restores them exactly.
+// Feeding randomized weights for one layer changes the logits and the
+// gradients; feeding the original values restores them exactly. A view made
+// with WithWeights shares the backward graphs of its flat graph.
 func TestFeedWeights(t *testing.T) {
 	fl, g := loadFlat(t, "fmnist_vgg")
-	base, err := fl.Run(g.Inputs, nil, fl.Output())
+	base, err := fetch(fl, g.Inputs, fl.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseGrad, err := fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,25 +100,69 @@ func TestFeedWeights(t *testing.T) {
 	for i := range rnd.Data {
 		rnd.Data[i] = float32(r.NormFloat64() * 0.1)
 	}
-	changed, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{kernel: rnd}, fl.Output())
+	view := func(v *tensor.Tensor) *tfgraph.Flat {
+		t.Helper()
+		feed, err := fl.PrepareWeights(map[string]*tensor.Tensor{kernel: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := feed.Names(); len(n) != 1 || n[0] != kernel {
+			t.Errorf("feed names %v", n)
+		}
+		fv, err := fl.WithWeights(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fv
+	}
+	randomized := view(rnd)
+	changed, err := fetch(randomized, g.Inputs, fl.Output())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := tensor.MaxAbsDiff(changed[0], base[0]); d < 1e-2 {
 		t.Errorf("randomized %s changed the logits by only %g", kernel, d)
 	}
-	restored, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{kernel: orig}, fl.Output())
+	bwBefore, _ := fl.Backward("", "", tfgraph.Plain)
+	grad, err := randomized.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := tensor.MaxAbsDiff(restored[0], base[0]); d != 0 {
+	if d, _ := tensor.MaxAbsDiff(grad, baseGrad); d < 1e-3*maxAbs(baseGrad) {
+		t.Errorf("randomized %s changed the gradient by only %g", kernel, d)
+	}
+	if bwAfter, _ := randomized.Backward("", "", tfgraph.Plain); bwAfter != bwBefore {
+		t.Error("the view built its own backward graph")
+	}
+	// The unchanged flat graph still computes with the frozen weights.
+	if again, _ := fetch(fl, g.Inputs, fl.Output()); again == nil || tensor.Equal(again[0], changed[0]) {
+		t.Error("feeding a view changed the flat graph it came from")
+	}
+	restored := view(orig)
+	out, err := fetch(restored, g.Inputs, fl.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := tensor.MaxAbsDiff(out[0], base[0]); d != 0 {
 		t.Errorf("original weights do not restore the logits exactly: %g", d)
 	}
-	if _, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{"conv9/kernel": orig}, fl.Output()); err == nil {
+	rg, err := restored.Gradient(g.Inputs, g.Top, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := tensor.MaxAbsDiff(rg, baseGrad); d != 0 {
+		t.Errorf("original weights do not restore the gradient exactly: %g", d)
+	}
+	if _, err := fl.PrepareWeights(map[string]*tensor.Tensor{"conv9/kernel": orig}); err == nil {
 		t.Error("unknown weight accepted")
 	}
-	if _, err := fl.Run(g.Inputs, map[string]*tensor.Tensor{kernel: tensor.New(3, 3)}, fl.Output()); err == nil {
+	if _, err := fl.PrepareWeights(map[string]*tensor.Tensor{kernel: tensor.New(3, 3)}); err == nil {
 		t.Error("weight of the wrong shape accepted")
+	}
+	other, _ := loadFlat(t, "fmnist_vgg_randlabels")
+	feed, _ := other.PrepareWeights(nil)
+	if _, err := fl.WithWeights(feed); err == nil {
+		t.Error("weights of another model accepted")
 	}
 }
 
@@ -126,7 +176,7 @@ func TestLogitsAndOracleGradient(t *testing.T) {
 			if behindSoftmax != (name == "fmnist_gap_softmax") {
 				t.Errorf("logits %s: behind softmax %v", logits, behindSoftmax)
 			}
-			got, err := fl.Run(g.Inputs, nil, logits)
+			got, err := fetch(fl, g.Inputs, logits)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -53,7 +53,7 @@ func TestImageNetShapedModels(t *testing.T) {
 			if !behind {
 				t.Errorf("logits %s not found behind the softmax", logits)
 			}
-			got, err := fl.Run(g.Inputs, nil, logits)
+			got, err := fetch(fl, g.Inputs, logits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestImageNetShapedModels(t *testing.T) {
 			if d > 1e-5*maxAbs(ol) {
 				t.Errorf("layer %s: plain differs from AddGradients by %g", mid.Name, d)
 			}
-			for _, rs := range []tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
+			for _, rs := range []*tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
 				if _, err := fl.Gradient(g.Inputs, g.Top, "", rs); err != nil {
 					t.Errorf("%s: %v", rs, err)
 				}

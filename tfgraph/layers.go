@@ -240,13 +240,13 @@ func (fl *Flat) Params(l Layer) int64 {
 var poolingOps = map[string]bool{"MaxPool": true, "AvgPool": true, "Pad": true, "PadV2": true, "Identity": true}
 
 // CAMLayer is the default layer for CAM methods: the last layer with a 4-D
-// output that does more than pooling or padding (a convolution, or the
-// activation or sum that follows one).
+// output of spatial size above 1×1 that does more than pooling or padding (a
+// convolution, or the activation or sum that follows one).
 func (fl *Flat) CAMLayer() (Layer, error) {
 	for i := len(fl.layers) - 1; i >= 0; i-- {
 		l := fl.layers[i]
-		if len(fl.Shape(l.Output)) != 4 {
-			continue
+		if s := fl.Shape(l.Output); len(s) != 4 || s[1] == 1 || s[2] == 1 {
+			continue // not 4-D, or no spatial extent
 		}
 		for _, op := range l.Ops {
 			if !poolingOps[op] {
@@ -254,7 +254,7 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 			}
 		}
 	}
-	return Layer{}, fmt.Errorf("tfgraph: %s: no layer with a 4-D output for CAM methods", fl.model.Dir)
+	return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no layer with a 4-D output of spatial size above 1×1 for CAM methods"}
 }
 
 func tensorIndex(t string) int {

@@ -52,11 +52,26 @@ func (fl *Flat) OracleGradientAt(x *tensor.Tensor, classes []int, at string) (*t
 	if err != nil {
 		return nil, err
 	}
-	onehot, err := fl.oneHot(o.logits, x, classes)
+	logits, _ := fl.Logits()
+	onehot, err := fl.OneHot(logits, classes)
 	if err != nil {
 		return nil, err
 	}
-	outs, err := fl.runWith(x, nil, map[tf.Output]*tensor.Tensor{o.seed: onehot}, []tf.Output{o.grad})
+	if err := checkInput(fl.model.Signature.Inputs[0], x); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	if err := fl.checkFeed(o.seed, onehot, x.Shape[0]); err != nil {
+		return nil, err
+	}
+	xt, err := toTF(x)
+	if err != nil {
+		return nil, err
+	}
+	st, err := toTF(onehot)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := fl.exec(map[tf.Output]*tf.Tensor{fl.inputs[0]: xt, o.seed: st}, []tf.Output{o.grad})
 	if err != nil {
 		return nil, err
 	}

@@ -125,7 +125,7 @@ func TestOpCoverage(t *testing.T) {
 	if d > 1e-5*maxAbs(tape) || maxAbs(tape) == 0 {
 		t.Errorf("plain differs from tf.GradientTape by %g (max %g)", d, maxAbs(tape))
 	}
-	for _, rs := range []tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
+	for _, rs := range []*tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
 		g, err := fl.Gradient(x, classes, "", rs)
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"context"
 	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
@@ -48,6 +49,15 @@ func loadFlat(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 		t.Fatal(err)
 	}
 	return fl, g
+}
+
+// fetch runs x through fl and returns the named flat tensors.
+func fetch(fl *tfgraph.Flat, x *tensor.Tensor, names ...string) ([]*tensor.Tensor, error) {
+	res, err := fl.Run(context.Background(), x, tfgraph.Query{Fetch: names})
+	if err != nil {
+		return nil, err
+	}
+	return res.Fetched, nil
 }
 
 func TestForwardMatchesGolden(t *testing.T) {

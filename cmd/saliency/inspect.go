@@ -119,10 +119,10 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	}
 	missing := fl.SupportedRules()
 	for _, rs := range tfgraph.RuleSets {
-		if len(missing[rs]) == 0 {
-			fmt.Fprintf(w, "  %-9s every op on the input→logits path has a rule\n", rs)
+		if len(missing[rs.Name]) == 0 {
+			fmt.Fprintf(w, "  %-9s every op on the input→logits path has a rule\n", rs.Name)
 		} else {
-			fmt.Fprintf(w, "  %-9s no rule for %s\n", rs, strings.Join(missing[rs], ", "))
+			fmt.Fprintf(w, "  %-9s no rule for %s\n", rs.Name, strings.Join(missing[rs.Name], ", "))
 		}
 	}
 	fmt.Fprintf(w, "\nLayers\n  %-18s %-22s %10s  %s\n", "name", "output shape", "params", "ops")

@@ -1,0 +1,186 @@
+package tfgraph
+
+import (
+	"fmt"
+	"sort"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+)
+
+// A RuleSet says how the backward engine treats each op of the forward graph.
+// An op listed in Rules uses that rule; every other op uses its exact
+// derivative (the Plain rules). Rule sets are values: a method defines its own
+// (an LRP-ε rule with its ε, say) without changing tfgraph.
+//
+// Name identifies the rule set in the cache of backward graphs (one graph per
+// start tensor, end tensor and rule-set name): two rule sets with the same
+// name must hold the same rules, so a parameterised rule set puts its
+// parameters in its name ("lrp-epsilon(0.01)").
+type RuleSet struct {
+	Name  string
+	Rules map[string]Rule
+}
+
+// A Rule emits the backward signals of one forward node's inputs from the
+// signals on its outputs, with the ops of b. It returns one entry per input
+// of n; an invalid Sym (the zero value) means no signal flows to that input.
+// It need not compute signals for inputs whose n.Need is false.
+type Rule func(b *Builder, n *Node) []Sym
+
+// Sym is a tensor of the graph under construction, forward or backward. Rules
+// handle Syms only through a Builder and a Node.
+type Sym = tf.Output
+
+// Node is what a rule sees of one forward node.
+type Node struct {
+	def *nodepb.NodeDef
+	// In and Out are the node's forward inputs and outputs.
+	In, Out []Sym
+	// Dy is the backward signal on each output (an invalid Sym: none).
+	Dy []Sym
+	// Need says which inputs need a signal (those on the path to the end
+	// tensor, of float type).
+	Need []bool
+}
+
+// Op is the node's op type ("Conv2D", "Relu", …).
+func (n *Node) Op() string { return n.def.GetOp() }
+
+// Name is the node's name in the flat graph.
+func (n *Node) Name() string { return n.def.GetName() }
+
+// Attr returns the node attribute called name as a Go value (string, int64,
+// float32, bool, []int64 or []string), and whether it is set.
+func (n *Node) Attr(name string) (any, bool) { return attr(n.def, name) }
+
+// Builder adds the ops of one backward graph. After the first error it adds
+// nothing; the error is reported when the graph is complete.
+type Builder struct {
+	fl     *Flat
+	g      *tf.Graph
+	prefix string
+	n      int
+	err    error
+}
+
+// Op adds an op of type typ with the given attributes and inputs, and returns
+// its first output.
+func (b *Builder) Op(typ string, attrs map[string]any, in ...Sym) Sym {
+	return b.op1(typ, attrs, in...)
+}
+
+// Const adds a float32 scalar constant.
+func (b *Builder) Const(v float32) Sym { return b.constF32(v) }
+
+// Plain returns the exact derivative of n (its Plain rule) for the signals
+// n.Dy, so a rule can reshape the signal before or after it (LRP rules divide
+// the signal by the forward output, apply the plain rule, and multiply by the
+// input).
+func (b *Builder) Plain(n *Node) []Sym {
+	r := plainRules[n.Op()]
+	if r == nil {
+		b.Fail("no plain rule for op %s (node %s)", n.Op(), n.Name())
+		return make([]Sym, len(n.In))
+	}
+	return r(b, n)
+}
+
+// Fail records an error that names the rule's problem; the backward graph is
+// then not built.
+func (b *Builder) Fail(format string, a ...any) {
+	if b.err == nil {
+		b.err = fmt.Errorf("tfgraph: backward: "+format, a...)
+	}
+}
+
+// Plain is the exact gradient (what TF_AddGradients and tf.GradientTape
+// compute).
+var Plain = &RuleSet{Name: "plain"}
+
+// DeconvNet passes only positive signal through a ReLU, whatever its forward
+// input was (Zeiler & Fergus 2013): R_in = relu(R_out).
+var DeconvNet = &RuleSet{Name: "deconvnet", Rules: map[string]Rule{
+	"Relu": deconvRelu, "Relu6": deconvRelu,
+}}
+
+// Guided keeps signal only where both the forward input and the backward
+// signal are positive (Springenberg et al. 2014): R_in = 1[x>0]·relu(R_out).
+var Guided = &RuleSet{Name: "guided", Rules: map[string]Rule{
+	"Relu": guidedRelu, "Relu6": guidedRelu,
+}}
+
+// RuleSets lists the built-in rule sets.
+var RuleSets = []*RuleSet{Plain, DeconvNet, Guided}
+
+// deconvRelu: R_in = relu(R_out), ignoring the forward input (Zeiler & Fergus).
+func deconvRelu(b *Builder, n *Node) []Sym {
+	return one(n, b.Op("Relu", nil, n.Dy[0]))
+}
+
+// guidedRelu: R_in = 1[x>0] · relu(R_out) (Springenberg et al.); for Relu6
+// also 1[x<6].
+func guidedRelu(b *Builder, n *Node) []Sym {
+	pos := b.Op("Relu", nil, n.Dy[0])
+	if n.Op() == "Relu6" {
+		return one(n, b.Op("Relu6Grad", nil, pos, n.In[0]))
+	}
+	return one(n, b.Op("ReluGrad", nil, pos, n.Out[0]))
+}
+
+// rule returns the rule of op under rs, or nil.
+func (rs *RuleSet) rule(op string) Rule {
+	if r, ok := rs.Rules[op]; ok {
+		return r
+	}
+	return plainRules[op]
+}
+
+func (rs *RuleSet) String() string {
+	if rs == nil {
+		return Plain.Name
+	}
+	return rs.Name
+}
+
+// NoRuleError is returned when an op on the backward path has no rule in the
+// rule set: the method that asked does not apply to this model.
+type NoRuleError struct {
+	Model, Op, Node, Layer, Rules string
+}
+
+func (e *NoRuleError) Error() string {
+	return fmt.Sprintf("tfgraph: %s: no %s rule for op %s (node %s, layer %s)", e.Model, e.Rules, e.Op, e.Node, e.Layer)
+}
+
+// SupportedRules reports, for each built-in rule set, the op types of the
+// flat graph (on the path from the input to the logits) that have no rule.
+func (fl *Flat) SupportedRules() map[string][]string {
+	out := map[string][]string{}
+	for _, rs := range RuleSets {
+		out[rs.Name] = fl.MissingRules(rs)
+	}
+	return out
+}
+
+// MissingRules lists the op types on the path from the input to the logits
+// that have no rule in rs, sorted.
+func (fl *Flat) MissingRules(rs *RuleSet) []string {
+	logits, _ := fl.Logits()
+	_, onPath, err := fl.path(nodeOf(logits), fl.inputs[0].Op.Name())
+	if err != nil {
+		return nil
+	}
+	missing := map[string]bool{}
+	for _, n := range fl.order {
+		if onPath[n.GetName()] && n.GetName() != fl.inputs[0].Op.Name() && fl.floatOutput(n.GetName()) && rs.rule(n.GetOp()) == nil {
+			missing[n.GetOp()] = true
+		}
+	}
+	list := make([]string, 0, len(missing))
+	for op := range missing {
+		list = append(list, op)
+	}
+	sort.Strings(list)
+	return list
+}

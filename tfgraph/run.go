@@ -1,0 +1,204 @@
+package tfgraph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/saliencykit/saliency/tensor"
+	tf "github.com/wamuir/graft/tensorflow"
+)
+
+// Query is one session run on a flat graph: forward tensors to fetch and
+// backward signals to compute, together, on one batch. Grad-CAM, for example,
+// fetches the logits and a layer's activations and asks for the gradient of
+// the top logit on that layer, in one run.
+type Query struct {
+	// Fetch names flat tensors to return ("node:index", e.g. Layer.Output or
+	// the result of Logits).
+	Fetch []string
+	// Grads are the backward signals to compute.
+	Grads []Grad
+}
+
+// Grad asks for one backward signal.
+type Grad struct {
+	// Start and End are flat tensors; "" means the logits (Logits) and the
+	// signature's input.
+	Start, End string
+	// Rules is the rule set (nil: Plain).
+	Rules *RuleSet
+	// Seed is the signal on Start (its shape). nil seeds each row with the
+	// one-hot of its largest value: for logits, the predicted class, picked
+	// inside the graph in the same run (OneHot and MultiHot make others).
+	Seed *tensor.Tensor
+}
+
+// Result holds what a Query asked for, in order.
+type Result struct {
+	Fetched []*tensor.Tensor
+	Grads   []*tensor.Tensor
+}
+
+// ErrClosed is returned (wrapped) when the model has been closed.
+var ErrClosed = errors.New("model is closed")
+
+// Run performs q on batch x in one session run, with the weights of this view
+// (see WithWeights). Backward graphs are built on first use and cached.
+//
+// ctx is checked before the run starts; a session run in progress is not
+// interrupted (callers that loop over chunks stop between them).
+func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(fl.inputs) != 1 {
+		return nil, fmt.Errorf("tfgraph: %s: the flat graph takes one image input; the signature has %d inputs", fl.model.Dir, len(fl.inputs))
+	}
+	if err := checkInput(fl.model.Signature.Inputs[0], x); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	xt, err := toTF(x)
+	if err != nil {
+		return nil, err
+	}
+	feeds := map[tf.Output]*tf.Tensor{fl.inputs[0]: xt}
+	if fl.feed != nil {
+		for o, t := range fl.feed.feeds {
+			feeds[o] = t
+		}
+	}
+	fetches := make([]tf.Output, 0, len(q.Fetch)+len(q.Grads))
+	for _, name := range q.Fetch {
+		o, err := fl.tensor(name)
+		if err != nil {
+			return nil, err
+		}
+		fetches = append(fetches, o)
+	}
+	for i, g := range q.Grads {
+		b, err := fl.Backward(g.Start, g.End, g.Rules)
+		if err != nil {
+			return nil, err
+		}
+		if g.Seed != nil {
+			if err := fl.checkFeed(b.seed, g.Seed, x.Shape[0]); err != nil {
+				return nil, fmt.Errorf("%w (seed of grad %d)", err, i)
+			}
+			st, err := toTF(g.Seed)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := feeds[b.seed]; dup {
+				return nil, fmt.Errorf("tfgraph: %s: two grads of one query share a backward graph (%s → %s, %s); ask for it once", fl.model.Dir, b.Start, b.End, b.Rules.Name)
+			}
+			feeds[b.seed] = st
+		}
+		fetches = append(fetches, b.result)
+	}
+	outs, err := fl.exec(feeds, fetches)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Fetched: outs[:len(q.Fetch)], Grads: outs[len(q.Fetch):]}, nil
+}
+
+// exec is one session run; every session run of a flat graph goes through it.
+func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
+	if fl.sess == nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, ErrClosed)
+	}
+	var res []*tf.Tensor
+	var err error
+	fl.runs.Add(1)
+	fl.quiet.do(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
+	}
+	out := make([]*tensor.Tensor, len(res))
+	for i, t := range res {
+		if out[i], err = fromTF(t); err != nil {
+			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+		}
+	}
+	return out, nil
+}
+
+// checkFeed checks a value fed to o: its rank, its known dimensions, and a
+// first dimension equal to the batch.
+func (fl *Flat) checkFeed(o tf.Output, v *tensor.Tensor, batch int) error {
+	if err := v.Check(); err != nil {
+		return fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	want, err := o.Shape().ToSlice()
+	ok := err == nil && len(want) == len(v.Shape) && len(v.Shape) > 0 && v.Shape[0] == batch
+	for i := 0; ok && i < len(want); i++ {
+		ok = want[i] < 0 || want[i] == int64(v.Shape[i])
+	}
+	if !ok {
+		return fmt.Errorf("tfgraph: %s: feed for %s wants shape %v with %d rows, got %v", fl.model.Dir, o.Op.Name(), o.Shape(), batch, v.Shape)
+	}
+	return nil
+}
+
+// Runs is the number of session runs made on this flat graph and its views.
+func (fl *Flat) Runs() int64 { return fl.runs.Load() }
+
+// BytesPerImage estimates the memory one example takes in a forward and
+// backward run: the float activations of the flat graph, from their static
+// shapes, times three (forward values, backward signals, temporaries).
+// Methods size their chunks with it.
+func (fl *Flat) BytesPerImage() int64 { return 3 * fl.perImage }
+
+// WeightFeed is a set of replacement weight values, checked and converted for
+// TensorFlow once, and fed in every run of a view made by WithWeights.
+type WeightFeed struct {
+	fl    *Flat
+	names []string
+	feeds map[tf.Output]*tf.Tensor
+}
+
+// Names lists the replaced weights, sorted.
+func (w *WeightFeed) Names() []string { return w.names }
+
+// PrepareWeights checks and converts replacement values for the named
+// weights (by Weight.Name); every other weight keeps its frozen value.
+func (fl *Flat) PrepareWeights(values map[string]*tensor.Tensor) (*WeightFeed, error) {
+	wf := &WeightFeed{fl: fl, feeds: map[tf.Output]*tf.Tensor{}}
+	for name, v := range values {
+		w, ok := fl.weight(name)
+		if !ok {
+			return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
+		}
+		if w.DType != "float32" {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only float32 weights can be fed", fl.model.Dir, name, w.DType)
+		}
+		if v == nil || !tensor.SameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != tensor.Size(v.Shape) {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, shapeOf(v))
+		}
+		t, err := toTF(v)
+		if err != nil {
+			return nil, err
+		}
+		wf.feeds[fl.graph.Operation(w.Node).Output(0)] = t
+		wf.names = append(wf.names, name)
+	}
+	sort.Strings(wf.names)
+	return wf, nil
+}
+
+// WithWeights returns a view of the flat graph whose runs feed w (nil: the
+// frozen weights). The view shares the graph, the session and the backward
+// graphs with fl; w must have been prepared by the same flat graph.
+func (fl *Flat) WithWeights(w *WeightFeed) (*Flat, error) {
+	if w != nil && w.fl.graph != fl.graph {
+		return nil, fmt.Errorf("tfgraph: %s: weights prepared for another model", fl.model.Dir)
+	}
+	v := *fl
+	v.feed = w
+	return &v, nil
+}
+
+// Weights returns the feed of this view (nil for the frozen weights).
+func (fl *Flat) Feed() *WeightFeed { return fl.feed }

@@ -1,0 +1,197 @@
+package tfgraph_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// One Query returns forward tensors and backward signals of one session run,
+// equal to what separate runs give; without a seed the gradient is that of
+// the predicted class.
+func TestQueryOneRun(t *testing.T) {
+	fl, g := loadFlat(t, "fmnist_gap")
+	logits, _ := fl.Logits()
+	layer, err := fl.CAMLayer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tfgraph.Query{
+		Fetch: []string{logits, layer.Output},
+		Grads: []tfgraph.Grad{{End: layer.Output}, {Rules: tfgraph.Guided}},
+	}
+	if _, err := fl.Run(context.Background(), g.Inputs, q); err != nil { // builds the backward graphs
+		t.Fatal(err)
+	}
+	before := fl.Runs()
+	res, err := fl.Run(context.Background(), g.Inputs, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fl.Runs() - before; n != 1 {
+		t.Errorf("one query took %d session runs", n)
+	}
+	if len(res.Fetched) != 2 || len(res.Grads) != 2 {
+		t.Fatalf("result has %d fetched and %d grads", len(res.Fetched), len(res.Grads))
+	}
+	if d, _ := tensor.MaxAbsDiff(res.Fetched[0], g.Logits); d > 1e-4 {
+		t.Errorf("logits differ from golden by %g", d)
+	}
+	if d, _ := tensor.MaxAbsDiff(res.Fetched[1], g.Layers[layer.Name]); d > 1e-4 {
+		t.Errorf("layer %s differs from golden by %g", layer.Name, d)
+	}
+	wantLayer, err := fl.Gradient(g.Inputs, g.Top, layer.Output, tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.Equal(res.Grads[0], wantLayer) {
+		d, _ := tensor.MaxAbsDiff(res.Grads[0], wantLayer)
+		t.Errorf("default seed (predicted class) differs from the one-hot of the golden top classes by %g", d)
+	}
+	if d, _ := tensor.MaxAbsDiff(res.Grads[1], g.Guided); d > 1e-4*maxAbs(g.Guided) {
+		t.Errorf("guided signal differs from golden by %g", d)
+	}
+}
+
+// Seeds are linear: a seed with ones on two classes gives the sum of the two
+// one-hot gradients.
+func TestSeedIsAnyVector(t *testing.T) {
+	fl, g := loadFlat(t, "fmnist_vgg")
+	n := g.Inputs.Shape[0]
+	a, b := make([]int, n), make([]int, n)
+	for i := range a {
+		a[i], b[i] = i%10, (i+3)%10
+	}
+	ga, err := fl.Gradient(g.Inputs, a, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := fl.Gradient(g.Inputs, b, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := fl.OneHot("", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := fl.OneHot("", b)
+	for i := range seed.Data {
+		seed.Data[i] += sb.Data[i]
+	}
+	res, err := fl.Run(context.Background(), g.Inputs, tfgraph.Query{Grads: []tfgraph.Grad{{Seed: seed}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ga.Data {
+		ga.Data[i] += gb.Data[i]
+	}
+	if d, _ := tensor.MaxAbsDiff(res.Grads[0], ga); d > 1e-5*maxAbs(ga) {
+		t.Errorf("seed a+b differs from grad a + grad b by %g", d)
+	}
+	bad := tensor.New(n, 7)
+	if _, err := fl.Run(context.Background(), g.Inputs, tfgraph.Query{Grads: []tfgraph.Grad{{Seed: bad}}}); err == nil || !strings.Contains(err.Error(), "seed of grad 0") {
+		t.Errorf("seed of the wrong shape: %v", err)
+	}
+	if _, err := fl.OneHot("", []int{10}); err == nil {
+		t.Error("class 10 of 10 accepted")
+	}
+	twice := tfgraph.Query{Grads: []tfgraph.Grad{{Seed: seed}, {Seed: seed}}}
+	if _, err := fl.Run(context.Background(), g.Inputs, twice); err == nil || !strings.Contains(err.Error(), "share a backward graph") {
+		t.Errorf("two seeds for one backward graph: %v", err)
+	}
+}
+
+// A rule set defined outside tfgraph with the Builder equals the built-in
+// Guided rule set; a rule set that refuses an op gives a *NoRuleError.
+func TestRuleSetsAreValues(t *testing.T) {
+	fl, g := loadFlat(t, "fmnist_vgg")
+	guided := func(b *tfgraph.Builder, n *tfgraph.Node) []tfgraph.Sym {
+		out := make([]tfgraph.Sym, len(n.In))
+		pos := b.Op("Relu", nil, n.Dy[0])
+		// 1[y > 0]·pos, written with the plain rule of the ReLU itself.
+		m := *n
+		m.Dy = []tfgraph.Sym{pos}
+		out[0] = b.Plain(&m)[0]
+		return out
+	}
+	mine := &tfgraph.RuleSet{Name: "my-guided", Rules: map[string]tfgraph.Rule{"Relu": guided}}
+	got, err := fl.Gradient(g.Inputs, g.Top, "", mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fl.Gradient(g.Inputs, g.Top, "", tfgraph.Guided)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.Equal(got, want) {
+		d, _ := tensor.MaxAbsDiff(got, want)
+		t.Errorf("a guided rule set written outside tfgraph differs from Guided by %g", d)
+	}
+	noConv := &tfgraph.RuleSet{Name: "no-conv", Rules: map[string]tfgraph.Rule{"Conv2D": nil}}
+	_, err = fl.Gradient(g.Inputs, g.Top, "", noConv)
+	var nr *tfgraph.NoRuleError
+	if !errors.As(err, &nr) || nr.Op != "Conv2D" || nr.Rules != "no-conv" || nr.Layer == "" {
+		t.Errorf("refused op: %v (%#v)", err, nr)
+	}
+	if got := fl.MissingRules(noConv); len(got) != 1 || got[0] != "Conv2D" {
+		t.Errorf("MissingRules = %v", got)
+	}
+}
+
+// A cancelled context stops a run before it starts; a closed model gives
+// ErrClosed.
+func TestCancelAndClose(t *testing.T) {
+	m, g := loadZoo(t, "fmnist_gap")
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl.BytesPerImage() <= 28*28*4 {
+		t.Errorf("BytesPerImage = %d", fl.BytesPerImage())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := fl.Runs()
+	if _, err := fl.Run(ctx, g.Inputs, tfgraph.Query{Fetch: []string{fl.Output()}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run: %v", err)
+	}
+	if fl.Runs() != before {
+		t.Error("a cancelled query ran")
+	}
+	m.Close()
+	if _, err := fl.Forward(g.Inputs); !errors.Is(err, tfgraph.ErrClosed) {
+		t.Errorf("run after Close: %v", err)
+	}
+}
+
+// The GAP networks of the zoo have a CAM head at their CAM layer; fmnist_vgg
+// (Flatten, Dense, Dense) has none, and says why.
+func TestGAPHead(t *testing.T) {
+	for _, c := range []struct{ model, layer string }{
+		{"fmnist_gap", "relu3_2"}, {"fmnist_gap_softmax", "relu3_2"},
+		{"fmnist_resnet", "block3_out"}, {"fmnist_scatter", "relu4_2"}, {"fmnist_vgg", ""},
+	} {
+		fl, _ := loadFlat(t, c.model)
+		head, err := fl.GAPHead()
+		if c.layer == "" {
+			var na *tfgraph.NotApplicableError
+			if !errors.As(err, &na) || !strings.Contains(err.Error(), "not from global average pooling") {
+				t.Errorf("%s: %v", c.model, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.model, err)
+		}
+		if head.Layer != c.layer || head.KernelTransposed {
+			t.Errorf("%s: head %+v, want layer %s", c.model, head, c.layer)
+		}
+		if s := fl.Shape(head.Kernel); len(s) != 2 || s[1] != 10 {
+			t.Errorf("%s: kernel %s has shape %v", c.model, head.Kernel, s)
+		}
+	}
+}
