@@ -130,3 +130,31 @@ func TestStackConcatSlice(t *testing.T) {
 		t.Error("short data passes Check")
 	}
 }
+
+// The blur keeps constants, sums to one, and spreads an impulse symmetrically.
+func TestGaussianBlur(t *testing.T) {
+	k := GaussianKernel(1)
+	var s float32
+	for _, v := range k {
+		s += v
+	}
+	if len(k) != 7 || math.Abs(float64(s-1)) > 1e-6 || k[3] <= k[2] || k[2] != k[4] {
+		t.Errorf("kernel %v", k)
+	}
+	c := New(1, 5, 5, 2)
+	for i := range c.Data {
+		c.Data[i] = 3
+	}
+	if d, _ := MaxAbsDiff(GaussianBlur(c, 1.5), c); d > 1e-6 {
+		t.Errorf("blur of a constant changed it by %g", d)
+	}
+	x := New(1, 9, 9, 1)
+	x.Data[4*9+4] = 1
+	b := GaussianBlur(x, 1)
+	if b.Data[4*9+4] <= b.Data[4*9+5] || b.Data[4*9+5] != b.Data[5*9+4] || b.Data[3*9+4] != b.Data[5*9+4] {
+		t.Errorf("impulse response not symmetric: %v", b.Data[3*9:6*9])
+	}
+	if x.Data[4*9+4] != 1 {
+		t.Error("blur changed its input")
+	}
+}

@@ -1,0 +1,238 @@
+package methods_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tensor"
+)
+
+// cheap are options that keep the conformance table fast; every other method
+// runs with its defaults.
+var cheap = map[string]map[string]any{
+	"smoothgrad":           {"samples": 4},
+	"squaregrad":           {"samples": 4},
+	"vargrad":              {"samples": 4},
+	"integrated-gradients": {"steps": 8},
+	"class-model":          {"steps": 10},
+}
+
+// forwardOnly methods use no backward pass: max-pool switches cannot flip.
+var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "occlusion": true}
+
+// tieImages are the images of a model whose plain gradient differs between
+// a batch of 8 and one image at a time (see TestMaxPoolTies).
+func tieImages(t *testing.T, model string) map[int]bool {
+	fl, g := loadZoo(t, model)
+	grad, _ := methods.New("gradient", nil)
+	all, err := grad.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, methods.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ties := map[int]bool{}
+	for i := 0; i < g.Inputs.Shape[0]; i++ {
+		one, err := grad.Explain(context.Background(), fl, methods.Batch{X: g.Inputs.Slice(i, i+1)}, methods.Target{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := tensor.MaxAbsDiff(one.Raw, all.Raw.Slice(i, i+1)); d > 1e-5*all.Raw.MaxAbs() {
+			ties[i] = true
+		}
+	}
+	return ties
+}
+
+// Every registered method on every zoo model: output shapes, finite values,
+// identical bytes on a second run, a batch equal to its images one by one,
+// given classes equal to predicted ones, and a *NotApplicableError only
+// where the method does not apply (CAM without a GAP head).
+func TestConformance(t *testing.T) {
+	ctx := context.Background()
+	for _, model := range zooModels {
+		t.Run(model, func(t *testing.T) {
+			fl, g := loadZoo(t, model)
+			n, h, w, c := g.Inputs.Shape[0], g.Inputs.Shape[1], g.Inputs.Shape[2], g.Inputs.Shape[3]
+			ties := tieImages(t, model)
+			if len(ties) > 2 {
+				t.Errorf("%d of %d images have tied max-pool switches; expected at most 2", len(ties), n)
+			}
+			for _, name := range methods.Names() {
+				t.Run(name, func(t *testing.T) {
+					m, err := methods.New(name, cheap[name])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if m.Name() != name {
+						t.Errorf("Name() = %q", m.Name())
+					}
+					b := methods.Batch{X: g.Inputs}
+					got, err := m.Explain(ctx, fl, b, methods.Target{})
+					var na *methods.NotApplicableError
+					if name == "cam" && !gapModels[model] {
+						if !errors.As(err, &na) || !strings.Contains(err.Error(), "global average pooling") {
+							t.Errorf("cam on a model without a GAP head: %v", err)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkMaps(t, got, name, n, h, w, c)
+					again, err := m.Explain(ctx, fl, b, methods.Target{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !tensor.Equal(got.Map, again.Map) {
+						t.Error("a second run gives other bytes")
+					}
+					// Given classes (the predicted ones) give the same maps.
+					if name != "class-model" {
+						given, err := m.Explain(ctx, fl, b, methods.Target{Classes: got.Classes})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if d, _ := tensor.MaxAbsDiff(given.Map, got.Map); d > 1e-5*math.Max(mapRange(got.Map), 1e-12) {
+							t.Errorf("given classes differ from predicted ones by %g", d)
+						}
+					}
+					// A batch equals its images one by one.
+					tol := 1e-4
+					for i := 0; i < n; i++ {
+						if ties[i] && !forwardOnly[name] {
+							continue
+						}
+						one, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs.Slice(i, i+1)}, methods.Target{})
+						if err != nil {
+							t.Fatal(err)
+						}
+						want := got.Map.Slice(i, i+1)
+						if d, _ := tensor.MaxAbsDiff(one.Map, want); d > tol*math.Max(mapRange(want), 1e-12) {
+							t.Errorf("image %d alone differs from its batch result by %g (range %g)", i, d, mapRange(want))
+						}
+						if one.Classes[0] != got.Classes[i] {
+							t.Errorf("image %d: class %d alone, %d in the batch", i, one.Classes[0], got.Classes[i])
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func checkMaps(t *testing.T, got *methods.Maps, name string, n, h, w, c int) {
+	t.Helper()
+	if got.Method != name {
+		t.Errorf("Maps.Method = %q", got.Method)
+	}
+	if !tensor.SameShape(got.Map.Shape, []int{n, h, w}) {
+		t.Fatalf("map shape %v, want [%d %d %d]", got.Map.Shape, n, h, w)
+	}
+	if !got.Map.Finite() {
+		t.Error("map has NaN or Inf")
+	}
+	if got.Map.MaxAbs() == 0 {
+		t.Error("map is all zeros")
+	}
+	if got.Raw != nil && (!tensor.SameShape(got.Raw.Shape, []int{n, h, w, c}) || !got.Raw.Finite()) {
+		t.Errorf("raw shape %v (finite %v)", got.Raw.Shape, got.Raw.Finite())
+	}
+	if got.LowRes != nil && (len(got.LowRes.Shape) != 3 || got.LowRes.Shape[0] != n || got.Layer == "") {
+		t.Errorf("low-res shape %v, layer %q", got.LowRes.Shape, got.Layer)
+	}
+	if len(got.Classes) != n || len(got.Scores) != n {
+		t.Errorf("%d classes and %d scores for %d images", len(got.Classes), len(got.Scores), n)
+	}
+	for k, v := range got.Info {
+		if len(v) != n {
+			t.Errorf("info %s has %d values for %d images", k, len(v), n)
+		}
+	}
+	if !got.Signed {
+		lo, _ := got.Map.Range()
+		if lo < 0 {
+			t.Errorf("unsigned map has a negative value %g", lo)
+		}
+	}
+}
+
+// Bad options and bad inputs are errors that name the problem, for every
+// method; nothing panics.
+func TestBadOptionsAndInputs(t *testing.T) {
+	for _, name := range methods.Names() {
+		if _, err := methods.New(name, map[string]any{"bogus_option": 1}); err == nil || !strings.Contains(err.Error(), "bogus_option") {
+			t.Errorf("%s: unknown option: %v", name, err)
+		}
+		if name == "class-model" {
+			continue // one image per session run, no chunking
+		}
+		if _, err := methods.New(name, map[string]any{"memory_mb": -1}); err == nil || !strings.Contains(err.Error(), "memory_mb") {
+			t.Errorf("%s: negative memory: %v", name, err)
+		}
+	}
+	bad := []struct {
+		method string
+		opts   map[string]any
+		want   string
+	}{
+		{"nope", nil, `unknown method "nope"; methods: cam, class-model`},
+		{"gradient", map[string]any{"reduce": "median"}, `unknown channel reduction "median"`},
+		{"smoothgrad", map[string]any{"samples": -3}, "samples must be ≥ 1"},
+		{"smoothgrad", map[string]any{"noise": -0.1}, "noise must be ≥ 0"},
+		{"smoothgrad", map[string]any{"method": "gradcam"}, `not "gradcam"`},
+		{"vargrad", map[string]any{"method": "gradient", "options": map[string]any{"reduce": 3}}, `vargrad: methods: gradient: tensor: unknown channel reduction "3"`},
+		{"smoothgrad", map[string]any{"samples": "many"}, "cannot unmarshal"},
+		{"integrated-gradients", map[string]any{"baseline": "grey"}, `unknown baseline "grey"`},
+		{"integrated-gradients", map[string]any{"rule": "simpson"}, `unknown rule "simpson"`},
+		{"integrated-gradients", map[string]any{"steps": -1}, "steps must be ≥ 1"},
+		{"occlusion", map[string]any{"patch": -2}, "patch and stride must be ≥ 1"},
+		{"class-model", map[string]any{"init": "noise"}, `init is zeros or input, not "noise"`},
+		{"class-model", map[string]any{"lr": -1}, "lr, l2 and blur must be ≥ 0"},
+	}
+	for _, c := range bad {
+		if _, err := methods.New(c.method, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: %v; want %q", c.method, c.opts, err, c.want)
+		}
+	}
+	fl, g := loadZoo(t, "fmnist_vgg")
+	ctx := context.Background()
+	for _, name := range methods.Names() {
+		m, _ := methods.New(name, cheap[name])
+		inputs := []struct {
+			b    methods.Batch
+			t    methods.Target
+			want string
+		}{
+			{methods.Batch{}, methods.Target{}, "no images"},
+			{methods.Batch{X: tensor.New(2, 28, 28)}, methods.Target{}, "want [N,H,W,C]"},
+			{methods.Batch{X: g.Inputs}, methods.Target{Classes: []int{1}}, "1 classes for 8 images"},
+			{methods.Batch{X: g.Inputs.Slice(0, 1)}, methods.Target{Classes: []int{10}}, "class 10 of image 0 is out of range"},
+			{methods.Batch{X: g.Inputs, Black: []float32{0, 0}}, methods.Target{}, "black has 2 values for 1 channels"},
+		}
+		for _, in := range inputs {
+			if name == "cam" && strings.Contains(in.want, "class 10") {
+				continue // cam fails first: fmnist_vgg has no GAP head
+			}
+			if _, err := m.Explain(ctx, fl, in.b, in.t); err == nil || !strings.Contains(err.Error(), in.want) {
+				t.Errorf("%s: %v; want %q", name, err, in.want)
+			}
+		}
+	}
+	for _, name := range []string{"gradcam", "gradcam++", "layercam", "scorecam", "guided-gradcam"} {
+		m, _ := methods.New(name, nil)
+		if _, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{Layer: "fc1"}); err == nil || !strings.Contains(err.Error(), "CAM methods need a 4-D layer") {
+			t.Errorf("%s at a dense layer: %v", name, err)
+		}
+		if _, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{Layer: "conv9"}); err == nil || !strings.Contains(err.Error(), `layer "conv9" not found`) {
+			t.Errorf("%s at an unknown layer: %v", name, err)
+		}
+	}
+	gap, gg := loadZoo(t, "fmnist_gap")
+	cam, _ := methods.New("cam", nil)
+	if _, err := cam.Explain(ctx, gap, methods.Batch{X: gg.Inputs}, methods.Target{Layer: "relu2_2"}); err == nil || !strings.Contains(err.Error(), "global average pooling reads (relu3_2)") {
+		t.Errorf("cam at another layer: %v", err)
+	}
+}

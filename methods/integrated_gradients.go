@@ -1,0 +1,257 @@
+package methods
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// IntegratedGradients is the path attribution of Sundararajan et al. (2017):
+//
+//	raw = (I − I′) ⊙ Σ_k w_k ∂S_c/∂I (I′ + α_k (I − I′))
+//
+// along the straight path from a baseline I′, with the m-step Riemann sum of
+// the paper (α_k = k/m, w_k = 1/m) by default. Completeness says that Σ raw ≈
+// S_c(I) − S_c(I′); the relative error |Σ raw − ΔS| / |ΔS| of each image is
+// reported in Maps.Info["completeness-error"] (and ΔS in "score-delta"). The
+// map is the signed sum over channels.
+type IntegratedGradients struct {
+	// Steps is m (default 50).
+	Steps int `yaml:"steps"`
+	// Baseline is black (default: the input of a black image), white,
+	// uniform (noise uniform between black and white, from Seed) or blurred
+	// (the image under a Gaussian blur of BlurSigma pixels).
+	Baseline string `yaml:"baseline"`
+	// BlurSigma is the blur of the blurred baseline in pixels (default a
+	// tenth of the larger image side).
+	BlurSigma float64 `yaml:"blur_sigma"`
+	// Seed selects the uniform baseline.
+	Seed uint64 `yaml:"seed"`
+	// Rule is the quadrature: riemann-right (default, the paper's),
+	// riemann-left, riemann-middle or trapezoid.
+	Rule string `yaml:"rule"`
+	// Reduce is the channel reduction of the map (default sum).
+	Reduce tensor.Reduction `yaml:"reduce"`
+	// BaselineImage, when set, is the baseline itself ([H,W,C] for every
+	// image, or [N,H,W,C]), overriding Baseline.
+	BaselineImage *tensor.Tensor `yaml:"-"`
+	Chunking      `yaml:",inline"`
+}
+
+var _ Method = (*IntegratedGradients)(nil)
+
+func init() { Register("integrated-gradients", func() Method { return &IntegratedGradients{} }) }
+
+// Name is "integrated-gradients".
+func (ig *IntegratedGradients) Name() string { return "integrated-gradients" }
+
+// DefaultSteps is the default number of steps of Integrated Gradients.
+const DefaultSteps = 50
+
+var (
+	igBaselines = []string{"black", "white", "uniform", "blurred"}
+	igRules     = []string{"riemann-right", "riemann-left", "riemann-middle", "trapezoid"}
+)
+
+// Validate checks the options.
+func (ig *IntegratedGradients) Validate() error {
+	if ig.Steps < 0 {
+		return fmt.Errorf("methods: %s: steps must be ≥ 1, got %d", ig.Name(), ig.Steps)
+	}
+	if ig.Baseline != "" && !slices.Contains(igBaselines, ig.Baseline) {
+		return fmt.Errorf("methods: %s: unknown baseline %q; baselines: %v", ig.Name(), ig.Baseline, igBaselines)
+	}
+	if ig.Rule != "" && !slices.Contains(igRules, ig.Rule) {
+		return fmt.Errorf("methods: %s: unknown rule %q; rules: %v", ig.Name(), ig.Rule, igRules)
+	}
+	if ig.BlurSigma < 0 {
+		return fmt.Errorf("methods: %s: blur_sigma must be ≥ 0, got %g", ig.Name(), ig.BlurSigma)
+	}
+	if err := validateReduction(ig.Name(), ig.Reduce); err != nil {
+		return err
+	}
+	return ig.Chunking.validate(ig.Name())
+}
+
+// alphas returns the path points and their weights.
+func (ig *IntegratedGradients) alphas() ([]float32, []float32) {
+	m := ig.Steps
+	if m == 0 {
+		m = DefaultSteps
+	}
+	var a, w []float32
+	switch ig.Rule {
+	case "riemann-left":
+		for k := 0; k < m; k++ {
+			a, w = append(a, float32(k)/float32(m)), append(w, 1/float32(m))
+		}
+	case "riemann-middle":
+		for k := 0; k < m; k++ {
+			a, w = append(a, (float32(k)+0.5)/float32(m)), append(w, 1/float32(m))
+		}
+	case "trapezoid":
+		for k := 0; k <= m; k++ {
+			wk := 1 / float32(m)
+			if k == 0 || k == m {
+				wk /= 2
+			}
+			a, w = append(a, float32(k)/float32(m)), append(w, wk)
+		}
+	default:
+		for k := 1; k <= m; k++ {
+			a, w = append(a, float32(k)/float32(m)), append(w, 1/float32(m))
+		}
+	}
+	return a, w
+}
+
+// baseline returns I′ for every image of b.
+func (ig *IntegratedGradients) baseline(b Batch) (*tensor.Tensor, error) {
+	n, h, w, c := b.X.Shape[0], b.X.Shape[1], b.X.Shape[2], b.X.Shape[3]
+	if bi := ig.BaselineImage; bi != nil {
+		switch {
+		case tensor.SameShape(bi.Shape, b.X.Shape):
+			return bi, nil
+		case tensor.SameShape(bi.Shape, b.X.Shape[1:]):
+			out := tensor.New(b.X.Shape...)
+			for i := 0; i < n; i++ {
+				copy(out.Item(i).Data, bi.Data)
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("methods: %s: baseline image has shape %v, want %v or %v", ig.Name(), bi.Shape, b.X.Shape[1:], b.X.Shape)
+	}
+	out := tensor.New(b.X.Shape...)
+	switch ig.Baseline {
+	case "", "black", "white":
+		v := b.Black
+		if ig.Baseline == "white" {
+			v = b.White
+		}
+		for i := range out.Data {
+			out.Data[i] = v[i%c]
+		}
+	case "uniform":
+		r := rand.New(rand.NewPCG(ig.Seed, 0x756e69666f726d))
+		one := make([]float32, h*w*c)
+		for i := range one {
+			lo, hi := b.Black[i%c], b.White[i%c]
+			one[i] = lo + float32(r.Float64())*(hi-lo)
+		}
+		for i := 0; i < n; i++ {
+			copy(out.Item(i).Data, one)
+		}
+	case "blurred":
+		sigma := ig.BlurSigma
+		if sigma == 0 {
+			sigma = float64(max(h, w)) / 10
+		}
+		out = tensor.GaussianBlur(b.X, sigma)
+	}
+	return out, nil
+}
+
+// Explain computes the maps.
+func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
+	name := ig.Name()
+	if err := checkBatch(name, &b); err != nil {
+		return nil, err
+	}
+	if err := ig.Validate(); err != nil {
+		return nil, err
+	}
+	n := b.X.Shape[0]
+	if err := checkClasses(name, t, n); err != nil {
+		return nil, err
+	}
+	score, k, err := scoreTensor(name, m, t)
+	if err != nil {
+		return nil, err
+	}
+	base, err := ig.baseline(b)
+	if err != nil {
+		return nil, err
+	}
+	classes := t.Classes
+	if classes == nil {
+		if classes, _, err = predict(ctx, m, b.X, score, t, ig.Chunking); err != nil {
+			return nil, notApplicable(name, err)
+		}
+	}
+	alpha, weight := ig.alphas()
+	// Every image goes through the path points, plus α = 0 and 1 for the
+	// scores of completeness when the rule lacks them.
+	points := slices.Clone(alpha)
+	for _, e := range []float32{0, 1} {
+		if !slices.Contains(points, e) {
+			points = append(points, e)
+		}
+	}
+	np := len(points)
+	per := tensor.Size(b.X.Shape[1:])
+	sumGrad := make([]float32, n*per)
+	s0, s1 := make([]float32, n), make([]float32, n)
+	total := n * np
+	size := ig.Chunking.size(m)
+	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
+	for _, c := range chunks(total, size) {
+		cnt := c[1] - c[0]
+		xc := x.Slice(0, cnt)
+		cls := make([]int, cnt)
+		for e := c[0]; e < c[1]; e++ {
+			i, p := e/np, e%np
+			a := points[p]
+			img, bl := b.X.Data[i*per:(i+1)*per], base.Data[i*per:(i+1)*per]
+			dst := xc.Data[(e-c[0])*per : (e-c[0]+1)*per]
+			for q := range dst {
+				dst[q] = bl[q] + a*(img[q]-bl[q])
+			}
+			cls[e-c[0]] = classes[i]
+		}
+		res, err := m.Run(ctx, xc, tfgraph.Query{Fetch: []string{score},
+			Grads: []tfgraph.Grad{{Start: score, Seed: oneHot(cls, k)}}})
+		if err != nil {
+			return nil, notApplicable(name, err)
+		}
+		for e := c[0]; e < c[1]; e++ {
+			i, p := e/np, e%np
+			sc := res.Fetched[0].Data[(e-c[0])*k+classes[i]]
+			if points[p] == 0 {
+				s0[i] = sc
+			}
+			if points[p] == 1 {
+				s1[i] = sc
+			}
+			if p >= len(alpha) {
+				continue // only a score point
+			}
+			g := res.Grads[0].Data[(e-c[0])*per : (e-c[0]+1)*per]
+			dst := sumGrad[i*per : (i+1)*per]
+			for q := range dst {
+				dst[q] += weight[p] * g[q]
+			}
+		}
+	}
+	raw := tensor.New(b.X.Shape...)
+	errs, deltas := make([]float64, n), make([]float64, n)
+	for i := 0; i < n; i++ {
+		var sum float64
+		for q := i * per; q < (i+1)*per; q++ {
+			raw.Data[q] = (b.X.Data[q] - base.Data[q]) * sumGrad[q]
+			sum += float64(raw.Data[q])
+		}
+		deltas[i] = float64(s1[i]) - float64(s0[i])
+		errs[i] = math.Abs(sum-deltas[i]) / math.Abs(deltas[i])
+	}
+	mp, signed, err := reduce(raw, ig.Reduce, tensor.Sum)
+	if err != nil {
+		return nil, err
+	}
+	return &Maps{Method: name, Map: mp, Signed: signed, Raw: raw, Classes: classes, Scores: s1,
+		Info: map[string][]float64{"completeness-error": errs, "score-delta": deltas}}, nil
+}

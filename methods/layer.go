@@ -1,0 +1,137 @@
+package methods
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// camLayer resolves the layer of a CAM method: the target's, or the model's
+// CAM layer. It must have a 4-D output.
+func camLayer(method string, m Model, t Target) (tfgraph.Layer, error) {
+	if t.Layer == "" {
+		l, err := m.CAMLayer()
+		if err != nil {
+			return tfgraph.Layer{}, notApplicable(method, err)
+		}
+		return l, nil
+	}
+	l, err := m.Layer(t.Layer)
+	if err != nil {
+		return tfgraph.Layer{}, err
+	}
+	if s := m.Shape(l.Output); len(s) != 4 {
+		return tfgraph.Layer{}, fmt.Errorf("methods: %s: layer %s has output shape %v; CAM methods need a 4-D layer [N,h,w,K]", method, l.Name, s)
+	}
+	return l, nil
+}
+
+// layerOut is what a CAM method gets from the model: the activations A of the
+// layer, the gradient G = ∂S_c/∂A (when asked), the Guided Backprop signal on
+// the input (when asked), the classes and their scores.
+type layerOut struct {
+	layer   tfgraph.Layer
+	a, g    *tensor.Tensor
+	guided  *tensor.Tensor
+	classes []int
+	scores  []float32
+}
+
+// layerPass runs the batch in one session run per chunk of images: the scores
+// and the layer's activations, with G and the guided signal when asked.
+func layerPass(ctx context.Context, method string, m Model, x *tensor.Tensor, t Target, grad, guided bool, ch Chunking) (*layerOut, error) {
+	n := x.Shape[0]
+	if err := checkClasses(method, t, n); err != nil {
+		return nil, err
+	}
+	score, k, err := scoreTensor(method, m, t)
+	if err != nil {
+		return nil, err
+	}
+	l, err := camLayer(method, m, t)
+	if err != nil {
+		return nil, err
+	}
+	out := &layerOut{layer: l}
+	var parts, gparts, guidedParts []*tensor.Tensor
+	for _, c := range chunks(n, ch.size(m)) {
+		var given []int
+		var seed *tensor.Tensor
+		if t.Classes != nil {
+			given = t.Classes[c[0]:c[1]]
+			seed = oneHot(given, k)
+		}
+		q := tfgraph.Query{Fetch: []string{score, l.Output}}
+		if grad {
+			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, End: l.Output, Seed: seed})
+		}
+		if guided {
+			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, Rules: tfgraph.Guided, Seed: seed})
+		}
+		res, err := m.Run(ctx, x.Slice(c[0], c[1]), q)
+		if err != nil {
+			return nil, notApplicable(method, err)
+		}
+		cl, sc := pick(res.Fetched[0], given)
+		out.classes = append(out.classes, cl...)
+		out.scores = append(out.scores, sc...)
+		parts = append(parts, res.Fetched[1])
+		if grad {
+			gparts = append(gparts, res.Grads[0])
+		}
+		if guided {
+			guidedParts = append(guidedParts, res.Grads[len(res.Grads)-1])
+		}
+	}
+	if out.a, err = tensor.Concat(parts...); err != nil {
+		return nil, err
+	}
+	if len(out.a.Shape) != 4 {
+		return nil, fmt.Errorf("methods: %s: layer %s gave shape %v, want [N,h,w,K]", method, l.Name, out.a.Shape)
+	}
+	if grad {
+		if out.g, err = tensor.Concat(gparts...); err != nil {
+			return nil, err
+		}
+	}
+	if guided {
+		if out.guided, err = tensor.Concat(guidedParts...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// weighted is the class activation map [N,h,w] = Σ_k w[n,k]·A[n,:,:,k], with
+// a ReLU when relu is set.
+func weighted(a *tensor.Tensor, w []float64, relu bool) *tensor.Tensor {
+	n, h, wd, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
+	out := tensor.New(n, h, wd)
+	for i := 0; i < n; i++ {
+		for p := 0; p < h*wd; p++ {
+			px := a.Data[(i*h*wd+p)*k : (i*h*wd+p+1)*k]
+			var s float64
+			for c, v := range px {
+				s += w[i*k+c] * float64(v)
+			}
+			if relu && s < 0 {
+				s = 0
+			}
+			out.Data[i*h*wd+p] = float32(s)
+		}
+	}
+	return out
+}
+
+// camMaps upsamples a low-resolution map [N,h,w] to the input size and makes
+// the Maps of a CAM method.
+func camMaps(method string, x *tensor.Tensor, low *tensor.Tensor, lo *layerOut, signed bool) (*Maps, error) {
+	mp, err := tensor.Resize(low, x.Shape[1], x.Shape[2])
+	if err != nil {
+		return nil, err
+	}
+	return &Maps{Method: method, Map: mp, Signed: signed, LowRes: low, Layer: lo.layer.Name,
+		Classes: lo.classes, Scores: lo.scores}, nil
+}

@@ -1,0 +1,345 @@
+package methods
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+	"gopkg.in/yaml.v3"
+)
+
+// Method computes saliency maps.
+type Method interface {
+	// Name is the name the method is registered under.
+	Name() string
+	// Explain computes the maps of batch b for target t on model m.
+	Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error)
+}
+
+// Model is what a method needs of a classifier: *tfgraph.Flat implements it
+// (and so does a view of it with fed weights).
+type Model interface {
+	// Run performs one query (forward fetches and backward signals) in one
+	// session run.
+	Run(ctx context.Context, x *tensor.Tensor, q tfgraph.Query) (*tfgraph.Result, error)
+	// Logits is the default score tensor.
+	Logits() (string, bool)
+	// Layer finds a layer by its Keras name; CAMLayer is the default layer of
+	// CAM methods.
+	Layer(name string) (tfgraph.Layer, error)
+	CAMLayer() (tfgraph.Layer, error)
+	// GAPHead finds the global-average-pooling head CAM needs.
+	GAPHead() (tfgraph.GAPHead, error)
+	// Shape is the static shape of a flat tensor.
+	Shape(tensor string) []int64
+	// BytesPerImage estimates the memory of one example in a run.
+	BytesPerImage() int64
+}
+
+var _ Model = (*tfgraph.Flat)(nil)
+
+// Batch is what a method explains.
+type Batch struct {
+	// X holds the preprocessed images [N,H,W,C].
+	X *tensor.Tensor
+	// Black and White are the model-input values of a black and a white
+	// pixel, one per channel (nil: 0 and 1, inputs in [0,1]). Baselines,
+	// fills and clipping use them.
+	Black, White []float32
+}
+
+// Target says what to explain.
+type Target struct {
+	// Classes is the class of each image (nil: the predicted class).
+	Classes []int
+	// Layer is the Keras layer of layer methods (CAM, Grad-CAM, …; "": the
+	// model's CAM layer).
+	Layer string
+	// Score is the flat tensor [batch, classes] whose entries are explained
+	// ("": the logits, the input of a final softmax if there is one).
+	Score string
+}
+
+// Maps is what a method returns for a batch of N images.
+type Maps struct {
+	// Method is the registered name of the method.
+	Method string
+	// Map is the saliency map [N,H,W] at input resolution.
+	Map *tensor.Tensor
+	// Signed says whether Map keeps a sign (shown with a diverging colour
+	// map) or is non-negative.
+	Signed bool
+	// Raw is the per-channel attribution [N,H,W,C] of input-space methods
+	// (nil for CAM methods and occlusion).
+	Raw *tensor.Tensor
+	// LowRes is the map [N,h,w] at the layer's resolution, before
+	// upsampling, for CAM methods (nil otherwise).
+	LowRes *tensor.Tensor
+	// Layer is the Keras layer of CAM methods.
+	Layer string
+	// Classes and Scores are the class explained for each image and its
+	// score S_c(I).
+	Classes []int
+	Scores  []float32
+	// Info holds per-image diagnostics by name (e.g.
+	// "completeness-error" of Integrated Gradients).
+	Info map[string][]float64
+}
+
+// NotApplicableError is returned when a method cannot run on a model: an op
+// on its backward path has no rule, or the model lacks a structure the method
+// needs (the GAP head of CAM). Err, the cause, is a *tfgraph.NoRuleError, a
+// *tfgraph.NotApplicableError, or an error of this package.
+type NotApplicableError struct {
+	Method string
+	Err    error
+}
+
+func (e *NotApplicableError) Error() string {
+	return fmt.Sprintf("methods: %s does not apply: %v", e.Method, e.Err)
+}
+
+func (e *NotApplicableError) Unwrap() error { return e.Err }
+
+// notApplicable wraps err in a *NotApplicableError when it says the model
+// lacks something.
+func notApplicable(method string, err error) error {
+	var nr *tfgraph.NoRuleError
+	var na *tfgraph.NotApplicableError
+	if errors.As(err, &nr) || errors.As(err, &na) {
+		return &NotApplicableError{Method: method, Err: err}
+	}
+	return err
+}
+
+// factories holds the registered methods.
+var factories = map[string]func() Method{}
+
+// Register makes a method available by name; f returns it with its default
+// options. It panics on a duplicate name (a programming error).
+func Register(name string, f func() Method) {
+	if _, dup := factories[name]; dup {
+		panic("methods: Register called twice for " + name)
+	}
+	factories[name] = f
+}
+
+// Names lists the registered methods, sorted.
+func Names() []string {
+	names := make([]string, 0, len(factories))
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New returns the method registered under name with the given options (the
+// fields of its type, by their YAML names; nil for the defaults). Unknown
+// names, unknown options, options of the wrong type and invalid values are
+// errors that name them.
+func New(name string, options map[string]any) (Method, error) {
+	f, ok := factories[name]
+	if !ok {
+		return nil, fmt.Errorf("methods: unknown method %q; methods: %s", name, strings.Join(Names(), ", "))
+	}
+	m := f()
+	if len(options) > 0 {
+		raw, err := yaml.Marshal(options)
+		if err != nil {
+			return nil, fmt.Errorf("methods: %s: options: %w", name, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(m); err != nil {
+			return nil, fmt.Errorf("methods: %s: options: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	if v, ok := m.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Chunking bounds the memory of one session run. Methods that put many
+// examples through the model (samples, steps, masks, patches, or simply many
+// images) split them into chunks of at most MemoryMB of estimated
+// activations each.
+type Chunking struct {
+	// MemoryMB is the budget of one session run in MiB (default 512).
+	MemoryMB int `yaml:"memory_mb"`
+}
+
+// DefaultMemoryMB is the default budget of one session run.
+const DefaultMemoryMB = 512
+
+func (c Chunking) validate(method string) error {
+	if c.MemoryMB < 0 {
+		return fmt.Errorf("methods: %s: memory_mb must be ≥ 0, got %d", method, c.MemoryMB)
+	}
+	return nil
+}
+
+// size is the number of examples per session run for model m.
+func (c Chunking) size(m Model) int {
+	mb := c.MemoryMB
+	if mb == 0 {
+		mb = DefaultMemoryMB
+	}
+	per := max(m.BytesPerImage(), 1)
+	return int(max(1, int64(mb)<<20/per))
+}
+
+// chunks splits [0, n) into ranges of at most size.
+func chunks(n, size int) [][2]int {
+	var out [][2]int
+	for lo := 0; lo < n; lo += size {
+		out = append(out, [2]int{lo, min(lo+size, n)})
+	}
+	return out
+}
+
+// checkBatch validates b and fills in Black and White.
+func checkBatch(method string, b *Batch) error {
+	if b.X == nil {
+		return fmt.Errorf("methods: %s: no images", method)
+	}
+	if err := b.X.Check(); err != nil {
+		return fmt.Errorf("methods: %s: %w", method, err)
+	}
+	if len(b.X.Shape) != 4 || b.X.Shape[0] < 1 {
+		return fmt.Errorf("methods: %s: images have shape %v, want [N,H,W,C] with N ≥ 1", method, b.X.Shape)
+	}
+	c := b.X.Shape[3]
+	fill := func(v []float32, def float32, what string) ([]float32, error) {
+		if v == nil {
+			v = make([]float32, c)
+			for i := range v {
+				v[i] = def
+			}
+			return v, nil
+		}
+		if len(v) != c {
+			return nil, fmt.Errorf("methods: %s: %s has %d values for %d channels", method, what, len(v), c)
+		}
+		return v, nil
+	}
+	var err error
+	if b.Black, err = fill(b.Black, 0, "black"); err != nil {
+		return err
+	}
+	b.White, err = fill(b.White, 1, "white")
+	return err
+}
+
+// scoreTensor resolves the target's score tensor and its number of classes.
+func scoreTensor(method string, m Model, t Target) (string, int, error) {
+	score := t.Score
+	if score == "" {
+		score, _ = m.Logits()
+	}
+	s := m.Shape(score)
+	if len(s) != 2 || s[1] < 1 {
+		return "", 0, fmt.Errorf("methods: %s: score tensor %s has shape %v, want [batch, classes]", method, score, s)
+	}
+	k := int(s[1])
+	for i, c := range t.Classes {
+		if c < 0 || c >= k {
+			return "", 0, fmt.Errorf("methods: %s: class %d of image %d is out of range [0,%d)", method, c, i, k)
+		}
+	}
+	return score, k, nil
+}
+
+// checkClasses checks that a target names one class per image.
+func checkClasses(method string, t Target, n int) error {
+	if t.Classes != nil && len(t.Classes) != n {
+		return fmt.Errorf("methods: %s: %d classes for %d images", method, len(t.Classes), n)
+	}
+	return nil
+}
+
+// oneHot is the seed [len(classes), k].
+func oneHot(classes []int, k int) *tensor.Tensor {
+	s := tensor.New(len(classes), k)
+	for i, c := range classes {
+		s.Data[i*k+c] = 1
+	}
+	return s
+}
+
+// pick returns scores[i, classes[i]] for each row, and the classes (the
+// argmax of each row when classes is nil).
+func pick(scores *tensor.Tensor, classes []int) ([]int, []float32) {
+	n, k := scores.Shape[0], scores.Shape[1]
+	cls := make([]int, n)
+	val := make([]float32, n)
+	for i := 0; i < n; i++ {
+		row := scores.Data[i*k : (i+1)*k]
+		if classes != nil {
+			cls[i] = classes[i]
+		} else {
+			cls[i] = tensor.Argmax(row)
+		}
+		val[i] = row[cls[i]]
+	}
+	return cls, val
+}
+
+// predict resolves the classes of a target (the predicted ones when not
+// given) and their scores, with forward runs over the batch.
+func predict(ctx context.Context, m Model, x *tensor.Tensor, score string, t Target, ch Chunking) ([]int, []float32, error) {
+	n := x.Shape[0]
+	classes := make([]int, 0, n)
+	scores := make([]float32, 0, n)
+	for _, c := range chunks(n, ch.size(m)) {
+		res, err := m.Run(ctx, x.Slice(c[0], c[1]), tfgraph.Query{Fetch: []string{score}})
+		if err != nil {
+			return nil, nil, err
+		}
+		var given []int
+		if t.Classes != nil {
+			given = t.Classes[c[0]:c[1]]
+		}
+		cl, sc := pick(res.Fetched[0], given)
+		classes = append(classes, cl...)
+		scores = append(scores, sc...)
+	}
+	return classes, scores, nil
+}
+
+// reduce turns a raw attribution into a map under r, or under def when r is "".
+func reduce(raw *tensor.Tensor, r, def tensor.Reduction) (*tensor.Tensor, bool, error) {
+	if r == "" {
+		r = def
+	}
+	m, err := tensor.ReduceChannels(raw, r)
+	if err != nil {
+		return nil, false, err
+	}
+	return m, r.Signed(), nil
+}
+
+func validateReduction(method string, r tensor.Reduction) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("methods: %s: %w", method, err)
+	}
+	return nil
+}
+
+// imageShape is H, W, C of a batch.
+func imageShape(x *tensor.Tensor) (int, int, int) { return x.Shape[1], x.Shape[2], x.Shape[3] }
+
+// inputSpace lists the methods whose maps have a per-channel attribution in
+// input space: the ones SmoothGrad can wrap.
+var inputSpace = []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "integrated-gradients"}
+
+func isInputSpace(name string) bool { return slices.Contains(inputSpace, name) }

@@ -1,0 +1,138 @@
+package methods
+
+import (
+	"context"
+	"math"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// ScoreCAM is Score-CAM (Wang et al. 2020), a CAM without gradients. Each
+// activation map A^k of the layer, upsampled to the input size and min-max
+// normalised to H^k ∈ [0,1], masks the input; its weight is the increase of
+// the class probability over a zero baseline,
+//
+//	α_k = softmax(S(I ⊙ H^k))_c − softmax(S(0))_c,   M = ReLU(Σ_k α_k A^k),
+//
+// upsampled. A constant A^k gives H^k = 0 and weight 0. The masked inputs go
+// through the model in chunks, K forward passes per image.
+type ScoreCAM struct {
+	// Logit weighs by the class logit instead of its softmax probability.
+	Logit    bool `yaml:"logit"`
+	Chunking `yaml:",inline"`
+}
+
+var _ Method = (*ScoreCAM)(nil)
+
+func init() { Register("scorecam", func() Method { return &ScoreCAM{} }) }
+
+// Name is "scorecam".
+func (s *ScoreCAM) Name() string { return "scorecam" }
+
+// Validate checks the options.
+func (s *ScoreCAM) Validate() error { return s.Chunking.validate(s.Name()) }
+
+// Explain computes the maps.
+func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
+	name := s.Name()
+	if err := checkBatch(name, &b); err != nil {
+		return nil, err
+	}
+	lo, err := layerPass(ctx, name, m, b.X, t, false, false, s.Chunking)
+	if err != nil {
+		return nil, err
+	}
+	score, k, err := scoreTensor(name, m, t)
+	if err != nil {
+		return nil, err
+	}
+	a := lo.a
+	n, h, w, kc := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
+	hh, ww, c := imageShape(b.X)
+	per := hh * ww * c
+	value := func(row []float32, cls int) float64 {
+		if s.Logit {
+			return float64(row[cls])
+		}
+		return softmax(row)[cls]
+	}
+	// The examples: the zero baseline, then image i masked by channel j for
+	// every channel that is not constant. mask writes H^j of image i into up.
+	type example struct {
+		i, j   int
+		lo, hi float32
+	}
+	lowK := make([]float32, h*w)
+	up := make([]float32, hh*ww)
+	upsample := func(i, j int) {
+		for p := 0; p < h*w; p++ {
+			lowK[p] = a.Data[(i*h*w+p)*kc+j]
+		}
+		tensor.ResizeHWC(lowK, h, w, 1, up, hh, ww)
+	}
+	ex := []example{{i: -1}}
+	for i := 0; i < n; i++ {
+		for j := 0; j < kc; j++ {
+			upsample(i, j)
+			if lo, hi := (&tensor.Tensor{Data: up}).Range(); hi > lo {
+				ex = append(ex, example{i, j, lo, hi})
+			}
+		}
+	}
+	alpha := make([]float64, n*kc)
+	size := s.Chunking.size(m)
+	buf := tensor.New(append([]int{min(size, len(ex))}, b.X.Shape[1:]...)...)
+	var baseRow []float32
+	for _, ch := range chunks(len(ex), size) {
+		xc := buf.Slice(0, ch[1]-ch[0])
+		for e := ch[0]; e < ch[1]; e++ {
+			dst := xc.Data[(e-ch[0])*per : (e-ch[0]+1)*per]
+			if ex[e].i < 0 {
+				clear(dst)
+				continue
+			}
+			x := ex[e]
+			upsample(x.i, x.j)
+			img := b.X.Data[x.i*per : (x.i+1)*per]
+			for q := range dst {
+				dst[q] = img[q] * ((up[q/c] - x.lo) / (x.hi - x.lo))
+			}
+		}
+		res, err := m.Run(ctx, xc, tfgraph.Query{Fetch: []string{score}})
+		if err != nil {
+			return nil, notApplicable(name, err)
+		}
+		out := res.Fetched[0]
+		for e := ch[0]; e < ch[1]; e++ {
+			row := out.Data[(e-ch[0])*k : (e-ch[0]+1)*k]
+			if ex[e].i < 0 {
+				baseRow = append([]float32(nil), row...)
+				continue
+			}
+			alpha[ex[e].i*kc+ex[e].j] = value(row, lo.classes[ex[e].i])
+		}
+	}
+	for _, x := range ex[1:] {
+		alpha[x.i*kc+x.j] -= value(baseRow, lo.classes[x.i])
+	}
+	return camMaps(name, b.X, weighted(a, alpha, true), lo, false)
+}
+
+// softmax of a row of logits, in float64.
+func softmax(z []float32) []float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = math.Max(m, float64(v))
+	}
+	out := make([]float64, len(z))
+	var s float64
+	for i, v := range z {
+		out[i] = math.Exp(float64(v) - m)
+		s += out[i]
+	}
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}

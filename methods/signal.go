@@ -1,0 +1,76 @@
+package methods
+
+import (
+	"context"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// inputSignal is the backward signal of S_c on the input under rules, with
+// the classes explained and their scores: one session run per chunk of
+// images, the forward scores fetched in the same run. Without given classes
+// the seed is the predicted class, picked inside the graph.
+func inputSignal(ctx context.Context, method string, m Model, x *tensor.Tensor, t Target, rules *tfgraph.RuleSet, ch Chunking) (*tensor.Tensor, []int, []float32, error) {
+	score, k, err := scoreTensor(method, m, t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := x.Shape[0]
+	if err := checkClasses(method, t, n); err != nil {
+		return nil, nil, nil, err
+	}
+	out := tensor.New(x.Shape...)
+	classes := make([]int, 0, n)
+	scores := make([]float32, 0, n)
+	per := tensor.Size(x.Shape[1:])
+	for _, c := range chunks(n, ch.size(m)) {
+		g := tfgraph.Grad{Start: score, Rules: rules}
+		var given []int
+		if t.Classes != nil {
+			given = t.Classes[c[0]:c[1]]
+			g.Seed = oneHot(given, k)
+		}
+		res, err := m.Run(ctx, x.Slice(c[0], c[1]), tfgraph.Query{Fetch: []string{score}, Grads: []tfgraph.Grad{g}})
+		if err != nil {
+			return nil, nil, nil, notApplicable(method, err)
+		}
+		copy(out.Data[c[0]*per:], res.Grads[0].Data)
+		cl, sc := pick(res.Fetched[0], given)
+		classes = append(classes, cl...)
+		scores = append(scores, sc...)
+	}
+	return out, classes, scores, nil
+}
+
+// backprop is the shared body of the methods that are one backward pass to
+// the input under a rule set: gradient, guided-backprop, deconvnet, and
+// gradient-x-input (times the input).
+type backprop struct {
+	name   string
+	rules  *tfgraph.RuleSet
+	times  bool // multiply by the input
+	reduce tensor.Reduction
+	def    tensor.Reduction
+	ch     Chunking
+}
+
+func (p backprop) explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
+	if err := checkBatch(p.name, &b); err != nil {
+		return nil, err
+	}
+	raw, classes, scores, err := inputSignal(ctx, p.name, m, b.X, t, p.rules, p.ch)
+	if err != nil {
+		return nil, err
+	}
+	if p.times {
+		for i, v := range b.X.Data {
+			raw.Data[i] *= v
+		}
+	}
+	mp, signed, err := reduce(raw, p.reduce, p.def)
+	if err != nil {
+		return nil, err
+	}
+	return &Maps{Method: p.name, Map: mp, Signed: signed, Raw: raw, Classes: classes, Scores: scores}, nil
+}

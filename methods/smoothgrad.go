@@ -1,0 +1,208 @@
+package methods
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/saliencykit/saliency/tensor"
+)
+
+// SmoothGrad averages an input-space method over noisy copies of each image
+// (Smilkov et al. 2017): raw = 1/n Σ_s E(I + σ·ε_s), ε_s ~ N(0, 1), with
+// σ = Noise·(max(I) − min(I)) for each image. Registered three times:
+//
+//	smoothgrad  the mean of the attributions
+//	squaregrad  the mean of their squares (Hooker et al. 2019)
+//	vargrad     their variance, mean of squares minus squared mean
+//	            (Adebayo et al. 2018)
+//
+// The map reduces the aggregated attribution over channels (by default as
+// the wrapped method does). The noise draws ε_1…ε_n come from Seed and are the
+// same for every image of a batch, so a batch gives the same maps as its
+// images one by one, and the same seed the same bytes.
+type SmoothGrad struct {
+	// Method is the wrapped method: gradient (default), gradient-x-input,
+	// guided-backprop, deconvnet or integrated-gradients.
+	Method string `yaml:"method"`
+	// Options are the wrapped method's options.
+	Options map[string]any `yaml:"options"`
+	// Samples is n (default 50).
+	Samples int `yaml:"samples"`
+	// Noise is the noise level, a fraction of each image's value range
+	// (default 0.15; 0 gives the wrapped method itself).
+	Noise *float64 `yaml:"noise"`
+	// Seed selects the noise draws.
+	Seed uint64 `yaml:"seed"`
+	// Reduce is the channel reduction of the map (default: the wrapped
+	// method's).
+	Reduce tensor.Reduction `yaml:"reduce"`
+	// NoiseImages, when set, are the draws ε_s [n,H,W,C] (standard normal)
+	// instead of the seeded generator's: to compare with another tool on the
+	// same noise.
+	NoiseImages *tensor.Tensor `yaml:"-"`
+	Chunking    `yaml:",inline"`
+
+	name  string // smoothgrad, squaregrad or vargrad
+	inner Method
+}
+
+var _ Method = (*SmoothGrad)(nil)
+
+func init() {
+	for _, n := range []string{"smoothgrad", "squaregrad", "vargrad"} {
+		Register(n, func() Method { return &SmoothGrad{name: n} })
+	}
+}
+
+// Name is smoothgrad, squaregrad or vargrad.
+func (s *SmoothGrad) Name() string { return s.name }
+
+// DefaultSamples and DefaultNoise are the defaults of Smilkov et al.
+const (
+	DefaultSamples = 50
+	DefaultNoise   = 0.15
+)
+
+// Validate checks the options and builds the wrapped method.
+func (s *SmoothGrad) Validate() error {
+	inner := s.Method
+	if inner == "" {
+		inner = "gradient"
+	}
+	if !isInputSpace(inner) {
+		return fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.name, inputSpace, inner)
+	}
+	m, err := New(inner, s.Options)
+	if err != nil {
+		return fmt.Errorf("methods: %s: %w", s.name, err)
+	}
+	s.inner = m
+	if s.Samples < 0 {
+		return fmt.Errorf("methods: %s: samples must be ≥ 1, got %d", s.name, s.Samples)
+	}
+	if s.Noise != nil && *s.Noise < 0 {
+		return fmt.Errorf("methods: %s: noise must be ≥ 0, got %g", s.name, *s.Noise)
+	}
+	if err := validateReduction(s.name, s.Reduce); err != nil {
+		return err
+	}
+	return s.Chunking.validate(s.name)
+}
+
+func (s *SmoothGrad) samples() int {
+	if s.Samples == 0 {
+		return DefaultSamples
+	}
+	return s.Samples
+}
+
+// draws returns ε_1…ε_n for images of the given shape.
+func (s *SmoothGrad) draws(n int, shape []int) (*tensor.Tensor, error) {
+	if s.NoiseImages != nil {
+		want := append([]int{n}, shape...)
+		if !tensor.SameShape(s.NoiseImages.Shape, want) {
+			return nil, fmt.Errorf("methods: %s: noise images have shape %v, want %v", s.name, s.NoiseImages.Shape, want)
+		}
+		return s.NoiseImages, nil
+	}
+	r := rand.New(rand.NewPCG(s.Seed, 0x736d6f6f74686772))
+	t := tensor.New(append([]int{n}, shape...)...)
+	for i := range t.Data {
+		t.Data[i] = float32(r.NormFloat64())
+	}
+	return t, nil
+}
+
+// Explain computes the maps.
+func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
+	if s.inner == nil {
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkBatch(s.name, &b); err != nil {
+		return nil, err
+	}
+	n := b.X.Shape[0]
+	if err := checkClasses(s.name, t, n); err != nil {
+		return nil, err
+	}
+	score, _, err := scoreTensor(s.name, m, t)
+	if err != nil {
+		return nil, err
+	}
+	// The classes are those of the clean images.
+	classes, scores, err := predict(ctx, m, b.X, score, t, s.Chunking)
+	if err != nil {
+		return nil, notApplicable(s.name, err)
+	}
+	ns := s.samples()
+	per := tensor.Size(b.X.Shape[1:])
+	eps, err := s.draws(ns, b.X.Shape[1:])
+	if err != nil {
+		return nil, err
+	}
+	level := DefaultNoise
+	if s.Noise != nil {
+		level = *s.Noise
+	}
+	raw := tensor.New(b.X.Shape...)
+	sq := tensor.New(b.X.Shape...)
+	group := max(1, s.Chunking.size(m)/ns)
+	for _, g := range chunks(n, group) {
+		k := g[1] - g[0]
+		noisy := tensor.New(append([]int{k * ns}, b.X.Shape[1:]...)...)
+		cls := make([]int, 0, k*ns)
+		for i := 0; i < k; i++ {
+			img := b.X.Item(g[0] + i)
+			lo, hi := img.Range()
+			sigma := float32(level) * (hi - lo)
+			for j := 0; j < ns; j++ {
+				dst := noisy.Data[(i*ns+j)*per : (i*ns+j+1)*per]
+				e := eps.Data[j*per : (j+1)*per]
+				for p := range dst {
+					dst[p] = img.Data[p] + sigma*e[p]
+				}
+				cls = append(cls, classes[g[0]+i])
+			}
+		}
+		res, err := s.inner.Explain(ctx, m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score})
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < k; i++ {
+			dst := raw.Data[(g[0]+i)*per : (g[0]+i+1)*per]
+			dsq := sq.Data[(g[0]+i)*per : (g[0]+i+1)*per]
+			for j := 0; j < ns; j++ {
+				a := res.Raw.Data[(i*ns+j)*per : (i*ns+j+1)*per]
+				for p := range dst {
+					dst[p] += a[p]
+					dsq[p] += a[p] * a[p]
+				}
+			}
+		}
+	}
+	inv := 1 / float32(ns)
+	for p := range raw.Data {
+		mean, meanSq := raw.Data[p]*inv, sq.Data[p]*inv
+		switch s.name {
+		case "squaregrad":
+			raw.Data[p] = meanSq
+		case "vargrad":
+			raw.Data[p] = meanSq - mean*mean
+		default:
+			raw.Data[p] = mean
+		}
+	}
+	def := tensor.MaxAbs
+	if slices.Contains([]string{"gradient-x-input", "integrated-gradients"}, s.inner.Name()) {
+		def = tensor.Sum
+	}
+	mp, signed, err := reduce(raw, s.Reduce, def)
+	if err != nil {
+		return nil, err
+	}
+	return &Maps{Method: s.name, Map: mp, Signed: signed && s.name == "smoothgrad", Raw: raw, Classes: classes, Scores: scores}, nil
+}
