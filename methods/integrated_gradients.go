@@ -33,7 +33,9 @@ type IntegratedGradients struct {
 	// Seed selects the uniform baseline.
 	Seed uint64 `yaml:"seed"`
 	// Rule is the quadrature: riemann-right (default, the paper's),
-	// riemann-left, riemann-middle or trapezoid.
+	// riemann-left, riemann-middle, trapezoid, or gauss-legendre (Captum's
+	// default; its nodes crowd at both ends of the path, where the score of a
+	// network often changes fastest).
 	Rule string `yaml:"rule"`
 	// Reduce is the channel reduction of the map (default sum).
 	Reduce tensor.Reduction `yaml:"reduce"`
@@ -55,7 +57,7 @@ const DefaultSteps = 50
 
 var (
 	igBaselines = []string{"black", "white", "uniform", "blurred"}
-	igRules     = []string{"riemann-right", "riemann-left", "riemann-middle", "trapezoid"}
+	igRules     = []string{"riemann-right", "riemann-left", "riemann-middle", "trapezoid", "gauss-legendre"}
 )
 
 // Validate checks the options.
@@ -94,6 +96,8 @@ func (ig *IntegratedGradients) alphas() ([]float32, []float32) {
 		for k := 0; k < m; k++ {
 			a, w = append(a, (float32(k)+0.5)/float32(m)), append(w, 1/float32(m))
 		}
+	case "gauss-legendre":
+		return gaussLegendre(m)
 	case "trapezoid":
 		for k := 0; k <= m; k++ {
 			wk := 1 / float32(m)
@@ -183,16 +187,15 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 			return nil, notApplicable(name, err)
 		}
 	}
+	// The path points and their weights; α = 0 and 1 are added (with weight
+	// 0) when the rule lacks them, for the scores of completeness.
 	alpha, weight := ig.alphas()
-	// Every image goes through the path points, plus α = 0 and 1 for the
-	// scores of completeness when the rule lacks them.
-	points := slices.Clone(alpha)
 	for _, e := range []float32{0, 1} {
-		if !slices.Contains(points, e) {
-			points = append(points, e)
+		if !slices.Contains(alpha, e) {
+			alpha, weight = append(alpha, e), append(weight, 0)
 		}
 	}
-	np := len(points)
+	np := len(alpha)
 	per := tensor.Size(b.X.Shape[1:])
 	sumGrad := make([]float32, n*per)
 	s0, s1 := make([]float32, n), make([]float32, n)
@@ -205,7 +208,7 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 		cls := make([]int, cnt)
 		for e := c[0]; e < c[1]; e++ {
 			i, p := e/np, e%np
-			a := points[p]
+			a := alpha[p]
 			img, bl := b.X.Data[i*per:(i+1)*per], base.Data[i*per:(i+1)*per]
 			dst := xc.Data[(e-c[0])*per : (e-c[0]+1)*per]
 			for q := range dst {
@@ -220,20 +223,21 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 		}
 		for e := c[0]; e < c[1]; e++ {
 			i, p := e/np, e%np
+			a, wt := alpha[p], weight[p]
 			sc := res.Fetched[0].Data[(e-c[0])*k+classes[i]]
-			if points[p] == 0 {
+			if a == 0 {
 				s0[i] = sc
 			}
-			if points[p] == 1 {
+			if a == 1 {
 				s1[i] = sc
 			}
-			if p >= len(alpha) {
+			if wt == 0 {
 				continue // only a score point
 			}
 			g := res.Grads[0].Data[(e-c[0])*per : (e-c[0]+1)*per]
 			dst := sumGrad[i*per : (i+1)*per]
 			for q := range dst {
-				dst[q] += weight[p] * g[q]
+				dst[q] += wt * g[q]
 			}
 		}
 	}
@@ -254,4 +258,38 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	}
 	return &Maps{Method: name, Map: mp, Signed: signed, Raw: raw, Classes: classes, Scores: s1,
 		Info: map[string][]float64{"completeness-error": errs, "score-delta": deltas}}, nil
+}
+
+// gaussLegendre returns the m nodes and weights of Gauss–Legendre quadrature
+// on [0, 1], in increasing order (Newton's method on the Legendre
+// polynomial P_m, from the Chebyshev guesses).
+func gaussLegendre(m int) ([]float32, []float32) {
+	a, w := make([]float32, m), make([]float32, m)
+	for i := 0; i < (m+1)/2; i++ {
+		x := math.Cos(math.Pi * (float64(i) + 0.75) / (float64(m) + 0.5))
+		var dp float64
+		for it := 0; it < 100; it++ {
+			p0, p1 := 1.0, x
+			if m == 1 {
+				p1, p0 = x, 1
+			}
+			for k := 2; k <= m; k++ {
+				p0, p1 = p1, ((2*float64(k)-1)*x*p1-(float64(k)-1)*p0)/float64(k)
+			}
+			if m == 1 {
+				p1, p0 = x, 1
+			}
+			dp = float64(m) * (x*p1 - p0) / (x*x - 1)
+			dx := p1 / dp
+			x -= dx
+			if math.Abs(dx) < 1e-15 {
+				break
+			}
+		}
+		wi := 2 / ((1 - x*x) * dp * dp)
+		// x is the i-th largest root on [-1, 1]; map to [0, 1].
+		a[m-1-i], w[m-1-i] = float32((1+x)/2), float32(wi/2)
+		a[i], w[i] = float32((1-x)/2), float32(wi/2)
+	}
+	return a, w
 }

@@ -1,0 +1,208 @@
+package methods_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tensor"
+)
+
+func explain(t *testing.T, model, name string, opts map[string]any, tg methods.Target) *methods.Maps {
+	t.Helper()
+	fl, g := loadZoo(t, model)
+	m, err := methods.New(name, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Integrated Gradients is complete: Σ attributions = S_c(I) − S_c(I′) up to
+// the error of the quadrature, which falls as the steps grow. On these
+// BatchNorm/ReLU networks the integrand ∇S·(I − I′) is piecewise constant
+// along the path with many jumps (and steep near a black baseline), so at 128
+// steps the per-image error is a few per cent with the paper's Riemann sum
+// and below 3% with Gauss–Legendre nodes; the mean stays near 1%.
+func TestIntegratedGradientsCompleteness(t *testing.T) {
+	stats := func(out *methods.Maps) (mean, worst float64) {
+		for _, e := range out.Info["completeness-error"] {
+			mean += e / float64(len(out.Classes))
+			worst = math.Max(worst, e)
+		}
+		return mean, worst
+	}
+	for _, model := range zooModels {
+		for _, base := range []string{"black", "blurred"} {
+			if base == "blurred" && model != "fmnist_vgg" && model != "fmnist_resnet" {
+				continue
+			}
+			var prev float64
+			for _, steps := range []int{32, 128} {
+				for _, rule := range []string{"riemann-right", "gauss-legendre"} {
+					out := explain(t, model, "integrated-gradients", map[string]any{"steps": steps, "baseline": base, "rule": rule}, methods.Target{})
+					mean, worst := stats(out)
+					t.Logf("%-22s %-7s %3d steps %-14s completeness error mean %.4f, max %.4f", model, base, steps, rule, mean, worst)
+					if steps == 128 && rule == "gauss-legendre" {
+						if mean > 0.015 || worst > 0.03 {
+							t.Errorf("%s, %s baseline, 128 Gauss-Legendre steps: completeness error mean %.4f, max %.4f", model, base, mean, worst)
+						}
+						if mean >= prev {
+							t.Errorf("%s, %s baseline: the error did not fall from 32 to 128 steps (%.4f, %.4f)", model, base, prev, mean)
+						}
+					}
+					if steps == 32 && rule == "gauss-legendre" {
+						prev = mean
+					}
+				}
+			}
+		}
+	}
+}
+
+// On a network ending in global average pooling and a dense layer, Grad-CAM is
+// CAM up to a positive factor (Selvaraju et al.): ∂S_c/∂A^k_ij = W[k,c]/(h·w).
+func TestCAMEqualsGradCAMOnGAP(t *testing.T) {
+	for _, model := range []string{"fmnist_gap", "fmnist_gap_softmax", "fmnist_resnet", "fmnist_scatter"} {
+		cam := explain(t, model, "cam", map[string]any{"relu": true}, methods.Target{})
+		grad := explain(t, model, "gradcam", nil, methods.Target{})
+		camSigned := explain(t, model, "cam", nil, methods.Target{})
+		gradSigned := explain(t, model, "gradcam", map[string]any{"no_relu": true}, methods.Target{})
+		for i := range cam.Classes {
+			p := tensor.Pearson(cam.Map.Item(i).Data, grad.Map.Item(i).Data)
+			ps := tensor.Pearson(camSigned.Map.Item(i).Data, gradSigned.Map.Item(i).Data)
+			if p < 0.999 || ps < 0.999 {
+				t.Errorf("%s image %d: Pearson(CAM, Grad-CAM) = %.6f with ReLU, %.6f without", model, i, p, ps)
+			}
+		}
+		// The factor is 1/(h·w) at the layer's resolution.
+		hw := float32(cam.LowRes.Shape[1] * cam.LowRes.Shape[2])
+		scaled := cam.LowRes.Clone()
+		for i := range scaled.Data {
+			scaled.Data[i] /= hw
+		}
+		if d, _ := tensor.MaxAbsDiff(scaled, grad.LowRes); d > 1e-5*grad.LowRes.MaxAbs() {
+			t.Errorf("%s: CAM/(h·w) differs from Grad-CAM by %g", model, d)
+		}
+	}
+}
+
+// Guided Grad-CAM is Guided Backprop times the upsampled Grad-CAM map.
+func TestGuidedGradCAMIsProduct(t *testing.T) {
+	for _, model := range []string{"fmnist_vgg", "fmnist_resnet"} {
+		gg := explain(t, model, "guided-gradcam", nil, methods.Target{})
+		gb := explain(t, model, "guided-backprop", nil, methods.Target{})
+		gc := explain(t, model, "gradcam", nil, methods.Target{})
+		want := gb.Raw.Clone()
+		c := want.Shape[3]
+		for i := range want.Data {
+			want.Data[i] *= gc.Map.Data[i/c]
+		}
+		if d, _ := tensor.MaxAbsDiff(gg.Raw, want); d > 1e-6*want.MaxAbs() {
+			t.Errorf("%s: guided-gradcam differs from guided-backprop ⊙ gradcam by %g", model, d)
+		}
+	}
+}
+
+// SmoothGrad with zero noise is the wrapped method itself; the same seed gives
+// the same bytes and another seed other maps.
+func TestSmoothGradNoiseAndSeeds(t *testing.T) {
+	for _, inner := range []string{"gradient", "gradient-x-input"} {
+		sg := explain(t, "fmnist_vgg", "smoothgrad", map[string]any{"noise": 0.0, "samples": 3, "method": inner}, methods.Target{})
+		plain := explain(t, "fmnist_vgg", inner, nil, methods.Target{})
+		if d, _ := tensor.MaxAbsDiff(sg.Raw, plain.Raw); d > 1e-6*plain.Raw.MaxAbs() {
+			t.Errorf("smoothgrad(%s) with zero noise differs from %s by %g", inner, inner, d)
+		}
+	}
+	a := explain(t, "fmnist_gap", "vargrad", map[string]any{"samples": 5, "seed": 7}, methods.Target{})
+	b := explain(t, "fmnist_gap", "vargrad", map[string]any{"samples": 5, "seed": 7}, methods.Target{})
+	c := explain(t, "fmnist_gap", "vargrad", map[string]any{"samples": 5, "seed": 8}, methods.Target{})
+	if !tensor.Equal(a.Map, b.Map) || !tensor.Equal(a.Raw, b.Raw) {
+		t.Error("the same seed gives other bytes")
+	}
+	if tensor.Equal(a.Map, c.Map) {
+		t.Error("another seed gives the same maps")
+	}
+	u1 := explain(t, "fmnist_gap", "integrated-gradients", map[string]any{"steps": 4, "baseline": "uniform", "seed": 3}, methods.Target{})
+	u2 := explain(t, "fmnist_gap", "integrated-gradients", map[string]any{"steps": 4, "baseline": "uniform", "seed": 3}, methods.Target{})
+	if !tensor.Equal(u1.Raw, u2.Raw) {
+		t.Error("integrated-gradients with a uniform baseline: the same seed gives other bytes")
+	}
+	j1 := explain(t, "fmnist_vgg", "class-model", map[string]any{"steps": 6, "jitter": 2, "blur": 0.5, "blur_every": 2, "clip": true, "seed": 1}, methods.Target{})
+	j2 := explain(t, "fmnist_vgg", "class-model", map[string]any{"steps": 6, "jitter": 2, "blur": 0.5, "blur_every": 2, "clip": true, "seed": 1}, methods.Target{})
+	if !tensor.Equal(j1.Raw, j2.Raw) {
+		t.Error("class-model with jitter: the same seed gives other bytes")
+	}
+	if lo, hi := j1.Raw.Range(); lo < 0 || hi > 1 {
+		t.Errorf("clipped class-model image in [%g, %g], not [0, 1]", lo, hi)
+	}
+}
+
+// A tiny memory budget splits every multi-pass method into many session runs
+// and gives the same maps as one big chunk.
+func TestChunksGiveTheSameMaps(t *testing.T) {
+	fl, _ := loadZoo(t, "fmnist_resnet")
+	for name, opts := range map[string]map[string]any{
+		"integrated-gradients": {"steps": 6},
+		"smoothgrad":           {"samples": 3},
+		"occlusion":            {"patch": 7, "stride": 7},
+		"scorecam":             {},
+		"gradcam":              {},
+	} {
+		big := explain(t, "fmnist_resnet", name, opts, methods.Target{})
+		small := map[string]any{"memory_mb": 1}
+		for k, v := range opts {
+			small[k] = v
+		}
+		before := fl.Runs()
+		tiny := explain(t, "fmnist_resnet", name, small, methods.Target{})
+		runs := fl.Runs() - before
+		if runs < 8 {
+			t.Errorf("%s with memory_mb 1 took only %d session runs", name, runs)
+		}
+		if d, _ := tensor.MaxAbsDiff(tiny.Map, big.Map); d > 1e-4*mapRange(big.Map) {
+			t.Errorf("%s: chunks of one differ from one chunk by %g", name, d)
+		}
+	}
+}
+
+// Grad-CAM and the other single-pass methods cost one session run for a
+// batch: scores, activations and gradients come together.
+func TestSinglePassMethodsCostOneRun(t *testing.T) {
+	fl, g := loadZoo(t, "fmnist_gap")
+	for _, name := range []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam"} {
+		m, _ := methods.New(name, nil)
+		for _, tg := range []methods.Target{{}, {Classes: []int{1, 2, 3, 4, 5, 6, 7, 8}}} {
+			if _, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, tg); err != nil { // builds the graphs
+				t.Fatal(err)
+			}
+			before := fl.Runs()
+			if _, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, tg); err != nil {
+				t.Fatal(err)
+			}
+			if n := fl.Runs() - before; n != 1 {
+				t.Errorf("%s (classes %v): %d session runs for one batch", name, tg.Classes, n)
+			}
+		}
+	}
+}
+
+// The maps of given classes explain those classes: the scores are their
+// logits.
+func TestGivenClassesAreExplained(t *testing.T) {
+	_, g := loadZoo(t, "fmnist_vgg")
+	classes := []int{9, 8, 7, 6, 5, 4, 3, 2}
+	for _, name := range []string{"gradient", "gradcam", "occlusion", "integrated-gradients"} {
+		out := explain(t, "fmnist_vgg", name, map[string]any{}, methods.Target{Classes: classes})
+		for i, c := range classes {
+			if out.Classes[i] != c || math.Abs(float64(out.Scores[i]-g.Logits.Data[i*10+c])) > 1e-4 {
+				t.Errorf("%s image %d: class %d score %g, want class %d logit %g", name, i, out.Classes[i], out.Scores[i], c, g.Logits.Data[i*10+c])
+			}
+		}
+	}
+}
