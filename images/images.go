@@ -57,6 +57,34 @@ func (s Spec) Validate() error {
 	return nil
 }
 
+// PixelValue is the model input of a pixel whose channels are all p (in
+// [0, 255]), one value per channel: PixelValue(0) is a black pixel and
+// PixelValue(255) a white one.
+func (s Spec) PixelValue(p float32) []float32 {
+	scale := s.Scale
+	if scale == 0 {
+		scale = 1.0 / 255
+	}
+	out := make([]float32, s.Channels)
+	for c := range out {
+		v := p*scale + s.Offset
+		if s.Mean != nil {
+			v -= s.Mean[c]
+		}
+		if s.Std != nil {
+			v /= s.Std[c]
+		}
+		out[c] = v
+	}
+	return out
+}
+
+// Display returns the spec of the same image for display: the model's size
+// and channels with values in [0, 1] (pixel/255), no mean or std.
+func (s Spec) Display() Spec {
+	return Spec{Height: s.Height, Width: s.Width, Channels: s.Channels}
+}
+
 // Decode reads an image from r; name is used in errors. A file that is not an
 // image of a known format, or is truncated, is an error naming it.
 func Decode(r io.Reader, name string) (image.Image, error) {

@@ -169,3 +169,17 @@ func TestSamplesDecode(t *testing.T) {
 		}
 	}
 }
+
+func TestPixelValueAndDisplay(t *testing.T) {
+	s := Spec{Height: 2, Width: 2, Channels: 3, Scale: 1, Offset: -127.5, Mean: []float32{1, 2, 3}, Std: []float32{2, 2, 2}}
+	black, white := s.PixelValue(0), s.PixelValue(255)
+	if black[0] != (-127.5-1)/2 || white[2] != (127.5-3)/2 {
+		t.Errorf("black %v, white %v", black, white)
+	}
+	if d := (Spec{Height: 1, Width: 1, Channels: 1}).PixelValue(255); d[0] != 1 {
+		t.Errorf("default scale: white is %v", d)
+	}
+	if d := s.Display(); d.Scale != 0 || d.Mean != nil || d.Channels != 3 {
+		t.Errorf("display spec %+v", d)
+	}
+}

@@ -31,9 +31,9 @@ import (
 type ClassModel struct {
 	// Steps is the number of ascent steps (default 200).
 	Steps int `yaml:"steps"`
-	// LR is the learning rate (default 1).
+	// LR is the learning rate (default 0.1).
 	LR float64 `yaml:"lr"`
-	// L2 is λ (default 0.05).
+	// L2 is λ (default 0.5).
 	L2 *float64 `yaml:"l2"`
 	// Jitter is the largest random shift in pixels (default 0: none).
 	Jitter int `yaml:"jitter"`
@@ -43,7 +43,11 @@ type ClassModel struct {
 	BlurEvery int     `yaml:"blur_every"`
 	// Clip keeps the image between a black and a white pixel.
 	Clip bool `yaml:"clip"`
-	// Init is zeros (default, the paper) or input (start from the image).
+	// Init is zeros (default) or input: start from the batch's image, which
+	// is then also the centre of the L2 penalty, λ‖I − I₀‖². Simonyan et
+	// al. start from the zero image of mean-centred inputs, that is from the
+	// training set's mean image: pass that image with Init input for models
+	// whose inputs are not centred.
 	Init string `yaml:"init"`
 	// Seed selects the jitter.
 	Seed uint64 `yaml:"seed"`
@@ -59,8 +63,8 @@ func (cm *ClassModel) Name() string { return "class-model" }
 // Defaults of the class model visualisation.
 const (
 	DefaultClassModelSteps = 200
-	DefaultClassModelLR    = 1.0
-	DefaultClassModelL2    = 0.05
+	DefaultClassModelLR    = 0.1
+	DefaultClassModelL2    = 0.5
 )
 
 // Validate checks the options.
@@ -122,7 +126,7 @@ func (cm *ClassModel) Explain(ctx context.Context, m Model, b Batch, t Target) (
 	probs := make([]float64, n)
 	for _, ch := range chunks(n, 1) {
 		part := img.Slice(ch[0], ch[1])
-		if err := cm.ascend(ctx, m, part, classes[ch[0]:ch[1]], score, k, b, steps, every, lr, l2); err != nil {
+		if err := cm.ascend(ctx, m, part, classes[ch[0]:ch[1]], score, k, b, steps, every, lr, l2, func(s int) { report(ctx, ch[0]*steps+s, n*steps) }); err != nil {
 			return nil, notApplicable(name, err)
 		}
 		res, err := m.Run(ctx, part, tfgraph.Query{Fetch: []string{score}})
@@ -150,15 +154,17 @@ func (cm *ClassModel) Explain(ctx context.Context, m Model, b Batch, t Target) (
 // ascend runs the gradient ascent on img (a chunk of the batch) in place.
 // The jitter of a chunk depends only on the seed, so results do not depend on
 // how a batch is split.
-func (cm *ClassModel) ascend(ctx context.Context, m Model, img *tensor.Tensor, classes []int, score string, k int, b Batch, steps, every int, lr, l2 float64) error {
+func (cm *ClassModel) ascend(ctx context.Context, m Model, img *tensor.Tensor, classes []int, score string, k int, b Batch, steps, every int, lr, l2 float64, step func(int)) error {
 	c := img.Shape[3]
 	r := rand.New(rand.NewPCG(cm.Seed, 0x636c6173736d6f64))
 	q := tfgraph.Query{Grads: []tfgraph.Grad{{Start: score, Seed: oneHot(classes, k)}}}
 	shifted := tensor.New(img.Shape...)
+	start := img.Clone() // the centre of the L2 penalty
 	for s := 0; s < steps; s++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		step(s)
 		dy, dx := 0, 0
 		if cm.Jitter > 0 {
 			dy, dx = r.IntN(2*cm.Jitter+1)-cm.Jitter, r.IntN(2*cm.Jitter+1)-cm.Jitter
@@ -178,7 +184,7 @@ func (cm *ClassModel) ascend(ctx context.Context, m Model, img *tensor.Tensor, c
 			g = shifted
 		}
 		for i := range img.Data {
-			img.Data[i] += float32(lr * (float64(g.Data[i]) - 2*l2*float64(img.Data[i])))
+			img.Data[i] += float32(lr * (float64(g.Data[i]) - 2*l2*float64(img.Data[i]-start.Data[i])))
 		}
 		if cm.Blur > 0 && (s+1)%every == 0 {
 			copy(img.Data, tensor.GaussianBlur(img, cm.Blur).Data)

@@ -178,7 +178,7 @@ func TestBadOptionsAndInputs(t *testing.T) {
 		opts   map[string]any
 		want   string
 	}{
-		{"nope", nil, `unknown method "nope"; methods: cam, class-model`},
+		{"nope", nil, `unknown method "nope"; methods: gradient, smoothgrad, squaregrad`},
 		{"gradient", map[string]any{"reduce": "median"}, `unknown channel reduction "median"`},
 		{"smoothgrad", map[string]any{"samples": -3}, "samples must be ≥ 1"},
 		{"smoothgrad", map[string]any{"noise": -0.1}, "noise must be ≥ 0"},

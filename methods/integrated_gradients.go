@@ -202,7 +202,9 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	total := n * np
 	size := ig.Chunking.size(m)
 	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
-	for _, c := range chunks(total, size) {
+	cs := chunks(total, size)
+	for ci, c := range cs {
+		report(ctx, ci, len(cs))
 		cnt := c[1] - c[0]
 		xc := x.Slice(0, cnt)
 		cls := make([]int, cnt)

@@ -130,13 +130,34 @@ func Register(name string, f func() Method) {
 	factories[name] = f
 }
 
-// Names lists the registered methods, sorted.
+// order is the order of the lecture and its peers: gradients, their
+// smoothed and path-integrated forms, the modified backward passes, the CAM
+// family, the forward-only methods, and class model visualisation.
+var order = []string{
+	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
+	"deconvnet", "guided-backprop", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
+	"scorecam", "occlusion", "class-model",
+}
+
+// Names lists the registered methods: the built-in ones in the lecture's
+// order (gradient first, class-model last), then any others by name.
 func Names() []string {
 	names := make([]string, 0, len(factories))
 	for n := range factories {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	rank := func(n string) int {
+		if i := slices.Index(order, n); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if ri, rj := rank(names[i]), rank(names[j]); ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
 	return names
 }
 

@@ -114,7 +114,9 @@ func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*M
 	size := o.Chunking.size(m)
 	total := n * nw
 	buf := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
-	for _, ch := range chunks(total, size) {
+	cs := chunks(total, size)
+	for ci, ch := range cs {
+		report(ctx, ci, len(cs))
 		xc := buf.Slice(0, ch[1]-ch[0])
 		for e := ch[0]; e < ch[1]; e++ {
 			i, win := e/nw, e%nw

@@ -84,7 +84,9 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	size := s.Chunking.size(m)
 	buf := tensor.New(append([]int{min(size, len(ex))}, b.X.Shape[1:]...)...)
 	var baseRow []float32
-	for _, ch := range chunks(len(ex), size) {
+	cs := chunks(len(ex), size)
+	for ci, ch := range cs {
+		report(ctx, ci, len(cs))
 		xc := buf.Slice(0, ch[1]-ch[0])
 		for e := ch[0]; e < ch[1]; e++ {
 			dst := xc.Data[(e-ch[0])*per : (e-ch[0]+1)*per]

@@ -151,7 +151,9 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	raw := tensor.New(b.X.Shape...)
 	sq := tensor.New(b.X.Shape...)
 	group := max(1, s.Chunking.size(m)/ns)
-	for _, g := range chunks(n, group) {
+	groups := chunks(n, group)
+	for gi, g := range groups {
+		report(ctx, gi, len(groups))
 		k := g[1] - g[0]
 		noisy := tensor.New(append([]int{k * ns}, b.X.Shape[1:]...)...)
 		cls := make([]int, 0, k*ns)
@@ -168,7 +170,8 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 				cls = append(cls, classes[g[0]+i])
 			}
 		}
-		res, err := s.inner.Explain(ctx, m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score})
+		// The groups are the progress; the wrapped method's chunks are not.
+		res, err := s.inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score})
 		if err != nil {
 			return nil, err
 		}

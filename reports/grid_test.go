@@ -232,7 +232,7 @@ func TestPixelsCrisp(t *testing.T) {
 	if frac := float64(pure) / float64(n); frac < 0.9 {
 		t.Errorf("%.1f%% of the pixels are pure black or white, want ≥ 90%%", 100*frac)
 	}
-	if got := enlarge(board, 3); got.Bounds().Dx() != 12 || got.NRGBAAt(5, 2) != board.NRGBAAt(1, 0) || got.NRGBAAt(6, 2) != board.NRGBAAt(2, 0) {
+	if got := Enlarge(board, 3); got.Bounds().Dx() != 12 || got.NRGBAAt(5, 2) != board.NRGBAAt(1, 0) || got.NRGBAAt(6, 2) != board.NRGBAAt(2, 0) {
 		t.Error("enlarge does not repeat each pixel 3×3 times")
 	}
 }

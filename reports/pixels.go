@@ -62,7 +62,7 @@ func (px *Pixels) Plot(c draw.Canvas, p *plot.Plot) {
 		math.Ceil(rect.Size().X.Dots(dpi)/float64(b.Dx())),
 		math.Ceil(rect.Size().Y.Dots(dpi)/float64(b.Dy())),
 		1)
-	img := enlarge(px.Image, min(int(k), 64))
+	img := Enlarge(px.Image, min(int(k), 64))
 	plotter.NewImage(img, px.XMin, px.YMin, px.XMax, px.YMax).Plot(c, p)
 	if px.Frame.Width > 0 && px.Frame.Color != nil {
 		c.StrokeLines(px.Frame, []vg.Point{
@@ -77,8 +77,9 @@ func (px *Pixels) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return px.XMin, px.XMax, px.YMin, px.YMax
 }
 
-// enlarge repeats each pixel of img k×k times.
-func enlarge(img image.Image, k int) *image.NRGBA {
+// Enlarge repeats each pixel of img k×k times (nearest-neighbour
+// enlargement by a whole factor, which keeps pixels crisp).
+func Enlarge(img image.Image, k int) *image.NRGBA {
 	b := img.Bounds()
 	src, ok := img.(*image.NRGBA)
 	if !ok {

@@ -10,38 +10,36 @@ import (
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
-func init() {
-	commands = append(commands, &command{
-		name:  "inspect",
-		args:  "[flags] SAVEDMODEL_DIR",
-		short: "describe a SavedModel: signatures, inputs, outputs, model card",
-		long: `Inspect loads a SavedModel and prints its signatures with their inputs and
+var inspectCmd = &command{
+	name:  "inspect",
+	args:  "[flags] SAVEDMODEL_DIR",
+	short: "describe a SavedModel: signatures, inputs, outputs, model card",
+	long: `Inspect loads a SavedModel and prints its signatures with their inputs and
 outputs, and the summary of its model card (card.yaml) when it has one.`,
-		flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
-			var mf modelFlags
-			mf.register(fs)
-			return func(c *ctx, args []string) error {
-				if len(args) != 1 {
-					return usagef("want one SavedModel folder, got %d arguments", len(args))
-				}
-				m, card, err := mf.load(args[0])
-				if err != nil {
-					return err
-				}
-				defer m.Close()
-				printModel(c.stdout, m)
-				if card != nil {
-					printCard(c.stdout, card)
-				}
-				fl, err := m.Flat()
-				if err != nil {
-					return err
-				}
-				printFlat(c.stdout, fl)
-				return nil
+	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+		var mf modelFlags
+		mf.register(fs)
+		return func(c *ctx, args []string) error {
+			if len(args) != 1 {
+				return usagef("want one SavedModel folder, got %d arguments", len(args))
 			}
-		},
-	})
+			m, card, err := mf.load(args[0])
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			printModel(c.stdout, m)
+			if card != nil {
+				printCard(c.stdout, card)
+			}
+			fl, err := m.Flat()
+			if err != nil {
+				return err
+			}
+			printFlat(c.stdout, fl)
+			return nil
+		}
+	},
 }
 
 func printModel(w io.Writer, m *tfgraph.Model) {

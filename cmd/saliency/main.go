@@ -9,6 +9,8 @@
 //
 //	inspect    describe a SavedModel: signatures, inputs, outputs, model card
 //	predict    classify images with a SavedModel (top-k classes)
+//	explain    compute saliency maps of images: overlays, a grid figure, .npy maps
+//	visualize  class model visualisation: the image each class's logit likes best
 //	version    print the versions of saliency, TensorFlow and Go
 //
 // Exit status is 2 for a usage error and 1 for any other failure.
@@ -44,7 +46,12 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
+// commands are the subcommands, in the order help lists them.
 var commands []*command
+
+func init() {
+	commands = []*command{inspectCmd, predictCmd, explainCmd, visualizeCmd, versionCmd}
+}
 
 func main() {
 	quietTensorFlow()

@@ -12,32 +12,30 @@ import (
 	"github.com/saliencykit/saliency/savedmodels"
 )
 
-func init() {
-	commands = append(commands, &command{
-		name:  "predict",
-		args:  "[flags] SAVEDMODEL_DIR IMAGE...",
-		short: "classify images with a SavedModel (top-k classes)",
-		long: `Predict preprocesses each image as the model card says (size, colour, scale),
+var predictCmd = &command{
+	name:  "predict",
+	args:  "[flags] SAVEDMODEL_DIR IMAGE...",
+	short: "classify images with a SavedModel (top-k classes)",
+	long: `Predict preprocesses each image as the model card says (size, colour, scale),
 runs them through the model as one batch and prints the top-k classes with
 their probabilities and, for a model that outputs logits, the logits.
 
 An image that cannot be read is reported and the others are still classified;
 the exit status is then 1.`,
-		flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
-			var mf modelFlags
-			mf.register(fs)
-			k := fs.Int("k", 3, "number of classes to show per image")
-			return func(c *ctx, args []string) error {
-				if len(args) < 2 {
-					return usagef("want a SavedModel folder and at least one image")
-				}
-				if *k < 1 {
-					return usagef("-k must be at least 1, got %d", *k)
-				}
-				return predict(c, &mf, args[0], args[1:], *k)
+	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+		var mf modelFlags
+		mf.register(fs)
+		k := fs.Int("k", 3, "number of classes to show per image")
+		return func(c *ctx, args []string) error {
+			if len(args) < 2 {
+				return usagef("want a SavedModel folder and at least one image")
 			}
-		},
-	})
+			if *k < 1 {
+				return usagef("-k must be at least 1, got %d", *k)
+			}
+			return predict(c, &mf, args[0], args[1:], *k)
+		}
+	},
 }
 
 func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {

@@ -11,20 +11,18 @@ import (
 // version is the toolkit's version.
 const version = "0.1.0-dev"
 
-func init() {
-	commands = append(commands, &command{
-		name:  "version",
-		args:  "",
-		short: "print the versions of saliency, TensorFlow and Go",
-		long:  "Version prints the versions of saliency, the TensorFlow library it runs, and Go.",
-		flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
-			return func(c *ctx, args []string) error {
-				if len(args) != 0 {
-					return usagef("takes no arguments")
-				}
-				fmt.Fprintf(c.stdout, "saliency %s\nTensorFlow %s\n%s\n", version, tfgraph.Version(), runtime.Version())
-				return nil
+var versionCmd = &command{
+	name:  "version",
+	args:  "",
+	short: "print the versions of saliency, TensorFlow and Go",
+	long:  "Version prints the versions of saliency, the TensorFlow library it runs, and Go.",
+	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+		return func(c *ctx, args []string) error {
+			if len(args) != 0 {
+				return usagef("takes no arguments")
 			}
-		},
-	})
+			fmt.Fprintf(c.stdout, "saliency %s\nTensorFlow %s\n%s\n", version, tfgraph.Version(), runtime.Version())
+			return nil
+		}
+	},
 }

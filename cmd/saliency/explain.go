@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+	"gopkg.in/yaml.v3"
+)
+
+var explainCmd = &command{
+	name:  "explain",
+	args:  "-model DIR -out DIR [flags] IMAGE...",
+	short: "compute saliency maps of images: overlays, a grid figure, .npy maps",
+	long: `Explain computes saliency maps of the images with each method given to
+-method (default: every method but class-model). It writes into -out:
+
+<image>_<method>.png      the map over the image
+<image>_<method>.npy      the map [H,W] (numpy.load reads it)
+<image>_<method>_raw.npy  the per-channel attribution [H,W,C], when the method has one
+grid.png                  rows images, columns methods, colour bars
+index.json                what was written, with each map's class, score and options
+
+The class explained is the predicted one unless -class is given; layer methods
+(cam, gradcam, …) use the model's CAM layer unless -layer names another.
+Options of a method are set with -set method.option=value, repeated, e.g.
+-set smoothgrad.samples=20 -set occlusion.patch=6. A method that does not apply
+to the model (cam without global average pooling) is reported and skipped.`,
+	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+		var mf modelFlags
+		mf.register(fs)
+		var o explainOptions
+		fs.StringVar(&o.model, "model", "", "SavedModel folder (required)")
+		fs.StringVar(&o.out, "out", "", "output folder (required; created)")
+		fs.StringVar(&o.methods, "method", "", "comma-separated methods (default: all but class-model); see 'saliency help methods'")
+		fs.IntVar(&o.class, "class", -1, "class to explain for every image (default: the predicted class)")
+		fs.StringVar(&o.layer, "layer", "", "Keras layer of layer methods (default: the CAM layer inspect shows)")
+		fs.Var(&o.set, "set", "method option, method.option=value (repeatable)")
+		fs.Float64Var(&o.percentile, "percentile", 99.5, "maps are clipped at this percentile of |map| for display")
+		fs.StringVar(&o.figure, "figure", "png", "format of the grid figure: png, svg or pdf")
+		return func(c *ctx, args []string) error {
+			if o.model == "" || o.out == "" {
+				return usagef("-model and -out are required")
+			}
+			if len(args) == 0 {
+				return usagef("want at least one image")
+			}
+			if o.percentile <= 0 || o.percentile > 100 {
+				return usagef("-percentile must be in (0, 100], got %g", o.percentile)
+			}
+			if !slices.Contains([]string{"png", "svg", "pdf"}, o.figure) {
+				return usagef("-figure is png, svg or pdf, not %q", o.figure)
+			}
+			return explain(c, &mf, &o, args)
+		}
+	},
+}
+
+type explainOptions struct {
+	model, out, methods, layer, figure string
+	class                              int
+	set                                setFlag
+	percentile                         float64
+}
+
+// setFlag collects -set method.option=value.
+type setFlag []string
+
+func (s *setFlag) String() string     { return strings.Join(*s, " ") }
+func (s *setFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// options turns the -set values into options per method.
+func (s setFlag) options() (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for _, kv := range s {
+		key, val, ok := strings.Cut(kv, "=")
+		method, opt, ok2 := strings.Cut(key, ".")
+		if !ok || !ok2 || method == "" || opt == "" {
+			return nil, usagef("-set %q: want method.option=value", kv)
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(val), &v); err != nil {
+			return nil, usagef("-set %q: %v", kv, err)
+		}
+		if out[method] == nil {
+			out[method] = map[string]any{}
+		}
+		out[method][opt] = v
+	}
+	return out, nil
+}
+
+// chosenMethods builds the methods of -method with their -set options.
+func chosenMethods(list string, set setFlag, def []string) ([]methods.Method, map[string]map[string]any, error) {
+	names := def
+	if list != "" {
+		names = strings.Split(list, ",")
+	}
+	opts, err := set.options()
+	if err != nil {
+		return nil, nil, err
+	}
+	for m := range opts {
+		if !slices.Contains(names, m) {
+			return nil, nil, usagef("-set %s.…: method %s is not among -method %s", m, m, strings.Join(names, ","))
+		}
+	}
+	var out []methods.Method
+	for _, n := range names {
+		m, err := methods.New(strings.TrimSpace(n), opts[n])
+		if err != nil {
+			return nil, nil, usageError{err.Error()}
+		}
+		out = append(out, m)
+	}
+	return out, opts, nil
+}
+
+// inputImage is an image file read for a model.
+type inputImage struct {
+	path, stem string
+	x          []float32 // preprocessed [H,W,C]
+	display    *tensor.Tensor
+}
+
+// readImages reads the images for spec, reporting the ones that fail on
+// stderr; stems are made unique.
+func readImages(w io.Writer, cmd string, paths []string, spec images.Spec) ([]inputImage, int) {
+	var out []inputImage
+	failed := 0
+	seen := map[string]int{}
+	for _, p := range paths {
+		img, err := images.Load(p)
+		var x, disp []float32
+		if err == nil {
+			x, err = images.ToInput(img, spec)
+		}
+		if err == nil {
+			disp, err = images.ToInput(img, spec.Display())
+		}
+		if err != nil {
+			fmt.Fprintf(w, "saliency %s: %v\n", cmd, err)
+			failed++
+			continue
+		}
+		stem := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		seen[stem]++
+		if seen[stem] > 1 {
+			stem += "_" + strconv.Itoa(seen[stem])
+		}
+		out = append(out, inputImage{path: p, stem: stem, x: x,
+			display: &tensor.Tensor{Shape: []int{spec.Height, spec.Width, spec.Channels}, Data: disp}})
+	}
+	return out, failed
+}
+
+// indexEntry is one map of index.json.
+type indexEntry struct {
+	Image     string             `json:"image"`
+	Method    string             `json:"method"`
+	Class     int                `json:"class"`
+	ClassName string             `json:"class_name"`
+	Score     float32            `json:"score"`
+	Layer     string             `json:"layer,omitempty"`
+	Signed    bool               `json:"signed"`
+	PNG       string             `json:"png"`
+	Map       string             `json:"map"`
+	Raw       string             `json:"raw,omitempty"`
+	Info      map[string]float64 `json:"info,omitempty"`
+	Options   map[string]any     `json:"options,omitempty"`
+}
+
+type index struct {
+	Model      string       `json:"model"`
+	Signature  string       `json:"signature"`
+	Scores     string       `json:"scores"`
+	Images     []string     `json:"images"`
+	Methods    []string     `json:"methods"`
+	Skipped    []skipped    `json:"skipped,omitempty"`
+	Maps       []indexEntry `json:"maps"`
+	Grid       string       `json:"grid"`
+	Percentile float64      `json:"display_percentile"`
+	Saliency   string       `json:"saliency_version"`
+	TensorFlow string       `json:"tensorflow_version"`
+}
+
+type skipped struct {
+	Method string `json:"method"`
+	Reason string `json:"reason"`
+}
+
+func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
+	var imageMethods []string
+	for _, n := range methods.Names() {
+		if n != "class-model" {
+			imageMethods = append(imageMethods, n)
+		}
+	}
+	ms, opts, err := chosenMethods(o.methods, o.set, imageMethods)
+	if err != nil {
+		return err
+	}
+	m, card, err := mf.load(o.model)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	spec, err := imageSpec(m, card)
+	if err != nil {
+		return err
+	}
+	imgs, failed := readImages(c.stderr, "explain", paths, spec)
+	if len(imgs) == 0 {
+		return fmt.Errorf("none of the %d images could be read", len(paths))
+	}
+	fl, err := m.Flat()
+	if err != nil {
+		return err
+	}
+	items := make([]*tensor.Tensor, len(imgs))
+	for i, im := range imgs {
+		items[i] = &tensor.Tensor{Shape: []int{spec.Height, spec.Width, spec.Channels}, Data: im.x}
+	}
+	x, err := tensor.Stack(items)
+	if err != nil {
+		return err
+	}
+	batch := methods.Batch{X: x, Black: spec.PixelValue(0), White: spec.PixelValue(255)}
+	target := methods.Target{Layer: o.layer}
+	if o.class >= 0 {
+		for range imgs {
+			target.Classes = append(target.Classes, o.class)
+		}
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	logits, _ := fl.Logits()
+	idx := &index{Model: o.model, Signature: m.Signature.Name, Scores: logits, Grid: "grid." + o.figure,
+		Percentile: o.percentile, Saliency: version, TensorFlow: tfgraph.Version()}
+	for _, im := range imgs {
+		idx.Images = append(idx.Images, im.path)
+	}
+	results := make([]*methods.Maps, len(ms))
+	bar := newProgress(c.stderr, "explain", len(ms))
+	for k, meth := range ms {
+		bar.begin(meth.Name())
+		res, err := meth.Explain(methods.WithProgress(context.Background(), bar.part), fl, batch, target)
+		bar.end()
+		var na *methods.NotApplicableError
+		if errors.As(err, &na) {
+			idx.Skipped = append(idx.Skipped, skipped{meth.Name(), err.Error()})
+			fmt.Fprintf(c.stderr, "saliency explain: %v (skipped)\n", err)
+			continue
+		}
+		if err != nil {
+			bar.finish()
+			return err
+		}
+		results[k] = res
+		idx.Methods = append(idx.Methods, meth.Name())
+	}
+	bar.finish()
+	grid := &reports.Grid{
+		Title:   fmt.Sprintf("%s — %s", filepath.Base(filepath.Clean(o.model)), scoreNote(logits, card)),
+		Columns: []string{"input"},
+	}
+	for k, res := range results {
+		if res != nil {
+			grid.Columns = append(grid.Columns, ms[k].Name())
+		}
+	}
+	for i, im := range imgs {
+		base, err := reports.Image(im.display)
+		if err != nil {
+			return err
+		}
+		row := []reports.Cell{{Image: base}}
+		label := im.stem
+		for k, res := range results {
+			if res == nil {
+				continue
+			}
+			name := ms[k].Name()
+			mp := res.Map.Item(i)
+			norm := tensor.Normalize(mp.Data, res.Signed, o.percentile)
+			over, err := reports.Overlay(im.display, norm, res.Signed, 0.85)
+			if err != nil {
+				return err
+			}
+			e := indexEntry{Image: im.path, Method: name, Class: res.Classes[i], ClassName: card.ClassName(res.Classes[i]),
+				Score: res.Scores[i], Layer: res.Layer, Signed: res.Signed, Options: opts[name],
+				PNG: im.stem + "_" + name + ".png", Map: im.stem + "_" + name + ".npy"}
+			if err := reports.WritePNG(filepath.Join(o.out, e.PNG), over); err != nil {
+				return err
+			}
+			if err := reports.WriteNpy(filepath.Join(o.out, e.Map), mp); err != nil {
+				return err
+			}
+			if res.Raw != nil {
+				e.Raw = im.stem + "_" + name + "_raw.npy"
+				if err := reports.WriteNpy(filepath.Join(o.out, e.Raw), res.Raw.Item(i)); err != nil {
+					return err
+				}
+			}
+			for key, v := range res.Info {
+				if e.Info == nil {
+					e.Info = map[string]float64{}
+				}
+				if !math.IsNaN(v[i]) && !math.IsInf(v[i], 0) {
+					e.Info[key] = v[i]
+				}
+			}
+			idx.Maps = append(idx.Maps, e)
+			if res.Signed {
+				grid.Diverging = true
+			} else {
+				grid.Sequential = true
+			}
+			row = append(row, reports.Cell{Image: over})
+			label = fmt.Sprintf("%s\n%s (%.3g)", im.stem, card.ClassName(res.Classes[i]), res.Scores[i])
+		}
+		grid.Rows = append(grid.Rows, label)
+		grid.Cells = append(grid.Cells, row)
+	}
+	gridPath := filepath.Join(o.out, idx.Grid)
+	if err := grid.Save(gridPath); err != nil {
+		return err
+	}
+	if err := reports.WriteJSON(filepath.Join(o.out, "index.json"), idx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s\n", gridPath)
+	fmt.Fprintf(c.stdout, "%d maps of %d images by %d methods in %s\n", len(idx.Maps), len(imgs), len(idx.Methods), o.out)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d images could not be read", failed, len(paths))
+	}
+	return nil
+}
+
+// scoreNote says what the scores are.
+func scoreNote(logits string, card *savedmodels.Card) string {
+	if card != nil && card.Output.Kind == "probabilities" {
+		return "class logits (behind the softmax)"
+	}
+	return "class logits"
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/saliencykit/saliency/savedmodels"
+)
+
+// explain writes an overlay and a map per image and method, the grid and an
+// index that says what each file holds; a method that does not apply is
+// reported and skipped, the others still run.
+func TestExplainWritesMapsGridAndIndex(t *testing.T) {
+	out := t.TempDir()
+	imgs := []string{zoo + "/samples/fmnist_0000_ankle-boot.png", zoo + "/samples/fmnist_0002_trouser.png"}
+	args := append([]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out,
+		"-method", "gradient,cam,gradcam,smoothgrad", "-set", "smoothgrad.samples=4"}, imgs...)
+	code, stdout, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "cam does not apply") || !strings.Contains(stdout, "6 maps of 2 images by 3 methods") {
+		t.Errorf("stdout %q, stderr %q", stdout, stderr)
+	}
+	var idx index
+	raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Maps) != 6 || len(idx.Skipped) != 1 || idx.Skipped[0].Method != "cam" {
+		t.Fatalf("index: %d maps, skipped %v", len(idx.Maps), idx.Skipped)
+	}
+	for _, e := range idx.Maps {
+		for _, f := range []string{e.PNG, e.Map} {
+			if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+		m, err := savedmodels.ReadNpy(filepath.Join(out, e.Map))
+		if err != nil || len(m.Shape) != 2 || m.Shape[0] != 28 {
+			t.Errorf("%s: %v %v", e.Map, m, err)
+		}
+		if e.Method == "gradient" && (e.Raw == "" || e.ClassName == "") {
+			t.Errorf("gradient entry %+v", e)
+		}
+		if e.Method == "smoothgrad" && e.Options["samples"] != float64(4) {
+			t.Errorf("smoothgrad options %v", e.Options)
+		}
+		if e.Method == "gradcam" && e.Layer != "conv2_2" {
+			t.Errorf("gradcam layer %q", e.Layer)
+		}
+	}
+	if idx.Maps[0].ClassName != "Ankle boot" {
+		t.Errorf("first map explains %s", idx.Maps[0].ClassName)
+	}
+	if _, err := os.Stat(filepath.Join(out, "grid.png")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestExplainAndVisualizeErrors(t *testing.T) {
+	out := t.TempDir()
+	img := zoo + "/samples/fmnist_0000_ankle-boot.png"
+	cases := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"explain", "-out", out, img}, 2, "-model and -out are required"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out}, 2, "want at least one image"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradient,nope", img}, 2, `unknown method "nope"`},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradient", "-set", "gradcam.x=1", img}, 2, "method gradcam is not among -method gradient"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "occlusion", "-set", "occlusion.patchy=3", img}, 2, "field patchy not found"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-set", "nodot", img}, 2, "want method.option=value"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-figure", "gif", img}, 2, "-figure is png, svg or pdf"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradcam", "-layer", "conv9", img}, 1, `layer "conv9" not found`},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradient", "-class", "12", img}, 1, "class 12 of image 0 is out of range"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradient", "missing.png"}, 1, "none of the 1 images could be read"},
+		{[]string{"explain", "-model", zoo + "/nope", "-out", out, "-method", "gradient", img}, 1, "no such folder"},
+		{[]string{"visualize", "-model", zoo + "/fmnist_vgg"}, 2, "-model and -out are required"},
+		{[]string{"visualize", "-model", zoo + "/fmnist_vgg", "-out", out, "-class", "10"}, 2, "-class is a class index in [0,10) or all"},
+		{[]string{"visualize", "-model", zoo + "/fmnist_vgg", "-out", out, "-set", "steps=-1"}, 2, "steps, jitter and blur_every must be ≥ 0"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(c.args...)
+		if code != c.code || !strings.Contains(stderr, c.stderr) {
+			t.Errorf("saliency %s: exit %d, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, stderr, c.code, c.stderr)
+		}
+	}
+	// One bad image among good ones: the good ones are explained, exit 1.
+	code, stdout, stderr := runCLI("explain", "-model", zoo+"/fmnist_vgg", "-out", out, "-method", "gradient", img, "missing.png")
+	if code != 1 || !strings.Contains(stdout, "1 maps of 1 images") || !strings.Contains(stderr, "1 of 2 images could not be read") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// visualize writes one image per class, the grid and the index; each image is
+// classified as its class.
+func TestVisualize(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("visualize", "-model", zoo+"/fmnist_gap", "-out", out, "-class", "3", "-set", "steps=50")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "3 Dress") || !strings.Contains(stdout, "class_3_dress.png") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	for _, f := range []string{"class_3_dress.png", "grid.png", "class-model.npy", "index.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	imgs, err := savedmodels.ReadNpy(filepath.Join(out, "class-model.npy"))
+	if err != nil || len(imgs.Shape) != 4 || imgs.Shape[0] != 1 {
+		t.Errorf("class-model.npy: %v %v", imgs, err)
+	}
+}
