@@ -19,6 +19,7 @@ var cheap = map[string]map[string]any{
 	"vargrad":              {"samples": 4},
 	"integrated-gradients": {"steps": 8},
 	"class-model":          {"steps": 10},
+	"occlusion":            {"patch": 7, "stride": 7},
 }
 
 // forwardOnly methods use no backward pass: max-pool switches cannot flip.
@@ -101,7 +102,7 @@ func TestConformance(t *testing.T) {
 					}
 					// A batch equals its images one by one.
 					tol := 1e-4
-					for i := 0; i < n; i++ {
+					for _, i := range []int{0, 3, 5} { // 5 has tied max-pool switches on fmnist_vgg and fmnist_gap
 						if ties[i] && !forwardOnly[name] {
 							continue
 						}
