@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -179,7 +181,7 @@ func New(name string, options map[string]any) (Method, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
 		if err := dec.Decode(m); err != nil {
-			return nil, fmt.Errorf("methods: %s: options: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, fmt.Errorf("methods: %s: %s", name, optionError(err, m))
 		}
 	}
 	if v, ok := m.(interface{ Validate() error }); ok {
@@ -188,6 +190,54 @@ func New(name string, options map[string]any) (Method, error) {
 		}
 	}
 	return m, nil
+}
+
+// optionError rewrites a YAML decoding error of options as one line that
+// names the option, and lists the method's options for an unknown one.
+func optionError(err error, m Method) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return "options: " + strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	var msgs []string
+	for _, e := range te.Errors {
+		e = lineNumber.ReplaceAllString(e, "")
+		if f, ok := strings.CutPrefix(e, "field "); ok {
+			if name, _, ok := strings.Cut(f, " not found in type"); ok {
+				e = fmt.Sprintf("unknown option %q; options: %s", name, strings.Join(Options(m), ", "))
+			}
+		}
+		msgs = append(msgs, e)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+var lineNumber = regexp.MustCompile(`^line \d+: `)
+
+// Options lists the option names of a method (its YAML fields), in the
+// order of its type.
+func Options(m Method) []string {
+	var out []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("yaml")
+			name, flags, _ := strings.Cut(tag, ",")
+			switch {
+			case tag == "-" || !f.IsExported():
+			case strings.Contains(flags, "inline"):
+				walk(f.Type)
+			case name != "":
+				out = append(out, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(m))
+	return out
 }
 
 // Chunking bounds the memory of one session run. Methods that put many

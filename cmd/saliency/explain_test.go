@@ -76,7 +76,7 @@ func TestExplainAndVisualizeErrors(t *testing.T) {
 		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out}, 2, "want at least one image"},
 		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradient,nope", img}, 2, `unknown method "nope"`},
 		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradient", "-set", "gradcam.x=1", img}, 2, "method gradcam is not among -method gradient"},
-		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "occlusion", "-set", "occlusion.patchy=3", img}, 2, "field patchy not found"},
+		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "occlusion", "-set", "occlusion.patchy=3", img}, 2, `unknown option "patchy"; options: patch, stride, fill, memory_mb`},
 		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-set", "nodot", img}, 2, "want method.option=value"},
 		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-figure", "gif", img}, 2, "-figure is png, svg or pdf"},
 		{[]string{"explain", "-model", zoo + "/fmnist_vgg", "-out", out, "-method", "gradcam", "-layer", "conv9", img}, 1, `layer "conv9" not found`},

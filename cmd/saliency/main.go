@@ -22,7 +22,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
+
+	"github.com/saliencykit/saliency/methods"
 )
 
 // command is one subcommand, in the manner of cmd/go.
@@ -65,6 +68,10 @@ func run(stdout, stderr io.Writer, args []string) int {
 		if len(args) > 1 {
 			if cmd := lookup(args[1]); cmd != nil {
 				printCommandUsage(stdout, cmd, nil)
+				return 0
+			}
+			if args[1] == "methods" {
+				printMethods(stdout)
 				return 0
 			}
 		}
@@ -118,7 +125,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.short)
 	}
-	fmt.Fprintf(w, "\nUse 'saliency help <command>' for more about a command.\n")
+	fmt.Fprintf(w, "\nUse 'saliency help <command>' for more about a command,\nand 'saliency help methods' for the saliency methods and their options.\n")
 }
 
 func printCommandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
@@ -144,4 +151,17 @@ func quietTensorFlow() {
 	if exe, err := os.Executable(); err == nil {
 		syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
 	}
+}
+
+// printMethods lists the saliency methods with their options.
+func printMethods(w io.Writer) {
+	fmt.Fprintf(w, "Saliency methods (explain -method a,b; options with -set method.option=value):\n\n")
+	for _, name := range methods.Names() {
+		m, err := methods.New(name, nil)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(w, "\t%-21s %s\n", name, strings.Join(methods.Options(m), ", "))
+	}
+	fmt.Fprintf(w, "\nDefaults and definitions: go doc github.com/saliencykit/saliency/methods.\n")
 }

@@ -103,6 +103,8 @@ func TestGoldenOutput(t *testing.T) {
 		{"predict_softmax", []string{"predict", "-k", "2", zoo + "/fmnist_gap_softmax", zoo + "/samples/fmnist_0013_dress.png"}},
 		{"help", []string{"help"}},
 		{"help_predict", []string{"help", "predict"}},
+		{"help_explain", []string{"help", "explain"}},
+		{"help_methods", []string{"help", "methods"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
