@@ -33,13 +33,11 @@ func (c *CAM) Validate() error { return c.Chunking.validate(c.Name()) }
 // Explain computes the maps.
 func (c *CAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := c.Name()
-	if err := checkBatch(name, &b); err != nil {
+	score, k, err := setup(name, m, &b, t)
+	if err != nil {
 		return nil, err
 	}
 	n := b.X.Shape[0]
-	if err := checkClasses(name, t, n); err != nil {
-		return nil, err
-	}
 	head, err := m.GAPHead()
 	if err != nil {
 		return nil, notApplicable(name, err)
@@ -50,10 +48,6 @@ func (c *CAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, e
 	logits, _ := m.Logits()
 	if t.Score != "" && t.Score != logits {
 		return nil, fmt.Errorf("methods: cam explains the logits %s, not %s", logits, t.Score)
-	}
-	score, k, err := scoreTensor(name, m, t)
-	if err != nil {
-		return nil, err
 	}
 	var parts []*tensor.Tensor
 	var classes []int

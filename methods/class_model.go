@@ -83,20 +83,14 @@ func (cm *ClassModel) Validate() error {
 // Explain computes one visualisation per image of the batch.
 func (cm *ClassModel) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := cm.Name()
-	if err := checkBatch(name, &b); err != nil {
-		return nil, err
-	}
 	if err := cm.Validate(); err != nil {
 		return nil, err
 	}
-	n := b.X.Shape[0]
-	if err := checkClasses(name, t, n); err != nil {
-		return nil, err
-	}
-	score, k, err := scoreTensor(name, m, t)
+	score, k, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
+	n := b.X.Shape[0]
 	classes := t.Classes
 	if classes == nil {
 		if classes, _, err = predict(ctx, m, b.X, score, t, Chunking{}); err != nil {
@@ -136,7 +130,7 @@ func (cm *ClassModel) Explain(ctx context.Context, m Model, b Batch, t Target) (
 		_, sc := pick(res.Fetched[0], classes[ch[0]:ch[1]])
 		copy(scores[ch[0]:], sc)
 		for i := ch[0]; i < ch[1]; i++ {
-			probs[i] = softmax(res.Fetched[0].Data[(i-ch[0])*k : (i-ch[0]+1)*k])[classes[i]]
+			probs[i] = tensor.Softmax(res.Fetched[0].Data[(i-ch[0])*k : (i-ch[0]+1)*k])[classes[i]]
 		}
 	}
 	mp := tensor.New(n, h, w)

@@ -30,10 +30,7 @@ func (g *GradCAM) Validate() error { return g.Chunking.validate(g.Name()) }
 
 // Explain computes the maps.
 func (g *GradCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
-	if err := checkBatch(g.Name(), &b); err != nil {
-		return nil, err
-	}
-	lo, err := layerPass(ctx, g.Name(), m, b.X, t, true, false, g.Chunking)
+	lo, err := layerPass(ctx, g.Name(), m, &b, t, true, false, g.Chunking)
 	if err != nil {
 		return nil, err
 	}

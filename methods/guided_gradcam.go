@@ -36,10 +36,7 @@ func (g *GuidedGradCAM) Validate() error {
 
 // Explain computes the maps.
 func (g *GuidedGradCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
-	if err := checkBatch(g.Name(), &b); err != nil {
-		return nil, err
-	}
-	lo, err := layerPass(ctx, g.Name(), m, b.X, t, true, true, g.Chunking)
+	lo, err := layerPass(ctx, g.Name(), m, &b, t, true, true, g.Chunking)
 	if err != nil {
 		return nil, err
 	}

@@ -163,20 +163,14 @@ func (ig *IntegratedGradients) baseline(b Batch) (*tensor.Tensor, error) {
 // Explain computes the maps.
 func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := ig.Name()
-	if err := checkBatch(name, &b); err != nil {
-		return nil, err
-	}
 	if err := ig.Validate(); err != nil {
 		return nil, err
 	}
-	n := b.X.Shape[0]
-	if err := checkClasses(name, t, n); err != nil {
-		return nil, err
-	}
-	score, k, err := scoreTensor(name, m, t)
+	score, k, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
+	n := b.X.Shape[0]
 	base, err := ig.baseline(b)
 	if err != nil {
 		return nil, err

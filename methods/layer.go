@@ -41,15 +41,14 @@ type layerOut struct {
 
 // layerPass runs the batch in one session run per chunk of images: the scores
 // and the layer's activations, with G and the guided signal when asked.
-func layerPass(ctx context.Context, method string, m Model, x *tensor.Tensor, t Target, grad, guided bool, ch Chunking) (*layerOut, error) {
-	n := x.Shape[0]
-	if err := checkClasses(method, t, n); err != nil {
-		return nil, err
-	}
-	score, k, err := scoreTensor(method, m, t)
+// It makes the checks of setup on b.
+func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, grad, guided bool, ch Chunking) (*layerOut, error) {
+	score, k, err := setup(method, m, b, t)
 	if err != nil {
 		return nil, err
 	}
+	x := b.X
+	n := x.Shape[0]
 	l, err := camLayer(method, m, t)
 	if err != nil {
 		return nil, err

@@ -25,10 +25,7 @@ func (l *LayerCAM) Validate() error { return l.Chunking.validate(l.Name()) }
 
 // Explain computes the maps.
 func (l *LayerCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
-	if err := checkBatch(l.Name(), &b); err != nil {
-		return nil, err
-	}
-	lo, err := layerPass(ctx, l.Name(), m, b.X, t, true, false, l.Chunking)
+	lo, err := layerPass(ctx, l.Name(), m, &b, t, true, false, l.Chunking)
 	if err != nil {
 		return nil, err
 	}

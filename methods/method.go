@@ -311,6 +311,19 @@ func checkBatch(method string, b *Batch) error {
 	return err
 }
 
+// setup makes the checks every method starts with: the batch (its Black and
+// White filled in), one class per image if classes are given, and the score
+// tensor with its number of classes.
+func setup(method string, m Model, b *Batch, t Target) (string, int, error) {
+	if err := checkBatch(method, b); err != nil {
+		return "", 0, err
+	}
+	if err := checkClasses(method, t, b.X.Shape[0]); err != nil {
+		return "", 0, err
+	}
+	return scoreTensor(method, m, t)
+}
+
 // scoreTensor resolves the target's score tensor and its number of classes.
 func scoreTensor(method string, m Model, t Target) (string, int, error) {
 	score := t.Score

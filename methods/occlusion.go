@@ -61,10 +61,11 @@ func starts(n, patch, stride int) []int {
 // Explain computes the maps.
 func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := o.Name()
-	if err := checkBatch(name, &b); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if err := o.Validate(); err != nil {
+	score, k, err := setup(name, m, &b, t)
+	if err != nil {
 		return nil, err
 	}
 	n := b.X.Shape[0]
@@ -85,13 +86,6 @@ func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*M
 		for i := range fill {
 			fill[i] = float32(*o.Fill)
 		}
-	}
-	if err := checkClasses(name, t, n); err != nil {
-		return nil, err
-	}
-	score, k, err := scoreTensor(name, m, t)
-	if err != nil {
-		return nil, err
 	}
 	classes, scores, err := predict(ctx, m, b.X, score, t, o.Chunking)
 	if err != nil {

@@ -2,7 +2,6 @@ package methods
 
 import (
 	"context"
-	"math"
 
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
@@ -13,7 +12,7 @@ import (
 // normalised to H^k ∈ [0,1], masks the input; its weight is the increase of
 // the class probability over a zero baseline,
 //
-//	α_k = softmax(S(I ⊙ H^k))_c − softmax(S(0))_c,   M = ReLU(Σ_k α_k A^k),
+//	α_k = tensor.Softmax(S(I ⊙ H^k))_c − tensor.Softmax(S(0))_c,   M = ReLU(Σ_k α_k A^k),
 //
 // upsampled. A constant A^k gives H^k = 0 and weight 0. The masked inputs go
 // through the model in chunks, K forward passes per image.
@@ -36,10 +35,7 @@ func (s *ScoreCAM) Validate() error { return s.Chunking.validate(s.Name()) }
 // Explain computes the maps.
 func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := s.Name()
-	if err := checkBatch(name, &b); err != nil {
-		return nil, err
-	}
-	lo, err := layerPass(ctx, name, m, b.X, t, false, false, s.Chunking)
+	lo, err := layerPass(ctx, name, m, &b, t, false, false, s.Chunking)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +51,7 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 		if s.Logit {
 			return float64(row[cls])
 		}
-		return softmax(row)[cls]
+		return tensor.Softmax(row)[cls]
 	}
 	// The examples: the zero baseline, then image i masked by channel j for
 	// every channel that is not constant. mask writes H^j of image i into up.
@@ -119,22 +115,4 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 		alpha[x.i*kc+x.j] -= value(baseRow, lo.classes[x.i])
 	}
 	return camMaps(name, b.X, weighted(a, alpha, true), lo, false)
-}
-
-// softmax of a row of logits, in float64.
-func softmax(z []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range z {
-		m = math.Max(m, float64(v))
-	}
-	out := make([]float64, len(z))
-	var s float64
-	for i, v := range z {
-		out[i] = math.Exp(float64(v) - m)
-		s += out[i]
-	}
-	for i := range out {
-		out[i] /= s
-	}
-	return out
 }

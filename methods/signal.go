@@ -11,15 +11,13 @@ import (
 // the classes explained and their scores: one session run per chunk of
 // images, the forward scores fetched in the same run. Without given classes
 // the seed is the predicted class, picked inside the graph.
-func inputSignal(ctx context.Context, method string, m Model, x *tensor.Tensor, t Target, rules *tfgraph.RuleSet, ch Chunking) (*tensor.Tensor, []int, []float32, error) {
-	score, k, err := scoreTensor(method, m, t)
+func inputSignal(ctx context.Context, method string, m Model, b *Batch, t Target, rules *tfgraph.RuleSet, ch Chunking) (*tensor.Tensor, []int, []float32, error) {
+	score, k, err := setup(method, m, b, t)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	x := b.X
 	n := x.Shape[0]
-	if err := checkClasses(method, t, n); err != nil {
-		return nil, nil, nil, err
-	}
 	out := tensor.New(x.Shape...)
 	classes := make([]int, 0, n)
 	scores := make([]float32, 0, n)
@@ -56,10 +54,7 @@ type backprop struct {
 }
 
 func (p backprop) explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
-	if err := checkBatch(p.name, &b); err != nil {
-		return nil, err
-	}
-	raw, classes, scores, err := inputSignal(ctx, p.name, m, b.X, t, p.rules, p.ch)
+	raw, classes, scores, err := inputSignal(ctx, p.name, m, &b, t, p.rules, p.ch)
 	if err != nil {
 		return nil, err
 	}

@@ -122,17 +122,11 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 			return nil, err
 		}
 	}
-	if err := checkBatch(s.name, &b); err != nil {
-		return nil, err
-	}
-	n := b.X.Shape[0]
-	if err := checkClasses(s.name, t, n); err != nil {
-		return nil, err
-	}
-	score, _, err := scoreTensor(s.name, m, t)
+	score, _, err := setup(s.name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
+	n := b.X.Shape[0]
 	// The classes are those of the clean images.
 	classes, scores, err := predict(ctx, m, b.X, score, t, s.Chunking)
 	if err != nil {

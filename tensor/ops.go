@@ -241,3 +241,22 @@ func Argmax(v []float32) int {
 	}
 	return best
 }
+
+// Softmax returns the softmax of a row of logits, computed in float64 with
+// the maximum subtracted first.
+func Softmax(z []float32) []float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		m = math.Max(m, float64(v))
+	}
+	out := make([]float64, len(z))
+	var s float64
+	for i, v := range z {
+		out[i] = math.Exp(float64(v) - m)
+		s += out[i]
+	}
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}

@@ -107,6 +107,9 @@ func TestPearsonAndArgmax(t *testing.T) {
 	if !math.IsNaN(Pearson(a, []float32{1, 1, 1, 1})) {
 		t.Error("pearson with a constant is not NaN")
 	}
+	if p := Softmax([]float32{1000, 1000, 0}); math.Abs(p[0]-0.5) > 1e-12 || p[2] != 0 {
+		t.Errorf("softmax of large logits: %v", p)
+	}
 	if Argmax([]float32{1, 5, 5, 2}) != 1 || Argmax(nil) != -1 {
 		t.Error("argmax")
 	}

@@ -214,15 +214,11 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	m, card, err := mf.load(o.model)
+	m, card, spec, err := mf.loadImages(o.model)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	spec, err := imageSpec(m, card)
-	if err != nil {
-		return err
-	}
 	imgs, failed := readImages(c.stderr, "explain", paths, spec)
 	if len(imgs) == 0 {
 		return fmt.Errorf("none of the %d images could be read", len(paths))

@@ -45,6 +45,21 @@ func (f *modelFlags) load(dir string) (*tfgraph.Model, *savedmodels.Card, error)
 	return m, card, nil
 }
 
+// loadImages loads a model with its card and the preprocessing its images
+// want; on error nothing is left open.
+func (f *modelFlags) loadImages(dir string) (*tfgraph.Model, *savedmodels.Card, images.Spec, error) {
+	m, card, err := f.load(dir)
+	if err != nil {
+		return nil, nil, images.Spec{}, err
+	}
+	spec, err := imageSpec(m, card)
+	if err != nil {
+		m.Close()
+		return nil, nil, images.Spec{}, err
+	}
+	return m, card, spec, nil
+}
+
 // imageSpec is the card's preprocessing, or for a model without a card the
 // signature's input size with pixels scaled to [0,1].
 func imageSpec(m *tfgraph.Model, card *savedmodels.Card) (images.Spec, error) {

@@ -39,15 +39,11 @@ the exit status is then 1.`,
 }
 
 func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
-	m, card, err := mf.load(dir)
+	m, card, spec, err := mf.loadImages(dir)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	spec, err := imageSpec(m, card)
-	if err != nil {
-		return err
-	}
 	var items []*tensor.Tensor
 	var good []string
 	failed := 0
@@ -109,7 +105,7 @@ func printTopK(w io.Writer, path string, scores []float32, probs bool, card *sav
 			p[i] = float64(v)
 		}
 	} else {
-		p = softmax(scores)
+		p = tensor.Softmax(scores)
 	}
 	idx := make([]int, len(scores))
 	for i := range idx {
@@ -127,21 +123,4 @@ func printTopK(w io.Writer, path string, scores []float32, probs bool, card *sav
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], scores[i])
 		}
 	}
-}
-
-func softmax(z []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range z {
-		m = math.Max(m, float64(v))
-	}
-	out := make([]float64, len(z))
-	var s float64
-	for i, v := range z {
-		out[i] = math.Exp(float64(v) - m)
-		s += out[i]
-	}
-	for i := range out {
-		out[i] /= s
-	}
-	return out
 }

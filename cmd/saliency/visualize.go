@@ -64,15 +64,11 @@ l2, jitter, blur, blur_every, clip, seed; see 'go doc methods.ClassModel'.`,
 }
 
 func visualize(c *ctx, mf *modelFlags, dir, out, class, figure string, cm methods.Method, opts map[string]any) error {
-	m, card, err := mf.load(dir)
+	m, card, spec, err := mf.loadImages(dir)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	spec, err := imageSpec(m, card)
-	if err != nil {
-		return err
-	}
 	fl, err := m.Flat()
 	if err != nil {
 		return err
