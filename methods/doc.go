@@ -29,6 +29,19 @@
 // Grad-CAM, …) cost one session run per chunk of images, forward and backward
 // together.
 //
+// The same options, seed and batch give the same bytes. A batch gives the
+// maps of its images one by one to float tolerance, with one exception that
+// comes from TensorFlow, not from the methods: where a max-pool window holds
+// two equal maxima (flat regions of an image), MaxPoolGrad routes the signal
+// to the first, and the convolution's rounding, which depends on the batch
+// size, can turn such a tie into a 1-ulp win of the other element. Backward
+// methods then differ on those images between batch sizes (two of the eight
+// golden images of fmnist_vgg and fmnist_gap, by up to a quarter of the map's
+// range; see TestMaxPoolTies). For the same batch the toolkit computes what
+// TensorFlow computes: the goldens, made in Python on the same batch, agree
+// to the bit. Class model visualisation optimises each image in session runs
+// of its own, because gradient ascent amplifies such differences.
+//
 // A method that cannot run on a model (an op without a rule, no GAP head for
 // CAM) returns a *NotApplicableError, which an experiment records as a result.
 package methods
