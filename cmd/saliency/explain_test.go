@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // explain writes an overlay and a map per image and method, the grid and an
@@ -119,5 +121,16 @@ func TestVisualize(t *testing.T) {
 	imgs, err := savedmodels.ReadNpy(filepath.Join(out, "class-model.npy"))
 	if err != nil || len(imgs.Shape) != 4 || imgs.Shape[0] != 1 {
 		t.Errorf("class-model.npy: %v %v", imgs, err)
+	}
+	// -from starts from an image: with a vanishing step the result is that image.
+	from := zoo + "/samples/fmnist_0013_dress.png"
+	code, _, stderr = runCLI("visualize", "-model", zoo+"/fmnist_gap", "-out", out, "-class", "3", "-from", from, "-set", "steps=1", "-set", "lr=1e-12")
+	if code != 0 {
+		t.Fatalf("-from: exit %d: %s", code, stderr)
+	}
+	got, _ := savedmodels.ReadNpy(filepath.Join(out, "class-model.npy"))
+	want, _ := images.LoadInput(from, images.Spec{Height: 28, Width: 28, Channels: 1})
+	if d, _ := tensor.MaxAbsDiff(got, &tensor.Tensor{Shape: got.Shape, Data: want}); d > 1e-6 {
+		t.Errorf("-from with lr 1e-12 moved the image by %g", d)
 	}
 }

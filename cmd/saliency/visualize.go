@@ -4,15 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
-	"os"
 )
 
 var visualizeCmd = &command{
@@ -29,17 +30,21 @@ grid.png               all classes, with the softmax probability of each
 index.json             classes, probabilities, scores and options
 
 Options of the ascent are set with -set option=value (repeatable): steps, lr,
-l2, jitter, blur, blur_every, clip, seed; see 'go doc methods.ClassModel'.`,
+l2, jitter, blur, blur_every, clip, seed; see 'go doc methods.ClassModel'.
+-from IMAGE starts from an image instead of zeros, and centres the L2 penalty
+on it: Simonyan et al. start from the zero image of mean-centred inputs, which
+for a model that takes uncentred inputs is the training set's mean image.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
-		var model, out, class, figure string
+		var model, out, class, figure, from string
 		var set setFlag
 		fs.StringVar(&model, "model", "", "SavedModel folder (required)")
 		fs.StringVar(&out, "out", "", "output folder (required; created)")
 		fs.StringVar(&class, "class", "all", "class index, or all")
 		fs.Var(&set, "set", "class-model option, option=value (repeatable)")
 		fs.StringVar(&figure, "figure", "png", "format of the grid figure: png, svg or pdf")
+		fs.StringVar(&from, "from", "", "start from this image (e.g. the training set's mean) instead of zeros")
 		return func(c *ctx, args []string) error {
 			if model == "" || out == "" {
 				return usagef("-model and -out are required")
@@ -48,6 +53,9 @@ l2, jitter, blur, blur_every, clip, seed; see 'go doc methods.ClassModel'.`,
 				return usagef("takes no arguments, got %q", args)
 			}
 			var qualified setFlag
+			if from != "" {
+				qualified = append(qualified, "class-model.init=input")
+			}
 			for _, kv := range set {
 				if !strings.HasPrefix(kv, "class-model.") {
 					kv = "class-model." + kv
@@ -58,12 +66,12 @@ l2, jitter, blur, blur_every, clip, seed; see 'go doc methods.ClassModel'.`,
 			if err != nil {
 				return err
 			}
-			return visualize(c, &mf, model, out, class, figure, ms[0], opts["class-model"])
+			return visualize(c, &mf, model, out, class, figure, from, ms[0], opts["class-model"])
 		}
 	},
 }
 
-func visualize(c *ctx, mf *modelFlags, dir, out, class, figure string, cm methods.Method, opts map[string]any) error {
+func visualize(c *ctx, mf *modelFlags, dir, out, class, figure, from string, cm methods.Method, opts map[string]any) error {
 	m, card, spec, err := mf.loadImages(dir)
 	if err != nil {
 		return err
@@ -92,6 +100,15 @@ func visualize(c *ctx, mf *modelFlags, dir, out, class, figure string, cm method
 	}
 	batch := methods.Batch{X: tensor.New(len(classes), spec.Height, spec.Width, spec.Channels),
 		Black: spec.PixelValue(0), White: spec.PixelValue(255)}
+	if from != "" {
+		start, err := images.LoadInput(from, spec)
+		if err != nil {
+			return err
+		}
+		for i := range classes {
+			copy(batch.X.Item(i).Data, start)
+		}
+	}
 	bar := newProgress(c.stderr, "visualize", 1)
 	bar.begin("class-model")
 	res, err := cm.Explain(methods.WithProgress(context.Background(), bar.part), fl, batch, methods.Target{Classes: classes})
