@@ -3,10 +3,12 @@ package methods_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 func explain(t *testing.T, model, name string, opts map[string]any, tg methods.Target) *methods.Maps {
@@ -201,6 +203,74 @@ func TestGivenClassesAreExplained(t *testing.T) {
 			if out.Classes[i] != c || math.Abs(float64(out.Scores[i]-g.Logits.Data[i*10+c])) > 1e-4 {
 				t.Errorf("%s image %d: class %d score %g, want class %d logit %g", name, i, out.Classes[i], out.Scores[i], c, g.Logits.Data[i*10+c])
 			}
+		}
+	}
+}
+
+// Methods run unchanged on a view of the model with fed weights (the
+// randomization tests of Adebayo et al.): the maps change, CAM reads the fed
+// dense kernel (it still equals Grad-CAM up to h·w), and the original values
+// give the original maps back.
+func TestMethodsUnderFedWeights(t *testing.T) {
+	fl, g := loadZoo(t, "fmnist_gap")
+	dense, err := fl.Layer("predictions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernel string
+	for _, w := range dense.Weights {
+		if strings.Contains(w, "kernel") {
+			kernel = w
+		}
+	}
+	orig, err := fl.WeightValue(kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shuffled := orig.Clone()
+	for i := range shuffled.Data { // reverse the kernel: another, fixed dense layer
+		shuffled.Data[i] = orig.Data[len(orig.Data)-1-i]
+	}
+	view := func(v *tensor.Tensor) *tfgraph.Flat {
+		feed, err := fl.PrepareWeights(map[string]*tensor.Tensor{kernel: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fv, err := fl.WithWeights(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fv
+	}
+	run := func(model methods.Model, name string, tg methods.Target) *methods.Maps {
+		m, _ := methods.New(name, nil)
+		out, err := m.Explain(context.Background(), model, methods.Batch{X: g.Inputs}, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	classes := methods.Target{Classes: g.Top}
+	rnd, same := view(shuffled), view(orig)
+	for _, name := range []string{"gradient", "gradcam", "cam", "integrated-gradients"} {
+		base, changed, restored := run(fl, name, classes), run(rnd, name, classes), run(same, name, classes)
+		if d, _ := tensor.MaxAbsDiff(changed.Map, base.Map); d < 1e-3*mapRange(base.Map) {
+			t.Errorf("%s: a fed kernel changed the map by only %g", name, d)
+		}
+		if !tensor.Equal(restored.Map, base.Map) {
+			t.Errorf("%s: feeding the original kernel does not give the original map", name)
+		}
+	}
+	cam := run(rnd, "cam", classes)
+	gradSigned, _ := methods.New("gradcam", map[string]any{"no_relu": true})
+	gs, err := gradSigned.Explain(context.Background(), rnd, methods.Batch{X: g.Inputs}, classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := float32(cam.LowRes.Shape[1] * cam.LowRes.Shape[2])
+	for i := range cam.LowRes.Data {
+		if d := math.Abs(float64(cam.LowRes.Data[i]/hw - gs.LowRes.Data[i])); d > 1e-5*gs.LowRes.MaxAbs() {
+			t.Fatalf("under a fed kernel CAM/(h·w) differs from Grad-CAM by %g: CAM does not read the fed kernel", d)
 		}
 	}
 }
