@@ -56,8 +56,14 @@ func init() {
 	}
 }
 
-// Name is smoothgrad, squaregrad or vargrad.
-func (s *SmoothGrad) Name() string { return s.name }
+// Name is smoothgrad, squaregrad or vargrad (a SmoothGrad made without New
+// is smoothgrad).
+func (s *SmoothGrad) Name() string {
+	if s.name == "" {
+		return "smoothgrad"
+	}
+	return s.name
+}
 
 // DefaultSamples and DefaultNoise are the defaults of Smilkov et al.
 const (
@@ -72,23 +78,23 @@ func (s *SmoothGrad) Validate() error {
 		inner = "gradient"
 	}
 	if !isInputSpace(inner) {
-		return fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.name, inputSpace, inner)
+		return fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.Name(), inputSpace, inner)
 	}
 	m, err := New(inner, s.Options)
 	if err != nil {
-		return fmt.Errorf("methods: %s: %w", s.name, err)
+		return fmt.Errorf("methods: %s: %w", s.Name(), err)
 	}
 	s.inner = m
 	if s.Samples < 0 {
-		return fmt.Errorf("methods: %s: samples must be ≥ 1, got %d", s.name, s.Samples)
+		return fmt.Errorf("methods: %s: samples must be ≥ 1, got %d", s.Name(), s.Samples)
 	}
 	if s.Noise != nil && *s.Noise < 0 {
-		return fmt.Errorf("methods: %s: noise must be ≥ 0, got %g", s.name, *s.Noise)
+		return fmt.Errorf("methods: %s: noise must be ≥ 0, got %g", s.Name(), *s.Noise)
 	}
-	if err := validateReduction(s.name, s.Reduce); err != nil {
+	if err := validateReduction(s.Name(), s.Reduce); err != nil {
 		return err
 	}
-	return s.Chunking.validate(s.name)
+	return s.Chunking.validate(s.Name())
 }
 
 func (s *SmoothGrad) samples() int {
@@ -103,7 +109,7 @@ func (s *SmoothGrad) draws(n int, shape []int) (*tensor.Tensor, error) {
 	if s.NoiseImages != nil {
 		want := append([]int{n}, shape...)
 		if !tensor.SameShape(s.NoiseImages.Shape, want) {
-			return nil, fmt.Errorf("methods: %s: noise images have shape %v, want %v", s.name, s.NoiseImages.Shape, want)
+			return nil, fmt.Errorf("methods: %s: noise images have shape %v, want %v", s.Name(), s.NoiseImages.Shape, want)
 		}
 		return s.NoiseImages, nil
 	}
@@ -122,7 +128,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 			return nil, err
 		}
 	}
-	score, _, err := setup(s.name, m, &b, t)
+	score, _, err := setup(s.Name(), m, &b, t)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +136,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	// The classes are those of the clean images.
 	classes, scores, err := predict(ctx, m, b.X, score, t, s.Chunking)
 	if err != nil {
-		return nil, notApplicable(s.name, err)
+		return nil, notApplicable(s.Name(), err)
 	}
 	ns := s.samples()
 	per := tensor.Size(b.X.Shape[1:])
@@ -184,7 +190,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	inv := 1 / float32(ns)
 	for p := range raw.Data {
 		mean, meanSq := raw.Data[p]*inv, sq.Data[p]*inv
-		switch s.name {
+		switch s.Name() {
 		case "squaregrad":
 			raw.Data[p] = meanSq
 		case "vargrad":
@@ -201,5 +207,5 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Maps{Method: s.name, Map: mp, Signed: signed && s.name == "smoothgrad", Raw: raw, Classes: classes, Scores: scores}, nil
+	return &Maps{Method: s.Name(), Map: mp, Signed: signed && s.Name() == "smoothgrad", Raw: raw, Classes: classes, Scores: scores}, nil
 }
