@@ -31,9 +31,9 @@ import (
 type ClassModel struct {
 	// Steps is the number of ascent steps (default 200).
 	Steps int `yaml:"steps"`
-	// LR is the learning rate (default 0.1).
+	// LR is the learning rate (default 0.05).
 	LR float64 `yaml:"lr"`
-	// L2 is λ (default 0.5).
+	// L2 is λ (default 0.3).
 	L2 *float64 `yaml:"l2"`
 	// Jitter is the largest random shift in pixels (default 0: none).
 	Jitter int `yaml:"jitter"`
@@ -63,8 +63,8 @@ func (cm *ClassModel) Name() string { return "class-model" }
 // Defaults of the class model visualisation.
 const (
 	DefaultClassModelSteps = 200
-	DefaultClassModelLR    = 0.1
-	DefaultClassModelL2    = 0.5
+	DefaultClassModelLR    = 0.05
+	DefaultClassModelL2    = 0.3
 )
 
 // Validate checks the options.

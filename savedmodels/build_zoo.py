@@ -14,6 +14,7 @@ accuracy measured at export, seed, training time, layers) and golden vectors und
     grad_input.npy  [8,H,W,1] d(top logit)/d(input), one image at a time
     guided_input.npy, deconvnet_input.npy   the same with the ReLU overrides of
                     Guided Backprop and DeconvNet (golden_rules.py)
+    methods/        the maps of every saliency method and their parameters (golden_methods.py)
 
 Usage: build_zoo.py [--force] [--out DIR] [MODEL ...]   (default: every model)
 """
@@ -296,6 +297,8 @@ def export(model, name, spec, outdir, info, xg, yg):
     write_golden(model, name, xg, yg, spec["layers"], softmax, outdir)
     import golden_rules  # guided and deconvnet goldens, from the exported SavedModel
     golden_rules.write(outdir)
+    import golden_methods  # golden maps of every saliency method (golden/methods/), from the exported SavedModel
+    golden_methods.write(outdir)
     h, w, c = model.inputs[0].shape[1:]
     card = {
         "name": name,

@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""Golden saliency maps for every method of the toolkit, computed independently in Python.
+
+For each zoo model folder given (default: every zoo model) the Keras architecture is
+rebuilt with build_zoo.py's builders, the weights are copied from the SavedModel by
+variable path, the rebuilt logits are checked against golden/logits.npy, and every
+method is computed from its paper's definition with tf.GradientTape, in float32 and
+inference mode, on golden/inputs.npy x [8,H,W,1] for the classes c = golden/top.npy.
+S_c is the pre-softmax logit (for a model ending in a softmax Dense layer, the Dense
+pre-activation). "layer" is the model's default CAM layer (LAYERS below), A its
+output [8,h,w,K] and G = dS_c/dA. resize = tf.image.resize(bilinear, half-pixel
+centres, no antialias) to H x W. Written to golden/methods/:
+
+    gradient(.npy, _raw)          raw = dS_c/dx; map = max_ch |raw|
+    gradient-x-input(.npy, _raw)  raw = x * dS_c/dx; map = sum_ch raw
+    smoothgrad, squaregrad, vargrad (.npy, _raw)
+                                  16 samples x + sigma_i * noise_s, sigma_i = 0.15 (max x_i - min x_i),
+                                  noise = default_rng(12345).standard_normal((16,H,W,1)) saved as
+                                  smoothgrad_noise.npy (the same for all 8 images); raw = mean g,
+                                  mean g^2, mean g^2 - (mean g)^2; map = max_ch |raw|
+    integrated-gradients(.npy, _raw, _scores)
+                                  black baseline, m = 32, right Riemann sum alpha_k = k/m;
+                                  raw = (x - x') * mean_k dS_c/dx(x' + alpha_k (x - x')); map = sum_ch raw;
+                                  _scores [8,2] = (S_c(x), S_c(x'))
+    integrated-gradients-blurred(.npy, _raw)
+                                  the same from x' = Gaussian blur of x, sigma 2.8, radius ceil(3 sigma),
+                                  separable (H then W), replicate borders
+    deconvnet, guided-backprop    map = max_ch |golden/deconvnet_input.npy|, |golden/guided_input.npy|
+    cam(.npy, _lowres)            GAP models only: sum_k W[k,c] A^k (no ReLU, no bias), resized
+    gradcam(.npy, _lowres)        ReLU(sum_k mean_ij(G^k) A^k), resized
+    guided-gradcam(.npy, _raw)    raw = guided_input * resize(gradcam_lowres); map = max_ch |raw|
+    gradcam++(.npy, _lowres)      a = G^2 / (2 G^2 + sum_ij(A^k) G^3) (0 where the denominator is 0),
+                                  w_k = sum_ij a relu(G^k); ReLU(sum_k w_k A^k), resized
+    layercam(.npy, _lowres)       ReLU(sum_k relu(G^k) A^k), resized
+    scorecam(.npy, _lowres)       H_k = min-max normalised resize(A^k) (0 if constant),
+                                  alpha_k = softmax(S(x * H_k))[c] - softmax(S(0))[c];
+                                  ReLU(sum_k alpha_k A^k), resized
+    occlusion.npy                 4x4 patches, stride 2 (plus a last window flush with the edge),
+                                  fill 0; d = S_c(x) - S_c(occluded), averaged over covering windows
+    class-model(.npy, _probs)     Simonyan et al. 2013: I_0 = 0, T steps of
+                                  I += lr (dS_k/dI - 2 lambda I), one image per class k = 0..9 [10,H,W],
+                                  each optimised on its own (a batch of one), as the Go toolkit does;
+                                  _probs [10] = softmax probability of the target class.
+                                  The logits are piecewise linear in I, so the ascent never settles: it
+                                  keeps hopping across ReLU / max-pooling boundaries, and a relative
+                                  perturbation of 1e-6 of the gradients (another batch size, another
+                                  summation order) changes the final image completely. Only the outcome
+                                  is reproducible: every class reaches p >= 0.99 on every zoo model
+                                  (also under such perturbations, with these lr, lambda and T).
+    params.yaml                   every parameter above, for the Go tests
+
+Max pooling: the zoo images have flat black backgrounds, so many 2x2 windows hold
+exactly equal maxima; TensorFlow sends the gradient to the first one (row-major).
+
+Usage: golden_methods.py [--threads N] [SAVEDMODEL_DIR ...]   (default: every zoo model)
+"""
+import argparse
+import math
+import os
+import re
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+import yaml  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+import build_zoo  # noqa: E402
+
+ZOO = ["fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet", "fmnist_vgg_randlabels", "fmnist_scatter"]
+# The default CAM layer of each model.
+LAYERS = {
+    "fmnist_gap": "relu3_2",
+    "fmnist_gap_softmax": "relu3_2",
+    "fmnist_vgg": "conv2_2",
+    "fmnist_vgg_randlabels": "conv2_2",
+    "fmnist_resnet": "block3_out",
+    "fmnist_scatter": "relu4_2",
+}
+# Models ending in layer -> GlobalAveragePooling2D -> Dense, where CAM applies.
+CAM_MODELS = {"fmnist_gap", "fmnist_gap_softmax", "fmnist_resnet", "fmnist_scatter"}
+
+SMOOTHGRAD = dict(samples=16, noise=0.15, seed=12345)
+IG_STEPS = 32
+IG_CHECK_STEPS = 128  # completeness is reported for this too; nothing is saved
+BLUR_SIGMA = 2.8
+OCCLUSION = dict(patch=4, stride=2, fill=0)
+CLASS_MODEL = dict(lr=0.05, l2=0.3, steps=200)  # every class of every zoo model reaches p >= 0.99, robustly
+CHUNK = 256
+f32 = np.float32
+
+
+# ---------------------------------------------------------------- the model
+
+class Net:
+    """The rebuilt Keras model with the SavedModel's weights, and its pre-softmax logits."""
+
+    def __init__(self, path):
+        self.name = os.path.basename(os.path.normpath(path))
+        if self.name not in build_zoo.SPECS:
+            raise SystemExit("%s: not a zoo model (%s)" % (path, ", ".join(ZOO)))
+        keras.backend.clear_session()
+        self.model = build_zoo.SPECS[self.name]["build"]()
+        copy_weights(tf.saved_model.load(path), self.model, self.name)
+        last = self.model.layers[-1]
+        if not isinstance(last, keras.layers.Dense):
+            raise SystemExit("%s: the last layer is %s, not Dense" % (self.name, last.__class__.__name__))
+        self.kernel, self.bias = last.kernel, last.bias
+        self.layer = LAYERS[self.name]
+        inp = self.model.inputs
+        self.pre = keras.Model(inp, last.input)
+        self.both = keras.Model(inp, [self.model.get_layer(self.layer).output, last.input])
+
+    def _head(self, h):
+        # What Dense does before its activation.
+        return tf.matmul(h, self.kernel) + self.bias
+
+    def logits(self, x):
+        """Pre-softmax logits, in chunks, as a numpy array."""
+        out = [self._head(self.pre(tf.constant(x[i:i + CHUNK]), training=False)).numpy()
+               for i in range(0, len(x), CHUNK)]
+        return np.concatenate(out).astype(f32)
+
+    def scores(self, x, c):
+        return self.logits(x)[np.arange(len(x)), c]
+
+    def grad(self, x, c):
+        """dS_c/dx per image (one tape per chunk over the sum of the selected logits)."""
+        out = []
+        for i in range(0, len(x), CHUNK):
+            xb = tf.constant(x[i:i + CHUNK])
+            cb = tf.constant(np.asarray(c[i:i + CHUNK], np.int32))
+            with tf.GradientTape() as tape:
+                tape.watch(xb)
+                s = tf.gather(self._head(self.pre(xb, training=False)), cb, axis=1, batch_dims=1)
+                total = tf.reduce_sum(s)
+            out.append(tape.gradient(total, xb).numpy())
+        return np.concatenate(out).astype(f32)
+
+    def layer_grad(self, x, c):
+        """A = the layer's output and G = dS_c/dA, per image."""
+        xb = tf.constant(x)
+        with tf.GradientTape() as tape:
+            a, h = self.both(xb, training=False)
+            s = tf.gather(self._head(h), tf.constant(np.asarray(c, np.int32)), axis=1, batch_dims=1)
+            total = tf.reduce_sum(s)
+        g = tape.gradient(total, a)
+        if g is None:
+            raise SystemExit("%s: no gradient reaches %s" % (self.name, self.layer))
+        return a.numpy().astype(f32), g.numpy().astype(f32)
+
+
+def var_key(path):
+    """A variable's path without ":0"; the Dropout RNG state (not a weight, unused in
+    inference) may be numbered (seed_generator_1/...) depending on what the exporting
+    session built before, so its number is dropped."""
+    path = path[:-2] if path.endswith(":0") else path
+    return re.sub(r"^seed_generator_\d+/", "seed_generator/", path)
+
+
+def copy_weights(loaded, model, name):
+    src = {}
+    for v in loaded.variables:
+        key = var_key(v.name)
+        if key in src:
+            raise SystemExit("%s: SavedModel variable %s appears twice" % (name, key))
+        src[key] = v
+    used = set()
+    for v in model.variables:
+        key = var_key(v.path)
+        if key not in src or key in used:
+            raise SystemExit("%s: Keras variable %s has no SavedModel counterpart" % (name, v.path))
+        s = src[key]
+        if tuple(s.shape) != tuple(v.shape):
+            raise SystemExit("%s: %s has shape %s in the SavedModel, %s in Keras" % (name, v.path, s.shape, v.shape))
+        v.assign(s.numpy())
+        used.add(key)
+    unused = sorted(set(src) - used)
+    if unused:
+        raise SystemExit("%s: SavedModel variables without a Keras counterpart: %s" % (name, ", ".join(unused)))
+
+
+# ---------------------------------------------------------------- helpers
+
+def max_abs(raw):
+    return np.max(np.abs(raw), axis=-1).astype(f32)
+
+
+def sum_ch(raw):
+    return np.sum(raw, axis=-1, dtype=f32)
+
+
+def resize(m, hw):
+    """[N,h,w] -> [N,H,W], bilinear, half-pixel centres, no antialias."""
+    return tf.squeeze(tf.image.resize(tf.constant(m[..., None], tf.float32), hw, method="bilinear"), -1).numpy()
+
+
+def relu(v):
+    return np.maximum(v, f32(0))
+
+
+def weighted(w, a):
+    """sum_k w[n,k] A[n,:,:,k] -> [N,h,w]."""
+    return np.einsum("nk,nijk->nij", w.astype(f32), a).astype(f32)
+
+
+def gaussian_blur(x, sigma):
+    """Separable Gaussian blur of [N,H,W,C]: radius ceil(3 sigma), replicate borders, H then W."""
+    r = int(math.ceil(3 * sigma))
+    j = np.arange(-r, r + 1, dtype=np.float64)
+    w = np.exp(-j * j / (2 * sigma * sigma))
+    w = (w / w.sum()).astype(f32)
+    out = x.astype(f32)
+    for axis in (1, 2):
+        n = out.shape[axis]
+        pad = [(0, 0)] * 4
+        pad[axis] = (r, r)
+        p = np.pad(out, pad, mode="edge")
+        acc = np.zeros_like(out)
+        for t in range(2 * r + 1):
+            acc += w[t] * np.take(p, np.arange(t, t + n), axis=axis)
+        out = acc
+    return out
+
+
+def softmax(z):
+    return tf.nn.softmax(tf.constant(z), axis=-1).numpy()
+
+
+def windows(n, p, s):
+    starts = list(range(0, n - p + 1, s))
+    if starts[-1] + p < n:
+        starts.append(n - p)
+    return starts
+
+
+# ---------------------------------------------------------------- methods
+
+def integrated_gradients(net, x, c, baseline, m):
+    alphas = (np.arange(1, m + 1, dtype=np.float64) / m).astype(f32)
+    diff = (x - baseline).astype(f32)
+    total = np.zeros_like(x)
+    for a in alphas:  # all images of one step in a batch; steps summed in order
+        total += net.grad((baseline + a * diff).astype(f32), c)
+    raw = (diff * (total / f32(m))).astype(f32)
+    return raw
+
+
+def completeness(net, x, c, baseline, raw):
+    sx, sb = net.scores(x, c), net.scores(baseline, c)
+    d = sx.astype(np.float64) - sb.astype(np.float64)
+    err = np.abs(raw.astype(np.float64).sum(axis=(1, 2, 3)) - d) / np.abs(d)
+    return sx, sb, err
+
+
+def occlusion(net, x, c, patch, stride, fill):
+    n, hh, ww, _ = x.shape
+    ys, xs = windows(hh, patch, stride), windows(ww, patch, stride)
+    base = net.scores(x, c)
+    total = np.zeros((n, hh, ww), f32)
+    count = np.zeros((hh, ww), f32)
+    wins = [(y0, x0) for y0 in ys for x0 in xs]
+    for i in range(n):
+        occ = np.repeat(x[i:i + 1], len(wins), axis=0)
+        for k, (y0, x0) in enumerate(wins):
+            occ[k, y0:y0 + patch, x0:x0 + patch, :] = fill
+        d = (base[i] - net.scores(occ, np.full(len(wins), c[i]))).astype(f32)
+        for k, (y0, x0) in enumerate(wins):
+            total[i, y0:y0 + patch, x0:x0 + patch] += d[k]
+    for y0, x0 in wins:
+        count[y0:y0 + patch, x0:x0 + patch] += 1
+    return (total / count).astype(f32), len(wins)
+
+
+def scorecam(net, x, c, a):
+    n, hh, ww, _ = x.shape
+    k = a.shape[-1]
+    pb = softmax(net.logits(np.zeros_like(x)))[np.arange(n), c]
+    alpha = np.zeros((n, k), f32)
+    constant = 0
+    for i in range(n):
+        u = resize(np.transpose(a[i], (2, 0, 1)), (hh, ww))  # [K,H,W]
+        lo, hi = u.min(axis=(1, 2), keepdims=True), u.max(axis=(1, 2), keepdims=True)
+        flat = (hi == lo)[:, 0, 0]
+        constant += int(flat.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            h = np.where(flat[:, None, None], f32(0), (u - lo) / (hi - lo)).astype(f32)
+        masked = (x[i][None] * h[..., None]).astype(f32)
+        p = softmax(net.logits(masked))[:, c[i]]
+        alpha[i] = p - pb[i]
+    return relu(weighted(alpha, a)), constant, alpha
+
+
+def class_model(net, hw, lr, l2, steps, classes=10):
+    """One image per class, each optimised on its own (a batch of one).
+
+    The update is computed in float64 and rounded to float32 once per step,
+    I += float32(lr (g - 2 lambda I)), the arithmetic of the Go toolkit, so the
+    two trajectories can be compared value by value when both see the same
+    gradients.
+    """
+    img = np.zeros((classes,) + hw, f32)
+    lr64, l264 = np.float64(lr), np.float64(l2)
+    for k in range(classes):
+        one = img[k:k + 1]
+        for _ in range(steps):
+            g = net.grad(one, [k]).astype(np.float64)
+            one = (one + (lr64 * (g - 2 * l264 * one.astype(np.float64))).astype(f32)).astype(f32)
+        img[k] = one[0]
+    target = np.arange(classes)
+    probs = softmax(net.logits(img))[target, target].astype(f32)
+    return img, probs
+
+
+# ---------------------------------------------------------------- driver
+
+def write(path, png_dir=None):
+    """Compute and write golden/methods/ of one zoo model folder; returns a summary dict."""
+    net = Net(path)
+    name = net.name
+    gdir = os.path.join(path, "golden")
+    odir = os.path.join(gdir, "methods")
+    os.makedirs(odir, exist_ok=True)
+    x = np.load(os.path.join(gdir, "inputs.npy")).astype(f32)
+    c = np.load(os.path.join(gdir, "top.npy")).astype(np.int32)
+    n, hh, ww, ch = x.shape
+    hw = (hh, ww)
+    out = {}
+
+    def save(key, arr):
+        arr = np.asarray(arr, f32)
+        if not np.all(np.isfinite(arr)):
+            raise SystemExit("%s: %s has non-finite values" % (name, key))
+        np.save(os.path.join(odir, key + ".npy"), arr)
+
+    # rebuild check
+    logits = net.logits(x)
+    rebuild = float(np.max(np.abs(logits - np.load(os.path.join(gdir, "logits.npy")))))
+    if rebuild > 1e-5:
+        raise SystemExit("%s: rebuilt logits differ from golden/logits.npy by %g" % (name, rebuild))
+    if not np.array_equal(np.argmax(logits, 1), c):
+        raise SystemExit("%s: rebuilt top classes differ from golden/top.npy" % name)
+    out["rebuild"] = rebuild
+
+    # gradient, gradient x input
+    g = net.grad(x, c)
+    out["grad_vs_golden"] = float(np.max(np.abs(g - np.load(os.path.join(gdir, "grad_input.npy")))))
+    save("gradient_raw", g)
+    save("gradient", max_abs(g))
+    gxi = (x * g).astype(f32)
+    save("gradient-x-input_raw", gxi)
+    save("gradient-x-input", sum_ch(gxi))
+
+    # SmoothGrad, SquareGrad, VarGrad
+    ns = SMOOTHGRAD["samples"]
+    noise = np.random.default_rng(SMOOTHGRAD["seed"]).standard_normal((ns, hh, ww, ch)).astype(f32)
+    save("smoothgrad_noise", noise)
+    sigma = (f32(SMOOTHGRAD["noise"]) * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))).astype(f32)
+    noisy = (x[:, None] + sigma[:, None, None, None, None] * noise[None]).astype(f32)  # [n,s,H,W,C]
+    gs = net.grad(noisy.reshape((n * ns,) + x.shape[1:]), np.repeat(c, ns)).reshape(noisy.shape)
+    mean = np.mean(gs, axis=1, dtype=f32)
+    sq = np.mean(gs * gs, axis=1, dtype=f32)
+    var = (sq - mean * mean).astype(f32)
+    for key, raw in [("smoothgrad", mean), ("squaregrad", sq), ("vargrad", var)]:
+        save(key + "_raw", raw)
+        save(key, max_abs(raw))
+    out["vargrad_negative"] = int(np.sum(var < 0))
+
+    # Integrated Gradients
+    black = np.zeros_like(x)
+    blurred = gaussian_blur(x, BLUR_SIGMA)
+    ig = integrated_gradients(net, x, c, black, IG_STEPS)
+    sx, sb, err = completeness(net, x, c, black, ig)
+    save("integrated-gradients_raw", ig)
+    save("integrated-gradients", sum_ch(ig))
+    save("integrated-gradients_scores", np.stack([sx, sb], axis=1))
+    igb = integrated_gradients(net, x, c, blurred, IG_STEPS)
+    _, _, errb = completeness(net, x, c, blurred, igb)
+    save("integrated-gradients-blurred_raw", igb)
+    save("integrated-gradients-blurred", sum_ch(igb))
+    _, _, err128 = completeness(net, x, c, black, integrated_gradients(net, x, c, black, IG_CHECK_STEPS))
+    _, _, errb128 = completeness(net, x, c, blurred, integrated_gradients(net, x, c, blurred, IG_CHECK_STEPS))
+    out["ig_completeness"] = {"black": [float(err.max()), float(err128.max())],
+                              "blurred": [float(errb.max()), float(errb128.max())]}
+
+    # DeconvNet, Guided Backprop (signals from golden_rules.py)
+    guided = np.load(os.path.join(gdir, "guided_input.npy")).astype(f32)
+    save("deconvnet", max_abs(np.load(os.path.join(gdir, "deconvnet_input.npy"))))
+    save("guided-backprop", max_abs(guided))
+
+    # CAM family
+    a, gl = net.layer_grad(x, c)
+    out["layer"] = "%s %s" % (net.layer, list(a.shape[1:]))
+    if name in CAM_MODELS:
+        w = net.kernel.numpy().astype(f32)  # [K, classes]
+        cam = weighted(w[:, c].T, a)
+        save("cam_lowres", cam)
+        save("cam", resize(cam, hw))
+    gc = relu(weighted(np.mean(gl, axis=(1, 2), dtype=f32), a))
+    save("gradcam_lowres", gc)
+    gc_up = resize(gc, hw)
+    save("gradcam", gc_up)
+    ggc = (guided * gc_up[..., None]).astype(f32)
+    save("guided-gradcam_raw", ggc)
+    save("guided-gradcam", max_abs(ggc))
+    g2 = (gl * gl).astype(f32)
+    g3 = (g2 * gl).astype(f32)
+    sa = np.sum(a, axis=(1, 2), keepdims=True, dtype=f32)
+    denom = (f32(2) * g2 + sa * g3).astype(f32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coef = np.where(denom != 0, g2 / denom, f32(0)).astype(f32)
+    wpp = np.sum(coef * relu(gl), axis=(1, 2), dtype=f32)
+    gpp = relu(weighted(wpp, a))
+    save("gradcam++_lowres", gpp)
+    save("gradcam++", resize(gpp, hw))
+    out["gradcam++_zero_denominators"] = int(np.sum(denom == 0))
+    lc = relu(np.sum(relu(gl) * a, axis=-1, dtype=f32))
+    save("layercam_lowres", lc)
+    save("layercam", resize(lc, hw))
+    sc, constant, _ = scorecam(net, x, c, a)
+    save("scorecam_lowres", sc)
+    save("scorecam", resize(sc, hw))
+    out["scorecam_constant_channels"] = "%d of %d" % (constant, n * a.shape[-1])
+    out["dead_channels"] = int(np.sum(np.all(a == 0, axis=(1, 2))))
+
+    # Occlusion
+    occ, nwin = occlusion(net, x, c, **OCCLUSION)
+    save("occlusion", occ)
+    out["occlusion_windows"] = nwin
+
+    # Class model visualisation
+    cm, probs = class_model(net, (hh, ww, ch), **CLASS_MODEL)
+    save("class-model", cm[..., 0])
+    save("class-model_probs", probs)
+    out["class_model"] = {"min_prob": float(probs.min()), "range": [float(cm.min()), float(cm.max())]}
+    if png_dir:
+        write_png(os.path.join(png_dir, "classmodel_%s.png" % name), cm[..., 0])
+
+    params = {
+        "model": name,
+        "layer": net.layer,
+        "images": int(n),
+        "classes": "golden/top.npy",
+        "scores": "pre-softmax logits",
+        "gradient": {"reduce": "max-abs"},
+        "gradient-x-input": {"reduce": "sum"},
+        "smoothgrad": dict(SMOOTHGRAD, wraps="gradient", noise_file="smoothgrad_noise.npy", reduce="max-abs"),
+        "squaregrad": dict(SMOOTHGRAD, wraps="gradient", noise_file="smoothgrad_noise.npy", reduce="max-abs"),
+        "vargrad": dict(SMOOTHGRAD, wraps="gradient", noise_file="smoothgrad_noise.npy", reduce="max-abs"),
+        "integrated-gradients": {"steps": IG_STEPS, "baseline": "black", "rule": "right", "reduce": "sum"},
+        "integrated-gradients-blurred": {"steps": IG_STEPS, "baseline": "blurred", "sigma": BLUR_SIGMA,
+                                         "radius": int(math.ceil(3 * BLUR_SIGMA)), "border": "replicate",
+                                         "rule": "right", "reduce": "sum"},
+        "deconvnet": {"reduce": "max-abs"},
+        "guided-backprop": {"reduce": "max-abs"},
+        "gradcam": {"layer": net.layer, "resize": "bilinear"},
+        "guided-gradcam": {"layer": net.layer, "reduce": "max-abs"},
+        "gradcam++": {"layer": net.layer, "resize": "bilinear"},
+        "layercam": {"layer": net.layer, "resize": "bilinear"},
+        "scorecam": {"layer": net.layer, "resize": "bilinear", "baseline": "zeros"},
+        "occlusion": dict(OCCLUSION),
+        "class-model": dict(CLASS_MODEL, init="zeros", classes=10),
+    }
+    if name in CAM_MODELS:
+        params["cam"] = {"layer": net.layer, "resize": "bilinear"}
+    with open(os.path.join(odir, "params.yaml"), "w") as f:
+        yaml.safe_dump(params, f, sort_keys=False, width=120)
+    print("%s: %s" % (name, out), flush=True)
+    return out
+
+
+def write_png(path, imgs):
+    from PIL import Image
+    tiles = []
+    for im in imgs:
+        lo, hi = float(im.min()), float(im.max())
+        t = (im - lo) / (hi - lo) if hi > lo else np.zeros_like(im)
+        t = np.pad(t, 1, constant_values=1.0)
+        tiles.append(t)
+    row = np.concatenate(tiles, axis=1)
+    scale = max(1, 256 // row.shape[0])
+    Image.fromarray((row * 255).astype(np.uint8), mode="L").resize(
+        (row.shape[1] * scale, row.shape[0] * scale), Image.NEAREST).save(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="*", default=[os.path.join(HERE, m) for m in ZOO])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--png", default=None, help="also write classmodel_<name>.png into this folder")
+    args = ap.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    for p in args.models:
+        write(p, png_dir=args.png)
+
+
+if __name__ == "__main__":
+    main()
