@@ -44,9 +44,11 @@ centres, no antialias) to H x W. Written to golden/methods/:
                                   The logits are piecewise linear in I, so the ascent never settles: it
                                   keeps hopping across ReLU / max-pooling boundaries, and a relative
                                   perturbation of 1e-6 of the gradients (another batch size, another
-                                  summation order) changes the final image completely. Only the outcome
-                                  is reproducible: every class reaches p >= 0.99 on every zoo model
-                                  (also under such perturbations, with these lr, lambda and T).
+                                  summation order) changes the final image completely. With one image
+                                  per batch and the same float arithmetic as the Go toolkit (the update
+                                  in float64, rounded to float32 once a step) the trajectories agree to
+                                  the bit where the gradients do; every class reaches p >= 0.99 on every
+                                  zoo model, also under such perturbations, with these lr, lambda and T.
     params.yaml                   every parameter above, for the Go tests
 
 Max pooling: the zoo images have flat black backgrounds, so many 2x2 windows hold
