@@ -45,9 +45,10 @@ fmt:
 demo: setup
 	./scripts/demo.sh
 
-## bench: forward throughput (images/s) for the zoo, and the ImageNet-shaped models when built
+## bench: forward throughput (images/s) for the zoo and the ImageNet-shaped models when built, and every method in plain gradients
 bench: .tflib/env.mk
 	$(GO) test -run '^$$' -bench 'Forward|Gradient' -benchtime 5x ./tfgraph
+	$(GO) test -run '^$$' -bench 'Methods' -benchtime 5x ./methods
 
 ## zoo: retrain the Fashion-MNIST zoo (about an hour on 2 cores; needs dataset-fashion-mnist)
 zoo: .tflib/env.mk
