@@ -2,7 +2,7 @@
 # make demo: the lecture's exercise on the committed models. Every saliency
 # method on the Fashion-MNIST samples (fmnist_gap, a GAP network, so CAM
 # applies) and on the cluttered 64×64 samples (fmnist_scatter), and the class
-# model visualisation of every class of fmnist_gap. Writes demo/ and prints the
+# model visualisation of every class of fmnist_gap and, regularised, fmnist_vgg. Writes demo/ and prints the
 # figures' paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +15,11 @@ echo
 echo "== every method, fmnist_scatter, items on a cluttered 64×64 canvas"
 bin/saliency explain -model savedmodels/fmnist_scatter -out "$OUT/fmnist_scatter" $(ls $S/scatter_*.png | grep -v _mask)
 echo
-echo "== class model visualisation, fmnist_gap, every class"
+echo "== class model visualisation, fmnist_gap, every class (Simonyan et al.: L2 only)"
 bin/saliency visualize -model savedmodels/fmnist_gap -out "$OUT/fmnist_gap_classes"
+echo
+echo "== class model visualisation, fmnist_vgg, with clipping, blur and jitter (Yosinski et al.)"
+bin/saliency visualize -model savedmodels/fmnist_vgg -out "$OUT/fmnist_vgg_classes" -set clip=true -set blur=0.5 -set jitter=1
 echo
 echo "figures:"
 ls "$OUT"/*/grid.png | sed 's/^/  /'
