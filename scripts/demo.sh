@@ -2,8 +2,8 @@
 # make demo: the lecture's exercise on the committed models. Every saliency
 # method on the Fashion-MNIST samples (fmnist_gap, a GAP network, so CAM
 # applies) and on the cluttered 64×64 samples (fmnist_scatter), and the class
-# model visualisation of every class of fmnist_gap and, regularised, fmnist_vgg. Writes demo/ and prints the
-# figures' paths.
+# model visualisation of every class of fmnist_gap and, regularised,
+# fmnist_vgg. Writes demo/ and prints the figures' paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=savedmodels/samples
