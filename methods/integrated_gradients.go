@@ -15,11 +15,17 @@ import (
 //
 //	raw = (I − I′) ⊙ Σ_k w_k ∂S_c/∂I (I′ + α_k (I − I′))
 //
-// along the straight path from a baseline I′, with the m-step Riemann sum of
-// the paper (α_k = k/m, w_k = 1/m) by default. Completeness says that Σ raw ≈
-// S_c(I) − S_c(I′); the relative error |Σ raw − ΔS| / |ΔS| of each image is
-// reported in Maps.Info["completeness-error"] (and ΔS in "score-delta"). The
-// map is the signed sum over channels.
+// along the straight path from a baseline I′. The method is the integral;
+// the sum is its quadrature, m-point Gauss–Legendre by default (Captum's
+// default). The paper writes the right Riemann sum (α_k = k/m, w_k = 1/m;
+// rule riemann-right) and its code uses the left one; on ReLU networks with
+// batch normalisation the integrand jumps along the path and is steep near a
+// black baseline, where Gauss–Legendre's nodes crowd, and at 128 steps it
+// meets completeness about three times better than the Riemann sums on the
+// zoo. Completeness says that Σ raw = S_c(I) − S_c(I′); the relative error
+// |Σ raw − ΔS| / |ΔS| of each image is reported in
+// Maps.Info["completeness-error"] (and ΔS in "score-delta"): raise Steps
+// when it is large. The map is the signed sum over channels.
 type IntegratedGradients struct {
 	// Steps is m (default 50).
 	Steps int `yaml:"steps"`
@@ -32,10 +38,9 @@ type IntegratedGradients struct {
 	BlurSigma float64 `yaml:"blur_sigma"`
 	// Seed selects the uniform baseline.
 	Seed uint64 `yaml:"seed"`
-	// Rule is the quadrature: riemann-right (default, the paper's),
-	// riemann-left, riemann-middle, trapezoid, or gauss-legendre (Captum's
-	// default; its nodes crowd at both ends of the path, where the score of a
-	// network often changes fastest).
+	// Rule is the quadrature: gauss-legendre (default), riemann-right (the
+	// paper's formula), riemann-left (the paper's code), riemann-middle or
+	// trapezoid.
 	Rule string `yaml:"rule"`
 	// Reduce is the channel reduction of the map (default sum).
 	Reduce tensor.Reduction `yaml:"reduce"`
@@ -57,7 +62,7 @@ const DefaultSteps = 50
 
 var (
 	igBaselines = []string{"black", "white", "uniform", "blurred"}
-	igRules     = []string{"riemann-right", "riemann-left", "riemann-middle", "trapezoid", "gauss-legendre"}
+	igRules     = []string{"gauss-legendre", "riemann-right", "riemann-left", "riemann-middle", "trapezoid"}
 )
 
 // Validate checks the options.
@@ -96,8 +101,10 @@ func (ig *IntegratedGradients) alphas() ([]float32, []float32) {
 		for k := 0; k < m; k++ {
 			a, w = append(a, (float32(k)+0.5)/float32(m)), append(w, 1/float32(m))
 		}
-	case "gauss-legendre":
-		return gaussLegendre(m)
+	case "riemann-right":
+		for k := 1; k <= m; k++ {
+			a, w = append(a, float32(k)/float32(m)), append(w, 1/float32(m))
+		}
 	case "trapezoid":
 		for k := 0; k <= m; k++ {
 			wk := 1 / float32(m)
@@ -107,9 +114,7 @@ func (ig *IntegratedGradients) alphas() ([]float32, []float32) {
 			a, w = append(a, float32(k)/float32(m)), append(w, wk)
 		}
 	default:
-		for k := 1; k <= m; k++ {
-			a, w = append(a, float32(k)/float32(m)), append(w, 1/float32(m))
-		}
+		return gaussLegendre(m)
 	}
 	return a, w
 }

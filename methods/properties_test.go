@@ -26,42 +26,50 @@ func explain(t *testing.T, model, name string, opts map[string]any, tg methods.T
 }
 
 // Integrated Gradients is complete: Σ attributions = S_c(I) − S_c(I′) up to
-// the error of the quadrature, which falls as the steps grow. On these
-// BatchNorm/ReLU networks the integrand ∇S·(I − I′) is piecewise constant
-// along the path with many jumps (and steep near a black baseline), so at 128
-// steps the per-image error is a few per cent with the paper's Riemann sum
-// and below 3% with Gauss–Legendre nodes; the mean stays near 1%.
+// the error of the quadrature, which falls as the steps grow. At 128 steps of
+// the default rule (Gauss–Legendre) the error over each batch of golden
+// images, |Σ_i (Σ raw_i − ΔS_i)| / Σ_i |ΔS_i|, is within 1% on every zoo model.
+// Image by image it is not: on these BatchNorm/ReLU networks the integrand
+// ∇S·(I − I′) is piecewise constant along the path with many jumps, and steep
+// near a black baseline, so single images reach 2.6% (5.4% with the paper's
+// right Riemann sum); 512 steps bring them near 1%.
 func TestIntegratedGradientsCompleteness(t *testing.T) {
-	stats := func(out *methods.Maps) (mean, worst float64) {
-		for _, e := range out.Info["completeness-error"] {
+	run := func(model, base, rule string, steps int) (mean, worst, batch float64) {
+		out := explain(t, model, "integrated-gradients", map[string]any{"steps": steps, "baseline": base, "rule": rule}, methods.Target{})
+		per := len(out.Raw.Data) / len(out.Classes)
+		var errSum, deltaSum float64
+		for i, e := range out.Info["completeness-error"] {
 			mean += e / float64(len(out.Classes))
 			worst = math.Max(worst, e)
+			var s float64
+			for _, v := range out.Raw.Data[i*per : (i+1)*per] {
+				s += float64(v)
+			}
+			errSum += s - out.Info["score-delta"][i]
+			deltaSum += math.Abs(out.Info["score-delta"][i])
 		}
-		return mean, worst
-	}
-	run := func(model, base, rule string, steps int) (float64, float64) {
-		out := explain(t, model, "integrated-gradients", map[string]any{"steps": steps, "baseline": base, "rule": rule}, methods.Target{})
-		mean, worst := stats(out)
-		t.Logf("%-22s %-7s %3d steps %-14s completeness error mean %.4f, max %.4f", model, base, steps, rule, mean, worst)
-		return mean, worst
+		batch = math.Abs(errSum) / deltaSum
+		t.Logf("%-22s %-7s %3d steps %-14s completeness error: batch %.4f, per image mean %.4f, max %.4f", model, base, steps, rule, batch, mean, worst)
+		return mean, worst, batch
 	}
 	for _, model := range zooModels {
 		for _, base := range []string{"black", "blurred"} {
 			if base == "blurred" && model != "fmnist_vgg" && model != "fmnist_resnet" {
 				continue
 			}
-			if mean, worst := run(model, base, "gauss-legendre", 128); mean > 0.015 || worst > 0.03 {
-				t.Errorf("%s, %s baseline, 128 Gauss-Legendre steps: completeness error mean %.4f, max %.4f", model, base, mean, worst)
+			mean, worst, batch := run(model, base, "", 128)
+			if batch > 0.01 || mean > 0.015 || worst > 0.03 {
+				t.Errorf("%s, %s baseline, 128 steps: completeness error of the batch %.4f (> 1%%?), per image mean %.4f, max %.4f", model, base, batch, mean, worst)
 			}
 		}
 	}
 	// The error falls with the steps; the paper's Riemann sum is worse.
-	m32, _ := run("fmnist_vgg", "black", "gauss-legendre", 32)
-	m128, _ := run("fmnist_vgg", "black", "gauss-legendre", 128)
+	m32, _, _ := run("fmnist_vgg", "black", "", 32)
+	m128, _, _ := run("fmnist_vgg", "black", "", 128)
 	if m128 >= m32 {
 		t.Errorf("the error did not fall from 32 to 128 steps: %.4f, %.4f", m32, m128)
 	}
-	run("fmnist_vgg", "black", "riemann-right", 128)
+	run("fmnist_gap", "black", "riemann-right", 128)
 	run("fmnist_resnet", "black", "riemann-right", 128)
 }
 
