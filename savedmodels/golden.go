@@ -2,12 +2,12 @@ package savedmodels
 
 import (
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"codeberg.org/sbinet/npyio"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // Golden holds a model's golden vectors, computed in Python at export with

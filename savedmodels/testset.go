@@ -2,9 +2,9 @@ package savedmodels
 
 import (
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 
 	"codeberg.org/sbinet/npyio/npz"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // TestSet is a set of labelled test images stored as a .npz file: uint8 images

@@ -3,10 +3,10 @@ package tfgraph
 import (
 	"context"
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 	"strings"
 	"sync"
 
+	"github.com/saliencykit/saliency/tensor"
 	tf "github.com/wamuir/graft/tensorflow"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"

@@ -1,11 +1,11 @@
 package tfgraph_test
 
 import (
-	"github.com/saliencykit/saliency/tensor"
 	"strings"
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

@@ -2,13 +2,13 @@ package tfgraph_test
 
 import (
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

@@ -1,12 +1,12 @@
 package tfgraph_test
 
 import (
-	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

@@ -2,10 +2,10 @@ package tfgraph_test
 
 import (
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 	"log"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

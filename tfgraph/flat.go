@@ -3,10 +3,10 @@ package tfgraph
 import (
 	"context"
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 	"strings"
 	"sync/atomic"
 
+	"github.com/saliencykit/saliency/tensor"
 	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	"google.golang.org/protobuf/proto"

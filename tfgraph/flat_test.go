@@ -1,13 +1,13 @@
 package tfgraph_test
 
 import (
-	"github.com/saliencykit/saliency/tensor"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

@@ -7,12 +7,12 @@ package tfgraph_test
 // (go test -tags imagenet).
 
 import (
-	"github.com/saliencykit/saliency/tensor"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

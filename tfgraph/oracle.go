@@ -2,8 +2,8 @@ package tfgraph
 
 import (
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 
+	"github.com/saliencykit/saliency/tensor"
 	tf "github.com/wamuir/graft/tensorflow"
 )
 

@@ -200,5 +200,5 @@ func (fl *Flat) WithWeights(w *WeightFeed) (*Flat, error) {
 	return &v, nil
 }
 
-// Weights returns the feed of this view (nil for the frozen weights).
+// Feed returns the weights this view feeds (nil for the frozen weights).
 func (fl *Flat) Feed() *WeightFeed { return fl.feed }

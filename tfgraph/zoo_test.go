@@ -2,12 +2,12 @@ package tfgraph_test
 
 import (
 	"context"
-	"github.com/saliencykit/saliency/tensor"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 

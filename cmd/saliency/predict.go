@@ -3,13 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/saliencykit/saliency/tensor"
 	"io"
 	"math"
 	"sort"
 
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 var predictCmd = &command{
