@@ -4,6 +4,10 @@
     list_outputs   nested tf.functions, Split and Unpack (list outputs), a variable
     control_flow   a tf.cond on the input: flattening must refuse it by name
     uint8_input    an image model whose input is uint8
+    layer_names    a Keras model whose layer names TensorFlow's scopes garble: conv and
+                   conv_1, add and add_1, a nested Sequential, layers without ops
+                   (linear Activation, Dropout); layers.yaml lists Keras' own names,
+                   classes, parameter counts and order (model.summary())
     op_coverage    one of each op the ImageNet-shaped models use (Pad, depthwise
                    convolution, Relu6, swish with its custom gradient, sigmoid gating,
                    average and max pooling, concatenation, Maximum/Minimum, …)
@@ -90,6 +94,42 @@ class OpCoverage(tf.Module):
         return tf.matmul(tf.tanh(y), self.w)
 
 
+def layer_names(path):
+    """A Keras 3 model with names that TensorFlow's unique scopes garble."""
+    import keras
+    import yaml
+    from keras import layers
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 2), name="image")
+    x = layers.Conv2D(4, 3, padding="same", name="conv")(inp)
+    x = layers.Conv2D(4, 3, padding="same", name="conv_1")(x)
+    y = layers.Conv2D(4, 1, name="conv_2")(inp)
+    s = layers.Add(name="add")([x, y])
+    s = layers.Activation("relu", name="act")(s)
+    s = layers.Add(name="add_1")([s, y])
+    s = layers.Activation("linear", name="linear_act")(s)
+    block = keras.Sequential([layers.Conv2D(6, 3, padding="same", name="inner_conv"),
+                              layers.BatchNormalization(name="inner_bn"),
+                              layers.ReLU(name="inner_relu")], name="block")
+    z = block(s)
+    z = layers.Dropout(0.3, name="drop")(z)
+    z = layers.GlobalAveragePooling2D(name="gap")(z)
+    out = layers.Dense(5, name="dense")(z)
+    model = keras.Model(inp, out, name="names")
+    shutil.rmtree(path, ignore_errors=True)
+    model.export(path, format="tf_saved_model", verbose=False)
+    entries = []
+    for l in model.layers:
+        entries.append({"name": l.name, "class": l.__class__.__name__, "params": int(l.count_params())})
+        if isinstance(l, keras.Model):
+            for inner in l.layers:
+                entries.append({"name": l.name + "/" + inner.name, "class": inner.__class__.__name__,
+                                "params": int(inner.count_params())})
+    with open(os.path.join(path, "layers.yaml"), "w") as f:
+        yaml.safe_dump({"layers": entries, "total_params": int(model.count_params())}, f, sort_keys=False)
+    print("wrote", path)
+
+
 def save(module, path):
     shutil.rmtree(path, ignore_errors=True)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
@@ -104,6 +144,7 @@ def main():
     save(ListOutputs(), os.path.join(args.out, "list_outputs"))
     save(ControlFlow(), os.path.join(args.out, "control_flow"))
     save(Uint8Input(), os.path.join(args.out, "uint8_input"))
+    layer_names(os.path.join(args.out, "layer_names"))
     cov = OpCoverage()
     path = os.path.join(args.out, "op_coverage")
     save(cov, path)

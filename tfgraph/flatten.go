@@ -49,6 +49,14 @@ var controlFlowOps = map[string]bool{
 	"RemoteCall": true, "MapDataset": true,
 }
 
+// bodyNode is where a flat node came from: its name inside the function body
+// that held it (its Keras name scopes), that function, and its position in
+// the body (TensorFlow keeps a body's nodes in creation order).
+type bodyNode struct {
+	name, fn string
+	index    int
+}
+
 // ref is a tensor of the flat graph, or a variable handle of the outer graph.
 type ref struct {
 	node     string
@@ -68,6 +76,7 @@ type scope struct {
 	fn      string // function name, "" for the outer graph
 	prefix  string
 	nodes   map[string]*nodepb.NodeDef
+	index   map[string]int // position of each node in the body (creation order)
 	args    map[string]ref
 	emitted map[string]bool
 	calls   map[string][]ref
@@ -81,7 +90,7 @@ func (s *scope) where() string {
 }
 
 type flattener struct {
-	origin map[string]string // flat node → its name inside the function body that held it
+	origin map[string]bodyNode // flat node → its name and position in the function body that held it
 	ops    map[string]*opdefpb.OpDef
 	funcs  map[string]*fnpb.FunctionDef
 	out    []*nodepb.NodeDef
@@ -90,10 +99,11 @@ type flattener struct {
 }
 
 func newScope(fn, prefix string, nodes []*nodepb.NodeDef, args map[string]ref) *scope {
-	s := &scope{fn: fn, prefix: prefix, nodes: map[string]*nodepb.NodeDef{}, args: args,
+	s := &scope{fn: fn, prefix: prefix, nodes: map[string]*nodepb.NodeDef{}, index: map[string]int{}, args: args,
 		emitted: map[string]bool{}, calls: map[string][]ref{}}
-	for _, n := range nodes {
+	for i, n := range nodes {
 		s.nodes[n.GetName()] = n
+		s.index[n.GetName()] = i
 	}
 	return s
 }
@@ -193,7 +203,7 @@ func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
 	c := proto.Clone(n).(*nodepb.NodeDef)
 	c.Name = s.prefix + n.GetName()
 	if s.fn != "" {
-		f.origin[c.Name] = n.GetName()
+		f.origin[c.Name] = bodyNode{name: n.GetName(), fn: s.fn, index: s.index[n.GetName()]}
 	}
 	c.Device = ""
 	c.ExperimentalDebugInfo = nil
@@ -345,7 +355,7 @@ type flatGraph struct {
 	inputs  []string // flat tensor per signature input
 	outputs []string // flat tensor per signature output
 	weights []Weight
-	origin  map[string]string
+	origin  map[string]bodyNode
 }
 
 // flatten builds the flat graph of m's signature; values of variables are read
@@ -356,7 +366,7 @@ func (m *Model) flatten() (*flatGraph, error) {
 		return nil, err
 	}
 	gd := m.meta.GetGraphDef()
-	f := &flattener{origin: map[string]string{}, ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{}}
+	f := &flattener{origin: map[string]bodyNode{}, ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{}}
 	for _, fn := range gd.GetLibrary().GetFunction() {
 		f.funcs[fn.GetSignature().GetName()] = fn
 	}

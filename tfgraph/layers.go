@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
 
 // Layer is a Keras layer found in a flat graph.
@@ -21,40 +22,150 @@ type Layer struct {
 	Weights []string
 }
 
-// Keras 3 traces a model inside name scopes "<model>/<layer>/", and the export
-// adds a suffix to each scope ("conv1_1" becomes "conv1_1_1"). The suffix is
-// learned from the variables, whose names keep the true layer names.
-var scopeSuffix = regexp.MustCompile(`_\d+$`)
+// Keras traces a model inside name scopes "<model>/<layer>/<op>", and a
+// nested model (a Sequential or functional model used as a layer) inside
+// "<model>/<outer>/<inner>/<op>". TensorFlow makes scope names unique as it
+// goes ("add" then "add_1"), and Keras 3 enters each layer's scope twice, so
+// the scopes of layers named "add" and "add_1" are "add_1" and "add_1_2". The
+// Keras names are recovered by replaying TensorFlow's rule on the scopes in
+// the order they were created (see decodeScopes); a layer that reads
+// variables is named by its variables' paths, which keep the Keras names.
+//
+// A scope whose ops all sit in child scopes is a nested model: it is listed,
+// and so is each child, as "outer/inner". A layer with no ops at inference
+// (Dropout, a linear Activation) leaves no trace in the graph; the model's
+// card, when it lists the layers, adds it as an alias of its input.
 
-// findLayers maps Keras layer names to flat tensors. nodes is the flat graph in
-// topological order.
-func findLayers(def *graphpb.GraphDef, origin map[string]string, weights []Weight, outputs []string) []Layer {
-	weightLayers := map[string][]string{}
+// scopeInfo is what the flat graph shows of one Keras name scope.
+type scopeInfo struct {
+	scope    string // as TensorFlow named it
+	rank     int    // creation order of its first op
+	direct   bool   // it holds ops itself (not only in child scopes)
+	children map[string]*scopeInfo
+	name     string // the Keras name
+	reads    map[string]bool
+	nested   bool // a nested model: its child scopes are layers
+}
+
+func (s *scopeInfo) child(name string, rank int) *scopeInfo {
+	if s.children == nil {
+		s.children = map[string]*scopeInfo{}
+	}
+	c := s.children[name]
+	if c == nil {
+		c = &scopeInfo{scope: name, rank: rank, reads: map[string]bool{}}
+		s.children[name] = c
+	}
+	c.rank = min(c.rank, rank)
+	return c
+}
+
+func (s *scopeInfo) container() bool { return s.nested }
+
+// isNestedModel tells a nested model from a layer with internal name scopes
+// (BatchNormalization's "batchnorm", an op's own scope): its ops all sit in
+// child scopes, and those are layers. Under Keras 3 every child layer's scope
+// replays as a twice-entered layer scope; under one entry (tf.keras) each
+// child must also read variables of its own ("outer/inner/kernel").
+func (s *scopeInfo) isNestedModel() bool {
+	if s.direct || len(s.children) == 0 {
+		return false
+	}
+	kids := s.sortedChildren()
+	if _, bad := replayNames(kids, 2); bad == 0 {
+		return true
+	}
+	if _, bad := replayNames(kids, 1); bad > 0 {
+		return false
+	}
+	for _, c := range kids {
+		deep := false
+		for v := range c.reads {
+			deep = deep || strings.Count(v, "/") >= 2
+		}
+		if !deep {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedChildren lists the child scopes in creation order.
+func (s *scopeInfo) sortedChildren() []*scopeInfo {
+	out := make([]*scopeInfo, 0, len(s.children))
+	for _, c := range s.children {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rank < out[j].rank })
+	return out
+}
+
+// findLayers maps Keras layer names to flat tensors.
+func findLayers(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Weight, outputs []string) []Layer {
+	weightOf := map[string]string{} // weight node → variable name
 	for _, w := range weights {
-		if i := strings.LastIndexByte(w.Name, '/'); i > 0 {
-			weightLayers[w.Name[:i]] = append(weightLayers[w.Name[:i]], w.Name)
-		}
+		weightOf[w.Node] = w.Name
 	}
-	// Scope component of each node, and the suffix that turns weighted layer
-	// names into scope components.
-	scopeOf := map[string]string{}
-	scopes := map[string]bool{}
+	// The scopes, in creation order: functions in the order their first
+	// node is met, then position in the body.
+	fnRank := map[string]int{}
+	root := &scopeInfo{}
+	type placed struct{ top, inner *scopeInfo }
+	where := map[string]placed{}
 	for _, n := range def.GetNode() {
-		parts := strings.Split(origin[n.GetName()], "/")
-		if len(parts) >= 3 {
-			scopeOf[n.GetName()] = parts[1]
-			scopes[parts[1]] = true
+		o, ok := origin[n.GetName()]
+		if !ok {
+			continue
+		}
+		comps := strings.Split(o.name, "/")
+		if len(comps) < 3 {
+			continue
+		}
+		if _, ok := fnRank[o.fn]; !ok {
+			fnRank[o.fn] = len(fnRank)
+		}
+		rank := fnRank[o.fn]<<32 | o.index
+		top := root.child(comps[1], rank)
+		p := placed{top: top}
+		if len(comps) == 3 {
+			top.direct = true
+		} else {
+			p.inner = top.child(comps[2], rank)
+			if len(comps) == 4 {
+				p.inner.direct = true
+			}
+		}
+		if isWeightRead(n.GetInput()) {
+			if v, ok := weightOf[nodeOf(n.GetInput()[0])]; ok {
+				top.reads[v] = true
+				if p.inner != nil {
+					p.inner.reads[v] = true
+				}
+			}
+		}
+		where[n.GetName()] = p
+	}
+	tops := root.sortedChildren()
+	for _, t := range tops {
+		t.nested = t.isNestedModel()
+	}
+	decodeScopes(tops, 1)
+	for _, t := range tops {
+		if t.container() {
+			decodeScopes(t.sortedChildren(), 2)
 		}
 	}
-	suffix := learnSuffix(scopes, weightLayers)
-	layerName := func(scope string) string {
-		if suffix != "" && strings.HasSuffix(scope, suffix) {
-			return strings.TrimSuffix(scope, suffix)
+	// key is the layer of a node: "name", or "outer/inner" in a nested model.
+	key := func(node string) (string, string) {
+		p, ok := where[node]
+		if !ok {
+			return "", ""
 		}
-		return scope
+		if p.top.container() && p.inner != nil {
+			return p.top.name, p.top.name + "/" + p.inner.name
+		}
+		return p.top.name, p.top.name
 	}
-	// Consumers outside the layer (or being a graph output) make a tensor
-	// the layer's output. tensorsOf lists the used tensors of each node.
 	consumers := map[string][]string{}
 	tensorsOf := map[string][]string{}
 	use := func(t string) {
@@ -75,75 +186,312 @@ func findLayers(def *graphpb.GraphDef, origin map[string]string, weights []Weigh
 		isOutput[o] = true
 	}
 	byName := map[string]*Layer{}
-	var order []string
-	for _, n := range def.GetNode() {
-		scope, ok := scopeOf[n.GetName()]
-		if !ok {
-			continue
+	rankOf := map[string]int{}
+	for _, t := range tops {
+		add := func(name string, s *scopeInfo) {
+			byName[name] = &Layer{Name: name, Weights: sortedKeys(s.reads)}
+			rankOf[name] = s.rank
 		}
-		name := layerName(scope)
-		l := byName[name]
-		if l == nil {
-			l = &Layer{Name: name, Weights: weightLayers[name]}
-			byName[name] = l
-			order = append(order, name)
+		add(t.name, t)
+		if t.container() {
+			for _, c := range t.sortedChildren() {
+				add(t.name+"/"+c.name, c)
+			}
+		}
+	}
+	for _, n := range def.GetNode() {
+		outer, inner := key(n.GetName())
+		if outer == "" {
+			continue
 		}
 		op := n.GetOp()
 		if op == "Const" || (op == "Identity" && isWeightRead(n.GetInput())) {
 			continue // parameters, not computation
 		}
-		if !contains(l.Ops, op) {
-			l.Ops = append(l.Ops, op)
-		}
 		ts := tensorsOf[n.GetName()]
 		sort.Slice(ts, func(i, j int) bool { return tensorIndex(ts[i]) < tensorIndex(ts[j]) })
-		for _, t := range ts {
-			external := isOutput[t]
-			for _, c := range consumers[t] {
-				if scopeOf[c] != scope {
-					external = true
+		for _, name := range []string{outer, inner} {
+			l := byName[name]
+			if !contains(l.Ops, op) {
+				l.Ops = append(l.Ops, op)
+			}
+			for _, t := range ts {
+				external := isOutput[t]
+				for _, c := range consumers[t] {
+					co, ci := key(c)
+					if (name == outer && co != outer) || (name == inner && ci != inner) {
+						external = true
+					}
+				}
+				if external {
+					l.Output = t
 				}
 			}
-			if external {
-				l.Output = t
+			if inner == outer {
+				break
 			}
 		}
 	}
-	var out []Layer
-	for _, name := range order {
-		if l := byName[name]; l.Output != "" {
-			out = append(out, *l)
+	// The order of model.layers: Keras sorts a functional model's layers
+	// by depth (the longest path to an output, deepest first) and, within a
+	// depth, by the order a depth-first walk from the outputs meets them.
+	topKey := func(node string) string { o, _ := key(node); return o }
+	order := kerasOrder(def, topKey, outputs, rankOf)
+	var names []string
+	for _, top := range order {
+		if l := byName[top]; l != nil && l.Output != "" {
+			names = append(names, top)
 		}
+		var kids []string
+		for name, l := range byName {
+			if strings.HasPrefix(name, top+"/") && l.Output != "" {
+				kids = append(kids, name)
+			}
+		}
+		sort.Slice(kids, func(i, j int) bool { return rankOf[kids[i]] < rankOf[kids[j]] })
+		names = append(names, kids...)
+	}
+	out := make([]Layer, len(names))
+	for i, name := range names {
+		out[i] = *byName[name]
 	}
 	return out
 }
 
-func learnSuffix(scopes map[string]bool, weightLayers map[string][]string) string {
-	var best string
-	bestHits := -1
-	cands := []string{""}
-	for s := range scopes {
-		if m := scopeSuffix.FindString(s); m != "" && !contains(cands, m) {
-			cands = append(cands, m)
-		}
+// kerasOrder sorts the top-level layers as Keras' map_graph does: by depth
+// (the longest path from the layer to an output of the model) deepest first,
+// then by the index at which a depth-first walk from the outputs, through
+// each layer's inputs in order, first meets them. Layers are connected
+// through the tensors their ops read from other layers (through ops outside
+// any layer). rank gives the creation order, used to order a layer's inputs
+// and as the last tie-break.
+func kerasOrder(def *graphpb.GraphDef, layerOf func(node string) string, outputs []string, rank map[string]int) []string {
+	nodes := map[string]*nodepb.NodeDef{}
+	for _, n := range def.GetNode() {
+		nodes[n.GetName()] = n
 	}
-	sort.Strings(cands)
-	for _, c := range cands {
-		hits := 0
-		for l := range weightLayers {
-			if scopes[l+c] {
-				hits++
+	// preds[L] lists the layers L reads, in order of first reading; sources
+	// walks back through nodes outside any layer.
+	memo := map[string][]string{}
+	var sources func(node string) []string
+	sources = func(node string) []string {
+		if l := layerOf(node); l != "" {
+			return []string{l}
+		}
+		if v, ok := memo[node]; ok {
+			return v
+		}
+		memo[node] = nil
+		var out []string
+		if n := nodes[node]; n != nil {
+			for _, in := range n.GetInput() {
+				for _, l := range sources(nodeOf(strings.TrimPrefix(in, "^"))) {
+					if !contains(out, l) {
+						out = append(out, l)
+					}
+				}
 			}
 		}
-		if hits > bestHits {
-			best, bestHits = c, hits
+		memo[node] = out
+		return out
+	}
+	preds := map[string][]string{}
+	var layers []string
+	for _, n := range def.GetNode() {
+		l := layerOf(n.GetName())
+		if l == "" {
+			continue
+		}
+		if _, ok := preds[l]; !ok {
+			preds[l] = nil
+			layers = append(layers, l)
+		}
+		for _, in := range n.GetInput() {
+			for _, p := range sources(nodeOf(strings.TrimPrefix(in, "^"))) {
+				if p != l && !contains(preds[l], p) {
+					preds[l] = append(preds[l], p)
+				}
+			}
 		}
 	}
-	if len(weightLayers) == 0 {
-		// No variables to learn from: Keras 3 exports use "_1".
-		return "_1"
+	succ := map[string][]string{}
+	for l, ps := range preds {
+		for _, p := range ps {
+			succ[p] = append(succ[p], l)
+		}
 	}
-	return best
+	depth := map[string]int{}
+	var depthOf func(l string, seen map[string]bool) int
+	depthOf = func(l string, seen map[string]bool) int {
+		if d, ok := depth[l]; ok {
+			return d
+		}
+		if seen[l] {
+			return 0 // a cycle cannot happen in a functional model
+		}
+		seen[l] = true
+		d := 0
+		for _, s := range succ[l] {
+			d = max(d, depthOf(s, seen)+1)
+		}
+		depth[l] = d
+		return d
+	}
+	for _, l := range layers {
+		depthOf(l, map[string]bool{})
+	}
+	// The walk from the outputs, in output order.
+	index := map[string]int{}
+	var walk func(l string)
+	walk = func(l string) {
+		if _, ok := index[l]; ok {
+			return
+		}
+		index[l] = len(index)
+		for _, p := range preds[l] {
+			walk(p)
+		}
+	}
+	for _, o := range outputs {
+		for _, l := range sources(nodeOf(o)) {
+			walk(l)
+		}
+	}
+	for _, l := range layers { // layers that reach no output
+		walk(l)
+	}
+	sort.SliceStable(layers, func(i, j int) bool {
+		a, b := layers[i], layers[j]
+		if depth[a] != depth[b] {
+			return depth[a] > depth[b]
+		}
+		if index[a] != index[b] {
+			return index[a] < index[b]
+		}
+		return rank[a] < rank[b]
+	})
+	return layers
+}
+
+// decodeScopes sets the Keras name of each scope of one parent, given in
+// creation order, by replaying TensorFlow's unique naming: each layer's
+// scope is entered calls times (Keras 3 enters it twice, tf.keras once), and
+// the ops sit in the last. The number of entries is found by trying 2 and 1.
+// A layer that reads variables takes the name their paths give.
+func decodeScopes(scopes []*scopeInfo, depth int) {
+	best, bestBad := map[*scopeInfo]string(nil), -1
+	for _, calls := range []int{2, 1} {
+		names, bad := replayNames(scopes, calls)
+		if bestBad < 0 || bad < bestBad {
+			best, bestBad = names, bad
+		}
+	}
+	for _, s := range scopes {
+		s.name = best[s]
+		if v := readName(s.reads, depth); v != "" {
+			s.name = v
+		}
+	}
+}
+
+// readName is the layer name that the variables a scope reads agree on: the
+// depth-th path component of each ("block/inner_conv/kernel" is "block" at
+// depth 1 and "inner_conv" at depth 2), or "" when they disagree or there
+// are none.
+func readName(reads map[string]bool, depth int) string {
+	name := ""
+	for v := range reads {
+		comps := strings.Split(v, "/")
+		if len(comps) <= depth {
+			return ""
+		}
+		if name != "" && name != comps[depth-1] {
+			return ""
+		}
+		name = comps[depth-1]
+	}
+	return name
+}
+
+// replayNames finds, for each scope, the requested name that TensorFlow's
+// unique naming turns into that scope on its calls-th entry, and counts the
+// scopes for which none does (those keep their scope name).
+func replayNames(scopes []*scopeInfo, calls int) (map[*scopeInfo]string, int) {
+	used := uniqueNames{}
+	names := map[*scopeInfo]string{}
+	bad := 0
+	for _, s := range scopes {
+		found := false
+		for _, cand := range suffixStrips(s.scope) {
+			trial := used.clone()
+			got := ""
+			for i := 0; i < calls; i++ {
+				got = trial.unique(cand)
+			}
+			if got == s.scope {
+				used, names[s], found = trial, cand, true
+				break
+			}
+		}
+		if !found {
+			bad++
+			used.unique(s.scope)
+			names[s] = s.scope
+		}
+	}
+	return names, bad
+}
+
+// suffixStrips lists s, then s without its last "_<digits>", and so on.
+func suffixStrips(s string) []string {
+	out := []string{s}
+	for {
+		m := scopeSuffix.FindStringIndex(s)
+		if m == nil || m[0] == 0 {
+			return out
+		}
+		s = s[:m[0]]
+		out = append(out, s)
+	}
+}
+
+var scopeSuffix = regexp.MustCompile(`_\d+$`)
+
+// uniqueNames replays tf.Graph.unique_name: the use count of each lower-case
+// name.
+type uniqueNames map[string]int
+
+func (u uniqueNames) clone() uniqueNames {
+	c := make(uniqueNames, len(u))
+	for k, v := range u {
+		c[k] = v
+	}
+	return c
+}
+
+func (u uniqueNames) unique(name string) string {
+	key := strings.ToLower(name)
+	i := u[key]
+	u[key] = i + 1
+	if i == 0 {
+		return name
+	}
+	base := key
+	for u[key] > 0 {
+		key = fmt.Sprintf("%s_%d", base, i)
+		i++
+	}
+	u[key] = 1
+	return fmt.Sprintf("%s_%d", name, i-1)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func isWeightRead(inputs []string) bool {
