@@ -8,6 +8,10 @@
                    conv_1, add and add_1, a nested Sequential, layers without ops
                    (linear Activation, Dropout); layers.yaml lists Keras' own names,
                    classes, parameter counts and order (model.summary())
+    keras_layers   Keras layers beyond the zoo's: grouped and depthwise-as-grouped
+                   Conv2D, LayerNormalization, gelu, Conv2DTranspose, UpSampling2D
+                   (nearest and bilinear), GlobalMaxPooling2D; golden input and layer
+                   gradients from tf.GradientTape
     op_coverage    one of each op the ImageNet-shaped models use (Pad, depthwise
                    convolution, Relu6, swish with its custom gradient, sigmoid gating,
                    average and max pooling, concatenation, Maximum/Minimum, …)
@@ -130,6 +134,47 @@ def layer_names(path):
     print("wrote", path)
 
 
+def keras_layers(path):
+    """Keras layers whose ops the zoo lacks, with tf.GradientTape goldens."""
+    import keras
+    from keras import layers
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 4), name="image")
+    x = layers.Conv2D(8, 3, padding="same", groups=2, name="grouped")(inp)
+    x = layers.Conv2D(8, 3, padding="same", groups=8, name="depthwise_as_grouped")(x)
+    x = layers.LayerNormalization(name="ln")(x)
+    x = layers.Dense(8, activation="gelu", name="gelu_dense")(x)
+    x = layers.Conv2DTranspose(6, 3, strides=2, padding="same", name="deconv")(x)
+    x = layers.UpSampling2D(2, name="up")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear", name="up_bilinear")(x)
+    x = layers.MaxPooling2D(4, name="pool")(x)
+    a = layers.GlobalMaxPooling2D(name="gmp")(x)
+    b = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Concatenate(name="cat")([a, b])
+    out = layers.Dense(10, name="logits")(x)
+    model = keras.Model(inp, out, name="keras_layers")
+    shutil.rmtree(path, ignore_errors=True)
+    model.export(path, format="tf_saved_model", verbose=False)
+    x = tf.constant(np.random.default_rng(3).uniform(0, 1, (3, 8, 8, 4)).astype(np.float32))
+    inner = ["ln", "deconv"]
+    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in inner] + [model.output])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        *acts, logits = probe(x, training=False)
+        top = tf.argmax(logits, axis=1)
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    g = os.path.join(path, "golden")
+    os.makedirs(g, exist_ok=True)
+    np.save(os.path.join(g, "inputs.npy"), x.numpy())
+    np.save(os.path.join(g, "top.npy"), top.numpy().astype(np.int32))
+    np.save(os.path.join(g, "logits.npy"), logits.numpy())
+    np.save(os.path.join(g, "grad_input.npy"), tape.gradient(score, x).numpy())
+    for n, a in zip(inner, acts):
+        np.save(os.path.join(g, "layer_%s.npy" % n), a.numpy())
+        np.save(os.path.join(g, "grad_layer_%s.npy" % n), tape.gradient(score, a).numpy())
+    print("wrote", path)
+
+
 def save(module, path):
     shutil.rmtree(path, ignore_errors=True)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
@@ -145,6 +190,7 @@ def main():
     save(ControlFlow(), os.path.join(args.out, "control_flow"))
     save(Uint8Input(), os.path.join(args.out, "uint8_input"))
     layer_names(os.path.join(args.out, "layer_names"))
+    keras_layers(os.path.join(args.out, "keras_layers"))
     cov = OpCoverage()
     path = os.path.join(args.out, "op_coverage")
     save(cov, path)

@@ -51,13 +51,18 @@ func (m *Model) buildFlat() (*Flat, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := proto.Marshal(fg.def)
+	g, err := importFlat(m.Dir, fg)
 	if err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: flat graph: %w", m.Dir, err)
+		return nil, err
 	}
-	g := tf.NewGraph()
-	if err := g.Import(raw, ""); err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: importing the flat graph: %s", m.Dir, firstLine(err.Error()))
+	// TensorFlow's CPU kernels cannot run a grouped convolution (Keras 3
+	// marks the function holding one for XLA, which a flat graph loses): it
+	// is rewritten as convolutions of channel groups, and the graph imported
+	// again.
+	if groupedConvs(g, fg) {
+		if g, err = importFlat(m.Dir, fg); err != nil {
+			return nil, err
+		}
 	}
 	opts, err := sessionOptions(m.opts)
 	if err != nil {
@@ -92,6 +97,19 @@ func (m *Model) buildFlat() (*Flat, error) {
 		}
 	}
 	return fl, nil
+}
+
+// importFlat imports the flat GraphDef into a new graph.
+func importFlat(dir string, fg *flatGraph) (*tf.Graph, error) {
+	raw, err := proto.Marshal(fg.def)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph: %w", dir, err)
+	}
+	g := tf.NewGraph()
+	if err := g.Import(raw, ""); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: importing the flat graph: %s", dir, firstLine(err.Error()))
+	}
+	return g, nil
 }
 
 // Forward runs a batch through the flat graph and returns the signature's

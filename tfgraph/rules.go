@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"encoding/binary"
+	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
@@ -41,6 +42,96 @@ func init() {
 		"LeakyRelu": func(b *Builder, n *Node) []Sym {
 			return one(n, b.op1("LeakyReluGrad", attrs(n.def, "alpha"), n.Dy[0], n.In[0]))
 		},
+		"Rsqrt": func(b *Builder, n *Node) []Sym { return one(n, b.op1("RsqrtGrad", nil, n.Out[0], n.Dy[0])) },
+		"Sqrt":  func(b *Builder, n *Node) []Sym { return one(n, b.op1("SqrtGrad", nil, n.Out[0], n.Dy[0])) },
+		"Exp":   func(b *Builder, n *Node) []Sym { return one(n, b.op1("Mul", nil, n.Dy[0], n.Out[0])) },
+		"Square": func(b *Builder, n *Node) []Sym {
+			return one(n, b.op1("Mul", nil, n.Dy[0], b.op1("Mul", nil, n.In[0], b.constF32(2))))
+		},
+		// StopGradient passes nothing back: what tf.GradientTape does (in
+		// LayerNormalization's moments the stopped mean has zero derivative
+		// anyway).
+		"StopGradient": func(b *Builder, n *Node) []Sym { return make([]Sym, len(n.In)) },
+		// Erf: d erf(x)/dx = 2/√π · exp(−x²) (gelu).
+		"Erf": func(b *Builder, n *Node) []Sym {
+			x := n.In[0]
+			e := b.op1("Exp", nil, b.op1("Neg", nil, b.op1("Square", nil, x)))
+			return one(n, b.op1("Mul", nil, n.Dy[0], b.op1("Mul", nil, e, b.constF32(float32(2/math.Sqrt(math.Pi))))))
+		},
+		"SquaredDifference": func(b *Builder, n *Node) []Sym {
+			out := make([]Sym, 2)
+			x, y, dy := n.In[0], n.In[1], n.Dy[0]
+			g := b.op1("Mul", nil, dy, b.op1("Mul", nil, b.op1("Sub", nil, x, y), b.constF32(2)))
+			if n.Need[0] {
+				out[0] = b.reduceTo(g, x, y, true)
+			}
+			if n.Need[1] {
+				out[1] = b.reduceTo(b.op1("Neg", nil, g), y, x, false)
+			}
+			return out
+		},
+		// Max over axes: the signal goes to the maxima, shared equally among
+		// ties (TensorFlow's rule).
+		"Max": func(b *Builder, n *Node) []Sym {
+			axes, ok := b.fl.constInts(n.def.GetInput()[1])
+			if !ok {
+				b.Fail("Max %s: reduction axes are not a constant", n.Name())
+				return nil
+			}
+			x := n.In[0]
+			y, dy := n.Out[0], n.Dy[0]
+			if keep, _ := attr(n.def, "keep_dims"); keep != true {
+				rank := x.Shape().NumDimensions()
+				norm := make([]int, len(axes))
+				for i, a := range axes {
+					if a < 0 {
+						a += int64(rank)
+					}
+					norm[i] = int(a)
+				}
+				sortInts(norm)
+				for _, a := range norm {
+					y = b.op1("ExpandDims", nil, y, b.constI32([]int32{int32(a)}))
+					dy = b.op1("ExpandDims", nil, dy, b.constI32([]int32{int32(a)}))
+				}
+			}
+			ind := b.op1("Cast", map[string]any{"DstT": tf.Float}, b.op1("Equal", nil, x, y))
+			count := b.op1("Sum", map[string]any{"keep_dims": true}, ind, n.In[1])
+			return one(n, b.op1("Mul", nil, b.op1("RealDiv", nil, ind, count), dy))
+		},
+		// Conv2DBackpropInput as a forward op (Conv2DTranspose): its input
+		// signal is the convolution of the signal with the same filter.
+		"Conv2DBackpropInput": func(b *Builder, n *Node) []Sym { // inputs: sizes, filter, out_backprop
+			a := attrs(n.def, "strides", "padding", "data_format", "dilations", "explicit_paddings", "use_cudnn_on_gpu")
+			out := make([]Sym, len(n.In))
+			out[2] = b.op1("Conv2D", a, n.Dy[0], n.In[1])
+			return out
+		},
+		// Tile: the signal of each copy summed back onto the tile.
+		"Tile": func(b *Builder, n *Node) []Sym { // inputs: x, multiples
+			rank := n.In[0].Shape().NumDimensions()
+			if rank < 0 {
+				b.Fail("Tile %s: input rank unknown", n.Name())
+				return nil
+			}
+			mult := b.op1("Cast", map[string]any{"DstT": tf.Int32}, n.In[1])
+			split := b.op1("Reshape", nil, b.op1("Transpose", nil, b.pack([]Sym{mult, b.shape(n.In[0])}, nil), b.constI32([]int32{1, 0})), b.constI32([]int32{-1}))
+			axes := make([]int32, rank)
+			for i := range axes {
+				axes[i] = int32(2 * i)
+			}
+			sum := b.op1("Sum", map[string]any{"keep_dims": false}, b.op1("Reshape", nil, n.Dy[0], split), b.constI32(axes))
+			return one(n, b.op1("Reshape", nil, sum, b.shape(n.In[0])))
+		},
+		"ResizeBilinear": func(b *Builder, n *Node) []Sym {
+			return one(n, b.op1("ResizeBilinearGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], n.In[0]))
+		},
+		"ResizeNearestNeighbor": func(b *Builder, n *Node) []Sym {
+			size := b.op1("StridedSlice", map[string]any{"begin_mask": int64(0), "end_mask": int64(0)}, b.shape(n.In[0]), b.constI32([]int32{1}), b.constI32([]int32{3}), b.constI32([]int32{1}))
+			return one(n, b.op1("ResizeNearestNeighborGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], size))
+		},
+		"Select":   selectRule,
+		"SelectV2": selectRule,
 		"Softmax": func(b *Builder, n *Node) []Sym {
 			// (dy - Σ_c dy·y) · y
 			y := n.Out[0]
@@ -281,6 +372,21 @@ func reduceRule(mean bool) Rule {
 		}
 		return one(n, g)
 	}
+}
+
+// selectRule routes the signal of Select(cond, t, e) to t where cond holds
+// and to e elsewhere.
+func selectRule(b *Builder, n *Node) []Sym {
+	cond, t, e, dy := n.In[0], n.In[1], n.In[2], n.Dy[0]
+	zeros := b.op1("ZerosLike", nil, dy)
+	out := make([]Sym, 3)
+	if n.Need[1] {
+		out[1] = b.reduceTo(b.op1("SelectV2", nil, cond, dy, zeros), t, e, true)
+	}
+	if n.Need[2] {
+		out[2] = b.reduceTo(b.op1("SelectV2", nil, cond, zeros, dy), e, t, true)
+	}
+	return out
 }
 
 func padRule(b *Builder, n *Node) []Sym {

@@ -135,3 +135,60 @@ func TestOpCoverage(t *testing.T) {
 		}
 	}
 }
+
+// Keras layers beyond the zoo (grouped convolutions, LayerNormalization,
+// gelu, Conv2DTranspose, UpSampling2D, GlobalMaxPooling2D): the flat graph
+// runs (grouped convolutions rewritten) and equals the signature, and the
+// plain rule set equals tf.GradientTape at the input and at two layers.
+func TestKerasLayersMatchTape(t *testing.T) {
+	m := testdataModel(t, "keras_layers")
+	dir := filepath.Join("..", "savedmodels", "testdata", "keras_layers", "golden")
+	read := func(name string) *tensor.Tensor {
+		v, err := savedmodels.ReadNpy(filepath.Join(dir, name+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	x := read("inputs")
+	top, err := savedmodels.ReadNpyInts(filepath.Join(dir, "top.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := checkedFlat(t, m, x, 1e-5)
+	for rs, missing := range fl.SupportedRules() {
+		if len(missing) > 0 {
+			t.Errorf("%s: no rule for %v", rs, missing)
+		}
+	}
+	for _, end := range []string{"", "ln", "deconv"} {
+		want, name := read("grad_input"), "input"
+		target := ""
+		if end != "" {
+			l, err := fl.Layer(end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, name, target = read("grad_layer_"+end), end, l.Output
+		}
+		got, err := fl.Gradient(x, top, target, tfgraph.Plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := tensor.MaxAbsDiff(got, want)
+		t.Logf("%s: |plain - GradientTape| = %.3g (%.3g relative)", name, d, d/maxAbs(want))
+		if d > 1e-5*maxAbs(want) || maxAbs(want) == 0 {
+			t.Errorf("%s: plain differs from tf.GradientTape by %g (max %g)", name, d, maxAbs(want))
+		}
+	}
+	for _, rs := range []*tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
+		if _, err := fl.Gradient(x, top, "", rs); err != nil {
+			t.Errorf("%s: %v", rs.Name, err)
+		}
+	}
+	for _, name := range []string{"grouped", "depthwise_as_grouped", "ln", "gelu_dense", "deconv", "up", "up_bilinear", "gmp"} {
+		if _, err := fl.Layer(name); err != nil {
+			t.Error(err)
+		}
+	}
+}
