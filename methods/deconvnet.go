@@ -25,6 +25,9 @@ func init() { Register("deconvnet", func() Method { return &DeconvNet{} }) }
 // Name is "deconvnet".
 func (d *DeconvNet) Name() string { return "deconvnet" }
 
+// RuleSet is tfgraph.DeconvNet.
+func (d *DeconvNet) RuleSet() *tfgraph.RuleSet { return tfgraph.DeconvNet }
+
 // Validate checks the options.
 func (d *DeconvNet) Validate() error {
 	if err := validateReduction(d.Name(), d.Reduce); err != nil {

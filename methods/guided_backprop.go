@@ -25,6 +25,9 @@ func init() { Register("guided-backprop", func() Method { return &GuidedBackprop
 // Name is "guided-backprop".
 func (g *GuidedBackprop) Name() string { return "guided-backprop" }
 
+// RuleSet is tfgraph.Guided.
+func (g *GuidedBackprop) RuleSet() *tfgraph.RuleSet { return tfgraph.Guided }
+
 // Validate checks the options.
 func (g *GuidedBackprop) Validate() error {
 	if err := validateReduction(g.Name(), g.Reduce); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // GuidedGradCAM is Guided Grad-CAM (Selvaraju et al. 2016): the Guided
@@ -25,6 +26,9 @@ func init() { Register("guided-gradcam", func() Method { return &GuidedGradCAM{}
 
 // Name is "guided-gradcam".
 func (g *GuidedGradCAM) Name() string { return "guided-gradcam" }
+
+// RuleSet is tfgraph.Guided.
+func (g *GuidedGradCAM) RuleSet() *tfgraph.RuleSet { return tfgraph.Guided }
 
 // Validate checks the options.
 func (g *GuidedGradCAM) Validate() error {

@@ -94,6 +94,14 @@ type Maps struct {
 	Info map[string][]float64
 }
 
+// RuleUser is implemented by the methods whose backward pass uses a rule set
+// other than the plain gradient (Guided Backprop, DeconvNet, Guided
+// Grad-CAM, and SmoothGrad around one of them), so that a caller can report
+// where the rule set changes nothing (tfgraph.Flat.RuleCoverage).
+type RuleUser interface {
+	RuleSet() *tfgraph.RuleSet
+}
+
 // NotApplicableError is returned when a method cannot run on a model: an op
 // on its backward path has no rule, or the model lacks a structure the method
 // needs (the GAP head of CAM). Err, the cause, is a *tfgraph.NoRuleError, a

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // SmoothGrad averages an input-space method over noisy copies of each image
@@ -63,6 +64,19 @@ func (s *SmoothGrad) Name() string {
 		return "smoothgrad"
 	}
 	return s.name
+}
+
+// RuleSet is the wrapped method's rule set, or nil for the plain gradient.
+func (s *SmoothGrad) RuleSet() *tfgraph.RuleSet {
+	if s.inner == nil {
+		if err := s.Validate(); err != nil {
+			return nil
+		}
+	}
+	if r, ok := s.inner.(RuleUser); ok {
+		return r.RuleSet()
+	}
+	return nil
 }
 
 // DefaultSamples and DefaultNoise are the defaults of Smilkov et al.

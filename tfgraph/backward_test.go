@@ -112,3 +112,22 @@ func TestGuidedAndDeconvNetMatchGolden(t *testing.T) {
 		})
 	}
 }
+
+// Guided and DeconvNet change the ReLU family; RuleCoverage names the layers.
+func TestRuleCoverage(t *testing.T) {
+	fl, _ := loadFlat(t, "fmnist_vgg")
+	for _, rs := range []*tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
+		changed, exact := fl.RuleCoverage(rs)
+		for _, l := range []string{"conv1_1", "conv1_2", "conv2_1", "conv2_2", "fc1"} {
+			if len(changed[l]) == 0 || changed[l][0] != "Relu" {
+				t.Errorf("%s: layer %s not changed (%v)", rs.Name, l, changed)
+			}
+		}
+		if len(changed) != 5 || len(exact) != 0 {
+			t.Errorf("%s: changed %v, exact %v", rs.Name, changed, exact)
+		}
+	}
+	if changed, _ := fl.RuleCoverage(tfgraph.Plain); len(changed) != 0 {
+		t.Errorf("plain changes %v", changed)
+	}
+}

@@ -2,7 +2,9 @@ package tfgraph
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -99,16 +101,58 @@ func (b *Builder) Fail(format string, a ...any) {
 var Plain = &RuleSet{Name: "plain"}
 
 // DeconvNet passes only positive signal through a ReLU, whatever its forward
-// input was (Zeiler & Fergus 2013): R_in = relu(R_out).
+// input was (Zeiler & Fergus 2013): R_in = relu(R_out). The ReLU family
+// (Relu, Relu6, LeakyRelu, Elu, Selu) gets this rule; every other op,
+// including Sigmoid, Tanh, Softplus and the composite swish and gelu, keeps
+// its exact derivative (see RuleCoverage).
 var DeconvNet = &RuleSet{Name: "deconvnet", Rules: map[string]Rule{
-	"Relu": deconvRelu, "Relu6": deconvRelu,
+	"Relu": deconvRelu, "Relu6": deconvRelu, "LeakyRelu": deconvRelu, "Elu": deconvRelu, "Selu": deconvRelu,
 }}
 
 // Guided keeps signal only where both the forward input and the backward
 // signal are positive (Springenberg et al. 2014): R_in = 1[x>0]·relu(R_out).
+// For the rest of the ReLU family the forward mask is the activation's own
+// derivative: R_in = f'(x)·relu(R_out) (1[0<x<6] for Relu6, α below zero for
+// LeakyRelu, eˣ for Elu), which is the paper's rule on a ReLU. Every other op
+// keeps its exact derivative (see RuleCoverage).
 var Guided = &RuleSet{Name: "guided", Rules: map[string]Rule{
-	"Relu": guidedRelu, "Relu6": guidedRelu,
+	"Relu": guidedRelu, "Relu6": guidedRelu, "LeakyRelu": guidedRelu, "Elu": guidedRelu, "Selu": guidedRelu,
 }}
+
+// activationOps are the element-wise activations (and the ops of composite
+// ones: swish is x·sigmoid(x), gelu uses Erf) that RuleCoverage reports.
+var activationOps = []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "Erf", "HardSigmoid"}
+
+// RuleCoverage says how a rule set treats the activations of the model's
+// layers: the layers whose ops it overrides, and the layers with an
+// activation it leaves at the exact derivative (Sigmoid, Tanh, swish, gelu,
+// …), each with the op types concerned. A Guided or DeconvNet rule set that
+// overrides no layer computes the plain gradient.
+func (fl *Flat) RuleCoverage(rs *RuleSet) (changed, plain map[string][]string) {
+	changed, plain = map[string][]string{}, map[string][]string{}
+	for _, l := range fl.layers {
+		if strings.Contains(l.Name, "/") && fl.hasLayer(l.Name[:strings.IndexByte(l.Name, '/')]) {
+			continue // a nested model's layer: reported with the model
+		}
+		for _, op := range l.Ops {
+			if _, ok := rs.Rules[op]; ok {
+				changed[l.Name] = append(changed[l.Name], op)
+			} else if slices.Contains(activationOps, op) {
+				plain[l.Name] = append(plain[l.Name], op)
+			}
+		}
+	}
+	return changed, plain
+}
+
+func (fl *Flat) hasLayer(name string) bool {
+	for _, l := range fl.layers {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
 
 // RuleSets lists the built-in rule sets.
 var RuleSets = []*RuleSet{Plain, DeconvNet, Guided}
@@ -118,14 +162,13 @@ func deconvRelu(b *Builder, n *Node) []Sym {
 	return one(n, b.Op("Relu", nil, n.Dy[0]))
 }
 
-// guidedRelu: R_in = 1[x>0] · relu(R_out) (Springenberg et al.); for Relu6
-// also 1[x<6].
+// guidedRelu: R_in = f'(x) · relu(R_out), the exact rule of the activation
+// applied to the positive part of the signal (Springenberg et al.: on a
+// ReLU, 1[x>0] · relu(R_out)).
 func guidedRelu(b *Builder, n *Node) []Sym {
-	pos := b.Op("Relu", nil, n.Dy[0])
-	if n.Op() == "Relu6" {
-		return one(n, b.Op("Relu6Grad", nil, pos, n.In[0]))
-	}
-	return one(n, b.Op("ReluGrad", nil, pos, n.Out[0]))
+	m := *n
+	m.Dy = []Sym{b.Op("Relu", nil, n.Dy[0])}
+	return b.Plain(&m)
 }
 
 // rule returns the rule of op under rs, or nil.

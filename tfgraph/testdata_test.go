@@ -181,9 +181,17 @@ func TestKerasLayersMatchTape(t *testing.T) {
 			t.Errorf("%s: plain differs from tf.GradientTape by %g (max %g)", name, d, maxAbs(want))
 		}
 	}
+	// No ReLU-family activation: Guided and DeconvNet change nothing, and
+	// RuleCoverage says so (and names the gelu it leaves exact).
+	plain, _ := fl.Gradient(x, top, "", tfgraph.Plain)
 	for _, rs := range []*tfgraph.RuleSet{tfgraph.Guided, tfgraph.DeconvNet} {
-		if _, err := fl.Gradient(x, top, "", rs); err != nil {
+		g, err := fl.Gradient(x, top, "", rs)
+		if err != nil {
 			t.Errorf("%s: %v", rs.Name, err)
+		}
+		changed, exact := fl.RuleCoverage(rs)
+		if !tensor.Equal(g, plain) || len(changed) != 0 || len(exact["gelu_dense"]) == 0 {
+			t.Errorf("%s: changed %v, exact %v, equals plain %v", rs.Name, changed, exact, tensor.Equal(g, plain))
 		}
 	}
 	for _, name := range []string{"grouped", "depthwise_as_grouped", "ln", "gelu_dense", "deconv", "up", "up_bilinear", "gmp"} {

@@ -191,6 +191,7 @@ type index struct {
 	Images     []string     `json:"images"`
 	Methods    []string     `json:"methods"`
 	Skipped    []skipped    `json:"skipped,omitempty"`
+	Warnings   []string     `json:"warnings,omitempty"`
 	Maps       []indexEntry `json:"maps"`
 	Grid       string       `json:"grid"`
 	Percentile float64      `json:"display_percentile"`
@@ -269,6 +270,13 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		}
 		results[k] = res
 		idx.Methods = append(idx.Methods, meth.Name())
+		if ru, ok := meth.(methods.RuleUser); ok && ru.RuleSet() != nil {
+			if changed, _ := fl.RuleCoverage(ru.RuleSet()); len(changed) == 0 {
+				w := fmt.Sprintf("%s: the model has no ReLU-family activation, so the %s rule set changes nothing: the map is a plain-gradient map", meth.Name(), ru.RuleSet().Name)
+				idx.Warnings = append(idx.Warnings, w)
+				fmt.Fprintf(c.stderr, "saliency explain: warning: %s\n", w)
+			}
+		}
 	}
 	bar.finish()
 	grid := &reports.Grid{

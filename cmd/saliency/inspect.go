@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/saliencykit/saliency/savedmodels"
@@ -122,6 +123,12 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		} else {
 			fmt.Fprintf(w, "  %-9s no rule for %s\n", rs.Name, strings.Join(missing[rs.Name], ", "))
 		}
+		if rs == tfgraph.Plain {
+			continue
+		}
+		for _, line := range ruleCoverage(fl, rs) {
+			fmt.Fprintf(w, "  %-9s %s\n", "", line)
+		}
 	}
 	fmt.Fprintf(w, "\nLayers\n  %-18s %-22s %10s  %s\n", "name", "output shape", "params", "ops")
 	for _, l := range fl.Layers() {
@@ -149,4 +156,44 @@ func at(v []float64, i int) float64 {
 		return v[i]
 	}
 	return 0
+}
+
+// ruleCoverage describes which layers a rule set changes and which
+// activations it leaves at the exact derivative.
+func ruleCoverage(fl *tfgraph.Flat, rs *tfgraph.RuleSet) []string {
+	changed, plain := fl.RuleCoverage(rs)
+	var out []string
+	if len(changed) == 0 {
+		out = append(out, fmt.Sprintf("warning: no layer has a ReLU-family activation: %s equals the plain gradient on this model", rs.Name))
+	} else {
+		out = append(out, fmt.Sprintf("its rule at %d layers (%s)", len(changed), opsOf(changed)))
+	}
+	if len(plain) > 0 {
+		names := make([]string, 0, len(plain))
+		for n := range plain {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) > 4 {
+			names = append(names[:4], "…")
+		}
+		out = append(out, fmt.Sprintf("exact derivative at %d layers with other activations (%s): %s", len(plain), opsOf(plain), strings.Join(names, ", ")))
+	}
+	return out
+}
+
+// opsOf lists the op types of a layer → ops map, sorted.
+func opsOf(m map[string][]string) string {
+	seen := map[string]bool{}
+	var ops []string
+	for _, list := range m {
+		for _, op := range list {
+			if !seen[op] {
+				seen[op] = true
+				ops = append(ops, op)
+			}
+		}
+	}
+	sort.Strings(ops)
+	return strings.Join(ops, ", ")
 }
