@@ -264,7 +264,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		if !onPath[name] {
 			continue
 		}
-		op := fl.graph.Operation(name)
+		op := fl.op(name)
 		nout := op.NumOutputs()
 		dys := make([]tf.Output, nout)
 		any := false
@@ -352,7 +352,7 @@ func (fl *Flat) tensor(name string) (tf.Output, error) {
 	if err != nil {
 		return tf.Output{}, err
 	}
-	o := fl.graph.Operation(op)
+	o := fl.op(op)
 	if o == nil || idx >= o.NumOutputs() {
 		return tf.Output{}, fmt.Errorf("tfgraph: %s: the flat graph has no tensor %s", fl.model.Dir, name)
 	}
@@ -375,7 +375,7 @@ func (fl *Flat) layerOf(node string) string {
 
 // inputName is the flat tensor of the signature's (image) input.
 func (fl *Flat) inputName() string {
-	return fl.inputs[0].Op.Name() + outputSuffix(fl.inputs[0].Index)
+	return fl.nameOf(fl.inputs[0])
 }
 
 // path returns the position of every node in the topological order and the
@@ -422,6 +422,6 @@ func (fl *Flat) path(startNode, endNode string) (map[string]int, map[string]bool
 }
 
 func (fl *Flat) floatOutput(node string) bool {
-	op := fl.graph.Operation(node)
+	op := fl.op(node)
 	return op != nil && op.NumOutputs() > 0 && op.Output(0).DataType() == tf.Float
 }

@@ -28,6 +28,7 @@ type Flat struct {
 	layers []Layer
 	nodes  map[string]*nodepb.NodeDef
 	order  []*nodepb.NodeDef // topological
+	prefix string            // of the flat graph's nodes in the loaded graph
 	// Shared by the views WithWeights makes:
 	quiet    *firstRunFilter
 	bw       *backwardCache
@@ -51,65 +52,73 @@ func (m *Model) buildFlat() (*Flat, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := importFlat(m.Dir, fg)
+	// Shapes first, in a scratch graph (cheap: the flat graph holds no
+	// weight values). TensorFlow's CPU kernels cannot run a grouped
+	// convolution (Keras 3 marks the function holding one for XLA, which a
+	// flat graph loses): it is rewritten as convolutions of channel groups.
+	scratch, err := importFlat(m.Dir, fg, tf.NewGraph(), "", false)
 	if err != nil {
 		return nil, err
 	}
-	// TensorFlow's CPU kernels cannot run a grouped convolution (Keras 3
-	// marks the function holding one for XLA, which a flat graph loses): it
-	// is rewritten as convolutions of channel groups, and the graph imported
-	// again.
-	if groupedConvs(g, fg) {
-		if g, err = importFlat(m.Dir, fg); err != nil {
-			return nil, err
-		}
-	}
-	opts, err := sessionOptions(m.opts)
-	if err != nil {
+	groupedConvs(scratch, fg)
+	// The flat graph goes into the loaded graph, its weight values mapped to
+	// the live variables, and runs in the loaded session: every weight is
+	// held once, by TensorFlow.
+	g := m.saved.Graph
+	if _, err := importFlat(m.Dir, fg, g, flatPrefix, true); err != nil {
 		return nil, err
 	}
-	sess, err := tf.NewSession(g, opts)
-	if err != nil {
-		return nil, fmt.Errorf("tfgraph: %s: flat graph session: %w", m.Dir, err)
-	}
-	fl := &Flat{model: m, graph: g, sess: sess, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
+	fl := &Flat{model: m, graph: g, sess: m.saved.Session, prefix: flatPrefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
 		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{},
 		quiet: &firstRunFilter{}, bw: &backwardCache{}, runs: &atomic.Int64{}}
 	for _, n := range fg.def.GetNode() {
 		fl.nodes[n.GetName()] = n
 	}
 	fl.order = topoSort(fg.def.GetNode())
-	fl.perImage = activationBytes(g, fl.order)
+	fl.perImage = fl.activationBytes()
 	for _, names := range []struct {
 		names []string
 		dst   *[]tf.Output
 	}{{fg.inputs, &fl.inputs}, {fg.outputs, &fl.outputs}} {
 		for _, n := range names.names {
-			op, idx, err := parseTensorName(n)
+			o, err := fl.tensor(n)
 			if err != nil {
-				return nil, err
-			}
-			o := g.Operation(op)
-			if o == nil {
 				return nil, fmt.Errorf("tfgraph: %s: flat graph lacks %s", m.Dir, n)
 			}
-			*names.dst = append(*names.dst, o.Output(idx))
+			*names.dst = append(*names.dst, o)
 		}
 	}
 	return fl, nil
 }
 
-// importFlat imports the flat GraphDef into a new graph.
-func importFlat(dir string, fg *flatGraph) (*tf.Graph, error) {
+// flatPrefix starts the names of the flat graph's nodes in the loaded graph.
+const flatPrefix = "saliency_flat/"
+
+// importFlat imports the flat GraphDef into g under prefix, mapping the
+// weight value placeholders to the live variables when mapped is set.
+func importFlat(dir string, fg *flatGraph, g *tf.Graph, prefix string, mapped bool) (*tf.Graph, error) {
 	raw, err := proto.Marshal(fg.def)
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph: %w", dir, err)
 	}
-	g := tf.NewGraph()
-	if err := g.Import(raw, ""); err != nil {
+	opts := tf.GraphImportOptions{Prefix: strings.TrimSuffix(prefix, "/")}
+	if mapped {
+		for name, read := range fg.reads {
+			opts.AddInputMapping(name, 0, read)
+		}
+	}
+	if err := g.ImportWithOptions(raw, opts); err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: importing the flat graph: %s", dir, firstLine(err.Error()))
 	}
 	return g, nil
+}
+
+// op is the operation of a flat-graph node in the loaded graph.
+func (fl *Flat) op(node string) *tf.Operation { return fl.graph.Operation(fl.prefix + node) }
+
+// nameOf is the flat-graph name of a tensor of the loaded graph.
+func (fl *Flat) nameOf(o tf.Output) string {
+	return strings.TrimPrefix(o.Op.Name(), fl.prefix) + outputSuffix(o.Index)
 }
 
 // Forward runs a batch through the flat graph and returns the signature's
@@ -122,13 +131,12 @@ func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return res.Fetched[0], nil
 }
 
+// close forgets the session, which the model owns and closes.
 func (fl *Flat) close() error {
-	if fl == nil || fl.sess == nil {
-		return nil
+	if fl != nil {
+		fl.sess = nil
 	}
-	err := fl.sess.Close()
-	fl.sess = nil
-	return err
+	return nil
 }
 
 // topoSort orders nodes so that every node comes after its inputs.
@@ -159,7 +167,7 @@ func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
 }
 
 // Output is the flat tensor of the signature's first output.
-func (fl *Flat) Output() string { return fl.outputs[0].Op.Name() + outputSuffix(fl.outputs[0].Index) }
+func (fl *Flat) Output() string { return fl.nameOf(fl.outputs[0]) }
 
 // WeightValue reads a weight's frozen value.
 func (fl *Flat) WeightValue(name string) (*tensor.Tensor, error) {
@@ -167,7 +175,7 @@ func (fl *Flat) WeightValue(name string) (*tensor.Tensor, error) {
 	if !ok {
 		return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
 	}
-	outs, err := fl.exec(nil, []tf.Output{fl.graph.Operation(w.Node + "/value").Output(0)})
+	outs, err := fl.exec(nil, []tf.Output{fl.op(w.Node).Output(0)})
 	if err != nil {
 		return nil, err
 	}
@@ -200,10 +208,10 @@ func int64sToInts(s []int64) []int {
 
 // activationBytes sums, over the float outputs of every node whose static
 // shape has a batch dimension, the bytes of one example.
-func activationBytes(g *tf.Graph, nodes []*nodepb.NodeDef) int64 {
+func (fl *Flat) activationBytes() int64 {
 	var total int64
-	for _, n := range nodes {
-		op := g.Operation(n.GetName())
+	for _, n := range fl.order {
+		op := fl.op(n.GetName())
 		if op == nil {
 			continue
 		}

@@ -1,7 +1,6 @@
 package tfgraph
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -13,8 +12,6 @@ import (
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	opdefpb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
-	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
-	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -28,10 +25,10 @@ import (
 //     FunctionDef reference "node:out_arg:i" becomes the flat output index
 //     (sizes of the earlier output args, from the OpDef and the node's attrs or
 //     their defaults, plus i);
-//   - every variable becomes a weight: a Const holding the value read through
-//     the loaded session, under a PlaceholderWithDefault, so an experiment can
-//     feed other values without rebuilding the graph; ReadVariableOp becomes an
-//     Identity of the weight;
+//   - every variable becomes a weight: a PlaceholderWithDefault, so an
+//     experiment can feed other values without rebuilding the graph, over a
+//     placeholder for the value that the import maps to the live variable
+//     (no value is copied); ReadVariableOp becomes an Identity of the weight;
 //   - control edges are dropped (after freezing nothing has side effects),
 //     device strings and internal "_" attributes are cleared.
 //
@@ -356,6 +353,7 @@ type flatGraph struct {
 	outputs []string // flat tensor per signature output
 	weights []Weight
 	origin  map[string]bodyNode
+	reads   map[string]tf.Output // weight value placeholder → ReadVariableOp in the loaded graph
 }
 
 // flatten builds the flat graph of m's signature; values of variables are read
@@ -397,82 +395,71 @@ func (m *Model) flatten() (*flatGraph, error) {
 		}
 		fg.outputs = append(fg.outputs, r.String())
 	}
-	weights, consts, err := m.freeze(f.vars)
+	weights, consts, reads, err := m.freeze(f.vars)
 	if err != nil {
 		return nil, err
 	}
 	fg.weights = weights
+	fg.reads = reads
 	fg.origin = f.origin
 	fg.def = &graphpb.GraphDef{Node: append(consts, f.out...), Versions: gd.GetVersions()}
 	return fg, nil
 }
 
-// freeze reads the variables through the loaded session and returns a weight
-// (Const under a PlaceholderWithDefault) for each, sorted by name.
-func (m *Model) freeze(vars map[string]*nodepb.NodeDef) ([]Weight, []*nodepb.NodeDef, error) {
+// freeze makes each variable a weight of the flat graph: a placeholder for
+// its value (mapped, when the flat graph is imported into the loaded graph,
+// to a ReadVariableOp of the live variable, so no value is copied) under a
+// PlaceholderWithDefault that an experiment can feed. It returns the
+// weights, sorted by name, the nodes, and the read op of each weight's value
+// placeholder.
+func (m *Model) freeze(vars map[string]*nodepb.NodeDef) ([]Weight, []*nodepb.NodeDef, map[string]tf.Output, error) {
 	names := make([]string, 0, len(vars))
 	for n := range vars {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	g := m.saved.Graph
-	var fetches []tf.Output
+	var weights []Weight
+	var nodes []*nodepb.NodeDef
+	reads := map[string]tf.Output{}
 	for _, name := range names {
+		v := vars[name]
+		dt := v.GetAttr()["dtype"].GetType()
 		read := "saliency_freeze/" + name
 		op := g.Operation(read)
 		if op == nil {
 			h := g.Operation(name)
 			if h == nil {
-				return nil, nil, fmt.Errorf("tfgraph: %s: variable %s is not in the loaded graph", m.Dir, name)
+				return nil, nil, nil, fmt.Errorf("tfgraph: %s: variable %s is not in the loaded graph", m.Dir, name)
 			}
-			dt := vars[name].GetAttr()["dtype"].GetType()
 			var err error
 			op, err = g.AddOperation(tf.OpSpec{Type: "ReadVariableOp", Name: read,
 				Input: []tf.Input{h.Output(0)}, Attrs: map[string]any{"dtype": tf.DataType(dt)}})
 			if err != nil {
-				return nil, nil, fmt.Errorf("tfgraph: %s: reading variable %s: %w", m.Dir, name, err)
+				return nil, nil, nil, fmt.Errorf("tfgraph: %s: reading variable %s: %w", m.Dir, name, err)
 			}
 		}
-		fetches = append(fetches, op.Output(0))
-	}
-	var vals []*tf.Tensor
-	if len(fetches) > 0 {
-		var err error
-		vals, err = m.saved.Session.Run(nil, fetches, nil)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tfgraph: %s: reading variables: %s", m.Dir, firstLine(err.Error()))
+		shape := v.GetAttr()["shape"].GetShape()
+		if shape == nil || shape.GetUnknownRank() {
+			return nil, nil, nil, fmt.Errorf("tfgraph: %s: variable %s has no static shape", m.Dir, name)
 		}
-	}
-	var weights []Weight
-	var nodes []*nodepb.NodeDef
-	for i, name := range names {
-		v := vals[i]
-		var buf bytes.Buffer
-		if _, err := v.WriteContentsTo(&buf); err != nil {
-			return nil, nil, fmt.Errorf("tfgraph: %s: variable %s: %w", m.Dir, name, err)
-		}
-		dt := typespb.DataType(v.DataType())
-		shape := &shapepb.TensorShapeProto{}
-		for _, d := range v.Shape() {
-			shape.Dim = append(shape.Dim, &shapepb.TensorShapeProto_Dim{Size: d})
+		var dims []int64
+		for _, d := range shape.GetDim() {
+			dims = append(dims, d.GetSize())
 		}
 		node := weightNode(name)
+		typ := &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: dt}}
+		shp := &attrpb.AttrValue{Value: &attrpb.AttrValue_Shape{Shape: shape}}
 		nodes = append(nodes,
-			&nodepb.NodeDef{Name: node + "/value", Op: "Const", Attr: map[string]*attrpb.AttrValue{
-				"dtype": {Value: &attrpb.AttrValue_Type{Type: dt}},
-				"value": {Value: &attrpb.AttrValue_Tensor{Tensor: &tensorpb.TensorProto{
-					Dtype: dt, TensorShape: shape, TensorContent: buf.Bytes()}}},
-			}},
+			&nodepb.NodeDef{Name: node + "/value", Op: "Placeholder", Attr: map[string]*attrpb.AttrValue{"dtype": typ, "shape": shp}},
 			&nodepb.NodeDef{Name: node, Op: "PlaceholderWithDefault", Input: []string{node + "/value"},
-				Attr: map[string]*attrpb.AttrValue{
-					"dtype": {Value: &attrpb.AttrValue_Type{Type: dt}},
-					"shape": {Value: &attrpb.AttrValue_Shape{Shape: shape}},
-				}})
-		wname := vars[name].GetAttr()["shared_name"].GetS()
+				Attr: map[string]*attrpb.AttrValue{"dtype": typ, "shape": shp}})
+		reads[node+"/value"] = op.Output(0)
+		wname := v.GetAttr()["shared_name"].GetS()
 		if len(wname) == 0 {
 			wname = []byte(name)
 		}
-		weights = append(weights, Weight{Name: string(wname), Node: node, DType: dtypeName(dt), Shape: v.Shape()})
+		weights = append(weights, Weight{Name: string(wname), Node: node, DType: dtypeName(dt), Shape: dims})
 	}
-	return weights, nodes, nil
+	return weights, nodes, reads, nil
 }

@@ -210,13 +210,14 @@ func (fl *Flat) SupportedRules() map[string][]string {
 // that have no rule in rs, sorted.
 func (fl *Flat) MissingRules(rs *RuleSet) []string {
 	logits, _ := fl.Logits()
-	_, onPath, err := fl.path(nodeOf(logits), fl.inputs[0].Op.Name())
+	input := nodeOf(fl.inputName())
+	_, onPath, err := fl.path(nodeOf(logits), input)
 	if err != nil {
 		return nil
 	}
 	missing := map[string]bool{}
 	for _, n := range fl.order {
-		if onPath[n.GetName()] && n.GetName() != fl.inputs[0].Op.Name() && fl.floatOutput(n.GetName()) && rs.rule(n.GetOp()) == nil {
+		if onPath[n.GetName()] && n.GetName() != input && fl.floatOutput(n.GetName()) && rs.rule(n.GetOp()) == nil {
 			missing[n.GetOp()] = true
 		}
 	}

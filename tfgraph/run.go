@@ -181,7 +181,7 @@ func (fl *Flat) PrepareWeights(values map[string]*tensor.Tensor) (*WeightFeed, e
 		if err != nil {
 			return nil, err
 		}
-		wf.feeds[fl.graph.Operation(w.Node).Output(0)] = t
+		wf.feeds[fl.op(w.Node).Output(0)] = t
 		wf.names = append(wf.names, name)
 	}
 	sort.Strings(wf.names)
