@@ -30,6 +30,9 @@ type Spec struct {
 	Height, Width int
 	// Channels is 1 (grayscale) or 3 (RGB).
 	Channels int
+	// BGR reverses the colour channels (Caffe-style models such as VGG16
+	// and ResNet50 of keras.applications).
+	BGR bool
 	// Scale and Offset map a [0,255] pixel to the model's range. A zero Scale
 	// means 1/255 (inputs in [0,1]).
 	Scale, Offset float32
@@ -80,7 +83,8 @@ func (s Spec) PixelValue(p float32) []float32 {
 }
 
 // Display returns the spec of the same image for display: the model's size
-// and channels with values in [0, 1] (pixel/255), no mean or std.
+// and channels with values in [0, 1] (pixel/255), in RGB order, no mean or
+// std.
 func (s Spec) Display() Spec {
 	return Spec{Height: s.Height, Width: s.Width, Channels: s.Channels}
 }
@@ -133,6 +137,11 @@ func ToInput(img image.Image, spec Spec) ([]float32, error) {
 	scale := spec.Scale
 	if scale == 0 {
 		scale = 1.0 / 255
+	}
+	if spec.BGR && spec.Channels == 3 {
+		for i := 0; i+2 < len(px); i += 3 {
+			px[i], px[i+2] = px[i+2], px[i]
+		}
 	}
 	for i := range px {
 		c := i % spec.Channels

@@ -183,3 +183,16 @@ func TestPixelValueAndDisplay(t *testing.T) {
 		t.Errorf("display spec %+v", d)
 	}
 }
+
+// A BGR spec reverses the colour channels before the mean is subtracted.
+func TestBGR(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	img.Set(0, 0, color.NRGBA{R: 10, G: 20, B: 30, A: 255})
+	x, err := ToInput(img, Spec{Height: 1, Width: 1, Channels: 3, Scale: 1, BGR: true, Mean: []float32{1, 2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x[0] != 29 || x[1] != 18 || x[2] != 7 {
+		t.Errorf("BGR input %v, want [29 18 7]", x)
+	}
+}

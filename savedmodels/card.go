@@ -46,7 +46,11 @@ type Card struct {
 	Accuracy map[string]float64 `yaml:"accuracy"`
 	Seed     int                `yaml:"seed"`
 	Training map[string]any     `yaml:"training"`
-	Layers   []Layer            `yaml:"layers"`
+	// Logits says which tensor holds the pre-softmax scores.
+	Logits string `yaml:"logits,omitempty"`
+	// TotalParams is Keras' model.count_params().
+	TotalParams int64   `yaml:"total_params,omitempty"`
+	Layers      []Layer `yaml:"layers"`
 	Golden   struct {
 		Images      map[string]any `yaml:"images"`
 		InnerLayers []string       `yaml:"inner_layers"`
@@ -54,11 +58,14 @@ type Card struct {
 	} `yaml:"golden"`
 }
 
-// Layer is one Keras layer as model.summary() shows it.
+// Layer is one Keras layer as model.summary() shows it (a layer of a nested
+// model as "outer/inner").
 type Layer struct {
 	Name        string `yaml:"name"`
 	Class       string `yaml:"class"`
 	OutputShape []int  `yaml:"output_shape"`
+	// Params is Keras' layer.count_params().
+	Params int64 `yaml:"params,omitempty"`
 }
 
 // CardFile is the card's file name inside a SavedModel folder.
@@ -119,6 +126,7 @@ func (c *Card) ImageSpec() images.Spec {
 		Height:   c.Input.Shape[1],
 		Width:    c.Input.Shape[2],
 		Channels: c.Input.Shape[3],
+		BGR:      c.Input.Color == "bgr",
 		Scale:    float32(c.Preprocessing.Scale),
 		Offset:   float32(c.Preprocessing.Offset),
 	}
