@@ -51,7 +51,7 @@ type Card struct {
 	// TotalParams is Keras' model.count_params().
 	TotalParams int64   `yaml:"total_params,omitempty"`
 	Layers      []Layer `yaml:"layers"`
-	Golden   struct {
+	Golden      struct {
 		Images      map[string]any `yaml:"images"`
 		InnerLayers []string       `yaml:"inner_layers"`
 		Gradient    string         `yaml:"gradient"`
