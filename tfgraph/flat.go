@@ -76,6 +76,9 @@ func (m *Model) buildFlat() (*Flat, error) {
 	}
 	fl.order = topoSort(fg.def.GetNode())
 	fl.perImage = fl.activationBytes()
+	if len(m.opts.KerasLayers) > 0 {
+		fl.SetKerasLayers(m.opts.KerasLayers)
+	}
 	for _, names := range []struct {
 		names []string
 		dst   *[]tf.Output

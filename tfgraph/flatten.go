@@ -70,8 +70,11 @@ func (r ref) String() string {
 
 // scope is the outer graph or one inlined function body.
 type scope struct {
-	fn      string // function name, "" for the outer graph
-	prefix  string
+	fn     string // function name, "" for the outer graph
+	prefix string
+	// origin, for a body inlined from a call inside a Keras name scope, is
+	// where the call node sits: the body's nodes are reported there.
+	origin  *bodyNode
 	nodes   map[string]*nodepb.NodeDef
 	index   map[string]int // position of each node in the body (creation order)
 	args    map[string]ref
@@ -199,7 +202,9 @@ func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
 	}
 	c := proto.Clone(n).(*nodepb.NodeDef)
 	c.Name = s.prefix + n.GetName()
-	if s.fn != "" {
+	if s.origin != nil {
+		f.origin[c.Name] = bodyNode{name: s.origin.name + "/" + n.GetName(), fn: s.origin.fn, index: s.origin.index}
+	} else if s.fn != "" {
 		f.origin[c.Name] = bodyNode{name: n.GetName(), fn: s.fn, index: s.index[n.GetName()]}
 	}
 	c.Device = ""
@@ -275,6 +280,20 @@ func (f *flattener) inline(s *scope, n *nodepb.NodeDef) ([]ref, error) {
 		args[sig.GetInputArg()[i].GetName()] = r
 	}
 	body := newScope(name, s.prefix+n.GetName()+"/", fn.GetNodeDef(), args)
+	// A call made inside a Keras name scope (a layer whose computation
+	// Keras 3 puts in a function of its own, e.g. for XLA) reports its body
+	// in that scope and at the call's place in the creation order.
+	if i := strings.LastIndexByte(n.GetName(), '/'); (i > 0 && s.fn != "") || s.origin != nil {
+		at := bodyNode{fn: s.fn, index: s.index[n.GetName()]}
+		if i > 0 {
+			at.name = n.GetName()[:i]
+		}
+		if s.origin != nil {
+			at.fn, at.index = s.origin.fn, s.origin.index
+			at.name = strings.Trim(s.origin.name+"/"+at.name, "/")
+		}
+		body.origin = &at
+	}
 	f.depth++
 	defer func() { f.depth-- }()
 	var outs []ref

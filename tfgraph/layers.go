@@ -20,6 +20,75 @@ type Layer struct {
 	Ops []string
 	// Weights are the layer's variables (e.g. "conv1_1/kernel").
 	Weights []string
+	// Alias names the layer whose output this one passes on unchanged, for a
+	// layer without ops at inference (Dropout, a linear Activation, an
+	// Identity); "" for a layer with ops.
+	Alias string
+}
+
+// KerasLayer is a layer as Keras lists it (model.summary(), a model card).
+type KerasLayer struct {
+	Name        string
+	Class       string
+	OutputShape []int // -1 for the batch
+}
+
+// SetKerasLayers completes the layer list with Keras' own: every layer of
+// keras (in model.summary() order) that the graph does not show, because it
+// has no ops at inference, becomes an alias of the nearest earlier layer with
+// the same output shape, and the list takes Keras' order. It returns the
+// layers it could place neither way.
+func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
+	have := map[string]Layer{}
+	for _, l := range fl.layers {
+		have[l.Name] = l
+	}
+	var out []Layer
+	var unplaced []string
+	for _, k := range keras {
+		if l, ok := have[k.Name]; ok {
+			out = append(out, l)
+			delete(have, k.Name)
+			continue
+		}
+		if k.Class == "InputLayer" {
+			continue
+		}
+		placed := false
+		for i := len(out) - 1; i >= 0 && !placed; i-- {
+			if sameDims(fl.Shape(out[i].Output), k.OutputShape) {
+				src := out[i]
+				if src.Alias != "" {
+					src.Name = src.Alias
+				}
+				out = append(out, Layer{Name: k.Name, Output: out[i].Output, Alias: src.Name})
+				placed = true
+			}
+		}
+		if !placed {
+			unplaced = append(unplaced, k.Name)
+		}
+	}
+	for _, l := range fl.layers { // layers Keras does not list keep their place at the end
+		if _, ok := have[l.Name]; ok {
+			out = append(out, l)
+		}
+	}
+	fl.layers = out
+	return unplaced
+}
+
+// sameDims compares a static shape with Keras' (-1 or 0 for unknown).
+func sameDims(s []int64, k []int) bool {
+	if len(s) != len(k) || len(s) == 0 {
+		return false
+	}
+	for i := range s {
+		if (s[i] >= 0 || k[i] >= 0) && s[i] != int64(k[i]) && !(s[i] < 0 && k[i] <= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Keras traces a model inside name scopes "<model>/<layer>/<op>", and a

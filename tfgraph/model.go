@@ -36,6 +36,10 @@ type Options struct {
 	// TensorFlow's default (one thread per core). The pools are process-wide:
 	// the first session created in a process sets them.
 	IntraOpThreads, InterOpThreads int
+	// KerasLayers, when given (from a model card), complete the flat graph's
+	// layers with those that have no ops at inference, as aliases, and put
+	// them in Keras' order (Flat.SetKerasLayers).
+	KerasLayers []KerasLayer
 	// Grappler runs TensorFlow's graph optimizer on the session. It is off
 	// by default: on ResNet50 and InceptionV3 it doubles the time to load a
 	// model and to its first gradient (6.2 s and 2.6 s against 3.5 s and

@@ -132,7 +132,11 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	}
 	fmt.Fprintf(w, "\nLayers\n  %-18s %-22s %10s  %s\n", "name", "output shape", "params", "ops")
 	for _, l := range fl.Layers() {
-		fmt.Fprintf(w, "  %-18s %-22s %10d  %s\n", l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), strings.Join(l.Ops, " "))
+		ops := strings.Join(l.Ops, " ")
+		if l.Alias != "" {
+			ops = "(no ops: the output of " + l.Alias + ")"
+		}
+		fmt.Fprintf(w, "  %-18s %-22s %10d  %s\n", l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), ops)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -26,20 +27,29 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *modelFlags) load(dir string) (*tfgraph.Model, *savedmodels.Card, error) {
-	m, err := tfgraph.Load(dir, &tfgraph.Options{
+	card, err := savedmodels.ReadCard(dir)
+	if errors.Is(err, savedmodels.ErrNoCard) {
+		card, err = nil, nil
+	}
+	if err != nil {
+		if _, statErr := os.Stat(dir); statErr != nil {
+			card, err = nil, nil // Load says what is wrong with the folder
+		} else {
+			return nil, nil, err
+		}
+	}
+	opts := &tfgraph.Options{
 		Tags:           strings.Split(f.tags, ","),
 		Signature:      f.signature,
 		IntraOpThreads: f.threads,
-	})
-	if err != nil {
-		return nil, nil, err
 	}
-	card, err := savedmodels.ReadCard(dir)
-	if errors.Is(err, savedmodels.ErrNoCard) {
-		return m, nil, nil
+	if card != nil {
+		for _, l := range card.Layers {
+			opts.KerasLayers = append(opts.KerasLayers, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
+		}
 	}
+	m, err := tfgraph.Load(dir, opts)
 	if err != nil {
-		m.Close()
 		return nil, nil, err
 	}
 	return m, card, nil
