@@ -16,7 +16,7 @@ GO ?= go
 BENCH ?= .
 PKGS := ./...
 
-.PHONY: setup build test test-imagenet vet fmt demo zoo zoo-imagenet bench clean env
+.PHONY: setup build test test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench clean env
 
 .tflib/env.mk: requirements.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -58,6 +58,18 @@ zoo: .tflib/env.mk
 ## zoo-imagenet: random-weight ImageNet-shaped SavedModels into savedmodels/imagenet (git-ignored)
 zoo-imagenet: .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py
+
+## zoo-applications: every keras.applications architecture, random weights and BN statistics from one batch, into savedmodels/applications (git-ignored; hours on 2 cores, ~30 GB)
+zoo-applications: .tflib/env.mk
+	$(PY) savedmodels/build_applications.py
+
+## test-applications: every keras.applications model: flatten, forward, plain gradient vs tf.GradientTape, rule sets, layers (about 25 min once built); the table goes to docs/models-table.md (copied into docs/models.md)
+test-applications: zoo-applications
+	SALIENCY_MODELS_MD=$(CURDIR)/docs/models-table.md $(GO) test -count=1 -timeout 3h -tags applications -run Applications -v ./tfgraph
+
+## measure-load: load and first-gradient time and peak RSS, Python against Go, on VGG16, ResNet50 and InceptionV3 (docs/models.md)
+measure-load: build zoo-applications
+	$(PY) savedmodels/measure_load.py --go bin/saliency --markdown vgg16 resnet50 inception_v3
 
 ## test-imagenet: build the ImageNet-shaped models and test flattening and gradients on them
 test-imagenet: zoo-imagenet

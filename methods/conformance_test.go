@@ -23,7 +23,7 @@ var cheap = map[string]map[string]any{
 }
 
 // forwardOnly methods use no backward pass: max-pool switches cannot flip.
-var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "occlusion": true}
+var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "occlusion": true, "attention-rollout": true}
 
 // tieImages are the images of a model whose plain gradient differs between
 // a batch of 8 and one image at a time (see TestMaxPoolTies).
@@ -76,6 +76,12 @@ func TestConformance(t *testing.T) {
 					if name == "cam" && !gapModels[model] {
 						if !errors.As(err, &na) || !strings.Contains(err.Error(), "global average pooling") {
 							t.Errorf("cam on a model without a GAP head: %v", err)
+						}
+						return
+					}
+					if name == "attention-rollout" && !transformers[model] {
+						if !errors.As(err, &na) || !strings.Contains(err.Error(), "no attention layers") {
+							t.Errorf("attention-rollout on a CNN: %v", err)
 						}
 						return
 					}
@@ -192,6 +198,9 @@ func TestBadOptionsAndInputs(t *testing.T) {
 		{"occlusion", map[string]any{"patch": -2}, "patch and stride must be ≥ 1"},
 		{"class-model", map[string]any{"init": "noise"}, `init is zeros or input, not "noise"`},
 		{"class-model", map[string]any{"lr": -1}, "lr, l2 and blur must be ≥ 0"},
+		{"attention-rollout", map[string]any{"heads": "median"}, `heads "median": want mean, max or min`},
+		{"attention-rollout", map[string]any{"residual": 1.5}, "residual 1.5 is outside [0,1]"},
+		{"attention-rollout", map[string]any{"discard": 1}, "discard 1 is outside [0,1)"},
 	}
 	for _, c := range bad {
 		if _, err := methods.New(c.method, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -16,6 +16,7 @@
 //	gradcam++              pixel-weighted Grad-CAM (Chattopadhay et al. 2018)
 //	scorecam               score-weighted CAM, no gradients (Wang et al. 2020)
 //	layercam               ReLU(Σ_k ReLU(∂S_c/∂A^k) ⊙ A^k) (Jiang et al. 2021)
+//	attention-rollout      product of head-averaged attention + identity (Abnar & Zuidema 2020)
 //	occlusion              score drop under a sliding patch (Zeiler & Fergus 2013)
 //	class-model            gradient ascent on a class logit (Simonyan et al. 2013)
 //
@@ -41,6 +42,15 @@
 // TensorFlow computes: the goldens, made in Python on the same batch, agree
 // to the bit. Class model visualisation optimises each image in session runs
 // of its own, because gradient ascent amplifies such differences.
+//
+// Vision transformers: CAM methods also take a token layer [N,T,D] and
+// reshape its patch tokens to the grid [N,h,w,D] after dropping the leading
+// ones (class token, registers): Target.Grid names it ("7x7+1"), or it is
+// inferred from T and the input's aspect ratio when only one grid fits. The
+// default CAM layer of a transformer is the input of its last attention
+// layer (the norm before the last block's attention, as Grad-CAM for ViTs
+// uses it): later token layers pass only the class token's gradient on. The
+// gradient methods need nothing special.
 //
 // A method that cannot run on a model (an op without a rule, no GAP head for
 // CAM) returns a *NotApplicableError, which an experiment records as a result.

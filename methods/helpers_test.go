@@ -14,8 +14,12 @@ import (
 // zooModels are the committed models every test runs on.
 var zooModels = []string{
 	"fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet",
-	"fmnist_vgg_randlabels", "fmnist_scatter",
+	"fmnist_vgg_randlabels", "fmnist_scatter", "fmnist_vit",
 }
+
+// transformers have attention layers over a patch grid: attention rollout
+// applies, and CAM methods use a token layer.
+var transformers = map[string]bool{"fmnist_vit": true}
 
 // gapModels end in global average pooling and a dense layer: CAM applies.
 var gapModels = map[string]bool{"fmnist_gap": true, "fmnist_gap_softmax": true, "fmnist_resnet": true, "fmnist_scatter": true}

@@ -9,23 +9,46 @@ import (
 )
 
 // camLayer resolves the layer of a CAM method: the target's, or the model's
-// CAM layer. It must have a 4-D output.
-func camLayer(method string, m Model, t Target) (tfgraph.Layer, error) {
+// CAM layer. It must have a 4-D output [N,h,w,K], or be a token layer
+// [N,T,D] whose tokens form a patch grid (grid is then set).
+func camLayer(method string, m Model, t Target) (l tfgraph.Layer, grid *tfgraph.Grid, err error) {
 	if t.Layer == "" {
-		l, err := m.CAMLayer()
+		l, err = m.CAMLayer()
 		if err != nil {
-			return tfgraph.Layer{}, notApplicable(method, err)
+			return l, nil, notApplicable(method, err)
 		}
-		return l, nil
+	} else if l, err = m.Layer(t.Layer); err != nil {
+		return l, nil, err
 	}
-	l, err := m.Layer(t.Layer)
-	if err != nil {
-		return tfgraph.Layer{}, err
+	switch s := m.Shape(l.Output); len(s) {
+	case 4:
+		if t.Grid != "" {
+			return l, nil, fmt.Errorf("methods: %s: grid %q given, but layer %s is already a 4-D map %v", method, t.Grid, l.Name, s)
+		}
+		return l, nil, nil
+	case 3:
+		g, err := m.TokenGrid(l, t.Grid)
+		if err != nil {
+			return l, nil, fmt.Errorf("methods: %s: %w", method, err)
+		}
+		return l, &g, nil
+	default:
+		return l, nil, fmt.Errorf("methods: %s: layer %s has output shape %v; CAM methods need a 4-D layer [N,h,w,K] or tokens [N,T,D] on a patch grid", method, l.Name, s)
 	}
-	if s := m.Shape(l.Output); len(s) != 4 {
-		return tfgraph.Layer{}, fmt.Errorf("methods: %s: layer %s has output shape %v; CAM methods need a 4-D layer [N,h,w,K]", method, l.Name, s)
+}
+
+// toGrid reshapes tokens [N,T,D] to the patch grid [N,h,w,D], dropping the
+// leading tokens.
+func toGrid(x *tensor.Tensor, g tfgraph.Grid) (*tensor.Tensor, error) {
+	if len(x.Shape) != 3 || x.Shape[1] != g.Prefix+g.H*g.W {
+		return nil, fmt.Errorf("methods: tokens of shape %v do not fit grid %s", x.Shape, g)
 	}
-	return l, nil
+	n, t, d := x.Shape[0], x.Shape[1], x.Shape[2]
+	out := tensor.New(n, g.H, g.W, d)
+	for i := 0; i < n; i++ {
+		copy(out.Data[i*g.H*g.W*d:(i+1)*g.H*g.W*d], x.Data[(i*t+g.Prefix)*d:(i+1)*t*d])
+	}
+	return out, nil
 }
 
 // layerOut is what a CAM method gets from the model: the activations A of the
@@ -49,7 +72,7 @@ func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, 
 	}
 	x := b.X
 	n := x.Shape[0]
-	l, err := camLayer(method, m, t)
+	l, grid, err := camLayer(method, m, t)
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +110,22 @@ func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, 
 	if out.a, err = tensor.Concat(parts...); err != nil {
 		return nil, err
 	}
+	if grid != nil {
+		if out.a, err = toGrid(out.a, *grid); err != nil {
+			return nil, err
+		}
+	}
 	if len(out.a.Shape) != 4 {
 		return nil, fmt.Errorf("methods: %s: layer %s gave shape %v, want [N,h,w,K]", method, l.Name, out.a.Shape)
 	}
 	if grad {
 		if out.g, err = tensor.Concat(gparts...); err != nil {
 			return nil, err
+		}
+		if grid != nil {
+			if out.g, err = toGrid(out.g, *grid); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if guided {

@@ -36,6 +36,11 @@ type Model interface {
 	// CAM methods.
 	Layer(name string) (tfgraph.Layer, error)
 	CAMLayer() (tfgraph.Layer, error)
+	// TokenGrid is the patch grid of a token layer [N,T,D] (spec "HxW" or
+	// "HxW+P", or "" to infer it).
+	TokenGrid(l tfgraph.Layer, spec string) (tfgraph.Grid, error)
+	// Attentions lists the attention matrices of a transformer.
+	Attentions() []tfgraph.Attention
 	// GAPHead finds the global-average-pooling head CAM needs.
 	GAPHead() (tfgraph.GAPHead, error)
 	// Shape is the static shape of a flat tensor.
@@ -63,6 +68,11 @@ type Target struct {
 	// Layer is the Keras layer of layer methods (CAM, Grad-CAM, …; "": the
 	// model's CAM layer).
 	Layer string
+	// Grid is the patch grid of a token layer [N,T,D] of a vision
+	// transformer, "HxW" or "HxW+P" with P leading tokens (class token,
+	// registers) that are dropped; "": inferred from T and the input size.
+	// CAM methods reshape the patch tokens to [N,H,W,D].
+	Grid string
 	// Score is the flat tensor [batch, classes] whose entries are explained
 	// ("": the logits, the input of a final softmax if there is one).
 	Score string
@@ -146,7 +156,7 @@ func Register(name string, f func() Method) {
 var order = []string{
 	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
 	"deconvnet", "guided-backprop", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
-	"scorecam", "occlusion", "class-model",
+	"scorecam", "attention-rollout", "occlusion", "class-model",
 }
 
 // Names lists the registered methods: the built-in ones in the lecture's

@@ -175,6 +175,171 @@ def keras_layers(path):
     print("wrote", path)
 
 
+def write_check_card(path, name, description, shape, kind, inner, layers, x, logits, grad, acts, grads):
+    """card.yaml and golden/ in the form the applications test reads (see build_applications.py)."""
+    import yaml
+    g = os.path.join(path, "golden")
+    os.makedirs(g, exist_ok=True)
+    top = np.argmax(logits, axis=1).astype(np.int32)
+    np.save(os.path.join(g, "inputs.npy"), x.astype(np.float32))
+    np.save(os.path.join(g, "top.npy"), top)
+    np.save(os.path.join(g, "labels.npy"), top)
+    np.save(os.path.join(g, "logits.npy"), logits.astype(np.float32))
+    out = tf.nn.softmax(logits).numpy() if kind == "probabilities" else logits
+    np.save(os.path.join(g, "outputs.npy"), out.astype(np.float32))
+    np.save(os.path.join(g, "grad_input.npy"), grad.astype(np.float32))
+    for n, a, d in zip(inner, acts, grads):
+        np.save(os.path.join(g, "layer_%s.npy" % n), a.astype(np.float32))
+        np.save(os.path.join(g, "grad_layer_%s.npy" % n), d.astype(np.float32))
+    card = {
+        "name": name, "description": description,
+        "framework": "tensorflow %s" % tf.__version__,
+        "classes": ["class %d" % i for i in range(logits.shape[1])],
+        "input": {"signature_key": "image", "shape": [-1] + list(shape), "dtype": "float32", "range": [0.0, 1.0],
+                  "color": "rgb"},
+        "output": {"signature_key": "output", "shape": [-1, int(logits.shape[1])], "kind": kind},
+        "total_params": int(sum(l["params"] for l in layers)),
+        "layers": layers,
+        "golden": {"images": {"source": "uniform random in [0, 1)"}, "inner_layers": inner,
+                   "gradient": "d logit[top] / d input, tf.GradientTape, inference mode, one image at a time"},
+    }
+    with open(os.path.join(path, "card.yaml"), "w") as f:
+        yaml.safe_dump(card, f, sort_keys=False, width=120)
+
+
+def tfkeras2(path):
+    """A tf.keras 2 model (the tf_keras package) saved with tf.saved_model.save: its batch norms
+    run as FusedBatchNormV3, its layers are in the tf.keras 2 scopes (each entered once)."""
+    import tf_keras as k2
+    from tf_keras import layers as L
+    k2.utils.set_random_seed(0)
+    inp = L.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, padding="same", use_bias=False, name="conv1")(inp)
+    x = L.BatchNormalization(name="bn1")(x)
+    x = L.ReLU(name="relu1")(x)
+    y = L.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(x)
+    y = L.BatchNormalization(name="bn_dw")(y)
+    y = L.Activation("swish", name="swish")(y)
+    x = L.Add(name="add")([x, y])
+    x = L.MaxPooling2D(name="pool")(x)
+    block = k2.Sequential([L.InputLayer((8, 8, 8)), L.Conv2D(16, 3, padding="same", name="inner_conv"),
+                           L.BatchNormalization(name="inner_bn"), L.ReLU(name="inner_relu")], name="block")
+    x = block(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.Dropout(0.2, name="dropout")(x)
+    x = L.Dense(10, name="logits")(x)
+    out = L.Activation("softmax", name="probs")(x)
+    model = k2.Model(inp, out, name="tfkeras2")
+    r = np.random.default_rng(5)
+    for l in [model.get_layer("bn1"), model.get_layer("bn_dw"), block.get_layer("inner_bn")]:
+        gamma, beta, mean, var = l.get_weights()
+        l.set_weights([r.uniform(0.5, 1.5, gamma.shape), r.normal(0, 0.1, beta.shape),
+                       r.normal(0, 0.2, mean.shape), r.uniform(0.5, 2, var.shape)])
+    shutil.rmtree(path, ignore_errors=True)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(image):
+        return {"output": model(image, training=False)}
+    tf.saved_model.save(model, path, signatures={"serving_default": serve})
+    x = r.uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
+    inner = ["add", "block"]
+    probe = k2.Model(model.inputs, [model.get_layer(n).get_output_at(-1) for n in inner] + [model.get_layer("logits").output])
+
+    def both(xi):
+        *a, lg = probe(xi, training=False)
+        return a, lg
+    lg, gx, acts, grads = [], [], [], []
+    for i in range(len(x)):
+        xi = tf.constant(x[i:i + 1])
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(xi)
+            a, logits = both(xi)
+            score = tf.reduce_max(logits, axis=1)
+        lg.append(logits.numpy())
+        gx.append(tape.gradient(score, xi).numpy())
+        acts.append([t.numpy() for t in a])
+        grads.append([tape.gradient(score, t).numpy() for t in a])
+    cat = np.concatenate
+    layers = []
+    for l in model.layers:
+        if isinstance(l, k2.Model):
+            layers.append({"name": l.name, "class": l.__class__.__name__,
+                           "output_shape": [-1 if d is None else int(d) for d in l.output_shape], "params": 0})
+            for c in l.layers:
+                layers.append({"name": l.name + "/" + c.name, "class": c.__class__.__name__,
+                               "output_shape": [-1 if d is None else int(d) for d in c.output_shape],
+                               "params": int(c.count_params())})
+            continue
+        shape = l.output_shape[0] if isinstance(l.output_shape, list) else l.output_shape
+        layers.append({"name": l.name, "class": l.__class__.__name__,
+                       "output_shape": [-1 if d is None else int(d) for d in shape], "params": int(l.count_params())})
+    write_check_card(path, "tfkeras2", "tf.keras 2 (tf_keras %s) functional model with a nested Sequential, "
+                     "tf.saved_model.save" % k2.__version__, (16, 16, 3), "probabilities", inner, layers, x,
+                     cat(lg), cat(gx), [cat([a[j] for a in acts]) for j in range(2)],
+                     [cat([d[j] for d in grads]) for j in range(2)])
+    print("wrote", path)
+
+
+class ScopedModule(tf.Module):
+    """A plain tf.Module classifier: its layers are tf.name_scope blocks."""
+
+    def __init__(self):
+        super().__init__()
+        r = np.random.default_rng(11)
+        v = lambda shape, name, s=0.3: tf.Variable(r.normal(0, s, shape).astype(np.float32), name=name)
+        self.k1, self.b1 = v((3, 3, 3, 8), "conv1/kernel"), v((8,), "conv1/bias", 0.1)
+        self.k2, self.b2 = v((3, 3, 8, 8), "conv2/kernel"), v((8,), "conv2/bias", 0.1)
+        self.w, self.b = v((8, 10), "dense/kernel"), v((10,), "dense/bias", 0.1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(self, image):
+        return {"output": self.logits(image)}
+
+    def logits(self, image):
+        with tf.name_scope("conv1"):
+            x = tf.nn.relu(tf.nn.conv2d(image, self.k1, 1, "SAME") + self.b1)
+        with tf.name_scope("pool"):
+            x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        with tf.name_scope("conv2"):
+            x = tf.nn.relu(tf.nn.conv2d(x, self.k2, 1, "SAME") + self.b2)
+        with tf.name_scope("gap"):
+            x = tf.reduce_mean(x, axis=[1, 2])
+        with tf.name_scope("dense"):
+            return tf.matmul(x, self.w) + self.b
+
+    def parts(self, image):
+        """(conv1's output, conv2's output, logits), for the goldens."""
+        a = tf.nn.relu(tf.nn.conv2d(image, self.k1, 1, "SAME") + self.b1)
+        b = tf.nn.relu(tf.nn.conv2d(tf.nn.max_pool2d(a, 2, 2, "VALID"), self.k2, 1, "SAME") + self.b2)
+        return a, b, tf.matmul(tf.reduce_mean(b, axis=[1, 2]), self.w) + self.b
+
+
+def tf_module(path):
+    m = ScopedModule()
+    save(m, path)
+    x = np.random.default_rng(12).uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
+    lg, gx, acts, grads = [], [], [], []
+    for i in range(len(x)):
+        xi = tf.constant(x[i:i + 1])
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(xi)
+            a, b, logits = m.parts(xi)
+            score = tf.reduce_max(logits, axis=1)
+        lg.append(logits.numpy())
+        gx.append(tape.gradient(score, xi).numpy())
+        acts.append([a.numpy(), b.numpy()])
+        grads.append([tape.gradient(score, a).numpy(), tape.gradient(score, b).numpy()])
+    cat = np.concatenate
+    shapes = {"conv1": [-1, 16, 16, 8], "pool": [-1, 8, 8, 8], "conv2": [-1, 8, 8, 8], "gap": [-1, 8],
+              "dense": [-1, 10]}
+    params = {"conv1": 3 * 3 * 3 * 8 + 8, "conv2": 3 * 3 * 8 * 8 + 8, "dense": 8 * 10 + 10}
+    layers = [{"name": n, "class": "name_scope", "output_shape": s, "params": params.get(n, 0)}
+              for n, s in shapes.items()]
+    write_check_card(path, "tf_module", "a plain tf.Module whose layers are tf.name_scope blocks, "
+                     "tf.saved_model.save", (16, 16, 3), "logits", ["conv1", "conv2"], layers, x, cat(lg), cat(gx),
+                     [cat([a[j] for a in acts]) for j in range(2)], [cat([d[j] for d in grads]) for j in range(2)])
+
+
 def save(module, path):
     shutil.rmtree(path, ignore_errors=True)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
@@ -184,8 +349,18 @@ def save(module, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "testdata"))
+    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module); default: all")
     args = ap.parse_args()
     tf.random.set_seed(0)
+    only = {"tfkeras2": tfkeras2, "tf_module": tf_module}
+    if args.models:
+        for name in args.models:
+            if name not in only:
+                ap.error("unknown model %s; these can be built alone: %s" % (name, ", ".join(only)))
+            only[name](os.path.join(args.out, name))
+        return
+    tfkeras2(os.path.join(args.out, "tfkeras2"))
+    tf_module(os.path.join(args.out, "tf_module"))
     save(ListOutputs(), os.path.join(args.out, "list_outputs"))
     save(ControlFlow(), os.path.join(args.out, "control_flow"))
     save(Uint8Input(), os.path.join(args.out, "uint8_input"))

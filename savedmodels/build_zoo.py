@@ -186,6 +186,66 @@ def build_scatter():
     return keras.Model(inp, out, name="fmnist_scatter")
 
 
+# A small vision transformer (Dosovitskiy et al. 2021): 4x4 patches of the 28x28 image
+# (a 7x7 grid of 49 tokens), a class token, learned position embeddings, pre-norm blocks
+# of MultiHeadAttention and a gelu MLP, the class token's final LayerNorm output -> logits.
+VIT = dict(patch=4, dim=64, heads=4, depth=4, mlp=128)
+
+
+class ClassToken(layers.Layer):
+    """Prepends a learned class token: [N,T,D] -> [N,T+1,D]."""
+
+    def build(self, input_shape):
+        self.token = self.add_weight(shape=(1, 1, input_shape[-1]), initializer="zeros", name="token")
+
+    def call(self, x):
+        n = keras.ops.shape(x)[0]
+        tok = keras.ops.broadcast_to(self.token, (n, 1, keras.ops.shape(x)[-1]))
+        return keras.ops.concatenate([tok, x], axis=1)
+
+
+class PositionEmbedding(layers.Layer):
+    """Adds a learned embedding per token position."""
+
+    def build(self, input_shape):
+        self.embedding = self.add_weight(shape=(1,) + tuple(input_shape[1:]),
+                                         initializer=keras.initializers.RandomNormal(stddev=0.02),
+                                         name="embedding")
+
+    def call(self, x):
+        return x + self.embedding
+
+
+class TakeToken(layers.Layer):
+    """The first (class) token: [N,T,D] -> [N,D]."""
+
+    def call(self, x):
+        return x[:, 0]
+
+
+def build_vit():
+    p, d = VIT["patch"], VIT["dim"]
+    inp = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(d, p, strides=p, name="patch_embed")(inp)
+    g = 28 // p
+    x = layers.Reshape((g * g, d), name="patches")(x)
+    x = ClassToken(name="cls_token")(x)
+    x = PositionEmbedding(name="pos_embed")(x)
+    for i in range(1, VIT["depth"] + 1):
+        b = "block%d" % i
+        y = layers.LayerNormalization(epsilon=1e-6, name=b + "_ln1")(x)
+        y = layers.MultiHeadAttention(VIT["heads"], d // VIT["heads"], name=b + "_attn")(y, y)
+        x = layers.Add(name=b + "_add1")([x, y])
+        y = layers.LayerNormalization(epsilon=1e-6, name=b + "_ln2")(x)
+        y = layers.Dense(VIT["mlp"], activation="gelu", name=b + "_mlp1")(y)
+        y = layers.Dense(d, name=b + "_mlp2")(y)
+        x = layers.Add(name=b + "_out")([x, y])
+    x = layers.LayerNormalization(epsilon=1e-6, name="final_ln")(x)
+    x = TakeToken(name="cls")(x)
+    out = layers.Dense(10, name="predictions")(x)
+    return keras.Model(inp, out, name="fmnist_vit")
+
+
 # ---------------------------------------------------------------- the zoo
 
 # name: (builder, epochs, golden inner layers, description)
@@ -205,6 +265,10 @@ SPECS = {
     "fmnist_vgg_randlabels": dict(
         build=lambda: build_vgg("fmnist_vgg_randlabels"), epochs=150, layers=["conv2_2", "fc1"], seed=4,
         description="fmnist_vgg's architecture trained on permuted labels (data randomization test)"),
+    "fmnist_vit": dict(
+        build=build_vit, epochs=20, layers=["block2_out", "block4_ln1"], seed=6,
+        description="a small vision transformer: 4x4 patches (7x7 grid), class token, 4 pre-norm blocks of "
+                    "4-head attention and a gelu MLP, Dense(10) logits on the class token"),
     "fmnist_scatter": dict(
         build=build_scatter, epochs=10, layers=["relu3", "relu4_2"], seed=5,
         description="items at random positions on a 64x64 canvas with clutter; object masks saved"),
@@ -327,9 +391,11 @@ def export(model, name, spec, outdir, info, xg, yg):
         "accuracy": info["accuracy"],
         "seed": spec["seed"],
         "training": info["training"],
+        "total_params": int(model.count_params()),
         "layers": [
             {"name": l.name, "class": l.__class__.__name__,
-             "output_shape": [(-1 if d is None else int(d)) for d in l.output.shape]}
+             "output_shape": [(-1 if d is None else int(d)) for d in l.output.shape],
+             "params": int(l.count_params())}
             for l in model.layers
         ],
         "golden": {
@@ -412,6 +478,7 @@ def floors(name, acc):
         "fmnist_resnet": acc["test"] >= 0.91,
         "fmnist_vgg_randlabels": acc.get("train", 0) >= 0.90 and acc["test"] <= 0.15,
         "fmnist_scatter": acc["test"] >= 0.85,
+        "fmnist_vit": acc["test"] >= 0.87,
     }
     return checks[name]
 

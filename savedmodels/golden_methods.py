@@ -75,7 +75,8 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 import build_zoo  # noqa: E402
 
-ZOO = ["fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet", "fmnist_vgg_randlabels", "fmnist_scatter"]
+ZOO = ["fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet", "fmnist_vgg_randlabels", "fmnist_scatter",
+       "fmnist_vit"]
 # The default CAM layer of each model.
 LAYERS = {
     "fmnist_gap": "relu3_2",
@@ -84,7 +85,13 @@ LAYERS = {
     "fmnist_vgg_randlabels": "conv2_2",
     "fmnist_resnet": "block3_out",
     "fmnist_scatter": "relu4_2",
+    "fmnist_vit": "block4_ln1",  # tokens [8,50,64]: the input of the last attention layer
 }
+# Token layers: (grid h, grid w, leading tokens). CAM methods drop the class token and
+# reshape the patch tokens to [8,h,w,D].
+GRIDS = {"fmnist_vit": (7, 7, 1)}
+# Attention rollout (Abnar & Zuidema 2020) on transformers: head mean, residual 0.5.
+ROLLOUT = dict(heads="mean", residual=0.5)
 # Models ending in layer -> GlobalAveragePooling2D -> Dense, where CAM applies.
 CAM_MODELS = {"fmnist_gap", "fmnist_gap_softmax", "fmnist_resnet", "fmnist_scatter"}
 
@@ -155,7 +162,22 @@ class Net:
         g = tape.gradient(total, a)
         if g is None:
             raise SystemExit("%s: no gradient reaches %s" % (self.name, self.layer))
-        return a.numpy().astype(f32), g.numpy().astype(f32)
+        a, g = a.numpy().astype(f32), g.numpy().astype(f32)
+        if self.name in GRIDS:
+            h, w, p = GRIDS[self.name]
+            a = a[:, p:].reshape((a.shape[0], h, w, a.shape[-1]))
+            g = g[:, p:].reshape((g.shape[0], h, w, g.shape[-1]))
+        return a, g
+
+    def attentions(self, x):
+        """The attention matrices [8,heads,T,T] of every MultiHeadAttention layer, in order:
+        its query input computed by the model, then the layer called eagerly on it with
+        return_attention_scores (self-attention: query = value)."""
+        mhas = [l for l in self.model.layers if isinstance(l, keras.layers.MultiHeadAttention)]
+        qs = keras.Model(self.model.inputs, [l._inbound_nodes[0].input_tensors[0] for l in mhas])(
+            tf.constant(x), training=False)
+        return [l(q, q, return_attention_scores=True, training=False)[1].numpy().astype(np.float64)
+                for l, q in zip(mhas, qs)]
 
 
 def var_key(path):
@@ -431,6 +453,21 @@ def write(path, png_dir=None):
     out["scorecam_constant_channels"] = "%d of %d" % (constant, n * a.shape[-1])
     out["dead_channels"] = int(np.sum(np.all(a == 0, axis=(1, 2))))
 
+    # Attention rollout
+    if name in GRIDS:
+        h, w, p = GRIDS[name]
+        atts = net.attentions(x)
+        t = atts[0].shape[-1]
+        r = ROLLOUT["residual"]
+        roll = np.tile(np.eye(t), (n, 1, 1))
+        for att in atts:
+            a_ = att.mean(axis=1) * (1 - r) + r * np.eye(t)
+            a_ = a_ / a_.sum(axis=-1, keepdims=True)
+            roll = a_ @ roll
+        ro = roll[:, 0, p:].reshape((n, h, w)).astype(f32)
+        save("attention-rollout_lowres", ro)
+        save("attention-rollout", resize(ro, hw))
+
     # Occlusion
     occ, nwin = occlusion(net, x, c, **OCCLUSION)
     save("occlusion", occ)
@@ -471,6 +508,10 @@ def write(path, png_dir=None):
     }
     if name in CAM_MODELS:
         params["cam"] = {"layer": net.layer, "resize": "bilinear"}
+    if name in GRIDS:
+        h, w, p = GRIDS[name]
+        params["grid"] = "%dx%d+%d" % (h, w, p)
+        params["attention-rollout"] = dict(ROLLOUT, resize="bilinear")
     with open(os.path.join(odir, "params.yaml"), "w") as f:
         yaml.safe_dump(params, f, sort_keys=False, width=120)
     print("%s: %s" % (name, out), flush=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the lecture's exercise on the committed models. Every saliency
 # method on the Fashion-MNIST samples (fmnist_gap, a GAP network, so CAM
-# applies) and on the cluttered 64×64 samples (fmnist_scatter), and the class
+# applies), on the cluttered 64×64 samples (fmnist_scatter), on the small vision
+# transformer (fmnist_vit), and the class
 # model visualisation of every class of fmnist_gap and, regularised,
 # fmnist_vgg. Writes demo/ and prints the figures' paths.
 set -euo pipefail
@@ -14,6 +15,10 @@ bin/saliency explain -model savedmodels/fmnist_gap -out "$OUT/fmnist_gap" $S/fmn
 echo
 echo "== every method, fmnist_scatter, items on a cluttered 64×64 canvas"
 bin/saliency explain -model savedmodels/fmnist_scatter -out "$OUT/fmnist_scatter" $(ls $S/scatter_*.png | grep -v _mask)
+echo
+echo "== a vision transformer (fmnist_vit): gradients, Grad-CAM on the 7x7 token grid, attention rollout"
+bin/saliency explain -model savedmodels/fmnist_vit -out "$OUT/fmnist_vit" \
+  -method gradient,smoothgrad,integrated-gradients,gradcam,gradcam++,attention-rollout,occlusion $S/fmnist_*.png
 echo
 echo "== class model visualisation, fmnist_gap, every class (Simonyan et al.: L2 only)"
 bin/saliency visualize -model savedmodels/fmnist_gap -out "$OUT/fmnist_gap_classes"

@@ -26,9 +26,11 @@ type Flat struct {
 	// Nodes is the number of nodes in the flat graph.
 	Nodes  int
 	layers []Layer
-	nodes  map[string]*nodepb.NodeDef
-	order  []*nodepb.NodeDef // topological
-	prefix string            // of the flat graph's nodes in the loaded graph
+	// declared completes static shapes of layer outputs from Keras' list.
+	declared map[string][]int64
+	nodes    map[string]*nodepb.NodeDef
+	order    []*nodepb.NodeDef // topological
+	prefix   string            // of the flat graph's nodes in the loaded graph
 	// Shared by the views WithWeights makes:
 	quiet    *firstRunFilter
 	bw       *backwardCache

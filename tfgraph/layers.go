@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,12 +44,37 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 	for _, l := range fl.layers {
 		have[l.Name] = l
 	}
+	// A name scope that is not a layer (NASNet's "normal_A_block_0" around
+	// its cell's layers) looks like a nested model; Keras lists its layers
+	// by their own names.
+	listed := map[string]bool{}
+	for _, k := range keras {
+		listed[k.Name] = true
+	}
+	byLeaf := map[string]string{}
+	for _, l := range fl.layers {
+		if i := strings.LastIndexByte(l.Name, '/'); i > 0 && !listed[l.Name[:i]] {
+			byLeaf[l.Name[i+1:]] = l.Name
+		}
+	}
+	scopes := map[string]bool{}
 	var out []Layer
 	var unplaced []string
 	for _, k := range keras {
-		if l, ok := have[k.Name]; ok {
+		l, ok := have[k.Name]
+		if !ok {
+			if full, found := byLeaf[k.Name]; found && !listed[full] {
+				if l, ok = have[full]; ok {
+					delete(have, full)
+					l.Name = k.Name
+					scopes[full[:strings.LastIndexByte(full, '/')]] = true
+				}
+			}
+		}
+		if ok {
 			out = append(out, l)
 			delete(have, k.Name)
+			fl.declare(l.Output, k.OutputShape)
 			continue
 		}
 		if k.Class == "InputLayer" {
@@ -70,12 +96,38 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 		}
 	}
 	for _, l := range fl.layers { // layers Keras does not list keep their place at the end
-		if _, ok := have[l.Name]; ok {
+		if _, ok := have[l.Name]; ok && !scopes[l.Name] {
 			out = append(out, l)
 		}
 	}
 	fl.layers = out
 	return unplaced
+}
+
+// declare completes the static shape of a layer's output with the dims Keras
+// declares where TensorFlow's shape inference left them unknown (a Dense
+// layer on tokens reshapes through a computed shape: [N,?,128]).
+func (fl *Flat) declare(t string, k []int) {
+	s := fl.Shape(t)
+	if len(s) != len(k) || len(s) == 0 {
+		return
+	}
+	merged := append([]int64(nil), s...)
+	changed := false
+	for i := range s {
+		switch {
+		case s[i] < 0 && k[i] > 0:
+			merged[i], changed = int64(k[i]), true
+		case s[i] >= 0 && k[i] > 0 && s[i] != int64(k[i]):
+			return // they disagree: keep TensorFlow's
+		}
+	}
+	if changed {
+		if fl.declared == nil {
+			fl.declared = map[string][]int64{}
+		}
+		fl.declared[t] = merged
+	}
 }
 
 // sameDims compares a static shape with Keras' (-1 or 0 for unknown).
@@ -135,7 +187,9 @@ func (s *scopeInfo) container() bool { return s.nested }
 // (BatchNormalization's "batchnorm", an op's own scope): its ops all sit in
 // child scopes, and those are layers. Under Keras 3 every child layer's scope
 // replays as a twice-entered layer scope; under one entry (tf.keras) each
-// child must also read variables of its own ("outer/inner/kernel").
+// child must also read variables of its own: "outer/inner/kernel" (every
+// child), or "inner/kernel" outside the outer scope (tf.keras 2, children
+// without variables allowed).
 func (s *scopeInfo) isNestedModel() bool {
 	if s.direct || len(s.children) == 0 {
 		return false
@@ -147,16 +201,35 @@ func (s *scopeInfo) isNestedModel() bool {
 	if _, bad := replayNames(kids, 1); bad > 0 {
 		return false
 	}
+	// tf.keras 2 builds a nested model's layers outside its scope: their
+	// variables are "inner/kernel", named after the child itself, where the
+	// sublayers of a layer read "attn/query/kernel" and a layer's internal
+	// scope ("batchnorm") reads the layer's own "bn/gamma".
+	deep := true
 	for _, c := range kids {
-		deep := false
+		d := false
 		for v := range c.reads {
-			deep = deep || strings.Count(v, "/") >= 2
+			d = d || strings.Count(v, "/") >= 2
 		}
-		if !deep {
-			return false
-		}
+		deep = deep && d
 	}
-	return true
+	if deep {
+		return true
+	}
+	own := 0
+	for _, c := range kids {
+		if len(c.reads) == 0 {
+			continue
+		}
+		cands := suffixStrips(c.scope)
+		for v := range c.reads {
+			if first, _, _ := strings.Cut(v, "/"); !slices.Contains(cands, first) {
+				return false
+			}
+		}
+		own++
+	}
+	return own > 0
 }
 
 // sortedChildren lists the child scopes in creation order.
@@ -169,8 +242,19 @@ func (s *scopeInfo) sortedChildren() []*scopeInfo {
 	return out
 }
 
-// findLayers maps Keras layer names to flat tensors.
+// findLayers maps Keras layer names to flat tensors. A model that is not
+// Keras (a tf.Module whose functions open tf.name_scope blocks) has no
+// "<model>/<layer>/" scopes; its top-level name scopes become the layers.
 func findLayers(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Weight, outputs []string) []Layer {
+	if ls := findScopes(def, origin, weights, outputs, false); len(ls) > 0 {
+		return ls
+	}
+	return findScopes(def, origin, weights, outputs, true)
+}
+
+// findScopes is findLayers with the layers at the first level of name
+// scopes (module) or at the second, under the model's own scope (Keras).
+func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Weight, outputs []string, module bool) []Layer {
 	weightOf := map[string]string{} // weight node → variable name
 	for _, w := range weights {
 		weightOf[w.Node] = w.Name
@@ -187,6 +271,9 @@ func findLayers(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 			continue
 		}
 		comps := strings.Split(o.name, "/")
+		if module {
+			comps = append([]string{""}, comps...)
+		}
 		if len(comps) < 3 {
 			continue
 		}
@@ -457,27 +544,36 @@ func decodeScopes(scopes []*scopeInfo, depth int) {
 	}
 	for _, s := range scopes {
 		s.name = best[s]
-		if v := readName(s.reads, depth); v != "" {
+		if v := readName(s.reads, depth, suffixStrips(s.scope)); v != "" {
 			s.name = v
 		}
 	}
 }
 
-// readName is the layer name that the variables a scope reads agree on: the
-// depth-th path component of each ("block/inner_conv/kernel" is "block" at
-// depth 1 and "inner_conv" at depth 2), or "" when they disagree or there
-// are none.
-func readName(reads map[string]bool, depth int) string {
+// readName is the layer name that the variables a scope reads agree on,
+// among the names its scope can stand for (cands): the depth-th path
+// component of each ("block/inner_conv/kernel" is "block" at depth 1 and
+// "inner_conv" at depth 2), or a later one when a name scope that is not a
+// layer comes first (NASNet's "normal_A_block_0/separable_conv_1_…/kernel");
+// "" when they disagree, name no candidate, or there are none.
+func readName(reads map[string]bool, depth int, cands []string) string {
 	name := ""
 	for v := range reads {
 		comps := strings.Split(v, "/")
 		if len(comps) <= depth {
 			return ""
 		}
-		if name != "" && name != comps[depth-1] {
+		got := ""
+		for _, c := range comps[depth-1 : len(comps)-1] {
+			if slices.Contains(cands, c) {
+				got = c
+				break
+			}
+		}
+		if got == "" || (name != "" && name != got) {
 			return ""
 		}
-		name = comps[depth-1]
+		name = got
 	}
 	return name
 }
@@ -625,8 +721,12 @@ func editDistance(a, b string) int {
 }
 
 // Shape is the static shape of a flat tensor (-1 for unknown dimensions; nil
-// for an unknown rank or tensor).
+// for an unknown rank or tensor), completed with the output shapes Keras
+// declares for its layers when the card lists them (SetKerasLayers).
 func (fl *Flat) Shape(name string) []int64 {
+	if s, ok := fl.declared[name]; ok {
+		return append([]int64(nil), s...)
+	}
 	o, err := fl.tensor(name)
 	if err != nil {
 		return nil
@@ -658,8 +758,13 @@ var poolingOps = map[string]bool{"MaxPool": true, "AvgPool": true, "Pad": true, 
 
 // CAMLayer is the default layer for CAM methods: the last layer with a 4-D
 // output of spatial size above 1×1 that does more than pooling or padding (a
-// convolution, or the activation or sum that follows one).
+// convolution, or the activation or sum that follows one). On a vision
+// transformer (attention over tokens that form a patch grid, see TokenGrid)
+// it is the input of the last attention layer, a token layer [N,T,D].
 func (fl *Flat) CAMLayer() (Layer, error) {
+	if l, ok := fl.tokenCAMLayer(); ok {
+		return l, nil
+	}
 	for i := len(fl.layers) - 1; i >= 0; i-- {
 		l := fl.layers[i]
 		if s := fl.Shape(l.Output); len(s) != 4 || s[1] == 1 || s[2] == 1 {

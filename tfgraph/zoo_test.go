@@ -14,7 +14,7 @@ import (
 // zooModels are the committed models every test runs on.
 var zooModels = []string{
 	"fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet",
-	"fmnist_vgg_randlabels", "fmnist_scatter",
+	"fmnist_vgg_randlabels", "fmnist_scatter", "fmnist_vit",
 }
 
 // zooDir is the committed zoo; SALIENCY_ZOO points the tests at another build.

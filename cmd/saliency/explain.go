@@ -49,6 +49,7 @@ to the model (cam without global average pooling) is reported and skipped.`,
 		fs.StringVar(&o.methods, "method", "", "comma-separated methods (default: all but class-model); see 'saliency help methods'")
 		fs.IntVar(&o.class, "class", -1, "class to explain for every image (default: the predicted class)")
 		fs.StringVar(&o.layer, "layer", "", "Keras layer of layer methods (default: the CAM layer inspect shows)")
+		fs.StringVar(&o.grid, "grid", "", "patch grid of a transformer's token layer, HxW or HxW+P with P leading tokens (default: inferred)")
 		fs.Var(&o.set, "set", "method option, method.option=value (repeatable)")
 		fs.Float64Var(&o.percentile, "percentile", 99.5, "maps are clipped at this percentile of |map| for display")
 		fs.StringVar(&o.figure, "figure", "png", "format of the grid figure: png, svg or pdf")
@@ -71,10 +72,10 @@ to the model (cam without global average pooling) is reported and skipped.`,
 }
 
 type explainOptions struct {
-	model, out, methods, layer, figure string
-	class                              int
-	set                                setFlag
-	percentile                         float64
+	model, out, methods, layer, grid, figure string
+	class                                    int
+	set                                      setFlag
+	percentile                               float64
 }
 
 // setFlag collects -set method.option=value.
@@ -237,7 +238,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		return err
 	}
 	batch := methods.Batch{X: x, Black: spec.PixelValue(0), White: spec.PixelValue(255)}
-	target := methods.Target{Layer: o.layer}
+	target := methods.Target{Layer: o.layer, Grid: o.grid}
 	if o.class >= 0 {
 		for range imgs {
 			target.Classes = append(target.Classes, o.class)

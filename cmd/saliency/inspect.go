@@ -112,7 +112,11 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	}
 	fmt.Fprintf(w, "  logits    %s (%s)\n", logits, note)
 	if l, err := fl.CAMLayer(); err == nil {
-		fmt.Fprintf(w, "  CAM layer %s (last 4-D convolution-like output)\n", l.Name)
+		if g, err := fl.TokenGrid(l, ""); err == nil {
+			fmt.Fprintf(w, "  CAM layer %s (tokens on a %s grid: the input of the last attention layer)\n", l.Name, g)
+		} else {
+			fmt.Fprintf(w, "  CAM layer %s (last 4-D convolution-like output)\n", l.Name)
+		}
 	} else {
 		fmt.Fprintf(w, "  CAM layer none (%v)\n", err)
 	}
