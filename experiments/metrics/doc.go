@@ -1,0 +1,16 @@
+// Package metrics compares saliency maps: the similarity measures of the
+// sanity checks (Adebayo et al. 2018) and of the fragility test (Ghorbani et
+// al. 2019). Each is one file, pure Go, computed in float64 on maps given as
+// float32 slices of equal length (an image's map, row-major); those that
+// need the 2-D layout take its height and width. Each is checked against
+// scipy / scikit-image on the same arrays (testdata/golden.json, written by
+// scripts/golden_metrics.py).
+//
+//	Pearson            Pearson correlation (scipy.stats.pearsonr)
+//	Spearman           Spearman rank correlation, ties averaged (scipy.stats.spearmanr);
+//	                   of the signed maps, or of |map| (SpearmanAbs)
+//	SSIM               structural similarity, 7×7 uniform window, sample covariance,
+//	                   K1 0.01, K2 0.03, the mean over the window-complete region
+//	                   (skimage.metrics.structural_similarity's defaults)
+//	TopKIntersection   the fraction of the k largest entries of |a| among those of |b|
+package metrics

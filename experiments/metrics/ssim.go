@@ -1,0 +1,64 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+)
+
+// SSIM options of scikit-image's structural_similarity (its defaults).
+const (
+	ssimWindow = 7
+	ssimK1     = 0.01
+	ssimK2     = 0.03
+)
+
+// SSIM is the mean structural similarity of two h×w maps (Wang et al.
+// 2004) as skimage.metrics.structural_similarity computes it by default:
+// local means, variances and covariance over a 7×7 uniform window with the
+// sample covariance (normalised by 48), C1 = (0.01·R)², C2 = (0.03·R)² for
+// the data range R, averaged over the pixels whose window lies inside the
+// image (a 3-pixel border is left out). R must be positive: the range the
+// maps are on (1 for maps normalised to [0,1]).
+func SSIM(a, b []float32, h, w int, dataRange float64) (float64, error) {
+	if len(a) != h*w || len(b) != h*w {
+		return 0, fmt.Errorf("metrics: SSIM of maps of %d and %d values as %d×%d", len(a), len(b), h, w)
+	}
+	if h < ssimWindow || w < ssimWindow {
+		return 0, fmt.Errorf("metrics: SSIM needs maps of at least %d×%d, not %d×%d", ssimWindow, ssimWindow, h, w)
+	}
+	if !(dataRange > 0) || math.IsInf(dataRange, 0) {
+		return 0, fmt.Errorf("metrics: SSIM data range %g must be positive", dataRange)
+	}
+	x, y := to64(a), to64(b)
+	c1 := (ssimK1 * dataRange) * (ssimK1 * dataRange)
+	c2 := (ssimK2 * dataRange) * (ssimK2 * dataRange)
+	np := float64(ssimWindow * ssimWindow)
+	cov := np / (np - 1)
+	pad := (ssimWindow - 1) / 2
+	var sum float64
+	n := 0
+	for i := pad; i < h-pad; i++ {
+		for j := pad; j < w-pad; j++ {
+			var sx, sy, sxx, syy, sxy float64
+			for di := -pad; di <= pad; di++ {
+				row := (i + di) * w
+				for dj := -pad; dj <= pad; dj++ {
+					u, v := x[row+j+dj], y[row+j+dj]
+					sx += u
+					sy += v
+					sxx += u * u
+					syy += v * v
+					sxy += u * v
+				}
+			}
+			ux, uy := sx/np, sy/np
+			vx := cov * (sxx/np - ux*ux)
+			vy := cov * (syy/np - uy*uy)
+			vxy := cov * (sxy/np - ux*uy)
+			s := ((2*ux*uy + c1) * (2*vxy + c2)) / ((ux*ux + uy*uy + c1) * (vx + vy + c2))
+			sum += s
+			n++
+		}
+	}
+	return sum / float64(n), nil
+}

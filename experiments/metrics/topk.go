@@ -1,0 +1,43 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// TopKIntersection is the fraction of the k entries of largest |a| that are
+// also among the k entries of largest |b| (Ghorbani et al. 2019). Ties at
+// the k-th value are broken by position (the lower index first), so the
+// result is deterministic.
+func TopKIntersection(a, b []float32, k int) (float64, error) {
+	if len(a) != len(b) {
+		return 0, fmt.Errorf("metrics: top-k intersection of maps of %d and %d values", len(a), len(b))
+	}
+	if k < 1 || k > len(a) {
+		return 0, fmt.Errorf("metrics: top-k intersection with k = %d for %d values", k, len(a))
+	}
+	ta, tb := topK(a, k), topK(b, k)
+	in := map[int]bool{}
+	for _, i := range tb {
+		in[i] = true
+	}
+	n := 0
+	for _, i := range ta {
+		if in[i] {
+			n++
+		}
+	}
+	return float64(n) / float64(k), nil
+}
+
+func topK(a []float32, k int) []int {
+	idx := make([]int, len(a))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool {
+		return math.Abs(float64(a[idx[i]])) > math.Abs(float64(a[idx[j]]))
+	})
+	return idx[:k]
+}
