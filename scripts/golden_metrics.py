@@ -6,7 +6,9 @@ near-copies, arrays with many ties, a map and its negative, and real saliency ma
 committed zoo: gradient against guided backprop and Grad-CAM of fmnist_vgg) with
 scipy.stats.pearsonr, scipy.stats.spearmanr (signed and of |map|),
 skimage.metrics.structural_similarity (defaults; float64 inputs; the data range given),
-and the top-k intersection of |a| and |b| (stable argsort: ties by index).
+the top-k intersection of |a| and |b| (stable argsort: ties by index), and
+skimage.feature.hog (L2-Hys; the defaults, and 4x4-pixel cells in 2x2-cell blocks) with the
+Pearson correlation of the two maps' features.
 
 Usage: .venv/bin/python scripts/golden_metrics.py
 """
@@ -15,6 +17,7 @@ import os
 
 import numpy as np
 from scipy import stats
+from skimage.feature import hog
 from skimage.metrics import structural_similarity
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +42,12 @@ def case(name, a, b, data_range, ks=(10, 50)):
         "spearman_abs": float(stats.spearmanr(np.abs(x).ravel(), np.abs(y).ravel())[0]),
         "ssim": float(structural_similarity(x, y, data_range=data_range)),
         "topk": {str(k): topk(a, b, k) for k in ks},
+        # HOG features of the float64 maps: scikit-image's defaults, and 4x4 cells in 2x2 blocks
+        "hog_default": hog(x).tolist(),
+        "hog_pearson_default": float(stats.pearsonr(hog(x), hog(y))[0]),
+        "hog_small": hog(x, pixels_per_cell=(4, 4), cells_per_block=(2, 2)).tolist(),
+        "hog_pearson_small": float(stats.pearsonr(hog(x, pixels_per_cell=(4, 4), cells_per_block=(2, 2)),
+                                                  hog(y, pixels_per_cell=(4, 4), cells_per_block=(2, 2)))[0]),
     }
 
 

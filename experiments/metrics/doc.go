@@ -12,5 +12,7 @@
 //	SSIM               structural similarity, 7×7 uniform window, sample covariance,
 //	                   K1 0.01, K2 0.03, the mean over the window-complete region
 //	                   (skimage.metrics.structural_similarity's defaults)
+//	HOG, HOGPearson    histograms of oriented gradients (skimage.feature.hog, L2-Hys) and
+//	                   the Pearson correlation of two maps' features
 //	TopKIntersection   the fraction of the k largest entries of |a| among those of |b|
 package metrics

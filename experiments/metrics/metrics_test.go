@@ -21,10 +21,14 @@ type goldenCase struct {
 	SpearmanAbs float64            `json:"spearman_abs"`
 	SSIM        float64            `json:"ssim"`
 	TopK        map[string]float64 `json:"topk"`
+	HOGDefault  []float64          `json:"hog_default"`
+	HOGPDefault float64            `json:"hog_pearson_default"`
+	HOGSmall    []float64          `json:"hog_small"`
+	HOGPSmall   float64            `json:"hog_pearson_small"`
 }
 
 // Every metric equals scipy / scikit-image on the same float32 arrays to
-// 1e-5 (testdata/golden.json, from scripts/golden_metrics.py): random
+// 1e-5 (the HOG features element by element) (testdata/golden.json, from scripts/golden_metrics.py): random
 // pairs, near copies, a map and its negative, many ties, a non-square map
 // and real saliency maps of the zoo.
 func TestMetricsMatchScipy(t *testing.T) {
@@ -71,6 +75,33 @@ func TestMetricsMatchScipy(t *testing.T) {
 			}
 			check(c, "top-"+ks+" intersection", got, want)
 		}
+		for _, h := range []struct {
+			what     string
+			o        HOGOptions
+			features []float64
+			pearson  float64
+		}{
+			{"HOG (defaults)", HOGOptions{}, c.HOGDefault, c.HOGPDefault},
+			{"HOG (4-pixel cells, 2-cell blocks)", HOGOptions{Cell: 4, Block: 2}, c.HOGSmall, c.HOGPSmall},
+		} {
+			f, err := HOG(c.A, c.H, c.W, h.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f) != len(h.features) {
+				t.Fatalf("%s: %s has %d features, scikit-image %d", c.Name, h.what, len(f), len(h.features))
+			}
+			d := 0.0
+			for i := range f {
+				d = math.Max(d, math.Abs(f[i]-h.features[i]))
+			}
+			check(c, h.what+" features (max difference)", d, 0)
+			p, err := HOGPearson(c.A, c.B, c.H, c.W, h.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(c, h.what+" Pearson", p, h.pearson)
+		}
 	}
 	t.Logf("%d cases, largest difference to %s: %.2g", len(g.Cases), g.Source, worst)
 }
@@ -92,6 +123,8 @@ func TestMetricErrors(t *testing.T) {
 		{second(SSIM(a, a, 7, 7, 0)), "data range 0 must be positive"},
 		{second(TopKIntersection(a, a, 0)), "k = 0 for 49 values"},
 		{second(TopKIntersection(a, a[:3], 2)), "maps of 49 and 3 values"},
+		{second(HOGPearson(a, a, 7, 7, HOGOptions{})), "at least 24×24 for 8-pixel cells in blocks of 3"},
+		{second(HOGPearson(a, a, 5, 10, HOGOptions{Cell: 2, Block: 1})), "a map of 49 values as 5×10"},
 	} {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("error %v; want %q", c.err, c.want)

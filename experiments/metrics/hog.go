@@ -1,0 +1,142 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+)
+
+// HOGOptions are the parameters of HOG; zero values take scikit-image's
+// defaults (9 orientations, 8×8-pixel cells, 3×3-cell blocks).
+type HOGOptions struct {
+	Orientations int
+	Cell         int // pixels per cell, in both directions
+	Block        int // cells per block, in both directions
+}
+
+func (o HOGOptions) withDefaults() HOGOptions {
+	if o.Orientations == 0 {
+		o.Orientations = 9
+	}
+	if o.Cell == 0 {
+		o.Cell = 8
+	}
+	if o.Block == 0 {
+		o.Block = 3
+	}
+	return o
+}
+
+// HOG is the histogram of oriented gradients of an h×w map as
+// skimage.feature.hog computes it with L2-Hys block normalisation and no
+// square-root transform: central differences (zero on the border rows and
+// columns), orientations in [0°,180°) binned without interpolation, each
+// cell's magnitudes summed in float32 as scikit-image's Cython does, and the
+// blocks of cells, normalised, concatenated in row-major order.
+func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
+	o = o.withDefaults()
+	if len(m) != h*w {
+		return nil, fmt.Errorf("metrics: HOG of a map of %d values as %d×%d", len(m), h, w)
+	}
+	if o.Orientations < 1 || o.Cell < 1 || o.Block < 1 {
+		return nil, fmt.Errorf("metrics: HOG options %+v must be positive", o)
+	}
+	nr, nc := h/o.Cell, w/o.Cell
+	br, bc := nr-o.Block+1, nc-o.Block+1
+	if br <= 0 || bc <= 0 {
+		return nil, fmt.Errorf("metrics: HOG needs a map of at least %d×%d for %d-pixel cells in blocks of %d, not %d×%d",
+			o.Block*o.Cell, o.Block*o.Cell, o.Cell, o.Block, h, w)
+	}
+	x := to64(m)
+	mag := make([]float64, h*w)
+	ori := make([]float64, h*w)
+	deg := 180 / math.Pi // as numpy computes 180 / np.pi (not a Go constant)
+	for i := 0; i < h; i++ {
+		for j := 0; j < w; j++ {
+			var gr, gc float64
+			if i > 0 && i < h-1 {
+				gr = x[(i+1)*w+j] - x[(i-1)*w+j]
+			}
+			if j > 0 && j < w-1 {
+				gc = x[i*w+j+1] - x[i*w+j-1]
+			}
+			mag[i*w+j] = math.Hypot(gc, gr)
+			a := math.Mod(math.Atan2(gr, gc)*deg, 180)
+			if a < 0 {
+				a += 180
+			}
+			ori[i*w+j] = a
+		}
+	}
+	hist := make([]float64, nr*nc*o.Orientations) // [cell row, cell column, orientation]
+	half := o.Cell / 2
+	for b := 0; b < o.Orientations; b++ {
+		start := float64(float32(180.0 / float64(o.Orientations) * float64(b+1)))
+		end := float64(float32(180.0 / float64(o.Orientations) * float64(b)))
+		for ci := 0; ci < nr; ci++ {
+			y := half + ci*o.Cell
+			for cj := 0; cj < nc; cj++ {
+				xc := half + cj*o.Cell
+				var total float32
+				for dr := -o.Cell / 2; dr < o.Cell/2; dr++ {
+					for dc := -o.Cell / 2; dc < o.Cell/2; dc++ {
+						r, c := y+dr, xc+dc
+						if r < 0 || r >= h || c < 0 || c >= w {
+							continue
+						}
+						if a := ori[r*w+c]; a >= start || a < end {
+							continue
+						}
+						total += float32(mag[r*w+c])
+					}
+				}
+				hist[(ci*nc+cj)*o.Orientations+b] = float64(total)
+			}
+		}
+	}
+	const eps = 1e-5
+	out := make([]float64, 0, br*bc*o.Block*o.Block*o.Orientations)
+	block := make([]float64, o.Block*o.Block*o.Orientations)
+	for r := 0; r < br; r++ {
+		for c := 0; c < bc; c++ {
+			k := 0
+			for i := 0; i < o.Block; i++ {
+				for j := 0; j < o.Block; j++ {
+					cell := hist[((r+i)*nc+c+j)*o.Orientations:]
+					k += copy(block[k:], cell[:o.Orientations])
+				}
+			}
+			// L2-Hys: L2-normalise, clip at 0.2, L2-normalise again.
+			norm := func() {
+				var s float64
+				for _, v := range block {
+					s += v * v
+				}
+				d := math.Sqrt(s + eps*eps)
+				for i := range block {
+					block[i] /= d
+				}
+			}
+			norm()
+			for i, v := range block {
+				block[i] = math.Min(v, 0.2)
+			}
+			norm()
+			out = append(out, block...)
+		}
+	}
+	return out, nil
+}
+
+// HOGPearson is the Pearson correlation of the HOG features of two h×w
+// maps (Adebayo et al. 2018's structural comparison of saliency maps).
+func HOGPearson(a, b []float32, h, w int, o HOGOptions) (float64, error) {
+	fa, err := HOG(a, h, w, o)
+	if err != nil {
+		return 0, err
+	}
+	fb, err := HOG(b, h, w, o)
+	if err != nil {
+		return 0, err
+	}
+	return pearson64(fa, fb), nil
+}
