@@ -1,0 +1,509 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/saliencykit/saliency/methods"
+	"gopkg.in/yaml.v3"
+)
+
+// Experiment is a validated experiment file (docs/experiments.md). Paths are
+// resolved against the file's folder.
+type Experiment struct {
+	// File is the experiment file, Dir its folder.
+	File, Dir string
+	Name      string
+	// Seed drives every random choice of the run (images, noise,
+	// randomized weights, bootstrap).
+	Seed uint64
+	// Output is the folder the run writes (default: <name>.out next to the
+	// file).
+	Output  string
+	Models  []Model
+	Data    Data
+	Methods []MethodSpec
+	Tests   []Test
+	Metrics []string
+	Outputs Outputs
+}
+
+// Model is one SavedModel of the experiment.
+type Model struct {
+	Name, Path string
+	// Signature is the serving signature ("" : serving_default).
+	Signature string
+	// Layer is the layer of CAM methods ("": the model's CAM layer).
+	Layer string
+	// Target is the class explained: "predicted" (default), "label" (the
+	// image's true class), or a class index.
+	Target string
+}
+
+// Data says which images the experiment explains.
+type Data struct {
+	// Source is "folder" (PNG/JPEG images in Path), "fashion-mnist" (the
+	// IDX files in Path, default /usr/share/datasets/fashion-mnist, test
+	// split) or "scatter" (a test_set.npz with object masks).
+	Source, Path string
+	// Count images are drawn with Seed (default: the experiment's seed).
+	Count int
+	Seed  uint64
+}
+
+// MethodSpec is a saliency method with its options, as YAML names them.
+type MethodSpec struct {
+	Name    string
+	Options map[string]any
+}
+
+// Test is one reliability test with its options.
+type Test struct {
+	Kind string // "randomization"
+	// Randomization options (Adebayo et al. 2018).
+	Modes        []string // cascading, independent
+	Distribution string   // reinit, gaussian, permutation
+	BatchNorm    string   // randomize, keep
+}
+
+// Outputs are the formats written.
+type Outputs struct {
+	Figures []string // png, svg, pdf
+	Tables  []string // csv, json, tex
+}
+
+// Metrics are the similarity measures an experiment may name.
+var Metrics = []string{"spearman", "spearman-abs", "ssim", "hog-pearson", "top-k", "pearson"}
+
+// Problem is one error of an experiment file, at its line and column.
+type Problem struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s", p.File, p.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Msg)
+}
+
+// InvalidError lists every problem found in an experiment file.
+type InvalidError struct{ Problems []Problem }
+
+func (e *InvalidError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and validates an experiment file: unknown keys, wrong types,
+// missing files, unknown methods, method options, metrics and tests are
+// reported together, each at its line and column, as an *InvalidError.
+// Nothing is written. Layers and classes are checked when the models are
+// loaded (Plan).
+func Load(path string) (*Experiment, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		line := 0
+		msg := err.Error()
+		if _, after, ok := strings.Cut(msg, "line "); ok {
+			if n, rest, ok := strings.Cut(after, ":"); ok {
+				if v, err := strconv.Atoi(n); err == nil {
+					line, msg = v, strings.TrimSpace(rest)
+				}
+			}
+		}
+		return nil, &InvalidError{[]Problem{{File: path, Line: line, Col: 1, Msg: "not YAML: " + msg}}}
+	}
+	v := &validator{file: path, dir: filepath.Dir(path)}
+	e := &Experiment{File: path, Dir: v.dir}
+	if len(doc.Content) == 0 {
+		return nil, &InvalidError{[]Problem{{File: path, Msg: "empty experiment file"}}}
+	}
+	v.experiment(doc.Content[0], e)
+	if len(v.problems) > 0 {
+		return nil, &InvalidError{v.problems}
+	}
+	return e, nil
+}
+
+type validator struct {
+	file, dir string
+	problems  []Problem
+}
+
+func (v *validator) errorf(n *yaml.Node, format string, a ...any) {
+	v.problems = append(v.problems, Problem{File: v.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, a...)})
+}
+
+// fields walks a mapping: each key must be in handlers (else "unknown key",
+// with the nearest), each at most once; required keys must be present.
+func (v *validator) fields(n *yaml.Node, what string, handlers map[string]func(*yaml.Node), required ...string) {
+	if n.Kind != yaml.MappingNode {
+		v.errorf(n, "%s must be a mapping, not %s", what, kindName(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		h, ok := handlers[k.Value]
+		if !ok {
+			keys := make([]string, 0, len(handlers))
+			for key := range handlers {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
+			v.errorf(k, "unknown key %q in %s%s; keys: %s", k.Value, what, nearest(k.Value, keys), strings.Join(keys, ", "))
+			continue
+		}
+		if seen[k.Value] {
+			v.errorf(k, "key %q appears twice in %s", k.Value, what)
+			continue
+		}
+		seen[k.Value] = true
+		h(val)
+	}
+	for _, r := range required {
+		if !seen[r] {
+			v.errorf(n, "%s needs the key %q", what, r)
+		}
+	}
+}
+
+func (v *validator) str(n *yaml.Node, what string) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		v.errorf(n, "%s must be a string, not %s", what, kindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (v *validator) oneOf(n *yaml.Node, what string, allowed ...string) string {
+	s := v.str(n, what)
+	if s != "" && !contains(allowed, s) {
+		v.errorf(n, "%s %q: want %s", what, s, strings.Join(allowed, ", "))
+	}
+	return s
+}
+
+func (v *validator) integer(n *yaml.Node, what string, min int) int {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		v.errorf(n, "%s must be an integer, not %s", what, kindName(n))
+		return 0
+	}
+	i, err := strconv.Atoi(n.Value)
+	if err != nil || i < min {
+		v.errorf(n, "%s %s: want an integer ≥ %d", what, n.Value, min)
+	}
+	return i
+}
+
+func (v *validator) list(n *yaml.Node, what string, each func(*yaml.Node)) {
+	if n.Kind != yaml.SequenceNode {
+		v.errorf(n, "%s must be a list, not %s", what, kindName(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		v.errorf(n, "%s is empty", what)
+	}
+	for _, c := range n.Content {
+		each(c)
+	}
+}
+
+// path resolves a file or folder against the experiment's folder and
+// checks that it exists.
+func (v *validator) path(n *yaml.Node, what string) string {
+	s := v.str(n, what)
+	if s == "" {
+		return ""
+	}
+	p := s
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(v.dir, p)
+	}
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			v.errorf(n, "%s %s: no such file or folder (%s)", what, s, p)
+		} else {
+			v.errorf(n, "%s %s: %v", what, s, err)
+		}
+	}
+	return p
+}
+
+func (v *validator) experiment(n *yaml.Node, e *Experiment) {
+	seedSet := false
+	v.fields(n, "the experiment", map[string]func(*yaml.Node){
+		"name": func(x *yaml.Node) { e.Name = v.str(x, "name") },
+		"seed": func(x *yaml.Node) { e.Seed = uint64(v.integer(x, "seed", 0)); seedSet = true },
+		"output": func(x *yaml.Node) {
+			if s := v.str(x, "output"); s != "" {
+				e.Output = s
+				if !filepath.IsAbs(s) {
+					e.Output = filepath.Join(v.dir, s)
+				}
+			}
+		},
+		"models": func(x *yaml.Node) {
+			v.list(x, "models", func(m *yaml.Node) { e.Models = append(e.Models, v.model(m)) })
+		},
+		"data": func(x *yaml.Node) { e.Data = v.data(x) },
+		"methods": func(x *yaml.Node) {
+			v.list(x, "methods", func(m *yaml.Node) { e.Methods = append(e.Methods, v.method(m)) })
+		},
+		"tests": func(x *yaml.Node) { v.list(x, "tests", func(t *yaml.Node) { e.Tests = append(e.Tests, v.test(t)) }) },
+		"metrics": func(x *yaml.Node) {
+			v.list(x, "metrics", func(m *yaml.Node) {
+				s := v.str(m, "a metric")
+				if s != "" && !contains(Metrics, s) {
+					v.errorf(m, "unknown metric %q%s; metrics: %s", s, nearest(s, Metrics), strings.Join(Metrics, ", "))
+				}
+				e.Metrics = append(e.Metrics, s)
+			})
+		},
+		"outputs": func(x *yaml.Node) { e.Outputs = v.outputs(x) },
+	}, "name", "models", "data", "methods")
+	if !seedSet {
+		e.Seed = 1
+	}
+	if e.Output == "" && e.Name != "" {
+		e.Output = filepath.Join(v.dir, e.Name+".out")
+	}
+	names := map[string]bool{}
+	for i, m := range e.Models {
+		if names[m.Name] {
+			v.problems = append(v.problems, Problem{File: v.file, Msg: fmt.Sprintf("model %d: the name %q is used twice", i+1, m.Name)})
+		}
+		names[m.Name] = true
+	}
+	if len(e.Tests) > 0 && len(e.Metrics) == 0 {
+		e.Metrics = append([]string(nil), Metrics...)
+	}
+	if e.Data.Seed == 0 {
+		e.Data.Seed = e.Seed
+	}
+}
+
+func (v *validator) model(n *yaml.Node) Model {
+	var m Model
+	v.fields(n, "a model", map[string]func(*yaml.Node){
+		"name": func(x *yaml.Node) { m.Name = v.str(x, "the model's name") },
+		"path": func(x *yaml.Node) {
+			m.Path = v.path(x, "the model's path")
+			if m.Path != "" {
+				if _, err := os.Stat(filepath.Join(m.Path, "saved_model.pb")); err != nil {
+					if _, err2 := os.Stat(m.Path); err2 == nil {
+						v.errorf(x, "%s is not a SavedModel (no saved_model.pb)", x.Value)
+					}
+				}
+			}
+		},
+		"signature": func(x *yaml.Node) { m.Signature = v.str(x, "signature") },
+		"layer":     func(x *yaml.Node) { m.Layer = v.str(x, "layer") },
+		"target": func(x *yaml.Node) {
+			s := v.str(x, "target")
+			if _, err := strconv.Atoi(s); err != nil && s != "" && s != "predicted" && s != "label" {
+				v.errorf(x, "target %q: want predicted, label or a class index", s)
+			} else if i, err := strconv.Atoi(s); err == nil && i < 0 {
+				v.errorf(x, "target %d: a class index is ≥ 0", i)
+			}
+			m.Target = s
+		},
+	}, "path")
+	if m.Name == "" && m.Path != "" {
+		m.Name = filepath.Base(m.Path)
+	}
+	if m.Target == "" {
+		m.Target = "predicted"
+	}
+	return m
+}
+
+func (v *validator) data(n *yaml.Node) Data {
+	var d Data
+	var pathNode *yaml.Node
+	v.fields(n, "data", map[string]func(*yaml.Node){
+		"source": func(x *yaml.Node) { d.Source = v.oneOf(x, "data source", "folder", "fashion-mnist", "scatter") },
+		"path":   func(x *yaml.Node) { pathNode = x },
+		"count":  func(x *yaml.Node) { d.Count = v.integer(x, "count", 1) },
+		"seed":   func(x *yaml.Node) { d.Seed = uint64(v.integer(x, "seed", 0)) },
+	}, "source", "count")
+	switch {
+	case pathNode != nil:
+		d.Path = v.path(pathNode, "the data path")
+	case d.Source == "fashion-mnist":
+		d.Path = "/usr/share/datasets/fashion-mnist"
+	case d.Source != "":
+		v.errorf(n, "data source %s needs a path", d.Source)
+	}
+	return d
+}
+
+func (v *validator) method(n *yaml.Node) MethodSpec {
+	var s MethodSpec
+	var nameNode, optNode *yaml.Node
+	if n.Kind == yaml.ScalarNode {
+		nameNode = n
+	} else {
+		v.fields(n, "a method", map[string]func(*yaml.Node){
+			"name":    func(x *yaml.Node) { nameNode = x },
+			"options": func(x *yaml.Node) { optNode = x },
+		}, "name")
+	}
+	if nameNode == nil {
+		return s
+	}
+	s.Name = v.str(nameNode, "a method's name")
+	if s.Name == "" {
+		return s
+	}
+	if !contains(methods.Names(), s.Name) {
+		v.errorf(nameNode, "unknown method %q%s; methods: %s", s.Name, nearest(s.Name, methods.Names()), strings.Join(methods.Names(), ", "))
+		return s
+	}
+	if optNode != nil {
+		if optNode.Kind != yaml.MappingNode {
+			v.errorf(optNode, "the options of %s must be a mapping, not %s", s.Name, kindName(optNode))
+			return s
+		}
+		if err := optNode.Decode(&s.Options); err != nil {
+			v.errorf(optNode, "the options of %s: %v", s.Name, err)
+			return s
+		}
+	}
+	if _, err := methods.New(s.Name, s.Options); err != nil {
+		// Point at the option the message names, when there is one.
+		at := nameNode
+		if optNode != nil {
+			at = optNode
+			for i := 0; i+1 < len(optNode.Content); i += 2 {
+				if strings.Contains(err.Error(), strconv.Quote(optNode.Content[i].Value)) || strings.Contains(err.Error(), optNode.Content[i].Value) {
+					at = optNode.Content[i]
+					break
+				}
+			}
+		}
+		v.errorf(at, "%v", strings.TrimPrefix(err.Error(), "methods: "))
+	}
+	return s
+}
+
+func (v *validator) test(n *yaml.Node) Test {
+	var t Test
+	v.fields(n, "a test", map[string]func(*yaml.Node){
+		"randomization": func(x *yaml.Node) {
+			t.Kind = "randomization"
+			t.Distribution, t.BatchNorm = "reinit", "randomize"
+			if x.Tag == "!!null" {
+				t.Modes = []string{"cascading", "independent"}
+				return
+			}
+			v.fields(x, "randomization", map[string]func(*yaml.Node){
+				"modes": func(y *yaml.Node) {
+					v.list(y, "modes", func(m *yaml.Node) { t.Modes = append(t.Modes, v.oneOf(m, "mode", "cascading", "independent")) })
+				},
+				"distribution": func(y *yaml.Node) { t.Distribution = v.oneOf(y, "distribution", "reinit", "gaussian", "permutation") },
+				"batchnorm":    func(y *yaml.Node) { t.BatchNorm = v.oneOf(y, "batchnorm", "randomize", "keep") },
+			})
+			if len(t.Modes) == 0 {
+				t.Modes = []string{"cascading", "independent"}
+			}
+		},
+	})
+	return t
+}
+
+func (v *validator) outputs(n *yaml.Node) Outputs {
+	var o Outputs
+	v.fields(n, "outputs", map[string]func(*yaml.Node){
+		"figures": func(x *yaml.Node) {
+			v.list(x, "figures", func(f *yaml.Node) { o.Figures = append(o.Figures, v.oneOf(f, "figure format", "png", "svg", "pdf")) })
+		},
+		"tables": func(x *yaml.Node) {
+			v.list(x, "tables", func(f *yaml.Node) { o.Tables = append(o.Tables, v.oneOf(f, "table format", "csv", "json", "tex")) })
+		},
+	})
+	return o
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "empty"
+		case "!!int":
+			return "the integer " + n.Value
+		case "!!float":
+			return "the number " + n.Value
+		case "!!bool":
+			return "the boolean " + n.Value
+		}
+		return strconv.Quote(n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "nothing"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// nearest suggests the closest name (edit distance ≤ 2): ` (did you mean
+// "x"?)`, or "".
+func nearest(s string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
