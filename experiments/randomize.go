@@ -1,0 +1,208 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// Randomization is the model-parameter randomization test of Adebayo et al.
+// (2018): the weights of the model's layers are replaced, from the logits
+// towards the input (cascading: step k randomizes the k top layers) or one
+// layer at a time (independent), and the maps of each step are compared with
+// the original ones. Nothing is rebuilt: the weights are fed
+// (tfgraph.Flat.WithWeights).
+type Randomization struct {
+	// Distribution of the new weights:
+	//   reinit       (default, Adebayo's) kernels drawn like Keras' default
+	//                glorot_uniform, U(±√(6/(fan_in+fan_out))); biases and
+	//                batch-norm shifts 0, batch-norm scales 1
+	//   gaussian     N(0, σ²) with σ the standard deviation of the weight it
+	//                replaces
+	//   permutation  the weight's own values, shuffled
+	Distribution string
+	// BatchNorm: "randomize" (default) treats scale and shift like other
+	// weights; "keep" leaves them. Moving means and variances are statistics
+	// of the data, not parameters, and are always kept.
+	BatchNorm string
+	Seed      uint64
+}
+
+// Step is one model of the test: the layers randomized so far and the
+// weights that replace theirs.
+type Step struct {
+	// Name is "cascading/<layer>" or "independent/<layer>".
+	Name   string
+	Layers []string
+	Values map[string]*tensor.Tensor
+}
+
+// RandomizableLayers lists the layers with weights, from the logits towards
+// the input (the order of cascading randomization); nested models count
+// through their own layers, aliases not at all.
+func RandomizableLayers(fl *tfgraph.Flat) []tfgraph.Layer {
+	var out []tfgraph.Layer
+	ls := fl.Layers()
+	for i := len(ls) - 1; i >= 0; i-- {
+		l := ls[i]
+		if l.Alias != "" || len(l.Weights) == 0 {
+			continue
+		}
+		container := false
+		for _, m := range ls {
+			container = container || strings.HasPrefix(m.Name, l.Name+"/")
+		}
+		if !container {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Steps builds the models of one mode ("cascading" or "independent"). Each
+// layer's new weights are drawn once, from a stream seeded by (Seed, the
+// layer's position), so the cascading step k and the independent step of
+// the same layer use the same values, and a step does not depend on which
+// others are run.
+func (r Randomization) Steps(fl *tfgraph.Flat, mode string) ([]Step, error) {
+	if r.Distribution == "" {
+		r.Distribution = "reinit"
+	}
+	if r.BatchNorm == "" {
+		r.BatchNorm = "randomize"
+	}
+	switch r.Distribution {
+	case "reinit", "gaussian", "permutation":
+	default:
+		return nil, fmt.Errorf("experiments: randomization distribution %q: want reinit, gaussian or permutation", r.Distribution)
+	}
+	if r.BatchNorm != "randomize" && r.BatchNorm != "keep" {
+		return nil, fmt.Errorf("experiments: randomization batchnorm %q: want randomize or keep", r.BatchNorm)
+	}
+	layers := RandomizableLayers(fl)
+	drawn := make([]map[string]*tensor.Tensor, len(layers))
+	for i, l := range layers {
+		vals := map[string]*tensor.Tensor{}
+		for j, w := range l.Weights {
+			kind := weightKind(w)
+			if kind == "statistic" || (r.BatchNorm == "keep" && (kind == "bn-scale" || kind == "bn-shift")) {
+				continue
+			}
+			old, err := fl.WeightValue(w)
+			if err != nil {
+				return nil, err
+			}
+			rng := rand.New(rand.NewPCG(r.Seed, uint64(i)<<16|uint64(j)))
+			vals[w] = r.draw(old, kind, rng)
+		}
+		drawn[i] = vals
+	}
+	var steps []Step
+	switch mode {
+	case "cascading":
+		acc := map[string]*tensor.Tensor{}
+		var names []string
+		for i, l := range layers {
+			for k, v := range drawn[i] {
+				acc[k] = v
+			}
+			names = append(names, l.Name)
+			cp := make(map[string]*tensor.Tensor, len(acc))
+			for k, v := range acc {
+				cp[k] = v
+			}
+			steps = append(steps, Step{Name: "cascading/" + l.Name, Layers: append([]string(nil), names...), Values: cp})
+		}
+	case "independent":
+		for i, l := range layers {
+			steps = append(steps, Step{Name: "independent/" + l.Name, Layers: []string{l.Name}, Values: drawn[i]})
+		}
+	default:
+		return nil, fmt.Errorf("experiments: randomization mode %q: want cascading or independent", mode)
+	}
+	return steps, nil
+}
+
+// weightKind classifies a variable by the last component of its name, as
+// Keras names them (a SavedModel may number them: "kernel_1").
+func weightKind(name string) string {
+	last := name[strings.LastIndexByte(name, '/')+1:]
+	if i := strings.LastIndexByte(last, '_'); i > 0 {
+		if _, err := strconv.Atoi(last[i+1:]); err == nil {
+			last = last[:i]
+		}
+	}
+	switch last {
+	case "moving_mean", "moving_variance", "count", "mean", "variance":
+		return "statistic"
+	case "gamma":
+		return "bn-scale"
+	case "beta":
+		return "bn-shift"
+	case "bias":
+		return "bias"
+	}
+	return "kernel"
+}
+
+func (r Randomization) draw(old *tensor.Tensor, kind string, rng *rand.Rand) *tensor.Tensor {
+	out := tensor.New(old.Shape...)
+	switch r.Distribution {
+	case "permutation":
+		copy(out.Data, old.Data)
+		rng.Shuffle(len(out.Data), func(i, j int) { out.Data[i], out.Data[j] = out.Data[j], out.Data[i] })
+	case "gaussian":
+		var m, s float64
+		for _, v := range old.Data {
+			m += float64(v)
+		}
+		m /= float64(len(old.Data))
+		for _, v := range old.Data {
+			s += (float64(v) - m) * (float64(v) - m)
+		}
+		sd := math.Sqrt(s / float64(len(old.Data)))
+		for i := range out.Data {
+			out.Data[i] = float32(sd * rng.NormFloat64())
+		}
+	default: // reinit
+		switch kind {
+		case "bias", "bn-shift":
+			// zeros
+		case "bn-scale":
+			for i := range out.Data {
+				out.Data[i] = 1
+			}
+		default:
+			in, fanOut := fans(old.Shape)
+			limit := math.Sqrt(6 / float64(in+fanOut))
+			for i := range out.Data {
+				out.Data[i] = float32((2*rng.Float64() - 1) * limit)
+			}
+		}
+	}
+	return out
+}
+
+// fans are Keras' fan_in and fan_out of a kernel: for a convolution
+// [kh,kw,in,out] the receptive field times in and times out; for a dense
+// [in,out] the two dimensions.
+func fans(shape []int) (int, int) {
+	switch len(shape) {
+	case 0:
+		return 1, 1
+	case 1:
+		return shape[0], shape[0]
+	case 2:
+		return shape[0], shape[1]
+	}
+	field := 1
+	for _, d := range shape[:len(shape)-2] {
+		field *= d
+	}
+	return field * shape[len(shape)-2], field * shape[len(shape)-1]
+}
