@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/internal/suggest"
 	"github.com/saliencykit/saliency/methods"
 	"gopkg.in/yaml.v3"
 )
@@ -193,7 +195,7 @@ func (v *validator) str(n *yaml.Node, what string) string {
 
 func (v *validator) oneOf(n *yaml.Node, what string, allowed ...string) string {
 	s := v.str(n, what)
-	if s != "" && !contains(allowed, s) {
+	if s != "" && !slices.Contains(allowed, s) {
 		v.errorf(n, "%s %q: want %s", what, s, strings.Join(allowed, ", "))
 	}
 	return s
@@ -269,7 +271,7 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 		"metrics": func(x *yaml.Node) {
 			v.list(x, "metrics", func(m *yaml.Node) {
 				s := v.str(m, "a metric")
-				if s != "" && !contains(Metrics, s) {
+				if s != "" && !slices.Contains(Metrics, s) {
 					v.errorf(m, "unknown metric %q%s; metrics: %s", s, nearest(s, Metrics), strings.Join(Metrics, ", "))
 				}
 				e.Metrics = append(e.Metrics, s)
@@ -371,7 +373,7 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 	if s.Name == "" {
 		return s
 	}
-	if !contains(methods.Names(), s.Name) {
+	if !slices.Contains(methods.Names(), s.Name) {
 		v.errorf(nameNode, "unknown method %q%s; methods: %s", s.Name, nearest(s.Name, methods.Names()), strings.Join(methods.Names(), ", "))
 		return s
 	}
@@ -464,21 +466,12 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // nearest suggests the closest name (edit distance ≤ 2): ` (did you mean
 // "x"?)`, or "".
 func nearest(s string, names []string) string {
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
+		if d := suggest.Distance(s, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -486,24 +479,4 @@ func nearest(s string, names []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -45,11 +45,7 @@ func checkApplication(t *testing.T, dir string) (string, error) {
 		return "", err
 	}
 	t0 := time.Now()
-	var keras []tfgraph.KerasLayer
-	for _, l := range card.Layers {
-		keras = append(keras, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
-	}
-	m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, KerasLayers: keras})
+	m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, KerasLayers: kerasLayers(card)})
 	if err != nil {
 		return "", err
 	}
@@ -231,11 +227,7 @@ func TestZooLayersMatchKeras(t *testing.T) {
 			continue // built before cards had parameter counts
 		}
 		t.Run(name, func(t *testing.T) {
-			var keras []tfgraph.KerasLayer
-			for _, l := range card.Layers {
-				keras = append(keras, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
-			}
-			m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{KerasLayers: keras})
+			m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{KerasLayers: kerasLayers(card)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,4 +253,13 @@ func TestZooLayersMatchKeras(t *testing.T) {
 	if checked == 0 {
 		t.Error("no zoo card lists parameter counts")
 	}
+}
+
+// kerasLayers is the card's layer list as tfgraph takes it.
+func kerasLayers(card *savedmodels.Card) []tfgraph.KerasLayer {
+	var keras []tfgraph.KerasLayer
+	for _, l := range card.Layers {
+		keras = append(keras, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
+	}
+	return keras
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/saliencykit/saliency/internal/suggest"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
@@ -44,34 +45,10 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 	for _, l := range fl.layers {
 		have[l.Name] = l
 	}
-	// A name scope that is not a layer (NASNet's "normal_A_block_0" around
-	// its cell's layers) looks like a nested model; Keras lists its layers
-	// by their own names.
-	listed := map[string]bool{}
-	for _, k := range keras {
-		listed[k.Name] = true
-	}
-	byLeaf := map[string]string{}
-	for _, l := range fl.layers {
-		if i := strings.LastIndexByte(l.Name, '/'); i > 0 && !listed[l.Name[:i]] {
-			byLeaf[l.Name[i+1:]] = l.Name
-		}
-	}
-	scopes := map[string]bool{}
 	var out []Layer
 	var unplaced []string
 	for _, k := range keras {
-		l, ok := have[k.Name]
-		if !ok {
-			if full, found := byLeaf[k.Name]; found && !listed[full] {
-				if l, ok = have[full]; ok {
-					delete(have, full)
-					l.Name = k.Name
-					scopes[full[:strings.LastIndexByte(full, '/')]] = true
-				}
-			}
-		}
-		if ok {
+		if l, ok := have[k.Name]; ok {
 			out = append(out, l)
 			delete(have, k.Name)
 			fl.declare(l.Output, k.OutputShape)
@@ -96,7 +73,7 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 		}
 	}
 	for _, l := range fl.layers { // layers Keras does not list keep their place at the end
-		if _, ok := have[l.Name]; ok && !scopes[l.Name] {
+		if _, ok := have[l.Name]; ok {
 			out = append(out, l)
 		}
 	}
@@ -693,31 +670,11 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 // nearest returns up to k names closest to s by edit distance.
 func nearest(s string, names []string, k int) []string {
 	sorted := append([]string(nil), names...)
-	sort.SliceStable(sorted, func(i, j int) bool { return editDistance(s, sorted[i]) < editDistance(s, sorted[j]) })
+	sort.SliceStable(sorted, func(i, j int) bool { return suggest.Distance(s, sorted[i]) < suggest.Distance(s, sorted[j]) })
 	if len(sorted) > k {
 		sorted = sorted[:k]
 	}
 	return sorted
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Shape is the static shape of a flat tensor (-1 for unknown dimensions; nil

@@ -122,7 +122,7 @@ func (fl *Flat) tokenCAMLayer() (Layer, bool) {
 	}
 	for i := len(fl.layers) - 1; i > 0; i-- {
 		l := fl.layers[i]
-		if !hasOp(l.Ops, "Softmax") || len(fl.Shape(l.Output)) != 3 {
+		if !contains(l.Ops, "Softmax") || len(fl.Shape(l.Output)) != 3 {
 			continue
 		}
 		prev := fl.layers[i-1]
@@ -136,15 +136,6 @@ func (fl *Flat) tokenCAMLayer() (Layer, bool) {
 		return prev, true
 	}
 	return Layer{}, false
-}
-
-func hasOp(ops []string, op string) bool {
-	for _, o := range ops {
-		if o == op {
-			return true
-		}
-	}
-	return false
 }
 
 // Attention is the attention matrix of one attention layer: the output of
