@@ -52,7 +52,7 @@ bench: .tflib/env.mk
 
 ## zoo: retrain the Fashion-MNIST zoo (about an hour on 2 cores; needs dataset-fashion-mnist)
 zoo: .tflib/env.mk
-	@test -d /usr/share/datasets/fashion-mnist || { echo "installing Debian's dataset-fashion-mnist"; apt-get install -y dataset-fashion-mnist || sudo apt-get install -y dataset-fashion-mnist; }
+	@test -d /usr/share/datasets/fashion-mnist || ./scripts/setup.sh
 	$(PY) savedmodels/build_zoo.py --force
 
 ## zoo-imagenet: random-weight ImageNet-shaped SavedModels into savedmodels/imagenet (git-ignored)

@@ -33,6 +33,12 @@ type Experiment struct {
 	Tests   []Test
 	Metrics []string
 	Outputs Outputs
+	// Batch is the number of images in one unit of work (default 10).
+	Batch int
+	// Threads is TensorFlow's intra-op thread count (0: one per core). The
+	// bytes of a result depend on it for some kernels: runs that must agree
+	// byte for byte across machines set it.
+	Threads int
 }
 
 // Model is one SavedModel of the experiment.
@@ -42,9 +48,12 @@ type Model struct {
 	Signature string
 	// Layer is the layer of CAM methods ("": the model's CAM layer).
 	Layer string
-	// Target is the class explained: "predicted" (default), "label" (the
+	// Target is the class explained: "predicted" (default, the original
+	// model's prediction, kept for every randomization step), "label" (the
 	// image's true class), or a class index.
 	Target string
+
+	at map[string]Problem // where each key is, for errors found at plan time
 }
 
 // Data says which images the experiment explains.
@@ -71,6 +80,9 @@ type Test struct {
 	Modes        []string // cascading, independent
 	Distribution string   // reinit, gaussian, permutation
 	BatchNorm    string   // randomize, keep
+	// Repeats draws the random weights this many times (default 1), each
+	// from its own seed; an image's similarity is the mean over repeats.
+	Repeats int
 }
 
 // Outputs are the formats written.
@@ -278,7 +290,18 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 			})
 		},
 		"outputs": func(x *yaml.Node) { e.Outputs = v.outputs(x) },
+		"batch":   func(x *yaml.Node) { e.Batch = v.integer(x, "batch", 1) },
+		"threads": func(x *yaml.Node) { e.Threads = v.integer(x, "threads", 0) },
 	}, "name", "models", "data", "methods")
+	if e.Batch == 0 {
+		e.Batch = 10
+	}
+	if len(e.Outputs.Figures) == 0 {
+		e.Outputs.Figures = []string{"png", "svg", "pdf"}
+	}
+	if len(e.Outputs.Tables) == 0 {
+		e.Outputs.Tables = []string{"csv", "json", "tex"}
+	}
 	if !seedSet {
 		e.Seed = 1
 	}
@@ -301,7 +324,13 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 }
 
 func (v *validator) model(n *yaml.Node) Model {
-	var m Model
+	m := Model{at: map[string]Problem{"": {File: v.file, Line: n.Line, Col: n.Column}}}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i+1]
+			m.at[n.Content[i].Value] = Problem{File: v.file, Line: k.Line, Col: k.Column}
+		}
+	}
 	v.fields(n, "a model", map[string]func(*yaml.Node){
 		"name": func(x *yaml.Node) { m.Name = v.str(x, "the model's name") },
 		"path": func(x *yaml.Node) {
@@ -409,7 +438,7 @@ func (v *validator) test(n *yaml.Node) Test {
 	v.fields(n, "a test", map[string]func(*yaml.Node){
 		"randomization": func(x *yaml.Node) {
 			t.Kind = "randomization"
-			t.Distribution, t.BatchNorm = "reinit", "randomize"
+			t.Distribution, t.BatchNorm, t.Repeats = "reinit", "randomize", 1
 			if x.Tag == "!!null" {
 				t.Modes = []string{"cascading", "independent"}
 				return
@@ -420,9 +449,13 @@ func (v *validator) test(n *yaml.Node) Test {
 				},
 				"distribution": func(y *yaml.Node) { t.Distribution = v.oneOf(y, "distribution", "reinit", "gaussian", "permutation") },
 				"batchnorm":    func(y *yaml.Node) { t.BatchNorm = v.oneOf(y, "batchnorm", "randomize", "keep") },
+				"repeats":      func(y *yaml.Node) { t.Repeats = v.integer(y, "repeats", 1) },
 			})
 			if len(t.Modes) == 0 {
 				t.Modes = []string{"cascading", "independent"}
+			}
+			if t.Repeats == 0 {
+				t.Repeats = 1
 			}
 		},
 	})

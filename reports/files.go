@@ -101,6 +101,15 @@ func WriteJSON(path string, v any) error {
 	})
 }
 
+// WriteFile writes data to path atomically (a temporary file in the same
+// folder, renamed over path when complete).
+func WriteFile(path string, data []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
 // writeAtomic writes a file through a temporary file in the same folder,
 // renamed over path only when write and close have succeeded, so a reader
 // never sees a partial file. The file gets mode 0644.

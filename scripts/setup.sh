@@ -76,3 +76,11 @@ TF_LINK_DIR := $TFLIB
 EOM
 mv "$TFLIB/env.mk.tmp" "$TFLIB/env.mk"
 say "libtensorflow: $LIB ($(echo "$syms" | wc -l) C API symbols checked)"
+
+# 5. Fashion-MNIST from Debian's package (experiments and tests read its IDX files).
+if [ ! -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+  say "installing Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -q dataset-fashion-mnist >/dev/null
+  else sudo apt-get install -y -q dataset-fashion-mnist >/dev/null; fi \
+    || die "could not install dataset-fashion-mnist; install it with: sudo apt-get install dataset-fashion-mnist"
+fi

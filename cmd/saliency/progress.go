@@ -26,6 +26,8 @@ type progress struct {
 	start   time.Time
 	last    time.Time
 	printed bool
+	base    int // items done before this process started (a resumed run)
+	eta     bool
 }
 
 func newProgress(w io.Writer, label string, total int) *progress {
@@ -40,6 +42,19 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// set reports done of total items finished and the next item (a
+// experiments.RunOptions.Progress function), with the time left estimated
+// from the items this process finished.
+func (p *progress) set(done, total int, item string) {
+	p.mu.Lock()
+	if !p.eta {
+		p.eta, p.base, p.start = true, done, time.Now()
+	}
+	p.done, p.total, p.item, p.sub = done, total, item, 0
+	p.mu.Unlock()
+	p.draw(true)
 }
 
 // begin starts the next item.
@@ -93,6 +108,15 @@ func (p *progress) draw(force bool) {
 	}
 	n := int(frac * width)
 	bar := strings.Repeat("#", n) + strings.Repeat("-", width-n)
-	fmt.Fprintf(p.w, "\r\033[K%s  %-22s [%s] %d/%d  %s", p.label, p.item, bar, p.done, p.total, time.Since(p.start).Round(time.Second))
+	el := time.Since(p.start)
+	tail := el.Round(time.Second).String()
+	if p.eta {
+		tail = "left ?"
+		if n := p.done - p.base; n > 0 {
+			left := time.Duration(float64(el) / float64(n) * float64(p.total-p.done))
+			tail = "left " + left.Round(time.Second).String()
+		}
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s  %-22s [%s] %d/%d  %s", p.label, p.item, bar, p.done, p.total, tail)
 	p.printed = true
 }

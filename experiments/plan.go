@@ -1,0 +1,522 @@
+package experiments
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// Plan is an experiment resolved against its models and images: the units
+// of work and everything a report needs to read their results. Its JSON
+// form (PlanFile) is written into the run folder as plan.json.
+type Plan struct {
+	PlanFile
+	Exp  *Experiment
+	Data *Images
+
+	models  []*openModel
+	methods []methods.Method
+}
+
+// PlanFile is what plan.json holds: the same file for every process of a
+// run, so that a report reads the run without the models.
+type PlanFile struct {
+	Name       string            `json:"name"`
+	File       string            `json:"file"`
+	FileSHA256 string            `json:"file_sha256"`
+	Seed       uint64            `json:"seed"`
+	Batch      int               `json:"batch"`
+	Threads    int               `json:"threads"`
+	Versions   map[string]string `json:"versions"`
+	Data       PlanData          `json:"data"`
+	Images     []PlanImage       `json:"images"`
+	Methods    []PlanMethod      `json:"methods"`
+	Tests      []PlanTest        `json:"tests,omitempty"`
+	Metrics    []string          `json:"metrics,omitempty"`
+	Figures    []string          `json:"figures"`
+	Tables     []string          `json:"tables"`
+	Models     []PlanModel       `json:"models"`
+}
+
+// PlanData is the data source of the images.
+type PlanData struct {
+	Source string `json:"source"`
+	Path   string `json:"path"`
+	Count  int    `json:"count"`
+	Seed   uint64 `json:"seed"`
+}
+
+// PlanImage is one image of the run.
+type PlanImage struct {
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Label  int    `json:"label"`
+}
+
+// PlanMethod is one method with its options; Dir names its units' folder
+// (the method's name, numbered when a method appears twice).
+type PlanMethod struct {
+	Dir     string         `json:"dir"`
+	Name    string         `json:"name"`
+	Options map[string]any `json:"options,omitempty"`
+}
+
+// PlanTest is a test with every option resolved, as the manifest states it.
+type PlanTest struct {
+	Kind         string   `json:"kind"`
+	Modes        []string `json:"modes"`
+	Distribution string   `json:"distribution"`
+	BatchNorm    string   `json:"batchnorm"`
+	Repeats      int      `json:"repeats"`
+	// Weights says which weights are replaced and how.
+	Weights string `json:"weights"`
+}
+
+// PlanModel is one model: its hash, its classes, the class explained for
+// each image and its steps (the original weights, then each randomized
+// model).
+type PlanModel struct {
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	SHA256    string `json:"sha256"`
+	Signature string `json:"signature"`
+	// Layer is the layer of CAM methods.
+	Layer      string     `json:"layer"`
+	Target     string     `json:"target"`
+	ClassNames []string   `json:"class_names"`
+	Predicted  []int      `json:"predicted"`
+	Classes    []int      `json:"classes"`
+	Shape      [3]int     `json:"shape"` // H, W, C of the input
+	Steps      []PlanStep `json:"steps"`
+}
+
+// PlanStep is one set of weights: "original", or a randomization step.
+type PlanStep struct {
+	Name string `json:"name"`
+	Dir  string `json:"dir"`
+	// Mode is "" for the original weights, else cascading or independent.
+	Mode   string   `json:"mode,omitempty"`
+	Repeat int      `json:"repeat,omitempty"`
+	Layers []string `json:"layers,omitempty"`
+}
+
+// Unit is one piece of work: the maps of one batch of images by one method
+// on one model with one set of weights.
+type Unit struct {
+	Index                      int
+	Model, Step, Method, Batch int
+}
+
+// openModel is a model of the plan, loaded.
+type openModel struct {
+	m        *tfgraph.Model
+	fl       *tfgraph.Flat
+	card     *savedmodels.Card
+	spec     images.Spec
+	x, disp  *tensor.Tensor
+	stepVals []map[string]*tensor.Tensor // per step; nil for the original
+}
+
+// PlanOptions are what a plan needs besides the experiment.
+type PlanOptions struct {
+	// Version is the toolkit's version, for the manifest.
+	Version string
+	// Threads overrides the experiment's TensorFlow intra-op threads when
+	// positive.
+	Threads int
+}
+
+// NewPlan loads the experiment's images and models, checks the layers and
+// classes it names (an *InvalidError at the line of each problem), predicts
+// the images' classes and lays out the units. The models stay open until
+// Close.
+func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
+	imgs, err := LoadImages(e.Data)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(e.File)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	threads := e.Threads
+	if o.Threads > 0 {
+		threads = o.Threads
+	}
+	p := &Plan{Exp: e, Data: imgs, PlanFile: PlanFile{
+		Name: e.Name, File: "experiment.yaml", FileSHA256: hex.EncodeToString(sum[:]),
+		Seed: e.Seed, Batch: e.Batch, Threads: threads,
+		Versions: map[string]string{"saliency": o.Version, "tensorflow": tfgraph.Version(), "go": runtime.Version()},
+		Metrics:  e.Metrics, Figures: e.Outputs.Figures, Tables: e.Outputs.Tables,
+		Data: PlanData{Source: e.Data.Source, Path: relTo(e.Dir, e.Data.Path), Count: e.Data.Count, Seed: e.Data.Seed},
+	}}
+	for i, id := range imgs.IDs {
+		p.Images = append(p.Images, PlanImage{ID: id, Source: relTo(e.Dir, imgs.Sources[i]), Label: imgs.Labels[i]})
+	}
+	if err := p.planMethods(); err != nil {
+		return nil, err
+	}
+	for _, t := range e.Tests {
+		w := "every weight of each layer with weights (kernels, biases, batch-norm scale and shift); batch-norm moving statistics are kept"
+		if t.BatchNorm == "keep" {
+			w = "kernels and biases of each layer with weights; batch-norm scale, shift and moving statistics are kept"
+		}
+		p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats, Weights: w})
+	}
+	var problems []Problem
+	for _, m := range e.Models {
+		pm, om, probs, err := p.planModel(ctx, m, threads)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		if len(probs) > 0 {
+			problems = append(problems, probs...)
+			if om != nil {
+				om.m.Close()
+			}
+			continue
+		}
+		p.Models = append(p.Models, pm)
+		p.models = append(p.models, om)
+	}
+	if len(problems) > 0 {
+		p.Close()
+		return nil, &InvalidError{problems}
+	}
+	return p, nil
+}
+
+// planMethods builds the methods; the experiment's seed seeds those that
+// draw noise unless their options set one.
+func (p *Plan) planMethods() error {
+	count := map[string]int{}
+	for _, ms := range p.Exp.Methods {
+		opts := map[string]any{}
+		for k, v := range ms.Options {
+			opts[k] = v
+		}
+		probe, err := methods.New(ms.Name, opts)
+		if err != nil {
+			return fmt.Errorf("experiments: %s: %w", p.Exp.File, err)
+		}
+		if _, set := opts["seed"]; !set && slices.Contains(methods.Options(probe), "seed") {
+			opts["seed"] = p.Exp.Seed
+		}
+		m, err := methods.New(ms.Name, opts)
+		if err != nil {
+			return fmt.Errorf("experiments: %s: %w", p.Exp.File, err)
+		}
+		count[ms.Name]++
+		dir := ms.Name
+		if count[ms.Name] > 1 {
+			dir += "-" + strconv.Itoa(count[ms.Name])
+		}
+		if len(opts) == 0 {
+			opts = nil
+		}
+		p.Methods = append(p.Methods, PlanMethod{Dir: dir, Name: ms.Name, Options: opts})
+		p.methods = append(p.methods, m)
+	}
+	return nil
+}
+
+func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, *openModel, []Problem, error) {
+	tm, card, spec, err := OpenModel(m.Path, tfgraph.Options{Signature: m.Signature, IntraOpThreads: threads})
+	if err != nil {
+		return PlanModel{}, nil, nil, err
+	}
+	om := &openModel{m: tm, card: card, spec: spec}
+	fail := func(err error) (PlanModel, *openModel, []Problem, error) {
+		tm.Close()
+		return PlanModel{}, nil, nil, err
+	}
+	if om.fl, err = tm.Flat(); err != nil {
+		return fail(err)
+	}
+	if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {
+		return fail(err)
+	}
+	hash, err := hashModel(m.Path)
+	if err != nil {
+		return fail(err)
+	}
+	pm := PlanModel{Name: m.Name, Path: relTo(p.Exp.Dir, m.Path), SHA256: hash, Signature: tm.Signature.Name,
+		Target: m.Target, Shape: [3]int{spec.Height, spec.Width, spec.Channels}}
+	var problems []Problem
+	at := func(key, format string, a ...any) {
+		pr := m.at[key]
+		if pr.File == "" {
+			pr = Problem{File: p.Exp.File}
+		}
+		pr.Msg = fmt.Sprintf("model %s: ", m.Name) + fmt.Sprintf(format, a...)
+		problems = append(problems, pr)
+	}
+	// The layer of CAM methods.
+	if m.Layer != "" {
+		if _, err := om.fl.Layer(m.Layer); err != nil {
+			msg := strings.TrimPrefix(err.Error(), "tfgraph: ")
+			msg = strings.TrimPrefix(msg, tm.Dir+": ")
+			at("layer", "%s", msg)
+		}
+		pm.Layer = m.Layer
+	} else if l, err := om.fl.CAMLayer(); err == nil {
+		pm.Layer = l.Name
+	}
+	// Predictions with the original weights.
+	logits, _ := om.fl.Logits()
+	classes := int(om.fl.Shape(logits)[len(om.fl.Shape(logits))-1])
+	for i := range classes {
+		pm.ClassNames = append(pm.ClassNames, card.ClassName(i))
+	}
+	n := p.Data.Len()
+	for lo := 0; lo < n; lo += p.Batch {
+		hi := min(lo+p.Batch, n)
+		res, err := om.fl.Run(ctx, om.x.Slice(lo, hi), tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return fail(err)
+		}
+		z := res.Fetched[0]
+		for i := range hi - lo {
+			pm.Predicted = append(pm.Predicted, tensor.Argmax(z.Data[i*classes:(i+1)*classes]))
+		}
+	}
+	switch m.Target {
+	case "predicted":
+		pm.Classes = pm.Predicted
+	case "label":
+		for i, l := range p.Data.Labels {
+			if l < 0 {
+				at("target", "target label: image %s has no label (a folder needs a labels.csv with the columns file and label)", p.Data.IDs[i])
+				break
+			}
+			if l >= classes {
+				at("target", "target label: image %s has label %d, but the model has %d classes", p.Data.IDs[i], l, classes)
+				break
+			}
+			pm.Classes = append(pm.Classes, l)
+		}
+	default:
+		c, _ := strconv.Atoi(m.Target)
+		if c >= classes {
+			at("target", "target %d: the model has %d classes (0 to %d)", c, classes, classes-1)
+		}
+		for range n {
+			pm.Classes = append(pm.Classes, c)
+		}
+	}
+	if len(problems) > 0 {
+		return pm, om, problems, nil
+	}
+	// The steps: the original weights, then each test's randomized models.
+	pm.Steps = []PlanStep{{Name: "original", Dir: "000-original"}}
+	om.stepVals = []map[string]*tensor.Tensor{nil}
+	for _, t := range p.Exp.Tests {
+		if t.Kind != "randomization" {
+			continue
+		}
+		for r := 1; r <= t.Repeats; r++ {
+			rz := Randomization{Distribution: t.Distribution, BatchNorm: t.BatchNorm, Seed: repeatSeed(p.Seed, r)}
+			for _, mode := range t.Modes {
+				steps, err := rz.Steps(om.fl, mode)
+				if err != nil {
+					return fail(err)
+				}
+				for _, s := range steps {
+					name := s.Name
+					if t.Repeats > 1 {
+						name += "#" + strconv.Itoa(r)
+					}
+					pm.Steps = append(pm.Steps, PlanStep{Name: name, Mode: mode, Repeat: r, Layers: s.Layers,
+						Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name))})
+					om.stepVals = append(om.stepVals, s.Values)
+				}
+			}
+		}
+	}
+	return pm, om, nil, nil
+}
+
+// repeatSeed is the seed of the randomized weights of repeat r.
+func repeatSeed(seed uint64, r int) uint64 {
+	if r == 1 {
+		return seed
+	}
+	return seed ^ (uint64(r) * 0x9e3779b97f4a7c15)
+}
+
+// Units lists every unit of the run in a fixed order: model, step, method,
+// batch.
+func (pf *PlanFile) Units() []Unit {
+	var out []Unit
+	batches := (len(pf.Images) + pf.Batch - 1) / pf.Batch
+	for mi, m := range pf.Models {
+		for si := range m.Steps {
+			for ki := range pf.Methods {
+				for b := range batches {
+					out = append(out, Unit{Index: len(out), Model: mi, Step: si, Method: ki, Batch: b})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// UnitPath is the path of a unit's files in the run folder, without the
+// extension (.npy for the maps, .json for the rest).
+func (pf *PlanFile) UnitPath(u Unit) string {
+	m := pf.Models[u.Model]
+	return filepath.Join("units", safeName(m.Name), m.Steps[u.Step].Dir, pf.Methods[u.Method].Dir, fmt.Sprintf("batch-%03d", u.Batch))
+}
+
+// BatchRange is the range of images [lo, hi) of batch b.
+func (pf *PlanFile) BatchRange(b int) (lo, hi int) {
+	return b * pf.Batch, min((b+1)*pf.Batch, len(pf.Images))
+}
+
+// UnitName describes a unit for progress and errors.
+func (pf *PlanFile) UnitName(u Unit) string {
+	lo, hi := pf.BatchRange(u.Batch)
+	return fmt.Sprintf("%s %s %s images %d–%d", pf.Models[u.Model].Name, pf.Models[u.Model].Steps[u.Step].Name, pf.Methods[u.Method].Dir, lo, hi-1)
+}
+
+// Close closes the models.
+func (p *Plan) Close() error {
+	var errs []error
+	for _, m := range p.models {
+		errs = append(errs, m.m.Close())
+	}
+	p.models = nil
+	return errors.Join(errs...)
+}
+
+// safeName keeps letters, digits, '.', '_' and '-' and turns anything else
+// into '-', for file names.
+func safeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// relTo is path relative to dir, or path itself when it has none.
+func relTo(dir, path string) string {
+	if r, err := filepath.Rel(dir, path); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return path
+}
+
+// hashModel is the SHA-256 of a SavedModel: its files (saved_model.pb and
+// variables/*, not the card or golden data) in path order, each as its
+// relative path, a NUL, its size and its bytes.
+func hashModel(dir string) (string, error) {
+	h := sha256.New()
+	files := []string{"saved_model.pb"}
+	err := filepath.WalkDir(filepath.Join(dir, "variables"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			r, _ := filepath.Rel(dir, path)
+			files = append(files, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("experiments: hash %s: %w", dir, err)
+	}
+	slices.Sort(files[1:])
+	for _, f := range files {
+		fh, err := os.Open(filepath.Join(dir, f))
+		if err != nil {
+			return "", fmt.Errorf("experiments: hash %s: %w", dir, err)
+		}
+		st, _ := fh.Stat()
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(f), st.Size())
+		_, err = io.Copy(h, fh)
+		fh.Close()
+		if err != nil {
+			return "", fmt.Errorf("experiments: hash %s: %w", dir, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Calibration is the measured time of one unit per model and method.
+type Calibration struct {
+	Model, Method string
+	// PerUnit is the time of one unit (a full batch, original weights, after
+	// a first run that builds the backward graph); Units counts the shard's
+	// units of this model and method.
+	PerUnit time.Duration
+	Units   int
+	// NotApplicable says why the method does not apply to the model.
+	NotApplicable string
+}
+
+// Calibrate runs the first batch of each model and method once to build its
+// graphs and once more to time it, and counts the shard's units of each:
+// the estimate of a dry run.
+func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error) {
+	if shard.N == 0 {
+		shard = All
+	}
+	var out []Calibration
+	count := map[[2]int]int{}
+	for _, u := range p.Units() {
+		if shard.Owns(u.Index) {
+			count[[2]int{u.Model, u.Method}]++
+		}
+	}
+	for mi, pm := range p.Models {
+		om := p.models[mi]
+		lo, hi := p.BatchRange(0)
+		batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+		target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[mi].Layer}
+		for ki, meth := range p.methods {
+			c := Calibration{Model: pm.Name, Method: p.Methods[ki].Dir, Units: count[[2]int{mi, ki}]}
+			var took time.Duration
+			for range 2 {
+				t0 := time.Now()
+				_, err := meth.Explain(ctx, om.fl, batch, target)
+				took = time.Since(t0)
+				var na *methods.NotApplicableError
+				if errors.As(err, &na) {
+					c.NotApplicable = strings.TrimPrefix(err.Error(), "methods: ")
+					break
+				}
+				if err != nil {
+					return nil, fmt.Errorf("experiments: %s %s: %w", pm.Name, c.Method, err)
+				}
+				if took > 2*time.Second {
+					break
+				}
+			}
+			c.PerUnit = took
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

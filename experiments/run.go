@@ -1,0 +1,233 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// RunOptions say where a run writes and which units it computes.
+type RunOptions struct {
+	// Out is the run folder ("": the experiment's output).
+	Out string
+	// Shard selects the units of this process (zero value: all).
+	Shard Shard
+	// Progress, when set, is called before each unit computed (with the
+	// unit's name) and once at the end (with ""), with the number of units
+	// of this process already finished and their total.
+	Progress func(done, total int, unit string)
+}
+
+// RunStats count the units of one process.
+type RunStats struct {
+	// Units is the run's total; Owned this shard's share.
+	Units, Owned int
+	// Found were finished before (a resumed run), Computed now; NotApplicable
+	// of the computed ones record that the method does not apply to the
+	// model.
+	Found, Computed, NotApplicable int
+	Elapsed                        time.Duration
+}
+
+// UnitResult is the .json file of a finished unit; its maps [N,H,W] are in
+// the .npy file beside it. The .json file is written last: a unit is
+// finished when it exists.
+type UnitResult struct {
+	Model  string   `json:"model"`
+	Step   string   `json:"step"`
+	Method string   `json:"method"`
+	Images []string `json:"images"`
+	// NotApplicable, when set, says why the method does not apply to the
+	// model; there is no .npy file then.
+	NotApplicable string                `json:"not_applicable,omitempty"`
+	Classes       []int                 `json:"classes,omitempty"`
+	Scores        []float32             `json:"scores,omitempty"`
+	Layer         string                `json:"layer,omitempty"`
+	Signed        bool                  `json:"signed"`
+	Info          map[string][]*float64 `json:"info,omitempty"`
+}
+
+// PlanFileName is the plan in a run folder.
+const PlanFileName = "plan.json"
+
+// Run computes the units of this shard that are not finished yet, writing
+// each atomically as soon as it is done, so a run that is killed resumes
+// where it stopped. The files of a unit depend only on the experiment, not
+// on the order, the shard or the process that computes it. The folder's
+// plan.json must be this plan's (a folder of another experiment or of a
+// changed file is an error, not a mix).
+func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
+	start := time.Now()
+	if o.Out == "" {
+		o.Out = p.Exp.Output
+	}
+	if o.Shard.N == 0 {
+		o.Shard = All
+	}
+	if err := p.writeHeader(o.Out); err != nil {
+		return RunStats{}, err
+	}
+	if o.Shard.N == 1 {
+		removeTemps(filepath.Join(o.Out, "units"))
+	}
+	units := p.Units()
+	st := RunStats{Units: len(units)}
+	var todo []Unit
+	for _, u := range units {
+		if !o.Shard.Owns(u.Index) {
+			continue
+		}
+		st.Owned++
+		if fileExists(filepath.Join(o.Out, p.UnitPath(u)+".json")) {
+			st.Found++
+			continue
+		}
+		todo = append(todo, u)
+	}
+	progress := func(unit string) {
+		if o.Progress != nil {
+			o.Progress(st.Found+st.Computed, st.Owned, unit)
+		}
+	}
+	var view *tfgraph.Flat
+	lastModel, lastStep := -1, -1
+	for _, u := range todo {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		if u.Model != lastModel || u.Step != lastStep {
+			om := p.models[u.Model]
+			view = om.fl
+			if vals := om.stepVals[u.Step]; vals != nil {
+				feed, err := om.fl.PrepareWeights(vals)
+				if err != nil {
+					return st, fmt.Errorf("experiments: %s: %w", p.Models[u.Model].Steps[u.Step].Name, err)
+				}
+				if view, err = om.fl.WithWeights(feed); err != nil {
+					return st, err
+				}
+			}
+			lastModel, lastStep = u.Model, u.Step
+		}
+		progress(p.UnitName(u))
+		na, err := p.runUnit(ctx, view, u, o.Out)
+		if err != nil {
+			return st, fmt.Errorf("experiments: %s: %w", p.UnitName(u), err)
+		}
+		st.Computed++
+		if na {
+			st.NotApplicable++
+		}
+	}
+	progress("")
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// runUnit computes one unit and writes its files.
+func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out string) (notApplicable bool, err error) {
+	pm, om := p.Models[u.Model], p.models[u.Model]
+	lo, hi := p.BatchRange(u.Batch)
+	base := filepath.Join(out, p.UnitPath(u))
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return false, err
+	}
+	r := UnitResult{Model: pm.Name, Step: pm.Steps[u.Step].Name, Method: p.Methods[u.Method].Dir}
+	for i := lo; i < hi; i++ {
+		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
+	}
+	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
+	res, err := p.methods[u.Method].Explain(ctx, view, batch, target)
+	var na *methods.NotApplicableError
+	switch {
+	case errors.As(err, &na):
+		r.NotApplicable = strings.TrimPrefix(err.Error(), "methods: ")
+	case err != nil:
+		return false, err
+	default:
+		if err := reports.WriteNpy(base+".npy", res.Map); err != nil {
+			return false, err
+		}
+		r.Classes, r.Scores, r.Layer, r.Signed = res.Classes, res.Scores, res.Layer, res.Signed
+		for k, v := range res.Info {
+			if r.Info == nil {
+				r.Info = map[string][]*float64{}
+			}
+			vals := make([]*float64, len(v))
+			for i, x := range v {
+				if !math.IsNaN(x) && !math.IsInf(x, 0) {
+					vals[i] = &x
+				}
+			}
+			r.Info[k] = vals
+		}
+	}
+	return r.NotApplicable != "", reports.WriteJSON(base+".json", r)
+}
+
+// writeHeader writes the files every process of a run writes, with the
+// same bytes: plan.json, the experiment file and the display images of each
+// model (inputs/<model>.npy). A folder holding another plan is an error.
+func (p *Plan) writeHeader(out string) error {
+	b, err := json.MarshalIndent(p.PlanFile, "", "  ")
+	if err != nil {
+		return fmt.Errorf("experiments: %w", err)
+	}
+	b = append(b, '\n')
+	planPath := filepath.Join(out, PlanFileName)
+	if old, err := os.ReadFile(planPath); err == nil && !bytes.Equal(old, b) {
+		return fmt.Errorf("experiments: %s holds the run of another experiment, or of another version of %s (its %s differs); give another output folder or remove it",
+			out, p.Exp.File, PlanFileName)
+	}
+	if err := os.MkdirAll(filepath.Join(out, "inputs"), 0o755); err != nil {
+		return fmt.Errorf("experiments: %w", err)
+	}
+	raw, err := os.ReadFile(p.Exp.File)
+	if err != nil {
+		return fmt.Errorf("experiments: %w", err)
+	}
+	if err := writeIfChanged(filepath.Join(out, p.File), raw); err != nil {
+		return err
+	}
+	for i, m := range p.Models {
+		path := filepath.Join(out, "inputs", safeName(m.Name)+".npy")
+		if !fileExists(path) {
+			if err := reports.WriteNpy(path, p.models[i].disp); err != nil {
+				return err
+			}
+		}
+	}
+	return writeIfChanged(planPath, b)
+}
+
+func writeIfChanged(path string, b []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return nil
+	}
+	return reports.WriteFile(path, b)
+}
+
+// removeTemps removes the temporary files that a killed process leaves
+// (".<name>.*.tmp"); only a run without shards does, as another shard may
+// be writing its own.
+func removeTemps(dir string) {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".tmp") {
+			os.Remove(path)
+		}
+		return nil
+	})
+}

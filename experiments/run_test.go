@@ -1,0 +1,233 @@
+package experiments
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
+)
+
+// tinyExperiment writes an experiment on fmnist_vgg into a temporary folder:
+// 4 Fashion-MNIST images in batches of 3, gradient, gradcam and cam (which
+// does not apply: fmnist_vgg has no global-average-pooling head), cascading
+// randomization.
+func tinyExperiment(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	y := `name: tiny
+seed: 3
+models:
+  - path: ` + vgg + `
+data: {source: fashion-mnist, count: 4}
+batch: 3
+methods: [gradient, gradcam, cam]
+tests:
+  - randomization: {modes: [cascading]}
+metrics: [spearman-abs, ssim]
+` + extra
+	path := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func newTestPlan(t *testing.T, path string) *Plan {
+	t.Helper()
+	e, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(context.Background(), e, PlanOptions{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// files maps the path of every file under dir (but temporary ones) to its
+// bytes.
+func files(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".tmp") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		r, _ := filepath.Rel(dir, path)
+		out[r] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameFiles(t *testing.T, what string, a, b map[string][]byte) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Errorf("%s: %d files, want %d", what, len(b), len(a))
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok {
+			t.Errorf("%s: %s missing", what, k)
+		} else if !bytes.Equal(v, w) {
+			t.Errorf("%s: %s differs", what, k)
+		}
+	}
+}
+
+func TestRunResumeAndShards(t *testing.T) {
+	p := newTestPlan(t, tinyExperiment(t, ""))
+	// 7 steps (original and 6 layers with weights) × 3 methods × 2 batches.
+	if got := len(p.Models[0].Steps); got != 7 {
+		t.Fatalf("%d steps, want 7: %+v", got, p.Models[0].Steps)
+	}
+	if got := len(p.Units()); got != 42 {
+		t.Fatalf("%d units, want 42", got)
+	}
+	ctx := context.Background()
+	one := t.TempDir()
+	st, err := p.Run(ctx, RunOptions{Out: one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Computed != 42 || st.Found != 0 || st.NotApplicable != 14 {
+		t.Errorf("first run: %+v, want 42 computed, 14 not applicable (cam)", st)
+	}
+	want := files(t, one)
+
+	// The original gradient maps are those of the method itself.
+	meth, _ := methods.New("gradient", nil)
+	om := p.models[0]
+	res, err := meth.Explain(ctx, om.fl, methods.Batch{X: om.x.Slice(0, 3)}, methods.Target{Classes: p.Models[0].Classes[:3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := savedmodels.ReadNpy(filepath.Join(one, p.UnitPath(Unit{Model: 0, Step: 0, Method: 0, Batch: 0})+".npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.Equal(got, res.Map) {
+		t.Error("the unit's gradient maps differ from the method's")
+	}
+	// A randomized step changes them.
+	rnd, _ := savedmodels.ReadNpy(filepath.Join(one, p.UnitPath(Unit{Model: 0, Step: 6, Method: 0, Batch: 0})+".npy"))
+	if d, _ := tensor.MaxAbsDiff(rnd, got); d == 0 {
+		t.Error("the maps after randomizing every layer equal the original ones")
+	}
+
+	// A second run finds everything.
+	st, err = p.Run(ctx, RunOptions{Out: one})
+	if err != nil || st.Computed != 0 || st.Found != 42 {
+		t.Errorf("second run: %+v, %v; want all 42 found", st, err)
+	}
+	// Removed units are recomputed, to the same bytes.
+	for _, u := range []Unit{{Model: 0, Step: 3, Method: 1, Batch: 1}, {Model: 0, Step: 0, Method: 0, Batch: 0}} {
+		os.Remove(filepath.Join(one, p.UnitPath(u)+".json"))
+	}
+	os.Remove(filepath.Join(one, p.UnitPath(Unit{Model: 0, Step: 3, Method: 1, Batch: 1})+".npy"))
+	if st, err = p.Run(ctx, RunOptions{Out: one}); err != nil || st.Computed != 2 {
+		t.Errorf("resumed run: %+v, %v; want 2 computed", st, err)
+	}
+	sameFiles(t, "resumed", want, files(t, one))
+
+	// Three shards, in reverse order, give the same files.
+	three := t.TempDir()
+	owned := 0
+	for k := 3; k >= 1; k-- {
+		st, err := p.Run(ctx, RunOptions{Out: three, Shard: Shard{K: k, N: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owned += st.Owned
+	}
+	if owned != 42 {
+		t.Errorf("shards own %d units, want 42", owned)
+	}
+	sameFiles(t, "3 shards", want, files(t, three))
+}
+
+func TestRunRefusesAnotherPlan(t *testing.T) {
+	out := t.TempDir()
+	p := newTestPlan(t, tinyExperiment(t, ""))
+	if _, err := p.Run(context.Background(), RunOptions{Out: out, Shard: Shard{K: 1, N: 40}}); err != nil {
+		t.Fatal(err)
+	}
+	q := newTestPlan(t, tinyExperiment(t, "threads: 1\n"))
+	_, err := q.Run(context.Background(), RunOptions{Out: out})
+	if err == nil || !strings.Contains(err.Error(), "holds the run of another experiment") {
+		t.Errorf("run into another plan's folder: %v", err)
+	}
+}
+
+// Layers and classes are checked when the models are loaded, at the line
+// and column of the key.
+func TestPlanProblems(t *testing.T) {
+	dir := t.TempDir()
+	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	samples, _ := filepath.Abs("../savedmodels/samples")
+	cases := []struct{ yaml, want string }{
+		{`name: x
+models:
+  - path: ` + vgg + `
+    layer: conv2_3
+data: {source: fashion-mnist, count: 2}
+methods: [gradcam]
+`, `4:12: model fmnist_vgg: layer "conv2_3" not found`},
+		{`name: x
+models:
+  - path: ` + vgg + `
+    target: 10
+data: {source: fashion-mnist, count: 2}
+methods: [gradient]
+`, `4:13: model fmnist_vgg: target 10: the model has 10 classes (0 to 9)`},
+		{`name: x
+models:
+  - path: ` + vgg + `
+    target: label
+data: {source: folder, path: ` + t.TempDir() + `, count: 1}
+methods: [gradient]
+`, `no PNG, JPEG or GIF images`},
+		{`name: x
+models:
+  - path: ` + vgg + `
+data: {source: folder, path: ` + samples + `, count: 50}
+methods: [gradient]
+`, `count 50, but`},
+	}
+	for i, c := range cases {
+		path := filepath.Join(dir, "p.yaml")
+		os.WriteFile(path, []byte(c.yaml), 0o644)
+		e, err := Load(path)
+		if err != nil {
+			t.Errorf("case %d: load: %v", i, err)
+			continue
+		}
+		p, err := NewPlan(context.Background(), e, PlanOptions{})
+		if err == nil {
+			p.Close()
+			t.Errorf("case %d: no error, want %q", i, c.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d: %v\nwant %q", i, err, c.want)
+		}
+		var inv *InvalidError
+		if strings.Contains(c.want, "model ") && !errors.As(err, &inv) {
+			t.Errorf("case %d: %T, want *InvalidError", i, err)
+		}
+	}
+}
