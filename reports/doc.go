@@ -28,12 +28,38 @@
 // The golden image testdata/grid_golden.png is compared with a tolerance
 // (gonum.org/v1/plot/cmpimg); go test -regen rewrites it.
 //
+// Curves is a figure of metric curves with confidence bands, as in Adebayo
+// et al. 2018, Fig. 4: one panel per metric (side by side, or wrapped in
+// rows), one line per method with a marker at each step and a translucent
+// band between the interval's bounds, a method drawn alike in every panel,
+// one legend below the panels, the x labels (the layers randomized) turned
+// by 45° when long, the panels widening with their number. NaN leaves a gap.
+// Its golden image is testdata/curves_golden.png. Curves and Grid share the
+// font (Liberation Sans) and its sizes, so a report's figures look alike.
+//
+// Every figure format is byte for byte the same from run to run, as
+// experiment reports are compared so. PNG and SVG are by nature. For PDF,
+// importing reports sets fpdf's defaults for every document of the program:
+// creation and modification dates of 1 January 2026 (not the time of
+// writing) and sorted catalogs; and the package rewrites each PDF with its
+// images in a fixed order, which fpdf leaves to a Go map. It also mends two
+// faults of gonum's PDF canvas: text is encoded in Windows-1252, as its
+// fonts are (characters beyond, such as ρ, are drawn as glyph outlines),
+// and translucent colours are no longer darkened.
+//
+// # Tables and pages
+//
+// A Table of formatted cells is written as CSV (encoding/csv), LaTeX
+// (booktabs, ready for \input, text escaped by TeXEscape), a GitHub
+// Markdown pipe table or HTML. A Page, the index of a run, is blocks of
+// headings, text, figures with captions, tables and links, written as
+// index.md and as a self-contained index.html whose figures are embedded as
+// data: URLs.
+//
 // # Files
 //
-// WriteNpy (float32 .npy, byte for byte what numpy.save writes), WritePNG and
-// WriteJSON write atomically: a temporary file in the same folder, renamed
-// over the destination when complete.
-//
-// Curves, tables of metrics and the index page of a run are still to come
-// (roadmap step [4/6]; see DESIGN.md).
+// WriteNpy (float32 .npy, byte for byte what numpy.save writes), WritePNG,
+// WriteJSON and WriteFile write atomically: a temporary file in the same folder, renamed
+// over the destination when complete; so do the Save methods of figures,
+// tables and pages.
 package reports

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -16,9 +15,6 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgpdf"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Cell is one picture of a Grid.
@@ -160,20 +156,9 @@ func (g *Grid) WriterTo(format string) (io.WriterTo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var c vg.CanvasWriterTo
-	switch strings.ToLower(format) {
-	case "png":
-		dpi := g.DPI
-		if dpi == 0 {
-			dpi = defaultDPI
-		}
-		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))}
-	case "svg":
-		c = vgsvg.New(w, h)
-	case "pdf":
-		c = vgpdf.New(w, h)
-	default:
-		return nil, fmt.Errorf("reports: unknown figure format %q; formats: png, svg, pdf", format)
+	c, err := newCanvas(format, w, h, g.DPI)
+	if err != nil {
+		return nil, err
 	}
 	if err := g.Draw(draw.New(c)); err != nil {
 		return nil, err
@@ -185,15 +170,7 @@ func (g *Grid) WriterTo(format string) (io.WriterTo, error) {
 // extension names: .png (at DPI), .svg or .pdf. The file is written
 // atomically (a temporary file in the same folder, renamed over path).
 func (g *Grid) Save(path string) error {
-	format := strings.TrimPrefix(filepath.Ext(path), ".")
-	wt, err := g.WriterTo(format)
-	if err != nil {
-		return fmt.Errorf("reports: save %s: %w", path, unprefixed{err})
-	}
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
-		return err
-	})
+	return saveFigure(path, g.WriterTo)
 }
 
 // unprefixed is an error of this package wrapped again with more context:

@@ -1,0 +1,46 @@
+package reports
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgpdf"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// newCanvas returns a canvas of size w×h for a figure format, "png" (at
+// dpi), "svg" or "pdf".
+func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error) {
+	switch strings.ToLower(format) {
+	case "png":
+		if dpi == 0 {
+			dpi = defaultDPI
+		}
+		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))}, nil
+	case "svg":
+		return vgsvg.New(w, h), nil
+	case "pdf":
+		return pdfCanvas{vgpdf.New(w, h)}, nil
+	}
+	return nil, fmt.Errorf("reports: unknown figure format %q; formats: png, svg, pdf", format)
+}
+
+// saveFigure writes a figure to path in the format its extension names,
+// as writerTo renders it, atomically (a temporary file in the same folder,
+// renamed over path).
+func saveFigure(path string, writerTo func(format string) (io.WriterTo, error)) error {
+	format := strings.TrimPrefix(filepath.Ext(path), ".")
+	wt, err := writerTo(format)
+	if err != nil {
+		return fmt.Errorf("reports: save %s: %w", path, unprefixed{err})
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}
