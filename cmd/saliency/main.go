@@ -11,6 +11,8 @@
 //	predict    classify images with a SavedModel (top-k classes)
 //	explain    compute saliency maps of images: overlays, a grid figure, .npy maps
 //	visualize  class model visualisation: the image each class's logit likes best
+//	run        run an experiment file: maps, reliability tests, tables and figures
+//	report     build the report of an experiment's run folder
 //	version    print the versions of saliency, TensorFlow and Go
 //
 // Exit status is 2 for a usage error and 1 for any other failure.
@@ -53,7 +55,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 var commands []*command
 
 func init() {
-	commands = []*command{inspectCmd, predictCmd, explainCmd, visualizeCmd, versionCmd}
+	commands = []*command{inspectCmd, predictCmd, explainCmd, visualizeCmd, runCmd, reportCmd, versionCmd}
 }
 
 func main() {

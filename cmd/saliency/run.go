@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/saliencykit/saliency/experiments"
+)
+
+var runCmd = &command{
+	name:  "run",
+	args:  "[-out DIR] [-shard k/n] [-dry-run] FILE.yaml",
+	short: "run an experiment file: maps, reliability tests, tables and figures",
+	long: `Run reads an experiment file (docs/experiments.md), checks it and its
+models, layers and classes, and computes its units of work (model × image
+batch × method × randomization step) into the output folder: the folder
+given to -out, else the one the file names. Each finished unit is written
+at once, so a run that is stopped or killed resumes where it was, and the
+results are the same bytes whatever the order or the number of processes.
+
+-shard k/n computes one slice of the units: n processes (a Slurm job array,
+a Kubernetes indexed Job) sharing one output folder together compute the
+whole run. When every unit is there, the run writes the report (the same as
+'saliency report DIR'); a shard only writes it when it finds the run
+complete.
+
+-dry-run prints the plan, the units and an estimate of the time from one
+timed unit of each model and method, and writes nothing.`,
+	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+		var out, shard string
+		var dry, noReport bool
+		var threads int
+		fs.StringVar(&out, "out", "", "output folder (default: the experiment's output)")
+		fs.StringVar(&shard, "shard", "1/1", "compute the k-th of n slices of the units")
+		fs.BoolVar(&dry, "dry-run", false, "print the plan and the estimated time; write nothing")
+		fs.BoolVar(&noReport, "no-report", false, "do not write the report at the end")
+		fs.IntVar(&threads, "threads", 0, "TensorFlow intra-op threads (default: the experiment's, else one per core)")
+		return func(c *ctx, args []string) error {
+			if len(args) != 1 {
+				return usagef("want one experiment file, have %d arguments", len(args))
+			}
+			sh, err := experiments.ParseShard(shard)
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			if threads < 0 {
+				return usagef("-threads %d: want ≥ 0", threads)
+			}
+			return runExperiment(c, args[0], out, sh, dry, !noReport, threads)
+		}
+	},
+}
+
+func runExperiment(c *ctx, file, out string, shard experiments.Shard, dry, report bool, threads int) error {
+	e, err := experiments.Load(file)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = e.Output
+	}
+	ctxt, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := experiments.NewPlan(ctxt, e, experiments.PlanOptions{Version: version, Threads: threads})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	units := p.Units()
+	if dry {
+		return printPlan(c, p, shard, units)
+	}
+	bar := newProgress(c.stderr, "run "+e.Name, 0)
+	st, err := p.Run(ctxt, experiments.RunOptions{Out: out, Shard: shard, Progress: bar.set})
+	bar.finish()
+	if err != nil {
+		if ctxt.Err() != nil {
+			return fmt.Errorf("interrupted after %d of %d units; run the same command again to resume", st.Found+st.Computed, st.Owned)
+		}
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s: %d units computed, %d found finished (shard %s: %d of %d) in %s\n",
+		out, st.Computed, st.Found, shard, st.Owned, st.Units, st.Elapsed.Round(100*time.Millisecond))
+	if st.NotApplicable > 0 {
+		fmt.Fprintf(c.stdout, "%d units record a method that does not apply to its model (see the report)\n", st.NotApplicable)
+	}
+	if !report {
+		return nil
+	}
+	missing, err := experiments.Missing(out)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(c.stdout, "%d units of other shards are not finished yet; 'saliency report %s' writes the report when they are\n", len(missing), out)
+		return nil
+	}
+	return writeReport(c, out)
+}
+
+// printPlan prints what a run would do and how long it would take.
+func printPlan(c *ctx, p *experiments.Plan, shard experiments.Shard, units []experiments.Unit) error {
+	fmt.Fprintf(c.stdout, "experiment %s (%s), seed %d\n", p.Name, p.Exp.File, p.Seed)
+	fmt.Fprintf(c.stdout, "images     %d from %s %s, %d per unit\n", len(p.Images), p.Exp.Data.Source, p.Exp.Data.Path, p.Batch)
+	for _, m := range p.Models {
+		fmt.Fprintf(c.stdout, "model      %s (%s): CAM layer %s, target %s, %d steps (original + %d randomized)\n",
+			m.Name, m.Path, m.Layer, m.Target, len(m.Steps), len(m.Steps)-1)
+	}
+	fmt.Fprintf(c.stdout, "units      %d in all; shard %s computes %d\n", len(units), shard, (len(units)+shard.N-shard.K)/shard.N)
+	fmt.Fprintf(c.stdout, "output     %s\n\nCalibrating (one unit of each model and method)…\n", p.Exp.Output)
+	cal, err := p.Calibrate(context.Background(), shard)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\tmethod\tunits\tper unit\ttotal\t")
+	var total time.Duration
+	for _, k := range cal {
+		if k.NotApplicable != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\tnot applicable: %s\n", k.Model, k.Method, k.Units, k.NotApplicable)
+			continue
+		}
+		t := k.PerUnit * time.Duration(k.Units)
+		total += t
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t\n", k.Model, k.Method, k.Units, k.PerUnit.Round(time.Millisecond), t.Round(time.Second))
+	}
+	tw.Flush()
+	fmt.Fprintf(c.stdout, "\nestimated time of shard %s: %s (without loading the models)\n", shard, total.Round(time.Second))
+	return nil
+}
+
+var reportCmd = &command{
+	name:  "report",
+	args:  "DIR",
+	short: "build the report of an experiment's run folder",
+	long: `Report reads the units present in a run folder (written by 'saliency run',
+possibly by several shards) and writes the report: similarity metrics with
+bootstrap confidence intervals, verdicts, tables (CSV, JSON, LaTeX),
+figures (PNG, SVG, PDF), index.md, a self-contained index.html and
+manifest.json. It lists the units that are missing and fails if there
+are any.`,
+	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
+		return func(c *ctx, args []string) error {
+			if len(args) != 1 {
+				return usagef("want one run folder, have %d arguments", len(args))
+			}
+			return writeReport(c, args[0])
+		}
+	},
+}
+
+func writeReport(c *ctx, dir string) error {
+	r, err := experiments.WriteReport(dir)
+	if err != nil {
+		return err
+	}
+	for _, v := range r.Verdicts {
+		fmt.Fprintln(c.stdout, v)
+	}
+	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "index.html"))
+	return nil
+}

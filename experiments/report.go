@@ -1,0 +1,776 @@
+package experiments
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/saliencykit/saliency/experiments/metrics"
+	"github.com/saliencykit/saliency/experiments/stats"
+	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
+)
+
+// Report is what WriteReport wrote.
+type Report struct {
+	Dir string
+	// Verdicts are the plain-language findings, one per model and method
+	// of a randomization test.
+	Verdicts []string
+	// Files are the files written, relative to Dir.
+	Files []string
+}
+
+// The report's settings, stated in the manifest and docs/experiments.md.
+const (
+	// topKFraction is the k of the top-k intersection, a fraction of the
+	// pixels.
+	topKFraction = 0.1
+	// verdictThreshold splits "changes" from "barely changes": the
+	// confidence interval of the primary metric after every layer is
+	// randomized lies wholly below it or wholly at or above it.
+	verdictThreshold = 0.5
+	// gridImages is the number of images of the method × image grid.
+	gridImages = 10
+	// bootstrapResamples of every interval.
+	bootstrapResamples = 10000
+)
+
+// metricDefs are the similarity metrics of the report: a display name and
+// the comparison of a randomized model's map b with the original map a.
+var metricDefs = map[string]struct {
+	title string
+	f     func(a, b []float32, h, w int) (float64, error)
+}{
+	"spearman":     {"Spearman (signed)", func(a, b []float32, h, w int) (float64, error) { return metrics.Spearman(a, b), nil }},
+	"spearman-abs": {"Spearman (absolute)", func(a, b []float32, h, w int) (float64, error) { return metrics.SpearmanAbs(a, b), nil }},
+	"pearson":      {"Pearson", func(a, b []float32, h, w int) (float64, error) { return metrics.Pearson(a, b), nil }},
+	"ssim": {"SSIM", func(a, b []float32, h, w int) (float64, error) {
+		na, nb := minMax(a), minMax(b)
+		if na == nil || nb == nil {
+			return math.NaN(), nil
+		}
+		return metrics.SSIM(na, nb, h, w, 1)
+	}},
+	"hog-pearson": {"HOG Pearson", func(a, b []float32, h, w int) (float64, error) {
+		na, nb := minMax(a), minMax(b)
+		if na == nil || nb == nil {
+			return math.NaN(), nil
+		}
+		return metrics.HOGPearson(na, nb, h, w, metrics.HOGOptions{})
+	}},
+	"top-k": {"top-10% intersection", func(a, b []float32, h, w int) (float64, error) {
+		return metrics.TopKIntersection(a, b, max(1, int(math.Ceil(topKFraction*float64(len(a))))))
+	}},
+}
+
+// minMax scales m to [0, 1]; nil for a constant map.
+func minMax(m []float32) []float32 {
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, v := range m {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if !(hi > lo) {
+		return nil
+	}
+	out := make([]float32, len(m))
+	for i, v := range m {
+		out[i] = (v - lo) / (hi - lo)
+	}
+	return out
+}
+
+// ReadPlan reads the plan.json of a run folder.
+func ReadPlan(dir string) (*PlanFile, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PlanFileName))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("experiments: %s is not a run folder (no %s; 'saliency run' writes it)", dir, PlanFileName)
+		}
+		return nil, fmt.Errorf("experiments: %w", err)
+	}
+	var pf PlanFile
+	if err := json.Unmarshal(b, &pf); err != nil {
+		return nil, fmt.Errorf("experiments: %s: %w", filepath.Join(dir, PlanFileName), err)
+	}
+	if pf.Batch < 1 || len(pf.Images) == 0 || len(pf.Models) == 0 || len(pf.Methods) == 0 {
+		return nil, fmt.Errorf("experiments: %s: incomplete plan", filepath.Join(dir, PlanFileName))
+	}
+	return &pf, nil
+}
+
+// Missing lists the units of a run folder that are not finished, by name.
+func Missing(dir string) ([]string, error) {
+	pf, err := ReadPlan(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range pf.Units() {
+		if !fileExists(filepath.Join(dir, pf.UnitPath(u)+".json")) {
+			out = append(out, pf.UnitName(u))
+		}
+	}
+	return out, nil
+}
+
+// MissingError lists the unfinished units of a run.
+type MissingError struct {
+	Dir   string
+	Units []string
+}
+
+func (e *MissingError) Error() string {
+	show := e.Units[:min(len(e.Units), 10)]
+	more := ""
+	if len(e.Units) > len(show) {
+		more = fmt.Sprintf("\n  … and %d more", len(e.Units)-len(show))
+	}
+	n := fmt.Sprintf("%d units are", len(e.Units))
+	if len(e.Units) == 1 {
+		n = "1 unit is"
+	}
+	return fmt.Sprintf("experiments: %s: %s not finished (run 'saliency run' again, or the missing shards):\n  %s%s",
+		e.Dir, n, strings.Join(show, "\n  "), more)
+}
+
+// runData is a run's results, read back.
+type runData struct {
+	dir string
+	pf  *PlanFile
+	// maps[model][step][method] is [N,H,W], nil where the method does not
+	// apply.
+	maps [][][]*tensor.Tensor
+	// per model and method, from the original step
+	signed  [][]bool
+	na      [][]string
+	scores  [][][]float32
+	display []*tensor.Tensor
+}
+
+func readRun(dir string) (*runData, error) {
+	pf, err := ReadPlan(dir)
+	if err != nil {
+		return nil, err
+	}
+	if missing, _ := Missing(dir); len(missing) > 0 {
+		return nil, &MissingError{Dir: dir, Units: missing}
+	}
+	rd := &runData{dir: dir, pf: pf}
+	n := len(pf.Images)
+	for mi, m := range pf.Models {
+		disp, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs", safeName(m.Name)+".npy"))
+		if err != nil {
+			return nil, err
+		}
+		rd.display = append(rd.display, disp)
+		steps := make([][]*tensor.Tensor, len(m.Steps))
+		signed := make([]bool, len(pf.Methods))
+		na := make([]string, len(pf.Methods))
+		scores := make([][]float32, len(pf.Methods))
+		for si := range m.Steps {
+			steps[si] = make([]*tensor.Tensor, len(pf.Methods))
+		}
+		for _, u := range pf.Units() {
+			if u.Model != mi {
+				continue
+			}
+			base := filepath.Join(dir, pf.UnitPath(u))
+			b, err := os.ReadFile(base + ".json")
+			if err != nil {
+				return nil, fmt.Errorf("experiments: %w", err)
+			}
+			var r UnitResult
+			if err := json.Unmarshal(b, &r); err != nil {
+				return nil, fmt.Errorf("experiments: %s.json: %w", base, err)
+			}
+			if r.NotApplicable != "" {
+				na[u.Method] = r.NotApplicable
+				continue
+			}
+			t, err := savedmodels.ReadNpy(base + ".npy")
+			if err != nil {
+				return nil, err
+			}
+			lo, hi := pf.BatchRange(u.Batch)
+			if len(t.Shape) != 3 || t.Shape[0] != hi-lo {
+				return nil, fmt.Errorf("experiments: %s.npy holds %v, want [%d,H,W]", base, t.Shape, hi-lo)
+			}
+			all := steps[u.Step][u.Method]
+			if all == nil {
+				all = tensor.New(n, t.Shape[1], t.Shape[2])
+				steps[u.Step][u.Method] = all
+			}
+			copy(all.Data[lo*t.Shape[1]*t.Shape[2]:], t.Data)
+			if u.Step == 0 {
+				signed[u.Method] = r.Signed
+				scores[u.Method] = append(scores[u.Method], r.Scores...)
+			}
+		}
+		rd.maps = append(rd.maps, steps)
+		rd.signed = append(rd.signed, signed)
+		rd.na = append(rd.na, na)
+		rd.scores = append(rd.scores, scores)
+	}
+	return rd, nil
+}
+
+// series is one mode of a model's randomization: the layers in order and,
+// for each, the steps of each repeat.
+type series struct {
+	mode   string
+	layers []string
+	steps  [][]int // [layer][repeat] step index
+}
+
+func modesOf(m PlanModel) []series {
+	var out []series
+	for si, s := range m.Steps {
+		if s.Mode == "" {
+			continue
+		}
+		k := slices.IndexFunc(out, func(x series) bool { return x.mode == s.Mode })
+		if k < 0 {
+			out = append(out, series{mode: s.Mode})
+			k = len(out) - 1
+		}
+		sr := &out[k]
+		layer := s.Layers[len(s.Layers)-1]
+		if s.Mode == "independent" {
+			layer = s.Layers[0]
+		}
+		j := slices.Index(sr.layers, layer)
+		if j < 0 {
+			sr.layers = append(sr.layers, layer)
+			sr.steps = append(sr.steps, nil)
+			j = len(sr.layers) - 1
+		}
+		sr.steps[j] = append(sr.steps[j], si)
+	}
+	return out
+}
+
+// similarity is one row of the similarity table.
+type similarity struct {
+	Model   string   `json:"model"`
+	Mode    string   `json:"mode"`
+	Step    int      `json:"step"`
+	Layer   string   `json:"layer"`
+	Method  string   `json:"method"`
+	Metric  string   `json:"metric"`
+	N       int      `json:"n"`
+	Dropped int      `json:"dropped"`
+	Mean    *float64 `json:"mean"`
+	Lo      *float64 `json:"ci_low"`
+	Hi      *float64 `json:"ci_high"`
+	sum     stats.Summary
+}
+
+// compare computes a metric between the original maps and those of the
+// given steps (repeats), image by image: the mean over repeats.
+func (rd *runData) compare(mi, ki int, steps []int, metric string) ([]float64, error) {
+	orig := rd.maps[mi][0][ki]
+	n, h, w := orig.Shape[0], orig.Shape[1], orig.Shape[2]
+	out := make([]float64, n)
+	for i := range n {
+		var sum float64
+		for _, si := range steps {
+			v, err := metricDefs[metric].f(orig.Item(i).Data, rd.maps[mi][si][ki].Item(i).Data, h, w)
+			if err != nil {
+				return nil, fmt.Errorf("experiments: %s: %w", metric, err)
+			}
+			sum += v
+		}
+		out[i] = sum / float64(len(steps))
+	}
+	return out, nil
+}
+
+func ptr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// WriteReport reads a complete run folder and writes its report: figures,
+// tables, verdicts, index.md, index.html and manifest.json. The same units
+// give the same bytes, whichever processes computed them. A run with
+// unfinished units is a *MissingError listing them.
+func WriteReport(dir string) (*Report, error) {
+	rd, err := readRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	pf := rd.pf
+	rep := &Report{Dir: dir}
+	for _, sub := range []string{"figures", "tables"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("experiments: %w", err)
+		}
+	}
+	formats := pf.Figures
+	if !slices.Contains(formats, "png") {
+		formats = append([]string{"png"}, formats...)
+	}
+	saveFig := func(name string, save func(path string) error) (string, error) {
+		for _, f := range formats {
+			p := filepath.Join("figures", name+"."+f)
+			if err := save(filepath.Join(dir, p)); err != nil {
+				return "", err
+			}
+			rep.Files = append(rep.Files, p)
+		}
+		return filepath.Join("figures", name+".png"), nil
+	}
+	figLinks := func(name string) []reports.Link {
+		var out []reports.Link
+		for _, f := range formats {
+			if f != "png" {
+				out = append(out, reports.Link{Text: strings.ToUpper(f), Href: "figures/" + name + "." + f})
+			}
+		}
+		return out
+	}
+	page := &reports.Page{Title: "Experiment " + pf.Name}
+	intro := []string{
+		fmt.Sprintf("%d images (%s, seed %d), %d models, %d methods; seed %d; %d units.",
+			len(pf.Images), pf.Data.Source, pf.Data.Seed, len(pf.Models), len(pf.Methods), pf.Seed, len(pf.Units())),
+		fmt.Sprintf("saliency %s, TensorFlow %s, %s. The experiment file is experiment.yaml (SHA-256 %s…); manifest.json states every setting.",
+			pf.Versions["saliency"], pf.Versions["tensorflow"], pf.Versions["go"], pf.FileSHA256[:12]),
+	}
+	page.Blocks = append(page.Blocks, reports.Block{Text: intro,
+		Links: []reports.Link{{Text: "manifest.json", Href: "manifest.json"}, {Text: "experiment.yaml", Href: "experiment.yaml"}}})
+
+	var sims []similarity
+	var verdictBlock reports.Block
+	verdictBlock.Heading = "Verdicts"
+	verdictBlock.Bullets = true
+	summary := &reports.Table{Label: "tab:" + safeName(pf.Name) + "-summary"}
+	primary := primaryMetric(pf.Metrics)
+	var modelBlocks []reports.Block
+
+	for mi, m := range pf.Models {
+		// The method × image grid of the original model.
+		g, err := rd.mapsGrid(mi)
+		if err != nil {
+			return nil, err
+		}
+		name := safeName(m.Name) + "-maps"
+		png, err := saveFig(name, g.Save)
+		if err != nil {
+			return nil, err
+		}
+		modelBlocks = append(modelBlocks, reports.Block{Heading: "Model " + m.Name,
+			Text:   []string{fmt.Sprintf("%s (SHA-256 %s…), signature %s, CAM layer %s, target: %s.", m.Path, m.SHA256[:12], m.Signature, m.Layer, m.Target)},
+			Figure: png, Caption: fmt.Sprintf("Saliency maps of %s (original weights), over the input; each map clipped at its 99.5th percentile of |map|.", m.Name),
+			Links: figLinks(name)})
+		var na []string
+		for ki, r := range rd.na[mi] {
+			if r != "" {
+				na = append(na, pf.Methods[ki].Dir+": "+r)
+			}
+		}
+		if len(na) > 0 {
+			modelBlocks = append(modelBlocks, reports.Block{Text: append([]string{"Methods that do not apply to this model:"}, na...), Bullets: true})
+		}
+		for _, sr := range modesOf(m) {
+			// The randomization grid: methods × (original, each layer).
+			g, err := rd.randomizationGrid(mi, sr)
+			if err != nil {
+				return nil, err
+			}
+			name := safeName(m.Name) + "-" + sr.mode + "-grid"
+			png, err := saveFig(name, g.Save)
+			if err != nil {
+				return nil, err
+			}
+			modelBlocks = append(modelBlocks, reports.Block{Heading: fmt.Sprintf("%s: %s randomization", m.Name, sr.mode),
+				Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID), Links: figLinks(name)})
+			// Similarity to the original maps, per metric and method.
+			curves := &reports.Curves{Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
+				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 3}
+			for _, metric := range pf.Metrics {
+				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
+				for ki, meth := range pf.Methods {
+					if rd.na[mi][ki] != "" {
+						continue
+					}
+					s := reports.Series{Name: meth.Dir, Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
+					for li, steps := range sr.steps {
+						vals, err := rd.compare(mi, ki, steps, metric)
+						if err != nil {
+							return nil, err
+						}
+						sum, err := stats.Bootstrap(vals, stats.Options{Resamples: bootstrapResamples, Seed: pf.Seed})
+						if err != nil {
+							return nil, err
+						}
+						mean, lo, hi := math.NaN(), math.NaN(), math.NaN()
+						if sum.N > 0 {
+							mean, lo, hi = sum.Mean, sum.Lo, sum.Hi
+						}
+						s.Mean, s.Lo, s.Hi = append(s.Mean, mean), append(s.Lo, lo), append(s.Hi, hi)
+						sims = append(sims, similarity{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Method: meth.Dir,
+							Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), sum: sum})
+					}
+					panel.Series = append(panel.Series, s)
+				}
+				curves.Panels = append(curves.Panels, panel)
+			}
+			name = safeName(m.Name) + "-" + sr.mode + "-curves"
+			if png, err = saveFig(name, curves.Save); err != nil {
+				return nil, err
+			}
+			modelBlocks = append(modelBlocks, reports.Block{Figure: png,
+				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s randomization up to each layer (x axis, from the logits towards the input); lines are means over the images, bands bootstrap 95%% confidence intervals.", m.Name, sr.mode),
+				Links:   figLinks(name)})
+			if sr.mode != "cascading" {
+				continue
+			}
+			// Verdicts and the summary: after every layer is randomized.
+			last := len(sr.layers)
+			for ki, meth := range pf.Methods {
+				if rd.na[mi][ki] != "" {
+					continue
+				}
+				row := []string{m.Name, meth.Dir}
+				var byMetric = map[string]stats.Summary{}
+				for _, s := range sims {
+					if s.Model == m.Name && s.Mode == "cascading" && s.Step == last && s.Method == meth.Dir {
+						byMetric[s.Metric] = s.sum
+					}
+				}
+				for _, metric := range pf.Metrics {
+					row = append(row, byMetric[metric].String())
+				}
+				word, line := verdict(m.Name, meth.Dir, primary, byMetric, pf.Metrics, last, fallsBelow(sims, m.Name, meth.Dir, primary, sr.layers))
+				row = append(row, word)
+				summary.Rows = append(summary.Rows, row)
+				rep.Verdicts = append(rep.Verdicts, line)
+				verdictBlock.Text = append(verdictBlock.Text, line)
+			}
+		}
+	}
+	// Tables.
+	var tableLinks []reports.Link
+	writeTable := func(name string, t *reports.Table, rows any) error {
+		for _, f := range pf.Tables {
+			p := filepath.Join("tables", name+"."+f)
+			var err error
+			switch f {
+			case "csv":
+				err = reports.WriteFile(filepath.Join(dir, p), t.CSV())
+			case "tex":
+				err = reports.WriteFile(filepath.Join(dir, p), t.LaTeX())
+			case "json":
+				err = reports.WriteJSON(filepath.Join(dir, p), rows)
+			}
+			if err != nil {
+				return err
+			}
+			rep.Files = append(rep.Files, p)
+			tableLinks = append(tableLinks, reports.Link{Text: name + "." + f, Href: "tables/" + name + "." + f})
+		}
+		return nil
+	}
+	if len(summary.Rows) > 0 {
+		summary.Columns = []string{"model", "method"}
+		for _, metric := range pf.Metrics {
+			summary.Columns = append(summary.Columns, metricDefs[metric].title)
+		}
+		summary.Columns = append(summary.Columns, "verdict")
+		summary.Caption = fmt.Sprintf("Similarity of each method's maps to the original ones after cascading randomization of every layer with weights: mean over %d images with a bootstrap 95%% confidence interval. The verdict reads %s: its interval below %.1f: the map changes; at or above: it barely changes.",
+			len(pf.Images), metricDefs[primary].title, verdictThreshold)
+		type sumRow struct {
+			Model   string                    `json:"model"`
+			Method  string                    `json:"method"`
+			Metrics map[string]map[string]any `json:"metrics"`
+			Verdict string                    `json:"verdict"`
+		}
+		var rows []sumRow
+		for _, r := range summary.Rows {
+			sr := sumRow{Model: r[0], Method: r[1], Metrics: map[string]map[string]any{}, Verdict: r[len(r)-1]}
+			for _, s := range sims {
+				if s.Model == r[0] && s.Method == r[1] && s.Mode == "cascading" && s.Step == lastStep(sims, s.Model) {
+					sr.Metrics[s.Metric] = map[string]any{"mean": s.Mean, "ci_low": s.Lo, "ci_high": s.Hi, "n": s.N, "dropped": s.Dropped}
+				}
+			}
+			rows = append(rows, sr)
+		}
+		if err := writeTable("summary", summary, rows); err != nil {
+			return nil, err
+		}
+		full := &reports.Table{Caption: "Similarity to the original maps at every randomization step (mean and bootstrap 95% confidence interval over the images).",
+			Label: "tab:" + safeName(pf.Name) + "-similarity", Columns: []string{"model", "mode", "step", "layer", "method", "metric", "n", "mean", "95% CI"}}
+		for _, s := range sims {
+			ci := ""
+			if s.sum.N > 0 {
+				ci = fmt.Sprintf("[%.3f, %.3f]", s.sum.Lo, s.sum.Hi)
+			}
+			mean := "n/a"
+			if s.sum.N > 0 {
+				mean = fmt.Sprintf("%.3f", s.sum.Mean)
+			}
+			full.Rows = append(full.Rows, []string{s.Model, s.Mode, strconv.Itoa(s.Step), s.Layer, s.Method, s.Metric, strconv.Itoa(s.N), mean, ci})
+		}
+		if err := writeTable("similarity", full, sims); err != nil {
+			return nil, err
+		}
+	}
+	pred, predRows := rd.predictionTable()
+	if err := writeTable("predictions", pred, predRows); err != nil {
+		return nil, err
+	}
+	if len(verdictBlock.Text) > 0 {
+		page.Blocks = append(page.Blocks, verdictBlock, reports.Block{Heading: "Summary", Table: summary})
+	}
+	page.Blocks = append(page.Blocks, modelBlocks...)
+	page.Blocks = append(page.Blocks, reports.Block{Heading: "Tables", Links: tableLinks,
+		Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
+			strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
+	// manifest.json, index.md, index.html.
+	if err := reports.WriteJSON(filepath.Join(dir, "manifest.json"), rd.manifest(primary)); err != nil {
+		return nil, err
+	}
+	if err := reports.WriteFile(filepath.Join(dir, "index.md"), page.Markdown()); err != nil {
+		return nil, err
+	}
+	html, err := page.HTML(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := reports.WriteFile(filepath.Join(dir, "index.html"), html); err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, "manifest.json", "index.md", "index.html")
+	return rep, nil
+}
+
+// fallsBelow says at which step of cascading randomization the primary
+// metric's interval first lies below the verdict threshold, the measure of
+// how far down the network a method keeps its map (Adebayo et al. 2018,
+// Fig. 4).
+func fallsBelow(sims []similarity, model, method, metric string, layers []string) string {
+	for _, s := range sims {
+		if s.Model == model && s.Method == method && s.Mode == "cascading" && s.Metric == metric && s.sum.N > 0 && s.sum.Hi < verdictThreshold {
+			if s.Step == 1 {
+				return fmt.Sprintf("It falls below %.1f as soon as the top layer (%s) is randomized.", verdictThreshold, s.Layer)
+			}
+			return fmt.Sprintf("It first falls below %.1f when %d of %d layers are randomized (down to %s): %s.",
+				verdictThreshold, s.Step, len(layers), s.Layer, s.sum)
+		}
+	}
+	return fmt.Sprintf("It never falls below %.1f.", verdictThreshold)
+}
+
+func lastStep(sims []similarity, model string) int {
+	n := 0
+	for _, s := range sims {
+		if s.Model == model && s.Mode == "cascading" {
+			n = max(n, s.Step)
+		}
+	}
+	return n
+}
+
+func xTitle(mode string) string {
+	if mode == "cascading" {
+		return "randomized from the logits down to this layer"
+	}
+	return "the only layer randomized"
+}
+
+func gridCaption(m PlanModel, sr series, image string) string {
+	if sr.mode == "cascading" {
+		return fmt.Sprintf("Cascading randomization (Adebayo et al. 2018, Fig. 2) of %s on image %s: each column randomizes one more layer, from the logits towards the input; each map is normalised on its own.", m.Name, image)
+	}
+	return fmt.Sprintf("Independent randomization of %s on image %s: each column randomizes only the layer named; each map is normalised on its own.", m.Name, image)
+}
+
+// primaryMetric is the metric verdicts read: the rank correlation of
+// absolute maps when the experiment has it (Adebayo et al.'s headline
+// measure), else SSIM, else the first.
+func primaryMetric(ms []string) string {
+	for _, p := range []string{"spearman-abs", "ssim"} {
+		if slices.Contains(ms, p) {
+			return p
+		}
+	}
+	if len(ms) > 0 {
+		return ms[0]
+	}
+	return ""
+}
+
+// verdict is one line per method: the primary metric after every layer is
+// randomized, the others beside it, and what it says.
+func verdict(model, method, primary string, by map[string]stats.Summary, all []string, layers int, fall string) (word, line string) {
+	s := by[primary]
+	var others []string
+	for _, m := range all {
+		if m != primary {
+			others = append(others, fmt.Sprintf("%s %s", metricDefs[m].title, by[m]))
+		}
+	}
+	switch {
+	case s.N == 0:
+		word = "undetermined"
+		line = fmt.Sprintf("%s, %s: %s is undefined after all %d layers are randomized (constant maps)", model, method, metricDefs[primary].title, layers)
+	case s.Hi < verdictThreshold:
+		word = "changes"
+		line = fmt.Sprintf("%s, %s: %s to the original map falls to %s after all %d layers are randomized: the map depends on the weights (passes)",
+			model, method, metricDefs[primary].title, s, layers)
+	case s.Lo >= verdictThreshold:
+		word = "barely changes"
+		line = fmt.Sprintf("%s, %s: %s to the original map stays %s after all %d layers are randomized: the map barely depends on the weights (fails)",
+			model, method, metricDefs[primary].title, s, layers)
+	default:
+		word = "inconclusive"
+		line = fmt.Sprintf("%s, %s: %s to the original map is %s after all %d layers are randomized: the interval straddles %.1f (inconclusive)",
+			model, method, metricDefs[primary].title, s, layers, verdictThreshold)
+	}
+	line += ". " + fall
+	if len(others) > 0 {
+		line += " After all layers: " + strings.Join(others, ", ") + "."
+	}
+	return word, line
+}
+
+// mapsGrid is the method × image figure of a model's original maps.
+func (rd *runData) mapsGrid(mi int) (*reports.Grid, error) {
+	pf := rd.pf
+	m := pf.Models[mi]
+	g := &reports.Grid{Title: fmt.Sprintf("%s: saliency maps (original weights)", m.Name), Columns: []string{"input"}}
+	var cols []int
+	for ki, meth := range pf.Methods {
+		if rd.maps[mi][0][ki] != nil {
+			cols = append(cols, ki)
+			g.Columns = append(g.Columns, meth.Dir)
+		}
+	}
+	for i := range min(len(pf.Images), gridImages) {
+		disp := rd.display[mi].Item(i)
+		base, err := reports.Image(disp)
+		if err != nil {
+			return nil, err
+		}
+		row := []reports.Cell{{Image: base}}
+		for _, ki := range cols {
+			norm := tensor.Normalize(rd.maps[mi][0][ki].Item(i).Data, rd.signed[mi][ki], 99.5)
+			over, err := reports.Overlay(disp, norm, rd.signed[mi][ki], 0.85)
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, reports.Cell{Image: over})
+			if rd.signed[mi][ki] {
+				g.Diverging = true
+			} else {
+				g.Sequential = true
+			}
+		}
+		label := pf.Images[i].ID + "\n" + m.ClassNames[m.Classes[i]]
+		g.Rows = append(g.Rows, label)
+		g.Cells = append(g.Cells, row)
+	}
+	return g, nil
+}
+
+// randomizationGrid shows the first image's maps: rows methods, columns
+// the original then each step of the first repeat.
+func (rd *runData) randomizationGrid(mi int, sr series) (*reports.Grid, error) {
+	pf := rd.pf
+	m := pf.Models[mi]
+	g := &reports.Grid{Title: fmt.Sprintf("%s, %s randomization, image %s", m.Name, sr.mode, pf.Images[0].ID),
+		Columns: append([]string{"original"}, sr.layers...)}
+	for ki, meth := range pf.Methods {
+		if rd.maps[mi][0][ki] == nil {
+			continue
+		}
+		steps := []int{0}
+		for _, s := range sr.steps {
+			steps = append(steps, s[0])
+		}
+		var row []reports.Cell
+		for _, si := range steps {
+			mp := rd.maps[mi][si][ki]
+			mh, mw := mp.Shape[1], mp.Shape[2]
+			norm := tensor.Normalize(mp.Item(0).Data, rd.signed[mi][ki], 99.5)
+			img, err := reports.Heatmap(norm, mh, mw, rd.signed[mi][ki])
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, reports.Cell{Image: img})
+		}
+		if rd.signed[mi][ki] {
+			g.Diverging = true
+		} else {
+			g.Sequential = true
+		}
+		g.Rows = append(g.Rows, meth.Dir)
+		g.Cells = append(g.Cells, row)
+	}
+	return g, nil
+}
+
+// predictionTable lists each image's label, prediction and the class
+// explained, per model.
+func (rd *runData) predictionTable() (*reports.Table, []map[string]any) {
+	pf := rd.pf
+	t := &reports.Table{Caption: "The images, their labels, each model's prediction and the class explained.",
+		Label: "tab:" + safeName(pf.Name) + "-predictions", Columns: []string{"image", "label", "model", "predicted", "explained"}}
+	var rows []map[string]any
+	for _, m := range pf.Models {
+		for i, im := range pf.Images {
+			label := ""
+			if im.Label >= 0 {
+				label = m.ClassNames[min(im.Label, len(m.ClassNames)-1)]
+			}
+			t.Rows = append(t.Rows, []string{im.ID, label, m.Name, m.ClassNames[m.Predicted[i]], m.ClassNames[m.Classes[i]]})
+			rows = append(rows, map[string]any{"image": im.ID, "source": im.Source, "label": im.Label, "model": m.Name,
+				"predicted": m.Predicted[i], "explained": m.Classes[i]})
+		}
+	}
+	return t, rows
+}
+
+// manifest states everything a reader needs to reproduce the run.
+func (rd *runData) manifest(primary string) map[string]any {
+	pf := rd.pf
+	var models []map[string]any
+	for _, m := range pf.Models {
+		models = append(models, map[string]any{"name": m.Name, "path": m.Path, "sha256": m.SHA256, "signature": m.Signature,
+			"layer": m.Layer, "target": m.Target, "steps": len(m.Steps)})
+	}
+	metricsDoc := map[string]string{}
+	for _, m := range pf.Metrics {
+		metricsDoc[m] = metricDefs[m].title
+	}
+	return map[string]any{
+		"experiment": map[string]any{"name": pf.Name, "file": pf.File, "sha256": pf.FileSHA256},
+		"seed":       pf.Seed,
+		"versions":   pf.Versions,
+		"threads":    pf.Threads,
+		"data":       pf.Data,
+		"images":     pf.Images,
+		"models":     models,
+		"methods":    pf.Methods,
+		"tests":      pf.Tests,
+		"metrics": map[string]any{"names": metricsDoc,
+			"normalisation": "SSIM and HOG Pearson compare maps scaled to [0,1] by their minimum and maximum (a constant map gives no value)",
+			"top_k":         fmt.Sprintf("k = ceil(%.2f × pixels), by |map|", topKFraction)},
+		"statistics": map[string]any{"summary": "mean over images (each image: the mean over repeats)",
+			"interval": "percentile bootstrap", "level": 0.95, "resamples": bootstrapResamples, "seed": pf.Seed},
+		"verdict": map[string]any{"metric": primary, "threshold": verdictThreshold,
+			"rule": "after cascading randomization of every layer: 95% interval below the threshold → changes (passes); at or above → barely changes (fails); else inconclusive"},
+		"batch": pf.Batch,
+		"units": len(pf.Units()),
+	}
+}
