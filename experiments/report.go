@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"encoding/json"
+	"image"
 	"errors"
 	"fmt"
 	"math"
@@ -353,7 +354,7 @@ func WriteReport(dir string) (*Report, error) {
 	var verdictBlock reports.Block
 	verdictBlock.Heading = "Verdicts"
 	verdictBlock.Bullets = true
-	summary := &reports.Table{Label: "tab:" + safeName(pf.Name) + "-summary"}
+	summary := &reports.Table{Label: "tab:" + safeName(pf.Name) + "-summary", Align: "ll" + strings.Repeat("r", len(pf.Metrics)) + "l"}
 	primary := primaryMetric(pf.Metrics)
 	var modelBlocks []reports.Block
 
@@ -368,9 +369,13 @@ func WriteReport(dir string) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		caption := fmt.Sprintf("Saliency maps of %s (original weights), over the input; each map clipped at its 99.5th percentile of |map|.", m.Name)
+		if slices.ContainsFunc(pf.Methods, func(pm PlanMethod) bool { return pm.Name == "class-model" }) {
+			caption += " The class-model column is not a map of the input: it is the image (in grey, scaled to its range) found by gradient ascent that the explained class's logit likes best (Simonyan et al. 2013)."
+		}
 		modelBlocks = append(modelBlocks, reports.Block{Heading: "Model " + m.Name,
 			Text:   []string{fmt.Sprintf("%s (SHA-256 %s…), signature %s, CAM layer %s, target: %s.", m.Path, m.SHA256[:12], m.Signature, m.Layer, m.Target)},
-			Figure: png, Caption: fmt.Sprintf("Saliency maps of %s (original weights), over the input; each map clipped at its 99.5th percentile of |map|.", m.Name),
+			Figure: png, Caption: caption,
 			Links: figLinks(name)})
 		var na []string
 		for ki, r := range rd.na[mi] {
@@ -509,7 +514,7 @@ func WriteReport(dir string) (*Report, error) {
 			return nil, err
 		}
 		full := &reports.Table{Caption: "Similarity to the original maps at every randomization step (mean and bootstrap 95% confidence interval over the images).",
-			Label: "tab:" + safeName(pf.Name) + "-similarity", Columns: []string{"model", "mode", "step", "layer", "method", "metric", "n", "mean", "95% CI"}}
+			Label: "tab:" + safeName(pf.Name) + "-similarity", Columns: []string{"model", "mode", "step", "layer", "method", "metric", "n", "mean", "95% CI"}, Align: "llrlllrrr"}
 		for _, s := range sims {
 			ci := ""
 			if s.sum.N > 0 {
@@ -665,14 +670,27 @@ func (rd *runData) mapsGrid(mi int) (*reports.Grid, error) {
 		row := []reports.Cell{{Image: base}}
 		for _, ki := range cols {
 			norm := tensor.Normalize(rd.maps[mi][0][ki].Item(i).Data, rd.signed[mi][ki], 99.5)
-			over, err := reports.Overlay(disp, norm, rd.signed[mi][ki], 0.85)
+			var img image.Image
+			if pf.Methods[ki].Name == "class-model" {
+				// The image the class's logit likes best, not a map of the input.
+				// Shown in grey, scaled to its own range, as visualize does.
+				gen := minMax(rd.maps[mi][0][ki].Item(i).Data)
+				if gen == nil {
+					gen = make([]float32, m.Shape[0]*m.Shape[1])
+				}
+				img, err = reports.Image(&tensor.Tensor{Shape: []int{m.Shape[0], m.Shape[1], 1}, Data: gen})
+			} else {
+				img, err = reports.Overlay(disp, norm, rd.signed[mi][ki], 0.85)
+			}
 			if err != nil {
 				return nil, err
 			}
-			row = append(row, reports.Cell{Image: over})
-			if rd.signed[mi][ki] {
+			row = append(row, reports.Cell{Image: img})
+			switch {
+			case pf.Methods[ki].Name == "class-model":
+			case rd.signed[mi][ki]:
 				g.Diverging = true
-			} else {
+			default:
 				g.Sequential = true
 			}
 		}
@@ -725,7 +743,7 @@ func (rd *runData) randomizationGrid(mi int, sr series) (*reports.Grid, error) {
 func (rd *runData) predictionTable() (*reports.Table, []map[string]any) {
 	pf := rd.pf
 	t := &reports.Table{Caption: "The images, their labels, each model's prediction and the class explained.",
-		Label: "tab:" + safeName(pf.Name) + "-predictions", Columns: []string{"image", "label", "model", "predicted", "explained"}}
+		Label: "tab:" + safeName(pf.Name) + "-predictions", Columns: []string{"image", "label", "model", "predicted", "explained"}, Align: "lllll"}
 	var rows []map[string]any
 	for _, m := range pf.Models {
 		for i, im := range pf.Images {

@@ -231,3 +231,62 @@ methods: [gradient]
 		}
 	}
 }
+
+func TestReport(t *testing.T) {
+	p := newTestPlan(t, tinyExperiment(t, "outputs: {figures: [svg], tables: [csv, tex]}\n"))
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out, Shard: Shard{K: 1, N: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	// Half the units: the report lists the others.
+	_, err := WriteReport(out)
+	var me *MissingError
+	if !errors.As(err, &me) || len(me.Units) != 21 {
+		t.Fatalf("report of half a run: %v", err)
+	}
+	if _, err := p.Run(context.Background(), RunOptions{Out: out, Shard: Shard{K: 2, N: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := WriteReport(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gradient and gradcam (cam does not apply): one verdict each, with the
+	// primary metric, its interval and the others.
+	if len(rep.Verdicts) != 2 {
+		t.Fatalf("verdicts: %q", rep.Verdicts)
+	}
+	for i, m := range []string{"gradient", "gradcam"} {
+		v := rep.Verdicts[i]
+		if !strings.HasPrefix(v, "fmnist_vgg, "+m+": Spearman (absolute) to the original map ") || !strings.Contains(v, "after all 6 layers are randomized") ||
+			!strings.Contains(v, "After all layers: SSIM ") {
+			t.Errorf("verdict %q", v)
+		}
+	}
+	got := files(t, out)
+	for _, f := range []string{"figures/fmnist_vgg-maps.png", "figures/fmnist_vgg-maps.svg", "figures/fmnist_vgg-cascading-grid.svg",
+		"figures/fmnist_vgg-cascading-curves.png", "tables/summary.csv", "tables/summary.tex", "tables/similarity.csv", "tables/predictions.tex",
+		"index.md", "index.html", "manifest.json"} {
+		if _, ok := got[f]; !ok {
+			t.Errorf("report lacks %s", f)
+		}
+	}
+	if _, ok := got["figures/fmnist_vgg-maps.pdf"]; ok {
+		t.Error("report wrote a PDF the experiment did not ask for")
+	}
+	md := string(got["index.md"])
+	for _, want := range []string{"## Verdicts", "cam: cam does not apply: tfgraph: ", "figures/fmnist_vgg-cascading-curves.png", "[SVG](figures/fmnist_vgg-cascading-grid.svg)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("index.md lacks %q", want)
+		}
+	}
+	// 2 methods × 6 steps × 2 metrics, and a header.
+	if n := bytes.Count(got["tables/similarity.csv"], []byte("\n")); n != 25 {
+		t.Errorf("similarity.csv has %d lines, want 25", n)
+	}
+	// The same run gives the same report.
+	if _, err := WriteReport(out); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "second report", got, files(t, out))
+}

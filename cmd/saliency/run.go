@@ -89,7 +89,7 @@ func runExperiment(c *ctx, file, out string, shard experiments.Shard, dry, repor
 	fmt.Fprintf(c.stdout, "%s: %d units computed, %d found finished (shard %s: %d of %d) in %s\n",
 		out, st.Computed, st.Found, shard, st.Owned, st.Units, st.Elapsed.Round(100*time.Millisecond))
 	if st.NotApplicable > 0 {
-		fmt.Fprintf(c.stdout, "%d units record a method that does not apply to its model (see the report)\n", st.NotApplicable)
+		fmt.Fprintf(c.stdout, "%s a method that does not apply to its model (see the report)\n", plural(st.NotApplicable, "unit records", "units record"))
 	}
 	if !report {
 		return nil
@@ -99,7 +99,7 @@ func runExperiment(c *ctx, file, out string, shard experiments.Shard, dry, repor
 		return err
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(c.stdout, "%d units of other shards are not finished yet; 'saliency report %s' writes the report when they are\n", len(missing), out)
+		fmt.Fprintf(c.stdout, "%s of other shards not finished yet; 'saliency report %s' writes the report when they are\n", plural(len(missing), "unit is", "units are"), out)
 		return nil
 	}
 	return writeReport(c, out)
@@ -166,4 +166,12 @@ func writeReport(c *ctx, dir string) error {
 	}
 	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "index.html"))
 	return nil
+}
+
+// plural is "1 <one>" or "n <many>".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
