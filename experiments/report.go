@@ -2,9 +2,9 @@ package experiments
 
 import (
 	"encoding/json"
-	"image"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
