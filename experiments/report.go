@@ -301,16 +301,34 @@ func ptr(v float64) *float64 {
 	return &v
 }
 
+// ReportOptions tune WriteReport.
+type ReportOptions struct {
+	// Progress, when set, is called before each part of the report (the
+	// maps of a model, a randomization mode of a model, the tables and
+	// pages) with the parts done and their total.
+	Progress func(done, total int, part string)
+}
+
 // WriteReport reads a complete run folder and writes its report: figures,
 // tables, verdicts, index.md, index.html and manifest.json. The same units
 // give the same bytes, whichever processes computed them. A run with
 // unfinished units is a *MissingError listing them.
-func WriteReport(dir string) (*Report, error) {
+func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	rd, err := readRun(dir)
 	if err != nil {
 		return nil, err
 	}
 	pf := rd.pf
+	parts, done := 1, 0
+	for _, m := range pf.Models {
+		parts += 1 + len(modesOf(m))
+	}
+	progress := func(part string) {
+		if o.Progress != nil {
+			o.Progress(done, parts, part)
+		}
+		done++
+	}
 	rep := &Report{Dir: dir}
 	for _, sub := range []string{"figures", "tables"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
@@ -360,6 +378,7 @@ func WriteReport(dir string) (*Report, error) {
 
 	for mi, m := range pf.Models {
 		// The method × image grid of the original model.
+		progress(m.Name + " maps")
 		g, err := rd.mapsGrid(mi)
 		if err != nil {
 			return nil, err
@@ -388,6 +407,7 @@ func WriteReport(dir string) (*Report, error) {
 		}
 		for _, sr := range modesOf(m) {
 			// The randomization grid: methods × (original, each layer).
+			progress(m.Name + " " + sr.mode)
 			g, err := rd.randomizationGrid(mi, sr)
 			if err != nil {
 				return nil, err
@@ -465,6 +485,7 @@ func WriteReport(dir string) (*Report, error) {
 		}
 	}
 	// Tables.
+	progress("tables and pages")
 	var tableLinks []reports.Link
 	writeTable := func(name string, t *reports.Table, rows any) error {
 		for _, f := range pf.Tables {
@@ -556,6 +577,9 @@ func WriteReport(dir string) (*Report, error) {
 		return nil, err
 	}
 	rep.Files = append(rep.Files, "manifest.json", "index.md", "index.html")
+	if o.Progress != nil {
+		o.Progress(parts, parts, "")
+	}
 	return rep, nil
 }
 

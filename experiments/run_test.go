@@ -239,7 +239,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Half the units: the report lists the others.
-	_, err := WriteReport(out)
+	_, err := WriteReport(out, ReportOptions{})
 	var me *MissingError
 	if !errors.As(err, &me) || len(me.Units) != 21 {
 		t.Fatalf("report of half a run: %v", err)
@@ -247,7 +247,7 @@ func TestReport(t *testing.T) {
 	if _, err := p.Run(context.Background(), RunOptions{Out: out, Shard: Shard{K: 2, N: 2}}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := WriteReport(out)
+	rep, err := WriteReport(out, ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("similarity.csv has %d lines, want 25", n)
 	}
 	// The same run gives the same report.
-	if _, err := WriteReport(out); err != nil {
+	if _, err := WriteReport(out, ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sameFiles(t, "second report", got, files(t, out))

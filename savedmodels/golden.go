@@ -1,6 +1,7 @@
 package savedmodels
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,7 +120,7 @@ func openNpy(path string) (*npyio.Reader, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("savedmodels: %w", err)
 	}
-	r, err := npyio.NewReader(f)
+	r, err := npyio.NewReader(bufio.NewReaderSize(f, 1<<16))
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("savedmodels: %s: not a .npy file: %w", path, err)

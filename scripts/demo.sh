@@ -4,7 +4,10 @@
 # applies), on the cluttered 64×64 samples (fmnist_scatter), on the small vision
 # transformer (fmnist_vit), and the class
 # model visualisation of every class of fmnist_gap and, regularised,
-# fmnist_vgg. Writes demo/ and prints the figures' paths.
+# fmnist_vgg. Then the two committed experiments: the lecture's methods on two
+# models, and the sanity checks of Adebayo et al. (cascading and independent
+# randomization, every metric, verdicts), each a report folder with
+# index.html. Writes demo/ and prints the figures' paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=savedmodels/samples
@@ -26,6 +29,12 @@ echo
 echo "== class model visualisation, fmnist_vgg, with clipping, blur and jitter (Yosinski et al.)"
 bin/saliency visualize -model savedmodels/fmnist_vgg -out "$OUT/fmnist_vgg_classes" -set clip=true -set blur=0.5 -set jitter=1
 echo
+echo "== experiments/lecture.yaml: the lecture's methods on fmnist_vgg and fmnist_resnet"
+bin/saliency run -out "$OUT/lecture" experiments/lecture.yaml
+echo
+echo "== experiments/sanity-checks.yaml: model-parameter randomization (Adebayo et al. 2018), about 2 minutes"
+bin/saliency run -out "$OUT/sanity-checks" experiments/sanity-checks.yaml
+echo
 echo "figures:"
-ls "$OUT"/*/grid.png | sed 's/^/  /'
+ls "$OUT"/*/grid.png "$OUT"/*/figures/*.png | sed 's/^/  /'
 echo "demo took $(( $(date +%s) - start )) s"

@@ -157,7 +157,9 @@ are any.`,
 }
 
 func writeReport(c *ctx, dir string) error {
-	r, err := experiments.WriteReport(dir)
+	bar := newProgress(c.stderr, "report", 0)
+	r, err := experiments.WriteReport(dir, experiments.ReportOptions{Progress: bar.set})
+	bar.finish()
 	if err != nil {
 		return err
 	}
