@@ -329,3 +329,29 @@ func scatterImages(path string) (*Images, error) {
 	}
 	return out, nil
 }
+
+// masksAt is the images' masks [N,h,w] at a model's input size (bilinear,
+// then 1 where the value is at least one half), or nil when an image has
+// none.
+func (im *Images) masksAt(h, w int) (*tensor.Tensor, error) {
+	var out []*tensor.Tensor
+	for _, m := range im.Masks {
+		if m == nil {
+			return nil, nil
+		}
+		r, err := tensor.Resize(&tensor.Tensor{Shape: []int{1, m.Shape[0], m.Shape[1]}, Data: m.Data}, h, w)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range r.Data {
+			if v >= 0.5 {
+				r.Data[i] = 1
+			} else {
+				r.Data[i] = 0
+			}
+		}
+		r.Shape = []int{h, w}
+		out = append(out, r)
+	}
+	return tensor.Stack(out)
+}

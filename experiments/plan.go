@@ -81,12 +81,18 @@ type PlanMethod struct {
 // PlanTest is a test with every option resolved, as the manifest states it.
 type PlanTest struct {
 	Kind         string   `json:"kind"`
-	Modes        []string `json:"modes"`
-	Distribution string   `json:"distribution"`
-	BatchNorm    string   `json:"batchnorm"`
-	Repeats      int      `json:"repeats"`
+	Modes        []string `json:"modes,omitempty"`
+	Distribution string   `json:"distribution,omitempty"`
+	BatchNorm    string   `json:"batchnorm,omitempty"`
+	Repeats      int      `json:"repeats,omitempty"`
 	// Weights says which weights are replaced and how.
-	Weights string `json:"weights"`
+	Weights string `json:"weights,omitempty"`
+	// Model and Against are the models a data-randomization test compares.
+	Model   string `json:"model,omitempty"`
+	Against string `json:"against,omitempty"`
+	// Tolerance is the pointing game's, in pixels (nil: 15 at 224, scaled
+	// to each model's input).
+	Tolerance *float64 `json:"tolerance,omitempty"`
 }
 
 // PlanModel is one model: its hash, its classes, the class explained for
@@ -131,6 +137,7 @@ type openModel struct {
 	card     *savedmodels.Card
 	spec     images.Spec
 	x, disp  *tensor.Tensor
+	masks    *tensor.Tensor              // [N,H,W] at the input's size, when every image has one
 	stepVals []map[string]*tensor.Tensor // per step; nil for the original
 }
 
@@ -174,14 +181,29 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 	if err := p.planMethods(); err != nil {
 		return nil, err
 	}
-	for _, t := range e.Tests {
-		w := "every weight of each layer with weights (kernels, biases, batch-norm scale and shift); batch-norm moving statistics are kept"
-		if t.BatchNorm == "keep" {
-			w = "kernels and biases of each layer with weights; batch-norm scale, shift and moving statistics are kept"
-		}
-		p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats, Weights: w})
-	}
 	var problems []Problem
+	for _, t := range e.Tests {
+		switch t.Kind {
+		case "randomization":
+			w := "every weight of each layer with weights (kernels, biases, batch-norm scale and shift); batch-norm moving statistics are kept"
+			if t.BatchNorm == "keep" {
+				w = "kernels and biases of each layer with weights; batch-norm scale, shift and moving statistics are kept"
+			}
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats, Weights: w})
+		case "data-randomization":
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Model: t.Model, Against: t.Against})
+		case "localization":
+			for i, m := range imgs.Masks {
+				if m == nil {
+					pr := t.at
+					pr.Msg = fmt.Sprintf("localization needs an object mask for every image; %s has none (the scatter set has masks; a folder has <stem>_mask.png files)", imgs.Sources[i])
+					problems = append(problems, pr)
+					break
+				}
+			}
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Tolerance: t.Tolerance})
+		}
+	}
 	for _, m := range e.Models {
 		pm, om, probs, err := p.planModel(ctx, m, threads)
 		if err != nil {
@@ -198,11 +220,33 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 		p.Models = append(p.Models, pm)
 		p.models = append(p.models, om)
 	}
+	// Data randomization explains, with the model trained on permuted
+	// labels, the classes of the model it is compared with.
+	for _, t := range e.Tests {
+		if t.Kind != "data-randomization" || len(problems) > 0 {
+			continue
+		}
+		a, b := p.modelIndex(t.Model), p.modelIndex(t.Against)
+		if p.Models[a].Shape != p.Models[b].Shape || len(p.Models[a].ClassNames) != len(p.Models[b].ClassNames) {
+			pr := t.at
+			pr.Msg = fmt.Sprintf("data-randomization: %s (input %v, %d classes) and %s (input %v, %d classes) differ", t.Model, p.Models[a].Shape,
+				len(p.Models[a].ClassNames), t.Against, p.Models[b].Shape, len(p.Models[b].ClassNames))
+			problems = append(problems, pr)
+			continue
+		}
+		p.Models[b].Classes = p.Models[a].Classes
+		p.Models[b].Target = "the classes of " + t.Model
+	}
 	if len(problems) > 0 {
 		p.Close()
 		return nil, &InvalidError{problems}
 	}
 	return p, nil
+}
+
+// modelIndex is the index of the model named name, or -1.
+func (pf *PlanFile) modelIndex(name string) int {
+	return slices.IndexFunc(pf.Models, func(m PlanModel) bool { return m.Name == name })
 }
 
 // planMethods builds the methods; the experiment's seed seeds those that
@@ -253,6 +297,9 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		return fail(err)
 	}
 	if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {
+		return fail(err)
+	}
+	if om.masks, err = p.Data.masksAt(spec.Height, spec.Width); err != nil {
 		return fail(err)
 	}
 	hash, err := hashModel(m.Path)

@@ -323,6 +323,11 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	for _, m := range pf.Models {
 		parts += 1 + len(modesOf(m))
 	}
+	for _, t := range pf.Tests {
+		if t.Kind == "data-randomization" || t.Kind == "localization" {
+			parts++
+		}
+	}
 	progress := func(part string) {
 		if o.Progress != nil {
 			o.Progress(done, parts, part)
@@ -374,7 +379,8 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	verdictBlock.Bullets = true
 	summary := &reports.Table{Label: "tab:" + safeName(pf.Name) + "-summary", Align: "ll" + strings.Repeat("r", len(pf.Metrics)) + "l"}
 	primary := primaryMetric(pf.Metrics)
-	var modelBlocks []reports.Block
+	var modelBlocks, testBlocks []reports.Block
+	var findings []finding
 
 	for mi, m := range pf.Models {
 		// The method × image grid of the original model.
@@ -481,6 +487,13 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 				summary.Rows = append(summary.Rows, row)
 				rep.Verdicts = append(rep.Verdicts, line)
 				verdictBlock.Text = append(verdictBlock.Text, line)
+				for _, metric := range pf.Metrics {
+					v := ""
+					if metric == primary {
+						v = word
+					}
+					findings = append(findings, newFinding("randomization (cascading, all layers)", m.Name, meth.Dir, metric, byMetric[metric], nil, v))
+				}
 			}
 		}
 	}
@@ -551,6 +564,45 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 			return nil, err
 		}
 	}
+	// The other tests.
+	saver := func(name string, save func(path string) error) (string, []reports.Link, error) {
+		png, err := saveFig(name, save)
+		return png, figLinks(name), err
+	}
+	for _, t := range pf.Tests {
+		var sec section
+		var err error
+		switch t.Kind {
+		case "data-randomization":
+			progress("data randomization " + t.Model)
+			sec, err = rd.dataRandomization(t, saver)
+		case "localization":
+			progress("localization")
+			sec, err = rd.localization(t, saver)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		rep.Verdicts = append(rep.Verdicts, sec.verdicts...)
+		testBlocks = append(testBlocks, sec.blocks...)
+		findings = append(findings, sec.findings...)
+	}
+	if len(findings) > 0 {
+		ft := &reports.Table{Caption: "Every test's findings: mean over the images with a bootstrap 95% confidence interval, the value of a random map where the measure has one, and the verdict (on each test's primary measure).",
+			Label: "tab:" + safeName(pf.Name) + "-findings", Columns: []string{"test", "model", "method", "measure", "value", "random map", "verdict"}, Align: "llllrrl"}
+		for _, f := range findings {
+			ref := ""
+			if f.Reference != nil {
+				ref = fmt.Sprintf("%.2f", *f.Reference)
+			}
+			ft.Rows = append(ft.Rows, []string{f.Test, f.Model, f.Method, f.Measure, f.sum.String(), ref, f.Verdict})
+		}
+		if err := writeTable("findings", ft, findings); err != nil {
+			return nil, err
+		}
+	}
 	pred, predRows := rd.predictionTable()
 	if err := writeTable("predictions", pred, predRows); err != nil {
 		return nil, err
@@ -559,6 +611,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		page.Blocks = append(page.Blocks, verdictBlock, reports.Block{Heading: "Summary", Table: summary})
 	}
 	page.Blocks = append(page.Blocks, modelBlocks...)
+	page.Blocks = append(page.Blocks, testBlocks...)
 	page.Blocks = append(page.Blocks, reports.Block{Heading: "Tables", Links: tableLinks,
 		Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
 			strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})

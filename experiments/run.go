@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,10 +203,17 @@ func (p *Plan) writeHeader(out string) error {
 	if err := writeIfChanged(filepath.Join(out, p.File), raw); err != nil {
 		return err
 	}
+	localization := slices.ContainsFunc(p.Tests, func(t PlanTest) bool { return t.Kind == "localization" })
 	for i, m := range p.Models {
 		path := filepath.Join(out, "inputs", safeName(m.Name)+".npy")
 		if !fileExists(path) {
 			if err := reports.WriteNpy(path, p.models[i].disp); err != nil {
+				return err
+			}
+		}
+		path = filepath.Join(out, "inputs", safeName(m.Name)+"-masks.npy")
+		if localization && !fileExists(path) {
+			if err := reports.WriteNpy(path, p.models[i].masks); err != nil {
 				return err
 			}
 		}

@@ -3,10 +3,12 @@ package experiments
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -289,4 +291,95 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, "second report", got, files(t, out))
+}
+
+// Localization and data randomization: findings for every method and
+// measure, the random map's scores beside them, and a plan-time error when
+// the images have no masks.
+func TestLocalizationAndDataRandomization(t *testing.T) {
+	dir := t.TempDir()
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	y := `name: tests
+models:
+  - path: ` + abs("../savedmodels/fmnist_scatter") + `
+data: {source: scatter, path: ` + abs("../savedmodels/fmnist_scatter/test_set.npz") + `, count: 6}
+batch: 4
+methods: [gradient, gradcam]
+tests:
+  - localization:
+metrics: [ssim]
+outputs: {figures: [png], tables: [json]}
+`
+	path := filepath.Join(dir, "loc.yaml")
+	os.WriteFile(path, []byte(y), 0o644)
+	p := newTestPlan(t, path)
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := WriteReport(out, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 2 || !strings.Contains(rep.Verdicts[1], "Localization, fmnist_scatter, gradcam: energy pointing game ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+	var fs []finding
+	b, _ := os.ReadFile(filepath.Join(out, "tables", "findings.json"))
+	if err := json.Unmarshal(b, &fs); err != nil || len(fs) != 6 {
+		t.Fatalf("findings.json: %d findings, %v\n%s", len(fs), err, b)
+	}
+	for _, f := range fs {
+		if f.Reference == nil || f.Mean == nil || *f.Mean < 0 || *f.Mean > 1 {
+			t.Errorf("finding %+v", f)
+		}
+		// The default tolerance on 64×64 maps is 15·64/224 ≈ 4.3 pixels.
+		if f.Measure == "mask-auc" && *f.Reference != 0.5 {
+			t.Errorf("random map's AUC %g, want 0.5", *f.Reference)
+		}
+	}
+	// Fashion-MNIST has no masks: an error at the test's line.
+	y2 := strings.Replace(strings.Replace(y, "source: scatter", "source: fashion-mnist", 1), "path: "+abs("../savedmodels/fmnist_scatter/test_set.npz")+", ", "", 1)
+	os.WriteFile(path, []byte(y2), 0o644)
+	e, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = NewPlan(context.Background(), e, PlanOptions{}); err == nil || !strings.Contains(err.Error(), "loc.yaml:8:5: localization needs an object mask for every image") {
+		t.Errorf("localization without masks: %v", err)
+	}
+
+	// Data randomization: fmnist_vgg_randlabels explains fmnist_vgg's classes.
+	y3 := `name: dr
+models:
+  - path: ` + abs("../savedmodels/fmnist_vgg") + `
+  - path: ` + abs("../savedmodels/fmnist_vgg_randlabels") + `
+data: {source: fashion-mnist, count: 5}
+methods: [gradient, guided-backprop]
+tests:
+  - data-randomization: {model: fmnist_vgg, against: fmnist_vgg_randlabels}
+metrics: [spearman-abs, ssim]
+outputs: {figures: [png], tables: [csv]}
+`
+	os.WriteFile(path, []byte(y3), 0o644)
+	q := newTestPlan(t, path)
+	if !slices.Equal(q.Models[1].Classes, q.Models[0].Classes) || slices.Equal(q.Models[1].Predicted, q.Models[0].Predicted) {
+		t.Errorf("classes %v and %v, predictions %v and %v", q.Models[0].Classes, q.Models[1].Classes, q.Models[0].Predicted, q.Models[1].Predicted)
+	}
+	out = t.TempDir()
+	if _, err := q.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = WriteReport(out, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 2 || !strings.HasPrefix(rep.Verdicts[0], "Data randomization, gradient: Spearman (absolute) between the maps of fmnist_vgg and of fmnist_vgg_randlabels ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+	got := files(t, out)
+	for _, f := range []string{"figures/data-randomization-fmnist_vgg.png", "figures/data-randomization-fmnist_vgg-maps.png", "tables/findings.csv"} {
+		if _, ok := got[f]; !ok {
+			t.Errorf("report lacks %s", f)
+		}
+	}
 }

@@ -75,7 +75,8 @@ type MethodSpec struct {
 
 // Test is one reliability test with its options.
 type Test struct {
-	Kind string // "randomization"
+	// Kind is randomization, data-randomization or localization.
+	Kind string
 	// Randomization options (Adebayo et al. 2018).
 	Modes        []string // cascading, independent
 	Distribution string   // reinit, gaussian, permutation
@@ -83,7 +84,19 @@ type Test struct {
 	// Repeats draws the random weights this many times (default 1), each
 	// from its own seed; an image's similarity is the mean over repeats.
 	Repeats int
+	// Data randomization (Adebayo et al. 2018): the maps of Model are
+	// compared with those of Against, the same architecture trained on
+	// permuted labels, for the classes of Model.
+	Model, Against string
+	// Localization: the pointing game's tolerance in pixels (nil: 15 pixels
+	// at 224, scaled to the model's input).
+	Tolerance *float64
+
+	at Problem // where the test is, for errors found at plan time
 }
+
+// Tests are the reliability tests an experiment may name.
+var Tests = []string{"randomization", "data-randomization", "localization"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -315,6 +328,24 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 		}
 		names[m.Name] = true
 	}
+	for _, t := range e.Tests {
+		if t.Kind != "data-randomization" {
+			continue
+		}
+		var modelNames []string
+		for _, m := range e.Models {
+			modelNames = append(modelNames, m.Name)
+		}
+		for _, name := range []string{t.Model, t.Against} {
+			if name != "" && !names[name] {
+				v.problems = append(v.problems, Problem{File: v.file, Line: t.at.Line, Col: t.at.Col,
+					Msg: fmt.Sprintf("data-randomization: no model named %q%s; models: %s", name, nearest(name, modelNames), strings.Join(modelNames, ", "))})
+			}
+		}
+		if t.Model != "" && t.Model == t.Against {
+			v.problems = append(v.problems, Problem{File: v.file, Line: t.at.Line, Col: t.at.Col, Msg: "data-randomization: model and against name the same model"})
+		}
+	}
 	if len(e.Tests) > 0 && len(e.Metrics) == 0 {
 		e.Metrics = append([]string(nil), Metrics...)
 	}
@@ -434,7 +465,7 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 }
 
 func (v *validator) test(n *yaml.Node) Test {
-	var t Test
+	t := Test{at: Problem{File: v.file, Line: n.Line, Col: n.Column}}
 	v.fields(n, "a test", map[string]func(*yaml.Node){
 		"randomization": func(x *yaml.Node) {
 			t.Kind = "randomization"
@@ -458,7 +489,33 @@ func (v *validator) test(n *yaml.Node) Test {
 				t.Repeats = 1
 			}
 		},
+		"data-randomization": func(x *yaml.Node) {
+			t.Kind = "data-randomization"
+			v.fields(x, "data-randomization", map[string]func(*yaml.Node){
+				"model":   func(y *yaml.Node) { t.Model = v.str(y, "model") },
+				"against": func(y *yaml.Node) { t.Against = v.str(y, "against") },
+			}, "model", "against")
+		},
+		"localization": func(x *yaml.Node) {
+			t.Kind = "localization"
+			if x.Tag == "!!null" {
+				return
+			}
+			v.fields(x, "localization", map[string]func(*yaml.Node){
+				"tolerance": func(y *yaml.Node) {
+					f, err := strconv.ParseFloat(y.Value, 64)
+					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || f < 0 {
+						v.errorf(y, "tolerance must be a number of pixels ≥ 0, not %s", kindName(y))
+						return
+					}
+					t.Tolerance = &f
+				},
+			})
+		},
 	})
+	if t.Kind == "" && n.Kind == yaml.MappingNode && len(n.Content) == 0 {
+		v.errorf(n, "a test needs one of %s", strings.Join(Tests, ", "))
+	}
 	return t
 }
 

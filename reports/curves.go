@@ -194,8 +194,8 @@ func (c *Curves) Size() (w, h vg.Length, err error) {
 	if err := c.check(); err != nil {
 		return 0, 0, err
 	}
-	l := c.layout(c.naturalDataW(), curvesDataH)
-	return l.w, l.h, nil
+	w, h = c.figure().size()
+	return w, h, nil
 }
 
 // Draw draws the figure on dc, on a white background, its data areas
@@ -205,29 +205,7 @@ func (c *Curves) Draw(dc draw.Canvas) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	size := dc.Size()
-	dw, dh := c.naturalDataW(), vg.Length(curvesDataH)
-	var l *curvesLayout
-	for range 4 {
-		l = c.layout(dw, dh)
-		nw := (size.X - (l.w - vg.Length(l.cols)*dw)) / vg.Length(l.cols)
-		nh := (size.Y - (l.h - vg.Length(l.rows)*dh)) / vg.Length(l.rows)
-		if nw == dw && nh == dh {
-			break
-		}
-		dw, dh = nw, nh
-	}
-	l = c.layout(dw, dh)
-	const slack = 1e-6
-	if dw < minCurveData || dh < minCurveData || l.w > size.X+slack || l.h > size.Y+slack {
-		return fmt.Errorf("reports: %d curve panels do not fit on a %.3g×%.3g inch canvas", len(c.Panels), size.X/vg.Inch, size.Y/vg.Inch)
-	}
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	fig := draw.Crop(dc, (size.X-l.w)/2, -(size.X-l.w)/2, (size.Y-l.h)/2, -(size.Y-l.h)/2)
-	fig = draw.Crop(fig, gridMargin, -gridMargin, gridMargin, -gridMargin)
-	l.draw(fig)
-	return nil
+	return c.figure().draw(dc)
 }
 
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
@@ -319,23 +297,121 @@ func (c *Curves) check() error {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// figure is the Curves figure as a panelFigure.
+func (c *Curves) figure() *panelFigure {
+	names, styles := c.styles()
+	titles := make([]string, len(c.Panels))
+	for i, p := range c.Panels {
+		titles[i] = p.Title
+	}
+	n := len(c.XLabels)
+	return &panelFigure{
+		kind:    "curve",
+		title:   c.Title,
+		xLabels: c.XLabels,
+		xTitle:  c.XTitle,
+		titles:  titles,
+		columns: c.Columns,
+		names:   names,
+		styles:  styles,
+		panel: func(k int, title string, titleSize vg.Length) *plot.Plot {
+			return panelPlot(&c.Panels[k], n, title, titleSize, styles)
+		},
+	}
+}
+
+// naturalDataW is the width of a data area of the figure at its natural
+// size.
+func (c *Curves) naturalDataW() vg.Length { return c.figure().naturalDataW() }
+
+// layout lays the figure out for data areas of dataW×dataH.
+func (c *Curves) layout(dataW, dataH vg.Length) *figureLayout {
+	return c.figure().layout(dataW, dataH)
+}
+
+// panelFigure is what Curves and Dots have in common: a title, panels in
+// rows of at most columns over the same x labels (drawn under every
+// panel), and one legend below the panels.
+type panelFigure struct {
+	kind    string // of the panels, in errors: "curve", "dot"
+	title   string
+	xLabels []string
+	xTitle  string
+	titles  []string // of the panels; one per panel
+	columns int      // zero: all in one row
+
+	// names are the entries of the legend, styles their looks; no names,
+	// no legend. dotLegend draws each entry as a marker on a whisker
+	// rather than as a line.
+	names     []string
+	styles    map[string]*seriesStyle
+	dotLegend bool
+
+	// minStep is the least width of an x label's step at the natural
+	// size.
+	minStep vg.Length
+
+	// right, if not nil, holds the room each panel needs right of its
+	// data area beyond its plot's (for text its plotters draw there).
+	right []vg.Length
+
+	// panel builds the plot of the k-th panel, without x axis, its title
+	// (fitted, maybe "") at titleSize.
+	panel func(k int, title string, titleSize vg.Length) *plot.Plot
+}
+
+// size returns the natural size of the figure.
+func (f *panelFigure) size() (w, h vg.Length) {
+	l := f.layout(f.naturalDataW(), curvesDataH)
+	return l.w, l.h
+}
+
+// draw draws the figure on dc, on a white background, its data areas
+// stretched or shrunk to fill it. It reports an error for a canvas too
+// small for data areas of half an inch.
+func (f *panelFigure) draw(dc draw.Canvas) error {
+	size := dc.Size()
+	dw, dh := f.naturalDataW(), vg.Length(curvesDataH)
+	var l *figureLayout
+	for range 4 {
+		l = f.layout(dw, dh)
+		nw := (size.X - (l.w - vg.Length(l.cols)*dw)) / vg.Length(l.cols)
+		nh := (size.Y - (l.h - vg.Length(l.rows)*dh)) / vg.Length(l.rows)
+		if nw == dw && nh == dh {
+			break
+		}
+		dw, dh = nw, nh
+	}
+	l = f.layout(dw, dh)
+	const slack = 1e-6
+	if dw < minCurveData || dh < minCurveData || l.w > size.X+slack || l.h > size.Y+slack {
+		return fmt.Errorf("reports: %d %s panels do not fit on a %.3g×%.3g inch canvas", len(f.titles), f.kind, size.X/vg.Inch, size.Y/vg.Inch)
+	}
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	fig := draw.Crop(dc, (size.X-l.w)/2, -(size.X-l.w)/2, (size.Y-l.h)/2, -(size.Y-l.h)/2)
+	fig = draw.Crop(fig, gridMargin, -gridMargin, gridMargin, -gridMargin)
+	l.draw(fig)
+	return nil
+}
+
 // naturalDataW is the width of a data area at the natural size: at least
 // curvesDataW, and room for each x label side by side or turned, whichever
-// is narrower.
-func (c *Curves) naturalDataW() vg.Length {
+// is narrower, and at least minStep.
+func (f *panelFigure) naturalDataW() vg.Length {
 	sty := sans(7)
 	var w vg.Length
-	for _, s := range c.XLabels {
+	for _, s := range f.xLabels {
 		t, _ := fitText(sty, oneLine(s), maxXLabel, false, 1)
 		w = max(w, sty.Width(t))
 	}
-	return max(curvesDataW, vg.Length(len(c.XLabels))*min(w+4, turnedStep))
+	return max(curvesDataW, vg.Length(len(f.xLabels))*max(min(w+4, turnedStep), f.minStep))
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
-// curvesLayout is a Curves figure laid out for one size of data area.
-type curvesLayout struct {
+// figureLayout is a panelFigure laid out for one size of data area.
+type figureLayout struct {
 	rows, cols   int
 	dataW, dataH vg.Length
 
@@ -357,23 +433,22 @@ type curvesLayout struct {
 	xTitle      string
 	xTitleStyle text.Style
 
-	legend legendLayout
+	legend    legendLayout
+	hasLegend bool
 
 	w, h vg.Length
 }
 
 // layout builds the panels for data areas of dataW×dataH and measures the
 // figure.
-func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
-	n := len(c.XLabels)
-	l := &curvesLayout{dataW: dataW, dataH: dataH}
-	l.cols = len(c.Panels)
-	if c.Columns > 0 {
-		l.cols = min(c.Columns, len(c.Panels))
+func (f *panelFigure) layout(dataW, dataH vg.Length) *figureLayout {
+	n := len(f.xLabels)
+	l := &figureLayout{dataW: dataW, dataH: dataH}
+	l.cols = len(f.titles)
+	if f.columns > 0 {
+		l.cols = min(f.columns, len(f.titles))
 	}
-	l.rows = (len(c.Panels) + l.cols - 1) / l.cols
-
-	names, styles := c.styles()
+	l.rows = (len(f.titles) + l.cols - 1) / l.cols
 
 	// The x labels: side by side if each fits its step, else turned by
 	// 45°, every k-th label if turned labels would overlap.
@@ -381,7 +456,7 @@ func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
 	l.xStyle = sans(7)
 	l.xLabels = make([]string, n)
 	var widest vg.Length
-	for i, s := range c.XLabels {
+	for i, s := range f.xLabels {
 		l.xLabels[i], _ = fitText(l.xStyle, oneLine(s), maxXLabel, false, 1)
 		widest = max(widest, l.xStyle.Width(l.xLabels[i]))
 	}
@@ -410,8 +485,8 @@ func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
 		l.xLabelsH = max(l.xLabelsH, r.Max.Y-r.Min.Y)
 	}
 	below := xTickLength + xLabelGap + l.xLabelsH
-	if c.XTitle != "" {
-		l.xTitle = oneLine(c.XTitle)
+	if f.xTitle != "" {
+		l.xTitle = oneLine(f.xTitle)
 		l.xTitleStyle = sans(8)
 		below += xTitleGap + l.xTitleStyle.Height(l.xTitle)
 		// A title wider than the data area overhangs it too.
@@ -421,25 +496,21 @@ func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
 
 	// The panels, their titles fitted to the data width and given the
 	// same number of lines in a row.
-	ts := make([]string, len(c.Panels))
-	for i, p := range c.Panels {
-		ts[i] = p.Title
-	}
-	titles, titleSize := fitTexts(ts, dataW, curveTitleSizes, 2)
+	titles, titleSize := fitTexts(f.titles, dataW, curveTitleSizes, 2)
 	l.plots = make([][]*plot.Plot, l.rows)
 	l.insets = make([][][4]vg.Length, l.rows)
 	for r := range l.rows {
 		l.plots[r] = make([]*plot.Plot, l.cols)
 		l.insets[r] = make([][4]vg.Length, l.cols)
 		lines := 0
-		for k := r * l.cols; k < min((r+1)*l.cols, len(c.Panels)); k++ {
+		for k := r * l.cols; k < min((r+1)*l.cols, len(f.titles)); k++ {
 			if titles[k] != "" {
 				lines = max(lines, strings.Count(titles[k], "\n")+1)
 			}
 		}
 		for col := range l.cols {
 			k := r*l.cols + col
-			if k >= len(c.Panels) {
+			if k >= len(f.titles) {
 				continue
 			}
 			t := titles[k]
@@ -449,7 +520,7 @@ func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
 			case lines > 0:
 				t = strings.Repeat("\n", lines-1-strings.Count(t, "\n")) + t
 			}
-			p := panelPlot(&c.Panels[k], n, t, titleSize, styles)
+			p := f.panel(k, t, titleSize)
 			l.plots[r][col] = p
 			l.insets[r][col] = plotInsets(p, dataW, dataH)
 		}
@@ -462,8 +533,12 @@ func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
 				continue
 			}
 			in := l.insets[r][col]
+			right := in[1]
+			if f.right != nil {
+				right = max(right, f.right[r*l.cols+col])
+			}
 			l.colL[col] = max(l.colL[col], in[0], overL)
-			l.colR[col] = max(l.colR[col], in[1], overR)
+			l.colR[col] = max(l.colR[col], right, overR)
 			l.rowB[r] = max(l.rowB[r], in[2]+below)
 			l.rowT[r] = max(l.rowT[r], in[3])
 		}
@@ -478,16 +553,24 @@ func (c *Curves) layout(dataW, dataH vg.Length) *curvesLayout {
 	l.panelsH += vg.Length(l.rows-1) * panelPadY
 
 	// The legend, in as many columns as fit under the panels.
-	l.legend = newLegend(names, styles, l.panelsW)
-	contentW := max(l.panelsW, l.legend.w)
+	contentW := l.panelsW
+	if len(f.names) > 0 {
+		l.legend = newLegend(f.names, f.styles, l.panelsW, f.dotLegend)
+		l.hasLegend = true
+		contentW = max(contentW, l.legend.w)
+	}
 
-	if c.Title != "" {
-		ts, size := fitTexts([]string{c.Title}, contentW, titleSizes, 2)
+	if f.title != "" {
+		ts, size := fitTexts([]string{f.title}, contentW, titleSizes, 2)
 		l.title, l.titleStyle = ts[0], sans(size)
 		l.titleH = l.titleStyle.Height(l.title) + titleGap
 	}
 	l.w = contentW + 2*gridMargin
-	l.h = l.titleH + l.panelsH + legendGap + l.legend.h + 2*gridMargin
+	if l.hasLegend {
+		l.h = l.titleH + l.panelsH + legendGap + l.legend.h + 2*gridMargin
+	} else {
+		l.h = l.titleH + l.panelsH + 2*gridMargin
+	}
 	return l
 }
 
@@ -507,10 +590,37 @@ func plotInsets(p *plot.Plot, w, h vg.Length) [4]vg.Length {
 	return in
 }
 
-// panelPlot is the plot of one panel, without x axis (curvesLayout draws
+// panelPlot is the plot of one panel, without x axis (figureLayout draws
 // it): the y axis, light horizontal grid lines, the bands, the zero line,
 // then the lines and markers, and a frame.
 func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[string]*seriesStyle) *plot.Plot {
+	p := newPanelPlot(title, titleSize, pn.YLabel)
+	var values [][]float64
+	for _, s := range pn.Series {
+		values = append(values, s.Mean, s.Lo, s.Hi)
+	}
+	lo, hi := yRange(pn.YMin, pn.YMax, values...)
+
+	p.Add(newGridLines())
+	for _, s := range pn.Series {
+		if s.Lo != nil {
+			p.Add(&curve{s: s, style: styles[s.Name], band: true})
+		}
+	}
+	if lo <= 0 && 0 <= hi {
+		p.Add(hline{y: 0, style: zeroStyle})
+	}
+	for _, s := range pn.Series {
+		p.Add(&curve{s: s, style: styles[s.Name]})
+	}
+	p.Add(outline{axisStyle})
+	setRanges(p, n, lo, hi)
+	return p
+}
+
+// newPanelPlot is an empty panel without x axis: its title (if any), its
+// y axis with niceTicks and its label (if any).
+func newPanelPlot(title string, titleSize vg.Length, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.BackgroundColor = nil
 	if title != "" {
@@ -527,59 +637,57 @@ func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[s
 	p.Y.Tick.Label = sans(7)
 	p.Y.Tick.Label.XAlign, p.Y.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	p.Y.Tick.Marker = niceTicks{}
-	if pn.YLabel != "" {
-		p.Y.Label.Text = oneLine(pn.YLabel)
+	if yLabel != "" {
+		p.Y.Label.Text = oneLine(yLabel)
 		p.Y.Label.TextStyle = sans(8)
 		p.Y.Label.TextStyle.YAlign = draw.YBottom
 		p.Y.Label.Padding = 4
 	}
-
-	lo, hi := math.Inf(1), math.Inf(-1)
-	if pn.YMin != 0 || pn.YMax != 0 {
-		lo, hi = pn.YMin, pn.YMax
-	} else {
-		for _, s := range pn.Series {
-			for _, vs := range [][]float64{s.Mean, s.Lo, s.Hi} {
-				for _, v := range vs {
-					if !math.IsNaN(v) {
-						lo, hi = min(lo, v), max(hi, v)
-					}
-				}
-			}
-		}
-		switch {
-		case lo > hi:
-			lo, hi = 0, 1
-		case lo == hi:
-			lo, hi = lo-0.5, hi+0.5
-		}
-	}
-
-	grid := plotter.NewGrid()
-	grid.Vertical.Color = nil
-	grid.Horizontal = gridStyle
-	p.Add(grid)
-	for _, s := range pn.Series {
-		if s.Lo != nil {
-			p.Add(&curve{s: s, style: styles[s.Name], band: true})
-		}
-	}
-	if lo <= 0 && 0 <= hi {
-		p.Add(hline{y: 0, style: zeroStyle})
-	}
-	for _, s := range pn.Series {
-		p.Add(&curve{s: s, style: styles[s.Name]})
-	}
-	p.Add(outline{axisStyle})
-
-	pad := 0.04 * (hi - lo)
-	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
-	p.Y.Min, p.Y.Max = lo-pad, hi+pad
 	return p
 }
 
+// yRange is the range of a panel's y axis before padding: [yMin, yMax]
+// unless both are zero, else the range of the values but NaN, widened to
+// one unit if it is a point, [0, 1] if there are no values.
+func yRange(yMin, yMax float64, values ...[]float64) (lo, hi float64) {
+	if yMin != 0 || yMax != 0 {
+		return yMin, yMax
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, vs := range values {
+		for _, v := range vs {
+			if !math.IsNaN(v) {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+	}
+	switch {
+	case lo > hi:
+		lo, hi = 0, 1
+	case lo == hi:
+		lo, hi = lo-0.5, hi+0.5
+	}
+	return lo, hi
+}
+
+// newGridLines are light horizontal lines at the y ticks.
+func newGridLines() *plotter.Grid {
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = nil
+	grid.Horizontal = gridStyle
+	return grid
+}
+
+// setRanges sets the x range of a panel to n steps, one unit apart from 0,
+// and its y range to [lo, hi] padded by 4% on each side.
+func setRanges(p *plot.Plot, n int, lo, hi float64) {
+	pad := 0.04 * (hi - lo)
+	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
+	p.Y.Min, p.Y.Max = lo-pad, hi+pad
+}
+
 // draw draws the laid-out figure on c, the figure's size less its margins.
-func (l *curvesLayout) draw(c draw.Canvas) {
+func (l *figureLayout) draw(c draw.Canvas) {
 	top := c.Max.Y
 	contentW := c.Max.X - c.Min.X
 	if l.title != "" {
@@ -608,12 +716,14 @@ func (l *curvesLayout) draw(c draw.Canvas) {
 		y -= l.dataH + l.rowB[r] + panelPadY
 	}
 
-	l.legend.draw(c, vg.Point{X: c.Min.X + contentW/2, Y: top - l.panelsH - legendGap})
+	if l.hasLegend {
+		l.legend.draw(c, vg.Point{X: c.Min.X + contentW/2, Y: top - l.panelsH - legendGap})
+	}
 }
 
 // drawXAxis draws the ticks, labels and title of the x axis under a data
 // area.
-func (l *curvesLayout) drawXAxis(c draw.Canvas, data vg.Rectangle) {
+func (l *figureLayout) drawXAxis(c draw.Canvas, data vg.Rectangle) {
 	n := len(l.xLabels)
 	step := l.dataW / vg.Length(n)
 	y := data.Min.Y
@@ -801,11 +911,14 @@ func (m marker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	c.Stroke(p)
 }
 
-// legendLayout is the legend of a Curves figure: one entry per series
-// name, row by row.
+// legendLayout is the legend of a Curves or Dots figure: one entry per
+// series name, row by row, each a swatch (a line, or for dots a marker on
+// a whisker) and the name.
 type legendLayout struct {
 	names      []string // fitted
 	styles     []*seriesStyle
+	dots       bool
+	swatchW    vg.Length
 	textStyle  text.Style
 	cols, rows int
 	colX       []vg.Length // left edge of each column
@@ -816,15 +929,18 @@ type legendLayout struct {
 // newLegend lays the entries out in rows, in as many columns as fit in
 // width (at least one), the rows balanced, each column as wide as its
 // widest entry.
-func newLegend(names []string, styles map[string]*seriesStyle, width vg.Length) legendLayout {
-	lg := legendLayout{textStyle: sans(8)}
+func newLegend(names []string, styles map[string]*seriesStyle, width vg.Length, dots bool) legendLayout {
+	lg := legendLayout{textStyle: sans(8), dots: dots, swatchW: swatchW}
+	if dots {
+		lg.swatchW = dotSwatchW
+	}
 	lg.textStyle.XAlign, lg.textStyle.YAlign = draw.XLeft, draw.YCenter
 	entryW := make([]vg.Length, len(names))
 	for i, name := range names {
 		t, _ := fitText(lg.textStyle, oneLine(name), maxLegendName, false, 1)
 		lg.names = append(lg.names, t)
 		lg.styles = append(lg.styles, styles[name])
-		entryW[i] = swatchW + swatchPad + lg.textStyle.Width(t)
+		entryW[i] = lg.swatchW + swatchPad + lg.textStyle.Width(t)
 	}
 	n := len(names)
 	// columns returns the left edges of about cols columns and their
@@ -865,6 +981,11 @@ func (lg *legendLayout) draw(c draw.Canvas, top vg.Point) {
 		x := top.X - lg.w/2 + lg.colX[col]
 		y := top.Y - vg.Length(r)*lg.rowH - (lg.rowH-legendRowGap)/2
 		st := lg.styles[i]
+		if lg.dots {
+			drawDot(c, st, vg.Point{X: x + lg.swatchW/2, Y: y}, y-swatchH/2-1, y+swatchH/2+1)
+			c.FillText(lg.textStyle, vg.Point{X: x + lg.swatchW + swatchPad, Y: y}, name)
+			continue
+		}
 		if st.hasBand {
 			c.FillPolygon(st.band, []vg.Point{
 				{X: x, Y: y - swatchH/2}, {X: x + swatchW, Y: y - swatchH/2},

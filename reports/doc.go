@@ -37,6 +37,18 @@
 // Its golden image is testdata/curves_golden.png. Curves and Grid share the
 // font (Liberation Sans) and its sizes, so a report's figures look alike.
 //
+// Dots is a categorical dot-and-whisker figure for per-method scores with
+// confidence intervals (pointing game, energy pointing game, mask AUC,
+// faithfulness AUCs, the final similarity of each method): the categories
+// (methods) on the x axis, every other one shaded, one point per series on
+// a whisker from Lo to Hi, the series of a category side by side, an
+// optional dashed reference line (the score of a random map) labelled at
+// its right end. It shares Curves' layout code: panels wrapped in rows,
+// labels turned by 45° when long, the y ticks, the zero line, the colours
+// and markers of a series name, and the legend below the panels, drawn
+// only for more than one series name. Its golden image is
+// testdata/dots_golden.png.
+//
 // Every figure format is byte for byte the same from run to run, as
 // experiment reports are compared so. PNG and SVG are by nature. For PDF,
 // importing reports sets fpdf's defaults for every document of the program:

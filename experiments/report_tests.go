@@ -1,0 +1,337 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"github.com/saliencykit/saliency/experiments/metrics"
+	"github.com/saliencykit/saliency/experiments/stats"
+	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
+)
+
+// finding is one number of a test with its verdict: a row of the findings
+// table that sums up every test of a report.
+type finding struct {
+	Test    string   `json:"test"`
+	Model   string   `json:"model"`
+	Method  string   `json:"method"`
+	Measure string   `json:"measure"`
+	N       int      `json:"n"`
+	Mean    *float64 `json:"mean"`
+	Lo      *float64 `json:"ci_low"`
+	Hi      *float64 `json:"ci_high"`
+	// Reference is the value of a random or unchanged map, when the
+	// measure has one.
+	Reference *float64 `json:"reference,omitempty"`
+	Verdict   string   `json:"verdict"`
+	sum       stats.Summary
+}
+
+// section is what a test adds to a report.
+type section struct {
+	blocks   []reports.Block
+	verdicts []string
+	findings []finding
+}
+
+// figures saves a figure in the report's formats and links the others.
+type figureSaver func(name string, save func(path string) error) (png string, links []reports.Link, err error)
+
+func (rd *runData) bootstrap(vals []float64) (stats.Summary, error) {
+	return stats.Bootstrap(vals, stats.Options{Resamples: bootstrapResamples, Seed: rd.pf.Seed})
+}
+
+func newFinding(test, model, method, measure string, s stats.Summary, ref *float64, verdict string) finding {
+	f := finding{Test: test, Model: model, Method: method, Measure: measure, N: s.N, Reference: ref, Verdict: verdict, sum: s}
+	if s.N > 0 {
+		f.Mean, f.Lo, f.Hi = ptr(s.Mean), ptr(s.Lo), ptr(s.Hi)
+	}
+	return f
+}
+
+// dotSeries turns summaries into a series of a Dots panel.
+func dotSeries(name string, sums []stats.Summary) reports.DotSeries {
+	s := reports.DotSeries{Name: name}
+	for _, x := range sums {
+		if x.N == 0 {
+			s.Mean, s.Lo, s.Hi = append(s.Mean, math.NaN()), append(s.Lo, math.NaN()), append(s.Hi, math.NaN())
+			continue
+		}
+		s.Mean, s.Lo, s.Hi = append(s.Mean, x.Mean), append(s.Lo, x.Lo), append(s.Hi, x.Hi)
+	}
+	return s
+}
+
+// dataRandomization compares the maps of a model with those of the same
+// architecture trained on permuted labels (Adebayo et al. 2018, Sec. 5):
+// every metric, image by image, for the classes of the first model.
+func (rd *runData) dataRandomization(t PlanTest, save figureSaver) (section, error) {
+	var sec section
+	pf := rd.pf
+	a, b := pf.modelIndex(t.Model), pf.modelIndex(t.Against)
+	if a < 0 || b < 0 {
+		return sec, fmt.Errorf("experiments: data-randomization: models %s and %s are not in the plan", t.Model, t.Against)
+	}
+	primary := primaryMetric(pf.Metrics)
+	var methods []int
+	var names []string
+	for ki, m := range pf.Methods {
+		if rd.maps[a][0][ki] != nil && rd.maps[b][0][ki] != nil {
+			methods = append(methods, ki)
+			names = append(names, m.Dir)
+		}
+	}
+	dots := &reports.Dots{Title: fmt.Sprintf("Data randomization: maps of %s against %s (trained on permuted labels), mean and 95%% CI over %d images", t.Model, t.Against, len(pf.Images)),
+		Categories: names, Columns: 3}
+	byMethod := make([]map[string]stats.Summary, len(methods))
+	for i := range byMethod {
+		byMethod[i] = map[string]stats.Summary{}
+	}
+	for _, metric := range pf.Metrics {
+		var sums []stats.Summary
+		for i, ki := range methods {
+			orig := rd.maps[a][0][ki]
+			n, h, w := orig.Shape[0], orig.Shape[1], orig.Shape[2]
+			vals := make([]float64, n)
+			for j := range n {
+				v, err := metricDefs[metric].f(orig.Item(j).Data, rd.maps[b][0][ki].Item(j).Data, h, w)
+				if err != nil {
+					return sec, fmt.Errorf("experiments: %s: %w", metric, err)
+				}
+				vals[j] = v
+			}
+			s, err := rd.bootstrap(vals)
+			if err != nil {
+				return sec, err
+			}
+			sums = append(sums, s)
+			byMethod[i][metric] = s
+		}
+		dots.Panels = append(dots.Panels, reports.DotPanel{Title: metricDefs[metric].title, YLabel: "similarity", Series: []reports.DotSeries{dotSeries("similarity", sums)}})
+	}
+	name := "data-randomization-" + safeName(t.Model)
+	png, links, err := save(name, dots.Save)
+	if err != nil {
+		return sec, err
+	}
+	// The maps side by side for the first images.
+	g := &reports.Grid{Title: fmt.Sprintf("%s (trained) and %s (permuted labels)", t.Model, t.Against)}
+	shown := min(3, len(pf.Images))
+	for j := range shown {
+		g.Columns = append(g.Columns, pf.Images[j].ID+"\n"+t.Model, pf.Images[j].ID+"\n"+t.Against)
+	}
+	for _, ki := range methods {
+		var row []reports.Cell
+		for j := range shown {
+			for _, mi := range []int{a, b} {
+				norm := tensor.Normalize(rd.maps[mi][0][ki].Item(j).Data, rd.signed[mi][ki], 99.5)
+				img, err := reports.Overlay(rd.display[mi].Item(j), norm, rd.signed[mi][ki], 0.85)
+				if err != nil {
+					return sec, err
+				}
+				row = append(row, reports.Cell{Image: img})
+			}
+		}
+		if rd.signed[a][ki] {
+			g.Diverging = true
+		} else {
+			g.Sequential = true
+		}
+		g.Rows = append(g.Rows, pf.Methods[ki].Dir)
+		g.Cells = append(g.Cells, row)
+	}
+	gridPNG, gridLinks, err := save(name+"-maps", g.Save)
+	if err != nil {
+		return sec, err
+	}
+	var lines []string
+	for i, ki := range methods {
+		s := byMethod[i][primary]
+		var word, what string
+		switch {
+		case s.N == 0:
+			word, what = "undetermined", "is undefined (constant maps)"
+		case s.Hi < verdictThreshold:
+			word, what = "changes", fmt.Sprintf("is %s: the map depends on what the model learned (passes)", s)
+		case s.Lo >= verdictThreshold:
+			word, what = "barely changes", fmt.Sprintf("stays %s: the map barely depends on what the model learned (fails)", s)
+		default:
+			word, what = "inconclusive", fmt.Sprintf("is %s, across %.1f (inconclusive)", s, verdictThreshold)
+		}
+		line := fmt.Sprintf("Data randomization, %s: %s between the maps of %s and of %s %s.", pf.Methods[ki].Dir, metricDefs[primary].title, t.Model, t.Against, what)
+		var others []string
+		for _, m := range pf.Metrics {
+			if m != primary {
+				others = append(others, fmt.Sprintf("%s %s", metricDefs[m].title, byMethod[i][m]))
+			}
+		}
+		if len(others) > 0 {
+			line += " Others: " + joinComma(others) + "."
+		}
+		lines = append(lines, line)
+		sec.verdicts = append(sec.verdicts, line)
+		for _, m := range pf.Metrics {
+			v := ""
+			if m == primary {
+				v = word
+			}
+			sec.findings = append(sec.findings, newFinding("data-randomization", t.Model+" vs "+t.Against, pf.Methods[ki].Dir, m, byMethod[i][m], nil, v))
+		}
+	}
+	sec.blocks = append(sec.blocks,
+		reports.Block{Heading: fmt.Sprintf("Data randomization: %s against %s", t.Model, t.Against), Bullets: true, Text: lines},
+		reports.Block{Figure: png, Links: links, Caption: fmt.Sprintf("Similarity between the maps of %s and of %s, the same architecture trained on permuted labels, for the classes %s explains (Adebayo et al. 2018, Sec. 5); points are means over the images, whiskers bootstrap 95%% intervals. A method that passes gives maps unlike the trained model's.", t.Model, t.Against, t.Model)},
+		reports.Block{Figure: gridPNG, Links: gridLinks, Caption: "The maps of both models on the first images."})
+	return sec, nil
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+// localization scores each model's original maps against the images'
+// object masks: the pointing game with a tolerance (Zhang et al. 2016), the
+// energy pointing game (Wang et al. 2020) and the ROC AUC of |map|, beside
+// the scores of a random map.
+func (rd *runData) localization(t PlanTest, save figureSaver) (section, error) {
+	var sec section
+	pf := rd.pf
+	for mi, m := range pf.Models {
+		masks, err := savedmodels.ReadNpy(filepath.Join(rd.dir, "inputs", safeName(m.Name)+"-masks.npy"))
+		if err != nil {
+			return sec, err
+		}
+		h, w := m.Shape[0], m.Shape[1]
+		tol := 15 * float64(max(h, w)) / 224
+		if t.Tolerance != nil {
+			tol = *t.Tolerance
+		}
+		n := len(pf.Images)
+		// The scores of a random map: the (dilated) area fraction, and one half.
+		var pgRef, eRef []float64
+		for j := range n {
+			mask := masks.Item(j).Data
+			in, near := 0, 0
+			for p := range mask {
+				if mask[p] == 1 {
+					in++
+				}
+				if within(mask, h, w, p/w, p%w, tol) {
+					near++
+				}
+			}
+			pgRef = append(pgRef, float64(near)/float64(h*w))
+			eRef = append(eRef, float64(in)/float64(h*w))
+		}
+		refPG, refE, refAUC := mean(pgRef), mean(eRef), 0.5
+		measures := []struct {
+			name, title string
+			ref         float64
+			f           func(a, mask []float32) (float64, error)
+		}{
+			{"pointing-game", fmt.Sprintf("pointing game (tolerance %.3g px)", tol), refPG, func(a, mask []float32) (float64, error) {
+				return metrics.PointingGame(a, mask, h, w, tol)
+			}},
+			{"energy-pointing-game", "energy pointing game", refE, func(a, mask []float32) (float64, error) { return metrics.EnergyPointingGame(a, mask, h, w) }},
+			{"mask-auc", "ROC AUC of |map| against the mask", refAUC, func(a, mask []float32) (float64, error) { return metrics.MaskAUC(a, mask, h, w) }},
+		}
+		var methods []int
+		var names []string
+		for ki, meth := range pf.Methods {
+			if rd.maps[mi][0][ki] != nil && meth.Name != "class-model" {
+				methods = append(methods, ki)
+				names = append(names, meth.Dir)
+			}
+		}
+		dots := &reports.Dots{Title: fmt.Sprintf("%s: localization on the object masks, mean and 95%% CI over %d images", m.Name, n), Categories: names, Columns: 3}
+		sums := make([][]stats.Summary, len(measures))
+		for qi, q := range measures {
+			for _, ki := range methods {
+				vals := make([]float64, n)
+				for j := range n {
+					v, err := q.f(rd.maps[mi][0][ki].Item(j).Data, masks.Item(j).Data)
+					if err != nil {
+						return sec, fmt.Errorf("experiments: %s, image %s: %w", q.name, pf.Images[j].ID, err)
+					}
+					vals[j] = v
+				}
+				s, err := rd.bootstrap(vals)
+				if err != nil {
+					return sec, err
+				}
+				sums[qi] = append(sums[qi], s)
+			}
+			ref := q.ref
+			dots.Panels = append(dots.Panels, reports.DotPanel{Title: q.title, YLabel: "score", YMin: 0, YMax: 1,
+				Series: []reports.DotSeries{dotSeries("score", sums[qi])}, Reference: &ref, ReferenceLabel: "random map"})
+		}
+		name := safeName(m.Name) + "-localization"
+		png, links, err := save(name, dots.Save)
+		if err != nil {
+			return sec, err
+		}
+		var lines []string
+		for i, ki := range methods {
+			e := sums[1][i]
+			var word, what string
+			switch {
+			case e.N == 0:
+				word, what = "undetermined", "no energy (constant zero maps)"
+			case e.Lo > refE:
+				word, what = "better than random", "better than a random map"
+			case e.Hi <= refE:
+				word, what = "no better than random", "no better than a random map"
+			default:
+				word, what = "inconclusive", "not distinguishable from a random map"
+			}
+			line := fmt.Sprintf("Localization, %s, %s: energy pointing game %s (a random map: %.2f): %s; pointing game %s (random: %.2f), mask AUC %s (random: 0.50).",
+				m.Name, pf.Methods[ki].Dir, e, refE, what, sums[0][i], refPG, sums[2][i])
+			lines = append(lines, line)
+			sec.verdicts = append(sec.verdicts, line)
+			for qi, q := range measures {
+				v := ""
+				if qi == 1 {
+					v = word
+				}
+				ref := q.ref
+				sec.findings = append(sec.findings, newFinding("localization", m.Name, pf.Methods[ki].Dir, q.name, sums[qi][i], &ref, v))
+			}
+		}
+		sec.blocks = append(sec.blocks,
+			reports.Block{Heading: "Localization: " + m.Name, Bullets: true, Text: lines},
+			reports.Block{Figure: png, Links: links, Caption: fmt.Sprintf("How well the maps of %s point at the object: the pointing game (the map's maximum within %.3g pixels of the mask; Zhang et al. 2016), the energy pointing game (the share of Σ|map| on the mask; Wang et al. 2020) and the ROC AUC of |map| against the mask; dashed: the expected score of a random map (the mask's area fraction, dilated by the tolerance for the pointing game; 0.5 for the AUC).", m.Name, tol)})
+	}
+	return sec, nil
+}
+
+// within says whether a mask pixel lies within tol pixels of (y, x).
+func within(mask []float32, h, w, y, x int, tol float64) bool {
+	r := int(math.Floor(tol))
+	for yy := max(0, y-r); yy <= min(h-1, y+r); yy++ {
+		for xx := max(0, x-r); xx <= min(w-1, x+r); xx++ {
+			dy, dx := float64(yy-y), float64(xx-x)
+			if mask[yy*w+xx] == 1 && dy*dy+dx*dx <= tol*tol {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}

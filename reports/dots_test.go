@@ -1,0 +1,307 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/plot/cmpimg"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// localizers are the categories of the golden Dots figure: saliency
+// methods, and a random map.
+var localizers = []string{"gradient", "smoothgrad", "integrated-gradients", "guided-backprop", "gradcam", "gradient×input", "random"}
+
+// scores is a synthetic DotSeries: means m with intervals of half-width w.
+func scores(name string, w float64, m ...float64) DotSeries {
+	s := DotSeries{Name: name, Mean: m, Lo: make([]float64, len(m)), Hi: make([]float64, len(m))}
+	for i, v := range m {
+		s.Lo[i], s.Hi[i] = v-w*(1+float64(i%3)/2), v+w*(1+float64(i%2)/3)
+	}
+	return s
+}
+
+func ref(v float64) *float64 { return &v }
+
+// goldenDots is the figure of the golden-image test: localization scores
+// of six methods and a random map under a trained and a randomized model,
+// in two rows of panels, with a fixed range, references (one at the top of
+// its panel, its label below the line), a missing point, a missing
+// whisker, a series without whiskers, a one-series panel and negative
+// values.
+func goldenDots() *Dots {
+	pg := []DotSeries{
+		scores("trained", 0.05, 0.62, 0.71, 0.66, 0.83, 0.91, 0.58, 0.30),
+		scores("randomized", 0.06, 0.33, 0.35, 0.31, 0.79, 0.36, 0.32, 0.30),
+	}
+	epg := []DotSeries{
+		scores("trained", 0.03, 0.31, 0.36, 0.34, 0.45, 0.52, 0.29, 0.18),
+		scores("randomized", 0.03, 0.19, 0.20, 0.18, 0.41, 0.19, 0.18, 0.18),
+	}
+	epg[1].Mean[4] = math.NaN() // a missing point
+	auc := []DotSeries{
+		scores("trained", 0.02, 0.71, 0.76, 0.74, 0.86, 0.83, 0.69, 0.5),
+		{Name: "randomized", Mean: []float64{0.52, 0.55, 0.51, 0.84, 0.53, 0.50, 0.5}},
+	}
+	auc[0].Lo[2] = math.NaN() // a missing whisker
+	delta := []DotSeries{scores("trained", 0.04, 0.12, 0.18, 0.21, -0.03, 0.15, 0.16, -0.01)}
+	return &Dots{
+		Title:      "Localization of the object",
+		Categories: localizers,
+		Columns:    2,
+		Panels: []DotPanel{
+			{Title: "Pointing game", YLabel: "hit rate", YMin: 0, YMax: 1, Series: pg, Reference: ref(0.30), ReferenceLabel: "random map"},
+			{Title: "Energy pointing game", YLabel: "energy in the box", Series: epg, Reference: ref(0.18), ReferenceLabel: "box area"},
+			{Title: "Mask AUC", YLabel: "ROC AUC of |map|", Series: auc, Reference: ref(0.9), ReferenceLabel: "chance (top)"},
+			{Title: "Insertion − deletion AUC (trained only)", YLabel: "Δ AUC", Series: delta},
+		},
+	}
+}
+
+// TestDotsGolden compares the figure with testdata/dots_golden.png; go test
+// -regen rewrites it.
+func TestDotsGolden(t *testing.T) {
+	t.Cleanup(func() { os.Remove(filepath.Join("testdata", "dots.png")) })
+	cmpimg.CheckPlotApprox(func() {
+		if err := goldenDots().Save(filepath.Join("testdata", "dots.png")); err != nil {
+			t.Fatal(err)
+		}
+	}, t, 0.001, "dots.png")
+}
+
+// The same dots give the same bytes, in every format.
+func TestDotsDeterministic(t *testing.T) {
+	for _, format := range []string{"png", "svg", "pdf"} {
+		var out [3]bytes.Buffer
+		for i := range out {
+			wt, err := goldenDots().WriterTo(format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := wt.WriteTo(&out[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 1; i < len(out); i++ {
+			if !bytes.Equal(out[0].Bytes(), out[i].Bytes()) {
+				t.Errorf("%s: renderings 0 and %d differ (%d and %d bytes)", format, i, out[0].Len(), out[i].Len())
+			}
+		}
+	}
+}
+
+func TestDotsSave(t *testing.T) {
+	dir := t.TempDir()
+	d := goldenDots()
+	d.DPI = 100
+	saved := map[string][]byte{}
+	for ext, magic := range map[string]string{".png": "\x89PNG", ".svg": "<?xml", ".pdf": "%PDF"} {
+		path := filepath.Join(dir, "dots"+ext)
+		if err := d.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte(magic)) {
+			t.Errorf("%s starts with %q, want %q", ext, b[:min(len(b), 8)], magic)
+		}
+		saved[ext] = b
+	}
+	// Saved again, the files are the same.
+	for ext, b := range saved {
+		path := filepath.Join(dir, "dots"+ext)
+		if err := d.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := os.ReadFile(path); !bytes.Equal(again, b) {
+			t.Errorf("%s saved twice differs", ext)
+		}
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(saved[".png"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h, _ := d.Size()
+	if cfg.Width != int(w.Dots(100)+0.5) || cfg.Height != int(h.Dots(100)+0.5) {
+		t.Errorf("PNG is %d×%d pixels, want %v×%v at 100 dpi", cfg.Width, cfg.Height, w.Dots(100), h.Dots(100))
+	}
+	path := filepath.Join(dir, "dots.eps")
+	if err := d.Save(path); err == nil || err.Error() != "reports: save "+path+`: unknown figure format "eps"; formats: png, svg, pdf` {
+		t.Errorf("save as eps: %v", err)
+	}
+	path = filepath.Join(dir, "bad.png")
+	if err := (&Dots{}).Save(path); err == nil || err.Error() != "reports: save "+path+": dots have no categories" {
+		t.Errorf("save empty dots: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("folder holds %d files, want 3", len(entries))
+	}
+}
+
+func TestDotsErrors(t *testing.T) {
+	cats := []string{"a", "b"}
+	ok := DotSeries{Name: "m", Mean: []float64{1, 0}}
+	panel := func(s ...DotSeries) []DotPanel { return []DotPanel{{Title: "P", Series: s}} }
+	nan, inf := math.NaN(), math.Inf(1)
+	for _, tc := range []struct {
+		name string
+		d    Dots
+		want string
+	}{
+		{"no categories", Dots{Panels: panel(ok)}, "dots have no categories"},
+		{"no panels", Dots{Categories: cats}, "dots have no panels"},
+		{"columns", Dots{Categories: cats, Panels: panel(ok), Columns: -1}, "dots columns -1 is negative"},
+		{"dpi", Dots{Categories: cats, Panels: panel(ok), DPI: -2}, "dots DPI -2 is negative"},
+		{"no series", Dots{Categories: cats, Panels: []DotPanel{{}}}, "dots panel 0 has no series"},
+		{"y range", Dots{Categories: cats, Panels: []DotPanel{{Title: "P", YMin: 1, YMax: 0.5, Series: []DotSeries{ok}}}}, `dots panel 0 ("P") has y range [1, 0.5]`},
+		{"y range inf", Dots{Categories: cats, Panels: []DotPanel{{YMin: 0, YMax: inf, Series: []DotSeries{ok}}}}, "dots panel 0 has y range [0, +Inf]"},
+		{"reference", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{ok}, Reference: &nan}}}, "dots panel 0 has reference NaN"},
+		{"no name", Dots{Categories: cats, Panels: panel(ok, DotSeries{Mean: []float64{1, 2}})}, `dots panel 0 ("P") series 1 has no name`},
+		{"no name elsewhere", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{{Mean: []float64{1, 2}}}}, {Series: []DotSeries{ok}}}}, "dots panel 0 series 0 has no name"},
+		{"two names", Dots{Categories: cats, Panels: panel(ok, ok)}, `dots panel 0 ("P") has two series "m"`},
+		{"means", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{ok}}, {Series: []DotSeries{{Name: "m", Mean: []float64{1, 2, 3}}}}}}, `dots panel 1 series "m" has 3 means for 2 categories`},
+		{"means unnamed", Dots{Categories: cats, Panels: panel(DotSeries{Mean: []float64{1}})}, `dots panel 0 ("P") series 0 has 1 means for 2 categories`},
+		{"lo only", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Lo: []float64{0, 0}})}, `dots panel 0 ("P") series "m" has only one of Lo and Hi`},
+		{"hi only", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Hi: []float64{0, 0}})}, `dots panel 0 ("P") series "m" has only one of Lo and Hi`},
+		{"interval lengths", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Lo: []float64{0, 0}, Hi: []float64{1}})}, `dots panel 0 ("P") series "m" has 2 lows and 1 highs for 2 categories`},
+		{"infinite mean", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{-inf, 0}})}, `dots panel 0 ("P") series "m" has mean -Inf at "a"`},
+		{"inverted interval", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Lo: []float64{0, 1}, Hi: []float64{2, 0.5}})}, `dots panel 0 ("P") series "m" has interval [1, 0.5] at "b"`},
+		{"infinite interval", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Lo: []float64{0, 0}, Hi: []float64{inf, 1}})}, `dots panel 0 ("P") series "m" has interval [0, +Inf] at "a"`},
+	} {
+		_, _, err := tc.d.Size()
+		if err == nil || err.Error() != "reports: "+tc.want {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+		if _, err := tc.d.WriterTo("png"); err == nil {
+			t.Errorf("%s: WriterTo succeeds", tc.name)
+		}
+		if err := tc.d.Draw(draw.New(vgimg.New(8*vg.Inch, 6*vg.Inch))); err == nil {
+			t.Errorf("%s: Draw succeeds", tc.name)
+		}
+	}
+
+	// NaN everywhere draws nothing, without error; so does one unnamed
+	// series, and a reference out of a fixed range.
+	for name, d := range map[string]Dots{
+		"NaN":       {Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{nan, nan}, Lo: []float64{nan, nan}, Hi: []float64{nan, nan}})},
+		"unnamed":   {Categories: cats, Panels: panel(DotSeries{Mean: []float64{1, 0}}), Title: "T"},
+		"reference": {Categories: cats, Panels: []DotPanel{{YMin: 0, YMax: 1, Series: []DotSeries{ok}, Reference: ref(2), ReferenceLabel: "out"}}},
+	} {
+		if _, err := d.WriterTo("png"); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// A canvas too small.
+	small := vgimg.New(vg.Inch, vg.Inch)
+	if err := goldenDots().Draw(draw.New(small)); err == nil || err.Error() != "reports: 4 dot panels do not fit on a 1×1 inch canvas" {
+		t.Errorf("draw on a one-inch canvas: %v", err)
+	}
+}
+
+// Drawn on a canvas larger than its natural size, the figure fills it.
+func TestDotsDrawLarger(t *testing.T) {
+	d := goldenDots()
+	w, h, err := d.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := vgimg.NewWith(vgimg.UseWH(w+2*vg.Inch, h+vg.Inch), vgimg.UseDPI(30))
+	if err := d.Draw(draw.New(cv)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The legend is drawn only for more than one series name, its entries in
+// order of first appearance; a series has the look of its name in every
+// panel, that of a Curves series of the same rank.
+func TestDotsLegend(t *testing.T) {
+	f := goldenDots().figure()
+	l := f.layout(f.naturalDataW(), curvesDataH)
+	if !l.hasLegend || !l.legend.dots || strings.Join(l.legend.names, ",") != "trained,randomized" {
+		t.Errorf("legend %v %q", l.hasLegend, l.legend.names)
+	}
+	names, styles := goldenDots().styles()
+	for i, name := range names {
+		want := styleOf(i, dotRadius)
+		if st := styles[name]; st.line.Color != want.line.Color || st.glyph.Shape != want.glyph.Shape {
+			t.Errorf("%s looks like %v %v", name, st.line.Color, st.glyph.Shape)
+		}
+	}
+
+	one := goldenDots()
+	one.Panels = one.Panels[3:]
+	f1 := one.figure()
+	l1 := f1.layout(f1.naturalDataW(), curvesDataH)
+	if l1.hasLegend {
+		t.Errorf("one series has a legend %q", l1.legend.names)
+	}
+	wantH := l1.titleH + l1.panelsH + 2*gridMargin
+	if _, h, _ := one.Size(); h != wantH {
+		t.Errorf("height %v without legend, want %v", h, wantH)
+	}
+}
+
+// Long category names are turned and all drawn; short ones stay level.
+// The panels widen with the categories and the series, so that the points
+// of a category are at least minDotSpacing apart and apart from those of
+// the next category.
+func TestDotsLayout(t *testing.T) {
+	f := goldenDots().figure()
+	l := f.layout(f.naturalDataW(), curvesDataH)
+	if l.xStyle.Rotation == 0 {
+		t.Error("long categories are not turned")
+	}
+	for i, s := range l.xLabels {
+		if s != localizers[i] {
+			t.Errorf("category %d drawn as %q", i, s)
+		}
+	}
+	if l.rows != 2 || l.cols != 2 {
+		t.Errorf("%d×%d panels, want 2×2", l.rows, l.cols)
+	}
+
+	short := &Dots{Categories: []string{"A", "B", "C"}, Panels: []DotPanel{{Series: []DotSeries{{Name: "x", Mean: []float64{1, 2, 3}}}}}}
+	fs := short.figure()
+	if l := fs.layout(fs.naturalDataW(), curvesDataH); l.xStyle.Rotation != 0 {
+		t.Error("short categories are turned")
+	}
+
+	var cats []string
+	var series []DotSeries
+	for i := range 30 {
+		cats = append(cats, fmt.Sprint("method ", i))
+	}
+	for k := range 8 {
+		s := DotSeries{Name: fmt.Sprint("model ", k), Mean: make([]float64, 30)}
+		for i := range s.Mean {
+			s.Mean[i] = float64(i*k%7) / 7
+		}
+		series = append(series, s)
+	}
+	many := &Dots{Categories: cats, Panels: []DotPanel{{Series: series}}}
+	fm := many.figure()
+	dataW := fm.naturalDataW()
+	step := dataW / 30
+	if sp := dotSpacing(8, step); sp < minDotSpacing || step-7*sp < 2*dotRadius+dotGroupGap-1e-9 {
+		t.Errorf("points %v apart in categories %v wide", sp, step)
+	}
+	if _, err := many.WriterTo("png"); err != nil {
+		t.Fatal(err)
+	}
+	if sp := dotSpacing(2, 200); sp != maxDotSpacing {
+		t.Errorf("points %v apart in a wide category", sp)
+	}
+	if sp := dotSpacing(1, 20); sp != 0 {
+		t.Errorf("one point offset by %v", sp)
+	}
+}
