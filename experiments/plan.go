@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -93,6 +94,9 @@ type PlanTest struct {
 	// Tolerance is the pointing game's, in pixels (nil: 15 at 224, scaled
 	// to each model's input).
 	Tolerance *float64 `json:"tolerance,omitempty"`
+	// Shift is the input shift of an input-invariance test, a fraction of
+	// the range from a black to a white pixel.
+	Shift float64 `json:"shift,omitempty"`
 }
 
 // PlanModel is one model: its hash, its classes, the class explained for
@@ -117,10 +121,17 @@ type PlanModel struct {
 type PlanStep struct {
 	Name string `json:"name"`
 	Dir  string `json:"dir"`
-	// Mode is "" for the original weights, else cascading or independent.
+	// Mode is "" for the original weights, cascading or independent for a
+	// randomization step, input-shift for the shifted model of an
+	// input-invariance test.
 	Mode   string   `json:"mode,omitempty"`
 	Repeat int      `json:"repeat,omitempty"`
 	Layers []string `json:"layers,omitempty"`
+	// Shift is added to the input (per channel) of an input-shift step, whose
+	// first layer's bias absorbs it; LogitError is the largest difference of
+	// the logits it makes over the images (float32 rounding only).
+	Shift      []float32 `json:"shift,omitempty"`
+	LogitError float64   `json:"logit_error,omitempty"`
 }
 
 // Unit is one piece of work: the maps of one batch of images by one method
@@ -139,6 +150,7 @@ type openModel struct {
 	x, disp  *tensor.Tensor
 	masks    *tensor.Tensor              // [N,H,W] at the input's size, when every image has one
 	stepVals []map[string]*tensor.Tensor // per step; nil for the original
+	shifts   [][]float32                 // per step: the input shift, or nil
 }
 
 // PlanOptions are what a plan needs besides the experiment.
@@ -192,6 +204,8 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats, Weights: w})
 		case "data-randomization":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Model: t.Model, Against: t.Against})
+		case "input-invariance":
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Shift: t.Shift})
 		case "localization":
 			for i, m := range imgs.Masks {
 				if m == nil {
@@ -273,6 +287,12 @@ func (p *Plan) planMethods() error {
 		dir := ms.Name
 		if count[ms.Name] > 1 {
 			dir += "-" + strconv.Itoa(count[ms.Name])
+		}
+		if ms.Label != "" {
+			dir = ms.Label
+		}
+		if slices.ContainsFunc(p.Methods, func(pm PlanMethod) bool { return pm.Dir == dir }) {
+			return fmt.Errorf("experiments: %s: two methods are labelled %s; give them distinct labels", p.Exp.File, dir)
 		}
 		if len(opts) == 0 {
 			opts = nil
@@ -376,7 +396,21 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	// The steps: the original weights, then each test's randomized models.
 	pm.Steps = []PlanStep{{Name: "original", Dir: "000-original"}}
 	om.stepVals = []map[string]*tensor.Tensor{nil}
+	om.shifts = [][]float32{nil}
 	for _, t := range p.Exp.Tests {
+		if t.Kind == "input-invariance" {
+			step, vals, err := p.shiftStep(ctx, om, t.Shift, len(pm.Steps))
+			if err != nil {
+				pr := t.at
+				pr.Msg = fmt.Sprintf("input-invariance: model %s: %v", m.Name, err)
+				problems = append(problems, pr)
+				continue
+			}
+			pm.Steps = append(pm.Steps, step)
+			om.stepVals = append(om.stepVals, vals)
+			om.shifts = append(om.shifts, step.Shift)
+			continue
+		}
 		if t.Kind != "randomization" {
 			continue
 		}
@@ -395,11 +429,73 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 					pm.Steps = append(pm.Steps, PlanStep{Name: name, Mode: mode, Repeat: r, Layers: s.Layers,
 						Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name))})
 					om.stepVals = append(om.stepVals, s.Values)
+					om.shifts = append(om.shifts, nil)
 				}
 			}
 		}
 	}
+	if len(problems) > 0 {
+		return pm, om, problems, nil
+	}
 	return pm, om, nil, nil
+}
+
+// shiftStep builds the input-shift step of an input-invariance test: the
+// shift, the first layer's compensated bias, and the logits checked over
+// every image (their largest difference must be float32 rounding, below
+// 1e-4 of the largest logit).
+func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64, index int) (PlanStep, map[string]*tensor.Tensor, error) {
+	black, white := om.spec.PixelValue(0), om.spec.PixelValue(255)
+	c := make([]float32, len(black))
+	for i := range c {
+		c[i] = float32(frac * float64(white[i]-black[i]))
+	}
+	sh, err := om.fl.CompensateShift(c)
+	if err != nil {
+		return PlanStep{}, nil, errors.New(strings.TrimPrefix(err.Error(), "tfgraph: "))
+	}
+	feed, err := om.fl.PrepareWeights(sh.Values)
+	if err != nil {
+		return PlanStep{}, nil, err
+	}
+	view, err := om.fl.WithWeights(feed)
+	if err != nil {
+		return PlanStep{}, nil, err
+	}
+	logits, _ := om.fl.Logits()
+	var diff, scale float64
+	n := p.Data.Len()
+	for lo := 0; lo < n; lo += p.Batch {
+		hi := min(lo+p.Batch, n)
+		x := om.x.Slice(lo, hi)
+		a, err := om.fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return PlanStep{}, nil, err
+		}
+		b, err := view.Run(ctx, shiftInput(x, c), tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return PlanStep{}, nil, err
+		}
+		for i, v := range a.Fetched[0].Data {
+			diff = max(diff, math.Abs(float64(v-b.Fetched[0].Data[i])))
+			scale = max(scale, math.Abs(float64(v)))
+		}
+	}
+	if diff > 1e-4*max(scale, 1) {
+		return PlanStep{}, nil, fmt.Errorf("the shifted model's logits differ by %.3g (logits up to %.3g): the compensation of %s is not exact", diff, scale, sh.Layer)
+	}
+	name := fmt.Sprintf("shift%+g", frac)
+	return PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", index, safeName(name)), Mode: "input-shift", Layers: []string{sh.Layer},
+		Shift: c, LogitError: diff}, sh.Values, nil
+}
+
+// shiftInput is x + c, c per channel.
+func shiftInput(x *tensor.Tensor, c []float32) *tensor.Tensor {
+	out := tensor.New(x.Shape...)
+	for i, v := range x.Data {
+		out.Data[i] = v + c[i%len(c)]
+	}
+	return out
 }
 
 // repeatSeed is the seed of the randomized weights of repeat r.

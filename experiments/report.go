@@ -234,7 +234,7 @@ type series struct {
 func modesOf(m PlanModel) []series {
 	var out []series
 	for si, s := range m.Steps {
-		if s.Mode == "" {
+		if s.Mode != "cascading" && s.Mode != "independent" {
 			continue
 		}
 		k := slices.IndexFunc(out, func(x series) bool { return x.mode == s.Mode })
@@ -324,7 +324,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		parts += 1 + len(modesOf(m))
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "data-randomization" || t.Kind == "localization" {
+		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" {
 			parts++
 		}
 	}
@@ -579,6 +579,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		case "localization":
 			progress("localization")
 			sec, err = rd.localization(t, saver)
+		case "input-invariance":
+			progress("input invariance")
+			sec, err = rd.inputInvariance(t, saver)
 		default:
 			continue
 		}

@@ -150,6 +150,14 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
 	}
 	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	if c := om.shifts[u.Step]; c != nil {
+		// The shifted model: inputs, black and white move by c.
+		batch.X = shiftInput(batch.X, c)
+		for i := range c {
+			batch.Black[i] += c[i]
+			batch.White[i] += c[i]
+		}
+	}
 	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
 	res, err := p.methods[u.Method].Explain(ctx, view, batch, target)
 	var na *methods.NotApplicableError

@@ -383,3 +383,43 @@ outputs: {figures: [png], tables: [csv]}
 		}
 	}
 }
+
+// Input invariance on the vision transformer: the gradient is invariant,
+// Gradient × Input is not; fmnist_vgg cannot take the test (SAME padding),
+// which the plan says at the test's line.
+func TestInputInvariance(t *testing.T) {
+	dir := t.TempDir()
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	y := `name: inv
+models:
+  - path: ` + abs("../savedmodels/fmnist_vit") + `
+data: {source: fashion-mnist, count: 3}
+methods: [gradient, gradient-x-input]
+tests:
+  - input-invariance: {shift: -1}
+outputs: {figures: [png], tables: [csv]}
+`
+	path := filepath.Join(dir, "inv.yaml")
+	os.WriteFile(path, []byte(y), 0o644)
+	p := newTestPlan(t, path)
+	step := p.Models[0].Steps[1]
+	if step.Mode != "input-shift" || step.Shift[0] != -1 || step.Layers[0] != "patch_embed" || step.LogitError > 1e-4 {
+		t.Errorf("shift step %+v", step)
+	}
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := WriteReport(out, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 2 || !strings.HasSuffix(rep.Verdicts[0], ": invariant.") || !strings.HasSuffix(rep.Verdicts[1], ": not invariant.") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+	os.WriteFile(path, []byte(strings.Replace(y, "fmnist_vit", "fmnist_vgg", 1)), 0o644)
+	e, _ := Load(path)
+	if _, err := NewPlan(context.Background(), e, PlanOptions{}); err == nil || !strings.Contains(err.Error(), "inv.yaml:7:5: input-invariance: model fmnist_vgg: ") || !strings.Contains(err.Error(), "pads SAME") {
+		t.Errorf("input invariance on fmnist_vgg: %v", err)
+	}
+}

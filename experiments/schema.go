@@ -3,6 +3,7 @@ package experiments
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,6 +72,9 @@ type Data struct {
 type MethodSpec struct {
 	Name    string
 	Options map[string]any
+	// Label names the method in files, figures and tables (default: the
+	// name, numbered when the method appears again).
+	Label string
 }
 
 // Test is one reliability test with its options.
@@ -91,12 +95,16 @@ type Test struct {
 	// Localization: the pointing game's tolerance in pixels (nil: 15 pixels
 	// at 224, scaled to the model's input).
 	Tolerance *float64
+	// Input invariance (Kindermans et al. 2017): the input is shifted by
+	// Shift times the range from a black to a white pixel (default -1:
+	// inputs in [0,1] move to [-1,0]) and the first layer's bias absorbs it.
+	Shift float64
 
 	at Problem // where the test is, for errors found at plan time
 }
 
 // Tests are the reliability tests an experiment may name.
-var Tests = []string{"randomization", "data-randomization", "localization"}
+var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -424,6 +432,12 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 		v.fields(n, "a method", map[string]func(*yaml.Node){
 			"name":    func(x *yaml.Node) { nameNode = x },
 			"options": func(x *yaml.Node) { optNode = x },
+			"label": func(x *yaml.Node) {
+				s.Label = v.str(x, "label")
+				if s.Label != "" && safeName(s.Label) != s.Label {
+					v.errorf(x, "label %q: use letters, digits, '.', '_' and '-' (it names files)", s.Label)
+				}
+			},
 		}, "name")
 	}
 	if nameNode == nil {
@@ -495,6 +509,22 @@ func (v *validator) test(n *yaml.Node) Test {
 				"model":   func(y *yaml.Node) { t.Model = v.str(y, "model") },
 				"against": func(y *yaml.Node) { t.Against = v.str(y, "against") },
 			}, "model", "against")
+		},
+		"input-invariance": func(x *yaml.Node) {
+			t.Kind, t.Shift = "input-invariance", -1
+			if x.Tag == "!!null" {
+				return
+			}
+			v.fields(x, "input-invariance", map[string]func(*yaml.Node){
+				"shift": func(y *yaml.Node) {
+					f, err := strconv.ParseFloat(y.Value, 64)
+					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || f == 0 || math.IsInf(f, 0) {
+						v.errorf(y, "shift must be a non-zero number (a fraction of the input range), not %s", kindName(y))
+						return
+					}
+					t.Shift = f
+				},
+			})
 		},
 		"localization": func(x *yaml.Node) {
 			t.Kind = "localization"

@@ -30,8 +30,10 @@ type IntegratedGradients struct {
 	// Steps is m (default 50).
 	Steps int `yaml:"steps"`
 	// Baseline is black (default: the input of a black image), white,
-	// uniform (noise uniform between black and white, from Seed) or blurred
-	// (the image under a Gaussian blur of BlurSigma pixels).
+	// zeros (the all-zero input, whatever the model's range: black only
+	// for inputs in [0,1]; Kindermans et al.'s zero baseline), uniform
+	// (noise uniform between black and white, from Seed) or blurred (the
+	// image under a Gaussian blur of BlurSigma pixels).
 	Baseline string `yaml:"baseline"`
 	// BlurSigma is the blur of the blurred baseline in pixels (default a
 	// tenth of the larger image side).
@@ -61,7 +63,7 @@ func (ig *IntegratedGradients) Name() string { return "integrated-gradients" }
 const DefaultSteps = 50
 
 var (
-	igBaselines = []string{"black", "white", "uniform", "blurred"}
+	igBaselines = []string{"black", "white", "zeros", "uniform", "blurred"}
 	igRules     = []string{"gauss-legendre", "riemann-right", "riemann-left", "riemann-middle", "trapezoid"}
 )
 
@@ -145,6 +147,8 @@ func (ig *IntegratedGradients) baseline(b Batch) (*tensor.Tensor, error) {
 		for i := range out.Data {
 			out.Data[i] = v[i%c]
 		}
+	case "zeros":
+		// out is zero already
 	case "uniform":
 		r := rand.New(rand.NewPCG(ig.Seed, 0x756e69666f726d))
 		one := make([]float32, h*w*c)
