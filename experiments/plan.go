@@ -97,6 +97,11 @@ type PlanTest struct {
 	// Shift is the input shift of an input-invariance test, a fraction of
 	// the range from a black to a white pixel.
 	Shift float64 `json:"shift,omitempty"`
+	// Steps and Blur are a faithfulness test's: the points of its curves
+	// after the first, and the σ in pixels of the blurred start of
+	// insertion.
+	Steps int     `json:"steps,omitempty"`
+	Blur  float64 `json:"blur,omitempty"`
 }
 
 // PlanModel is one model: its hash, its classes, the class explained for
@@ -139,6 +144,10 @@ type PlanStep struct {
 type Unit struct {
 	Index                      int
 	Model, Step, Method, Batch int
+	// Kind is "" for maps, or the test of an evaluation unit that scores the
+	// original model's maps ("faithfulness"); Method is -1 for the random
+	// pixel order of a faithfulness test.
+	Kind string
 }
 
 // openModel is a model of the plan, loaded.
@@ -206,6 +215,8 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Model: t.Model, Against: t.Against})
 		case "input-invariance":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Shift: t.Shift})
+		case "faithfulness":
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Steps: t.Steps, Blur: t.Blur})
 		case "localization":
 			for i, m := range imgs.Masks {
 				if m == nil {
@@ -520,13 +531,39 @@ func (pf *PlanFile) Units() []Unit {
 			}
 		}
 	}
+	// Evaluation units come after every map, so that a process finds the
+	// maps it scores (or recomputes them, the same bytes, when another
+	// shard has not written them yet).
+	for _, t := range pf.Tests {
+		if t.Kind != "faithfulness" {
+			continue
+		}
+		for mi := range pf.Models {
+			for ki := -1; ki < len(pf.Methods); ki++ {
+				for b := range batches {
+					out = append(out, Unit{Index: len(out), Model: mi, Method: ki, Batch: b, Kind: t.Kind})
+				}
+			}
+		}
+	}
 	return out
+}
+
+// methodDir names a unit's method in paths ("random-order" for -1).
+func (pf *PlanFile) methodDir(k int) string {
+	if k < 0 {
+		return "random-order"
+	}
+	return pf.Methods[k].Dir
 }
 
 // UnitPath is the path of a unit's files in the run folder, without the
 // extension (.npy for the maps, .json for the rest).
 func (pf *PlanFile) UnitPath(u Unit) string {
 	m := pf.Models[u.Model]
+	if u.Kind != "" {
+		return filepath.Join("units", safeName(m.Name), u.Kind, pf.methodDir(u.Method), fmt.Sprintf("batch-%03d", u.Batch))
+	}
 	return filepath.Join("units", safeName(m.Name), m.Steps[u.Step].Dir, pf.Methods[u.Method].Dir, fmt.Sprintf("batch-%03d", u.Batch))
 }
 
@@ -538,6 +575,9 @@ func (pf *PlanFile) BatchRange(b int) (lo, hi int) {
 // UnitName describes a unit for progress and errors.
 func (pf *PlanFile) UnitName(u Unit) string {
 	lo, hi := pf.BatchRange(u.Batch)
+	if u.Kind != "" {
+		return fmt.Sprintf("%s %s %s images %d–%d", pf.Models[u.Model].Name, u.Kind, pf.methodDir(u.Method), lo, hi-1)
+	}
 	return fmt.Sprintf("%s %s %s images %d–%d", pf.Models[u.Model].Name, pf.Models[u.Model].Steps[u.Step].Name, pf.Methods[u.Method].Dir, lo, hi-1)
 }
 
@@ -629,7 +669,7 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 	var out []Calibration
 	count := map[[2]int]int{}
 	for _, u := range p.Units() {
-		if shard.Owns(u.Index) {
+		if shard.Owns(u.Index) && u.Kind == "" {
 			count[[2]int{u.Model, u.Method}]++
 		}
 	}

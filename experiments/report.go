@@ -180,7 +180,7 @@ func readRun(dir string) (*runData, error) {
 			steps[si] = make([]*tensor.Tensor, len(pf.Methods))
 		}
 		for _, u := range pf.Units() {
-			if u.Model != mi {
+			if u.Model != mi || u.Kind != "" {
 				continue
 			}
 			base := filepath.Join(dir, pf.UnitPath(u))
@@ -324,7 +324,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		parts += 1 + len(modesOf(m))
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" {
+		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" {
 			parts++
 		}
 	}
@@ -582,6 +582,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		case "input-invariance":
 			progress("input invariance")
 			sec, err = rd.inputInvariance(t, saver)
+		case "faithfulness":
+			progress("faithfulness")
+			sec, err = rd.faithfulness(t, saver)
 		default:
 			continue
 		}

@@ -123,7 +123,13 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 			lastModel, lastStep = u.Model, u.Step
 		}
 		progress(p.UnitName(u))
-		na, err := p.runUnit(ctx, view, u, o.Out)
+		var na bool
+		var err error
+		if u.Kind == "faithfulness" {
+			na, err = p.runFaithfulness(ctx, u, o.Out)
+		} else {
+			na, err = p.runUnit(ctx, view, u, o.Out)
+		}
 		if err != nil {
 			return st, fmt.Errorf("experiments: %s: %w", p.UnitName(u), err)
 		}

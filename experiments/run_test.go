@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -421,5 +422,58 @@ outputs: {figures: [png], tables: [csv]}
 	e, _ := Load(path)
 	if _, err := NewPlan(context.Background(), e, PlanOptions{}); err == nil || !strings.Contains(err.Error(), "inv.yaml:7:5: input-invariance: model fmnist_vgg: ") || !strings.Contains(err.Error(), "pads SAME") {
 		t.Errorf("input invariance on fmnist_vgg: %v", err)
+	}
+}
+
+// Faithfulness: evaluation units after the maps, curves of steps+1 points
+// that start at the image's probability, a random order beside the methods,
+// and the same bytes whether the maps were read or recomputed.
+func TestFaithfulness(t *testing.T) {
+	dir := t.TempDir()
+	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	y := `name: faith
+models:
+  - path: ` + vgg + `
+data: {source: fashion-mnist, count: 4}
+batch: 2
+methods: [gradient, cam]
+tests:
+  - faithfulness: {steps: 4}
+outputs: {figures: [png], tables: [csv]}
+`
+	path := filepath.Join(dir, "f.yaml")
+	os.WriteFile(path, []byte(y), 0o644)
+	q := newTestPlan(t, path)
+	units := q.Units()
+	// 2 methods × 2 batches of maps, then 3 (random, gradient, cam) × 2 evaluations.
+	if len(units) != 10 || units[4].Kind != "faithfulness" || units[4].Method != -1 {
+		t.Fatalf("units %+v", units)
+	}
+	// Shard 2/2 first: its evaluation units recompute maps shard 1 has not written.
+	a, b := t.TempDir(), t.TempDir()
+	for _, s := range []Shard{{2, 2}, {1, 2}} {
+		if _, err := q.Run(context.Background(), RunOptions{Out: a, Shard: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := q.Run(context.Background(), RunOptions{Out: b}); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "faithfulness in two shards", files(t, b), files(t, a))
+	var r FaithfulnessResult
+	raw, _ := os.ReadFile(filepath.Join(b, q.UnitPath(units[6])+".json"))
+	if err := json.Unmarshal(raw, &r); err != nil || len(r.Deletion) != 2 || len(r.Deletion[0]) != 5 {
+		t.Fatalf("unit %s: %v %+v", q.UnitPath(units[6]), err, r)
+	}
+	// (The same image, scored in another batch: equal up to float rounding.)
+	if math.Abs(r.Deletion[0][0]-r.Insertion[0][4]) > 1e-6 || r.Deletion[0][0] <= r.Deletion[0][4] {
+		t.Errorf("deletion %v, insertion %v: want deletion to start where insertion ends, and to fall", r.Deletion[0], r.Insertion[0])
+	}
+	rep, err := WriteReport(b, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 1 || !strings.HasPrefix(rep.Verdicts[0], "Faithfulness, fmnist_vgg, gradient: deletion AUC ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }

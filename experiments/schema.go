@@ -99,12 +99,17 @@ type Test struct {
 	// Shift times the range from a black to a white pixel (default -1:
 	// inputs in [0,1] move to [-1,0]) and the first layer's bias absorbs it.
 	Shift float64
+	// Faithfulness (Petsiuk et al. 2018): deletion and insertion curves of
+	// Steps+1 points (default 20 steps); insertion starts from the image
+	// blurred with σ = Blur pixels (default 5 at 224, scaled, at least 1).
+	Steps int
+	Blur  float64
 
 	at Problem // where the test is, for errors found at plan time
 }
 
 // Tests are the reliability tests an experiment may name.
-var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance"}
+var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -523,6 +528,23 @@ func (v *validator) test(n *yaml.Node) Test {
 						return
 					}
 					t.Shift = f
+				},
+			})
+		},
+		"faithfulness": func(x *yaml.Node) {
+			t.Kind, t.Steps = "faithfulness", 20
+			if x.Tag == "!!null" {
+				return
+			}
+			v.fields(x, "faithfulness", map[string]func(*yaml.Node){
+				"steps": func(y *yaml.Node) { t.Steps = v.integer(y, "steps", 2) },
+				"blur": func(y *yaml.Node) {
+					f, err := strconv.ParseFloat(y.Value, 64)
+					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || !(f > 0) || math.IsInf(f, 0) {
+						v.errorf(y, "blur must be a positive number of pixels, not %s", kindName(y))
+						return
+					}
+					t.Blur = f
 				},
 			})
 		},
