@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -102,6 +103,9 @@ type PlanTest struct {
 	// insertion.
 	Steps int     `json:"steps,omitempty"`
 	Blur  float64 `json:"blur,omitempty"`
+	// Epsilons are a fragility test's perturbation sizes, fractions of the
+	// input range.
+	Epsilons []float64 `json:"epsilons,omitempty"`
 }
 
 // PlanModel is one model: its hash, its classes, the class explained for
@@ -137,6 +141,9 @@ type PlanStep struct {
 	// the logits it makes over the images (float32 rounding only).
 	Shift      []float32 `json:"shift,omitempty"`
 	LogitError float64   `json:"logit_error,omitempty"`
+	// Epsilon is the size of a perturbation step's random sign noise, a
+	// fraction of the input range (mode "perturbation").
+	Epsilon float64 `json:"epsilon,omitempty"`
 }
 
 // Unit is one piece of work: the maps of one batch of images by one method
@@ -217,6 +224,8 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Shift: t.Shift})
 		case "faithfulness":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Steps: t.Steps, Blur: t.Blur})
+		case "fragility":
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Epsilons: t.Epsilons})
 		case "localization":
 			for i, m := range imgs.Masks {
 				if m == nil {
@@ -420,6 +429,15 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			pm.Steps = append(pm.Steps, step)
 			om.stepVals = append(om.stepVals, vals)
 			om.shifts = append(om.shifts, step.Shift)
+			continue
+		}
+		if t.Kind == "fragility" {
+			for _, eps := range t.Epsilons {
+				name := fmt.Sprintf("eps%g", eps)
+				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Mode: "perturbation", Epsilon: eps})
+				om.stepVals = append(om.stepVals, nil)
+				om.shifts = append(om.shifts, nil)
+			}
 			continue
 		}
 		if t.Kind != "randomization" {
@@ -702,4 +720,28 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 		}
 	}
 	return out, nil
+}
+
+// perturb adds random sign noise of size eps·(white − black) to images
+// lo… of x, one seeded stream per image and size, and clips to the range
+// between black and white (Ghorbani et al. 2019's random sign
+// perturbation).
+func perturb(x *tensor.Tensor, lo int, eps float64, black, white []float32, seed uint64) *tensor.Tensor {
+	out := tensor.New(x.Shape...)
+	c := len(black)
+	per := x.Len() / x.Shape[0]
+	for i := range x.Shape[0] {
+		rng := rand.New(rand.NewPCG(seed^0x66726167696c65, uint64(lo+i)<<20|uint64(math.Float64bits(eps)>>44)))
+		for j := range per {
+			k := i*per + j
+			ch := j % c
+			d := float32(eps) * (white[ch] - black[ch])
+			if rng.Uint64()&1 == 0 {
+				d = -d
+			}
+			lo, hi := min(black[ch], white[ch]), max(black[ch], white[ch])
+			out.Data[k] = min(max(x.Data[k]+d, lo), hi)
+		}
+	}
+	return out
 }

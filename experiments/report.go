@@ -154,6 +154,9 @@ type runData struct {
 	na      [][]string
 	scores  [][][]float32
 	display []*tensor.Tensor
+	// predicted[model][step] are the predictions on perturbed inputs
+	// (fragility steps), nil elsewhere.
+	predicted [][][]int
 }
 
 func readRun(dir string) (*runData, error) {
@@ -173,6 +176,7 @@ func readRun(dir string) (*runData, error) {
 		}
 		rd.display = append(rd.display, disp)
 		steps := make([][]*tensor.Tensor, len(m.Steps))
+		pred := make([][]int, len(m.Steps))
 		signed := make([]bool, len(pf.Methods))
 		na := make([]string, len(pf.Methods))
 		scores := make([][]float32, len(pf.Methods))
@@ -191,6 +195,13 @@ func readRun(dir string) (*runData, error) {
 			var r UnitResult
 			if err := json.Unmarshal(b, &r); err != nil {
 				return nil, fmt.Errorf("experiments: %s.json: %w", base, err)
+			}
+			if len(r.Predicted) > 0 {
+				if pred[u.Step] == nil {
+					pred[u.Step] = make([]int, n)
+				}
+				lo, _ := pf.BatchRange(u.Batch)
+				copy(pred[u.Step][lo:], r.Predicted)
 			}
 			if r.NotApplicable != "" {
 				na[u.Method] = r.NotApplicable
@@ -219,6 +230,7 @@ func readRun(dir string) (*runData, error) {
 		rd.signed = append(rd.signed, signed)
 		rd.na = append(rd.na, na)
 		rd.scores = append(rd.scores, scores)
+		rd.predicted = append(rd.predicted, pred)
 	}
 	return rd, nil
 }
@@ -324,7 +336,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		parts += 1 + len(modesOf(m))
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" {
+		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" || t.Kind == "fragility" {
 			parts++
 		}
 	}
@@ -585,6 +597,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		case "faithfulness":
 			progress("faithfulness")
 			sec, err = rd.faithfulness(t, saver)
+		case "fragility":
+			progress("fragility")
+			sec, err = rd.fragility(t, saver)
 		default:
 			continue
 		}

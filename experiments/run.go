@@ -16,6 +16,7 @@ import (
 
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -52,12 +53,15 @@ type UnitResult struct {
 	Images []string `json:"images"`
 	// NotApplicable, when set, says why the method does not apply to the
 	// model; there is no .npy file then.
-	NotApplicable string                `json:"not_applicable,omitempty"`
-	Classes       []int                 `json:"classes,omitempty"`
-	Scores        []float32             `json:"scores,omitempty"`
-	Layer         string                `json:"layer,omitempty"`
-	Signed        bool                  `json:"signed"`
-	Info          map[string][]*float64 `json:"info,omitempty"`
+	NotApplicable string    `json:"not_applicable,omitempty"`
+	Classes       []int     `json:"classes,omitempty"`
+	Scores        []float32 `json:"scores,omitempty"`
+	Layer         string    `json:"layer,omitempty"`
+	Signed        bool      `json:"signed"`
+	// Predicted are the classes the model predicts for the unit's inputs
+	// when they are perturbed (fragility steps).
+	Predicted []int                 `json:"predicted,omitempty"`
+	Info      map[string][]*float64 `json:"info,omitempty"`
 }
 
 // PlanFileName is the plan in a run folder.
@@ -151,11 +155,20 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return false, err
 	}
-	r := UnitResult{Model: pm.Name, Step: pm.Steps[u.Step].Name, Method: p.Methods[u.Method].Dir}
-	for i := lo; i < hi; i++ {
-		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
-	}
 	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	var predicted []int
+	if eps := pm.Steps[u.Step].Epsilon; eps > 0 {
+		batch.X = perturb(batch.X, lo, eps, batch.Black, batch.White, p.Seed)
+		logits, _ := view.Logits()
+		res, err := view.Run(ctx, batch.X, tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return false, err
+		}
+		z := res.Fetched[0]
+		for i := range hi - lo {
+			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
+		}
+	}
 	if c := om.shifts[u.Step]; c != nil {
 		// The shifted model: inputs, black and white move by c.
 		batch.X = shiftInput(batch.X, c)
@@ -165,6 +178,10 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		}
 	}
 	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
+	r := UnitResult{Model: pm.Name, Step: pm.Steps[u.Step].Name, Method: p.Methods[u.Method].Dir, Predicted: predicted}
+	for i := lo; i < hi; i++ {
+		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
+	}
 	res, err := p.methods[u.Method].Explain(ctx, view, batch, target)
 	var na *methods.NotApplicableError
 	switch {

@@ -477,3 +477,69 @@ outputs: {figures: [png], tables: [csv]}
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }
+
+// Fragility: perturbation steps record the predictions on the perturbed
+// images; the perturbation is a seeded random sign of size ε, clipped.
+func TestFragility(t *testing.T) {
+	x := tensor.New(2, 3, 3, 1)
+	for i := range x.Data {
+		x.Data[i] = float32(i) / float32(len(x.Data)-1)
+	}
+	black, white := []float32{0}, []float32{1}
+	a, b := perturb(x, 4, 0.1, black, white, 7), perturb(x, 4, 0.1, black, white, 7)
+	if !tensor.Equal(a, b) {
+		t.Error("the same seed gives two perturbations")
+	}
+	moved := 0
+	for i, v := range a.Data {
+		d := math.Abs(float64(v - x.Data[i]))
+		if v < 0 || v > 1 || d > 0.1+1e-7 {
+			t.Errorf("value %d: %g from %g", i, v, x.Data[i])
+		}
+		if d > 0.099 {
+			moved++
+		}
+	}
+	if moved < len(a.Data)-2 { // only the clipped ends may move less
+		t.Errorf("%d of %d values moved by ε", moved, len(a.Data))
+	}
+	// The noise of an image depends on its position in the data, not in the batch.
+	if c := perturb(x.Slice(1, 2), 5, 0.1, black, white, 7); !tensor.Equal(c, a.Slice(1, 2)) {
+		t.Error("image 5 gets other noise alone than in a batch")
+	}
+
+	dir := t.TempDir()
+	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	y := `name: frag
+models:
+  - path: ` + vgg + `
+data: {source: fashion-mnist, count: 4}
+methods: [gradient]
+tests:
+  - fragility: {epsilons: [0.01, 0.5]}
+metrics: [top-k]
+outputs: {figures: [png], tables: [csv]}
+`
+	path := filepath.Join(dir, "f.yaml")
+	os.WriteFile(path, []byte(y), 0o644)
+	p := newTestPlan(t, path)
+	if len(p.Models[0].Steps) != 3 || p.Models[0].Steps[2].Epsilon != 0.5 {
+		t.Fatalf("steps %+v", p.Models[0].Steps)
+	}
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	var r UnitResult
+	raw, _ := os.ReadFile(filepath.Join(out, p.UnitPath(Unit{Step: 2})+".json"))
+	if err := json.Unmarshal(raw, &r); err != nil || len(r.Predicted) != 4 {
+		t.Fatalf("unit of ε = 0.5: %v %+v", err, r)
+	}
+	rep, err := WriteReport(out, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 1 || !strings.HasPrefix(rep.Verdicts[0], "Fragility, fmnist_vgg, gradient: at ε = 0.5 the top-10% intersection with the original map is ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+}

@@ -104,12 +104,16 @@ type Test struct {
 	// blurred with σ = Blur pixels (default 5 at 224, scaled, at least 1).
 	Steps int
 	Blur  float64
+	// Fragility (Ghorbani et al. 2019): random sign perturbations of L∞
+	// size ε, each a fraction of the range from a black to a white pixel
+	// (default 0.01, 0.02, 0.04, 0.08).
+	Epsilons []float64
 
 	at Problem // where the test is, for errors found at plan time
 }
 
 // Tests are the reliability tests an experiment may name.
-var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness"}
+var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness", "fragility"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -545,6 +549,26 @@ func (v *validator) test(n *yaml.Node) Test {
 						return
 					}
 					t.Blur = f
+				},
+			})
+		},
+		"fragility": func(x *yaml.Node) {
+			t.Kind = "fragility"
+			t.Epsilons = []float64{0.01, 0.02, 0.04, 0.08}
+			if x.Tag == "!!null" {
+				return
+			}
+			v.fields(x, "fragility", map[string]func(*yaml.Node){
+				"epsilons": func(y *yaml.Node) {
+					t.Epsilons = nil
+					v.list(y, "epsilons", func(e *yaml.Node) {
+						f, err := strconv.ParseFloat(e.Value, 64)
+						if e.Kind != yaml.ScalarNode || (e.Tag != "!!int" && e.Tag != "!!float") || err != nil || !(f > 0) || f > 1 {
+							v.errorf(e, "an epsilon is a number in (0, 1] (a fraction of the input range), not %s", kindName(e))
+							return
+						}
+						t.Epsilons = append(t.Epsilons, f)
+					})
 				},
 			})
 		},
