@@ -87,6 +87,9 @@ type PlanTest struct {
 	Distribution string   `json:"distribution,omitempty"`
 	BatchNorm    string   `json:"batchnorm,omitempty"`
 	Repeats      int      `json:"repeats,omitempty"`
+	// Smooth and SmoothNoise make it the smooth MPRT.
+	Smooth      int     `json:"smooth,omitempty"`
+	SmoothNoise float64 `json:"smooth_noise,omitempty"`
 	// Weights says which weights are replaced and how.
 	Weights string `json:"weights,omitempty"`
 	// Model and Against are the models a data-randomization test compares.
@@ -144,6 +147,12 @@ type PlanStep struct {
 	// Epsilon is the size of a perturbation step's random sign noise, a
 	// fraction of the input range (mode "perturbation").
 	Epsilon float64 `json:"epsilon,omitempty"`
+	// Smooth, SmoothNoise: each map is the mean over Smooth noisy copies
+	// of the image (the smooth MPRT); Ref is the step its maps are compared
+	// with (0, the original, or the smoothed original).
+	Smooth      int     `json:"smooth,omitempty"`
+	SmoothNoise float64 `json:"smooth_noise,omitempty"`
+	Ref         int     `json:"ref,omitempty"`
 }
 
 // Unit is one piece of work: the maps of one batch of images by one method
@@ -217,7 +226,8 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 			if t.BatchNorm == "keep" {
 				w = "kernels and biases of each layer with weights; batch-norm scale, shift and moving statistics are kept"
 			}
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats, Weights: w})
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats,
+				Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Weights: w})
 		case "data-randomization":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Model: t.Model, Against: t.Against})
 		case "input-invariance":
@@ -443,6 +453,15 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		if t.Kind != "randomization" {
 			continue
 		}
+		ref := 0
+		if t.Smooth > 0 {
+			ref = len(pm.Steps)
+			name := fmt.Sprintf("original-smooth%d", t.Smooth)
+			pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", ref, safeName(name)), Mode: "smooth-original",
+				Smooth: t.Smooth, SmoothNoise: t.SmoothNoise})
+			om.stepVals = append(om.stepVals, nil)
+			om.shifts = append(om.shifts, nil)
+		}
 		for r := 1; r <= t.Repeats; r++ {
 			rz := Randomization{Distribution: t.Distribution, BatchNorm: t.BatchNorm, Seed: repeatSeed(p.Seed, r)}
 			for _, mode := range t.Modes {
@@ -452,11 +471,14 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 				}
 				for _, s := range steps {
 					name := s.Name
+					if t.Smooth > 0 {
+						name = "smooth-" + name
+					}
 					if t.Repeats > 1 {
 						name += "#" + strconv.Itoa(r)
 					}
 					pm.Steps = append(pm.Steps, PlanStep{Name: name, Mode: mode, Repeat: r, Layers: s.Layers,
-						Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name))})
+						Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Ref: ref})
 					om.stepVals = append(om.stepVals, s.Values)
 					om.shifts = append(om.shifts, nil)
 				}

@@ -118,12 +118,28 @@ func (r Randomization) Steps(fl *tfgraph.Flat, mode string) ([]Step, error) {
 			}
 			steps = append(steps, Step{Name: "cascading/" + l.Name, Layers: append([]string(nil), names...), Values: cp})
 		}
+	case "bottom-up":
+		// Cascading from the input towards the logits (Binder et al. 2023
+		// argue the order changes the verdict).
+		acc := map[string]*tensor.Tensor{}
+		var names []string
+		for i := len(layers) - 1; i >= 0; i-- {
+			for k, v := range drawn[i] {
+				acc[k] = v
+			}
+			names = append(names, layers[i].Name)
+			cp := make(map[string]*tensor.Tensor, len(acc))
+			for k, v := range acc {
+				cp[k] = v
+			}
+			steps = append(steps, Step{Name: "bottom-up/" + layers[i].Name, Layers: append([]string(nil), names...), Values: cp})
+		}
 	case "independent":
 		for i, l := range layers {
 			steps = append(steps, Step{Name: "independent/" + l.Name, Layers: []string{l.Name}, Values: drawn[i]})
 		}
 	default:
-		return nil, fmt.Errorf("experiments: randomization mode %q: want cascading or independent", mode)
+		return nil, fmt.Errorf("experiments: randomization mode %q: want cascading, bottom-up or independent", mode)
 	}
 	return steps, nil
 }

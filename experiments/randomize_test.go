@@ -155,8 +155,23 @@ func TestRandomizationDistributions(t *testing.T) {
 	if _, err := (Randomization{Distribution: "uniform"}).Steps(fl, "cascading"); err == nil {
 		t.Error("an unknown distribution is accepted")
 	}
-	if _, err := (Randomization{}).Steps(fl, "bottom-up"); err == nil {
+	if _, err := (Randomization{}).Steps(fl, "sideways"); err == nil {
 		t.Error("an unknown mode is accepted")
+	}
+	// Bottom-up starts at the input and ends where cascading ends.
+	up, err := (Randomization{Seed: 3}).Steps(fl, "bottom-up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, _ := (Randomization{Seed: 3}).Steps(fl, "cascading")
+	first, last := up[0], up[len(up)-1]
+	if first.Name != "bottom-up/"+down[len(down)-1].Layers[len(down)-1] || len(last.Values) != len(down[len(down)-1].Values) {
+		t.Errorf("bottom-up steps %s … %s (%d weights), cascading ends with %d weights", first.Name, last.Name, len(last.Values), len(down[len(down)-1].Values))
+	}
+	for k, v := range last.Values {
+		if !tensor.Equal(v, down[len(down)-1].Values[k]) {
+			t.Errorf("%s: bottom-up and cascading draw different values", k)
+		}
 	}
 }
 

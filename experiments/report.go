@@ -238,7 +238,11 @@ func readRun(dir string) (*runData, error) {
 // series is one mode of a model's randomization: the layers in order and,
 // for each, the steps of each repeat.
 type series struct {
-	mode   string
+	// mode names the series: cascading, bottom-up or independent, with
+	// "-smooth" for the smooth MPRT; base is the mode without it.
+	mode, base string
+	// ref is the step the maps are compared with.
+	ref    int
 	layers []string
 	steps  [][]int // [layer][repeat] step index
 }
@@ -246,12 +250,16 @@ type series struct {
 func modesOf(m PlanModel) []series {
 	var out []series
 	for si, s := range m.Steps {
-		if s.Mode != "cascading" && s.Mode != "independent" {
+		if s.Mode != "cascading" && s.Mode != "independent" && s.Mode != "bottom-up" {
 			continue
 		}
-		k := slices.IndexFunc(out, func(x series) bool { return x.mode == s.Mode })
+		mode := s.Mode
+		if s.Smooth > 0 {
+			mode += "-smooth"
+		}
+		k := slices.IndexFunc(out, func(x series) bool { return x.mode == mode })
 		if k < 0 {
-			out = append(out, series{mode: s.Mode})
+			out = append(out, series{mode: mode, base: s.Mode, ref: s.Ref})
 			k = len(out) - 1
 		}
 		sr := &out[k]
@@ -289,7 +297,7 @@ type similarity struct {
 // compare computes a metric between the original maps and those of the
 // given steps (repeats), image by image: the mean over repeats.
 func (rd *runData) compare(mi, ki int, steps []int, metric string) ([]float64, error) {
-	orig := rd.maps[mi][0][ki]
+	orig := rd.maps[mi][rd.pf.Models[mi].Steps[steps[0]].Ref][ki]
 	n, h, w := orig.Shape[0], orig.Shape[1], orig.Shape[2]
 	out := make([]float64, n)
 	for i := range n {
@@ -392,6 +400,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	summary := &reports.Table{Label: "tab:" + safeName(pf.Name) + "-summary", Align: "ll" + strings.Repeat("r", len(pf.Metrics)) + "l"}
 	primary := primaryMetric(pf.Metrics)
 	var modelBlocks, testBlocks []reports.Block
+	var emprtLines []string
 	var findings []finding
 
 	for mi, m := range pf.Models {
@@ -475,7 +484,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 			modelBlocks = append(modelBlocks, reports.Block{Figure: png,
 				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s randomization up to each layer (x axis, from the logits towards the input); lines are means over the images, bands bootstrap 95%% confidence intervals.", m.Name, sr.mode),
 				Links:   figLinks(name)})
-			if sr.mode != "cascading" {
+			if sr.base != "cascading" {
 				continue
 			}
 			// Verdicts and the summary: after every layer is randomized.
@@ -484,17 +493,21 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 				if rd.na[mi][ki] != "" {
 					continue
 				}
-				row := []string{m.Name, meth.Dir}
+				label := meth.Dir
+				if sr.mode != sr.base {
+					label += " (sMPRT)"
+				}
+				row := []string{m.Name, label}
 				var byMetric = map[string]stats.Summary{}
 				for _, s := range sims {
-					if s.Model == m.Name && s.Mode == "cascading" && s.Step == last && s.Method == meth.Dir {
+					if s.Model == m.Name && s.Mode == sr.mode && s.Step == last && s.Method == meth.Dir {
 						byMetric[s.Metric] = s.sum
 					}
 				}
 				for _, metric := range pf.Metrics {
 					row = append(row, byMetric[metric].String())
 				}
-				word, line := verdict(m.Name, meth.Dir, primary, byMetric, pf.Metrics, last, fallsBelow(sims, m.Name, meth.Dir, primary, sr.layers))
+				word, line := verdict(m.Name, label, primary, byMetric, pf.Metrics, last, fallsBelow(sims, m.Name, meth.Dir, sr.mode, primary, sr.layers))
 				row = append(row, word)
 				summary.Rows = append(summary.Rows, row)
 				rep.Verdicts = append(rep.Verdicts, line)
@@ -504,8 +517,24 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 					if metric == primary {
 						v = word
 					}
-					findings = append(findings, newFinding("randomization (cascading, all layers)", m.Name, meth.Dir, metric, byMetric[metric], nil, v))
+					findings = append(findings, newFinding(sr.mode+" randomization (all layers)", m.Name, meth.Dir, metric, byMetric[metric], nil, v))
 				}
+				// eMPRT: the rise of the maps' complexity from the original
+				// to the fully randomized model (Hedström et al. 2024).
+				e, err := rd.emprt(mi, ki, sr.steps[last-1])
+				if err != nil {
+					return nil, err
+				}
+				ew := "complexity does not rise"
+				if e.N > 0 && e.Lo > 1 {
+					ew = "complexity rises (passes)"
+				}
+				one := 1.0
+				if sr.mode != sr.base {
+					continue
+				}
+				findings = append(findings, newFinding("eMPRT (cascading, all layers)", m.Name, meth.Dir, "entropy ratio", e, &one, ew))
+				emprtLines = append(emprtLines, fmt.Sprintf("eMPRT, %s, %s: the histogram entropy of the maps grows by a factor %s after all %d layers are randomized: %s.", m.Name, meth.Dir, e, last, ew))
 			}
 		}
 	}
@@ -550,7 +579,11 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		for _, r := range summary.Rows {
 			sr := sumRow{Model: r[0], Method: r[1], Metrics: map[string]map[string]any{}, Verdict: r[len(r)-1]}
 			for _, s := range sims {
-				if s.Model == r[0] && s.Method == r[1] && s.Mode == "cascading" && s.Step == lastStep(sims, s.Model) {
+				method, mode := r[1], "cascading"
+				if m, ok := strings.CutSuffix(method, " (sMPRT)"); ok {
+					method, mode = m, "cascading-smooth"
+				}
+				if s.Model == r[0] && s.Method == method && s.Mode == mode && s.Step == lastStep(sims, s.Model, mode) {
 					sr.Metrics[s.Metric] = map[string]any{"mean": s.Mean, "ci_low": s.Lo, "ci_high": s.Hi, "n": s.N, "dropped": s.Dropped}
 				}
 			}
@@ -631,6 +664,12 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	if len(verdictBlock.Text) > 0 {
 		page.Blocks = append(page.Blocks, verdictBlock, reports.Block{Heading: "Summary", Table: summary})
 	}
+	if len(emprtLines) > 0 {
+		rep.Verdicts = append(rep.Verdicts, emprtLines...)
+		page.Blocks = append(page.Blocks, reports.Block{Heading: "Efficient MPRT", Bullets: true, Text: append([]string{
+			"The efficient MPRT of Hedström et al. (2024) asks whether a method's maps become more complex, not merely different, when the model's weights are randomized: the ratio of the discrete entropy of the histogram of |map| (100 bins, scaled to the map's maximum) after cascading randomization of every layer to that of the original map, per image; mean and bootstrap 95% interval. Above 1: the maps lose their structure."},
+			emprtLines...)})
+	}
 	page.Blocks = append(page.Blocks, modelBlocks...)
 	page.Blocks = append(page.Blocks, testBlocks...)
 	page.Blocks = append(page.Blocks, reports.Block{Heading: "Tables", Links: tableLinks,
@@ -661,9 +700,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 // metric's interval first lies below the verdict threshold, the measure of
 // how far down the network a method keeps its map (Adebayo et al. 2018,
 // Fig. 4).
-func fallsBelow(sims []similarity, model, method, metric string, layers []string) string {
+func fallsBelow(sims []similarity, model, method, mode, metric string, layers []string) string {
 	for _, s := range sims {
-		if s.Model == model && s.Method == method && s.Mode == "cascading" && s.Metric == metric && s.sum.N > 0 && s.sum.Hi < verdictThreshold {
+		if s.Model == model && s.Method == method && s.Mode == mode && s.Metric == metric && s.sum.N > 0 && s.sum.Hi < verdictThreshold {
 			if s.Step == 1 {
 				return fmt.Sprintf("It falls below %.1f as soon as the top layer (%s) is randomized.", verdictThreshold, s.Layer)
 			}
@@ -674,10 +713,10 @@ func fallsBelow(sims []similarity, model, method, metric string, layers []string
 	return fmt.Sprintf("It never falls below %.1f.", verdictThreshold)
 }
 
-func lastStep(sims []similarity, model string) int {
+func lastStep(sims []similarity, model, mode string) int {
 	n := 0
 	for _, s := range sims {
-		if s.Model == model && s.Mode == "cascading" {
+		if s.Model == model && s.Mode == mode {
 			n = max(n, s.Step)
 		}
 	}
@@ -685,15 +724,21 @@ func lastStep(sims []similarity, model string) int {
 }
 
 func xTitle(mode string) string {
-	if mode == "cascading" {
+	switch mode {
+	case "cascading":
 		return "randomized from the logits down to this layer"
+	case "bottom-up":
+		return "randomized from the input up to this layer"
 	}
 	return "the only layer randomized"
 }
 
 func gridCaption(m PlanModel, sr series, image string) string {
-	if sr.mode == "cascading" {
+	switch sr.mode {
+	case "cascading":
 		return fmt.Sprintf("Cascading randomization (Adebayo et al. 2018, Fig. 2) of %s on image %s: each column randomizes one more layer, from the logits towards the input; each map is normalised on its own.", m.Name, image)
+	case "bottom-up":
+		return fmt.Sprintf("Bottom-up randomization of %s on image %s: each column randomizes one more layer, from the input towards the logits; each map is normalised on its own.", m.Name, image)
 	}
 	return fmt.Sprintf("Independent randomization of %s on image %s: each column randomizes only the layer named; each map is normalised on its own.", m.Name, image)
 }
@@ -810,7 +855,7 @@ func (rd *runData) randomizationGrid(mi int, sr series) (*reports.Grid, error) {
 		if rd.maps[mi][0][ki] == nil {
 			continue
 		}
-		steps := []int{0}
+		steps := []int{sr.ref}
 		for _, s := range sr.steps {
 			steps = append(steps, s[0])
 		}
@@ -889,4 +934,22 @@ func (rd *runData) manifest(primary string) map[string]any {
 		"batch": pf.Batch,
 		"units": len(pf.Units()),
 	}
+}
+
+// emprt is the ratio of the histogram entropy of the maps of a randomized
+// step to that of the original maps, image by image (the mean over
+// repeats), summarised.
+func (rd *runData) emprt(mi, ki int, steps []int) (stats.Summary, error) {
+	orig := rd.maps[mi][0][ki]
+	n := orig.Shape[0]
+	vals := make([]float64, n)
+	for i := range n {
+		h0 := metrics.HistogramEntropy(orig.Item(i).Data, 100)
+		var s float64
+		for _, si := range steps {
+			s += metrics.HistogramEntropy(rd.maps[mi][si][ki].Item(i).Data, 100)
+		}
+		vals[i] = s / float64(len(steps)) / h0
+	}
+	return rd.bootstrap(vals)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,7 +183,12 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	for i := lo; i < hi; i++ {
 		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
 	}
-	res, err := p.methods[u.Method].Explain(ctx, view, batch, target)
+	var res *methods.Maps
+	if st := pm.Steps[u.Step]; st.Smooth > 0 {
+		res, err = p.smoothExplain(ctx, view, u, batch, target, st, lo)
+	} else {
+		res, err = p.methods[u.Method].Explain(ctx, view, batch, target)
+	}
 	var na *methods.NotApplicableError
 	switch {
 	case errors.As(err, &na):
@@ -269,4 +275,49 @@ func removeTemps(dir string) {
 		}
 		return nil
 	})
+}
+
+// smoothExplain is the map of the smooth MPRT (Hedström et al. 2024): the
+// mean of the method's maps over st.Smooth copies of each image with
+// Gaussian noise of st.SmoothNoise times the image's range. The draws
+// depend on the image's position in the data and the copy's number, not on
+// the step, so the original and the randomized models see the same noisy
+// images.
+func (p *Plan) smoothExplain(ctx context.Context, view *tfgraph.Flat, u Unit, b methods.Batch, t methods.Target, st PlanStep, lo int) (*methods.Maps, error) {
+	var sum *methods.Maps
+	n := b.X.Shape[0]
+	per := b.X.Len() / n
+	for s := range st.Smooth {
+		noisy := tensor.New(b.X.Shape...)
+		for i := range n {
+			img := b.X.Data[i*per : (i+1)*per]
+			mn, mx := img[0], img[0]
+			for _, v := range img {
+				mn, mx = min(mn, v), max(mx, v)
+			}
+			sigma := st.SmoothNoise * float64(mx-mn)
+			rng := rand.New(rand.NewPCG(p.Seed^0x736d707274, uint64(lo+i)<<20|uint64(s)))
+			for j, v := range img {
+				noisy.Data[i*per+j] = v + float32(sigma*rng.NormFloat64())
+			}
+		}
+		nb := b
+		nb.X = noisy
+		res, err := p.methods[u.Method].Explain(ctx, view, nb, t)
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = res
+			sum.Raw, sum.LowRes, sum.Info = nil, nil, nil
+			continue
+		}
+		for i, v := range res.Map.Data {
+			sum.Map.Data[i] += v
+		}
+	}
+	for i := range sum.Map.Data {
+		sum.Map.Data[i] /= float32(st.Smooth)
+	}
+	return sum, nil
 }

@@ -255,8 +255,8 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// gradient and gradcam (cam does not apply): one verdict each, with the
-	// primary metric, its interval and the others.
-	if len(rep.Verdicts) != 2 {
+	// primary metric, its interval and the others, then one eMPRT line each.
+	if len(rep.Verdicts) != 4 || !strings.HasPrefix(rep.Verdicts[2], "eMPRT, fmnist_vgg, gradient: the histogram entropy of the maps grows by a factor ") {
 		t.Fatalf("verdicts: %q", rep.Verdicts)
 	}
 	for i, m := range []string{"gradient", "gradcam"} {
@@ -540,6 +540,43 @@ outputs: {figures: [png], tables: [csv]}
 		t.Fatal(err)
 	}
 	if len(rep.Verdicts) != 1 || !strings.HasPrefix(rep.Verdicts[0], "Fragility, fmnist_vgg, gradient: at ε = 0.5 the top-10% intersection with the original map is ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+}
+
+// The smooth MPRT: a smoothed original step that the smoothed randomized
+// steps are compared with, and its own verdicts beside the plain MPRT's.
+func TestSmoothMPRT(t *testing.T) {
+	path := tinyExperiment(t, "")
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(raw), "metrics:", "  - randomization: {modes: [cascading], smooth: 3}\nmetrics:", 1)), 0o644)
+	p := newTestPlan(t, path)
+	steps := p.Models[0].Steps
+	// original, 6 cascading, the smoothed original, 6 smoothed cascading
+	if len(steps) != 14 || steps[7].Mode != "smooth-original" || steps[8].Ref != 7 || steps[8].Smooth != 3 || steps[1].Ref != 0 {
+		t.Fatalf("steps %+v", steps)
+	}
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	// The smoothed map is the mean over 3 noisy copies: not the plain map.
+	plain, _ := savedmodels.ReadNpy(filepath.Join(out, p.UnitPath(Unit{Step: 0})+".npy"))
+	smooth, _ := savedmodels.ReadNpy(filepath.Join(out, p.UnitPath(Unit{Step: 7})+".npy"))
+	if d, _ := tensor.MaxAbsDiff(plain, smooth); d == 0 {
+		t.Error("the smoothed original equals the plain one")
+	}
+	rep, err := WriteReport(out, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range rep.Verdicts {
+		if strings.HasPrefix(v, "fmnist_vgg, gradient (sMPRT): Spearman (absolute) to the original map ") {
+			n++
+		}
+	}
+	if n != 1 {
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }

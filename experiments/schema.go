@@ -88,6 +88,12 @@ type Test struct {
 	// Repeats draws the random weights this many times (default 1), each
 	// from its own seed; an image's similarity is the mean over repeats.
 	Repeats int
+	// Smooth, when positive, makes the test the smooth MPRT of Hedström et
+	// al. (2024): every map, of the original and of each randomized model,
+	// is the mean of the maps of Smooth noisy copies of the image (Gaussian
+	// noise of SmoothNoise times the image's range, default 0.1).
+	Smooth      int
+	SmoothNoise float64
 	// Data randomization (Adebayo et al. 2018): the maps of Model are
 	// compared with those of Against, the same architecture trained on
 	// permuted labels, for the classes of Model.
@@ -499,17 +505,29 @@ func (v *validator) test(n *yaml.Node) Test {
 			}
 			v.fields(x, "randomization", map[string]func(*yaml.Node){
 				"modes": func(y *yaml.Node) {
-					v.list(y, "modes", func(m *yaml.Node) { t.Modes = append(t.Modes, v.oneOf(m, "mode", "cascading", "independent")) })
+					v.list(y, "modes", func(m *yaml.Node) { t.Modes = append(t.Modes, v.oneOf(m, "mode", "cascading", "bottom-up", "independent")) })
 				},
 				"distribution": func(y *yaml.Node) { t.Distribution = v.oneOf(y, "distribution", "reinit", "gaussian", "permutation") },
 				"batchnorm":    func(y *yaml.Node) { t.BatchNorm = v.oneOf(y, "batchnorm", "randomize", "keep") },
 				"repeats":      func(y *yaml.Node) { t.Repeats = v.integer(y, "repeats", 1) },
+				"smooth":       func(y *yaml.Node) { t.Smooth = v.integer(y, "smooth", 1) },
+				"smooth_noise": func(y *yaml.Node) {
+					f, err := strconv.ParseFloat(y.Value, 64)
+					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || !(f > 0) || f > 10 {
+						v.errorf(y, "smooth_noise must be a positive fraction of the image's range, not %s", kindName(y))
+						return
+					}
+					t.SmoothNoise = f
+				},
 			})
 			if len(t.Modes) == 0 {
 				t.Modes = []string{"cascading", "independent"}
 			}
 			if t.Repeats == 0 {
 				t.Repeats = 1
+			}
+			if t.Smooth > 0 && t.SmoothNoise == 0 {
+				t.SmoothNoise = 0.1
 			}
 		},
 		"data-randomization": func(x *yaml.Node) {

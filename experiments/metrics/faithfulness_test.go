@@ -78,3 +78,16 @@ func TestCurveAUC(t *testing.T) {
 		t.Errorf("order %v, want [1 0 2 3]", got)
 	}
 }
+
+func TestHistogramEntropy(t *testing.T) {
+	// Four values in four bins: log 4; one value everywhere: 0.
+	if got := HistogramEntropy([]float32{0.1, 0.3, 0.6, -0.9}, 4); math.Abs(got-math.Log(4)) > 1e-12 {
+		t.Errorf("entropy %g, want log 4", got)
+	}
+	if got := HistogramEntropy([]float32{2, 2, -2}, 10); got != 0 {
+		t.Errorf("entropy of a constant |map| %g, want 0", got)
+	}
+	if got := HistogramEntropy([]float32{0, 0}, 10); !math.IsNaN(got) {
+		t.Errorf("entropy of a zero map %g, want NaN", got)
+	}
+}
