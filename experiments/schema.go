@@ -505,7 +505,9 @@ func (v *validator) test(n *yaml.Node) Test {
 			}
 			v.fields(x, "randomization", map[string]func(*yaml.Node){
 				"modes": func(y *yaml.Node) {
-					v.list(y, "modes", func(m *yaml.Node) { t.Modes = append(t.Modes, v.oneOf(m, "mode", "cascading", "bottom-up", "independent")) })
+					v.list(y, "modes", func(m *yaml.Node) {
+						t.Modes = append(t.Modes, v.oneOf(m, "mode", "cascading", "bottom-up", "independent"))
+					})
 				},
 				"distribution": func(y *yaml.Node) { t.Distribution = v.oneOf(y, "distribution", "reinit", "gaussian", "permutation") },
 				"batchnorm":    func(y *yaml.Node) { t.BatchNorm = v.oneOf(y, "batchnorm", "randomize", "keep") },
