@@ -36,6 +36,10 @@ type Experiment struct {
 	Outputs Outputs
 	// Batch is the number of images in one unit of work (default 10).
 	Batch int
+	// Include lists other experiment files (resolved paths): the experiment
+	// is then a collection that runs each into a folder of its own and sums
+	// their findings up in one table (paper.yaml).
+	Include []string
 	// Threads is TensorFlow's intra-op thread count (0: one per core). The
 	// bytes of a result depend on it for some kernels: runs that must agree
 	// byte for byte across machines set it.
@@ -326,9 +330,36 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 			})
 		},
 		"outputs": func(x *yaml.Node) { e.Outputs = v.outputs(x) },
+		"include": func(x *yaml.Node) {
+			v.list(x, "include", func(f *yaml.Node) {
+				if p := v.path(f, "an included experiment"); p != "" {
+					e.Include = append(e.Include, p)
+				}
+			})
+		},
 		"batch":   func(x *yaml.Node) { e.Batch = v.integer(x, "batch", 1) },
 		"threads": func(x *yaml.Node) { e.Threads = v.integer(x, "threads", 0) },
-	}, "name", "models", "data", "methods")
+	}, "name")
+	if len(e.Include) > 0 {
+		// A collection has only a name, a seed, an output and its members.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i]; k.Value {
+			case "name", "seed", "output", "include":
+			default:
+				v.errorf(k, "key %q in an experiment that includes others: a collection has only name, seed, output and include", k.Value)
+			}
+		}
+	} else if n.Kind == yaml.MappingNode {
+		for _, r := range []string{"models", "data", "methods"} {
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				found = found || n.Content[i].Value == r
+			}
+			if !found {
+				v.errorf(n, "the experiment needs the key %q", r)
+			}
+		}
+	}
 	if e.Batch == 0 {
 		e.Batch = 10
 	}

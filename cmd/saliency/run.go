@@ -68,41 +68,78 @@ func runExperiment(c *ctx, file, out string, shard experiments.Shard, dry, repor
 	}
 	ctxt, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p, err := experiments.NewPlan(ctxt, e, experiments.PlanOptions{Version: version, Threads: threads})
+	if len(e.Include) > 0 {
+		return runCollection(c, ctxt, e, out, shard, dry, report, threads)
+	}
+	complete, err := runOne(c, ctxt, e, out, shard, dry, threads)
+	if err != nil || !complete || !report {
+		return err
+	}
+	return writeReport(c, out)
+}
+
+// runCollection runs each experiment a collection includes into a
+// subfolder, then, when all are complete, the reports.
+func runCollection(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard experiments.Shard, dry, report bool, threads int) error {
+	col, members, err := experiments.LoadCollection(e, out)
 	if err != nil {
 		return err
+	}
+	if !dry {
+		if err := col.WriteCollectionFile(out); err != nil {
+			return err
+		}
+	}
+	all := true
+	for _, m := range members {
+		fmt.Fprintf(c.stdout, "== %s (%s)\n", m.Name, m.File)
+		complete, err := runOne(c, ctxt, m, m.Output, shard, dry, threads)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.File, err)
+		}
+		all = all && complete
+	}
+	if dry || !report || !all {
+		return nil
+	}
+	return writeReport(c, out)
+}
+
+// runOne runs one experiment's units (or prints its plan) and says whether
+// the run is complete.
+func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard experiments.Shard, dry bool, threads int) (bool, error) {
+	p, err := experiments.NewPlan(ctxt, e, experiments.PlanOptions{Version: version, Threads: threads})
+	if err != nil {
+		return false, err
 	}
 	defer p.Close()
 	units := p.Units()
 	if dry {
-		return printPlan(c, p, shard, units)
+		return false, printPlan(c, p, shard, units)
 	}
 	bar := newProgress(c.stderr, "run "+e.Name, 0)
 	st, err := p.Run(ctxt, experiments.RunOptions{Out: out, Shard: shard, Progress: bar.set})
 	bar.finish()
 	if err != nil {
 		if ctxt.Err() != nil {
-			return fmt.Errorf("interrupted after %d of %d units; run the same command again to resume", st.Found+st.Computed, st.Owned)
+			return false, fmt.Errorf("interrupted after %d of %d units; run the same command again to resume", st.Found+st.Computed, st.Owned)
 		}
-		return err
+		return false, err
 	}
 	fmt.Fprintf(c.stdout, "%s: %d units computed, %d found finished (shard %s: %d of %d) in %s\n",
 		out, st.Computed, st.Found, shard, st.Owned, st.Units, st.Elapsed.Round(100*time.Millisecond))
 	if st.NotApplicable > 0 {
 		fmt.Fprintf(c.stdout, "%s a method that does not apply to its model (see the report)\n", plural(st.NotApplicable, "unit records", "units record"))
 	}
-	if !report {
-		return nil
-	}
 	missing, err := experiments.Missing(out)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(missing) > 0 {
 		fmt.Fprintf(c.stdout, "%s of other shards not finished yet; 'saliency report %s' writes the report when they are\n", plural(len(missing), "unit is", "units are"), out)
-		return nil
+		return false, nil
 	}
-	return writeReport(c, out)
+	return true, nil
 }
 
 // printPlan prints what a run would do and how long it would take.
@@ -158,7 +195,11 @@ are any.`,
 
 func writeReport(c *ctx, dir string) error {
 	bar := newProgress(c.stderr, "report", 0)
-	r, err := experiments.WriteReport(dir, experiments.ReportOptions{Progress: bar.set})
+	write := experiments.WriteReport
+	if _, err := experiments.ReadCollection(dir); err == nil {
+		write = experiments.WriteCollectionReport
+	}
+	r, err := write(dir, experiments.ReportOptions{Progress: bar.set})
 	bar.finish()
 	if err != nil {
 		return err
