@@ -656,6 +656,13 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		if err := writeTable("findings", ft, findings); err != nil {
 			return nil, err
 		}
+		if !slices.Contains(pf.Tables, "json") {
+			// A collection's summary reads it.
+			if err := reports.WriteJSON(filepath.Join(dir, "tables", "findings.json"), findings); err != nil {
+				return nil, err
+			}
+			rep.Files = append(rep.Files, filepath.Join("tables", "findings.json"))
+		}
 	}
 	pred, predRows := rd.predictionTable()
 	if err := writeTable("predictions", pred, predRows); err != nil {

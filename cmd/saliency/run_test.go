@@ -176,3 +176,61 @@ func TestRunKilledAndSharded(t *testing.T) {
 		t.Errorf("report of an unfinished run: exit %d\n%s", code, stderr)
 	}
 }
+
+// A collection runs each included experiment into a subfolder and sums
+// their verdicts up in one table; 'saliency report' rebuilds it.
+func TestRunCollection(t *testing.T) {
+	dir := t.TempDir()
+	vgg, _ := filepath.Abs(zoo + "/fmnist_vgg")
+	rnd, _ := filepath.Abs(zoo + "/fmnist_vgg_randlabels")
+	files := map[string]string{
+		"a.yaml": `name: mprt
+models: [{path: ` + vgg + `}]
+data: {source: fashion-mnist, count: 3}
+methods: [gradient, guided-backprop]
+tests: [{randomization: {modes: [cascading]}}]
+metrics: [spearman-abs]
+outputs: {figures: [png], tables: [csv]}
+`,
+		"b.yaml": `name: labels
+models: [{path: ` + vgg + `}, {path: ` + rnd + `}]
+data: {source: fashion-mnist, count: 3}
+methods: [gradient, guided-backprop]
+tests: [{data-randomization: {model: fmnist_vgg, against: fmnist_vgg_randlabels}}]
+metrics: [spearman-abs]
+outputs: {figures: [png], tables: [csv]}
+`,
+		"all.yaml": "name: all\ninclude: [a.yaml, b.yaml]\n",
+	}
+	for name, y := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI("run", "-out", out, filepath.Join(dir, "all.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"collection.json", "index.html", "summary.csv", "summary.tex", "mprt/index.html", "labels/index.html"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(out, "summary.csv"))
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	// A header and a row per method; columns: the randomization test, eMPRT
+	// and data randomization of fmnist_vgg.
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "gradient,") || !strings.Contains(lines[0], "cascading randomization (all layers): fmnist_vgg") ||
+		!strings.Contains(lines[0], "eMPRT") || !strings.Contains(lines[0], "data-randomization: fmnist_vgg vs fmnist_vgg_randlabels") {
+		t.Errorf("summary.csv:\n%s", csv)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if code, _, stderr := runCLI("report", out); code != 0 {
+		t.Fatalf("report: %s", stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if !bytes.Equal(before, after) {
+		t.Error("the collection's report differs when rebuilt")
+	}
+}
