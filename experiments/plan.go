@@ -153,6 +153,9 @@ type PlanStep struct {
 	Smooth      int     `json:"smooth,omitempty"`
 	SmoothNoise float64 `json:"smooth_noise,omitempty"`
 	Ref         int     `json:"ref,omitempty"`
+	// Classes, when set, replace the model's classes in this step: the
+	// random other class of each image (mode "random-logit").
+	Classes []int `json:"classes,omitempty"`
 }
 
 // Unit is one piece of work: the maps of one batch of images by one method
@@ -236,6 +239,8 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Steps: t.Steps, Blur: t.Blur})
 		case "fragility":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Epsilons: t.Epsilons})
+		case "random-logit":
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind})
 		case "localization":
 			for i, m := range imgs.Masks {
 				if m == nil {
@@ -439,6 +444,26 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			pm.Steps = append(pm.Steps, step)
 			om.stepVals = append(om.stepVals, vals)
 			om.shifts = append(om.shifts, step.Shift)
+			continue
+		}
+		if t.Kind == "random-logit" {
+			// One other class per image, drawn with the seed (Sixt et al. 2020).
+			k := len(pm.ClassNames)
+			if k < 2 {
+				continue
+			}
+			var cls []int
+			for i, c := range pm.Classes {
+				rng := rand.New(rand.NewPCG(p.Seed^0x6c6f676974, uint64(i)))
+				o := rng.IntN(k - 1)
+				if o >= c {
+					o++
+				}
+				cls = append(cls, o)
+			}
+			pm.Steps = append(pm.Steps, PlanStep{Name: "random-logit", Dir: fmt.Sprintf("%03d-random-logit", len(pm.Steps)), Mode: "random-logit", Classes: cls})
+			om.stepVals = append(om.stepVals, nil)
+			om.shifts = append(om.shifts, nil)
 			continue
 		}
 		if t.Kind == "fragility" {

@@ -344,7 +344,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		parts += 1 + len(modesOf(m))
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" || t.Kind == "fragility" {
+		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" || t.Kind == "fragility" || t.Kind == "random-logit" {
 			parts++
 		}
 	}
@@ -633,6 +633,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		case "fragility":
 			progress("fragility")
 			sec, err = rd.fragility(t, saver)
+		case "random-logit":
+			progress("random logit")
+			sec, err = rd.randomLogit(t, saver)
 		default:
 			continue
 		}

@@ -179,6 +179,9 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		}
 	}
 	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
+	if cls := pm.Steps[u.Step].Classes; cls != nil {
+		target.Classes = cls[lo:hi]
+	}
 	r := UnitResult{Model: pm.Name, Step: pm.Steps[u.Step].Name, Method: p.Methods[u.Method].Dir, Predicted: predicted}
 	for i := lo; i < hi; i++ {
 		r.Images = append(r.Images, p.PlanFile.Images[i].ID)

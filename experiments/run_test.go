@@ -580,3 +580,38 @@ func TestSmoothMPRT(t *testing.T) {
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }
+
+// The random-logit test explains each image for another class, drawn with
+// the seed, and compares the maps.
+func TestRandomLogit(t *testing.T) {
+	path := tinyExperiment(t, "")
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(raw), "  - randomization: {modes: [cascading]}\n", "  - random-logit:\n", 1)), 0o644)
+	p := newTestPlan(t, path)
+	steps := p.Models[0].Steps
+	if len(steps) != 2 || steps[1].Mode != "random-logit" {
+		t.Fatalf("steps %+v", steps)
+	}
+	for i, c := range steps[1].Classes {
+		if c == p.Models[0].Classes[i] || c < 0 || c > 9 {
+			t.Errorf("image %d: random class %d, explained %d", i, c, p.Models[0].Classes[i])
+		}
+	}
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	var r UnitResult
+	b, _ := os.ReadFile(filepath.Join(out, p.UnitPath(Unit{Step: 1})+".json"))
+	json.Unmarshal(b, &r)
+	if !slices.Equal(r.Classes, steps[1].Classes[:3]) {
+		t.Errorf("unit explained %v, want %v", r.Classes, steps[1].Classes[:3])
+	}
+	rep, err := WriteReport(out, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 2 || !strings.HasPrefix(rep.Verdicts[0], "Random logit, fmnist_vgg, gradient: Spearman (absolute) between the maps of the explained class and of a random other class is ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+}

@@ -123,7 +123,7 @@ type Test struct {
 }
 
 // Tests are the reliability tests an experiment may name.
-var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness", "fragility"}
+var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness", "fragility", "random-logit"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -622,6 +622,12 @@ func (v *validator) test(n *yaml.Node) Test {
 					})
 				},
 			})
+		},
+		"random-logit": func(x *yaml.Node) {
+			t.Kind = "random-logit"
+			if x.Tag != "!!null" {
+				v.fields(x, "random-logit", map[string]func(*yaml.Node){})
+			}
 		},
 		"localization": func(x *yaml.Node) {
 			t.Kind = "localization"
