@@ -187,6 +187,7 @@ th, td { padding: 0.2em 0.7em; border-bottom: 1px solid #e4e4e4; }
 thead th { border-top: 1px solid #222; border-bottom: 1px solid #222; font-weight: 600; }
 tbody tr:last-child td { border-bottom: 1px solid #222; }
 .links { font-size: 0.9em; }
+.table { overflow-x: auto; max-width: 100%; }
 `
 
 // HTML returns the page as one self-contained HTML file: the figures,
@@ -238,7 +239,10 @@ func (p *Page) HTML(dir string) ([]byte, error) {
 			b.WriteString("</figure>\n")
 		}
 		if bl.Table != nil {
+			// Wide tables scroll inside the column instead of leaving it.
+			b.WriteString("<div class=\"table\">\n")
 			b.Write(bl.Table.HTML())
+			b.WriteString("</div>\n")
 		}
 		if len(bl.Links) > 0 {
 			b.WriteString("<p class=\"links\">")
