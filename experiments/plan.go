@@ -109,6 +109,10 @@ type PlanTest struct {
 	// Epsilons are a fragility test's perturbation sizes, fractions of the
 	// input range.
 	Epsilons []float64 `json:"epsilons,omitempty"`
+	// Fractions and Noise are ROAD's: the shares of pixels removed, and the
+	// imputation noise's standard deviation as a fraction of the input range.
+	Fractions []float64 `json:"fractions,omitempty"`
+	Noise     float64   `json:"noise,omitempty"`
 }
 
 // PlanModel is one model: its hash, its classes, the class explained for
@@ -164,8 +168,8 @@ type Unit struct {
 	Index                      int
 	Model, Step, Method, Batch int
 	// Kind is "" for maps, or the test of an evaluation unit that scores the
-	// original model's maps ("faithfulness"); Method is -1 for the random
-	// pixel order of a faithfulness test.
+	// original model's maps ("faithfulness", "road"); Method is -1 for the
+	// random pixel order.
 	Kind string
 }
 
@@ -241,6 +245,8 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Epsilons: t.Epsilons})
 		case "random-logit":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind})
+		case "road":
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Fractions: t.Fractions, Noise: t.Noise})
 		case "localization":
 			for i, m := range imgs.Masks {
 				if m == nil {
@@ -600,7 +606,7 @@ func (pf *PlanFile) Units() []Unit {
 	// maps it scores (or recomputes them, the same bytes, when another
 	// shard has not written them yet).
 	for _, t := range pf.Tests {
-		if t.Kind != "faithfulness" {
+		if t.Kind != "faithfulness" && t.Kind != "road" {
 			continue
 		}
 		for mi := range pf.Models {

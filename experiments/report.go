@@ -344,7 +344,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		parts += 1 + len(modesOf(m))
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" || t.Kind == "fragility" || t.Kind == "random-logit" {
+		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" || t.Kind == "fragility" || t.Kind == "random-logit" || t.Kind == "road" {
 			parts++
 		}
 	}
@@ -636,6 +636,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		case "random-logit":
 			progress("random logit")
 			sec, err = rd.randomLogit(t, saver)
+		case "road":
+			progress("ROAD")
+			sec, err = rd.road(t, saver)
 		default:
 			continue
 		}

@@ -130,9 +130,12 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		progress(p.UnitName(u))
 		var na bool
 		var err error
-		if u.Kind == "faithfulness" {
+		switch u.Kind {
+		case "faithfulness":
 			na, err = p.runFaithfulness(ctx, u, o.Out)
-		} else {
+		case "road":
+			na, err = p.runROAD(ctx, u, o.Out)
+		default:
 			na, err = p.runUnit(ctx, view, u, o.Out)
 		}
 		if err != nil {

@@ -615,3 +615,38 @@ func TestRandomLogit(t *testing.T) {
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }
+
+// ROAD: evaluation units with MoRF and LeRF curves at each fraction, a
+// random order beside the methods, and the report's verdicts.
+func TestROAD(t *testing.T) {
+	dir := t.TempDir()
+	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	y := `name: road
+models:
+  - path: ` + vgg + `
+data: {source: fashion-mnist, count: 3}
+methods: [gradient]
+tests:
+  - road: {fractions: [0.2, 0.5, 0.9], noise: 0.01}
+outputs: {figures: [png], tables: [csv]}
+`
+	path := filepath.Join(dir, "r.yaml")
+	os.WriteFile(path, []byte(y), 0o644)
+	p := newTestPlan(t, path)
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	var r ROADResult
+	raw, _ := os.ReadFile(filepath.Join(out, p.UnitPath(Unit{Method: 0, Kind: "road"})+".json"))
+	if err := json.Unmarshal(raw, &r); err != nil || len(r.MoRF) != 3 || len(r.MoRF[0]) != 3 || len(r.LeRF[2]) != 3 {
+		t.Fatalf("ROAD unit: %v %+v", err, r)
+	}
+	rep, err := WriteReport(out, ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Verdicts) != 1 || !strings.HasPrefix(rep.Verdicts[0], "ROAD, fmnist_vgg, gradient: mean MoRF probability ") {
+		t.Errorf("verdicts %q", rep.Verdicts)
+	}
+}

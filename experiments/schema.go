@@ -118,12 +118,17 @@ type Test struct {
 	// size ε, each a fraction of the range from a black to a white pixel
 	// (default 0.01, 0.02, 0.04, 0.08).
 	Epsilons []float64
+	// ROAD (Rong et al. 2022): the shares of pixels removed (default 0.1 …
+	// 0.9) and the noise of the linear imputation (default 0.01 of the
+	// input range).
+	Fractions []float64
+	Noise     float64
 
 	at Problem // where the test is, for errors found at plan time
 }
 
 // Tests are the reliability tests an experiment may name.
-var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness", "fragility", "random-logit"}
+var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness", "fragility", "random-logit", "road"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -620,6 +625,34 @@ func (v *validator) test(n *yaml.Node) Test {
 						}
 						t.Epsilons = append(t.Epsilons, f)
 					})
+				},
+			})
+		},
+		"road": func(x *yaml.Node) {
+			t.Kind, t.Noise = "road", 0.01
+			t.Fractions = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+			if x.Tag == "!!null" {
+				return
+			}
+			v.fields(x, "road", map[string]func(*yaml.Node){
+				"fractions": func(y *yaml.Node) {
+					t.Fractions = nil
+					v.list(y, "fractions", func(e *yaml.Node) {
+						f, err := strconv.ParseFloat(e.Value, 64)
+						if e.Kind != yaml.ScalarNode || (e.Tag != "!!int" && e.Tag != "!!float") || err != nil || !(f > 0) || f >= 1 {
+							v.errorf(e, "a fraction of pixels is a number in (0, 1), not %s", kindName(e))
+							return
+						}
+						t.Fractions = append(t.Fractions, f)
+					})
+				},
+				"noise": func(y *yaml.Node) {
+					f, err := strconv.ParseFloat(y.Value, 64)
+					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || f < 0 || f > 1 {
+						v.errorf(y, "noise must be a number in [0, 1] (a fraction of the input range), not %s", kindName(y))
+						return
+					}
+					t.Noise = f
 				},
 			})
 		},

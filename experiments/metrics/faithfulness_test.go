@@ -91,3 +91,48 @@ func TestHistogramEntropy(t *testing.T) {
 		t.Errorf("entropy of a zero map %g, want NaN", got)
 	}
 }
+
+// The imputation reproduces a linear ramp wherever pixels are removed
+// inside it, leaves kept pixels alone, and adds the noise asked for.
+func TestImputeLinear(t *testing.T) {
+	const h, w = 12, 10
+	img := make([]float32, h*w*2)
+	for y := range h {
+		for x := range w {
+			img[(y*w+x)*2] = float32(0.3*float64(x) - 0.2*float64(y) + 1)
+			img[(y*w+x)*2+1] = float32(0.05 * float64(x+y))
+		}
+	}
+	removed := make([]bool, h*w)
+	r := rand.New(rand.NewPCG(1, 1))
+	for y := 1; y < h-1; y++ {
+		for x := 1; x < w-1; x++ {
+			removed[y*w+x] = r.Float64() < 0.7
+		}
+	}
+	out, err := ImputeLinear(img, h, w, 2, removed, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range img {
+		if math.Abs(float64(out[i]-img[i])) > 1e-4 {
+			t.Errorf("value %d (pixel removed: %v): %g, want %g", i, removed[i/2], out[i], img[i])
+		}
+	}
+	noisy, _ := ImputeLinear(img, h, w, 2, removed, 0.5, r.NormFloat64)
+	changed := 0
+	for i := range img {
+		if !removed[i/2] && noisy[i] != img[i] {
+			t.Errorf("kept value %d changed", i)
+		}
+		if removed[i/2] && math.Abs(float64(noisy[i]-out[i])) > 1e-6 {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Error("no noise added")
+	}
+	if _, err := ImputeLinear(img, h, w, 2, make([]bool, 3), 0, nil); err == nil {
+		t.Error("a mask of the wrong size is accepted")
+	}
+}
