@@ -109,6 +109,7 @@ type PlanTest struct {
 	// Epsilons are a fragility test's perturbation sizes, fractions of the
 	// input range.
 	Epsilons []float64 `json:"epsilons,omitempty"`
+	Attack   int       `json:"attack,omitempty"`
 	// Fractions and Noise are ROAD's: the shares of pixels removed, and the
 	// imputation noise's standard deviation as a fraction of the input range.
 	Fractions []float64 `json:"fractions,omitempty"`
@@ -149,8 +150,10 @@ type PlanStep struct {
 	Shift      []float32 `json:"shift,omitempty"`
 	LogitError float64   `json:"logit_error,omitempty"`
 	// Epsilon is the size of a perturbation step's random sign noise, a
-	// fraction of the input range (mode "perturbation").
+	// fraction of the input range (mode "perturbation"), or the L∞ budget
+	// of a targeted attack of Attack rounds (mode "attack").
 	Epsilon float64 `json:"epsilon,omitempty"`
+	Attack  int     `json:"attack,omitempty"`
 	// Smooth, SmoothNoise: each map is the mean over Smooth noisy copies
 	// of the image (the smooth MPRT); Ref is the step its maps are compared
 	// with (0, the original, or the smoothed original).
@@ -242,7 +245,7 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 		case "faithfulness":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Steps: t.Steps, Blur: t.Blur})
 		case "fragility":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Epsilons: t.Epsilons})
+			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Epsilons: t.Epsilons, Attack: t.Attack})
 		case "random-logit":
 			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind})
 		case "road":
@@ -476,6 +479,13 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			for _, eps := range t.Epsilons {
 				name := fmt.Sprintf("eps%g", eps)
 				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Mode: "perturbation", Epsilon: eps})
+				om.stepVals = append(om.stepVals, nil)
+				om.shifts = append(om.shifts, nil)
+			}
+			if t.Attack > 0 {
+				eps := slices.Max(t.Epsilons)
+				name := fmt.Sprintf("attack-eps%g", eps)
+				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Mode: "attack", Epsilon: eps, Attack: t.Attack})
 				om.stepVals = append(om.stepVals, nil)
 				om.shifts = append(om.shifts, nil)
 			}

@@ -484,11 +484,19 @@ func (rd *runData) fragility(t PlanTest, save figureSaver) (section, error) {
 	for mi, m := range pf.Models {
 		var steps []int
 		var labels []string
+		attack := -1
 		for si, s := range m.Steps {
-			if s.Mode == "perturbation" {
+			switch s.Mode {
+			case "perturbation":
 				steps = append(steps, si)
 				labels = append(labels, fmt.Sprintf("ε = %g", s.Epsilon))
+			case "attack":
+				attack = si
 			}
+		}
+		if attack >= 0 {
+			steps = append(steps, attack)
+			labels = append(labels, fmt.Sprintf("attack, ε = %g", m.Steps[attack].Epsilon))
 		}
 		if len(steps) == 0 {
 			continue
@@ -555,19 +563,41 @@ func (rd *runData) fragility(t PlanTest, save figureSaver) (section, error) {
 		}
 		eps := m.Steps[steps[len(steps)-1]].Epsilon
 		k := kept[len(kept)-1]
+		// With an attack, the random perturbation of the same size is the
+		// one before it.
+		randomBy := lastBy
+		if attack >= 0 && len(steps) > 1 {
+			k = kept[len(kept)-2]
+			randomBy = make([]map[string]stats.Summary, len(methods))
+			for j, ki := range methods {
+				randomBy[j] = map[string]stats.Summary{}
+				for _, metric := range pf.Metrics {
+					vals, err := rd.compare(mi, ki, []int{steps[len(steps)-2]}, metric)
+					if err != nil {
+						return sec, err
+					}
+					if randomBy[j][metric], err = rd.bootstrap(vals); err != nil {
+						return sec, err
+					}
+				}
+			}
+		}
 		primary := "top-k"
 		if !slices.Contains(pf.Metrics, primary) {
 			primary = primaryMetric(pf.Metrics)
 		}
 		var lines []string
 		for j, ki := range methods {
-			s := lastBy[j][primary]
+			s := randomBy[j][primary]
 			word := "as robust as the prediction"
 			if s.N > 0 && k.N > 0 && s.Hi < k.Lo {
 				word = "more fragile than the prediction"
 			}
 			line := fmt.Sprintf("Fragility, %s, %s: at ε = %g the %s with the original map is %s while %s of the predictions are unchanged: the map is %s.",
 				m.Name, pf.Methods[ki].Dir, eps, metricDefs[primary].title, s, k, word)
+			if attack >= 0 {
+				line += fmt.Sprintf(" The targeted attack (%d rounds, every prediction kept) brings it to %s.", m.Steps[attack].Attack, lastBy[j][primary])
+			}
 			lines = append(lines, line)
 			sec.verdicts = append(sec.verdicts, line)
 			for _, metric := range pf.Metrics {
@@ -575,7 +605,10 @@ func (rd *runData) fragility(t PlanTest, save figureSaver) (section, error) {
 				if metric == primary {
 					v = word
 				}
-				sec.findings = append(sec.findings, newFinding(fmt.Sprintf("fragility (ε = %g)", eps), m.Name, pf.Methods[ki].Dir, metric, lastBy[j][metric], nil, v))
+				sec.findings = append(sec.findings, newFinding(fmt.Sprintf("fragility (ε = %g)", eps), m.Name, pf.Methods[ki].Dir, metric, randomBy[j][metric], nil, v))
+				if attack >= 0 {
+					sec.findings = append(sec.findings, newFinding(fmt.Sprintf("fragility, targeted attack (ε = %g)", eps), m.Name, pf.Methods[ki].Dir, metric, lastBy[j][metric], nil, ""))
+				}
 			}
 		}
 		sec.blocks = append(sec.blocks,

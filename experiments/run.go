@@ -161,6 +161,9 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	}
 	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
 	var predicted []int
+	if st := pm.Steps[u.Step]; st.Mode == "attack" {
+		return p.runAttack(ctx, view, u, batch, st, lo, hi, base)
+	}
 	if eps := pm.Steps[u.Step].Epsilon; eps > 0 {
 		batch.X = perturb(batch.X, lo, eps, batch.Black, batch.White, p.Seed)
 		logits, _ := view.Logits()

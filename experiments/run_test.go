@@ -516,14 +516,14 @@ models:
 data: {source: fashion-mnist, count: 4}
 methods: [gradient]
 tests:
-  - fragility: {epsilons: [0.01, 0.5]}
+  - fragility: {epsilons: [0.01, 0.5], attack: 4}
 metrics: [top-k]
 outputs: {figures: [png], tables: [csv]}
 `
 	path := filepath.Join(dir, "f.yaml")
 	os.WriteFile(path, []byte(y), 0o644)
 	p := newTestPlan(t, path)
-	if len(p.Models[0].Steps) != 3 || p.Models[0].Steps[2].Epsilon != 0.5 {
+	if len(p.Models[0].Steps) != 4 || p.Models[0].Steps[2].Epsilon != 0.5 || p.Models[0].Steps[3].Mode != "attack" {
 		t.Fatalf("steps %+v", p.Models[0].Steps)
 	}
 	out := t.TempDir()
@@ -535,11 +535,23 @@ outputs: {figures: [png], tables: [csv]}
 	if err := json.Unmarshal(raw, &r); err != nil || len(r.Predicted) != 4 {
 		t.Fatalf("unit of ε = 0.5: %v %+v", err, r)
 	}
+	// The attack keeps every prediction and moves the map.
+	raw, _ = os.ReadFile(filepath.Join(out, p.UnitPath(Unit{Step: 3})+".json"))
+	var au UnitResult
+	if err := json.Unmarshal(raw, &au); err != nil || len(au.Predicted) == 0 || !slices.Equal(au.Predicted, p.Models[0].Predicted[:len(au.Predicted)]) {
+		t.Errorf("attack unit: %v, predicted %v, want %v", err, au.Predicted, p.Models[0].Predicted)
+	}
+	am, _ := savedmodels.ReadNpy(filepath.Join(out, p.UnitPath(Unit{Step: 3})+".npy"))
+	om, _ := savedmodels.ReadNpy(filepath.Join(out, p.UnitPath(Unit{Step: 0})+".npy"))
+	if d, _ := tensor.MaxAbsDiff(am, om); d == 0 {
+		t.Error("the attack left every map as it was")
+	}
 	rep, err := WriteReport(out, ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Verdicts) != 1 || !strings.HasPrefix(rep.Verdicts[0], "Fragility, fmnist_vgg, gradient: at ε = 0.5 the top-10% intersection with the original map is ") {
+	if len(rep.Verdicts) != 1 || !strings.HasPrefix(rep.Verdicts[0], "Fragility, fmnist_vgg, gradient: at ε = 0.5 the top-10% intersection with the original map is ") ||
+		!strings.Contains(rep.Verdicts[0], "The targeted attack (4 rounds, every prediction kept) brings it to ") {
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }

@@ -118,6 +118,11 @@ type Test struct {
 	// size ε, each a fraction of the range from a black to a white pixel
 	// (default 0.01, 0.02, 0.04, 0.08).
 	Epsilons []float64
+	// Attack, when positive, adds Ghorbani et al.'s targeted attack at the
+	// largest ε: this many rounds of a derivative-free random search that
+	// keeps the prediction and lowers the map's top-k intersection with
+	// the original.
+	Attack int
 	// ROAD (Rong et al. 2022): the shares of pixels removed (default 0.1 …
 	// 0.9) and the noise of the linear imputation (default 0.01 of the
 	// input range).
@@ -615,6 +620,7 @@ func (v *validator) test(n *yaml.Node) Test {
 				return
 			}
 			v.fields(x, "fragility", map[string]func(*yaml.Node){
+				"attack": func(y *yaml.Node) { t.Attack = v.integer(y, "attack", 0) },
 				"epsilons": func(y *yaml.Node) {
 					t.Epsilons = nil
 					v.list(y, "epsilons", func(e *yaml.Node) {
