@@ -401,8 +401,8 @@ func (rd *runData) inputInvariance(t PlanTest, save figureSaver) (section, error
 		zero, one := 0.0, 1.0
 		dots := &reports.Dots{Title: fmt.Sprintf("%s: input invariance, maps of the original model and of the model with inputs shifted by %+g of the range (mean, 95%% CI over %d images)", m.Name, t.Shift, n),
 			Categories: names, Columns: 2, Panels: []reports.DotPanel{
-				{Title: "largest difference / largest |map|", YLabel: "relative difference", Series: []reports.DotSeries{dotSeries("difference", relSums)}, Reference: &zero, ReferenceLabel: "invariant"},
-				{Title: "Pearson correlation", YLabel: "correlation", Series: []reports.DotSeries{dotSeries("correlation", corSums)}, Reference: &one, ReferenceLabel: "invariant"},
+				{Title: "largest difference / largest |map|", YLabel: "relative difference", Series: []reports.DotSeries{dotSeries("value", relSums)}, Reference: &zero, ReferenceLabel: "invariant"},
+				{Title: "Pearson correlation", YLabel: "correlation", Series: []reports.DotSeries{dotSeries("value", corSums)}, Reference: &one, ReferenceLabel: "invariant"},
 			}}
 		name := safeName(m.Name) + "-input-invariance"
 		png, links, err := save(name, dots.Save)
