@@ -211,18 +211,7 @@ func (c *Curves) Draw(dc draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (c *Curves) WriterTo(format string) (io.WriterTo, error) {
-	w, h, err := c.Size()
-	if err != nil {
-		return nil, err
-	}
-	cv, err := newCanvas(format, w, h, c.DPI)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Draw(draw.New(cv)); err != nil {
-		return nil, err
-	}
-	return cv, nil
+	return renderFigure(c, format, c.DPI)
 }
 
 // Save writes the figure at its natural size to path, in the format its

@@ -153,18 +153,7 @@ func (d *Dots) Draw(c draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (d *Dots) WriterTo(format string) (io.WriterTo, error) {
-	w, h, err := d.Size()
-	if err != nil {
-		return nil, err
-	}
-	cv, err := newCanvas(format, w, h, d.DPI)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Draw(draw.New(cv)); err != nil {
-		return nil, err
-	}
-	return cv, nil
+	return renderFigure(d, format, d.DPI)
 }
 
 // Save writes the figure at its natural size to path, in the format its

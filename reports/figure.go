@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgpdf"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -28,6 +29,30 @@ func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error
 		return pdfCanvas{vgpdf.New(w, h)}, nil
 	}
 	return nil, fmt.Errorf("reports: unknown figure format %q; formats: png, svg, pdf", format)
+}
+
+// figure is what Grid, Curves and Dots have in common: a natural size and
+// a way to draw on a canvas.
+type figure interface {
+	Size() (w, h vg.Length, err error)
+	Draw(c draw.Canvas) error
+}
+
+// renderFigure draws f at its natural size in a format, "png" (at dpi),
+// "svg" or "pdf", and returns it ready to be written.
+func renderFigure(f figure, format string, dpi int) (io.WriterTo, error) {
+	w, h, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	cv, err := newCanvas(format, w, h, dpi)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Draw(draw.New(cv)); err != nil {
+		return nil, err
+	}
+	return cv, nil
 }
 
 // saveFigure writes a figure to path in the format its extension names,

@@ -152,18 +152,7 @@ func (g *Grid) Draw(c draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (g *Grid) WriterTo(format string) (io.WriterTo, error) {
-	w, h, err := g.Size()
-	if err != nil {
-		return nil, err
-	}
-	c, err := newCanvas(format, w, h, g.DPI)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.Draw(draw.New(c)); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return renderFigure(g, format, g.DPI)
 }
 
 // Save writes the figure at its natural size to path, in the format its
