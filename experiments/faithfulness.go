@@ -36,16 +36,6 @@ type FaithfulnessResult struct {
 	InsertionAUC  []float64   `json:"insertion_auc,omitempty"`
 }
 
-// faithfulnessTest is the plan's faithfulness test.
-func (pf *PlanFile) faithfulnessTest() (PlanTest, bool) {
-	for _, t := range pf.Tests {
-		if t.Kind == "faithfulness" {
-			return t, true
-		}
-	}
-	return PlanTest{}, false
-}
-
 // blurSigma is the σ of insertion's blurred start for h×w images.
 func (t PlanTest) blurSigma(h, w int) float64 {
 	if t.Blur > 0 {
@@ -58,7 +48,7 @@ func (t PlanTest) blurSigma(h, w int) float64 {
 // the map unit, or computes them when that unit is not written yet (another
 // shard's), which gives the same values.
 func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notApplicable bool, err error) {
-	t, _ := p.faithfulnessTest()
+	t, _ := p.test("faithfulness")
 	pm, om := p.Models[u.Model], p.models[u.Model]
 	lo, hi := p.BatchRange(u.Batch)
 	n := hi - lo
@@ -68,29 +58,16 @@ func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notAppl
 		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
 	}
 	x := om.x.Slice(lo, hi)
-	// The pixel orders.
-	orders := make([][]int, n)
-	if u.Method < 0 {
-		for i := range n {
-			rng := rand.New(rand.NewPCG(p.Seed, uint64(lo+i)))
-			orders[i] = rng.Perm(h * w)
-		}
-	} else {
-		maps, na, err := p.originalMaps(ctx, u, out)
-		if err != nil {
-			return false, err
-		}
-		if na != "" {
-			r.NotApplicable, r.Classes = na, nil
-			return true, p.writeUnitJSON(u, out, r)
-		}
-		for i := range n {
-			orders[i] = metrics.PixelOrder(maps.Item(i).Data)
-		}
+	orders, na, err := p.pixelOrders(ctx, u, out)
+	if err != nil {
+		return false, err
+	}
+	if na != "" {
+		r.NotApplicable, r.Classes = na, nil
+		return true, p.writeUnitJSON(u, out, r)
 	}
 	black := om.spec.PixelValue(0)
 	blurred := tensor.GaussianBlur(x, t.blurSigma(h, w))
-	logits, _ := om.fl.Logits()
 	for i := range n {
 		class := pm.Classes[lo+i]
 		score := func(imgs [][]float32) ([]float64, error) {
@@ -98,17 +75,7 @@ func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notAppl
 			for k, im := range imgs {
 				copy(b.Data[k*h*w*c:], im)
 			}
-			res, err := om.fl.Run(ctx, b, tfgraph.Query{Fetch: []string{logits}})
-			if err != nil {
-				return nil, err
-			}
-			z := res.Fetched[0]
-			k := z.Shape[1]
-			out := make([]float64, len(imgs))
-			for j := range imgs {
-				out[j] = tensor.Softmax(z.Data[j*k : (j+1)*k])[class]
-			}
-			return out, nil
+			return classProbabilities(ctx, om.fl, b, class)
 		}
 		img := x.Item(i).Data
 		fill := make([]float32, len(img))
@@ -127,6 +94,58 @@ func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notAppl
 		r.DeletionAUC, r.InsertionAUC = append(r.DeletionAUC, metrics.CurveAUC(del)), append(r.InsertionAUC, metrics.CurveAUC(ins))
 	}
 	return false, p.writeUnitJSON(u, out, r)
+}
+
+// pixelOrders ranks the pixels of each image of an evaluation unit's
+// batch: by the original map of the unit's method, or, for method -1, in a
+// random order seeded per image. na says why the method does not apply.
+func (p *Plan) pixelOrders(ctx context.Context, u Unit, out string) (orders [][]int, na string, err error) {
+	pm := p.Models[u.Model]
+	lo, hi := p.BatchRange(u.Batch)
+	orders = make([][]int, hi-lo)
+	if u.Method < 0 {
+		for i := range orders {
+			orders[i] = rand.New(rand.NewPCG(p.Seed, uint64(lo+i))).Perm(pm.Shape[0] * pm.Shape[1])
+		}
+		return orders, "", nil
+	}
+	maps, na, err := p.originalMaps(ctx, u, out)
+	if err != nil || na != "" {
+		return nil, na, err
+	}
+	for i := range orders {
+		orders[i] = metrics.PixelOrder(maps.Item(i).Data)
+	}
+	return orders, "", nil
+}
+
+// classProbabilities are the softmax probabilities of class for each image
+// of batch b, with the original weights.
+func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor, class int) ([]float64, error) {
+	logits, _ := fl.Logits()
+	res, err := fl.Run(ctx, b, tfgraph.Query{Fetch: []string{logits}})
+	if err != nil {
+		return nil, err
+	}
+	z := res.Fetched[0]
+	k := z.Shape[1]
+	out := make([]float64, b.Shape[0])
+	for j := range out {
+		out[j] = tensor.Softmax(z.Data[j*k : (j+1)*k])[class]
+	}
+	return out, nil
+}
+
+// readEvalUnit reads the .json file of an evaluation unit into v.
+func (rd *runData) readEvalUnit(u Unit, v any) error {
+	raw, err := os.ReadFile(filepath.Join(rd.dir, rd.pf.UnitPath(u)+".json"))
+	if err != nil {
+		return fmt.Errorf("experiments: %w", err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("experiments: %s: %w", rd.pf.UnitPath(u), err)
+	}
+	return nil
 }
 
 // originalMaps are the maps of u's method and batch with the original
@@ -185,13 +204,9 @@ func (rd *runData) faithfulness(t PlanTest, save figureSaver) (section, error) {
 			cv := &all[ki+1]
 			for b := range batches {
 				u := Unit{Model: mi, Method: ki, Batch: b, Kind: "faithfulness"}
-				raw, err := os.ReadFile(filepath.Join(rd.dir, pf.UnitPath(u)+".json"))
-				if err != nil {
-					return sec, fmt.Errorf("experiments: %w", err)
-				}
 				var r FaithfulnessResult
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return sec, fmt.Errorf("experiments: %s: %w", pf.UnitPath(u), err)
+				if err := rd.readEvalUnit(u, &r); err != nil {
+					return sec, err
 				}
 				if r.NotApplicable != "" {
 					cv.na = r.NotApplicable

@@ -2,19 +2,15 @@ package experiments
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/saliencykit/saliency/experiments/metrics"
 	"github.com/saliencykit/saliency/experiments/stats"
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/tensor"
-	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // ROADResult is the .json file of a ROAD unit (Rong et al. 2022, Remove And
@@ -51,30 +47,19 @@ func (p *Plan) runROAD(ctx context.Context, u Unit, out string) (bool, error) {
 	for i := lo; i < hi; i++ {
 		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
 	}
-	orders := make([][]int, n)
-	if u.Method < 0 {
-		for i := range n {
-			orders[i] = rand.New(rand.NewPCG(p.Seed, uint64(lo+i))).Perm(h * w)
-		}
-	} else {
-		maps, na, err := p.originalMaps(ctx, u, out)
-		if err != nil {
-			return false, err
-		}
-		if na != "" {
-			r.NotApplicable, r.Classes = na, nil
-			return true, p.writeUnitJSON(u, out, r)
-		}
-		for i := range n {
-			orders[i] = metrics.PixelOrder(maps.Item(i).Data)
-		}
+	orders, na, err := p.pixelOrders(ctx, u, out)
+	if err != nil {
+		return false, err
+	}
+	if na != "" {
+		r.NotApplicable, r.Classes = na, nil
+		return true, p.writeUnitJSON(u, out, r)
 	}
 	black, white := om.spec.PixelValue(0), om.spec.PixelValue(255)
 	var span float64
 	for k := range black {
 		span = max(span, math.Abs(float64(white[k]-black[k])))
 	}
-	logits, _ := om.fl.Logits()
 	x := om.x.Slice(lo, hi)
 	for i := range n {
 		img := x.Item(i).Data
@@ -102,15 +87,9 @@ func (p *Plan) runROAD(ctx context.Context, u Unit, out string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		res, err := om.fl.Run(ctx, b, tfgraph.Query{Fetch: []string{logits}})
+		probs, err := classProbabilities(ctx, om.fl, b, pm.Classes[lo+i])
 		if err != nil {
 			return false, err
-		}
-		z := res.Fetched[0]
-		k := z.Shape[1]
-		probs := make([]float64, len(imgs))
-		for j := range imgs {
-			probs[j] = tensor.Softmax(z.Data[j*k : (j+1)*k])[pm.Classes[lo+i]]
 		}
 		nf := len(t.Fractions)
 		r.MoRF, r.LeRF = append(r.MoRF, probs[:nf]), append(r.LeRF, probs[nf:])
@@ -142,13 +121,9 @@ func (rd *runData) road(t PlanTest, save figureSaver) (section, error) {
 			skip := ""
 			for b := range batches {
 				u := Unit{Model: mi, Method: ki, Batch: b, Kind: "road"}
-				raw, err := os.ReadFile(filepath.Join(rd.dir, pf.UnitPath(u)+".json"))
-				if err != nil {
-					return sec, fmt.Errorf("experiments: %w", err)
-				}
 				var r ROADResult
-				if err := json.Unmarshal(raw, &r); err != nil {
-					return sec, fmt.Errorf("experiments: %s: %w", pf.UnitPath(u), err)
+				if err := rd.readEvalUnit(u, &r); err != nil {
+					return sec, err
 				}
 				if r.NotApplicable != "" {
 					skip = r.NotApplicable
