@@ -227,7 +227,7 @@ func (rd *runData) localization(t PlanTest, save figureSaver) (section, error) {
 				if mask[p] == 1 {
 					in++
 				}
-				if within(mask, h, w, p/w, p%w, tol) {
+				if metrics.NearMask(mask, h, w, p/w, p%w, tol) {
 					near++
 				}
 			}
@@ -313,20 +313,6 @@ func (rd *runData) localization(t PlanTest, save figureSaver) (section, error) {
 			reports.Block{Figure: png, Links: links, Caption: fmt.Sprintf("How well the maps of %s point at the object: the pointing game (the map's maximum within %.3g pixels of the mask; Zhang et al. 2016), the energy pointing game (the share of Σ|map| on the mask; Wang et al. 2020) and the ROC AUC of |map| against the mask; dashed: the expected score of a random map (the mask's area fraction, dilated by the tolerance for the pointing game; 0.5 for the AUC).", m.Name, tol)})
 	}
 	return sec, nil
-}
-
-// within says whether a mask pixel lies within tol pixels of (y, x).
-func within(mask []float32, h, w, y, x int, tol float64) bool {
-	r := int(math.Floor(tol))
-	for yy := max(0, y-r); yy <= min(h-1, y+r); yy++ {
-		for xx := max(0, x-r); xx <= min(w-1, x+r); xx++ {
-			dy, dx := float64(yy-y), float64(xx-x)
-			if mask[yy*w+xx] == 1 && dy*dy+dx*dx <= tol*tol {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func mean(v []float64) float64 {

@@ -47,17 +47,26 @@ func PointingGame(m, mask []float32, h, w int, tolerance float64) (float64, erro
 			best = i
 		}
 	}
-	by, bx := best/w, best%w
+	if NearMask(mask, h, w, best/w, best%w, tolerance) {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// NearMask says whether a pixel of an h×w mask within tolerance pixels
+// (Euclidean distance) of (y, x) is 1: a hit of the pointing game. The share
+// of the pixels near the mask is the hit rate of a random map.
+func NearMask(mask []float32, h, w, y, x int, tolerance float64) bool {
 	r := int(math.Floor(tolerance))
-	for y := max(0, by-r); y <= min(h-1, by+r); y++ {
-		for x := max(0, bx-r); x <= min(w-1, bx+r); x++ {
-			dy, dx := float64(y-by), float64(x-bx)
-			if mask[y*w+x] == 1 && dy*dy+dx*dx <= tolerance*tolerance {
-				return 1, nil
+	for yy := max(0, y-r); yy <= min(h-1, y+r); yy++ {
+		for xx := max(0, x-r); xx <= min(w-1, x+r); xx++ {
+			dy, dx := float64(yy-y), float64(xx-x)
+			if mask[yy*w+xx] == 1 && dy*dy+dx*dx <= tolerance*tolerance {
+				return true
 			}
 		}
 	}
-	return 0, nil
+	return false
 }
 
 // EnergyPointingGame is the energy-based pointing game of Wang et al.
