@@ -825,30 +825,26 @@ func (rd *runData) mapsGrid(mi int) (*reports.Grid, error) {
 		}
 		row := []reports.Cell{{Image: base}}
 		for _, ki := range cols {
-			norm := tensor.Normalize(rd.maps[mi][0][ki].Item(i).Data, rd.signed[mi][ki], 99.5)
-			var img image.Image
-			if pf.Methods[ki].Name == "class-model" {
-				// The image the class's logit likes best, not a map of the input.
-				// Shown in grey, scaled to its own range, as visualize does.
-				gen := minMax(rd.maps[mi][0][ki].Item(i).Data)
-				if gen == nil {
-					gen = make([]float32, m.Shape[0]*m.Shape[1])
+			if pf.Methods[ki].Name != "class-model" {
+				cell, err := rd.mapCell(mi, 0, ki, i, true)
+				if err != nil {
+					return nil, err
 				}
-				img, err = reports.Image(&tensor.Tensor{Shape: []int{m.Shape[0], m.Shape[1], 1}, Data: gen})
-			} else {
-				img, err = reports.Overlay(disp, norm, rd.signed[mi][ki], 0.85)
+				row = append(row, cell)
+				markBar(g, rd.signed[mi][ki])
+				continue
 			}
+			// The image the class's logit likes best, not a map of the input:
+			// shown in grey, scaled to its own range, as visualize does.
+			gen := minMax(rd.maps[mi][0][ki].Item(i).Data)
+			if gen == nil {
+				gen = make([]float32, m.Shape[0]*m.Shape[1])
+			}
+			img, err := reports.Image(&tensor.Tensor{Shape: []int{m.Shape[0], m.Shape[1], 1}, Data: gen})
 			if err != nil {
 				return nil, err
 			}
 			row = append(row, reports.Cell{Image: img})
-			switch {
-			case pf.Methods[ki].Name == "class-model":
-			case rd.signed[mi][ki]:
-				g.Diverging = true
-			default:
-				g.Sequential = true
-			}
 		}
 		label := pf.Images[i].ID + "\n" + m.ClassNames[m.Classes[i]]
 		g.Rows = append(g.Rows, label)
@@ -874,20 +870,13 @@ func (rd *runData) randomizationGrid(mi int, sr series) (*reports.Grid, error) {
 		}
 		var row []reports.Cell
 		for _, si := range steps {
-			mp := rd.maps[mi][si][ki]
-			mh, mw := mp.Shape[1], mp.Shape[2]
-			norm := tensor.Normalize(mp.Item(0).Data, rd.signed[mi][ki], 99.5)
-			img, err := reports.Heatmap(norm, mh, mw, rd.signed[mi][ki])
+			cell, err := rd.mapCell(mi, si, ki, 0, false)
 			if err != nil {
 				return nil, err
 			}
-			row = append(row, reports.Cell{Image: img})
+			row = append(row, cell)
 		}
-		if rd.signed[mi][ki] {
-			g.Diverging = true
-		} else {
-			g.Sequential = true
-		}
+		markBar(g, rd.signed[mi][ki])
 		g.Rows = append(g.Rows, meth.Dir)
 		g.Cells = append(g.Cells, row)
 	}
@@ -965,4 +954,30 @@ func (rd *runData) emprt(mi, ki int, steps []int) (stats.Summary, error) {
 		vals[i] = s / float64(len(steps)) / h0
 	}
 	return rd.bootstrap(vals)
+}
+
+// mapCell pictures map j of model mi, step si and method ki, normalised on
+// its own (clipped at the 99.5th percentile of |map|): over the displayed
+// input, or alone.
+func (rd *runData) mapCell(mi, si, ki, j int, over bool) (reports.Cell, error) {
+	mp := rd.maps[mi][si][ki]
+	signed := rd.signed[mi][ki]
+	norm := tensor.Normalize(mp.Item(j).Data, signed, 99.5)
+	var img image.Image
+	var err error
+	if over {
+		img, err = reports.Overlay(rd.display[mi].Item(j), norm, signed, 0.85)
+	} else {
+		img, err = reports.Heatmap(norm, mp.Shape[1], mp.Shape[2], signed)
+	}
+	return reports.Cell{Image: img}, err
+}
+
+// markBar asks for the colour bar of a method's maps.
+func markBar(g *reports.Grid, signed bool) {
+	if signed {
+		g.Diverging = true
+	} else {
+		g.Sequential = true
+	}
 }

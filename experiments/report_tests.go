@@ -10,7 +10,6 @@ import (
 	"github.com/saliencykit/saliency/experiments/stats"
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/savedmodels"
-	"github.com/saliencykit/saliency/tensor"
 )
 
 // finding is one number of a test with its verdict: a row of the findings
@@ -128,19 +127,14 @@ func (rd *runData) dataRandomization(t PlanTest, save figureSaver) (section, err
 		var row []reports.Cell
 		for j := range shown {
 			for _, mi := range []int{a, b} {
-				norm := tensor.Normalize(rd.maps[mi][0][ki].Item(j).Data, rd.signed[mi][ki], 99.5)
-				img, err := reports.Overlay(rd.display[mi].Item(j), norm, rd.signed[mi][ki], 0.85)
+				cell, err := rd.mapCell(mi, 0, ki, j, true)
 				if err != nil {
 					return sec, err
 				}
-				row = append(row, reports.Cell{Image: img})
+				row = append(row, cell)
 			}
 		}
-		if rd.signed[a][ki] {
-			g.Diverging = true
-		} else {
-			g.Sequential = true
-		}
+		markBar(g, rd.signed[a][ki])
 		g.Rows = append(g.Rows, pf.Methods[ki].Dir)
 		g.Cells = append(g.Cells, row)
 	}
@@ -404,19 +398,14 @@ func (rd *runData) inputInvariance(t PlanTest, save figureSaver) (section, error
 			var row []reports.Cell
 			for j := range shown {
 				for _, s := range []int{0, si} {
-					norm := tensor.Normalize(rd.maps[mi][s][ki].Item(j).Data, rd.signed[mi][ki], 99.5)
-					img, err := reports.Heatmap(norm, m.Shape[0], m.Shape[1], rd.signed[mi][ki])
+					cell, err := rd.mapCell(mi, s, ki, j, false)
 					if err != nil {
 						return sec, err
 					}
-					row = append(row, reports.Cell{Image: img})
+					row = append(row, cell)
 				}
 			}
-			if rd.signed[mi][ki] {
-				g.Diverging = true
-			} else {
-				g.Sequential = true
-			}
+			markBar(g, rd.signed[mi][ki])
 			g.Rows = append(g.Rows, pf.Methods[ki].Dir)
 			g.Cells = append(g.Cells, row)
 		}
