@@ -321,6 +321,21 @@ func ptr(v float64) *float64 {
 	return &v
 }
 
+// testSections write the report's section of each test but the
+// randomization test (whose curves and grids go with each model).
+var testSections = map[string]struct {
+	label string
+	write func(*runData, PlanTest, figureSaver) (section, error)
+}{
+	"data-randomization": {"data randomization", (*runData).dataRandomization},
+	"localization":       {"localization", (*runData).localization},
+	"input-invariance":   {"input invariance", (*runData).inputInvariance},
+	"faithfulness":       {"faithfulness", (*runData).faithfulness},
+	"fragility":          {"fragility", (*runData).fragility},
+	"random-logit":       {"random logit", (*runData).randomLogit},
+	"road":               {"ROAD", (*runData).road},
+}
+
 // ReportOptions tune WriteReport.
 type ReportOptions struct {
 	// Progress, when set, is called before each part of the report (the
@@ -344,7 +359,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		parts += 1 + len(modesOf(m))
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "data-randomization" || t.Kind == "localization" || t.Kind == "input-invariance" || t.Kind == "faithfulness" || t.Kind == "fragility" || t.Kind == "random-logit" || t.Kind == "road" {
+		if _, ok := testSections[t.Kind]; ok {
 			parts++
 		}
 	}
@@ -615,33 +630,12 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		return png, figLinks(name), err
 	}
 	for _, t := range pf.Tests {
-		var sec section
-		var err error
-		switch t.Kind {
-		case "data-randomization":
-			progress("data randomization " + t.Model)
-			sec, err = rd.dataRandomization(t, saver)
-		case "localization":
-			progress("localization")
-			sec, err = rd.localization(t, saver)
-		case "input-invariance":
-			progress("input invariance")
-			sec, err = rd.inputInvariance(t, saver)
-		case "faithfulness":
-			progress("faithfulness")
-			sec, err = rd.faithfulness(t, saver)
-		case "fragility":
-			progress("fragility")
-			sec, err = rd.fragility(t, saver)
-		case "random-logit":
-			progress("random logit")
-			sec, err = rd.randomLogit(t, saver)
-		case "road":
-			progress("ROAD")
-			sec, err = rd.road(t, saver)
-		default:
-			continue
+		ts, ok := testSections[t.Kind]
+		if !ok {
+			continue // randomization: the model sections above
 		}
+		progress(ts.label)
+		sec, err := ts.write(rd, t, saver)
 		if err != nil {
 			return nil, err
 		}
