@@ -18,6 +18,22 @@ import (
 	"github.com/saliencykit/saliency/tensor"
 )
 
+// zoo is the absolute path of a model of the committed zoo.
+func zoo(name string) string {
+	p, _ := filepath.Abs(filepath.Join("..", "savedmodels", name))
+	return p
+}
+
+// writeFile writes text to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // tinyExperiment writes an experiment on fmnist_vgg into a temporary folder:
 // 4 Fashion-MNIST images in batches of 3, gradient, gradcam and cam (which
 // does not apply: fmnist_vgg has no global-average-pooling head), cascading
@@ -25,7 +41,7 @@ import (
 func tinyExperiment(t *testing.T, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
-	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	vgg := zoo("fmnist_vgg")
 	y := `name: tiny
 seed: 3
 models:
@@ -37,11 +53,7 @@ tests:
   - randomization: {modes: [cascading]}
 metrics: [spearman-abs, ssim]
 ` + extra
-	path := filepath.Join(dir, "tiny.yaml")
-	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeFile(t, dir, "tiny.yaml", y)
 }
 
 func newTestPlan(t *testing.T, path string) *Plan {
@@ -180,8 +192,8 @@ func TestRunRefusesAnotherPlan(t *testing.T) {
 // and column of the key.
 func TestPlanProblems(t *testing.T) {
 	dir := t.TempDir()
-	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
-	samples, _ := filepath.Abs("../savedmodels/samples")
+	vgg := zoo("fmnist_vgg")
+	samples := zoo("samples")
 	cases := []struct{ yaml, want string }{
 		{`name: x
 models:
@@ -299,11 +311,10 @@ func TestReport(t *testing.T) {
 // the images have no masks.
 func TestLocalizationAndDataRandomization(t *testing.T) {
 	dir := t.TempDir()
-	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	y := `name: tests
 models:
-  - path: ` + abs("../savedmodels/fmnist_scatter") + `
-data: {source: scatter, path: ` + abs("../savedmodels/fmnist_scatter/test_set.npz") + `, count: 6}
+  - path: ` + zoo("fmnist_scatter") + `
+data: {source: scatter, path: ` + zoo("fmnist_scatter/test_set.npz") + `, count: 6}
 batch: 4
 methods: [gradient, gradcam]
 tests:
@@ -311,8 +322,7 @@ tests:
 metrics: [ssim]
 outputs: {figures: [png], tables: [json]}
 `
-	path := filepath.Join(dir, "loc.yaml")
-	os.WriteFile(path, []byte(y), 0o644)
+	path := writeFile(t, dir, "loc.yaml", y)
 	p := newTestPlan(t, path)
 	out := t.TempDir()
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
@@ -340,7 +350,7 @@ outputs: {figures: [png], tables: [json]}
 		}
 	}
 	// Fashion-MNIST has no masks: an error at the test's line.
-	y2 := strings.Replace(strings.Replace(y, "source: scatter", "source: fashion-mnist", 1), "path: "+abs("../savedmodels/fmnist_scatter/test_set.npz")+", ", "", 1)
+	y2 := strings.Replace(strings.Replace(y, "source: scatter", "source: fashion-mnist", 1), "path: "+zoo("fmnist_scatter/test_set.npz")+", ", "", 1)
 	os.WriteFile(path, []byte(y2), 0o644)
 	e, err := Load(path)
 	if err != nil {
@@ -353,8 +363,8 @@ outputs: {figures: [png], tables: [json]}
 	// Data randomization: fmnist_vgg_randlabels explains fmnist_vgg's classes.
 	y3 := `name: dr
 models:
-  - path: ` + abs("../savedmodels/fmnist_vgg") + `
-  - path: ` + abs("../savedmodels/fmnist_vgg_randlabels") + `
+  - path: ` + zoo("fmnist_vgg") + `
+  - path: ` + zoo("fmnist_vgg_randlabels") + `
 data: {source: fashion-mnist, count: 5}
 methods: [gradient, guided-backprop]
 tests:
@@ -390,18 +400,16 @@ outputs: {figures: [png], tables: [csv]}
 // which the plan says at the test's line.
 func TestInputInvariance(t *testing.T) {
 	dir := t.TempDir()
-	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	y := `name: inv
 models:
-  - path: ` + abs("../savedmodels/fmnist_vit") + `
+  - path: ` + zoo("fmnist_vit") + `
 data: {source: fashion-mnist, count: 3}
 methods: [gradient, gradient-x-input]
 tests:
   - input-invariance: {shift: -1}
 outputs: {figures: [png], tables: [csv]}
 `
-	path := filepath.Join(dir, "inv.yaml")
-	os.WriteFile(path, []byte(y), 0o644)
+	path := writeFile(t, dir, "inv.yaml", y)
 	p := newTestPlan(t, path)
 	step := p.Models[0].Steps[1]
 	if step.Mode != "input-shift" || step.Shift[0] != -1 || step.Layers[0] != "patch_embed" || step.LogitError > 1e-4 {
@@ -430,7 +438,7 @@ outputs: {figures: [png], tables: [csv]}
 // and the same bytes whether the maps were read or recomputed.
 func TestFaithfulness(t *testing.T) {
 	dir := t.TempDir()
-	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	vgg := zoo("fmnist_vgg")
 	y := `name: faith
 models:
   - path: ` + vgg + `
@@ -441,8 +449,7 @@ tests:
   - faithfulness: {steps: 4}
 outputs: {figures: [png], tables: [csv]}
 `
-	path := filepath.Join(dir, "f.yaml")
-	os.WriteFile(path, []byte(y), 0o644)
+	path := writeFile(t, dir, "f.yaml", y)
 	q := newTestPlan(t, path)
 	units := q.Units()
 	// 2 methods × 2 batches of maps, then 3 (random, gradient, cam) × 2 evaluations.
@@ -509,7 +516,7 @@ func TestFragility(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	vgg := zoo("fmnist_vgg")
 	y := `name: frag
 models:
   - path: ` + vgg + `
@@ -520,8 +527,7 @@ tests:
 metrics: [top-k]
 outputs: {figures: [png], tables: [csv]}
 `
-	path := filepath.Join(dir, "f.yaml")
-	os.WriteFile(path, []byte(y), 0o644)
+	path := writeFile(t, dir, "f.yaml", y)
 	p := newTestPlan(t, path)
 	if len(p.Models[0].Steps) != 4 || p.Models[0].Steps[2].Epsilon != 0.5 || p.Models[0].Steps[3].Mode != "attack" {
 		t.Fatalf("steps %+v", p.Models[0].Steps)
@@ -632,7 +638,7 @@ func TestRandomLogit(t *testing.T) {
 // random order beside the methods, and the report's verdicts.
 func TestROAD(t *testing.T) {
 	dir := t.TempDir()
-	vgg, _ := filepath.Abs("../savedmodels/fmnist_vgg")
+	vgg := zoo("fmnist_vgg")
 	y := `name: road
 models:
   - path: ` + vgg + `
@@ -642,8 +648,7 @@ tests:
   - road: {fractions: [0.2, 0.5, 0.9], noise: 0.01}
 outputs: {figures: [png], tables: [csv]}
 `
-	path := filepath.Join(dir, "r.yaml")
-	os.WriteFile(path, []byte(y), 0o644)
+	path := writeFile(t, dir, "r.yaml", y)
 	p := newTestPlan(t, path)
 	out := t.TempDir()
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
