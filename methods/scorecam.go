@@ -2,6 +2,8 @@ package methods
 
 import (
 	"context"
+	"fmt"
+	"sort"
 
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
@@ -16,9 +18,15 @@ import (
 //
 // upsampled. A constant A^k gives H^k = 0 and weight 0. The masked inputs go
 // through the model in chunks, K forward passes per image.
+//
+// Channels > 0 keeps only the Channels maps of each image with the largest
+// variance over positions (Faster Score-CAM, tf-keras-vis' max_N); the
+// others get weight 0, and each image costs Channels forward passes.
 type ScoreCAM struct {
 	// Logit weighs by the class logit instead of its softmax probability.
-	Logit    bool `yaml:"logit"`
+	Logit bool `yaml:"logit"`
+	// Channels is the number of activation maps kept per image (0: all).
+	Channels int `yaml:"channels"`
 	Chunking `yaml:",inline"`
 }
 
@@ -30,7 +38,40 @@ func init() { Register("scorecam", func() Method { return &ScoreCAM{} }) }
 func (s *ScoreCAM) Name() string { return "scorecam" }
 
 // Validate checks the options.
-func (s *ScoreCAM) Validate() error { return s.Chunking.validate(s.Name()) }
+func (s *ScoreCAM) Validate() error {
+	if s.Channels < 0 {
+		return fmt.Errorf("methods: %s: channels must be ≥ 0, got %d", s.Name(), s.Channels)
+	}
+	return s.Chunking.validate(s.Name())
+}
+
+// kept lists the channels of image i that Score-CAM weighs: all, or the
+// s.Channels of largest variance (ties to the lower index).
+func (s *ScoreCAM) kept(a *tensor.Tensor, i int) []int {
+	hw, kc := a.Shape[1]*a.Shape[2], a.Shape[3]
+	all := make([]int, kc)
+	for j := range all {
+		all[j] = j
+	}
+	if s.Channels == 0 || s.Channels >= kc {
+		return all
+	}
+	v := make([]float64, kc)
+	for j := 0; j < kc; j++ {
+		var sum, sq float64
+		for p := 0; p < hw; p++ {
+			x := float64(a.Data[(i*hw+p)*kc+j])
+			sum += x
+			sq += x * x
+		}
+		mean := sum / float64(hw)
+		v[j] = sq/float64(hw) - mean*mean
+	}
+	sort.SliceStable(all, func(x, y int) bool { return v[all[x]] > v[all[y]] })
+	keep := all[:s.Channels]
+	sort.Ints(keep)
+	return keep
+}
 
 // Explain computes the maps.
 func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
@@ -69,7 +110,7 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	}
 	ex := []example{{i: -1}}
 	for i := 0; i < n; i++ {
-		for j := 0; j < kc; j++ {
+		for _, j := range s.kept(a, i) {
 			upsample(i, j)
 			if lo, hi := (&tensor.Tensor{Data: up}).Range(); hi > lo {
 				ex = append(ex, example{i, j, lo, hi})
