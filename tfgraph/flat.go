@@ -38,6 +38,8 @@ type Flat struct {
 	perImage int64 // bytes of float activations per example
 	// feed replaces weights in every run of this view (nil: none).
 	feed *WeightFeed
+	// profile, when set, traces every run of this view (Profiled).
+	profile *Profile
 }
 
 // Flat returns the model's flat graph, building it on first use.

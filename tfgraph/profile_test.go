@@ -1,0 +1,76 @@
+package tfgraph_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// The input signal of a stride-1 convolution is a forward Conv2D of the
+// flipped, transposed kernel, for every padding (VALID, SAME with odd, even
+// and mixed kernel sizes, EXPLICIT, 1×1); a strided convolution
+// keeps Conv2DBackpropInput. The plain gradient equals tf.GradientTape's, and
+// TensorFlow's step statistics (Profiled) show which kernels ran.
+func TestConvBackwardAsForwardConv(t *testing.T) {
+	m := testdataModel(t, "conv_paddings")
+	dir := filepath.Join("..", "savedmodels", "testdata", "conv_paddings", "golden")
+	x, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The oracle is tf.GradientTape's: TF_AddGradients cannot differentiate
+	// an EXPLICIT-padded Conv2D.
+	oracle, err := savedmodels.ReadNpy(filepath.Join(dir, "grad_input.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes, err := savedmodels.ReadNpyInts(filepath.Join(dir, "top.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := checkedFlat(t, m, x, 1e-5)
+	p := &tfgraph.Profile{}
+	grad, err := fl.Profiled(p).Gradient(x, classes, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := tensor.MaxAbsDiff(grad, oracle)
+	t.Logf("max |plain − GradientTape| = %.3g (max %.3g)", d, maxAbs(oracle))
+	if d > 1e-5*maxAbs(oracle) || maxAbs(oracle) == 0 {
+		t.Errorf("plain differs from tf.GradientTape by %g (max %g)", d, maxAbs(oracle))
+	}
+	count := map[string]int{}
+	for _, o := range p.Ops() {
+		if o.Backward {
+			count[o.Type] += o.Nodes
+		}
+		if o.Kernel < 0 || o.Nodes <= 0 {
+			t.Errorf("op time %+v", o)
+		}
+	}
+	if runs, wall := p.Runs(); runs != 1 || wall <= 0 {
+		t.Errorf("profile: %d runs in %v, want 1", runs, wall)
+	}
+	if count["Conv2D"] != 5 || count["Conv2DBackpropInput"] != 1 {
+		t.Errorf("backward convolutions: %d Conv2D, %d Conv2DBackpropInput; want 5 and 1\n%s", count["Conv2D"], count["Conv2DBackpropInput"], p)
+	}
+	if !strings.Contains(p.String(), "Conv2DBackpropInput") {
+		t.Errorf("profile table lacks the backward convolution:\n%s", p)
+	}
+	// A profiled view runs like the model: the same gradient, bit for bit.
+	plain, err := fl.Gradient(x, classes, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.Equal(plain, grad) {
+		t.Error("the profiled run gives another gradient")
+	}
+	if _, err := fl.Profiled(p).Run(context.Background(), x, tfgraph.Query{Fetch: []string{"no_such_node:0"}}); err == nil {
+		t.Error("profiled run of an unknown tensor: no error")
+	}
+}
