@@ -47,12 +47,28 @@ var (
 // binary (the models stay open until the process exits).
 func loadZoo(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 	t.Helper()
+	return loadZooWith(t, name, false)
+}
+
+// loadZooExact is loadZoo with tfgraph.Options.ExactConvBackward: gradients
+// bit-identical to tf.GradientTape's.
+func loadZooExact(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
+	t.Helper()
+	return loadZooWith(t, name, true)
+}
+
+func loadZooWith(t testing.TB, name string, exact bool) (*tfgraph.Flat, *savedmodels.Golden) {
+	t.Helper()
 	zooMu.Lock()
 	defer zooMu.Unlock()
-	e, ok := zooCache[name]
+	key := name
+	if exact {
+		key += "#exact"
+	}
+	e, ok := zooCache[key]
 	if !ok {
 		e = &zooEntry{}
-		m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
+		m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, ExactConvBackward: exact})
 		if err == nil {
 			e.fl, err = m.Flat()
 		}
@@ -60,7 +76,7 @@ func loadZoo(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 			e.g, err = savedmodels.ReadGolden(zooDir(name))
 		}
 		e.err = err
-		zooCache[name] = e
+		zooCache[key] = e
 	}
 	if e.err != nil {
 		t.Fatal(e.err)

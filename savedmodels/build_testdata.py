@@ -340,6 +340,51 @@ def tf_module(path):
                      [cat([a[j] for a in acts]) for j in range(2)], [cat([d[j] for d in grads]) for j in range(2)])
 
 
+class ConvPaddings(tf.Module):
+    """Stride-1 convolutions with every padding tfgraph rewrites as a forward
+    Conv2D in the backward pass (VALID, SAME with odd, even and mixed kernels,
+    EXPLICIT, 1×1), and a strided one that keeps Conv2DBackpropInput; then
+    global average pooling and a dense layer. (A dilated convolution has no
+    gradient on CPU: TensorFlow's Conv2DBackpropInput refuses dilations.)"""
+
+    def __init__(self):
+        rng = np.random.default_rng(21)
+        shapes = [(3, 3, 3, 6), (2, 2, 6, 6), (4, 3, 6, 5), (3, 3, 5, 4), (1, 1, 4, 8), (3, 3, 8, 6)]
+        self.k = [tf.Variable(rng.normal(0, 0.3, s).astype(np.float32)) for s in shapes]
+        self.w = tf.Variable(rng.normal(0, 0.3, (6, 10)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(self, image):
+        return {"logits": self.logits(image)}
+
+    def logits(self, x):
+        k = self.k
+        x = tf.nn.relu(tf.nn.conv2d(x, k[0], 1, "VALID"))                                 # 14x14
+        x = tf.nn.relu(tf.nn.conv2d(x, k[1], 1, "SAME"))                                  # even kernel
+        x = tf.nn.relu(tf.nn.conv2d(x, k[2], 1, "SAME"))                                  # 4x3 kernel
+        x = tf.nn.relu(tf.nn.conv2d(x, k[3], 1, [[0, 0], [2, 0], [1, 3], [0, 0]]))        # EXPLICIT -> 14x16
+        x = tf.nn.relu(tf.nn.conv2d(x, k[4], 1, "VALID"))                                 # 1x1
+        x = tf.nn.relu(tf.nn.conv2d(x, k[5], 2, "SAME"))                                  # strided
+        return tf.matmul(tf.reduce_mean(x, axis=[1, 2]), self.w)
+
+
+def conv_paddings(path):
+    """ConvPaddings with golden input gradients from tf.GradientTape (TF_AddGradients
+    cannot differentiate an EXPLICIT-padded Conv2D: its C++ gradient drops the
+    paddings)."""
+    m = ConvPaddings()
+    save(m, path)
+    x = tf.constant(np.random.default_rng(3).uniform(0, 1, (3, 16, 16, 3)).astype(np.float32))
+    classes = np.array([0, 4, 9], np.int32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.reduce_sum(tf.gather(m.logits(x), classes, axis=1, batch_dims=1))
+    os.makedirs(os.path.join(path, "golden"), exist_ok=True)
+    np.save(os.path.join(path, "golden", "inputs.npy"), x.numpy())
+    np.save(os.path.join(path, "golden", "top.npy"), classes)
+    np.save(os.path.join(path, "golden", "grad_input.npy"), tape.gradient(score, x).numpy())
+
+
 def save(module, path):
     shutil.rmtree(path, ignore_errors=True)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
@@ -349,10 +394,11 @@ def save(module, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "testdata"))
-    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module); default: all")
+    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module, conv_paddings); default: all")
     args = ap.parse_args()
     tf.random.set_seed(0)
-    only = {"tfkeras2": tfkeras2, "tf_module": tf_module}
+    only = {"tfkeras2": tfkeras2, "tf_module": tf_module,
+            "conv_paddings": conv_paddings}
     if args.models:
         for name in args.models:
             if name not in only:
@@ -364,6 +410,7 @@ def main():
     save(ListOutputs(), os.path.join(args.out, "list_outputs"))
     save(ControlFlow(), os.path.join(args.out, "control_flow"))
     save(Uint8Input(), os.path.join(args.out, "uint8_input"))
+    conv_paddings(os.path.join(args.out, "conv_paddings"))
     layer_names(os.path.join(args.out, "layer_names"))
     keras_layers(os.path.join(args.out, "keras_layers"))
     cov = OpCoverage()

