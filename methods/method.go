@@ -263,12 +263,12 @@ func Options(m Method) []string {
 // images) split them into chunks of at most MemoryMB of estimated
 // activations each.
 type Chunking struct {
-	// MemoryMB is the budget of one session run in MiB (default 512).
+	// MemoryMB is the budget of one session run in MiB (default 1024).
 	MemoryMB int `yaml:"memory_mb"`
 }
 
 // DefaultMemoryMB is the default budget of one session run.
-const DefaultMemoryMB = 512
+const DefaultMemoryMB = 1024
 
 func (c Chunking) validate(method string) error {
 	if c.MemoryMB < 0 {
