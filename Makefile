@@ -16,7 +16,7 @@ GO ?= go
 BENCH ?= .
 PKGS := ./...
 
-.PHONY: setup build test test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench clean env
+.PHONY: setup build test test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
 .tflib/env.mk: requirements.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -45,10 +45,27 @@ fmt:
 demo: setup
 	./scripts/demo.sh
 
-## bench: forward throughput (images/s) for the zoo and the ImageNet-shaped models when built, and every method in plain gradients
-bench: .tflib/env.mk
+## bench: Go benchmarks: forward and gradient throughput, every method on fmnist_vgg (batch 1, 32) and ResNet50 with random weights (batch 1, 8), and the committed experiments in maps/s (about an hour on 2 cores)
+bench: .tflib/env.mk savedmodels/imagenet/resnet50/card.yaml
 	$(GO) test -run '^$$' -bench 'Forward|Gradient' -benchtime 5x ./tfgraph
-	$(GO) test -run '^$$' -bench 'Methods' -benchtime 5x ./methods
+	$(GO) test -run '^$$' -bench '^Methods$$' -benchtime 3x -timeout 1h ./methods
+	$(GO) test -run '^$$' -bench '^MethodsResNet50$$' -benchtime 1x -timeout 3h ./methods
+	$(GO) test -run '^$$' -bench Experiments -benchtime 1x -timeout 1h ./experiments
+
+## bench-compare: the side-by-side benchmark against tf-keras-vis, Xplique, PAIR saliency and a plain tf.function GradientTape (peer venv in bench/.venv); writes bench/RESULTS.md
+bench-compare: bench-worker savedmodels/imagenet/resnet50/card.yaml bench/.venv/.done
+	$(PY) bench/compare.py
+
+## bench-worker: the Go side of bench/compare.py
+bench-worker: .tflib/env.mk
+	$(GO) build -o bin/bench-worker ./bench/worker
+
+bench/.venv/.done: bench/requirements.txt bench/setup.sh
+	./bench/setup.sh
+	touch $@
+
+savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
+	$(PY) savedmodels/build_imagenet.py resnet50
 
 ## zoo: retrain the Fashion-MNIST zoo (about an hour on 2 cores; needs dataset-fashion-mnist)
 zoo: .tflib/env.mk
