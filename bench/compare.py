@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: saliency (Go) against the Python tools on the same models.
+
+    bench/compare.py [--models fmnist_vgg,resnet50] [--tools go,tape,xplique,tf-keras-vis,pair]
+                     [--runs 3] [--methods gradient,smoothgrad,...] [--out bench/RESULTS.md]
+
+Needs bin/bench-worker (`make bench-worker`) and the peer venv (bench/setup.sh). Only the
+standard library and numpy are used here; the sides are separate processes:
+
+  go     bin/bench-worker -model DIR -threads 2          (bench/worker/main.go)
+  peers  bench/.venv/bin/python bench/peers.py --tool T   (tape, xplique, tf-keras-vis, pair)
+
+Every process runs TensorFlow with 2 intra-op threads and 1 inter-op thread. For each
+model all workers load once, then for each (batch, method) the coordinator asks each tool
+in turn for one timed call, rotating which tool goes first from run to run, so that
+drifts of the machine (heat, other processes) fall on all sides alike. The first call of
+a tool and method is preceded by an untimed warm-up (tracing, graph building). A method
+whose first run took more than --long seconds on some tool is run once only. Times are
+medians with min and max; peak RSS is the process's VmHWM, reset before each method.
+
+It writes bench/results.json (every time) and bench/RESULTS.md (the tables).
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+MODELS = {
+    "fmnist_vgg": {"dir": "savedmodels/fmnist_vgg", "batches": [1, 32], "layer": "conv2_2",
+                   "occlusion": {"patch": 4, "stride": 4}, "scorecam": {}, "class-model": {"steps": 100}},
+    "resnet50": {"dir": "savedmodels/imagenet/resnet50", "batches": [1, 8], "layer": "conv5_block3_out",
+                 "occlusion": {"patch": 32, "stride": 32}, "scorecam": {"channels": 64},
+                 "class-model": {"steps": 20}},
+}
+TOOLS = ["go", "tape", "xplique", "tf-keras-vis", "pair"]
+PEERS = TOOLS[1:]
+# The methods in the lecture's order, with the options every side uses.
+METHODS = [
+    ("forward", {}),
+    ("gradient", {}),
+    ("gradient-x-input", {}),
+    ("smoothgrad", {"samples": 50, "noise": 0.15}),
+    ("squaregrad", {"samples": 50, "noise": 0.15}),
+    ("vargrad", {"samples": 50, "noise": 0.15}),
+    ("integrated-gradients", {"steps": 50}),
+    ("guided-backprop", {}),
+    ("deconvnet", {}),
+    ("gradcam", {"layer": None}),
+    ("gradcam++", {"layer": None}),
+    ("layercam", {"layer": None}),
+    ("guided-gradcam", {"layer": None}),
+    ("scorecam", {"layer": None}),
+    ("occlusion", {}),
+    ("class-model", {}),
+]
+MULTI = {"smoothgrad", "squaregrad", "vargrad", "integrated-gradients", "scorecam", "gradcam++", "occlusion",
+         "class-model"}
+
+
+def fashion_mnist(n):
+    """The first n Fashion-MNIST test images, scaled to [0,1] (Debian's dataset-fashion-mnist)."""
+    import gzip
+    path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+    with gzip.open(path) as f:
+        raw = f.read()
+    x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28, 1)[:n]
+    return (x.astype(np.float32) / 255.0)
+
+
+def inputs(model, batch, folder):
+    path = os.path.join(folder, "%s_b%d.npy" % (model, batch))
+    if model == "fmnist_vgg":
+        x = fashion_mnist(batch)
+    else:
+        x = np.random.default_rng(0).uniform(0, 1, (batch, 224, 224, 3)).astype(np.float32)
+    np.save(path, x)
+    return path
+
+
+class Worker:
+    def __init__(self, tool, model, threads):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        mdir = os.path.join(ROOT, MODELS[model]["dir"])
+        if tool == "go":
+            cmd = [os.path.join(ROOT, "bin", "bench-worker"), "-model", mdir, "-threads", str(threads)]
+        else:
+            cmd = [os.path.join(HERE, ".venv", "bin", "python"), os.path.join(HERE, "peers.py"),
+                   "--tool", tool, "--model", model, "--threads", str(threads)]
+        self.tool = tool
+        self.log = open(os.path.join(HERE, "out", "%s_%s.log" % (tool, model)), "w")
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                  text=True, env=env, cwd=ROOT)
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("%s did not start on %s; see %s" % (tool, model, self.log.name))
+        self.ready = json.loads(line)
+
+    def ask(self, req):
+        self.p.stdin.write(json.dumps(req) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("%s died; see %s" % (self.tool, self.log.name))
+        return json.loads(line)
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+            self.p.wait(timeout=60)
+        except Exception:
+            self.p.kill()
+        self.log.close()
+
+
+def fmt_t(s):
+    if s is None:
+        return "—"
+    if s < 1:
+        return "%.1f ms" % (s * 1e3)
+    return "%.2f s" % s
+
+
+def fmt_mb(b):
+    return "—" if not b else "%.0f" % (b / 2**20)
+
+
+def run(args):
+    os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
+    results = []
+    want_methods = set(args.methods.split(",")) if args.methods else None
+    for model in args.models.split(","):
+        cfg = MODELS[model]
+        workers = {}
+        for tool in args.tools.split(","):
+            t0 = time.time()
+            workers[tool] = Worker(tool, model, args.threads)
+            print("%s on %s: ready in %.1f s" % (tool, model, time.time() - t0), file=sys.stderr, flush=True)
+        try:
+            for batch in cfg["batches"]:
+                x = inputs(model, batch, os.path.join(HERE, "out"))
+                for method, base in METHODS:
+                    if want_methods and method not in want_methods and method != "forward":
+                        continue
+                    opts = dict(base)
+                    if "layer" in opts:
+                        opts["layer"] = cfg["layer"]
+                    opts.update(cfg.get(method, {}))
+                    rec = {"model": model, "batch": batch, "method": method, "options": opts, "tools": {}}
+                    live = list(workers)
+                    runs = args.runs
+                    r = 0
+                    while r < runs and live:
+                        order = live[r % len(live):] + live[:r % len(live)]
+                        for tool in order:
+                            req = {"method": method, "inputs": x, "reps": 1, "options": opts, "warmup": r == 0}
+                            t0 = time.time()
+                            ans = workers[tool].ask(req)
+                            wall = time.time() - t0
+                            t = rec["tools"].setdefault(tool, {"times": [], "rss": 0})
+                            if not ans.get("ok"):
+                                t["error"] = ans.get("error")
+                                live.remove(tool)
+                                continue
+                            t["times"] += ans["times"]
+                            t["rss"] = max(t["rss"], ans.get("rss_peak_bytes", 0))
+                            if r == 0 and ans["times"][0] > args.long:
+                                runs = 1
+                            print("  %-10s b=%-2d %-22s %-13s %s (%.0f s)" % (model, batch, method, tool,
+                                  fmt_t(ans["times"][0]), wall), file=sys.stderr, flush=True)
+                        r += 1
+                    results.append(rec)
+                    with open(os.path.join(HERE, "results.json"), "w") as f:
+                        json.dump({"machine": machine(), "results": results}, f, indent=1)
+        finally:
+            for w in workers.values():
+                w.close()
+    return results
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "python": platform.python_version()}
+
+
+def med(t):
+    return statistics.median(t["times"]) if t and t.get("times") else None
+
+
+def table(results):
+    """The RESULTS.md tables, one per model and batch."""
+    out = []
+    fwd = {(r["model"], r["batch"]): med(r["tools"].get("go")) for r in results if r["method"] == "forward"}
+    grad = {(r["model"], r["batch"]): med(r["tools"].get("go")) for r in results if r["method"] == "gradient"}
+    keys = []
+    for r in results:
+        if (r["model"], r["batch"]) not in keys:
+            keys.append((r["model"], r["batch"]))
+    for model, batch in keys:
+        out.append("### %s, batch %d\n" % (model, batch))
+        peers = [p for p in PEERS if any(p in r["tools"] for r in results if r["model"] == model)]
+        head = ["method", "Go (min–max)"] + peers + ["Go / fastest peer", "Go / forward", "peak RSS MiB Go / peer"]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for r in results:
+            if (r["model"], r["batch"]) != (model, batch):
+                continue
+            g = r["tools"].get("go")
+            gm = med(g)
+            cells = [r["method"] + (" ·" if r["method"] in MULTI else "")]
+            cells.append("%s (%s–%s)" % (fmt_t(gm), fmt_t(min(g["times"])), fmt_t(max(g["times"]))) if gm else "—")
+            best, best_tool = None, None
+            for p in peers:
+                t = r["tools"].get(p)
+                m = med(t)
+                if m is not None and (best is None or m < best):
+                    best, best_tool = m, p
+                cells.append(fmt_t(m) if m is not None else "n/a")
+            cells.append("%.2f (%s)" % (gm / best, best_tool) if gm and best else "—")
+            f = fwd.get((model, batch))
+            cells.append("%.1f" % (gm / f) if gm and f else "—")
+            cells.append("%s / %s" % (fmt_mb(g["rss"] if g else 0),
+                                      fmt_mb(r["tools"][best_tool]["rss"]) if best_tool else "—"))
+            out.append("| " + " | ".join(cells) + " |")
+        g1 = grad.get((model, batch))
+        for r in results:
+            if (r["model"], r["batch"]) == (model, batch) and r["method"] in ("smoothgrad", "integrated-gradients"):
+                gm = med(r["tools"].get("go"))
+                if gm and g1:
+                    out.append("\n%s-50 costs %.2f× the time of 50 separate gradient calls (%s against 50 × %s)."
+                               % (r["method"], gm / (50 * g1), fmt_t(gm), fmt_t(g1)))
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="fmnist_vgg,resnet50")
+    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--methods", default="", help="comma-separated subset (forward is always timed)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--long", type=float, default=20, help="seconds above which a method runs once")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--tables-only", action="store_true", help="rewrite --out from bench/results.json")
+    args = ap.parse_args()
+    if args.tables_only:
+        with open(os.path.join(HERE, "results.json")) as f:
+            data = json.load(f)
+    else:
+        data = {"machine": machine(), "results": run(args)}
+    with open(args.out, "w") as f:
+        m = data["machine"]
+        f.write("# Side-by-side benchmark\n\n")
+        f.write("Written by `bench/compare.py` (`make bench-compare`) on %s: %s, %d cores; TensorFlow 2.18.1 on "
+                "both sides with 2 intra-op and 1 inter-op threads. Times are medians of the runs (min–max for Go); "
+                "· marks multi-pass methods. Peer versions: bench/requirements.txt.\n\n"
+                % (m["date"], m["cpu"], m["cores"]))
+        f.write(table(data["results"]))
+    print("wrote", args.out, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

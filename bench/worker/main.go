@@ -1,0 +1,185 @@
+// Command worker is the Go side of the side-by-side benchmark
+// (bench/compare.py): it loads one SavedModel and answers timing requests,
+// one JSON object per line on stdin and stdout, with the protocol of
+// bench/peers.py.
+//
+//	worker -model DIR [-threads 2]
+//
+// It first prints {"ready": true, "load_seconds": …}. A request
+//
+//	{"method": "smoothgrad", "inputs": "x.npy", "reps": 3, "options": {"samples": 50}}
+//
+// runs the method once to warm up (unless "warmup": false), then reps
+// times, and answers
+// {"ok": true, "times": [seconds…], "rss_peak_bytes": …, "map_shape": […]}.
+// "forward" times the logits alone. The option "layer" is the target layer
+// of CAM methods; the others are the method's own options. The peak RSS is
+// the process's, reset before the warm-up (/proc/self/clear_refs).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/saliencykit/saliency/experiments"
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+type request struct {
+	Method  string         `json:"method"`
+	Inputs  string         `json:"inputs"`
+	Reps    int            `json:"reps"`
+	Options map[string]any `json:"options"`
+	// Profile traces one more call with TensorFlow's step statistics and
+	// returns the kernel time by op type.
+	Profile bool `json:"profile"`
+	// Warmup false skips the untimed first call (default true).
+	Warmup *bool `json:"warmup"`
+}
+
+type reply struct {
+	OK       bool      `json:"ok"`
+	Error    string    `json:"error,omitempty"`
+	Times    []float64 `json:"times,omitempty"`
+	RSSPeak  int64     `json:"rss_peak_bytes,omitempty"`
+	MapShape []int     `json:"map_shape,omitempty"`
+	Runs     int64     `json:"session_runs,omitempty"`
+	Profile  string    `json:"profile,omitempty"`
+}
+
+func main() {
+	dir := flag.String("model", "", "SavedModel folder")
+	threads := flag.Int("threads", 2, "TensorFlow intra-op threads (inter-op 1)")
+	flag.Parse()
+	if *dir == "" || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: worker -model DIR [-threads N]")
+		os.Exit(2)
+	}
+	t0 := time.Now()
+	m, _, err := experiments.LoadModel(*dir, tfgraph.Options{IntraOpThreads: *threads, InterOpThreads: 1})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer m.Close()
+	fl, err := m.Flat()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	out := json.NewEncoder(os.Stdout)
+	out.Encode(map[string]any{"ready": true, "tool": "go", "model": *dir, "load_seconds": time.Since(t0).Seconds()})
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	for in.Scan() {
+		var r request
+		if err := json.Unmarshal(in.Bytes(), &r); err != nil {
+			out.Encode(reply{Error: "bad request: " + err.Error()})
+			continue
+		}
+		rep, err := serve(fl, r)
+		if err != nil {
+			rep = reply{Error: err.Error()}
+		}
+		out.Encode(rep)
+	}
+}
+
+func serve(base *tfgraph.Flat, r request) (reply, error) {
+	fl := base
+	ctx := context.Background()
+	x, err := savedmodels.ReadNpy(r.Inputs)
+	if err != nil {
+		return reply{}, err
+	}
+	opts := map[string]any{}
+	var tg methods.Target
+	for k, v := range r.Options {
+		if k == "layer" {
+			tg.Layer, _ = v.(string)
+			continue
+		}
+		if f, ok := v.(float64); ok && f == float64(int(f)) && k != "noise" && k != "lr" && k != "fill" {
+			v = int(f)
+		}
+		opts[k] = v
+	}
+	var call func() ([]int, error)
+	if r.Method == "forward" {
+		logits, _ := fl.Logits()
+		call = func() ([]int, error) {
+			res, err := fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
+			if err != nil {
+				return nil, err
+			}
+			return res.Fetched[0].Shape, nil
+		}
+	} else {
+		m, err := methods.New(r.Method, opts)
+		if err != nil {
+			return reply{}, err
+		}
+		call = func() ([]int, error) {
+			res, err := m.Explain(ctx, fl, methods.Batch{X: x}, tg)
+			if err != nil {
+				return nil, err
+			}
+			return res.Map.Shape, nil
+		}
+	}
+	resetPeak()
+	var shape []int
+	if r.Warmup == nil || *r.Warmup {
+		if shape, err = call(); err != nil {
+			return reply{}, err
+		}
+	}
+	rep := reply{OK: true}
+	runs := fl.Runs()
+	for i := 0; i < max(1, r.Reps); i++ {
+		t0 := time.Now()
+		if shape, err = call(); err != nil {
+			return reply{}, err
+		}
+		rep.Times = append(rep.Times, time.Since(t0).Seconds())
+	}
+	rep.MapShape = shape
+	rep.Runs = (fl.Runs() - runs) / int64(len(rep.Times))
+	rep.RSSPeak = peak()
+	if r.Profile {
+		p := &tfgraph.Profile{}
+		fl = base.Profiled(p)
+		if _, err := call(); err != nil {
+			return reply{}, err
+		}
+		rep.Profile = p.String()
+	}
+	return rep, nil
+}
+
+// resetPeak resets the process's peak RSS (VmHWM), Linux ≥ 4.0.
+func resetPeak() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peak is VmHWM in bytes.
+func peak() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
