@@ -184,24 +184,31 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	if err != nil {
 		return nil, err
 	}
-	classes := t.Classes
-	if classes == nil {
-		if classes, _, err = predict(ctx, m, b.X, score, t, ig.Chunking); err != nil {
-			return nil, notApplicable(name, err)
-		}
+	// One forward pass of the images and their baselines predicts the
+	// classes (when not given) and gives the scores of completeness,
+	// S_c(I) and S_c(I′); the path points need gradients only.
+	both, err := tensor.Concat(b.X, base)
+	if err != nil {
+		return nil, err
 	}
-	// The path points and their weights; α = 0 and 1 are added (with weight
-	// 0) when the rule lacks them, for the scores of completeness.
+	rows, err := scoreRows(ctx, m, both, score, ig.Chunking)
+	if err != nil {
+		return nil, notApplicable(name, err)
+	}
+	var given []int
+	if t.Classes != nil {
+		given = append(append(given, t.Classes...), t.Classes...)
+	}
+	classes, sc := pick(rows, given)
+	if given == nil {
+		classes, sc = pick(rows, append(append([]int(nil), classes[:n]...), classes[:n]...))
+	}
+	classes = classes[:n]
+	s1, s0 := sc[:n], sc[n:]
 	alpha, weight := ig.alphas()
-	for _, e := range []float32{0, 1} {
-		if !slices.Contains(alpha, e) {
-			alpha, weight = append(alpha, e), append(weight, 0)
-		}
-	}
 	np := len(alpha)
 	per := tensor.Size(b.X.Shape[1:])
 	sumGrad := make([]float32, n*per)
-	s0, s1 := make([]float32, n), make([]float32, n)
 	total := n * np
 	size := ig.Chunking.size(m)
 	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
@@ -221,24 +228,13 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 			}
 			cls[e-c[0]] = classes[i]
 		}
-		res, err := m.Run(ctx, xc, tfgraph.Query{Fetch: []string{score},
-			Grads: []tfgraph.Grad{{Start: score, Seed: oneHot(cls, k)}}})
+		res, err := m.Run(ctx, xc, tfgraph.Query{Grads: []tfgraph.Grad{{Start: score, Seed: oneHot(cls, k)}}})
 		if err != nil {
 			return nil, notApplicable(name, err)
 		}
 		for e := c[0]; e < c[1]; e++ {
 			i, p := e/np, e%np
-			a, wt := alpha[p], weight[p]
-			sc := res.Fetched[0].Data[(e-c[0])*k+classes[i]]
-			if a == 0 {
-				s0[i] = sc
-			}
-			if a == 1 {
-				s1[i] = sc
-			}
-			if wt == 0 {
-				continue // only a score point
-			}
+			wt := weight[p]
 			g := res.Grads[0].Data[(e-c[0])*per : (e-c[0]+1)*per]
 			dst := sumGrad[i*per : (i+1)*per]
 			for q := range dst {

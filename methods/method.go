@@ -396,6 +396,19 @@ func pick(scores *tensor.Tensor, classes []int) ([]int, []float32) {
 	return cls, val
 }
 
+// scoreRows is the score tensor [N,K] of a batch, in forward runs of chunks.
+func scoreRows(ctx context.Context, m Model, x *tensor.Tensor, score string, ch Chunking) (*tensor.Tensor, error) {
+	var parts []*tensor.Tensor
+	for _, c := range chunks(x.Shape[0], ch.size(m)) {
+		res, err := m.Run(ctx, x.Slice(c[0], c[1]), tfgraph.Query{Fetch: []string{score}})
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, res.Fetched[0])
+	}
+	return tensor.Concat(parts...)
+}
+
 // predict resolves the classes of a target (the predicted ones when not
 // given) and their scores, with forward runs over the batch.
 func predict(ctx context.Context, m Model, x *tensor.Tensor, score string, t Target, ch Chunking) ([]int, []float32, error) {
