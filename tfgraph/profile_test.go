@@ -74,3 +74,53 @@ func TestConvBackwardAsForwardConv(t *testing.T) {
 		t.Error("profiled run of an unknown tensor: no error")
 	}
 }
+
+// Options.ExactConvBackward differentiates convolutions with TensorFlow's own
+// Conv2DBackpropInput: the plain gradient is then the same bits as
+// TF_AddGradients' on fmnist_vgg, where the default (forward convolutions of
+// the flipped kernels) agrees to within float rounding.
+func TestExactConvBackward(t *testing.T) {
+	dir := zooDir("fmnist_vgg")
+	g, err := savedmodels.ReadGolden(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads := map[bool]*tensor.Tensor{}
+	var oracle *tensor.Tensor
+	for _, exact := range []bool{false, true} {
+		m, err := tfgraph.Load(dir, &tfgraph.Options{ExactConvBackward: exact})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		fl, err := m.Flat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &tfgraph.Profile{}
+		if grads[exact], err = fl.Profiled(p).Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
+			t.Fatal(err)
+		}
+		if oracle, err = fl.OracleGradient(g.Inputs, g.Top); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, o := range p.Ops() {
+			if o.Backward && o.Type == "Conv2DBackpropInput" {
+				n += o.Nodes
+			}
+		}
+		if want := map[bool]int{false: 0, true: 4}[exact]; n != want {
+			t.Errorf("exact %v: %d Conv2DBackpropInput nodes ran, want %d", exact, n, want)
+		}
+	}
+	if !tensor.Equal(grads[true], oracle) {
+		d, _ := tensor.MaxAbsDiff(grads[true], oracle)
+		t.Errorf("exact: differs from AddGradients by %g", d)
+	}
+	d, _ := tensor.MaxAbsDiff(grads[false], oracle)
+	t.Logf("default: max |plain − AddGradients| = %.3g (%.3g relative)", d, d/maxAbs(oracle))
+	if d > 1e-6*maxAbs(oracle) {
+		t.Errorf("default: differs from AddGradients by %g", d)
+	}
+}

@@ -43,6 +43,7 @@ to the model (cam without global average pooling) is reported and skipped.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
+		fs.BoolVar(&mf.exact, "exact-conv", false, "differentiate convolutions with TensorFlow's own kernels: gradients bit-identical to tf.GradientTape, slower on CPU")
 		var o explainOptions
 		fs.StringVar(&o.model, "model", "", "SavedModel folder (required)")
 		fs.StringVar(&o.out, "out", "", "output folder (required; created)")

@@ -15,6 +15,7 @@ type modelFlags struct {
 	tags      string
 	signature string
 	threads   int
+	exact     bool // registered by the commands that take gradients
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -24,7 +25,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *modelFlags) options() tfgraph.Options {
-	return tfgraph.Options{Tags: strings.Split(f.tags, ","), Signature: f.signature, IntraOpThreads: f.threads}
+	return tfgraph.Options{Tags: strings.Split(f.tags, ","), Signature: f.signature, IntraOpThreads: f.threads, ExactConvBackward: f.exact}
 }
 
 // load loads a model with its card, if it has one.
