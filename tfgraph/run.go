@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -51,9 +52,76 @@ var ErrClosed = errors.New("model is closed")
 //
 // ctx is checked before the run starts; a session run in progress is not
 // interrupted (callers that loop over chunks stop between them).
+//
+// When TensorFlow runs out of memory on a batch of more than one example,
+// Run splits the batch (and the seeds) in two halves, runs them one after the
+// other and joins their results: the same values as one run, in less memory.
 func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, error) {
+	res, err := fl.run(ctx, x, q)
+	if err == nil || !isOOM(err) || x == nil || len(x.Shape) == 0 || x.Shape[0] < 2 {
+		return res, err
+	}
+	n := x.Shape[0]
+	half := func(lo, hi int) (*Result, error) {
+		h := Query{Fetch: q.Fetch, Grads: make([]Grad, len(q.Grads))}
+		for i, g := range q.Grads {
+			h.Grads[i] = g
+			if g.Seed != nil {
+				h.Grads[i].Seed = g.Seed.Slice(lo, hi)
+			}
+		}
+		return fl.Run(ctx, x.Slice(lo, hi), h)
+	}
+	a, err := half(0, n/2)
+	if err != nil {
+		return nil, err
+	}
+	b, err := half(n/2, n)
+	if err != nil {
+		return nil, err
+	}
+	join := func(u, v []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		out := make([]*tensor.Tensor, len(u))
+		for i := range u {
+			if len(u[i].Shape) == 0 || u[i].Shape[0] != n/2 {
+				return nil, fmt.Errorf("tfgraph: %s: out of memory at batch %d, and result %d has shape %v, not split by example: %w", fl.model.Dir, n, i, u[i].Shape, err)
+			}
+			var e error
+			if out[i], e = tensor.Concat(u[i], v[i]); e != nil {
+				return nil, e
+			}
+		}
+		return out, nil
+	}
+	out := &Result{}
+	if out.Fetched, err = join(a.Fetched, b.Fetched); err != nil {
+		return nil, err
+	}
+	if out.Grads, err = join(a.Grads, b.Grads); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// isOOM says whether a run failed because TensorFlow could not allocate a
+// tensor (ResourceExhausted).
+func isOOM(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "OOM when allocating") || strings.Contains(s, "ResourceExhausted") || errors.Is(err, errTestOOM)
+}
+
+// errTestOOM is what a run above testOOMAbove examples returns (tests only).
+var (
+	errTestOOM   = errors.New("OOM when allocating (simulated)")
+	testOOMAbove = -1 // off
+)
+
+func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if testOOMAbove >= 0 && x != nil && len(x.Shape) > 0 && x.Shape[0] > testOOMAbove {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph: %w", fl.model.Dir, errTestOOM)
 	}
 	if len(fl.inputs) != 1 {
 		return nil, fmt.Errorf("tfgraph: %s: the flat graph takes one image input; the signature has %d inputs", fl.model.Dir, len(fl.inputs))

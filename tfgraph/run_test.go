@@ -195,3 +195,52 @@ func TestGAPHead(t *testing.T) {
 		}
 	}
 }
+
+// When TensorFlow runs out of memory, Run halves the batch until it fits and
+// joins the halves: the same fetches and signals, seeded or not, in more
+// session runs.
+func TestRunBacksOffOnOOM(t *testing.T) {
+	fl, g := loadFlat(t, "fmnist_vgg")
+	x, err := tensor.Concat(g.Inputs, g.Inputs.Slice(0, 2)) // 10 images
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, _ := fl.Logits()
+	layer, err := fl.Layer("conv2_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := fl.OneHot(logits, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tfgraph.Query{Fetch: []string{logits, layer.Output}, Grads: []tfgraph.Grad{{}, {End: layer.Output, Seed: seed}}}
+	want, err := fl.Run(context.Background(), x, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tfgraph.SimulateOOM(3)
+	defer tfgraph.SimulateOOM(-1)
+	before := fl.Runs()
+	got, err := fl.Run(context.Background(), x, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 → 5 + 5 → (2 + 3) + (2 + 3): four runs that fit.
+	if runs := fl.Runs() - before; runs != 4 {
+		t.Errorf("%d session runs after backing off, want 4", runs)
+	}
+	for i, pair := range [][2]*tensor.Tensor{{want.Fetched[0], got.Fetched[0]}, {want.Fetched[1], got.Fetched[1]}, {want.Grads[0], got.Grads[0]}, {want.Grads[1], got.Grads[1]}} {
+		if !tensor.SameShape(pair[0].Shape, pair[1].Shape) {
+			t.Fatalf("result %d: shape %v, want %v", i, pair[1].Shape, pair[0].Shape)
+		}
+		if d, _ := tensor.MaxAbsDiff(pair[0], pair[1]); d > 1e-5*maxAbs(pair[0]) {
+			t.Errorf("result %d differs by %g after backing off", i, d)
+		}
+	}
+	tfgraph.SimulateOOM(0)
+	q.Grads[1].Seed = seed.Slice(0, 2)
+	if _, err := fl.Run(context.Background(), x.Slice(0, 2), q); err == nil || !strings.Contains(err.Error(), "OOM") {
+		t.Errorf("out of memory at one example: %v", err)
+	}
+}

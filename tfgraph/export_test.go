@@ -1,0 +1,5 @@
+package tfgraph
+
+// SimulateOOM makes every run of more than n examples fail as if TensorFlow
+// had run out of memory (-1: off), for the tests of Run's backoff.
+func SimulateOOM(n int) { testOOMAbove = n }
