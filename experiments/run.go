@@ -109,11 +109,16 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	}
 	var view *tfgraph.Flat
 	lastModel, lastStep := -1, -1
-	for _, u := range todo {
+	// shared holds, per batch of the current model and step, the context
+	// under which its single-pass methods share session runs
+	// (methods.Share).
+	var shared map[int]context.Context
+	for i, u := range todo {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
 		if u.Model != lastModel || u.Step != lastStep {
+			shared = map[int]context.Context{}
 			om := p.models[u.Model]
 			view = om.fl
 			if vals := om.stepVals[u.Step]; vals != nil {
@@ -136,7 +141,21 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		case "road":
 			na, err = p.runROAD(ctx, u, o.Out)
 		default:
-			na, err = p.runUnit(ctx, view, u, o.Out)
+			uctx := ctx
+			if p.plain(u) {
+				if uctx = shared[u.Batch]; uctx == nil {
+					var ms []methods.Method
+					for _, v := range todo[i:] {
+						if v.Kind == "" && v.Model == u.Model && v.Step == u.Step && v.Batch == u.Batch {
+							ms = append(ms, p.methods[v.Method])
+						}
+					}
+					b, t := p.unitInputs(u)
+					uctx = methods.Share(ctx, view, b, t, ms)
+					shared[u.Batch] = uctx
+				}
+			}
+			na, err = p.runUnit(uctx, view, u, o.Out)
 		}
 		if err != nil {
 			return st, fmt.Errorf("experiments: %s: %w", p.UnitName(u), err)
@@ -159,7 +178,7 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return false, err
 	}
-	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	batch, target := p.unitInputs(u)
 	var predicted []int
 	if st := pm.Steps[u.Step]; st.Mode == "attack" {
 		return p.runAttack(ctx, view, u, batch, st, lo, hi, base)
@@ -183,10 +202,6 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 			batch.Black[i] += c[i]
 			batch.White[i] += c[i]
 		}
-	}
-	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
-	if cls := pm.Steps[u.Step].Classes; cls != nil {
-		target.Classes = cls[lo:hi]
 	}
 	r := UnitResult{Model: pm.Name, Step: pm.Steps[u.Step].Name, Method: p.Methods[u.Method].Dir, Predicted: predicted}
 	for i := lo; i < hi; i++ {
@@ -223,6 +238,27 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		}
 	}
 	return r.NotApplicable != "", reports.WriteJSON(base+".json", r)
+}
+
+// unitInputs are the batch and the target of a map unit, before the
+// perturbations of its step (noise, shift).
+func (p *Plan) unitInputs(u Unit) (methods.Batch, methods.Target) {
+	pm, om := p.Models[u.Model], p.models[u.Model]
+	lo, hi := p.BatchRange(u.Batch)
+	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
+	if cls := pm.Steps[u.Step].Classes; cls != nil {
+		target.Classes = cls[lo:hi]
+	}
+	return batch, target
+}
+
+// plain says whether a unit explains its batch as it is, with the step's
+// weights only (no attack, noise, shift or smoothing of the model): such
+// units of one batch and step can share their session runs.
+func (p *Plan) plain(u Unit) bool {
+	st := p.Models[u.Model].Steps[u.Step]
+	return u.Kind == "" && st.Mode != "attack" && st.Epsilon == 0 && st.Smooth == 0 && p.models[u.Model].shifts[u.Step] == nil
 }
 
 // writeHeader writes the files every process of a run writes, with the

@@ -3,6 +3,7 @@ package methods
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
@@ -78,7 +79,18 @@ func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, 
 	}
 	out := &layerOut{layer: l}
 	var parts, gparts, guidedParts []*tensor.Tensor
-	for _, c := range chunks(n, ch.size(m)) {
+	cs := chunks(n, ch.size(m))
+	if s := sharedFor(ctx, m, b, t); s != nil && s.a != nil && s.layer.Output == l.Output {
+		if guidedSig, ok := s.signals[tfgraph.Guided.Name]; ok || !guided {
+			cs = nil // the shared run did the work
+			out.classes, out.scores = slices.Clone(s.classes), slices.Clone(s.scores)
+			parts, gparts = []*tensor.Tensor{s.a.Clone()}, []*tensor.Tensor{s.g.Clone()}
+			if guided {
+				guidedParts = []*tensor.Tensor{guidedSig.Clone()}
+			}
+		}
+	}
+	for _, c := range cs {
 		var given []int
 		var seed *tensor.Tensor
 		if t.Classes != nil {

@@ -2,6 +2,7 @@ package methods
 
 import (
 	"context"
+	"slices"
 
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
@@ -15,6 +16,11 @@ func inputSignal(ctx context.Context, method string, m Model, b *Batch, t Target
 	score, k, err := setup(method, m, b, t)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if s := sharedFor(ctx, m, b, t); s != nil {
+		if sig, ok := s.signals[rules.Name]; ok {
+			return sig.Clone(), slices.Clone(s.classes), slices.Clone(s.scores), nil
+		}
 	}
 	x := b.X
 	n := x.Shape[0]

@@ -1,0 +1,164 @@
+package methods
+
+import (
+	"context"
+	"slices"
+
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// sharer is implemented by the methods whose model work is one session run
+// per chunk (a backward signal on the input under a rule set, or a layer's
+// activations and gradient), so that Share can do the work of several in
+// one run.
+type sharer interface {
+	shareNeeds(n *needs)
+}
+
+// needs is the union of what the methods of a Share need.
+type needs struct {
+	rules []*tfgraph.RuleSet // input signals, by rule set
+	layer bool               // the CAM layer's activations and gradient
+}
+
+func (n *needs) addRules(r *tfgraph.RuleSet) {
+	if !slices.ContainsFunc(n.rules, func(x *tfgraph.RuleSet) bool { return x.Name == r.Name }) {
+		n.rules = append(n.rules, r)
+	}
+}
+
+
+func (g *Gradient) shareNeeds(n *needs)       { n.addRules(tfgraph.Plain) }
+func (g *GradientXInput) shareNeeds(n *needs) { n.addRules(tfgraph.Plain) }
+func (g *GuidedBackprop) shareNeeds(n *needs) { n.addRules(tfgraph.Guided) }
+func (d *DeconvNet) shareNeeds(n *needs)      { n.addRules(tfgraph.DeconvNet) }
+func (g *GradCAM) shareNeeds(n *needs)        { n.layer = true }
+func (g *GradCAMPlusPlus) shareNeeds(n *needs)      { n.layer = true }
+func (l *LayerCAM) shareNeeds(n *needs)       { n.layer = true }
+func (g *GuidedGradCAM) shareNeeds(n *needs) {
+	n.layer = true
+	n.addRules(tfgraph.Guided)
+}
+
+// shared holds the results of a Share for one model, batch and target.
+type shared struct {
+	m       Model
+	x       *tensor.Tensor
+	t       Target
+	signals map[string]*tensor.Tensor // input signals by rule-set name
+	layer   tfgraph.Layer
+	a, g    *tensor.Tensor // the layer's activations and gradient, as fetched
+	classes []int
+	scores  []float32
+}
+
+type sharedKey struct{}
+
+// Share does, for the methods ms that can share it, the model work of batch
+// b and target t on m at once: one session run per chunk computes the
+// forward pass, every backward signal on the input they need (one per rule
+// set) and the CAM layer's activations and gradient. It returns a context
+// under which their Explain on the same model, batch (the same X) and target
+// takes these results instead of running the model: gradient and
+// gradient-x-input, guided-backprop and guided-gradcam share a signal, and
+// all of them share one forward pass. The maps are those of separate calls
+// (to within float rounding between batch compositions).
+//
+// Methods that cannot share (multi-pass ones) run as before under the
+// returned context. When fewer than two signals are shared, or the shared
+// run fails (a rule set that does not apply to the model, a model without a
+// CAM layer), Share returns ctx unchanged and each method meets the problem
+// on its own.
+func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context.Context {
+	var n needs
+	users := 0
+	for _, mt := range ms {
+		if s, ok := mt.(sharer); ok {
+			s.shareNeeds(&n)
+			users++
+		}
+	}
+	if users < 2 {
+		return ctx
+	}
+	score, k, err := setup("share", m, &b, t)
+	if err != nil {
+		return ctx
+	}
+	var layer tfgraph.Layer
+	if n.layer {
+		if layer, _, err = camLayer("share", m, t); err != nil {
+			n.layer = false
+		}
+	}
+	grads := len(n.rules)
+	if n.layer {
+		grads++
+	}
+	x := b.X
+	size := max(1, Chunking{}.size(m)/max(1, grads))
+	s := &shared{m: m, x: x, t: t, signals: map[string]*tensor.Tensor{}, layer: layer}
+	sig := make([][]*tensor.Tensor, len(n.rules))
+	var as, gs []*tensor.Tensor
+	for _, c := range chunks(x.Shape[0], size) {
+		var given []int
+		var seed *tensor.Tensor
+		if t.Classes != nil {
+			given = t.Classes[c[0]:c[1]]
+			seed = oneHot(given, k)
+		}
+		q := tfgraph.Query{Fetch: []string{score}}
+		for _, r := range n.rules {
+			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, Rules: r, Seed: seed})
+		}
+		if n.layer {
+			q.Fetch = append(q.Fetch, layer.Output)
+			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, End: layer.Output, Seed: seed})
+		}
+		res, err := m.Run(ctx, x.Slice(c[0], c[1]), q)
+		if err != nil {
+			return ctx
+		}
+		cl, sc := pick(res.Fetched[0], given)
+		s.classes = append(s.classes, cl...)
+		s.scores = append(s.scores, sc...)
+		for i := range n.rules {
+			sig[i] = append(sig[i], res.Grads[i])
+		}
+		if n.layer {
+			as = append(as, res.Fetched[1])
+			gs = append(gs, res.Grads[len(n.rules)])
+		}
+	}
+	for i, r := range n.rules {
+		if s.signals[r.Name], err = tensor.Concat(sig[i]...); err != nil {
+			return ctx
+		}
+	}
+	if n.layer {
+		if s.a, err = tensor.Concat(as...); err != nil {
+			return ctx
+		}
+		if s.g, err = tensor.Concat(gs...); err != nil {
+			return ctx
+		}
+	}
+	return context.WithValue(ctx, sharedKey{}, s)
+}
+
+// sharedFor returns the results of a Share of ctx made for this model, batch
+// and target, or nil.
+func sharedFor(ctx context.Context, m Model, b *Batch, t Target) *shared {
+	s, _ := ctx.Value(sharedKey{}).(*shared)
+	if s == nil || s.m != m || b.X == nil || s.x.Len() != b.X.Len() || !tensor.SameShape(s.x.Shape, b.X.Shape) {
+		return nil
+	}
+	if s.x.Len() > 0 && &s.x.Data[0] != &b.X.Data[0] {
+		return nil
+	}
+	if s.t.Layer != t.Layer || s.t.Grid != t.Grid || s.t.Score != t.Score || !slices.Equal(s.t.Classes, t.Classes) || (s.t.Classes == nil) != (t.Classes == nil) {
+		return nil
+	}
+	return s
+}
