@@ -28,14 +28,13 @@ func (n *needs) addRules(r *tfgraph.RuleSet) {
 	}
 }
 
-
-func (g *Gradient) shareNeeds(n *needs)       { n.addRules(tfgraph.Plain) }
-func (g *GradientXInput) shareNeeds(n *needs) { n.addRules(tfgraph.Plain) }
-func (g *GuidedBackprop) shareNeeds(n *needs) { n.addRules(tfgraph.Guided) }
-func (d *DeconvNet) shareNeeds(n *needs)      { n.addRules(tfgraph.DeconvNet) }
-func (g *GradCAM) shareNeeds(n *needs)        { n.layer = true }
-func (g *GradCAMPlusPlus) shareNeeds(n *needs)      { n.layer = true }
-func (l *LayerCAM) shareNeeds(n *needs)       { n.layer = true }
+func (g *Gradient) shareNeeds(n *needs)        { n.addRules(tfgraph.Plain) }
+func (g *GradientXInput) shareNeeds(n *needs)  { n.addRules(tfgraph.Plain) }
+func (g *GuidedBackprop) shareNeeds(n *needs)  { n.addRules(tfgraph.Guided) }
+func (d *DeconvNet) shareNeeds(n *needs)       { n.addRules(tfgraph.DeconvNet) }
+func (g *GradCAM) shareNeeds(n *needs)         { n.layer = true }
+func (g *GradCAMPlusPlus) shareNeeds(n *needs) { n.layer = true }
+func (l *LayerCAM) shareNeeds(n *needs)        { n.layer = true }
 func (g *GuidedGradCAM) shareNeeds(n *needs) {
 	n.layer = true
 	n.addRules(tfgraph.Guided)
