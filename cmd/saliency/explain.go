@@ -256,9 +256,12 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	}
 	results := make([]*methods.Maps, len(ms))
 	bar := newProgress(c.stderr, "explain", len(ms))
+	// The single-pass methods share one forward pass and their backward
+	// signals (methods.Share).
+	shared := methods.Share(context.Background(), fl, batch, target, ms)
 	for k, meth := range ms {
 		bar.begin(meth.Name())
-		res, err := meth.Explain(methods.WithProgress(context.Background(), bar.part), fl, batch, target)
+		res, err := meth.Explain(methods.WithProgress(shared, bar.part), fl, batch, target)
 		bar.end()
 		var na *methods.NotApplicableError
 		if errors.As(err, &na) {
