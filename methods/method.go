@@ -277,6 +277,9 @@ func (c Chunking) validate(method string) error {
 	return nil
 }
 
+// budget is the method's Chunking (promoted to the methods that embed it).
+func (c Chunking) budget() Chunking { return c }
+
 // size is the number of examples per session run for model m.
 func (c Chunking) size(m Model) int {
 	mb := c.MemoryMB

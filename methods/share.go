@@ -14,6 +14,7 @@ import (
 // one run.
 type sharer interface {
 	shareNeeds(n *needs)
+	budget() Chunking
 }
 
 // needs is the union of what the methods of a Share need.
@@ -71,11 +72,14 @@ type sharedKey struct{}
 // on its own.
 func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context.Context {
 	var n needs
-	users := 0
+	users, size := 0, 0
 	for _, mt := range ms {
 		if s, ok := mt.(sharer); ok {
 			s.shareNeeds(&n)
 			users++
+			if c := s.budget().size(m); size == 0 || c < size {
+				size = c // the smallest memory budget of the methods
+			}
 		}
 	}
 	if users < 2 {
@@ -96,7 +100,7 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 		grads++
 	}
 	x := b.X
-	size := max(1, Chunking{}.size(m)/max(1, grads))
+	size = max(1, size/max(1, grads))
 	s := &shared{m: m, x: x, t: t, signals: map[string]*tensor.Tensor{}, layer: layer}
 	sig := make([][]*tensor.Tensor, len(n.rules))
 	var as, gs []*tensor.Tensor

@@ -37,6 +37,7 @@ type backwardCache struct {
 	m       map[bwKey]*Backward
 	oracles map[string]*oracle // TF_AddGradients per target tensor (oracle.go)
 	n       int
+	derived derivedWeights
 }
 
 // Backward returns the backward graph from start to end (flat tensor names;
@@ -284,6 +285,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		}
 		r := rules.rule(n.GetOp())
 		if r == nil {
+			b.forgetDerived()
 			return nil, &NoRuleError{Model: fl.model.Dir, Op: n.GetOp(), Node: name, Layer: fl.layerOf(name), Rules: rules.Name}
 		}
 		ins := make([]tf.Output, len(n.GetInput()))
@@ -308,10 +310,15 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		}
 	}
 	if b.err != nil {
+		b.forgetDerived()
 		return nil, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)
 	}
 	if result.Op == nil {
+		b.forgetDerived()
 		return nil, fmt.Errorf("tfgraph: %s: no %s signal reaches %s from %s", fl.model.Dir, rules, end, start)
+	}
+	if err := b.initDerived(); err != nil {
+		return nil, err
 	}
 	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, startOut: startOut, result: result}, nil
 }

@@ -152,9 +152,9 @@ func (fl *Flat) traced(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*
 		return C.TF_Output{oper: op, index: C.int(o.Index)}, nil
 	}
 	n := len(feeds)
-	inOuts := (*[1 << 20]C.TF_Output)(C.malloc(C.size_t(max(n, 1)) * C.size_t(unsafe.Sizeof(C.TF_Output{}))))[:n:n]
+	inOuts := (*[1 << 20]C.TF_Output)(C.malloc(C.size_t(max(n, 1)) * C.size_t(unsafe.Sizeof(C.TF_Output{}))))[:n:max(n, 1)]
 	defer C.free(unsafe.Pointer(&inOuts[:1][0]))
-	inVals := (*[1 << 20]*C.TF_Tensor)(C.malloc(C.size_t(max(n, 1)) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:n:n]
+	inVals := (*[1 << 20]*C.TF_Tensor)(C.malloc(C.size_t(max(n, 1)) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:n:max(n, 1)]
 	defer C.free(unsafe.Pointer(&inVals[:1][0]))
 	i := 0
 	for o, t := range feeds {
@@ -170,9 +170,9 @@ func (fl *Flat) traced(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*
 		i++
 	}
 	m := len(fetches)
-	outOuts := (*[1 << 20]C.TF_Output)(C.malloc(C.size_t(max(m, 1)) * C.size_t(unsafe.Sizeof(C.TF_Output{}))))[:m:m]
+	outOuts := (*[1 << 20]C.TF_Output)(C.malloc(C.size_t(max(m, 1)) * C.size_t(unsafe.Sizeof(C.TF_Output{}))))[:m:max(m, 1)]
 	defer C.free(unsafe.Pointer(&outOuts[:1][0]))
-	outVals := (*[1 << 20]*C.TF_Tensor)(C.malloc(C.size_t(max(m, 1)) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:m:m]
+	outVals := (*[1 << 20]*C.TF_Tensor)(C.malloc(C.size_t(max(m, 1)) * C.size_t(unsafe.Sizeof(uintptr(0)))))[:m:max(m, 1)]
 	defer C.free(unsafe.Pointer(&outVals[:1][0]))
 	for j, o := range fetches {
 		co, err := cOut(o)

@@ -2,6 +2,7 @@ package tfgraph_test
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,6 +56,9 @@ func TestConvBackwardAsForwardConv(t *testing.T) {
 	}
 	if runs, wall := p.Runs(); runs != 1 || wall <= 0 {
 		t.Errorf("profile: %d runs in %v, want 1", runs, wall)
+	}
+	if count["Transpose"] != 0 || count["ReverseV2"] != 0 {
+		t.Errorf("the backward pass transposes kernels at every run (%d Transpose, %d ReverseV2); they are derived weights", count["Transpose"], count["ReverseV2"])
 	}
 	if count["Conv2D"] != 5 || count["Conv2DBackpropInput"] != 1 {
 		t.Errorf("backward convolutions: %d Conv2D, %d Conv2DBackpropInput; want 5 and 1\n%s", count["Conv2D"], count["Conv2DBackpropInput"], p)
@@ -122,5 +126,75 @@ func TestExactConvBackward(t *testing.T) {
 	t.Logf("default: max |plain − AddGradients| = %.3g (%.3g relative)", d, d/maxAbs(oracle))
 	if d > 1e-6*maxAbs(oracle) {
 		t.Errorf("default: differs from AddGradients by %g", d)
+	}
+}
+
+// In a view with replacement weights, the derived kernels of the backward
+// convolutions follow the replacements: the gradient equals the one with
+// TensorFlow's own convolution gradients (ExactConvBackward) under the
+// same weights, and differs from the frozen model's.
+func TestDerivedKernelsFollowFedWeights(t *testing.T) {
+	dir := zooDir("fmnist_vgg")
+	g, err := savedmodels.ReadGolden(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads := map[bool]*tensor.Tensor{}
+	var frozen *tensor.Tensor
+	for _, exact := range []bool{false, true} {
+		m, err := tfgraph.Load(dir, &tfgraph.Options{ExactConvBackward: exact})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		fl, err := m.Flat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !exact {
+			// Build the backward graph (and its derived kernels) first.
+			if frozen, err = fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vals := map[string]*tensor.Tensor{}
+		for _, name := range []string{"conv1_2/kernel_1", "conv2_2/kernel_1"} {
+			v, err := fl.WeightValue(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v = v.Clone()
+			for i := range v.Data {
+				v.Data[i] = float32(math.Sin(float64(i))) * 0.1
+			}
+			vals[name] = v
+		}
+		feed, err := fl.PrepareWeights(vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := fl.WithWeights(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &tfgraph.Profile{}
+		for i := 0; i < 2; i++ { // the second run reuses the feed's derived kernels
+			if grads[exact], err = view.Profiled(p).Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, o := range p.Ops() {
+			if o.Backward && (o.Type == "Transpose" || o.Type == "ReverseV2") && !exact {
+				t.Errorf("fed weights: %d %s ops ran", o.Nodes, o.Type)
+			}
+		}
+	}
+	d, _ := tensor.MaxAbsDiff(grads[false], grads[true])
+	t.Logf("fed weights: max |derived − Conv2DBackpropInput| = %.3g (max %.3g)", d, maxAbs(grads[true]))
+	if d > 1e-5*maxAbs(grads[true]) || maxAbs(grads[true]) == 0 {
+		t.Errorf("fed weights: the gradients differ by %g", d)
+	}
+	if d, _ := tensor.MaxAbsDiff(grads[false], frozen); d < 1e-3*maxAbs(frozen) {
+		t.Errorf("the fed weights changed the gradient by only %g: the derived kernels did not follow them", d)
 	}
 }

@@ -572,11 +572,20 @@ func (b *Builder) conv2DTransposedForward(n *Node) (Sym, bool) {
 		paddings[2+2*i], paddings[3+2*i] = max(pb, 0), max(pa, 0)
 		cropB[i], cropA[i] = max(-pb, 0), max(-pa, 0)
 	}
+	// The flipped, swapped kernel: made once from a weight (a derived
+	// weight), or in the graph at every run from a computed kernel.
 	w := n.In[1]
+	if wt, ok := b.fl.weightAt(w); ok {
+		if d, ok := b.derivedOf(wt, "flipswap", []int64{k[0], k[1], k[3], k[2]}, flipSwap); ok {
+			w = d
+			goto conv
+		}
+	}
 	if k[0] > 1 || k[1] > 1 {
 		w = b.op1("ReverseV2", nil, w, b.constI32([]int32{0, 1}))
 	}
 	w = b.op1("Transpose", nil, w, b.constI32([]int32{0, 1, 3, 2}))
+conv:
 	a := map[string]any{"strides": []int64{1, 1, 1, 1}, "data_format": "NHWC"}
 	switch {
 	case paddings[2] == 0 && paddings[3] == 0 && paddings[4] == 0 && paddings[5] == 0:

@@ -59,11 +59,12 @@ func (n *Node) Attr(name string) (any, bool) { return attr(n.def, name) }
 // Builder adds the ops of one backward graph. After the first error it adds
 // nothing; the error is reported when the graph is complete.
 type Builder struct {
-	fl     *Flat
-	g      *tf.Graph
-	prefix string
-	n      int
-	err    error
+	fl      *Flat
+	g       *tf.Graph
+	prefix  string
+	n       int
+	err     error
+	pending []pendingDerived // derived weights to assign (derived.go)
 }
 
 // Op adds an op of type typ with the given attributes and inputs, and returns

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -138,6 +139,9 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		for o, t := range fl.feed.feeds {
 			feeds[o] = t
 		}
+		if err := fl.derivedFeeds(fl.feed, feeds); err != nil {
+			return nil, err
+		}
 	}
 	fetches := make([]tf.Output, 0, len(q.Fetch)+len(q.Grads))
 	for _, name := range q.Fetch {
@@ -180,17 +184,26 @@ func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*te
 		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, ErrClosed)
 	}
 	fl.runs.Add(1)
-	if fl.profile != nil {
-		var out []*tensor.Tensor
-		var md *configpb.RunMetadata
-		var err error
-		t0 := time.Now()
-		fl.quiet.do(func() { out, md, err = fl.traced(feeds, fetches) })
-		if err != nil {
-			return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
-		}
-		fl.profile.add(fl, md, time.Since(t0))
-		return out, nil
+	if fl.profile == nil {
+		return fl.run1(feeds, fetches)
+	}
+	var out []*tensor.Tensor
+	var md *configpb.RunMetadata
+	var err error
+	t0 := time.Now()
+	fl.quiet.do(func() { out, md, err = fl.traced(feeds, fetches) })
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
+	}
+	fl.profile.add(fl, md, time.Since(t0))
+	return out, nil
+}
+
+// run1 is one plain session run, neither counted nor traced (exec's, and
+// the graph's own reads).
+func (fl *Flat) run1(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
+	if fl.sess == nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, ErrClosed)
 	}
 	var res []*tf.Tensor
 	var err error
@@ -239,9 +252,14 @@ func (fl *Flat) BytesPerImage() int64 { return fl.perImage }
 // WeightFeed is a set of replacement weight values, checked and converted for
 // TensorFlow once, and fed in every run of a view made by WithWeights.
 type WeightFeed struct {
-	fl    *Flat
-	names []string
-	feeds map[tf.Output]*tf.Tensor
+	fl     *Flat
+	names  []string
+	feeds  map[tf.Output]*tf.Tensor
+	values map[string]*tensor.Tensor
+	// derived holds the derived weights of the replacements (derived.go),
+	// made on first use.
+	mu      sync.Mutex
+	derived map[*derived]*tf.Tensor
 }
 
 // Names lists the replaced weights, sorted.
@@ -250,7 +268,7 @@ func (w *WeightFeed) Names() []string { return w.names }
 // PrepareWeights checks and converts replacement values for the named
 // weights (by Weight.Name); every other weight keeps its frozen value.
 func (fl *Flat) PrepareWeights(values map[string]*tensor.Tensor) (*WeightFeed, error) {
-	wf := &WeightFeed{fl: fl, feeds: map[tf.Output]*tf.Tensor{}}
+	wf := &WeightFeed{fl: fl, feeds: map[tf.Output]*tf.Tensor{}, values: map[string]*tensor.Tensor{}}
 	for name, v := range values {
 		w, ok := fl.weight(name)
 		if !ok {
@@ -267,6 +285,7 @@ func (fl *Flat) PrepareWeights(values map[string]*tensor.Tensor) (*WeightFeed, e
 			return nil, err
 		}
 		wf.feeds[fl.op(w.Node).Output(0)] = t
+		wf.values[name] = v
 		wf.names = append(wf.names, name)
 	}
 	sort.Strings(wf.names)
