@@ -268,7 +268,18 @@ def main():
         with open(os.path.join(HERE, "results.json")) as f:
             data = json.load(f)
     else:
-        data = {"machine": machine(), "results": run(args)}
+        # Results of models not run this time are kept from bench/results.json.
+        old = []
+        path = os.path.join(HERE, "results.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                old = [r for r in json.load(f)["results"] if r["model"] not in args.models.split(",")]
+        new = run(args)
+        data = {"machine": machine(), "results": new + old}
+        order = list(MODELS)
+        data["results"].sort(key=lambda r: (order.index(r["model"]), r["batch"]))
+        with open(path, "w") as f:
+            json.dump(data, f, indent=1)
     with open(args.out, "w") as f:
         m = data["machine"]
         f.write("# Side-by-side benchmark\n\n")

@@ -261,7 +261,7 @@ func Options(m Method) []string {
 // Chunking bounds the memory of one session run. Methods that put many
 // examples through the model (samples, steps, masks, patches, or simply many
 // images) split them into chunks of at most MemoryMB of estimated
-// activations each.
+// activations each, and at most MaxChunk examples.
 type Chunking struct {
 	// MemoryMB is the budget of one session run in MiB (default 1024).
 	MemoryMB int `yaml:"memory_mb"`
@@ -287,8 +287,15 @@ func (c Chunking) size(m Model) int {
 		mb = DefaultMemoryMB
 	}
 	per := max(m.BytesPerImage(), 1)
-	return int(max(1, int64(mb)<<20/per))
+	return int(min(MaxChunk, max(1, int64(mb)<<20/per)))
 }
+
+// MaxChunk bounds the examples of one session run whatever the memory
+// budget: on CPU, larger runs are slower per example (their activations fall
+// out of the caches). Measured on fmnist_vgg at batch 32: SmoothGrad-50 takes
+// 1.05 s in runs of about 1000 examples and 0.75 s in runs of about 180;
+// Score-CAM 300 and 212 ms.
+const MaxChunk = 128
 
 // chunks splits [0, n) into ranges of at most size.
 func chunks(n, size int) [][2]int {
