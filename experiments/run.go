@@ -113,7 +113,8 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	// under which its single-pass methods share session runs
 	// (methods.Share).
 	var shared map[int]context.Context
-	for i, u := range todo {
+	all := p.Units()
+	for _, u := range todo {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
@@ -144,8 +145,11 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 			uctx := ctx
 			if p.plain(u) {
 				if uctx = shared[u.Batch]; uctx == nil {
+					// Every method of the batch and step in the plan, done
+					// or not, owned by this shard or not: a unit's bytes
+					// must not depend on which units share its run.
 					var ms []methods.Method
-					for _, v := range todo[i:] {
+					for _, v := range all {
 						if v.Kind == "" && v.Model == u.Model && v.Step == u.Step && v.Batch == u.Batch {
 							ms = append(ms, p.methods[v.Method])
 						}

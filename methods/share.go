@@ -95,12 +95,9 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 			n.layer = false
 		}
 	}
-	grads := len(n.rules)
-	if n.layer {
-		grads++
-	}
 	x := b.X
-	size = max(1, size/max(1, grads))
+	// size is the smallest chunk of the methods' own runs: the shared run
+	// holds the same images as theirs would.
 	s := &shared{m: m, x: x, t: t, signals: map[string]*tensor.Tensor{}, layer: layer}
 	sig := make([][]*tensor.Tensor, len(n.rules))
 	var as, gs []*tensor.Tensor
