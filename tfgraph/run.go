@@ -62,7 +62,7 @@ func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	if err == nil || !isOOM(err) || x == nil || len(x.Shape) == 0 || x.Shape[0] < 2 {
 		return res, err
 	}
-	n := x.Shape[0]
+	n, oom := x.Shape[0], err
 	half := func(lo, hi int) (*Result, error) {
 		h := Query{Fetch: q.Fetch, Grads: make([]Grad, len(q.Grads))}
 		for i, g := range q.Grads {
@@ -85,7 +85,7 @@ func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		out := make([]*tensor.Tensor, len(u))
 		for i := range u {
 			if len(u[i].Shape) == 0 || u[i].Shape[0] != n/2 {
-				return nil, fmt.Errorf("tfgraph: %s: out of memory at batch %d, and result %d has shape %v, not split by example: %w", fl.model.Dir, n, i, u[i].Shape, err)
+				return nil, fmt.Errorf("tfgraph: %s: out of memory at batch %d, and result %d has shape %v, not split by example: %w", fl.model.Dir, n, i, u[i].Shape, oom)
 			}
 			var e error
 			if out[i], e = tensor.Concat(u[i], v[i]); e != nil {
