@@ -195,16 +195,8 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	if err != nil {
 		return nil, notApplicable(name, err)
 	}
-	var given []int
-	if t.Classes != nil {
-		given = append(append(given, t.Classes...), t.Classes...)
-	}
-	classes, sc := pick(rows, given)
-	if given == nil {
-		classes, sc = pick(rows, append(append([]int(nil), classes[:n]...), classes[:n]...))
-	}
-	classes = classes[:n]
-	s1, s0 := sc[:n], sc[n:]
+	classes, s1 := pick(rows.Slice(0, n), t.Classes)
+	_, s0 := pick(rows.Slice(n, 2*n), classes)
 	alpha, weight := ig.alphas()
 	np := len(alpha)
 	per := tensor.Size(b.X.Shape[1:])

@@ -422,23 +422,12 @@ func scoreRows(ctx context.Context, m Model, x *tensor.Tensor, score string, ch 
 // predict resolves the classes of a target (the predicted ones when not
 // given) and their scores, with forward runs over the batch.
 func predict(ctx context.Context, m Model, x *tensor.Tensor, score string, t Target, ch Chunking) ([]int, []float32, error) {
-	n := x.Shape[0]
-	classes := make([]int, 0, n)
-	scores := make([]float32, 0, n)
-	for _, c := range chunks(n, ch.size(m)) {
-		res, err := m.Run(ctx, x.Slice(c[0], c[1]), tfgraph.Query{Fetch: []string{score}})
-		if err != nil {
-			return nil, nil, err
-		}
-		var given []int
-		if t.Classes != nil {
-			given = t.Classes[c[0]:c[1]]
-		}
-		cl, sc := pick(res.Fetched[0], given)
-		classes = append(classes, cl...)
-		scores = append(scores, sc...)
+	rows, err := scoreRows(ctx, m, x, score, ch)
+	if err != nil {
+		return nil, nil, err
 	}
-	return classes, scores, nil
+	cl, sc := pick(rows, t.Classes)
+	return cl, sc, nil
 }
 
 // reduce turns a raw attribution into a map under r, or under def when r is "".

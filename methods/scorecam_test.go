@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -32,12 +33,12 @@ func TestScoreCAMChannels(t *testing.T) {
 	}
 	all := run(nil)
 	for _, c := range []int{32, 100} {
-		if got := run(map[string]any{"channels": c}); !equalData(got.Map.Data, all.Map.Data) {
+		if got := run(map[string]any{"channels": c}); !tensor.Equal(got.Map, all.Map) {
 			t.Errorf("channels %d: map differs from all channels", c)
 		}
 	}
 	one := run(map[string]any{"channels": 1})
-	if equalData(one.Map.Data, all.Map.Data) {
+	if tensor.Equal(one.Map, all.Map) {
 		t.Error("channels 1 gives the map of all 32 channels")
 	}
 	l, err := fl.Layer("conv2_2")
@@ -85,16 +86,4 @@ func TestScoreCAMChannels(t *testing.T) {
 	if _, err := methods.New("scorecam", map[string]any{"channels": -1}); err == nil {
 		t.Error("channels -1 accepted")
 	}
-}
-
-func equalData(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

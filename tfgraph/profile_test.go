@@ -3,7 +3,6 @@ package tfgraph_test
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,21 +18,9 @@ import (
 // TensorFlow's step statistics (Profiled) show which kernels ran.
 func TestConvBackwardAsForwardConv(t *testing.T) {
 	m := testdataModel(t, "conv_paddings")
-	dir := filepath.Join("..", "savedmodels", "testdata", "conv_paddings", "golden")
-	x, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The oracle is tf.GradientTape's: TF_AddGradients cannot differentiate
 	// an EXPLICIT-padded Conv2D.
-	oracle, err := savedmodels.ReadNpy(filepath.Join(dir, "grad_input.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	classes, err := savedmodels.ReadNpyInts(filepath.Join(dir, "top.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, classes, oracle := testdataGolden(t, "conv_paddings")
 	fl := checkedFlat(t, m, x, 1e-5)
 	p := &tfgraph.Profile{}
 	grad, err := fl.Profiled(p).Gradient(x, classes, "", tfgraph.Plain)
@@ -84,23 +71,14 @@ func TestConvBackwardAsForwardConv(t *testing.T) {
 // TF_AddGradients' on fmnist_vgg, where the default (forward convolutions of
 // the flipped kernels) agrees to within float rounding.
 func TestExactConvBackward(t *testing.T) {
-	dir := zooDir("fmnist_vgg")
-	g, err := savedmodels.ReadGolden(dir)
+	g, err := savedmodels.ReadGolden(zooDir("fmnist_vgg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	grads := map[bool]*tensor.Tensor{}
 	var oracle *tensor.Tensor
 	for _, exact := range []bool{false, true} {
-		m, err := tfgraph.Load(dir, &tfgraph.Options{ExactConvBackward: exact})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		fl, err := m.Flat()
-		if err != nil {
-			t.Fatal(err)
-		}
+		fl := vggFlat(t, exact)
 		p := &tfgraph.Profile{}
 		if grads[exact], err = fl.Profiled(p).Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
 			t.Fatal(err)
@@ -134,23 +112,14 @@ func TestExactConvBackward(t *testing.T) {
 // TensorFlow's own convolution gradients (ExactConvBackward) under the
 // same weights, and differs from the frozen model's.
 func TestDerivedKernelsFollowFedWeights(t *testing.T) {
-	dir := zooDir("fmnist_vgg")
-	g, err := savedmodels.ReadGolden(dir)
+	g, err := savedmodels.ReadGolden(zooDir("fmnist_vgg"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	grads := map[bool]*tensor.Tensor{}
 	var frozen *tensor.Tensor
 	for _, exact := range []bool{false, true} {
-		m, err := tfgraph.Load(dir, &tfgraph.Options{ExactConvBackward: exact})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		fl, err := m.Flat()
-		if err != nil {
-			t.Fatal(err)
-		}
+		fl := vggFlat(t, exact)
 		if !exact {
 			// Build the backward graph (and its derived kernels) first.
 			if frozen, err = fl.Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
@@ -197,4 +166,20 @@ func TestDerivedKernelsFollowFedWeights(t *testing.T) {
 	if d, _ := tensor.MaxAbsDiff(grads[false], frozen); d < 1e-3*maxAbs(frozen) {
 		t.Errorf("the fed weights changed the gradient by only %g: the derived kernels did not follow them", d)
 	}
+}
+
+// vggFlat loads fmnist_vgg's flat graph with or without
+// Options.ExactConvBackward, closed when the test ends.
+func vggFlat(t *testing.T, exact bool) *tfgraph.Flat {
+	t.Helper()
+	m, err := tfgraph.Load(zooDir("fmnist_vgg"), &tfgraph.Options{ExactConvBackward: exact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
 }

@@ -507,6 +507,21 @@ func minMaxRule(cmp string) Rule {
 	}
 }
 
+// flippedKernel is an HWIO kernel flipped in H and W with I and O swapped:
+// made once from a weight (a derived weight), or in the graph at every run
+// from a computed kernel.
+func (b *Builder) flippedKernel(w tf.Output, k []int64) tf.Output {
+	if wt, ok := b.fl.weightAt(w); ok {
+		if d, ok := b.derivedOf(wt, "flipswap", []int64{k[0], k[1], k[3], k[2]}, flipSwap); ok {
+			return d
+		}
+	}
+	if k[0] > 1 || k[1] > 1 {
+		w = b.op1("ReverseV2", nil, w, b.constI32([]int32{0, 1}))
+	}
+	return b.op1("Transpose", nil, w, b.constI32([]int32{0, 1, 3, 2}))
+}
+
 // conv2DTransposedForward is the input signal of a stride-1, undilated NHWC
 // Conv2D as a forward Conv2D of the signal with the kernel flipped in space
 // and its channel axes swapped, padded by k−1−p on each side where the
@@ -572,20 +587,7 @@ func (b *Builder) conv2DTransposedForward(n *Node) (Sym, bool) {
 		paddings[2+2*i], paddings[3+2*i] = max(pb, 0), max(pa, 0)
 		cropB[i], cropA[i] = max(-pb, 0), max(-pa, 0)
 	}
-	// The flipped, swapped kernel: made once from a weight (a derived
-	// weight), or in the graph at every run from a computed kernel.
-	w := n.In[1]
-	if wt, ok := b.fl.weightAt(w); ok {
-		if d, ok := b.derivedOf(wt, "flipswap", []int64{k[0], k[1], k[3], k[2]}, flipSwap); ok {
-			w = d
-			goto conv
-		}
-	}
-	if k[0] > 1 || k[1] > 1 {
-		w = b.op1("ReverseV2", nil, w, b.constI32([]int32{0, 1}))
-	}
-	w = b.op1("Transpose", nil, w, b.constI32([]int32{0, 1, 3, 2}))
-conv:
+	w := b.flippedKernel(n.In[1], k)
 	a := map[string]any{"strides": []int64{1, 1, 1, 1}, "data_format": "NHWC"}
 	switch {
 	case paddings[2] == 0 && paddings[3] == 0 && paddings[4] == 0 && paddings[5] == 0:

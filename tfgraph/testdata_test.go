@@ -37,6 +37,24 @@ func checkedFlat(t *testing.T, m *tfgraph.Model, x *tensor.Tensor, tol float64) 
 	return fl
 }
 
+// testdataGolden reads a test model's golden inputs, classes and
+// tf.GradientTape input gradient (savedmodels/testdata/<name>/golden).
+func testdataGolden(t *testing.T, name string) (x *tensor.Tensor, classes []int, grad *tensor.Tensor) {
+	t.Helper()
+	dir := filepath.Join("..", "savedmodels", "testdata", name, "golden")
+	var err error
+	if x, err = savedmodels.ReadNpy(filepath.Join(dir, "inputs.npy")); err != nil {
+		t.Fatal(err)
+	}
+	if classes, err = savedmodels.ReadNpyInts(filepath.Join(dir, "top.npy")); err != nil {
+		t.Fatal(err)
+	}
+	if grad, err = savedmodels.ReadNpy(filepath.Join(dir, "grad_input.npy")); err != nil {
+		t.Fatal(err)
+	}
+	return x, classes, grad
+}
+
 func testdataModel(t *testing.T, name string) *tfgraph.Model {
 	t.Helper()
 	m, err := tfgraph.Load(filepath.Join("..", "savedmodels", "testdata", name), nil)
@@ -94,19 +112,7 @@ func TestNonFloatInput(t *testing.T) {
 // of swish's custom gradient).
 func TestOpCoverage(t *testing.T) {
 	m := testdataModel(t, "op_coverage")
-	dir := filepath.Join("..", "savedmodels", "testdata", "op_coverage", "golden")
-	x, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	classes, err := savedmodels.ReadNpyInts(filepath.Join(dir, "top.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tape, err := savedmodels.ReadNpy(filepath.Join(dir, "grad_input.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, classes, tape := testdataGolden(t, "op_coverage")
 	fl := checkedFlat(t, m, x, 1e-6)
 	if _, behind := fl.Logits(); !behind {
 		t.Error("logits not found behind the softmax")
