@@ -68,11 +68,14 @@ def take_stdout():
 
 
 def reset_peak_rss():
+    """Reset VmHWM; False when the kernel refuses (the peak then covers the process's life)."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-    except OSError as e:  # not fatal: the peak then covers the process's life
+        return True
+    except OSError as e:
         log("clear_refs:", e)
+        return False
 
 
 def peak_rss_bytes():
@@ -113,9 +116,12 @@ def build_keras(name):
 
 def load_model(name):
     """Build the tf_keras model and copy every weight in, by name, from the SavedModel."""
+    return copy_weights(build_keras(name), MODELS[name])
+
+
+def copy_weights(model, path):
+    """Copy every weight of a tf_keras model, by variable name, from the SavedModel at path."""
     import tensorflow as tf
-    path = MODELS[name]
-    model = build_keras(name)
     saved = {v.name: v for v in tf.saved_model.load(path).variables}
     values = []
     for w in model.weights:

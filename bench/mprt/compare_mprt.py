@@ -64,6 +64,9 @@ ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(HERE, "out")
 BIN = os.path.join(ROOT, "bin", "saliency")
 FMNIST = "/usr/share/datasets/fashion-mnist"
+sys.path.insert(0, BENCH)
+import peers  # noqa: E402  (the tf_keras twins, weight copying, peak RSS)
+
 METHODS = ["gradient", "gradient-x-input", "guided-backprop", "gradcam", "guided-gradcam"]
 CAM_LAYER = {"fmnist_vgg": "conv2_2", "fmnist_resnet": "block3_out"}
 
@@ -191,30 +194,13 @@ def build_resnet_tfkeras():
 
 def load_tfkeras(name):
     """The tf_keras twin with every weight copied by variable name from the SavedModel."""
-    import tensorflow as tf
-    sys.path.insert(0, BENCH)
     if name == "fmnist_vgg":
-        import peers
         model = peers.build_keras(name)
     elif name == "fmnist_resnet":
         model = build_resnet_tfkeras()
     else:
         raise SystemExit("unknown model %r" % name)
-    path = os.path.join(ROOT, "savedmodels", name)
-    saved = {v.name: v for v in tf.saved_model.load(path).variables}
-    values = []
-    for w in model.weights:
-        src = saved.get(w.name)
-        if src is None:
-            raise KeyError("weight %s not found in %s" % (w.name, path))
-        if tuple(src.shape) != tuple(w.shape):
-            raise ValueError("weight %s: shape %s vs %s" % (w.name, src.shape, w.shape))
-        values.append(src.numpy())
-    model.set_weights(values)
-    unused = sorted(set(saved) - {w.name for w in model.weights} - {"seed_generator/seed_generator_state:0"})
-    if unused:
-        log("SavedModel variables not used:", unused)
-    return model
+    return peers.copy_weights(model, os.path.join(ROOT, "savedmodels", name))
 
 
 def verify_golden(model, name):
@@ -359,24 +345,6 @@ class Explainer:
         return a.transpose(0, 3, 1, 2) if first else a
 
 
-def reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError as e:
-        log("clear_refs:", e)
-        return False
-
-
-def vm_hwm():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return -1
-
-
 def run_quantus(model_name, indices, ours_classes, methods, layer, fix_clone):
     import numpy as np
     import tensorflow as tf
@@ -405,7 +373,7 @@ def run_quantus(model_name, indices, ours_classes, methods, layer, fix_clone):
     if ours_classes is not None and list(map(int, y)) != list(map(int, ours_classes)):
         log("WARNING: predicted classes differ from our run's: %s vs %s" % (y.tolist(), ours_classes))
 
-    rss_reset = reset_peak_rss()
+    rss_reset = peers.reset_peak_rss()
     per_method = {}
     sims = {}
     explainers = {}
@@ -426,7 +394,7 @@ def run_quantus(model_name, indices, ours_classes, methods, layer, fix_clone):
             m, per_method[m], ex.calls, len(keys) - 1,
             ", guided ReLUs per trace %s" % ex.patched if ex.patched else ""))
     total = time.perf_counter() - t_all
-    rss = vm_hwm()
+    rss = peers.peak_rss_bytes()
 
     # What the layer generator yields (untimed, after the timing): the randomized layers.
     wrapped = qtf.TensorFlowModel(model=model, channel_first=False)
