@@ -6,7 +6,9 @@ Usage (peer venv, see bench/setup.sh):
 
     bench/.venv/bin/python bench/mprt/compare_mprt.py --model fmnist_resnet [--images 10] [--methods ...]
 
-What is compared, for one model (fmnist_vgg or fmnist_resnet) and N Fashion-MNIST test images:
+What is compared, for one model (fmnist_vgg, fmnist_resnet, or resnet50 with random weights at
+224x224x3) and N Fashion-MNIST test images (for resnet50 the Quantus side takes the run's own
+inputs/resnet50.npy: the images resized and made RGB as our run fed them):
 
 * Ours: an experiment YAML written to bench/mprt/out/<model>.yaml (the model, `data: {source:
   fashion-mnist, count: N}`, `batch: N`, the methods, one randomization test with `modes:
@@ -68,7 +70,12 @@ sys.path.insert(0, BENCH)
 import peers  # noqa: E402  (the tf_keras twins, weight copying, peak RSS)
 
 METHODS = ["gradient", "gradient-x-input", "guided-backprop", "gradcam", "guided-gradcam"]
-CAM_LAYER = {"fmnist_vgg": "conv2_2", "fmnist_resnet": "block3_out"}
+CAM_LAYER = {"fmnist_vgg": "conv2_2", "fmnist_resnet": "block3_out", "resnet50": "conv5_block3_out"}
+# Where each SavedModel lives; resnet50 (random weights, 224x224x3) is built by
+# savedmodels/build_imagenet.py resnet50 (make bench does it).
+MODEL_DIR = {"fmnist_vgg": os.path.join(ROOT, "savedmodels", "fmnist_vgg"),
+             "fmnist_resnet": os.path.join(ROOT, "savedmodels", "fmnist_resnet"),
+             "resnet50": os.path.join(ROOT, "savedmodels", "imagenet", "resnet50")}
 
 
 def log(*a):
@@ -78,7 +85,7 @@ def log(*a):
 # ---------------------------------------------------------------- our side
 
 def write_yaml(model, n, methods, layer, distribution, path):
-    rel = os.path.relpath(os.path.join(ROOT, "savedmodels", model), os.path.dirname(path))
+    rel = os.path.relpath(MODEL_DIR[model], os.path.dirname(path))
     lines = [
         "# Written by bench/mprt/compare_mprt.py: cascading MPRT of %s, for the Quantus comparison." % model,
         "name: mprt-%s" % model,
@@ -198,14 +205,16 @@ def load_tfkeras(name):
         model = peers.build_keras(name)
     elif name == "fmnist_resnet":
         model = build_resnet_tfkeras()
+    elif name == "resnet50":
+        model = peers.build_keras(name)  # keras.applications.ResNet50 in tf_keras, logits out
     else:
         raise SystemExit("unknown model %r" % name)
-    return peers.copy_weights(model, os.path.join(ROOT, "savedmodels", name))
+    return peers.copy_weights(model, MODEL_DIR[name])
 
 
 def verify_golden(model, name):
     import numpy as np
-    g = os.path.join(ROOT, "savedmodels", name, "golden")
+    g = os.path.join(MODEL_DIR[name], "golden")
     x = np.load(os.path.join(g, "inputs.npy"))
     want = np.load(os.path.join(g, "logits.npy"))
     got = model(x, training=False).numpy()
@@ -345,7 +354,7 @@ class Explainer:
         return a.transpose(0, 3, 1, 2) if first else a
 
 
-def run_quantus(model_name, indices, ours_classes, methods, layer, fix_clone):
+def run_quantus(model_name, indices, ours_classes, methods, layer, fix_clone, run_dir):
     import numpy as np
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # the per-call tf.function tracing is expected: Quantus clones per call
@@ -368,6 +377,15 @@ def run_quantus(model_name, indices, ours_classes, methods, layer, fix_clone):
     model = load_tfkeras(model_name)
     golden_diff = verify_golden(model, model_name)
     x, labels = read_fmnist(indices)
+    if tuple(x.shape[1:]) != tuple(int(d) for d in model.input_shape[1:]):
+        # Not a 28x28 model: the run's own inputs (the images as the model saw them: resized, gray
+        # to RGB, and x = pixel/255, which is the card's whole preprocessing for random weights).
+        x = np.load(os.path.join(run_dir, "inputs", model_name + ".npy")).astype(np.float32)
+        if x.ndim == 3:
+            x = x[..., None]
+        if tuple(x.shape[1:]) != tuple(int(d) for d in model.input_shape[1:]):
+            raise SystemExit("%s: the run's inputs have shape %s, the model wants %s"
+                             % (model_name, x.shape, model.input_shape))
     y = np.argmax(model(x, training=False).numpy(), axis=1).astype(np.int64)
     load_secs = time.perf_counter() - t0
     if ours_classes is not None and list(map(int, y)) != list(map(int, ours_classes)):
@@ -426,7 +444,8 @@ def main():
         % (ours["seconds_run"], ours["seconds_report"], ours["units"], ours["maps"], len(ours["layers"])))
 
     log("quantus: MPRT ...")
-    q = run_quantus(args.model, ours["indices"], ours["classes"], args.methods, layer, args.fix_quantus_clone)
+    q = run_quantus(args.model, ours["indices"], ours["classes"], args.methods, layer, args.fix_quantus_clone,
+                    ours["run_dir"])
 
     n = args.images
     q_maps = sum(q["explain_calls"].values()) * n  # one call per batch of N images
