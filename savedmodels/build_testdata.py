@@ -16,6 +16,14 @@
                    convolution, Relu6, swish with its custom gradient, sigmoid gating,
                    average and max pooling, concatenation, Maximum/Minimum, …)
 
+The bad-input table of cmd/saliency (badinput_test.go) also uses:
+
+    no_signature   a tf.Module saved without any signature
+    two_inputs     a serving signature with an image and a second input
+    no_rule        a 28x28x1 classifier with a Cumsum, an op with no backward rule
+    not_image      a classifier of 16-value vectors (input [N,16])
+    dense_output   an image model whose output is a map [N,28,28,2], not class scores
+
 Usage: build_testdata.py [--out DIR]
 """
 import argparse
@@ -63,6 +71,51 @@ class Uint8Input(tf.Module):
     def serve(self, image):
         x = tf.cast(image, tf.float32) / 255.0
         return {"logits": tf.reshape(x, [-1, 16])[:, :10]}
+
+
+IMAGE28 = tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")
+
+
+class NoSignature(tf.Module):
+    @tf.function(input_signature=[IMAGE28])
+    def predict(self, image):
+        return tf.reshape(image, [-1, 784])[:, :10]
+
+
+class TwoInputs(tf.Module):
+    @tf.function(input_signature=[IMAGE28, tf.TensorSpec([None, 1], tf.float32, name="scale")])
+    def serve(self, image, scale):
+        return {"logits": tf.reshape(image, [-1, 784])[:, :10] * scale}
+
+
+class NoRule(tf.Module):
+    def __init__(self):
+        super().__init__()
+        r = np.random.default_rng(2)
+        self.k = tf.Variable(r.normal(0, 0.3, (3, 3, 1, 4)).astype(np.float32), name="conv/kernel")
+        self.w = tf.Variable(r.normal(0, 0.3, (4, 10)).astype(np.float32), name="dense/kernel")
+
+    @tf.function(input_signature=[IMAGE28])
+    def serve(self, image):
+        x = tf.nn.relu(tf.nn.conv2d(image, self.k, 1, "SAME"))
+        x = tf.math.cumsum(x, axis=1)                      # Cumsum: no backward rule
+        return {"logits": tf.matmul(tf.reduce_mean(x, axis=[1, 2]), self.w)}
+
+
+class NotImage(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable(np.linspace(-1, 1, 48, dtype=np.float32).reshape(16, 3), name="dense/kernel")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float32, name="features")])
+    def serve(self, features):
+        return {"logits": tf.matmul(features, self.w)}
+
+
+class DenseOutput(tf.Module):
+    @tf.function(input_signature=[IMAGE28])
+    def serve(self, image):
+        return {"mask": tf.concat([image, 1.0 - image], axis=-1)}
 
 
 class OpCoverage(tf.Module):
@@ -385,6 +438,18 @@ def conv_paddings(path):
     np.save(os.path.join(path, "golden", "grad_input.npy"), tape.gradient(score, x).numpy())
 
 
+def bad_inputs(out):
+    """The models of the bad-input table (see the module's doc)."""
+    m = NoSignature()
+    shutil.rmtree(os.path.join(out, "no_signature"), ignore_errors=True)
+    tf.saved_model.save(m, os.path.join(out, "no_signature"), signatures={})
+    print("wrote", os.path.join(out, "no_signature"))
+    save(TwoInputs(), os.path.join(out, "two_inputs"))
+    save(NoRule(), os.path.join(out, "no_rule"))
+    save(NotImage(), os.path.join(out, "not_image"))
+    save(DenseOutput(), os.path.join(out, "dense_output"))
+
+
 def save(module, path):
     shutil.rmtree(path, ignore_errors=True)
     tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
@@ -394,11 +459,11 @@ def save(module, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "testdata"))
-    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module, conv_paddings); default: all")
+    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module, conv_paddings, bad_inputs); default: all")
     args = ap.parse_args()
     tf.random.set_seed(0)
     only = {"tfkeras2": tfkeras2, "tf_module": tf_module,
-            "conv_paddings": conv_paddings}
+            "conv_paddings": conv_paddings, "bad_inputs": lambda p: bad_inputs(os.path.dirname(p))}
     if args.models:
         for name in args.models:
             if name not in only:
@@ -411,6 +476,7 @@ def main():
     save(ControlFlow(), os.path.join(args.out, "control_flow"))
     save(Uint8Input(), os.path.join(args.out, "uint8_input"))
     conv_paddings(os.path.join(args.out, "conv_paddings"))
+    bad_inputs(args.out)
     layer_names(os.path.join(args.out, "layer_names"))
     keras_layers(os.path.join(args.out, "keras_layers"))
     cov = OpCoverage()

@@ -300,7 +300,11 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		for k := range outs {
 			outs[k] = op.Output(k)
 		}
-		dxs := r(b, &Node{def: n, In: ins, Out: outs, Dy: dys, Need: need})
+		dxs, err := callRule(r, b, &Node{def: n, In: ins, Out: outs, Dy: dys, Need: need})
+		if err != nil {
+			b.forgetDerived()
+			return nil, fmt.Errorf("tfgraph: %s: the %s rule for op %s (node %s, layer %s): %w", fl.model.Dir, rules.Name, n.GetOp(), name, fl.layerOf(name), err)
+		}
 		for k, dx := range dxs {
 			if dx.Op == nil || k >= len(n.GetInput()) || !need[k] {
 				continue
@@ -431,4 +435,15 @@ func (fl *Flat) path(startNode, endNode string) (map[string]int, map[string]bool
 func (fl *Flat) floatOutput(node string) bool {
 	op := fl.op(node)
 	return op != nil && op.NumOutputs() > 0 && op.Output(0).DataType() == tf.Float
+}
+
+// callRule runs a rule; a rule that panics (a user's rule reading an
+// attribute that is absent, say) is an error, not a crash.
+func callRule(r Rule, b *Builder, n *Node) (dxs []Sym, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			dxs, err = nil, fmt.Errorf("panicked: %v", p)
+		}
+	}()
+	return r(b, n), nil
 }

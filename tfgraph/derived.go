@@ -123,7 +123,9 @@ func (b *Builder) initDerived() error {
 			targets = append(targets, p.assign)
 		}
 		var runErr error
-		fl.quiet.do(func() { _, runErr = fl.sess.Run(feeds, nil, targets) })
+		if e := fl.model.session(func(s *tf.Session) { fl.quiet.do(func() { _, runErr = s.Run(feeds, nil, targets) }) }); e != nil {
+			return e
+		}
 		return runErr
 	}()
 	if err != nil {

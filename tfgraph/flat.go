@@ -18,7 +18,6 @@ import (
 type Flat struct {
 	model   *Model
 	graph   *tf.Graph
-	sess    *tf.Session
 	inputs  []tf.Output
 	outputs []tf.Output
 	// Weights lists the frozen variables, sorted by variable name.
@@ -49,8 +48,10 @@ func (m *Model) Flat() (*Flat, error) {
 }
 
 func (m *Model) buildFlat() (*Flat, error) {
+	m.life.RLock()
+	defer m.life.RUnlock()
 	if m.saved == nil {
-		return nil, fmt.Errorf("tfgraph: %s: model is closed", m.Dir)
+		return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrClosed)
 	}
 	fg, err := m.flatten()
 	if err != nil {
@@ -72,7 +73,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 	if _, err := importFlat(m.Dir, fg, g, flatPrefix, true); err != nil {
 		return nil, err
 	}
-	fl := &Flat{model: m, graph: g, sess: m.saved.Session, prefix: flatPrefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
+	fl := &Flat{model: m, graph: g, prefix: flatPrefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
 		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{},
 		quiet: &firstRunFilter{}, bw: &backwardCache{}, runs: &atomic.Int64{}}
 	for _, n := range fg.def.GetNode() {
@@ -136,41 +137,6 @@ func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return res.Fetched[0], nil
-}
-
-// close forgets the session, which the model owns and closes.
-func (fl *Flat) close() error {
-	if fl != nil {
-		fl.sess = nil
-	}
-	return nil
-}
-
-// topoSort orders nodes so that every node comes after its inputs.
-func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
-	byName := make(map[string]*nodepb.NodeDef, len(nodes))
-	for _, n := range nodes {
-		byName[n.GetName()] = n
-	}
-	done := make(map[string]bool, len(nodes))
-	out := make([]*nodepb.NodeDef, 0, len(nodes))
-	var visit func(n *nodepb.NodeDef)
-	visit = func(n *nodepb.NodeDef) {
-		if done[n.GetName()] {
-			return
-		}
-		done[n.GetName()] = true
-		for _, in := range n.GetInput() {
-			if p := byName[nodeOf(strings.TrimPrefix(in, "^"))]; p != nil {
-				visit(p)
-			}
-		}
-		out = append(out, n)
-	}
-	for _, n := range nodes {
-		visit(n)
-	}
-	return out
 }
 
 // Output is the flat tensor of the signature's first output.
@@ -239,4 +205,31 @@ func (fl *Flat) activationBytes() int64 {
 		}
 	}
 	return total
+}
+
+// topoSort orders nodes so that every node comes after its inputs.
+func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
+	byName := make(map[string]*nodepb.NodeDef, len(nodes))
+	for _, n := range nodes {
+		byName[n.GetName()] = n
+	}
+	done := make(map[string]bool, len(nodes))
+	out := make([]*nodepb.NodeDef, 0, len(nodes))
+	var visit func(n *nodepb.NodeDef)
+	visit = func(n *nodepb.NodeDef) {
+		if done[n.GetName()] {
+			return
+		}
+		done[n.GetName()] = true
+		for _, in := range n.GetInput() {
+			if p := byName[nodeOf(strings.TrimPrefix(in, "^"))]; p != nil {
+				visit(p)
+			}
+		}
+		out = append(out, n)
+	}
+	for _, n := range nodes {
+		visit(n)
+	}
+	return out
 }

@@ -100,6 +100,9 @@ type Model struct {
 	flatOnce sync.Once
 	flat     *Flat
 	flatErr  error
+	// life is held (read) by every session run and graph build and
+	// (write) by Close, which so waits for them; saved is nil once closed.
+	life sync.RWMutex
 }
 
 // Load opens the SavedModel in dir. Errors name the folder and, for a wrong tag
@@ -189,14 +192,31 @@ func Load(dir string, opts *Options) (*Model, error) {
 }
 
 // Close releases the session. The model is unusable afterwards.
+//
+// Close waits for the runs in progress; every later call on the model, its
+// flat graph or a view of it returns an error wrapping ErrClosed. Closing
+// twice is harmless.
 func (m *Model) Close() error {
+	m.life.Lock()
+	defer m.life.Unlock()
 	if m.saved == nil {
 		return nil
 	}
-	m.flat.close()
 	err := m.saved.Session.Close()
 	m.saved = nil
 	return err
+}
+
+// session runs f with the loaded session while Close waits; after Close it
+// returns ErrClosed without running f.
+func (m *Model) session(f func(s *tf.Session)) error {
+	m.life.RLock()
+	defer m.life.RUnlock()
+	if m.saved == nil {
+		return fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrClosed)
+	}
+	f(m.saved.Session)
+	return nil
 }
 
 // Input describes the signature's first (for image classifiers, only) input.
@@ -222,10 +242,12 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 // Run feeds the signature inputs named by key and fetches the named outputs
 // (all of them, in signature order, when none are named).
 func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*tensor.Tensor, error) {
-	if m.saved == nil {
-		return nil, fmt.Errorf("tfgraph: %s: model is closed", m.Dir)
-	}
 	feeds := make(map[tf.Output]*tf.Tensor, len(inputs))
+	defer func() {
+		for _, t := range feeds {
+			release(t)
+		}
+	}()
 	for i, in := range m.Signature.Inputs {
 		x, ok := inputs[in.Key]
 		if !ok {
@@ -261,10 +283,13 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*ten
 	}
 	var res []*tf.Tensor
 	var err error
-	m.quiet.do(func() { res, err = m.saved.Session.Run(feeds, fetches, nil) })
+	if e := m.session(func(s *tf.Session) { m.quiet.do(func() { res, err = s.Run(feeds, fetches, nil) }) }); e != nil {
+		return nil, e
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: run: %s", m.Dir, firstLine(err.Error()))
 	}
+	defer release(res...)
 	out := make([]*tensor.Tensor, len(res))
 	for i, t := range res {
 		if out[i], err = fromTF(t); err != nil {
@@ -405,7 +430,7 @@ func checkVariables(dir string, meta *corepb.MetaGraphDef) error {
 	if _, err := os.Stat(index); err != nil {
 		return fmt.Errorf("tfgraph: load %s: the graph has variables but variables/variables.index is missing", dir)
 	}
-	return nil
+	return checkBundle(dir)
 }
 
 func signatureInfos(meta *corepb.MetaGraphDef) []SignatureInfo {

@@ -22,7 +22,8 @@ import (
 // Profile accumulates TensorFlow's own step statistics (RunOptions with
 // FULL_TRACE) over the session runs of a view made by Profiled: the kernel
 // time of every op, summed by op type and by direction (the forward graph,
-// or the backward graphs tfgraph adds). It is safe for concurrent use.
+// or the backward graphs tfgraph adds). It is safe for concurrent use;
+// TensorFlow traces one run at a time, so profiled runs take turns.
 type Profile struct {
 	mu    sync.Mutex
 	runs  int
@@ -137,6 +138,31 @@ func (p *Profile) add(fl *Flat, md *configpb.RunMetadata, wall time.Duration) {
 
 // The C handles inside graft's Session, Operation and Tensor, whose first
 // field each is (checked against TF_OperationName and TF_NumDims before use).
+// release frees the C memory of tensors made for one session run (fed
+// inputs, and fetched outputs once copied to Go) now, instead of at their
+// finalizers, which run only when the Go collector notices the small Go
+// objects: a batch of ImageNet activations is hundreds of megabytes of C
+// memory that the Go heap does not count. graft has no Close for tensors;
+// this is its finalizer, called early and then cleared. A tensor whose
+// layout is not the one graft v0.10 has is left to its finalizer.
+func release(ts ...*tf.Tensor) {
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		ct := cTensor(t)
+		if ct == nil || int(C.TF_NumDims(ct)) != len(t.Shape()) {
+			continue
+		}
+		runtime.SetFinalizer(t, nil)
+		C.TF_DeleteTensor(ct)
+		*(**C.TF_Tensor)(unsafe.Pointer(t)) = nil
+	}
+}
+
+// traceMu serialises the traced runs of the process.
+var traceMu sync.Mutex
+
 func cSession(s *tf.Session) *C.TF_Session       { return *(**C.TF_Session)(unsafe.Pointer(s)) }
 func cOperation(o *tf.Operation) *C.TF_Operation { return *(**C.TF_Operation)(unsafe.Pointer(o)) }
 func cTensor(t *tf.Tensor) *C.TF_Tensor          { return *(**C.TF_Tensor)(unsafe.Pointer(t)) }
@@ -144,6 +170,10 @@ func cTensor(t *tf.Tensor) *C.TF_Tensor          { return *(**C.TF_Tensor)(unsaf
 // traced is one session run with FULL_TRACE run options; it returns the
 // fetched float32 tensors and the run's metadata.
 func (fl *Flat) traced(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, *configpb.RunMetadata, error) {
+	// TensorFlow traces one run at a time per process ("Another profiling
+	// session active"): traced runs of any model take turns.
+	traceMu.Lock()
+	defer traceMu.Unlock()
 	cOut := func(o tf.Output) (C.TF_Output, error) {
 		op := cOperation(o.Op)
 		if op == nil || C.GoString(C.TF_OperationName(op)) != o.Op.Name() {
@@ -198,8 +228,12 @@ func (fl *Flat) traced(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*
 	if n > 0 {
 		inP, inV = &inOuts[:1][0], &inVals[:1][0]
 	}
-	C.TF_SessionRun(cSession(fl.sess), optBuf, inP, inV, C.int(n),
-		&outOuts[:1][0], &outVals[:1][0], C.int(m), nil, 0, mdBuf, status)
+	if err := fl.model.session(func(s *tf.Session) {
+		C.TF_SessionRun(cSession(s), optBuf, inP, inV, C.int(n),
+			&outOuts[:1][0], &outVals[:1][0], C.int(m), nil, 0, mdBuf, status)
+	}); err != nil {
+		return nil, nil, err
+	}
 	runtime.KeepAlive(feeds) // the fed tensors live until the run is over
 	if C.TF_GetCode(status) != C.TF_OK {
 		return nil, nil, fmt.Errorf("%s", C.GoString(C.TF_Message(status)))

@@ -229,3 +229,20 @@ func (fl *Flat) MissingRules(rs *RuleSet) []string {
 	sort.Strings(list)
 	return list
 }
+
+// RegisterPlainRule gives op type op an exact derivative, for a model with an
+// op that tfgraph has no rule for (a *NoRuleError names it). Every rule set
+// then uses it for that op unless it has its own. Call it before building
+// backward graphs, from an init function: the rules are read without locks.
+// An op that already has a plain rule is an error, so a built-in rule is
+// never replaced by accident.
+func RegisterPlainRule(op string, r Rule) error {
+	if op == "" || r == nil {
+		return fmt.Errorf("tfgraph: RegisterPlainRule: want an op type and a rule")
+	}
+	if plainRules[op] != nil {
+		return fmt.Errorf("tfgraph: RegisterPlainRule: op %s already has a plain rule", op)
+	}
+	plainRules[op] = r
+	return nil
+}

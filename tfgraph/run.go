@@ -134,6 +134,8 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	temp := []*tf.Tensor{xt} // this run's own feeds, freed when it is over
+	defer func() { release(temp...) }()
 	feeds := map[tf.Output]*tf.Tensor{fl.inputs[0]: xt}
 	if fl.feed != nil {
 		for o, t := range fl.feed.feeds {
@@ -164,6 +166,7 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 			if err != nil {
 				return nil, err
 			}
+			temp = append(temp, st)
 			if _, dup := feeds[b.seed]; dup {
 				return nil, fmt.Errorf("tfgraph: %s: two grads of one query share a backward graph (%s → %s, %s); ask for it once", fl.model.Dir, b.Start, b.End, b.Rules.Name)
 			}
@@ -180,9 +183,6 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 
 // exec is one session run; every session run of a flat graph goes through it.
 func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
-	if fl.sess == nil {
-		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, ErrClosed)
-	}
 	fl.runs.Add(1)
 	if fl.profile == nil {
 		return fl.run1(feeds, fetches)
@@ -192,6 +192,9 @@ func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*te
 	var err error
 	t0 := time.Now()
 	fl.quiet.do(func() { out, md, err = fl.traced(feeds, fetches) })
+	if errors.Is(err, ErrClosed) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
 	}
@@ -202,15 +205,15 @@ func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*te
 // run1 is one plain session run, neither counted nor traced (exec's, and
 // the graph's own reads).
 func (fl *Flat) run1(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
-	if fl.sess == nil {
-		return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, ErrClosed)
-	}
 	var res []*tf.Tensor
 	var err error
-	fl.quiet.do(func() { res, err = fl.sess.Run(feeds, fetches, nil) })
+	if e := fl.model.session(func(s *tf.Session) { fl.quiet.do(func() { res, err = s.Run(feeds, fetches, nil) }) }); e != nil {
+		return nil, e
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: flat graph: %s", fl.model.Dir, firstLine(err.Error()))
 	}
+	defer release(res...)
 	out := make([]*tensor.Tensor, len(res))
 	for i, t := range res {
 		if out[i], err = fromTF(t); err != nil {

@@ -1,10 +1,100 @@
 package tfgraph
 
+/*
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// The filter's forwarding loop runs on a thread of its own, outside the Go
+// scheduler: when the Go runtime stops the world to report a fatal error, it
+// keeps draining the pipe, so the runtime's writes to descriptor 2 neither
+// block nor vanish.
+
+// is_info says whether a line is an INFO line of absl's logging: the
+// severity letter I, MMDD, a space, and "] " after the time, thread and
+// file:line.
+static int is_info(const char *l, size_t n) {
+	if (n < 6 || l[0] != 'I') return 0;
+	for (int i = 1; i <= 4; i++) if (l[i] < '0' || l[i] > '9') return 0;
+	if (l[5] != ' ') return 0;
+	return memmem(l, n < 200 ? n : 200, "] ", 2) != NULL;
+}
+
+static const char absl_pre[] = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR";
+
+static void write_all(int fd, const char *b, size_t n) {
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0) {
+			if (errno == EINTR) continue;
+			return;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+typedef struct { int r, fd; } fwd_args;
+
+// forward copies r to fd line by line until EOF, dropping INFO lines; a line
+// longer than the buffer is passed on as it comes. It closes r.
+static void *forward(void *p) {
+	fwd_args a = *(fwd_args *)p;
+	free(p);
+	size_t cap = 1 << 17, len = 0;
+	char *buf = malloc(cap);
+	int passing = 0; // inside a long line
+	for (;;) {
+		if (len == cap) {
+			write_all(a.fd, buf, len);
+			len = 0;
+			passing = 1;
+		}
+		ssize_t n = read(a.r, buf + len, cap - len);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) break;
+		len += (size_t)n;
+		size_t start = 0;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', len - start);
+			if (nl == NULL) break;
+			const char *l = buf + start;
+			size_t ln = (size_t)(nl - l) + 1;
+			int drop = !passing && (is_info(l, ln) ||
+				(ln - 1 == sizeof(absl_pre) - 1 && memcmp(l, absl_pre, ln - 1) == 0));
+			if (!drop) write_all(a.fd, l, ln);
+			passing = 0;
+			start += ln;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+	}
+	if (len > 0) write_all(a.fd, buf, len);
+	free(buf);
+	close(a.r);
+	return NULL;
+}
+
+static int start_forwarder(int r, int fd, pthread_t *t) {
+	fwd_args *a = malloc(sizeof *a);
+	if (a == NULL) return -1;
+	a->r = r;
+	a->fd = fd;
+	int err = pthread_create(t, NULL, forward, a);
+	if (err != 0) free(a);
+	return err;
+}
+
+static void join_forwarder(pthread_t t) { pthread_join(t, NULL); }
+*/
+import "C"
+
 import (
-	"bufio"
-	"bytes"
 	"os"
-	"regexp"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,12 +106,7 @@ import (
 // quiet, calls into TensorFlow that may log run with file descriptor 2 piped
 // through a filter that drops INFO lines and passes everything else on.
 
-var (
-	stderrMu sync.Mutex
-	// absl's prefix: severity letter, MMDD, time, thread id, file:line].
-	infoLine = regexp.MustCompile(`^I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ ]+:\d+\] `)
-	abslPre  = []byte("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
-)
+var stderrMu sync.Mutex
 
 func wantQuiet() bool {
 	v := os.Getenv("TF_CPP_MIN_LOG_LEVEL")
@@ -30,6 +115,15 @@ func wantQuiet() bool {
 
 // filterTFLogs runs f with INFO lines of TensorFlow's own logging dropped from
 // stderr. If the descriptors cannot be rearranged it just runs f.
+//
+// While f runs, descriptor 2 is a pipe that a C thread drains line by line
+// into the real stderr; a line of any length passes (a long one in pieces).
+// The thread is outside the Go scheduler, so a Go fatal error raised in that
+// window is passed on too, and the runtime's writes cannot block on a full
+// pipe. As the process may exit before the thread has passed on the last
+// bytes, the runtime's crash report also goes straight to the real stderr
+// (debug.SetCrashOutput): a fatal error can appear twice, never not at all.
+// A panic in f restores descriptor 2 (deferred) before the runtime prints it.
 func filterTFLogs(f func()) {
 	if !wantQuiet() {
 		f()
@@ -43,37 +137,35 @@ func filterTFLogs(f func()) {
 		return
 	}
 	defer syscall.Close(saved)
-	r, w, err := os.Pipe()
-	if err != nil {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		f()
 		return
 	}
-	if err := syscall.Dup2(int(w.Fd()), 2); err != nil {
-		r.Close()
-		w.Close()
+	r, w := p[0], p[1]
+	var th C.pthread_t
+	if C.start_forwarder(C.int(r), C.int(saved), &th) != 0 {
+		syscall.Close(r)
+		syscall.Close(w)
 		f()
 		return
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// Write with syscall: an *os.File here would close the descriptor
-		// again in its finalizer, after its number has been reused.
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			if infoLine.Match(line) || bytes.Equal(line, abslPre) {
-				continue
-			}
-			syscall.Write(saved, append(line, '\n'))
-		}
-	}()
+	if err := syscall.Dup2(w, 2); err != nil {
+		syscall.Close(w) // the thread sees EOF and ends
+		C.join_forwarder(th)
+		f()
+		return
+	}
+	if d, err := syscall.Dup(saved); err == nil {
+		crash := os.NewFile(uintptr(d), "stderr")
+		debug.SetCrashOutput(crash, debug.CrashOptions{}) // keeps a duplicate
+		crash.Close()
+	}
 	defer func() {
 		syscall.Dup2(saved, 2)
-		w.Close()
-		<-done
-		r.Close()
+		debug.SetCrashOutput(nil, debug.CrashOptions{})
+		syscall.Close(w)
+		C.join_forwarder(th) // drains what is left, then ends at EOF
 	}()
 	f()
 }
