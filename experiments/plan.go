@@ -360,6 +360,9 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	if om.fl, err = tm.Flat(); err != nil {
 		return fail(err)
 	}
+	if err := CheckCard(card, tm, om.fl); err != nil {
+		return fail(err)
+	}
 	if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {
 		return fail(err)
 	}

@@ -276,6 +276,15 @@ func (p *Plan) writeHeader(out string) error {
 	b = append(b, '\n')
 	planPath := filepath.Join(out, PlanFileName)
 	if old, err := os.ReadFile(planPath); err == nil && !bytes.Equal(old, b) {
+		var prev PlanFile
+		if json.Unmarshal(old, &prev) == nil && prev.Threads != p.Threads {
+			other := p.PlanFile
+			other.Threads = prev.Threads
+			if ob, err := json.MarshalIndent(other, "", "  "); err == nil && bytes.Equal(append(ob, '\n'), old) {
+				return fmt.Errorf("experiments: %s is a run with %d TensorFlow threads, this process has %d: every shard of a run needs the same threads (TensorFlow's results can differ in the last bits); run with -threads %d",
+					out, prev.Threads, p.Threads, prev.Threads)
+			}
+		}
 		return fmt.Errorf("experiments: %s holds the run of another experiment, or of another version of %s (its %s differs); give another output folder or remove it",
 			out, p.Exp.File, PlanFileName)
 	}

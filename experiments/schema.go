@@ -179,6 +179,12 @@ func Load(path string) (*Experiment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
+	return parse(raw, path)
+}
+
+// parse validates the text of the experiment file at path (relative paths
+// in it are resolved against path's folder).
+func parse(raw []byte, path string) (*Experiment, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		line := 0

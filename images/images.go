@@ -9,7 +9,6 @@
 package images
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -89,15 +88,53 @@ func (s Spec) Display() Spec {
 	return Spec{Height: s.Height, Width: s.Width, Channels: s.Channels}
 }
 
+// Limits of Decode. The header is read first, so an image whose pixels would
+// not fit is refused before they are allocated (a decompression bomb of a few
+// kilobytes can claim gigapixels).
+const (
+	// MaxPixels is the largest width × height Decode accepts: 2^26, about 67
+	// megapixels (8192 × 8192). Saliency models read a few hundred pixels a
+	// side; a larger photograph should be scaled down first.
+	MaxPixels = 1 << 26
+	// MaxSide is the largest width or height Decode accepts.
+	MaxSide = 1 << 15
+	// MaxFileBytes is the largest file Decode reads.
+	MaxFileBytes = 256 << 20
+)
+
 // Decode reads an image from r; name is used in errors. A file that is not an
-// image of a known format, or is truncated, is an error naming it.
-func Decode(r io.Reader, name string) (image.Image, error) {
-	br := bufio.NewReader(r)
-	head, _ := br.Peek(16)
-	if len(head) == 0 {
+// image of a known format, is truncated, has no pixels or more than MaxPixels
+// (or a side above MaxSide) is an error naming it.
+func Decode(r io.Reader, name string) (img image.Image, err error) {
+	defer func() {
+		// The standard decoders are fuzzed upstream; should one still
+		// panic on a hostile file, that file is an error, not a crash.
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("images: %s: corrupt file (the decoder failed: %v)", name, p)
+		}
+	}()
+	raw, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("images: %s: %w", name, err)
+	}
+	if len(raw) == 0 {
 		return nil, fmt.Errorf("images: %s: empty file", name)
 	}
-	img, _, err := image.Decode(br)
+	if len(raw) > MaxFileBytes {
+		return nil, fmt.Errorf("images: %s: file larger than %d MiB (images.MaxFileBytes)", name, MaxFileBytes>>20)
+	}
+	head := raw[:min(len(raw), 16)]
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
+	if err == nil {
+		switch w, h := cfg.Width, cfg.Height; {
+		case w <= 0 || h <= 0:
+			return nil, fmt.Errorf("images: %s: image has no pixels (%d×%d)", name, w, h)
+		case w > MaxSide || h > MaxSide || w*h > MaxPixels:
+			return nil, fmt.Errorf("images: %s: %d×%d %s image is above the limit of %d pixels and %d a side (images.MaxPixels, images.MaxSide); scale it down first",
+				name, w, h, formatOf(head), MaxPixels, MaxSide)
+		}
+	}
+	img, _, err = image.Decode(bytes.NewReader(raw))
 	switch {
 	case errors.Is(err, image.ErrFormat):
 		return nil, fmt.Errorf("images: %s: not an image (PNG, JPEG or GIF), starts with %q", name, printable(head))
@@ -119,7 +156,33 @@ func Load(path string) (image.Image, error) {
 		return nil, fmt.Errorf("images: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("images: %s is a folder, not an image file", path)
+	}
 	return Decode(f, path)
+}
+
+// Transparency is the fraction of img's pixels that are not fully opaque
+// (0 for an image without alpha). Saliency drops alpha the way PIL's
+// Image.convert("RGB") does: each pixel keeps the colour it stores,
+// un-premultiplied, whatever its alpha, with no compositing over a background.
+// A fully transparent pixel therefore reads as its stored colour, often black.
+// (Go's GIF decoder stores a transparent palette entry as black; PIL keeps
+// the entry's colour.)
+func Transparency(img image.Image) float64 {
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
+		return 0
+	}
+	b := img.Bounds()
+	n := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(b.Dx()*b.Dy())
 }
 
 // ToInput converts img to a [H,W,C] float32 array following spec.

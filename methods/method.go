@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -202,12 +203,64 @@ func New(name string, options map[string]any) (Method, error) {
 			return nil, fmt.Errorf("methods: %s: %s", name, optionError(err, m))
 		}
 	}
+	if err := finiteOptions(name, reflect.ValueOf(m)); err != nil {
+		return nil, err
+	}
 	if v, ok := m.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// finiteOptions rejects a NaN or infinite value in any float option (YAML's
+// .nan and .inf), which no method's own checks of ranges would catch.
+func finiteOptions(method string, v reflect.Value) error {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, flags, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		fv := v.Field(i)
+		if strings.Contains(flags, "inline") {
+			if err := finiteOptions(method, fv); err != nil {
+				return err
+			}
+			continue
+		}
+		for fv.Kind() == reflect.Pointer && !fv.IsNil() {
+			fv = fv.Elem()
+		}
+		var vals []float64
+		switch fv.Kind() {
+		case reflect.Float32, reflect.Float64:
+			vals = []float64{fv.Float()}
+		case reflect.Slice, reflect.Array:
+			if k := fv.Type().Elem().Kind(); k == reflect.Float32 || k == reflect.Float64 {
+				for j := 0; j < fv.Len(); j++ {
+					vals = append(vals, fv.Index(j).Float())
+				}
+			}
+		}
+		for _, x := range vals {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return fmt.Errorf("methods: %s: option %s is %v; want a finite number", method, name, x)
+			}
+		}
+	}
+	return nil
 }
 
 // optionError rewrites a YAML decoding error of options as one line that

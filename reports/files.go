@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/internal/fsys"
 	"github.com/saliencykit/saliency/tensor"
 )
 
@@ -118,7 +119,7 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	f, err := fsys.CreateTemp(dir, "."+name+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("reports: write %s: %w", path, err)
 	}

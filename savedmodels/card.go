@@ -7,9 +7,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/saliencykit/saliency/images"
 	"gopkg.in/yaml.v3"
@@ -85,10 +88,21 @@ func ReadCard(dir string) (*Card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("savedmodels: %w", err)
 	}
+	return ParseCard(raw, path)
+}
+
+// ParseCard parses the text of a card; path names it in errors. Unknown keys,
+// wrong types, a missing input shape or output kind, no classes and a
+// preprocessing that cannot be applied are errors naming the file and, where
+// the YAML decoder knows it, the line.
+func ParseCard(raw []byte, path string) (*Card, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	var c Card
 	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("savedmodels: %s: empty card", path)
+		}
 		return nil, fmt.Errorf("savedmodels: %s: %v", path, err)
 	}
 	if err := c.check(); err != nil {
@@ -100,6 +114,22 @@ func ReadCard(dir string) (*Card, error) {
 func (c *Card) check() error {
 	if len(c.Input.Shape) != 4 {
 		return fmt.Errorf("input.shape %v: want [batch, height, width, channels]", c.Input.Shape)
+	}
+	if h, w, ch := c.Input.Shape[1], c.Input.Shape[2], c.Input.Shape[3]; h <= 0 || w <= 0 || h > images.MaxSide || w > images.MaxSide || (ch != 1 && ch != 3) {
+		return fmt.Errorf("input.shape %v: want a height and width in [1, %d] and 1 (grayscale) or 3 (RGB) channels", c.Input.Shape, images.MaxSide)
+	}
+	switch c.Input.Color {
+	case "", "rgb", "bgr", "grayscale", "gray":
+	default:
+		return fmt.Errorf("input.color %q: want rgb, bgr or grayscale", c.Input.Color)
+	}
+	if err := c.ImageSpec().Validate(); err != nil {
+		return fmt.Errorf("preprocessing: %v", strings.TrimPrefix(err.Error(), "images: "))
+	}
+	for _, v := range append([]float64{c.Preprocessing.Scale, c.Preprocessing.Offset}, append(c.Preprocessing.Mean, c.Preprocessing.Std...)...) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("preprocessing: %v is not a finite number", v)
+		}
 	}
 	if len(c.Classes) == 0 {
 		return fmt.Errorf("classes: empty")
