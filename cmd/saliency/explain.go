@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
@@ -39,7 +41,9 @@ The class explained is the predicted one unless -class is given; layer methods
 (cam, gradcam, …) use the model's CAM layer unless -layer names another.
 Options of a method are set with -set method.option=value, repeated, e.g.
 -set smoothgrad.samples=20 -set occlusion.patch=6. A method that does not apply
-to the model (cam without global average pooling) is reported and skipped.`,
+to the model (cam without global average pooling, an op without a backward
+rule) is reported and skipped; when none applies, explain fails. Flags may
+come before or after the images; after -- everything is an image.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
@@ -61,7 +65,10 @@ to the model (cam without global average pooling) is reported and skipped.`,
 			if len(args) == 0 {
 				return usagef("want at least one image")
 			}
-			if o.percentile <= 0 || o.percentile > 100 {
+			if o.class < -1 {
+				return usagef("-class must be a class index ≥ 0, got %d", o.class)
+			}
+			if !(o.percentile > 0 && o.percentile <= 100) {
 				return usagef("-percentile must be in (0, 100], got %g", o.percentile)
 			}
 			if !slices.Contains([]string{"png", "svg", "pdf"}, o.figure) {
@@ -146,7 +153,7 @@ func readImages(w io.Writer, cmd string, paths []string, spec images.Spec) ([]in
 	failed := 0
 	seen := map[string]int{}
 	for _, p := range paths {
-		img, err := images.Load(p)
+		img, err := loadImage(w, cmd, p)
 		var x, disp []float32
 		if err == nil {
 			x, err = images.ToInput(img, spec)
@@ -168,6 +175,19 @@ func readImages(w io.Writer, cmd string, paths []string, spec images.Spec) ([]in
 			display: &tensor.Tensor{Shape: []int{spec.Height, spec.Width, spec.Channels}, Data: disp}})
 	}
 	return out, failed
+}
+
+// loadImage decodes an image file and says on w when some of its pixels are
+// transparent, because their alpha is dropped (images.Transparency).
+func loadImage(w io.Writer, cmd, path string) (image.Image, error) {
+	img, err := images.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if f := images.Transparency(img); f > 0 {
+		fmt.Fprintf(w, "saliency %s: note: %s: %.0f%% of its pixels are transparent; alpha is dropped and each pixel keeps its stored colour, as PIL's convert(\"RGB\") does\n", cmd, path, 100*f)
+	}
+	return img, nil
 }
 
 // indexEntry is one map of index.json.
@@ -217,7 +237,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	m, card, spec, err := mf.loadImages(o.model)
+	m, card, spec, err := mf.loadImages(c, "explain", o.model)
 	if err != nil {
 		return err
 	}
@@ -228,6 +248,9 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	}
 	fl, err := m.Flat()
 	if err != nil {
+		return err
+	}
+	if err := experiments.CheckCard(card, m, fl); err != nil {
 		return err
 	}
 	items := make([]*tensor.Tensor, len(imgs))
@@ -267,6 +290,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		if errors.As(err, &na) {
 			idx.Skipped = append(idx.Skipped, skipped{meth.Name(), err.Error()})
 			fmt.Fprintf(c.stderr, "saliency explain: %v (skipped)\n", err)
+			noRuleHint(c.stderr, err)
 			continue
 		}
 		if err != nil {
@@ -284,6 +308,9 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		}
 	}
 	bar.finish()
+	if len(idx.Methods) == 0 {
+		return fmt.Errorf("none of the %d methods applies to %s (see above)", len(ms), o.model)
+	}
 	grid := &reports.Grid{
 		Title:   fmt.Sprintf("%s — %s", filepath.Base(filepath.Clean(o.model)), scoreNote(logits, card)),
 		Columns: []string{"input"},

@@ -28,6 +28,7 @@ import (
 	"syscall"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // command is one subcommand, in the manner of cmd/go.
@@ -65,6 +66,55 @@ func main() {
 
 // run is the whole command line; main only calls it.
 func run(stdout, stderr io.Writer, args []string) int {
+	out := &checkedWriter{w: stdout}
+	code := run1(out, stderr, args)
+	if out.err != nil && code == 0 {
+		fmt.Fprintf(stderr, "saliency: writing standard output: %v\n", out.err)
+		return 1
+	}
+	return code
+}
+
+// checkedWriter remembers the first write error, so that output lost to a
+// full disk or a closed pipe is a failure, not a silent success.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// parseFlags parses flags wherever they stand among the positional
+// arguments, as a user expects: "predict MODEL a.png -k 2" sets -k instead
+// of reading "-k" and "2" as image names. After "--" everything is positional.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func run1(stdout, stderr io.Writer, args []string) int {
 	c := &ctx{stdout: stdout, stderr: stderr}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
@@ -91,7 +141,8 @@ func run(stdout, stderr io.Writer, args []string) int {
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	runFn := cmd.flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseFlags(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandUsage(stdout, cmd, fs)
 			return 0
@@ -100,7 +151,7 @@ func run(stdout, stderr io.Writer, args []string) int {
 		printCommandUsage(stderr, cmd, fs)
 		return 2
 	}
-	if err := runFn(c, fs.Args()); err != nil {
+	if err := runFn(c, pos); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "saliency %s: %s\n", cmd.name, ue.msg)
@@ -108,9 +159,18 @@ func run(stdout, stderr io.Writer, args []string) int {
 			return 2
 		}
 		fmt.Fprintf(stderr, "saliency %s: %v\n", cmd.name, err)
+		noRuleHint(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// noRuleHint explains a *tfgraph.NoRuleError in err, once per process.
+func noRuleHint(w io.Writer, err error) {
+	var nr *tfgraph.NoRuleError
+	if errors.As(err, &nr) {
+		fmt.Fprintf(w, "The model has an op (%s) that the %s rule set has no backward rule for; docs/own-model.md says what this means and how to add a rule. Methods without a backward pass (occlusion, scorecam) still work.\n", nr.Op, nr.Rules)
+	}
 }
 
 func lookup(name string) *command {

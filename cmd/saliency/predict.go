@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"sort"
 
 	"github.com/saliencykit/saliency/images"
@@ -39,7 +40,7 @@ the exit status is then 1.`,
 }
 
 func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
-	m, card, spec, err := mf.loadImages(dir)
+	m, card, spec, err := mf.loadImages(c, "predict", dir)
 	if err != nil {
 		return err
 	}
@@ -48,7 +49,11 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 	var good []string
 	failed := 0
 	for _, p := range paths {
-		x, err := images.LoadInput(p, spec)
+		img, err := loadImage(c.stderr, "predict", p)
+		var x []float32
+		if err == nil {
+			x, err = images.ToInput(img, spec)
+		}
 		if err != nil {
 			fmt.Fprintf(c.stderr, "saliency predict: %v\n", err)
 			failed++
@@ -66,9 +71,13 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		if err != nil {
 			return err
 		}
-		probs := card == nil || card.Output.Kind == "probabilities"
-		if card == nil {
-			probs = looksLikeProbabilities(out)
+		probs := looksLikeProbabilities(out)
+		if card != nil && (card.Output.Kind == "probabilities") != probs {
+			what := "not probabilities (each row non-negative and summing to 1)"
+			if probs {
+				what = "probabilities (each row non-negative and summing to 1), not logits"
+			}
+			return fmt.Errorf("%s: output.kind %s, but the model's outputs for these images are %s", filepath.Join(dir, savedmodels.CardFile), card.Output.Kind, what)
 		}
 		for i, p := range good {
 			printTopK(c.stdout, p, out.Item(i).Data, probs, card, k)

@@ -115,7 +115,7 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 	defer p.Close()
 	units := p.Units()
 	if dry {
-		return false, printPlan(c, p, shard, units)
+		return false, printPlan(c, p, out, shard, units)
 	}
 	bar := newProgress(c.stderr, "run "+e.Name, 0)
 	st, err := p.Run(ctxt, experiments.RunOptions{Out: out, Shard: shard, Progress: bar.set})
@@ -143,7 +143,7 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 }
 
 // printPlan prints what a run would do and how long it would take.
-func printPlan(c *ctx, p *experiments.Plan, shard experiments.Shard, units []experiments.Unit) error {
+func printPlan(c *ctx, p *experiments.Plan, out string, shard experiments.Shard, units []experiments.Unit) error {
 	fmt.Fprintf(c.stdout, "experiment %s (%s), seed %d\n", p.Name, p.Exp.File, p.Seed)
 	fmt.Fprintf(c.stdout, "images     %d from %s %s, %d per unit\n", len(p.Images), p.Exp.Data.Source, p.Exp.Data.Path, p.Batch)
 	for _, m := range p.Models {
@@ -151,7 +151,7 @@ func printPlan(c *ctx, p *experiments.Plan, shard experiments.Shard, units []exp
 			m.Name, m.Path, m.Layer, m.Target, len(m.Steps), len(m.Steps)-1)
 	}
 	fmt.Fprintf(c.stdout, "units      %d in all; shard %s computes %d\n", len(units), shard, (len(units)+shard.N-shard.K)/shard.N)
-	fmt.Fprintf(c.stdout, "output     %s\n\nCalibrating (one unit of each model and method)…\n", p.Exp.Output)
+	fmt.Fprintf(c.stdout, "output     %s\n\nCalibrating (one unit of each model and method)…\n", out)
 	cal, err := p.Calibrate(context.Background(), shard)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
@@ -72,13 +73,16 @@ for a model that takes uncentred inputs is the training set's mean image.`,
 }
 
 func visualize(c *ctx, mf *modelFlags, dir, out, class, figure, from string, cm methods.Method, opts map[string]any) error {
-	m, card, spec, err := mf.loadImages(dir)
+	m, card, spec, err := mf.loadImages(c, "visualize", dir)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	fl, err := m.Flat()
 	if err != nil {
+		return err
+	}
+	if err := experiments.CheckCard(card, m, fl); err != nil {
 		return err
 	}
 	logits, _ := fl.Logits()
