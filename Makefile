@@ -16,7 +16,7 @@ GO ?= go
 BENCH ?= .
 PKGS := ./...
 
-.PHONY: setup build test test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
+.PHONY: setup build test test-race fuzz test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
 .tflib/env.mk: requirements.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -37,6 +37,19 @@ vet: .tflib/env.mk
 test: .tflib/env.mk vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))" || { echo "gofmt: files need formatting:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 $(PKGS)
+
+## test-race: the concurrency and lifetime tests under the race detector (tfgraph's "safe for concurrent use" claims, Close during runs, the stderr filter) and the pure-Go packages
+RACE_TESTS := TestConcurrentUse|TestClosedModel|TestStderrFilter|TestCancelAndClose|TestRunBacksOffOnOOM|TestDerivedKernelsFollowFedWeights|TestQueryOneRun
+test-race: .tflib/env.mk
+	$(GO) test -race -count=1 -run '^($(RACE_TESTS))$$' ./tfgraph
+	$(GO) test -race -count=1 ./tensor ./images ./reports ./internal/... ./experiments/metrics ./experiments/stats
+
+## fuzz: each fuzz target for FUZZTIME (default 3m): experiment YAML, image decoding, card parsing; new crashers land in testdata/fuzz/ as regression cases
+FUZZTIME ?= 3m
+fuzz: .tflib/env.mk
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./experiments
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./images
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCard$$' -fuzztime $(FUZZTIME) ./savedmodels
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
