@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A model that is not in the zoo, to try saliency on "your own model": a small Keras 3 CNN
-(separable convolutions, batch normalization, global average pooling, a softmax output)
-trained for 2 epochs on 20 000 Fashion-MNIST images with a fixed seed, saved as a .keras file.
-About a minute on 2 cores; test accuracy about 0.85.
+(separable convolutions, global average pooling, a softmax output)
+trained for 3 epochs on 20 000 Fashion-MNIST images with a fixed seed, saved as a .keras file.
+About a minute on 2 cores; test accuracy 0.78 on 2000 test images.
 
 Usage (in the venv `make setup` made; Fashion-MNIST from Debian's dataset-fashion-mnist):
 
@@ -45,9 +45,7 @@ def main():
     yt = idx("t10k-labels-idx1-ubyte.gz")[:2000].astype("int64")
 
     inp = keras.Input((28, 28, 1), name="image")
-    h = layers.Conv2D(24, 3, padding="same", use_bias=False, name="stem")(inp)
-    h = layers.BatchNormalization(name="stem_bn")(h)
-    h = layers.Activation("relu", name="stem_relu")(h)
+    h = layers.Conv2D(24, 3, padding="same", activation="relu", name="stem")(inp)
     h = layers.SeparableConv2D(48, 3, padding="same", activation="relu", name="sep1")(h)
     h = layers.MaxPooling2D(name="pool1")(h)
     h = layers.SeparableConv2D(64, 3, padding="same", activation="relu", name="sep2")(h)
@@ -56,9 +54,9 @@ def main():
     h = layers.GlobalAveragePooling2D(name="gap")(h)
     out = layers.Dense(10, activation="softmax", name="predictions")(h)
     model = keras.Model(inp, out, name="example_model")
-    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x, y, batch_size=128, epochs=2, verbose=2 if sys.stdout.isatty() else 0)
+    model.fit(x, y, batch_size=128, epochs=3, verbose=2 if sys.stdout.isatty() else 0)
     acc = float(model.evaluate(xt, yt, verbose=0)[1])
     model.save(sys.argv[1])
     with open(os.path.splitext(sys.argv[1])[0] + ".classes.txt", "w") as f:

@@ -48,6 +48,17 @@ def floats(s, what):
         fail("%s %r: want comma-separated numbers" % (what, s))
 
 
+def input_range(args, c):
+    """The smallest and largest input value the preprocessing gives (over channels)."""
+    lo, hi = args.offset, 255.0 * args.scale + args.offset
+    if args.mean or args.std:
+        mean = floats(args.mean, "--mean") if args.mean else [0.0] * c
+        std = floats(args.std, "--std") if args.std else [1.0] * c
+        ends = [(v - m) / s for m, s in zip(mean, std) for v in (lo, hi)]
+        return min(ends), max(ends)
+    return min(lo, hi), max(lo, hi)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help=".keras or .h5 file")
@@ -117,7 +128,10 @@ def main():
     want = np.asarray(model(x, training=False))
     loaded = tf.saved_model.load(args.out)
     sig = loaded.signatures["serving_default"]
-    got = list(sig(tf.constant(x)).values())[0].numpy()
+    in_key = list(sig.structured_input_signature[1])[0]
+    outputs = sig(**{in_key: tf.constant(x)})
+    out_key = list(outputs)[0]
+    got = outputs[out_key].numpy()
     diff = float(np.abs(got - want).max())
     if diff > 1e-4:
         fail("the SavedModel's outputs differ from the Keras model's by %g" % diff)
@@ -146,9 +160,10 @@ def main():
         "description": "exported from %s by scripts/export_savedmodel.py" % os.path.basename(args.model),
         "framework": "keras %s, tensorflow %s" % (keras.__version__, tf.__version__),
         "classes": classes,
-        "input": {"shape": [-1, h, w, c], "dtype": "float32",
+        "input": {"signature_key": in_key, "shape": [-1, h, w, c], "dtype": "float32",
+                  "range": [float(v) for v in input_range(args, c)],
                   "color": "grayscale" if c == 1 else ("bgr" if args.bgr else "rgb")},
-        "output": {"shape": [-1, k], "kind": kind},
+        "output": {"signature_key": out_key, "shape": [-1, k], "kind": kind},
         "preprocessing": pre,
         "total_params": int(model.count_params()),
         "layers": layers,

@@ -72,31 +72,60 @@ func label(i int, s string) string {
 
 func printCard(w io.Writer, c *savedmodels.Card) {
 	fmt.Fprintf(w, "\nCard  %s\n", c.Name)
-	fmt.Fprintf(w, "  %s\n", c.Description)
+	if c.Description != "" {
+		fmt.Fprintf(w, "  %s\n", c.Description)
+	}
 	fmt.Fprintf(w, "  classes     %d: %s\n", len(c.Classes), strings.Join(c.Classes, ", "))
 	p := c.Preprocessing
-	fmt.Fprintf(w, "  input       %q %d×%d×%d %s %s in [%g, %g]; %s\n", c.Input.SignatureKey,
-		c.Input.Shape[1], c.Input.Shape[2], c.Input.Shape[3], c.Input.Color, c.Input.DType,
-		at(c.Input.Range, 0), at(c.Input.Range, 1), p.Formula)
-	fmt.Fprintf(w, "  output      %q %s\n", c.Output.SignatureKey, c.Output.Kind)
+	key := func(k string) string {
+		if k == "" {
+			return ""
+		}
+		return fmt.Sprintf("%q ", k)
+	}
+	in := fmt.Sprintf("  input       %s%d×%d×%d", key(c.Input.SignatureKey), c.Input.Shape[1], c.Input.Shape[2], c.Input.Shape[3])
+	for _, s := range []string{c.Input.Color, c.Input.DType} {
+		if s != "" {
+			in += " " + s
+		}
+	}
+	if len(c.Input.Range) == 2 {
+		in += fmt.Sprintf(" in [%g, %g]", c.Input.Range[0], c.Input.Range[1])
+	}
+	if p.Formula != "" {
+		in += "; " + p.Formula
+	}
+	fmt.Fprintln(w, in)
+	fmt.Fprintf(w, "  output      %s%s\n", key(c.Output.SignatureKey), c.Output.Kind)
 	var acc []string
 	for _, k := range []string{"test", "train"} {
 		if v, ok := c.Accuracy[k]; ok {
 			acc = append(acc, fmt.Sprintf("%s %.4f", k, v))
 		}
 	}
-	fmt.Fprintf(w, "  accuracy    %s\n", strings.Join(acc, ", "))
-	fmt.Fprintf(w, "  trained     seed %d", c.Seed)
-	if e, ok := c.Training["epochs"]; ok {
-		fmt.Fprintf(w, ", %v epochs", e)
+	if len(acc) > 0 {
+		fmt.Fprintf(w, "  accuracy    %s\n", strings.Join(acc, ", "))
 	}
-	if s, ok := c.Training["seconds"]; ok {
-		fmt.Fprintf(w, " in %v s", s)
+	var trained []string
+	if len(c.Training) > 0 {
+		t := fmt.Sprintf("seed %d", c.Seed)
+		if e, ok := c.Training["epochs"]; ok {
+			t += fmt.Sprintf(", %v epochs", e)
+		}
+		if s, ok := c.Training["seconds"]; ok {
+			t += fmt.Sprintf(" in %v s", s)
+		}
+		if f, ok := c.Training["from"]; ok {
+			t += fmt.Sprintf(", %v", f)
+		}
+		trained = append(trained, t)
 	}
-	if f, ok := c.Training["from"]; ok {
-		fmt.Fprintf(w, ", %v", f)
+	if c.Framework != "" {
+		trained = append(trained, c.Framework)
 	}
-	fmt.Fprintf(w, "; %s\n", c.Framework)
+	if len(trained) > 0 {
+		fmt.Fprintf(w, "  trained     %s\n", strings.Join(trained, "; "))
+	}
 }
 
 func printFlat(w io.Writer, fl *tfgraph.Flat) {
@@ -157,13 +186,6 @@ func shapeText(s []int64) string {
 		}
 	}
 	return "[" + strings.Join(parts, ",") + "]"
-}
-
-func at(v []float64, i int) float64 {
-	if i < len(v) {
-		return v[i]
-	}
-	return 0
 }
 
 // ruleCoverage describes which layers a rule set changes and which
