@@ -177,6 +177,29 @@ func readImages(w io.Writer, cmd string, paths []string, spec images.Spec) ([]in
 	return out, failed
 }
 
+// layerMethods read the activations of one layer (-layer, -grid).
+var layerMethods = []string{"cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "scorecam"}
+
+// layerFlags refuses -layer or -grid when no chosen method reads a layer:
+// the flag would be ignored, and the user meant something else.
+func layerFlags(o *explainOptions, ms []methods.Method) error {
+	if o.layer == "" && o.grid == "" {
+		return nil
+	}
+	var names []string
+	for _, m := range ms {
+		if slices.Contains(layerMethods, m.Name()) {
+			return nil
+		}
+		names = append(names, m.Name())
+	}
+	flag := "-layer " + o.layer
+	if o.layer == "" {
+		flag = "-grid " + o.grid
+	}
+	return usagef("%s is for the methods that read a layer (%s); -method %s has none", flag, strings.Join(layerMethods, ", "), strings.Join(names, ","))
+}
+
 // loadImage decodes an image file and says on w when some of its pixels are
 // transparent, because their alpha is dropped (images.Transparency).
 func loadImage(w io.Writer, cmd, path string) (image.Image, error) {
@@ -235,6 +258,9 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	}
 	ms, opts, err := chosenMethods(o.methods, o.set, imageMethods)
 	if err != nil {
+		return err
+	}
+	if err := layerFlags(o, ms); err != nil {
 		return err
 	}
 	m, card, spec, err := mf.loadImages(c, "explain", o.model)
