@@ -168,6 +168,48 @@ func TestDerivedKernelsFollowFedWeights(t *testing.T) {
 	}
 }
 
+// A backward graph built by the first query of a view with replacement
+// weights (a randomization run resumed at a randomized step) feeds the
+// derived kernels of the replacements on that very run: its gradient equals
+// the one with TensorFlow's own convolution gradients under the same weights.
+func TestDerivedKernelsOnTheFirstRunUnderFedWeights(t *testing.T) {
+	g, err := savedmodels.ReadGolden(zooDir("fmnist_vgg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads := map[bool]*tensor.Tensor{}
+	for _, exact := range []bool{false, true} {
+		fl := vggFlat(t, exact)
+		vals := map[string]*tensor.Tensor{}
+		for _, name := range []string{"conv1_2/kernel_1", "conv2_2/kernel_1"} {
+			v, err := fl.WeightValue(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v = v.Clone()
+			for i := range v.Data {
+				v.Data[i] = float32(math.Sin(float64(i))) * 0.1
+			}
+			vals[name] = v
+		}
+		feed, err := fl.PrepareWeights(vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := fl.WithWeights(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if grads[exact], err = view.Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _ := tensor.MaxAbsDiff(grads[false], grads[true])
+	if d > 1e-5*maxAbs(grads[true]) || maxAbs(grads[true]) == 0 {
+		t.Errorf("first run under fed weights: the gradients differ by %g (max %g)", d, maxAbs(grads[true]))
+	}
+}
+
 // vggFlat loads fmnist_vgg's flat graph with or without
 // Options.ExactConvBackward, closed when the test ends.
 func vggFlat(t *testing.T, exact bool) *tfgraph.Flat {

@@ -141,9 +141,6 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		for o, t := range fl.feed.feeds {
 			feeds[o] = t
 		}
-		if err := fl.derivedFeeds(fl.feed, feeds); err != nil {
-			return nil, err
-		}
 	}
 	fetches := make([]tf.Output, 0, len(q.Fetch)+len(q.Grads))
 	for _, name := range q.Fetch {
@@ -173,6 +170,15 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 			feeds[b.seed] = st
 		}
 		fetches = append(fetches, b.result)
+	}
+	if fl.feed != nil {
+		// After the backward graphs: a graph built by this very query
+		// brings derived weights that the replacements must feed too
+		// (before, the first run of a graph built under fed weights used
+		// the derived kernels of the frozen weights).
+		if err := fl.derivedFeeds(fl.feed, feeds); err != nil {
+			return nil, err
+		}
 	}
 	outs, err := fl.exec(feeds, fetches)
 	if err != nil {
