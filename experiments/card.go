@@ -3,24 +3,24 @@ package experiments
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
-// CheckCard checks a model card against the model it describes, so that a
-// card written for another model gives an error instead of wrong labels or
-// probabilities above 100%:
+// CheckCard checks a model card against the model's signature, so that a
+// card written for another model gives an error instead of wrong labels:
 //
+//   - the card's signature keys, when given, name the signature's input and
+//     an output;
 //   - input.shape equals the signature's input where both are known;
-//   - the number of classes equals the size of the signature's output;
-//   - output.kind agrees with the graph: "probabilities" for a model that ends
-//     in a softmax, "logits" for one that does not (checked when fl is not nil).
+//   - the number of classes equals the size of the signature's output.
 //
-// A card's signature keys, when given, must name the signature's input and
-// output. The error names the card file.
-func CheckCard(card *savedmodels.Card, m *tfgraph.Model, fl *tfgraph.Flat) error {
+// OpenModel calls it; CheckCardKind checks output.kind once the flat graph
+// is built. The error names the card file.
+func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 	if card == nil {
 		return nil
 	}
@@ -30,18 +30,11 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model, fl *tfgraph.Flat) error
 		return fmt.Errorf("%s: input.signature_key %q, but signature %q's input is %q", path, k, m.Signature.Name, in.Key)
 	}
 	if k := card.Output.SignatureKey; k != "" {
-		found := false
-		for _, o := range m.Signature.Outputs {
-			found = found || o.Key == k
+		i := slices.IndexFunc(m.Signature.Outputs, func(o tfgraph.TensorInfo) bool { return o.Key == k })
+		if i < 0 {
+			return fmt.Errorf("%s: output.signature_key %q, but signature %q has outputs %s", path, k, m.Signature.Name, keysOf(m.Signature.Outputs))
 		}
-		if !found {
-			return fmt.Errorf("%s: output.signature_key %q, but signature %q has outputs %s", path, k, m.Signature.Name, outputKeys(m))
-		}
-		for _, o := range m.Signature.Outputs {
-			if o.Key == k {
-				out = o
-			}
-		}
+		out = m.Signature.Outputs[i]
 	}
 	if len(in.Shape) == 4 {
 		for i := 1; i < 4; i++ {
@@ -55,22 +48,32 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model, fl *tfgraph.Flat) error
 	if len(out.Shape) == 2 && out.Shape[1] > 0 && int64(len(card.Classes)) != out.Shape[1] {
 		return fmt.Errorf("%s: %d classes, but the model's output %s has %d", path, len(card.Classes), out, out.Shape[1])
 	}
-	if fl != nil {
-		_, softmax := fl.Logits()
-		switch {
-		case card.Output.Kind == "probabilities" && !softmax:
-			return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are logits (say output.kind: logits)", path)
-		case card.Output.Kind == "logits" && softmax:
-			return fmt.Errorf("%s: output.kind logits, but the model ends in a softmax: its outputs are probabilities (say output.kind: probabilities)", path)
-		}
+	return nil
+}
+
+// CheckCardKind checks a card's output.kind against the flat graph, so that
+// a card never turns logits into probabilities above 100%: "probabilities"
+// for a model that ends in a softmax, "logits" for one that does not.
+func CheckCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
+	if card == nil {
+		return nil
+	}
+	path := filepath.Join(dir, savedmodels.CardFile)
+	_, softmax := fl.Logits()
+	switch {
+	case card.Output.Kind == "probabilities" && !softmax:
+		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are logits (say output.kind: logits)", path)
+	case card.Output.Kind == "logits" && softmax:
+		return fmt.Errorf("%s: output.kind logits, but the model ends in a softmax: its outputs are probabilities (say output.kind: probabilities)", path)
 	}
 	return nil
 }
 
-func outputKeys(m *tfgraph.Model) string {
-	var k []string
-	for _, o := range m.Signature.Outputs {
-		k = append(k, o.Key)
+// keysOf lists the signature keys of tensors, for messages.
+func keysOf(ts []tfgraph.TensorInfo) string {
+	k := make([]string, len(ts))
+	for i, t := range ts {
+		k[i] = t.Key
 	}
 	return strings.Join(k, ", ")
 }

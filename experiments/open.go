@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
@@ -17,25 +16,21 @@ import (
 // without a card the signature's input size with pixels scaled to [0,1]. The
 // card's layers complete the flat graph's (tfgraph.Options.KerasLayers). A
 // card whose input shape or class count disagrees with the signature is an
-// error (CheckCard; output.kind is checked once the flat graph is built). On
-// error nothing is left open; the caller closes the model.
+// error (CheckCard; CheckCardKind checks output.kind once the flat graph is
+// built). On error nothing is left open; the caller closes the model.
 func OpenModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card, images.Spec, error) {
 	m, card, err := LoadModel(dir, o)
 	if err != nil {
 		return nil, nil, images.Spec{}, err
 	}
 	if ins := m.Signature.Inputs; len(ins) != 1 {
-		keys := make([]string, len(ins))
-		for i, in := range ins {
-			keys[i] = in.Key
-		}
 		m.Close()
 		return nil, nil, images.Spec{}, fmt.Errorf("%s: signature %q has %d inputs (%s); saliency explains models with one image input (another signature: -signature, or the YAML key signature)",
-			dir, m.Signature.Name, len(ins), strings.Join(keys, ", "))
+			dir, m.Signature.Name, len(ins), keysOf(ins))
 	}
 	spec, err := imageSpec(m, card)
 	if err == nil {
-		err = CheckCard(card, m, nil)
+		err = CheckCard(card, m)
 	}
 	if err != nil {
 		m.Close()

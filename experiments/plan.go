@@ -360,7 +360,7 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	if om.fl, err = tm.Flat(); err != nil {
 		return fail(err)
 	}
-	if err := CheckCard(card, tm, om.fl); err != nil {
+	if err := CheckCardKind(card, om.fl, tm.Dir); err != nil {
 		return fail(err)
 	}
 	if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {

@@ -139,6 +139,33 @@ func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return res.Fetched[0], nil
 }
 
+// topoSort orders nodes so that every node comes after its inputs.
+func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
+	byName := make(map[string]*nodepb.NodeDef, len(nodes))
+	for _, n := range nodes {
+		byName[n.GetName()] = n
+	}
+	done := make(map[string]bool, len(nodes))
+	out := make([]*nodepb.NodeDef, 0, len(nodes))
+	var visit func(n *nodepb.NodeDef)
+	visit = func(n *nodepb.NodeDef) {
+		if done[n.GetName()] {
+			return
+		}
+		done[n.GetName()] = true
+		for _, in := range n.GetInput() {
+			if p := byName[nodeOf(strings.TrimPrefix(in, "^"))]; p != nil {
+				visit(p)
+			}
+		}
+		out = append(out, n)
+	}
+	for _, n := range nodes {
+		visit(n)
+	}
+	return out
+}
+
 // Output is the flat tensor of the signature's first output.
 func (fl *Flat) Output() string { return fl.nameOf(fl.outputs[0]) }
 
@@ -205,31 +232,4 @@ func (fl *Flat) activationBytes() int64 {
 		}
 	}
 	return total
-}
-
-// topoSort orders nodes so that every node comes after its inputs.
-func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
-	byName := make(map[string]*nodepb.NodeDef, len(nodes))
-	for _, n := range nodes {
-		byName[n.GetName()] = n
-	}
-	done := make(map[string]bool, len(nodes))
-	out := make([]*nodepb.NodeDef, 0, len(nodes))
-	var visit func(n *nodepb.NodeDef)
-	visit = func(n *nodepb.NodeDef) {
-		if done[n.GetName()] {
-			return
-		}
-		done[n.GetName()] = true
-		for _, in := range n.GetInput() {
-			if p := byName[nodeOf(strings.TrimPrefix(in, "^"))]; p != nil {
-				visit(p)
-			}
-		}
-		out = append(out, n)
-	}
-	for _, n := range nodes {
-		visit(n)
-	}
-	return out
 }

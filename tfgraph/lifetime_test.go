@@ -45,12 +45,11 @@ func TestConcurrentUse(t *testing.T) {
 	// A fresh model: nothing built yet.
 	fl, _ := loadFlat(t, "fmnist_vgg")
 	zeros := map[string]*tensor.Tensor{}
-	w := fl.Weights[0]
-	shape := make([]int, len(w.Shape))
-	for i, d := range w.Shape {
-		shape[i] = int(d)
+	w, err := fl.WeightValue(fl.Weights[0].Name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	zeros[w.Name] = tensor.New(shape...)
+	zeros[fl.Weights[0].Name] = tensor.New(w.Shape...)
 	feed, err := fl.PrepareWeights(zeros)
 	if err != nil {
 		t.Fatal(err)

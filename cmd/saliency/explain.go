@@ -276,7 +276,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	if err := experiments.CheckCard(card, m, fl); err != nil {
+	if err := experiments.CheckCardKind(card, fl, m.Dir); err != nil {
 		return err
 	}
 	items := make([]*tensor.Tensor, len(imgs))
@@ -308,6 +308,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	// The single-pass methods share one forward pass and their backward
 	// signals (methods.Share).
 	shared := methods.Share(context.Background(), fl, batch, target, ms)
+	hinted := false
 	for k, meth := range ms {
 		bar.begin(meth.Name())
 		res, err := meth.Explain(methods.WithProgress(shared, bar.part), fl, batch, target)
@@ -316,7 +317,9 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		if errors.As(err, &na) {
 			idx.Skipped = append(idx.Skipped, skipped{meth.Name(), err.Error()})
 			fmt.Fprintf(c.stderr, "saliency explain: %v (skipped)\n", err)
-			noRuleHint(c.stderr, err)
+			if !hinted {
+				hinted = noRuleHint(c.stderr, err) // once: every gradient method meets the same op
+			}
 			continue
 		}
 		if err != nil {

@@ -165,12 +165,15 @@ func run1(stdout, stderr io.Writer, args []string) int {
 	return 0
 }
 
-// noRuleHint explains a *tfgraph.NoRuleError in err, once per process.
-func noRuleHint(w io.Writer, err error) {
+// noRuleHint explains a *tfgraph.NoRuleError in err, and says whether err
+// held one.
+func noRuleHint(w io.Writer, err error) bool {
 	var nr *tfgraph.NoRuleError
-	if errors.As(err, &nr) {
-		fmt.Fprintf(w, "The model has an op (%s) that the %s rule set has no backward rule for; docs/own-model.md says what this means and how to add a rule. Methods without a backward pass (occlusion, scorecam) still work.\n", nr.Op, nr.Rules)
+	if !errors.As(err, &nr) {
+		return false
 	}
+	fmt.Fprintf(w, "The model has an op (%s) that the %s rule set has no backward rule for; docs/own-model.md says what this means and how to add a rule. Methods without a backward pass (occlusion, scorecam) still work.\n", nr.Op, nr.Rules)
+	return true
 }
 
 func lookup(name string) *command {

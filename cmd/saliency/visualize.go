@@ -82,7 +82,7 @@ func visualize(c *ctx, mf *modelFlags, dir, out, class, figure, from string, cm 
 	if err != nil {
 		return err
 	}
-	if err := experiments.CheckCard(card, m, fl); err != nil {
+	if err := experiments.CheckCardKind(card, fl, m.Dir); err != nil {
 		return err
 	}
 	logits, _ := fl.Logits()
