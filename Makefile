@@ -18,7 +18,7 @@ PKGS := ./...
 
 .PHONY: setup build test test-race fuzz test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
-.tflib/env.mk: requirements.txt scripts/setup.sh go.mod
+.tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
 
 ## setup: Python venv with the pinned TensorFlow wheel, the libtensorflow link, bin/saliency

@@ -29,6 +29,7 @@ Usage: build_testdata.py [--out DIR]
 import argparse
 import os
 import shutil
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -263,6 +264,8 @@ def write_check_card(path, name, description, shape, kind, inner, layers, x, log
 def tfkeras2(path):
     """A tf.keras 2 model (the tf_keras package) saved with tf.saved_model.save: its batch norms
     run as FusedBatchNormV3, its layers are in the tf.keras 2 scopes (each entered once)."""
+    # tf_keras lives in .venv/nodeps (scripts/setup.sh): its metadata would pull the full tensorflow wheel.
+    sys.path.insert(0, os.path.join(os.path.dirname(sys.executable), "..", "nodeps"))
     import tf_keras as k2
     from tf_keras import layers as L
     k2.utils.set_random_seed(0)

@@ -21,10 +21,25 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 stamp=$VENV/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing requirements.txt into .venv (tensorflow-cpu wheel, ~250 MB)"
   "$VENV/bin/pip" install --disable-pip-version-check -q -r requirements.txt
+  # tf_keras without its dependencies (its metadata pulls the full tensorflow wheel), in a
+  # folder of its own outside site-packages: `pip check` stays clean and only the scripts
+  # that need it (savedmodels/build_testdata.py tfkeras2) put it on sys.path.
+  rm -rf "$VENV/nodeps"
+  # An older .venv had tf_keras in site-packages: take it out (pip check would fail on it).
+  if "$VENV/bin/pip" show -q tf_keras >/dev/null 2>&1; then
+    "$VENV/bin/pip" uninstall --disable-pip-version-check -q -y tf_keras
+  fi
+  "$VENV/bin/pip" install --disable-pip-version-check -q --no-deps --target "$VENV/nodeps" -r requirements-nodeps.txt
+  # One TensorFlow: the full wheel must not be there beside tensorflow-cpu.
+  if "$VENV/bin/pip" show -q tensorflow >/dev/null 2>&1; then
+    die ".venv holds the full 'tensorflow' wheel beside tensorflow-cpu (remove .venv and run make setup again)"
+  fi
+  "$VENV/bin/pip" check --disable-pip-version-check >/dev/null \
+    || die "pip check failed in .venv: $("$VENV/bin/pip" check --disable-pip-version-check 2>&1 | head -n 3)"
   echo "$want" > "$stamp"
 fi
 
