@@ -1,0 +1,859 @@
+#!/usr/bin/env python3
+"""The models a user brings that the zoo never had, built on demand (random
+weights, fixed seeds) into savedmodels/edge/<name>/ (git-ignored; `make
+edge-models`), each exported the way users export it (Keras 3
+`model.export(path)`, `tf.saved_model.save` for the tf.Module), with
+
+    golden/      inputs.npy [N,H,W,C] float32, top.npy (the class of each image:
+                 the i-th largest logit of image i, so image 0 takes its predicted
+                 class and the rows take different classes), labels.npy (the
+                 predicted classes), logits.npy, outputs.npy (the exported
+                 signature's output on inputs.npy), grad_input.npy (d logit[top] / d input,
+                 tf.GradientTape on the Keras model in inference mode, where the
+                 logit is the pre-softmax / pre-sigmoid score) and, where the
+                 case is about a ReLU-family activation, guided_input.npy
+    case.yaml    what the case is: the dtypes on the path, the expected outcome
+                 in tfgraph, and the ops that matter, each verified to be in the
+                 SavedModel's graph or its function library (with the dtypes
+                 it runs in), plus every op type the SavedModel holds
+
+tfgraph/edge_test.go holds one table row per model.
+
+    mixed_f16_branches  one Conv2D branch in float32 and one in mixed_float16 of the
+                        same float32 image, merged in float32
+    mixed_f16           the whole model under the mixed_float16 global policy
+                        (Conv, BatchNorm, ReLU, pooling, Dense), softmax in float32
+    mixed_bf16          the same under mixed_bfloat16
+    float64             float64 layers behind a float32 input (Keras casts it)
+    float64_input       float64 layers and a float64 signature input
+    float16_input       a float16 signature input into float32 layers
+    two_outputs         output_0 an auxiliary 3-class head, output_1 the main 10-class
+                        head; a golden for each, and a card naming output_1
+    rescaling_input     Rescaling(1/255) first: pixels in 0..255
+    normalization_input Rescaling(1/255) then Normalization (ImageNet mean and
+                        variance), as EfficientNet
+    sigmoid_head        a 5-label multi-label head: Dense, then sigmoid
+    live_augmentation   RandomFlip and RandomRotation in a nested Sequential: Keras 3
+                        exports them live (two calls on one image differ)
+    prelu               Conv2D, PReLU (per-channel alpha 0.1..0.4), Conv2D, ReLU, Dense
+    tf_module_relu      a plain tf.Module with two ReLUs and no name scopes
+    lstm_unroll         LSTM(unroll=True) over the 28 rows of a 28x28 image
+    gru_loop            GRU (unroll=False): a While loop
+    gelu_tanh           keras.ops.gelu(approximate=True): the op Pow
+    lrn                 tf.nn.local_response_normalization: the op LRN
+    dilated_conv        Conv2D and DepthwiseConv2D with dilation_rate=2: Keras emits
+                        SpaceToBatchND / BatchToSpaceND around them
+    uint8_input         a uint8 signature input, cast to float32 in the model and
+                        divided by 255; the gradient is d logit / d float32(x)
+
+Usage: build_edge.py [--out DIR] [names...]   (all cases: well under 2 minutes on 2 cores)
+"""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+import yaml  # noqa: E402
+from keras import layers as L  # noqa: E402
+from tensorflow.core.protobuf import saved_model_pb2  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+N = 3  # golden images per case
+
+F32 = {"outcome": "equal", "tolerance": "float32: max|got - golden| <= 1e-5 * max|golden|"}
+F16 = {"outcome": "equal", "tolerance": "float16: max|got - golden| <= 1e-2 * max|golden| and Pearson >= 0.999 "
+                                        "(20 float16 unit roundoffs 2^-11; the golden is 3e-4..6e-4 of its max from "
+                                        "the float32 gradient, see dtype_noise)"}
+BF16 = {"outcome": "equal", "tolerance": "bfloat16: ||got - golden|| <= 0.3 * ||golden|| and Pearson >= 0.95 "
+                                         "(bfloat16 keeps 8 significant bits; TensorFlow's own bfloat16 backward "
+                                         "lands 10-16% (L2) from the float32 gradient here, see dtype_noise, so two "
+                                         "faithful bfloat16 computations may differ by twice that)"}
+
+# ---------------------------------------------------------------- helpers
+
+def seed(n):
+    keras.utils.set_random_seed(n)
+    return np.random.default_rng(n)
+
+
+def graph_ops(path):
+    """{op type: set of dtypes} over the SavedModel's graph and every function
+    of its library. The dtype of a node is its T (or dtype, or Tparams) attr;
+    a Cast's is "SrcT->DstT"."""
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    nodes = []
+    for mg in sm.meta_graphs:
+        nodes += list(mg.graph_def.node)
+        for fn in mg.graph_def.library.function:
+            nodes += list(fn.node_def)
+    name = lambda t: tf.dtypes.as_dtype(t).name
+    ops = {}
+    for n in nodes:
+        a = n.attr
+        if n.op == "Cast":
+            dt = "%s->%s" % (name(a["SrcT"].type), name(a["DstT"].type))
+        elif "T" in a and a["T"].type:
+            dt = name(a["T"].type)
+        elif "dtype" in a and a["dtype"].type:
+            dt = name(a["dtype"].type)
+        else:
+            dt = ""
+        ops.setdefault(n.op, set())
+        if dt:
+            ops[n.op].add(dt)
+    return ops
+
+
+def verify_ops(path, required):
+    """Checks that every required op ("Op" or "Op:dtype") is in the SavedModel
+    and returns {op: [dtypes]} for the ops that matter, and the sorted list of
+    every op type."""
+    ops = graph_ops(path)
+    missing = []
+    for r in required:
+        op, _, dt = r.partition(":")
+        if op not in ops or (dt and dt not in ops[op]):
+            missing.append(r)
+    if missing:
+        raise SystemExit("build_edge: %s: ops %s are not in the SavedModel (it has %s)" % (
+            path, missing, {k: sorted(v) for k, v in sorted(ops.items())}))
+    matter = {}
+    for r in required:
+        op = r.partition(":")[0]
+        matter[op] = sorted(ops[op])
+    return matter, sorted(ops)
+
+
+def randomize_biases(model):
+    """Gives every bias random values, the same on every call (Keras
+    initialises them to zero, which leaves the pre-activations of dark image
+    areas at zero, where a ReLU's mask is decided by rounding)."""
+    rng = np.random.default_rng(len(model.name))
+    for l in model._flatten_layers(include_self=False):
+        b = getattr(l, "bias", None)
+        if b is not None:
+            b.assign(rng.normal(0, 0.1, tuple(b.shape)).astype(b.dtype))
+
+
+def export_keras(model, path):
+    """model.export(path), after randomize_biases."""
+    randomize_biases(model)
+    shutil.rmtree(path, ignore_errors=True)
+    model.export(path, format="tf_saved_model", verbose=False)
+
+
+def signature(path, key="serving_default"):
+    return tf.saved_model.load(path).signatures[key]
+
+
+def tape(fn, x, dtype=tf.float32, top=None):
+    """(logits, top, d logit[top] / d x) by tf.GradientTape, x fed as dtype."""
+    xt = tf.cast(tf.constant(x), dtype)
+    with tf.GradientTape() as t:
+        t.watch(xt)
+        logits = fn(xt)
+        if top is None:
+            top = classes(tf.cast(logits, tf.float32).numpy())
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    g = t.gradient(score, xt)
+    return tf.cast(logits, tf.float32).numpy(), top, tf.cast(g, tf.float32).numpy()
+
+
+def classes(logits):
+    """The class of each golden image: the i-th largest logit of image i, so
+    that image 0 takes its predicted class and the rows take different classes
+    (a random network tends to predict one class for every image)."""
+    ranks = np.argsort(-logits, axis=1, kind="stable")
+    return ranks[np.arange(len(logits)), np.arange(len(logits)) % logits.shape[1]].astype(np.int32)
+
+
+def relative(a, b):
+    """How far a is from b: max|a - b| / max|b|, ||a - b|| / ||b|| and Pearson's r."""
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    return {"max_abs_diff_over_max": float(np.abs(a - b).max() / np.abs(b).max()),
+            "l2_diff_over_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b)),
+            "pearson": float(np.corrcoef(a, b)[0, 1])}
+
+
+def write_golden(path, x, logits, top, grad, outputs, suffix="", **extra):
+    g = os.path.join(path, "golden")
+    os.makedirs(g, exist_ok=True)
+    save = lambda name, v, dt=np.float32: np.save(os.path.join(g, name + suffix + ".npy"), np.asarray(v).astype(dt))
+    if not suffix:
+        save("inputs", x)
+    save("top", top, np.int32)
+    save("labels", np.argmax(logits, axis=1), np.int32)
+    save("logits", logits)
+    save("outputs", outputs)
+    if grad is not None:
+        save("grad_input", grad)
+    for k, v in extra.items():
+        save(k, v)
+
+
+def write_case(path, case):
+    case = dict(case)
+    case["built_with"] = "tensorflow %s, keras %s" % (tf.__version__, keras.__version__)
+    with open(os.path.join(path, "case.yaml"), "w") as f:
+        yaml.safe_dump(case, f, sort_keys=False, width=110, default_flow_style=None)
+
+
+def trunk(x, k=10, conv=(8, 16)):
+    """conv1, relu1, pool, conv2, relu2, gap, Dense 'logits' (pre-softmax)."""
+    x = L.Conv2D(conv[0], 3, padding="same", name="conv1")(x)
+    x = L.ReLU(name="relu1")(x)
+    x = L.MaxPooling2D(name="pool")(x)
+    x = L.Conv2D(conv[1], 3, padding="same", name="conv2")(x)
+    x = L.ReLU(name="relu2")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    return L.Dense(k, name="logits")(x)
+
+
+def keras_case(path, model, x, required, case, logit_layer="logits", in_dtype=tf.float32, probe=None,
+               signature_tol=1e-5, extra=None):
+    """Exports model, verifies the ops, writes the goldens (tape on the logit
+    layer's output, inference mode) and case.yaml; returns the golden arrays."""
+    export_keras(model, path)
+    matter, every = verify_ops(path, required)
+    if probe is None:
+        probe = keras.Model(model.inputs, model.get_layer(logit_layer).output)
+    logits, top, grad = tape(lambda t: probe(t, training=False), x, in_dtype)
+    sig = signature(path)
+    outs = sig(tf.cast(tf.constant(x), in_dtype))
+    key = sorted(outs)[0]
+    out = tf.cast(outs[key], tf.float32).numpy()
+    keras_out = tf.cast(model(tf.cast(tf.constant(x), in_dtype), training=False), tf.float32).numpy()
+    d = float(np.abs(out - keras_out).max())
+    if d > signature_tol * max(1.0, float(np.abs(keras_out).max())):
+        raise SystemExit("build_edge: %s: the exported signature differs from the Keras model by %g" % (path, d))
+    write_golden(path, x, logits, top, grad, out, **(extra or {}))
+    case = dict(case)
+    case.setdefault("signature", {})
+    case["signature"] = {"input": describe(sig.structured_input_signature[1]),
+                         "outputs": describe(sig.structured_outputs), **case["signature"]}
+    case["ops"] = matter
+    case["signature_vs_keras_max_abs"] = d
+    case["golden"] = {"images": N, "top": top.tolist(),
+                      "gradient": "d logit[top] / d input, tf.GradientTape on the Keras model, training=False; top[i] "
+                                  "is the i-th largest logit of image i",
+                      **case.get("golden", {})}
+    case["graph_ops"] = every
+    write_case(path, case)
+    return x, logits, top, grad
+
+
+def describe(specs):
+    return {k: "%s%s" % (v.dtype.name, [-1 if d is None else int(d) for d in v.shape]) for k, v in sorted(specs.items())}
+
+
+def images(rng, shape, lo=0.0, hi=1.0):
+    """N random images in [lo, hi), each with its own gamma and channel gains."""
+    u = rng.uniform(0, 1, (N,) + tuple(shape))
+    gamma = rng.uniform(0.5, 2, (N, 1, 1, 1))
+    gain = rng.uniform(0.5, 1, (N, 1, 1, shape[-1]))
+    return (lo + (hi - lo) * gain * u ** gamma).astype(np.float32)
+
+
+def randomize_bn(model, rng):
+    """Non-trivial moving statistics and affine parameters for every BatchNormalization."""
+    for l in model.layers:
+        if isinstance(l, L.BatchNormalization):
+            gamma, beta, mean, var = l.get_weights()
+            l.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
+                           rng.normal(0, 0.2, mean.shape), rng.uniform(0.5, 2, var.shape)])
+
+
+def dtype_noise(path, twin, weights, x, top, grad):
+    """The tape gradient of twin (the same architecture in float32) under the
+    model's weights (golden/grad_input_float32.npy), against the low-precision
+    golden: what the dtype alone changes. Recorded in case.yaml to justify the
+    test's tolerance."""
+    twin.set_weights([np.asarray(w, np.float32) for w in weights])
+    probe = keras.Model(twin.inputs, twin.get_layer("logits").output)
+    _, _, g32 = tape(lambda t: probe(t, training=False), x, top=top)
+    np.save(os.path.join(path, "golden", "grad_input_float32.npy"), g32.astype(np.float32))
+    return dict(relative(grad, g32), note="grad_input.npy against grad_input_float32.npy, the tape gradient of the "
+                                          "same weights in float32")
+
+
+# ---------------------------------------------------------------- cases
+
+def mixed_f16_branches(path):
+    rng = seed(1)
+
+    def build(f16="mixed_float16"):
+        inp = keras.Input((16, 16, 3), name="image")
+        a = L.Conv2D(8, 3, padding="same", activation="relu", dtype="float32", name="conv_f32")(inp)
+        b = L.Conv2D(8, 3, padding="same", activation="relu", dtype=f16, name="conv_f16")(inp)
+        m = L.Concatenate(dtype="float32", name="merge")([a, b])
+        m = L.Conv2D(8, 3, padding="same", activation="relu", name="conv_merged")(m)
+        m = L.GlobalAveragePooling2D(name="gap")(m)
+        out = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(m))
+        return keras.Model(inp, out, name="mixed_f16_branches")
+    model = build()
+    x = images(rng, (16, 16, 3))
+    _, _, top, grad = keras_case(path, model, x, ["Conv2D:float16", "Conv2D:float32", "Relu:float16", "Cast",
+                                                  "ConcatV2:float32", "Softmax:float32"], {
+        "name": "mixed_f16_branches",
+        "description": "a float32 image into two Conv2D+ReLU branches, conv_f32 (dtype float32) and conv_f16 "
+                       "(dtype policy mixed_float16: float16 compute, float32 variables), concatenated in float32 "
+                       "(Keras casts the float16 branch), Conv2D, GAP, Dense 'logits', softmax",
+        "path_dtypes": ["float32", "float16"],
+        "expect": F16,
+    }, signature_tol=1e-3)
+    add_to_case(path, {"dtype_noise": dtype_noise(path, build("float32"), model.get_weights(), x, top, grad)})
+
+
+def _mixed(path, policy, name, dt, expect, seed_n):
+    rng = seed(seed_n)
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        def build():
+            inp = keras.Input((16, 16, 3), name="image")
+            x = L.Conv2D(8, 3, padding="same", use_bias=False, name="conv1")(inp)
+            x = L.BatchNormalization(name="bn1")(x)
+            x = L.ReLU(name="relu1")(x)
+            x = L.MaxPooling2D(name="pool")(x)
+            x = L.Conv2D(16, 3, padding="same", use_bias=False, name="conv2")(x)
+            x = L.BatchNormalization(name="bn2")(x)
+            x = L.ReLU(name="relu2")(x)
+            x = L.GlobalAveragePooling2D(name="gap")(x)
+            x = L.Dense(10, name="logits")(x)
+            out = L.Activation("softmax", dtype="float32", name="probs")(x)
+            return keras.Model(inp, out, name=name)
+        model = build()
+        randomize_bn(model, rng)
+        x = images(rng, (16, 16, 3))
+        _, _, top, grad = keras_case(path, model, x, ["Conv2D:" + dt, "Relu:" + dt, "MaxPool:" + dt,
+                                                      "MatMul:" + dt, "Cast:float32->" + dt, "Cast:%s->float32" % dt,
+                                                      "Softmax:float32"], {
+            "name": name,
+            "description": "keras.mixed_precision.set_global_policy(%r): Conv2D, BatchNormalization, ReLU, "
+                           "MaxPooling2D, Conv2D, BatchNormalization, ReLU, GAP, Dense 'logits' in %s; "
+                           "Activation('softmax', dtype='float32') as Keras' mixed-precision guide says" % (policy, dt),
+            "path_dtypes": ["float32", dt],
+            "expect": expect,
+        }, signature_tol=1e-2)
+        weights = model.get_weights()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    add_to_case(path, {"dtype_noise": dtype_noise(path, build(), weights, x, top, grad)})
+
+
+def add_to_case(path, extra):
+    with open(os.path.join(path, "case.yaml")) as f:
+        case = yaml.safe_load(f)
+    graph = case.pop("graph_ops", None)
+    built = case.pop("built_with", None)
+    case.update(extra)
+    if graph is not None:
+        case["graph_ops"] = graph
+    with open(os.path.join(path, "case.yaml"), "w") as f:
+        case["built_with"] = built
+        yaml.safe_dump(case, f, sort_keys=False, width=110, default_flow_style=None)
+
+
+def mixed_f16(path):
+    _mixed(path, "mixed_float16", "mixed_f16", "float16", F16, 2)
+
+
+def mixed_bf16(path):
+    # TensorFlow 2.18's CPU kernels run every op of this model and its
+    # tf.GradientTape in bfloat16 (checked here: the golden is computed), so
+    # the expected outcome is equality within bfloat16 precision.
+    _mixed(path, "mixed_bfloat16", "mixed_bf16", "bfloat16", BF16, 3)
+
+
+def float64(path):
+    rng = seed(4)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, padding="same", activation="relu", dtype="float64", name="conv1")(inp)
+    x = L.MaxPooling2D(dtype="float64", name="pool")(x)
+    x = L.Conv2D(16, 3, padding="same", activation="relu", dtype="float64", name="conv2")(x)
+    x = L.GlobalAveragePooling2D(dtype="float64", name="gap")(x)
+    x = L.Dense(10, dtype="float64", name="logits")(x)
+    out = L.Activation("softmax", dtype="float64", name="probs")(x)
+    model = keras.Model(inp, out, name="float64")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Cast:float32->float64", "Conv2D:float64", "MatMul:float64",
+                                                        "Softmax:float64"], {
+        "name": "float64",
+        "description": "a float32 image input; every layer dtype='float64' (Keras casts the input to float64 in "
+                       "conv1); the output (softmax) is float64",
+        "path_dtypes": ["float32", "float64"],
+        "expect": F32,
+    })
+
+
+def float64_input(path):
+    rng = seed(5)
+    inp = keras.Input((16, 16, 3), dtype="float64", name="image")
+    x = L.Conv2D(8, 3, padding="same", activation="relu", dtype="float64", name="conv1")(inp)
+    x = L.MaxPooling2D(dtype="float64", name="pool")(x)
+    x = L.Conv2D(16, 3, padding="same", activation="relu", dtype="float64", name="conv2")(x)
+    x = L.GlobalAveragePooling2D(dtype="float64", name="gap")(x)
+    x = L.Dense(10, dtype="float64", name="logits")(x)
+    out = L.Activation("softmax", dtype="float64", name="probs")(x)
+    model = keras.Model(inp, out, name="float64_input")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Placeholder:float64", "Conv2D:float64", "MatMul:float64",
+                                                        "Softmax:float64"], {
+        "name": "float64_input",
+        "description": "keras.Input(dtype='float64'): the signature's input is float64, every layer float64",
+        "path_dtypes": ["float64"],
+        "expect": F32,
+    }, in_dtype=tf.float64)
+
+
+def float16_input(path):
+    rng = seed(6)
+
+    def build(dtype="float16"):
+        inp = keras.Input((16, 16, 3), dtype=dtype, name="image")
+        return keras.Model(inp, L.Activation("softmax", name="probs")(trunk(inp)), name="float16_input")
+    model = build()
+    # the golden inputs are float16 values, so feeding them as float32 loses nothing
+    x = images(rng, (16, 16, 3)).astype(np.float16).astype(np.float32)
+    _, _, top, grad = keras_case(path, model, x, ["Placeholder:float16", "Cast:float16->float32", "Conv2D:float32"], {
+        "name": "float16_input",
+        "description": "keras.Input(dtype='float16') into float32 layers (conv1 casts the input to float32): the "
+                       "signature's input is float16; the gradient on it is rounded to float16 (the Cast's "
+                       "gradient), hence the float16 tolerance",
+        "path_dtypes": ["float16", "float32"],
+        "expect": F16,
+        "golden": {"inputs": "float16 values stored as float32"},
+    }, in_dtype=tf.float16)
+    add_to_case(path, {"dtype_noise": dtype_noise(path, build("float32"), model.get_weights(), x, top, grad)})
+
+
+def two_outputs(path):
+    rng = seed(7)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = L.MaxPooling2D(name="pool")(x)
+    a = L.GlobalAveragePooling2D(name="aux_gap")(x)
+    aux = L.Activation("softmax", name="aux_probs")(L.Dense(3, name="aux_logits")(a))
+    y = L.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
+    y = L.GlobalAveragePooling2D(name="gap")(y)
+    main = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(y))
+    model = keras.Model(inp, [aux, main], name="two_outputs")
+    x_img = images(rng, (16, 16, 3))
+    export_keras(model, path)
+    matter, every = verify_ops(path, ["Softmax", "MatMul", "Conv2D"])
+    sig = signature(path)
+    outs = {k: v.numpy() for k, v in sig(tf.constant(x_img)).items()}
+    if sorted(outs) != ["output_0", "output_1"]:
+        raise SystemExit("build_edge: %s: model.export gave outputs %s" % (path, sorted(outs)))
+    keras_aux, keras_main = [t.numpy() for t in model(x_img, training=False)]
+    d = max(float(np.abs(outs["output_0"] - keras_aux).max()), float(np.abs(outs["output_1"] - keras_main).max()))
+    if d > 1e-5:
+        raise SystemExit("build_edge: %s: signature differs from Keras by %g" % (path, d))
+    golden = {}
+    for key, layer, suffix in [("output_0", "aux_logits", ""), ("output_1", "logits", "_output_1")]:
+        probe = keras.Model(model.inputs, model.get_layer(layer).output)
+        logits, top, grad = tape(lambda t: probe(t, training=False), x_img)
+        write_golden(path, x_img, logits, top, grad, outs[key], suffix=suffix)
+        golden[key] = {"files": "golden/{top,logits,outputs,grad_input}%s.npy" % suffix, "logit_layer": layer,
+                       "classes": int(logits.shape[1]), "top": top.tolist()}
+    write_case(path, {
+        "name": "two_outputs",
+        "description": "two heads of different layers: output_0 auxiliary (conv1, GAP, Dense(3) 'aux_logits', "
+                       "softmax), output_1 main (conv1, conv2, GAP, Dense(10) 'logits', softmax); card.yaml names "
+                       "output_1 (output.signature_key)",
+        "path_dtypes": ["float32"],
+        "expect": dict(F32, note="output_0 by default; output_1 when selected by its signature key"),
+        "signature": {"input": describe(sig.structured_input_signature[1]), "outputs": describe(sig.structured_outputs),
+                      "output_keys": "model.export names the outputs of a list-output model output_0, output_1 "
+                                     "in the order of keras.Model(outputs=[aux, main])"},
+        "ops": matter,
+        "signature_vs_keras_max_abs": d,
+        "golden": dict(golden, images=N, gradient="d logit[top] / d input per head, tf.GradientTape, training=False"),
+        "graph_ops": every,
+    })
+    card = {
+        "name": "two_outputs", "description": "edge case: two heads; the main one is output_1",
+        "framework": "keras %s, tensorflow %s" % (keras.__version__, tf.__version__),
+        "classes": ["class %d" % i for i in range(10)],
+        "input": {"signature_key": "image", "shape": [-1, 16, 16, 3], "dtype": "float32", "range": [0.0, 1.0],
+                  "color": "rgb"},
+        "output": {"signature_key": "output_1", "shape": [-1, 10], "kind": "probabilities"},
+        "seed": 7,
+        "golden": {"images": {"source": "uniform random in [0, 1)"},
+                   "gradient": "d logit[top] / d input of output_1: golden/grad_input_output_1.npy"},
+    }
+    with open(os.path.join(path, "card.yaml"), "w") as f:
+        yaml.safe_dump(card, f, sort_keys=False, width=110)
+
+
+def rescaling_input(path):
+    rng = seed(8)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Rescaling(1 / 255, name="rescaling")(inp)
+    out = L.Activation("softmax", name="probs")(trunk(x))
+    model = keras.Model(inp, out, name="rescaling_input")
+    keras_case(path, model, np.round(images(rng, (16, 16, 3), 0, 255)), ["Mul", "Conv2D"], {
+        "name": "rescaling_input",
+        "description": "Rescaling(1/255) as the first layer (as MobileNetV3 and EfficientNet): the model takes "
+                       "pixels in 0..255; the golden inputs are integers in 0..255 stored as float32",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+        "golden": {"inputs": "integers in [0, 255] as float32"},
+    })
+
+
+def normalization_input(path):
+    rng = seed(9)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Rescaling(1 / 255, name="rescaling")(inp)
+    x = L.Normalization(mean=[0.485, 0.456, 0.406], variance=[0.229 ** 2, 0.224 ** 2, 0.225 ** 2],
+                        name="normalization")(x)
+    out = L.Activation("softmax", name="probs")(trunk(x))
+    model = keras.Model(inp, out, name="normalization_input")
+    keras_case(path, model, np.round(images(rng, (16, 16, 3), 0, 255)), ["Mul", "Sub", "RealDiv", "Sqrt",
+                                                                          "Maximum", "Conv2D"], {
+        "name": "normalization_input",
+        "description": "Rescaling(1/255) then Normalization(ImageNet mean and variance), as EfficientNet: "
+                       "pixels in 0..255",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+        "golden": {"inputs": "integers in [0, 255] as float32"},
+    })
+
+
+def sigmoid_head(path):
+    rng = seed(10)
+    inp = keras.Input((16, 16, 3), name="image")
+    out = L.Activation("sigmoid", name="probs")(trunk(inp, k=5))
+    model = keras.Model(inp, out, name="sigmoid_head")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Sigmoid", "MatMul"], {
+        "name": "sigmoid_head",
+        "description": "a multi-label head: Dense(5) 'logits' then Activation('sigmoid'); the logit is the "
+                       "pre-sigmoid score",
+        "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the engine must take the score behind the Sigmoid, as it does behind a Softmax"),
+    })
+
+
+def live_augmentation(path):
+    """Keras 3's random image layers default to training=True in call();
+    model.export traces model.__call__ without a training argument, so the
+    augmentation stays live in the serving signature (model.predict passes
+    training=False and is deterministic)."""
+    rng = seed(11)
+    augment = keras.Sequential([L.RandomFlip("horizontal", name="random_flip"),
+                                L.RandomRotation(0.1, name="random_rotation")], name="augment")
+    inp = keras.Input((16, 16, 3), name="image")
+    x = augment(inp)
+    out = L.Activation("softmax", name="probs")(trunk(x))
+    model = keras.Model(inp, out, name="live_augmentation")
+    x_img = images(rng, (16, 16, 3))
+    export_keras(model, path)
+    random_ops = ["StatelessRandomUniformV2", "StatelessRandomGetKeyCounter", "ImageProjectiveTransformV3",
+                  "ReverseV2", "AssignVariableOp"]
+    matter, every = verify_ops(path, random_ops)
+    sig = signature(path)
+    calls = [sig(tf.constant(x_img))["output_0"].numpy() for _ in range(4)]
+    diff = max(float(np.abs(c - calls[0]).max()) for c in calls[1:])
+    if diff == 0:
+        raise SystemExit("build_edge: %s: four calls of the signature gave the same output" % path)
+    p1, p2 = model.predict(x_img, verbose=0), model.predict(x_img, verbose=0)
+    if np.abs(p1 - p2).max() != 0:
+        raise SystemExit("build_edge: %s: model.predict is not deterministic" % path)
+    probe = keras.Model(model.inputs, model.get_layer("logits").output)
+    logits, top, grad = tape(lambda t: probe(t, training=False), x_img)
+    write_golden(path, x_img, logits, top, None, p1, outputs_call1=calls[0], outputs_call2=calls[1])
+    write_case(path, {
+        "name": "live_augmentation",
+        "description": "augment = Sequential([RandomFlip('horizontal'), RandomRotation(0.1)]) as the first block of "
+                       "a functional model, the Keras tutorials' pattern, no training argument anywhere; "
+                       "model.export(path)",
+        "how": "Keras 3's image preprocessing layers declare call(data, training=True); model.export traces "
+               "model.__call__ with no training argument, so the default (True) holds and the augmentation is "
+               "live in serving_default. model.predict passes training=False and is deterministic. The seed is "
+               "a SeedGenerator state variable that every call advances (AssignVariableOp) and feeds to "
+               "StatelessRandomGetKeyCounter / StatelessRandomUniformV2",
+        "path_dtypes": ["float32"],
+        "expect": {"outcome": "refused",
+                   "refusal": "name a random op (StatelessRandomUniformV2), its layer (augment/random_flip or "
+                              "augment/random_rotation) and that it is random at inference; freezing the seed "
+                              "variable would silently give one fixed draw"},
+        "random_ops": matter,
+        "signature_calls_differ_by": diff,
+        "golden": {"files": "inputs.npy; outputs_call1.npy and outputs_call2.npy (two calls of the signature on the "
+                            "same inputs); outputs.npy, logits.npy, top.npy: Keras in inference mode (no "
+                            "augmentation); no gradient golden",
+                   "images": N},
+        "graph_ops": every,
+    })
+
+
+@tf.custom_gradient
+def guided_relu(x):
+    def grad(dy):
+        return tf.cast(x > 0, dy.dtype) * tf.nn.relu(dy)
+    return tf.nn.relu(x), grad
+
+
+def guided_prelu(alpha):
+    alpha = tf.constant(alpha)
+
+    @tf.custom_gradient
+    def f(x):
+        def grad(dy):
+            return tf.where(x > 0, tf.ones_like(x), alpha * tf.ones_like(x)) * tf.nn.relu(dy)
+        return tf.nn.relu(x) - alpha * tf.nn.relu(-x), grad
+    return f
+
+
+def prelu(path):
+    rng = seed(12)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, padding="same", name="conv1")(inp)
+    x = L.PReLU(shared_axes=[1, 2], name="prelu")(x)
+    x = L.MaxPooling2D(name="pool")(x)
+    x = L.Conv2D(16, 3, padding="same", name="conv2")(x)
+    x = L.ReLU(name="relu")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    out = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(x))
+    model = keras.Model(inp, out, name="prelu")
+    pl = model.get_layer("prelu")
+    alpha = np.linspace(0.1, 0.4, 8, dtype=np.float32).reshape(1, 1, 8)
+    pl.set_weights([alpha])
+    randomize_biases(model)
+    x_img = images(rng, (16, 16, 3))
+    g = model.get_layer
+
+    def twin(t):
+        """The model with every ReLU-family activation under the guided rule."""
+        h = guided_prelu(alpha)(g("conv1")(t))
+        h = guided_relu(g("conv2")(g("pool")(h)))
+        return g("logits")(g("gap")(h))
+    _, top, _ = tape(lambda t: keras.Model(model.inputs, g("logits").output)(t, training=False), x_img)
+    lg_twin, _, guided = tape(twin, x_img, top=top)
+    keras_case(path, model, x_img, ["Relu", "Neg", "Mul", "AddV2"], {
+        "name": "prelu",
+        "description": "Conv2D, PReLU(shared_axes=[1, 2]) with alpha per channel 0.1..0.4, MaxPooling2D, Conv2D, "
+                       "ReLU, GAP, Dense 'logits', softmax. Keras 3 lowers PReLU to relu(x) + (-alpha) * relu(-x): "
+                       "two Relu ops, Neg (of the input and of alpha), Mul and AddV2, no op of its own",
+        "path_dtypes": ["float32"],
+        "expect": dict(F32, guided="guided_input.npy: every ReLU-family activation back-propagates "
+                                   "f'(x) * relu(dy); PReLU f'(x) = 1 (x > 0) or alpha (x < 0), ReLU 1[x > 0]"),
+        "golden": {"guided": "guided_input.npy by tf.custom_gradient replacements of PReLU and ReLU in a twin of "
+                             "the model (same layers and weights)"},
+    }, extra={"guided_input": guided})
+    lg = np.load(os.path.join(path, "golden", "logits.npy"))
+    if np.abs(lg - lg_twin).max() > 1e-5:
+        raise SystemExit("build_edge: %s: the guided twin's logits differ from the model's" % path)
+
+
+class ModuleReLU(tf.Module):
+    """A plain tf.Module: two convolutions with ReLUs, global average pooling,
+    a dense layer; no name scopes, no Keras."""
+
+    def __init__(self):
+        super().__init__()
+        r = np.random.default_rng(13)
+        v = lambda shape, s=0.3: tf.Variable(r.normal(0, s, shape).astype(np.float32))
+        self.k1, self.b1 = v((3, 3, 3, 8)), v((8,), 0.1)
+        self.k2, self.b2 = v((3, 3, 8, 8)), v((8,), 0.1)
+        self.w, self.b = v((8, 10)), v((10,), 0.1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(self, image):
+        return {"logits": self.logits(image)}
+
+    def logits(self, x, relu=tf.nn.relu):
+        x = relu(tf.nn.conv2d(x, self.k1, 1, "SAME") + self.b1)
+        x = relu(tf.nn.conv2d(x, self.k2, 1, "SAME") + self.b2)
+        return tf.matmul(tf.reduce_mean(x, axis=[1, 2]), self.w) + self.b
+
+
+def tf_module_relu(path):
+    rng = seed(13)
+    m = ModuleReLU()
+    shutil.rmtree(path, ignore_errors=True)
+    tf.saved_model.save(m, path, signatures={"serving_default": m.serve})
+    matter, every = verify_ops(path, ["Relu", "Conv2D", "MatMul"])
+    x = images(rng, (16, 16, 3))
+    logits, top, grad = tape(m.logits, x)
+    _, _, guided = tape(lambda t: m.logits(t, relu=guided_relu), x, top=top)
+    sig = signature(path)
+    out = sig(tf.constant(x))["logits"].numpy()
+    d = float(np.abs(out - logits).max())
+    write_golden(path, x, logits, top, grad, out, guided_input=guided)
+    write_case(path, {
+        "name": "tf_module_relu",
+        "description": "a plain tf.Module (no Keras, no name scopes): conv, ReLU, conv, ReLU, mean, matmul; "
+                       "tf.saved_model.save with an explicit serving signature (output key 'logits')",
+        "path_dtypes": ["float32"],
+        "expect": dict(F32, guided="guided_input.npy: ReLU back-propagates 1[x > 0] * relu(dy)"),
+        "signature": {"input": describe(sig.structured_input_signature[1]), "outputs": describe(sig.structured_outputs)},
+        "ops": matter,
+        "signature_vs_module_max_abs": d,
+        "golden": {"images": N, "top": top.tolist(), "gradient": "d logits[top] / d input, tf.GradientTape",
+                   "guided": "guided_input.npy: the same module with tf.custom_gradient ReLUs"},
+        "graph_ops": every,
+    })
+
+
+def _rnn(path, name, seed_n, cell, required, case):
+    rng = seed(seed_n)
+    inp = keras.Input((28, 28, 1), name="image")
+    x = L.Reshape((28, 28), name="rows")(inp)
+    x = cell(x)
+    out = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(x))
+    model = keras.Model(inp, out, name=name)
+    keras_case(path, model, images(rng, (28, 28, 1)), required, case)
+
+
+def lstm_unroll(path):
+    _rnn(path, "lstm_unroll", 14, lambda x: L.LSTM(16, unroll=True, name="lstm")(x),
+         ["MatMul", "Sigmoid", "Tanh", "Unpack"], {
+             "name": "lstm_unroll",
+             "description": "28x28 grayscale read as 28 steps of 28 values (Reshape), LSTM(16, unroll=True), "
+                            "Dense 'logits', softmax: 28 unrolled steps, no loop op",
+             "path_dtypes": ["float32"],
+             "expect": F32,
+         })
+    if "While" in graph_ops(path) or "StatelessWhile" in graph_ops(path):
+        raise SystemExit("build_edge: %s: LSTM(unroll=True) left a loop in the graph" % path)
+
+
+def gru_loop(path):
+    _rnn(path, "gru_loop", 15, lambda x: L.GRU(16, name="gru")(x), ["While", "MatMul", "Sigmoid", "Tanh"], {
+        "name": "gru_loop",
+        "description": "28x28 grayscale as 28 steps of 28 values, GRU(16) (unroll=False, the default), Dense "
+                       "'logits', softmax: the recurrence is a While loop whose body and condition are functions",
+        "path_dtypes": ["float32"],
+        "expect": {"outcome": "refused",
+                   "refusal": "the forward (signature and flat graph) runs; the gradient is refused naming the op "
+                              "While, the layer gru, and suggesting unroll=True",
+                   "golden_gradient": "grad_input.npy is written anyway (tape differentiates the loop)"},
+    })
+
+
+def gelu_tanh(path):
+    rng = seed(16)
+    inp = keras.Input((16, 16, 3), name="image")
+    gelu = lambda n: L.Lambda(lambda t: keras.ops.gelu(t, approximate=True), name=n)
+    x = gelu("gelu1")(L.Conv2D(8, 3, padding="same", name="conv1")(inp))
+    x = L.MaxPooling2D(name="pool")(x)
+    x = gelu("gelu2")(L.Conv2D(16, 3, padding="same", name="conv2")(x))
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = gelu("gelu3")(L.Dense(16, name="dense")(x))
+    out = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(x))
+    model = keras.Model(inp, out, name="gelu_tanh")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Pow", "Tanh", "Conv2D", "MatMul"], {
+        "name": "gelu_tanh",
+        "description": "Conv2D, keras.ops.gelu(approximate=True), pool, Conv2D, gelu, GAP, Dense, gelu, Dense "
+                       "'logits', softmax; the tanh approximation computes x**3 with the op Pow",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+    })
+
+
+def lrn(path):
+    rng = seed(17)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(inp))
+    x = L.Lambda(lambda t: tf.nn.local_response_normalization(t, depth_radius=2, bias=1.0, alpha=0.5, beta=0.75),
+                 name="lrn")(x)
+    x = L.MaxPooling2D(name="pool")(x)
+    x = L.ReLU(name="relu2")(L.Conv2D(16, 3, padding="same", name="conv2")(x))
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    out = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(x))
+    model = keras.Model(inp, out, name="lrn")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["LRN", "Conv2D"], {
+        "name": "lrn",
+        "description": "Conv2D, ReLU, Lambda(tf.nn.local_response_normalization(depth_radius=2, bias=1, "
+                       "alpha=0.5, beta=0.75)) (the op LRN, as AlexNet), pool, Conv2D, ReLU, GAP, Dense, softmax",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+    })
+
+
+def dilated_conv(path):
+    rng = seed(18)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, dilation_rate=2, padding="same", activation="relu", name="conv_dilated")(inp)
+    x = L.DepthwiseConv2D(3, dilation_rate=2, padding="valid", activation="relu", name="dw_dilated")(x)
+    x = L.Conv2D(16, 3, dilation_rate=(2, 3), padding="valid", activation="relu", name="conv_dilated_valid")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    out = L.Activation("softmax", name="probs")(L.Dense(10, name="logits")(x))
+    model = keras.Model(inp, out, name="dilated_conv")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["SpaceToBatchND", "BatchToSpaceND", "Conv2D",
+                                                        "DepthwiseConv2dNative"], {
+        "name": "dilated_conv",
+        "description": "Keras Conv2D(dilation_rate=2, 'same'), DepthwiseConv2D(dilation_rate=2, 'valid') and "
+                       "Conv2D(dilation_rate=(2, 3), 'valid'): Keras 3 calls tf.nn.convolution / "
+                       "depthwise_conv2d, which in TensorFlow 2.18 wrap an undilated convolution in "
+                       "SpaceToBatchND / BatchToSpaceND",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+    })
+
+
+def uint8_input(path):
+    rng = seed(19)
+    body_in = keras.Input((16, 16, 3), name="pixels")
+    body = keras.Model(body_in, trunk(L.Rescaling(1 / 255, name="rescaling")(body_in)), name="body")
+    inp = keras.Input((16, 16, 3), dtype="uint8", name="image")
+    x = keras.ops.cast(inp, "float32")
+    out = L.Activation("softmax", name="probs")(body(x))
+    model = keras.Model(inp, out, name="uint8_input")
+    x = rng.integers(0, 256, (N, 16, 16, 3)).astype(np.float32)
+    probe = keras.Model(body.inputs, body.get_layer("logits").output)
+    export_keras(model, path)
+    matter, every = verify_ops(path, ["Placeholder", "Cast:uint8->float32", "Mul", "Conv2D"])
+    logits, top, grad = tape(lambda t: probe(t, training=False), x)
+    sig = signature(path)
+    out = sig(tf.constant(x.astype(np.uint8)))["output_0"].numpy()
+    keras_out = model(tf.constant(x.astype(np.uint8)), training=False).numpy()
+    d = float(np.abs(out - keras_out).max())
+    write_golden(path, x, logits, top, grad, out)
+    write_case(path, {
+        "name": "uint8_input",
+        "description": "keras.Input(dtype='uint8'), keras.ops.cast(x, 'float32'), then a nested model 'body': "
+                       "Rescaling(1/255), conv1, relu1, pool, conv2, relu2, GAP, Dense 'logits'; softmax",
+        "path_dtypes": ["uint8", "float32"],
+        "expect": dict(F32, note="the gradient is with respect to the float image after the cast: d logit / d "
+                                 "float32(x); the golden inputs are integers 0..255 stored as float32"),
+        "signature": {"input": describe(sig.structured_input_signature[1]), "outputs": describe(sig.structured_outputs)},
+        "ops": matter,
+        "signature_vs_keras_max_abs": d,
+        "golden": {"images": N, "top": top.tolist(),
+                   "gradient": "d logit[top] / d float32(x), tf.GradientTape on the model after the cast"},
+        "graph_ops": every,
+    })
+
+
+CASES = {f.__name__: f for f in [
+    mixed_f16_branches, mixed_f16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
+    rescaling_input, normalization_input, sigmoid_head, live_augmentation, prelu, tf_module_relu,
+    lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(HERE, "edge"))
+    ap.add_argument("names", nargs="*", help="build only these cases (default: all): " + ", ".join(CASES))
+    args = ap.parse_args()
+    for n in args.names:
+        if n not in CASES:
+            ap.error("unknown case %s; cases: %s" % (n, ", ".join(CASES)))
+    start = time.time()
+    for n in args.names or CASES:
+        t = time.time()
+        CASES[n](os.path.join(args.out, n))
+        print("build_edge: %-20s %5.1f s" % (n, time.time() - t), flush=True)
+    print("build_edge: %d models in %.0f s" % (len(args.names or CASES), time.time() - start))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
