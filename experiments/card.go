@@ -34,7 +34,8 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 		if i < 0 {
 			return fmt.Errorf("%s: output.signature_key %q, but signature %q has outputs %s", path, k, m.Signature.Name, keysOf(m.Signature.Outputs))
 		}
-		out = m.Signature.Outputs[i]
+		// The model explains the output LoadModel selected (the card's, or
+		// the -output flag's, which wins); its classes are checked.
 	}
 	if len(in.Shape) == 4 {
 		for i := 1; i < 4; i++ {
@@ -52,21 +53,45 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 }
 
 // CheckCardKind checks a card's output.kind against the flat graph, so that
-// a card never turns logits into probabilities above 100%: "probabilities"
-// for a model that ends in a softmax, "logits" for one that does not.
+// a card never turns logits into probabilities above 100%, nor a multi-label
+// head into a softmax: "probabilities" for a model that ends in a softmax,
+// "sigmoid" for one that ends in a sigmoid (or has logits of independent
+// labels), "logits" for one that ends in neither.
 func CheckCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
 	if card == nil {
 		return nil
 	}
 	path := filepath.Join(dir, savedmodels.CardFile)
-	_, softmax := fl.Logits()
+	head := fl.Head()
 	switch {
-	case card.Output.Kind == "probabilities" && !softmax:
-		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are logits (say output.kind: logits)", path)
-	case card.Output.Kind == "logits" && softmax:
-		return fmt.Errorf("%s: output.kind logits, but the model ends in a softmax: its outputs are probabilities (say output.kind: probabilities)", path)
+	case card.Output.Kind == "probabilities" && head != "softmax":
+		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
+	case card.Output.Kind == "logits" && head != "":
+		return fmt.Errorf("%s: output.kind logits, but the model ends in a %s: its outputs are %s (say output.kind: %s)", path, head, headWhat(head), headKind(head))
+	case card.Output.Kind == "sigmoid" && head == "softmax":
+		return fmt.Errorf("%s: output.kind sigmoid, but the model ends in a softmax: its outputs are probabilities of exclusive classes (say output.kind: probabilities)", path)
 	}
 	return nil
+}
+
+func headWhat(head string) string {
+	switch head {
+	case "softmax":
+		return "probabilities of exclusive classes"
+	case "sigmoid":
+		return "independent probabilities of each label"
+	}
+	return "logits"
+}
+
+func headKind(head string) string {
+	switch head {
+	case "softmax":
+		return "probabilities"
+	case "sigmoid":
+		return "sigmoid"
+	}
+	return "logits"
 }
 
 // keysOf lists the signature keys of tensors, for messages.

@@ -119,8 +119,9 @@ func (p *Plan) pixelOrders(ctx context.Context, u Unit, out string) (orders [][]
 	return orders, "", nil
 }
 
-// classProbabilities are the softmax probabilities of class for each image
-// of batch b, with the original weights.
+// classProbabilities are the probabilities of class for each image of batch
+// b, with the original weights: the softmax of the logits, or their sigmoid
+// for a multi-label head.
 func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor, class int) ([]float64, error) {
 	logits, _ := fl.Logits()
 	res, err := fl.Run(ctx, b, tfgraph.Query{Fetch: []string{logits}})
@@ -131,7 +132,7 @@ func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor,
 	k := z.Shape[1]
 	out := make([]float64, b.Shape[0])
 	for j := range out {
-		out[j] = tensor.Softmax(z.Data[j*k : (j+1)*k])[class]
+		out[j] = tensor.ClassProbability(z.Data[j*k:(j+1)*k], class, fl.Head())
 	}
 	return out, nil
 }
@@ -312,7 +313,7 @@ func (rd *runData) faithfulness(t PlanTest, save figureSaver) (section, error) {
 		}
 		sec.blocks = append(sec.blocks,
 			reports.Block{Heading: "Faithfulness: " + m.Name, Bullets: true, Text: append([]string{fmt.Sprintf(
-				"Pixels are deleted (set to black) or inserted (into the image blurred with σ = %.2g pixels) in the order of the map, most salient first, in %d steps; the curve is the softmax probability of the explained class, its area the mean over the steps. A random pixel order (one per image, seeded) is the reference.",
+				"Pixels are deleted (set to black) or inserted (into the image blurred with σ = %.2g pixels) in the order of the map, most salient first, in %d steps; the curve is the probability of the explained class (softmax; the sigmoid of its logit for a multi-label head), its area the mean over the steps. A random pixel order (one per image, seeded) is the reference.",
 				t.blurSigma(m.Shape[0], m.Shape[1]), steps)}, lines...)},
 			reports.Block{Figure: png, Links: links, Caption: "Deletion and insertion curves: means over the images with bootstrap 95% bands."},
 			reports.Block{Figure: aucPNG, Links: aucLinks, Caption: "Areas under the curves; dashed: the random order's mean."})

@@ -3,8 +3,10 @@ package experiments
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
@@ -53,6 +55,9 @@ func LoadModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card
 			return nil, nil, err
 		}
 	}
+	if card != nil && o.Output == "" {
+		o.Output = card.Output.SignatureKey
+	}
 	if card != nil {
 		o.KerasLayers = nil
 		for _, l := range card.Layers {
@@ -61,6 +66,9 @@ func LoadModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card
 	}
 	m, err := tfgraph.Load(dir, &o)
 	if err != nil {
+		if card != nil && card.Output.SignatureKey != "" && o.Output == card.Output.SignatureKey && strings.Contains(err.Error(), "has no output") {
+			return nil, nil, fmt.Errorf("%s: output.signature_key: %w", filepath.Join(dir, savedmodels.CardFile), err)
+		}
 		return nil, nil, err
 	}
 	return m, card, nil
@@ -77,5 +85,210 @@ func imageSpec(m *tfgraph.Model, card *savedmodels.Card) (images.Spec, error) {
 		return images.Spec{}, fmt.Errorf("%s: input %s is not an image batch [N,H,W,C] of known size, and there is no %s to say what it wants",
 			m.Dir, in, filepath.Join(m.Dir, savedmodels.CardFile))
 	}
-	return images.Spec{Height: int(in.Shape[1]), Width: int(in.Shape[2]), Channels: int(in.Shape[3])}, nil
+	spec := images.Spec{Height: int(in.Shape[1]), Width: int(in.Shape[2]), Channels: int(in.Shape[3])}
+	if integerInput(in.DType) {
+		// An integer image input takes the pixel values themselves.
+		spec.Scale, spec.Whole = 1, true
+	}
+	return spec, nil
+}
+
+// integerInput says whether a signature input dtype is an integer type (an
+// image model that takes uint8 pixels).
+func integerInput(dtype string) bool {
+	switch dtype {
+	case "uint8", "int8", "uint16", "int16", "int32", "int64":
+		return true
+	}
+	return false
+}
+
+// Opened is a model opened for explaining images, with what was assumed
+// about it and what may make its maps or classes wrong.
+type Opened struct {
+	Model *tfgraph.Model
+	Flat  *tfgraph.Flat
+	Card  *savedmodels.Card
+	Spec  images.Spec
+	// Notes say what was assumed for a model without a card.
+	Notes []string
+	// Warnings say what may make the maps or classes wrong: random ops at
+	// inference (live augmentation), a pixel mapping that the model's own
+	// input rescaling contradicts.
+	Warnings []string
+}
+
+// OpenOptions are what a user may say about a model besides its card.
+type OpenOptions struct {
+	// InputRange, when set, is the model input of a black and of a white
+	// pixel, [lo, hi]: x = lo + p·(hi−lo)/255, replacing the card's
+	// preprocessing (the -input-range flag).
+	InputRange []float64
+}
+
+// Open opens a model as OpenModel does, builds its flat graph, checks the
+// card's output kind, and sets the pixel mapping: the card's, or the flag's,
+// or for a model without a card one that follows the model's own input map
+// (tfgraph.Flat.InputMap: a Rescaling layer at the input means pixels
+// 0..255). Everything assumed is in Notes; the model's random ops and a
+// mapping its input map contradicts are in Warnings. On error nothing is
+// left open.
+func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
+	m, card, spec, err := OpenModel(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	op := &Opened{Model: m, Card: card, Spec: spec}
+	fail := func(err error) (*Opened, error) {
+		m.Close()
+		return nil, err
+	}
+	if op.Flat, err = m.Flat(); err != nil {
+		return fail(err)
+	}
+	if err := CheckCardKind(card, op.Flat, dir); err != nil {
+		return fail(err)
+	}
+	im, err := op.Flat.InputMap()
+	if err != nil {
+		return fail(err)
+	}
+	setBy := ""
+	switch {
+	case len(oo.InputRange) > 0:
+		if len(oo.InputRange) != 2 || !(oo.InputRange[1] != oo.InputRange[0]) || math.IsNaN(oo.InputRange[0]+oo.InputRange[1]) || math.IsInf(oo.InputRange[0]+oo.InputRange[1], 0) {
+			return fail(fmt.Errorf("input range %v: want two different finite numbers lo,hi", oo.InputRange))
+		}
+		op.Spec.Scale = float32((oo.InputRange[1] - oo.InputRange[0]) / 255)
+		op.Spec.Offset = float32(oo.InputRange[0])
+		op.Spec.Mean, op.Spec.Std = nil, nil
+		if op.Spec.Scale == 0 {
+			return fail(fmt.Errorf("input range %v is too narrow for float32", oo.InputRange))
+		}
+		setBy = "-input-range"
+		if card != nil {
+			op.Notes = append(op.Notes, fmt.Sprintf("-input-range replaces %s's preprocessing: %s", filepath.Join(dir, savedmodels.CardFile), op.Spec.Formula()))
+		}
+	case card != nil:
+		setBy = filepath.Join(dir, savedmodels.CardFile) + "'s preprocessing"
+	}
+	if im != nil {
+		if setBy == "" && !integerInput(m.Input().DType) {
+			if w := adoptInputMap(&op.Spec, im, dir); w != "" {
+				op.Warnings = append(op.Warnings, w)
+			}
+		} else if w := checkInputMap(op.Spec, im, setBy); w != "" {
+			op.Warnings = append(op.Warnings, w)
+		}
+	}
+	if card == nil {
+		out := m.Output()
+		classes := "the output's columns"
+		if len(out.Shape) == 2 && out.Shape[1] > 0 {
+			classes = fmt.Sprintf("%d, named \"class 0\" to \"class %d\"", out.Shape[1], out.Shape[1]-1)
+		}
+		why := ""
+		if in := m.Input(); integerInput(in.DType) {
+			why = fmt.Sprintf(" (the input is %s)", in.DType)
+		} else if im != nil && setBy == "" && len(op.Warnings) == 0 {
+			why = " (the model's own input map, " + im.String() + ", suits it)"
+		}
+		head := "logits"
+		switch op.Flat.Head() {
+		case "softmax":
+			head = "probabilities (a softmax; the logits before it are explained)"
+		case "sigmoid":
+			head = "independent label probabilities (a sigmoid; the logits before it are explained)"
+		}
+		op.Notes = append(op.Notes, fmt.Sprintf("%s has no %s; assuming input %d×%d×%d from %s%s, RGB order, classes %s, output %s: %s (docs/own-model.md says how to write a card)",
+			dir, savedmodels.CardFile, op.Spec.Height, op.Spec.Width, op.Spec.Channels, op.Spec.Formula(), why, classes, out, head))
+	}
+	if r := op.Flat.RandomOps(); len(r) > 0 {
+		op.Warnings = append(op.Warnings, randomWarning(dir, r))
+	}
+	return op, nil
+}
+
+// unitRange says whether every channel's values between a[c] and b[c] are
+// of the order one that networks are trained on: within ±10 and spread over
+// at least 0.25.
+func unitRange(a, b []float64) bool {
+	for c := range a {
+		if math.Max(math.Abs(a[c]), math.Abs(b[c])) > 10 || math.Abs(b[c]-a[c]) < 0.25 {
+			return false
+		}
+	}
+	return true
+}
+
+// mapped is what the input map makes, per channel, of model inputs lo
+// (black) and hi (white).
+func mapped(im *tfgraph.InputMap, lo, hi []float32) (a, b []float64) {
+	for c := range im.Scale {
+		l, h := lo[min(c, len(lo)-1)], hi[min(c, len(hi)-1)]
+		a = append(a, im.Scale[c]*float64(l)+im.Offset[c])
+		b = append(b, im.Scale[c]*float64(h)+im.Offset[c])
+	}
+	return a, b
+}
+
+// span formats the range of mapped values over every channel.
+func span(a, b []float64) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for c := range a {
+		lo, hi = math.Min(lo, math.Min(a[c], b[c])), math.Max(hi, math.Max(a[c], b[c]))
+	}
+	return fmt.Sprintf("%.3g..%.3g", lo, hi)
+}
+
+// adoptInputMap sets the pixel mapping of a model without a card from its
+// input map: pixels 0..255 (x = p) when the map makes unit-range values of
+// them and not of 0..1. It returns the warning that says so, or when neither
+// range fits.
+func adoptInputMap(spec *images.Spec, im *tfgraph.InputMap, dir string) string {
+	raw := images.Spec{Channels: spec.Channels, Scale: 1}
+	unit := images.Spec{Channels: spec.Channels}
+	a1, b1 := mapped(im, unit.PixelValue(0), unit.PixelValue(255))
+	a255, b255 := mapped(im, raw.PixelValue(0), raw.PixelValue(255))
+	switch {
+	case unitRange(a1, b1):
+		return ""
+	case unitRange(a255, b255):
+		spec.Scale, spec.Offset = 1, 0
+		return fmt.Sprintf("%s scales its input itself (%s): feeding pixel values 0..255 (x = p), which it maps to %s; -input-range lo,hi or a card's preprocessing (docs/own-model.md) sets another mapping", dir, im, span(a255, b255))
+	}
+	return fmt.Sprintf("%s maps its input itself (%s), and neither pixels 0..1 (→ %s) nor 0..255 (→ %s) come out near unit range; assuming x = p/255: set -input-range lo,hi or a card's preprocessing (docs/own-model.md)", dir, im, span(a1, b1), span(a255, b255))
+}
+
+// checkInputMap warns when a pixel mapping set by a card or a flag is one
+// the model's input map takes far from unit range while the other common
+// mapping (0..1 or 0..255) would not.
+func checkInputMap(spec images.Spec, im *tfgraph.InputMap, setBy string) string {
+	a, b := mapped(im, spec.PixelValue(0), spec.PixelValue(255))
+	if unitRange(a, b) {
+		return ""
+	}
+	for _, alt := range []images.Spec{{Channels: spec.Channels}, {Channels: spec.Channels, Scale: 1}} {
+		a2, b2 := mapped(im, alt.PixelValue(0), alt.PixelValue(255))
+		if unitRange(a2, b2) {
+			return fmt.Sprintf("%s gives %s, which the model's own input map (%s) takes to %s; the model looks made for %s (→ %s)",
+				setBy, spec.Formula(), im, span(a, b), alt.Formula(), span(a2, b2))
+		}
+	}
+	return ""
+}
+
+// randomWarning says that a model draws random numbers at inference.
+func randomWarning(dir string, ops []tfgraph.RandomOp) string {
+	var where []string
+	seen := map[string]bool{}
+	for _, r := range ops {
+		k := r.Op + " (layer " + r.Layer + ")"
+		if !seen[k] {
+			seen[k] = true
+			where = append(where, k)
+		}
+	}
+	return fmt.Sprintf("%s draws random numbers at inference: %s. Its signature gives another output at each call (random augmentation left live: Keras 3's RandomFlip, RandomRotation, … run unless called with training=False, and model.export() does not pass it); saliency explains one fixed draw, the seed state at load. Remove the augmentation layers before exporting (docs/own-model.md)",
+		dir, strings.Join(where, ", "))
 }

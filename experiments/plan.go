@@ -132,6 +132,11 @@ type PlanModel struct {
 	Classes    []int      `json:"classes"`
 	Shape      [3]int     `json:"shape"` // H, W, C of the input
 	Steps      []PlanStep `json:"steps"`
+	// Warnings say what may make this model's maps or classes wrong
+	// (experiments.Opened.Warnings): random ops at inference, a pixel
+	// mapping its own input rescaling contradicts. run prints them and the
+	// report lists them.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PlanStep is one set of weights: "original", or a randomization step.
@@ -348,20 +353,15 @@ func (p *Plan) planMethods() error {
 }
 
 func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, *openModel, []Problem, error) {
-	tm, card, spec, err := OpenModel(m.Path, tfgraph.Options{Signature: m.Signature, IntraOpThreads: threads})
+	op, err := Open(m.Path, tfgraph.Options{Signature: m.Signature, IntraOpThreads: threads}, OpenOptions{})
 	if err != nil {
 		return PlanModel{}, nil, nil, err
 	}
-	om := &openModel{m: tm, card: card, spec: spec}
+	tm, card, spec := op.Model, op.Card, op.Spec
+	om := &openModel{m: tm, card: card, spec: spec, fl: op.Flat}
 	fail := func(err error) (PlanModel, *openModel, []Problem, error) {
 		tm.Close()
 		return PlanModel{}, nil, nil, err
-	}
-	if om.fl, err = tm.Flat(); err != nil {
-		return fail(err)
-	}
-	if err := CheckCardKind(card, om.fl, tm.Dir); err != nil {
-		return fail(err)
 	}
 	if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {
 		return fail(err)
@@ -375,6 +375,10 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	}
 	pm := PlanModel{Name: m.Name, Path: relTo(p.Exp.Dir, m.Path), SHA256: hash, Signature: tm.Signature.Name,
 		Target: m.Target, Shape: [3]int{spec.Height, spec.Width, spec.Channels}}
+	for _, w := range op.Warnings {
+		// Relative to the experiment, as Path is: the same on every machine.
+		pm.Warnings = append(pm.Warnings, strings.ReplaceAll(w, m.Path, pm.Path))
+	}
 	var problems []Problem
 	at := func(key, format string, a ...any) {
 		pr := m.at[key]

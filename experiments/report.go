@@ -407,6 +407,15 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	}
 	page.Blocks = append(page.Blocks, reports.Block{Text: intro,
 		Links: []reports.Link{{Text: "manifest.json", Href: "manifest.json"}, {Text: "experiment.yaml", Href: "experiment.yaml"}}})
+	var warned []string
+	for _, m := range pf.Models {
+		for _, w := range m.Warnings {
+			warned = append(warned, fmt.Sprintf("Model %s: %s.", m.Name, strings.TrimSuffix(w, ".")))
+		}
+	}
+	if len(warned) > 0 {
+		page.Blocks = append(page.Blocks, reports.Block{Heading: "Warnings about the models", Text: warned, Bullets: true})
+	}
 
 	var sims []similarity
 	var verdictBlock reports.Block

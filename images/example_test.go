@@ -26,3 +26,13 @@ func ExampleToInput() {
 	// 0.2989 0.9999
 	// transparent: 50% of the pixels
 }
+
+func ExampleSpec_Formula() {
+	fmt.Println(images.Spec{Height: 28, Width: 28, Channels: 1}.Formula())
+	fmt.Println(images.Spec{Height: 224, Width: 224, Channels: 3, Scale: 1}.Formula())
+	fmt.Println(images.Spec{Height: 224, Width: 224, Channels: 3, Scale: 1.0 / 127.5, Offset: -1}.Formula())
+	// Output:
+	// x = p/255 (pixels 0..255 → 0..1)
+	// x = p (pixels 0..255 → 0..255)
+	// x = p/127.5 - 1 (pixels 0..255 → -1..1)
+}

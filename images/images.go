@@ -18,6 +18,7 @@ import (
 	_ "image/jpeg" // register JPEG
 	_ "image/png"  // register PNG
 	"io"
+	"math"
 	"os"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -38,6 +39,11 @@ type Spec struct {
 	// Mean and Std, when set (one value per channel), are applied after Scale
 	// and Offset: x = (x - Mean[c]) / Std[c].
 	Mean, Std []float32
+	// Whole rounds each pixel to a whole number in [0, 255] after the
+	// colour conversion and resizing, before Scale and Offset, as an image
+	// resized and stored with 8 bits would be: models whose input is uint8
+	// take nothing else.
+	Whole bool
 }
 
 // Validate checks the spec.
@@ -196,6 +202,11 @@ func ToInput(img image.Image, spec Spec) ([]float32, error) {
 	if b.Dy() != spec.Height || b.Dx() != spec.Width {
 		px = make([]float32, spec.Height*spec.Width*spec.Channels)
 		tensor.ResizeHWC(src, b.Dy(), b.Dx(), spec.Channels, px, spec.Height, spec.Width)
+	}
+	if spec.Whole {
+		for i, v := range px {
+			px[i] = float32(math.Round(float64(min(max(v, 0), 255))))
+		}
 	}
 	scale := spec.Scale
 	if scale == 0 {

@@ -21,8 +21,8 @@ import (
 // BlurEvery steps, and clipping to the range between a black and a white
 // pixel. Each image of the batch gives one visualisation of its target class
 // (the image itself is only the starting point when Init is "input"). Raw is
-// the generated image; Info["probability"] is the softmax probability of the
-// class on it.
+// the generated image; Info["probability"] is the probability of the class
+// on it (softmax, or the sigmoid of a multi-label head).
 //
 // Each image is optimised in session runs of its own: gradient ascent through
 // max-pool switches amplifies float rounding, which depends on the batch
@@ -130,7 +130,7 @@ func (cm *ClassModel) Explain(ctx context.Context, m Model, b Batch, t Target) (
 		_, sc := pick(res.Fetched[0], classes[ch[0]:ch[1]])
 		copy(scores[ch[0]:], sc)
 		for i := ch[0]; i < ch[1]; i++ {
-			probs[i] = tensor.Softmax(res.Fetched[0].Data[(i-ch[0])*k : (i-ch[0]+1)*k])[classes[i]]
+			probs[i] = tensor.ClassProbability(res.Fetched[0].Data[(i-ch[0])*k:(i-ch[0]+1)*k], classes[i], probabilityHead(m, score))
 		}
 	}
 	mp := tensor.New(n, h, w)

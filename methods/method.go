@@ -33,6 +33,9 @@ type Model interface {
 	Run(ctx context.Context, x *tensor.Tensor, q tfgraph.Query) (*tfgraph.Result, error)
 	// Logits is the default score tensor.
 	Logits() (string, bool)
+	// Head is the model's final activation behind the logits: "softmax",
+	// "sigmoid" (a multi-label head) or "".
+	Head() string
 	// Layer finds a layer by its Keras name; CAMLayer is the default layer of
 	// CAM methods.
 	Layer(name string) (tfgraph.Layer, error)
@@ -510,3 +513,12 @@ func imageShape(x *tensor.Tensor) (int, int, int) { return x.Shape[1], x.Shape[2
 var inputSpace = []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "integrated-gradients"}
 
 func isInputSpace(name string) bool { return slices.Contains(inputSpace, name) }
+
+// probabilityHead is the head under which scores of tensor score become
+// probabilities: the model's for its logits, softmax for any other tensor.
+func probabilityHead(m Model, score string) string {
+	if logits, _ := m.Logits(); score == logits {
+		return m.Head()
+	}
+	return ""
+}

@@ -12,9 +12,11 @@ import (
 // ScoreCAM is Score-CAM (Wang et al. 2020), a CAM without gradients. Each
 // activation map A^k of the layer, upsampled to the input size and min-max
 // normalised to H^k ∈ [0,1], masks the input; its weight is the increase of
-// the class probability over a zero baseline,
+// the class probability P_c (the softmax of the scores; for a multi-label
+// model that ends in a sigmoid, the sigmoid of the class's logit) over a
+// zero baseline,
 //
-//	α_k = tensor.Softmax(S(I ⊙ H^k))_c − tensor.Softmax(S(0))_c,   M = ReLU(Σ_k α_k A^k),
+//	α_k = P_c(S(I ⊙ H^k)) − P_c(S(0)),   M = ReLU(Σ_k α_k A^k),
 //
 // upsampled. A constant A^k gives H^k = 0 and weight 0. The masked inputs go
 // through the model in chunks, K forward passes per image.
@@ -23,7 +25,7 @@ import (
 // variance over positions (Faster Score-CAM, tf-keras-vis' max_N); the
 // others get weight 0, and each image costs Channels forward passes.
 type ScoreCAM struct {
-	// Logit weighs by the class logit instead of its softmax probability.
+	// Logit weighs by the class logit instead of its probability.
 	Logit bool `yaml:"logit"`
 	// Channels is the number of activation maps kept per image (0: all).
 	Channels int `yaml:"channels"`
@@ -88,11 +90,12 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	n, h, w, kc := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	hh, ww, c := imageShape(b.X)
 	per := hh * ww * c
+	head := probabilityHead(m, score)
 	value := func(row []float32, cls int) float64 {
 		if s.Logit {
 			return float64(row[cls])
 		}
-		return tensor.Softmax(row)[cls]
+		return tensor.ClassProbability(row, cls, head)
 	}
 	// The examples: the zero baseline, then image i masked by channel j for
 	// every channel that is not constant. mask writes H^j of image i into up.

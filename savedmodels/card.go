@@ -34,7 +34,10 @@ type Card struct {
 	Output struct {
 		SignatureKey string `yaml:"signature_key"`
 		Shape        []int  `yaml:"shape"`
-		// Kind is "logits" or "probabilities".
+		// Kind is "logits" (scores of exclusive classes), "probabilities"
+		// (a softmax over exclusive classes) or "sigmoid" (a multi-label
+		// head: one independent probability per class, from a final
+		// sigmoid or from logits the sigmoid is applied to).
 		Kind string `yaml:"kind"`
 	} `yaml:"output"`
 	Preprocessing struct {
@@ -135,9 +138,9 @@ func (c *Card) check() error {
 		return fmt.Errorf("classes: empty")
 	}
 	switch c.Output.Kind {
-	case "logits", "probabilities":
+	case "logits", "probabilities", "sigmoid":
 	default:
-		return fmt.Errorf("output.kind %q: want logits or probabilities", c.Output.Kind)
+		return fmt.Errorf("output.kind %q: want logits, probabilities or sigmoid", c.Output.Kind)
 	}
 	return nil
 }

@@ -260,3 +260,13 @@ func Softmax(z []float32) []float64 {
 	}
 	return out
 }
+
+// ClassProbability is the probability of class c that scores z give under a
+// model's final activation head: the sigmoid of z[c] for a multi-label
+// ("sigmoid") head, the softmax of z at c otherwise.
+func ClassProbability(z []float32, c int, head string) float64 {
+	if head == "sigmoid" {
+		return 1 / (1 + math.Exp(-float64(z[c])))
+	}
+	return Softmax(z)[c]
+}

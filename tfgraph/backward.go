@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -35,7 +36,8 @@ type bwKey struct {
 type backwardCache struct {
 	mu      sync.Mutex
 	m       map[bwKey]*Backward
-	oracles map[string]*oracle // TF_AddGradients per target tensor (oracle.go)
+	oracles map[string]*oracle   // TF_AddGradients per target tensor (oracle.go)
+	casts   map[string]tf.Output // float32 casts of fetched float16/bfloat16/float64 tensors
 	n       int
 	derived derivedWeights
 }
@@ -170,6 +172,30 @@ func (b *Builder) constI32(v []int32) tf.Output { return b.constant(v) }
 func (b *Builder) scalarI32(v int32) tf.Output  { return b.constant(v) }
 func (b *Builder) constF32(v float32) tf.Output { return b.constant(v) }
 
+// constLike adds a scalar constant v of the dtype of like (float64 held
+// exactly; float16 and bfloat16 cast from float32, as TensorFlow rounds).
+func (b *Builder) constLike(v float64, like tf.Output) tf.Output {
+	if b.err != nil {
+		return tf.Output{}
+	}
+	switch dt := like.DataType(); dt {
+	case tf.Float:
+		return b.constant(float32(v))
+	case tf.Double:
+		return b.constant(v)
+	default:
+		return b.castTo(b.constant(float32(v)), dt)
+	}
+}
+
+// castTo converts x to dtype dt (x itself when it has that dtype).
+func (b *Builder) castTo(x tf.Output, dt tf.DataType) tf.Output {
+	if b.err != nil || x.DataType() == dt {
+		return x
+	}
+	return b.op1("Cast", map[string]any{"DstT": dt}, x)
+}
+
 func (b *Builder) shape(x tf.Output) tf.Output {
 	return b.op1("Shape", map[string]any{"out_type": tf.Int32}, x)
 }
@@ -246,8 +272,9 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 	if err != nil {
 		return nil, err
 	}
-	if startOut.DataType() != tf.Float || endOut.DataType() != tf.Float {
-		return nil, fmt.Errorf("tfgraph: %s: backward from %s to %s: both must be float32", fl.model.Dir, start, end)
+	if !isFloat(startOut.DataType()) || !isFloat(endOut.DataType()) {
+		return nil, fmt.Errorf("tfgraph: %s: backward from %s (%s) to %s (%s): both must be floating-point tensors",
+			fl.model.Dir, start, tfDTypeName(startOut.DataType()), end, tfDTypeName(endOut.DataType()))
 	}
 	endNode, startNode := nodeOf(end), nodeOf(start)
 	order := fl.order
@@ -255,9 +282,11 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 	if err != nil {
 		return nil, err
 	}
+	// The seed is fed as float32 and enters the start tensor's dtype; the
+	// result leaves as float32 (below).
 	seed := b.defaultSeed(startOut)
 	grads := map[string][]tf.Output{} // tensor name → signals to sum
-	grads[start] = []tf.Output{seed}
+	grads[start] = []tf.Output{b.castTo(seed, startOut.DataType())}
 	var result tf.Output
 	for i := pos[startNode]; i >= pos[endNode] && b.err == nil; i-- {
 		n := order[i]
@@ -283,18 +312,24 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 			result = dys[tensorIndex(end)]
 			break
 		}
+		if c, ok := fl.composites[name]; ok {
+			// An activation made of several ops (PReLU): one rule for all.
+			n = &nodepb.NodeDef{Name: name, Op: c.op, Input: c.inputs}
+		}
+		ins, need, blocked := fl.signalInputs(n, onPath)
+
+		if blocked >= 0 {
+			b.forgetDerived()
+			return nil, fl.noRule(n, rules, pos, onPath, startNode, endNode,
+				fmt.Sprintf("its signal would pass through its %s input %d", tfDTypeName(ins[blocked].DataType()), blocked))
+		}
+		if !slices.Contains(need, true) {
+			continue
+		}
 		r := rules.rule(n.GetOp())
 		if r == nil {
 			b.forgetDerived()
-			return nil, &NoRuleError{Model: fl.model.Dir, Op: n.GetOp(), Node: name, Layer: fl.layerOf(name), Rules: rules.Name}
-		}
-		ins := make([]tf.Output, len(n.GetInput()))
-		need := make([]bool, len(n.GetInput()))
-		for k, in := range n.GetInput() {
-			if o, err := fl.tensor(in); err == nil {
-				ins[k] = o
-			}
-			need[k] = onPath[nodeOf(in)] && ins[k].Op != nil && ins[k].DataType() == tf.Float
+			return nil, fl.noRule(n, rules, pos, onPath, startNode, endNode, "")
 		}
 		outs := make([]tf.Output, nout)
 		for k := range outs {
@@ -305,9 +340,29 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 			b.forgetDerived()
 			return nil, fmt.Errorf("tfgraph: %s: the %s rule for op %s (node %s, layer %s): %w", fl.model.Dir, rules.Name, n.GetOp(), name, fl.layerOf(name), err)
 		}
+		if b.err != nil {
+			break
+		}
+		for k := range need {
+			if nout == 1 && need[k] && (k >= len(dxs) || dxs[k].Op == nil) {
+				// A rule that drops a signal TensorFlow would pass (the
+				// filter of a convolution computed from the image) would
+				// give a silently smaller gradient. (An op with several
+				// outputs, IdentityN, passes nothing to an input whose
+				// output got no signal.)
+				b.forgetDerived()
+				return nil, &NoRuleError{Model: fl.model.Dir, Op: n.GetOp(), Node: name, Layer: fl.layerOf(name), Rules: rules.Name,
+					Why: fmt.Sprintf("its input %d (%s) depends on the input too, and the rule gives it no signal", k, n.GetInput()[k])}
+			}
+		}
 		for k, dx := range dxs {
 			if dx.Op == nil || k >= len(n.GetInput()) || !need[k] {
 				continue
+			}
+			if dx.DataType() != ins[k].DataType() {
+				b.forgetDerived()
+				return nil, fmt.Errorf("tfgraph: %s: the %s rule for op %s (node %s, layer %s) gives a %s signal for its %s input %d",
+					fl.model.Dir, rules.Name, n.GetOp(), name, fl.layerOf(name), tfDTypeName(dx.DataType()), tfDTypeName(ins[k].DataType()), k)
 			}
 			src := canonical(n.GetInput()[k])
 			grads[src] = append(grads[src], dx)
@@ -321,10 +376,83 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		b.forgetDerived()
 		return nil, fmt.Errorf("tfgraph: %s: no %s signal reaches %s from %s", fl.model.Dir, rules, end, start)
 	}
+	result = b.castTo(result, tf.Float)
+	if b.err != nil {
+		b.forgetDerived()
+		return nil, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)
+	}
 	if err := b.initDerived(); err != nil {
 		return nil, err
 	}
 	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, startOut: startOut, result: result}, nil
+}
+
+// signalInputs returns the inputs of node n in the graph, which of them need
+// a backward signal (on the path, floating-point), and, when none does, the
+// index of an input on the path that a signal would have to cross although
+// the engine cannot follow it (a variant or resource: the TensorList of a
+// loop), or -1. Through integer and boolean inputs no signal passes (Fill of
+// a zero state whose shape comes from the input, a random op seeded by a
+// shape): such a node is skipped, whatever the rule set.
+func (fl *Flat) signalInputs(n *nodepb.NodeDef, onPath map[string]bool) (ins []tf.Output, need []bool, blocked int) {
+	ins = make([]tf.Output, len(n.GetInput()))
+	need = make([]bool, len(n.GetInput()))
+	for k, in := range n.GetInput() {
+		if o, err := fl.tensor(in); err == nil {
+			ins[k] = o
+		}
+		need[k] = onPath[nodeOf(in)] && ins[k].Op != nil && isFloat(ins[k].DataType()) && !slices.Contains(noSignalInputs[n.GetOp()], k)
+	}
+	if slices.Contains(need, true) {
+		return ins, need, -1
+	}
+	for k, in := range n.GetInput() {
+		if onPath[nodeOf(in)] && ins[k].Op != nil && !noSignalType(ins[k].DataType()) && !isFloat(ins[k].DataType()) {
+			return ins, need, k
+		}
+	}
+	return ins, need, -1
+}
+
+// noRule is the *NoRuleError for node n. When control flow kept in the flat
+// graph (a recurrent layer's While loop) lies on the path, the refusal names
+// it instead: that is what the engine cannot go through, and an op after it
+// (TensorListStack) is only where the signal first failed.
+func (fl *Flat) noRule(n *nodepb.NodeDef, rules *RuleSet, pos map[string]int, onPath map[string]bool, startNode, endNode, why string) *NoRuleError {
+	for i := pos[startNode]; i > pos[endNode]; i-- {
+		c := fl.order[i]
+		if onPath[c.GetName()] && keptControlFlow[c.GetOp()] {
+			return &NoRuleError{Model: fl.model.Dir, Op: c.GetOp(), Node: c.GetName(), Layer: fl.layerOf(c.GetName()), Rules: rules.Name,
+				Why: controlFlowWhy(c.GetOp())}
+		}
+	}
+	return &NoRuleError{Model: fl.model.Dir, Op: n.GetOp(), Node: n.GetName(), Layer: fl.layerOf(n.GetName()), Rules: rules.Name, Why: why}
+}
+
+// controlFlowWhy explains a refusal at a kept control-flow op.
+func controlFlowWhy(op string) string {
+	if op == "While" || op == "StatelessWhile" {
+		return "a loop (a recurrent layer such as LSTM or GRU) is not differentiated by the backward engine; build the layer with unroll=True (Keras) to explain the model with gradient methods; occlusion and other forward-only methods work as it is"
+	}
+	return "a conditional (tf.cond or tf.switch_case) is not differentiated by the backward engine; forward-only methods such as occlusion work"
+}
+
+// noSignalInputs are the inputs, by op, through which TensorFlow's own
+// gradient passes nothing (it returns None for them): a signal that reaches
+// them stops there.
+var noSignalInputs = map[string][]int{
+	"StopGradient":               {0},
+	"ImageProjectiveTransformV3": {1, 2, 3}, // transforms, output shape, fill value
+}
+
+// noSignalType says whether no backward signal can flow through a tensor of
+// type dt (integers and booleans).
+func noSignalType(dt tf.DataType) bool {
+	switch dt {
+	case tf.Int8, tf.Int16, tf.Int32, tf.Int64, tf.Uint8, tf.Uint16, tf.Uint32, tf.Uint64, tf.Bool, tf.String:
+		return true
+	}
+	return false
 }
 
 // defaultSeed is the seed placeholder of a backward graph from start: fed, it
@@ -434,7 +562,7 @@ func (fl *Flat) path(startNode, endNode string) (map[string]int, map[string]bool
 
 func (fl *Flat) floatOutput(node string) bool {
 	op := fl.op(node)
-	return op != nil && op.NumOutputs() > 0 && op.Output(0).DataType() == tf.Float
+	return op != nil && op.NumOutputs() > 0 && isFloat(op.Output(0).DataType())
 }
 
 // callRule runs a rule; a rule that panics (a user's rule reading an

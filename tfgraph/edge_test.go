@@ -1,12 +1,12 @@
 package tfgraph_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -73,8 +73,8 @@ type edgeRow struct {
 	name  string
 	model string // folder in savedmodels/edge
 	opts  tfgraph.Options
-	// output selects the signature output by key ("": the first). It needs
-	// tfgraph.Options.Output, which does not exist yet (see selectOutput).
+	// output selects the signature output by key (tfgraph.Options.Output;
+	// "": the first).
 	output string
 	// golden is the suffix of the golden files of this output ("" or
 	// "_output_1").
@@ -83,7 +83,12 @@ type edgeRow struct {
 	// guided compares tfgraph.Guided with golden/guided_input.npy.
 	guided bool
 	// random: the signature is random at inference; two calls on one image
-	// must differ (the golden's finding).
+	// must differ (the golden's finding), Flat.RandomOps must name the random
+	// ops and their layers, and the flat graph (one fixed draw: its seeds are
+	// frozen) must be deterministic, its forward pass equal to the first call
+	// of a freshly loaded signature (outputs_call1.npy) and its plain gradient
+	// of the output probability to that call's tf.GradientTape
+	// (grad_probability_first_call.npy).
 	random bool
 	// refuse, when set, is the expected refusal; otherwise the row must equal.
 	refuse *edgeRefusal
@@ -97,16 +102,15 @@ var edgeRows = []edgeRow{
 	{name: "float64_input", model: "float64_input", tol: edgeF32},
 	{name: "float16_input", model: "float16_input", tol: edgeF16},
 	{name: "two_outputs/output_0", model: "two_outputs", tol: edgeF32},
-	// Needs tfgraph.Options.Output (pending API): rowsNeedingNewAPI.
 	{name: "two_outputs/output_1", model: "two_outputs", output: "output_1", golden: "_output_1", tol: edgeF32},
 	{name: "rescaling_input", model: "rescaling_input", tol: edgeF32},
 	{name: "normalization_input", model: "normalization_input", tol: edgeF32},
 	{name: "sigmoid_head", model: "sigmoid_head", tol: edgeF32},
-	{name: "live_augmentation", model: "live_augmentation", random: true, refuse: &edgeRefusal{
-		ops:     []string{"StatelessRandomUniformV2", "StatelessRandomGetKeyCounter"},
-		layers:  []string{"augment/random_flip", "augment/random_rotation", "augment"},
-		reasons: []string{"random", "nondetermin", "stochastic"},
-	}},
+	// Live augmentation: the random ops are named with their layers
+	// (Flat.RandomOps, which the commands print as a warning), and the flat
+	// graph, whose seed is frozen with the other variables, explains one
+	// fixed draw: that of the seed state saved in the SavedModel.
+	{name: "live_augmentation", model: "live_augmentation", tol: edgeF32, random: true},
 	{name: "prelu", model: "prelu", tol: edgeF32, guided: true},
 	{name: "tf_module_relu", model: "tf_module_relu", tol: edgeF32, guided: true},
 	{name: "lstm_unroll", model: "lstm_unroll", tol: edgeF32},
@@ -122,23 +126,9 @@ var edgeRows = []edgeRow{
 	{name: "uint8_input", model: "uint8_input", tol: edgeF32},
 }
 
-// rowsNeedingNewAPI are the rows written against tfgraph API that does not
-// exist yet. They run (and fail, saying so) until it does.
-var rowsNeedingNewAPI = map[string]string{
-	"two_outputs/output_1": "tfgraph.Options.Output (string): the signature output to explain, by key",
-}
-
-// selectOutput sets opts.Output to key. The field is pending API
-// (rowsNeedingNewAPI): it is set by reflection so that this file compiles
-// before the field exists and the row runs as soon as it does.
-func selectOutput(opts *tfgraph.Options, key string) error {
-	f := reflect.ValueOf(opts).Elem().FieldByName("Output")
-	if !f.IsValid() || f.Kind() != reflect.String {
-		return fmt.Errorf("tfgraph.Options has no string field Output yet: this row needs %s", rowsNeedingNewAPI["two_outputs/output_1"])
-	}
-	f.SetString(key)
-	return nil
-}
+// randomOpsNamed is what Flat.RandomOps must name on live_augmentation.
+var randomOpsNamed = &edgeRefusal{ops: []string{"StatelessRandomUniformV2"},
+	layers: []string{"augment/random_flip", "augment/random_rotation"}, reasons: []string{"random"}}
 
 func edgeDir(name string) string { return filepath.Join("..", "savedmodels", "edge", name) }
 
@@ -238,7 +228,13 @@ func checkEdgeCase(t *testing.T, dir string, row edgeRow) {
 	if row.refuse != nil {
 		want = "refused"
 	}
+	if row.random {
+		want = "warned"
+	}
 	if c.Expect.Outcome != want || (want == "equal" && !strings.HasPrefix(c.Expect.Tolerance, row.tol.name+":")) {
+		if want == "warned" && c.Expect.Outcome == want {
+			return
+		}
 		t.Errorf("%s/case.yaml expects %s (%s); the row expects %s (%s tolerance)", dir, c.Expect.Outcome, c.Expect.Tolerance, want, row.tol.name)
 	}
 }
@@ -254,12 +250,12 @@ func runEdge(t *testing.T, row edgeRow) *edgeResult {
 	if err != nil {
 		t.Fatalf("%v (build the edge models: make edge-models)", err)
 	}
-	grad := readEdgeNpy(t, dir, "grad_input"+row.golden, row.refuse != nil)
+	grad := readEdgeNpy(t, dir, "grad_input"+row.golden, row.refuse != nil || row.random)
 	var guided *tensor.Tensor
 	if row.guided {
 		guided = readEdgeNpy(t, dir, "guided_input", false)
 	}
-	if row.refuse == nil && grad == nil {
+	if row.refuse == nil && !row.random && grad == nil {
 		t.Fatalf("%s: no grad_input%s.npy for a row that must equal it", dir, row.golden)
 	}
 	checkEdgeCase(t, dir, row)
@@ -276,9 +272,7 @@ func runEdge(t *testing.T, row edgeRow) *edgeResult {
 		if card.Output.SignatureKey != row.output {
 			t.Fatalf("card.yaml names output %q, the row %q", card.Output.SignatureKey, row.output)
 		}
-		if err := selectOutput(&opts, row.output); err != nil {
-			return res.fail("options", err)
-		}
+		opts.Output = row.output
 	}
 	m, err := tfgraph.Load(dir, &opts)
 	if err != nil {
@@ -325,7 +319,54 @@ func runEdge(t *testing.T, row edgeRow) *edgeResult {
 	if row.refuse != nil || fwdTol.name == "" {
 		fwdTol = edgeF32
 	}
-	res.compare("flat forward vs the signature", got, want, fwdTol)
+	if row.random {
+		// The flat graph reads the seed states of the live variables, which
+		// every call of the signature advances: a fresh load, whose flat
+		// graph runs before any signature call, makes the draw of the first
+		// call.
+		m2, err := tfgraph.Load(dir, &opts)
+		if err != nil {
+			return res.fail("load", err)
+		}
+		t.Cleanup(func() { m2.Close() })
+		if fl, err = m2.Flat(); err != nil {
+			return res.fail("flat", err)
+		}
+		if got, err = fl.Forward(x); err != nil {
+			return res.fail("flat forward", err)
+		}
+		var ops, layers []string
+		for _, r := range fl.RandomOps() {
+			ops, layers = append(ops, r.Op), append(layers, r.Layer)
+		}
+		msg := fmt.Sprintf("random ops %v in layers %v", ops, layers)
+		res.notes = append(res.notes, msg)
+		if missing := refusalSays(msg, row.model, randomOpsNamed); len(missing) > 0 {
+			res.diffs = append(res.diffs, "Flat.RandomOps does not name "+strings.Join(missing, ", ")+": "+msg)
+		}
+		again, err := fl.Forward(x)
+		if err != nil {
+			return res.fail("flat forward", err)
+		}
+		res.compare("flat forward, twice (one fixed draw)", again, got, edgeTolerance{name: "bitwise", maxRel: 1e-30})
+		res.compare("flat forward vs the first call of the signature", got, readEdgeNpy(t, dir, "outputs_call1", false), edgeF32)
+		top, err := savedmodels.ReadNpyInts(filepath.Join(dir, "golden", "top_first_call.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed, err := fl.OneHot(fl.Output(), top)
+		if err != nil {
+			return res.fail("gradient", err)
+		}
+		r, err := fl.Run(context.Background(), x, tfgraph.Query{Grads: []tfgraph.Grad{{Start: fl.Output(), Seed: seed}}})
+		if err != nil {
+			return res.fail("gradient", err)
+		}
+		res.compare("plain gradient of the probability vs the first call's tf.GradientTape", r.Grads[0], readEdgeNpy(t, dir, "grad_probability_first_call", false), row.tol)
+
+	} else {
+		res.compare("flat forward vs the signature", got, want, fwdTol)
+	}
 	g, err := fl.Gradient(x, classes, "", tfgraph.Plain)
 	if err != nil {
 		return res.fail("gradient", err)
@@ -426,9 +467,6 @@ func TestEdgeModels(t *testing.T) {
 			for _, d := range res.diffs {
 				t.Errorf("silent difference: %s", d)
 			}
-			if why, ok := rowsNeedingNewAPI[row.name]; ok && t.Failed() {
-				t.Logf("this row needs API that may not exist yet: %s", why)
-			}
 		})
 	}
 	var b strings.Builder
@@ -443,6 +481,9 @@ func TestEdgeModels(t *testing.T) {
 // name that happens to contain the reason's word.
 func TestEdgeRefusalMatcher(t *testing.T) {
 	refusal := func(name string) *edgeRefusal {
+		if name == "live_augmentation" {
+			return randomOpsNamed
+		}
 		for _, r := range edgeRows {
 			if r.name == name {
 				return r.refuse
@@ -465,5 +506,88 @@ func TestEdgeRefusalMatcher(t *testing.T) {
 		if got := refusalSays(c.msg, c.model, refusal(c.model)); len(got) != c.missing {
 			t.Errorf("%q: missing %v, want %d missing", c.msg, got, c.missing)
 		}
+	}
+}
+
+// Weights of other float dtypes can be replaced (converted as TensorFlow's
+// Cast rounds): a float64 model with its dense kernel set to zero outputs
+// its bias. A weight read inside a kept loop (a GRU's) cannot, and says so.
+func TestEdgeWeights(t *testing.T) {
+	dir := edgeDir("float64")
+	m, err := tfgraph.Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernel, bias tfgraph.Weight
+	for _, w := range fl.Weights {
+		if strings.HasPrefix(w.Name, "logits/kernel") {
+			kernel = w
+		}
+		if strings.HasPrefix(w.Name, "logits/bias") {
+			bias = w
+		}
+	}
+	if kernel.Name == "" || kernel.DType != "float64" {
+		t.Fatalf("no float64 logits kernel among %v", fl.Weights)
+	}
+	shape := make([]int, len(kernel.Shape))
+	for i, d := range kernel.Shape {
+		shape[i] = int(d)
+	}
+	feed, err := fl.PrepareWeights(map[string]*tensor.Tensor{kernel.Name: tensor.New(shape...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := fl.WithWeights(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := readEdgeNpy(t, dir, "inputs", false)
+	logits, _ := view.Logits()
+	got, err := fetch(view, x, logits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fl.WeightValue(bias.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := len(b.Data)
+	for i, v := range got[0].Data {
+		if d := math.Abs(float64(v - b.Data[i%k])); d > 1e-6 {
+			t.Fatalf("logit %d = %g with a zero kernel, want the bias %g", i, v, b.Data[i%k])
+		}
+	}
+
+	g, err := tfgraph.Load(edgeDir("gru_loop"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	gl, err := g.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loops := 0
+	for _, w := range gl.Weights {
+		if !w.InLoop {
+			continue
+		}
+		loops++
+		v, err := gl.WeightValue(w.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gl.PrepareWeights(map[string]*tensor.Tensor{w.Name: v}); err == nil || !strings.Contains(err.Error(), "inside a loop") || !strings.Contains(err.Error(), "unroll=True") {
+			t.Errorf("replacing %s, read inside the GRU's loop: %v", w.Name, err)
+		}
+	}
+	if loops == 0 {
+		t.Errorf("no weight of the GRU is marked as read inside its loop: %+v", gl.Weights)
 	}
 }

@@ -29,7 +29,10 @@ type Flat struct {
 	declared map[string][]int64
 	nodes    map[string]*nodepb.NodeDef
 	order    []*nodepb.NodeDef // topological
-	prefix   string            // of the flat graph's nodes in the loaded graph
+	// composites are the activations made of several ops (composite.go),
+	// by output node.
+	composites map[string]composite
+	prefix     string // of the flat graph's nodes in the loaded graph
 	// Shared by the views WithWeights makes:
 	quiet    *firstRunFilter
 	bw       *backwardCache
@@ -80,6 +83,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 		fl.nodes[n.GetName()] = n
 	}
 	fl.order = topoSort(fg.def.GetNode())
+	fl.composites = findComposites(fl.order, fl.nodes)
 	fl.perImage = fl.activationBytes()
 	if len(m.opts.KerasLayers) > 0 {
 		fl.SetKerasLayers(m.opts.KerasLayers)
@@ -114,6 +118,13 @@ func importFlat(dir string, fg *flatGraph, g *tf.Graph, prefix string, mapped bo
 		for name, read := range fg.reads {
 			opts.AddInputMapping(name, 0, read)
 		}
+		for name, v := range fg.handles {
+			h := g.Operation(v)
+			if h == nil {
+				return nil, fmt.Errorf("tfgraph: %s: variable %s is not in the loaded graph", dir, v)
+			}
+			opts.AddInputMapping(name, 0, h.Output(0))
+		}
 	}
 	if err := g.ImportWithOptions(raw, opts); err != nil {
 		return nil, fmt.Errorf("tfgraph: %s: importing the flat graph: %s", dir, firstLine(err.Error()))
@@ -130,7 +141,7 @@ func (fl *Flat) nameOf(o tf.Output) string {
 }
 
 // Forward runs a batch through the flat graph and returns the signature's
-// first output. x is checked as in Model.Forward.
+// selected output (Model.Output). x is checked as in Model.Forward.
 func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	res, err := fl.Run(context.Background(), x, Query{Fetch: []string{fl.Output()}})
 	if err != nil {
@@ -166,8 +177,9 @@ func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
 	return out
 }
 
-// Output is the flat tensor of the signature's first output.
-func (fl *Flat) Output() string { return fl.nameOf(fl.outputs[0]) }
+// Output is the flat tensor of the signature's selected output
+// (Model.Output).
+func (fl *Flat) Output() string { return fl.nameOf(fl.outputs[fl.model.outIdx]) }
 
 // WeightValue reads a weight's frozen value.
 func (fl *Flat) WeightValue(name string) (*tensor.Tensor, error) {
@@ -217,14 +229,14 @@ func (fl *Flat) activationBytes() int64 {
 		}
 		for i := 0; i < op.NumOutputs(); i++ {
 			o := op.Output(i)
-			if o.DataType() != tf.Float {
+			if !isFloat(o.DataType()) {
 				continue
 			}
 			dims, err := o.Shape().ToSlice()
 			if err != nil || len(dims) == 0 || dims[0] >= 0 {
 				continue
 			}
-			size := int64(4)
+			size := dtypeBytes(o.DataType())
 			for _, d := range dims[1:] {
 				size *= max(d, 1)
 			}

@@ -12,6 +12,7 @@ import (
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	opdefpb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
+	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	"google.golang.org/protobuf/proto"
 )
@@ -32,19 +33,33 @@ import (
 //   - control edges are dropped (after freezing nothing has side effects),
 //     device strings and internal "_" attributes are cleared.
 //
-// Control flow (If, While, Case) and other ops that take functions are refused
-// with an error that names them.
+// Control flow (If, While, Case and their stateless forms) is kept as it is:
+// the node stays, with the functions it calls (and theirs) in the flat
+// graph's library, and a variable it captures is passed as the live
+// resource handle. Forward runs go through it; the backward engine has no
+// rule for it, so gradient methods refuse such a model by name (a recurrent
+// layer's While loop: Keras' unroll=True makes it a plain graph), and its
+// variables cannot be replaced (Weight.InLoop). Other ops that take
+// functions are refused with an error that names them.
 
 // weightPrefix starts the names of the weight nodes in a flat graph.
 const weightPrefix = "saliency_weights/"
 
-// controlFlowOps are refused: their bodies are functions the flattener cannot
-// inline, and they have no place in the image classifiers saliency explains.
-var controlFlowOps = map[string]bool{
+// keptControlFlow are the control-flow ops kept whole in the flat graph.
+var keptControlFlow = map[string]bool{
 	"If": true, "StatelessIf": true, "While": true, "StatelessWhile": true,
-	"Case": true, "StatelessCase": true, "For": true, "SymbolicGradient": true,
-	"RemoteCall": true, "MapDataset": true,
+	"Case": true, "StatelessCase": true,
 }
+
+// controlFlowOps are refused: ops that take functions and have no place in
+// the image classifiers saliency explains.
+var controlFlowOps = map[string]bool{
+	"For": true, "SymbolicGradient": true, "RemoteCall": true, "MapDataset": true,
+}
+
+// resourcePrefix starts the names of the resource placeholders that pass a
+// variable's live handle to a kept control-flow op.
+const resourcePrefix = "saliency_resources/"
 
 // bodyNode is where a flat node came from: its name inside the function body
 // that held it (its Keras name scopes), that function, and its position in
@@ -96,6 +111,48 @@ type flattener struct {
 	out    []*nodepb.NodeDef
 	vars   map[string]*nodepb.NodeDef // outer VarHandleOps that are read
 	depth  int
+	// kept lists the functions that kept control-flow ops call, and
+	// handles the variables they capture (by VarHandleOp name).
+	kept    map[string]bool
+	handles map[string]bool
+}
+
+// keepFunctions adds function name and every function its body refers to
+// (in attributes or as an op) to the flat graph's library.
+func (f *flattener) keepFunctions(name string) error {
+	if f.kept[name] {
+		return nil
+	}
+	fn := f.funcs[name]
+	if fn == nil {
+		return fmt.Errorf("tfgraph: the library lacks function %q", name)
+	}
+	f.kept[name] = true
+	for _, n := range fn.GetNodeDef() {
+		if f.funcs[n.GetOp()] != nil {
+			if err := f.keepFunctions(n.GetOp()); err != nil {
+				return err
+			}
+		}
+		for _, a := range n.GetAttr() {
+			if err := f.keepAttrFunctions(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (f *flattener) keepAttrFunctions(a *attrpb.AttrValue) error {
+	if fn := a.GetFunc(); fn != nil {
+		return f.keepFunctions(fn.GetName())
+	}
+	for _, fn := range a.GetList().GetFunc() {
+		if err := f.keepFunctions(fn.GetName()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newScope(fn, prefix string, nodes []*nodepb.NodeDef, args map[string]ref) *scope {
@@ -195,8 +252,9 @@ func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
 	}
 	s.emitted[n.GetName()] = true
 	if controlFlowOps[n.GetOp()] {
-		return fmt.Errorf("tfgraph: %s: node %s is %s: control flow is not supported", s.where(), n.GetName(), n.GetOp())
+		return fmt.Errorf("tfgraph: %s: node %s is %s: ops that call functions this way are not supported", s.where(), n.GetName(), n.GetOp())
 	}
+	kept := keptControlFlow[n.GetOp()]
 	if _, ok := f.ops[n.GetOp()]; !ok {
 		return fmt.Errorf("tfgraph: %s: node %s has op %s, which this TensorFlow does not register", s.where(), n.GetName(), n.GetOp())
 	}
@@ -217,8 +275,14 @@ func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
 		if v.GetPlaceholder() != "" {
 			return fmt.Errorf("tfgraph: %s: node %s: attribute %s is a function placeholder (%s); polymorphic functions are not supported", s.where(), n.GetName(), k, v.GetPlaceholder())
 		}
-		if v.GetFunc() != nil {
-			return fmt.Errorf("tfgraph: %s: node %s (%s) takes function %s in attribute %s: not supported", s.where(), n.GetName(), n.GetOp(), v.GetFunc().GetName(), k)
+		if kept {
+			if err := f.keepAttrFunctions(v); err != nil {
+				return fmt.Errorf("%w (node %s in %s)", err, n.GetName(), s.where())
+			}
+			continue
+		}
+		if v.GetFunc() != nil || len(v.GetList().GetFunc()) > 0 {
+			return fmt.Errorf("tfgraph: %s: node %s (%s) takes a function in attribute %s: not supported", s.where(), n.GetName(), n.GetOp(), k)
 		}
 	}
 	c.Input = c.Input[:0]
@@ -229,6 +293,11 @@ func (f *flattener) emit(s *scope, n *nodepb.NodeDef) error {
 		r, err := f.resolve(s, in)
 		if err != nil {
 			return err
+		}
+		if r.variable != "" && kept {
+			f.handles[r.variable] = true
+			c.Input = append(c.Input, resourcePrefix+r.variable)
+			continue
 		}
 		if r.variable != "" {
 			if n.GetOp() != "ReadVariableOp" {
@@ -362,6 +431,10 @@ type Weight struct {
 	Node  string  // the PlaceholderWithDefault that holds it in the flat graph
 	DType string  // numpy-style dtype
 	Shape []int64 // its shape
+	// InLoop says that control flow kept in the flat graph (a recurrent
+	// layer's While loop) reads the variable through its live handle: a
+	// replacement value would not reach it, so PrepareWeights refuses it.
+	InLoop bool
 }
 
 // flatGraph is the result of flattening: a GraphDef and where its signature
@@ -373,6 +446,7 @@ type flatGraph struct {
 	weights []Weight
 	origin  map[string]bodyNode
 	reads   map[string]tf.Output // weight value placeholder → ReadVariableOp in the loaded graph
+	handles map[string]string    // resource placeholder → VarHandleOp in the loaded graph
 }
 
 // flatten builds the flat graph of m's signature; values of variables are read
@@ -383,7 +457,8 @@ func (m *Model) flatten() (*flatGraph, error) {
 		return nil, err
 	}
 	gd := m.meta.GetGraphDef()
-	f := &flattener{origin: map[string]bodyNode{}, ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{}}
+	f := &flattener{origin: map[string]bodyNode{}, ops: ops, funcs: map[string]*fnpb.FunctionDef{}, vars: map[string]*nodepb.NodeDef{},
+		kept: map[string]bool{}, handles: map[string]bool{}}
 	for _, fn := range gd.GetLibrary().GetFunction() {
 		f.funcs[fn.GetSignature().GetName()] = fn
 	}
@@ -418,11 +493,109 @@ func (m *Model) flatten() (*flatGraph, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Variables captured by kept control flow: their live handles.
+	fg.handles = map[string]string{}
+	for v := range f.handles {
+		name := resourcePrefix + v
+		consts = append(consts, &nodepb.NodeDef{Name: name, Op: "Placeholder", Attr: map[string]*attrpb.AttrValue{
+			"dtype": typeAttr(typespb.DataType_DT_RESOURCE), "shape": {Value: &attrpb.AttrValue_Shape{Shape: &shapepb.TensorShapeProto{}}}}})
+		fg.handles[name] = v
+		for i := range weights {
+			if weights[i].Node == weightNode(v) {
+				weights[i].InLoop = true
+			}
+		}
+	}
 	fg.weights = weights
 	fg.reads = reads
 	fg.origin = f.origin
 	fg.def = &graphpb.GraphDef{Node: append(consts, f.out...), Versions: gd.GetVersions()}
+	if len(f.kept) > 0 {
+		fg.def.Library = &fnpb.FunctionDefLibrary{}
+		for _, fn := range gd.GetLibrary().GetFunction() {
+			if f.kept[fn.GetSignature().GetName()] {
+				fg.def.Library.Function = append(fg.def.Library.Function, fn)
+			}
+		}
+		for _, g := range gd.GetLibrary().GetGradient() {
+			if f.kept[g.GetFunctionName()] {
+				fg.def.Library.Gradient = append(fg.def.Library.Gradient, g)
+			}
+		}
+	}
+	for i := range fg.inputs {
+		if err := floatInput(fg, i); err != nil {
+			return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, err)
+		}
+	}
 	return fg, nil
+}
+
+// inputSuffix names the float32 placeholder that feeds a signature input of
+// another dtype in the flat graph.
+const inputSuffix = "/saliency_float32"
+
+// floatInput gives the flat graph a float32 input where signature input i
+// has another dtype, so that the backward engine has a float32 tensor to end
+// on and callers feed float32 everywhere:
+//
+//   - a float16, bfloat16 or float64 placeholder becomes a Cast from a new
+//     float32 placeholder (the signal reaches it through the Cast rule);
+//   - an integer placeholder (a uint8 image) becomes a Cast from the new
+//     float32 placeholder for the ops that read the integers, and each Cast
+//     of it to a floating-point type reads the float32 placeholder instead:
+//     the gradient is taken with respect to the image as the model's first
+//     float op sees it (the same values for whole-number pixels).
+func floatInput(fg *flatGraph, i int) error {
+	name := nodeOf(fg.inputs[i])
+	var ph *nodepb.NodeDef
+	for _, n := range fg.def.GetNode() {
+		if n.GetName() == name {
+			ph = n
+			break
+		}
+	}
+	if ph == nil || ph.GetOp() != "Placeholder" || tensorIndex(fg.inputs[i]) != 0 {
+		return nil
+	}
+	dt := ph.GetAttr()["dtype"].GetType()
+	switch dt {
+	case typespb.DataType_DT_FLOAT:
+		return nil
+	case typespb.DataType_DT_HALF, typespb.DataType_DT_BFLOAT16, typespb.DataType_DT_DOUBLE,
+		typespb.DataType_DT_UINT8, typespb.DataType_DT_INT8, typespb.DataType_DT_UINT16, typespb.DataType_DT_INT16,
+		typespb.DataType_DT_INT32, typespb.DataType_DT_INT64:
+	default:
+		return fmt.Errorf("signature input %s is %s; saliency feeds floating-point or integer images", name, dtypeName(dt))
+	}
+	f32 := name + inputSuffix
+	in := &nodepb.NodeDef{Name: f32, Op: "Placeholder", Attr: map[string]*attrpb.AttrValue{
+		"dtype": typeAttr(typespb.DataType_DT_FLOAT), "shape": ph.GetAttr()["shape"]}}
+	ph.Op = "Cast"
+	ph.Input = []string{f32}
+	ph.Attr = map[string]*attrpb.AttrValue{"SrcT": typeAttr(typespb.DataType_DT_FLOAT), "DstT": typeAttr(dt),
+		"Truncate": {Value: &attrpb.AttrValue_B{B: false}}}
+	fg.def.Node = append(fg.def.Node, in)
+	if isFloatProto(dt) {
+		fg.inputs[i] = f32
+		return nil
+	}
+	for _, n := range fg.def.GetNode() {
+		if n.GetOp() != "Cast" || len(n.GetInput()) != 1 || nodeOf(n.GetInput()[0]) != name || n == ph {
+			continue
+		}
+		if !isFloatProto(n.GetAttr()["DstT"].GetType()) {
+			continue
+		}
+		n.Input[0] = f32
+		n.Attr["SrcT"] = typeAttr(typespb.DataType_DT_FLOAT)
+	}
+	fg.inputs[i] = f32
+	return nil
+}
+
+func isFloatProto(dt typespb.DataType) bool {
+	return dt == typespb.DataType_DT_FLOAT || dt == typespb.DataType_DT_HALF || dt == typespb.DataType_DT_BFLOAT16 || dt == typespb.DataType_DT_DOUBLE
 }
 
 // freeze makes each variable a weight of the flat graph: a placeholder for

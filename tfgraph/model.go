@@ -32,6 +32,10 @@ type Options struct {
 	Tags []string
 	// Signature names the SignatureDef to run (default: "serving_default").
 	Signature string
+	// Output names the signature output, by key, that holds the scores to
+	// explain (default: the first key in sorted order, e.g. "output_0").
+	// Model.Output, Model.Forward, Flat.Output and Flat.Logits follow it.
+	Output string
 	// IntraOpThreads and InterOpThreads size TensorFlow's thread pools; 0 keeps
 	// TensorFlow's default (one thread per core). The pools are process-wide:
 	// the first session created in a process sets them.
@@ -96,6 +100,7 @@ type Model struct {
 	outputs []tf.Output
 	quiet   firstRunFilter // the first Run may log; later ones do not
 	opts    Options
+	outIdx  int // the selected output (Options.Output)
 
 	flatOnce sync.Once
 	flat     *Flat
@@ -150,6 +155,14 @@ func Load(dir string, opts *Options) (*Model, error) {
 	if len(chosen.Inputs) == 0 || len(chosen.Outputs) == 0 {
 		return nil, fmt.Errorf("tfgraph: load %s: signature %q has %d inputs and %d outputs", dir, o.Signature, len(chosen.Inputs), len(chosen.Outputs))
 	}
+	outIdx := 0
+	if o.Output != "" {
+		i, ok := find(chosen.Outputs, o.Output)
+		if !ok {
+			return nil, fmt.Errorf("tfgraph: load %s: signature %q has no output %q; outputs: %s", dir, o.Signature, o.Output, keys(chosen.Outputs))
+		}
+		outIdx = i
+	}
 	if err := checkVariables(dir, meta); err != nil {
 		return nil, err
 	}
@@ -171,6 +184,7 @@ func Load(dir string, opts *Options) (*Model, error) {
 		saved:             saved,
 		meta:              meta,
 		opts:              o,
+		outIdx:            outIdx,
 	}
 	for _, in := range chosen.Inputs {
 		out, err := m.output(in.Name)
@@ -222,17 +236,19 @@ func (m *Model) session(f func(s *tf.Session)) error {
 // Input describes the signature's first (for image classifiers, only) input.
 func (m *Model) Input() TensorInfo { return m.Signature.Inputs[0] }
 
-// Output describes the signature's first output.
-func (m *Model) Output() TensorInfo { return m.Signature.Outputs[0] }
+// Output describes the signature output that holds the scores: the one
+// Options.Output names, or the first.
+func (m *Model) Output() TensorInfo { return m.Signature.Outputs[m.outIdx] }
 
-// Forward runs a batch through the signature and returns its first output.
+// Forward runs a batch through the signature and returns its selected output
+// (Output).
 // x must match the first input's shape (unknown dimensions are free) and the
 // input must be float32; a model with more inputs needs Run.
 func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(m.inputs) != 1 {
 		return nil, fmt.Errorf("tfgraph: %s: signature %q has %d inputs; use Run", m.Dir, m.Signature.Name, len(m.inputs))
 	}
-	outs, err := m.Run(map[string]*tensor.Tensor{m.Signature.Inputs[0].Key: x}, m.Signature.Outputs[0].Key)
+	outs, err := m.Run(map[string]*tensor.Tensor{m.Signature.Inputs[0].Key: x}, m.Output().Key)
 	if err != nil {
 		return nil, err
 	}
@@ -256,9 +272,9 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*ten
 		if err := checkInput(in, x); err != nil {
 			return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, err)
 		}
-		t, err := toTF(x)
+		t, err := toTFAs(x, m.inputs[i].DataType())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("tfgraph: %s: input %q: %w", m.Dir, in.Key, err)
 		}
 		feeds[m.inputs[i]] = t
 	}
@@ -292,7 +308,7 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*ten
 	defer release(res...)
 	out := make([]*tensor.Tensor, len(res))
 	for i, t := range res {
-		if out[i], err = fromTF(t); err != nil {
+		if out[i], err = fromTFFloat(t); err != nil {
 			return nil, fmt.Errorf("tfgraph: %s: output %s: %w", m.Dir, fetches[i].Op.Name(), err)
 		}
 	}
@@ -318,8 +334,10 @@ func checkInput(in TensorInfo, x *tensor.Tensor) error {
 	if x == nil {
 		return fmt.Errorf("input %q: nil tensor", in.Key)
 	}
-	if in.DType != "float32" {
-		return fmt.Errorf("input %q is %s; tfgraph feeds float32 tensors", in.Key, in.DType)
+	switch in.DType {
+	case "float32", "float16", "bfloat16", "float64", "uint8", "int8", "uint16", "int16", "int32", "int64":
+	default:
+		return fmt.Errorf("input %q is %s; tfgraph feeds floating-point and integer tensors", in.Key, in.DType)
 	}
 	if len(x.Data) != tensor.Size(x.Shape) {
 		return fmt.Errorf("input %q: shape %v needs %d values, got %d", in.Key, x.Shape, tensor.Size(x.Shape), len(x.Data))

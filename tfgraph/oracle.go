@@ -7,24 +7,40 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 )
 
-// Logits returns the flat tensor of the target scores and whether it was found
-// behind a softmax: when the model ends in a Softmax (after Identity ops), the
-// scores are its input, the logits (Simonyan et al. 2013); otherwise they are
-// the signature's first output.
+// Logits returns the flat tensor of the target scores and whether it was
+// found behind the model's final activation: when the model ends in a
+// Softmax or a Sigmoid (after Identity ops), the scores are its input, the
+// logits (Simonyan et al. 2013); otherwise they are the signature's selected
+// output (Model.Output). Head says which activation it was.
 func (fl *Flat) Logits() (string, bool) {
+	name, head := fl.logitsHead()
+	return name, head != ""
+}
+
+// Head is the model's final activation: "softmax" (probabilities over
+// exclusive classes), "sigmoid" (one probability per label: a multi-label
+// head) or "" (the output is the scores themselves, e.g. logits).
+func (fl *Flat) Head() string {
+	_, head := fl.logitsHead()
+	return head
+}
+
+func (fl *Flat) logitsHead() (string, string) {
 	name := fl.Output()
 	for {
 		n := fl.nodes[nodeOf(name)]
 		if n == nil || len(n.GetInput()) == 0 {
-			return name, false
+			return name, ""
 		}
 		switch n.GetOp() {
 		case "Identity":
 			name = n.GetInput()[0]
 		case "Softmax":
-			return n.GetInput()[0], true
+			return n.GetInput()[0], "softmax"
+		case "Sigmoid":
+			return n.GetInput()[0], "sigmoid"
 		default:
-			return name, false
+			return name, ""
 		}
 	}
 }

@@ -46,7 +46,7 @@ func init() {
 		"Sqrt":  func(b *Builder, n *Node) []Sym { return one(n, b.op1("SqrtGrad", nil, n.Out[0], n.Dy[0])) },
 		"Exp":   func(b *Builder, n *Node) []Sym { return one(n, b.op1("Mul", nil, n.Dy[0], n.Out[0])) },
 		"Square": func(b *Builder, n *Node) []Sym {
-			return one(n, b.op1("Mul", nil, n.Dy[0], b.op1("Mul", nil, n.In[0], b.constF32(2))))
+			return one(n, b.op1("Mul", nil, n.Dy[0], b.op1("Mul", nil, n.In[0], b.constLike(2, n.In[0]))))
 		},
 		// StopGradient passes nothing back: what tf.GradientTape does (in
 		// LayerNormalization's moments the stopped mean has zero derivative
@@ -56,12 +56,12 @@ func init() {
 		"Erf": func(b *Builder, n *Node) []Sym {
 			x := n.In[0]
 			e := b.op1("Exp", nil, b.op1("Neg", nil, b.op1("Square", nil, x)))
-			return one(n, b.op1("Mul", nil, n.Dy[0], b.op1("Mul", nil, e, b.constF32(float32(2/math.Sqrt(math.Pi))))))
+			return one(n, b.op1("Mul", nil, n.Dy[0], b.op1("Mul", nil, e, b.constLike(2/math.Sqrt(math.Pi), x))))
 		},
 		"SquaredDifference": func(b *Builder, n *Node) []Sym {
 			out := make([]Sym, 2)
 			x, y, dy := n.In[0], n.In[1], n.Dy[0]
-			g := b.op1("Mul", nil, dy, b.op1("Mul", nil, b.op1("Sub", nil, x, y), b.constF32(2)))
+			g := b.op1("Mul", nil, dy, b.op1("Mul", nil, b.op1("Sub", nil, x, y), b.constLike(2, x)))
 			if n.Need[0] {
 				out[0] = b.reduceTo(g, x, y, true)
 			}
@@ -95,7 +95,7 @@ func init() {
 					dy = b.op1("ExpandDims", nil, dy, b.constI32([]int32{int32(a)}))
 				}
 			}
-			ind := b.op1("Cast", map[string]any{"DstT": tf.Float}, b.op1("Equal", nil, x, y))
+			ind := b.op1("Cast", map[string]any{"DstT": x.DataType()}, b.op1("Equal", nil, x, y))
 			count := b.op1("Sum", map[string]any{"keep_dims": true}, ind, n.In[1])
 			return one(n, b.op1("Mul", nil, b.op1("RealDiv", nil, ind, count), dy))
 		},
@@ -219,12 +219,16 @@ func init() {
 			}
 			return out
 		},
+		// Cast: the signal goes back in the source's dtype (a float16 layer
+		// of a mixed-precision model gets a float16 signal, as in
+		// tf.GradientTape); from an integer source nothing flows.
 		"Cast": func(b *Builder, n *Node) []Sym {
 			src, _ := attr(n.def, "SrcT")
-			if src != tf.Float {
+			dt, ok := src.(tf.DataType)
+			if !ok || !isFloat(dt) {
 				return make([]Sym, len(n.In))
 			}
-			return one(n, b.op1("Cast", map[string]any{"DstT": tf.Float}, n.Dy[0]))
+			return one(n, b.castTo(n.Dy[0], dt))
 		},
 		"Transpose": func(b *Builder, n *Node) []Sym {
 			inv := b.op1("InvertPermutation", nil, n.In[1])
@@ -275,8 +279,9 @@ func init() {
 			// Inference mode: y = (x - mean)·scale/sqrt(var + ε) + offset.
 			eps, _ := attr(n.def, "epsilon")
 			e, _ := eps.(float32)
-			f := b.op1("Mul", nil, n.In[1], b.op1("Rsqrt", nil, b.op1("AddV2", nil, n.In[4], b.constF32(e))))
-			return one(n, b.op1("Mul", nil, n.Dy[0], f))
+			// scale and variance are float32 when x is float16 (U ≠ T).
+			f := b.op1("Mul", nil, n.In[1], b.op1("Rsqrt", nil, b.op1("AddV2", nil, n.In[4], b.constLike(float64(e), n.In[4]))))
+			return one(n, b.op1("Mul", nil, n.Dy[0], b.castTo(f, n.Dy[0].DataType())))
 		},
 	}
 }
@@ -371,7 +376,7 @@ func reduceRule(mean bool) Rule {
 			}
 			cnt := b.op1("Prod", map[string]any{"keep_dims": false},
 				b.op1("GatherV2", nil, sx, b.constI32(ax), b.scalarI32(0)), b.constI32([]int32{0}))
-			g = b.op1("RealDiv", nil, g, b.op1("Cast", map[string]any{"DstT": tf.Float}, cnt))
+			g = b.op1("RealDiv", nil, g, b.op1("Cast", map[string]any{"DstT": dy.DataType()}, cnt))
 		}
 		return one(n, g)
 	}

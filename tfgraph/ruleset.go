@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
@@ -103,56 +102,71 @@ var Plain = &RuleSet{Name: "plain"}
 
 // DeconvNet passes only positive signal through a ReLU, whatever its forward
 // input was (Zeiler & Fergus 2013): R_in = relu(R_out). The ReLU family
-// (Relu, Relu6, LeakyRelu, Elu, Selu) gets this rule; every other op,
+// (Relu, Relu6, LeakyRelu, PReLU, Elu, Selu) gets this rule; every other op,
 // including Sigmoid, Tanh, Softplus and the composite swish and gelu, keeps
 // its exact derivative (see RuleCoverage).
 var DeconvNet = &RuleSet{Name: "deconvnet", Rules: map[string]Rule{
-	"Relu": deconvRelu, "Relu6": deconvRelu, "LeakyRelu": deconvRelu, "Elu": deconvRelu, "Selu": deconvRelu,
+	"Relu": deconvRelu, "Relu6": deconvRelu, "LeakyRelu": deconvRelu, "Elu": deconvRelu, "Selu": deconvRelu, "PReLU": deconvRelu,
 }}
 
 // Guided keeps signal only where both the forward input and the backward
 // signal are positive (Springenberg et al. 2014): R_in = 1[x>0]·relu(R_out).
 // For the rest of the ReLU family the forward mask is the activation's own
 // derivative: R_in = f'(x)·relu(R_out) (1[0<x<6] for Relu6, α below zero for
-// LeakyRelu, eˣ for Elu), which is the paper's rule on a ReLU. Every other op
-// keeps its exact derivative (see RuleCoverage).
+// LeakyRelu and for PReLU with its learned α, eˣ for Elu), which is the
+// paper's rule on a ReLU. Keras' PReLU, which has no op of its own, is
+// recognised as one activation (composite.go). Every other op keeps its exact
+// derivative (see RuleCoverage).
 var Guided = &RuleSet{Name: "guided", Rules: map[string]Rule{
-	"Relu": guidedRelu, "Relu6": guidedRelu, "LeakyRelu": guidedRelu, "Elu": guidedRelu, "Selu": guidedRelu,
+	"Relu": guidedRelu, "Relu6": guidedRelu, "LeakyRelu": guidedRelu, "Elu": guidedRelu, "Selu": guidedRelu, "PReLU": guidedRelu,
 }}
 
 // activationOps are the element-wise activations (and the ops of composite
 // ones: swish is x·sigmoid(x), gelu uses Erf) that RuleCoverage reports.
-var activationOps = []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "Erf", "HardSigmoid"}
+var activationOps = []string{"Relu", "Relu6", "LeakyRelu", "PReLU", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "Erf", "HardSigmoid"}
 
-// RuleCoverage says how a rule set treats the activations of the model's
-// layers: the layers whose ops it overrides, and the layers with an
-// activation it leaves at the exact derivative (Sigmoid, Tanh, swish, gelu,
-// …), each with the op types concerned. A Guided or DeconvNet rule set that
-// overrides no layer computes the plain gradient.
+// RuleCoverage says how a rule set treats the activations on the path from
+// the input to the logits: the layers whose ops it overrides, and the layers
+// with an activation it leaves at the exact derivative (Sigmoid, Tanh,
+// swish, gelu, …), each with the op types concerned. It reads the ops of
+// the graph, not layer names: an op outside every Keras layer (a tf.Module
+// without name scopes) is reported as "node <name>", and a composite
+// activation (Keras' PReLU) as its pseudo-op. A Guided or DeconvNet rule set
+// that overrides nothing computes the plain gradient.
 func (fl *Flat) RuleCoverage(rs *RuleSet) (changed, plain map[string][]string) {
 	changed, plain = map[string][]string{}, map[string][]string{}
-	for _, l := range fl.layers {
-		if strings.Contains(l.Name, "/") && fl.hasLayer(l.Name[:strings.IndexByte(l.Name, '/')]) {
-			continue // a nested model's layer: reported with the model
+	logits, _ := fl.Logits()
+	input := nodeOf(fl.inputName())
+	_, onPath, err := fl.path(nodeOf(logits), input)
+	if err != nil {
+		return changed, plain
+	}
+	inner := compositeInner(fl.composites, fl.nodes)
+	add := func(m map[string][]string, where, op string) {
+		if !slices.Contains(m[where], op) {
+			m[where] = append(m[where], op)
 		}
-		for _, op := range l.Ops {
-			if _, ok := rs.Rules[op]; ok {
-				changed[l.Name] = append(changed[l.Name], op)
-			} else if slices.Contains(activationOps, op) {
-				plain[l.Name] = append(plain[l.Name], op)
-			}
+	}
+	for _, n := range fl.order {
+		name := n.GetName()
+		if !onPath[name] || name == input || inner[name] {
+			continue
+		}
+		op := n.GetOp()
+		if c, ok := fl.composites[name]; ok {
+			op = c.op
+		}
+		where := fl.layerOf(name)
+		if where == "none" {
+			where = "node " + name
+		}
+		if _, ok := rs.Rules[op]; ok {
+			add(changed, where, op)
+		} else if slices.Contains(activationOps, op) {
+			add(plain, where, op)
 		}
 	}
 	return changed, plain
-}
-
-func (fl *Flat) hasLayer(name string) bool {
-	for _, l := range fl.layers {
-		if l.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // RuleSets lists the built-in rule sets.
@@ -191,10 +205,17 @@ func (rs *RuleSet) String() string {
 // rule set: the method that asked does not apply to this model.
 type NoRuleError struct {
 	Model, Op, Node, Layer, Rules string
+	// Why, when set, says more: the dtype the signal would need to pass
+	// through, or that the op is a loop and what to do about it.
+	Why string
 }
 
 func (e *NoRuleError) Error() string {
-	return fmt.Sprintf("tfgraph: %s: no %s rule for op %s (node %s, layer %s)", e.Model, e.Rules, e.Op, e.Node, e.Layer)
+	msg := fmt.Sprintf("tfgraph: %s: no %s rule for op %s (node %s, layer %s)", e.Model, e.Rules, e.Op, e.Node, e.Layer)
+	if e.Why != "" {
+		msg += ": " + e.Why
+	}
+	return msg
 }
 
 // SupportedRules reports, for each built-in rule set, the op types of the
@@ -216,10 +237,55 @@ func (fl *Flat) MissingRules(rs *RuleSet) []string {
 	if err != nil {
 		return nil
 	}
+	// The signal's way back from the logits, as the backward engine takes
+	// it: a node is reached when a signal arrives at one of its outputs,
+	// and passes it on to the inputs that need one.
 	missing := map[string]bool{}
+	// As in the backward engine, a failure behind control flow kept on the
+	// path (a While loop's TensorListStack) is the control flow's.
+	var loops []string
 	for _, n := range fl.order {
-		if onPath[n.GetName()] && n.GetName() != input && fl.floatOutput(n.GetName()) && rs.rule(n.GetOp()) == nil {
-			missing[n.GetOp()] = true
+		if onPath[n.GetName()] && keptControlFlow[n.GetOp()] && !slices.Contains(loops, n.GetOp()) {
+			loops = append(loops, n.GetOp())
+		}
+	}
+	miss := func(op string) {
+		if len(loops) > 0 {
+			op = loops[0]
+		}
+		missing[op] = true
+	}
+	reached := map[string]bool{nodeOf(logits): true}
+	for i := len(fl.order) - 1; i >= 0; i-- {
+		n := fl.order[i]
+		if !reached[n.GetName()] || !onPath[n.GetName()] || n.GetName() == input {
+			continue
+		}
+		if keptControlFlow[n.GetOp()] {
+			miss(n.GetOp())
+			continue
+		}
+		op := n.GetOp()
+		if c, ok := fl.composites[n.GetName()]; ok {
+			n = &nodepb.NodeDef{Name: n.GetName(), Op: c.op, Input: c.inputs}
+			op = c.op
+		}
+		_, need, blocked := fl.signalInputs(n, onPath)
+		if blocked >= 0 {
+			miss(op)
+			continue
+		}
+		if !slices.Contains(need, true) {
+			continue
+		}
+		if rs.rule(op) == nil {
+			miss(op)
+			continue
+		}
+		for k, in := range n.GetInput() {
+			if need[k] {
+				reached[nodeOf(in)] = true
+			}
 		}
 	}
 	list := make([]string, 0, len(missing))

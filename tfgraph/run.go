@@ -144,7 +144,7 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	}
 	fetches := make([]tf.Output, 0, len(q.Fetch)+len(q.Grads))
 	for _, name := range q.Fetch {
-		o, err := fl.tensor(name)
+		o, err := fl.fetchable(name)
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +222,7 @@ func (fl *Flat) run1(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*te
 	defer release(res...)
 	out := make([]*tensor.Tensor, len(res))
 	for i, t := range res {
-		if out[i], err = fromTF(t); err != nil {
+		if out[i], err = fromTFFloat(t); err != nil {
 			return nil, fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
 		}
 	}
@@ -283,13 +283,19 @@ func (fl *Flat) PrepareWeights(values map[string]*tensor.Tensor) (*WeightFeed, e
 		if !ok {
 			return nil, fmt.Errorf("tfgraph: %s: no weight %q", fl.model.Dir, name)
 		}
-		if w.DType != "float32" {
-			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only float32 weights can be fed", fl.model.Dir, name, w.DType)
+		wt := fl.op(w.Node).Output(0).DataType()
+		if !isFloat(wt) {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s is %s; only floating-point weights can be replaced", fl.model.Dir, name, w.DType)
+		}
+		if w.InLoop {
+			return nil, fmt.Errorf("tfgraph: %s: weight %s is read inside a loop (a recurrent layer's While; Keras' unroll=True removes it), which a replacement cannot reach", fl.model.Dir, name)
 		}
 		if v == nil || !tensor.SameShape(v.Shape, int64sToInts(w.Shape)) || len(v.Data) != tensor.Size(v.Shape) {
 			return nil, fmt.Errorf("tfgraph: %s: weight %s has shape %v, got %v", fl.model.Dir, name, w.Shape, shapeOf(v))
 		}
-		t, err := toTF(v)
+		// float64, float16 and bfloat16 weights are fed converted (rounded to
+		// nearest even, as TensorFlow's Cast rounds).
+		t, err := toTFAs(v, wt)
 		if err != nil {
 			return nil, err
 		}
@@ -315,3 +321,37 @@ func (fl *Flat) WithWeights(w *WeightFeed) (*Flat, error) {
 
 // Feed returns the weights this view feeds (nil for the frozen weights).
 func (fl *Flat) Feed() *WeightFeed { return fl.feed }
+
+// fetchable is the flat tensor name as a float32 tensor: itself, or for a
+// float16, bfloat16 or float64 tensor (a layer of a mixed-precision model)
+// a Cast to float32 added once.
+func (fl *Flat) fetchable(name string) (tf.Output, error) {
+	o, err := fl.tensor(name)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	dt := o.DataType()
+	if dt == tf.Float {
+		return o, nil
+	}
+	if !isFloat(dt) {
+		return tf.Output{}, fmt.Errorf("tfgraph: %s: tensor %s is %s; only floating-point tensors can be fetched", fl.model.Dir, name, tfDTypeName(dt))
+	}
+	fl.bw.mu.Lock()
+	defer fl.bw.mu.Unlock()
+	key := canonical(name)
+	if c, ok := fl.bw.casts[key]; ok {
+		return c, nil
+	}
+	fl.bw.n++
+	c, err := fl.graph.AddOperation(tf.OpSpec{Type: "Cast", Name: fmt.Sprintf("saliency_fetch%d", fl.bw.n), Input: []tf.Input{o},
+		Attrs: map[string]any{"DstT": tf.Float}})
+	if err != nil {
+		return tf.Output{}, fmt.Errorf("tfgraph: %s: fetching %s as float32: %s", fl.model.Dir, name, firstLine(err.Error()))
+	}
+	if fl.bw.casts == nil {
+		fl.bw.casts = map[string]tf.Output{}
+	}
+	fl.bw.casts[key] = c.Output(0)
+	return c.Output(0), nil
+}

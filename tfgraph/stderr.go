@@ -25,6 +25,15 @@ static int is_info(const char *l, size_t n) {
 
 static const char absl_pre[] = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR";
 
+// is_benign says whether a line is one of TensorFlow's ERROR-level lines
+// that report no error: oneDNN falling back to Eigen for int32 ops (on CPUs
+// that oneDNN's own check rejects for int32, AVX-512 ones included).
+static int is_benign(const char *l, size_t n) {
+	static const char onednn_int32[] = "] oneDNN supports DT_INT32 only on platforms with AVX-512. Falling back to the default Eigen-based implementation if present.";
+	if (n < 6 || l[0] != 'E') return 0;
+	return memmem(l, n, onednn_int32, sizeof(onednn_int32) - 1) != NULL;
+}
+
 static void write_all(int fd, const char *b, size_t n) {
 	while (n > 0) {
 		ssize_t w = write(fd, b, n);
@@ -63,7 +72,7 @@ static void *forward(void *p) {
 			if (nl == NULL) break;
 			const char *l = buf + start;
 			size_t ln = (size_t)(nl - l) + 1;
-			int drop = !passing && (is_info(l, ln) ||
+			int drop = !passing && (is_info(l, ln) || is_benign(l, ln) ||
 				(ln - 1 == sizeof(absl_pre) - 1 && memcmp(l, absl_pre, ln - 1) == 0));
 			if (!drop) write_all(a.fd, l, ln);
 			passing = 0;
@@ -104,7 +113,9 @@ import (
 // TF_CPP_MIN_LOG_LEVEL (e.g. "MLIR V1 optimization pass is not enabled" at
 // the first graph run in a process). While TF_CPP_MIN_LOG_LEVEL asks for
 // quiet, calls into TensorFlow that may log run with file descriptor 2 piped
-// through a filter that drops INFO lines and passes everything else on.
+// through a filter that drops INFO lines, and the ERROR line by which oneDNN
+// says it falls back to Eigen for int32 ops (no error), and passes
+// everything else on.
 
 var stderrMu sync.Mutex
 

@@ -1,7 +1,9 @@
 package tfgraph_test
 
 import (
+	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,19 +92,60 @@ func TestFlattenListOutputs(t *testing.T) {
 	}
 }
 
-func TestFlattenRefusesControlFlow(t *testing.T) {
+// A tf.cond stays in the flat graph as it is (an If node calling its branch
+// functions): the forward pass equals the signature on both branches, the
+// op is listed as missing a rule, and a gradient is refused naming it.
+func TestFlattenKeepsControlFlow(t *testing.T) {
 	m := testdataModel(t, "control_flow")
-	_, err := m.Flat()
-	if err == nil || !strings.Contains(err.Error(), "control flow is not supported") || !strings.Contains(err.Error(), "If") {
-		t.Errorf("control flow: %v", err)
+	x := tensor.New(2, 4, 4, 2)
+	for i := range x.Data {
+		x.Data[i] = float32(i%5) - 1
+	}
+	fl := checkedFlat(t, m, x, 0)
+	for i := range x.Data {
+		x.Data[i] = -x.Data[i] // the other branch
+	}
+	checkedFlat(t, m, x, 0)
+	if missing := fl.MissingRules(tfgraph.Plain); !slices.Contains(missing, "If") && !slices.Contains(missing, "StatelessIf") {
+		t.Errorf("missing rules %v, want If", missing)
+	}
+	_, err := fl.Gradient(x, []int{0, 1}, "", tfgraph.Plain)
+	var nr *tfgraph.NoRuleError
+	if !errors.As(err, &nr) || !strings.Contains(nr.Op, "If") || !strings.Contains(err.Error(), "conditional") {
+		t.Errorf("gradient through tf.cond: %v", err)
 	}
 }
 
-func TestNonFloatInput(t *testing.T) {
+// A uint8 image input (logits = the first 10 of cast(image)/255): the
+// signature takes whole numbers in [0, 255] only; the flat graph takes the
+// image as float32 and its gradient is the gradient with respect to the
+// image as the model's cast makes it, here 1/255 at the logit's pixel.
+func TestUint8Input(t *testing.T) {
 	m := testdataModel(t, "uint8_input")
-	_, err := m.Forward(tensor.New(1, 4, 4, 1))
-	if err == nil || !strings.Contains(err.Error(), `input "image" is uint8; tfgraph feeds float32 tensors`) {
-		t.Errorf("uint8 input: %v", err)
+	x := tensor.New(2, 4, 4, 1)
+	for i := range x.Data {
+		x.Data[i] = float32(i * 7 % 256)
+	}
+	fl := checkedFlat(t, m, x, 1e-6)
+	grad, err := fl.Gradient(x, []int{3, 9}, "", tfgraph.Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range grad.Data {
+		want := float32(0)
+		if i == 3 || i == 16+9 {
+			want = float32(1) / 255
+		}
+		if v != want {
+			t.Fatalf("gradient %d = %g, want %g", i, v, want)
+		}
+	}
+	x.Data[5] = 2.5
+	if _, err := m.Forward(x); err == nil || !strings.Contains(err.Error(), `input "image"`) || !strings.Contains(err.Error(), "whole number") || !strings.Contains(err.Error(), "uint8") {
+		t.Errorf("2.5 fed to a uint8 signature: %v", err)
+	}
+	if _, err := fl.Forward(x); err != nil {
+		t.Errorf("the flat graph refuses a non-integer float image: %v", err)
 	}
 }
 

@@ -330,7 +330,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		idx.Methods = append(idx.Methods, meth.Name())
 		if ru, ok := meth.(methods.RuleUser); ok && ru.RuleSet() != nil {
 			if changed, _ := fl.RuleCoverage(ru.RuleSet()); len(changed) == 0 {
-				w := fmt.Sprintf("%s: the model has no ReLU-family activation, so the %s rule set changes nothing: the map is a plain-gradient map", meth.Name(), ru.RuleSet().Name)
+				w := fmt.Sprintf("%s: the model has no ReLU-family activation on its input→logits path, so the %s rule set changes nothing: the map is a plain-gradient map", meth.Name(), ru.RuleSet().Name)
 				idx.Warnings = append(idx.Warnings, w)
 				fmt.Fprintf(c.stderr, "saliency explain: warning: %s\n", w)
 			}

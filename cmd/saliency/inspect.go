@@ -134,12 +134,47 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		params += fl.Params(l)
 	}
 	fmt.Fprintf(w, "\nFlat graph  %d nodes, %d weights, %d parameters\n", fl.Nodes, len(fl.Weights), params)
-	logits, behind := fl.Logits()
+	logits, _ := fl.Logits()
 	note := "the signature's output"
-	if behind {
+	switch fl.Head() {
+	case "softmax":
 		note = "input of the final Softmax"
+	case "sigmoid":
+		note = "input of the final Sigmoid: a multi-label head, output.kind sigmoid"
 	}
 	fmt.Fprintf(w, "  logits    %s (%s)\n", logits, note)
+	if count, layers := fl.PathDTypes(); len(count) > 1 || count["float32"] == 0 {
+		var parts []string
+		for _, dt := range []string{"float32", "float16", "bfloat16", "float64"} {
+			if count[dt] == 0 {
+				continue
+			}
+			p := fmt.Sprintf("%s %d tensors", dt, count[dt])
+			if l := layers[dt]; len(l) > 0 {
+				if len(l) > 6 {
+					l = append(l[:6], "…")
+				}
+				p += " (" + strings.Join(l, ", ") + ")"
+			}
+			parts = append(parts, p)
+		}
+		fmt.Fprintf(w, "  dtypes    %s on the input→logits path; backward signals travel in each tensor's dtype, as in tf.GradientTape, and come out as float32\n", strings.Join(parts, "; "))
+	}
+	if im, err := fl.InputMap(); err == nil && im != nil {
+		fmt.Fprintf(w, "  input map %s (the model scales its input itself; explain and predict choose the pixel mapping from it when there is no card)\n", im)
+	}
+	if r := fl.RandomOps(); len(r) > 0 {
+		seen := map[string]bool{}
+		var list []string
+		for _, op := range r {
+			k := op.Op + " (" + op.Layer + ")"
+			if !seen[k] {
+				seen[k] = true
+				list = append(list, k)
+			}
+		}
+		fmt.Fprintf(w, "  random    warning: %d ops draw random numbers at inference: %s; the signature gives another output at each call, and the flat graph explains one fixed draw\n", len(r), strings.Join(list, ", "))
+	}
 	if l, err := fl.CAMLayer(); err == nil {
 		if g, err := fl.TokenGrid(l, ""); err == nil {
 			fmt.Fprintf(w, "  CAM layer %s (tokens on a %s grid: the input of the last attention layer)\n", l.Name, g)
@@ -154,7 +189,13 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		if len(missing[rs.Name]) == 0 {
 			fmt.Fprintf(w, "  %-9s every op on the input→logits path has a rule\n", rs.Name)
 		} else {
-			fmt.Fprintf(w, "  %-9s no rule for %s\n", rs.Name, strings.Join(missing[rs.Name], ", "))
+			hint := ""
+			for _, op := range missing[rs.Name] {
+				if op == "While" || op == "StatelessWhile" {
+					hint = " (a loop, e.g. a recurrent layer: gradient methods need it unrolled, Keras' unroll=True; occlusion and Score-CAM work)"
+				}
+			}
+			fmt.Fprintf(w, "  %-9s no rule for %s%s\n", rs.Name, strings.Join(missing[rs.Name], ", "), hint)
 		}
 		if rs == tfgraph.Plain {
 			continue
@@ -194,9 +235,9 @@ func ruleCoverage(fl *tfgraph.Flat, rs *tfgraph.RuleSet) []string {
 	changed, plain := fl.RuleCoverage(rs)
 	var out []string
 	if len(changed) == 0 {
-		out = append(out, fmt.Sprintf("warning: no layer has a ReLU-family activation: %s equals the plain gradient on this model", rs.Name))
+		out = append(out, fmt.Sprintf("warning: no ReLU-family activation on the input→logits path: %s equals the plain gradient on this model", rs.Name))
 	} else {
-		out = append(out, fmt.Sprintf("its rule at %d layers (%s)", len(changed), opsOf(changed)))
+		out = append(out, fmt.Sprintf("its rule at %d %s (%s)", len(changed), places(changed), opsOf(changed)))
 	}
 	if len(plain) > 0 {
 		names := make([]string, 0, len(plain))
@@ -207,9 +248,20 @@ func ruleCoverage(fl *tfgraph.Flat, rs *tfgraph.RuleSet) []string {
 		if len(names) > 4 {
 			names = append(names[:4], "…")
 		}
-		out = append(out, fmt.Sprintf("exact derivative at %d layers with other activations (%s): %s", len(plain), opsOf(plain), strings.Join(names, ", ")))
+		out = append(out, fmt.Sprintf("exact derivative at %d %s with other activations (%s): %s", len(plain), places(plain), opsOf(plain), strings.Join(names, ", ")))
 	}
 	return out
+}
+
+// places says what the keys of a RuleCoverage map are: layers, or nodes
+// outside every layer too.
+func places(m map[string][]string) string {
+	for k := range m {
+		if strings.HasPrefix(k, "node ") {
+			return "layers or nodes outside layers"
+		}
+	}
+	return "layers"
 }
 
 // opsOf lists the op types of a layer → ops map, sorted.

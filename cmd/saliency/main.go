@@ -141,6 +141,7 @@ func run1(stdout, stderr io.Writer, args []string) int {
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	runFn := cmd.flags(fs)
+	fs.Bool("v", false, "verbose: keep TensorFlow's own INFO and WARNING lines on stderr (read before the library loads)")
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -171,6 +172,9 @@ func noRuleHint(w io.Writer, err error) bool {
 	var nr *tfgraph.NoRuleError
 	if !errors.As(err, &nr) {
 		return false
+	}
+	if nr.Why != "" {
+		return true // the error says what it is and what to do (a loop: unroll=True)
 	}
 	fmt.Fprintf(w, "The model has an op (%s) that the %s rule set has no backward rule for; docs/own-model.md says what this means and how to add a rule. Methods without a backward pass (occlusion, scorecam) still work.\n", nr.Op, nr.Rules)
 	return true
@@ -206,16 +210,33 @@ func printCommandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
 
 // quietTensorFlow keeps TensorFlow's INFO and WARNING lines off stderr.
 // libtensorflow reads TF_CPP_MIN_LOG_LEVEL while it is loaded, before any Go
-// code runs, so when the variable is unset the process re-executes itself once
-// with it set. A user who sets it keeps their choice.
+// code runs: quiet.go sets it from the executable's .preinit_array, before
+// the library's constructors. Should that entry not have run (a linker that
+// drops it), the process re-executes itself once with the level set. A user
+// who sets the variable keeps their choice, and -v keeps TensorFlow's own
+// lines.
 func quietTensorFlow() {
-	if _, ok := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); ok {
+	if _, ok := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); ok || verbose(os.Args[1:]) {
 		return
 	}
 	os.Setenv("TF_CPP_MIN_LOG_LEVEL", "2")
 	if exe, err := os.Executable(); err == nil {
 		syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
 	}
+}
+
+// verbose says whether the command line asks for -v (before any "--"), as
+// the .preinit_array entry of quiet.go reads it.
+func verbose(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-v", "--v", "-v=true", "--v=true":
+			return true
+		}
+	}
+	return false
 }
 
 // printMethods lists the saliency methods with their options.

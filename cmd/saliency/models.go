@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -14,15 +15,19 @@ import (
 
 // modelFlags are the flags every command that loads a SavedModel takes.
 type modelFlags struct {
-	tags      string
-	signature string
-	threads   int
-	exact     bool // registered by the commands that take gradients
+	tags       string
+	signature  string
+	output     string
+	inputRange rangeFlag
+	threads    int
+	exact      bool // registered by the commands that take gradients
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tags, "tags", tfgraph.DefaultTag, "comma-separated MetaGraph tags")
 	fs.StringVar(&f.signature, "signature", tfgraph.DefaultSignature, "signature to run")
+	fs.StringVar(&f.output, "output", "", "signature output `key` that holds the class scores (default: the card's output.signature_key, else the first)")
+	fs.Var(&f.inputRange, "input-range", "model input of a black and a white pixel, `lo,hi` (e.g. 0,255 or -1,1): x = lo + p·(hi-lo)/255, replacing the card's preprocessing (default: the card's, else inferred from the model's own input rescaling, else 0,1)")
 	fs.Var((*countFlag)(&f.threads), "threads", "TensorFlow intra-op threads, `n` ≥ 0 (0: one per core)")
 }
 
@@ -43,8 +48,29 @@ func (c *countFlag) Set(s string) error {
 	return nil
 }
 
+// rangeFlag is -input-range lo,hi.
+type rangeFlag []float64
+
+func (r *rangeFlag) String() string {
+	if len(*r) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%g,%g", (*r)[0], (*r)[1])
+}
+
+func (r *rangeFlag) Set(s string) error {
+	a, b, ok := strings.Cut(s, ",")
+	lo, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	hi, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil || math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || lo == hi {
+		return fmt.Errorf("want two different finite numbers lo,hi, e.g. 0,255")
+	}
+	*r = rangeFlag{lo, hi}
+	return nil
+}
+
 func (f *modelFlags) options() tfgraph.Options {
-	return tfgraph.Options{Tags: strings.Split(f.tags, ","), Signature: f.signature, IntraOpThreads: f.threads, ExactConvBackward: f.exact}
+	return tfgraph.Options{Tags: strings.Split(f.tags, ","), Signature: f.signature, Output: f.output, IntraOpThreads: f.threads, ExactConvBackward: f.exact}
 }
 
 // load loads a model with its card, if it has one.
@@ -53,18 +79,20 @@ func (f *modelFlags) load(dir string) (*tfgraph.Model, *savedmodels.Card, error)
 }
 
 // loadImages loads a model with its card and the preprocessing its images
-// want; on error nothing is left open. For a model without a card it says on
-// c.stderr what it assumes instead.
+// want (experiments.Open); on error nothing is left open. It says on
+// c.stderr what it assumes for a model without a card, and warns of what may
+// make the results wrong (random ops at inference, a pixel mapping the
+// model's own input rescaling contradicts).
 func (f *modelFlags) loadImages(c *ctx, cmd, dir string) (*tfgraph.Model, *savedmodels.Card, images.Spec, error) {
-	m, card, spec, err := experiments.OpenModel(dir, f.options())
-	if err == nil && card == nil {
-		out := m.Output()
-		classes := "the output's columns"
-		if len(out.Shape) == 2 && out.Shape[1] > 0 {
-			classes = fmt.Sprintf("%d, named \"class 0\" to \"class %d\"", out.Shape[1], out.Shape[1]-1)
-		}
-		fmt.Fprintf(c.stderr, "saliency %s: note: %s has no %s; assuming input %d×%d×%d from x = pixel/255 (RGB order), classes %s, output %s (docs/own-model.md says how to write a card)\n",
-			cmd, dir, savedmodels.CardFile, spec.Height, spec.Width, spec.Channels, classes, out)
+	op, err := experiments.Open(dir, f.options(), experiments.OpenOptions{InputRange: f.inputRange})
+	if err != nil {
+		return nil, nil, images.Spec{}, err
 	}
-	return m, card, spec, err
+	for _, n := range op.Notes {
+		fmt.Fprintf(c.stderr, "saliency %s: note: %s\n", cmd, n)
+	}
+	for _, w := range op.Warnings {
+		fmt.Fprintf(c.stderr, "saliency %s: warning: %s\n", cmd, w)
+	}
+	return op.Model, op.Card, op.Spec, nil
 }

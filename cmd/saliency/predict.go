@@ -71,16 +71,35 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		if err != nil {
 			return err
 		}
-		probs := looksLikeProbabilities(out)
-		if card != nil && (card.Output.Kind == "probabilities") != probs {
-			what := "not probabilities (each row non-negative and summing to 1)"
-			if probs {
-				what = "probabilities (each row non-negative and summing to 1), not logits"
-			}
-			return fmt.Errorf("%s: output.kind %s, but the model's outputs for these images are %s", filepath.Join(dir, savedmodels.CardFile), card.Output.Kind, what)
+		fl, err := m.Flat()
+		if err != nil {
+			return err
 		}
+		// head: how the outputs become probabilities.
+		head := fl.Head()
+		if card != nil && card.Output.Kind == "sigmoid" {
+			head = "sigmoid"
+		}
+		if head != "sigmoid" {
+			probs := looksLikeProbabilities(out)
+			if card != nil && (card.Output.Kind == "probabilities") != probs {
+				what := "not probabilities (each row non-negative and summing to 1)"
+				if probs {
+					what = "probabilities (each row non-negative and summing to 1), not logits"
+				}
+				return fmt.Errorf("%s: output.kind %s, but the model's outputs for these images are %s", filepath.Join(dir, savedmodels.CardFile), card.Output.Kind, what)
+			}
+			if probs {
+				head = "softmax"
+			} else {
+				head = ""
+			}
+		}
+		// A sigmoid head's outputs are probabilities when the graph ends in
+		// the sigmoid, logits otherwise.
+		sigmoidApplied := fl.Head() == "sigmoid"
 		for i, p := range good {
-			printTopK(c.stdout, p, out.Item(i).Data, probs, card, k)
+			printTopK(c.stdout, p, out.Item(i).Data, head, sigmoidApplied, card, k)
 		}
 	}
 	if failed > 0 {
@@ -107,14 +126,33 @@ func looksLikeProbabilities(out *tensor.Tensor) bool {
 	return true
 }
 
-func printTopK(w io.Writer, path string, scores []float32, probs bool, card *savedmodels.Card, k int) {
+// printTopK prints the k best classes of one image. head says what the
+// scores are: "softmax" probabilities, "sigmoid" label probabilities (logits
+// of independent labels unless sigmoidApplied), or "" logits of exclusive
+// classes, shown with their softmax.
+func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidApplied bool, card *savedmodels.Card, k int) {
 	p := make([]float64, len(scores))
-	if probs {
+	logit := make([]float64, len(scores))
+	switch {
+	case head == "softmax":
 		for i, v := range scores {
 			p[i] = float64(v)
 		}
-	} else {
+	case head == "sigmoid" && sigmoidApplied:
+		for i, v := range scores {
+			p[i] = float64(v)
+			logit[i] = math.Log(p[i]) - math.Log1p(-p[i])
+		}
+	case head == "sigmoid":
+		for i, v := range scores {
+			logit[i] = float64(v)
+			p[i] = 1 / (1 + math.Exp(-logit[i]))
+		}
+	default:
 		p = tensor.Softmax(scores)
+		for i, v := range scores {
+			logit[i] = float64(v)
+		}
 	}
 	idx := make([]int, len(scores))
 	for i := range idx {
@@ -124,12 +162,16 @@ func printTopK(w io.Writer, path string, scores []float32, probs bool, card *sav
 	if k > len(idx) {
 		k = len(idx)
 	}
-	fmt.Fprintf(w, "%s\n", path)
+	if head == "sigmoid" {
+		fmt.Fprintf(w, "%s  (multi-label: each probability is its label's own sigmoid)\n", path)
+	} else {
+		fmt.Fprintf(w, "%s\n", path)
+	}
 	for r, i := range idx[:k] {
-		if probs {
+		if head == "softmax" {
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%\n", r+1, card.ClassName(i), 100*p[i])
 		} else {
-			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], scores[i])
+			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], logit[i])
 		}
 	}
 }

@@ -113,6 +113,11 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 		return false, err
 	}
 	defer p.Close()
+	for _, m := range p.Models {
+		for _, w := range m.Warnings {
+			fmt.Fprintf(c.stderr, "saliency run: warning: model %s: %s\n", m.Name, w)
+		}
+	}
 	units := p.Units()
 	if dry {
 		return false, printPlan(c, p, out, shard, units)

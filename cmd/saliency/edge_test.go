@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// edge is a model of savedmodels/build_edge.py (make edge-models).
+func edge(name string) string { return zoo + "/edge/" + name }
+
+// edgeModelCases are the models users bring that the zoo never had, as the
+// commands meet them: each wrong answer the issue found is now said (a
+// warning naming the layer and the flag or card key), followed (the output
+// a card names, a sigmoid head's probabilities) or refused by name.
+func edgeModelCases() []badCase {
+	run := func(args ...string) func(t *testing.T, d string) []string {
+		return func(t *testing.T, d string) []string {
+			out := make([]string, len(args))
+			for i, a := range args {
+				out[i] = strings.ReplaceAll(a, "$D", d)
+			}
+			return out
+		}
+	}
+	explainEdge := func(name string, extra ...string) func(t *testing.T, d string) []string {
+		return run(append(append([]string{"explain", "-model", edge(name), "-out", "$D/out"}, extra...), sample)...)
+	}
+	return []badCase{
+		// A Rescaling layer at the input: pixels 0..255, said with the layer
+		// and the flag that sets another mapping.
+		{name: "edge/rescaling-input", args: explainEdge("rescaling_input", "-method", "gradient"), code: 0,
+			want: []string{"scales its input itself (layer rescaling: y = 0.003922·x)", "feeding pixel values 0..255 (x = p)", "-input-range"}},
+		{name: "edge/normalization-input", args: explainEdge("normalization_input", "-method", "gradient"), code: 0,
+			want: []string{"layers rescaling, normalization", "feeding pixel values 0..255"}},
+		{name: "edge/input-range-contradicts", args: run("predict", "-input-range", "0,1", edge("rescaling_input"), sample), code: 0,
+			want: []string{"-input-range gives x = p/255", "the model looks made for x = p (pixels 0..255"}},
+		{name: "edge/input-range-bad", args: run("predict", "-input-range", "1,1", edge("rescaling_input"), sample), code: 2,
+			want: []string{"-input-range", "two different finite numbers"}},
+		// A sigmoid head: each label's own probability, not a softmax.
+		{name: "edge/sigmoid-head", args: run("predict", edge("sigmoid_head"), sample), code: 0,
+			stdout: "(multi-label: each probability is its label's own sigmoid)"},
+		{name: "edge/sigmoid-inspect", args: run("inspect", edge("sigmoid_head")), code: 0,
+			stdout: "input of the final Sigmoid: a multi-label head, output.kind sigmoid"},
+		{name: "card/sigmoid-on-softmax", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, zoo+"/fmnist_gap_softmax", m)
+			editCard("kind: probabilities", "kind: sigmoid")(t, m)
+			return []string{"predict", m, sample}
+		}, code: 1, want: []string{"card.yaml: output.kind sigmoid, but the model ends in a softmax"}},
+		// A card of kind sigmoid on a model that outputs logits: independent
+		// sigmoids over them, not a softmax.
+		{name: "card/sigmoid-on-logits", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, vgg, m)
+			editCard("kind: logits", "kind: sigmoid")(t, m)
+			return []string{"predict", m, sample}
+		}, code: 0, stdout: "(multi-label: each probability is its label's own sigmoid)"},
+		// Live augmentation: the random ops and their layers, in every
+		// command.
+		{name: "edge/live-augmentation-explain", args: explainEdge("live_augmentation", "-method", "gradient"), code: 0,
+			want: []string{"draws random numbers at inference", "StatelessRandomUniformV2 (layer augment/random_flip)", "one fixed draw"}},
+		{name: "edge/live-augmentation-predict", args: run("predict", edge("live_augmentation"), sample), code: 0,
+			want: []string{"draws random numbers at inference", "augment/random_rotation"}},
+		{name: "edge/live-augmentation-inspect", args: run("inspect", edge("live_augmentation")), code: 0,
+			stdout: "random    warning: 4 ops draw random numbers at inference"},
+		{name: "edge/live-augmentation-run", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "live_augmentation")}
+		}, code: 0, want: []string{"saliency run: warning: model live_augmentation:", "draws random numbers at inference"}},
+		// PReLU gets the LeakyReLU family's rule; the ReLUs of a tf.Module
+		// without layers are found from its ops.
+		{name: "edge/prelu-inspect", args: run("inspect", edge("prelu")), code: 0, stdout: "its rule at 2 layers (PReLU, Relu)"},
+		{name: "edge/tf-module-inspect", args: run("inspect", edge("tf_module_relu")), code: 0,
+			stdout: "its rule at 2 layers or nodes outside layers (Relu)"},
+		{name: "edge/mixed-float16-inspect", args: run("inspect", edge("mixed_f16")), code: 0, stdout: "float16 11 tensors"},
+		// A GRU's While loop: forward-only methods run, gradients are refused
+		// naming the loop and what to do.
+		{name: "edge/gru-gradient", args: explainEdge("gru_loop", "-method", "gradient"), code: 1,
+			want: []string{"no plain rule for op While", "layer gru", "unroll=True"}},
+		{name: "edge/gru-occlusion", args: explainEdge("gru_loop", "-method", "occlusion"), code: 0},
+		{name: "edge/gru-inspect", args: run("inspect", edge("gru_loop")), code: 0, stdout: "plain     no rule for While (a loop"},
+		// An unrolled LSTM, tanh gelu, LRN and dilated convolutions explain.
+		{name: "edge/lstm-unroll", args: explainEdge("lstm_unroll", "-method", "gradient,guided-backprop"), code: 0},
+		{name: "edge/gelu-lrn-dilated", args: explainEdge("dilated_conv", "-method", "gradient"), code: 0},
+		{name: "edge/uint8-input", args: run("predict", edge("uint8_input"), sample), code: 0, want: []string{"(the input is uint8)"}},
+		// The output a card or -output names is the one explained.
+		{name: "flag/output-unknown", args: run("predict", "-output", "nope", edge("two_outputs"), sample), code: 1,
+			want: []string{`has no output "nope"; outputs: output_0, output_1`}},
+		{name: "card/output-key-unknown", args: modelWith(editCard("signature_key: output_0", "signature_key: nope")), code: 1,
+			want: []string{"card.yaml: output.signature_key", `has no output "nope"`}},
+	}
+}
+
+// edgeExperiment writes an experiment file that runs gradient on an edge
+// model.
+func edgeExperiment(t *testing.T, d, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(edge(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := "name: edge\nseed: 1\nmodels:\n  - path: " + p + "\ndata: {source: fashion-mnist, count: 2}\nbatch: 2\nmethods: [gradient]\n"
+	f := filepath.Join(d, "edge.yaml")
+	if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// The card's output.signature_key selects the output that explain explains,
+// and -output overrides it: two_outputs' card names output_1 (the main
+// head, layer logits); -output output_0 is the auxiliary head (aux_logits).
+func TestOutputSelection(t *testing.T) {
+	d := t.TempDir()
+	scores := func(extra ...string) string {
+		t.Helper()
+		out := filepath.Join(d, strings.Join(append([]string{"o"}, extra...), "_"))
+		args := append(append([]string{"explain", "-model", edge("two_outputs"), "-out", out, "-method", "gradient"}, extra...), sample)
+		if code, _, stderr := runCLI(args...); code != 0 {
+			t.Fatalf("explain %v: exit %d\n%s", extra, code, stderr)
+		}
+		raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx struct {
+			Scores string `json:"scores"`
+		}
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			t.Fatal(err)
+		}
+		return idx.Scores
+	}
+	if s := scores(); !strings.Contains(s, "/logits_1/") || strings.Contains(s, "aux") {
+		t.Errorf("with the card (output_1): scores %s, want the main head's logits", s)
+	}
+	// The card has 10 classes; output_0 has 3: the card check refuses it.
+	code, _, stderr := runCLI("predict", "-output", "output_0", edge("two_outputs"), sample)
+	if code != 1 || !strings.Contains(stderr, "10 classes, but the model's output output_0") {
+		t.Errorf("-output output_0 against a card of output_1: exit %d\n%s", code, stderr)
+	}
+}
