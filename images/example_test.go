@@ -11,7 +11,8 @@ import (
 
 // An RGB image for a grayscale model that wants x = pixel/255: the luma of
 // tf.image.rgb_to_grayscale, scaled. A half-transparent pixel keeps its
-// colour (alpha is dropped, as PIL's convert does).
+// colour (alpha is dropped, as PIL's convert does); a gray pixel keeps its
+// value.
 func ExampleToInput() {
 	img := image.NewNRGBA(image.Rect(0, 0, 2, 1))
 	img.SetNRGBA(0, 0, color.NRGBA{255, 0, 0, 255})     // red
@@ -23,7 +24,7 @@ func ExampleToInput() {
 	fmt.Printf("%.4f %.4f\n", x[0], x[1])
 	fmt.Printf("transparent: %.0f%% of the pixels\n", 100*images.Transparency(img))
 	// Output:
-	// 0.2989 0.9999
+	// 0.2989 1.0000
 	// transparent: 50% of the pixels
 }
 

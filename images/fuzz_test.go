@@ -17,8 +17,10 @@ import (
 // FuzzDecode: any bytes give an image within the documented limits or an
 // error naming the file, never a panic; a decoded image converts to a
 // model's input (grayscale and RGB, resized) with finite values. Seeds: the
-// zoo's sample PNGs and small PNG, JPEG and GIF files made here, whole and
-// truncated; crashers are kept in testdata/fuzz/FuzzDecode.
+// zoo's sample PNGs, small PNG, JPEG and GIF files made here, whole and
+// truncated, and the transparent PNG, GIF, TIFF and WebP files and the
+// unsupported variants of testdata; crashers are kept in
+// testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	samples, _ := filepath.Glob(filepath.Join("..", "savedmodels", "samples", "*.png"))
 	for _, p := range samples[:min(len(samples), 4)] {
@@ -47,6 +49,18 @@ func FuzzDecode(f *testing.F) {
 	pal := image.NewPaletted(image.Rect(0, 0, 4, 4), color.Palette{color.Black, color.White, color.Transparent})
 	gif.Encode(&b, pal, nil)
 	f.Add(bytes.Clone(b.Bytes()))
+	more, _ := filepath.Glob(filepath.Join("testdata", "pil", "*[a-z]"))
+	bad, _ := filepath.Glob(filepath.Join("testdata", "unsupported", "*"))
+	for _, p := range append(more, bad...) {
+		if strings.HasSuffix(p, ".json") {
+			continue
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
 	f.Add([]byte("GIF89a"))
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
 	f.Add([]byte("BM not supported"))

@@ -1,15 +1,37 @@
 // Package images decodes image files and turns them into the float32 input a
 // model wants: colour conversion, resizing and the model card's preprocessing.
 //
-// Decoding uses the standard library (PNG, JPEG, GIF). Resizing is bilinear
-// interpolation with half-pixel centres, the filter of TensorFlow's
-// tf.image.resize(method="bilinear", antialias=False); an image already at the
-// model's size is not resampled. Grayscale conversion uses the ITU-R BT.601
-// luma weights of tf.image.rgb_to_grayscale (0.2989, 0.5870, 0.1140).
+// Decoding reads PNG, JPEG and GIF (the standard library), WebP (lossy,
+// lossless, with alpha; not animated) and baseline TIFF (golang.org/x/image:
+// 1-, 8- and 16-bit unsigned samples, gray, paletted, RGB and RGBA in one
+// plane, uncompressed, LZW, Deflate, PackBits or CCITT); other TIFF variants
+// are errors that name what is not supported. A GIF or TIFF holding several
+// images gives its first.
+//
+// Alpha is dropped the way PIL's Image.convert("RGB") and convert("L") drop
+// it: each pixel keeps the colour it stores, whatever its alpha, with no
+// compositing over a background (a fully transparent pixel is its stored
+// colour, not black); premultiplied samples (associated-alpha TIFF) are
+// un-premultiplied as PIL does, c·255/a. Lossy WebP gets libwebp's colour
+// conversion and chroma upsampling (golang.org/x/image/webp hands out its
+// limited-range planes as full-range JPEG colour, up to 20 levels off). PNG of
+// 8 bits or fewer, GIF, WebP and TIFF give PIL's bytes exactly (pil_test.go
+// against testdata/pil, written by scripts/golden_pil.py with PIL). A 16-bit
+// sample v becomes v/257 where PIL keeps its high byte v>>8 (and clips 16-bit
+// gray at 255): a deliberate difference of less than one level. JPEG goes
+// through Go's image/jpeg and is not compared with PIL.
+//
+// Resizing is bilinear interpolation with half-pixel centres, the filter of
+// TensorFlow's tf.image.resize(method="bilinear", antialias=False); an image
+// already at the model's size is not resampled. Grayscale conversion uses the
+// ITU-R BT.601 luma weights of tf.image.rgb_to_grayscale (0.2989, 0.5870,
+// 0.1140); a gray pixel (R = G = B) keeps its value, as in PIL's
+// convert("L").
 package images
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -20,9 +42,19 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/saliencykit/saliency/tensor"
+	"golang.org/x/image/tiff"   // registers TIFF
+	_ "golang.org/x/image/webp" // register WebP
 )
+
+// Formats names the image formats Decode reads, for messages.
+const Formats = "PNG, JPEG, GIF, WebP or TIFF"
+
+// Extensions are the file name extensions of the formats Decode reads, in
+// lower case: the files a folder of images is made of.
+var Extensions = []string{".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff"}
 
 // Spec is what a model's input wants: x = pixel·Scale + Offset per channel,
 // where pixel is in [0, 255].
@@ -130,29 +162,64 @@ func Decode(r io.Reader, name string) (img image.Image, err error) {
 		return nil, fmt.Errorf("images: %s: file larger than %d MiB (images.MaxFileBytes)", name, MaxFileBytes>>20)
 	}
 	head := raw[:min(len(raw), 16)]
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
-	if err == nil {
-		switch w, h := cfg.Width, cfg.Height; {
-		case w <= 0 || h <= 0:
-			return nil, fmt.Errorf("images: %s: image has no pixels (%d×%d)", name, w, h)
-		case w > MaxSide || h > MaxSide || w*h > MaxPixels:
-			return nil, fmt.Errorf("images: %s: %d×%d %s image is above the limit of %d pixels and %d a side (images.MaxPixels, images.MaxSide); scale it down first",
-				name, w, h, formatOf(head), MaxPixels, MaxSide)
+	if err := unsupported(raw); err != "" {
+		return nil, fmt.Errorf("images: %s: %s", name, err)
+	}
+	decodeConfig, decode := image.DecodeConfig, image.Decode
+	if formatOf(head) == "TIFF" {
+		// golang.org/x/image/tiff reads at the offsets a file names:
+		// through image.Decode's buffered reader it buffers the file up to
+		// any such offset, gigabytes for a hostile file of 100 bytes; on
+		// the bytes themselves it reads only what is there.
+		decodeConfig = func(r io.Reader) (image.Config, string, error) {
+			c, err := tiff.DecodeConfig(bytes.NewReader(raw))
+			return c, "tiff", err
+		}
+		decode = func(r io.Reader) (image.Image, string, error) {
+			m, err := tiff.Decode(bytes.NewReader(raw))
+			return m, "tiff", err
 		}
 	}
-	img, _, err = image.Decode(bytes.NewReader(raw))
-	switch {
-	case errors.Is(err, image.ErrFormat):
-		return nil, fmt.Errorf("images: %s: not an image (PNG, JPEG or GIF), starts with %q", name, printable(head))
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return nil, fmt.Errorf("images: %s: truncated %s file", name, formatOf(head))
-	case err != nil:
-		return nil, fmt.Errorf("images: %s: truncated or corrupt %s file: %v", name, formatOf(head), err)
+	cfg, _, err := decodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return nil, decodeError(name, head, err)
+	}
+	switch w, h := cfg.Width, cfg.Height; {
+	case w <= 0 || h <= 0:
+		return nil, fmt.Errorf("images: %s: image has no pixels (%d×%d)", name, w, h)
+	case w > MaxSide || h > MaxSide || w*h > MaxPixels:
+		return nil, fmt.Errorf("images: %s: %d×%d %s image is above the limit of %d pixels and %d a side (images.MaxPixels, images.MaxSide); scale it down first",
+			name, w, h, formatOf(head), MaxPixels, MaxSide)
+	}
+	img, format, err := decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, decodeError(name, head, err)
 	}
 	if b := img.Bounds(); b.Dx() == 0 || b.Dy() == 0 {
 		return nil, fmt.Errorf("images: %s: image has no pixels", name)
 	}
+	switch p, ok := img.(*image.Paletted); {
+	case ok && format == "gif":
+		gifTransparentColour(raw, p)
+	case format == "webp":
+		img = webpRGB(img)
+	}
 	return img, nil
+}
+
+// decodeError names the file and says what is wrong with it; head is its
+// first bytes.
+func decodeError(name string, head []byte, err error) error {
+	var tu tiff.UnsupportedError
+	switch {
+	case errors.Is(err, image.ErrFormat):
+		return fmt.Errorf("images: %s: not an image (%s), starts with %q", name, Formats, printable(head))
+	case errors.As(err, &tu):
+		return fmt.Errorf("images: %s: %s", name, tiffUnsupported(tu))
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return fmt.Errorf("images: %s: truncated %s file", name, formatOf(head))
+	}
+	return fmt.Errorf("images: %s: truncated or corrupt %s file: %v", name, formatOf(head), err)
 }
 
 // Load decodes the image file at path.
@@ -169,12 +236,10 @@ func Load(path string) (image.Image, error) {
 }
 
 // Transparency is the fraction of img's pixels that are not fully opaque
-// (0 for an image without alpha). Saliency drops alpha the way PIL's
-// Image.convert("RGB") does: each pixel keeps the colour it stores,
-// un-premultiplied, whatever its alpha, with no compositing over a background.
-// A fully transparent pixel therefore reads as its stored colour, often black.
-// (Go's GIF decoder stores a transparent palette entry as black; PIL keeps
-// the entry's colour.)
+// (0 for an image without alpha). Their alpha is dropped as PIL's
+// Image.convert("RGB") drops it: each pixel keeps the colour it stores,
+// whatever its alpha, with no compositing over a background (see the package
+// comment).
 func Transparency(img image.Image) float64 {
 	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 		return 0
@@ -245,7 +310,8 @@ func LoadInput(path string, spec Spec) ([]float32, error) {
 }
 
 // pixels returns the image as [H,W,channels] float32 values in [0,255]. Alpha
-// is dropped (colours are taken un-premultiplied, as PIL's convert does).
+// is dropped: each pixel keeps the colour it stores (straight), as PIL's
+// convert does.
 func pixels(img image.Image, channels int) []float32 {
 	b := img.Bounds()
 	h, w := b.Dy(), b.Dx()
@@ -253,22 +319,10 @@ func pixels(img image.Image, channels int) []float32 {
 	i := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			var r, g, bl float32
-			gray := true
-			switch c := img.At(x, y).(type) {
-			case color.Gray:
-				r, g, bl = float32(c.Y), float32(c.Y), float32(c.Y)
-			case color.Gray16:
-				v := float32(c.Y) / 257
-				r, g, bl = v, v, v
-			default:
-				n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
-				r, g, bl = float32(n.R)/257, float32(n.G)/257, float32(n.B)/257
-				gray = false
-			}
+			r, g, bl := straight(img.At(x, y))
 			if channels == 1 {
-				if gray {
-					out[i] = r // a gray image keeps its values exactly
+				if r == g && g == bl {
+					out[i] = r // a gray pixel keeps its value exactly
 				} else {
 					out[i] = 0.2989*r + 0.5870*g + 0.1140*bl
 				}
@@ -282,6 +336,190 @@ func pixels(img image.Image, channels int) []float32 {
 	return out
 }
 
+// straight is the colour c stores, without its alpha, in [0,255]. Colour
+// types that store straight (non-premultiplied) colour keep it whatever
+// their alpha: Go's color.RGBA() would premultiply it, turning a fully
+// transparent pixel black. Premultiplied 8-bit colour is un-premultiplied as
+// PIL unpacks "RGBa", min(255, c·255/a) in integers.
+func straight(c color.Color) (r, g, b float32) {
+	switch c := c.(type) {
+	case color.Gray:
+		v := float32(c.Y)
+		return v, v, v
+	case color.Gray16:
+		v := float32(c.Y) / 257
+		return v, v, v
+	case color.NRGBA:
+		return float32(c.R), float32(c.G), float32(c.B)
+	case color.NRGBA64:
+		return float32(c.R) / 257, float32(c.G) / 257, float32(c.B) / 257
+	case color.NYCbCrA:
+		c.A = 0xff
+		r, g, b, _ := c.YCbCr.RGBA()
+		return float32(r) / 257, float32(g) / 257, float32(b) / 257
+	case color.RGBA:
+		switch c.A {
+		case 0:
+			return 0, 0, 0
+		case 0xff:
+			return float32(c.R), float32(c.G), float32(c.B)
+		}
+		un := func(v uint8) float32 { return float32(min(255, int(v)*255/int(c.A))) }
+		return un(c.R), un(c.G), un(c.B)
+	}
+	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+	return float32(n.R) / 257, float32(n.G) / 257, float32(n.B) / 257
+}
+
+// gifTransparentColour gives back the colour of a GIF's transparent palette
+// entry, which Go's decoder replaces by transparent black and PIL keeps:
+// raw is the file, p its first image as decoded.
+func gifTransparentColour(raw []byte, p *image.Paletted) {
+	table, ti, ok := gifFirstTable(raw)
+	if !ok || ti >= len(table)/3 || ti >= len(p.Palette) {
+		return
+	}
+	if _, _, _, a := p.Palette[ti].RGBA(); a != 0 {
+		return
+	}
+	pal := append(color.Palette(nil), p.Palette...)
+	pal[ti] = color.NRGBA{table[3*ti], table[3*ti+1], table[3*ti+2], 0}
+	p.Palette = pal
+}
+
+// gifFirstTable walks a GIF's blocks to its first image and returns that
+// image's colour table (its local table, else the global one, as RGB
+// triples) and the transparent index its graphic control extension sets.
+func gifFirstTable(raw []byte) (table []byte, transparent int, ok bool) {
+	if len(raw) < 13 || !bytes.HasPrefix(raw, []byte("GIF8")) {
+		return nil, 0, false
+	}
+	var global []byte
+	pos := 13
+	if f := raw[10]; f&0x80 != 0 {
+		n := 3 << (f&7 + 1)
+		if pos+n > len(raw) {
+			return nil, 0, false
+		}
+		global, pos = raw[pos:pos+n], pos+n
+	}
+	transparent = -1
+	for pos < len(raw) {
+		switch raw[pos] {
+		case 0x21: // extension: label, sub-blocks
+			if pos+2 > len(raw) {
+				return nil, 0, false
+			}
+			label := raw[pos+1]
+			pos += 2
+			if label == 0xf9 && pos+5 < len(raw) && raw[pos] == 4 {
+				transparent = -1
+				if raw[pos+1]&1 != 0 {
+					transparent = int(raw[pos+4])
+				}
+			}
+			for pos < len(raw) && raw[pos] != 0 {
+				pos += 1 + int(raw[pos])
+			}
+			pos++
+		case 0x2c: // image descriptor
+			if pos+10 > len(raw) || transparent < 0 {
+				return nil, 0, false
+			}
+			table = global
+			if f := raw[pos+9]; f&0x80 != 0 {
+				n := 3 << (f&7 + 1)
+				if pos+10+n > len(raw) {
+					return nil, 0, false
+				}
+				table = raw[pos+10 : pos+10+n]
+			}
+			return table, transparent, table != nil
+		default: // the trailer, or not a block
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// unsupported says why raw is a variant of a known format that Decode does
+// not read ("" when it is not): an animated WebP, or a TIFF whose samples lie
+// in separate planes (golang.org/x/image/tiff would read them as interleaved,
+// a wrong image without an error).
+func unsupported(raw []byte) string {
+	if len(raw) >= 21 && string(raw[:4]) == "RIFF" && string(raw[8:16]) == "WEBPVP8X" && raw[20]&0x02 != 0 {
+		return "animated WebP is not supported; extract a frame (e.g. as PNG) first"
+	}
+	if planar, ok := tiffTag(raw, 284); ok && planar == 2 {
+		return "TIFF with separate colour planes (PlanarConfiguration 2) is not supported; " + tiffSupported
+	}
+	return ""
+}
+
+// tiffTag reads the first value of a SHORT or LONG tag of a TIFF's first
+// image, or says it has none.
+func tiffTag(raw []byte, tag uint16) (uint32, bool) {
+	if len(raw) < 8 {
+		return 0, false
+	}
+	var bo binary.ByteOrder
+	switch string(raw[:4]) {
+	case "II*\x00":
+		bo = binary.LittleEndian
+	case "MM\x00*":
+		bo = binary.BigEndian
+	default:
+		return 0, false
+	}
+	off := uint64(bo.Uint32(raw[4:8]))
+	if off+2 > uint64(len(raw)) {
+		return 0, false
+	}
+	n := uint64(bo.Uint16(raw[off:]))
+	for i := uint64(0); i < n; i++ {
+		e := off + 2 + 12*i
+		if e+12 > uint64(len(raw)) {
+			return 0, false
+		}
+		if bo.Uint16(raw[e:]) != tag {
+			continue
+		}
+		switch bo.Uint16(raw[e+2:]) {
+		case 3: // SHORT
+			return uint32(bo.Uint16(raw[e+8:])), true
+		case 4: // LONG
+			return bo.Uint32(raw[e+8:]), true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// tiffSupported is what Decode reads of TIFF.
+const tiffSupported = "saliency reads baseline TIFF: 1-, 8- or 16-bit unsigned samples, gray, paletted, RGB or RGBA, in one plane, uncompressed, LZW, Deflate, PackBits or CCITT; convert other variants to PNG"
+
+// tiffUnsupported says which TIFF variant golang.org/x/image/tiff refused.
+func tiffUnsupported(e tiff.UnsupportedError) string {
+	what := string(e)
+	switch s := string(e); {
+	case s == "compression value 6" || s == "compression value 7":
+		what = "JPEG-compressed TIFF (" + s + ")"
+	case strings.HasPrefix(s, "compression value"):
+		what = "TIFF compression " + strings.TrimPrefix(s, "compression value ")
+	case strings.HasPrefix(s, "BitsPerSample of "):
+		what = "TIFF with " + strings.TrimPrefix(s, "BitsPerSample of ") + "-bit samples"
+	case s == "sample format":
+		what = "TIFF with floating-point or signed samples"
+	case s == "color model":
+		what = "TIFF colour model other than gray, paletted or RGB (CMYK, YCbCr, CIELab, …)"
+	case s == "extra samples":
+		what = "gray or paletted TIFF with extra samples (alpha)"
+	default:
+		what = "TIFF feature: " + s
+	}
+	return what + " is not supported; " + tiffSupported
+}
+
 func formatOf(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, []byte("\x89PNG")):
@@ -290,6 +528,10 @@ func formatOf(head []byte) string {
 		return "JPEG"
 	case bytes.HasPrefix(head, []byte("GIF8")):
 		return "GIF"
+	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP":
+		return "WebP"
+	case bytes.HasPrefix(head, []byte("II*\x00")) || bytes.HasPrefix(head, []byte("MM\x00*")):
+		return "TIFF"
 	}
 	return "image"
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -53,7 +54,7 @@ func TestBadFiles(t *testing.T) {
 		{"truncated.png", pngData[:len(pngData)/2], "truncated.png: truncated"},
 		{"header-only.png", pngData[:20], "header-only.png: truncated PNG file"},
 		{"truncated.jpg", jpgData[:len(jpgData)/2], "truncated.jpg: truncated JPEG file"},
-		{"notes.txt", []byte("hello, this is text\n"), `notes.txt: not an image (PNG, JPEG or GIF), starts with "hello, t"`},
+		{"notes.txt", []byte("hello, this is text\n"), `notes.txt: not an image (PNG, JPEG, GIF, WebP or TIFF), starts with "hello, t"`},
 		{"empty.png", nil, "empty.png: empty file"},
 		{"corrupt.png", append(append([]byte{}, pngData[:40]...), bytes.Repeat([]byte{0xAB}, 200)...), "corrupt.png: truncated or corrupt PNG file"},
 	}
@@ -75,6 +76,45 @@ func TestBadFiles(t *testing.T) {
 	_, err := Load(filepath.Join(dir, "missing.png"))
 	if err == nil || !strings.Contains(err.Error(), "missing.png") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// Variants of TIFF and WebP that the decoders do not read are errors that
+// name the variant and say what is read (testdata/unsupported, written by
+// scripts/golden_pil.py with PIL). A TIFF with separate colour planes is
+// refused before golang.org/x/image/tiff, which ignores PlanarConfiguration
+// and would return a wrong image without an error.
+func TestUnsupportedVariants(t *testing.T) {
+	for file, want := range map[string]string{
+		"float32.tif":    "TIFF with floating-point or signed samples is not supported; saliency reads baseline TIFF",
+		"cmyk.tif":       "TIFF colour model other than gray, paletted or RGB (CMYK, YCbCr, CIELab, …) is not supported",
+		"jpeg.tif":       "JPEG-compressed TIFF (compression value 7) is not supported",
+		"gray_alpha.tif": "gray or paletted TIFF with extra samples (alpha) is not supported",
+		"planar.tif":     "TIFF with separate colour planes (PlanarConfiguration 2) is not supported",
+		"animated.webp":  "animated WebP is not supported; extract a frame",
+	} {
+		_, err := Load(filepath.Join("testdata", "unsupported", file))
+		if err == nil || !strings.Contains(err.Error(), file+": "+want) {
+			t.Errorf("%s: %v, want %q", file, err, want)
+		}
+	}
+}
+
+// A TIFF of a hundred bytes whose header names an offset of 2.5 GB is a
+// truncated file, found without reading or buffering up to that offset
+// (through image.Decode's buffered reader, golang.org/x/image/tiff buffered
+// the stream up to it: 8 GiB allocated, found by fuzzing).
+func TestTIFFOffsetBomb(t *testing.T) {
+	raw := []byte("II*\x00\x00\x00\x00\x9a\x00\x00\x00\x15\x01\x03\x00\x01\x00\x00\x00\x04\x00\x00\x00\x16\x01\x04\x00\x01\x00\x00\x00\x03\x00\x00\x00\x17\x01\x04\x00\x01\x00\x00\x000\x00\x00\x00\x1c\x01\x03\x00\x01\x00\x00\x00\x01\x00\x00\x00R\x01\x03\x00\x01\x00\x01\x00\x01(\x00\x00\x00\x00\x00\x00\b\x00\b\x00\b\x00\b\x03")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Decode(bytes.NewReader(raw), "bomb.tif")
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "bomb.tif: truncated TIFF file") {
+		t.Errorf("error %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Errorf("decoding allocated %d MiB", n>>20)
 	}
 }
 

@@ -302,7 +302,7 @@ func badImageCases() []badCase {
 		{name: "image/zero-size", args: imageArgs("explain", vgg, fileOf("zero.png", pngHeader(0, 5))), code: 1, want: []string{"zero.png"}},
 		{name: "image/huge-header", args: imageArgs("predict", vgg, fileOf("huge.png", pngHeader(100000, 100000))), code: 1, want: []string{"huge.png: 100000×100000 PNG image is above the limit"}},
 		{name: "image/wide-header", args: imageArgs("predict", vgg, fileOf("wide.png", pngHeader(1<<16, 4))), code: 1, want: []string{"wide.png: 65536×4 PNG image is above the limit"}},
-		{name: "image/bmp", args: imageArgs("predict", vgg, fileOf("boot.bmp", append([]byte("BM6\x0c\x00\x00\x00\x00"), make([]byte, 64)...))), code: 1, want: []string{"boot.bmp: not an image (PNG, JPEG or GIF)"}},
+		{name: "image/bmp", args: imageArgs("predict", vgg, fileOf("boot.bmp", append([]byte("BM6\x0c\x00\x00\x00\x00"), make([]byte, 64)...))), code: 1, want: []string{"boot.bmp: not an image (PNG, JPEG, GIF, WebP or TIFF)"}},
 		{name: "image/text", args: imageArgs("predict", vgg, fileOf("notes.png", []byte("these are notes"))), code: 1, want: []string{"notes.png: not an image"}},
 		{name: "image/folder", args: imageArgs("predict", vgg, func(t *testing.T, d string) string {
 			p := filepath.Join(d, "photos.png")
