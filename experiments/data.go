@@ -102,7 +102,7 @@ func (im *Images) Inputs(spec images.Spec) (x, display *tensor.Tensor, err error
 	return x, display, err
 }
 
-// folderImages reads the PNG, JPEG and GIF files of a folder in name order;
+// folderImages reads the image files of a folder (images.Extensions) in name order;
 // <stem>_mask.png files are the masks of <stem>, and a labels.csv with the
 // columns file and label gives the labels.
 func folderImages(dir string) (*Images, error) {
@@ -119,7 +119,7 @@ func folderImages(dir string) (*Images, error) {
 		name := e.Name()
 		ext := strings.ToLower(filepath.Ext(name))
 		stem := strings.TrimSuffix(name, filepath.Ext(name))
-		if e.IsDir() || !slices.Contains([]string{".png", ".jpg", ".jpeg", ".gif"}, ext) || strings.HasSuffix(stem, "_mask") {
+		if e.IsDir() || !slices.Contains(images.Extensions, ext) || strings.HasSuffix(stem, "_mask") {
 			continue
 		}
 		path := filepath.Join(dir, name)
@@ -144,7 +144,7 @@ func folderImages(dir string) (*Images, error) {
 		out.Masks = append(out.Masks, mask)
 	}
 	if out.Len() == 0 {
-		return nil, fmt.Errorf("experiments: data: %s holds no PNG, JPEG or GIF images", dir)
+		return nil, fmt.Errorf("experiments: data: %s holds no images (%s: %s)", dir, images.Formats, strings.Join(images.Extensions, " "))
 	}
 	return out, nil
 }

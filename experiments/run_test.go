@@ -215,7 +215,7 @@ models:
     target: label
 data: {source: folder, path: ` + t.TempDir() + `, count: 1}
 methods: [gradient]
-`, `no PNG, JPEG or GIF images`},
+`, `holds no images (PNG, JPEG, GIF, WebP or TIFF: .png .jpg .jpeg .gif .webp .tif .tiff)`},
 		{`name: x
 models:
   - path: ` + vgg + `

@@ -63,7 +63,7 @@ type Model struct {
 
 // Data says which images the experiment explains.
 type Data struct {
-	// Source is "folder" (PNG/JPEG images in Path), "fashion-mnist" (the
+	// Source is "folder" (the image files in Path, images.Extensions), "fashion-mnist" (the
 	// IDX files in Path, default /usr/share/datasets/fashion-mnist, test
 	// split) or "scatter" (a test_set.npz with object masks).
 	Source, Path string

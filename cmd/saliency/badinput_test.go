@@ -354,7 +354,55 @@ func badImageCases() []badCase {
 		{name: "image/fully-transparent", args: imageArgs("explain", vgg, func(t *testing.T, d string) string {
 			return writePNG(t, d, "clear.png", image.NewNRGBA(image.Rect(0, 0, 28, 28)))
 		}), code: 0, want: []string{"clear.png: 100% of its pixels are transparent; alpha is dropped and each pixel keeps its stored colour, as PIL's convert(\"RGB\") does"}},
+		// A garment cut out on a transparent background that stores
+		// yellow: read as PIL reads it (images/pil_test.go), with a note
+		// from every command that reads images.
+		{name: "image/transparent-predict", args: imageArgs("predict", vgg, func(t *testing.T, d string) string { return pilImages + "/garment_rgba8.png" }),
+			code: 0, want: []string{"garment_rgba8.png: 71% of its pixels are transparent; alpha is dropped and each pixel keeps its stored colour"}, stdout: "garment_rgba8.png"},
+		{name: "image/transparent-explain", args: imageArgs("explain", vgg, func(t *testing.T, d string) string { return pilImages + "/garment_rgba8.png" }),
+			code: 0, want: []string{"saliency explain: note: ../../images/testdata/pil/garment_rgba8.png: 71% of its pixels are transparent"}},
+		{name: "image/transparent-run", args: func(t *testing.T, d string) []string {
+			dir := filepath.Join(d, "imgs")
+			os.Mkdir(dir, 0o755)
+			raw, err := os.ReadFile(pilImages + "/garment_rgba8.png")
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "garment.png"), raw, 0o644)
+			return []string{"run", "-out", filepath.Join(d, "run"), experimentFile(t, d, "data: {source: folder, path: imgs, count: 1}\nmethods: [gradient]\n")}
+		}, code: 0, want: []string{"saliency run: note: ", "imgs/garment.png: 71% of its pixels are transparent; alpha is dropped"}},
+		// Formats beyond PNG, JPEG and GIF, and the variants refused.
+		{name: "image/webp", args: imageArgs("predict", vgg, func(t *testing.T, d string) string { return pilImages + "/boot_lossy.webp" }), code: 0, stdout: "1. Ankle boot"},
+		{name: "image/tiff-jpeg", args: imageArgs("predict", vgg, func(t *testing.T, d string) string { return unsupportedImages + "/jpeg.tif" }),
+			code: 1, want: []string{"jpeg.tif: JPEG-compressed TIFF (compression value 7) is not supported; saliency reads baseline TIFF", "convert other variants to PNG"}},
+		{name: "image/tiff-float", args: imageArgs("explain", vgg, func(t *testing.T, d string) string { return unsupportedImages + "/float32.tif" }),
+			code: 1, want: []string{"float32.tif: TIFF with floating-point or signed samples is not supported"}},
+		{name: "image/tiff-planar", args: imageArgs("predict", vgg, func(t *testing.T, d string) string { return unsupportedImages + "/planar.tif" }),
+			code: 1, want: []string{"planar.tif: TIFF with separate colour planes (PlanarConfiguration 2) is not supported"}},
+		{name: "image/webp-animated", args: imageArgs("predict", vgg, func(t *testing.T, d string) string { return unsupportedImages + "/animated.webp" }),
+			code: 1, want: []string{"animated.webp: animated WebP is not supported"}},
 	}
+}
+
+const (
+	pilImages         = "../../images/testdata/pil"
+	unsupportedImages = "../../images/testdata/unsupported"
+)
+
+// experimentFile writes d/exp.yaml: an experiment on fmnist_vgg with the
+// given data and methods lines, PNG figures and CSV tables.
+func experimentFile(t *testing.T, d, rest string) string {
+	t.Helper()
+	abs, err := filepath.Abs(vgg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(d, "exp.yaml")
+	text := "name: t\nmodels:\n  - path: " + abs + "\n" + rest + "outputs: {figures: [png], tables: [csv]}\n"
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // badYAMLCases runs every bad experiment file of experiments/testdata/bad:

@@ -207,10 +207,24 @@ func loadImage(w io.Writer, cmd, path string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f := images.Transparency(img); f > 0 {
-		fmt.Fprintf(w, "saliency %s: note: %s: %.0f%% of its pixels are transparent; alpha is dropped and each pixel keeps its stored colour, as PIL's convert(\"RGB\") does\n", cmd, path, 100*f)
-	}
+	transparencyNote(w, cmd, path, img)
 	return img, nil
+}
+
+// transparencyNote says on w that some pixels of img (read from path) are
+// transparent, and what becomes of them.
+func transparencyNote(w io.Writer, cmd, path string, img image.Image) {
+	f := images.Transparency(img)
+	if f == 0 {
+		return
+	}
+	pct := fmt.Sprintf("%.0f%%", 100*f)
+	if pct == "0%" {
+		pct = "less than 1%"
+	} else if pct == "100%" && f < 1 {
+		pct = "more than 99%"
+	}
+	fmt.Fprintf(w, "saliency %s: note: %s: %s of its pixels are transparent; alpha is dropped and each pixel keeps its stored colour, as PIL's convert(\"RGB\") does\n", cmd, path, pct)
 }
 
 // indexEntry is one map of index.json.

@@ -118,6 +118,9 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 			fmt.Fprintf(c.stderr, "saliency run: warning: model %s: %s\n", m.Name, w)
 		}
 	}
+	for i, img := range p.Data.Pictures {
+		transparencyNote(c.stderr, "run", p.Data.Sources[i], img)
+	}
 	units := p.Units()
 	if dry {
 		return false, printPlan(c, p, out, shard, units)
