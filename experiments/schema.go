@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/saliencykit/saliency/internal/suggest"
+	"github.com/saliencykit/saliency/internal/yamlcheck"
 	"github.com/saliencykit/saliency/methods"
 	"gopkg.in/yaml.v3"
 )
@@ -185,18 +186,15 @@ func Load(path string) (*Experiment, error) {
 // parse validates the text of the experiment file at path (relative paths
 // in it are resolved against path's folder).
 func parse(raw []byte, path string) (*Experiment, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		line := 0
-		msg := err.Error()
-		if _, after, ok := strings.Cut(msg, "line "); ok {
-			if n, rest, ok := strings.Cut(after, ":"); ok {
-				if v, err := strconv.Atoi(n); err == nil {
-					line, msg = v, strings.TrimSpace(rest)
-				}
-			}
-		}
-		return nil, &InvalidError{[]Problem{{File: path, Line: line, Col: 1, Msg: "not YAML: " + msg}}}
+	doc, err := yamlcheck.Decode(raw)
+	var second *yamlcheck.SecondDocumentError
+	switch {
+	case errors.As(err, &second):
+		// yaml.Unmarshal read the first document and dropped the rest.
+		return nil, &InvalidError{[]Problem{{File: path, Line: second.Line, Col: second.Column,
+			Msg: second.Error() + ": an experiment file holds one experiment; put each in a file of its own, and run them together with a collection (include: [a.yaml, b.yaml])"}}}
+	case err != nil:
+		return nil, &InvalidError{[]Problem{yamlProblem(raw, path, err)}}
 	}
 	v := &validator{file: path, dir: filepath.Dir(path)}
 	e := &Experiment{File: path, Dir: v.dir}
@@ -208,6 +206,18 @@ func parse(raw []byte, path string) (*Experiment, error) {
 		return nil, &InvalidError{v.problems}
 	}
 	return e, nil
+}
+
+// yamlProblem turns a YAML syntax error into a problem at its line. A tab in
+// a line's indentation, which YAML forbids, is named as such (the parser says
+// "found character that cannot start any token", often of the line before).
+func yamlProblem(raw []byte, path string, err error) Problem {
+	line, msg := yamlcheck.Line(err)
+	if l, col, ok := yamlcheck.Tab(raw, line); ok {
+		return Problem{File: path, Line: l, Col: col,
+			Msg: fmt.Sprintf("a tab in the indentation of line %d (column %d): YAML indents with spaces only; replace the tab with spaces (the parser said: %s)", l, col, msg)}
+	}
+	return Problem{File: path, Line: line, Col: 1, Msg: "not YAML: " + msg}
 }
 
 type validator struct {

@@ -12,9 +12,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/internal/yamlcheck"
 	"gopkg.in/yaml.v3"
 )
 
@@ -95,10 +97,25 @@ func ReadCard(dir string) (*Card, error) {
 }
 
 // ParseCard parses the text of a card; path names it in errors. Unknown keys,
-// wrong types, a missing input shape or output kind, no classes and a
-// preprocessing that cannot be applied are errors naming the file and, where
-// the YAML decoder knows it, the line.
+// wrong types, a number with a fractional part for an integer (a shape of
+// 28.5), a second YAML document, a tab in the indentation, a missing input
+// shape or output kind, no classes and a preprocessing that cannot be applied
+// are errors naming the file and, where the YAML decoder knows it, the line.
 func ParseCard(raw []byte, path string) (*Card, error) {
+	doc, err := yamlcheck.Decode(raw)
+	var second *yamlcheck.SecondDocumentError
+	switch {
+	case errors.As(err, &second):
+		return nil, fmt.Errorf("savedmodels: %s: line %d: %v: a card holds one document", path, second.Line, second)
+	case err != nil:
+		if l, col, ok := yamlcheck.Tab(raw, mustLine(err)); ok {
+			return nil, fmt.Errorf("savedmodels: %s: line %d: a tab in the indentation (column %d): YAML indents with spaces only", path, l, col)
+		}
+	case doc != nil:
+		if bad, key := yamlcheck.Fractional(doc, reflect.TypeOf(Card{})); bad != nil {
+			return nil, fmt.Errorf("savedmodels: %s: line %d: %s must be an integer, not %s", path, bad.Line, key, bad.Value)
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	var c Card
@@ -112,6 +129,12 @@ func ParseCard(raw []byte, path string) (*Card, error) {
 		return nil, fmt.Errorf("savedmodels: %s: %v", path, err)
 	}
 	return &c, nil
+}
+
+// mustLine is the line a YAML syntax error names (0 if none).
+func mustLine(err error) int {
+	l, _ := yamlcheck.Line(err)
+	return l
 }
 
 func (c *Card) check() error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,12 @@ func TestCardErrors(t *testing.T) {
 		{write("wrong-type", strings.Replace(string(good), "name: fmnist_vgg", "name: [a, b]", 1)), "line 1"},
 		{write("bad-kind", strings.Replace(string(good), "kind: logits", "kind: scores", 1)), `output.kind "scores"`},
 		{write("not-yaml", "{{{"), "card.yaml"},
+		// What yaml.v3 passes in silence (a truncated shape, a dropped
+		// document) or names badly (a tab).
+		{write("fractional-shape", strings.Replace(string(good), "  - 28\n  - 28\n  - 1", "  - 28.5\n  - 28\n  - 1", 1)), "card.yaml: line " + lineOf(string(good), "  - 28") + ": input.shape[1] must be an integer, not 28.5"},
+		{write("fractional-seed", strings.Replace(string(good), "seed: ", "seed: 0.5 #", 1)), "seed must be an integer, not 0.5"},
+		{write("second-document", string(good)+"---\nname: other\n"), "card.yaml: line " + lineOf(string(good)+"---", "---") + ": a second YAML document starts here (---): a card holds one document"},
+		{write("tab", strings.Replace(string(good), "\n  kind: logits", "\n\tkind: logits", 1)), "card.yaml: line " + lineOf(string(good), "  kind: logits") + ": a tab in the indentation (column 1): YAML indents with spaces only"},
 	}
 	for _, c := range cases {
 		_, err := ReadCard(c.dir)
@@ -74,6 +81,16 @@ func TestCardErrors(t *testing.T) {
 	if _, err := ReadCard(filepath.Join(dir, "none")); !errors.Is(err, ErrNoCard) {
 		t.Errorf("missing card: %v is not ErrNoCard", err)
 	}
+}
+
+// lineOf is the 1-based line of the first line of text that starts with prefix.
+func lineOf(text, prefix string) string {
+	for i, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	return "?"
 }
 
 func TestReadNpyErrors(t *testing.T) {

@@ -461,6 +461,15 @@ func badFlagCases() []badCase {
 		{name: "flag/unknown-after-positional", args: fixed("predict", vgg, sample, "-top", "1"), code: 2, want: []string{"flag provided but not defined: -top"}},
 		{name: "flag/double-dash", args: fixed("predict", vgg, "--", "-k"), code: 1, want: []string{"-k: no such file"}},
 		{name: "flag/missing-value", args: fixed("predict", vgg, sample, "-k"), code: 2, want: []string{"flag needs an argument: -k"}},
+		// Integer options given numbers with a fraction: YAML's decoder
+		// truncated them (2 samples ran for 2.7, the default 50 steps for
+		// 0.5) while index.json recorded what was typed.
+		{name: "flag/fractional-samples", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.samples=2.7"), code: 2, want: []string{"saliency explain: methods: smoothgrad: option samples must be an integer, not 2.7"}},
+		{name: "flag/fractional-steps", args: explainArgs(vgg, "-method", "integrated-gradients", "-set", "integrated-gradients.steps=0.5"), code: 2, want: []string{"integrated-gradients: option steps must be an integer, not 0.5"}},
+		{name: "flag/fractional-wrapped", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.method=integrated-gradients", "-set", "smoothgrad.options={steps: 1.5}"), code: 2, want: []string{"integrated-gradients: option steps must be an integer, not 1.5"}},
+		{name: "flag/fractional-seed", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.seed=1e-3"), code: 2, want: []string{"smoothgrad: option seed must be an integer, not 0.001"}},
+		{name: "flag/fractional-visualize", args: fixed("visualize", "-model", vgg, "-out", "$D/out", "-class", "3", "-set", "steps=2.5"), code: 2, want: []string{"class-model: option steps must be an integer, not 2.5"}},
+		{name: "flag/integral-float", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.samples=2.0"), code: 0, stdout: "1 maps of 1 images by 1 methods"},
 	}
 }
 
