@@ -470,6 +470,15 @@ func badFlagCases() []badCase {
 		{name: "flag/fractional-seed", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.seed=1e-3"), code: 2, want: []string{"smoothgrad: option seed must be an integer, not 0.001"}},
 		{name: "flag/fractional-visualize", args: fixed("visualize", "-model", vgg, "-out", "$D/out", "-class", "3", "-set", "steps=2.5"), code: 2, want: []string{"class-model: option steps must be an integer, not 2.5"}},
 		{name: "flag/integral-float", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.samples=2.0"), code: 0, stdout: "1 maps of 1 images by 1 methods"},
+		// -method "" ran every method; -method , was an unknown method "".
+		{name: "flag/empty-method", args: explainArgs(vgg, "-method", ""), code: 2, want: []string{`-method "": want a comma-separated list of method names without empty ones`}},
+		{name: "flag/comma-method", args: explainArgs(vgg, "-method", ","), code: 2, want: []string{`-method ",": want a comma-separated list`}},
+		{name: "flag/trailing-comma", args: explainArgs(vgg, "-method", "gradient,"), code: 2, want: []string{`-method "gradient,": want a comma-separated list`}},
+		{name: "flag/spaced-methods", args: explainArgs(vgg, "-method", "gradient, smoothgrad", "-set", "smoothgrad.samples=2"), code: 0, stdout: "2 maps of 1 images by 2 methods"},
+		// help with a topic that is none printed the general help, exit 0.
+		{name: "help/unknown-topic", args: fixed("help", "bogus"), code: 2, want: []string{`saliency help: unknown help topic "bogus"; topics: inspect, predict, explain, visualize, run, report, version, methods`}},
+		{name: "help/two-topics", args: fixed("help", "explain", "run"), code: 2, want: []string{"saliency help: want one topic, have 2: explain run"}},
+		{name: "help/flag-topic", args: fixed("-h", "bogus"), code: 2, want: []string{`unknown help topic "bogus"`}},
 	}
 }
 

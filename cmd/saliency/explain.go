@@ -62,6 +62,11 @@ come before or after the images; after -- everything is an image.`,
 			if o.model == "" || o.out == "" {
 				return usagef("-model and -out are required")
 			}
+			fs.Visit(func(f *flag.Flag) {
+				if f.Name == "method" {
+					o.methodSet = true
+				}
+			})
 			if len(args) == 0 {
 				return usagef("want at least one image")
 			}
@@ -81,6 +86,7 @@ come before or after the images; after -- everything is an image.`,
 
 type explainOptions struct {
 	model, out, methods, layer, grid, figure string
+	methodSet                                bool // -method was given, perhaps as ""
 	class                                    int
 	set                                      setFlag
 	percentile                               float64
@@ -113,11 +119,20 @@ func (s setFlag) options() (map[string]map[string]any, error) {
 	return out, nil
 }
 
-// chosenMethods builds the methods of -method with their -set options.
-func chosenMethods(list string, set setFlag, def []string) ([]methods.Method, map[string]map[string]any, error) {
+// chosenMethods builds the methods of -method with their -set options; def
+// are the methods when -method was not given (given is false). A -method
+// that names no method ("", ",") is a usage error, not every method.
+func chosenMethods(list string, given bool, set setFlag, def []string) ([]methods.Method, map[string]map[string]any, error) {
 	names := def
-	if list != "" {
-		names = strings.Split(list, ",")
+	if given {
+		names = nil
+		for _, n := range strings.Split(list, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				return nil, nil, usagef("-method %q: want a comma-separated list of method names without empty ones (saliency help methods lists them)", list)
+			}
+			names = append(names, n)
+		}
 	}
 	opts, err := set.options()
 	if err != nil {
@@ -130,7 +145,7 @@ func chosenMethods(list string, set setFlag, def []string) ([]methods.Method, ma
 	}
 	var out []methods.Method
 	for _, n := range names {
-		m, err := methods.New(strings.TrimSpace(n), opts[n])
+		m, err := methods.New(n, opts[n])
 		if err != nil {
 			return nil, nil, usageError{err.Error()}
 		}
@@ -270,7 +285,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 			imageMethods = append(imageMethods, n)
 		}
 	}
-	ms, opts, err := chosenMethods(o.methods, o.set, imageMethods)
+	ms, opts, err := chosenMethods(o.methods, o.methodSet, o.set, imageMethods)
 	if err != nil {
 		return err
 	}

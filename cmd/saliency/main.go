@@ -117,6 +117,10 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 func run1(stdout, stderr io.Writer, args []string) int {
 	c := &ctx{stdout: stdout, stderr: stderr}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 2 {
+			fmt.Fprintf(stderr, "saliency help: want one topic, have %d: %s\nRun 'saliency help' for the topics.\n", len(args)-1, strings.Join(args[1:], " "))
+			return 2
+		}
 		if len(args) > 1 {
 			if cmd := lookup(args[1]); cmd != nil {
 				printCommandUsage(stdout, cmd, nil)
@@ -126,6 +130,12 @@ func run1(stdout, stderr io.Writer, args []string) int {
 				printMethods(stdout)
 				return 0
 			}
+			topics := []string{}
+			for _, c := range commands {
+				topics = append(topics, c.name)
+			}
+			fmt.Fprintf(stderr, "saliency help: unknown help topic %q; topics: %s, methods\nRun 'saliency help' for usage.\n", args[1], strings.Join(topics, ", "))
+			return 2
 		}
 		printUsage(stdout)
 		if len(args) == 0 {

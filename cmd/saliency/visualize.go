@@ -63,7 +63,7 @@ for a model that takes uncentred inputs is the training set's mean image.`,
 				}
 				qualified = append(qualified, kv)
 			}
-			ms, opts, err := chosenMethods("class-model", qualified, nil)
+			ms, opts, err := chosenMethods("class-model", true, qualified, nil)
 			if err != nil {
 				return err
 			}
