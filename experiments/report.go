@@ -27,6 +27,10 @@ type Report struct {
 	Verdicts []string
 	// Files are the files written, relative to Dir.
 	Files []string
+	// Warnings are the per-image diagnostics of the maps above their
+	// thresholds (methods.Check), one line per model, method and
+	// diagnostic; the report's Diagnostics section lists them.
+	Warnings []string
 }
 
 // The report's settings, stated in the manifest and docs/experiments.md.
@@ -157,6 +161,9 @@ type runData struct {
 	// predicted[model][step] are the predictions on perturbed inputs
 	// (fragility steps), nil elsewhere.
 	predicted [][][]int
+	// info[model][method] are the per-image diagnostics of the original
+	// model's maps (Maps.Info, one value per image, nil where non-finite).
+	info [][]map[string][]*float64
 }
 
 func readRun(dir string) (*runData, error) {
@@ -180,6 +187,7 @@ func readRun(dir string) (*runData, error) {
 		signed := make([]bool, len(pf.Methods))
 		na := make([]string, len(pf.Methods))
 		scores := make([][]float32, len(pf.Methods))
+		info := make([]map[string][]*float64, len(pf.Methods))
 		for si := range m.Steps {
 			steps[si] = make([]*tensor.Tensor, len(pf.Methods))
 		}
@@ -224,6 +232,7 @@ func readRun(dir string) (*runData, error) {
 			if u.Step == 0 {
 				signed[u.Method] = r.Signed
 				scores[u.Method] = append(scores[u.Method], r.Scores...)
+				collectInfo(&info[u.Method], r.Info, lo, n)
 			}
 		}
 		rd.maps = append(rd.maps, steps)
@@ -231,6 +240,7 @@ func readRun(dir string) (*runData, error) {
 		rd.na = append(rd.na, na)
 		rd.scores = append(rd.scores, scores)
 		rd.predicted = append(rd.predicted, pred)
+		rd.info = append(rd.info, info)
 	}
 	return rd, nil
 }
@@ -416,6 +426,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	if len(warned) > 0 {
 		page.Blocks = append(page.Blocks, reports.Block{Heading: "Warnings about the models", Text: warned, Bullets: true})
 	}
+	diag := rd.diagnostics()
+	rep.Warnings = diag.warnings
+	page.Blocks = append(page.Blocks, diag.blocks...)
 
 	var sims []similarity
 	var verdictBlock reports.Block
@@ -671,6 +684,17 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 				return nil, err
 			}
 			rep.Files = append(rep.Files, filepath.Join("tables", "findings.json"))
+		}
+	}
+	if diag.table != nil {
+		if err := writeTable("diagnostics", diag.table, diag.rows); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(pf.Tables, "json") {
+			if err := reports.WriteJSON(filepath.Join(dir, "tables", "diagnostics.json"), diag.rows); err != nil {
+				return nil, err
+			}
+			rep.Files = append(rep.Files, filepath.Join("tables", "diagnostics.json"))
 		}
 	}
 	pred, predRows := rd.predictionTable()

@@ -49,6 +49,7 @@ func TestBadInput(t *testing.T) {
 	cases = append(cases, badFlagCases()...)
 	cases = append(cases, badOutputCases()...)
 	cases = append(cases, edgeModelCases()...)
+	cases = append(cases, diagnosticCases()...)
 	if len(cases) < 40 {
 		t.Fatalf("%d cases; the table wants at least 40", len(cases))
 	}
@@ -479,6 +480,31 @@ func badFlagCases() []badCase {
 		{name: "help/unknown-topic", args: fixed("help", "bogus"), code: 2, want: []string{`saliency help: unknown help topic "bogus"; topics: inspect, predict, explain, visualize, run, report, version, methods`}},
 		{name: "help/two-topics", args: fixed("help", "explain", "run"), code: 2, want: []string{"saliency help: want one topic, have 2: explain run"}},
 		{name: "help/flag-topic", args: fixed("-h", "bogus"), code: 2, want: []string{`unknown help topic "bogus"`}},
+	}
+}
+
+// diagnosticCases are runs that succeed with maps that are likely wrong:
+// Integrated Gradients far from completeness, from too few steps or from an
+// input range the model was not trained with. The maps are written (exit 0)
+// and the warning names the method, the images and the likely causes.
+func diagnosticCases() []badCase {
+	vit := func(t *testing.T, d string) string {
+		m := filepath.Join(d, "vit")
+		copyModel(t, zoo+"/fmnist_vit", m)
+		editCard("scale: 0.00392156862745098", "scale: 1.0")(t, m) // pixels in [0,255], trained on [0,1]
+		return m
+	}
+	return []badCase{
+		{name: "diagnostic/ig-two-steps", args: explainArgs(vgg, "-method", "integrated-gradients", "-set", "integrated-gradients.steps=2"), code: 0,
+			want: []string{"saliency explain: warning: integrated-gradients: completeness-error above 5% on 1 of 1 images (" + sample + " 17%): the map is likely wrong; likely causes: too few steps for the quadrature"}},
+		{name: "diagnostic/ig-input-range", args: func(t *testing.T, d string) []string {
+			return []string{"explain", "-model", vit(t, d), "-out", filepath.Join(d, "out"), "-method", "integrated-gradients,gradient", sample}
+		}, code: 0, want: []string{"saliency explain: warning: integrated-gradients: completeness-error above 5% on 1 of 1 images (" + sample + " 1511%)",
+			"an input range or pixel mapping the model was not trained with (the card's preprocessing: scale, offset, mean/std, BGR)"}},
+		{name: "diagnostic/run-report", args: func(t *testing.T, d string) []string {
+			samples, _ := filepath.Abs(zoo + "/samples")
+			return []string{"run", "-out", filepath.Join(d, "run"), experimentFile(t, d, "data: {source: folder, path: "+samples+", count: 2}\nmethods:\n  - {name: integrated-gradients, options: {steps: 2}}\n")}
+		}, code: 0, want: []string{"saliency report: warning: fmnist_vgg, integrated-gradients: completeness-error above 5% on 2 of 2 images (", "likely causes: too few steps"}},
 	}
 }
 

@@ -259,18 +259,56 @@ type indexEntry struct {
 }
 
 type index struct {
-	Model      string       `json:"model"`
-	Signature  string       `json:"signature"`
-	Scores     string       `json:"scores"`
-	Images     []string     `json:"images"`
-	Methods    []string     `json:"methods"`
-	Skipped    []skipped    `json:"skipped,omitempty"`
-	Warnings   []string     `json:"warnings,omitempty"`
-	Maps       []indexEntry `json:"maps"`
-	Grid       string       `json:"grid"`
-	Percentile float64      `json:"display_percentile"`
-	Saliency   string       `json:"saliency_version"`
-	TensorFlow string       `json:"tensorflow_version"`
+	Model     string    `json:"model"`
+	Signature string    `json:"signature"`
+	Scores    string    `json:"scores"`
+	Images    []string  `json:"images"`
+	Methods   []string  `json:"methods"`
+	Skipped   []skipped `json:"skipped,omitempty"`
+	Warnings  []string  `json:"warnings,omitempty"`
+	// Diagnostics are the per-image diagnostics above their thresholds
+	// (methods.Check), also among the warnings.
+	Diagnostics []diagnosed  `json:"diagnostics,omitempty"`
+	Maps        []indexEntry `json:"maps"`
+	Grid        string       `json:"grid"`
+	Percentile  float64      `json:"display_percentile"`
+	Saliency    string       `json:"saliency_version"`
+	TensorFlow  string       `json:"tensorflow_version"`
+}
+
+// diagnosed is a diagnostic of one method above its threshold on some
+// images, in index.json.
+type diagnosed struct {
+	Method     string      `json:"method"`
+	Diagnostic string      `json:"diagnostic"`
+	Threshold  float64     `json:"threshold"`
+	Images     []flaggedIm `json:"images"`
+	Causes     []string    `json:"likely_causes"`
+}
+
+type flaggedIm struct {
+	Image string `json:"image"`
+	// Value is null when infinite (the score difference is 0).
+	Value *float64 `json:"value"`
+}
+
+// diagnose warns on w, one line per diagnostic, about the images whose
+// maps res's diagnostics flag (methods.Check), and records them.
+func (idx *index) diagnose(w io.Writer, method string, res *methods.Maps) {
+	for _, f := range methods.Check(res.Info) {
+		msg := f.Message(method, idx.Images, 5)
+		fmt.Fprintf(w, "saliency explain: warning: %s\n", msg)
+		idx.Warnings = append(idx.Warnings, msg)
+		d := diagnosed{Method: method, Diagnostic: f.Key, Threshold: f.Threshold, Causes: f.Causes}
+		for k, i := range f.Images {
+			im := flaggedIm{Image: idx.Images[i]}
+			if v := f.Values[k]; !math.IsInf(v, 0) {
+				im.Value = &v
+			}
+			d.Images = append(d.Images, im)
+		}
+		idx.Diagnostics = append(idx.Diagnostics, d)
+	}
 }
 
 type skipped struct {
@@ -357,6 +395,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		}
 		results[k] = res
 		idx.Methods = append(idx.Methods, meth.Name())
+		idx.diagnose(c.stderr, meth.Name(), res)
 		if ru, ok := meth.(methods.RuleUser); ok && ru.RuleSet() != nil {
 			if changed, _ := fl.RuleCoverage(ru.RuleSet()); len(changed) == 0 {
 				w := fmt.Sprintf("%s: the model has no ReLU-family activation on its input→logits path, so the %s rule set changes nothing: the map is a plain-gradient map", meth.Name(), ru.RuleSet().Name)

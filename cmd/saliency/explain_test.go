@@ -66,6 +66,55 @@ func TestExplainWritesMapsGridAndIndex(t *testing.T) {
 	}
 }
 
+// Integrated Gradients' completeness error above 5 % is a warning on stderr
+// and an entry of index.json's diagnostics, naming the image; within it,
+// there is neither.
+func TestExplainDiagnostics(t *testing.T) {
+	img := zoo + "/samples/fmnist_0000_ankle-boot.png"
+	for _, c := range []struct {
+		steps string
+		warn  bool
+	}{{"2", true}, {"50", false}} {
+		out := t.TempDir()
+		code, _, stderr := runCLI("explain", "-model", zoo+"/fmnist_vgg", "-out", out, "-method", "integrated-gradients,gradient",
+			"-set", "integrated-gradients.steps="+c.steps, img)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var idx index
+		raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(stderr, "warning: integrated-gradients: completeness-error above 5%"); got != c.warn {
+			t.Errorf("steps %s: warning %v, want %v:\n%s", c.steps, got, c.warn, stderr)
+		}
+		if !c.warn {
+			if len(idx.Diagnostics) != 0 || len(idx.Warnings) != 0 {
+				t.Errorf("steps %s: diagnostics %+v, warnings %q", c.steps, idx.Diagnostics, idx.Warnings)
+			}
+			continue
+		}
+		if len(idx.Diagnostics) != 1 || len(idx.Warnings) != 1 {
+			t.Fatalf("steps %s: diagnostics %+v, warnings %q", c.steps, idx.Diagnostics, idx.Warnings)
+		}
+		d := idx.Diagnostics[0]
+		if d.Method != "integrated-gradients" || d.Diagnostic != "completeness-error" || d.Threshold != 0.05 || len(d.Images) != 1 ||
+			d.Images[0].Image != img || d.Images[0].Value == nil || len(d.Causes) < 3 {
+			t.Errorf("diagnostic %+v", d)
+		}
+		// The value is the map's own, in its index entry too.
+		for _, e := range idx.Maps {
+			if e.Method == "integrated-gradients" && e.Info["completeness-error"] != *d.Images[0].Value {
+				t.Errorf("index entry %v, diagnostic %v", e.Info["completeness-error"], *d.Images[0].Value)
+			}
+		}
+	}
+}
+
 func TestExplainAndVisualizeErrors(t *testing.T) {
 	out := t.TempDir()
 	img := zoo + "/samples/fmnist_0000_ankle-boot.png"

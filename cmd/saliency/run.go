@@ -215,6 +215,9 @@ func writeReport(c *ctx, dir string) error {
 	for _, v := range r.Verdicts {
 		fmt.Fprintln(c.stdout, v)
 	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(c.stderr, "saliency report: warning: %s\n", w)
+	}
 	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "index.html"))
 	return nil
 }
