@@ -14,14 +14,17 @@ S=savedmodels/samples
 OUT=${DEMO_OUT:-demo}
 start=$(date +%s)
 echo "== every method, fmnist_gap, Fashion-MNIST samples (true labels in $S/labels.csv)"
-bin/saliency explain -model savedmodels/fmnist_gap -out "$OUT/fmnist_gap" $S/fmnist_*.png
+# Integrated Gradients with 200 steps: at the default 50, two of these images
+# end 6 % from completeness, above the 5 % that explain warns about.
+IG="-set integrated-gradients.steps=200"
+bin/saliency explain -model savedmodels/fmnist_gap -out "$OUT/fmnist_gap" $IG $S/fmnist_*.png
 echo
 echo "== every method, fmnist_scatter, items on a cluttered 64×64 canvas"
-bin/saliency explain -model savedmodels/fmnist_scatter -out "$OUT/fmnist_scatter" $(ls $S/scatter_*.png | grep -v _mask)
+bin/saliency explain -model savedmodels/fmnist_scatter -out "$OUT/fmnist_scatter" $IG $(ls $S/scatter_*.png | grep -v _mask)
 echo
 echo "== a vision transformer (fmnist_vit): gradients, Grad-CAM on the 7x7 token grid, attention rollout"
 bin/saliency explain -model savedmodels/fmnist_vit -out "$OUT/fmnist_vit" \
-  -method gradient,smoothgrad,integrated-gradients,gradcam,gradcam++,attention-rollout,occlusion $S/fmnist_*.png
+  -method gradient,smoothgrad,integrated-gradients,gradcam,gradcam++,attention-rollout,occlusion $IG $S/fmnist_*.png
 echo
 echo "== class model visualisation, fmnist_gap, every class (Simonyan et al.: L2 only)"
 bin/saliency visualize -model savedmodels/fmnist_gap -out "$OUT/fmnist_gap_classes"
