@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type backwardCache struct {
 	m       map[bwKey]*Backward
 	oracles map[string]*oracle   // TF_AddGradients per target tensor (oracle.go)
 	casts   map[string]tf.Output // float32 casts of fetched float16/bfloat16/float64 tensors
+	origin  map[string]string    // backward op → the forward node whose rule added it
 	n       int
 	derived derivedWeights
 }
@@ -144,6 +146,12 @@ func (b *Builder) op(typ string, inputs []tf.Input, attrs map[string]any) tf.Out
 	if err != nil {
 		b.err = fmt.Errorf("tfgraph: backward %s: %s", typ, firstLine(err.Error()))
 		return tf.Output{}
+	}
+	if b.fwd != "" {
+		if b.origin == nil {
+			b.origin = map[string]string{}
+		}
+		b.origin[o.Name()] = b.fwd
 	}
 	return o.Output(0)
 }
@@ -335,7 +343,9 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		for k := range outs {
 			outs[k] = op.Output(k)
 		}
+		b.fwd = name
 		dxs, err := callRule(r, b, &Node{def: n, In: ins, Out: outs, Dy: dys, Need: need})
+		b.fwd = ""
 		if err != nil {
 			b.forgetDerived()
 			return nil, fmt.Errorf("tfgraph: %s: the %s rule for op %s (node %s, layer %s): %w", fl.model.Dir, rules.Name, n.GetOp(), name, fl.layerOf(name), err)
@@ -381,8 +391,14 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		b.forgetDerived()
 		return nil, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)
 	}
+	if fl.bw.origin == nil {
+		fl.bw.origin = map[string]string{}
+	}
+	for k, v := range b.origin {
+		fl.bw.origin[k] = v
+	}
 	if err := b.initDerived(); err != nil {
-		return nil, err
+		return nil, fl.explainRunErrorLocked(err)
 	}
 	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, startOut: startOut, result: result}, nil
 }
@@ -574,4 +590,34 @@ func callRule(r Rule, b *Builder, n *Node) (dxs []Sym, err error) {
 		}
 	}()
 	return r(b, n), nil
+}
+
+// backwardNodeRE finds the node a TensorFlow run error names.
+var backwardNodeRE = regexp.MustCompile(`\{\{node (saliency_bw\d+/[^}\s]+)\}\}`)
+
+// explainRunError adds, to an error of a run that names an op of a backward
+// graph (a kernel TensorFlow lacks for a dtype, say), the forward op, node,
+// layer and dtype whose rule added that op.
+func (fl *Flat) explainRunError(err error) error {
+	fl.bw.mu.Lock()
+	defer fl.bw.mu.Unlock()
+	return fl.explainRunErrorLocked(err)
+}
+
+// explainRunErrorLocked is explainRunError for a caller holding fl.bw.mu.
+func (fl *Flat) explainRunErrorLocked(err error) error {
+	m := backwardNodeRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	fwd := fl.bw.origin[m[1]]
+	n := fl.nodes[fwd]
+	if n == nil {
+		return err
+	}
+	dt := ""
+	if op := fl.op(fwd); op != nil && op.NumOutputs() > 0 {
+		dt = ", dtype " + tfDTypeName(op.Output(0).DataType())
+	}
+	return fmt.Errorf("%w (in the backward pass of op %s, node %s, layer %s%s)", err, n.GetOp(), fwd, fl.layerOf(fwd), dt)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
+	tf "github.com/wamuir/graft/tensorflow"
 	"gopkg.in/yaml.v3"
 )
 
@@ -589,5 +590,31 @@ func TestEdgeWeights(t *testing.T) {
 	}
 	if loops == 0 {
 		t.Errorf("no weight of the GRU is marked as read inside its loop: %+v", gl.Weights)
+	}
+}
+
+// A backward op that TensorFlow has no kernel for (here LRN in bfloat16,
+// which a rule set of this test puts into MaxPool's rule) fails at the run,
+// and the error names the forward op, node, layer and dtype whose rule added
+// it, not only the backward graph's own node.
+func TestBackwardKernelErrorNamesForwardOp(t *testing.T) {
+	fl := vggFlat(t, false)
+	broken := &tfgraph.RuleSet{Name: "test-bf16-lrn", Rules: map[string]tfgraph.Rule{
+		"MaxPool": func(b *tfgraph.Builder, n *tfgraph.Node) []tfgraph.Sym {
+			dy := b.Op("LRN", nil, b.Op("Cast", map[string]any{"DstT": tf.Bfloat16}, n.Dy[0]))
+			m := *n
+			m.Dy = []tfgraph.Sym{b.Op("Cast", map[string]any{"DstT": tf.Float}, dy)}
+			return b.Plain(&m)
+		},
+	}}
+	x := tensor.New(1, 28, 28, 1)
+	_, err := fl.Gradient(x, []int{0}, "", broken)
+	if err == nil {
+		t.Fatal("no error from a backward op without a kernel")
+	}
+	for _, want := range []string{"LRN", "in the backward pass of op MaxPool", "layer pool", "dtype float32"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q: %v", want, err)
+		}
 	}
 }

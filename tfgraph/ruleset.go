@@ -64,6 +64,10 @@ type Builder struct {
 	n       int
 	err     error
 	pending []pendingDerived // derived weights to assign (derived.go)
+	// fwd is the forward node whose rule is adding ops; origin records it
+	// for each op added (Flat.explainRunError).
+	fwd    string
+	origin map[string]string
 }
 
 // Op adds an op of type typ with the given attributes and inputs, and returns

@@ -182,7 +182,7 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	}
 	outs, err := fl.exec(feeds, fetches)
 	if err != nil {
-		return nil, err
+		return nil, fl.explainRunError(err)
 	}
 	return &Result{Fetched: outs[:len(q.Fetch)], Grads: outs[len(q.Fetch):]}, nil
 }
