@@ -312,7 +312,7 @@ def mixed_f16_branches(path):
     add_to_case(path, {"dtype_noise": dtype_noise(path, build("float32"), model.get_weights(), x, top, grad)})
 
 
-def _mixed(path, policy, name, dt, expect, seed_n):
+def _mixed(path, policy, name, dt, expect, seed_n, softmax_dtype="float32"):
     rng = seed(seed_n)
     keras.mixed_precision.set_global_policy(policy)
     try:
@@ -327,18 +327,20 @@ def _mixed(path, policy, name, dt, expect, seed_n):
             x = L.ReLU(name="relu2")(x)
             x = L.GlobalAveragePooling2D(name="gap")(x)
             x = L.Dense(10, name="logits")(x)
-            out = L.Activation("softmax", dtype="float32", name="probs")(x)
+            out = L.Activation("softmax", dtype=softmax_dtype, name="probs")(x)
             return keras.Model(inp, out, name=name)
         model = build()
         randomize_bn(model, rng)
         x = images(rng, (16, 16, 3))
+        last = ("Activation('softmax', dtype='float32') as Keras' mixed-precision guide says" if softmax_dtype
+                else "Activation('softmax') left in %s, against the guide: the signature's output is %s" % (dt, dt))
         _, _, top, grad = keras_case(path, model, x, ["Conv2D:" + dt, "Relu:" + dt, "MaxPool:" + dt,
-                                                      "MatMul:" + dt, "Cast:float32->" + dt, "Cast:%s->float32" % dt,
-                                                      "Softmax:float32"], {
+                                                      "MatMul:" + dt, "Cast:float32->" + dt,
+                                                      "Softmax:" + (softmax_dtype or dt)], {
             "name": name,
             "description": "keras.mixed_precision.set_global_policy(%r): Conv2D, BatchNormalization, ReLU, "
-                           "MaxPooling2D, Conv2D, BatchNormalization, ReLU, GAP, Dense 'logits' in %s; "
-                           "Activation('softmax', dtype='float32') as Keras' mixed-precision guide says" % (policy, dt),
+                           "MaxPooling2D, Conv2D, BatchNormalization, ReLU, GAP, Dense 'logits' in %s; %s"
+                           % (policy, dt, last),
             "path_dtypes": ["float32", dt],
             "expect": expect,
         }, signature_tol=1e-2)
@@ -363,6 +365,12 @@ def add_to_case(path, extra):
 
 def mixed_f16(path):
     _mixed(path, "mixed_float16", "mixed_f16", "float16", F16, 2)
+
+
+def mixed_f16_softmax16(path):
+    # The softmax in float16 too: the logits must still be found behind it
+    # (through the cast of the float16 output), never the probabilities.
+    _mixed(path, "mixed_float16", "mixed_f16_softmax16", "float16", F16, 21, softmax_dtype=None)
 
 
 def mixed_bf16(path):
@@ -851,7 +859,7 @@ def uint8_input(path):
 
 
 CASES = {f.__name__: f for f in [
-    mixed_f16_branches, mixed_f16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
+    mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, normalization_input, sigmoid_head, live_augmentation, prelu, tf_module_relu,
     lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input]}
 

@@ -98,6 +98,7 @@ type edgeRow struct {
 var edgeRows = []edgeRow{
 	{name: "mixed_f16_branches", model: "mixed_f16_branches", tol: edgeF16},
 	{name: "mixed_f16", model: "mixed_f16", tol: edgeF16},
+	{name: "mixed_f16_softmax16", model: "mixed_f16_softmax16", tol: edgeF16},
 	{name: "mixed_bf16", model: "mixed_bf16", tol: edgeBF16},
 	{name: "float64", model: "float64", tol: edgeF32},
 	{name: "float64_input", model: "float64_input", tol: edgeF32},

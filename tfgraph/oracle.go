@@ -9,9 +9,10 @@ import (
 
 // Logits returns the flat tensor of the target scores and whether it was
 // found behind the model's final activation: when the model ends in a
-// Softmax or a Sigmoid (after Identity ops), the scores are its input, the
-// logits (Simonyan et al. 2013); otherwise they are the signature's selected
-// output (Model.Output). Head says which activation it was.
+// Softmax or a Sigmoid (after Identity ops and casts between float types),
+// the scores are its input, the logits (Simonyan et al. 2013); otherwise
+// they are the signature's selected output (Model.Output). Head says which
+// activation it was.
 func (fl *Flat) Logits() (string, bool) {
 	name, head := fl.logitsHead()
 	return name, head != ""
@@ -34,6 +35,13 @@ func (fl *Flat) logitsHead() (string, string) {
 		}
 		switch n.GetOp() {
 		case "Identity":
+			name = n.GetInput()[0]
+		case "Cast":
+			// A float16 softmax cast to float32 (a mixed-precision model
+			// whose last layer was left in float16).
+			if src, ok := attr(n, "SrcT"); !ok || !isFloat(src.(tf.DataType)) {
+				return name, ""
+			}
 			name = n.GetInput()[0]
 		case "Softmax":
 			return n.GetInput()[0], "softmax"
