@@ -198,7 +198,7 @@ type PlanOptions struct {
 	// Version is the toolkit's version, for the manifest.
 	Version string
 	// Threads overrides the experiment's TensorFlow intra-op threads when
-	// positive.
+	// positive. The threads in effect must be at most MaxThreads.
 	Threads int
 }
 
@@ -207,6 +207,21 @@ type PlanOptions struct {
 // the images' classes and lays out the units. The models stay open until
 // Close.
 func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
+	threads := e.Threads
+	if o.Threads > 0 {
+		threads = o.Threads
+	}
+	if err := CheckThreads(threads); err != nil {
+		if o.Threads > 0 || e.threadsAt.File == "" {
+			return nil, err
+		}
+		pr := e.threadsAt
+		pr.Msg = strings.TrimPrefix(err.Error(), "experiments: ") + "; or override it with -threads"
+		return nil, &InvalidError{[]Problem{pr}}
+	}
+	if e.Batch < 1 || e.Batch > MaxBatch {
+		return nil, fmt.Errorf("experiments: %s: batch %d: want 1 to %d images per unit", e.File, e.Batch, MaxBatch)
+	}
 	imgs, err := LoadImages(e.Data)
 	if err != nil {
 		return nil, err
@@ -216,10 +231,6 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	threads := e.Threads
-	if o.Threads > 0 {
-		threads = o.Threads
-	}
 	p := &Plan{Exp: e, Data: imgs, PlanFile: PlanFile{
 		Name: e.Name, File: "experiment.yaml", FileSHA256: hex.EncodeToString(sum[:]),
 		Seed: e.Seed, Batch: e.Batch, Threads: threads,

@@ -43,8 +43,10 @@ type Experiment struct {
 	Include []string
 	// Threads is TensorFlow's intra-op thread count (0: one per core). The
 	// bytes of a result depend on it for some kernels: runs that must agree
-	// byte for byte across machines set it.
-	Threads int
+	// byte for byte across machines set it. NewPlan refuses more than
+	// MaxThreads.
+	Threads   int
+	threadsAt Problem // where threads: is, for the error NewPlan gives
 }
 
 // Model is one SavedModel of the experiment.
@@ -363,8 +365,17 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 				}
 			})
 		},
-		"batch":   func(x *yaml.Node) { e.Batch = v.integer(x, "batch", 1) },
-		"threads": func(x *yaml.Node) { e.Threads = v.integer(x, "threads", 0) },
+		"batch": func(x *yaml.Node) {
+			if e.Batch = v.integer(x, "batch", 1); e.Batch > MaxBatch {
+				v.errorf(x, "batch %d: at most %d images per unit of work (a unit's maps are held in memory together, and it is what a resumed run or a shard computes again)", e.Batch, MaxBatch)
+			}
+		},
+		"threads": func(x *yaml.Node) {
+			// Checked against this machine's CPUs by NewPlan: -threads may
+			// override it.
+			e.Threads = v.integer(x, "threads", 0)
+			e.threadsAt = Problem{File: v.file, Line: x.Line, Col: x.Column}
+		},
 	}, "name")
 	if len(e.Include) > 0 {
 		// A collection has only a name, a seed, an output and its members.

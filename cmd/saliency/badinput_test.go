@@ -50,6 +50,7 @@ func TestBadInput(t *testing.T) {
 	cases = append(cases, badOutputCases()...)
 	cases = append(cases, edgeModelCases()...)
 	cases = append(cases, diagnosticCases()...)
+	cases = append(cases, badBoundsCases()...)
 	if len(cases) < 40 {
 		t.Fatalf("%d cases; the table wants at least 40", len(cases))
 	}

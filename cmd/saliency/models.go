@@ -28,15 +28,22 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.signature, "signature", tfgraph.DefaultSignature, "signature to run")
 	fs.StringVar(&f.output, "output", "", "signature output `key` that holds the class scores (default: the card's output.signature_key, else the first)")
 	fs.Var(&f.inputRange, "input-range", "model input of a black and a white pixel, `lo,hi` (e.g. 0,255 or -1,1): x = lo + p·(hi-lo)/255, replacing the card's preprocessing (default: the card's, else inferred from the model's own input rescaling, else 0,1)")
-	fs.Var((*countFlag)(&f.threads), "threads", "TensorFlow intra-op threads, `n` ≥ 0 (0: one per core)")
+	fs.Var((*threadsFlag)(&f.threads), "threads", threadsUsage)
 }
 
-// countFlag is an int flag that must be ≥ 0; a negative value is a usage
-// error when the flags are parsed.
-type countFlag int
+// threadsUsage is the help of every -threads flag.
+const threadsUsage = "TensorFlow intra-op threads, `n` from 0 (one per CPU) to the CPUs this process may use"
 
-func (c *countFlag) String() string { return strconv.Itoa(int(*c)) }
-func (c *countFlag) Set(s string) error {
+// threadsFlag is the -threads flag: a whole number from 0 to
+// experiments.MaxThreads(). Anything else is a usage error when the flags
+// are parsed: more threads than CPUs only make TensorFlow's threads wait for
+// each other (-threads 1000 took a 23 s run past 14 minutes), so a larger
+// value is refused rather than clamped, which would change the run's bytes
+// without a word.
+type threadsFlag int
+
+func (c *threadsFlag) String() string { return strconv.Itoa(int(*c)) }
+func (c *threadsFlag) Set(s string) error {
 	v, err := strconv.Atoi(s)
 	if err != nil {
 		return fmt.Errorf("want a whole number")
@@ -44,7 +51,10 @@ func (c *countFlag) Set(s string) error {
 	if v < 0 {
 		return fmt.Errorf("must be ≥ 0")
 	}
-	*c = countFlag(v)
+	if limit := experiments.MaxThreads(); v > limit {
+		return fmt.Errorf("more than the %d CPUs this process may use; want 0 (one per CPU) to %d", limit, limit)
+	}
+	*c = threadsFlag(v)
 	return nil
 }
 

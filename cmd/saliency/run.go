@@ -41,7 +41,7 @@ timed unit of each model and method, and writes nothing.`,
 		fs.StringVar(&shard, "shard", "1/1", "compute the k-th of n slices of the units")
 		fs.BoolVar(&dry, "dry-run", false, "print the plan and the estimated time; write nothing")
 		fs.BoolVar(&noReport, "no-report", false, "do not write the report at the end")
-		fs.IntVar(&threads, "threads", 0, "TensorFlow intra-op threads (default: the experiment's, else one per core)")
+		fs.Var((*threadsFlag)(&threads), "threads", threadsUsage+" (default: the experiment's threads:)")
 		return func(c *ctx, args []string) error {
 			if len(args) != 1 {
 				return usagef("want one experiment file, have %d arguments", len(args))
@@ -49,9 +49,6 @@ timed unit of each model and method, and writes nothing.`,
 			sh, err := experiments.ParseShard(shard)
 			if err != nil {
 				return usageError{err.Error()}
-			}
-			if threads < 0 {
-				return usagef("-threads %d: want ≥ 0", threads)
 			}
 			return runExperiment(c, args[0], out, sh, dry, !noReport, threads)
 		}

@@ -1,0 +1,39 @@
+package experiments
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// MaxThreads is the largest TensorFlow intra-op thread count a run accepts
+// (threads: in the file, -threads on the command line): the CPUs this process
+// may run on, runtime.NumCPU. On Linux that is the size of the process's
+// affinity mask (sched_getaffinity(2)), which taskset, a Slurm task's cpuset
+// and Kubernetes' static CPU manager set; a CPU quota without pinning (a
+// Kubernetes CPU limit, cgroup cpu.max) does not lower it. More threads than
+// CPUs make TensorFlow's threads wait for each other and cost memory:
+// -threads 1000 took the 23 s lecture run past 14 minutes, -threads 100000
+// reached 4 GB.
+func MaxThreads() int { return runtime.NumCPU() }
+
+// CheckThreads says whether n TensorFlow threads may be asked for: 0 (one
+// per CPU) to MaxThreads. A larger value is an error rather than clamped,
+// because the thread count changes the last bits of some results and is
+// recorded in plan.json: clamping would change a run's bytes without a
+// word.
+func CheckThreads(n int) error {
+	if n < 0 {
+		return fmt.Errorf("experiments: threads %d: want ≥ 0", n)
+	}
+	if limit := MaxThreads(); n > limit {
+		return fmt.Errorf("experiments: threads %d: this process may use %d CPUs; want 0 (one per CPU) to %d (more threads than CPUs only slow TensorFlow down)", n, limit, limit)
+	}
+	return nil
+}
+
+// MaxBatch is the largest batch: (images per unit of work) an experiment
+// accepts. A unit's images, maps and the signals its methods share are held
+// in memory together, and a unit is the grain of resuming and sharding;
+// the model itself sees chunks sized by the memory budget whatever the
+// batch.
+const MaxBatch = 1024
