@@ -43,7 +43,6 @@ func (p *Plan) runAttack(ctx context.Context, view *tfgraph.Flat, u Unit, b meth
 	if err != nil {
 		return false, err
 	}
-	logits, _ := view.Logits()
 	per := b.X.Len() / n
 	c := len(b.Black)
 	k := max(1, int(math.Ceil(topKFraction*float64(orig.Map.Len()/n))))
@@ -92,11 +91,10 @@ func (p *Plan) runAttack(ctx context.Context, view *tfgraph.Flat, u Unit, b meth
 		if err != nil {
 			return false, err
 		}
-		out, err := view.Run(ctx, cand, tfgraph.Query{Fetch: []string{logits}})
+		z, err := logitRows(ctx, view, cand, p.runSize(view))
 		if err != nil {
 			return false, err
 		}
-		z := out.Fetched[0]
 		kz := z.Shape[1]
 		for i := range n {
 			if tensor.Argmax(z.Data[i*kz:(i+1)*kz]) != pm.Predicted[lo+i] {

@@ -1,8 +1,13 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 	"runtime"
+
+	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // MaxThreads is the largest TensorFlow intra-op thread count a run accepts
@@ -37,3 +42,28 @@ func CheckThreads(n int) error {
 // the model itself sees chunks sized by the memory budget whatever the
 // batch.
 const MaxBatch = 1024
+
+// runSize is the number of images of one forward run of the plan on fl:
+// the batch, or fewer when the default memory budget holds fewer
+// (methods.Chunking), so that a large batch does not make one large
+// session run.
+func (p *Plan) runSize(fl *tfgraph.Flat) int { return min(p.Batch, methods.Chunking{}.Size(fl)) }
+
+// logitRows are fl's logits [N,K] for the images x, in session runs of at
+// most size images.
+func logitRows(ctx context.Context, fl *tfgraph.Flat, x *tensor.Tensor, size int) (*tensor.Tensor, error) {
+	logits, _ := fl.Logits()
+	n := x.Shape[0]
+	var parts []*tensor.Tensor
+	for lo := 0; lo < n; lo += size {
+		res, err := fl.Run(ctx, x.Slice(lo, min(lo+size, n)), tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, res.Fetched[0])
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return tensor.Concat(parts...)
+}

@@ -123,12 +123,10 @@ func (p *Plan) pixelOrders(ctx context.Context, u Unit, out string) (orders [][]
 // b, with the original weights: the softmax of the logits, or their sigmoid
 // for a multi-label head.
 func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor, class int) ([]float64, error) {
-	logits, _ := fl.Logits()
-	res, err := fl.Run(ctx, b, tfgraph.Query{Fetch: []string{logits}})
+	z, err := logitRows(ctx, fl, b, methods.Chunking{}.Size(fl))
 	if err != nil {
 		return nil, err
 	}
-	z := res.Fetched[0]
 	k := z.Shape[1]
 	out := make([]float64, b.Shape[0])
 	for j := range out {

@@ -417,8 +417,8 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		pm.ClassNames = append(pm.ClassNames, card.ClassName(i))
 	}
 	n := p.Data.Len()
-	for lo := 0; lo < n; lo += p.Batch {
-		hi := min(lo+p.Batch, n)
+	for lo, size := 0, p.runSize(om.fl); lo < n; lo += size {
+		hi := min(lo+size, n)
 		res, err := om.fl.Run(ctx, om.x.Slice(lo, hi), tfgraph.Query{Fetch: []string{logits}})
 		if err != nil {
 			return fail(err)
@@ -450,6 +450,14 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		}
 		for range n {
 			pm.Classes = append(pm.Classes, c)
+		}
+	}
+	// A deletion curve moves at least one pixel per step.
+	for _, t := range p.Exp.Tests {
+		if px := spec.Height * spec.Width; t.Kind == "faithfulness" && t.Steps > px {
+			pr := t.at
+			pr.Msg = fmt.Sprintf("faithfulness: steps %d: model %s has %d pixels (%d×%d); want at most one step per pixel", t.Steps, m.Name, px, spec.Height, spec.Width)
+			problems = append(problems, pr)
 		}
 	}
 	if len(problems) > 0 {
@@ -575,8 +583,8 @@ func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64, index
 	logits, _ := om.fl.Logits()
 	var diff, scale float64
 	n := p.Data.Len()
-	for lo := 0; lo < n; lo += p.Batch {
-		hi := min(lo+p.Batch, n)
+	for lo, size := 0, p.runSize(om.fl); lo < n; lo += size {
+		hi := min(lo+size, n)
 		x := om.x.Slice(lo, hi)
 		a, err := om.fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
 		if err != nil {

@@ -189,12 +189,10 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	}
 	if eps := pm.Steps[u.Step].Epsilon; eps > 0 {
 		batch.X = perturb(batch.X, lo, eps, batch.Black, batch.White, p.Seed)
-		logits, _ := view.Logits()
-		res, err := view.Run(ctx, batch.X, tfgraph.Query{Fetch: []string{logits}})
+		z, err := logitRows(ctx, view, batch.X, p.runSize(view))
 		if err != nil {
 			return false, err
 		}
-		z := res.Fetched[0]
 		for i := range hi - lo {
 			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
 		}

@@ -404,6 +404,12 @@ func (c Chunking) validate(method string) error {
 // budget is the method's Chunking (promoted to the methods that embed it).
 func (c Chunking) budget() Chunking { return c }
 
+// Size is the number of examples per session run for model m: as many as
+// MemoryMB of estimated activations (m.BytesPerImage) holds, at most
+// MaxChunk, at least 1. Callers outside the package size their own forward
+// runs with it (Chunking{}.Size(m): the default budget).
+func (c Chunking) Size(m Model) int { return c.size(m) }
+
 // size is the number of examples per session run for model m.
 func (c Chunking) size(m Model) int {
 	mb := c.MemoryMB

@@ -151,8 +151,9 @@ func TestSmoothGradNoiseAndSeeds(t *testing.T) {
 	}
 }
 
-// A tiny memory budget splits every multi-pass method into many session runs
-// and gives the same maps as one big chunk.
+// A tiny memory budget splits every multi-pass method, and the batch of a
+// single-pass one, into many session runs and gives the same maps as one
+// big chunk.
 func TestChunksGiveTheSameMaps(t *testing.T) {
 	fl, _ := loadZoo(t, "fmnist_resnet")
 	for name, opts := range map[string]map[string]any{
@@ -161,6 +162,10 @@ func TestChunksGiveTheSameMaps(t *testing.T) {
 		"occlusion":            {"patch": 7, "stride": 7},
 		"scorecam":             {},
 		"gradcam":              {},
+		"gradient":             {},
+		"guided-backprop":      {},
+		"guided-gradcam":       {},
+		"cam":                  {},
 	} {
 		big := explain(t, "fmnist_resnet", name, opts, methods.Target{})
 		small := map[string]any{"memory_mb": 1}

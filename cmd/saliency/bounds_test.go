@@ -45,5 +45,9 @@ func badBoundsCases() []badCase {
 			p := boundsYAML(t, d, "threads", "threads: 100000\n")
 			return []string{"run", "-dry-run", "-threads", "1", "-out", filepath.Join(d, "run"), p}
 		}, code: 0, stdout: "units      1 in all"},
+		{name: "bounds/faithfulness-steps", args: func(t *testing.T, d string) []string {
+			p := boundsYAML(t, d, "steps", "tests:\n  - faithfulness: {steps: 1000000}\n")
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), p}
+		}, code: 1, want: []string{"steps.yaml:7:5: faithfulness: steps 1000000: model fmnist_vgg has 784 pixels (28×28); want at most one step per pixel"}},
 	}
 }

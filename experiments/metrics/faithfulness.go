@@ -19,7 +19,8 @@ func PixelOrder(m []float32) []int {
 }
 
 // Scorer scores a batch of images ([n][H·W·C] values), one score each
-// (the probability of the explained class).
+// (the probability of the explained class). The images are valid during
+// the call only.
 type Scorer func(images [][]float32) ([]float64, error)
 
 // PerturbationCurve is the deletion or insertion curve of Petsiuk et al.
@@ -27,7 +28,9 @@ type Scorer func(images [][]float32) ([]float64, error)
 // round(k/steps · H·W) pixels of order (all their c channels) come from
 // `to` and the others from `from`. Deletion goes from the image to a fill
 // (from = image, to = fill); insertion from a start image to the image
-// (from = start, to = image). The curve has steps+1 points.
+// (from = start, to = image). The curve has steps+1 points. The images are
+// made and scored in groups of at most CurveGroup, so that the memory does
+// not grow with steps.
 func PerturbationCurve(from, to []float32, c int, order []int, steps int, score Scorer) ([]float64, error) {
 	pixels := len(order)
 	if len(from) != pixels*c || len(to) != pixels*c {
@@ -36,26 +39,38 @@ func PerturbationCurve(from, to []float32, c int, order []int, steps int, score 
 	if steps < 1 {
 		return nil, fmt.Errorf("metrics: perturbation curve of %d steps", steps)
 	}
-	images := make([][]float32, steps+1)
+	group := min(steps+1, CurveGroup)
+	images := make([][]float32, group)
+	for i := range images {
+		images[i] = make([]float32, len(from))
+	}
 	cur := append([]float32(nil), from...)
 	done := 0
-	for k := 0; k <= steps; k++ {
-		upto := int(math.Round(float64(k) * float64(pixels) / float64(steps)))
-		for ; done < upto; done++ {
-			p := order[done]
-			copy(cur[p*c:(p+1)*c], to[p*c:(p+1)*c])
+	out := make([]float64, 0, steps+1)
+	for first := 0; first <= steps; first += group {
+		imgs := images[:min(group, steps+1-first)]
+		for j, img := range imgs {
+			upto := int(math.Round(float64(first+j) * float64(pixels) / float64(steps)))
+			for ; done < upto; done++ {
+				p := order[done]
+				copy(cur[p*c:(p+1)*c], to[p*c:(p+1)*c])
+			}
+			copy(img, cur)
 		}
-		images[k] = append([]float32(nil), cur...)
-	}
-	out, err := score(images)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) != steps+1 {
-		return nil, fmt.Errorf("metrics: scorer gave %d scores for %d images", len(out), steps+1)
+		s, err := score(imgs)
+		if err != nil {
+			return nil, err
+		}
+		if len(s) != len(imgs) {
+			return nil, fmt.Errorf("metrics: scorer gave %d scores for %d images", len(s), len(imgs))
+		}
+		out = append(out, s...)
 	}
 	return out, nil
 }
+
+// CurveGroup is the most images PerturbationCurve gives its Scorer at once.
+const CurveGroup = 128
 
 // CurveAUC is the area under a curve sampled at evenly spaced points of
 // [0, 1], by the trapezoidal rule.

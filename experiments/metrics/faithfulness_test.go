@@ -8,10 +8,18 @@ import (
 
 // Deletion with the exact ranking of a linear model, score(x) = Σ w·x, and a
 // zero fill gives the analytic curve: the total minus the k largest
-// contributions w_i·x_i; insertion from zero gives its mirror.
+// contributions w_i·x_i; insertion from zero gives its mirror. With more
+// steps than CurveGroup the scorer sees groups of at most CurveGroup images
+// and the curve is the same.
 func TestDeletionOfALinearModel(t *testing.T) {
+	for _, steps := range []int{10, 2*CurveGroup + 50} {
+		deletionOfALinearModel(t, steps)
+	}
+}
+
+func deletionOfALinearModel(t *testing.T, steps int) {
 	r := rand.New(rand.NewPCG(3, 4))
-	const h, w, steps = 6, 5, 10
+	const h, w = 20, 15
 	n := h * w
 	wt, x := make([]float32, n), make([]float32, n)
 	contrib := make([]float32, n)
@@ -20,7 +28,12 @@ func TestDeletionOfALinearModel(t *testing.T) {
 		x[i] = float32(r.Float64())
 		contrib[i] = wt[i] * x[i]
 	}
+	calls := 0
 	linear := func(imgs [][]float32) ([]float64, error) {
+		calls++
+		if len(imgs) > CurveGroup {
+			t.Errorf("%d steps: the scorer got %d images at once; want at most %d", steps, len(imgs), CurveGroup)
+		}
 		out := make([]float64, len(imgs))
 		for k, im := range imgs {
 			for i, v := range im {
@@ -45,14 +58,17 @@ func TestDeletionOfALinearModel(t *testing.T) {
 	for i := range contrib {
 		total += exact(i)
 	}
+	if want := 2 * ((steps + CurveGroup) / CurveGroup); calls != want || len(del) != steps+1 {
+		t.Errorf("%d steps: %d points in %d calls of the scorer, want %d in %d", steps, len(del), calls, steps+1, want)
+	}
 	for k := 0; k <= steps; k++ {
-		m := int(math.Round(float64(k) * float64(n) / steps))
+		m := int(math.Round(float64(k) * float64(n) / float64(steps)))
 		var top float64
 		for _, p := range order[:m] {
 			top += exact(p)
 		}
 		if math.Abs(del[k]-(total-top)) > 1e-9 || math.Abs(ins[k]-top) > 1e-9 {
-			t.Errorf("step %d: deletion %g, want %g; insertion %g, want %g", k, del[k], total-top, ins[k], top)
+			t.Errorf("%d steps, step %d: deletion %g, want %g; insertion %g, want %g", steps, k, del[k], total-top, ins[k], top)
 		}
 	}
 	// The exact ranking deletes fastest: no order has a lower deletion AUC
@@ -63,7 +79,7 @@ func TestDeletionOfALinearModel(t *testing.T) {
 	}
 	delRev, _ := PerturbationCurve(x, zero, 1, rev, steps, linear)
 	if CurveAUC(del) >= CurveAUC(delRev) {
-		t.Errorf("deletion AUC %g by the exact ranking, %g by its reverse", CurveAUC(del), CurveAUC(delRev))
+		t.Errorf("%d steps: deletion AUC %g by the exact ranking, %g by its reverse", steps, CurveAUC(del), CurveAUC(delRev))
 	}
 }
 
