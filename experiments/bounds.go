@@ -8,6 +8,7 @@ import (
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
+	"gopkg.in/yaml.v3"
 )
 
 // MaxThreads is the largest TensorFlow intra-op thread count a run accepts
@@ -42,6 +43,44 @@ func CheckThreads(n int) error {
 // the model itself sees chunks sized by the memory budget whatever the
 // batch.
 const MaxBatch = 1024
+
+// MaxRepeats is the most draws of the random weights a randomization test
+// may ask for (repeats:). A plan draws the weights of a step only when its
+// units run, but it lists every step of every repeat.
+const MaxRepeats = 1000
+
+// MaxUnits is the most units of work a plan may have: models × steps ×
+// methods × batches, and the evaluation units. Each unit is two files of the
+// run folder, and a plan lists them all in memory.
+const MaxUnits = 1_000_000
+
+// checkUnits refuses a plan of more than MaxUnits units before listing them.
+func (pf *PlanFile) checkUnits() error {
+	batches := (len(pf.Images) + pf.Batch - 1) / pf.Batch
+	steps, evals := 0, 0
+	for _, m := range pf.Models {
+		steps += len(m.Steps)
+	}
+	for _, t := range pf.Tests {
+		if t.Kind == "faithfulness" || t.Kind == "road" {
+			evals += len(pf.Models) * (len(pf.Methods) + 1)
+		}
+	}
+	if n := (steps*len(pf.Methods) + evals) * batches; n > MaxUnits || n < 0 {
+		return fmt.Errorf("experiments: %s: %d steps × %d methods × %d batches of %d images make more than %d units of work; use fewer, or split the experiment",
+			pf.Name, steps, len(pf.Methods), batches, pf.Batch, MaxUnits)
+	}
+	return nil
+}
+
+// upTo is v.integer with an upper bound too.
+func (v *validator) upTo(n *yaml.Node, what string, min, max int) int {
+	i := v.integer(n, what, min)
+	if i > max {
+		v.errorf(n, "%s %d: want an integer from %d to %d", what, i, min, max)
+	}
+	return i
+}
 
 // runSize is the number of images of one forward run of the plan on fl:
 // the batch, or fewer when the default memory budget holds fewer

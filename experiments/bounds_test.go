@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // A batch larger than the memory budget's chunk does not make one large
@@ -68,6 +69,64 @@ func TestPlanBounds(t *testing.T) {
 		var inv *InvalidError
 		if strings.HasPrefix(c.want, "6:") != errors.As(err, &inv) {
 			t.Errorf("case %d: %T; want an *InvalidError exactly when the file's line is known", i, err)
+		}
+	}
+}
+
+// A plan draws no random weights: each step's are drawn when its units run,
+// equal to Randomization.Steps', and only one Randomization's draws (one
+// model's worth of weights) are held at a time, whatever the repeats and
+// modes.
+func TestRandomizedWeightsDrawnWhenNeeded(t *testing.T) {
+	y := "name: lazy\nseed: 3\nmodels: [{path: " + zoo("fmnist_vgg") + "}]\ndata: {source: fashion-mnist, count: 2}\nmethods: [gradient]\n" +
+		"tests: [{randomization: {modes: [cascading, independent], repeats: 3}}]\nmetrics: [spearman-abs]\n"
+	q := newTestPlan(t, writeFile(t, t.TempDir(), "lazy.yaml", y))
+	om, pm := q.models[0], q.Models[0]
+	if om.draws != nil {
+		t.Fatal("the plan drew random weights before any unit ran")
+	}
+	layers := len(RandomizableLayers(om.fl))
+	if want := 1 + 3*2*layers; len(pm.Steps) != want {
+		t.Fatalf("%d steps, want %d", len(pm.Steps), want)
+	}
+	eager := map[string]Step{}
+	for r := 1; r <= 3; r++ {
+		for _, mode := range []string{"cascading", "independent"} {
+			steps, err := Randomization{Seed: repeatSeed(q.Seed, r)}.Steps(om.fl, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range steps {
+				eager[fmt.Sprintf("%s#%d", s.Name, r)] = s
+			}
+		}
+	}
+	for si, st := range pm.Steps[1:] {
+		si++
+		vals, err := om.stepValues(si)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, ok := eager[fmt.Sprintf("%s#%d", strings.TrimSuffix(st.Name, fmt.Sprintf("#%d", st.Repeat)), st.Repeat)]
+		if !ok || len(vals) != len(want.Values) {
+			t.Fatalf("step %s: %d weights, want %d (found %v)", st.Name, len(vals), len(want.Values), ok)
+		}
+		for k, v := range want.Values {
+			if !tensor.Equal(vals[k], v) {
+				t.Errorf("step %s: weight %s differs from Randomization.Steps'", st.Name, k)
+			}
+		}
+		if om.draws.r.Seed != repeatSeed(q.Seed, st.Repeat) {
+			t.Errorf("step %s (repeat %d) holds the draws of seed %d", st.Name, st.Repeat, om.draws.r.Seed)
+		}
+		drawn := 0
+		for _, d := range om.draws.drawn {
+			if d != nil {
+				drawn++
+			}
+		}
+		if drawn > layers {
+			t.Errorf("step %s: %d layers drawn, the model has %d", st.Name, drawn, layers)
 		}
 	}
 }

@@ -183,14 +183,40 @@ type Unit struct {
 
 // openModel is a model of the plan, loaded.
 type openModel struct {
-	m        *tfgraph.Model
-	fl       *tfgraph.Flat
-	card     *savedmodels.Card
-	spec     images.Spec
-	x, disp  *tensor.Tensor
-	masks    *tensor.Tensor              // [N,H,W] at the input's size, when every image has one
-	stepVals []map[string]*tensor.Tensor // per step; nil for the original
-	shifts   [][]float32                 // per step: the input shift, or nil
+	m       *tfgraph.Model
+	fl      *tfgraph.Flat
+	card    *savedmodels.Card
+	spec    images.Spec
+	x, disp *tensor.Tensor
+	masks   *tensor.Tensor // [N,H,W] at the input's size, when every image has one
+	steps   []stepSource   // per step: where its weights come from
+	draws   *draws         // the randomized weights of the steps running now
+	shifts  [][]float32    // per step: the input shift, or nil
+}
+
+// stepSource says where the weights of a step come from: none replaced
+// (the original model, perturbed inputs, another class), fixed values (an
+// input shift's bias), or the draws of a Randomization for some layers,
+// made when the step's units run so that a plan does not hold the random
+// weights of every step, mode and repeat at once.
+type stepSource struct {
+	vals   map[string]*tensor.Tensor
+	rz     Randomization
+	layers []int // positions in RandomizableLayers; nil: not randomized
+}
+
+// stepValues are the weights step si replaces (nil: none). The draws of
+// one Randomization are kept until a step of another (a repeat, another
+// distribution) needs its own.
+func (om *openModel) stepValues(si int) (map[string]*tensor.Tensor, error) {
+	s := om.steps[si]
+	if s.layers == nil {
+		return s.vals, nil
+	}
+	if om.draws == nil || om.draws.r != s.rz {
+		om.draws = newDraws(s.rz, om.fl)
+	}
+	return om.draws.values(s.layers)
 }
 
 // PlanOptions are what a plan needs besides the experiment.
@@ -314,6 +340,10 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 	if len(problems) > 0 {
 		p.Close()
 		return nil, &InvalidError{problems}
+	}
+	if err := p.checkUnits(); err != nil {
+		p.Close()
+		return nil, err
 	}
 	return p, nil
 }
@@ -465,7 +495,7 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	}
 	// The steps: the original weights, then each test's randomized models.
 	pm.Steps = []PlanStep{{Name: "original", Dir: "000-original"}}
-	om.stepVals = []map[string]*tensor.Tensor{nil}
+	om.steps = []stepSource{{}}
 	om.shifts = [][]float32{nil}
 	for _, t := range p.Exp.Tests {
 		if t.Kind == "input-invariance" {
@@ -477,7 +507,7 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 				continue
 			}
 			pm.Steps = append(pm.Steps, step)
-			om.stepVals = append(om.stepVals, vals)
+			om.steps = append(om.steps, stepSource{vals: vals})
 			om.shifts = append(om.shifts, step.Shift)
 			continue
 		}
@@ -497,7 +527,7 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 				cls = append(cls, o)
 			}
 			pm.Steps = append(pm.Steps, PlanStep{Name: "random-logit", Dir: fmt.Sprintf("%03d-random-logit", len(pm.Steps)), Mode: "random-logit", Classes: cls})
-			om.stepVals = append(om.stepVals, nil)
+			om.steps = append(om.steps, stepSource{})
 			om.shifts = append(om.shifts, nil)
 			continue
 		}
@@ -505,14 +535,14 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			for _, eps := range t.Epsilons {
 				name := fmt.Sprintf("eps%g", eps)
 				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Mode: "perturbation", Epsilon: eps})
-				om.stepVals = append(om.stepVals, nil)
+				om.steps = append(om.steps, stepSource{})
 				om.shifts = append(om.shifts, nil)
 			}
 			if t.Attack > 0 {
 				eps := slices.Max(t.Epsilons)
 				name := fmt.Sprintf("attack-eps%g", eps)
 				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Mode: "attack", Epsilon: eps, Attack: t.Attack})
-				om.stepVals = append(om.stepVals, nil)
+				om.steps = append(om.steps, stepSource{})
 				om.shifts = append(om.shifts, nil)
 			}
 			continue
@@ -526,27 +556,27 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			name := fmt.Sprintf("original-smooth%d", t.Smooth)
 			pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", ref, safeName(name)), Mode: "smooth-original",
 				Smooth: t.Smooth, SmoothNoise: t.SmoothNoise})
-			om.stepVals = append(om.stepVals, nil)
+			om.steps = append(om.steps, stepSource{})
 			om.shifts = append(om.shifts, nil)
 		}
 		for r := 1; r <= t.Repeats; r++ {
 			rz := Randomization{Distribution: t.Distribution, BatchNorm: t.BatchNorm, Seed: repeatSeed(p.Seed, r)}
 			for _, mode := range t.Modes {
-				steps, err := rz.Steps(om.fl, mode)
+				recipes, err := rz.recipes(om.fl, mode)
 				if err != nil {
 					return fail(err)
 				}
-				for _, s := range steps {
-					name := s.Name
+				for _, s := range recipes {
+					name := s.name
 					if t.Smooth > 0 {
 						name = "smooth-" + name
 					}
 					if t.Repeats > 1 {
 						name += "#" + strconv.Itoa(r)
 					}
-					pm.Steps = append(pm.Steps, PlanStep{Name: name, Mode: mode, Repeat: r, Layers: s.Layers,
+					pm.Steps = append(pm.Steps, PlanStep{Name: name, Mode: mode, Repeat: r, Layers: s.names,
 						Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), safeName(name)), Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Ref: ref})
-					om.stepVals = append(om.stepVals, s.Values)
+					om.steps = append(om.steps, stepSource{rz: rz.withDefaults(), layers: s.layers})
 					om.shifts = append(om.shifts, nil)
 				}
 			}

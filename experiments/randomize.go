@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,12 +71,46 @@ func RandomizableLayers(fl *tfgraph.Flat) []tfgraph.Layer {
 // the same layer use the same values, and a step does not depend on which
 // others are run.
 func (r Randomization) Steps(fl *tfgraph.Flat, mode string) ([]Step, error) {
+	recipes, err := r.recipes(fl, mode)
+	if err != nil {
+		return nil, err
+	}
+	d := newDraws(r, fl)
+	steps := make([]Step, len(recipes))
+	for i, rc := range recipes {
+		vals, err := d.values(rc.layers)
+		if err != nil {
+			return nil, err
+		}
+		steps[i] = Step{Name: rc.name, Layers: rc.names, Values: vals}
+	}
+	return steps, nil
+}
+
+// recipe is a step without its values: its name, the layers it randomizes
+// (names), and their positions in RandomizableLayers, whose draws make its
+// values.
+type recipe struct {
+	name   string
+	names  []string
+	layers []int
+}
+
+// withDefaults fills in the default distribution and batch-norm handling.
+func (r Randomization) withDefaults() Randomization {
 	if r.Distribution == "" {
 		r.Distribution = "reinit"
 	}
 	if r.BatchNorm == "" {
 		r.BatchNorm = "randomize"
 	}
+	return r
+}
+
+// recipes lays out the steps of one mode without drawing any weight: a
+// plan holds these, and draws a step's weights when its units run.
+func (r Randomization) recipes(fl *tfgraph.Flat, mode string) ([]recipe, error) {
+	r = r.withDefaults()
 	switch r.Distribution {
 	case "reinit", "gaussian", "permutation":
 	default:
@@ -85,63 +120,86 @@ func (r Randomization) Steps(fl *tfgraph.Flat, mode string) ([]Step, error) {
 		return nil, fmt.Errorf("experiments: randomization batchnorm %q: want randomize or keep", r.BatchNorm)
 	}
 	layers := RandomizableLayers(fl)
-	drawn := make([]map[string]*tensor.Tensor, len(layers))
-	for i, l := range layers {
-		vals := map[string]*tensor.Tensor{}
-		for j, w := range l.Weights {
-			kind := weightKind(w)
-			if kind == "statistic" || (r.BatchNorm == "keep" && (kind == "bn-scale" || kind == "bn-shift")) {
-				continue
-			}
-			old, err := fl.WeightValue(w)
-			if err != nil {
-				return nil, err
-			}
-			rng := rand.New(rand.NewPCG(r.Seed, uint64(i)<<16|uint64(j)))
-			vals[w] = r.draw(old, kind, rng)
-		}
-		drawn[i] = vals
-	}
-	var steps []Step
+	var out []recipe
 	switch mode {
-	case "cascading":
-		acc := map[string]*tensor.Tensor{}
+	case "cascading", "bottom-up":
+		// Bottom-up cascades from the input towards the logits (Binder et
+		// al. 2023 argue the order changes the verdict).
 		var names []string
-		for i, l := range layers {
-			for k, v := range drawn[i] {
-				acc[k] = v
-			}
-			names = append(names, l.Name)
-			cp := make(map[string]*tensor.Tensor, len(acc))
-			for k, v := range acc {
-				cp[k] = v
-			}
-			steps = append(steps, Step{Name: "cascading/" + l.Name, Layers: append([]string(nil), names...), Values: cp})
-		}
-	case "bottom-up":
-		// Cascading from the input towards the logits (Binder et al. 2023
-		// argue the order changes the verdict).
-		acc := map[string]*tensor.Tensor{}
-		var names []string
-		for i := len(layers) - 1; i >= 0; i-- {
-			for k, v := range drawn[i] {
-				acc[k] = v
+		var idx []int
+		for k := range layers {
+			i := k
+			if mode == "bottom-up" {
+				i = len(layers) - 1 - k
 			}
 			names = append(names, layers[i].Name)
-			cp := make(map[string]*tensor.Tensor, len(acc))
-			for k, v := range acc {
-				cp[k] = v
-			}
-			steps = append(steps, Step{Name: "bottom-up/" + layers[i].Name, Layers: append([]string(nil), names...), Values: cp})
+			idx = append(idx, i)
+			out = append(out, recipe{name: mode + "/" + layers[i].Name, names: slices.Clone(names), layers: slices.Clone(idx)})
 		}
 	case "independent":
 		for i, l := range layers {
-			steps = append(steps, Step{Name: "independent/" + l.Name, Layers: []string{l.Name}, Values: drawn[i]})
+			out = append(out, recipe{name: "independent/" + l.Name, names: []string{l.Name}, layers: []int{i}})
 		}
 	default:
 		return nil, fmt.Errorf("experiments: randomization mode %q: want cascading, bottom-up or independent", mode)
 	}
-	return steps, nil
+	return out, nil
+}
+
+// draws are the new weights of each randomizable layer of a model under one
+// Randomization, drawn on first use and kept: the memory of one model's
+// weights, whichever the steps, modes and repeats that use them.
+type draws struct {
+	r      Randomization
+	fl     *tfgraph.Flat
+	layers []tfgraph.Layer
+	drawn  []map[string]*tensor.Tensor
+}
+
+func newDraws(r Randomization, fl *tfgraph.Flat) *draws {
+	layers := RandomizableLayers(fl)
+	return &draws{r: r.withDefaults(), fl: fl, layers: layers, drawn: make([]map[string]*tensor.Tensor, len(layers))}
+}
+
+// layer draws (once) the new weights of layer i, from a stream seeded by
+// (Seed, i, the weight's position in the layer).
+func (d *draws) layer(i int) (map[string]*tensor.Tensor, error) {
+	if d.drawn[i] != nil {
+		return d.drawn[i], nil
+	}
+	vals := map[string]*tensor.Tensor{}
+	for j, w := range d.layers[i].Weights {
+		kind := weightKind(w)
+		if kind == "statistic" || (d.r.BatchNorm == "keep" && (kind == "bn-scale" || kind == "bn-shift")) {
+			continue
+		}
+		old, err := d.fl.WeightValue(w)
+		if err != nil {
+			return nil, err
+		}
+		rng := rand.New(rand.NewPCG(d.r.Seed, uint64(i)<<16|uint64(j)))
+		vals[w] = d.r.draw(old, kind, rng)
+	}
+	d.drawn[i] = vals
+	return vals, nil
+}
+
+// values are the weights of a step that randomizes the given layers.
+func (d *draws) values(layers []int) (map[string]*tensor.Tensor, error) {
+	if len(layers) == 1 {
+		return d.layer(layers[0])
+	}
+	out := map[string]*tensor.Tensor{}
+	for _, i := range layers {
+		vals, err := d.layer(i)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range vals {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // weightKind classifies a variable by the last component of its name, as

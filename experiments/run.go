@@ -119,10 +119,17 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 			return st, err
 		}
 		if u.Model != lastModel || u.Step != lastStep {
+			if lastModel >= 0 && u.Model != lastModel {
+				p.models[lastModel].draws = nil // its randomized weights are done with
+			}
 			shared = map[int]context.Context{}
 			om := p.models[u.Model]
 			view = om.fl
-			if vals := om.stepVals[u.Step]; vals != nil {
+			vals, err := om.stepValues(u.Step)
+			if err != nil {
+				return st, fmt.Errorf("experiments: %s: %w", p.Models[u.Model].Steps[u.Step].Name, err)
+			}
+			if vals != nil {
 				feed, err := om.fl.PrepareWeights(vals)
 				if err != nil {
 					return st, fmt.Errorf("experiments: %s: %w", p.Models[u.Model].Steps[u.Step].Name, err)

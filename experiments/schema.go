@@ -579,7 +579,7 @@ func (v *validator) test(n *yaml.Node) Test {
 				},
 				"distribution": func(y *yaml.Node) { t.Distribution = v.oneOf(y, "distribution", "reinit", "gaussian", "permutation") },
 				"batchnorm":    func(y *yaml.Node) { t.BatchNorm = v.oneOf(y, "batchnorm", "randomize", "keep") },
-				"repeats":      func(y *yaml.Node) { t.Repeats = v.integer(y, "repeats", 1) },
+				"repeats":      func(y *yaml.Node) { t.Repeats = v.upTo(y, "repeats", 1, MaxRepeats) },
 				"smooth":       func(y *yaml.Node) { t.Smooth = v.integer(y, "smooth", 1) },
 				"smooth_noise": func(y *yaml.Node) {
 					f, err := strconv.ParseFloat(y.Value, 64)

@@ -49,5 +49,14 @@ func badBoundsCases() []badCase {
 			p := boundsYAML(t, d, "steps", "tests:\n  - faithfulness: {steps: 1000000}\n")
 			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), p}
 		}, code: 1, want: []string{"steps.yaml:7:5: faithfulness: steps 1000000: model fmnist_vgg has 784 pixels (28×28); want at most one step per pixel"}},
+		// 1000 repeats of the 6 layers of fmnist_vgg, 170 methods: 1 020 170
+		// units, refused before they are listed.
+		{name: "bounds/units", args: func(t *testing.T, d string) []string {
+			p := boundsYAML(t, d, "units", "tests: [{randomization: {modes: [cascading], repeats: 1000}}]\n")
+			raw, _ := os.ReadFile(p)
+			raw = []byte(strings.Replace(string(raw), "methods: [gradient]", "methods: [gradient"+strings.Repeat(", gradient", 169)+"]", 1))
+			os.WriteFile(p, raw, 0o644)
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), p}
+		}, code: 1, want: []string{"units: 6001 steps × 170 methods × 1 batches of 10 images make more than 1000000 units of work"}},
 	}
 }
