@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,11 +83,23 @@ func ReadCollection(dir string) (*Collection, error) {
 // collection's own: one table, methods × tests, each cell a test's primary
 // number with its interval and verdict, and links to the members' reports.
 func WriteCollectionReport(dir string, o ReportOptions) (*Report, error) {
+	return WriteCollectionReportContext(context.Background(), dir, o)
+}
+
+// WriteCollectionReportContext is WriteCollectionReport, stopped between two
+// files when ctx is done (WriteReportContext); it holds the collection
+// folder's lock, and each member's report its member's.
+func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptions) (*Report, error) {
 	c, err := ReadCollection(dir)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
-	rep := &Report{Dir: dir}
+	lk, err := LockReport(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	rep := &Report{Dir: dir, LockNote: lk.Note}
 	var methods, columns []string
 	cells := map[[2]string]string{}
 	page := &reports.Page{Title: "Experiments " + c.Name}
@@ -94,7 +107,7 @@ func WriteCollectionReport(dir string, o ReportOptions) (*Report, error) {
 	var missing error
 	for _, m := range c.Members {
 		sub := filepath.Join(dir, m.Dir)
-		r, err := WriteReport(sub, o)
+		r, err := WriteReportContext(ctx, sub, o)
 		var me *MissingError
 		if errors.As(err, &me) {
 			missing = errors.Join(missing, err)
@@ -144,6 +157,9 @@ func WriteCollectionReport(dir string, o ReportOptions) (*Report, error) {
 	}
 	if missing != nil {
 		return nil, missing
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	t := &reports.Table{Caption: fmt.Sprintf("Every test of %s: for each method, the primary measure of each test (the mean over the images with a bootstrap 95%% interval) and its verdict. Each member's report gives the other measures and the figures.", c.Name),
 		Label: "tab:" + safeName(c.Name) + "-summary", Columns: append([]string{"method"}, columns...)}

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ import (
 // Report is what WriteReport wrote.
 type Report struct {
 	Dir string
+	// LockNote, when set, says that the folder could not be locked (a
+	// file system without flock) and why (Lock.Note).
+	LockNote string
 	// Verdicts are the plain-language findings, one per model and method
 	// of a randomization test.
 	Verdicts []string
@@ -166,7 +170,7 @@ type runData struct {
 	info [][]map[string][]*float64
 }
 
-func readRun(dir string) (*runData, error) {
+func readRun(ctx context.Context, dir string) (*runData, error) {
 	pf, err := ReadPlan(dir)
 	if err != nil {
 		return nil, err
@@ -177,6 +181,9 @@ func readRun(dir string) (*runData, error) {
 	rd := &runData{dir: dir, pf: pf}
 	n := len(pf.Images)
 	for mi, m := range pf.Models {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		disp, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs", safeName(m.Name)+".npy"))
 		if err != nil {
 			return nil, err
@@ -357,9 +364,32 @@ type ReportOptions struct {
 // WriteReport reads a complete run folder and writes its report: figures,
 // tables, verdicts, index.md, index.html and manifest.json. The same units
 // give the same bytes, whichever processes computed them. A run with
-// unfinished units is a *MissingError listing them.
+// unfinished units is a *MissingError listing them. It is
+// WriteReportContext without a way to stop it.
 func WriteReport(dir string, o ReportOptions) (*Report, error) {
-	rd, err := readRun(dir)
+	return WriteReportContext(context.Background(), dir, o)
+}
+
+// WriteReportContext is WriteReport, stopped between two files when ctx is
+// done (with ctx's error). Every file is written atomically, so a stopped
+// report leaves whole files only, and writing the report again gives the
+// bytes of an uninterrupted one. The report holds the folder's lock
+// exclusively (LockReport): a folder where a run is live is a *LockedError
+// naming its processes. Temporary files of a report killed while writing
+// are removed.
+func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Report, error) {
+	if _, err := ReadPlan(dir); err != nil {
+		return nil, err
+	}
+	lk, err := LockReport(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	for _, sub := range []string{".", "figures", "tables"} {
+		removeTempFiles(filepath.Join(dir, sub))
+	}
+	rd, err := readRun(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -379,7 +409,7 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		}
 		done++
 	}
-	rep := &Report{Dir: dir}
+	rep := &Report{Dir: dir, LockNote: lk.Note}
 	for _, sub := range []string{"figures", "tables"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("experiments: %w", err)
@@ -391,6 +421,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	}
 	saveFig := func(name string, save func(path string) error) (string, error) {
 		for _, f := range formats {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
 			p := filepath.Join("figures", name+"."+f)
 			if err := save(filepath.Join(dir, p)); err != nil {
 				return "", err
@@ -489,6 +522,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 			for _, metric := range pf.Metrics {
 				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
 				for ki, meth := range pf.Methods {
+					if err := ctx.Err(); err != nil {
+						return nil, err
+					}
 					if rd.na[mi][ki] != "" {
 						continue
 					}
@@ -580,6 +616,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	var tableLinks []reports.Link
 	writeTable := func(name string, t *reports.Table, rows any) error {
 		for _, f := range pf.Tables {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			p := filepath.Join("tables", name+"."+f)
 			var err error
 			switch f {
@@ -656,6 +695,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		if !ok {
 			continue // randomization: the model sections above
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		progress(ts.label)
 		sec, err := ts.write(rd, t, saver)
 		if err != nil {
@@ -716,6 +758,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 		Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
 			strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
 	// manifest.json, index.md, index.html.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := reports.WriteJSON(filepath.Join(dir, "manifest.json"), rd.manifest(primary)); err != nil {
 		return nil, err
 	}
@@ -724,6 +769,9 @@ func WriteReport(dir string, o ReportOptions) (*Report, error) {
 	}
 	html, err := page.HTML(dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if err := reports.WriteFile(filepath.Join(dir, "index.html"), html); err != nil {

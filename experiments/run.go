@@ -42,6 +42,9 @@ type RunStats struct {
 	// model.
 	Found, Computed, NotApplicable int
 	Elapsed                        time.Duration
+	// LockNote, when set, says that the folder could not be locked (a
+	// file system without flock) and why (Lock.Note).
+	LockNote string
 }
 
 // UnitResult is the .json file of a finished unit; its maps [N,H,W] are in
@@ -73,7 +76,10 @@ const PlanFileName = "plan.json"
 // where it stopped. The files of a unit depend only on the experiment, not
 // on the order, the shard or the process that computes it. The folder's
 // plan.json must be this plan's (a folder of another experiment or of a
-// changed file is an error, not a mix).
+// changed file is an error, not a mix). The process holds the folder's lock
+// of its shard while it runs (LockRun): a folder in use by another process
+// of the same shard, or by a run without shards or a report, is a
+// *LockedError naming it.
 func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	start := time.Now()
 	if o.Out == "" {
@@ -82,6 +88,14 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	if o.Shard.N == 0 {
 		o.Shard = All
 	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return RunStats{}, fmt.Errorf("experiments: %w", err)
+	}
+	lk, err := LockRun(o.Out, o.Shard)
+	if err != nil {
+		return RunStats{}, err
+	}
+	defer lk.Unlock()
 	if err := p.writeHeader(o.Out); err != nil {
 		return RunStats{}, err
 	}
@@ -89,7 +103,7 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		removeTemps(filepath.Join(o.Out, "units"))
 	}
 	units := p.Units()
-	st := RunStats{Units: len(units)}
+	st := RunStats{Units: len(units), LockNote: lk.Note}
 	var todo []Unit
 	for _, u := range units {
 		if !o.Shard.Owns(u.Index) {
@@ -329,16 +343,29 @@ func writeIfChanged(path string, b []byte) error {
 }
 
 // removeTemps removes the temporary files that a killed process leaves
-// (".<name>.*.tmp"); only a run without shards does, as another shard may
-// be writing its own.
+// (".<name>.*.tmp") under dir; only a run without shards does, as another
+// shard may be writing its own.
 func removeTemps(dir string) {
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".tmp") {
+		if err == nil && !d.IsDir() && isTemp(d.Name()) {
 			os.Remove(path)
 		}
 		return nil
 	})
 }
+
+// removeTempFiles removes the temporary files directly in dir.
+func removeTempFiles(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() && isTemp(e.Name()) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// isTemp says whether a file name is an atomic writer's temporary file.
+func isTemp(name string) bool { return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") }
 
 // smoothExplain is the map of the smooth MPRT (Hedström et al. 2024): the
 // mean of the method's maps over st.Smooth copies of each image with

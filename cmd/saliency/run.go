@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -29,7 +31,13 @@ results are the same bytes whatever the order or the number of processes.
 a Kubernetes indexed Job) sharing one output folder together compute the
 whole run. When every unit is there, the run writes the report (the same as
 'saliency report DIR'); a shard only writes it when it finds the run
-complete.
+complete and no other process of the run at work.
+
+A process locks the folder for its shard (flock): a second process of the
+same shard, or a run without shards beside a live one, is refused and told
+the pid of the process at work. SIGINT or SIGTERM stop the run between two
+units and the report between two files (exit 1); run the same command, or
+'saliency report DIR', to go on.
 
 -dry-run prints the plan, the units and an estimate of the time from one
 timed unit of each model and method, and writes nothing.`,
@@ -63,16 +71,61 @@ func runExperiment(c *ctx, file, out string, shard experiments.Shard, dry, repor
 	if out == "" {
 		out = e.Output
 	}
-	ctxt, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctxt, stop := signalContext()
 	defer stop()
 	if len(e.Include) > 0 {
 		return runCollection(c, ctxt, e, out, shard, dry, report, threads)
 	}
-	complete, err := runOne(c, ctxt, e, out, shard, dry, threads)
-	if err != nil || !complete || !report {
+	missing, err := runOne(c, ctxt, e, out, shard, dry, threads)
+	if err != nil || dry {
 		return err
 	}
-	return writeReport(c, out)
+	return afterRun(c, ctxt, out, shard, missing, report)
+}
+
+// signalContext is a context that SIGINT or SIGTERM cancel, in the run and
+// in the report: the command then stops between two units or two files of
+// the report. After the first signal the default action is back, so a
+// second one ends the process at once.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctxt, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctxt.Done()
+		stop()
+	}()
+	return ctxt, stop
+}
+
+// afterRun writes the report at the end of a run, or says why it does not.
+// A shard tries whenever it ends, so that the last process of the run to end
+// writes it: the report is refused while another process of the run is at
+// work (the folder's lock), and needs every unit.
+func afterRun(c *ctx, ctxt context.Context, out string, shard experiments.Shard, missing int, report bool) error {
+	notFinished := func(n int) {
+		fmt.Fprintf(c.stdout, "%s of other shards not finished yet; 'saliency report %s' writes the report when they are\n", plural(n, "unit is", "units are"), out)
+	}
+	if !report {
+		if missing > 0 {
+			notFinished(missing)
+		}
+		return nil
+	}
+	err := writeReport(c, ctxt, out)
+	var le *experiments.LockedError
+	var me *experiments.MissingError
+	switch {
+	case shard.N > 1 && errors.As(err, &le):
+		who := "another process"
+		if len(le.Holders) > 0 {
+			who = strings.Join(le.Holders, "; ")
+		}
+		fmt.Fprintf(c.stdout, "other processes of the run are at work (%s): the last of them to end writes the report, or 'saliency report %s' does\n", who, out)
+		return nil
+	case shard.N > 1 && errors.As(err, &me):
+		notFinished(len(me.Units))
+		return nil
+	}
+	return err
 }
 
 // runCollection runs each experiment a collection includes into a
@@ -87,27 +140,27 @@ func runCollection(c *ctx, ctxt context.Context, e *experiments.Experiment, out 
 			return err
 		}
 	}
-	all := true
+	missing := 0
 	for _, m := range members {
 		fmt.Fprintf(c.stdout, "== %s (%s)\n", m.Name, m.File)
-		complete, err := runOne(c, ctxt, m, m.Output, shard, dry, threads)
+		n, err := runOne(c, ctxt, m, m.Output, shard, dry, threads)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.File, err)
 		}
-		all = all && complete
+		missing += n
 	}
-	if dry || !report || !all {
+	if dry {
 		return nil
 	}
-	return writeReport(c, out)
+	return afterRun(c, ctxt, out, shard, missing, report)
 }
 
-// runOne runs one experiment's units (or prints its plan) and says whether
-// the run is complete.
-func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard experiments.Shard, dry bool, threads int) (bool, error) {
+// runOne runs one experiment's units (or prints its plan) and counts the
+// units of the run, of any shard, that are not finished.
+func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard experiments.Shard, dry bool, threads int) (int, error) {
 	p, err := experiments.NewPlan(ctxt, e, experiments.PlanOptions{Version: version, Threads: threads})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer p.Close()
 	for _, m := range p.Models {
@@ -120,16 +173,19 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 	}
 	units := p.Units()
 	if dry {
-		return false, printPlan(c, p, out, shard, units)
+		return 0, printPlan(c, p, out, shard, units)
 	}
 	bar := newProgress(c.stderr, "run "+e.Name, 0)
 	st, err := p.Run(ctxt, experiments.RunOptions{Out: out, Shard: shard, Progress: bar.set})
 	bar.finish()
+	if st.LockNote != "" {
+		fmt.Fprintf(c.stderr, "saliency run: note: %s\n", st.LockNote)
+	}
 	if err != nil {
 		if ctxt.Err() != nil {
-			return false, fmt.Errorf("interrupted after %d of %d units; run the same command again to resume", st.Found+st.Computed, st.Owned)
+			return 0, fmt.Errorf("interrupted after %d of %d units; run the same command again to resume", st.Found+st.Computed, st.Owned)
 		}
-		return false, err
+		return 0, err
 	}
 	fmt.Fprintf(c.stdout, "%s: %d units computed, %d found finished (shard %s: %d of %d) in %s\n",
 		out, st.Computed, st.Found, shard, st.Owned, st.Units, st.Elapsed.Round(100*time.Millisecond))
@@ -137,14 +193,7 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 		fmt.Fprintf(c.stdout, "%s a method that does not apply to its model (see the report)\n", plural(st.NotApplicable, "unit records", "units record"))
 	}
 	missing, err := experiments.Missing(out)
-	if err != nil {
-		return false, err
-	}
-	if len(missing) > 0 {
-		fmt.Fprintf(c.stdout, "%s of other shards not finished yet; 'saliency report %s' writes the report when they are\n", plural(len(missing), "unit is", "units are"), out)
-		return false, nil
-	}
-	return true, nil
+	return len(missing), err
 }
 
 // printPlan prints what a run would do and how long it would take.
@@ -187,27 +236,41 @@ possibly by several shards) and writes the report: similarity metrics with
 bootstrap confidence intervals, verdicts, tables (CSV, JSON, LaTeX),
 figures (PNG, SVG, PDF), index.md, a self-contained index.html and
 manifest.json. It lists the units that are missing and fails if there
-are any.`,
+are any. It is refused (exit 1, naming the processes) while a run is at
+work in the folder. SIGINT or SIGTERM stop it between two files: every
+file is written whole, and running it again gives the bytes of an
+uninterrupted report.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		return func(c *ctx, args []string) error {
 			if len(args) != 1 {
 				return usagef("want one run folder, have %d arguments", len(args))
 			}
-			return writeReport(c, args[0])
+			ctxt, stop := signalContext()
+			defer stop()
+			return writeReport(c, ctxt, args[0])
 		}
 	},
 }
 
-func writeReport(c *ctx, dir string) error {
+// writeReport writes the report of a run or collection folder. SIGINT or
+// SIGTERM (ctxt) stop it between two files, leaving whole files only: the
+// same command then writes the report of an uninterrupted run.
+func writeReport(c *ctx, ctxt context.Context, dir string) error {
 	bar := newProgress(c.stderr, "report", 0)
-	write := experiments.WriteReport
+	write := experiments.WriteReportContext
 	if _, err := experiments.ReadCollection(dir); err == nil {
-		write = experiments.WriteCollectionReport
+		write = experiments.WriteCollectionReportContext
 	}
-	r, err := write(dir, experiments.ReportOptions{Progress: bar.set})
+	r, err := write(ctxt, dir, experiments.ReportOptions{Progress: bar.set})
 	bar.finish()
 	if err != nil {
+		if ctxt.Err() != nil {
+			return fmt.Errorf("interrupted while writing the report; 'saliency report %s' writes it", dir)
+		}
 		return err
+	}
+	if r.LockNote != "" {
+		fmt.Fprintf(c.stderr, "saliency: note: %s\n", r.LockNote)
 	}
 	for _, v := range r.Verdicts {
 		fmt.Fprintln(c.stdout, v)
