@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -129,4 +133,56 @@ func TestRandomizedWeightsDrawnWhenNeeded(t *testing.T) {
 			t.Errorf("step %s: %d layers drawn, the model has %d", st.Name, drawn, layers)
 		}
 	}
+}
+
+// A report of more methods than gridMethods draws its grids and curves in
+// figures of at most gridMethods methods each, so that no figure grows with
+// the methods (one grid of 1600 methods took 1.8 GB).
+func TestReportFiguresOfAtMostGridMethods(t *testing.T) {
+	n := gridMethods + 3
+	y := "name: many\nmodels: [{path: " + zoo("fmnist_vgg") + "}]\ndata: {source: fashion-mnist, count: 2}\nmethods: [gradient" +
+		strings.Repeat(", gradient", n-1) + "]\ntests: [{randomization: {modes: [cascading]}}]\nmetrics: [spearman-abs]\noutputs: {figures: [png], tables: [csv]}\n"
+	p := newTestPlan(t, writeFile(t, t.TempDir(), "many.yaml", y))
+	out := t.TempDir()
+	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteReport(out, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	index, err := os.ReadFile(filepath.Join(out, "index.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fig := range []string{"fmnist_vgg-maps", "fmnist_vgg-cascading-grid", "fmnist_vgg-cascading-curves"} {
+		first, second := pngSize(t, filepath.Join(out, "figures", fig+".png")), pngSize(t, filepath.Join(out, "figures", fig+"-2.png"))
+		if _, err := os.Stat(filepath.Join(out, "figures", fig+"-3.png")); err == nil {
+			t.Errorf("%s has a third figure for %d methods", fig, n)
+		}
+		// The first holds gridMethods methods, the second 3: smaller.
+		if second.X*second.Y >= first.X*first.Y {
+			t.Errorf("%s: the figure of 3 methods (%v) is not smaller than that of %d (%v)", fig, second, gridMethods, first)
+		}
+		if !strings.Contains(string(index), "figures/"+fig+"-2.png") {
+			t.Errorf("index.md does not show %s-2.png", fig)
+		}
+	}
+	if want := fmt.Sprintf("(figure 2 of 2: methods %d to %d of %d)", gridMethods+1, n, n); !strings.Contains(string(index), want) {
+		t.Errorf("index.md lacks %q", want)
+	}
+}
+
+// pngSize is the width and height of a PNG file.
+func pngSize(t *testing.T, path string) image.Point {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return image.Pt(c.Width, c.Height)
 }

@@ -48,6 +48,11 @@ const (
 	verdictThreshold = 0.5
 	// gridImages is the number of images of the method × image grid.
 	gridImages = 10
+	// gridMethods is the most methods of one grid or curves figure; more
+	// methods make more figures (<name>-2, <name>-3, …), so that the
+	// memory and time of a figure do not grow with the methods: one grid
+	// of 1600 methods took 1.8 GB.
+	gridMethods = 20
 	// bootstrapResamples of every interval.
 	bootstrapResamples = 10000
 )
@@ -476,23 +481,28 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	for mi, m := range pf.Models {
 		// The method × image grid of the original model.
 		progress(m.Name + " maps")
-		g, err := rd.mapsGrid(mi)
-		if err != nil {
-			return nil, err
+		pages := methodPages(rd.mapped(mi))
+		for pi, ks := range pages {
+			g, err := rd.mapsGrid(mi, ks)
+			if err != nil {
+				return nil, err
+			}
+			name := pageName(safeName(m.Name)+"-maps", pi)
+			png, err := saveFig(name, g.Save)
+			if err != nil {
+				return nil, err
+			}
+			caption := fmt.Sprintf("Saliency maps of %s (original weights)%s, over the input; each map clipped at its 99.5th percentile of |map|.", m.Name, pageNote(pages, pi))
+			if slices.ContainsFunc(ks, func(ki int) bool { return pf.Methods[ki].Name == "class-model" }) {
+				caption += " The class-model column is not a map of the input: it is the image (in grey, scaled to its range) found by gradient ascent that the explained class's logit likes best (Simonyan et al. 2013)."
+			}
+			b := reports.Block{Figure: png, Caption: caption, Links: figLinks(name)}
+			if pi == 0 {
+				b.Heading = "Model " + m.Name
+				b.Text = []string{fmt.Sprintf("%s (SHA-256 %s…), signature %s, CAM layer %s, target: %s.", m.Path, m.SHA256[:12], m.Signature, m.Layer, m.Target)}
+			}
+			modelBlocks = append(modelBlocks, b)
 		}
-		name := safeName(m.Name) + "-maps"
-		png, err := saveFig(name, g.Save)
-		if err != nil {
-			return nil, err
-		}
-		caption := fmt.Sprintf("Saliency maps of %s (original weights), over the input; each map clipped at its 99.5th percentile of |map|.", m.Name)
-		if slices.ContainsFunc(pf.Methods, func(pm PlanMethod) bool { return pm.Name == "class-model" }) {
-			caption += " The class-model column is not a map of the input: it is the image (in grey, scaled to its range) found by gradient ascent that the explained class's logit likes best (Simonyan et al. 2013)."
-		}
-		modelBlocks = append(modelBlocks, reports.Block{Heading: "Model " + m.Name,
-			Text:   []string{fmt.Sprintf("%s (SHA-256 %s…), signature %s, CAM layer %s, target: %s.", m.Path, m.SHA256[:12], m.Signature, m.Layer, m.Target)},
-			Figure: png, Caption: caption,
-			Links: figLinks(name)})
 		var na []string
 		for ki, r := range rd.na[mi] {
 			if r != "" {
@@ -505,22 +515,26 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		for _, sr := range modesOf(m) {
 			// The randomization grid: methods × (original, each layer).
 			progress(m.Name + " " + sr.mode)
-			g, err := rd.randomizationGrid(mi, sr)
-			if err != nil {
-				return nil, err
+			for pi, ks := range pages {
+				g, err := rd.randomizationGrid(mi, sr, ks)
+				if err != nil {
+					return nil, err
+				}
+				name := pageName(safeName(m.Name)+"-"+sr.mode+"-grid", pi)
+				png, err := saveFig(name, g.Save)
+				if err != nil {
+					return nil, err
+				}
+				b := reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi), Links: figLinks(name)}
+				if pi == 0 {
+					b.Heading = fmt.Sprintf("%s: %s randomization", m.Name, sr.mode)
+				}
+				modelBlocks = append(modelBlocks, b)
 			}
-			name := safeName(m.Name) + "-" + sr.mode + "-grid"
-			png, err := saveFig(name, g.Save)
-			if err != nil {
-				return nil, err
-			}
-			modelBlocks = append(modelBlocks, reports.Block{Heading: fmt.Sprintf("%s: %s randomization", m.Name, sr.mode),
-				Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID), Links: figLinks(name)})
 			// Similarity to the original maps, per metric and method.
-			curves := &reports.Curves{Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
-				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 3}
-			for _, metric := range pf.Metrics {
-				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
+			series := make([]map[int]reports.Series, len(pf.Metrics)) // [metric][method]
+			for mt, metric := range pf.Metrics {
+				series[mt] = map[int]reports.Series{}
 				for ki, meth := range pf.Methods {
 					if err := ctx.Err(); err != nil {
 						return nil, err
@@ -546,17 +560,28 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 						sims = append(sims, similarity{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Method: meth.Dir,
 							Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), sum: sum})
 					}
-					panel.Series = append(panel.Series, s)
+					series[mt][ki] = s
 				}
-				curves.Panels = append(curves.Panels, panel)
 			}
-			name = safeName(m.Name) + "-" + sr.mode + "-curves"
-			if png, err = saveFig(name, curves.Save); err != nil {
-				return nil, err
+			for pi, ks := range methodPages(rd.applicable(mi)) {
+				curves := &reports.Curves{Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
+					XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 3}
+				for mt, metric := range pf.Metrics {
+					panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
+					for _, ki := range ks {
+						panel.Series = append(panel.Series, series[mt][ki])
+					}
+					curves.Panels = append(curves.Panels, panel)
+				}
+				name := pageName(safeName(m.Name)+"-"+sr.mode+"-curves", pi)
+				png, err := saveFig(name, curves.Save)
+				if err != nil {
+					return nil, err
+				}
+				modelBlocks = append(modelBlocks, reports.Block{Figure: png,
+					Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s randomization up to each layer (x axis, from the logits towards the input)%s; lines are means over the images, bands bootstrap 95%% confidence intervals.", m.Name, sr.mode, pageNote(methodPages(rd.applicable(mi)), pi)),
+					Links:   figLinks(name)})
 			}
-			modelBlocks = append(modelBlocks, reports.Block{Figure: png,
-				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s randomization up to each layer (x axis, from the logits towards the input); lines are means over the images, bands bootstrap 95%% confidence intervals.", m.Name, sr.mode),
-				Links:   figLinks(name)})
 			if sr.base != "cascading" {
 				continue
 			}
@@ -880,17 +905,68 @@ func verdict(model, method, primary string, by map[string]stats.Summary, all []s
 	return word, line
 }
 
-// mapsGrid is the method × image figure of a model's original maps.
-func (rd *runData) mapsGrid(mi int) (*reports.Grid, error) {
+// mapped lists the methods with maps of model mi (those that apply).
+func (rd *runData) mapped(mi int) []int {
+	var out []int
+	for ki := range rd.pf.Methods {
+		if rd.maps[mi][0][ki] != nil {
+			out = append(out, ki)
+		}
+	}
+	return out
+}
+
+// applicable lists the methods that apply to model mi.
+func (rd *runData) applicable(mi int) []int {
+	var out []int
+	for ki := range rd.pf.Methods {
+		if rd.na[mi][ki] == "" {
+			out = append(out, ki)
+		}
+	}
+	return out
+}
+
+// methodPages splits methods into the pages of figures, at most
+// gridMethods each; no methods is one empty page.
+func methodPages(ks []int) [][]int {
+	if len(ks) == 0 {
+		return [][]int{nil}
+	}
+	var out [][]int
+	for lo := 0; lo < len(ks); lo += gridMethods {
+		out = append(out, ks[lo:min(lo+gridMethods, len(ks))])
+	}
+	return out
+}
+
+// pageName names page i of a figure: name, then name-2, name-3, ….
+func pageName(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, i+1)
+}
+
+// pageNote tells, in a caption, which methods page i shows ("" for a
+// figure of one page).
+func pageNote(pages [][]int, i int) string {
+	if len(pages) < 2 {
+		return ""
+	}
+	first := i * gridMethods
+	n := (len(pages)-1)*gridMethods + len(pages[len(pages)-1])
+	return fmt.Sprintf(" (figure %d of %d: methods %d to %d of %d)", i+1, len(pages), first+1, first+len(pages[i]), n)
+}
+
+// mapsGrid is the method × image figure of a model's original maps, for
+// the methods cols.
+func (rd *runData) mapsGrid(mi int, cols []int) (*reports.Grid, error) {
 	pf := rd.pf
 	m := pf.Models[mi]
 	g := &reports.Grid{Title: fmt.Sprintf("%s: saliency maps (original weights)", m.Name), Columns: []string{"input"}}
-	var cols []int
-	for ki, meth := range pf.Methods {
-		if rd.maps[mi][0][ki] != nil {
-			cols = append(cols, ki)
-			g.Columns = append(g.Columns, meth.Dir)
-		}
+	for _, ki := range cols {
+		g.Columns = append(g.Columns, pf.Methods[ki].Dir)
 	}
 	for i := range min(len(pf.Images), gridImages) {
 		disp := rd.display[mi].Item(i)
@@ -928,17 +1004,15 @@ func (rd *runData) mapsGrid(mi int) (*reports.Grid, error) {
 	return g, nil
 }
 
-// randomizationGrid shows the first image's maps: rows methods, columns
-// the original then each step of the first repeat.
-func (rd *runData) randomizationGrid(mi int, sr series) (*reports.Grid, error) {
+// randomizationGrid shows the first image's maps: rows the methods ks,
+// columns the original then each step of the first repeat.
+func (rd *runData) randomizationGrid(mi int, sr series, ks []int) (*reports.Grid, error) {
 	pf := rd.pf
 	m := pf.Models[mi]
 	g := &reports.Grid{Title: fmt.Sprintf("%s, %s randomization, image %s", m.Name, sr.mode, pf.Images[0].ID),
 		Columns: append([]string{"original"}, sr.layers...)}
-	for ki, meth := range pf.Methods {
-		if rd.maps[mi][0][ki] == nil {
-			continue
-		}
+	for _, ki := range ks {
+		meth := pf.Methods[ki]
 		steps := []int{sr.ref}
 		for _, s := range sr.steps {
 			steps = append(steps, s[0])
