@@ -62,6 +62,10 @@ func (ig *IntegratedGradients) Name() string { return "integrated-gradients" }
 // DefaultSteps is the default number of steps of Integrated Gradients.
 const DefaultSteps = 50
 
+// MaxSteps bounds steps: the path's points and weights are laid out before
+// the first session run (and Gauss–Legendre's nodes cost steps² to find).
+const MaxSteps = 10000
+
 var (
 	igBaselines = []string{"black", "white", "zeros", "uniform", "blurred"}
 	igRules     = []string{"gauss-legendre", "riemann-right", "riemann-left", "riemann-middle", "trapezoid"}
@@ -71,6 +75,9 @@ var (
 func (ig *IntegratedGradients) Validate() error {
 	if ig.Steps < 0 {
 		return fmt.Errorf("methods: %s: steps must be ≥ 1, got %d", ig.Name(), ig.Steps)
+	}
+	if ig.Steps > MaxSteps {
+		return fmt.Errorf("methods: %s: steps must be at most %d, got %d", ig.Name(), MaxSteps, ig.Steps)
 	}
 	if ig.Baseline != "" && !slices.Contains(igBaselines, ig.Baseline) {
 		return fmt.Errorf("methods: %s: unknown baseline %q; baselines: %v", ig.Name(), ig.Baseline, igBaselines)

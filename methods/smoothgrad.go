@@ -79,6 +79,10 @@ func (s *SmoothGrad) RuleSet() *tfgraph.RuleSet {
 	return nil
 }
 
+// MaxSamples bounds samples: SmoothGrad holds the noise of every sample
+// (samples × the image's values) before the first session run.
+const MaxSamples = 1000
+
 // DefaultSamples and DefaultNoise are the defaults of Smilkov et al.
 const (
 	DefaultSamples = 50
@@ -101,6 +105,9 @@ func (s *SmoothGrad) Validate() error {
 	s.inner = m
 	if s.Samples < 0 {
 		return fmt.Errorf("methods: %s: samples must be ≥ 1, got %d", s.Name(), s.Samples)
+	}
+	if s.Samples > MaxSamples {
+		return fmt.Errorf("methods: %s: samples must be at most %d (the noise of every sample is held at once), got %d", s.Name(), MaxSamples, s.Samples)
 	}
 	if s.Noise != nil && *s.Noise < 0 {
 		return fmt.Errorf("methods: %s: noise must be ≥ 0, got %g", s.Name(), *s.Noise)

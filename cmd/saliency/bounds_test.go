@@ -49,6 +49,15 @@ func badBoundsCases() []badCase {
 			p := boundsYAML(t, d, "steps", "tests:\n  - faithfulness: {steps: 1000000}\n")
 			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), p}
 		}, code: 1, want: []string{"steps.yaml:7:5: faithfulness: steps 1000000: model fmnist_vgg has 784 pixels (28×28); want at most one step per pixel"}},
+		{name: "bounds/samples-flag", args: explainArgs(vgg, "-method", "smoothgrad", "-set", "smoothgrad.samples=1000000"), code: 2,
+			want: []string{"smoothgrad: samples must be at most 1000 (the noise of every sample is held at once), got 1000000"}},
+		{name: "bounds/steps-yaml", args: func(t *testing.T, d string) []string {
+			p := boundsYAML(t, d, "ig", "")
+			raw, _ := os.ReadFile(p)
+			raw = []byte(strings.Replace(string(raw), "methods: [gradient]", "methods: [{name: integrated-gradients, options: {steps: 1000000000}}]", 1))
+			os.WriteFile(p, raw, 0o644)
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), p}
+		}, code: 1, want: []string{"ig.yaml:5:", "integrated-gradients: steps must be at most 10000, got 1000000000"}},
 		// 1000 repeats of the 6 layers of fmnist_vgg, 170 methods: 1 020 170
 		// units, refused before they are listed.
 		{name: "bounds/units", args: func(t *testing.T, d string) []string {
