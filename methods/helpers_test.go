@@ -47,28 +47,12 @@ var (
 // binary (the models stay open until the process exits).
 func loadZoo(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 	t.Helper()
-	return loadZooWith(t, name, false)
-}
-
-// loadZooExact is loadZoo with tfgraph.Options.ExactConvBackward: gradients
-// bit-identical to tf.GradientTape's.
-func loadZooExact(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
-	t.Helper()
-	return loadZooWith(t, name, true)
-}
-
-func loadZooWith(t testing.TB, name string, exact bool) (*tfgraph.Flat, *savedmodels.Golden) {
-	t.Helper()
 	zooMu.Lock()
 	defer zooMu.Unlock()
-	key := name
-	if exact {
-		key += "#exact"
-	}
-	e, ok := zooCache[key]
+	e, ok := zooCache[name]
 	if !ok {
 		e = &zooEntry{}
-		m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, ExactConvBackward: exact})
+		m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
 		if err == nil {
 			e.fl, err = m.Flat()
 		}
@@ -76,7 +60,7 @@ func loadZooWith(t testing.TB, name string, exact bool) (*tfgraph.Flat, *savedmo
 			e.g, err = savedmodels.ReadGolden(zooDir(name))
 		}
 		e.err = err
-		zooCache[key] = e
+		zooCache[name] = e
 	}
 	if e.err != nil {
 		t.Fatal(e.err)
