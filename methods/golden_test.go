@@ -3,6 +3,7 @@ package methods_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,9 +67,9 @@ func goldenCases(t *testing.T, dir string, params map[string]map[string]any) []g
 // Every method matches the golden maps computed independently in Python from
 // the papers' definitions with tf.GradientTape (savedmodels/golden_methods.py):
 // Pearson ≥ 0.999 and max |Go − Python| ≤ 1e-3 of the golden map's range, for
-// the map, the per-channel attribution and the low-resolution CAM. The class
-// model is compared where its gradient ascent is not chaotic
-// (checkClassModel).
+// the map, the per-channel attribution and the low-resolution CAM (methods
+// that average many gradients: see averagedTol). The class model is compared
+// where its gradient ascent is not chaotic (checkClassModel).
 func TestGoldenMethods(t *testing.T) {
 	covered := map[string][]string{}
 	for _, model := range zooModels {
@@ -117,12 +118,16 @@ func TestGoldenMethods(t *testing.T) {
 						t.Fatalf("image %d: class %d, golden top %d", i, cl, g.Top[i])
 					}
 				}
-				compare(t, "map", got.Map, filepath.Join(dir, c.file+".npy"))
+				tol, ok := tolerances[c.file]
+				if !ok {
+					tol = strictTol
+				}
+				compare(t, "map", got.Map, filepath.Join(dir, c.file+".npy"), tol)
 				if got.Raw != nil {
-					compare(t, "raw", got.Raw, filepath.Join(dir, c.file+"_raw.npy"))
+					compare(t, "raw", got.Raw, filepath.Join(dir, c.file+"_raw.npy"), tol)
 				}
 				if got.LowRes != nil {
-					compare(t, "low-res", got.LowRes, filepath.Join(dir, c.file+"_lowres.npy"))
+					compare(t, "low-res", got.LowRes, filepath.Join(dir, c.file+"_lowres.npy"), tol)
 				}
 				covered[c.file] = append(covered[c.file], model)
 			})
@@ -138,10 +143,35 @@ func TestGoldenMethods(t *testing.T) {
 	}
 }
 
-// compare checks got against a golden .npy file when it exists (the class
-// model's map is the image itself and has no _raw file): Pearson ≥ 0.999 and
-// max |Go − Python| ≤ 1e-3 of the golden's range.
-func compare(t *testing.T, what string, got *tensor.Tensor, path string) {
+// goldenTol is how close a map must be to its golden: Pearson ≥ 0.999 and
+// |Go − Python| ≤ 1e-3 of the golden's range, except on a fraction outliers of
+// the values, which may differ by up to most.
+type goldenTol struct{ outliers, most float64 }
+
+var strictTol = goldenTol{0, 1e-3}
+
+// averagedTol is the tolerance of methods that average many gradients (16
+// SmoothGrad samples per image, 32 Integrated Gradients steps). On another CPU
+// one of them can cross a kink of the network (a ReLU at zero, a tied max-pool
+// window) that it does not cross on the machine that wrote the golden: with
+// oneDNN's AVX2 kernels, one of fmnist_scatter's 128 SmoothGrad samples takes
+// a gradient 1.8% away from its AVX-512 one (the others are equal to the
+// bit), which moves the mean around it by up to 2.8e-3 of the map's range,
+// 0.15% of the values beyond 1e-3 (VarGrad: 4.2e-3, 0.07%). So 1% of the
+// values may differ by up to 1e-2 of the range. A wrong noise level, sample
+// count or normalisation moves most values by more (VarGrad with 1/(n−1):
+// 6.7% of the range; Pearson alone would not see it).
+var averagedTol = goldenTol{1e-2, 1e-2}
+
+// tolerances are the goldens with other tolerances than strictTol.
+var tolerances = map[string]goldenTol{
+	"smoothgrad": averagedTol, "squaregrad": averagedTol, "vargrad": averagedTol,
+	"integrated-gradients": averagedTol, "integrated-gradients-blurred": averagedTol,
+}
+
+// compare checks got against a golden .npy file when it exists (not every
+// method has a _raw or _lowres file) within tol.
+func compare(t *testing.T, what string, got *tensor.Tensor, path string, tol goldenTol) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		if what == "map" {
@@ -149,16 +179,18 @@ func compare(t *testing.T, what string, got *tensor.Tensor, path string) {
 		}
 		return
 	}
-	p, d := similarity(t, got, path)
-	t.Logf("%-7s Pearson %.7f, max |Go − Python| = %.2g of the range (%s)", what, p, d, filepath.Base(path))
-	if !(p >= 0.999) || d > 1e-3 {
-		t.Errorf("%s differs from %s: Pearson %.6f, max diff %.3g of the range", what, filepath.Base(path), p, d)
+	p, d, beyond := similarity(t, got, path)
+	t.Logf("%-7s Pearson %.7f, max |Go − Python| = %.2g of the range, %.2g of the values beyond 1e-3 (%s)", what, p, d, beyond, filepath.Base(path))
+	if !(p >= 0.999) || d > tol.most || beyond > tol.outliers {
+		t.Errorf("%s differs from %s: Pearson %.6f, max diff %.3g of the range, %.3g of the values beyond 1e-3 (tolerance: Pearson ≥ 0.999, %g beyond 1e-3, none beyond %g)",
+			what, filepath.Base(path), p, d, beyond, tol.outliers, tol.most)
 	}
 }
 
 // similarity returns the Pearson correlation of got with the golden .npy
-// file and their largest difference as a fraction of the golden's range.
-func similarity(t *testing.T, got *tensor.Tensor, path string) (float64, float64) {
+// file, their largest difference as a fraction of the golden's range, and the
+// fraction of the values that differ by more than 1e-3 of the range.
+func similarity(t *testing.T, got *tensor.Tensor, path string) (pearson, most, beyond float64) {
 	t.Helper()
 	want, err := savedmodels.ReadNpy(path)
 	if err != nil {
@@ -171,6 +203,13 @@ func similarity(t *testing.T, got *tensor.Tensor, path string) (float64, float64
 		}
 		want = &tensor.Tensor{Shape: got.Shape, Data: want.Data}
 	}
+	r := mapRange(want)
+	n := 0
+	for i, v := range got.Data {
+		if math.Abs(float64(v)-float64(want.Data[i])) > 1e-3*r {
+			n++
+		}
+	}
 	d, _ := tensor.MaxAbsDiff(got, want)
-	return tensor.Pearson(got.Data, want.Data), d / mapRange(want)
+	return tensor.Pearson(got.Data, want.Data), d / r, float64(n) / float64(len(got.Data))
 }
