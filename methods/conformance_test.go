@@ -25,6 +25,16 @@ var cheap = map[string]map[string]any{
 	"occlusion":            {"patch": 7, "stride": 7},
 }
 
+// batchTol are the methods whose maps may differ alone and in the batch by
+// more than 1e-4 of their range. TensorFlow's kernels block the batch, so a
+// layer's gradient G differs alone and in a batch in its last bits (1e-6
+// relative), and Grad-CAM++'s weight G/(2 + ΣA·G) has a pole that amplifies
+// it by 2/|2 + ΣA·G|: on fmnist_vit's token grid, image 5 comes within 0.011
+// of it, and its map differs by 7e-5 of the range with oneDNN's AMX kernels
+// and 3e-4 with its AVX2 ones. An image mixed with another differs by its
+// whole range.
+var batchTol = map[string]float64{"gradcam++": 1e-3}
+
 // forwardOnly methods use no backward pass: max-pool switches cannot flip.
 var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "occlusion": true, "attention-rollout": true}
 
@@ -146,6 +156,9 @@ func TestConformance(t *testing.T) {
 					}
 					// A batch equals its images one by one.
 					tol := 1e-4
+					if bt, ok := batchTol[name]; ok {
+						tol = bt
+					}
 					images := compared(ties, forwardOnly[name])
 					if len(images) == 0 {
 						t.Fatalf("every image has tied max-pool windows (%v): none to compare alone", keys(ties))
