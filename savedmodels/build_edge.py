@@ -380,16 +380,21 @@ def mixed_bf16(path):
     _mixed(path, "mixed_bfloat16", "mixed_bf16", "bfloat16", BF16, 3)
 
 
-def float64(path):
-    rng = seed(4)
-    inp = keras.Input((16, 16, 3), name="image")
+def _float64_model(name, input_dtype):
+    """Every layer float64 behind a keras.Input of input_dtype."""
+    inp = keras.Input((16, 16, 3), dtype=input_dtype, name="image")
     x = L.Conv2D(8, 3, padding="same", activation="relu", dtype="float64", name="conv1")(inp)
     x = L.MaxPooling2D(dtype="float64", name="pool")(x)
     x = L.Conv2D(16, 3, padding="same", activation="relu", dtype="float64", name="conv2")(x)
     x = L.GlobalAveragePooling2D(dtype="float64", name="gap")(x)
     x = L.Dense(10, dtype="float64", name="logits")(x)
     out = L.Activation("softmax", dtype="float64", name="probs")(x)
-    model = keras.Model(inp, out, name="float64")
+    return keras.Model(inp, out, name=name)
+
+
+def float64(path):
+    rng = seed(4)
+    model = _float64_model("float64", "float32")
     keras_case(path, model, images(rng, (16, 16, 3)), ["Cast:float32->float64", "Conv2D:float64", "MatMul:float64",
                                                         "Softmax:float64"], {
         "name": "float64",
@@ -402,14 +407,7 @@ def float64(path):
 
 def float64_input(path):
     rng = seed(5)
-    inp = keras.Input((16, 16, 3), dtype="float64", name="image")
-    x = L.Conv2D(8, 3, padding="same", activation="relu", dtype="float64", name="conv1")(inp)
-    x = L.MaxPooling2D(dtype="float64", name="pool")(x)
-    x = L.Conv2D(16, 3, padding="same", activation="relu", dtype="float64", name="conv2")(x)
-    x = L.GlobalAveragePooling2D(dtype="float64", name="gap")(x)
-    x = L.Dense(10, dtype="float64", name="logits")(x)
-    out = L.Activation("softmax", dtype="float64", name="probs")(x)
-    model = keras.Model(inp, out, name="float64_input")
+    model = _float64_model("float64_input", "float64")
     keras_case(path, model, images(rng, (16, 16, 3)), ["Placeholder:float64", "Conv2D:float64", "MatMul:float64",
                                                         "Softmax:float64"], {
         "name": "float64_input",

@@ -37,9 +37,8 @@ type bwKey struct {
 type backwardCache struct {
 	mu      sync.Mutex
 	m       map[bwKey]*Backward
-	oracles map[string]*oracle   // TF_AddGradients per target tensor (oracle.go)
-	casts   map[string]tf.Output // float32 casts of fetched float16/bfloat16/float64 tensors
-	origin  map[string]string    // backward op → the forward node whose rule added it
+	oracles map[string]*oracle // TF_AddGradients per target tensor (oracle.go)
+	origin  map[string]string  // backward op → the forward node whose rule added it
 	n       int
 	derived derivedWeights
 }
@@ -148,10 +147,11 @@ func (b *Builder) op(typ string, inputs []tf.Input, attrs map[string]any) tf.Out
 		return tf.Output{}
 	}
 	if b.fwd != "" {
-		if b.origin == nil {
-			b.origin = map[string]string{}
+		// The caller holds fl.bw.mu (Flat.Backward).
+		if b.fl.bw.origin == nil {
+			b.fl.bw.origin = map[string]string{}
 		}
-		b.origin[o.Name()] = b.fwd
+		b.fl.bw.origin[o.Name()] = b.fwd
 	}
 	return o.Output(0)
 }
@@ -320,15 +320,11 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 			result = dys[tensorIndex(end)]
 			break
 		}
-		if c, ok := fl.composites[name]; ok {
-			// An activation made of several ops (PReLU): one rule for all.
-			n = &nodepb.NodeDef{Name: name, Op: c.op, Input: c.inputs}
-		}
+		n = fl.asComposite(n)
 		ins, need, blocked := fl.signalInputs(n, onPath)
-
 		if blocked >= 0 {
 			b.forgetDerived()
-			return nil, fl.noRule(n, rules, pos, onPath, startNode, endNode,
+			return nil, fl.noRule(n, rules, onPath,
 				fmt.Sprintf("its signal would pass through its %s input %d", tfDTypeName(ins[blocked].DataType()), blocked))
 		}
 		if !slices.Contains(need, true) {
@@ -337,7 +333,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		r := rules.rule(n.GetOp())
 		if r == nil {
 			b.forgetDerived()
-			return nil, fl.noRule(n, rules, pos, onPath, startNode, endNode, "")
+			return nil, fl.noRule(n, rules, onPath, "")
 		}
 		outs := make([]tf.Output, nout)
 		for k := range outs {
@@ -391,12 +387,6 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 		b.forgetDerived()
 		return nil, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)
 	}
-	if fl.bw.origin == nil {
-		fl.bw.origin = map[string]string{}
-	}
-	for k, v := range b.origin {
-		fl.bw.origin[k] = v
-	}
 	if err := b.initDerived(); err != nil {
 		return nil, fl.explainRunErrorLocked(err)
 	}
@@ -434,15 +424,33 @@ func (fl *Flat) signalInputs(n *nodepb.NodeDef, onPath map[string]bool) (ins []t
 // graph (a recurrent layer's While loop) lies on the path, the refusal names
 // it instead: that is what the engine cannot go through, and an op after it
 // (TensorListStack) is only where the signal first failed.
-func (fl *Flat) noRule(n *nodepb.NodeDef, rules *RuleSet, pos map[string]int, onPath map[string]bool, startNode, endNode, why string) *NoRuleError {
-	for i := pos[startNode]; i > pos[endNode]; i-- {
-		c := fl.order[i]
-		if onPath[c.GetName()] && keptControlFlow[c.GetOp()] {
-			return &NoRuleError{Model: fl.model.Dir, Op: c.GetOp(), Node: c.GetName(), Layer: fl.layerOf(c.GetName()), Rules: rules.Name,
-				Why: controlFlowWhy(c.GetOp())}
-		}
+func (fl *Flat) noRule(n *nodepb.NodeDef, rules *RuleSet, onPath map[string]bool, why string) *NoRuleError {
+	if c := fl.controlFlowOn(onPath); c != nil {
+		return &NoRuleError{Model: fl.model.Dir, Op: c.GetOp(), Node: c.GetName(), Layer: fl.layerOf(c.GetName()), Rules: rules.Name,
+			Why: controlFlowWhy(c.GetOp())}
 	}
 	return &NoRuleError{Model: fl.model.Dir, Op: n.GetOp(), Node: n.GetName(), Layer: fl.layerOf(n.GetName()), Rules: rules.Name, Why: why}
+}
+
+// controlFlowOn is the control-flow node kept in the flat graph that lies on
+// a path and nearest its start (the logits), or nil.
+func (fl *Flat) controlFlowOn(onPath map[string]bool) *nodepb.NodeDef {
+	for i := len(fl.order) - 1; i >= 0; i-- {
+		if c := fl.order[i]; onPath[c.GetName()] && keptControlFlow[c.GetOp()] {
+			return c
+		}
+	}
+	return nil
+}
+
+// asComposite is n, or for the output node of a composite activation
+// (PReLU) a node of its pseudo-op over the composite's inputs, which the
+// engine treats as one op.
+func (fl *Flat) asComposite(n *nodepb.NodeDef) *nodepb.NodeDef {
+	if c, ok := fl.composites[n.GetName()]; ok {
+		return &nodepb.NodeDef{Name: n.GetName(), Op: c.op, Input: c.inputs}
+	}
+	return n
 }
 
 // controlFlowWhy explains a refusal at a kept control-flow op.

@@ -17,20 +17,13 @@ type composite struct {
 	inputs []string // flat tensors: x, then parameters
 }
 
-// compositeOps are the pseudo-op types of composites.
-var compositeOps = []string{"PReLU"}
-
-// findComposites finds the composites of a flat graph, by output node.
-func findComposites(order []*nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) map[string]composite {
-	consumers := map[string]int{}
-	for _, n := range order {
-		for _, in := range n.GetInput() {
-			consumers[nodeOf(in)]++
-		}
-	}
+// findComposites finds the composites of a flat graph, by output node, and
+// the nodes inside them (all but their outputs).
+func findComposites(order []*nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) (map[string]composite, map[string]bool) {
+	consumers := consumersOf(order)
 	op := func(t string, types ...string) *nodepb.NodeDef {
 		n := nodes[nodeOf(t)]
-		if n == nil || tensorIndex(t) != 0 || consumers[n.GetName()] != 1 {
+		if n == nil || tensorIndex(t) != 0 || len(consumers[n.GetName()]) != 1 {
 			return nil
 		}
 		for _, typ := range types {
@@ -40,7 +33,7 @@ func findComposites(order []*nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) m
 		}
 		return nil
 	}
-	out := map[string]composite{}
+	out, inner := map[string]composite{}, map[string]bool{}
 	for _, n := range order {
 		if (n.GetOp() != "AddV2" && n.GetOp() != "Add") || len(n.GetInput()) != 2 {
 			continue
@@ -63,37 +56,13 @@ func findComposites(order []*nodepb.NodeDef, nodes map[string]*nodepb.NodeDef) m
 					continue
 				}
 				out[n.GetName()] = composite{op: "PReLU", inputs: []string{pos.GetInput()[0], negAlpha.GetInput()[0]}}
-			}
-		}
-	}
-	return out
-}
-
-// compositeInner are the nodes inside composites (all but their outputs).
-func compositeInner(cs map[string]composite, nodes map[string]*nodepb.NodeDef) map[string]bool {
-	inner := map[string]bool{}
-	for out, c := range cs {
-		// Walk back from the output to the composite's inputs.
-		stop := map[string]bool{}
-		for _, in := range c.inputs {
-			stop[nodeOf(in)] = true
-		}
-		todo := []string{out}
-		for len(todo) > 0 {
-			n := nodes[todo[len(todo)-1]]
-			todo = todo[:len(todo)-1]
-			if n == nil {
-				continue
-			}
-			for _, in := range n.GetInput() {
-				if name := nodeOf(in); !stop[name] && !inner[name] {
-					inner[name] = true
-					todo = append(todo, name)
+				for _, in := range []*nodepb.NodeDef{pos, mul, negAlpha, negRelu, negX} {
+					inner[in.GetName()] = true
 				}
 			}
 		}
 	}
-	return inner
+	return out, inner
 }
 
 // preluRule: for y = relu(x) − α·relu(−x), dx = dy·(1[x>0] + α·1[x<0]),

@@ -49,33 +49,43 @@ func retype(t *tf.Tensor, dt tf.DataType) error {
 
 // fromTFFloat copies a float32, float64, float16 or bfloat16 tensor into a
 // float32 tensor.Tensor (a signature output of a double-precision or
-// float16 model).
+// float16 model, a fetched layer of a mixed-precision one).
 func fromTFFloat(t *tf.Tensor) (*tensor.Tensor, error) {
-	dt := t.DataType()
-	if dt == tf.Float {
+	if t.DataType() == tf.Float {
 		return fromTF(t)
-	}
-	if !isFloat(dt) {
-		return nil, fmt.Errorf("dtype %s, want a floating-point tensor", tfDTypeName(dt))
 	}
 	ct := cTensor(t)
 	if ct == nil {
 		return nil, fmt.Errorf("tfgraph: a freed tensor")
 	}
-	shape := make([]int, len(t.Shape()))
-	for i, d := range t.Shape() {
-		shape[i] = int(d)
+	return fromC(ct)
+}
+
+// fromC copies a float32, float64, float16 or bfloat16 TF_Tensor into a
+// float32 tensor.Tensor (float16 and bfloat16 exactly, float64 rounded).
+func fromC(t *C.TF_Tensor) (*tensor.Tensor, error) {
+	dt := tf.DataType(C.TF_TensorType(t))
+	if !isFloat(dt) {
+		return nil, fmt.Errorf("dtype %s, want a floating-point tensor", tfDTypeName(dt))
+	}
+	shape := make([]int, int(C.TF_NumDims(t)))
+	for i := range shape {
+		shape[i] = int(C.TF_Dim(t, C.int(i)))
 	}
 	out := tensor.New(shape...)
 	n := len(out.Data)
 	size := int(dtypeBytes(dt))
-	if int(C.TF_TensorByteSize(ct)) != size*n {
-		return nil, fmt.Errorf("tfgraph: %s tensor of %d bytes for shape %v", tfDTypeName(dt), int(C.TF_TensorByteSize(ct)), shape)
+	if int(C.TF_TensorByteSize(t)) != size*n {
+		return nil, fmt.Errorf("tfgraph: %s tensor of %d bytes for shape %v", tfDTypeName(dt), int(C.TF_TensorByteSize(t)), shape)
 	}
 	if n == 0 {
 		return out, nil
 	}
-	raw := unsafe.Slice((*byte)(C.TF_TensorData(ct)), size*n)
+	if dt == tf.Float {
+		copy(out.Data, unsafe.Slice((*float32)(C.TF_TensorData(t)), n))
+		return out, nil
+	}
+	raw := unsafe.Slice((*byte)(C.TF_TensorData(t)), size*n)
 	for i := range out.Data {
 		switch dt {
 		case tf.Double:

@@ -135,6 +135,21 @@ var randomOpsNamed = &edgeRefusal{ops: []string{"StatelessRandomUniformV2"},
 
 func edgeDir(name string) string { return filepath.Join("..", "savedmodels", "edge", name) }
 
+// edgeFlat loads an edge model's flat graph, closed when the test ends.
+func edgeFlat(t *testing.T, name string) *tfgraph.Flat {
+	t.Helper()
+	m, err := tfgraph.Load(edgeDir(name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
 // edgeResult is what happened to one row: the first error and the stage that
 // gave it, and every comparison that failed its tolerance.
 type edgeResult struct {
@@ -521,15 +536,7 @@ func TestEdgeRefusalMatcher(t *testing.T) {
 // its bias. A weight read inside a kept loop (a GRU's) cannot, and says so.
 func TestEdgeWeights(t *testing.T) {
 	dir := edgeDir("float64")
-	m, err := tfgraph.Load(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl := edgeFlat(t, "float64")
 	var kernel, bias tfgraph.Weight
 	for _, w := range fl.Weights {
 		if strings.HasPrefix(w.Name, "logits/kernel") {
@@ -571,15 +578,7 @@ func TestEdgeWeights(t *testing.T) {
 		}
 	}
 
-	g, err := tfgraph.Load(edgeDir("gru_loop"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	gl, err := g.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	gl := edgeFlat(t, "gru_loop")
 	loops := 0
 	for _, w := range gl.Weights {
 		if !w.InLoop {

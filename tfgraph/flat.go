@@ -31,8 +31,9 @@ type Flat struct {
 	order    []*nodepb.NodeDef // topological
 	// composites are the activations made of several ops (composite.go),
 	// by output node.
-	composites map[string]composite
-	prefix     string // of the flat graph's nodes in the loaded graph
+	composites     map[string]composite
+	compositeInner map[string]bool // the nodes inside them
+	prefix         string          // of the flat graph's nodes in the loaded graph
 	// Shared by the views WithWeights makes:
 	quiet    *firstRunFilter
 	bw       *backwardCache
@@ -83,7 +84,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 		fl.nodes[n.GetName()] = n
 	}
 	fl.order = topoSort(fg.def.GetNode())
-	fl.composites = findComposites(fl.order, fl.nodes)
+	fl.composites, fl.compositeInner = findComposites(fl.order, fl.nodes)
 	fl.perImage = fl.activationBytes()
 	if len(m.opts.KerasLayers) > 0 {
 		fl.SetKerasLayers(m.opts.KerasLayers)
@@ -148,6 +149,20 @@ func (fl *Flat) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return res.Fetched[0], nil
+}
+
+// consumersOf maps each node to the nodes that take one of its outputs as a
+// data input, in graph order.
+func consumersOf(order []*nodepb.NodeDef) map[string][]string {
+	consumers := map[string][]string{}
+	for _, n := range order {
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") {
+				consumers[nodeOf(in)] = append(consumers[nodeOf(in)], n.GetName())
+			}
+		}
+	}
+	return consumers
 }
 
 // topoSort orders nodes so that every node comes after its inputs.

@@ -495,7 +495,7 @@ func (m *Model) flatten() (*flatGraph, error) {
 	}
 	// Variables captured by kept control flow: their live handles.
 	fg.handles = map[string]string{}
-	for v := range f.handles {
+	for _, v := range sortedKeys(f.handles) { // the flat graph's node order is reproducible
 		name := resourcePrefix + v
 		consts = append(consts, &nodepb.NodeDef{Name: name, Op: "Placeholder", Attr: map[string]*attrpb.AttrValue{
 			"dtype": typeAttr(typespb.DataType_DT_RESOURCE), "shape": {Value: &attrpb.AttrValue_Shape{Shape: &shapepb.TensorShapeProto{}}}}})

@@ -35,14 +35,7 @@ var affineOps = map[string]bool{"Mul": true, "RealDiv": true, "Div": true, "Sub"
 // and the same at every pixel.
 func (fl *Flat) InputMap() (*InputMap, error) {
 	input := nodeOf(fl.inputName())
-	consumers := map[string][]string{}
-	for _, n := range fl.order {
-		for _, in := range n.GetInput() {
-			if !strings.HasPrefix(in, "^") {
-				consumers[nodeOf(in)] = append(consumers[nodeOf(in)], n.GetName())
-			}
-		}
-	}
+	consumers := consumersOf(fl.order)
 	// The descendants of the input: an operand among them is not a constant.
 	dep := map[string]bool{input: true}
 	for _, n := range fl.order {

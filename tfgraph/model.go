@@ -241,9 +241,9 @@ func (m *Model) Input() TensorInfo { return m.Signature.Inputs[0] }
 func (m *Model) Output() TensorInfo { return m.Signature.Outputs[m.outIdx] }
 
 // Forward runs a batch through the signature and returns its selected output
-// (Output).
-// x must match the first input's shape (unknown dimensions are free) and the
-// input must be float32; a model with more inputs needs Run.
+// (Output). x must match the first input's shape (unknown dimensions are
+// free); an input of another dtype is fed converted (toTFAs: a uint8 input
+// takes whole numbers only). A model with more inputs needs Run.
 func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(m.inputs) != 1 {
 		return nil, fmt.Errorf("tfgraph: %s: signature %q has %d inputs; use Run", m.Dir, m.Signature.Name, len(m.inputs))

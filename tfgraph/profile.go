@@ -256,22 +256,3 @@ func (fl *Flat) traced(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*
 	}
 	return out, md, nil
 }
-
-// fromC copies a float32 TF_Tensor into a tensor.Tensor.
-func fromC(t *C.TF_Tensor) (*tensor.Tensor, error) {
-	if C.TF_TensorType(t) != C.TF_FLOAT {
-		return nil, fmt.Errorf("tfgraph: profile: fetched a tensor of type %d, want float32", int(C.TF_TensorType(t)))
-	}
-	shape := make([]int, int(C.TF_NumDims(t)))
-	for i := range shape {
-		shape[i] = int(C.TF_Dim(t, C.int(i)))
-	}
-	out := tensor.New(shape...)
-	if len(out.Data) > 0 {
-		if int(C.TF_TensorByteSize(t)) != 4*len(out.Data) {
-			return nil, fmt.Errorf("tfgraph: profile: tensor of %d bytes for shape %v", int(C.TF_TensorByteSize(t)), shape)
-		}
-		copy(out.Data, unsafe.Slice((*float32)(C.TF_TensorData(t)), len(out.Data)))
-	}
-	return out, nil
-}

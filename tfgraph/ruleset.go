@@ -64,10 +64,9 @@ type Builder struct {
 	n       int
 	err     error
 	pending []pendingDerived // derived weights to assign (derived.go)
-	// fwd is the forward node whose rule is adding ops; origin records it
-	// for each op added (Flat.explainRunError).
-	fwd    string
-	origin map[string]string
+	// fwd is the forward node whose rule is adding ops, recorded for each
+	// op added (backwardCache.origin, Flat.explainRunError).
+	fwd string
 }
 
 // Op adds an op of type typ with the given attributes and inputs, and returns
@@ -145,7 +144,6 @@ func (fl *Flat) RuleCoverage(rs *RuleSet) (changed, plain map[string][]string) {
 	if err != nil {
 		return changed, plain
 	}
-	inner := compositeInner(fl.composites, fl.nodes)
 	add := func(m map[string][]string, where, op string) {
 		if !slices.Contains(m[where], op) {
 			m[where] = append(m[where], op)
@@ -153,13 +151,10 @@ func (fl *Flat) RuleCoverage(rs *RuleSet) (changed, plain map[string][]string) {
 	}
 	for _, n := range fl.order {
 		name := n.GetName()
-		if !onPath[name] || name == input || inner[name] {
+		if !onPath[name] || name == input || fl.compositeInner[name] {
 			continue
 		}
-		op := n.GetOp()
-		if c, ok := fl.composites[name]; ok {
-			op = c.op
-		}
+		op := fl.asComposite(n).GetOp()
 		where := fl.layerOf(name)
 		if where == "none" {
 			where = "node " + name
@@ -245,17 +240,13 @@ func (fl *Flat) MissingRules(rs *RuleSet) []string {
 	// it: a node is reached when a signal arrives at one of its outputs,
 	// and passes it on to the inputs that need one.
 	missing := map[string]bool{}
-	// As in the backward engine, a failure behind control flow kept on the
-	// path (a While loop's TensorListStack) is the control flow's.
-	var loops []string
-	for _, n := range fl.order {
-		if onPath[n.GetName()] && keptControlFlow[n.GetOp()] && !slices.Contains(loops, n.GetOp()) {
-			loops = append(loops, n.GetOp())
-		}
-	}
+	// As in the backward engine (noRule), a failure behind control flow
+	// kept on the path (a While loop's TensorListStack) is the control
+	// flow's.
+	loop := fl.controlFlowOn(onPath)
 	miss := func(op string) {
-		if len(loops) > 0 {
-			op = loops[0]
+		if loop != nil {
+			op = loop.GetOp()
 		}
 		missing[op] = true
 	}
@@ -269,11 +260,8 @@ func (fl *Flat) MissingRules(rs *RuleSet) []string {
 			miss(n.GetOp())
 			continue
 		}
+		n = fl.asComposite(n)
 		op := n.GetOp()
-		if c, ok := fl.composites[n.GetName()]; ok {
-			n = &nodepb.NodeDef{Name: n.GetName(), Op: c.op, Input: c.inputs}
-			op = c.op
-		}
 		_, need, blocked := fl.signalInputs(n, onPath)
 		if blocked >= 0 {
 			miss(op)

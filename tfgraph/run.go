@@ -322,36 +322,16 @@ func (fl *Flat) WithWeights(w *WeightFeed) (*Flat, error) {
 // Feed returns the weights this view feeds (nil for the frozen weights).
 func (fl *Flat) Feed() *WeightFeed { return fl.feed }
 
-// fetchable is the flat tensor name as a float32 tensor: itself, or for a
-// float16, bfloat16 or float64 tensor (a layer of a mixed-precision model)
-// a Cast to float32 added once.
+// fetchable is the flat tensor name, which must be floating-point: float16,
+// bfloat16 and float64 tensors (the layers of a mixed-precision model) come
+// back converted to float32 (fromC).
 func (fl *Flat) fetchable(name string) (tf.Output, error) {
 	o, err := fl.tensor(name)
 	if err != nil {
 		return tf.Output{}, err
 	}
-	dt := o.DataType()
-	if dt == tf.Float {
-		return o, nil
-	}
-	if !isFloat(dt) {
+	if dt := o.DataType(); !isFloat(dt) {
 		return tf.Output{}, fmt.Errorf("tfgraph: %s: tensor %s is %s; only floating-point tensors can be fetched", fl.model.Dir, name, tfDTypeName(dt))
 	}
-	fl.bw.mu.Lock()
-	defer fl.bw.mu.Unlock()
-	key := canonical(name)
-	if c, ok := fl.bw.casts[key]; ok {
-		return c, nil
-	}
-	fl.bw.n++
-	c, err := fl.graph.AddOperation(tf.OpSpec{Type: "Cast", Name: fmt.Sprintf("saliency_fetch%d", fl.bw.n), Input: []tf.Input{o},
-		Attrs: map[string]any{"DstT": tf.Float}})
-	if err != nil {
-		return tf.Output{}, fmt.Errorf("tfgraph: %s: fetching %s as float32: %s", fl.model.Dir, name, firstLine(err.Error()))
-	}
-	if fl.bw.casts == nil {
-		fl.bw.casts = map[string]tf.Output{}
-	}
-	fl.bw.casts[key] = c.Output(0)
-	return c.Output(0), nil
+	return o, nil
 }

@@ -3,7 +3,6 @@ package tfgraph
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/saliencykit/saliency/tensor"
 )
@@ -41,15 +40,7 @@ func (fl *Flat) CompensateShift(c []float32) (*InputShift, error) {
 	if len(inShape) != 4 || int(inShape[3]) != len(c) {
 		return fail("input %v, want [N,H,W,%d] for a shift of %d channels", inShape, len(c), len(c))
 	}
-	consumers := map[string][]string{}
-	for _, n := range fl.order {
-		for _, in := range n.GetInput() {
-			if strings.HasPrefix(in, "^") {
-				continue
-			}
-			consumers[nodeOf(in)] = append(consumers[nodeOf(in)], n.GetName())
-		}
-	}
+	consumers := consumersOf(fl.order)
 	// Forward from the input through pass-through ops to one linear op.
 	var linear string
 	frontier := []string{nodeOf(fl.inputName())}

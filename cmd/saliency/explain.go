@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
@@ -330,21 +329,15 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	if err := layerFlags(o, ms); err != nil {
 		return err
 	}
-	m, card, spec, err := mf.loadImages(c, "explain", o.model)
+	op, err := mf.loadImages(c, "explain", o.model)
 	if err != nil {
 		return err
 	}
+	m, card, spec, fl := op.Model, op.Card, op.Spec, op.Flat
 	defer m.Close()
 	imgs, failed := readImages(c.stderr, "explain", paths, spec)
 	if len(imgs) == 0 {
 		return fmt.Errorf("none of the %d images could be read", len(paths))
-	}
-	fl, err := m.Flat()
-	if err != nil {
-		return err
-	}
-	if err := experiments.CheckCardKind(card, fl, m.Dir); err != nil {
-		return err
 	}
 	items := make([]*tensor.Tensor, len(imgs))
 	for i, im := range imgs {

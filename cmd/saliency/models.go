@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/saliencykit/saliency/experiments"
-	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -89,14 +88,15 @@ func (f *modelFlags) load(dir string) (*tfgraph.Model, *savedmodels.Card, error)
 }
 
 // loadImages loads a model with its card and the preprocessing its images
-// want (experiments.Open); on error nothing is left open. It says on
+// want, with its flat graph and card kind checked (experiments.Open); on
+// error nothing is left open. It says on
 // c.stderr what it assumes for a model without a card, and warns of what may
 // make the results wrong (random ops at inference, a pixel mapping the
 // model's own input rescaling contradicts).
-func (f *modelFlags) loadImages(c *ctx, cmd, dir string) (*tfgraph.Model, *savedmodels.Card, images.Spec, error) {
+func (f *modelFlags) loadImages(c *ctx, cmd, dir string) (*experiments.Opened, error) {
 	op, err := experiments.Open(dir, f.options(), experiments.OpenOptions{InputRange: f.inputRange})
 	if err != nil {
-		return nil, nil, images.Spec{}, err
+		return nil, err
 	}
 	for _, n := range op.Notes {
 		fmt.Fprintf(c.stderr, "saliency %s: note: %s\n", cmd, n)
@@ -104,5 +104,5 @@ func (f *modelFlags) loadImages(c *ctx, cmd, dir string) (*tfgraph.Model, *saved
 	for _, w := range op.Warnings {
 		fmt.Fprintf(c.stderr, "saliency %s: warning: %s\n", cmd, w)
 	}
-	return op.Model, op.Card, op.Spec, nil
+	return op, nil
 }

@@ -40,10 +40,11 @@ the exit status is then 1.`,
 }
 
 func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
-	m, card, spec, err := mf.loadImages(c, "predict", dir)
+	op, err := mf.loadImages(c, "predict", dir)
 	if err != nil {
 		return err
 	}
+	m, card, spec := op.Model, op.Card, op.Spec
 	defer m.Close()
 	var items []*tensor.Tensor
 	var good []string
@@ -71,33 +72,24 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		if err != nil {
 			return err
 		}
-		fl, err := m.Flat()
-		if err != nil {
-			return err
-		}
-		// head: how the outputs become probabilities.
-		head := fl.Head()
-		if card != nil && card.Output.Kind == "sigmoid" {
+		// head: how the outputs become probabilities. A sigmoid head's
+		// outputs are probabilities when the graph ends in the sigmoid,
+		// logits otherwise (a card of kind sigmoid over logits).
+		sigmoidApplied := op.Flat.Head() == "sigmoid"
+		head := ""
+		switch {
+		case sigmoidApplied || (card != nil && card.Output.Kind == "sigmoid"):
 			head = "sigmoid"
+		case looksLikeProbabilities(out):
+			head = "softmax"
 		}
-		if head != "sigmoid" {
-			probs := looksLikeProbabilities(out)
-			if card != nil && (card.Output.Kind == "probabilities") != probs {
-				what := "not probabilities (each row non-negative and summing to 1)"
-				if probs {
-					what = "probabilities (each row non-negative and summing to 1), not logits"
-				}
-				return fmt.Errorf("%s: output.kind %s, but the model's outputs for these images are %s", filepath.Join(dir, savedmodels.CardFile), card.Output.Kind, what)
+		if card != nil && head != "sigmoid" && (card.Output.Kind == "probabilities") != (head == "softmax") {
+			what := "not probabilities (each row non-negative and summing to 1)"
+			if head == "softmax" {
+				what = "probabilities (each row non-negative and summing to 1), not logits"
 			}
-			if probs {
-				head = "softmax"
-			} else {
-				head = ""
-			}
+			return fmt.Errorf("%s: output.kind %s, but the model's outputs for these images are %s", filepath.Join(dir, savedmodels.CardFile), card.Output.Kind, what)
 		}
-		// A sigmoid head's outputs are probabilities when the graph ends in
-		// the sigmoid, logits otherwise.
-		sigmoidApplied := fl.Head() == "sigmoid"
 		for i, p := range good {
 			printTopK(c.stdout, p, out.Item(i).Data, head, sigmoidApplied, card, k)
 		}

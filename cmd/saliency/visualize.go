@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
@@ -73,18 +72,12 @@ for a model that takes uncentred inputs is the training set's mean image.`,
 }
 
 func visualize(c *ctx, mf *modelFlags, dir, out, class, figure, from string, cm methods.Method, opts map[string]any) error {
-	m, card, spec, err := mf.loadImages(c, "visualize", dir)
+	op, err := mf.loadImages(c, "visualize", dir)
 	if err != nil {
 		return err
 	}
+	m, card, spec, fl := op.Model, op.Card, op.Spec, op.Flat
 	defer m.Close()
-	fl, err := m.Flat()
-	if err != nil {
-		return err
-	}
-	if err := experiments.CheckCardKind(card, fl, m.Dir); err != nil {
-		return err
-	}
 	logits, _ := fl.Logits()
 	k := 0
 	if s := fl.Shape(logits); len(s) == 2 {
