@@ -513,6 +513,23 @@ def rescaling_input(path):
     })
 
 
+def resize_rescaling_input(path):
+    rng = seed(22)
+    inp = keras.Input((24, 24, 3), name="image")
+    x = L.Resizing(16, 16, name="resizing")(inp)
+    x = L.Rescaling(1 / 255, name="rescaling")(x)
+    out = L.Activation("softmax", name="probs")(trunk(x))
+    model = keras.Model(inp, out, name="resize_rescaling_input")
+    keras_case(path, model, np.round(images(rng, (24, 24, 3), 0, 255)), ["ResizeBilinear", "Mul", "Conv2D"], {
+        "name": "resize_rescaling_input",
+        "description": "Resizing(16, 16) then Rescaling(1/255) at the input: preprocessing inside the model, "
+                       "pixels in 0..255; the input map is found behind the resize",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+        "golden": {"inputs": "integers in [0, 255] as float32"},
+    })
+
+
 def normalization_input(path):
     rng = seed(9)
     inp = keras.Input((16, 16, 3), name="image")
@@ -858,7 +875,7 @@ def uint8_input(path):
 
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
-    rescaling_input, normalization_input, sigmoid_head, live_augmentation, prelu, tf_module_relu,
+    rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, live_augmentation, prelu, tf_module_relu,
     lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input]}
 
 

@@ -107,6 +107,7 @@ var edgeRows = []edgeRow{
 	{name: "two_outputs/output_0", model: "two_outputs", tol: edgeF32},
 	{name: "two_outputs/output_1", model: "two_outputs", output: "output_1", golden: "_output_1", tol: edgeF32},
 	{name: "rescaling_input", model: "rescaling_input", tol: edgeF32},
+	{name: "resize_rescaling_input", model: "resize_rescaling_input", tol: edgeF32},
 	{name: "normalization_input", model: "normalization_input", tol: edgeF32},
 	{name: "sigmoid_head", model: "sigmoid_head", tol: edgeF32},
 	// Live augmentation: the random ops are named with their layers

@@ -13,7 +13,8 @@ import (
 // applies to its input before anything else: a Keras Rescaling layer
 // (MobileNetV3, EfficientNet and ConvNeXt take pixels in 0..255 and rescale
 // them themselves), a Normalization layer, or the arithmetic of a
-// preprocessing function built into the model. It says what input range the
+// preprocessing function built into the model, after a resize or crop if
+// there is one (Keras' Resizing, CenterCrop). It says what input range the
 // model was made for, which callers must not assume.
 type InputMap struct {
 	// Layers are the layers whose ops make the map (e.g. ["rescaling"],
@@ -28,6 +29,12 @@ type InputMap struct {
 // affineOps may make an input map: element-wise ops whose other operand
 // does not depend on the input.
 var affineOps = map[string]bool{"Mul": true, "RealDiv": true, "Div": true, "Sub": true, "AddV2": true, "Add": true, "BiasAdd": true}
+
+// keepsConstants are ops that may come before the map and take a constant
+// image to the same constant (resizes and crops), their other inputs not
+// depending on the image.
+var keepsConstants = map[string]bool{"ResizeBilinear": true, "ResizeNearestNeighbor": true, "ResizeBicubic": true,
+	"ResizeArea": true, "Slice": true, "StridedSlice": true}
 
 // InputMap finds the affine map at the model's input (see InputMap), or nil
 // when the input goes straight into other ops. The map is measured: the
@@ -56,6 +63,14 @@ func (fl *Flat) InputMap() (*InputMap, error) {
 		n := fl.nodes[cs[0]]
 		op := n.GetOp()
 		ok := op == "Identity" || (op == "Cast" && fl.floatOutput(n.GetName()))
+		if keepsConstants[op] && nodeOf(n.GetInput()[0]) == at {
+			// A resize or crop before the rescaling (Keras' Resizing,
+			// CenterCrop): a constant image stays the same constant.
+			ok = true
+			for _, in := range n.GetInput()[1:] {
+				ok = ok && !dep[nodeOf(in)]
+			}
+		}
 		if affineOps[op] && len(n.GetInput()) == 2 {
 			other := n.GetInput()[0]
 			if nodeOf(other) == at {
@@ -103,16 +118,17 @@ func (fl *Flat) InputMap() (*InputMap, error) {
 		return nil, fmt.Errorf("tfgraph: %s: measuring the input map: %w", fl.model.Dir, err)
 	}
 	y := res.Fetched[0]
-	if len(y.Data) != len(x.Data) {
-		return nil, nil // not element-wise after all
+	if len(y.Shape) != 4 || y.Shape[0] != 3 || y.Shape[3] != c {
+		return nil, nil // not per channel after all
 	}
+	perY := len(y.Data) / 3
 	im.Scale, im.Offset = make([]float64, c), make([]float64, c)
 	for ch := 0; ch < c; ch++ {
-		b, a := float64(y.Data[ch]), float64(y.Data[per+ch])-float64(y.Data[ch])
+		b, a := float64(y.Data[ch]), float64(y.Data[perY+ch])-float64(y.Data[ch])
 		im.Scale[ch], im.Offset[ch] = a, b
-		for i := ch; i < per; i += c {
+		for i := ch; i < perY; i += c {
 			for k, v := range []float64{0, 1, 255} {
-				got, want := float64(y.Data[k*per+i]), a*v+b
+				got, want := float64(y.Data[k*perY+i]), a*v+b
 				if math.Abs(got-want) > 1e-4*max(math.Abs(want), math.Abs(a)*255, 1e-6) {
 					return nil, nil // not affine, or not the same at every pixel
 				}

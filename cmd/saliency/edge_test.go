@@ -33,6 +33,8 @@ func edgeModelCases() []badCase {
 		// and the flag that sets another mapping.
 		{name: "edge/rescaling-input", args: explainEdge("rescaling_input", "-method", "gradient"), code: 0,
 			want: []string{"scales its input itself (layer rescaling: y = 0.003922·x)", "feeding pixel values 0..255 (x = p)", "-input-range"}},
+		{name: "edge/resize-rescaling-input", args: explainEdge("resize_rescaling_input", "-method", "gradient"), code: 0,
+			want: []string{"scales its input itself (layers resizing, rescaling: y = 0.003922·x)", "feeding pixel values 0..255 (x = p)"}},
 		{name: "edge/normalization-input", args: explainEdge("normalization_input", "-method", "gradient"), code: 0,
 			want: []string{"layers rescaling, normalization", "feeding pixel values 0..255"}},
 		{name: "edge/input-range-contradicts", args: run("predict", "-input-range", "0,1", edge("rescaling_input"), sample), code: 0,
