@@ -17,6 +17,8 @@ BENCH ?= .
 PKGS := ./...
 # savedmodels/build_edge.py's models (make edge-models), which the tests need
 EDGE_STAMP := savedmodels/edge/.built
+# savedmodels/golden_units.py's unit gradients of the zoo (tf.gradients goldens for methods' unit targets)
+UNITS_STAMP := savedmodels/edge/units/.built
 
 .PHONY: setup build test test-race fuzz edge-models test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
@@ -36,15 +38,19 @@ build: .tflib/env.mk
 vet: .tflib/env.mk
 	$(GO) vet $(PKGS)
 
-test: .tflib/env.mk vet $(EDGE_STAMP)
+test: .tflib/env.mk vet $(EDGE_STAMP) $(UNITS_STAMP)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))" || { echo "gofmt: files need formatting:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 $(PKGS)
 
 ## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid head, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
-edge-models: $(EDGE_STAMP)
+edge-models: $(EDGE_STAMP) $(UNITS_STAMP)
 
 $(EDGE_STAMP): savedmodels/build_edge.py requirements.txt | .tflib/env.mk
 	$(PY) savedmodels/build_edge.py
+	touch $@
+
+$(UNITS_STAMP): savedmodels/golden_units.py requirements.txt | .tflib/env.mk
+	$(PY) savedmodels/golden_units.py
 	touch $@
 
 ## test-race: the concurrency and lifetime tests under the race detector (tfgraph's "safe for concurrent use" claims, Close during runs, the stderr filter) and the pure-Go packages

@@ -57,10 +57,14 @@ func (a *AttentionRollout) Validate() error {
 // Explain computes the maps.
 func (a *AttentionRollout) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := a.Name()
-	score, _, err := setup(name, m, &b, t)
+	gl, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
+	if err := gl.classOnly(name); err != nil {
+		return nil, err
+	}
+	score := gl.score
 	att := m.Attentions()
 	if len(att) == 0 {
 		return nil, &NotApplicableError{Method: name, Err: fmt.Errorf("the model has no attention layers (Softmax outputs [N,heads,T,T])")}

@@ -33,10 +33,14 @@ func (c *CAM) Validate() error { return c.Chunking.validate(c.Name()) }
 // Explain computes the maps.
 func (c *CAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := c.Name()
-	score, k, err := setup(name, m, &b, t)
+	gl, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
+	if err := gl.classOnly(name); err != nil {
+		return nil, err
+	}
+	score, k := gl.score, gl.k
 	n := b.X.Shape[0]
 	head, err := m.GAPHead()
 	if err != nil {

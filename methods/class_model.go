@@ -86,14 +86,18 @@ func (cm *ClassModel) Explain(ctx context.Context, m Model, b Batch, t Target) (
 	if err := cm.Validate(); err != nil {
 		return nil, err
 	}
-	score, k, err := setup(name, m, &b, t)
+	gl, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
+	if err := gl.classOnly(name); err != nil {
+		return nil, err
+	}
+	score, k := gl.score, gl.k
 	n := b.X.Shape[0]
 	classes := t.Classes
 	if classes == nil {
-		if classes, _, err = predict(ctx, m, b.X, score, t, Chunking{}); err != nil {
+		if classes, _, err = predict(ctx, m, b.X, gl, t, Chunking{}); err != nil {
 			return nil, notApplicable(name, err)
 		}
 	}

@@ -31,6 +31,10 @@ func (g *GradCAMPlusPlus) Validate() error { return g.Chunking.validate(g.Name()
 
 // Explain computes the maps.
 func (g *GradCAMPlusPlus) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
+	if t.Unit != nil {
+		// Its weights are those of an exponential of a class score.
+		return nil, goal{unit: &unitGoal{u: *t.Unit}}.classOnly(g.Name())
+	}
 	lo, err := layerPass(ctx, g.Name(), m, &b, t, true, false, g.Chunking)
 	if err != nil {
 		return nil, err

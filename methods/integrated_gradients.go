@@ -182,7 +182,7 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	if err := ig.Validate(); err != nil {
 		return nil, err
 	}
-	score, k, err := setup(name, m, &b, t)
+	gl, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
@@ -198,12 +198,12 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := scoreRows(ctx, m, both, score, ig.Chunking)
+	rows, err := scoreRows(ctx, m, both, gl.score, ig.Chunking)
 	if err != nil {
 		return nil, notApplicable(name, err)
 	}
-	classes, s1 := pick(rows.Slice(0, n), t.Classes)
-	_, s0 := pick(rows.Slice(n, 2*n), classes)
+	classes, s1 := gl.values(rows.Slice(0, n), t.Classes)
+	_, s0 := gl.values(rows.Slice(n, 2*n), classes)
 	alpha, weight := ig.alphas()
 	np := len(alpha)
 	per := tensor.Size(b.X.Shape[1:])
@@ -216,7 +216,10 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 		report(ctx, ci, len(cs))
 		cnt := c[1] - c[0]
 		xc := x.Slice(0, cnt)
-		cls := make([]int, cnt)
+		var cls []int // nil for a unit
+		if classes != nil {
+			cls = make([]int, cnt)
+		}
 		for e := c[0]; e < c[1]; e++ {
 			i, p := e/np, e%np
 			a := alpha[p]
@@ -225,9 +228,11 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 			for q := range dst {
 				dst[q] = bl[q] + a*(img[q]-bl[q])
 			}
-			cls[e-c[0]] = classes[i]
+			if cls != nil {
+				cls[e-c[0]] = classes[i]
+			}
 		}
-		res, err := m.Run(ctx, xc, tfgraph.Query{Grads: []tfgraph.Grad{{Start: score, Seed: oneHot(cls, k)}}})
+		res, err := m.Run(ctx, xc, tfgraph.Query{Grads: []tfgraph.Grad{gl.grad("", nil, cls, cnt)}})
 		if err != nil {
 			return nil, notApplicable(name, err)
 		}

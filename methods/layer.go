@@ -67,7 +67,7 @@ type layerOut struct {
 // and the layer's activations, with G and the guided signal when asked.
 // It makes the checks of setup on b.
 func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, grad, guided bool, ch Chunking) (*layerOut, error) {
-	score, k, err := setup(method, m, b, t)
+	gl, err := setup(method, m, b, t)
 	if err != nil {
 		return nil, err
 	}
@@ -92,23 +92,21 @@ func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, 
 	}
 	for _, c := range cs {
 		var given []int
-		var seed *tensor.Tensor
 		if t.Classes != nil {
 			given = t.Classes[c[0]:c[1]]
-			seed = oneHot(given, k)
 		}
-		q := tfgraph.Query{Fetch: []string{score, l.Output}}
+		q := tfgraph.Query{Fetch: []string{gl.score, l.Output}}
 		if grad {
-			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, End: l.Output, Seed: seed})
+			q.Grads = append(q.Grads, gl.grad(l.Output, nil, given, c[1]-c[0]))
 		}
 		if guided {
-			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, Rules: tfgraph.Guided, Seed: seed})
+			q.Grads = append(q.Grads, gl.grad("", tfgraph.Guided, given, c[1]-c[0]))
 		}
 		res, err := m.Run(ctx, x.Slice(c[0], c[1]), q)
 		if err != nil {
 			return nil, notApplicable(method, err)
 		}
-		cl, sc := pick(res.Fetched[0], given)
+		cl, sc := gl.values(res.Fetched[0], given)
 		out.classes = append(out.classes, cl...)
 		out.scores = append(out.scores, sc...)
 		parts = append(parts, res.Fetched[1])

@@ -38,6 +38,9 @@ type Model interface {
 	// Head is the model's final activation behind the logits: "softmax",
 	// "sigmoid" (a multi-label head) or "".
 	Head() string
+	// Output is the signature's output tensor (the probabilities, behind a
+	// head).
+	Output() string
 	// Layer finds a layer by its Keras name; CAMLayer is the default layer of
 	// CAM methods.
 	Layer(name string) (tfgraph.Layer, error)
@@ -82,6 +85,13 @@ type Target struct {
 	// Score is the flat tensor [batch, classes] whose entries are explained
 	// ("": the logits, the input of a final softmax if there is one).
 	Score string
+	// Probability explains the model's output probabilities (its softmax or
+	// sigmoid) instead of the logits.
+	Probability bool
+	// Unit, when set, is what is explained instead of a class: a channel,
+	// neuron or direction of a layer (Classes, Score and Probability must
+	// be unset). UnitMethods lists the methods that take it.
+	Unit *Unit
 }
 
 // Maps is what a method returns for a batch of N images.
@@ -470,21 +480,49 @@ func checkBatch(method string, b *Batch) error {
 }
 
 // setup makes the checks every method starts with: the batch (its Black and
-// White filled in), one class per image if classes are given, and the score
-// tensor with its number of classes.
-func setup(method string, m Model, b *Batch, t Target) (string, int, error) {
+// White filled in), one class per image if classes are given, and the
+// target resolved on the model: the score tensor with its number of
+// classes, or the unit.
+func setup(method string, m Model, b *Batch, t Target) (goal, error) {
 	if err := checkBatch(method, b); err != nil {
-		return "", 0, err
+		return goal{}, err
 	}
 	if err := checkClasses(method, t, b.X.Shape[0]); err != nil {
-		return "", 0, err
+		return goal{}, err
 	}
-	return scoreTensor(method, m, t)
+	return resolve(method, m, t, b.X)
+}
+
+// resolve resolves the target on the model; x, a batch of the images it
+// explains, gives the shape of a unit's layer where the graph leaves it
+// open.
+func resolve(method string, m Model, t Target, x *tensor.Tensor) (goal, error) {
+	if t.Unit != nil {
+		if t.Classes != nil || t.Score != "" || t.Probability {
+			return goal{}, fmt.Errorf("methods: %s: target %s is a unit; it takes no classes, score tensor or probability", method, t.Unit)
+		}
+		u, err := resolveUnit(method, m, *t.Unit, x)
+		if err != nil {
+			return goal{}, err
+		}
+		return goal{score: u.layer.Output, unit: u}, nil
+	}
+	score, k, err := scoreTensor(method, m, t)
+	return goal{score: score, k: k}, err
 }
 
 // scoreTensor resolves the target's score tensor and its number of classes.
 func scoreTensor(method string, m Model, t Target) (string, int, error) {
 	score := t.Score
+	if t.Probability {
+		if score != "" {
+			return "", 0, fmt.Errorf("methods: %s: a target with a score tensor (%s) and probability; give one", method, score)
+		}
+		if m.Head() == "" {
+			return "", 0, fmt.Errorf("methods: %s: the model has no softmax or sigmoid head; its output %s is already the scores (explain the class, not its probability)", method, m.Output())
+		}
+		score = m.Output()
+	}
 	if score == "" {
 		score, _ = m.Logits()
 	}
@@ -550,13 +588,14 @@ func scoreRows(ctx context.Context, m Model, x *tensor.Tensor, score string, ch 
 }
 
 // predict resolves the classes of a target (the predicted ones when not
-// given) and their scores, with forward runs over the batch.
-func predict(ctx context.Context, m Model, x *tensor.Tensor, score string, t Target, ch Chunking) ([]int, []float32, error) {
-	rows, err := scoreRows(ctx, m, x, score, ch)
+// given) and their scores, or a unit's values, with forward runs over the
+// batch.
+func predict(ctx context.Context, m Model, x *tensor.Tensor, g goal, t Target, ch Chunking) ([]int, []float32, error) {
+	rows, err := scoreRows(ctx, m, x, g.score, ch)
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, sc := pick(rows, t.Classes)
+	cl, sc := g.values(rows, t.Classes)
 	return cl, sc, nil
 }
 

@@ -64,7 +64,7 @@ func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*M
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	score, k, err := setup(name, m, &b, t)
+	gl, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*M
 			fill[i] = float32(*o.Fill)
 		}
 	}
-	classes, scores, err := predict(ctx, m, b.X, score, t, o.Chunking)
+	classes, scores, err := predict(ctx, m, b.X, gl, t, o.Chunking)
 	if err != nil {
 		return nil, notApplicable(name, err)
 	}
@@ -123,14 +123,21 @@ func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*M
 				}
 			}
 		}
-		res, err := m.Run(ctx, xc, tfgraph.Query{Fetch: []string{score}})
+		res, err := m.Run(ctx, xc, tfgraph.Query{Fetch: []string{gl.score}})
 		if err != nil {
 			return nil, notApplicable(name, err)
 		}
+		var given []int // the class of each example (nil for a unit)
+		if classes != nil {
+			for e := ch[0]; e < ch[1]; e++ {
+				given = append(given, classes[e/nw])
+			}
+		}
+		_, occluded := gl.values(res.Fetched[0], given)
 		for e := ch[0]; e < ch[1]; e++ {
 			i, win := e/nw, e%nw
 			y0, x0 := ys[win/len(xs)], xs[win%len(xs)]
-			d := scores[i] - res.Fetched[0].Data[(e-ch[0])*k+classes[i]]
+			d := scores[i] - occluded[e-ch[0]]
 			mp := sum.Data[i*h*w : (i+1)*h*w]
 			for y := y0; y < y0+patch; y++ {
 				for x := x0; x < x0+patch; x++ {

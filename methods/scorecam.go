@@ -78,6 +78,9 @@ func (s *ScoreCAM) kept(a *tensor.Tensor, i int) []int {
 // Explain computes the maps.
 func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := s.Name()
+	if t.Unit != nil {
+		return nil, goal{unit: &unitGoal{u: *t.Unit}}.classOnly(name)
+	}
 	lo, err := layerPass(ctx, name, m, &b, t, false, false, s.Chunking)
 	if err != nil {
 		return nil, err

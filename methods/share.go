@@ -85,7 +85,7 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 	if users < 2 {
 		return ctx
 	}
-	score, k, err := setup("share", m, &b, t)
+	gl, err := setup("share", m, &b, t)
 	if err != nil {
 		return ctx
 	}
@@ -103,24 +103,22 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 	var as, gs []*tensor.Tensor
 	for _, c := range chunks(x.Shape[0], size) {
 		var given []int
-		var seed *tensor.Tensor
 		if t.Classes != nil {
 			given = t.Classes[c[0]:c[1]]
-			seed = oneHot(given, k)
 		}
-		q := tfgraph.Query{Fetch: []string{score}}
+		q := tfgraph.Query{Fetch: []string{gl.score}}
 		for _, r := range n.rules {
-			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, Rules: r, Seed: seed})
+			q.Grads = append(q.Grads, gl.grad("", r, given, c[1]-c[0]))
 		}
 		if n.layer {
 			q.Fetch = append(q.Fetch, layer.Output)
-			q.Grads = append(q.Grads, tfgraph.Grad{Start: score, End: layer.Output, Seed: seed})
+			q.Grads = append(q.Grads, gl.grad(layer.Output, nil, given, c[1]-c[0]))
 		}
 		res, err := m.Run(ctx, x.Slice(c[0], c[1]), q)
 		if err != nil {
 			return ctx
 		}
-		cl, sc := pick(res.Fetched[0], given)
+		cl, sc := gl.values(res.Fetched[0], given)
 		s.classes = append(s.classes, cl...)
 		s.scores = append(s.scores, sc...)
 		for i := range n.rules {
@@ -147,6 +145,15 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 	return context.WithValue(ctx, sharedKey{}, s)
 }
 
+// sameUnit says whether two targets' units are the same.
+func sameUnit(a, b *Unit) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Layer == b.Layer && a.Channel == b.Channel && a.Reduce == b.Reduce && slices.Equal(a.At, b.At) &&
+		slices.Equal(a.Direction, b.Direction) && (a.Direction == nil) == (b.Direction == nil)
+}
+
 // sharedFor returns the results of a Share of ctx made for this model, batch
 // and target, or nil.
 func sharedFor(ctx context.Context, m Model, b *Batch, t Target) *shared {
@@ -157,7 +164,7 @@ func sharedFor(ctx context.Context, m Model, b *Batch, t Target) *shared {
 	if s.x.Len() > 0 && &s.x.Data[0] != &b.X.Data[0] {
 		return nil
 	}
-	if s.t.Layer != t.Layer || s.t.Grid != t.Grid || s.t.Score != t.Score || !slices.Equal(s.t.Classes, t.Classes) || (s.t.Classes == nil) != (t.Classes == nil) {
+	if s.t.Layer != t.Layer || s.t.Grid != t.Grid || s.t.Score != t.Score || s.t.Probability != t.Probability || !sameUnit(s.t.Unit, t.Unit) || !slices.Equal(s.t.Classes, t.Classes) || (s.t.Classes == nil) != (t.Classes == nil) {
 		return nil
 	}
 	return s

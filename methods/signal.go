@@ -13,7 +13,7 @@ import (
 // images, the forward scores fetched in the same run. Without given classes
 // the seed is the predicted class, picked inside the graph.
 func inputSignal(ctx context.Context, method string, m Model, b *Batch, t Target, rules *tfgraph.RuleSet, ch Chunking) (*tensor.Tensor, []int, []float32, error) {
-	score, k, err := setup(method, m, b, t)
+	gl, err := setup(method, m, b, t)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -25,22 +25,21 @@ func inputSignal(ctx context.Context, method string, m Model, b *Batch, t Target
 	x := b.X
 	n := x.Shape[0]
 	out := tensor.New(x.Shape...)
-	classes := make([]int, 0, n)
+	var classes []int
 	scores := make([]float32, 0, n)
 	per := tensor.Size(x.Shape[1:])
 	for _, c := range chunks(n, ch.size(m)) {
-		g := tfgraph.Grad{Start: score, Rules: rules}
 		var given []int
 		if t.Classes != nil {
 			given = t.Classes[c[0]:c[1]]
-			g.Seed = oneHot(given, k)
 		}
-		res, err := m.Run(ctx, x.Slice(c[0], c[1]), tfgraph.Query{Fetch: []string{score}, Grads: []tfgraph.Grad{g}})
+		g := gl.grad("", rules, given, c[1]-c[0])
+		res, err := m.Run(ctx, x.Slice(c[0], c[1]), tfgraph.Query{Fetch: []string{gl.score}, Grads: []tfgraph.Grad{g}})
 		if err != nil {
 			return nil, nil, nil, notApplicable(method, err)
 		}
 		copy(out.Data[c[0]*per:], res.Grads[0].Data)
-		cl, sc := pick(res.Fetched[0], given)
+		cl, sc := gl.values(res.Fetched[0], given)
 		classes = append(classes, cl...)
 		scores = append(scores, sc...)
 	}

@@ -149,13 +149,13 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 			return nil, err
 		}
 	}
-	score, _, err := setup(s.Name(), m, &b, t)
+	gl, err := setup(s.Name(), m, &b, t)
 	if err != nil {
 		return nil, err
 	}
 	n := b.X.Shape[0]
 	// The classes are those of the clean images.
-	classes, scores, err := predict(ctx, m, b.X, score, t, s.Chunking)
+	classes, scores, err := predict(ctx, m, b.X, gl, t, s.Chunking)
 	if err != nil {
 		return nil, notApplicable(s.Name(), err)
 	}
@@ -177,7 +177,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 		report(ctx, gi, len(groups))
 		k := g[1] - g[0]
 		noisy := tensor.New(append([]int{k * ns}, b.X.Shape[1:]...)...)
-		cls := make([]int, 0, k*ns)
+		var cls []int // nil for a unit
 		for i := 0; i < k; i++ {
 			img := b.X.Item(g[0] + i)
 			lo, hi := img.Range()
@@ -188,11 +188,13 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 				for p := range dst {
 					dst[p] = img.Data[p] + sigma*e[p]
 				}
-				cls = append(cls, classes[g[0]+i])
+				if classes != nil {
+					cls = append(cls, classes[g[0]+i])
+				}
 			}
 		}
 		// The groups are the progress; the wrapped method's chunks are not.
-		res, err := s.inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score})
+		res, err := s.inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit})
 		if err != nil {
 			return nil, err
 		}

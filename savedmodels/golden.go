@@ -135,3 +135,36 @@ func openNpy(path string) (*npyio.Reader, func(), error) {
 // dtype is a .npy header's type string without the quotes npyio keeps
 // ("'<f4'" → "<f4").
 func dtype(s string) string { return strings.Trim(s, "'\"") }
+
+// ReadNpyVector reads a 1-D float32 or float64 .npy file (numpy's default
+// float64 too: a direction saved with np.save) as float32 values.
+func ReadNpyVector(path string) ([]float32, error) {
+	r, closer, err := openNpy(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closer()
+	if len(r.Header.Descr.Shape) != 1 {
+		return nil, fmt.Errorf("savedmodels: %s: shape %v, want a vector (1-D)", path, r.Header.Descr.Shape)
+	}
+	switch dtype(r.Header.Descr.Type) {
+	case "<f4":
+		var v []float32
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("savedmodels: %s: %w", path, err)
+		}
+		return v, nil
+	case "<f8":
+		var v []float64
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("savedmodels: %s: %w", path, err)
+		}
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("savedmodels: %s: dtype %s, want float32 or float64", path, dtype(r.Header.Descr.Type))
+	}
+}

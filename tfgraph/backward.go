@@ -3,6 +3,7 @@ package tfgraph
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,12 +26,14 @@ type Backward struct {
 	Start, End string
 	Rules      *RuleSet
 	seed       tf.Output // PlaceholderWithDefault
+	pick       tf.Output // the mask placeholder of a picking graph (Grad.Pick)
 	startOut   tf.Output
 	result     tf.Output
 }
 
 type bwKey struct {
 	start, end, rules string
+	pick              bool
 }
 
 // backwardCache holds the Backward graphs of a Flat, shared by its views.
@@ -48,6 +51,12 @@ type backwardCache struct {
 // adding it to the graph on first use. An op on the path with no rule is a
 // *NoRuleError naming the op, its layer and the rule set, before anything runs.
 func (fl *Flat) Backward(start, end string, rules *RuleSet) (*Backward, error) {
+	return fl.backward(start, end, rules, false)
+}
+
+// backward is Backward, seeded by a pick mask (Grad.Pick) when pick is set:
+// a graph of its own, since its seed is computed from the start tensor.
+func (fl *Flat) backward(start, end string, rules *RuleSet, pick bool) (*Backward, error) {
 	if start == "" {
 		start, _ = fl.Logits()
 	}
@@ -63,7 +72,7 @@ func (fl *Flat) Backward(start, end string, rules *RuleSet) (*Backward, error) {
 	start, end = canonical(start), canonical(end)
 	fl.bw.mu.Lock()
 	defer fl.bw.mu.Unlock()
-	key := bwKey{start, end, rules.Name}
+	key := bwKey{start, end, rules.Name, pick}
 	if b, ok := fl.bw.m[key]; ok {
 		return b, nil
 	}
@@ -71,7 +80,7 @@ func (fl *Flat) Backward(start, end string, rules *RuleSet) (*Backward, error) {
 		fl.bw.m = map[bwKey]*Backward{}
 	}
 	fl.bw.n++
-	b, err := fl.buildBackward(start, end, rules, fmt.Sprintf("saliency_bw%d/", fl.bw.n))
+	b, err := fl.buildBackward(start, end, rules, pick, fmt.Sprintf("saliency_bw%d/", fl.bw.n))
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +279,7 @@ func attrs(n *nodepb.NodeDef, names ...string) map[string]any {
 	return out
 }
 
-func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) (*Backward, error) {
+func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, prefix string) (*Backward, error) {
 	b := &Builder{fl: fl, g: fl.graph, prefix: prefix}
 	startOut, err := fl.tensor(start)
 	if err != nil {
@@ -292,7 +301,12 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 	}
 	// The seed is fed as float32 and enters the start tensor's dtype; the
 	// result leaves as float32 (below).
-	seed := b.defaultSeed(startOut)
+	var seed, mask tf.Output
+	if pick {
+		seed, mask = b.pickSeed(startOut)
+	} else {
+		seed = b.defaultSeed(startOut)
+	}
 	grads := map[string][]tf.Output{} // tensor name → signals to sum
 	grads[start] = []tf.Output{b.castTo(seed, startOut.DataType())}
 	var result tf.Output
@@ -390,7 +404,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, prefix string) 
 	if err := b.initDerived(); err != nil {
 		return nil, fl.explainRunErrorLocked(err)
 	}
-	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, startOut: startOut, result: result}, nil
+	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, pick: mask, startOut: startOut, result: result}, nil
 }
 
 // signalInputs returns the inputs of node n in the graph, which of them need
@@ -491,6 +505,25 @@ func (b *Builder) defaultSeed(start tf.Output) tf.Output {
 		def = b.op1("OnesLike", nil, start)
 	}
 	return b.op1("PlaceholderWithDefault", map[string]any{"shape": start.Shape()}, def)
+}
+
+// pickSeed is the seed of a picking graph (Grad.Pick) and its mask
+// placeholder: the one-hot, per row, of the largest start value where the
+// mask is non-zero (ArgMax: the first of ties in row-major order).
+func (b *Builder) pickSeed(start tf.Output) (seed, mask tf.Output) {
+	mask = b.op1("Placeholder", map[string]any{"dtype": tf.Float})
+	s := b.castTo(start, tf.Float)
+	ninf := b.constF32(float32(math.Inf(-1)))
+	masked := b.op1("SelectV2", nil, b.op1("NotEqual", nil, mask, b.constF32(0)), s, ninf)
+	shape := b.op1("Shape", map[string]any{"out_type": tf.Int32}, s)
+	rows := b.op1("StridedSlice", map[string]any{"shrink_axis_mask": int64(1)}, shape, b.constI32([]int32{0}), b.constI32([]int32{1}), b.constI32([]int32{1}))
+	flat := b.op1("Reshape", nil, masked, b.op("Pack", []tf.Input{tf.OutputList{rows, b.scalarI32(-1)}}, map[string]any{"axis": int64(0)}))
+	depth := b.op1("StridedSlice", map[string]any{"shrink_axis_mask": int64(1)}, b.op1("Shape", map[string]any{"out_type": tf.Int32}, flat), b.constI32([]int32{1}), b.constI32([]int32{2}), b.constI32([]int32{1}))
+	top := b.op1("ArgMax", map[string]any{"output_type": tf.Int32}, flat, b.scalarI32(1))
+	hot := b.op1("OneHot", map[string]any{"axis": int64(-1)}, top, depth, b.constF32(1), b.constF32(0))
+	def := b.op1("Reshape", nil, hot, shape)
+	seed = b.op1("PlaceholderWithDefault", map[string]any{"shape": start.Shape()}, def)
+	return seed, mask
 }
 
 func (b *Builder) sum(gs []tf.Output) tf.Output {

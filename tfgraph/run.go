@@ -37,6 +37,13 @@ type Grad struct {
 	// one-hot of its largest value: for logits, the predicted class, picked
 	// inside the graph in the same run (OneHot and MultiHot make others).
 	Seed *tensor.Tensor
+	// Pick, when set, makes the seed the one-hot of the largest Start value
+	// of each row among the entries where Pick is non-zero, found inside the
+	// graph in the same run: the strongest activation of one channel of a
+	// layer (Zeiler & Fergus), wherever it is in each image. Pick has Start's
+	// shape, with 1 or the batch size as its first dimension; ties go to the
+	// first entry in row-major order. Seed and Pick are exclusive.
+	Pick *tensor.Tensor
 }
 
 // Result holds what a Query asked for, in order.
@@ -151,9 +158,26 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		fetches = append(fetches, o)
 	}
 	for i, g := range q.Grads {
-		b, err := fl.Backward(g.Start, g.End, g.Rules)
+		if g.Seed != nil && g.Pick != nil {
+			return nil, fmt.Errorf("tfgraph: %s: grad %d has both a seed and a pick; give one", fl.model.Dir, i)
+		}
+		b, err := fl.backward(g.Start, g.End, g.Rules, g.Pick != nil)
 		if err != nil {
 			return nil, err
+		}
+		if g.Pick != nil {
+			if err := fl.checkPick(b.startOut, g.Pick, x.Shape[0]); err != nil {
+				return nil, fmt.Errorf("%w (pick of grad %d)", err, i)
+			}
+			pt, err := toTF(g.Pick)
+			if err != nil {
+				return nil, err
+			}
+			temp = append(temp, pt)
+			if _, dup := feeds[b.pick]; dup {
+				return nil, fmt.Errorf("tfgraph: %s: two grads of one query share a backward graph (%s → %s, %s); ask for it once", fl.model.Dir, b.Start, b.End, b.Rules.Name)
+			}
+			feeds[b.pick] = pt
 		}
 		if g.Seed != nil {
 			if err := fl.checkFeed(b.seed, g.Seed, x.Shape[0]); err != nil {
@@ -242,6 +266,23 @@ func (fl *Flat) checkFeed(o tf.Output, v *tensor.Tensor, batch int) error {
 	}
 	if !ok {
 		return fmt.Errorf("tfgraph: %s: feed for %s wants shape %v with %d rows, got %v", fl.model.Dir, o.Op.Name(), o.Shape(), batch, v.Shape)
+	}
+	return nil
+}
+
+// checkPick checks the pick mask of a backward graph from start: start's
+// shape, with 1 or batch rows.
+func (fl *Flat) checkPick(start tf.Output, v *tensor.Tensor, batch int) error {
+	if err := v.Check(); err != nil {
+		return fmt.Errorf("tfgraph: %s: %w", fl.model.Dir, err)
+	}
+	want, err := start.Shape().ToSlice()
+	ok := err == nil && len(want) == len(v.Shape) && len(v.Shape) > 0 && (v.Shape[0] == 1 || v.Shape[0] == batch)
+	for i := 1; ok && i < len(want); i++ {
+		ok = want[i] < 0 || want[i] == int64(v.Shape[i])
+	}
+	if !ok {
+		return fmt.Errorf("tfgraph: %s: pick on %s wants shape %v with 1 or %d rows, got %v", fl.model.Dir, start.Op.Name(), start.Shape(), batch, v.Shape)
 	}
 	return nil
 }
