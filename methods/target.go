@@ -75,6 +75,21 @@ func (u Unit) String() string {
 	return b.String()
 }
 
+// Describe says in words what the unit's value is.
+func (u Unit) Describe() string {
+	what := fmt.Sprintf("channel %d", u.Channel)
+	if u.Direction != nil {
+		what = "the direction " + u.DirectionFile
+	}
+	switch {
+	case u.Reduce == "at" || u.At != nil:
+		return fmt.Sprintf("%s at %v", what, u.At)
+	case u.Reduce == "mean" || (u.Reduce == "" && u.Direction != nil):
+		return what + ", mean over positions"
+	}
+	return what + ", strongest activation (a neuron on a dense layer)"
+}
+
 // TargetSpec is a target as users write it (ParseTarget): a class, a class
 // probability, or a unit.
 type TargetSpec struct {

@@ -397,6 +397,11 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 		return nil, fmt.Errorf("tfgraph: %s: no %s signal reaches %s from %s", fl.model.Dir, rules, end, start)
 	}
 	result = b.castTo(result, tf.Float)
+	if result == seed {
+		// start is end (Grad-CAM of a unit at its own layer): the signal
+		// is the seed, which a run cannot both feed and fetch.
+		result = b.op1("Identity", nil, result)
+	}
 	if b.err != nil {
 		b.forgetDerived()
 		return nil, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)

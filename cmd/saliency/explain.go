@@ -38,6 +38,16 @@ index.json                what was written, with each map's class, score and opt
 
 The class explained is the predicted one unless -class is given; layer methods
 (cam, gradcam, …) use the model's CAM layer unless -layer names another.
+-target explains something else than a class logit: a class probability
+(probability:3), or a unit inside the model, as Zeiler & Fergus project one:
+channel 17 of layer block3_conv2 at its strongest activation
+(block3_conv2:17), its spatial mean (block3_conv2:17/mean), its activation at
+row 5, column 9 (block3_conv2:17@5,9), a neuron of a dense layer (fc1:17), or
+a direction over the layer's channels read from a .npy vector
+(block3_conv2:v.npy). Unit targets work with the gradient methods, DeconvNet,
+guided backprop, the SmoothGrad family, IG, Grad-CAM, Guided Grad-CAM,
+LayerCAM (at a layer before the unit's) and occlusion; they are the default
+methods then.
 Options of a method are set with -set method.option=value, repeated, e.g.
 -set smoothgrad.samples=20 -set occlusion.patch=6. A method that does not apply
 to the model (cam without global average pooling, an op without a backward
@@ -52,6 +62,7 @@ come before or after the images; after -- everything is an image.`,
 		fs.StringVar(&o.out, "out", "", "output folder (required; created)")
 		fs.StringVar(&o.methods, "method", "", "comma-separated methods (default: all but class-model); see 'saliency help methods'")
 		fs.IntVar(&o.class, "class", -1, "class to explain for every image (default: the predicted class)")
+		fs.StringVar(&o.target, "target", "", "what to explain instead of the predicted class's logit: class:C, probability:C, LAYER:K, LAYER:K/mean, LAYER:K@Y,X, LAYER:FILE.npy (see above)")
 		fs.StringVar(&o.layer, "layer", "", "Keras layer of layer methods (default: the CAM layer inspect shows)")
 		fs.StringVar(&o.grid, "grid", "", "patch grid of a transformer's token layer, HxW or HxW+P with P leading tokens (default: inferred)")
 		fs.Var(&o.set, "set", "method option, method.option=value (repeatable)")
@@ -84,11 +95,11 @@ come before or after the images; after -- everything is an image.`,
 }
 
 type explainOptions struct {
-	model, out, methods, layer, grid, figure string
-	methodSet                                bool // -method was given, perhaps as ""
-	class                                    int
-	set                                      setFlag
-	percentile                               float64
+	model, out, methods, layer, grid, figure, target string
+	methodSet                                        bool // -method was given, perhaps as ""
+	class                                            int
+	set                                              setFlag
+	percentile                                       float64
 }
 
 // setFlag collects -set method.option=value.
@@ -243,28 +254,32 @@ func transparencyNote(w io.Writer, cmd, path string, img image.Image) {
 
 // indexEntry is one map of index.json.
 type indexEntry struct {
-	Image     string             `json:"image"`
-	Method    string             `json:"method"`
-	Class     int                `json:"class"`
-	ClassName string             `json:"class_name"`
-	Score     float32            `json:"score"`
-	Layer     string             `json:"layer,omitempty"`
-	Signed    bool               `json:"signed"`
-	PNG       string             `json:"png"`
-	Map       string             `json:"map"`
-	Raw       string             `json:"raw,omitempty"`
-	Info      map[string]float64 `json:"info,omitempty"`
-	Options   map[string]any     `json:"options,omitempty"`
+	Image     string `json:"image"`
+	Method    string `json:"method"`
+	Class     *int   `json:"class,omitempty"`
+	ClassName string `json:"class_name,omitempty"`
+	// Unit is the unit explained (a unit target), whose value is Score.
+	Unit    string             `json:"unit,omitempty"`
+	Score   float32            `json:"score"`
+	Layer   string             `json:"layer,omitempty"`
+	Signed  bool               `json:"signed"`
+	PNG     string             `json:"png"`
+	Map     string             `json:"map"`
+	Raw     string             `json:"raw,omitempty"`
+	Info    map[string]float64 `json:"info,omitempty"`
+	Options map[string]any     `json:"options,omitempty"`
 }
 
 type index struct {
-	Model     string    `json:"model"`
-	Signature string    `json:"signature"`
-	Scores    string    `json:"scores"`
-	Images    []string  `json:"images"`
-	Methods   []string  `json:"methods"`
-	Skipped   []skipped `json:"skipped,omitempty"`
-	Warnings  []string  `json:"warnings,omitempty"`
+	Model     string `json:"model"`
+	Signature string `json:"signature"`
+	Scores    string `json:"scores"`
+	// Target is -target as read ("" for the predicted class's logit).
+	Target   string    `json:"target,omitempty"`
+	Images   []string  `json:"images"`
+	Methods  []string  `json:"methods"`
+	Skipped  []skipped `json:"skipped,omitempty"`
+	Warnings []string  `json:"warnings,omitempty"`
 	// Diagnostics are the per-image diagnostics above their thresholds
 	// (methods.Check), also among the warnings.
 	Diagnostics []diagnosed  `json:"diagnostics,omitempty"`
@@ -316,11 +331,25 @@ type skipped struct {
 }
 
 func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
+	want, err := methods.ParseTarget(o.target, "")
+	if err != nil {
+		return usagef("-target: %v", err)
+	}
+	if o.class >= 0 {
+		switch {
+		case want.Unit != nil:
+			return usagef("-class %d and -target %s: a unit target has no class", o.class, o.target)
+		case want.Class >= 0 && want.Class != o.class:
+			return usagef("-class %d and -target %s name different classes", o.class, o.target)
+		}
+		want.Class = o.class
+	}
 	var imageMethods []string
 	for _, n := range methods.Names() {
-		if n != "class-model" {
-			imageMethods = append(imageMethods, n)
+		if n == "class-model" || (want.Unit != nil && !slices.Contains(methods.UnitMethods(), n)) {
+			continue
 		}
+		imageMethods = append(imageMethods, n)
 	}
 	ms, opts, err := chosenMethods(o.methods, o.methodSet, o.set, imageMethods)
 	if err != nil {
@@ -348,17 +377,24 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		return err
 	}
 	batch := methods.Batch{X: x, Black: spec.PixelValue(0), White: spec.PixelValue(255)}
-	target := methods.Target{Layer: o.layer, Grid: o.grid}
-	if o.class >= 0 {
-		for range imgs {
-			target.Classes = append(target.Classes, o.class)
-		}
-	}
+	target := want.Target(len(imgs))
+	target.Layer, target.Grid = o.layer, o.grid
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
 	logits, _ := fl.Logits()
-	idx := &index{Model: o.model, Signature: m.Signature.Name, Scores: logits, Grid: "grid." + o.figure,
+	scores := logits
+	switch {
+	case want.Unit != nil:
+		l, err := fl.Layer(want.Unit.Layer)
+		if err != nil {
+			return fmt.Errorf("-target %s: %w", o.target, err)
+		}
+		scores = l.Output
+	case want.Probability:
+		scores = fl.Output()
+	}
+	idx := &index{Model: o.model, Signature: m.Signature.Name, Scores: scores, Target: want.String(), Grid: "grid." + o.figure,
 		Percentile: o.percentile, Saliency: version, TensorFlow: tfgraph.Version()}
 	for _, im := range imgs {
 		idx.Images = append(idx.Images, im.path)
@@ -402,7 +438,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		return fmt.Errorf("none of the %d methods applies to %s (see above)", len(ms), o.model)
 	}
 	grid := &reports.Grid{
-		Title:   fmt.Sprintf("%s — %s", filepath.Base(filepath.Clean(o.model)), scoreNote(logits, card)),
+		Title:   fmt.Sprintf("%s — %s", filepath.Base(filepath.Clean(o.model)), targetNote(want, logits, card)),
 		Columns: []string{"input"},
 	}
 	for k, res := range results {
@@ -428,9 +464,16 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 			if err != nil {
 				return err
 			}
-			e := indexEntry{Image: im.path, Method: name, Class: res.Classes[i], ClassName: card.ClassName(res.Classes[i]),
-				Score: res.Scores[i], Layer: res.Layer, Signed: res.Signed, Options: opts[name],
+			e := indexEntry{Image: im.path, Method: name, Score: res.Scores[i], Layer: res.Layer, Signed: res.Signed, Options: opts[name],
 				PNG: im.stem + "_" + name + ".png", Map: im.stem + "_" + name + ".npy"}
+			what := ""
+			if res.Classes != nil {
+				e.Class, e.ClassName = &res.Classes[i], card.ClassName(res.Classes[i])
+				what = e.ClassName
+			} else {
+				e.Unit = want.Unit.String()
+				what = e.Unit
+			}
 			if err := reports.WritePNG(filepath.Join(o.out, e.PNG), over); err != nil {
 				return err
 			}
@@ -458,7 +501,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 				grid.Sequential = true
 			}
 			row = append(row, reports.Cell{Image: over})
-			label = fmt.Sprintf("%s\n%s (%.3g)", im.stem, card.ClassName(res.Classes[i]), res.Scores[i])
+			label = fmt.Sprintf("%s\n%s (%.3g)", im.stem, what, res.Scores[i])
 		}
 		grid.Rows = append(grid.Rows, label)
 		grid.Cells = append(grid.Cells, row)
@@ -476,6 +519,17 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		return fmt.Errorf("%d of %d images could not be read", failed, len(paths))
 	}
 	return nil
+}
+
+// targetNote says what is explained.
+func targetNote(t methods.TargetSpec, logits string, card *savedmodels.Card) string {
+	switch {
+	case t.Unit != nil:
+		return "unit " + t.Unit.String() + ": " + t.Unit.Describe()
+	case t.Probability:
+		return "class probabilities"
+	}
+	return scoreNote(logits, card)
 }
 
 // scoreNote says what the scores are.

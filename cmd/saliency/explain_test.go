@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // explain writes an overlay and a map per image and method, the grid and an
@@ -182,4 +188,85 @@ func TestVisualize(t *testing.T) {
 	if d, _ := tensor.MaxAbsDiff(got, &tensor.Tensor{Shape: got.Shape, Data: want}); d > 1e-6 {
 		t.Errorf("-from with lr 1e-12 moved the image by %g", d)
 	}
+}
+
+// -target explains a unit: the unit methods by default, index.json names
+// the target and each map's unit and value (no class), and the gradient's
+// raw map is the unit's gradient the library computes.
+func TestExplainUnitTarget(t *testing.T) {
+	out := t.TempDir()
+	img := zoo + "/samples/fmnist_0000_ankle-boot.png"
+	code, stdout, stderr := runCLI("explain", "-model", zoo+"/fmnist_vgg", "-out", out, "-target", "conv2_2:5/mean",
+		"-set", "smoothgrad.samples=2", "-set", "squaregrad.samples=2", "-set", "vargrad.samples=2", "-set", "integrated-gradients.steps=64", img)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "12 maps of 1 images by 12 methods") || stderr != "" {
+		t.Errorf("stdout %q, stderr %q", stdout, stderr)
+	}
+	var idx index
+	raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Target != "conv2_2:5/mean" || !strings.Contains(idx.Scores, "conv2_2") {
+		t.Errorf("index target %q, scores %q", idx.Target, idx.Scores)
+	}
+	if slices.Contains(idx.Methods, "cam") || slices.Contains(idx.Methods, "class-model") {
+		t.Errorf("methods %v", idx.Methods)
+	}
+	for _, e := range idx.Maps {
+		if e.Unit != "conv2_2:5/mean" || e.Class != nil || e.ClassName != "" {
+			t.Errorf("%s: unit %q class %v %q", e.Method, e.Unit, e.Class, e.ClassName)
+		}
+		if e.Method != "gradient" {
+			continue
+		}
+		got, err := savedmodels.ReadNpy(filepath.Join(out, e.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl, x := cliFlat(t, img)
+		want, err := mustMethod(t, "gradient").Explain(context.Background(), fl, methods.Batch{X: x},
+			methods.Target{Unit: &methods.Unit{Layer: "conv2_2", Channel: 5, Reduce: "mean"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range want.Raw.Data {
+			if got.Data[i] != v {
+				t.Fatalf("raw gradient at %d: %v, library %v", i, got.Data[i], v)
+			}
+		}
+		if e.Score != want.Scores[0] {
+			t.Errorf("value %v, library %v", e.Score, want.Scores[0])
+		}
+	}
+}
+
+// cliFlat opens a zoo model as the CLI does and reads one image into its
+// input batch.
+func cliFlat(t *testing.T, img string) (*tfgraph.Flat, *tensor.Tensor) {
+	t.Helper()
+	op, err := experiments.Open(zoo+"/fmnist_vgg", tfgraph.Options{}, experiments.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Model.Close() })
+	ims, failed := readImages(io.Discard, "test", []string{img}, op.Spec)
+	if failed > 0 {
+		t.Fatalf("%s not read", img)
+	}
+	return op.Flat, &tensor.Tensor{Shape: []int{1, op.Spec.Height, op.Spec.Width, op.Spec.Channels}, Data: ims[0].x}
+}
+
+func mustMethod(t *testing.T, name string) methods.Method {
+	t.Helper()
+	m, err := methods.New(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
