@@ -127,7 +127,11 @@ type PlanModel struct {
 	// Layer is the layer of CAM methods.
 	Layer      string     `json:"layer"`
 	Target     string     `json:"target"`
-	ClassNames []string   `json:"class_names"`
+	// Probability and Unit are the target when it is a class probability
+	// or a unit (methods.Target).
+	Probability bool          `json:"probability,omitempty"`
+	Unit        *methods.Unit `json:"unit,omitempty"`
+	ClassNames  []string      `json:"class_names"`
 	Predicted  []int      `json:"predicted"`
 	Classes    []int      `json:"classes"`
 	Shape      [3]int     `json:"shape"` // H, W, C of the input
@@ -474,7 +478,38 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			pm.Classes = append(pm.Classes, l)
 		}
 	default:
-		c, _ := strconv.Atoi(m.Target)
+		spec := methods.TargetSpec{Class: -1}
+		if c, err := strconv.Atoi(m.Target); err == nil {
+			spec.Class = c
+		} else if spec, err = methods.ParseTarget(m.Target, p.Exp.Dir); err != nil {
+			at("target", "%v", err)
+			break
+		}
+		pm.Probability, pm.Unit = spec.Probability, spec.Unit
+		if spec.Unit != nil {
+			// The unit's value is explained; the classes are the
+			// predicted ones, for the report's labels.
+			pm.Classes = pm.Predicted
+			if err := methods.CheckTarget(om.fl, spec.Target(0), om.x.Slice(0, 1)); err != nil {
+				at("target", "%s", strings.TrimPrefix(err.Error(), "methods: target: "))
+			}
+			for _, t := range p.Exp.Tests {
+				if slices.Contains(classTests, t.Kind) {
+					pr := t.at
+					pr.Msg = fmt.Sprintf("%s: model %s explains the unit %s; this test needs a class target (its measure is the class probability or the class itself)", t.Kind, m.Name, spec.Unit)
+					problems = append(problems, pr)
+				}
+			}
+			break
+		}
+		if spec.Probability && om.fl.Head() == "" {
+			at("target", "target %s: the model has no softmax or sigmoid head; its output is already the scores", m.Target)
+		}
+		if spec.Class < 0 {
+			pm.Classes = pm.Predicted
+			break
+		}
+		c := spec.Class
 		if c >= classes {
 			at("target", "target %d: the model has %d classes (0 to %d)", c, classes, classes-1)
 		}
@@ -784,6 +819,11 @@ func hashModel(dir string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// classTests are the tests whose measure is a class's (its probability
+// under deletion, another class, a kept prediction): a unit target does not
+// fit them.
+var classTests = []string{"faithfulness", "road", "random-logit", "fragility"}
+
 // Calibration is the measured time of one unit per model and method.
 type Calibration struct {
 	Model, Method string
@@ -814,7 +854,7 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 		om := p.models[mi]
 		lo, hi := p.BatchRange(0)
 		batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
-		target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[mi].Layer}
+		target := p.target(mi, 0, lo, hi)
 		for ki, meth := range p.methods {
 			c := Calibration{Model: pm.Name, Method: p.Methods[ki].Dir, Units: count[[2]int{mi, ki}]}
 			var took time.Duration

@@ -266,14 +266,25 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 // unitInputs are the batch and the target of a map unit, before the
 // perturbations of its step (noise, shift).
 func (p *Plan) unitInputs(u Unit) (methods.Batch, methods.Target) {
-	pm, om := p.Models[u.Model], p.models[u.Model]
+	om := p.models[u.Model]
 	lo, hi := p.BatchRange(u.Batch)
 	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
-	target := methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer}
-	if cls := pm.Steps[u.Step].Classes; cls != nil {
-		target.Classes = cls[lo:hi]
+	return batch, p.target(u.Model, u.Step, lo, hi)
+}
+
+// target is what model mi explains on images [lo, hi) at a step: its
+// classes (the step's, for random-logit), their probability, or its unit.
+func (p *Plan) target(mi, step, lo, hi int) methods.Target {
+	pm := p.Models[mi]
+	t := methods.Target{Layer: p.Exp.Models[mi].Layer, Probability: pm.Probability, Unit: pm.Unit}
+	if pm.Unit != nil {
+		return t
 	}
-	return batch, target
+	t.Classes = pm.Classes[lo:hi]
+	if cls := pm.Steps[step].Classes; cls != nil {
+		t.Classes = cls[lo:hi]
+	}
+	return t
 }
 
 // plain says whether a unit explains its batch as it is, with the step's

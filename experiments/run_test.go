@@ -667,3 +667,74 @@ outputs: {figures: [png], tables: [csv]}
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
 }
+
+// A model's target may be a unit: its maps are the method's maps of the unit
+// (the original step) and the report is written; tests whose measure is a
+// class refuse it, and a unit that does not fit its layer is a problem at
+// the target's line.
+func TestUnitTargetExperiment(t *testing.T) {
+	dir := t.TempDir()
+	vgg := zoo("fmnist_vgg")
+	path := writeFile(t, dir, "unit.yaml", `name: unit
+seed: 3
+models:
+  - path: `+vgg+`
+    target: conv2_2:5/mean
+data: {source: fashion-mnist, count: 3}
+methods: [gradient, guided-backprop]
+tests:
+  - randomization: {modes: [cascading]}
+metrics: [spearman-abs]
+`)
+	p := newTestPlan(t, path)
+	if p.Models[0].Unit == nil || p.Models[0].Unit.String() != "conv2_2:5/mean" {
+		t.Fatalf("plan unit %v", p.Models[0].Unit)
+	}
+	ctx := context.Background()
+	out := t.TempDir()
+	if _, err := p.Run(ctx, RunOptions{Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	meth, _ := methods.New("gradient", nil)
+	om := p.models[0]
+	res, err := meth.Explain(ctx, om.fl, methods.Batch{X: om.x.Slice(0, 3)}, methods.Target{Unit: &methods.Unit{Layer: "conv2_2", Channel: 5, Reduce: "mean"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := savedmodels.ReadNpy(filepath.Join(out, p.UnitPath(Unit{Model: 0, Step: 0, Method: 0, Batch: 0})+".npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tensor.Equal(got, res.Map) {
+		t.Error("the unit target's gradient maps differ from the method's")
+	}
+	if _, err := WriteReport(out, ReportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for i, c := range []struct{ target, extra, want string }{
+		{"conv9:5", "", `4:13: model fmnist_vgg: target conv9:5: tfgraph: ` + vgg + `: layer "conv9" not found`},
+		{"conv2_2:40", "", `4:13: model fmnist_vgg: target conv2_2:40: channel 40 is out of range`},
+		{"conv2_2:4", "  - faithfulness: {steps: 4}\n", `faithfulness: model fmnist_vgg explains the unit conv2_2:4; this test needs a class target`},
+	} {
+		y := "name: x\nmodels:\n  - path: " + vgg + "\n    target: " + c.target + "\ndata: {source: fashion-mnist, count: 2}\nmethods: [gradient]\ntests:\n  - randomization: {modes: [cascading]}\n" + c.extra
+		path := writeFile(t, dir, "p.yaml", y)
+		e, err := Load(path)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		p, err := NewPlan(ctx, e, PlanOptions{})
+		if err == nil {
+			p.Close()
+			t.Errorf("case %d: no error", i)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("case %d: %v\nwant %q", i, err, c.want)
+		}
+	}
+	bad := writeFile(t, dir, "b.yaml", "name: x\nmodels:\n  - path: "+vgg+"\n    target: conv2_2:5/median\ndata: {source: fashion-mnist, count: 2}\nmethods: [gradient]\n")
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "4:13") || !strings.Contains(err.Error(), "want /max or /mean") {
+		t.Errorf("bad target syntax: %v", err)
+	}
+}

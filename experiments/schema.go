@@ -56,9 +56,13 @@ type Model struct {
 	Signature string
 	// Layer is the layer of CAM methods ("": the model's CAM layer).
 	Layer string
-	// Target is the class explained: "predicted" (default, the original
+	// Target is what is explained: "predicted" (default, the original
 	// model's prediction, kept for every randomization step), "label" (the
-	// image's true class), or a class index.
+	// image's true class), a class index, or a target of
+	// methods.ParseTarget: "class:3", "probability:3" (or "probability",
+	// the predicted class's), a unit ("conv2_2:5", "conv2_2:5/mean",
+	// "conv2_2:5@3,4", "fc1:7", "conv2_2:v.npy" read beside the
+	// experiment file).
 	Target string
 
 	at map[string]Problem // where each key is, for errors found at plan time
@@ -469,12 +473,21 @@ func (v *validator) model(n *yaml.Node) Model {
 		"layer":     func(x *yaml.Node) { m.Layer = v.str(x, "layer") },
 		"target": func(x *yaml.Node) {
 			s := v.str(x, "target")
-			if _, err := strconv.Atoi(s); err != nil && s != "" && s != "predicted" && s != "label" {
-				v.errorf(x, "target %q: want predicted, label or a class index", s)
-			} else if i, err := strconv.Atoi(s); err == nil && i < 0 {
-				v.errorf(x, "target %d: a class index is ≥ 0", i)
-			}
 			m.Target = s
+			if i, err := strconv.Atoi(s); err == nil {
+				if i < 0 {
+					v.errorf(x, "target %d: a class index is ≥ 0", i)
+				}
+				return
+			}
+			if s == "" || s == "predicted" || s == "label" {
+				return
+			}
+			if !strings.Contains(s, ":") && s != "probability" && s != "prob" {
+				v.errorf(x, "target %q: want predicted, label or a class index, or %s", s, methods.TargetSyntax)
+			} else if _, err := methods.ParseTarget(s, v.dir); err != nil {
+				v.errorf(x, "%v; or predicted, label, a class index", err)
+			}
 		},
 	}, "path")
 	if m.Name == "" && m.Path != "" {

@@ -32,18 +32,18 @@ import (
 // neurons: its channel is the neuron and Reduce does not apply.
 type Unit struct {
 	// Layer is the Keras layer.
-	Layer string
+	Layer string `json:"layer"`
 	// Channel is the channel or neuron (ignored with Direction).
-	Channel int
+	Channel int `json:"channel"`
 	// Direction is a vector over the layer's channels (nil: Channel).
-	Direction []float32
+	Direction []float32 `json:"direction,omitempty"`
 	// DirectionFile names the file Direction was read from, for String.
-	DirectionFile string
+	DirectionFile string `json:"direction_file,omitempty"`
 	// Reduce is "max", "mean" or "at" ("": max for a channel, mean for a
 	// direction).
-	Reduce string
+	Reduce string `json:"reduce,omitempty"`
 	// At is the position of Reduce "at": one index per position axis.
-	At []int
+	At []int `json:"at,omitempty"`
 }
 
 // String is the unit in the syntax of ParseTarget.
@@ -296,6 +296,15 @@ func (g goal) values(fetched *tensor.Tensor, given []int) ([]int, []float32) {
 		vals[i] = float32(s)
 	}
 	return nil, vals
+}
+
+// CheckTarget checks a target against a model (its layer, channel,
+// position and direction, or its classes and score tensor) without running
+// a method; x is one image, which gives the shape of a layer the graph
+// leaves open.
+func CheckTarget(m Model, t Target, x *tensor.Tensor) error {
+	_, err := resolve("target", m, t, x)
+	return err
 }
 
 // classOnly refuses a unit target for a method that explains classes only.
