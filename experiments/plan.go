@@ -125,17 +125,17 @@ type PlanModel struct {
 	SHA256    string `json:"sha256"`
 	Signature string `json:"signature"`
 	// Layer is the layer of CAM methods.
-	Layer      string     `json:"layer"`
-	Target     string     `json:"target"`
+	Layer  string `json:"layer"`
+	Target string `json:"target"`
 	// Probability and Unit are the target when it is a class probability
 	// or a unit (methods.Target).
 	Probability bool          `json:"probability,omitempty"`
 	Unit        *methods.Unit `json:"unit,omitempty"`
 	ClassNames  []string      `json:"class_names"`
-	Predicted  []int      `json:"predicted"`
-	Classes    []int      `json:"classes"`
-	Shape      [3]int     `json:"shape"` // H, W, C of the input
-	Steps      []PlanStep `json:"steps"`
+	Predicted   []int         `json:"predicted"`
+	Classes     []int         `json:"classes"`
+	Shape       [3]int        `json:"shape"` // H, W, C of the input
+	Steps       []PlanStep    `json:"steps"`
 	// Warnings say what may make this model's maps or classes wrong
 	// (experiments.Opened.Warnings): random ops at inference, a pixel
 	// mapping its own input rescaling contradicts. run prints them and the
