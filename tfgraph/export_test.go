@@ -7,3 +7,25 @@ func SimulateOOM(n int) { testOOMAbove = n }
 // FilterTFLogs runs f with TensorFlow's INFO lines filtered from stderr, for
 // the tests of the filter itself.
 var FilterTFLogs = filterTFLogs
+
+// FieldTensors lists, in graph order, the floating-point tensors of rank 3
+// or more that depend on the input and that the logits depend on (the
+// input and StopGradient outputs aside, which pass no gradient): the
+// receptive-field tests check each on the models without Keras layers.
+func (fl *Flat) FieldTensors() []string {
+	logits, _ := fl.Logits()
+	_, onPath, err := fl.path(nodeOf(logits), nodeOf(fl.inputName()))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range fl.order {
+		if !onPath[n.GetName()] || !fl.floatOutput(n.GetName()) || n.GetOp() == "StopGradient" || n.GetOp() == "Placeholder" {
+			continue
+		}
+		if s := fl.Shape(n.GetName()); len(s) >= 3 {
+			out = append(out, n.GetName())
+		}
+	}
+	return out
+}

@@ -43,6 +43,8 @@ type Flat struct {
 	feed *WeightFeed
 	// profile, when set, traces every run of this view (Profiled).
 	profile *Profile
+	// rf holds the receptive fields (receptive.go), shared by the views.
+	rf *rfCache
 }
 
 // Flat returns the model's flat graph, building it on first use.
@@ -79,7 +81,7 @@ func (m *Model) buildFlat() (*Flat, error) {
 	}
 	fl := &Flat{model: m, graph: g, prefix: flatPrefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
 		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{},
-		quiet: &firstRunFilter{}, bw: &backwardCache{}, runs: &atomic.Int64{}}
+		quiet: &firstRunFilter{}, bw: &backwardCache{}, runs: &atomic.Int64{}, rf: &rfCache{def: fg.def}}
 	for _, n := range fg.def.GetNode() {
 		fl.nodes[n.GetName()] = n
 	}
