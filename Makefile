@@ -17,7 +17,7 @@ BENCH ?= .
 PKGS := ./...
 # savedmodels/build_edge.py's models (make edge-models), which the tests need
 EDGE_STAMP := savedmodels/edge/.built
-# savedmodels/golden_units.py's unit gradients of the zoo (tf.gradients goldens for methods' unit targets)
+# savedmodels/golden_units.py's unit gradients of the zoo (tf.gradients goldens for methods' unit targets) and golden_scan.py's top-k scans (the oracle of units)
 UNITS_STAMP := savedmodels/edge/units/.built
 
 .PHONY: setup build test test-race fuzz edge-models test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
@@ -49,8 +49,11 @@ $(EDGE_STAMP): savedmodels/build_edge.py requirements.txt | .tflib/env.mk
 	$(PY) savedmodels/build_edge.py
 	touch $@
 
-$(UNITS_STAMP): savedmodels/golden_units.py requirements.txt | .tflib/env.mk
+$(UNITS_STAMP): savedmodels/golden_units.py savedmodels/golden_scan.py requirements.txt | .tflib/env.mk
 	$(PY) savedmodels/golden_units.py
+	mkdir -p savedmodels/edge/units/scan
+	$(PY) savedmodels/golden_scan.py savedmodels/fmnist_vgg conv2_2 savedmodels/edge/units/scan/fmnist_vgg_conv2_2.json
+	$(PY) savedmodels/golden_scan.py savedmodels/fmnist_vgg fc1 savedmodels/edge/units/scan/fmnist_vgg_fc1.json
 	touch $@
 
 ## test-race: the concurrency and lifetime tests under the race detector (tfgraph's "safe for concurrent use" claims, Close during runs, the stderr filter) and the pure-Go packages

@@ -44,7 +44,7 @@ func (im *Images) Len() int { return len(im.IDs) }
 
 // LoadImages draws d.Count images of d's source with d.Seed: a seeded
 // permutation of the source's images, the first Count kept in the source's
-// order.
+// order. Count 0 takes every image, in the source's order.
 func LoadImages(d Data) (*Images, error) {
 	var all *Images
 	var err error
@@ -52,7 +52,11 @@ func LoadImages(d Data) (*Images, error) {
 	case "folder":
 		all, err = folderImages(d.Path)
 	case "fashion-mnist":
-		all, err = fashionMNIST(d.Path)
+		path := d.Path
+		if path == "" {
+			path = FashionMNISTDir
+		}
+		all, err = fashionMNIST(path)
 	case "scatter":
 		all, err = scatterImages(d.Path)
 	default:
@@ -60,6 +64,9 @@ func LoadImages(d Data) (*Images, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if d.Count == 0 {
+		return all, nil
 	}
 	if d.Count > all.Len() {
 		return nil, fmt.Errorf("experiments: data: count %d, but %s holds %d images", d.Count, d.Path, all.Len())
@@ -100,6 +107,35 @@ func (im *Images) Inputs(spec images.Spec) (x, display *tensor.Tensor, err error
 	}
 	display, err = tensor.Stack(ds)
 	return x, display, err
+}
+
+// FashionMNISTDir is where Debian's dataset-fashion-mnist installs the IDX
+// files: the default path of the fashion-mnist source.
+const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
+
+// Source streams the images preprocessed for a model, batch by batch
+// (units.Source): only the decoded pictures stay in memory.
+func (im *Images) Source(spec images.Spec) *ImageSource { return &ImageSource{im: im, spec: spec} }
+
+// ImageSource is Images preprocessed for a model on demand.
+type ImageSource struct {
+	im   *Images
+	spec images.Spec
+}
+
+// Len is the number of images.
+func (s *ImageSource) Len() int { return s.im.Len() }
+
+// ID names image i.
+func (s *ImageSource) ID(i int) string { return s.im.IDs[i] }
+
+// Batch is the model inputs and display images of images [lo, hi).
+func (s *ImageSource) Batch(lo, hi int) (x, display *tensor.Tensor, err error) {
+	if lo < 0 || hi > s.im.Len() || lo >= hi {
+		return nil, nil, fmt.Errorf("experiments: images [%d,%d) of %d", lo, hi, s.im.Len())
+	}
+	part := &Images{Pictures: s.im.Pictures[lo:hi], Sources: s.im.Sources[lo:hi]}
+	return part.Inputs(s.spec)
 }
 
 // folderImages reads the image files of a folder (images.Extensions) in name order;

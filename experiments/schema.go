@@ -512,7 +512,7 @@ func (v *validator) data(n *yaml.Node) Data {
 	case pathNode != nil:
 		d.Path = v.path(pathNode, "the data path")
 	case d.Source == "fashion-mnist":
-		d.Path = "/usr/share/datasets/fashion-mnist"
+		d.Path = FashionMNISTDir
 	case d.Source != "":
 		v.errorf(n, "data source %s needs a path", d.Source)
 	}

@@ -4,7 +4,9 @@
 # applies), on the cluttered 64×64 samples (fmnist_scatter), on the small vision
 # transformer (fmnist_vit), and the class
 # model visualisation of every class of fmnist_gap and, regularised,
-# fmnist_vgg. Then the two committed experiments: the lecture's methods on two
+# fmnist_vgg; what the channels of fmnist_vgg's conv2_2 respond to (Zeiler &
+# Fergus' top-9 patches and projections over the 10,000 test images). Then
+# the two committed experiments: the lecture's methods on two
 # models, and the sanity checks of Adebayo et al. (cascading and independent
 # randomization, every metric, verdicts), each a report folder with
 # index.html. Writes demo/ and prints the figures' paths.
@@ -32,6 +34,10 @@ echo
 echo "== class model visualisation, fmnist_vgg, with clipping, blur and jitter (Yosinski et al.)"
 bin/saliency visualize -model savedmodels/fmnist_vgg -out "$OUT/fmnist_vgg_classes" -set clip=true -set blur=0.5 -set jitter=1
 echo
+echo "== what a layer looks for (Zeiler & Fergus): each channel of fmnist_vgg's conv2_2, its top 9 of the 10,000"
+echo "   Fashion-MNIST test images, their DeconvNet projections beside the receptive-field patches"
+bin/saliency units -model savedmodels/fmnist_vgg -layer conv2_2 -out "$OUT/fmnist_vgg_units"
+echo
 echo "== experiments/lecture.yaml: the lecture's methods on fmnist_vgg and fmnist_resnet"
 bin/saliency run -out "$OUT/lecture" experiments/lecture.yaml
 echo
@@ -39,5 +45,5 @@ echo "== experiments/sanity-checks.yaml: model-parameter randomization (Adebayo 
 bin/saliency run -out "$OUT/sanity-checks" experiments/sanity-checks.yaml
 echo
 echo "figures:"
-ls "$OUT"/*/grid.png "$OUT"/*/figures/*.png | sed 's/^/  /'
+ls "$OUT"/*/grid.png "$OUT"/fmnist_vgg_units/rows.png "$OUT"/fmnist_vgg_units/channel_005.png "$OUT"/*/figures/*.png | sed 's/^/  /'
 echo "demo took $(( $(date +%s) - start )) s"

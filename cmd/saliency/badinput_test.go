@@ -449,6 +449,20 @@ func badFlagCases() []badCase {
 	return []badCase{
 		{name: "flag/unknown-method", args: explainArgs(vgg, "-method", "gradient,gradcan"), code: 2, want: []string{`unknown method "gradcan"`, "gradcam"}},
 		{name: "flag/class-out-of-range", args: explainArgs(vgg, "-class", "10"), code: 1, want: []string{"class 10 of image 0 is out of range"}},
+		{name: "units/no-layer", args: fixed("units", "-model", vgg, "-out", "$D/out"), code: 2, want: []string{"-model, -layer and -out are required"}},
+		{name: "units/unknown-layer", args: fixed("units", "-model", vgg, "-layer", "conv9", "-out", "$D/out"), code: 1, want: []string{"-layer", `layer "conv9" not found`, "conv1_1"}},
+		{name: "units/k", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-k", "0", "-out", "$D/out"), code: 2, want: []string{"-k must be 1 to 100, got 0"}},
+		{name: "units/batch", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-batch", "5000", "-out", "$D/out"), code: 2, want: []string{"-batch must be 1 to 1024"}},
+		{name: "units/project", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-project", "lrp", "-out", "$D/out"), code: 2, want: []string{"-project is deconvnet, guided-backprop, gradient or none", `"lrp"`}},
+		{name: "units/channels-syntax", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-channels", "3-1", "-out", "$D/out"), code: 2, want: []string{"-channels", `"3-1" is not a range`}},
+		{name: "units/channel-range", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-channels", "40", "-count", "3", "-out", "$D/out"), code: 1, want: []string{"channel 40 is out of range", "32 channels"}},
+		{name: "units/data", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-data", "imagenet", "-out", "$D/out"), code: 2, want: []string{"-data", `"imagenet" is not fashion-mnist`}},
+		{name: "units/data-count", args: fixed("units", "-model", vgg, "-layer", "conv2_2", "-data", "folder:"+zoo+"/samples", "-count", "500", "-out", "$D/out"), code: 1, want: []string{"-data folder:", "count 500, but"}},
+		{name: "units/resume-other-layer", args: func(t *testing.T, d string) []string {
+			os.MkdirAll(filepath.Join(d, "out"), 0o755)
+			os.WriteFile(filepath.Join(d, "out", "scan.json"), []byte(`{"layer":"conv1_1","k":9,"images":3,"total":10000}`), 0o644)
+			return []string{"units", "-model", vgg, "-layer", "conv2_2", "-out", filepath.Join(d, "out")}
+		}, code: 1, want: []string{"scan.json", "the scan to resume is of layer conv1_1", "delete it"}},
 		{name: "flag/target-syntax", args: explainArgs(vgg, "-target", "conv2_2"), code: 2, want: []string{"-target", `"conv2_2"`, "no ':'", "LAYER:K/mean"}},
 		{name: "flag/target-reduction", args: explainArgs(vgg, "-target", "conv2_2:3/median"), code: 2, want: []string{"-target", "want /max or /mean"}},
 		{name: "flag/target-unknown-layer", args: explainArgs(vgg, "-target", "conv9:3"), code: 1, want: []string{"-target conv9:3", `layer "conv9" not found`, "conv1_1"}},
@@ -488,7 +502,7 @@ func badFlagCases() []badCase {
 		{name: "flag/trailing-comma", args: explainArgs(vgg, "-method", "gradient,"), code: 2, want: []string{`-method "gradient,": want a comma-separated list`}},
 		{name: "flag/spaced-methods", args: explainArgs(vgg, "-method", "gradient, smoothgrad", "-set", "smoothgrad.samples=2"), code: 0, stdout: "2 maps of 1 images by 2 methods"},
 		// help with a topic that is none printed the general help, exit 0.
-		{name: "help/unknown-topic", args: fixed("help", "bogus"), code: 2, want: []string{`saliency help: unknown help topic "bogus"; topics: inspect, predict, explain, visualize, run, report, version, methods`}},
+		{name: "help/unknown-topic", args: fixed("help", "bogus"), code: 2, want: []string{`saliency help: unknown help topic "bogus"; topics: inspect, predict, explain, visualize, units, run, report, version, methods`}},
 		{name: "help/two-topics", args: fixed("help", "explain", "run"), code: 2, want: []string{"saliency help: want one topic, have 2: explain run"}},
 		{name: "help/flag-topic", args: fixed("-h", "bogus"), code: 2, want: []string{`unknown help topic "bogus"`}},
 	}

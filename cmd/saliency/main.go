@@ -11,6 +11,7 @@
 //	predict    classify images with a SavedModel (top-k classes)
 //	explain    compute saliency maps of images: overlays, a grid figure, .npy maps
 //	visualize  class model visualisation: the image each class's logit likes best
+//	units      what each channel of a layer responds to: top-k images of a data set and their projections (Zeiler & Fergus)
 //	run        run an experiment file: maps, reliability tests, tables and figures
 //	report     build the report of an experiment's run folder
 //	version    print the versions of saliency, TensorFlow and Go
@@ -56,7 +57,7 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 var commands []*command
 
 func init() {
-	commands = []*command{inspectCmd, predictCmd, explainCmd, visualizeCmd, runCmd, reportCmd, versionCmd}
+	commands = []*command{inspectCmd, predictCmd, explainCmd, visualizeCmd, unitsCmd, runCmd, reportCmd, versionCmd}
 }
 
 func main() {
