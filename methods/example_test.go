@@ -75,3 +75,43 @@ func ExampleNotApplicableError() {
 	// Output:
 	// true cam
 }
+
+// A unit target: guided backprop of channel 13 of fmnist_vgg's conv2_2 at
+// its strongest activation in each image (Zeiler & Fergus' projection), read
+// from the syntax of the CLI and YAML.
+func ExampleParseTarget() {
+	m, err := tfgraph.Load("../savedmodels/fmnist_vgg", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	fl, err := m.Flat()
+	if err != nil {
+		log.Fatal(err)
+	}
+	g, err := savedmodels.ReadGolden("../savedmodels/fmnist_vgg")
+	if err != nil {
+		log.Fatal(err)
+	}
+	spec, err := methods.ParseTarget("conv2_2:13", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(spec.Unit.Describe())
+	gb, err := methods.New("guided-backprop", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	x := g.Inputs.Slice(0, 2)
+	maps, err := gb.Explain(context.Background(), fl, methods.Batch{X: x}, spec.Target(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(maps.Raw.Shape, maps.Classes == nil, len(maps.Scores))
+	_, err = methods.ParseTarget("conv2_2:13/median", "")
+	fmt.Println(err != nil)
+	// Output:
+	// channel 13, strongest activation (a neuron on a dense layer)
+	// [2 28 28 1] true 2
+	// true
+}
