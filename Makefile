@@ -19,8 +19,10 @@ PKGS := ./...
 EDGE_STAMP := savedmodels/edge/.built
 # savedmodels/golden_units.py's unit gradients of the zoo (tf.gradients goldens for methods' unit targets) and golden_scan.py's top-k scans (the oracle of units)
 UNITS_STAMP := savedmodels/edge/units/.built
+# savedmodels/build_small_applications.py's models (make small-applications)
+SMALL_APPS_STAMP := savedmodels/applications_small/.built
 
-.PHONY: setup build test test-race fuzz edge-models test-imagenet test-applications measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
+.PHONY: setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
 .tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -55,6 +57,17 @@ $(UNITS_STAMP): savedmodels/golden_units.py savedmodels/golden_scan.py requireme
 	$(PY) savedmodels/golden_scan.py savedmodels/fmnist_vgg conv2_2 savedmodels/edge/units/scan/fmnist_vgg_conv2_2.json
 	$(PY) savedmodels/golden_scan.py savedmodels/fmnist_vgg fc1 savedmodels/edge/units/scan/fmnist_vgg_fc1.json
 	touch $@
+
+## small-applications: eight keras.applications architectures (VGG16, ResNet50, MobileNetV2, DenseNet121, InceptionV3, Xception, EfficientNetB0, ConvNeXtTiny) at a 64×64 input (75×75 for InceptionV3 and Xception), random weights, into savedmodels/applications_small (git-ignored; about 1.5 minutes, 1 GB)
+small-applications: $(SMALL_APPS_STAMP)
+
+$(SMALL_APPS_STAMP): savedmodels/build_small_applications.py requirements.txt | .tflib/env.mk
+	$(PY) savedmodels/build_small_applications.py
+	touch $@
+
+## test-receptive-fields: tfgraph's receptive fields against the supports of plain gradients on the small keras.applications models (about a minute once built; the zoo, edge and test models run in make test)
+test-receptive-fields: .tflib/env.mk $(SMALL_APPS_STAMP)
+	$(GO) test -count=1 -tags applications -run ReceptiveFieldKeras -v ./tfgraph
 
 ## test-race: the concurrency and lifetime tests under the race detector (tfgraph's "safe for concurrent use" claims, Close during runs, the stderr filter) and the pure-Go packages
 RACE_TESTS := TestConcurrentUse|TestClosedModel|TestStderrFilter|TestCancelAndClose|TestRunBacksOffOnOOM|TestDerivedKernelsFollowFedWeights|TestQueryOneRun
