@@ -204,13 +204,23 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 			fmt.Fprintf(w, "  %-9s %s\n", "", line)
 		}
 	}
-	fmt.Fprintf(w, "\nLayers\n  %-18s %-22s %10s  %s\n", "name", "output shape", "params", "ops")
+	fmt.Fprintf(w, "\nLayers (receptive field: size in input pixels /stride)\n  %-18s %-22s %10s  %-15s %s\n", "name", "output shape", "params", "receptive field", "ops")
+	var rfErr error
 	for _, l := range fl.Layers() {
 		ops := strings.Join(l.Ops, " ")
 		if l.Alias != "" {
 			ops = "(no ops: the output of " + l.Alias + ")"
 		}
-		fmt.Fprintf(w, "  %-18s %-22s %10d  %s\n", l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), ops)
+		rf := "?"
+		if f, err := fl.ReceptiveField(l.Output); err == nil {
+			rf = f.String()
+		} else if rfErr == nil {
+			rfErr = err
+		}
+		fmt.Fprintf(w, "  %-18s %-22s %10d  %-15s %s\n", l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), rf, ops)
+	}
+	if rfErr != nil {
+		fmt.Fprintf(w, "  receptive field ?: %v\n", rfErr)
 	}
 }
 
