@@ -14,6 +14,11 @@
 // of a view ([Flat.PrepareWeights], [Flat.WithWeights]); the replacement
 // values are converted once and shared by all runs.
 //
+// [Flat.ReceptiveField] gives the receptive field of a layer's units in input
+// pixels, computed from the graph (kernels, strides, padding, dilation,
+// pooling, resizing; global after global pooling, a Flatten or attention),
+// and the exact box of each unit.
+//
 // Errors a caller must tell apart are typed: [*NoRuleError] (an op without a
 // rule: the method does not apply to the model), [*NotApplicableError] (the
 // model lacks a structure, such as the global-average-pooling head of CAM),

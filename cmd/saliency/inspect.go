@@ -16,7 +16,12 @@ var inspectCmd = &command{
 	args:  "[flags] SAVEDMODEL_DIR",
 	short: "describe a SavedModel: signatures, inputs, outputs, model card",
 	long: `Inspect loads a SavedModel and prints its signatures with their inputs and
-outputs, and the summary of its model card (card.yaml) when it has one.`,
+outputs, the summary of its model card (card.yaml) when it has one, and its
+flat graph: the logits, the CAM layer, the rule sets' coverage, and each
+layer with its output shape, parameters, receptive field (size in input
+pixels and stride, from the graph: kernels, strides, padding, pooling,
+resizing; "whole image" after global pooling, a Flatten or attention) and
+ops.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
