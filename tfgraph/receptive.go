@@ -756,11 +756,25 @@ func (w *rfWalk) rule(n *nodepb.NodeDef, ins []*rfState) []*rfState {
 			return []*rfState{rfGlobal}
 		}
 		return []*rfState{x}
-	case "Reshape", "Squeeze", "ExpandDims":
+	case "Reshape":
 		if !only(0) {
 			return []*rfState{rfGlobal} // a shape computed from the values
 		}
 		return []*rfState{w.reshape(ins[0], out)}
+	case "ExpandDims":
+		dim, ok := w.constInts(in[1])
+		if !only(0) || !ok || len(dim) != 1 {
+			return []*rfState{w.fail(n, "its axis is not a constant")}
+		}
+		d := int(dim[0])
+		if d < 0 {
+			d += len(ins[0].dims) + 1
+		}
+		s := ins[0].clone()
+		s.dims = slices.Insert(s.dims, d, []rfAtom{})
+		return []*rfState{s}
+	case "Squeeze":
+		return []*rfState{w.squeeze(n, ins[0])}
 	case "Transpose":
 		perm, ok := w.constInts(in[1])
 		if !only(0) || !ok || len(perm) != len(ins[0].dims) {
@@ -817,8 +831,17 @@ func (w *rfWalk) broadcast(n *nodepb.NodeDef, ins []*rfState, out []int) *rfStat
 		off int
 	}
 	var ops []operand
+	deps := 0
 	for _, s := range ins {
 		if s != nil {
+			deps++
+		}
+	}
+	for _, s := range ins {
+		if s != nil {
+			if deps > 1 {
+				s = s.normalized() // an upsampled map meets a plain one
+			}
 			if len(s.dims) > len(out) {
 				return w.fail(n, "an input has a higher rank than the output")
 			}
@@ -935,7 +958,9 @@ func (w *rfWalk) reshape(x *rfState, out []int) *rfState {
 			atoms[i].size /= part
 			prod = want
 		}
-		for i < len(atoms) && atoms[i].size == 1 {
+		// Atoms of size 1 go with this dim, unless the next dim is a 1 too
+		// that can take them (a map of one column stays [N,H,1,C]).
+		for i < len(atoms) && atoms[i].size == 1 && (a+1 >= len(out) || out[a+1] != 1) {
 			g = append(g, atoms[i])
 			i++
 		}
@@ -943,6 +968,47 @@ func (w *rfWalk) reshape(x *rfState, out []int) *rfState {
 	}
 	if i != len(atoms) {
 		return rfGlobal
+	}
+	return res
+}
+
+// squeeze removes axes of size 1 (those listed, or all); a position of one
+// unit on such an axis moves into the next axis kept (the last one, after
+// the last axis kept).
+func (w *rfWalk) squeeze(n *nodepb.NodeDef, x *rfState) *rfState {
+	xs := w.shape(n.GetInput()[0])
+	if len(xs) != len(x.dims) {
+		return w.fail(n, "its input shape is unknown at batch 1")
+	}
+	drop := map[int]bool{}
+	for _, a := range w.listAttr(n, "squeeze_dims") {
+		if a < 0 {
+			a += int64(len(xs))
+		}
+		drop[int(a)] = true
+	}
+	if len(drop) == 0 {
+		for a, d := range xs {
+			drop[a] = d == 1
+		}
+	}
+	res := x.clone()
+	res.dims = nil
+	var carry []rfAtom
+	for a, d := range x.dims {
+		if drop[a] {
+			carry = append(carry, d...)
+			continue
+		}
+		res.dims = append(res.dims, append(carry, d...))
+		carry = nil
+	}
+	if len(carry) > 0 {
+		if len(res.dims) == 0 {
+			return rfGlobal
+		}
+		last := len(res.dims) - 1
+		res.dims[last] = append(res.dims[last], carry...)
 	}
 	return res
 }

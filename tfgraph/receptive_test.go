@@ -29,6 +29,9 @@ type rfTarget struct{ name, tensor string }
 type rfStats struct {
 	tensors, global, units int
 	off                    int // units off (or reading only padding) on every image
+	// units whose boxes are smaller than the image, and those of them whose
+	// supports (over the images) span the box exactly
+	inner, spanned int
 	// the largest extent (rows, columns) of a support and of a box, and the
 	// smallest ratio of a support's extent to its (clipped) box's
 	maxSupport, maxBox [2]int
@@ -37,14 +40,15 @@ type rfStats struct {
 
 func (s *rfStats) add(o rfStats) {
 	s.tensors, s.global, s.units, s.off = s.tensors+o.tensors, s.global+o.global, s.units+o.units, s.off+o.off
+	s.inner, s.spanned = s.inner+o.inner, s.spanned+o.spanned
 	s.maxSupport = [2]int{max(s.maxSupport[0], o.maxSupport[0]), max(s.maxSupport[1], o.maxSupport[1])}
 	s.maxBox = [2]int{max(s.maxBox[0], o.maxBox[0]), max(s.maxBox[1], o.maxBox[1])}
 	s.minFill = min(s.minFill, o.minFill)
 }
 
 func (s rfStats) String() string {
-	return fmt.Sprintf("%d tensors (%d global), %d units (%d off on every image); largest support %d×%d in boxes up to %d×%d; smallest support/box extent %.2f",
-		s.tensors, s.global, s.units, s.off, s.maxSupport[0], s.maxSupport[1], s.maxBox[0], s.maxBox[1], s.minFill)
+	return fmt.Sprintf("%d tensors (%d global), %d units (%d off on every image); %d of %d units with boxes smaller than the image have supports spanning them; largest support %d×%d in boxes up to %d×%d; smallest support/box extent %.2f",
+		s.tensors, s.global, s.units, s.off, s.spanned, s.inner, s.maxSupport[0], s.maxSupport[1], s.maxBox[0], s.maxBox[1], s.minFill)
 }
 
 // checkFields checks the fields of targets on images x (a few rows). With
@@ -136,6 +140,12 @@ func checkFields(t *testing.T, fl *tfgraph.Flat, x *tensor.Tensor, targets []rfT
 			st.maxBox = [2]int{max(st.maxBox[0], by), max(st.maxBox[1], bx)}
 			st.minFill = min(st.minFill, float64(ey)/float64(by), float64(ex)/float64(bx))
 			line = append(line, fmt.Sprintf("(%d,%d) %d×%d/%d×%d", u[0], u[1], ey, ex, by, bx))
+			if by < h || bx < w {
+				st.inner++
+				if union == box {
+					st.spanned++
+				}
+			}
 			if fill && union != box {
 				t.Errorf("%s (field %v): unit (%d,%d): the supports over %d images span %+v, not the box %+v", tg.name, f, u[0], u[1], on, union, box)
 			}
