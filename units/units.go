@@ -44,6 +44,9 @@ const MaxK = 100
 type Options struct {
 	// Layer is the Keras layer.
 	Layer string
+	// Data names the data set (its source, path, count and seed): a scan is
+	// resumed only over the same data.
+	Data string
 	// Channels are the channels scanned (nil: all).
 	Channels []int
 	// K is the number of top activations kept per channel (0: DefaultK).
@@ -84,6 +87,8 @@ type Activation struct {
 type Scan struct {
 	Layer  string `json:"layer"`
 	Tensor string `json:"tensor"`
+	// Data names the data set (Options.Data).
+	Data string `json:"data,omitempty"`
 	// Shape is the layer's output shape without the batch axis.
 	Shape []int `json:"shape"`
 	// Field is the receptive field of the layer's units.
@@ -136,12 +141,12 @@ func ScanLayer(ctx context.Context, fl *tfgraph.Flat, src Source, o Options) (*S
 	}
 	s := o.Resume
 	if s != nil {
-		if s.Layer != l.Name || s.K != k || s.Total != n || (o.Channels != nil && !slices.Equal(s.Channels, o.Channels)) {
-			return nil, fmt.Errorf("units: the scan to resume is of layer %s, k %d, %d images, channels %v; this one of layer %s, k %d, %d images", s.Layer, s.K, s.Total, s.Channels, l.Name, k, n)
+		if s.Layer != l.Name || s.K != k || s.Total != n || s.Data != o.Data || (o.Channels != nil && !slices.Equal(s.Channels, o.Channels)) || s.Images > n {
+			return nil, fmt.Errorf("units: the scan to resume is of layer %s, k %d, %d images of %q, channels %v; this one of layer %s, k %d, %d images of %q", s.Layer, s.K, s.Total, s.Data, s.Channels, l.Name, k, n, o.Data)
 		}
 		s = s.clone()
 	} else {
-		s = &Scan{Layer: l.Name, Tensor: l.Output, Field: field, K: k, Total: n}
+		s = &Scan{Layer: l.Name, Tensor: l.Output, Data: o.Data, Field: field, K: k, Total: n}
 	}
 	var imgH, imgW int
 	sinceCheckpoint := 0

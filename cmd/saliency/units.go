@@ -197,7 +197,7 @@ func unitsRun(c *ctx, mf *modelFlags, o *unitsOptions) error {
 		return err
 	}
 	statePath := filepath.Join(o.out, "scan.json")
-	uo := units.Options{Layer: o.layer, Channels: o.chans, K: o.k, Batch: o.batch,
+	uo := units.Options{Layer: o.layer, Data: fmt.Sprintf("%s, count %d, seed %d", o.data, o.count, o.seed), Channels: o.chans, K: o.k, Batch: o.batch,
 		Checkpoint: func(s *units.Scan) error { return reports.WriteJSON(statePath, s) }}
 	if raw, err := os.ReadFile(statePath); err == nil {
 		var prev units.Scan

@@ -59,6 +59,10 @@ func TestUnits(t *testing.T) {
 	if string(first) != string(again) {
 		t.Error("a second run over the finished scan wrote another units.json")
 	}
+	other := append(append([]string{}, args...), "-seed", "5")
+	if code, _, stderr := runCLI(other...); code != 1 || !strings.Contains(stderr, "seed 0") || !strings.Contains(stderr, "seed 5") || !strings.Contains(stderr, "delete it") {
+		t.Errorf("a scan of another draw over a finished one: exit %d: %s", code, stderr)
+	}
 	only := t.TempDir()
 	if code, _, stderr := runCLI("units", "-model", zoo+"/fmnist_vgg", "-layer", "fc1", "-project", "none", "-count", "50", "-out", only); code != 0 {
 		t.Fatalf("-project none: exit %d: %s", code, stderr)
