@@ -380,18 +380,7 @@ func trimmed(d []rfAtom) []rfAtom {
 	return out
 }
 
-func sameAtoms(a, b []rfAtom) bool {
-	a, b = trimmed(a), trimmed(b)
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameAtoms(a, b []rfAtom) bool { return slices.Equal(trimmed(a), trimmed(b)) }
 
 // axisKind is the position an axis holds alone (other atoms of size 1
 // aside), rfOther when it holds none, and ok false when it holds a position

@@ -35,6 +35,19 @@ func (p *Projection) PatchImage(j int) (image.Image, error) {
 	return reports.Image(p.Patches.Item(j))
 }
 
+// cells are the figure cells of activation j: its projection and its patch.
+func (p *Projection) cells(j int) (proj, patch reports.Cell, err error) {
+	pi, err := p.ProjectionImage(j)
+	if err != nil {
+		return proj, patch, err
+	}
+	im, err := p.PatchImage(j)
+	if err != nil {
+		return proj, patch, err
+	}
+	return reports.Cell{Image: pi}, reports.Cell{Image: im}, nil
+}
+
 // Figure is Zeiler & Fergus' figure of one channel (their Fig. 2): its top
 // activations' projections on the left, in a square, and the image patches
 // they come from on the right, in the same order (strongest first, row by
@@ -54,15 +67,10 @@ func Figure(s *Scan, p *Projection, projector string) (*reports.Grid, error) {
 			if j >= k {
 				continue
 			}
-			pi, err := p.ProjectionImage(j)
-			if err != nil {
+			var err error
+			if row[c], row[side+1+c], err = p.cells(j); err != nil {
 				return nil, err
 			}
-			im, err := p.PatchImage(j)
-			if err != nil {
-				return nil, err
-			}
-			row[c], row[side+1+c] = reports.Cell{Image: pi}, reports.Cell{Image: im}
 		}
 		g.Cells = append(g.Cells, row)
 	}
@@ -83,15 +91,10 @@ func Rows(s *Scan, ps []*Projection, projector string) (*reports.Grid, error) {
 	for _, p := range ps {
 		row := make([]reports.Cell, 2*k)
 		for j := range p.Top {
-			pi, err := p.ProjectionImage(j)
-			if err != nil {
+			var err error
+			if row[j], row[k+j], err = p.cells(j); err != nil {
 				return nil, err
 			}
-			im, err := p.PatchImage(j)
-			if err != nil {
-				return nil, err
-			}
-			row[j], row[k+j] = reports.Cell{Image: pi}, reports.Cell{Image: im}
 		}
 		g.Rows = append(g.Rows, fmt.Sprintf("ch %d", p.Channel))
 		g.Cells = append(g.Cells, row)
