@@ -58,7 +58,9 @@ type Options struct {
 	Progress func(done, total int)
 	// Resume, when set, is a scan of the same layer, channels, K and data
 	// cut short (its Images < the source's Len): the scan goes on after
-	// its last image, with the same result as one pass.
+	// its last image, with the same result as one pass (also when it was
+	// read back from JSON). One of another layer, K, data size or
+	// channels is a *ResumeError.
 	Resume *Scan
 	// Checkpoint, when set, is called with the scan so far every
 	// CheckpointEvery images (default 2048), so that a scan killed can be
@@ -142,9 +144,13 @@ func ScanLayer(ctx context.Context, fl *tfgraph.Flat, src Source, o Options) (*S
 	s := o.Resume
 	if s != nil {
 		if s.Layer != l.Name || s.K != k || s.Total != n || s.Data != o.Data || (o.Channels != nil && !slices.Equal(s.Channels, o.Channels)) || s.Images > n {
-			return nil, fmt.Errorf("units: the scan to resume is of layer %s, k %d, %d images of %q, channels %v; this one of layer %s, k %d, %d images of %q", s.Layer, s.K, s.Total, s.Data, s.Channels, l.Name, k, n, o.Data)
+			return nil, &ResumeError{Msg: fmt.Sprintf("the scan to resume is of layer %s, k %d, %d images of %q, channels %v; this one of layer %s, k %d, %d images of %q", s.Layer, s.K, s.Total, s.Data, s.Channels, l.Name, k, n, o.Data)}
 		}
 		s = s.clone()
+		// A scan read back from JSON has the field's nominal intervals
+		// only: the exact boxes of the units near the borders (Box) are
+		// the graph's.
+		s.Field = field
 	} else {
 		s = &Scan{Layer: l.Name, Tensor: l.Output, Data: o.Data, Field: field, K: k, Total: n}
 	}

@@ -2,20 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/saliencykit/saliency/experiments"
-	"github.com/saliencykit/saliency/reports"
-	"github.com/saliencykit/saliency/tensor"
-	"github.com/saliencykit/saliency/tfgraph"
 	"github.com/saliencykit/saliency/units"
 )
 
@@ -82,7 +75,7 @@ fashion-mnist:DIR, folder:DIR (or a folder's path), or scatter:FILE.npz;
 				return usagef("-figure is png, svg or pdf, not %q", o.figure)
 			}
 			var err error
-			if o.chans, err = parseChannels(o.channels); err != nil {
+			if o.chans, err = units.ParseChannels(o.channels); err != nil {
 				return usagef("-channels: %v", err)
 			}
 			if o.src, err = parseData(o.data); err != nil {
@@ -101,38 +94,6 @@ type unitsOptions struct {
 	src                                                experiments.Data
 }
 
-// parseChannels reads "0-15,20".
-func parseChannels(s string) ([]int, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []int
-	seen := map[int]bool{}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return nil, fmt.Errorf("%q is not a channel or a range a-b", part)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("%q is not a range a-b with a ≤ b", part)
-			}
-		}
-		if b-a > 1<<16 {
-			return nil, fmt.Errorf("%q: too many channels", part)
-		}
-		for ch := a; ch <= b; ch++ {
-			if !seen[ch] {
-				seen[ch] = true
-				out = append(out, ch)
-			}
-		}
-	}
-	return out, nil
-}
-
 // parseData reads -data.
 func parseData(s string) (experiments.Data, error) {
 	src, path, _ := strings.Cut(s, ":")
@@ -148,34 +109,6 @@ func parseData(s string) (experiments.Data, error) {
 	}
 	return experiments.Data{}, fmt.Errorf("%q is not fashion-mnist, fashion-mnist:DIR, folder:DIR, scatter:FILE.npz or a folder", s)
 }
-
-// unitsIndex is units.json.
-type unitsIndex struct {
-	Model       string                 `json:"model"`
-	Layer       string                 `json:"layer"`
-	Tensor      string                 `json:"tensor"`
-	Field       tfgraph.ReceptiveField `json:"receptive_field"`
-	Data        string                 `json:"data"`
-	Images      int                    `json:"images"`
-	K           int                    `json:"k"`
-	Project     string                 `json:"projection"`
-	Patch       [2]int                 `json:"patch_size"`
-	Channels    []unitsChannel         `json:"channels"`
-	Projections string                 `json:"projections,omitempty"`
-	Patches     string                 `json:"patches,omitempty"`
-	Rows        []string               `json:"rows,omitempty"`
-	Saliency    string                 `json:"saliency_version"`
-	TensorFlow  string                 `json:"tensorflow_version"`
-}
-
-type unitsChannel struct {
-	Channel int                `json:"channel"`
-	Figure  string             `json:"figure,omitempty"`
-	Top     []units.Activation `json:"top"`
-}
-
-// rowsPerFigure bounds Springenberg's figure: more channels go to several.
-const rowsPerFigure = 32
 
 func unitsRun(c *ctx, mf *modelFlags, o *unitsOptions) error {
 	op, err := mf.loadImages(c, "units", o.model)
@@ -193,110 +126,31 @@ func unitsRun(c *ctx, mf *modelFlags, o *unitsOptions) error {
 		return fmt.Errorf("-data %s: %w", o.data, err)
 	}
 	src := ims.Source(op.Spec)
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
-	statePath := filepath.Join(o.out, "scan.json")
-	uo := units.Options{Layer: o.layer, Data: fmt.Sprintf("%s, count %d, seed %d", o.data, o.count, o.seed), Channels: o.chans, K: o.k, Batch: o.batch,
-		Checkpoint: func(s *units.Scan) error { return reports.WriteJSON(statePath, s) }}
-	if raw, err := os.ReadFile(statePath); err == nil {
-		var prev units.Scan
-		if err := json.Unmarshal(raw, &prev); err != nil {
-			return fmt.Errorf("%s: %v (delete it to scan anew)", statePath, err)
-		}
-		uo.Resume = &prev
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	bar := newProgress(c.stderr, "units", src.Len())
-	uo.Progress = func(done, total int) { bar.set(done, total, "scan") }
-	ctx := context.Background()
-	scan, err := units.ScanLayer(ctx, op.Flat, src, uo)
-	if err != nil {
-		bar.finish()
-		if uo.Resume != nil && strings.Contains(err.Error(), "the scan to resume") {
-			return fmt.Errorf("%s: %w (delete it, or use another -out)", statePath, err)
-		}
-		return err
+	var pbar *progress
+	do := units.DirOptions{
+		Options: units.Options{Layer: o.layer, Data: fmt.Sprintf("%s, count %d, seed %d", o.data, o.count, o.seed), Channels: o.chans, K: o.k, Batch: o.batch,
+			Progress: func(done, total int) { bar.set(done, total, "scan") }},
+		Project: o.project, Formats: []string{o.figure}, Model: o.model, Data: o.data, Saliency: version,
+		Channel: func(done, total, ch int) {
+			if pbar == nil {
+				bar.finish()
+				pbar = newProgress(c.stderr, "units", total)
+			}
+			pbar.set(done, total, fmt.Sprintf("channel %d", ch))
+		},
 	}
-	if err := reports.WriteJSON(statePath, scan); err != nil {
-		bar.finish()
-		return err
-	}
+	idx, err := units.WriteDir(context.Background(), op.Flat, src, o.out, do)
 	bar.finish()
-	h, w, cin := op.Spec.Height, op.Spec.Width, op.Spec.Channels
-	ph, pw := scan.PatchSize(h, w)
-	idx := unitsIndex{Model: o.model, Layer: scan.Layer, Tensor: scan.Tensor, Field: scan.Field, Data: o.data, Images: scan.Images,
-		K: scan.K, Project: o.project, Patch: [2]int{ph, pw}, Projections: "projections.npy", Patches: "patches.npy",
-		Saliency: version, TensorFlow: tfgraph.Version()}
-	nc := len(scan.Channels)
-	if o.project == "none" {
-		idx.Projections, idx.Patches = "", ""
-		for i, ch := range scan.Channels {
-			idx.Channels = append(idx.Channels, unitsChannel{Channel: ch, Top: scan.Top[i]})
-		}
-		if err := reports.WriteJSON(filepath.Join(o.out, "units.json"), idx); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%d channels of %s over %d images (receptive field %s), top %d each, in %s\n", nc, scan.Layer, scan.Images, scan.Field, scan.K, o.out)
-		return nil
+	if pbar != nil {
+		pbar.finish()
 	}
-	allMaps := tensor.New(nc, scan.K, ph, pw, cin)
-	allPatches := tensor.New(nc, scan.K, ph, pw, cin)
-	per := scan.K * ph * pw * cin
-	var ps []*units.Projection
-	pbar := newProgress(c.stderr, "units", nc)
-	for i, ch := range scan.Channels {
-		pbar.begin(fmt.Sprintf("channel %d", ch))
-		p, err := units.Project(ctx, op.Flat, src, scan, i, o.project)
-		if err != nil {
-			pbar.finish()
-			return err
-		}
-		if p.Maps != nil {
-			copy(allMaps.Data[i*per:], p.Maps.Data)
-			copy(allPatches.Data[i*per:], p.Patches.Data)
-		}
-		ps = append(ps, p)
-		e := unitsChannel{Channel: ch, Top: p.Top, Figure: fmt.Sprintf("channel_%03d.%s", ch, o.figure)}
-		g, err := units.Figure(scan, p, o.project)
-		if err != nil {
-			pbar.finish()
-			return err
-		}
-		if err := g.Save(filepath.Join(o.out, e.Figure)); err != nil {
-			pbar.finish()
-			return err
-		}
-		idx.Channels = append(idx.Channels, e)
-		pbar.end()
-	}
-	pbar.finish()
-	for lo := 0; lo < nc; lo += rowsPerFigure {
-		hi := min(lo+rowsPerFigure, nc)
-		name := "rows." + o.figure
-		if nc > rowsPerFigure {
-			name = fmt.Sprintf("rows_%d.%s", lo/rowsPerFigure, o.figure)
-		}
-		g, err := units.Rows(scan, ps[lo:hi], o.project)
-		if err != nil {
-			return err
-		}
-		if err := g.Save(filepath.Join(o.out, name)); err != nil {
-			return err
-		}
-		idx.Rows = append(idx.Rows, name)
-	}
-	if err := reports.WriteNpy(filepath.Join(o.out, idx.Projections), allMaps); err != nil {
+	if err != nil {
 		return err
 	}
-	if err := reports.WriteNpy(filepath.Join(o.out, idx.Patches), allPatches); err != nil {
-		return err
+	if len(idx.Rows) > 0 {
+		fmt.Fprintf(c.stdout, "%s\n", filepath.Join(o.out, idx.Rows[0]))
 	}
-	if err := reports.WriteJSON(filepath.Join(o.out, "units.json"), idx); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(o.out, idx.Rows[0]))
-	fmt.Fprintf(c.stdout, "%d channels of %s over %d images (receptive field %s), top %d each, in %s\n", nc, scan.Layer, scan.Images, scan.Field, scan.K, o.out)
+	fmt.Fprintf(c.stdout, "%d channels of %s over %d images (receptive field %s), top %d each, in %s\n", len(idx.Channels), idx.Layer, idx.Images, idx.Field, idx.K, o.out)
 	return nil
 }

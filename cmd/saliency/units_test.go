@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/units"
 )
 
 // units writes the Zeiler & Fergus figure of each channel, Springenberg's
@@ -23,7 +24,7 @@ func TestUnits(t *testing.T) {
 	if stderr != "" || !strings.Contains(stdout, "4 channels of conv2_1 over 200 images (receptive field 10×10 /2), top 4 each") {
 		t.Errorf("stdout %q, stderr %q", stdout, stderr)
 	}
-	var idx unitsIndex
+	var idx units.Index
 	raw, err := os.ReadFile(filepath.Join(out, "units.json"))
 	if err != nil {
 		t.Fatal(err)
