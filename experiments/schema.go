@@ -14,6 +14,7 @@ import (
 	"github.com/saliencykit/saliency/internal/suggest"
 	"github.com/saliencykit/saliency/internal/yamlcheck"
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/units"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,6 +36,11 @@ type Experiment struct {
 	Tests   []Test
 	Metrics []string
 	Outputs Outputs
+	// Units are the layers whose channels the run shows (Zeiler & Fergus
+	// 2014): each channel's top-k images of a data set and their
+	// projections (package units). An experiment with units needs no
+	// methods.
+	Units []UnitsSpec
 	// Batch is the number of images in one unit of work (default 10).
 	Batch int
 	// Include lists other experiment files (resolved paths): the experiment
@@ -86,6 +92,30 @@ type MethodSpec struct {
 	// Label names the method in files, figures and tables (default: the
 	// name, numbered when the method appears again).
 	Label string
+}
+
+// UnitsSpec is one entry of units: what the channels of a layer of a model
+// respond to in a data set (units.WriteDir).
+type UnitsSpec struct {
+	// Model names a model of the experiment; Layer is one of its Keras
+	// layers.
+	Model, Layer string
+	// Data is the data set scanned: nil for the experiment's data. Its
+	// Count 0 takes every image, in the source's order.
+	Data *Data
+	// K is the number of top activations kept per channel (default
+	// units.DefaultK, at most units.MaxK).
+	K int
+	// Project is the projection: deconvnet (default), guided-backprop or
+	// gradient (units.ProjectorNames).
+	Project string
+	// Channels are the channels shown (nil: every channel of the layer).
+	Channels []int
+	// Batch is the number of images per forward run of the scan (default
+	// 64, at most MaxBatch).
+	Batch int
+
+	at map[string]Problem // where each key is, for errors found at plan time
 }
 
 // Test is one reliability test with its options.
@@ -347,7 +377,7 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 		"models": func(x *yaml.Node) {
 			v.list(x, "models", func(m *yaml.Node) { e.Models = append(e.Models, v.model(m)) })
 		},
-		"data": func(x *yaml.Node) { e.Data = v.data(x) },
+		"data": func(x *yaml.Node) { e.Data = v.data(x, "source", "count") },
 		"methods": func(x *yaml.Node) {
 			v.list(x, "methods", func(m *yaml.Node) { e.Methods = append(e.Methods, v.method(m)) })
 		},
@@ -362,6 +392,9 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 			})
 		},
 		"outputs": func(x *yaml.Node) { e.Outputs = v.outputs(x) },
+		"units": func(x *yaml.Node) {
+			v.list(x, "units", func(u *yaml.Node) { e.Units = append(e.Units, v.units(u)) })
+		},
 		"include": func(x *yaml.Node) {
 			v.list(x, "include", func(f *yaml.Node) {
 				if p := v.path(f, "an included experiment"); p != "" {
@@ -381,6 +414,14 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 			e.threadsAt = Problem{File: v.file, Line: x.Line, Col: x.Column}
 		},
 	}, "name")
+	key := func(k string) *yaml.Node {
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				return n.Content[i]
+			}
+		}
+		return nil
+	}
 	if len(e.Include) > 0 {
 		// A collection has only a name, a seed, an output and its members.
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -391,12 +432,19 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 			}
 		}
 	} else if n.Kind == yaml.MappingNode {
-		for _, r := range []string{"models", "data", "methods"} {
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				found = found || n.Content[i].Value == r
+		required := []string{"models", "data", "methods"}
+		if key("units") != nil && key("methods") == nil {
+			// Only the layers' units: no maps, so no methods, tests or
+			// metrics, and data only as the entries' default.
+			required = []string{"models"}
+			for _, k := range []string{"tests", "metrics"} {
+				if kn := key(k); kn != nil {
+					v.errorf(kn, "key %q in an experiment without methods: %s compare saliency maps, and only methods make them", k, k)
+				}
 			}
-			if !found {
+		}
+		for _, r := range required {
+			if key(r) == nil {
 				v.errorf(n, "the experiment needs the key %q", r)
 			}
 		}
@@ -446,6 +494,24 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 	}
 	if e.Data.Seed == 0 {
 		e.Data.Seed = e.Seed
+	}
+	var modelNames []string
+	for _, m := range e.Models {
+		modelNames = append(modelNames, m.Name)
+	}
+	for _, u := range e.Units {
+		if at, ok := u.at["model"]; ok && u.Model != "" && !names[u.Model] {
+			at.Msg = fmt.Sprintf("units: no model named %q%s; models: %s", u.Model, nearest(u.Model, modelNames), strings.Join(modelNames, ", "))
+			v.problems = append(v.problems, at)
+		}
+		switch {
+		case u.Data != nil && u.Data.Seed == 0:
+			u.Data.Seed = e.Seed
+		case u.Data == nil && key("data") == nil && len(e.Include) == 0:
+			at := u.at[""]
+			at.Msg = "units: this entry has no data: give it a data: section, or the experiment one"
+			v.problems = append(v.problems, at)
+		}
 	}
 }
 
@@ -499,7 +565,9 @@ func (v *validator) model(n *yaml.Node) Model {
 	return m
 }
 
-func (v *validator) data(n *yaml.Node) Data {
+// data reads a data: section; required lists its required keys (source,
+// and count for the experiment's images).
+func (v *validator) data(n *yaml.Node, required ...string) Data {
 	var d Data
 	var pathNode *yaml.Node
 	v.fields(n, "data", map[string]func(*yaml.Node){
@@ -507,7 +575,7 @@ func (v *validator) data(n *yaml.Node) Data {
 		"path":   func(x *yaml.Node) { pathNode = x },
 		"count":  func(x *yaml.Node) { d.Count = v.integer(x, "count", 1) },
 		"seed":   func(x *yaml.Node) { d.Seed = uint64(v.integer(x, "seed", 0)) },
-	}, "source", "count")
+	}, required...)
 	switch {
 	case pathNode != nil:
 		d.Path = v.path(pathNode, "the data path")
@@ -729,6 +797,54 @@ func (v *validator) test(n *yaml.Node) Test {
 		v.errorf(n, "a test needs one of %s", strings.Join(Tests, ", "))
 	}
 	return t
+}
+
+// units reads an entry of units.
+func (v *validator) units(n *yaml.Node) UnitsSpec {
+	u := UnitsSpec{K: units.DefaultK, Project: units.ProjectorNames()[0], Batch: 64,
+		at: map[string]Problem{"": {File: v.file, Line: n.Line, Col: n.Column}}}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i+1]
+			u.at[n.Content[i].Value] = Problem{File: v.file, Line: k.Line, Col: k.Column}
+		}
+	}
+	v.fields(n, "an entry of units", map[string]func(*yaml.Node){
+		"model": func(x *yaml.Node) { u.Model = v.str(x, "units: model") },
+		"layer": func(x *yaml.Node) { u.Layer = v.str(x, "units: layer") },
+		"data": func(x *yaml.Node) {
+			d := v.data(x, "source")
+			u.Data = &d
+		},
+		"k":       func(x *yaml.Node) { u.K = v.upTo(x, "units: k", 1, units.MaxK) },
+		"project": func(x *yaml.Node) { u.Project = v.oneOf(x, "units: projection", units.ProjectorNames()...) },
+		"batch":   func(x *yaml.Node) { u.Batch = v.upTo(x, "units: batch", 1, MaxBatch) },
+		"channels": func(x *yaml.Node) {
+			switch {
+			case x.Kind == yaml.ScalarNode && x.Tag == "!!int":
+				u.Channels = []int{v.integer(x, "units: a channel", 0)}
+			case x.Kind == yaml.ScalarNode && x.Tag == "!!str":
+				chs, err := units.ParseChannels(x.Value)
+				if err != nil {
+					v.errorf(x, "units: channels: %v", err)
+				}
+				u.Channels = chs
+			case x.Kind == yaml.SequenceNode:
+				seen := map[int]bool{}
+				v.list(x, "units: channels", func(c *yaml.Node) {
+					ch := v.integer(c, "units: a channel", 0)
+					if seen[ch] {
+						v.errorf(c, "units: channel %d appears twice in channels", ch)
+					}
+					seen[ch] = true
+					u.Channels = append(u.Channels, ch)
+				})
+			default:
+				v.errorf(x, "units: channels must be channels and ranges (0-15,20) or a list of channels, not %s", kindName(x))
+			}
+		},
+	}, "model", "layer")
+	return u
 }
 
 func (v *validator) outputs(n *yaml.Node) Outputs {

@@ -77,3 +77,66 @@ func TestLoadBad(t *testing.T) {
 		})
 	}
 }
+
+// units: entries with their defaults; an experiment of models and units
+// alone needs no methods, and its entries' data default to the
+// experiment's.
+func TestLoadUnits(t *testing.T) {
+	dir := t.TempDir()
+	vgg := zoo("fmnist_vgg")
+	path := writeFile(t, dir, "u.yaml", `name: u
+seed: 4
+models:
+  - path: `+vgg+`
+  - {name: other, path: `+vgg+`}
+data: {source: fashion-mnist, count: 30}
+units:
+  - model: fmnist_vgg
+    layer: conv2_2
+  - model: other
+    layer: conv1_1
+    data: {source: fashion-mnist}
+    k: 4
+    project: guided-backprop
+    channels: 0-3,7
+    batch: 16
+  - {model: other, layer: fc1, channels: [5, 1], data: {source: fashion-mnist, count: 100, seed: 9}}
+  - {model: other, layer: fc1, channels: 6, project: gradient}
+`)
+	e, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Methods) != 0 || len(e.Units) != 4 {
+		t.Fatalf("methods %v, units %+v", e.Methods, e.Units)
+	}
+	u := e.Units
+	if u[0].Model != "fmnist_vgg" || u[0].Layer != "conv2_2" || u[0].Data != nil || u[0].K != 9 || u[0].Project != "deconvnet" || u[0].Channels != nil || u[0].Batch != 64 {
+		t.Errorf("defaults: %+v", u[0])
+	}
+	if d := u[1].Data; d == nil || d.Source != "fashion-mnist" || d.Path != FashionMNISTDir || d.Count != 0 || d.Seed != 4 {
+		t.Errorf("own data, every image: %+v", d)
+	}
+	if u[1].K != 4 || u[1].Project != "guided-backprop" || u[1].Batch != 16 || !reflect.DeepEqual(u[1].Channels, []int{0, 1, 2, 3, 7}) {
+		t.Errorf("entry 2: %+v", u[1])
+	}
+	if !reflect.DeepEqual(u[2].Channels, []int{5, 1}) || u[2].Data.Count != 100 || u[2].Data.Seed != 9 {
+		t.Errorf("entry 3: %+v, data %+v", u[2], u[2].Data)
+	}
+	if !reflect.DeepEqual(u[3].Channels, []int{6}) || u[3].Project != "gradient" {
+		t.Errorf("entry 4: %+v", u[3])
+	}
+	// Without methods: no tests or metrics; with methods, data is needed.
+	writeFile(t, dir, "u.yaml", "name: u\nmodels: [{path: "+vgg+"}]\nmethods: [gradient]\nunits: [{model: fmnist_vgg, layer: conv2_2}]\n")
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `u.yaml:1:1: the experiment needs the key "data"`) {
+		t.Errorf("methods without data: %v", err)
+	}
+	writeFile(t, dir, "u.yaml", "name: u\nmodels: [{path: "+vgg+"}]\nunits: [{model: fmnist_vgg, layer: conv2_2, data: {source: fashion-mnist}}]\nmetrics: [ssim]\n")
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `u.yaml:4:1: key "metrics" in an experiment without methods`) {
+		t.Errorf("metrics without methods: %v", err)
+	}
+	writeFile(t, dir, "u.yaml", "name: u\nmodels: [{path: "+vgg+"}]\n")
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `needs the key "data"`) || !strings.Contains(err.Error(), `needs the key "methods"`) {
+		t.Errorf("neither methods nor units: %v", err)
+	}
+}
