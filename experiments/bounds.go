@@ -66,7 +66,7 @@ func (pf *PlanFile) checkUnits() error {
 			evals += len(pf.Models) * (len(pf.Methods) + 1)
 		}
 	}
-	if n := (steps*len(pf.Methods) + evals) * batches; n > MaxUnits || n < 0 {
+	if n := (steps*len(pf.Methods)+evals)*batches + len(pf.Layers); n > MaxUnits || n < 0 {
 		return fmt.Errorf("experiments: %s: %d steps × %d methods × %d batches of %d images make more than %d units of work; use fewer, or split the experiment",
 			pf.Name, steps, len(pf.Methods), batches, pf.Batch, MaxUnits)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
+	"github.com/saliencykit/saliency/units"
 )
 
 // Plan is an experiment resolved against its models and images: the units
@@ -35,6 +36,9 @@ type Plan struct {
 
 	models  []*openModel
 	methods []methods.Method
+	// images are the data sets of the layers' units loaded so far, by
+	// their Data (the experiment's images among them).
+	images map[Data]*Images
 }
 
 // PlanFile is what plan.json holds: the same file for every process of a
@@ -55,6 +59,29 @@ type PlanFile struct {
 	Figures    []string          `json:"figures"`
 	Tables     []string          `json:"tables"`
 	Models     []PlanModel       `json:"models"`
+	// Layers are the entries of units:, resolved: each is one unit of work
+	// that writes the folder layers/<Dir> (units.WriteDir).
+	Layers []PlanLayer `json:"layers,omitempty"`
+}
+
+// PlanLayer is an entry of units: with its defaults resolved.
+type PlanLayer struct {
+	// Dir names its folder: <model>-<layer>, numbered from the second
+	// entry of the same model and layer on (-2, -3, …).
+	Dir   string `json:"dir"`
+	Model string `json:"model"`
+	Layer string `json:"layer"`
+	// Data is the data set scanned; Count 0 is every image.
+	Data    PlanData `json:"data"`
+	K       int      `json:"k"`
+	Project string   `json:"projection"`
+	// Channels are the channels shown (every channel of the layer when
+	// the entry names none).
+	Channels []int `json:"channels"`
+	Batch    int   `json:"batch"`
+	// Field is the receptive field of the layer's units
+	// (tfgraph.ReceptiveField.String).
+	Field string `json:"field"`
 }
 
 // PlanData is the data source of the images.
@@ -181,8 +208,10 @@ type Unit struct {
 	Model, Step, Method, Batch int
 	// Kind is "" for maps, or the test of an evaluation unit that scores the
 	// original model's maps ("faithfulness", "road"); Method is -1 for the
-	// random pixel order.
-	Kind string
+	// random pixel order. Kind "units" is the entry Layer of units: (its
+	// scan, projections and figures).
+	Kind  string
+	Layer int
 }
 
 // openModel is a model of the plan, loaded.
@@ -252,22 +281,31 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 	if e.Batch < 1 || e.Batch > MaxBatch {
 		return nil, fmt.Errorf("experiments: %s: batch %d: want 1 to %d images per unit", e.File, e.Batch, MaxBatch)
 	}
-	imgs, err := LoadImages(e.Data)
-	if err != nil {
-		return nil, err
+	// The images of the maps: an experiment without methods has none.
+	imgs := &Images{}
+	if len(e.Methods) > 0 {
+		var err error
+		if imgs, err = LoadImages(e.Data); err != nil {
+			return nil, err
+		}
 	}
 	raw, err := os.ReadFile(e.File)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	p := &Plan{Exp: e, Data: imgs, PlanFile: PlanFile{
+	p := &Plan{Exp: e, Data: imgs, images: map[Data]*Images{}, PlanFile: PlanFile{
 		Name: e.Name, File: "experiment.yaml", FileSHA256: hex.EncodeToString(sum[:]),
 		Seed: e.Seed, Batch: e.Batch, Threads: threads,
 		Versions: map[string]string{"saliency": o.Version, "tensorflow": tfgraph.Version(), "go": runtime.Version()},
 		Metrics:  e.Metrics, Figures: e.Outputs.Figures, Tables: e.Outputs.Tables,
-		Data: PlanData{Source: e.Data.Source, Path: relTo(e.Dir, e.Data.Path), Count: e.Data.Count, Seed: e.Data.Seed},
 	}}
+	if e.Data.Source != "" {
+		p.PlanFile.Data = planData(e, e.Data)
+	}
+	if len(e.Methods) > 0 {
+		p.images[e.Data] = imgs
+	}
 	for i, id := range imgs.IDs {
 		p.Images = append(p.Images, PlanImage{ID: id, Source: relTo(e.Dir, imgs.Sources[i]), Label: imgs.Labels[i]})
 	}
@@ -341,6 +379,9 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 		p.Models[b].Classes = p.Models[a].Classes
 		p.Models[b].Target = "the classes of " + t.Model
 	}
+	if len(problems) == 0 {
+		problems = p.planLayers()
+	}
 	if len(problems) > 0 {
 		p.Close()
 		return nil, &InvalidError{problems}
@@ -408,11 +449,13 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		tm.Close()
 		return PlanModel{}, nil, nil, err
 	}
-	if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {
-		return fail(err)
-	}
-	if om.masks, err = p.Data.masksAt(spec.Height, spec.Width); err != nil {
-		return fail(err)
+	if p.Data.Len() > 0 {
+		if om.x, om.disp, err = p.Data.Inputs(spec); err != nil {
+			return fail(err)
+		}
+		if om.masks, err = p.Data.masksAt(spec.Height, spec.Width); err != nil {
+			return fail(err)
+		}
 	}
 	hash, err := hashModel(m.Path)
 	if err != nil {
@@ -449,6 +492,12 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	classes := int(om.fl.Shape(logits)[len(om.fl.Shape(logits))-1])
 	for i := range classes {
 		pm.ClassNames = append(pm.ClassNames, card.ClassName(i))
+	}
+	if len(p.Exp.Methods) == 0 {
+		// Only the layers' units: no images to predict or explain.
+		pm.Steps = []PlanStep{{Name: "original", Dir: "000-original"}}
+		om.steps, om.shifts = []stepSource{{}}, [][]float32{nil}
+		return pm, om, problems, nil
 	}
 	n := p.Data.Len()
 	for lo, size := 0, p.runSize(om.fl); lo < n; lo += size {
@@ -718,6 +767,11 @@ func (pf *PlanFile) Units() []Unit {
 			}
 		}
 	}
+	// Then the layers' units, one unit each (last, so that they leave the
+	// shards of the maps as they were).
+	for li, l := range pf.Layers {
+		out = append(out, Unit{Index: len(out), Model: pf.modelIndex(l.Model), Kind: "units", Layer: li})
+	}
 	return out
 }
 
@@ -733,10 +787,20 @@ func (pf *PlanFile) methodDir(k int) string {
 // extension (.npy for the maps, .json for the rest).
 func (pf *PlanFile) UnitPath(u Unit) string {
 	m := pf.Models[u.Model]
+	if u.Kind == "units" {
+		// units.json, the folder's index, is written last.
+		return filepath.Join(pf.LayerDir(u.Layer), strings.TrimSuffix(units.IndexFile, ".json"))
+	}
 	if u.Kind != "" {
 		return filepath.Join("units", safeName(m.Name), u.Kind, pf.methodDir(u.Method), fmt.Sprintf("batch-%03d", u.Batch))
 	}
 	return filepath.Join("units", safeName(m.Name), m.Steps[u.Step].Dir, pf.Methods[u.Method].Dir, fmt.Sprintf("batch-%03d", u.Batch))
+}
+
+// LayerDir is the folder of the layer's units of entry li of units: in the
+// run folder.
+func (pf *PlanFile) LayerDir(li int) string {
+	return filepath.Join("layers", pf.Layers[li].Dir)
 }
 
 // BatchRange is the range of images [lo, hi) of batch b.
@@ -746,6 +810,10 @@ func (pf *PlanFile) BatchRange(b int) (lo, hi int) {
 
 // UnitName describes a unit for progress and errors.
 func (pf *PlanFile) UnitName(u Unit) string {
+	if u.Kind == "units" {
+		l := pf.Layers[u.Layer]
+		return fmt.Sprintf("%s %s units (%s)", l.Model, l.Layer, l.Dir)
+	}
 	lo, hi := pf.BatchRange(u.Batch)
 	if u.Kind != "" {
 		return fmt.Sprintf("%s %s %s images %d–%d", pf.Models[u.Model].Name, u.Kind, pf.methodDir(u.Method), lo, hi-1)
@@ -842,6 +910,9 @@ type Calibration struct {
 func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error) {
 	if shard.N == 0 {
 		shard = All
+	}
+	if len(p.methods) == 0 {
+		return nil, nil
 	}
 	var out []Calibration
 	count := map[[2]int]int{}

@@ -114,7 +114,7 @@ func ReadPlan(dir string) (*PlanFile, error) {
 	if err := json.Unmarshal(b, &pf); err != nil {
 		return nil, fmt.Errorf("experiments: %s: %w", filepath.Join(dir, PlanFileName), err)
 	}
-	if pf.Batch < 1 || len(pf.Images) == 0 || len(pf.Models) == 0 || len(pf.Methods) == 0 {
+	if pf.Batch < 1 || len(pf.Models) == 0 || (len(pf.Images) == 0 || len(pf.Methods) == 0) && len(pf.Layers) == 0 {
 		return nil, fmt.Errorf("experiments: %s: incomplete plan", filepath.Join(dir, PlanFileName))
 	}
 	return &pf, nil
@@ -188,6 +188,14 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 	for mi, m := range pf.Models {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if len(pf.Images) == 0 {
+			// Only the layers' units: no maps.
+			rd.display = append(rd.display, nil)
+			rd.maps = append(rd.maps, nil)
+			rd.signed, rd.na, rd.scores = append(rd.signed, nil), append(rd.na, nil), append(rd.scores, nil)
+			rd.predicted, rd.info = append(rd.predicted, nil), append(rd.info, nil)
+			continue
 		}
 		disp, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs", safeName(m.Name)+".npy"))
 		if err != nil {
@@ -401,7 +409,12 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	pf := rd.pf
 	parts, done := 1, 0
 	for _, m := range pf.Models {
-		parts += 1 + len(modesOf(m))
+		if len(pf.Methods) > 0 {
+			parts += 1 + len(modesOf(m))
+		}
+	}
+	if len(pf.Layers) > 0 {
+		parts++
 	}
 	for _, t := range pf.Tests {
 		if _, ok := testSections[t.Kind]; ok {
@@ -447,9 +460,15 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		return out
 	}
 	page := &reports.Page{Title: "Experiment " + pf.Name}
+	what := fmt.Sprintf("%d images (%s, seed %d), %d models, %d methods", len(pf.Images), pf.Data.Source, pf.Data.Seed, len(pf.Models), len(pf.Methods))
+	if len(pf.Methods) == 0 {
+		what = fmt.Sprintf("%d models", len(pf.Models))
+	}
+	if len(pf.Layers) > 0 {
+		what += ", the channels of " + plural(len(pf.Layers), "layer", "layers")
+	}
 	intro := []string{
-		fmt.Sprintf("%d images (%s, seed %d), %d models, %d methods; seed %d; %d units.",
-			len(pf.Images), pf.Data.Source, pf.Data.Seed, len(pf.Models), len(pf.Methods), pf.Seed, len(pf.Units())),
+		fmt.Sprintf("%s; seed %d; %d units.", what, pf.Seed, len(pf.Units())),
 		fmt.Sprintf("saliency %s, TensorFlow %s, %s. The experiment file is experiment.yaml (SHA-256 %s…); manifest.json states every setting.",
 			pf.Versions["saliency"], pf.Versions["tensorflow"], pf.Versions["go"], pf.FileSHA256[:12]),
 	}
@@ -479,6 +498,9 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	var findings []finding
 
 	for mi, m := range pf.Models {
+		if len(pf.Methods) == 0 {
+			break // only the layers' units
+		}
 		// The method × image grid of the original model.
 		progress(m.Name + " maps")
 		pages := methodPages(rd.mapped(mi))
@@ -764,9 +786,19 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			rep.Files = append(rep.Files, filepath.Join("tables", "diagnostics.json"))
 		}
 	}
-	pred, predRows := rd.predictionTable()
-	if err := writeTable("predictions", pred, predRows); err != nil {
-		return nil, err
+	if len(pf.Images) > 0 {
+		pred, predRows := rd.predictionTable()
+		if err := writeTable("predictions", pred, predRows); err != nil {
+			return nil, err
+		}
+	}
+	var layerBlocks []reports.Block
+	if len(pf.Layers) > 0 {
+		progress("layers")
+		var err error
+		if layerBlocks, err = rd.layersSection(); err != nil {
+			return nil, err
+		}
 	}
 	if len(verdictBlock.Text) > 0 {
 		page.Blocks = append(page.Blocks, verdictBlock, reports.Block{Heading: "Summary", Table: summary})
@@ -779,9 +811,12 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	}
 	page.Blocks = append(page.Blocks, modelBlocks...)
 	page.Blocks = append(page.Blocks, testBlocks...)
-	page.Blocks = append(page.Blocks, reports.Block{Heading: "Tables", Links: tableLinks,
-		Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
-			strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
+	page.Blocks = append(page.Blocks, layerBlocks...)
+	if len(tableLinks) > 0 {
+		page.Blocks = append(page.Blocks, reports.Block{Heading: "Tables", Links: tableLinks,
+			Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
+				strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
+	}
 	// manifest.json, index.md, index.html.
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -1065,7 +1100,7 @@ func (rd *runData) manifest(primary string) map[string]any {
 	for _, m := range pf.Metrics {
 		metricsDoc[m] = metricDefs[m].title
 	}
-	return map[string]any{
+	m := map[string]any{
 		"experiment": map[string]any{"name": pf.Name, "file": pf.File, "sha256": pf.FileSHA256},
 		"seed":       pf.Seed,
 		"versions":   pf.Versions,
@@ -1085,6 +1120,10 @@ func (rd *runData) manifest(primary string) map[string]any {
 		"batch": pf.Batch,
 		"units": len(pf.Units()),
 	}
+	if len(pf.Layers) > 0 {
+		m["layers"] = pf.Layers
+	}
+	return m
 }
 
 // emprt is the ratio of the histogram entropy of the maps of a randomized

@@ -101,6 +101,7 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	}
 	if o.Shard.N == 1 {
 		removeTemps(filepath.Join(o.Out, "units"))
+		removeTemps(filepath.Join(o.Out, "layers"))
 	}
 	units := p.Units()
 	st := RunStats{Units: len(units), LockNote: lk.Note}
@@ -162,6 +163,8 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 			na, err = p.runFaithfulness(ctx, u, o.Out)
 		case "road":
 			na, err = p.runROAD(ctx, u, o.Out)
+		case "units":
+			err = p.runLayer(ctx, u, o.Out, progress)
 		default:
 			uctx := ctx
 			if p.plain(u) {
@@ -318,8 +321,10 @@ func (p *Plan) writeHeader(out string) error {
 		return fmt.Errorf("experiments: %s holds the run of another experiment, or of another version of %s (its %s differs); give another output folder or remove it",
 			out, p.Exp.File, PlanFileName)
 	}
-	if err := os.MkdirAll(filepath.Join(out, "inputs"), 0o755); err != nil {
-		return fmt.Errorf("experiments: %w", err)
+	if len(p.Images) > 0 {
+		if err := os.MkdirAll(filepath.Join(out, "inputs"), 0o755); err != nil {
+			return fmt.Errorf("experiments: %w", err)
+		}
 	}
 	raw, err := os.ReadFile(p.Exp.File)
 	if err != nil {
@@ -330,6 +335,9 @@ func (p *Plan) writeHeader(out string) error {
 	}
 	localization := slices.ContainsFunc(p.Tests, func(t PlanTest) bool { return t.Kind == "localization" })
 	for i, m := range p.Models {
+		if len(p.Images) == 0 {
+			break
+		}
 		path := filepath.Join(out, "inputs", safeName(m.Name)+".npy")
 		if !fileExists(path) {
 			if err := reports.WriteNpy(path, p.models[i].disp); err != nil {

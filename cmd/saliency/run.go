@@ -199,13 +199,31 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 // printPlan prints what a run would do and how long it would take.
 func printPlan(c *ctx, p *experiments.Plan, out string, shard experiments.Shard, units []experiments.Unit) error {
 	fmt.Fprintf(c.stdout, "experiment %s (%s), seed %d\n", p.Name, p.Exp.File, p.Seed)
-	fmt.Fprintf(c.stdout, "images     %d from %s %s, %d per unit\n", len(p.Images), p.Exp.Data.Source, p.Exp.Data.Path, p.Batch)
+	if len(p.Images) > 0 {
+		fmt.Fprintf(c.stdout, "images     %d from %s %s, %d per unit\n", len(p.Images), p.Exp.Data.Source, p.Exp.Data.Path, p.Batch)
+	}
 	for _, m := range p.Models {
+		if len(p.Methods) == 0 {
+			fmt.Fprintf(c.stdout, "model      %s (%s)\n", m.Name, m.Path)
+			continue
+		}
 		fmt.Fprintf(c.stdout, "model      %s (%s): CAM layer %s, target %s, %d steps (original + %d randomized)\n",
 			m.Name, m.Path, m.Layer, m.Target, len(m.Steps), len(m.Steps)-1)
 	}
+	for i, l := range p.Layers {
+		count := "every image"
+		if l.Data.Count > 0 {
+			count = fmt.Sprintf("%d images (seed %d)", l.Data.Count, l.Data.Seed)
+		}
+		fmt.Fprintf(c.stdout, "units      %s %s: %d channels (receptive field %s), top %d of %s of %s %s, %s projections, into %s\n",
+			l.Model, l.Layer, len(l.Channels), l.Field, l.K, count, l.Data.Source, l.Data.Path, l.Project, p.LayerDir(i))
+	}
 	fmt.Fprintf(c.stdout, "units      %d in all; shard %s computes %d\n", len(units), shard, (len(units)+shard.N-shard.K)/shard.N)
-	fmt.Fprintf(c.stdout, "output     %s\n\nCalibrating (one unit of each model and method)…\n", out)
+	fmt.Fprintf(c.stdout, "output     %s\n", out)
+	if len(p.Methods) == 0 {
+		return nil // no maps to time
+	}
+	fmt.Fprintf(c.stdout, "\nCalibrating (one unit of each model and method)…\n")
 	cal, err := p.Calibrate(context.Background(), shard)
 	if err != nil {
 		return err
@@ -223,7 +241,11 @@ func printPlan(c *ctx, p *experiments.Plan, out string, shard experiments.Shard,
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t\n", k.Model, k.Method, k.Units, k.PerUnit.Round(time.Millisecond), t.Round(time.Second))
 	}
 	tw.Flush()
-	fmt.Fprintf(c.stdout, "\nestimated time of shard %s: %s (without loading the models)\n", shard, total.Round(time.Second))
+	without := "loading the models"
+	if len(p.Layers) > 0 {
+		without += " and the layers' units"
+	}
+	fmt.Fprintf(c.stdout, "\nestimated time of shard %s: %s (without %s)\n", shard, total.Round(time.Second), without)
 	return nil
 }
 
