@@ -88,18 +88,26 @@ func self(args ...string) *exec.Cmd {
 // shards run side by side as processes and then 'saliency report'.
 func TestRunKilledAndSharded(t *testing.T) {
 	file := runExperimentFile(t)
+	// and the units of a layer: one unit of work more, the last
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("units:\n  - {model: fmnist_vgg, layer: conv2_2, channels: 0-3, k: 4, data: {source: fashion-mnist, count: 500}}\n")
+	f.Close()
 	whole := filepath.Join(t.TempDir(), "whole")
 	code, stdout, stderr := runCLI("run", "-out", whole, file)
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "84 units computed") || !strings.Contains(stdout, "index.html") {
+	if !strings.Contains(stdout, "85 units computed") || !strings.Contains(stdout, "index.html") {
 		t.Errorf("run's output:\n%s", stdout)
 	}
 	want := tree(t, whole)
 	for _, f := range []string{"plan.json", "manifest.json", "index.md", "index.html", "experiment.yaml",
 		"figures/fmnist_vgg-maps.pdf", "figures/fmnist_vgg-cascading-grid.svg", "figures/fmnist_vgg-cascading-curves.png",
-		"tables/summary.tex", "tables/similarity.csv", "tables/summary.json"} {
+		"tables/summary.tex", "tables/similarity.csv", "tables/summary.json",
+		"layers/fmnist_vgg-conv2_2/rows.pdf", "layers/fmnist_vgg-conv2_2/channel_003.svg", "layers/fmnist_vgg-conv2_2/units.json"} {
 		if _, ok := want[f]; !ok {
 			t.Errorf("the run folder lacks %s", f)
 		}
@@ -160,7 +168,7 @@ func TestRunKilledAndSharded(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("shard %d/3: %v\n%s", i+1, err, outs[i])
 		}
-		if !strings.Contains(outs[i].String(), "28 of 84") {
+		if !strings.Contains(outs[i].String(), []string{"29 of 85", "28 of 85", "28 of 85"}[i]) {
 			t.Errorf("shard %d/3 says:\n%s", i+1, outs[i])
 		}
 	}

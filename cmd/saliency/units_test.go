@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -70,5 +71,60 @@ func TestUnits(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(only, "projections.npy")); err == nil {
 		t.Error("-project none wrote projections")
+	}
+}
+
+// An experiment's units: entry writes, into layers/<model>-<layer>/, the
+// files saliency units writes for the same options: the same bytes, but
+// for units.json's names of the model, the data and the version.
+func TestUnitsInAnExperiment(t *testing.T) {
+	vgg, _ := filepath.Abs(zoo + "/fmnist_vgg")
+	cli := t.TempDir()
+	if code, _, stderr := runCLI("units", "-model", vgg, "-layer", "conv2_1", "-channels", "0-2,5", "-k", "4", "-count", "200", "-seed", "5",
+		"-project", "guided-backprop", "-out", cli); code != 0 {
+		t.Fatalf("units: exit %d: %s", code, stderr)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "u.yaml")
+	os.WriteFile(file, []byte(`name: u
+models: [{path: `+vgg+`}]
+units:
+  - model: fmnist_vgg
+    layer: conv2_1
+    channels: 0-2,5
+    k: 4
+    project: guided-backprop
+    data: {source: fashion-mnist, count: 200, seed: 5}
+outputs: {figures: [png]}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI("run", "-out", out, file)
+	if code != 0 || !strings.Contains(stdout, "1 units computed") {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	want, got := tree(t, cli), tree(t, filepath.Join(out, "layers", "fmnist_vgg-conv2_1"))
+	var a, b units.Index
+	if json.Unmarshal(want["units.json"], &a) != nil || json.Unmarshal(got["units.json"], &b) != nil {
+		t.Fatal("units.json")
+	}
+	if b.Model != "fmnist_vgg" && !strings.HasSuffix(b.Model, "savedmodels/fmnist_vgg") || b.Data != "fashion-mnist (200 drawn with seed 5)" {
+		t.Errorf("the experiment's units.json names %q and %q", b.Model, b.Data)
+	}
+	a.Model, a.Data, a.Saliency = b.Model, b.Data, b.Saliency
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		t.Errorf("units.json differs:\n%s\n%s", ja, jb)
+	}
+	delete(want, "units.json")
+	delete(got, "units.json")
+	sameTree(t, "the experiment's folder beside saliency units'", want, got)
+	// 4 channels' figures, rows.png, the two .npy files and scan.json
+	if len(got) != 8 {
+		t.Errorf("%d files beside units.json, want 8", len(got))
+	}
+	html, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if !bytes.Contains(html, []byte("What the layers look for")) {
+		t.Error("the report has no section of the layers")
 	}
 }
