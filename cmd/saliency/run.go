@@ -22,10 +22,12 @@ var runCmd = &command{
 	short: "run an experiment file: maps, reliability tests, tables and figures",
 	long: `Run reads an experiment file (docs/experiments.md), checks it and its
 models, layers and classes, and computes its units of work (model × image
-batch × method × randomization step) into the output folder: the folder
-given to -out, else the one the file names. Each finished unit is written
-at once, so a run that is stopped or killed resumes where it was, and the
-results are the same bytes whatever the order or the number of processes.
+batch × method × randomization step, and one per entry of units:, the
+channels of a layer as 'saliency units' shows them) into the output
+folder: the folder given to -out, else the one the file names. Each
+finished unit is written at once, so a run that is stopped or killed
+resumes where it was, and the results are the same bytes whatever the
+order or the number of processes.
 
 -shard k/n computes one slice of the units: n processes (a Slurm job array,
 a Kubernetes indexed Job) sharing one output folder together compute the
