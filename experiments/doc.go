@@ -10,7 +10,9 @@
 //   - NewPlan loads the images and models, checks the layers and classes a
 //     file names (again at their line), predicts, and lays out the units:
 //     model × step × method × batch, then the evaluation units (faithfulness,
-//     ROAD). A step is a set of weights fed to the flat graph (a
+//     ROAD), then one unit per entry of units: (what the channels of a
+//     layer respond to, units.WriteDir into layers/<model>-<layer>/; an
+//     experiment of models and units alone has no images or maps). A step is a set of weights fed to the flat graph (a
 //     randomization step, a shifted model), an input transform (random sign
 //     perturbation, a targeted attack, a shift) or other classes (random
 //     logit).

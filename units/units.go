@@ -8,7 +8,9 @@
 // projections and Springenberg's one row per channel.
 //
 // Memory is bounded by k × channels activations and one batch of images,
-// whatever the size of the data set.
+// whatever the size of the data set. WriteDir does it all into a folder,
+// resumably: the files of saliency units and of an experiment's units:
+// entry.
 package units
 
 import (
