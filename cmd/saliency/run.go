@@ -217,8 +217,12 @@ func printPlan(c *ctx, p *experiments.Plan, out string, shard experiments.Shard,
 		if l.Data.Count > 0 {
 			count = fmt.Sprintf("%d images (seed %d)", l.Data.Count, l.Data.Seed)
 		}
+		d := p.Exp.Data
+		if p.Exp.Units[i].Data != nil {
+			d = *p.Exp.Units[i].Data
+		}
 		fmt.Fprintf(c.stdout, "units      %s %s: %d channels (receptive field %s), top %d of %s of %s %s, %s projections, into %s\n",
-			l.Model, l.Layer, len(l.Channels), l.Field, l.K, count, l.Data.Source, l.Data.Path, l.Project, p.LayerDir(i))
+			l.Model, l.Layer, len(l.Channels), l.Field, l.K, count, d.Source, d.Path, l.Project, p.LayerDir(i))
 	}
 	fmt.Fprintf(c.stdout, "units      %d in all; shard %s computes %d\n", len(units), shard, (len(units)+shard.N-shard.K)/shard.N)
 	fmt.Fprintf(c.stdout, "output     %s\n", out)

@@ -98,7 +98,12 @@ units:
 outputs: {figures: [png]}
 `), 0o644)
 	out := filepath.Join(dir, "out")
-	code, stdout, stderr := runCLI("run", "-out", out, file)
+	code, stdout, stderr := runCLI("run", "-dry-run", "-out", out, file)
+	if code != 0 || !strings.Contains(stdout, "units      fmnist_vgg conv2_1: 4 channels (receptive field 10×10 /2), top 4 of 200 images (seed 5) of fashion-mnist") ||
+		strings.Contains(stdout, "Calibrating") {
+		t.Errorf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI("run", "-out", out, file)
 	if code != 0 || !strings.Contains(stdout, "1 units computed") {
 		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
