@@ -147,7 +147,7 @@ func TestLayers(t *testing.T) {
 		}
 	}
 	var first *units.Scan
-	cut := units.Options{Layer: "conv2_1", Channels: []int{0, 1, 2, 5}, K: 4, CheckpointEvery: 64,
+	cut := units.Options{Layer: "conv2_1", Data: "fashion-mnist (200 drawn with seed 3)", Channels: []int{0, 1, 2, 5}, K: 4, CheckpointEvery: 64,
 		Checkpoint: func(s *units.Scan) error {
 			first = s
 			return errors.New("killed")

@@ -123,10 +123,27 @@ outputs: {figures: [png]}
 	}
 	delete(want, "units.json")
 	delete(got, "units.json")
+	// scan.json names its data set (a scan resumes only over the same
+	// data), as each says it; the rest is the same
+	var sa, sb units.Scan
+	if json.Unmarshal(want["scan.json"], &sa) != nil || json.Unmarshal(got["scan.json"], &sb) != nil {
+		t.Fatal("scan.json")
+	}
+	if sa.Data != "fashion-mnist, count 200, seed 5" || sb.Data != b.Data {
+		t.Errorf("scan.json names %q and %q", sa.Data, sb.Data)
+	}
+	sa.Data = sb.Data
+	ja, _ = json.Marshal(sa)
+	jb, _ = json.Marshal(sb)
+	if !bytes.Equal(ja, jb) {
+		t.Errorf("scan.json differs:\n%s\n%s", ja, jb)
+	}
+	delete(want, "scan.json")
+	delete(got, "scan.json")
 	sameTree(t, "the experiment's folder beside saliency units'", want, got)
-	// 4 channels' figures, rows.png, the two .npy files and scan.json
-	if len(got) != 8 {
-		t.Errorf("%d files beside units.json, want 8", len(got))
+	// 4 channels' figures, rows.png and the two .npy files
+	if len(got) != 7 {
+		t.Errorf("%d files beside units.json and scan.json, want 7", len(got))
 	}
 	html, _ := os.ReadFile(filepath.Join(out, "index.html"))
 	if !bytes.Contains(html, []byte("What the layers look for")) {
