@@ -1032,7 +1032,7 @@ func (rd *runData) mapsGrid(mi int, cols []int) (*reports.Grid, error) {
 			}
 			row = append(row, reports.Cell{Image: img})
 		}
-		label := pf.Images[i].ID + "\n" + m.ClassNames[m.Classes[i]]
+		label := pf.Images[i].ID + "\n" + m.explained(i)
 		g.Rows = append(g.Rows, label)
 		g.Cells = append(g.Cells, row)
 	}
@@ -1080,9 +1080,13 @@ func (rd *runData) predictionTable() (*reports.Table, []map[string]any) {
 			if im.Label >= 0 {
 				label = m.ClassNames[min(im.Label, len(m.ClassNames)-1)]
 			}
-			t.Rows = append(t.Rows, []string{im.ID, label, m.Name, m.ClassNames[m.Predicted[i]], m.ClassNames[m.Classes[i]]})
-			rows = append(rows, map[string]any{"image": im.ID, "source": im.Source, "label": im.Label, "model": m.Name,
-				"predicted": m.Predicted[i], "explained": m.Classes[i]})
+			t.Rows = append(t.Rows, []string{im.ID, label, m.Name, m.ClassNames[m.Predicted[i]], m.explained(i)})
+			row := map[string]any{"image": im.ID, "source": im.Source, "label": im.Label, "model": m.Name,
+				"predicted": m.Predicted[i], "explained": m.Classes[i]}
+			if m.Unit != nil {
+				row["explained"] = m.Unit.String()
+			}
+			rows = append(rows, row)
 		}
 	}
 	return t, rows
@@ -1168,4 +1172,16 @@ func markBar(g *reports.Grid, signed bool) {
 	} else {
 		g.Sequential = true
 	}
+}
+
+// explained names what model m explains on image i: its class, or its
+// unit.
+func (m PlanModel) explained(i int) string {
+	switch {
+	case m.Unit != nil:
+		return m.Unit.String()
+	case m.Probability:
+		return "p(" + m.ClassNames[m.Classes[i]] + ")"
+	}
+	return m.ClassNames[m.Classes[i]]
 }

@@ -711,6 +711,17 @@ metrics: [spearman-abs]
 	if _, err := WriteReport(out, ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	md, err := os.ReadFile(filepath.Join(out, "index.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.ReadFile(filepath.Join(out, "tables", "predictions.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "target: conv2_2:5/mean") || !strings.Contains(string(csv), ",conv2_2:5/mean\n") {
+		t.Errorf("the report does not say that the unit conv2_2:5/mean is explained:\n%s", csv)
+	}
 
 	for i, c := range []struct{ target, extra, want string }{
 		{"conv9:5", "", `4:13: model fmnist_vgg: target conv9:5: tfgraph: ` + vgg + `: layer "conv9" not found`},
