@@ -138,6 +138,25 @@ func (s *ImageSource) Batch(lo, hi int) (x, display *tensor.Tensor, err error) {
 	return part.Inputs(s.spec)
 }
 
+// Inputs is the model inputs of images [lo, hi), without their display
+// images (units.InputSource).
+func (s *ImageSource) Inputs(lo, hi int) (*tensor.Tensor, error) {
+	if lo < 0 || hi > s.im.Len() || lo >= hi {
+		return nil, fmt.Errorf("experiments: images [%d,%d) of %d", lo, hi, s.im.Len())
+	}
+	shape := []int{s.spec.Height, s.spec.Width, s.spec.Channels}
+	x := tensor.New(append([]int{hi - lo}, shape...)...)
+	per := tensor.Size(shape)
+	for i := lo; i < hi; i++ {
+		a, err := images.ToInput(s.im.Pictures[i], s.spec)
+		if err != nil {
+			return nil, fmt.Errorf("experiments: %s: %w", s.im.Sources[i], err)
+		}
+		copy(x.Data[(i-lo)*per:], a)
+	}
+	return x, nil
+}
+
 // folderImages reads the image files of a folder (images.Extensions) in name order;
 // <stem>_mask.png files are the masks of <stem>, and a labels.csv with the
 // columns file and label gives the labels.

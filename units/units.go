@@ -24,7 +24,9 @@ import (
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
-// Source is a data set streamed in batches.
+// Source is a data set streamed in batches. Its methods may be called from
+// two goroutines at once: the scan reads the next batch while the model
+// runs this one.
 type Source interface {
 	// Len is the number of images.
 	Len() int
@@ -33,6 +35,23 @@ type Source interface {
 	Batch(lo, hi int) (x, display *tensor.Tensor, err error)
 	// ID names image i in files and figures.
 	ID(i int) string
+}
+
+// InputSource is a Source that can give the model inputs alone, without
+// the display images: the scan then does not make them.
+type InputSource interface {
+	Source
+	// Inputs returns the model inputs [hi-lo,H,W,C] of images [lo, hi).
+	Inputs(lo, hi int) (*tensor.Tensor, error)
+}
+
+// inputs are the model inputs of images [lo, hi) of src.
+func inputs(src Source, lo, hi int) (*tensor.Tensor, error) {
+	if is, ok := src.(InputSource); ok {
+		return is.Inputs(lo, hi)
+	}
+	x, _, err := src.Batch(lo, hi)
+	return x, err
 }
 
 // DefaultK is the number of top activations kept per channel, Zeiler &
@@ -158,15 +177,39 @@ func ScanLayer(ctx context.Context, fl *tfgraph.Flat, src Source, o Options) (*S
 	}
 	var imgH, imgW int
 	sinceCheckpoint := 0
+	// The next batch is read and preprocessed while TensorFlow runs this
+	// one.
+	type prepared struct {
+		x   *tensor.Tensor
+		err error
+	}
+	next := make(chan prepared, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(next)
+		for lo := s.Images; lo < n; lo += batch {
+			x, err := inputs(src, lo, min(lo+batch, n))
+			select {
+			case next <- prepared{x, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	for lo := s.Images; lo < n; lo += batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		hi := min(lo+batch, n)
-		x, _, err := src.Batch(lo, hi)
-		if err != nil {
-			return nil, err
+		pr := <-next
+		if pr.err != nil {
+			return nil, pr.err
 		}
+		x := pr.x
 		imgH, imgW = x.Shape[1], x.Shape[2]
 		res, err := fl.Run(ctx, x, tfgraph.Query{Fetch: []string{l.Output}})
 		if err != nil {
@@ -221,20 +264,26 @@ func (s *Scan) add(a *tensor.Tensor, lo int, src Source, h, w int) error {
 		npos *= d
 	}
 	per := npos * c
+	best := make([]float32, c) // each channel's strongest activation in the image
+	where := make([]int, c)    // and its position
 	for b := 0; b < a.Shape[0]; b++ {
 		row := a.Data[b*per : (b+1)*per]
 		img := lo + b
-		for i, ch := range s.Channels {
-			best, at := float32(math.Inf(-1)), 0
-			for p := 0; p < npos; p++ {
-				v := row[p*c+ch]
-				if v != v {
+		// positions outer, channels inner: the row is read in order
+		for ch := range best {
+			best[ch], where[ch] = float32(math.Inf(-1)), 0
+		}
+		for p := 0; p < npos; p++ {
+			for ch, v := range row[p*c : (p+1)*c] {
+				if v > best[ch] {
+					best[ch], where[ch] = v, p
+				} else if v != v {
 					return fmt.Errorf("units: layer %s channel %d is NaN on image %s", s.Layer, ch, src.ID(img))
 				}
-				if v > best {
-					best, at = v, p
-				}
 			}
+		}
+		for i, ch := range s.Channels {
+			best, at := best[ch], where[ch]
 			top := s.Top[i]
 			if len(top) == s.K && !(best > top[len(top)-1].Value) {
 				continue // ties keep the earlier image
