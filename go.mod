@@ -7,6 +7,7 @@ require (
 	codeberg.org/sbinet/npyio v0.14.0
 	github.com/wamuir/graft v0.10.0
 	golang.org/x/image v0.30.0
+	gonum.org/v1/gonum v0.17.0
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/protobuf v1.34.2
 	gopkg.in/yaml.v3 v3.0.1
@@ -22,6 +23,5 @@ require (
 	github.com/nlpodyssey/gopickle v0.3.0 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
-	gonum.org/v1/gonum v0.17.0 // indirect
 	rsc.io/pdf v0.1.1 // indirect
 )

@@ -181,12 +181,18 @@ type ascentProbe struct {
 	methods.Model
 	fed    *tensor.Tensor // [steps, classes, H, W, C], or nil
 	images map[int][]*tensor.Tensor
+	// fetch lets a gradient query fetch tensors too (feature
+	// visualisation fetches its score in the same run).
+	fetch bool
 }
 
 // Run answers q on x.
 func (p *ascentProbe) Run(ctx context.Context, x *tensor.Tensor, q tfgraph.Query) (*tfgraph.Result, error) {
 	if len(q.Grads) == 0 {
 		return p.Model.Run(ctx, x, q)
+	}
+	if p.fetch && len(q.Fetch) > 0 {
+		return p.runFetching(ctx, x, q)
 	}
 	logits, _ := p.Model.Logits()
 	g := q.Grads[0]

@@ -17,12 +17,13 @@ import (
 // cheap are options that keep the conformance table fast; every other method
 // runs with its defaults.
 var cheap = map[string]map[string]any{
-	"smoothgrad":           {"samples": 4},
-	"squaregrad":           {"samples": 4},
-	"vargrad":              {"samples": 4},
-	"integrated-gradients": {"steps": 8},
-	"class-model":          {"steps": 10},
-	"occlusion":            {"patch": 7, "stride": 7},
+	"smoothgrad":            {"samples": 4},
+	"squaregrad":            {"samples": 4},
+	"vargrad":               {"samples": 4},
+	"integrated-gradients":  {"steps": 8},
+	"class-model":           {"steps": 10},
+	"feature-visualization": {"steps": 10, "restarts": 2, "restart_steps": 3},
+	"occlusion":             {"patch": 7, "stride": 7},
 }
 
 // batchTol are the methods whose maps may differ alone and in the batch by

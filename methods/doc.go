@@ -19,6 +19,9 @@
 //	attention-rollout      product of head-averaged attention + identity (Abnar & Zuidema 2020)
 //	occlusion              score drop under a sliding patch (Zeiler & Fergus 2013)
 //	class-model            gradient ascent on a class logit (Simonyan et al. 2013)
+//	feature-visualization  activation maximisation of a unit or class: pixel or
+//	                       1/f Fourier parameterization, transformations,
+//	                       L2, TV, diversity (Olah et al. 2017)
 //
 // A method explains a [Batch] of preprocessed images for a [Target] (classes,
 // layer, score tensor) on a [Model] — *tfgraph.Flat, or a view of it with fed
@@ -41,7 +44,10 @@
 // range; see TestMaxPoolTies). For the same batch the toolkit computes what
 // TensorFlow computes: the goldens, made in Python on the same batch, agree
 // to the bit. Class model visualisation optimises each image in session runs
-// of its own, because gradient ascent amplifies such differences.
+// of its own, because gradient ascent amplifies such differences; so does
+// feature visualisation, except with its diversity term, which couples the
+// images of a batch. [UnitValues] gives units' values over a data set (their
+// top activation, which a feature visualisation's value is compared with).
 //
 // Vision transformers: CAM methods also take a token layer [N,T,D] and
 // reshape its patch tokens to the grid [N,h,w,D] after dropping the leading

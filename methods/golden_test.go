@@ -69,7 +69,8 @@ func goldenCases(t *testing.T, dir string, params map[string]map[string]any) []g
 // Pearson ≥ 0.999 and max |Go − Python| ≤ 1e-3 of the golden map's range, for
 // the map, the per-channel attribution and the low-resolution CAM (methods
 // that average many gradients: see averagedTol). The class model is compared
-// where its gradient ascent is not chaotic (checkClassModel).
+// where its gradient ascent is not chaotic (checkClassModel), feature
+// visualisation on fed gradients (checkFeatureViz).
 func TestGoldenMethods(t *testing.T) {
 	covered := map[string][]string{}
 	for _, model := range zooModels {
@@ -96,6 +97,12 @@ func TestGoldenMethods(t *testing.T) {
 			t.Run(model+"/"+c.file, func(t *testing.T) {
 				if c.method == "class-model" {
 					if checkClassModel(t, fl, dir, params[c.file]) {
+						covered[c.file] = append(covered[c.file], model)
+					}
+					return
+				}
+				if c.method == "feature-visualization" {
+					if checkFeatureViz(t, fl, dir, params[c.file]) {
 						covered[c.file] = append(covered[c.file], model)
 					}
 					return

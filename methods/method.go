@@ -168,15 +168,26 @@ func Register(name string, f func() Method) {
 
 // order is the order of the lecture and its peers: gradients, their
 // smoothed and path-integrated forms, the modified backward passes, the CAM
-// family, the forward-only methods, and class model visualisation.
+// family, the forward-only methods, class model and feature visualisation.
 var order = []string{
 	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
 	"deconvnet", "guided-backprop", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
-	"scorecam", "attention-rollout", "occlusion", "class-model",
+	"scorecam", "attention-rollout", "occlusion", "class-model", "feature-visualization",
 }
 
+// generative are the methods that generate the image a target likes best
+// instead of explaining the images they are given.
+var generative = []string{"class-model", "feature-visualization"}
+
+// Generative reports whether a method generates the image a target likes
+// best (class-model, feature-visualization) rather than explaining the
+// images of its batch, which give it only their shape (or its start): a
+// command that explains images leaves these out by default.
+func Generative(name string) bool { return slices.Contains(generative, name) }
+
 // Names lists the registered methods: the built-in ones in the lecture's
-// order (gradient first, class-model last), then any others by name.
+// order (gradient first, feature-visualization last), then any others by
+// name.
 func Names() []string {
 	names := make([]string, 0, len(factories))
 	for n := range factories {

@@ -70,6 +70,19 @@ centres, no antialias) to H x W. Written to golden/methods/:
                                   image after h steps. Go compares its image after h steps within 1e-4 of the range
                                   (methods/classmodel_golden_test.go); measured here, oneDNN's AVX2 kernels and Eigen
                                   (TF_ENABLE_ONEDNN_OPTS=0) stay within 2e-6 of the range over those steps.
+    feature-visualization_fed_grads, _fed_fourier, _fed_pixel
+                                  Olah et al. 2017's ascent with fed gradients: grads [F,2,H,W,C], F = 4,
+                                  seeded N(0, 0.1^2), in place of the model's gradient at x; from theta = 0,
+                                  F Adam steps (Kingma & Ba: beta 0.9, 0.999, eps 1e-8, lr 0.05) on
+                                  J = <g_s, x> - l2 |x - 0.5|^2 - tv TV(x) (tf.image.total_variation), in
+                                  float64 with tf.GradientTape's gradient with respect to theta, for
+                                    fourier: x = sigmoid(irfft2d(scale (theta_re + i theta_im)) / 4), Lucid's
+                                             fft_image: scale = sqrt(HW) / max(f, 1/max(H,W))^decay
+                                    pixel:   x = 0.5 + theta, theta clipped to [-1/2, 1/2] after each step;
+                                  the images after each step [F,2,H,W,C]. Go runs the same steps with these
+                                  gradients fed in place of its own (two class targets, each alone) and
+                                  compares its images within 1e-6 (methods/featureviz_golden_test.go): its
+                                  own FFT (gonum) and adjoint against TensorFlow's irfft2d and its gradient.
     params.yaml                   every parameter above, for the Go tests
 
 Max pooling: the zoo images have flat black backgrounds, so many 2x2 windows hold
@@ -81,7 +94,7 @@ set), which the Go tests allow for.
 
 Usage: golden_methods.py [--threads N] [--only METHOD,...] [SAVEDMODEL_DIR ...]   (default: every zoo model)
        --only writes the files of the named sections (gradient, smoothgrad, integrated-gradients,
-       deconvnet, gradcam, attention-rollout, occlusion, class-model) and params.yaml
+       deconvnet, gradcam, attention-rollout, occlusion, class-model, feature-visualization) and params.yaml
 """
 import argparse
 import math
@@ -131,8 +144,10 @@ CLASS_MODEL = dict(lr=0.05, l2=0.3, steps=200)  # every class of every zoo model
 CLASS_MODEL_FED = 3  # steps recorded with their gradients
 # The ascent from seeded noise, compared over the steps before it turns chaotic.
 CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, delta=1e-5)
+# Feature visualisation with fed gradients (see feature_viz_fed).
+FEATURE_VIZ = dict(lr=0.05, l2=0.3, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
 SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "attention-rollout",
-            "occlusion", "class-model"]
+            "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
 f32 = np.float32
 
@@ -416,6 +431,55 @@ def class_model_start(net, hw, lr, l2, seed, steps, runs, perturbation, delta, c
     return start, horizon, base[horizon, np.arange(classes)], dev
 
 
+def feature_viz_fed(hw, lr, l2, tv, decay, steps, images, sd, seed):
+    """Feature visualisation's ascent with fed gradients g_s in place of the
+    model's, for both parameterizations, in float64 with TensorFlow's
+    gradients of the parameterization (tf.GradientTape through irfft2d,
+    sigmoid and total_variation) and Adam as Kingma & Ba write it. Returns
+    the gradients [steps, images, H, W, C] and the images after each step
+    of each parameterization."""
+    h, w, ch = hw
+    grads = (sd * np.random.default_rng(seed).standard_normal((steps, images) + hw)).astype(f32)
+    # Lucid's fft_image: the frequencies of the half spectrum, the 1/f^decay scale with its floor
+    # 1/max(H,W), times sqrt(HW); irfft2d (channels first) over 4
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[: w // 2 + 1]
+    freqs = np.sqrt(fx * fx + fy * fy)
+    scale = tf.constant(1.0 / np.maximum(freqs, 1.0 / max(w, h)) ** decay * np.sqrt(w * h), tf.complex128)
+
+    def fourier(t):
+        spectrum = tf.complex(t[0], t[1]) * scale
+        img = tf.transpose(tf.signal.irfft2d(spectrum, fft_length=[h, w]), (0, 2, 3, 1)) / 4
+        return tf.sigmoid(img)  # to_valid_rgb(sigmoid=True): black 0, white 1
+
+    params = {
+        "fourier": (fourier, (2, images, ch, h, w // 2 + 1), None),
+        "pixel": (lambda t: 0.5 + t, (images, h, w, ch), 0.5),  # mid + (white - black) u, u clipped to [-1/2, 1/2]
+    }
+    out = {}
+    for name, (image, shape, clip) in params.items():
+        theta = np.zeros(shape)
+        m, v = np.zeros(shape), np.zeros(shape)
+        imgs = np.zeros((steps, images) + hw, f32)
+        for s in range(steps):
+            t = tf.constant(theta)
+            with tf.GradientTape() as tape:
+                tape.watch(t)
+                x = image(t)
+                loss = (tf.reduce_sum(tf.constant(grads[s].astype(np.float64)) * x)
+                        - l2 * tf.reduce_sum((x - 0.5) ** 2) - tv * tf.reduce_sum(tf.image.total_variation(x)))
+            g = tape.gradient(loss, t).numpy()
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            theta = theta + lr * (m / (1 - b1 ** (s + 1))) / (np.sqrt(v / (1 - b2 ** (s + 1))) + eps)
+            if clip is not None:
+                theta = np.clip(theta, -clip, clip)
+            imgs[s] = image(tf.constant(theta)).numpy().astype(f32)
+        out[name] = imgs
+    return grads, out
+
+
 # ---------------------------------------------------------------- driver
 
 def write(path, png_dir=None, only=None):
@@ -581,6 +645,14 @@ def write(path, png_dir=None, only=None):
         if png_dir:
             write_png(os.path.join(png_dir, "classmodel_%s.png" % name), cm[..., 0])
 
+    # Feature visualisation: its update rule with fed gradients
+    if want("feature-visualization"):
+        fv_g, fv_imgs = feature_viz_fed((hh, ww, ch), **FEATURE_VIZ)
+        save("feature-visualization_fed_grads", fv_g)
+        for p, imgs in fv_imgs.items():
+            save("feature-visualization_fed_%s" % p, imgs)
+        out["feature_viz"] = {p: [float(i.min()), float(i.max())] for p, i in fv_imgs.items()}
+
     params = {
         "model": name,
         "layer": net.layer,
@@ -610,6 +682,10 @@ def write(path, png_dir=None, only=None):
                             start=dict(CLASS_MODEL_START, init="input", noise="uniform [0, 1)",
                                        file="class-model_start.npy", steps_file="class-model_start_steps.npy",
                                        images_file="class-model_start_images.npy")),
+        "feature-visualization": dict(FEATURE_VIZ, init_sd=0, restarts=1, classes=[0, 1],
+                                      grads_file="feature-visualization_fed_grads.npy",
+                                      images_files={p: "feature-visualization_fed_%s.npy" % p
+                                                    for p in ("fourier", "pixel")}),
     }
     if name in CAM_MODELS:
         params["cam"] = {"layer": net.layer, "resize": "bilinear"}
