@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -23,6 +24,11 @@ type Cell struct {
 	// fits in the square cell and centred in it. A nil Image leaves the
 	// cell empty.
 	Image image.Image
+	// Title, when set, is drawn above this cell, in any row (in the first
+	// row instead of its column's title), fitted like column titles: a
+	// grid of many small pictures that each need a name (the channels of a
+	// layer).
+	Title string
 }
 
 // Grid is a figure of pictures in rows (usually the images explained) and
@@ -250,19 +256,40 @@ type gridLayout struct {
 func (g *Grid) layout(cell vg.Length) *gridLayout {
 	l := &gridLayout{rows: len(g.Cells), cols: len(g.Cells[0]), cell: cell}
 
-	var cols, rows []string
+	var rows []string
 	var colSize, rowSize vg.Length
-	if g.Columns != nil {
-		cols, colSize = fitTexts(g.Columns, cell, labelSizes, 2)
-		// Give every title the same number of lines, blank ones first, so
-		// that all sit on the images whether wrapped or not.
-		n := 0
-		for _, t := range cols {
-			n = max(n, strings.Count(t, "\n")+1)
+	// The titles above the cells: the column titles on the first row,
+	// replaced by the cells' own, fitted together to one font size.
+	titles := make([][]string, len(g.Cells))
+	var all []string
+	for r, row := range g.Cells {
+		titles[r] = make([]string, len(row))
+		for c, cl := range row {
+			switch {
+			case cl.Title != "":
+				titles[r][c] = cl.Title
+			case r == 0 && g.Columns != nil:
+				titles[r][c] = g.Columns[c]
+			}
+			all = append(all, titles[r][c])
 		}
-		for i, t := range cols {
-			if t != "" {
-				cols[i] = strings.Repeat("\n", n-1-strings.Count(t, "\n")) + t
+	}
+	if slices.ContainsFunc(all, func(t string) bool { return t != "" }) {
+		var fitted []string
+		fitted, colSize = fitTexts(all, cell, labelSizes, 2)
+		for r := range titles {
+			copy(titles[r], fitted[r*l.cols:(r+1)*l.cols])
+			// Give every title of a row the same number of lines, blank
+			// ones first, so that all sit on the images whether wrapped
+			// or not.
+			n := 0
+			for _, t := range titles[r] {
+				n = max(n, strings.Count(t, "\n")+1)
+			}
+			for i, t := range titles[r] {
+				if t != "" {
+					titles[r][i] = strings.Repeat("\n", n-1-strings.Count(t, "\n")) + t
+				}
 			}
 		}
 	}
@@ -287,8 +314,8 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 		l.cells[r] = make([]*plot.Plot, l.cols)
 		for c, cl := range row {
 			p := cellPlot(cl.Image)
-			if r == 0 && cols != nil && cols[c] != "" {
-				p.Title.Text = cols[c]
+			if t := titles[r][c]; t != "" {
+				p.Title.Text = t
 				p.Title.TextStyle = sans(colSize)
 				p.Title.Padding = labelPad
 			}

@@ -103,6 +103,38 @@ func TestGridSave(t *testing.T) {
 	}
 }
 
+// Cell titles take room above their row, whichever row it is, and replace
+// the column title in the first.
+func TestGridCellTitles(t *testing.T) {
+	plain := testGrid(2, 3)
+	plain.Columns = []string{"a", "b", "c"}
+	_, h0, err := plain.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	titled := testGrid(2, 3)
+	titled.Columns = []string{"a", "b", "c"}
+	titled.Cells[1][2].Title = "channel 5\n1.32× top"
+	titled.Cells[0][1].Title = "b, own"
+	_, h1, err := titled.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := titled.layout(titled.cellSize())
+	if h1 <= h0 || l.top[1] <= l.top[0] {
+		t.Errorf("a two-line title over row 1: height %v (without %v), room above row 1 %v, row 0 %v", h1, h0, l.top[1], l.top[0])
+	}
+	if got := l.cells[0][1].Title.Text; got != "b, own" {
+		t.Errorf("row 0, column 1 is titled %q", got)
+	}
+	if got := l.cells[1][0].Title.Text; got != "" {
+		t.Errorf("row 1, column 0 is titled %q", got)
+	}
+	if _, err := titled.WriterTo("png"); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestGridErrors(t *testing.T) {
 	img := image.NewNRGBA(image.Rect(0, 0, 2, 2))
 	var nilImg *image.NRGBA
@@ -113,12 +145,12 @@ func TestGridErrors(t *testing.T) {
 	}{
 		{"no cells", Grid{}, "grid has no cells"},
 		{"empty row", Grid{Cells: [][]Cell{{}}}, "grid has no cells"},
-		{"ragged", Grid{Cells: [][]Cell{{{img}, {img}}, {{img}}}}, "grid row 1 has 1 cells, row 0 has 2"},
-		{"columns", Grid{Cells: [][]Cell{{{img}}}, Columns: []string{"a", "b"}}, "grid has 2 column titles for 1 columns"},
-		{"rows", Grid{Cells: [][]Cell{{{img}}}, Rows: []string{}}, "grid has 0 row labels for 1 rows"},
-		{"empty image", Grid{Cells: [][]Cell{{{img}, {image.NewNRGBA(image.Rect(0, 0, 0, 3))}}}}, "grid cell (0, 1) has an empty image"},
-		{"cell size", Grid{Cells: [][]Cell{{{img}}}, CellSize: -1}, "grid cell size -1pt is negative"},
-		{"dpi", Grid{Cells: [][]Cell{{{img}}}, DPI: -3}, "grid DPI -3 is negative"},
+		{"ragged", Grid{Cells: [][]Cell{{{Image: img}, {Image: img}}, {{Image: img}}}}, "grid row 1 has 1 cells, row 0 has 2"},
+		{"columns", Grid{Cells: [][]Cell{{{Image: img}}}, Columns: []string{"a", "b"}}, "grid has 2 column titles for 1 columns"},
+		{"rows", Grid{Cells: [][]Cell{{{Image: img}}}, Rows: []string{}}, "grid has 0 row labels for 1 rows"},
+		{"empty image", Grid{Cells: [][]Cell{{{Image: img}, {Image: image.NewNRGBA(image.Rect(0, 0, 0, 3))}}}}, "grid cell (0, 1) has an empty image"},
+		{"cell size", Grid{Cells: [][]Cell{{{Image: img}}}, CellSize: -1}, "grid cell size -1pt is negative"},
+		{"dpi", Grid{Cells: [][]Cell{{{Image: img}}}, DPI: -3}, "grid DPI -3 is negative"},
 	} {
 		_, _, err := tc.g.Size()
 		if err == nil || err.Error() != "reports: "+tc.want {
@@ -126,7 +158,7 @@ func TestGridErrors(t *testing.T) {
 		}
 	}
 	// A nil *image.NRGBA is an empty cell, like a nil Image.
-	g := Grid{Cells: [][]Cell{{{img}, {nilImg}, {}}}}
+	g := Grid{Cells: [][]Cell{{{Image: img}, {Image: nilImg}, {}}}}
 	if _, err := g.WriterTo("png"); err != nil {
 		t.Errorf("grid with empty cells: %v", err)
 	}
