@@ -41,20 +41,25 @@ import (
 // with diversity: its seed needs the layer's activations first); the rest is
 // computed here in float64 and checked against finite differences. Each
 // image of the batch is a visualisation of the target (Target.Classes gives
-// one class per image; a unit is the same for all), each from its own seeded
-// start and transformations. Without diversity the images are optimised
-// one by one in session runs of their own, so that a visualisation does not
-// depend on the batch (see ClassModel); with diversity the batch is
-// optimised together. With Restarts, each image first runs several starts
-// together for RestartSteps steps and goes on with the best: ascent on a
-// unit behind ReLUs stalls in the start's basin (a start where the unit is
-// zero everywhere has no gradient at all).
+// one class per image; a unit is the same for all). Without diversity every
+// image starts from the seed's draws and is optimised in session runs of
+// its own, so that a batch gives its images one by one (see ClassModel);
+// with diversity the images draw starts of their own and are optimised
+// together. Ascent on a unit behind ReLUs stalls in its start's basin, and
+// does not move at all from a start where the unit is zero: so each image
+// first runs Restarts starts together for RestartSteps steps and goes on
+// with the best, and for units the first Warmup steps let the gradient
+// through every ReLU.
 //
-// The defaults reach the data set's top activation: on fmnist_vgg, every
-// channel of conv1_2 and 31 or 32 of the 32 of conv2_2 end at or above their
-// largest value over the 10,000 Fashion-MNIST test images (whatever the
-// seed); see docs/feature-visualization.md. The transformations and
-// regularizers make images that look more natural and reach lower values.
+// The defaults reach the data set's top activation: on fmnist_vgg, with
+// seeds 0 to 5, every channel of conv1_2 and conv2_2 and every neuron of
+// fc1 that the 10,000 Fashion-MNIST test images activate ends at or above
+// its largest value over them (1.02–1.43×, 1.08–2.20×, 2.1–9.8×), and every
+// class of every zoo model at p ≥ 0.9999; see docs/feature-visualization.md.
+// The L2 default fades to grey what the target does not see, so the image
+// of a channel's strongest activation is its receptive field's pattern on
+// grey. The transformations and the Fourier parameterization make images
+// that look smoother and reach a little less.
 //
 // Raw is the image [N,H,W,C] in model-input units, Map its channel mean,
 // Scores the target's value on it, untransformed: the unit's value (as Unit
@@ -80,9 +85,11 @@ type FeatureVisualization struct {
 	// Range is how images are kept in the input range: "clip" (the default
 	// for pixel), "sigmoid" (the default for fourier) or "none".
 	Range string `yaml:"range"`
-	// L2 weighs ‖x − x₀‖², in model-input units (default 0).
-	L2 float64 `yaml:"l2"`
-	// TV weighs the total variation, in model-input units (default 0).
+	// L2 weighs ‖x − x₀‖², the image in units of the input range (default
+	// 0.05: where the target does not look, the image fades to grey).
+	L2 *float64 `yaml:"l2"`
+	// TV weighs the total variation of the image in units of the input
+	// range (default 0).
 	TV float64 `yaml:"tv"`
 	// Blur is the σ in pixels of a Gaussian blur of the image's parameters
 	// every BlurEvery steps (default 0: none; BlurEvery defaults to 4): of
@@ -115,6 +122,14 @@ type FeatureVisualization struct {
 	// diversity.
 	Restarts     int `yaml:"restarts"`
 	RestartSteps int `yaml:"restart_steps"`
+	// Warmup is the number of first steps whose backward pass lets the
+	// whole signal through every ReLU (Xplique's warm-up; default 16), for
+	// unit targets: a unit behind a ReLU that is zero on the start has a
+	// zero gradient and, without it, stays there (a third of fmnist_vgg's
+	// fc1 neurons did). A class logit has a gradient wherever it starts,
+	// and the open ReLUs only lead it astray (fmnist_vgg's sneaker ended
+	// at p = 0.36 instead of 1), so classes take none.
+	Warmup *int `yaml:"warmup"`
 	// Seed selects the starts and the transformations. Every image of a
 	// batch draws the same ones, so that a batch gives its images one by
 	// one (as ClassModel); with diversity, image i draws from streams of
@@ -138,9 +153,11 @@ func (fv *FeatureVisualization) Name() string { return "feature-visualization" }
 const (
 	DefaultFeatureVizSteps        = 256
 	DefaultFeatureVizLR           = 0.05
+	DefaultFeatureVizL2           = 0.05
 	DefaultFeatureVizInitSD       = 1.0
 	DefaultFeatureVizRestarts     = 4
 	DefaultFeatureVizRestartSteps = 16
+	DefaultFeatureVizWarmup       = 16
 	DefaultFeatureVizDecay        = 1.0
 )
 
@@ -173,7 +190,7 @@ func (fv *FeatureVisualization) Validate() error {
 		return bad("range is sigmoid, clip or none, not %q", fv.Range)
 	case fv.Range == "clip" && fv.Param == "fourier":
 		return bad("range clip is a projection of the pixels: it needs param pixel (fourier takes sigmoid or none)")
-	case fv.L2 < 0 || fv.TV < 0 || fv.Diversity < 0:
+	case (fv.L2 != nil && *fv.L2 < 0) || fv.TV < 0 || fv.Diversity < 0:
 		return bad("l2, tv and diversity must be ≥ 0")
 	case fv.Blur < 0 || fv.Blur > 100:
 		return bad("blur must be in [0, 100] pixels, got %g", fv.Blur)
@@ -185,6 +202,8 @@ func (fv *FeatureVisualization) Validate() error {
 		return bad("restarts must be from 1 to %d, got %d", MaxRestarts, fv.Restarts)
 	case fv.RestartSteps < 0:
 		return bad("restart_steps must be ≥ 0, got %d", fv.RestartSteps)
+	case fv.Warmup != nil && (*fv.Warmup < 0 || *fv.Warmup > MaxSteps):
+		return bad("warmup must be from 0 to %d, got %d", MaxSteps, *fv.Warmup)
 	case len(fv.Scale) > 2:
 		return bad("scale is [min, max] or one factor, got %d values", len(fv.Scale))
 	case fv.Rotate < 0 || fv.Rotate > 180:
@@ -224,6 +243,7 @@ type fvSettings struct {
 	tr             transforms
 	input          bool
 	restarts       int
+	warmup         int
 	restartSteps   int
 	initSD         float64
 	seed           uint64
@@ -233,8 +253,8 @@ type fvSettings struct {
 func (fv *FeatureVisualization) settings() fvSettings {
 	s := fvSettings{steps: fv.Steps, every: fv.BlurEvery, lr: fv.LR, adam: fv.Optimizer != "sgd",
 		fourier: fv.Param == "fourier", decay: DefaultFeatureVizDecay, decorrelate: fv.Decorrelate,
-		rng: fv.Range, l2: fv.L2, tv: fv.TV, blur: fv.Blur, diversity: fv.Diversity,
-		restarts: fv.Restarts, restartSteps: fv.RestartSteps,
+		rng: fv.Range, l2: DefaultFeatureVizL2, tv: fv.TV, blur: fv.Blur, diversity: fv.Diversity,
+		restarts: fv.Restarts, restartSteps: fv.RestartSteps, warmup: DefaultFeatureVizWarmup,
 		input: fv.Init == "input", initSD: DefaultFeatureVizInitSD, seed: fv.Seed, diversityLayer: fv.DiversityLayer}
 	if s.steps == 0 {
 		s.steps = DefaultFeatureVizSteps
@@ -253,6 +273,12 @@ func (fv *FeatureVisualization) settings() fvSettings {
 	}
 	if fv.Decay != nil {
 		s.decay = *fv.Decay
+	}
+	if fv.L2 != nil {
+		s.l2 = *fv.L2
+	}
+	if fv.Warmup != nil {
+		s.warmup = *fv.Warmup
 	}
 	if s.rng == "" {
 		s.rng = "clip"
@@ -372,6 +398,21 @@ type ascent struct {
 	divPos, divCh int
 	name          string
 	chunk         int // images per session run
+	rules         *tfgraph.RuleSet
+}
+
+// openReLU is the rule set of the warm-up steps: the ReLU family passes the
+// whole signal back whatever its input (Xplique's open_relu_policy for its
+// warmup_steps), so that a unit that is zero on the start, where the true
+// gradient is zero too, still gets a direction to grow in.
+var openReLU = &tfgraph.RuleSet{Name: "open-relu", Rules: map[string]tfgraph.Rule{
+	"Relu": openRelu, "Relu6": openRelu, "LeakyRelu": openRelu, "Elu": openRelu, "Selu": openRelu,
+}}
+
+func openRelu(b *tfgraph.Builder, n *tfgraph.Node) []tfgraph.Sym {
+	out := make([]tfgraph.Sym, len(n.In))
+	out[0] = n.Dy[0]
+	return out
 }
 
 // runChunks runs the queries of the images x in chunks of a.chunk: q(lo,
@@ -658,7 +699,7 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 		if cls != nil {
 			c = cls[lo:hi]
 		}
-		q := tfgraph.Query{Fetch: []string{a.gl.score}, Grads: []tfgraph.Grad{a.gl.grad("", nil, c, hi-lo)}}
+		q := tfgraph.Query{Fetch: []string{a.gl.score}, Grads: []tfgraph.Grad{a.gl.grad("", a.rules, c, hi-lo)}}
 		if seed != nil {
 			q.Grads = append(q.Grads, tfgraph.Grad{Start: a.divLayer, Seed: seed.Slice(lo, hi)})
 		}
@@ -683,10 +724,20 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 			copy(gx, tmp)
 		}
 		ob.total += float64(ob.values[i])
+		// The regularizers act on the image in units of the input range,
+		// n = (x − black)/(white − black), and so does the gradient from
+		// here on: n = ½ + u (clip, none) or σ(u) (sigmoid).
 		x, u := xs[i], us[i]
+		for p, v := range x {
+			j := p % a.c
+			d := a.white[j] - a.black[j]
+			gx[p] *= d
+			tmp[p] = (v - a.black[j]) / d
+		}
+		nx := tmp
 		if a.st.l2 > 0 {
 			var s float64
-			for p, v := range x {
+			for p, v := range nx {
 				d := v - a.centre(tracks[i].image, p)
 				s += d * d
 				gx[p] -= 2 * a.st.l2 * d
@@ -694,16 +745,13 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 			ob.total -= a.st.l2 * s
 		}
 		if a.st.tv > 0 {
-			ob.total -= a.st.tv * totalVariation(gx, x, a.h, a.w, a.c, a.st.tv)
+			ob.total -= a.st.tv * totalVariation(gx, nx, a.h, a.w, a.c, a.st.tv)
 		}
-		for p, v := range u {
-			j := p % a.c
-			d := a.white[j] - a.black[j]
-			if a.st.rng == "sigmoid" {
+		if a.st.rng == "sigmoid" {
+			for p, v := range u {
 				s := 1 / (1 + math.Exp(-v))
-				d *= s * (1 - s)
+				gx[p] *= s * (1 - s)
 			}
-			gx[p] *= d
 		}
 		a.param.adjoint(grad[i], gx)
 	}
@@ -711,12 +759,13 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 	return ob, nil
 }
 
-// centre is x₀ at value p of image i.
+// centre is x₀ at value p of image i, in units of the input range.
 func (a *ascent) centre(i, p int) float64 {
 	if a.x0 != nil {
-		return a.x0[i*a.h*a.w*a.c+p]
+		j := p % a.c
+		return (a.x0[i*a.h*a.w*a.c+p] - a.black[j]) / (a.white[j] - a.black[j])
 	}
-	return a.mid[p%a.c]
+	return 0.5
 }
 
 // run takes steps from to to of the tracks, optimised together (with
@@ -734,6 +783,10 @@ func (a *ascent) run(ctx context.Context, tracks []*track, cls []int, from, to i
 			return err
 		}
 		step(s)
+		a.rules = nil
+		if s < a.st.warmup && a.gl.unit != nil {
+			a.rules = openReLU
+		}
 		for i, tr := range tracks {
 			warps[i] = a.st.tr.draw(tr.rng, a.h, a.w)
 		}

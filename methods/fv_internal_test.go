@@ -309,12 +309,12 @@ func (m *smoothModel) BytesPerImage() int64 { return 1024 }
 // diversity, through the range and the parameterization), with central
 // differences of J on the coordinates where it is largest and on random
 // ones.
-func checkObjectiveGradient(t *testing.T, what string, m Model, x *tensor.Tensor, tg Target, fv *FeatureVisualization, warps []*warp, h, tol float64) {
+func checkObjectiveGradient(t *testing.T, what string, m Model, b Batch, tg Target, fv *FeatureVisualization, warps []*warp, h, tol float64) {
 	t.Helper()
 	if err := fv.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{X: x}
+	x := b.X
 	gl, err := setup("fd", m, &b, tg)
 	if err != nil {
 		t.Fatal(err)
@@ -409,22 +409,25 @@ func TestObjectiveGradient(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	yes := true
 	cases := []struct {
-		what  string
-		x     *tensor.Tensor
-		tg    Target
-		fv    FeatureVisualization
-		warps []*warp
+		what         string
+		x            *tensor.Tensor
+		tg           Target
+		fv           FeatureVisualization
+		warps        []*warp
+		black, white []float32
 	}{
-		{"pixel clip, class, l2, tv, warp", one, Target{Classes: []int{1}}, FeatureVisualization{L2: 0.7, TV: 0.05}, []*warp{wp}},
-		{"pixel sigmoid decorrelated, channel max, tv", one, Target{Unit: &Unit{Layer: "feat", Channel: 2}}, FeatureVisualization{Range: "sigmoid", Decorrelate: &yes, TV: 0.1}, []*warp{nil}},
-		{"pixel none, input start, l2", one, Target{Classes: []int{2}}, FeatureVisualization{Range: "none", Init: "input", L2: 2}, []*warp{wp}},
-		{"fourier sigmoid decorrelated, channel mean, l2, warp", one, Target{Unit: &Unit{Layer: "feat", Channel: 1, Reduce: "mean"}}, FeatureVisualization{Param: "fourier", L2: 0.3, TV: 0.02}, []*warp{wp}},
-		{"fourier none decay 0.5, class", one, Target{Classes: []int{0}}, FeatureVisualization{Param: "fourier", Range: "none", Decay: f(0.5)}, []*warp{wp}},
-		{"pixel clip, diversity over 3", x, Target{Unit: &Unit{Layer: "feat", Channel: 3, Reduce: "mean"}}, FeatureVisualization{Diversity: 5, InitSD: f(0.5)}, []*warp{wp, nil, newWarp(8, 10, 0, 3, 1, 0)}},
-		{"fourier sigmoid, diversity over 2, class", x.Slice(0, 2), Target{Classes: []int{0, 2}}, FeatureVisualization{Param: "fourier", Diversity: 3, DiversityLayer: "feat"}, []*warp{nil, wp}},
+		{"pixel clip, class, l2, tv, warp", one, Target{Classes: []int{1}}, FeatureVisualization{L2: f(0.7), TV: 0.05}, []*warp{wp}, nil, nil},
+		{"pixel sigmoid decorrelated, channel max, tv", one, Target{Unit: &Unit{Layer: "feat", Channel: 2}}, FeatureVisualization{Range: "sigmoid", Decorrelate: &yes, TV: 0.1}, []*warp{nil}, nil, nil},
+		{"pixel clip, input range [-1, 3] ... [0.5, 1], l2, tv", one, Target{Classes: []int{2}}, FeatureVisualization{L2: f(0.4), TV: 0.03}, []*warp{wp}, []float32{-1, 0, 0.5}, []float32{3, 1, 1}},
+		{"pixel sigmoid decorrelated, input range, tv", one, Target{Classes: []int{1}}, FeatureVisualization{Range: "sigmoid", Decorrelate: &yes, TV: 0.2}, []*warp{wp}, []float32{-2, -2, -2}, []float32{2, 2, 2}},
+		{"pixel none, input start, l2", one, Target{Classes: []int{2}}, FeatureVisualization{Range: "none", Init: "input", L2: f(2)}, []*warp{wp}, nil, nil},
+		{"fourier sigmoid decorrelated, channel mean, l2, warp", one, Target{Unit: &Unit{Layer: "feat", Channel: 1, Reduce: "mean"}}, FeatureVisualization{Param: "fourier", L2: f(0.3), TV: 0.02}, []*warp{wp}, nil, nil},
+		{"fourier none decay 0.5, class", one, Target{Classes: []int{0}}, FeatureVisualization{Param: "fourier", Range: "none", Decay: f(0.5)}, []*warp{wp}, nil, nil},
+		{"pixel clip, diversity over 3", x, Target{Unit: &Unit{Layer: "feat", Channel: 3, Reduce: "mean"}}, FeatureVisualization{Diversity: 5, InitSD: f(0.5)}, []*warp{wp, nil, newWarp(8, 10, 0, 3, 1, 0)}, nil, nil},
+		{"fourier sigmoid, diversity over 2, class", x.Slice(0, 2), Target{Classes: []int{0, 2}}, FeatureVisualization{Param: "fourier", Diversity: 3, DiversityLayer: "feat"}, []*warp{nil, wp}, nil, nil},
 	}
 	for _, tc := range cases {
-		checkObjectiveGradient(t, tc.what, m, tc.x, tc.tg, &tc.fv, tc.warps, 1e-3, 1e-3)
+		checkObjectiveGradient(t, tc.what, m, Batch{X: tc.x, Black: tc.black, White: tc.white}, tc.tg, &tc.fv, tc.warps, 1e-3, 1e-3)
 	}
 }
 
@@ -483,14 +486,15 @@ func TestObjectiveGradientVGG(t *testing.T) {
 	}
 	x := tensor.New(1, 28, 28, 1)
 	wp := newWarp(28, 28, 2, -1, 1.1, 12)
+	l2 := 0.05
 	for _, tc := range []struct {
 		what string
 		tg   Target
 		fv   FeatureVisualization
 	}{
-		{"pixel clip, class 3, l2, tv", Target{Classes: []int{3}}, FeatureVisualization{L2: 0.05, TV: 0.01}},
+		{"pixel clip, class 3, l2, tv", Target{Classes: []int{3}}, FeatureVisualization{L2: &l2, TV: 0.01}},
 		{"fourier sigmoid, conv2_2:5 max", Target{Unit: &Unit{Layer: "conv2_2", Channel: 5}}, FeatureVisualization{Param: "fourier", TV: 0.01}},
 	} {
-		checkObjectiveGradient(t, tc.what, fl, x, tc.tg, &tc.fv, []*warp{wp}, 3e-4, 2e-2)
+		checkObjectiveGradient(t, tc.what, fl, Batch{X: x}, tc.tg, &tc.fv, []*warp{wp}, 3e-4, 2e-2)
 	}
 }
