@@ -682,6 +682,7 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 	}
 	var ob objective
 	var seed *tensor.Tensor // the diversity term's seed on its layer
+	merged := true          // with the unit's seed in it
 	if a.st.diversity > 0 && g > 1 {
 		res, err := a.runChunks(ctx, in, func(lo, hi int) tfgraph.Query { return tfgraph.Query{Fetch: []string{a.divLayer}} })
 		if err != nil {
@@ -693,6 +694,15 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 		for k := range seed.Data {
 			seed.Data[k] *= float32(-a.st.diversity)
 		}
+		if u := a.gl.unit; u != nil && a.divLayer == a.gl.score && a.rules == nil {
+			// The unit's layer is the diversity term's, and one backward
+			// pass carries both seeds: the unit's (the strongest
+			// activation's one-hot, found in the activations as Pick
+			// finds it) is added to the term's.
+			addUnitSeed(seed, act, u)
+		} else {
+			merged = false
+		}
 	}
 	res, err := a.runChunks(ctx, in, func(lo, hi int) tfgraph.Query {
 		var c []int
@@ -700,7 +710,10 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 			c = cls[lo:hi]
 		}
 		q := tfgraph.Query{Fetch: []string{a.gl.score}, Grads: []tfgraph.Grad{a.gl.grad("", a.rules, c, hi-lo)}}
-		if seed != nil {
+		switch {
+		case seed != nil && merged:
+			q.Grads = []tfgraph.Grad{{Start: a.divLayer, Seed: seed.Slice(lo, hi)}}
+		case seed != nil:
 			q.Grads = append(q.Grads, tfgraph.Grad{Start: a.divLayer, Seed: seed.Slice(lo, hi)})
 		}
 		return q
@@ -757,6 +770,31 @@ func (a *ascent) evaluate(ctx context.Context, tracks []*track, cls []int, warps
 	}
 	ob.total -= a.st.diversity * ob.div
 	return ob, nil
+}
+
+// addUnitSeed adds the seed of unit u, on its layer's activations act [N,
+// ...], to seed: its fixed seed, or the one-hot of its strongest activation
+// in each image (the first in raster order on ties, as Grad.Pick).
+func addUnitSeed(seed, act *tensor.Tensor, u *unitGoal) {
+	n := act.Shape[0]
+	per := len(act.Data) / n
+	for i := 0; i < n; i++ {
+		row := act.Data[i*per : (i+1)*per]
+		out := seed.Data[i*per : (i+1)*per]
+		if u.pick == nil {
+			for p, w := range u.seed.Data {
+				out[p] += w
+			}
+			continue
+		}
+		best := -1
+		for p, v := range row {
+			if u.pick.Data[p] != 0 && (best < 0 || v > row[best]) {
+				best = p
+			}
+		}
+		out[best]++
+	}
 }
 
 // centre is x₀ at value p of image i, in units of the input range.

@@ -206,6 +206,12 @@ func TestFeatureVisualizationSameBytes(t *testing.T) {
 	if c := run(3, all, unit); tensor.Equal(a.Raw, c.Raw) {
 		t.Errorf("seeds 3 and 4 give the same images")
 	}
+	// A unit's mean at the diversity term's layer: one backward pass for
+	// both seeds.
+	mean := methods.Target{Unit: &methods.Unit{Layer: "conv2_2", Channel: 5, Reduce: "mean"}}
+	if a, b := run(2, all, mean), run(2, all, mean); !tensor.Equal(a.Raw, b.Raw) {
+		t.Errorf("the mean of conv2_2:5 with diversity: two runs differ")
+	}
 	px := map[string]any{"steps": 24, "restarts": 3, "restart_steps": 6, "jitter": 1, "seed": 3}
 	classes := []int{3, 7}
 	batch := run(2, px, methods.Target{Classes: classes})

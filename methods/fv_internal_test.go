@@ -424,6 +424,7 @@ func TestObjectiveGradient(t *testing.T) {
 		{"fourier sigmoid decorrelated, channel mean, l2, warp", one, Target{Unit: &Unit{Layer: "feat", Channel: 1, Reduce: "mean"}}, FeatureVisualization{Param: "fourier", L2: f(0.3), TV: 0.02}, []*warp{wp}, nil, nil},
 		{"fourier none decay 0.5, class", one, Target{Classes: []int{0}}, FeatureVisualization{Param: "fourier", Range: "none", Decay: f(0.5)}, []*warp{wp}, nil, nil},
 		{"pixel clip, diversity over 3", x, Target{Unit: &Unit{Layer: "feat", Channel: 3, Reduce: "mean"}}, FeatureVisualization{Diversity: 5, InitSD: f(0.5)}, []*warp{wp, nil, newWarp(8, 10, 0, 3, 1, 0)}, nil, nil},
+		{"pixel sigmoid, channel max, diversity over 2 (one backward pass)", x.Slice(0, 2), Target{Unit: &Unit{Layer: "feat", Channel: 1}}, FeatureVisualization{Range: "sigmoid", Diversity: 2, InitSD: f(0.5)}, []*warp{nil, wp}, nil, nil},
 		{"fourier sigmoid, diversity over 2, class", x.Slice(0, 2), Target{Classes: []int{0, 2}}, FeatureVisualization{Param: "fourier", Diversity: 3, DiversityLayer: "feat"}, []*warp{nil, wp}, nil, nil},
 	}
 	for _, tc := range cases {
