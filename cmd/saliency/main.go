@@ -10,7 +10,7 @@
 //	inspect    describe a SavedModel: signatures, inputs, outputs, model card
 //	predict    classify images with a SavedModel (top-k classes)
 //	explain    compute saliency maps of images: overlays, a grid figure, .npy maps
-//	visualize  class model visualisation: the image each class's logit likes best
+//	visualize  the image a class or a unit likes best: class model and feature visualisation
 //	units      what each channel of a layer responds to: top-k images of a data set and their projections (Zeiler & Fergus)
 //	run        run an experiment file: maps, reliability tests, tables and figures
 //	report     build the report of an experiment's run folder
