@@ -5,7 +5,8 @@
 # transformer (fmnist_vit), and the class
 # model visualisation of every class of fmnist_gap and, regularised,
 # fmnist_vgg; what the channels of fmnist_vgg's conv2_2 respond to (Zeiler &
-# Fergus' top-9 patches and projections over the 10,000 test images). Then
+# Fergus' top-9 patches and projections over the 10,000 test images) and the
+# feature visualization of each of them. Then
 # the two committed experiments: the lecture's methods on two
 # models, and the sanity checks of Adebayo et al. (cascading and independent
 # randomization, every metric, verdicts), each a report folder with
@@ -38,6 +39,10 @@ echo "== what a layer looks for (Zeiler & Fergus): each channel of fmnist_vgg's 
 echo "   Fashion-MNIST test images, their DeconvNet projections beside the receptive-field patches"
 bin/saliency units -model savedmodels/fmnist_vgg -layer conv2_2 -out "$OUT/fmnist_vgg_units"
 echo
+echo "== feature visualization (Olah et al. 2017) of every channel of fmnist_vgg's conv2_2: the image that"
+echo "   maximizes each channel's strongest activation, against its top activation over the 10,000 test images"
+bin/saliency visualize -model savedmodels/fmnist_vgg -out "$OUT/fmnist_vgg_features" -target 'conv2_2:*' -compare fashion-mnist
+echo
 echo "== experiments/lecture.yaml: the lecture's methods on fmnist_vgg and fmnist_resnet"
 bin/saliency run -out "$OUT/lecture" experiments/lecture.yaml
 echo
@@ -45,5 +50,5 @@ echo "== experiments/sanity-checks.yaml: model-parameter randomization (Adebayo 
 bin/saliency run -out "$OUT/sanity-checks" experiments/sanity-checks.yaml
 echo
 echo "figures:"
-ls "$OUT"/*/grid.png "$OUT"/fmnist_vgg_units/rows.png "$OUT"/fmnist_vgg_units/channel_005.png "$OUT"/*/figures/*.png | sed 's/^/  /'
+ls "$OUT"/*/grid.png "$OUT"/fmnist_vgg_units/rows.png "$OUT"/fmnist_vgg_units/channel_013.png "$OUT"/*/figures/*.png | sed 's/^/  /'
 echo "demo took $(( $(date +%s) - start )) s"
