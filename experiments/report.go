@@ -15,6 +15,7 @@ import (
 
 	"github.com/saliencykit/saliency/experiments/metrics"
 	"github.com/saliencykit/saliency/experiments/stats"
+	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
@@ -518,6 +519,9 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			if slices.ContainsFunc(ks, func(ki int) bool { return pf.Methods[ki].Name == "class-model" }) {
 				caption += " The class-model column is not a map of the input: it is the image (in grey, scaled to its range) found by gradient ascent that the explained class's logit likes best (Simonyan et al. 2013)."
 			}
+			if slices.ContainsFunc(ks, func(ki int) bool { return pf.Methods[ki].Name == "feature-visualization" }) {
+				caption += " The feature-visualization column is not a map of the input: it is the image (in grey, scaled to its range) found by gradient ascent that the explained target likes best (Olah et al. 2017)."
+			}
 			b := reports.Block{Figure: png, Caption: caption, Links: figLinks(name)}
 			if pi == 0 {
 				b.Heading = "Model " + m.Name
@@ -1011,7 +1015,7 @@ func (rd *runData) mapsGrid(mi int, cols []int) (*reports.Grid, error) {
 		}
 		row := []reports.Cell{{Image: base}}
 		for _, ki := range cols {
-			if pf.Methods[ki].Name != "class-model" {
+			if !methods.Generative(pf.Methods[ki].Name) {
 				cell, err := rd.mapCell(mi, 0, ki, i, true)
 				if err != nil {
 					return nil, err

@@ -28,7 +28,8 @@ var explainCmd = &command{
 	args:  "-model DIR -out DIR [flags] IMAGE...",
 	short: "compute saliency maps of images: overlays, a grid figure, .npy maps",
 	long: `Explain computes saliency maps of the images with each method given to
--method (default: every method but class-model). It writes into -out:
+-method (default: every method but class-model and feature-visualization,
+which make images rather than maps: see visualize). It writes into -out:
 
 <image>_<method>.png      the map over the image
 <image>_<method>.npy      the map [H,W] (numpy.load reads it)
@@ -60,7 +61,7 @@ come before or after the images; after -- everything is an image.`,
 		var o explainOptions
 		fs.StringVar(&o.model, "model", "", "SavedModel folder (required)")
 		fs.StringVar(&o.out, "out", "", "output folder (required; created)")
-		fs.StringVar(&o.methods, "method", "", "comma-separated methods (default: all but class-model); see 'saliency help methods'")
+		fs.StringVar(&o.methods, "method", "", "comma-separated methods (default: all but class-model and feature-visualization); see 'saliency help methods'")
 		fs.IntVar(&o.class, "class", -1, "class to explain for every image (default: the predicted class)")
 		fs.StringVar(&o.target, "target", "", "what to explain instead of the predicted class's logit: class:C, probability:C, LAYER:K, LAYER:K/mean, LAYER:K@Y,X, LAYER:FILE.npy (see above)")
 		fs.StringVar(&o.layer, "layer", "", "Keras layer of layer methods (default: the CAM layer inspect shows)")
@@ -346,7 +347,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	}
 	var imageMethods []string
 	for _, n := range methods.Names() {
-		if n == "class-model" || (want.Unit != nil && !slices.Contains(methods.UnitMethods(), n)) {
+		if methods.Generative(n) || (want.Unit != nil && !slices.Contains(methods.UnitMethods(), n)) {
 			continue
 		}
 		imageMethods = append(imageMethods, n)
