@@ -416,12 +416,12 @@ func TestObjectiveGradient(t *testing.T) {
 		warps        []*warp
 		black, white []float32
 	}{
-		{"pixel clip, class, l2, tv, warp", one, Target{Classes: []int{1}}, FeatureVisualization{L2: f(0.7), TV: 0.05}, []*warp{wp}, nil, nil},
+		{"pixel clip, class, l2, tv, warp", one, Target{Classes: []int{1}}, FeatureVisualization{L2: f(60), TV: 0.05}, []*warp{wp}, nil, nil},
 		{"pixel sigmoid decorrelated, channel max, tv", one, Target{Unit: &Unit{Layer: "feat", Channel: 2}}, FeatureVisualization{Range: "sigmoid", Decorrelate: &yes, TV: 0.1}, []*warp{nil}, nil, nil},
-		{"pixel clip, input range [-1, 3] ... [0.5, 1], l2, tv", one, Target{Classes: []int{2}}, FeatureVisualization{L2: f(0.4), TV: 0.03}, []*warp{wp}, []float32{-1, 0, 0.5}, []float32{3, 1, 1}},
+		{"pixel clip, input range [-1, 3] ... [0.5, 1], l2, tv", one, Target{Classes: []int{2}}, FeatureVisualization{L2: f(40), TV: 0.03}, []*warp{wp}, []float32{-1, 0, 0.5}, []float32{3, 1, 1}},
 		{"pixel sigmoid decorrelated, input range, tv", one, Target{Classes: []int{1}}, FeatureVisualization{Range: "sigmoid", Decorrelate: &yes, TV: 0.2}, []*warp{wp}, []float32{-2, -2, -2}, []float32{2, 2, 2}},
-		{"pixel none, input start, l2", one, Target{Classes: []int{2}}, FeatureVisualization{Range: "none", Init: "input", L2: f(2)}, []*warp{wp}, nil, nil},
-		{"fourier sigmoid decorrelated, channel mean, l2, warp", one, Target{Unit: &Unit{Layer: "feat", Channel: 1, Reduce: "mean"}}, FeatureVisualization{Param: "fourier", L2: f(0.3), TV: 0.02}, []*warp{wp}, nil, nil},
+		{"pixel none, input start, l2", one, Target{Classes: []int{2}}, FeatureVisualization{Range: "none", Init: "input", L2: f(200)}, []*warp{wp}, nil, nil},
+		{"fourier sigmoid decorrelated, channel mean, l2, warp", one, Target{Unit: &Unit{Layer: "feat", Channel: 1, Reduce: "mean"}}, FeatureVisualization{Param: "fourier", L2: f(30), TV: 0.02}, []*warp{wp}, nil, nil},
 		{"fourier none decay 0.5, class", one, Target{Classes: []int{0}}, FeatureVisualization{Param: "fourier", Range: "none", Decay: f(0.5)}, []*warp{wp}, nil, nil},
 		{"pixel clip, diversity over 3", x, Target{Unit: &Unit{Layer: "feat", Channel: 3, Reduce: "mean"}}, FeatureVisualization{Diversity: 5, InitSD: f(0.5)}, []*warp{wp, nil, newWarp(8, 10, 0, 3, 1, 0)}, nil, nil},
 		{"pixel sigmoid, channel max, diversity over 2 (one backward pass)", x.Slice(0, 2), Target{Unit: &Unit{Layer: "feat", Channel: 1}}, FeatureVisualization{Range: "sigmoid", Diversity: 2, InitSD: f(0.5)}, []*warp{nil, wp}, nil, nil},
@@ -487,7 +487,7 @@ func TestObjectiveGradientVGG(t *testing.T) {
 	}
 	x := tensor.New(1, 28, 28, 1)
 	wp := newWarp(28, 28, 2, -1, 1.1, 12)
-	l2 := 0.05
+	l2 := 5.0
 	for _, tc := range []struct {
 		what string
 		tg   Target

@@ -74,7 +74,7 @@ centres, no antialias) to H x W. Written to golden/methods/:
                                   Olah et al. 2017's ascent with fed gradients: grads [F,2,H,W,C], F = 4,
                                   seeded N(0, 0.1^2), in place of the model's gradient at x; from theta = 0,
                                   F Adam steps (Kingma & Ba: beta 0.9, 0.999, eps 1e-8, lr 0.05) on
-                                  J = <g_s, x> - l2 |x - 0.5|^2 - tv TV(x) (tf.image.total_variation), in
+                                  J = <g_s, x> - l2 mean((x - 0.5)^2) - tv TV(x) (tf.image.total_variation), in
                                   float64 with tf.GradientTape's gradient with respect to theta, for
                                     fourier: x = sigmoid(irfft2d(scale (theta_re + i theta_im)) / 4), Lucid's
                                              fft_image: scale = sqrt(HW) / max(f, 1/max(H,W))^decay
@@ -145,7 +145,7 @@ CLASS_MODEL_FED = 3  # steps recorded with their gradients
 # The ascent from seeded noise, compared over the steps before it turns chaotic.
 CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, delta=1e-5)
 # Feature visualisation with fed gradients (see feature_viz_fed).
-FEATURE_VIZ = dict(lr=0.05, l2=0.3, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
+FEATURE_VIZ = dict(lr=0.05, l2=50.0, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
 SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "attention-rollout",
             "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
@@ -466,8 +466,10 @@ def feature_viz_fed(hw, lr, l2, tv, decay, steps, images, sd, seed):
             with tf.GradientTape() as tape:
                 tape.watch(t)
                 x = image(t)
+                # the L2 term is the mean square over an image's values
                 loss = (tf.reduce_sum(tf.constant(grads[s].astype(np.float64)) * x)
-                        - l2 * tf.reduce_sum((x - 0.5) ** 2) - tv * tf.reduce_sum(tf.image.total_variation(x)))
+                        - l2 * tf.reduce_sum(tf.reduce_mean((x - 0.5) ** 2, axis=(1, 2, 3)))
+                        - tv * tf.reduce_sum(tf.image.total_variation(x)))
             g = tape.gradient(loss, t).numpy()
             b1, b2, eps = 0.9, 0.999, 1e-8
             m = b1 * m + (1 - b1) * g
