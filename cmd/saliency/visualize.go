@@ -587,10 +587,13 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 		PNG         string   `json:"png"`
 		NPY         string   `json:"npy"`
 	}
+	// reach counts a layer's units at or above their top activation,
+	// among those the data set activates (Dead: the others).
 	type reach struct {
 		Reached int     `json:"reached"`
 		Units   int     `json:"units"`
 		Share   float64 `json:"share"`
+		Dead    int     `json:"dead,omitempty"`
 	}
 	idx := struct {
 		Model      string           `json:"model"`
@@ -680,16 +683,22 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 						e.Ratio = &ratio
 						title += fmt.Sprintf("\n%.2f× top", ratio)
 					} else {
-						title += "\ndead"
+						e.TopImage = ""
+						title += fmt.Sprintf("\nv = %.3g, data 0", values[i])
 					}
 					if i == 0 {
 						if reached[e.Layer] == nil {
 							reached[e.Layer] = &reach{}
 							layers = append(layers, e.Layer)
 						}
-						reached[e.Layer].Units++
-						if values[i] >= top.value && top.value > 0 {
-							reached[e.Layer].Reached++
+						switch r := reached[e.Layer]; {
+						case top.value <= 0:
+							r.Dead++
+						case values[i] >= top.value:
+							r.Reached++
+							r.Units++
+						default:
+							r.Units++
 						}
 					}
 				} else {
@@ -712,7 +721,9 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 	if len(reached) > 0 {
 		idx.Reached = map[string]reach{}
 		for l, r := range reached {
-			r.Share = float64(r.Reached) / float64(r.Units)
+			if r.Units > 0 {
+				r.Share = float64(r.Reached) / float64(r.Units)
+			}
 			idx.Reached[l] = *r
 		}
 	}
@@ -765,6 +776,8 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 		switch {
 		case e.Ratio != nil:
 			fmt.Fprintf(c.stdout, "  %-16s value %9.4g  top %9.4g (%s)  %5.2f×  %s\n", e.Target, e.Value, *e.Top, e.TopImage, *e.Ratio, e.PNG)
+		case e.Top != nil:
+			fmt.Fprintf(c.stdout, "  %-16s value %9.4g  top 0: never active on the data set  %s\n", e.Target, e.Value, e.PNG)
 		case e.Probability != nil:
 			fmt.Fprintf(c.stdout, "  %-16s %-14s p = %.4f  value %9.4g  %s\n", e.Target, e.ClassName, *e.Probability, e.Value, e.PNG)
 		default:
@@ -773,7 +786,11 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 	}
 	for _, l := range layers {
 		r := idx.Reached[l]
-		fmt.Fprintf(c.stdout, "%s: %d of %d units (%.0f%%) reach their top activation over %d images of %s\n", l, r.Reached, r.Units, 100*r.Share, compared, o.compare)
+		fmt.Fprintf(c.stdout, "%s: %d of %d units (%.0f%%) reach their top activation over %d images of %s", l, r.Reached, r.Units, 100*r.Share, compared, o.compare)
+		if r.Dead > 0 {
+			fmt.Fprintf(c.stdout, "; %d more are never active there", r.Dead)
+		}
+		fmt.Fprintln(c.stdout)
 	}
 	return nil
 }

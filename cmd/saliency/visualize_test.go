@@ -153,3 +153,28 @@ func TestVisualizeTargetErrors(t *testing.T) {
 		}
 	}
 }
+
+// A unit that no image of the data set activates has no ratio: it is
+// counted apart from the units that -compare measures.
+func TestVisualizeDeadUnits(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("visualize", "-model", zoo+"/fmnist_vgg", "-out", out, "-target", "fc1:0-2",
+		"-compare", zoo+"/samples/fmnist_test_1000.npz", "-set", "steps=20")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "fc1:2            value") || !strings.Contains(stdout, "never active on the data set") ||
+		!strings.Contains(stdout, "more are never active there") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	var idx struct {
+		Reached map[string]struct{ Reached, Units, Dead int } `json:"reached"`
+	}
+	raw, _ := os.ReadFile(filepath.Join(out, "index.json"))
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if r := idx.Reached["fc1"]; r.Dead < 1 || r.Units+r.Dead != 3 {
+		t.Errorf("index.json reached: %+v", r)
+	}
+}
