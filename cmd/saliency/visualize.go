@@ -731,7 +731,10 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 	// The grid: one tile per image, a target's images side by side.
 	cols := o.count
 	if cols == 1 {
-		cols = min(8, len(cells))
+		cols = len(cells) // one row up to 10 (the classes of a 10-class model)
+		if cols > 10 {
+			cols = 8
+		}
 	}
 	grid := &reports.Grid{Title: fmt.Sprintf("%s — %s of %s", filepath.Base(filepath.Clean(o.model)), strings.ReplaceAll(o.method, "-", " "), o.target),
 		CellSize: 0.9 * 72}
