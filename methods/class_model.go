@@ -74,6 +74,9 @@ func (cm *ClassModel) Validate() error {
 		return fmt.Errorf("methods: class-model: steps, jitter and blur_every must be ≥ 0, got %d, %d, %d", cm.Steps, cm.Jitter, cm.BlurEvery)
 	case cm.LR < 0 || cm.Blur < 0 || (cm.L2 != nil && *cm.L2 < 0):
 		return fmt.Errorf("methods: class-model: lr, l2 and blur must be ≥ 0")
+	case cm.Blur > 100:
+		// its kernel grows with σ: bounded as feature-visualization's
+		return fmt.Errorf("methods: class-model: blur must be in [0, 100] pixels, got %g", cm.Blur)
 	case cm.Init != "" && !slices.Contains([]string{"zeros", "input"}, cm.Init):
 		return fmt.Errorf("methods: class-model: init is zeros or input, not %q", cm.Init)
 	}

@@ -480,6 +480,7 @@ func badFlagCases() []badCase {
 		{name: "flag/nan-percentile", args: explainArgs(vgg, "-percentile", "NaN"), code: 2, want: []string{"-percentile must be in (0, 100]"}},
 		{name: "flag/negative-threads", args: explainArgs(vgg, "-threads", "-1"), code: 2, want: []string{`invalid value "-1" for flag -threads: must be ≥ 0`}},
 		{name: "flag/negative-steps", args: fixed("visualize", "-model", vgg, "-out", "$D/out", "-class", "all", "-from", sample, "-set", "steps=-3"), code: 2, want: []string{"steps"}},
+		{name: "flag/class-model-huge-blur", args: fixed("visualize", "-model", vgg, "-out", "$D/out", "-class", "all", "-from", sample, "-set", "blur=1e9"), code: 2, want: []string{"blur must be in [0, 100]", "1e+09"}},
 		{name: "flag/conflicting-layer", args: explainArgs(vgg, "-layer", "conv2_2"), code: 2, want: []string{"-layer conv2_2 is for the methods that read a layer", "-method gradient has none"}},
 		{name: "flag/conflicting-grid", args: explainArgs(vgg, "-method", "smoothgrad,occlusion", "-grid", "7x7"), code: 2, want: []string{"-grid 7x7 is for the methods that read a layer", "-method smoothgrad,occlusion has none"}},
 		{name: "flag/bad-shard", args: fixed("run", "-shard", "3/2", "../../experiments/lecture.yaml"), code: 2, want: []string{"-shard"}},
