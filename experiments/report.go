@@ -1075,7 +1075,7 @@ func (rd *runData) randomizationGrid(mi int, sr series, ks []int) (*reports.Grid
 // explained, per model.
 func (rd *runData) predictionTable() (*reports.Table, []map[string]any) {
 	pf := rd.pf
-	t := &reports.Table{Caption: "The images, their labels, each model's prediction and the class explained.",
+	t := &reports.Table{Caption: "The images, their labels, each model's prediction and what it explains (a class, or the unit of a unit target).",
 		Label: "tab:" + safeName(pf.Name) + "-predictions", Columns: []string{"image", "label", "model", "predicted", "explained"}, Align: "lllll"}
 	var rows []map[string]any
 	for _, m := range pf.Models {
