@@ -3,6 +3,7 @@ package methods
 import (
 	"math"
 
+	"github.com/saliencykit/saliency/tensor"
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
@@ -34,49 +35,7 @@ func (p *pixelParam) blur(theta []float64, sigma float64) {
 	if sigma <= 0 {
 		return
 	}
-	k := gaussianKernel64(sigma)
-	r := len(k) / 2
-	h, w, c := p.h, p.w, p.c
-	tmp := make([]float64, len(theta))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			for ch := 0; ch < c; ch++ {
-				var s float64
-				for j := -r; j <= r; j++ {
-					yy := min(max(y+j, 0), h-1)
-					s += k[j+r] * theta[(yy*w+x)*c+ch]
-				}
-				tmp[(y*w+x)*c+ch] = s
-			}
-		}
-	}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			for ch := 0; ch < c; ch++ {
-				var s float64
-				for j := -r; j <= r; j++ {
-					xx := min(max(x+j, 0), w-1)
-					s += k[j+r] * tmp[(y*w+xx)*c+ch]
-				}
-				theta[(y*w+x)*c+ch] = s
-			}
-		}
-	}
-}
-
-// gaussianKernel64 is tensor.GaussianKernel in float64.
-func gaussianKernel64(sigma float64) []float64 {
-	r := int(math.Ceil(3 * sigma))
-	k := make([]float64, 2*r+1)
-	var s float64
-	for j := -r; j <= r; j++ {
-		k[j+r] = math.Exp(-float64(j*j) / (2 * sigma * sigma))
-		s += k[j+r]
-	}
-	for i := range k {
-		k[i] /= s
-	}
-	return k
+	tensor.BlurImage(theta, p.h, p.w, p.c, tensor.GaussianKernel64(sigma), nil)
 }
 
 // fourierParam is the Fourier parameterization of Olah et al. (2017): θ
