@@ -125,8 +125,13 @@ func TestUnitValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(vals[i], res.Scores) {
-			t.Errorf("%s: UnitValues %v, gradient's scores %v", u, vals[i], res.Scores)
+		// UnitValues runs in chunks of one image here, the gradient in one
+		// batch: oneDNN may round a batch of 1 and of 8 differently (AVX2
+		// kernels do), so the values agree to float rounding.
+		for j, v := range vals[i] {
+			if w := res.Scores[j]; math.Abs(float64(v-w)) > 1e-5*math.Max(1, math.Abs(float64(w))) {
+				t.Errorf("%s image %d: UnitValues %v, gradient's score %v", u, j, v, w)
+			}
 		}
 	}
 	if _, err := methods.UnitValues(ctx, fl, g.Inputs, []methods.Unit{{Layer: "conv2_2", Channel: 32}}, methods.Chunking{}); err == nil || !strings.Contains(err.Error(), "out of range") {
