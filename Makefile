@@ -36,6 +36,9 @@ setup:
 build: .tflib/env.mk
 	$(GO) build -o bin/saliency ./cmd/saliency
 
+# NOTF_PKGS are the packages that must not link TensorFlow.
+NOTF_PKGS := ./experiments/analysis ./experiments/runfolder ./experiments/metrics ./experiments/stats ./methods/catalog ./reports
+
 ## vet, test: go vet and the whole test suite against the real TensorFlow
 vet: .tflib/env.mk
 	$(GO) vet $(PKGS)
@@ -43,6 +46,9 @@ vet: .tflib/env.mk
 test: .tflib/env.mk vet $(EDGE_STAMP) $(UNITS_STAMP)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))" || { echo "gofmt: files need formatting:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 $(PKGS)
+	@# The run-folder format, the analysis and the report build and test without TensorFlow.
+	@! $(GO) list -deps $(NOTF_PKGS) | grep -q wamuir/graft || { echo "a package of NOTF_PKGS links TensorFlow"; exit 1; }
+	CGO_ENABLED=0 $(GO) test -count=1 $(NOTF_PKGS)
 
 ## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid head, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
 edge-models: $(EDGE_STAMP) $(UNITS_STAMP)

@@ -45,7 +45,7 @@ func (p *Plan) runAttack(ctx context.Context, view *tfgraph.Flat, u Unit, b meth
 	}
 	per := b.X.Len() / n
 	c := len(b.Black)
-	k := max(1, int(math.Ceil(topKFraction*float64(orig.Map.Len()/n))))
+	k := max(1, int(math.Ceil(metrics.TopKFraction*float64(orig.Map.Len()/n))))
 	score := func(i int, m []float32) (float64, float64) {
 		a := orig.Map.Item(i).Data
 		t, _ := metrics.TopKIntersection(a, m, k)

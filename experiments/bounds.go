@@ -55,7 +55,7 @@ const MaxRepeats = 1000
 const MaxUnits = 1_000_000
 
 // checkUnits refuses a plan of more than MaxUnits units before listing them.
-func (pf *PlanFile) checkUnits() error {
+func checkUnits(pf *PlanFile) error {
 	batches := (len(pf.Images) + pf.Batch - 1) / pf.Batch
 	steps, evals := 0, 0
 	for _, m := range pf.Models {

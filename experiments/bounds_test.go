@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/experiments/analysis"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/tensor"
 )
@@ -135,11 +136,11 @@ func TestRandomizedWeightsDrawnWhenNeeded(t *testing.T) {
 	}
 }
 
-// A report of more methods than gridMethods draws its grids and curves in
-// figures of at most gridMethods methods each, so that no figure grows with
+// A report of more methods than GridMethods draws its grids and curves in
+// figures of at most GridMethods methods each, so that no figure grows with
 // the methods (one grid of 1600 methods took 1.8 GB).
 func TestReportFiguresOfAtMostGridMethods(t *testing.T) {
-	n := gridMethods + 3
+	n := analysis.GridMethods + 3
 	y := "name: many\nmodels: [{path: " + zoo("fmnist_vgg") + "}]\ndata: {source: fashion-mnist, count: 2}\nmethods: [gradient" +
 		strings.Repeat(", gradient", n-1) + "]\ntests: [{randomization: {modes: [cascading]}}]\nmetrics: [spearman-abs]\noutputs: {figures: [png], tables: [csv]}\n"
 	p := newTestPlan(t, writeFile(t, t.TempDir(), "many.yaml", y))
@@ -147,7 +148,7 @@ func TestReportFiguresOfAtMostGridMethods(t *testing.T) {
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteReport(out, ReportOptions{}); err != nil {
+	if _, err := analysis.WriteReport(out, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	index, err := os.ReadFile(filepath.Join(out, "index.md"))
@@ -159,15 +160,15 @@ func TestReportFiguresOfAtMostGridMethods(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, "figures", fig+"-3.png")); err == nil {
 			t.Errorf("%s has a third figure for %d methods", fig, n)
 		}
-		// The first holds gridMethods methods, the second 3: smaller.
+		// The first holds GridMethods methods, the second 3: smaller.
 		if second.X*second.Y >= first.X*first.Y {
-			t.Errorf("%s: the figure of 3 methods (%v) is not smaller than that of %d (%v)", fig, second, gridMethods, first)
+			t.Errorf("%s: the figure of 3 methods (%v) is not smaller than that of %d (%v)", fig, second, analysis.GridMethods, first)
 		}
 		if !strings.Contains(string(index), "figures/"+fig+"-2.png") {
 			t.Errorf("index.md does not show %s-2.png", fig)
 		}
 	}
-	if want := fmt.Sprintf("(figure 2 of 2: methods %d to %d of %d)", gridMethods+1, n, n); !strings.Contains(string(index), want) {
+	if want := fmt.Sprintf("(figure 2 of 2: methods %d to %d of %d)", analysis.GridMethods+1, n, n); !strings.Contains(string(index), want) {
 		t.Errorf("index.md lacks %q", want)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/saliencykit/saliency/experiments/analysis"
 )
 
 // The report's Diagnostics section: Integrated Gradients with 2 steps
@@ -16,7 +18,7 @@ import (
 // image is within 5 % and the section says so.
 func TestReportDiagnostics(t *testing.T) {
 	samples, _ := filepath.Abs(filepath.Join("..", "savedmodels", "samples"))
-	run := func(methodsYAML string) (*Report, string) {
+	run := func(methodsYAML string) (*analysis.Report, string) {
 		t.Helper()
 		dir := t.TempDir()
 		y := `name: diag
@@ -31,7 +33,7 @@ methods:
 		if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := WriteReport(out, ReportOptions{})
+		rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +51,7 @@ methods:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []diagnosticRow
+	var rows []analysis.DiagnosticRow
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		t.Fatal(err)
 	}

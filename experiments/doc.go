@@ -19,9 +19,11 @@
 //   - Plan.Run computes the units of one shard, each written atomically as
 //     soon as it is done, so that a killed run resumes and shards on one
 //     folder make up one run.
-//   - WriteReport reads a complete run folder and writes figures, tables,
-//     verdicts, index.md, index.html and manifest.json;
-//     WriteCollectionReport does so for a collection (paper.yaml).
+//   - analysis.WriteReport (package experiments/analysis) reads a complete
+//     run folder and writes figures, tables, verdicts, index.md, index.html
+//     and manifest.json; analysis.WriteCollectionReport does so for a
+//     collection (paper.yaml). The folder's format is package
+//     experiments/runfolder; neither links TensorFlow.
 //
 // The tests: model-parameter randomization (cascading, bottom-up,
 // independent; smooth and efficient MPRT), data randomization, input

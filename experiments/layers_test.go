@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/experiments/analysis"
+	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/units"
@@ -188,7 +190,7 @@ func TestLayers(t *testing.T) {
 
 	// The report: its section embeds the rows figures and links each
 	// channel's figure; the sharded run's report is the same bytes.
-	if _, err := WriteReport(whole, ReportOptions{}); err != nil {
+	if _, err := analysis.WriteReport(whole, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(whole, "index.md"))
@@ -210,7 +212,7 @@ func TestLayers(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(whole, "manifest.json")); json.Unmarshal(b, &man) != nil || man["layers"] == nil {
 		t.Error("manifest.json lacks the layers")
 	}
-	if _, err := WriteReport(three, ReportOptions{}); err != nil {
+	if _, err := analysis.WriteReport(three, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sameFiles(t, "the reports of one run and of 3 shards", files(t, whole), files(t, three))
@@ -231,14 +233,14 @@ outputs: {figures: [png]}
 	if len(p.Images) != 0 || len(p.Units()) != 1 {
 		t.Fatalf("%d images, units %+v", len(p.Images), p.Units())
 	}
-	if cal, err := p.Calibrate(context.Background(), All); err != nil || cal != nil {
+	if cal, err := p.Calibrate(context.Background(), runfolder.All); err != nil || cal != nil {
 		t.Errorf("calibrate: %v, %v", cal, err)
 	}
 	out := t.TempDir()
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteReport(out, ReportOptions{}); err != nil {
+	if _, err := analysis.WriteReport(out, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := files(t, out)
@@ -286,5 +288,13 @@ func TestLayersPlanProblems(t *testing.T) {
 		if !errors.As(err, &inv) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("case %d: %v\nwant %q", i, err, c.want)
 		}
+	}
+}
+
+// The run folder's names of a layer's files are units' own.
+func TestLayerFilesAreUnits(t *testing.T) {
+	if runfolder.LayerIndexFile != units.IndexFile || runfolder.LayerRowsPerFigure != units.RowsPerFigure {
+		t.Errorf("runfolder has %s and %d channels per figure; units has %s and %d",
+			runfolder.LayerIndexFile, runfolder.LayerRowsPerFigure, units.IndexFile, units.RowsPerFigure)
 	}
 }

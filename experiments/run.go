@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/tensor"
@@ -47,30 +48,6 @@ type RunStats struct {
 	LockNote string
 }
 
-// UnitResult is the .json file of a finished unit; its maps [N,H,W] are in
-// the .npy file beside it. The .json file is written last: a unit is
-// finished when it exists.
-type UnitResult struct {
-	Model  string   `json:"model"`
-	Step   string   `json:"step"`
-	Method string   `json:"method"`
-	Images []string `json:"images"`
-	// NotApplicable, when set, says why the method does not apply to the
-	// model; there is no .npy file then.
-	NotApplicable string    `json:"not_applicable,omitempty"`
-	Classes       []int     `json:"classes,omitempty"`
-	Scores        []float32 `json:"scores,omitempty"`
-	Layer         string    `json:"layer,omitempty"`
-	Signed        bool      `json:"signed"`
-	// Predicted are the classes the model predicts for the unit's inputs
-	// when they are perturbed (fragility steps).
-	Predicted []int                 `json:"predicted,omitempty"`
-	Info      map[string][]*float64 `json:"info,omitempty"`
-}
-
-// PlanFileName is the plan in a run folder.
-const PlanFileName = "plan.json"
-
 // Run computes the units of this shard that are not finished yet, writing
 // each atomically as soon as it is done, so a run that is killed resumes
 // where it stopped. The files of a unit depend only on the experiment, not
@@ -86,12 +63,12 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		o.Out = p.Exp.Output
 	}
 	if o.Shard.N == 0 {
-		o.Shard = All
+		o.Shard = runfolder.All
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return RunStats{}, fmt.Errorf("experiments: %w", err)
 	}
-	lk, err := LockRun(o.Out, o.Shard)
+	lk, err := runfolder.LockRun(o.Out, o.Shard)
 	if err != nil {
 		return RunStats{}, err
 	}
@@ -330,7 +307,7 @@ func (p *Plan) writeHeader(out string) error {
 	if err != nil {
 		return fmt.Errorf("experiments: %w", err)
 	}
-	if err := writeIfChanged(filepath.Join(out, p.File), raw); err != nil {
+	if err := runfolder.WriteIfChanged(filepath.Join(out, p.File), raw); err != nil {
 		return err
 	}
 	localization := slices.ContainsFunc(p.Tests, func(t PlanTest) bool { return t.Kind == "localization" })
@@ -338,27 +315,20 @@ func (p *Plan) writeHeader(out string) error {
 		if len(p.Images) == 0 {
 			break
 		}
-		path := filepath.Join(out, "inputs", safeName(m.Name)+".npy")
+		path := filepath.Join(out, "inputs", runfolder.SafeName(m.Name)+".npy")
 		if !fileExists(path) {
 			if err := reports.WriteNpy(path, p.models[i].disp); err != nil {
 				return err
 			}
 		}
-		path = filepath.Join(out, "inputs", safeName(m.Name)+"-masks.npy")
+		path = filepath.Join(out, "inputs", runfolder.SafeName(m.Name)+"-masks.npy")
 		if localization && !fileExists(path) {
 			if err := reports.WriteNpy(path, p.models[i].masks); err != nil {
 				return err
 			}
 		}
 	}
-	return writeIfChanged(planPath, b)
-}
-
-func writeIfChanged(path string, b []byte) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
-		return nil
-	}
-	return reports.WriteFile(path, b)
+	return runfolder.WriteIfChanged(planPath, b)
 }
 
 // removeTemps removes the temporary files that a killed process leaves
@@ -366,25 +336,12 @@ func writeIfChanged(path string, b []byte) error {
 // shard may be writing its own.
 func removeTemps(dir string) {
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && isTemp(d.Name()) {
+		if err == nil && !d.IsDir() && runfolder.IsTemp(d.Name()) {
 			os.Remove(path)
 		}
 		return nil
 	})
 }
-
-// removeTempFiles removes the temporary files directly in dir.
-func removeTempFiles(dir string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if !e.IsDir() && isTemp(e.Name()) {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-}
-
-// isTemp says whether a file name is an atomic writer's temporary file.
-func isTemp(name string) bool { return strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") }
 
 // smoothExplain is the map of the smooth MPRT (Hedström et al. 2024): the
 // mean of the method's maps over st.Smooth copies of each image with

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/experiments/analysis"
+	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
@@ -254,15 +256,15 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Half the units: the report lists the others.
-	_, err := WriteReport(out, ReportOptions{})
-	var me *MissingError
+	_, err := analysis.WriteReport(out, analysis.ReportOptions{})
+	var me *runfolder.MissingError
 	if !errors.As(err, &me) || len(me.Units) != 21 {
 		t.Fatalf("report of half a run: %v", err)
 	}
 	if _, err := p.Run(context.Background(), RunOptions{Out: out, Shard: Shard{K: 2, N: 2}}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +302,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("similarity.csv has %d lines, want 25", n)
 	}
 	// The same run gives the same report.
-	if _, err := WriteReport(out, ReportOptions{}); err != nil {
+	if _, err := analysis.WriteReport(out, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sameFiles(t, "second report", got, files(t, out))
@@ -328,14 +330,14 @@ outputs: {figures: [png], tables: [json]}
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Verdicts) != 2 || !strings.Contains(rep.Verdicts[1], "Localization, fmnist_scatter, gradcam: energy pointing game ") {
 		t.Errorf("verdicts %q", rep.Verdicts)
 	}
-	var fs []finding
+	var fs []analysis.Finding
 	b, _ := os.ReadFile(filepath.Join(out, "tables", "findings.json"))
 	if err := json.Unmarshal(b, &fs); err != nil || len(fs) != 6 {
 		t.Fatalf("findings.json: %d findings, %v\n%s", len(fs), err, b)
@@ -381,7 +383,7 @@ outputs: {figures: [png], tables: [csv]}
 	if _, err := q.Run(context.Background(), RunOptions{Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err = WriteReport(out, ReportOptions{}); err != nil {
+	if rep, err = analysis.WriteReport(out, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Verdicts) != 2 || !strings.HasPrefix(rep.Verdicts[0], "Data randomization, gradient: Spearman (absolute) between the maps of fmnist_vgg and of fmnist_vgg_randlabels ") {
@@ -419,7 +421,7 @@ outputs: {figures: [png], tables: [csv]}
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +460,7 @@ outputs: {figures: [png], tables: [csv]}
 	}
 	// Shard 2/2 first: its evaluation units recompute maps shard 1 has not written.
 	a, b := t.TempDir(), t.TempDir()
-	for _, s := range []Shard{{2, 2}, {1, 2}} {
+	for _, s := range []Shard{{K: 2, N: 2}, {K: 1, N: 2}} {
 		if _, err := q.Run(context.Background(), RunOptions{Out: a, Shard: s}); err != nil {
 			t.Fatal(err)
 		}
@@ -467,7 +469,7 @@ outputs: {figures: [png], tables: [csv]}
 		t.Fatal(err)
 	}
 	sameFiles(t, "faithfulness in two shards", files(t, b), files(t, a))
-	var r FaithfulnessResult
+	var r runfolder.FaithfulnessResult
 	raw, _ := os.ReadFile(filepath.Join(b, q.UnitPath(units[6])+".json"))
 	if err := json.Unmarshal(raw, &r); err != nil || len(r.Deletion) != 2 || len(r.Deletion[0]) != 5 {
 		t.Fatalf("unit %s: %v %+v", q.UnitPath(units[6]), err, r)
@@ -476,7 +478,7 @@ outputs: {figures: [png], tables: [csv]}
 	if math.Abs(r.Deletion[0][0]-r.Insertion[0][4]) > 1e-6 || r.Deletion[0][0] <= r.Deletion[0][4] {
 		t.Errorf("deletion %v, insertion %v: want deletion to start where insertion ends, and to fall", r.Deletion[0], r.Insertion[0])
 	}
-	rep, err := WriteReport(b, ReportOptions{})
+	rep, err := analysis.WriteReport(b, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +554,7 @@ outputs: {figures: [png], tables: [csv]}
 	if d, _ := tensor.MaxAbsDiff(am, om); d == 0 {
 		t.Error("the attack left every map as it was")
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +586,7 @@ func TestSmoothMPRT(t *testing.T) {
 	if d, _ := tensor.MaxAbsDiff(plain, smooth); d == 0 {
 		t.Error("the smoothed original equals the plain one")
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +627,7 @@ func TestRandomLogit(t *testing.T) {
 	if !slices.Equal(r.Classes, steps[1].Classes[:3]) {
 		t.Errorf("unit explained %v, want %v", r.Classes, steps[1].Classes[:3])
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,12 +656,12 @@ outputs: {figures: [png], tables: [csv]}
 	if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	var r ROADResult
+	var r runfolder.ROADResult
 	raw, _ := os.ReadFile(filepath.Join(out, p.UnitPath(Unit{Method: 0, Kind: "road"})+".json"))
 	if err := json.Unmarshal(raw, &r); err != nil || len(r.MoRF) != 3 || len(r.MoRF[0]) != 3 || len(r.LeRF[2]) != 3 {
 		t.Fatalf("ROAD unit: %v %+v", err, r)
 	}
-	rep, err := WriteReport(out, ReportOptions{})
+	rep, err := analysis.WriteReport(out, analysis.ReportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -708,7 +710,7 @@ metrics: [spearman-abs]
 	if !tensor.Equal(got, res.Map) {
 		t.Error("the unit target's gradient maps differ from the method's")
 	}
-	if _, err := WriteReport(out, ReportOptions{}); err != nil {
+	if _, err := analysis.WriteReport(out, analysis.ReportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "index.md"))

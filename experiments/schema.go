@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/experiments/analysis"
+	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/internal/suggest"
 	"github.com/saliencykit/saliency/internal/yamlcheck"
 	"github.com/saliencykit/saliency/methods"
@@ -178,8 +180,9 @@ type Outputs struct {
 	Tables  []string // csv, json, tex
 }
 
-// Metrics are the similarity measures an experiment may name.
-var Metrics = []string{"spearman", "spearman-abs", "ssim", "hog-pearson", "top-k", "pearson"}
+// Metrics are the similarity measures an experiment may name: the report's
+// metric table (analysis.Metrics), in its order.
+var Metrics = analysis.Metrics
 
 // Problem is one error of an experiment file, at its line and column.
 type Problem struct {
@@ -598,7 +601,7 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 			"options": func(x *yaml.Node) { optNode = x },
 			"label": func(x *yaml.Node) {
 				s.Label = v.str(x, "label")
-				if s.Label != "" && safeName(s.Label) != s.Label {
+				if s.Label != "" && runfolder.SafeName(s.Label) != s.Label {
 					v.errorf(x, "label %q: use letters, digits, '.', '_' and '-' (it names files)", s.Label)
 				}
 			},

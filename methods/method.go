@@ -175,16 +175,6 @@ var order = []string{
 	"scorecam", "attention-rollout", "occlusion", "class-model", "feature-visualization",
 }
 
-// generative are the methods that generate the image a target likes best
-// instead of explaining the images they are given.
-var generative = []string{"class-model", "feature-visualization"}
-
-// Generative reports whether a method generates the image a target likes
-// best (class-model, feature-visualization) rather than explaining the
-// images of its batch, which give it only their shape (or its start): a
-// command that explains images leaves these out by default.
-func Generative(name string) bool { return slices.Contains(generative, name) }
-
 // Names lists the registered methods: the built-in ones in the lecture's
 // order (gradient first, feature-visualization last), then any others by
 // name.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/saliencykit/saliency/experiments"
+	"github.com/saliencykit/saliency/experiments/analysis"
+	"github.com/saliencykit/saliency/experiments/runfolder"
 )
 
 var runCmd = &command{
@@ -56,7 +58,7 @@ timed unit of each model and method, and writes nothing.`,
 			if len(args) != 1 {
 				return usagef("want one experiment file, have %d arguments", len(args))
 			}
-			sh, err := experiments.ParseShard(shard)
+			sh, err := runfolder.ParseShard(shard)
 			if err != nil {
 				return usageError{err.Error()}
 			}
@@ -65,7 +67,7 @@ timed unit of each model and method, and writes nothing.`,
 	},
 }
 
-func runExperiment(c *ctx, file, out string, shard experiments.Shard, dry, report bool, threads int) error {
+func runExperiment(c *ctx, file, out string, shard runfolder.Shard, dry, report bool, threads int) error {
 	e, err := experiments.Load(file)
 	if err != nil {
 		return err
@@ -102,7 +104,7 @@ func signalContext() (context.Context, context.CancelFunc) {
 // A shard tries whenever it ends, so that the last process of the run to end
 // writes it: the report is refused while another process of the run is at
 // work (the folder's lock), and needs every unit.
-func afterRun(c *ctx, ctxt context.Context, out string, shard experiments.Shard, missing int, report bool) error {
+func afterRun(c *ctx, ctxt context.Context, out string, shard runfolder.Shard, missing int, report bool) error {
 	notFinished := func(n int) {
 		fmt.Fprintf(c.stdout, "%s of other shards not finished yet; 'saliency report %s' writes the report when they are\n", plural(n, "unit is", "units are"), out)
 	}
@@ -113,8 +115,8 @@ func afterRun(c *ctx, ctxt context.Context, out string, shard experiments.Shard,
 		return nil
 	}
 	err := writeReport(c, ctxt, out)
-	var le *experiments.LockedError
-	var me *experiments.MissingError
+	var le *runfolder.LockedError
+	var me *runfolder.MissingError
 	switch {
 	case shard.N > 1 && errors.As(err, &le):
 		who := "another process"
@@ -132,7 +134,7 @@ func afterRun(c *ctx, ctxt context.Context, out string, shard experiments.Shard,
 
 // runCollection runs each experiment a collection includes into a
 // subfolder, then, when all are complete, the reports.
-func runCollection(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard experiments.Shard, dry, report bool, threads int) error {
+func runCollection(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard runfolder.Shard, dry, report bool, threads int) error {
 	col, members, err := experiments.LoadCollection(e, out)
 	if err != nil {
 		return err
@@ -159,7 +161,7 @@ func runCollection(c *ctx, ctxt context.Context, e *experiments.Experiment, out 
 
 // runOne runs one experiment's units (or prints its plan) and counts the
 // units of the run, of any shard, that are not finished.
-func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard experiments.Shard, dry bool, threads int) (int, error) {
+func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string, shard runfolder.Shard, dry bool, threads int) (int, error) {
 	p, err := experiments.NewPlan(ctxt, e, experiments.PlanOptions{Version: version, Threads: threads})
 	if err != nil {
 		return 0, err
@@ -194,12 +196,12 @@ func runOne(c *ctx, ctxt context.Context, e *experiments.Experiment, out string,
 	if st.NotApplicable > 0 {
 		fmt.Fprintf(c.stdout, "%s a method that does not apply to its model (see the report)\n", plural(st.NotApplicable, "unit records", "units record"))
 	}
-	missing, err := experiments.Missing(out)
+	missing, err := runfolder.Missing(out)
 	return len(missing), err
 }
 
 // printPlan prints what a run would do and how long it would take.
-func printPlan(c *ctx, p *experiments.Plan, out string, shard experiments.Shard, units []experiments.Unit) error {
+func printPlan(c *ctx, p *experiments.Plan, out string, shard runfolder.Shard, units []experiments.Unit) error {
 	fmt.Fprintf(c.stdout, "experiment %s (%s), seed %d\n", p.Name, p.Exp.File, p.Seed)
 	if len(p.Images) > 0 {
 		fmt.Fprintf(c.stdout, "images     %d from %s %s, %d per unit\n", len(p.Images), p.Exp.Data.Source, p.Exp.Data.Path, p.Batch)
@@ -285,11 +287,11 @@ uninterrupted report.`,
 // same command then writes the report of an uninterrupted run.
 func writeReport(c *ctx, ctxt context.Context, dir string) error {
 	bar := newProgress(c.stderr, "report", 0)
-	write := experiments.WriteReportContext
-	if _, err := experiments.ReadCollection(dir); err == nil {
-		write = experiments.WriteCollectionReportContext
+	write := analysis.WriteReportContext
+	if _, err := runfolder.ReadCollection(dir); err == nil {
+		write = analysis.WriteCollectionReportContext
 	}
-	r, err := write(ctxt, dir, experiments.ReportOptions{Progress: bar.set})
+	r, err := write(ctxt, dir, analysis.ReportOptions{Progress: bar.set})
 	bar.finish()
 	if err != nil {
 		if ctxt.Err() != nil {

@@ -6,6 +6,10 @@ import (
 	"sort"
 )
 
+// TopKFraction is the k of the top-k intersection in the experiments' reports
+// and fragility attacks, as a fraction of the pixels (k = ceil(0.1 × pixels)).
+const TopKFraction = 0.1
+
 // TopKIntersection is the fraction of the k entries of largest |a| that are
 // also among the k entries of largest |b| (Ghorbani et al. 2019). Ties at
 // the k-th value are broken by position (the lower index first), so the

@@ -1,0 +1,160 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/saliencykit/saliency/experiments/runfolder"
+	"github.com/saliencykit/saliency/experiments/stats"
+	"github.com/saliencykit/saliency/reports"
+)
+
+// randomization is the report of the model-parameter randomization test
+// (Adebayo et al. 2018) and its variants (bottom-up, independent, the smooth
+// and efficient MPRT), written with each model: the grids and curves of
+// each series, and the verdicts, summary rows and findings after every
+// layer of cascading randomization.
+type randomization struct {
+	rd      *runData
+	primary string
+	// sims are the similarity table's rows, summary the summary table's,
+	// verdicts one line per model and method, findings the findings
+	// table's rows and emprt the eMPRT lines, in the order written.
+	sims     []similarity
+	summary  [][]string
+	verdicts []string
+	findings []Finding
+	emprt    []string
+}
+
+// model writes the blocks of model mi's randomization series; pages are
+// its methods split into figures (methodPages).
+func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save figureSaver, progress func(string)) ([]reports.Block, error) {
+	rd, pf := r.rd, r.rd.pf
+	m := pf.Models[mi]
+	var blocks []reports.Block
+	for _, sr := range modesOf(m) {
+		// The randomization grid: methods × (original, each layer).
+		progress(m.Name + " " + sr.mode)
+		for pi, ks := range pages {
+			g, err := rd.randomizationGrid(mi, sr, ks)
+			if err != nil {
+				return nil, err
+			}
+			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-grid", pi)
+			png, links, err := save(name, g.Save)
+			if err != nil {
+				return nil, err
+			}
+			b := reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi), Links: links}
+			if pi == 0 {
+				b.Heading = fmt.Sprintf("%s: %s randomization", m.Name, sr.mode)
+			}
+			blocks = append(blocks, b)
+		}
+		// Similarity to the original maps, per metric and method.
+		series := make([]map[int]reports.Series, len(pf.Metrics)) // [metric][method]
+		for mt, metric := range pf.Metrics {
+			series[mt] = map[int]reports.Series{}
+			for ki, meth := range pf.Methods {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				if rd.na[mi][ki] != "" {
+					continue
+				}
+				s := reports.Series{Name: meth.Dir, Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
+				for li, steps := range sr.steps {
+					vals, err := rd.compare(mi, ki, steps, metric)
+					if err != nil {
+						return nil, err
+					}
+					sum, err := stats.Bootstrap(vals, stats.Options{Resamples: bootstrapResamples, Seed: pf.Seed})
+					if err != nil {
+						return nil, err
+					}
+					mean, lo, hi := math.NaN(), math.NaN(), math.NaN()
+					if sum.N > 0 {
+						mean, lo, hi = sum.Mean, sum.Lo, sum.Hi
+					}
+					s.Mean, s.Lo, s.Hi = append(s.Mean, mean), append(s.Lo, lo), append(s.Hi, hi)
+					r.sims = append(r.sims, similarity{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Method: meth.Dir,
+						Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), sum: sum})
+				}
+				series[mt][ki] = s
+			}
+		}
+		for pi, ks := range methodPages(rd.applicable(mi)) {
+			curves := &reports.Curves{Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
+				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 3}
+			for mt, metric := range pf.Metrics {
+				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
+				for _, ki := range ks {
+					panel.Series = append(panel.Series, series[mt][ki])
+				}
+				curves.Panels = append(curves.Panels, panel)
+			}
+			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-curves", pi)
+			png, links, err := save(name, curves.Save)
+			if err != nil {
+				return nil, err
+			}
+			blocks = append(blocks, reports.Block{Figure: png,
+				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s randomization up to each layer (x axis, from the logits towards the input)%s; lines are means over the images, bands bootstrap 95%% confidence intervals.", m.Name, sr.mode, pageNote(methodPages(rd.applicable(mi)), pi)),
+				Links:   links})
+		}
+		if sr.base != "cascading" {
+			continue
+		}
+		// Verdicts and the summary: after every layer is randomized.
+		last := len(sr.layers)
+		for ki, meth := range pf.Methods {
+			if rd.na[mi][ki] != "" {
+				continue
+			}
+			label := meth.Dir
+			if sr.mode != sr.base {
+				label += " (sMPRT)"
+			}
+			row := []string{m.Name, label}
+			var byMetric = map[string]stats.Summary{}
+			for _, s := range r.sims {
+				if s.Model == m.Name && s.Mode == sr.mode && s.Step == last && s.Method == meth.Dir {
+					byMetric[s.Metric] = s.sum
+				}
+			}
+			for _, metric := range pf.Metrics {
+				row = append(row, byMetric[metric].String())
+			}
+			word, line := verdict(m.Name, label, r.primary, byMetric, pf.Metrics, last, fallsBelow(r.sims, m.Name, meth.Dir, sr.mode, r.primary, sr.layers))
+			row = append(row, word)
+			r.summary = append(r.summary, row)
+			r.verdicts = append(r.verdicts, line)
+			for _, metric := range pf.Metrics {
+				v := ""
+				if metric == r.primary {
+					v = word
+				}
+				r.findings = append(r.findings, newFinding(sr.mode+" randomization (all layers)", m.Name, meth.Dir, metric, byMetric[metric], nil, v))
+			}
+			// eMPRT: the rise of the maps' complexity from the original
+			// to the fully randomized model (Hedström et al. 2024).
+			e, err := rd.emprt(mi, ki, sr.steps[last-1])
+			if err != nil {
+				return nil, err
+			}
+			ew := "complexity does not rise"
+			if e.N > 0 && e.Lo > 1 {
+				ew = "complexity rises (passes)"
+			}
+			one := 1.0
+			if sr.mode != sr.base {
+				continue
+			}
+			r.findings = append(r.findings, newFinding("eMPRT (cascading, all layers)", m.Name, meth.Dir, "entropy ratio", e, &one, ew))
+			r.emprt = append(r.emprt, fmt.Sprintf("eMPRT, %s, %s: the histogram entropy of the maps grows by a factor %s after all %d layers are randomized: %s.", m.Name, meth.Dir, e, last, ew))
+		}
+	}
+	return blocks, nil
+}

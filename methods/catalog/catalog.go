@@ -1,0 +1,20 @@
+// Package catalog is what the toolkit knows about its saliency methods and
+// targets without running them, and so without TensorFlow: the unit target
+// type, the per-image diagnostics and their thresholds, and which methods
+// generate an image instead of explaining one. Package methods computes the
+// maps and re-exports these names; the run-folder and report packages
+// (experiments/runfolder, experiments/analysis) read them from here, so that
+// a report builds without libtensorflow.
+package catalog
+
+import "slices"
+
+// generative are the methods that generate the image a target likes best
+// instead of explaining the images they are given.
+var generative = []string{"class-model", "feature-visualization"}
+
+// Generative reports whether a method generates the image a target likes
+// best (class-model, feature-visualization) rather than explaining the
+// images of its batch, which give it only their shape (or its start): a
+// command that explains images leaves these out by default.
+func Generative(name string) bool { return slices.Contains(generative, name) }
