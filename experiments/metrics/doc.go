@@ -15,4 +15,21 @@
 //	HOG, HOGPearson    histograms of oriented gradients (skimage.feature.hog, L2-Hys) and
 //	                   the Pearson correlation of two maps' features
 //	TopKIntersection   the fraction of the k largest entries of |a| among those of |b|
+//
+// The functions above keep their historical handling of degenerate maps
+// (Spearman, Pearson: NaN for a constant map; TopKIntersection: a number
+// from the order of the pixels). The Measure values (Measures by name:
+// SpearmanMeasure, PearsonMeasure, SSIMMeasure, HOGMeasure, TopKMeasure)
+// compute the same numbers under one policy: a pair with a map that
+// Degenerate does not classify OK (constant, all zero, NaN or infinite,
+// empty) is not scored by any of them, CompareAll drops a pair from every
+// measure when one cannot score it, and TallyResults counts why. They also
+// score only the pixels of a mask: Foreground of the input (pixels not
+// equal to the background in every channel) or Support of the maps, so that
+// the pixels where Gradient × Input and Integrated Gradients are 0 whatever
+// the model (a black background) are not counted as agreement.
+// ZeroFraction, TiedFraction and LargestTie measure those ties for the
+// tables (testdata/masked.json, written by testdata/golden_masked.py,
+// checks the masked measures, ties and foreground against scipy,
+// scikit-image and numpy).
 package metrics

@@ -37,15 +37,11 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 	if len(m) != h*w {
 		return nil, fmt.Errorf("metrics: HOG of a map of %d values as %d×%d", len(m), h, w)
 	}
-	if o.Orientations < 1 || o.Cell < 1 || o.Block < 1 {
-		return nil, fmt.Errorf("metrics: HOG options %+v must be positive", o)
+	if err := checkHOG(h, w, o); err != nil {
+		return nil, err
 	}
 	nr, nc := h/o.Cell, w/o.Cell
 	br, bc := nr-o.Block+1, nc-o.Block+1
-	if br <= 0 || bc <= 0 {
-		return nil, fmt.Errorf("metrics: HOG needs a map of at least %d×%d for %d-pixel cells in blocks of %d, not %d×%d",
-			o.Block*o.Cell, o.Block*o.Cell, o.Cell, o.Block, h, w)
-	}
 	x := to64(m)
 	mag := make([]float64, h*w)
 	ori := make([]float64, h*w)
@@ -125,6 +121,18 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkHOG checks the options (with their defaults) against an h×w map.
+func checkHOG(h, w int, o HOGOptions) error {
+	if o.Orientations < 1 || o.Cell < 1 || o.Block < 1 {
+		return fmt.Errorf("metrics: HOG options %+v must be positive", o)
+	}
+	if h/o.Cell-o.Block+1 <= 0 || w/o.Cell-o.Block+1 <= 0 {
+		return fmt.Errorf("metrics: HOG needs a map of at least %d×%d for %d-pixel cells in blocks of %d, not %d×%d",
+			o.Block*o.Cell, o.Block*o.Cell, o.Cell, o.Block, h, w)
+	}
+	return nil
 }
 
 // HOGPearson is the Pearson correlation of the HOG features of two h×w

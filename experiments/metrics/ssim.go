@@ -20,23 +20,40 @@ const (
 // image (a 3-pixel border is left out). R must be positive: the range the
 // maps are on (1 for maps normalised to [0,1]).
 func SSIM(a, b []float32, h, w int, dataRange float64) (float64, error) {
+	if err := checkSSIM(a, b, h, w, dataRange); err != nil {
+		return 0, err
+	}
+	var sum float64
+	n := 0
+	ssimLocal(to64(a), to64(b), h, w, dataRange, func(_ int, s float64) {
+		sum += s
+		n++
+	})
+	return sum / float64(n), nil
+}
+
+func checkSSIM(a, b []float32, h, w int, dataRange float64) error {
 	if len(a) != h*w || len(b) != h*w {
-		return 0, fmt.Errorf("metrics: SSIM of maps of %d and %d values as %d×%d", len(a), len(b), h, w)
+		return fmt.Errorf("metrics: SSIM of maps of %d and %d values as %d×%d", len(a), len(b), h, w)
 	}
 	if h < ssimWindow || w < ssimWindow {
-		return 0, fmt.Errorf("metrics: SSIM needs maps of at least %d×%d, not %d×%d", ssimWindow, ssimWindow, h, w)
+		return fmt.Errorf("metrics: SSIM needs maps of at least %d×%d, not %d×%d", ssimWindow, ssimWindow, h, w)
 	}
 	if !(dataRange > 0) || math.IsInf(dataRange, 0) {
-		return 0, fmt.Errorf("metrics: SSIM data range %g must be positive", dataRange)
+		return fmt.Errorf("metrics: SSIM data range %g must be positive", dataRange)
 	}
-	x, y := to64(a), to64(b)
+	return nil
+}
+
+// ssimLocal calls visit with the row-major index of each pixel whose 7×7
+// window lies inside the image and the local SSIM there, in row-major
+// order (skimage's full SSIM image, cropped by 3 pixels on each side).
+func ssimLocal(x, y []float64, h, w int, dataRange float64, visit func(p int, s float64)) {
 	c1 := (ssimK1 * dataRange) * (ssimK1 * dataRange)
 	c2 := (ssimK2 * dataRange) * (ssimK2 * dataRange)
 	np := float64(ssimWindow * ssimWindow)
 	cov := np / (np - 1)
 	pad := (ssimWindow - 1) / 2
-	var sum float64
-	n := 0
 	for i := pad; i < h-pad; i++ {
 		for j := pad; j < w-pad; j++ {
 			var sx, sy, sxx, syy, sxy float64
@@ -56,9 +73,7 @@ func SSIM(a, b []float32, h, w int, dataRange float64) (float64, error) {
 			vy := cov * (syy/np - uy*uy)
 			vxy := cov * (sxy/np - ux*uy)
 			s := ((2*ux*uy + c1) * (2*vxy + c2)) / ((ux*ux + uy*uy + c1) * (vx + vy + c2))
-			sum += s
-			n++
+			visit(i*w+j, s)
 		}
 	}
-	return sum / float64(n), nil
 }
