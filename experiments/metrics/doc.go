@@ -32,4 +32,14 @@
 // tables (testdata/masked.json, written by testdata/golden_masked.py,
 // checks the masked measures, ties and foreground against scipy,
 // scikit-image and numpy).
+//
+// Null maps have no model in them: NullInputNoise (|input| ⊙ noise, the
+// map Gradient × Input gives with the gradient replaced by noise) and
+// NullRandom (one uniform value per pixel), seeded and deterministic.
+// Scored with the same measure against a method's maps on the same images,
+// they give the floor a score must beat (stats.CompareFloor) before it
+// says anything about the model: against fmnist_vgg's Gradient × Input
+// maps of golden images 1 and 5, |x·noise| scores 0.96 and 1.00 in
+// Spearman of |map| on every pixel, 0.19 and 0.46 on the foreground
+// (masked.json), about what the maps of a fully randomized model score.
 package metrics
