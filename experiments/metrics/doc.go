@@ -42,4 +42,9 @@
 // maps of golden images 1 and 5, |x·noise| scores 0.96 and 1.00 in
 // Spearman of |map| on every pixel, 0.19 and 0.46 on the foreground
 // (masked.json), about what the maps of a fully randomized model score.
+//
+// InputIndependence flags a method whose maps of different images of one
+// class are identical (or identical up to scale and offset): such maps pass
+// the fragility test and any comparison across inputs without looking at
+// the input. Report it beside those tests.
 package metrics
