@@ -1,6 +1,18 @@
 // Package stats summarises a metric over the repeats of an experiment
 // (images, seeds): the mean with a seeded percentile-bootstrap confidence
 // interval, the same numbers on every run.
+//
+//	Bootstrap      the mean over images (one level)
+//	CompareFloor   a method's per-image scores against a null map's on the same
+//	               images: paired bootstrap of the difference, read against a margin
+//	Hierarchical   the mean over seeds and images (scores[seed][image]), resampling
+//	               both (crossed: images shared by the seeds; or nested)
+//	CrossingSteps  the first step each seed's curve falls below a threshold, with
+//	               its median, range and the share of seeds that agree
+//
+// testdata/golden.json (written by testdata/golden_stats.py) holds scipy's
+// and numpy's intervals for the same data; the tests compare them within
+// Monte Carlo error.
 package stats
 
 import (
