@@ -158,6 +158,10 @@ func Hierarchical(scores [][]float64, o HierarchicalOptions) (HierarchicalSummar
 			means = append(means, total/float64(n))
 		}
 	}
+	if len(means) == 0 { // every resample drew only NaN cells
+		s.Lo, s.Hi = math.NaN(), math.NaN()
+		return s, nil
+	}
 	sort.Float64s(means)
 	s.Lo = quantile(means, (1-o.Level)/2)
 	s.Hi = quantile(means, (1+o.Level)/2)

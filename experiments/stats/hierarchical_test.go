@@ -132,6 +132,19 @@ func TestHierarchicalDeterministicAndErrors(t *testing.T) {
 	if _, err := Hierarchical([][]float64{{1, 2}, {1}}, HierarchicalOptions{Design: Nested}); err != nil {
 		t.Errorf("nested, ragged: %v", err)
 	}
+	// One finite cell among seeds of NaN: resamples that draw none are
+	// left out; a single resample that draws none has no interval.
+	one, err := Hierarchical([][]float64{{0.3}, {math.NaN()}, {}}, HierarchicalOptions{Design: Nested, Options: Options{Resamples: 1, Seed: 2}})
+	if err != nil || one.N != 1 || one.Mean != 0.3 || !(math.IsNaN(one.Lo) || one.Lo == 0.3) {
+		t.Errorf("one finite cell: %+v, %v", one, err)
+	}
+	for seed := range uint64(20) {
+		s, _ := Hierarchical([][]float64{{0.3}, {math.NaN()}, {}}, HierarchicalOptions{Design: Nested, Options: Options{Resamples: 1, Seed: seed}})
+		if math.IsNaN(s.Lo) {
+			return // met the empty case
+		}
+	}
+	t.Error("no seed drew only NaN in 20 tries")
 }
 
 // The crossing steps equal numpy's (testdata/golden_stats.py).
