@@ -87,6 +87,9 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 					columns = append(columns, key[1])
 				}
 			}
+			if f.Floor != nil {
+				v += fmt.Sprintf(" (null %.2f)", *f.Floor)
+			}
 			cells[key] = v + " " + f.Verdict
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/experiments/stats"
 	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // dataRandomization compares the maps of a model with those of the same
@@ -36,15 +37,9 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 	for _, metric := range pf.Metrics {
 		var sums []stats.Summary
 		for i, ki := range methods {
-			orig := rd.maps[a][0][ki]
-			n, h, w := orig.Shape[0], orig.Shape[1], orig.Shape[2]
-			vals := make([]float64, n)
-			for j := range n {
-				v, err := metricDefs[metric].f(orig.Item(j).Data, rd.maps[b][0][ki].Item(j).Data, h, w)
-				if err != nil {
-					return sec, fmt.Errorf("experiments: %s: %w", metric, err)
-				}
-				vals[j] = v
+			vals, err := rd.compare2(rd.maps[a][0][ki], rd.maps[b][0][ki], metric)
+			if err != nil {
+				return sec, err
 			}
 			s, err := rd.bootstrap(vals)
 			if err != nil {
@@ -88,12 +83,27 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 	var lines []string
 	for i, ki := range methods {
 		s := byMethod[i][primary]
+		orig := rd.maps[a][0][ki]
+		vals, err := rd.compare2(orig, rd.maps[b][0][ki], primary)
+		if err != nil {
+			return sec, err
+		}
+		null, err := rd.nullScores(a, orig, primary)
+		if err != nil {
+			return sec, err
+		}
+		fl, err := rd.floor(vals, null)
+		if err != nil {
+			return sec, err
+		}
 		var word, what string
 		switch {
 		case s.N == 0:
 			word, what = "undetermined", "is undefined (constant maps)"
 		case s.Hi < verdictThreshold:
 			word, what = "changes", fmt.Sprintf("is %s: the map depends on what the model learned (passes)", s)
+		case fl.Null.N > 0 && fl.Verdict != stats.BeatsFloor:
+			word, what = "at the null floor", fmt.Sprintf("is %s, but a map with no model in it (|input| × noise) scores %s against %s's maps (difference %s): the measure cannot tell (at the null floor)", s, fl.Null, t.Model, fl.Diff)
 		case s.Lo >= verdictThreshold:
 			word, what = "barely changes", fmt.Sprintf("stays %s: the map barely depends on what the model learned (fails)", s)
 		default:
@@ -116,7 +126,11 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 			if m == primary {
 				v = word
 			}
-			sec.findings = append(sec.findings, newFinding("data-randomization", t.Model+" vs "+t.Against, pf.Methods[ki].Dir, m, byMethod[i][m], nil, v))
+			f := newFinding("data-randomization", t.Model+" vs "+t.Against, pf.Methods[ki].Dir, m, byMethod[i][m], nil, v)
+			if m == primary && fl.Null.N > 0 {
+				f.Floor = ptr(fl.Null.Mean)
+			}
+			sec.findings = append(sec.findings, f)
 		}
 	}
 	sec.blocks = append(sec.blocks,
@@ -124,4 +138,18 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 		reports.Block{Figure: png, Links: links, Caption: fmt.Sprintf("Similarity between the maps of %s and of %s, the same architecture trained on permuted labels, for the classes %s explains (Adebayo et al. 2018, Sec. 5); points are means over the images, whiskers bootstrap 95%% intervals. A method that passes gives maps unlike the trained model's.", t.Model, t.Against, t.Model)},
 		reports.Block{Figure: gridPNG, Links: gridLinks, Caption: "The maps of both models on the first images."})
 	return sec, nil
+}
+
+// compare2 is the metric between the maps a and b ([N,H,W]), image by image.
+func (rd *runData) compare2(a, b *tensor.Tensor, metric string) ([]float64, error) {
+	n, h, w := a.Shape[0], a.Shape[1], a.Shape[2]
+	vals := make([]float64, n)
+	for j := range n {
+		v, err := metricDefs[metric].f(a.Item(j).Data, b.Item(j).Data, h, w)
+		if err != nil {
+			return nil, fmt.Errorf("experiments: %s: %w", metric, err)
+		}
+		vals[j] = v
+	}
+	return vals, nil
 }

@@ -132,7 +132,22 @@ func (rd *runData) fragility(t runfolder.PlanTest, save figureSaver) (section, e
 			line := fmt.Sprintf("Fragility, %s, %s: at ε = %g the %s with the original map is %s while %s of the predictions are unchanged: the map is %s.",
 				m.Name, pf.Methods[ki].Dir, eps, metricDefs[primary].title, s, k, word)
 			if attack >= 0 {
-				line += fmt.Sprintf(" The targeted attack (%d rounds, every prediction kept) brings it to %s.", m.Steps[attack].Attack, lastBy[j][primary])
+				// Ghorbani et al.'s question: does a targeted perturbation
+				// that keeps the prediction move the map more than random
+				// noise of the same size?
+				a := lastBy[j][primary]
+				word = "as robust under attack as under noise"
+				if a.N > 0 && s.N > 0 && a.Hi < s.Lo {
+					word = "fragile under attack"
+				}
+				line = fmt.Sprintf("Fragility, %s, %s: at ε = %g the targeted attack (%d iterations, every prediction kept) brings the %s with the original map to %s, against %s under random sign noise of the same size: the map is %s.",
+					m.Name, pf.Methods[ki].Dir, eps, m.Steps[attack].Attack, metricDefs[primary].title, a, s, word)
+			}
+			if ok, why, err := rd.independent(mi, ki); err != nil {
+				return sec, err
+			} else if ok {
+				word = "input-independent"
+				line += fmt.Sprintf(" But its maps do not depend on the image (%s): no perturbation can move them, and the test does not apply (degenerate).", why)
 			}
 			lines = append(lines, line)
 			sec.verdicts = append(sec.verdicts, line)

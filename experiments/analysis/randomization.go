@@ -127,8 +127,33 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			for _, metric := range pf.Metrics {
 				row = append(row, byMetric[metric].String())
 			}
-			word, line := verdict(m.Name, label, r.primary, byMetric, pf.Metrics, last, fallsBelow(r.sims, m.Name, meth.Dir, sr.mode, r.primary, sr.layers))
-			row = append(row, word)
+			// The null floor and the foreground of the primary measure.
+			orig := rd.maps[mi][sr.ref][ki]
+			vals, err := rd.compare(mi, ki, sr.steps[last-1], r.primary)
+			if err != nil {
+				return nil, err
+			}
+			null, err := rd.nullScores(mi, orig, r.primary)
+			if err != nil {
+				return nil, err
+			}
+			fl, err := rd.floor(vals, null)
+			if err != nil {
+				return nil, err
+			}
+			randomized := rd.maps[mi][sr.steps[last-1][0]][ki]
+			fgVals, err := rd.foreground(mi, orig, randomized, r.primary)
+			if err != nil {
+				return nil, err
+			}
+			fg, err := rd.bootstrap(fgVals)
+			if err != nil {
+				return nil, err
+			}
+			zeros := zeroFraction(orig, randomized)
+			row = append(row, fl.Null.String(), fg.String(), fmt.Sprintf("%.0f%%", 100*zeros))
+			word, line := verdict(m.Name, label, r.primary, byMetric, pf.Metrics, last, fallsBelow(r.sims, m.Name, meth.Dir, sr.mode, r.primary, sr.layers), fl, fg, zeros)
+			row = append(row, verdictOf(word)+": "+word)
 			r.summary = append(r.summary, row)
 			r.verdicts = append(r.verdicts, line)
 			for _, metric := range pf.Metrics {
@@ -136,7 +161,11 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				if metric == r.primary {
 					v = word
 				}
-				r.findings = append(r.findings, newFinding(sr.mode+" randomization (all layers)", m.Name, meth.Dir, metric, byMetric[metric], nil, v))
+				f := newFinding(sr.mode+" randomization (all layers)", m.Name, meth.Dir, metric, byMetric[metric], nil, v)
+				if metric == r.primary && fl.Null.N > 0 {
+					f.Floor = ptr(fl.Null.Mean)
+				}
+				r.findings = append(r.findings, f)
 			}
 			// eMPRT: the rise of the maps' complexity from the original
 			// to the fully randomized model (Hedström et al. 2024).

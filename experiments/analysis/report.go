@@ -118,6 +118,8 @@ type runData struct {
 	na      [][]string
 	scores  [][][]float32
 	display []*tensor.Tensor
+	// null are the null maps of each model (nullMaps), made when needed.
+	null []*tensor.Tensor
 	// predicted[model][step] are the predictions on perturbed inputs
 	// (fragility steps), nil elsewhere.
 	predicted [][][]int
@@ -437,11 +439,35 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	diag := rd.diagnostics()
 	rep.Warnings = diag.warnings
 	page.Blocks = append(page.Blocks, diag.blocks...)
+	// Maps that do not depend on the image: named, never a pass.
+	var degenerate []string
+	for mi, m := range pf.Models {
+		for ki, meth := range pf.Methods {
+			if len(pf.Images) == 0 || rd.na[mi][ki] != "" || catalog.Generative(meth.Name) {
+				continue
+			}
+			ok, why, err := rd.independent(mi, ki)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				degenerate = append(degenerate, fmt.Sprintf("%s, %s: %s.", m.Name, meth.Dir, why))
+			}
+		}
+	}
+	if len(degenerate) > 0 {
+		rep.Warnings = append(rep.Warnings, degenerate...)
+		page.Blocks = append(page.Blocks, reports.Block{Heading: "Input-independent maps", Bullets: true, Text: append([]string{
+			"These methods give the same map (up to scale: Pearson ≥ 0.9999) for different images of one predicted class: the map says what the class is, not where it is in the image. A test that perturbs the image cannot move such a map; its verdicts read degenerate, never passes."}, degenerate...)})
+	}
+	if slices.ContainsFunc(pf.Methods, func(m runfolder.PlanMethod) bool { return m.Name == "smoothgrad" }) {
+		page.Blocks = append(page.Blocks, reports.Block{Text: []string{"SmoothGrad averages the raw attributions over the noisy copies and reduces the mean over the channels afterwards (|·| of the mean for one channel), as Smilkov et al. (2017) define it; the mean of |attribution| over the copies is another map, which keeps more of its structure under randomization."}})
+	}
 
 	var verdictBlock reports.Block
 	verdictBlock.Heading = "Verdicts"
 	verdictBlock.Bullets = true
-	summary := &reports.Table{Label: "tab:" + runfolder.SafeName(pf.Name) + "-summary", Align: "ll" + strings.Repeat("r", len(pf.Metrics)) + "l"}
+	summary := &reports.Table{Label: "tab:" + runfolder.SafeName(pf.Name) + "-summary", Align: "ll" + strings.Repeat("r", len(pf.Metrics)+3) + "l"}
 	primary := primaryMetric(pf.Metrics)
 	var modelBlocks, testBlocks []reports.Block
 	var findings []Finding
@@ -534,9 +560,9 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		for _, metric := range pf.Metrics {
 			summary.Columns = append(summary.Columns, metricDefs[metric].title)
 		}
-		summary.Columns = append(summary.Columns, "verdict")
-		summary.Caption = fmt.Sprintf("Similarity of each method's maps to the original ones after cascading randomization of every layer with weights: mean over %d images with a bootstrap 95%% confidence interval. The verdict reads %s: its interval below %.1f: the map changes; at or above: it barely changes.",
-			len(pf.Images), metricDefs[primary].title, verdictThreshold)
+		summary.Columns = append(summary.Columns, "null floor", "foreground", "zero pixels", "verdict")
+		summary.Caption = fmt.Sprintf("Similarity of each method's maps to the original ones after cascading randomization of every layer with weights: mean over %d images with a bootstrap 95%% confidence interval. The verdict reads %[2]s: its interval below %.1[3]f: the map changes (passes); at or above, it barely changes (fails) only when it beats the null floor by %.2[4]f: the %[2]s of a map with no model in it (|input| × half-normal noise) against the original maps, else it is at the null floor. Foreground: %[2]s on the pixels where the image is not black; zero pixels: the share of pixels that are 0 in both maps.",
+			len(pf.Images), metricDefs[primary].title, verdictThreshold, floorMargin)
 		type sumRow struct {
 			Model   string                    `json:"model"`
 			Method  string                    `json:"method"`
@@ -596,14 +622,21 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		findings = append(findings, sec.findings...)
 	}
 	if len(findings) > 0 {
-		ft := &reports.Table{Caption: "Every test's findings: mean over the images with a bootstrap 95% confidence interval, the value of a random map where the measure has one, and the verdict (on each test's primary measure).",
-			Label: "tab:" + runfolder.SafeName(pf.Name) + "-findings", Columns: []string{"test", "model", "method", "measure", "value", "random map", "verdict"}, Align: "llllrrl"}
+		ft := &reports.Table{Caption: "Every test's findings: mean over the images with a bootstrap 95% confidence interval; the reference, the value of a map that has the property tested or of a random map, where the measure has one; the null floor, the value of a map with no model in it (|input| × noise), where the measure has one; and the verdict on each test's primary measure (docs/experiments.md, Verdicts) with the test's reading.",
+			Label: "tab:" + runfolder.SafeName(pf.Name) + "-findings", Columns: []string{"test", "model", "method", "measure", "value", "reference", "null floor", "verdict"}, Align: "llllrrrl"}
 		for _, f := range findings {
-			ref := ""
+			ref, floor := "", ""
 			if f.Reference != nil {
 				ref = fmt.Sprintf("%.2f", *f.Reference)
 			}
-			ft.Rows = append(ft.Rows, []string{f.Test, f.Model, f.Method, f.Measure, f.sum.String(), ref, f.Verdict})
+			if f.Floor != nil {
+				floor = fmt.Sprintf("%.2f", *f.Floor)
+			}
+			v := f.Verdict
+			if f.Reading != "" && f.Reading != f.Verdict {
+				v += ": " + f.Reading
+			}
+			ft.Rows = append(ft.Rows, []string{f.Test, f.Model, f.Method, f.Measure, f.sum.String(), ref, floor, v})
 		}
 		if err := writeTable("findings", ft, findings); err != nil {
 			return nil, err
@@ -749,7 +782,7 @@ func primaryMetric(ms []string) string {
 
 // verdict is one line per method: the primary metric after every layer is
 // randomized, the others beside it, and what it says.
-func verdict(model, method, primary string, by map[string]stats.Summary, all []string, layers int, fall string) (word, line string) {
+func verdict(model, method, primary string, by map[string]stats.Summary, all []string, layers int, fall string, fl stats.Floor, fg stats.Summary, zeros float64) (word, line string) {
 	s := by[primary]
 	var others []string
 	for _, m := range all {
@@ -757,22 +790,28 @@ func verdict(model, method, primary string, by map[string]stats.Summary, all []s
 			others = append(others, fmt.Sprintf("%s %s", metricDefs[m].title, by[m]))
 		}
 	}
+	title := metricDefs[primary].title
+	atFloor := fl.Null.N > 0 && fl.Verdict != stats.BeatsFloor
 	switch {
 	case s.N == 0:
 		word = "undetermined"
-		line = fmt.Sprintf("%s, %s: %s is undefined after all %d layers are randomized (constant maps)", model, method, metricDefs[primary].title, layers)
+		line = fmt.Sprintf("%s, %s: %s is undefined after all %d layers are randomized (constant maps)", model, method, title, layers)
 	case s.Hi < verdictThreshold:
 		word = "changes"
 		line = fmt.Sprintf("%s, %s: %s to the original map falls to %s after all %d layers are randomized: the map depends on the weights (passes)",
-			model, method, metricDefs[primary].title, s, layers)
+			model, method, title, s, layers)
+	case atFloor:
+		word = "at the null floor"
+		line = fmt.Sprintf("%s, %s: %s to the original map is %s after all %d layers are randomized, but a map with no model in it (|input| × noise) scores %s against the original maps (difference %s): the measure cannot tell this method's change (at the null floor); %.0f%% of the pixels are 0 in both maps, and on the image's foreground alone %s is %s",
+			model, method, title, s, layers, fl.Null, fl.Diff, 100*zeros, title, fg)
 	case s.Lo >= verdictThreshold:
 		word = "barely changes"
-		line = fmt.Sprintf("%s, %s: %s to the original map stays %s after all %d layers are randomized: the map barely depends on the weights (fails)",
-			model, method, metricDefs[primary].title, s, layers)
+		line = fmt.Sprintf("%s, %s: %s to the original map stays %s after all %d layers are randomized, above the null floor %s: the map barely depends on the weights (fails)",
+			model, method, title, s, layers, fl.Null)
 	default:
 		word = "inconclusive"
 		line = fmt.Sprintf("%s, %s: %s to the original map is %s after all %d layers are randomized: the interval straddles %.1f (inconclusive)",
-			model, method, metricDefs[primary].title, s, layers, verdictThreshold)
+			model, method, title, s, layers, verdictThreshold)
 	}
 	line += ". " + fall
 	if len(others) > 0 {

@@ -2,10 +2,12 @@ package analysis
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -97,6 +99,30 @@ func TestMetricsDefined(t *testing.T) {
 	for _, m := range Metrics {
 		if _, ok := metricDefs[m]; !ok {
 			t.Errorf("metric %s has no definition", m)
+		}
+	}
+}
+
+// Every finding of the committed run's report reads a word of the verdict
+// vocabulary, or none.
+func TestVerdictVocabulary(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "golden", "tables", "findings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []Finding
+	if err := json.Unmarshal(b, &fs); err != nil {
+		t.Fatal(err)
+	}
+	words := []string{"", Passes, Fails, Inconclusive, AtNullFloor, Undetermined, Degenerate}
+	for _, f := range fs {
+		if !slices.Contains(words, f.Verdict) {
+			t.Errorf("%s %s %s: verdict %q is not in the vocabulary", f.Test, f.Model, f.Method, f.Verdict)
+		}
+	}
+	for r, v := range readings {
+		if !slices.Contains(words, v) {
+			t.Errorf("reading %q maps to %q, not a word of the vocabulary", r, v)
 		}
 	}
 }

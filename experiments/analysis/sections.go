@@ -22,8 +22,14 @@ type Finding struct {
 	// Reference is the value of a random or unchanged map, when the
 	// measure has one.
 	Reference *float64 `json:"reference,omitempty"`
-	Verdict   string   `json:"verdict"`
-	sum       stats.Summary
+	// Verdict is the vocabulary's word (Passes, Fails, …) on the test's
+	// primary measure, Reading the test's own phrase.
+	Verdict string `json:"verdict"`
+	Reading string `json:"reading,omitempty"`
+	// Floor is the null map's score (|input| × noise) where the measure
+	// has one.
+	Floor *float64 `json:"null_floor,omitempty"`
+	sum   stats.Summary
 }
 
 // section is what a test adds to a report.
@@ -41,7 +47,7 @@ func (rd *runData) bootstrap(vals []float64) (stats.Summary, error) {
 }
 
 func newFinding(test, model, method, measure string, s stats.Summary, ref *float64, verdict string) Finding {
-	f := Finding{Test: test, Model: model, Method: method, Measure: measure, N: s.N, Reference: ref, Verdict: verdict, sum: s}
+	f := Finding{Test: test, Model: model, Method: method, Measure: measure, N: s.N, Reference: ref, Verdict: verdictOf(verdict), Reading: verdict, sum: s}
 	if s.N > 0 {
 		f.Mean, f.Lo, f.Hi = ptr(s.Mean), ptr(s.Lo), ptr(s.Hi)
 	}
