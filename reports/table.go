@@ -174,12 +174,14 @@ var texReplacer = strings.NewReplacer(
 	`–`, `--`, `—`, `---`, `°`, `$^\circ$`,
 	`α`, `$\alpha$`, `β`, `$\beta$`, `γ`, `$\gamma$`, `δ`, `$\delta$`, `ε`, `$\varepsilon$`,
 	`λ`, `$\lambda$`, `μ`, `$\mu$`, `π`, `$\pi$`, `ρ`, `$\rho$`, `σ`, `$\sigma$`, `τ`, `$\tau$`,
+	`²`, `\textsuperscript{2}`, `³`, `\textsuperscript{3}`, "\u00a0", `~`,
 )
 
 // TeXEscape returns s as LaTeX text: the special characters & % $ # _ { }
-// ~ ^ \ < > | escaped, a newline as a space, and the minus sign, ±, ×, ·,
-// …, ≤, ≥, ≈, →, dashes, ° and a few Greek letters (α β γ δ ε λ μ π ρ σ τ)
-// written as math or ASCII: "−0.5 ± 0.1" becomes "$-$0.5 $\pm$ 0.1".
+// ~ ^ \ < > | escaped, a newline as a space, a no-break space as ~, and the
+// minus sign, ±, ×, ·, …, ≤, ≥, ≈, →, dashes, °, ² and ³ and a few Greek
+// letters (α β γ δ ε λ μ π ρ σ τ) written as math or ASCII: "−0.5 ± 0.1"
+// becomes "$-$0.5 $\pm$ 0.1".
 func TeXEscape(s string) string { return texReplacer.Replace(s) }
 
 // Markdown returns the table as a GitHub pipe table, after its caption in
