@@ -63,10 +63,20 @@
 //
 // A Table of formatted cells is written as CSV (encoding/csv), LaTeX
 // (booktabs, ready for \input, text escaped by TeXEscape), a GitHub
-// Markdown pipe table or HTML. A Page, the index of a run, is blocks of
-// headings, text, figures with captions, tables and links, written as
-// index.md and as a self-contained index.html whose figures are embedded as
-// data: URLs.
+// Markdown pipe table or HTML. In LaTeX it is a table float, or as its TeX
+// field asks a table* across both columns of a paper (shrunk to the text
+// width if wider) or a table split over pages (longtable, supertabular);
+// make test-latex compiles each in a two-column article. No format writes
+// a negative zero ("-0.00" is written "0.00", TrimNegativeZeros).
+// FormatFixed and FormatInterval format numbers for cells: "0.86 [0.81,
+// 0.90]" with no-break spaces for a narrow HTML column. In HTML a table
+// may have a class ("compact") and its cells classes, such as the colours
+// of a Verdict; TableStyle styles them. MethodName gives the papers' names
+// of the methods ("gradcam++" → "Grad-CAM++") for legends and tables.
+//
+// A Page, the index of a run, is blocks of headings, text, figures with
+// captions, tables and links, written as index.md and as a self-contained
+// index.html whose figures are embedded as data: URLs.
 //
 // # Files
 //

@@ -192,13 +192,21 @@ tbody tr:last-child td { border-bottom: 1px solid #222; }
 
 // HTML returns the page as one self-contained HTML file: the figures,
 // read from dir (the page's folder), are embedded as data: URLs, and a
-// short style sheet is inline; links stay relative. It reports an error
+// short style sheet is inline (with TableStyle when a table has classes);
+// links stay relative. It reports an error
 // naming a figure that cannot be read or is not a PNG.
 func (p *Page) HTML(dir string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	fmt.Fprintf(&b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", html.EscapeString(oneLine(p.Title)), pageStyle)
+	style := pageStyle
+	for _, bl := range p.Blocks {
+		if bl.Table != nil && bl.Table.styled() {
+			style += TableStyle
+			break
+		}
+	}
+	fmt.Fprintf(&b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", html.EscapeString(oneLine(p.Title)), style)
 	if p.Title != "" {
 		fmt.Fprintf(&b, "<h1>%s</h1>\n", html.EscapeString(oneLine(p.Title)))
 	}

@@ -152,3 +152,165 @@ func TestTableSave(t *testing.T) {
 		t.Errorf("save as xlsx: %v", err)
 	}
 }
+
+// splitTable is a small table in the layouts for papers.
+func splitTable(layout TeXLayout) *Table {
+	return &Table{Caption: "Findings", Label: "tab:f", Columns: []string{"method", "value"},
+		Rows: [][]string{{"gradient", "0.50"}, {"smoothgrad", "−0.00"}}, TeX: layout}
+}
+
+func TestTableLaTeXLayouts(t *testing.T) {
+	for _, tc := range []struct {
+		layout TeXLayout
+		want   string
+	}{
+		{TeXWide, `\begin{table*}
+\centering
+\caption{Findings}
+\label{tab:f}
+\resizebox{\ifdim\width>\textwidth\textwidth\else\width\fi}{!}{%
+\begin{tabular}{lr}
+\toprule
+method & value \\
+\midrule
+gradient & 0.50 \\
+smoothgrad & 0.00 \\
+\bottomrule
+\end{tabular}}
+\end{table*}
+`},
+		{TeXLongtable, `\begin{longtable}{lr}
+\caption{Findings}\label{tab:f} \\
+\toprule
+method & value \\
+\midrule
+\endfirsthead
+\multicolumn{2}{l}{\small\itshape (continued)} \\
+\toprule
+method & value \\
+\midrule
+\endhead
+\midrule
+\multicolumn{2}{r}{\small\itshape continued on the next page} \\
+\endfoot
+\bottomrule
+\endlastfoot
+gradient & 0.50 \\
+smoothgrad & 0.00 \\
+\end{longtable}
+`},
+		{TeXSupertabular, `\begin{center}
+\tablefirsthead{\toprule
+method & value \\
+\midrule}
+\tablehead{\multicolumn{2}{l}{\small\itshape (continued)} \\
+\toprule
+method & value \\
+\midrule}
+\tabletail{\midrule}
+\tablelasttail{\bottomrule}
+\topcaption{Findings}
+\label{tab:f}
+\begin{supertabular}{lr}
+gradient & 0.50 \\
+smoothgrad & 0.00 \\
+\end{supertabular}
+\end{center}
+`},
+	} {
+		if got := string(splitTable(tc.layout).LaTeX()); got != tc.want {
+			t.Errorf("layout %d:\n%s\nwant:\n%s", tc.layout, got, tc.want)
+		}
+	}
+	// Without caption or header: no caption, no label, rules only.
+	tb := &Table{Label: "tab:x", Rows: [][]string{{"a", "1"}}, TeX: TeXSupertabular}
+	want := `\begin{center}
+\tablefirsthead{\toprule
+}
+\tablehead{\multicolumn{2}{l}{\small\itshape (continued)} \\
+\toprule
+}
+\tabletail{\midrule}
+\tablelasttail{\bottomrule}
+\begin{supertabular}{lr}
+a & 1 \\
+\end{supertabular}
+\end{center}
+`
+	if got := string(tb.LaTeX()); got != want {
+		t.Errorf("supertabular without caption:\n%s\nwant:\n%s", got, want)
+	}
+	tb.TeX = TeXLongtable
+	if got := string(tb.LaTeX()); strings.Contains(got, `\label`) || strings.Contains(got, `\caption`) || !strings.HasPrefix(got, "\\begin{longtable}{lr}\n\\toprule\n\\endfirsthead\n") {
+		t.Errorf("longtable without caption:\n%s", got)
+	}
+}
+
+// No format prints a negative zero; CSV keeps the other digits.
+func TestTableNoNegativeZero(t *testing.T) {
+	tb := &Table{Columns: []string{"m", "v", "ci", "raw"}, Rows: [][]string{
+		{"gradient", "-0.00", "−0.00 [−0.02, 0.01]", "-0.000123"},
+		{"block-0", "-0", "0.12 [-0.0, 0.3]", "-0"},
+	}}
+	for name, out := range map[string]string{"csv": string(tb.CSV()), "tex": string(tb.LaTeX()), "md": string(tb.Markdown()), "html": string(tb.HTML())} {
+		for _, bad := range []string{"-0.00 ", "-0.00,", "−0.00 ", "$-$0.00", "-0,", "-0 ", "-0\n", "-0<", "-0.0,", "-0.00<", "-0.00|"} {
+			if strings.Contains(strings.ReplaceAll(out, "block-0", ""), bad) {
+				t.Errorf("%s has %q:\n%s", name, bad, out)
+			}
+		}
+		for _, keep := range []string{"block-0", "0.000123"} {
+			if !strings.Contains(out, keep) {
+				t.Errorf("%s lacks %q:\n%s", name, keep, out)
+			}
+		}
+	}
+	if got, want := string(tb.CSV()), "m,v,ci,raw\ngradient,0.00,\"0.00 [−0.02, 0.01]\",-0.000123\nblock-0,0,\"0.12 [0.0, 0.3]\",0\n"; got != want {
+		t.Errorf("CSV = %q, want %q", got, want)
+	}
+	// The table itself is left as it was.
+	if tb.Rows[0][1] != "-0.00" {
+		t.Errorf("cell changed to %q", tb.Rows[0][1])
+	}
+}
+
+func TestTableHTMLClasses(t *testing.T) {
+	tb := &Table{Columns: []string{"method", "value", "verdict"}, Class: "compact",
+		Rows: [][]string{
+			{"Gradient", FormatInterval(0.12, 0.05, 0.2, 2), "changes"},
+			{"Guided Backprop", FormatInterval(0.91, 0.88, 0.94, 2), "barely changes"},
+			{"Occlusion", "n/a", ""},
+		},
+		Classes: [][]string{{"", "", VerdictPass.Class()}, {"", "", VerdictFail.Class()}}}
+	want := "<table class=\"compact\">\n<thead>\n" +
+		"<tr><th style=\"text-align: left\">method</th><th style=\"text-align: right\">value</th><th style=\"text-align: right\">verdict</th></tr>\n" +
+		"</thead>\n<tbody>\n" +
+		"<tr><td style=\"text-align: left\">Gradient</td><td style=\"text-align: right\">0.12\u00a0[0.05,\u00a00.20]</td><td class=\"verdict-pass\" style=\"text-align: right\">changes</td></tr>\n" +
+		"<tr><td style=\"text-align: left\">Guided Backprop</td><td style=\"text-align: right\">0.91\u00a0[0.88,\u00a00.94]</td><td class=\"verdict-fail\" style=\"text-align: right\">barely changes</td></tr>\n" +
+		"<tr><td style=\"text-align: left\">Occlusion</td><td style=\"text-align: right\">n/a</td><td style=\"text-align: right\"></td></tr>\n" +
+		"</tbody>\n</table>\n"
+	if got := string(tb.HTML()); got != want {
+		t.Errorf("HTML:\n%s\nwant:\n%s", got, want)
+	}
+	for v, class := range map[Verdict]string{VerdictNone: "", VerdictPass: "verdict-pass", VerdictFail: "verdict-fail",
+		VerdictInconclusive: "verdict-inconclusive", VerdictUndetermined: "verdict-undetermined", Verdict(99): ""} {
+		if v.Class() != class {
+			t.Errorf("Verdict(%d).Class() = %q, want %q", v, v.Class(), class)
+		}
+		if class != "" && !strings.Contains(TableStyle, "td."+class+" {") {
+			t.Errorf("TableStyle has no rule for %s", class)
+		}
+	}
+	// A page includes TableStyle only when a table has classes.
+	p := &Page{Blocks: []Block{{Table: &Table{Rows: [][]string{{"a"}}}}}}
+	h, err := p.HTML(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(h), "verdict-pass") {
+		t.Error("a page without classes has the verdict style")
+	}
+	p.Blocks = append(p.Blocks, Block{Table: tb})
+	if h, err = p.HTML(t.TempDir()); err != nil || !strings.Contains(string(h), TableStyle+"</style>") {
+		t.Errorf("a page with a compact table lacks TableStyle (%v)", err)
+	}
+}
