@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
@@ -47,6 +48,27 @@ type Panel struct {
 	// Series are the lines of the panel, drawn in order (the last on
 	// top); their names are distinct.
 	Series []Series
+
+	// Lines are horizontal reference lines across the panel (a
+	// threshold, a tolerance), drawn dashed over the bands and under the
+	// series; they count in the range of the y axis.
+	Lines []HLine
+
+	// Bands are horizontal bands across the panel (the interval of a
+	// null model, possibly one per series), drawn under everything
+	// else; they count in the range of the y axis.
+	Bands []HBand
+
+	// LogY draws the y axis on a log scale, labelled at the powers of
+	// ten (10⁻⁷ … 10⁻¹), for values that span decades. Values below
+	// the floor (zeros and negative values among them) are drawn at the
+	// floor, and the axis says so: the tick at the floor reads "≤10⁻⁸".
+	// YMin, YMax, Lines and Bands must then be positive.
+	LogY bool
+
+	// LogFloor is the floor of a LogY axis; zero for the power of ten at
+	// or below the smallest positive value of the panel.
+	LogFloor float64
 }
 
 // Curves is a figure of panels side by side (or wrapped in rows of at most
@@ -94,6 +116,17 @@ type Curves struct {
 	// DPI is the resolution of a PNG written by Save or WriterTo. Zero
 	// means 150 dots per inch.
 	DPI int
+
+	// Palette gives the series their colours, dashes and markers; nil
+	// for the default (tab10). ColorBlind() is for papers.
+	Palette *Palette
+
+	// Dodge spreads the series of a panel side by side within each x
+	// step, over this fraction of a step (0 ≤ Dodge < 1; 0.2 suits most
+	// figures), so that series with the same values show every marker
+	// rather than the last one drawn; the lines and bands move with their
+	// markers. Zero draws every series at the middle of its step.
+	Dodge float64
 }
 
 // The fixed dimensions of a Curves figure, in points.
@@ -151,6 +184,7 @@ type seriesStyle struct {
 	glyph   draw.GlyphStyle
 	band    color.NRGBA // translucent
 	hasBand bool        // some panel draws a band for the series
+	rank    int         // of the series in the figure
 }
 
 // styleOf is the style of the i-th series of a figure.
@@ -178,7 +212,8 @@ func (c *Curves) styles() ([]string, map[string]*seriesStyle) {
 		for _, s := range p.Series {
 			st := styles[s.Name]
 			if st == nil {
-				st = styleOf(len(names), radius)
+				st = c.Palette.style(len(names), radius)
+				st.rank = len(names)
 				styles[s.Name] = st
 				names = append(names, s.Name)
 			}
@@ -236,6 +271,20 @@ func (c *Curves) check() error {
 	if c.DPI < 0 {
 		return fmt.Errorf("reports: curves DPI %d is negative", c.DPI)
 	}
+	if !(c.Dodge >= 0 && c.Dodge < 1) {
+		return fmt.Errorf("reports: curves dodge %g is not in [0, 1)", c.Dodge)
+	}
+	if c.Palette != nil {
+		if err := c.Palette.check(); err != nil {
+			return err
+		}
+	}
+	names := map[string]bool{}
+	for _, p := range c.Panels {
+		for _, s := range p.Series {
+			names[s.Name] = true
+		}
+	}
 	for i, p := range c.Panels {
 		name := fmt.Sprintf("curves panel %d", i)
 		if p.Title != "" {
@@ -245,9 +294,15 @@ func (c *Curves) check() error {
 			return fmt.Errorf("reports: %s has no series", name)
 		}
 		if p.YMin != 0 || p.YMax != 0 {
-			if !finite(p.YMin) || !finite(p.YMax) || p.YMin >= p.YMax {
+			if !finite(p.YMin) || !finite(p.YMax) || p.YMin >= p.YMax || p.LogY && p.YMin <= 0 {
 				return fmt.Errorf("reports: %s has y range [%g, %g]", name, p.YMin, p.YMax)
 			}
+		}
+		if !finite(p.LogFloor) || p.LogFloor < 0 || p.LogFloor != 0 && !p.LogY {
+			return fmt.Errorf("reports: %s has log floor %g", name, p.LogFloor)
+		}
+		if err := checkRefs(name, p.Lines, p.Bands, p.LogY, names); err != nil {
+			return err
 		}
 		seen := map[string]bool{}
 		for j, s := range p.Series {
@@ -294,6 +349,27 @@ func (c *Curves) figure() *panelFigure {
 		titles[i] = p.Title
 	}
 	n := len(c.XLabels)
+	// The offset of each series within a step.
+	var dx map[string]float64
+	if c.Dodge > 0 && len(names) > 1 {
+		dx = map[string]float64{}
+		for _, name := range names {
+			dx[name] = c.Dodge * (float64(styles[name].rank)/float64(len(names)-1) - 0.5)
+		}
+	}
+	// The notes of the references, right of the panels.
+	notes := make([][]string, len(c.Panels))
+	var right []vg.Length
+	for k := range c.Panels {
+		var room vg.Length
+		notes[k], room = fitNotes(&c.Panels[k])
+		if room > 0 && right == nil {
+			right = make([]vg.Length, len(c.Panels))
+		}
+		if right != nil {
+			right[k] = room
+		}
+	}
 	return &panelFigure{
 		kind:    "curve",
 		title:   c.Title,
@@ -303,10 +379,40 @@ func (c *Curves) figure() *panelFigure {
 		columns: c.Columns,
 		names:   names,
 		styles:  styles,
+		refs:    c.legendRefs(styles),
+		right:   right,
 		panel: func(k int, title string, titleSize vg.Length) *plot.Plot {
-			return panelPlot(&c.Panels[k], n, title, titleSize, styles)
+			return panelPlot(&c.Panels[k], n, title, titleSize, styles, dx, notes[k])
 		},
 	}
+}
+
+// legendRefs are the legend entries of the labelled lines and bands, in
+// order of first appearance, one per label and look.
+func (c *Curves) legendRefs(styles map[string]*seriesStyle) []legendRef {
+	var refs []legendRef
+	seen := map[string]bool{}
+	add := func(r legendRef) {
+		if !seen[r.key()] {
+			seen[r.key()] = true
+			refs = append(refs, r)
+		}
+	}
+	for _, p := range c.Panels {
+		for _, b := range p.Bands {
+			if b.Label != "" {
+				fill, edge := b.looks(styles)
+				add(legendRef{label: b.Label, fill: fill, edge: edge})
+			}
+		}
+		for _, l := range p.Lines {
+			if l.Label != "" {
+				st := l.lineStyle()
+				add(legendRef{label: l.Label, line: &st})
+			}
+		}
+	}
+	return refs
 }
 
 // naturalDataW is the width of a data area of the figure at its natural
@@ -335,6 +441,10 @@ type panelFigure struct {
 	names     []string
 	styles    map[string]*seriesStyle
 	dotLegend bool
+
+	// refs are the legend's entries for reference lines and bands, after
+	// the names.
+	refs []legendRef
 
 	// minStep is the least width of an x label's step at the natural
 	// size.
@@ -543,8 +653,8 @@ func (f *panelFigure) layout(dataW, dataH vg.Length) *figureLayout {
 
 	// The legend, in as many columns as fit under the panels.
 	contentW := l.panelsW
-	if len(f.names) > 0 {
-		l.legend = newLegend(f.names, f.styles, l.panelsW, f.dotLegend)
+	if len(f.names)+len(f.refs) > 0 {
+		l.legend = newLegend(f.names, f.styles, f.refs, l.panelsW, f.dotLegend)
 		l.hasLegend = true
 		contentW = max(contentW, l.legend.w)
 	}
@@ -580,31 +690,80 @@ func plotInsets(p *plot.Plot, w, h vg.Length) [4]vg.Length {
 }
 
 // panelPlot is the plot of one panel, without x axis (figureLayout draws
-// it): the y axis, light horizontal grid lines, the bands, the zero line,
-// then the lines and markers, and a frame.
-func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[string]*seriesStyle) *plot.Plot {
+// it): the y axis, light horizontal grid lines, the reference bands, the
+// series' bands, the zero line, the reference lines, then the series'
+// lines and markers, the notes of the references (fitted, right of the
+// data area), and a frame. dx holds the offset of each series within its
+// step (nil for none).
+func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[string]*seriesStyle, dx map[string]float64, notes []string) *plot.Plot {
 	p := newPanelPlot(title, titleSize, pn.YLabel)
-	var values [][]float64
-	for _, s := range pn.Series {
-		values = append(values, s.Mean, s.Lo, s.Hi)
+	ty := func(v float64) float64 { return v }
+	yMin, yMax := pn.YMin, pn.YMax
+	var log *logAxis
+	if pn.LogY {
+		log = newLogAxis(pn)
+		ty = log.transform()
+		if yMin != 0 || yMax != 0 {
+			yMin, yMax = ty(yMin), ty(yMax)
+		}
+		p.Y.Tick.Marker = logTicks{floor: math.Log10(log.floor), clamped: log.clamped > 0}
+		p.Y.Tick.Label.Handler = supText{text.Plain{Fonts: font.DefaultCache}}
 	}
-	lo, hi := yRange(pn.YMin, pn.YMax, values...)
-
-	p.Add(newGridLines())
-	for _, s := range pn.Series {
-		if s.Lo != nil {
-			p.Add(&curve{s: s, style: styles[s.Name], band: true})
+	series := pn.Series
+	if pn.LogY {
+		series = make([]Series, len(pn.Series))
+		for i, s := range pn.Series {
+			series[i] = Series{Name: s.Name, Mean: mapped(s.Mean, ty), Lo: mapped(s.Lo, ty), Hi: mapped(s.Hi, ty)}
 		}
 	}
-	if lo <= 0 && 0 <= hi {
+	var values [][]float64
+	for _, s := range series {
+		values = append(values, s.Mean, s.Lo, s.Hi)
+	}
+	for _, l := range pn.Lines {
+		values = append(values, []float64{ty(l.Y)})
+	}
+	for _, b := range pn.Bands {
+		values = append(values, []float64{ty(b.Lo), ty(b.Hi)})
+	}
+	lo, hi := yRange(yMin, yMax, values...)
+
+	p.Add(newGridLines())
+	if len(pn.Bands) > 0 {
+		p.Add(refBands{bands: pn.Bands, ty: ty, styles: styles})
+	}
+	for _, s := range series {
+		if s.Lo != nil {
+			p.Add(&curve{s: s, style: styles[s.Name], band: true, dx: dx[s.Name]})
+		}
+	}
+	if !pn.LogY && lo <= 0 && 0 <= hi {
 		p.Add(hline{y: 0, style: zeroStyle})
 	}
-	for _, s := range pn.Series {
-		p.Add(&curve{s: s, style: styles[s.Name]})
+	if len(pn.Lines) > 0 {
+		p.Add(refLines{lines: pn.Lines, ty: ty})
+	}
+	for _, s := range series {
+		p.Add(&curve{s: s, style: styles[s.Name], dx: dx[s.Name]})
+	}
+	if len(pn.Lines)+len(pn.Bands) > 0 {
+		p.Add(refNotes{lines: pn.Lines, bands: pn.Bands, notes: notes, ty: ty})
 	}
 	p.Add(outline{axisStyle})
 	setRanges(p, n, lo, hi)
 	return p
+}
+
+// mapped returns f of each value, nil for nil.
+func mapped(vs []float64, f func(float64) float64) []float64 {
+	if vs == nil {
+		return nil
+	}
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		out[i] = f(v)
+	}
+	return out
 }
 
 // newPanelPlot is an empty panel without x axis: its title (if any), its
@@ -739,12 +898,14 @@ type curve struct {
 	s     Series
 	style *seriesStyle
 	band  bool
+	dx    float64 // offset within a step, in steps
 }
 
 // Plot draws the band, or the line and markers; it implements
 // plot.Plotter.
 func (cv *curve) Plot(c draw.Canvas, p *plot.Plot) {
-	trX, trY := p.Transforms(&c)
+	trX0, trY := p.Transforms(&c)
+	trX := func(x float64) vg.Length { return trX0(x + cv.dx) }
 	n := len(cv.s.Mean)
 	if cv.band {
 		for i := 0; i < n; {
@@ -850,6 +1011,8 @@ const (
 	triangleUp
 	diamond
 	triangleDown
+	plus  // two strokes, +
+	cross // two strokes, ×
 )
 
 // marker is a glyph: a filled shape, or an open one (filled white, with a
@@ -862,6 +1025,19 @@ type marker struct {
 // DrawGlyph draws the marker; it implements draw.GlyphDrawer.
 func (m marker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	r := sty.Radius
+	if m.shape == plus || m.shape == cross {
+		r *= 1.2
+		ls := draw.LineStyle{Color: sty.Color, Width: 1.3}
+		if m.shape == plus {
+			c.StrokeLine2(ls, pt.X-r, pt.Y, pt.X+r, pt.Y)
+			c.StrokeLine2(ls, pt.X, pt.Y-r, pt.X, pt.Y+r)
+			return
+		}
+		r *= 0.8
+		c.StrokeLine2(ls, pt.X-r, pt.Y-r, pt.X+r, pt.Y+r)
+		c.StrokeLine2(ls, pt.X-r, pt.Y+r, pt.X+r, pt.Y-r)
+		return
+	}
 	var p vg.Path
 	switch m.shape {
 	case circle:
@@ -904,8 +1080,9 @@ func (m marker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 // series name, row by row, each a swatch (a line, or for dots a marker on
 // a whisker) and the name.
 type legendLayout struct {
-	names      []string // fitted
+	names      []string // fitted; the series, then the references
 	styles     []*seriesStyle
+	refs       []legendRef // of the entries after the series
 	dots       bool
 	swatchW    vg.Length
 	textStyle  text.Style
@@ -917,21 +1094,27 @@ type legendLayout struct {
 
 // newLegend lays the entries out in rows, in as many columns as fit in
 // width (at least one), the rows balanced, each column as wide as its
-// widest entry.
-func newLegend(names []string, styles map[string]*seriesStyle, width vg.Length, dots bool) legendLayout {
+// widest entry: the series, then the reference lines and bands.
+func newLegend(names []string, styles map[string]*seriesStyle, refs []legendRef, width vg.Length, dots bool) legendLayout {
 	lg := legendLayout{textStyle: sans(8), dots: dots, swatchW: swatchW}
 	if dots {
 		lg.swatchW = dotSwatchW
 	}
 	lg.textStyle.XAlign, lg.textStyle.YAlign = draw.XLeft, draw.YCenter
-	entryW := make([]vg.Length, len(names))
-	for i, name := range names {
+	var entryW []vg.Length
+	for _, name := range names {
 		t, _ := fitText(lg.textStyle, oneLine(name), maxLegendName, false, 1)
 		lg.names = append(lg.names, t)
 		lg.styles = append(lg.styles, styles[name])
-		entryW[i] = lg.swatchW + swatchPad + lg.textStyle.Width(t)
+		entryW = append(entryW, lg.swatchW+swatchPad+lg.textStyle.Width(t))
 	}
-	n := len(names)
+	for _, r := range refs {
+		t, _ := fitText(lg.textStyle, oneLine(r.label), maxLegendName, false, 1)
+		lg.names = append(lg.names, t)
+		lg.refs = append(lg.refs, r)
+		entryW = append(entryW, swatchW+swatchPad+lg.textStyle.Width(t))
+	}
+	n := len(lg.names)
 	// columns returns the left edges of about cols columns and their
 	// total width.
 	columns := func(cols int) ([]vg.Length, vg.Length) {
@@ -969,6 +1152,11 @@ func (lg *legendLayout) draw(c draw.Canvas, top vg.Point) {
 		r, col := i/lg.cols, i%lg.cols
 		x := top.X - lg.w/2 + lg.colX[col]
 		y := top.Y - vg.Length(r)*lg.rowH - (lg.rowH-legendRowGap)/2
+		if i >= len(lg.styles) {
+			lg.drawRef(c, lg.refs[i-len(lg.styles)], x, y)
+			c.FillText(lg.textStyle, vg.Point{X: x + swatchW + swatchPad, Y: y}, name)
+			continue
+		}
 		st := lg.styles[i]
 		if lg.dots {
 			drawDot(c, st, vg.Point{X: x + lg.swatchW/2, Y: y}, y-swatchH/2-1, y+swatchH/2+1)
@@ -984,5 +1172,21 @@ func (lg *legendLayout) draw(c draw.Canvas, top vg.Point) {
 		c.StrokeLine2(st.line, x, y, x+swatchW, y)
 		c.DrawGlyph(st.glyph, vg.Point{X: x + swatchW/2, Y: y})
 		c.FillText(lg.textStyle, vg.Point{X: x + swatchW + swatchPad, Y: y}, name)
+	}
+}
+
+// drawRef draws the swatch of a reference line or band with its left edge
+// at x, centred on y.
+func (lg *legendLayout) drawRef(c draw.Canvas, r legendRef, x, y vg.Length) {
+	if r.fill != nil {
+		lo, hi := y-swatchH/2, y+swatchH/2
+		c.FillPolygon(r.fill, []vg.Point{{X: x, Y: lo}, {X: x + swatchW, Y: lo}, {X: x + swatchW, Y: hi}, {X: x, Y: hi}})
+		if r.edge.Color != nil {
+			c.StrokeLine2(r.edge, x, lo, x+swatchW, lo)
+			c.StrokeLine2(r.edge, x, hi, x+swatchW, hi)
+		}
+	}
+	if r.line != nil {
+		c.StrokeLine2(*r.line, x, y, x+swatchW, y)
 	}
 }

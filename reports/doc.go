@@ -37,6 +37,16 @@
 // Its golden image is testdata/curves_golden.png. Curves and Grid share the
 // font (Liberation Sans) and its sizes, so a report's figures look alike.
 //
+// For a paper, a Curves panel may carry horizontal reference lines
+// (HLine: a threshold, a tolerance) and bands (HBand: a null floor, grey
+// or in a series' colour), named in the legend or annotated right of the
+// panel, and a log y axis (LogY) labelled at the powers of ten whose
+// lowest tick, "≤10⁻⁸", stands for the zeros clamped there. A Palette
+// tells a dozen series apart for every reader (ColorBlind: Okabe–Ito
+// colours, markers and dashes cycling independently), and Dodge moves
+// series with equal values apart so each marker shows; Dots take the
+// Palette too. testdata/paper_curves_golden.png shows them all.
+//
 // Dots is a categorical dot-and-whisker figure for per-method scores with
 // confidence intervals (pointing game, energy pointing game, mask AUC,
 // faithfulness AUCs, the final similarity of each method): the categories

@@ -106,6 +106,10 @@ type Dots struct {
 	// DPI is the resolution of a PNG written by Save or WriterTo. Zero
 	// means 150 dots per inch.
 	DPI int
+
+	// Palette gives the series their colours and markers; nil for the
+	// default (tab10, as Curves). ColorBlind() is for papers.
+	Palette *Palette
 }
 
 // The fixed dimensions of a Dots figure, in points.
@@ -179,6 +183,11 @@ func (d *Dots) check() error {
 	if d.DPI < 0 {
 		return fmt.Errorf("reports: dots DPI %d is negative", d.DPI)
 	}
+	if d.Palette != nil {
+		if err := d.Palette.check(); err != nil {
+			return err
+		}
+	}
 	named := false
 	for _, p := range d.Panels {
 		for _, s := range p.Series {
@@ -247,7 +256,7 @@ func (d *Dots) styles() ([]string, map[string]*seriesStyle) {
 	for _, p := range d.Panels {
 		for _, s := range p.Series {
 			if styles[s.Name] == nil {
-				styles[s.Name] = styleOf(len(names), dotRadius)
+				styles[s.Name] = d.Palette.style(len(names), dotRadius)
 				names = append(names, s.Name)
 			}
 		}

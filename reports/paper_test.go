@@ -1,0 +1,238 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/plot/cmpimg"
+	"gonum.org/v1/plot/vg"
+)
+
+// saveForReview writes a figure into $SALIENCY_FIGS_OUT, if set, to look
+// at.
+func saveForReview(t *testing.T, name string, save func(string) error) {
+	t.Helper()
+	dir := os.Getenv("SALIENCY_FIGS_OUT")
+	if dir == "" {
+		return
+	}
+	if err := save(filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// paperCurves is a figure for a paper: twelve methods under the
+// colour-blind palette, dodged, a threshold line and a null-floor band,
+// one series' own floor, and a log panel of logit errors with zeros and a
+// 1% tolerance line.
+func paperCurves() *Curves {
+	names := []string{"gradient", "gradient-x-input", "smoothgrad", "squaregrad", "vargrad", "integrated-gradients",
+		"deconvnet", "guided-backprop", "gradcam", "gradcam++", "scorecam", "occlusion"}
+	n := len(cascade)
+	var sim, errs []Series
+	for k, name := range names {
+		s := decay(MethodName(name), n, 0.1+0.12*float64(k%6), 0.05*float64(k%4), 0.15)
+		if k == 1 { // the same values as gradient: only the dodge shows both
+			s = decay(MethodName(names[0]), n, 0.1, 0, 0.15)
+			s.Name = MethodName(name)
+		}
+		sim = append(sim, s)
+		e := Series{Name: MethodName(name), Mean: make([]float64, n)}
+		for i := range n {
+			e.Mean[i] = math.Pow(10, -7+float64(i)*0.8+0.3*float64(k%5))
+		}
+		if k == 3 {
+			e.Mean[0] = 0 // an exact answer
+		}
+		errs = append(errs, e)
+	}
+	return &Curves{
+		Title:   "Cascading randomization",
+		XLabels: cascade,
+		XTitle:  "layers randomized (from the logits)",
+		Palette: ColorBlind(),
+		Dodge:   0.3,
+		Columns: 1,
+		Panels: []Panel{
+			{Title: "Rank correlation", YLabel: "Spearman ρ", Series: sim,
+				Lines: []HLine{{Y: 0.5, Label: "verdict threshold", Note: "0.5"}},
+				Bands: []HBand{{Lo: -0.05, Hi: 0.12, Label: "random map (95%)"}, {Lo: 0.15, Hi: 0.2, Series: MethodName("gradcam"), Label: "Grad-CAM null floor"}}},
+			{Title: "Logit error against TensorFlow", YLabel: "relative error", Series: errs, LogY: true,
+				Lines: []HLine{{Y: 0.01, Label: "1% tolerance", Note: "1%", Dashes: []vg.Length{1.5, 1.5}}}},
+		},
+	}
+}
+
+// The paper figure is the same bytes from run to run in every format.
+func TestPaperCurves(t *testing.T) {
+	for _, format := range []string{"png", "svg", "pdf"} {
+		var out [2]bytes.Buffer
+		for i := range out {
+			wt, err := paperCurves().WriterTo(format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := wt.WriteTo(&out[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+			t.Errorf("%s: two renderings differ", format)
+		}
+		saveForReview(t, "paper_curves."+format, paperCurves().Save)
+	}
+}
+
+// TestPaperCurvesGolden compares the paper figure with
+// testdata/paper_curves_golden.png; go test -run PaperCurvesGolden -regen
+// rewrites it.
+func TestPaperCurvesGolden(t *testing.T) {
+	t.Cleanup(func() { os.Remove(filepath.Join("testdata", "paper_curves.png")) })
+	cmpimg.CheckPlotApprox(func() {
+		if err := paperCurves().Save(filepath.Join("testdata", "paper_curves.png")); err != nil {
+			t.Fatal(err)
+		}
+	}, t, 0.001, "paper_curves.png")
+}
+
+// Up to twelve series (and many more), every series of the colour-blind
+// palettes has its own colour, dashes and marker, and two series among
+// the first 21 differ in at least two of them.
+func TestPaletteLooks(t *testing.T) {
+	for name, p := range map[string]*Palette{"ColorBlind": ColorBlind(), "TolMuted": TolMuted()} {
+		if err := p.check(); err != nil {
+			t.Fatal(err)
+		}
+		type look struct {
+			c      color.NRGBA
+			dashes string
+			m      marker
+		}
+		looks := make([]look, 21)
+		for i := range looks {
+			st := p.style(i, 2)
+			looks[i] = look{st.line.Color.(color.NRGBA), fmt.Sprint(st.line.Dashes), st.glyph.Shape.(marker)}
+		}
+		for i := range looks {
+			for j := range i {
+				same := 0
+				if looks[i].c == looks[j].c {
+					same++
+				}
+				if looks[i].dashes == looks[j].dashes {
+					same++
+				}
+				if looks[i].m == looks[j].m {
+					same++
+				}
+				if same > 1 {
+					t.Errorf("%s: series %d and %d share %d of colour, dashes and marker: %v, %v", name, j, i, same, looks[j], looks[i])
+				}
+			}
+		}
+		// Neighbours differ in all three.
+		for i := 1; i < 12; i++ {
+			if looks[i].c == looks[i-1].c || looks[i].dashes == looks[i-1].dashes || looks[i].m == looks[i-1].m {
+				t.Errorf("%s: series %d and %d share a colour, dashes or marker", name, i-1, i)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		p    Palette
+		want string
+	}{
+		{Palette{Markers: []MarkerShape{MarkerCircle}}, "palette has no colours"},
+		{Palette{Colors: []color.Color{color.Black}}, "palette has no markers"},
+		{Palette{Colors: []color.Color{nil}, Markers: []MarkerShape{MarkerCircle}}, "palette colour 0 is nil"},
+		{Palette{Colors: []color.Color{color.Black}, Markers: []MarkerShape{99}}, "palette marker 0 is 99; shapes: 0 to 11"},
+		{Palette{Colors: []color.Color{color.Black}, Markers: []MarkerShape{MarkerPlus}, Dashes: [][]vg.Length{nil, {2, 0}}}, "palette dashes 1 are [2 0]; lengths must be positive"},
+	} {
+		c := Curves{XLabels: []string{"a"}, Palette: &tc.p, Panels: []Panel{{Series: []Series{{Name: "m", Mean: []float64{1}}}}}}
+		if _, _, err := c.Size(); err == nil || err.Error() != "reports: "+tc.want {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
+
+func TestCurvesRefsErrors(t *testing.T) {
+	x := []string{"a", "b"}
+	ok := []Series{{Name: "m", Mean: []float64{1, 0.5}}}
+	for _, tc := range []struct {
+		name string
+		c    Curves
+		want string
+	}{
+		{"dodge", Curves{XLabels: x, Dodge: 1, Panels: []Panel{{Series: ok}}}, "curves dodge 1 is not in [0, 1)"},
+		{"dodge nan", Curves{XLabels: x, Dodge: math.NaN(), Panels: []Panel{{Series: ok}}}, "curves dodge NaN is not in [0, 1)"},
+		{"line", Curves{XLabels: x, Panels: []Panel{{Series: ok, Lines: []HLine{{Y: math.Inf(1)}}}}}, "curves panel 0 line 0 is at +Inf"},
+		{"line dashes", Curves{XLabels: x, Panels: []Panel{{Series: ok, Lines: []HLine{{Y: 1, Dashes: []vg.Length{-1}}}}}}, "curves panel 0 line 0 has dashes [-1]; lengths must be positive"},
+		{"log line", Curves{XLabels: x, Panels: []Panel{{Series: ok, LogY: true, Lines: []HLine{{Y: 0}}}}}, "curves panel 0 line 0 is at 0"},
+		{"band", Curves{XLabels: x, Panels: []Panel{{Series: ok, Bands: []HBand{{Lo: 1, Hi: 0}}}}}, "curves panel 0 band 0 is [1, 0]"},
+		{"band series", Curves{XLabels: x, Panels: []Panel{{Series: ok, Bands: []HBand{{Lo: 0, Hi: 1, Series: "other"}}}}}, `curves panel 0 band 0 is of series "other", which the figure lacks`},
+		{"log floor", Curves{XLabels: x, Panels: []Panel{{Series: ok, LogFloor: 1e-3}}}, "curves panel 0 has log floor 0.001"},
+		{"log floor negative", Curves{XLabels: x, Panels: []Panel{{Series: ok, LogY: true, LogFloor: -1}}}, "curves panel 0 has log floor -1"},
+		{"log range", Curves{XLabels: x, Panels: []Panel{{Series: ok, LogY: true, YMin: 0, YMax: 1}}}, "curves panel 0 has y range [0, 1]"},
+	} {
+		if _, _, err := tc.c.Size(); err == nil || err.Error() != "reports: "+tc.want {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		lt     logTicks
+		want   string
+		minor  int
+	}{
+		{-7.2, -0.8, logTicks{}, "10^−7 10^−6 10^−5 10^−4 10^−3 10^−2 10^−1", 0},
+		{-7.2, -0.8, logTicks{floor: -7, clamped: true}, "≤10^−7 10^−6 10^−5 10^−4 10^−3 10^−2 10^−1", 0},
+		{-12.5, 0.5, logTicks{}, "10^−12 10^−10 10^−8 10^−6 10^−4 10^−2 1", 6},
+		{-2.1, 1.1, logTicks{}, "10^−2 10^−1 1 10", 26},
+		{-0.1, 1.1, logTicks{}, "1 2 5 10", 8},
+		{-8.3, -7.1, logTicks{floor: -8.3, clamped: true}, "≤5.01×10^−9 10^−8 2×10^−8 5×10^−8", 8},
+	} {
+		var labels []string
+		minor := 0
+		for _, tk := range tc.lt.Ticks(tc.lo, tc.hi) {
+			if tk.Label == "" {
+				minor++
+				continue
+			}
+			labels = append(labels, tk.Label)
+		}
+		if got := strings.Join(labels, " "); got != tc.want || minor != tc.minor {
+			t.Errorf("ticks of [%g, %g] %+v: %q and %d unlabelled, want %q and %d", tc.lo, tc.hi, tc.lt, got, minor, tc.want, tc.minor)
+		}
+	}
+}
+
+// A log panel clamps zeros and negative values at its floor, the power of
+// ten at or below its least positive value unless given.
+func TestLogAxisFloor(t *testing.T) {
+	pn := &Panel{LogY: true, Series: []Series{{Name: "m", Mean: []float64{0, 3e-7, 0.02, math.NaN(), -1}}}}
+	a := newLogAxis(pn)
+	if a.floor != 1e-7 || a.clamped != 2 {
+		t.Errorf("floor %g, %d clamped; want 1e-7, 2", a.floor, a.clamped)
+	}
+	ty := a.transform()
+	for v, want := range map[float64]float64{0: -7, -1: -7, 1e-7: -7, 0.01: -2} {
+		if got := ty(v); math.Abs(got-want) > 1e-12 {
+			t.Errorf("y(%g) = %g, want %g", v, got, want)
+		}
+	}
+	pn.LogFloor = 1e-9
+	if a := newLogAxis(pn); a.floor != 1e-9 || a.clamped != 2 {
+		t.Errorf("floor %g, %d clamped; want 1e-9, 2", a.floor, a.clamped)
+	}
+	if a := newLogAxis(&Panel{LogY: true, Series: []Series{{Name: "m", Mean: []float64{0, 0}}}}); a.floor != 1 {
+		t.Errorf("floor of zeros %g, want 1", a.floor)
+	}
+}
