@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,6 +128,15 @@ type Curves struct {
 	// rather than the last one drawn; the lines and bands move with their
 	// markers. Zero draws every series at the middle of its step.
 	Dodge float64
+
+	// Width is the width of the figure at its natural size (Size, Save),
+	// for a figure printed at that width in a paper: PaperColumnWidth or
+	// PaperTextWidth. The data areas are as wide as fit (an error if less
+	// than half an inch) and at most 1.8 inches high, 0.75 of their width
+	// down to 1.2 inches, and no text is smaller than MinPaperFontSize.
+	// Zero lets the panels take 2.4 × 1.8 inches, or more for many x
+	// labels. Use Columns to stack the panels of a narrow figure.
+	Width vg.Length
 }
 
 // The fixed dimensions of a Curves figure, in points.
@@ -229,8 +239,21 @@ func (c *Curves) Size() (w, h vg.Length, err error) {
 	if err := c.check(); err != nil {
 		return 0, 0, err
 	}
-	w, h = c.figure().size()
-	return w, h, nil
+	return c.figure().size()
+}
+
+// SmallestFont returns the size, in points, of the smallest text of the
+// figure (labels, ticks, legend, notes) when the figure at its natural
+// size is scaled to width, as a paper's \includegraphics[width=…] does.
+// Text of at least MinPaperFontSize is legible in print; the exponents
+// of a log axis are drawn at 72% of their labels. Width makes the natural
+// size the printed one, so that SmallestFont(c.Width) is at least
+// MinPaperFontSize.
+func (c *Curves) SmallestFont(width vg.Length) (vg.Length, error) {
+	if err := c.check(); err != nil {
+		return 0, err
+	}
+	return c.figure().smallestFont(width)
 }
 
 // Draw draws the figure on dc, on a white background, its data areas
@@ -270,6 +293,9 @@ func (c *Curves) check() error {
 	}
 	if c.DPI < 0 {
 		return fmt.Errorf("reports: curves DPI %d is negative", c.DPI)
+	}
+	if c.Width < 0 {
+		return fmt.Errorf("reports: curves width %gpt is negative", float64(c.Width))
 	}
 	if !(c.Dodge >= 0 && c.Dodge < 1) {
 		return fmt.Errorf("reports: curves dodge %g is not in [0, 1)", c.Dodge)
@@ -381,6 +407,7 @@ func (c *Curves) figure() *panelFigure {
 		styles:  styles,
 		refs:    c.legendRefs(styles),
 		right:   right,
+		width:   c.Width,
 		panel: func(k int, title string, titleSize vg.Length) *plot.Plot {
 			return panelPlot(&c.Panels[k], n, title, titleSize, styles, dx, notes[k])
 		},
@@ -457,12 +484,107 @@ type panelFigure struct {
 	// panel builds the plot of the k-th panel, without x axis, its title
 	// (fitted, maybe "") at titleSize.
 	panel func(k int, title string, titleSize vg.Length) *plot.Plot
+
+	// width, if not zero, is the width of the figure at its natural size,
+	// which then has no text below MinPaperFontSize.
+	width vg.Length
+
+	// minFont is the size of the smallest text the panels draw beyond
+	// those figureLayout knows of (Dots' reference labels); 0 for none.
+	minFont vg.Length
+}
+
+// The widths of a two-column paper and the least legible font size in
+// print.
+const (
+	// PaperColumnWidth is the width of a column of a two-column paper
+	// (ACM, IEEE, …): 3.4 inches.
+	PaperColumnWidth = 3.4 * vg.Inch
+
+	// PaperTextWidth is the width of the text of a two-column paper, a
+	// figure* across both columns: 7 inches.
+	PaperTextWidth = 7 * vg.Inch
+
+	// MinPaperFontSize is the least font size of a figure's text in
+	// print, in points, as journals ask.
+	MinPaperFontSize = 7
+)
+
+// paperDataH is the height of the data areas of a figure of a given
+// width for data areas dataW wide.
+func paperDataH(dataW vg.Length) vg.Length {
+	return min(curvesDataH, max(0.75*dataW, 1.2*vg.Inch))
+}
+
+// sizes returns those of sizes (largest first) at least the figure's least
+// font size, or the largest alone if none is.
+func (f *panelFigure) sizes(sizes []vg.Length) []vg.Length {
+	if f.width == 0 {
+		return sizes
+	}
+	return atLeast(sizes, MinPaperFontSize)
+}
+
+// atLeast returns those of sizes (largest first) at least least, or the
+// largest alone if none is.
+func atLeast(sizes []vg.Length, least vg.Length) []vg.Length {
+	var out []vg.Length
+	for _, s := range sizes {
+		if s >= least {
+			out = append(out, s)
+		}
+	}
+	if out == nil {
+		return sizes[:1]
+	}
+	return out
+}
+
+// natural returns the layout of the figure at its natural size: data areas
+// of curvesDataH and naturalDataW, or as wide as width allows.
+func (f *panelFigure) natural() (*figureLayout, error) {
+	if f.width == 0 {
+		return f.layout(f.naturalDataW(), curvesDataH), nil
+	}
+	dw := f.naturalDataW()
+	var l *figureLayout
+	for range 6 {
+		l = f.layout(dw, paperDataH(dw))
+		nw := (f.width - (l.w - vg.Length(l.cols)*dw)) / vg.Length(l.cols)
+		if nw == dw {
+			break
+		}
+		dw = nw
+	}
+	l = f.layout(dw, paperDataH(dw))
+	const slack = 1e-6
+	if dw < minCurveData || l.w > f.width+slack {
+		return nil, fmt.Errorf("reports: %d %s panels in rows of %d do not fit in a width of %.3g inches", len(f.titles), f.kind, l.cols, f.width/vg.Inch)
+	}
+	return l, nil
+}
+
+// smallestFont returns the size of the smallest text of the figure at its
+// natural size scaled to width.
+func (f *panelFigure) smallestFont(width vg.Length) (vg.Length, error) {
+	l, err := f.natural()
+	if err != nil {
+		return 0, err
+	}
+	least := l.minFont
+	if f.minFont > 0 {
+		least = min(least, f.minFont)
+	}
+	return least * width / l.w, nil
 }
 
 // size returns the natural size of the figure.
-func (f *panelFigure) size() (w, h vg.Length) {
-	l := f.layout(f.naturalDataW(), curvesDataH)
-	return l.w, l.h
+func (f *panelFigure) size() (w, h vg.Length, err error) {
+	l, err := f.natural()
+	if err != nil {
+		return 0, 0, err
+	}
+	return l.w, l.h, nil
 }
 
 // draw draws the figure on dc, on a white background, its data areas
@@ -471,6 +593,12 @@ func (f *panelFigure) size() (w, h vg.Length) {
 func (f *panelFigure) draw(dc draw.Canvas) error {
 	size := dc.Size()
 	dw, dh := f.naturalDataW(), vg.Length(curvesDataH)
+	if f.width > 0 {
+		// Start from the natural size, which a canvas often has.
+		if nl, err := f.natural(); err == nil {
+			dw, dh = nl.dataW, nl.dataH
+		}
+	}
 	var l *figureLayout
 	for range 4 {
 		l = f.layout(dw, dh)
@@ -535,6 +663,8 @@ type figureLayout struct {
 	legend    legendLayout
 	hasLegend bool
 
+	minFont vg.Length // the smallest text drawn
+
 	w, h vg.Length
 }
 
@@ -583,6 +713,8 @@ func (f *panelFigure) layout(dataW, dataH vg.Length) *figureLayout {
 		overR = max(overR, x+r.Max.X-dataW)
 		l.xLabelsH = max(l.xLabelsH, r.Max.Y-r.Min.Y)
 	}
+	// The y tick labels, 7 points.
+	l.minFont = 7
 	below := xTickLength + xLabelGap + l.xLabelsH
 	if f.xTitle != "" {
 		l.xTitle = oneLine(f.xTitle)
@@ -595,7 +727,10 @@ func (f *panelFigure) layout(dataW, dataH vg.Length) *figureLayout {
 
 	// The panels, their titles fitted to the data width and given the
 	// same number of lines in a row.
-	titles, titleSize := fitTexts(f.titles, dataW, curveTitleSizes, 2)
+	titles, titleSize := fitTexts(f.titles, dataW, f.sizes(curveTitleSizes), 2)
+	if slices.ContainsFunc(titles, func(t string) bool { return t != "" }) {
+		l.minFont = min(l.minFont, titleSize)
+	}
 	l.plots = make([][]*plot.Plot, l.rows)
 	l.insets = make([][][4]vg.Length, l.rows)
 	for r := range l.rows {
@@ -662,6 +797,7 @@ func (f *panelFigure) layout(dataW, dataH vg.Length) *figureLayout {
 	if f.title != "" {
 		ts, size := fitTexts([]string{f.title}, contentW, titleSizes, 2)
 		l.title, l.titleStyle = ts[0], sans(size)
+		l.minFont = min(l.minFont, size)
 		l.titleH = l.titleStyle.Height(l.title) + titleGap
 	}
 	l.w = contentW + 2*gridMargin

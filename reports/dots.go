@@ -110,6 +110,11 @@ type Dots struct {
 	// Palette gives the series their colours and markers; nil for the
 	// default (tab10, as Curves). ColorBlind() is for papers.
 	Palette *Palette
+
+	// Width is the width of the figure at its natural size, as that of
+	// Curves: the reference labels are then 7 points rather than 6.5.
+	// Zero lets the panels take their natural width.
+	Width vg.Length
 }
 
 // The fixed dimensions of a Dots figure, in points.
@@ -140,8 +145,17 @@ func (d *Dots) Size() (w, h vg.Length, err error) {
 	if err := d.check(); err != nil {
 		return 0, 0, err
 	}
-	w, h = d.figure().size()
-	return w, h, nil
+	return d.figure().size()
+}
+
+// SmallestFont returns the size, in points, of the smallest text of the
+// figure when the figure at its natural size is scaled to width (see
+// Curves.SmallestFont).
+func (d *Dots) SmallestFont(width vg.Length) (vg.Length, error) {
+	if err := d.check(); err != nil {
+		return 0, err
+	}
+	return d.figure().smallestFont(width)
 }
 
 // Draw draws the figure on c, on a white background, its data areas
@@ -182,6 +196,9 @@ func (d *Dots) check() error {
 	}
 	if d.DPI < 0 {
 		return fmt.Errorf("reports: dots DPI %d is negative", d.DPI)
+	}
+	if d.Width < 0 {
+		return fmt.Errorf("reports: dots width %gpt is negative", float64(d.Width))
 	}
 	if d.Palette != nil {
 		if err := d.Palette.check(); err != nil {
@@ -271,13 +288,16 @@ func (d *Dots) figure() *panelFigure {
 	labels := make([]string, len(d.Panels)) // of the references, fitted
 	right := make([]vg.Length, len(d.Panels))
 	most := 0 // series in a panel
+	labelSize := d.refLabelSize()
+	var minFont vg.Length
 	for i, p := range d.Panels {
 		titles[i] = p.Title
 		most = max(most, len(p.Series))
 		if p.Reference != nil && p.ReferenceLabel != "" {
-			sty := refLabelStyle()
+			sty := refLabelStyle(labelSize)
 			labels[i], _ = fitText(sty, oneLine(p.ReferenceLabel), maxRefLabel, true, 2)
 			right[i] = refLabelGap + sty.Width(labels[i])
+			minFont = labelSize
 		}
 	}
 	legend := names
@@ -296,8 +316,10 @@ func (d *Dots) figure() *panelFigure {
 		dotLegend: true,
 		minStep:   vg.Length(most-1)*minDotSpacing + 2*dotRadius + dotGroupGap,
 		right:     right,
+		width:     d.Width,
+		minFont:   minFont,
 		panel: func(k int, title string, titleSize vg.Length) *plot.Plot {
-			return dotPanelPlot(&d.Panels[k], n, title, titleSize, labels[k], styles)
+			return dotPanelPlot(&d.Panels[k], n, title, titleSize, labels[k], labelSize, styles)
 		},
 	}
 }
@@ -306,7 +328,7 @@ func (d *Dots) figure() *panelFigure {
 // draws it): the y axis, the shaded categories, light horizontal grid
 // lines, the zero and reference lines, then the whiskers and points, and a
 // frame. refLabel is the fitted ReferenceLabel.
-func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLabel string, styles map[string]*seriesStyle) *plot.Plot {
+func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLabel string, refSize vg.Length, styles map[string]*seriesStyle) *plot.Plot {
 	p := newPanelPlot(title, titleSize, pn.YLabel)
 	var values [][]float64
 	for _, s := range pn.Series {
@@ -323,7 +345,7 @@ func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLab
 		p.Add(hline{y: 0, style: zeroStyle})
 	}
 	if pn.Reference != nil {
-		p.Add(reference{y: *pn.Reference, label: refLabel})
+		p.Add(reference{y: *pn.Reference, label: refLabel, size: refSize})
 	}
 	p.Add(&dots{series: pn.Series, styles: styles})
 	p.Add(outline{axisStyle})
@@ -351,12 +373,21 @@ func (s shades) Plot(c draw.Canvas, p *plot.Plot) {
 type reference struct {
 	y     float64
 	label string
+	size  vg.Length // of the label
 }
 
-// refLabelStyle is the style of a reference label, drawn right of its
-// anchor and centred on it vertically.
-func refLabelStyle() text.Style {
-	sty := sans(refLabelSize)
+// refLabelSize is the font size of the reference labels.
+func (d *Dots) refLabelSize() vg.Length {
+	if d.Width > 0 {
+		return MinPaperFontSize
+	}
+	return refLabelSize
+}
+
+// refLabelStyle is the style of a reference label of a font size, drawn
+// right of its anchor and centred on it vertically.
+func refLabelStyle(size vg.Length) text.Style {
+	sty := sans(size)
 	sty.Color = refText
 	sty.XAlign, sty.YAlign = draw.XLeft, draw.YCenter
 	return sty
@@ -371,7 +402,7 @@ func (r reference) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 	c.StrokeLine2(refStyle, c.Min.X, y, c.Max.X, y)
 	if r.label != "" {
-		c.FillText(refLabelStyle(), vg.Point{X: c.Max.X + refLabelGap, Y: y}, r.label)
+		c.FillText(refLabelStyle(r.size), vg.Point{X: c.Max.X + refLabelGap, Y: y}, r.label)
 	}
 }
 

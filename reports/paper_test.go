@@ -236,3 +236,64 @@ func TestLogAxisFloor(t *testing.T) {
 		t.Errorf("floor of zeros %g, want 1", a.floor)
 	}
 }
+
+// At a column's width, text of the natural-size figures shrinks below
+// legibility; with Width set, none is smaller than MinPaperFontSize, and
+// the figure is as wide as asked.
+func TestPaperWidthLegible(t *testing.T) {
+	type fig interface {
+		Size() (vg.Length, vg.Length, error)
+		SmallestFont(vg.Length) (vg.Length, error)
+	}
+	natural := map[string]fig{"curves": goldenCurves(), "dots": goldenDots()}
+	for name, f := range natural {
+		got, err := f.SmallestFont(PaperColumnWidth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got >= MinPaperFontSize {
+			t.Errorf("%s: smallest font at a column's width %.2gpt; the natural size is meant to be too wide", name, got)
+		}
+		t.Logf("%s at its natural size scaled to %.3g in: smallest text %.2g pt", name, PaperColumnWidth/vg.Inch, got)
+	}
+
+	pc := paperCurves()
+	pc.Width = PaperColumnWidth
+	gd := goldenDots()
+	gd.Width, gd.Columns, gd.Palette = PaperTextWidth, 2, ColorBlind()
+	gc := goldenCurves()
+	gc.Width, gc.Palette, gc.Dodge = PaperTextWidth, ColorBlind(), 0.2
+	for name, f := range map[string]fig{"paper curves": pc, "dots": gd, "curves": gc} {
+		w, _, err := f.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		width := map[string]vg.Length{"paper curves": PaperColumnWidth}[name]
+		if width == 0 {
+			width = PaperTextWidth
+		}
+		if math.Abs(float64(w-width)) > 0.01 {
+			t.Errorf("%s: %v wide, want %v", name, w, width)
+		}
+		got, err := f.SmallestFont(width)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got < MinPaperFontSize-1e-9 {
+			t.Errorf("%s: smallest font %.3gpt at %v", name, got, width)
+		}
+	}
+	saveForReview(t, "paper_curves_column.png", pc.Save)
+	saveForReview(t, "paper_dots_text.png", gd.Save)
+	saveForReview(t, "paper_cascade_text.png", gc.Save)
+
+	// Three panels side by side do not fit in a column.
+	gc.Width = PaperColumnWidth
+	if _, _, err := gc.Size(); err == nil || !strings.Contains(err.Error(), "3 curve panels in rows of 3 do not fit in a width of 3.4 inches") {
+		t.Errorf("three panels in a column: %v", err)
+	}
+	gc.Columns = 1
+	if _, _, err := gc.Size(); err != nil {
+		t.Error(err)
+	}
+}
