@@ -25,6 +25,12 @@
 // 28×28 map stays crisp), cells placed with plot.Align, column titles and
 // row labels fitted to the cells, colour bars for the maps present and an
 // optional title. Grid.Save writes PNG, SVG or PDF by the file's extension.
+// For a paper, a cell may have a caption below it (the class and logit of
+// the input), the columns a grey note under their titles ("top-1 agrees
+// 20/20"), SelectColumns keeps the columns PickColumns spreads over a deep
+// model's layers, and Width lays the grid out at a paper's column or text
+// width with no text below 7 points (SmallestFont measures it for any
+// figure; testdata/paper_grid_golden.png).
 // The golden image testdata/grid_golden.png is compared with a tolerance
 // (gonum.org/v1/plot/cmpimg); go test -regen rewrites it.
 //

@@ -29,6 +29,12 @@ type Cell struct {
 	// grid of many small pictures that each need a name (the channels of a
 	// layer).
 	Title string
+	// Caption, when set, is drawn below this cell, small: what the row's
+	// input is ("Sneaker · logit 7.31" under the input image), or the
+	// logit of the class once a layer is randomized. All captions share
+	// one font size (7.5 points down to 6, 7 at a paper's Width) and wrap
+	// into at most two lines.
+	Caption string
 }
 
 // Grid is a figure of pictures in rows (usually the images explained) and
@@ -80,6 +86,21 @@ type Grid struct {
 	// DPI is the resolution of a PNG written by Save or WriterTo. Zero
 	// means 150 dots per inch; use 300 (or PDF) for print.
 	DPI int
+
+	// ColumnNotes are second lines under the column titles, smaller and
+	// grey ("top-1 agrees 20/20"); nil for none, else one per column (""
+	// for none). They share a font size with the captions and wrap into
+	// at most two lines.
+	ColumnNotes []string
+
+	// Width is the width of the figure at its natural size (Size, Save),
+	// for a figure printed at that width in a paper (PaperColumnWidth,
+	// PaperTextWidth): the cells are as large as fit (an error if less
+	// than a quarter inch; pick fewer columns with SelectColumns and
+	// PickColumns), CellSize is ignored, and no text is smaller than
+	// MinPaperFontSize (long titles wrap, then are cut with "…"). Zero
+	// sizes the cells by CellSize.
+	Width vg.Length
 }
 
 // The defaults and the fixed dimensions of a Grid.
@@ -98,6 +119,9 @@ const (
 	barThickness = 9  // points
 	minBarWidth  = 1.4 * vg.Inch
 	maxBarWidth  = 2.4 * vg.Inch
+	// paperBarWidth is the least width of a colour bar in a grid of a
+	// given Width.
+	paperBarWidth = 1.1 * vg.Inch
 )
 
 var (
@@ -105,6 +129,8 @@ var (
 	// titles and row labels; titleSizes for the figure title.
 	labelSizes = []vg.Length{8, 7.5, 7, 6.5, 6}
 	titleSizes = []vg.Length{10, 9.5, 9, 8.5, 8}
+	// captionSizes are those of the captions and column notes.
+	captionSizes = []vg.Length{7.5, 7, 6.5, 6}
 
 	frameStyle = draw.LineStyle{Color: color.Gray{Y: 150}, Width: vg.Points(0.4)}
 )
@@ -115,8 +141,51 @@ func (g *Grid) Size() (w, h vg.Length, err error) {
 	if err := g.check(); err != nil {
 		return 0, 0, err
 	}
-	l := g.layout(g.cellSize())
+	l, err := g.natural()
+	if err != nil {
+		return 0, 0, err
+	}
 	return l.w, l.h, nil
+}
+
+// SmallestFont returns the size, in points, of the smallest text of the
+// figure (titles, labels, captions, notes, colour bars) when the figure at
+// its natural size is scaled to width, as a paper's
+// \includegraphics[width=…] does; at least MinPaperFontSize is legible in
+// print. With Width set, SmallestFont(g.Width) is at least that.
+func (g *Grid) SmallestFont(width vg.Length) (vg.Length, error) {
+	if err := g.check(); err != nil {
+		return 0, err
+	}
+	l, err := g.natural()
+	if err != nil {
+		return 0, err
+	}
+	return l.minFont * width / l.w, nil
+}
+
+// natural lays the figure out at its natural size: cells of CellSize, or
+// as large as Width allows.
+func (g *Grid) natural() (*gridLayout, error) {
+	if g.Width == 0 {
+		return g.layout(g.cellSize()), nil
+	}
+	cell := g.cellSize()
+	var l *gridLayout
+	for range 6 {
+		l = g.layout(cell)
+		next := (g.Width - 2*gridMargin - (l.gridW - vg.Length(l.cols)*cell)) / vg.Length(l.cols)
+		if next == cell {
+			break
+		}
+		cell = next
+	}
+	l = g.layout(cell)
+	const slack = 1e-6
+	if cell < minCellSize || l.w > g.Width+slack {
+		return nil, fmt.Errorf("reports: a %d×%d grid does not fit in a width of %.3g inches", l.rows, l.cols, g.Width/vg.Inch)
+	}
+	return l, nil
 }
 
 // Draw draws the figure on c: with the largest cells that let it fit,
@@ -130,6 +199,12 @@ func (g *Grid) Draw(c draw.Canvas) error {
 	// The room taken by text depends a little on the cell size (fonts
 	// shrink in small cells), so settle the cell size in a few rounds.
 	cell := g.cellSize()
+	if g.Width > 0 {
+		// Start from the natural size, which a canvas often has.
+		if nl, err := g.natural(); err == nil {
+			cell = nl.cell
+		}
+	}
 	var l *gridLayout
 	for range 4 {
 		l = g.layout(cell)
@@ -207,8 +282,14 @@ func (g *Grid) check() error {
 	if g.Rows != nil && len(g.Rows) != len(g.Cells) {
 		return fmt.Errorf("reports: grid has %d row labels for %d rows", len(g.Rows), len(g.Cells))
 	}
+	if g.ColumnNotes != nil && len(g.ColumnNotes) != cols {
+		return fmt.Errorf("reports: grid has %d column notes for %d columns", len(g.ColumnNotes), cols)
+	}
 	if g.CellSize < 0 {
 		return fmt.Errorf("reports: grid cell size %gpt is negative", float64(g.CellSize))
+	}
+	if g.Width < 0 {
+		return fmt.Errorf("reports: grid width %gpt is negative", float64(g.Width))
 	}
 	if g.DPI < 0 {
 		return fmt.Errorf("reports: grid DPI %d is negative", g.DPI)
@@ -248,13 +329,23 @@ type gridLayout struct {
 	barW, barH vg.Length // of one bar plot, with its axis
 	barsW      vg.Length
 
+	notes     []string // of the columns, fitted; nil for none
+	noteStyle text.Style
+
+	minFont vg.Length // the smallest text drawn
+
 	w, h vg.Length // of the whole figure, margins included
 }
 
 // layout builds the plots of g for cells of the given side and measures
 // them.
 func (g *Grid) layout(cell vg.Length) *gridLayout {
-	l := &gridLayout{rows: len(g.Cells), cols: len(g.Cells[0]), cell: cell}
+	l := &gridLayout{rows: len(g.Cells), cols: len(g.Cells[0]), cell: cell, minFont: vg.Length(math.Inf(1))}
+	sizes := labelSizes
+	small := captionSizes
+	if g.Width > 0 {
+		sizes, small = atLeast(sizes, MinPaperFontSize), atLeast(small, MinPaperFontSize)
+	}
 
 	var rows []string
 	var colSize, rowSize vg.Length
@@ -276,7 +367,8 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 	}
 	if slices.ContainsFunc(all, func(t string) bool { return t != "" }) {
 		var fitted []string
-		fitted, colSize = fitTexts(all, cell, labelSizes, 2)
+		fitted, colSize = fitTexts(all, cell, sizes, 2)
+		l.minFont = min(l.minFont, colSize)
 		for r := range titles {
 			copy(titles[r], fitted[r*l.cols:(r+1)*l.cols])
 			// Give every title of a row the same number of lines, blank
@@ -294,7 +386,8 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 		}
 	}
 	if g.Rows != nil {
-		rows, rowSize = fitTexts(g.Rows, cell, labelSizes, 3)
+		rows, rowSize = fitTexts(g.Rows, cell, sizes, 3)
+		l.minFont = min(l.minFont, rowSize)
 		l.rowLabels = rows
 		l.rowStyle = sans(rowSize)
 		l.rowStyle.YAlign = draw.YBottom
@@ -302,6 +395,40 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 		for _, t := range rows {
 			if t != "" {
 				l.labelW = max(l.labelW, sans(rowSize).Height(t)+l.rowStyle.FontExtents().Descent+labelPad)
+			}
+		}
+	}
+
+	// The captions below the cells, at one small size, and the notes
+	// under the column titles, at another, each given the same number of
+	// lines in a row.
+	var captions [][]string
+	var captionSize, noteH vg.Length
+	var caps []string
+	for _, row := range g.Cells {
+		for _, cl := range row {
+			caps = append(caps, cl.Caption)
+		}
+	}
+	if slices.ContainsFunc(caps, func(t string) bool { return t != "" }) {
+		fitted, size := fitTexts(caps, cell, small, 2)
+		captionSize = size
+		l.minFont = min(l.minFont, size)
+		captions = make([][]string, l.rows)
+		for r := range l.rows {
+			captions[r] = sameLines(fitted[r*l.cols:(r+1)*l.cols], false)
+		}
+	}
+	if slices.ContainsFunc(g.ColumnNotes, func(t string) bool { return t != "" }) {
+		fitted, size := fitTexts(g.ColumnNotes, cell, small, 2)
+		l.minFont = min(l.minFont, size)
+		l.notes = sameLines(fitted, true)
+		l.noteStyle = sans(size)
+		l.noteStyle.Color = noteColor
+		l.noteStyle.YAlign = draw.YBottom
+		for _, n := range l.notes {
+			if n != "" {
+				noteH = max(noteH, l.noteStyle.Height(n)+labelPad)
 			}
 		}
 	}
@@ -318,6 +445,20 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 				p.Title.Text = t
 				p.Title.TextStyle = sans(colSize)
 				p.Title.Padding = labelPad
+			}
+			if r == 0 && l.notes != nil {
+				// The notes sit between the titles and the images.
+				if p.Title.Text == "" {
+					p.Title.Text = " "
+					p.Title.TextStyle = sans(max(colSize, l.noteStyle.Font.Size))
+				}
+				p.Title.Padding = noteH
+			}
+			if captions != nil && captions[r][c] != "" {
+				p.X.Label.Text = captions[r][c]
+				p.X.Label.TextStyle = sans(captionSize)
+				p.X.Label.TextStyle.YAlign = draw.YBottom
+				p.X.Label.Padding = labelPad
 			}
 			l.cells[r][c] = p
 			d := p.DataCanvas(probe)
@@ -346,13 +487,24 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 	if g.Diverging {
 		maps, labels = append(maps, Diverging()), append(labels, "normalised saliency")
 	}
-	if len(maps) == 2 {
+	leastBar := vg.Length(minBarWidth)
+	if g.Width > 0 {
+		// For a paper's width, shorter bars under shorter labels.
+		leastBar = paperBarWidth
+		if len(maps) == 2 {
+			labels = []string{"saliency (absolute)", "saliency (signed)"}
+		}
+	}
+	if len(maps) == 2 && g.Width == 0 {
 		labels[0] += " (absolute)"
 		labels[1] += " (signed)"
 	}
+	if len(maps) > 0 {
+		l.minFont = min(l.minFont, 7) // the ticks
+	}
 	if n := vg.Length(len(maps)); n > 0 {
 		cellsW := l.gridW - l.labelW - l.left[0] - l.right[l.cols-1]
-		l.barW = min(max((cellsW-(n-1)*barSep)/n, minBarWidth), maxBarWidth)
+		l.barW = min(max((cellsW-(n-1)*barSep)/n, leastBar), maxBarWidth)
 		for i, cm := range maps {
 			p := barPlot(cm, labels[i])
 			d := p.DataCanvas(probe)
@@ -369,6 +521,7 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 		var size vg.Length
 		ts, size = fitTexts([]string{g.Title}, contentW, titleSizes, 2)
 		l.title, l.titleStyle = ts[0], sans(size)
+		l.minFont = min(l.minFont, size)
 		l.titleH = l.titleStyle.Height(l.title) + titleGap
 	}
 	l.w = contentW + 2*gridMargin
@@ -376,7 +529,37 @@ func (g *Grid) layout(cell vg.Length) *gridLayout {
 	if len(l.bars) > 0 {
 		l.h += barGap + l.barH
 	}
+	if math.IsInf(float64(l.minFont), 1) {
+		l.minFont = 0 // no text at all
+	}
 	return l
+}
+
+// sameLines gives the non-empty texts the same number of lines, adding
+// blank lines before them (top: text set on its bottom line) or after
+// them, so that the texts of a row start, or end, level.
+func sameLines(texts []string, top bool) []string {
+	n := 0
+	for _, t := range texts {
+		if t != "" {
+			n = max(n, strings.Count(t, "\n")+1)
+		}
+	}
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		if t == "" {
+			continue
+		}
+		k := n - 1 - strings.Count(t, "\n")
+		if top {
+			out[i] = strings.Repeat("\n", k) + t
+		} else {
+			// Blank lines of a space: text handlers drop trailing
+			// newlines.
+			out[i] = t + strings.Repeat("\n ", k)
+		}
+	}
+	return out
 }
 
 // draw draws the laid-out figure on c, the figure's size less its margins.
@@ -408,6 +591,15 @@ func (l *gridLayout) draw(c draw.Canvas) {
 	for r := range l.cells {
 		for col, p := range l.cells[r] {
 			p.Draw(canvases[r][col])
+			if r == 0 && l.notes != nil && l.notes[col] != "" {
+				// One line at a time, as the row labels.
+				d := p.DataCanvas(canvases[r][col])
+				lines := strings.Split(l.notes[col], "\n")
+				step := l.noteStyle.FontExtents().Height
+				for i, line := range lines {
+					c.FillText(l.noteStyle, vg.Point{X: d.Center().X, Y: d.Max.Y + labelPad + vg.Length(len(lines)-1-i)*step}, line)
+				}
+			}
 		}
 		// Row labels, rotated, centred on the row and set against its first
 		// image, drawn as verticalAxis draws a label.
@@ -601,11 +793,15 @@ func fitText(sty text.Style, txt string, width vg.Length, wrap bool, maxLines in
 }
 
 // tokens splits a line after each '-', '_', '/' and space, keeping the
-// separators: "integrated-gradients" → "integrated-", "gradients".
+// separators: "integrated-gradients" → "integrated-", "gradients"; but not
+// after a '/' between digits, a fraction ("20/20").
 func tokens(line string) []string {
 	var out []string
 	start := 0
 	for i, r := range line {
+		if r == '/' && i > 0 && i+1 < len(line) && isDigit(line[i-1]) && isDigit(line[i+1]) {
+			continue
+		}
 		if r == '-' || r == '_' || r == '/' || r == ' ' {
 			out = append(out, line[start:i+1])
 			start = i + 1
@@ -616,3 +812,92 @@ func tokens(line string) []string {
 	}
 	return out
 }
+
+// SelectColumns returns a copy of the grid with only the given columns, in
+// that order (for example the input and the layers picked by PickColumns,
+// so that a grid of a deep model fits a page): their titles, notes and
+// cells. The pictures are shared, not copied. It reports an error for a
+// column out of range or given twice, or no column.
+func (g *Grid) SelectColumns(cols ...int) (*Grid, error) {
+	if len(g.Cells) == 0 || len(g.Cells[0]) == 0 {
+		return nil, fmt.Errorf("reports: grid has no cells")
+	}
+	n := len(g.Cells[0])
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("reports: no columns selected of %d", n)
+	}
+	seen := map[int]bool{}
+	for _, c := range cols {
+		if c < 0 || c >= n {
+			return nil, fmt.Errorf("reports: column %d selected of %d", c, n)
+		}
+		if seen[c] {
+			return nil, fmt.Errorf("reports: column %d selected twice", c)
+		}
+		seen[c] = true
+	}
+	out := *g
+	pick := func(s []string) []string {
+		if s == nil {
+			return nil
+		}
+		p := make([]string, len(cols))
+		for i, c := range cols {
+			if c < len(s) {
+				p[i] = s[c]
+			}
+		}
+		return p
+	}
+	out.Columns, out.ColumnNotes = pick(g.Columns), pick(g.ColumnNotes)
+	out.Cells = make([][]Cell, len(g.Cells))
+	for r, row := range g.Cells {
+		if len(row) != n {
+			return nil, fmt.Errorf("reports: grid row %d has %d cells, row 0 has %d", r, len(row), n)
+		}
+		out.Cells[r] = make([]Cell, len(cols))
+		for i, c := range cols {
+			out.Cells[r][i] = row[c]
+		}
+	}
+	out.Rows = slices.Clone(g.Rows)
+	return &out, nil
+}
+
+// PickColumns picks at most most of n columns (the layers of a model,
+// named by labels), evenly spaced, always the first and the last: indices
+// into labels, ascending. When candidate is not nil, only the labels it
+// accepts are picked between the first and the last (the outputs of a deep
+// model's blocks, say, rather than every convolution): all of them if they
+// fit, else evenly spaced among them. With most < 2 it picks the first
+// label alone, or nothing of no labels.
+//
+//	PickColumns(labels, 6, nil) // 16 labels → 0, 3, 6, 9, 12, 15
+func PickColumns(labels []string, most int, candidate func(label string) bool) []int {
+	n := len(labels)
+	if n == 0 || most < 1 {
+		return nil
+	}
+	if most == 1 {
+		return []int{0}
+	}
+	pool := []int{0}
+	for i := 1; i < n-1; i++ {
+		if candidate == nil || candidate(labels[i]) {
+			pool = append(pool, i)
+		}
+	}
+	if n > 1 {
+		pool = append(pool, n-1)
+	}
+	if len(pool) <= most {
+		return pool
+	}
+	out := make([]int, most)
+	for k := range most {
+		out[k] = pool[int(math.Round(float64(k)*float64(len(pool)-1)/float64(most-1)))]
+	}
+	return out
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log"
 	"math"
+	"strings"
 
 	"github.com/saliencykit/saliency/reports"
+	"github.com/saliencykit/saliency/tensor"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -56,4 +58,76 @@ func ExampleCurves_paper() {
 	// c.Save("cascade.pdf") writes it for \includegraphics[width=\columnwidth]{cascade}.
 	// Output:
 	// 3.4 × 6.6 inches, smallest text 7 pt
+}
+
+// The layers of a deep model to show in a grid that fits a page: at most
+// six, evenly spaced among the block outputs, the first and last always.
+func ExamplePickColumns() {
+	layers := []string{"original", "conv1", "block1_out", "conv2", "block2_out", "conv3", "block3_out",
+		"conv4", "block4_out", "conv5", "block5_out", "conv6", "block6_out", "logits"}
+	isBlock := func(l string) bool { return strings.HasSuffix(l, "_out") }
+	var picked []string
+	for _, i := range reports.PickColumns(layers, 6, isBlock) {
+		picked = append(picked, layers[i])
+	}
+	fmt.Println(strings.Join(picked, " "))
+	fmt.Println(reports.PickColumns(layers, 4, nil))
+	// Output:
+	// original block1_out block3_out block4_out block6_out logits
+	// [0 4 9 13]
+}
+
+// A grid for a paper: the input first, captioned with its class and logit,
+// then the maps of a few picked layers, each column noting how many
+// images keep their top-1 class, laid out across both columns of a
+// two-column paper.
+func ExampleGrid_paper() {
+	input := tensor.New(28, 28, 1)
+	m := make([]float32, 28*28)
+	for i := range input.Data {
+		input.Data[i] = float32(i%28) / 28
+		m[i] = float32(i % 7)
+	}
+	in, err := reports.Image(input)
+	if err != nil {
+		log.Fatal(err)
+	}
+	over, err := reports.Overlay(input, tensor.Normalize(m, false, 99), false, 0.7)
+	if err != nil {
+		log.Fatal(err)
+	}
+	layers := []string{"original", "fc2", "fc1", "conv4", "conv3", "conv2", "conv1"}
+	g := &reports.Grid{Columns: []string{"input"}, ColumnNotes: []string{""}, Sequential: true}
+	row := []reports.Cell{{Image: in, Caption: "Sneaker · logit 7.31"}}
+	for i, l := range layers {
+		g.Columns = append(g.Columns, l)
+		g.ColumnNotes = append(g.ColumnNotes, fmt.Sprintf("top-1 agrees %d/20", 20-3*i))
+		row = append(row, reports.Cell{Image: over})
+	}
+	g.Cells = [][]reports.Cell{row}
+	g.Rows = []string{reports.MethodName("guided-backprop")}
+
+	// The input and five of the seven layers.
+	cols := []int{0}
+	for _, i := range reports.PickColumns(layers, 5, nil) {
+		cols = append(cols, i+1)
+	}
+	paper, err := g.SelectColumns(cols...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	paper.Width = reports.PaperTextWidth
+	w, h, err := paper.Size()
+	if err != nil {
+		log.Fatal(err)
+	}
+	least, err := paper.SmallestFont(reports.PaperTextWidth)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(paper.Columns)
+	fmt.Printf("%.1f × %.1f inches, smallest text %.0f pt\n", w/vg.Inch, h/vg.Inch, least)
+	// Output:
+	// [input original fc1 conv4 conv2 conv1]
+	// 7.0 × 2.3 inches, smallest text 7 pt
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,4 +297,170 @@ func TestPaperWidthLegible(t *testing.T) {
 	if _, _, err := gc.Size(); err != nil {
 		t.Error(err)
 	}
+}
+
+// paperGrid is a cascading randomization grid of a deep model for a
+// paper: the input, then the original map and 15 layers randomized, with
+// the class and logit of each input as its caption and a note per column.
+func paperGrid() *Grid {
+	g := testGrid(3, 17)
+	g.Title = "Guided Backprop under cascading randomization"
+	g.Columns = []string{"input", "original"}
+	g.ColumnNotes = []string{"", ""}
+	for i := 15; i >= 1; i-- {
+		g.Columns = append(g.Columns, "block"+fmt.Sprint(i)+"_out")
+		g.ColumnNotes = append(g.ColumnNotes, fmt.Sprintf("top-1 agrees %d/20", 20-(16-i)))
+	}
+	g.ColumnNotes[1] = "top-1 agrees 20/20"
+	for r, class := range []string{"Sneaker", "Ankle boot", "T-shirt/top"} {
+		g.Cells[r][0].Caption = fmt.Sprintf("%s · logit %.2f", class, 7.31-1.7*float64(r))
+	}
+	g.Rows = []string{"img_003", "img_017", "img_042"}
+	return g
+}
+
+func TestPaperGrid(t *testing.T) {
+	full := paperGrid()
+	// Six of the fifteen layers, the original and the input.
+	layers := PickColumns(full.Columns[1:], 7, nil)
+	cols := []int{0}
+	for _, i := range layers {
+		cols = append(cols, i+1)
+	}
+	g, err := full.SelectColumns(cols...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(g.Columns, " "), "input original block13_out block11_out block8_out block6_out block3_out block1_out"; got != want {
+		t.Errorf("columns %q, want %q", got, want)
+	}
+	if g.Cells[0][0].Caption != "Sneaker · logit 7.31" || g.ColumnNotes[7] != "top-1 agrees 5/20" {
+		t.Errorf("caption %q, note %q", g.Cells[0][0].Caption, g.ColumnNotes[7])
+	}
+	for _, width := range []vg.Length{PaperColumnWidth, PaperTextWidth} {
+		g := g
+		if width == PaperColumnWidth {
+			// Four maps in a column.
+			if g, err = g.SelectColumns(0, 1, 3, 5, 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Width = width
+		w, _, err := g.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(float64(w-width)) > 0.01 {
+			t.Errorf("grid %v wide, want %v", w, width)
+		}
+		least, err := g.SmallestFont(width)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if least < MinPaperFontSize-1e-9 {
+			t.Errorf("at %v: smallest text %.3gpt", width, least)
+		}
+		if _, err := g.WriterTo("png"); err != nil {
+			t.Fatal(err)
+		}
+		saveForReview(t, fmt.Sprintf("paper_grid_%.1fin.png", width/vg.Inch), g.Save)
+	}
+	// The whole grid scaled to a column is illegible; laid out at a
+	// column's width its cells would be too small.
+	least, err := full.SmallestFont(PaperColumnWidth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if least >= MinPaperFontSize {
+		t.Errorf("17 columns at a column's width: smallest text %.3gpt", least)
+	}
+	full.Width = PaperColumnWidth
+	if _, _, err := full.Size(); err == nil || err.Error() != "reports: a 3×17 grid does not fit in a width of 3.4 inches" {
+		t.Errorf("17 columns in 3.4 inches: %v", err)
+	}
+}
+
+func TestPickColumns(t *testing.T) {
+	labels := make([]string, 16)
+	for i := range labels {
+		labels[i] = fmt.Sprintf("layer%d", i)
+	}
+	labels[4], labels[8], labels[12] = "block1_out", "block2_out", "block3_out"
+	block := func(s string) bool { return strings.HasSuffix(s, "_out") }
+	for _, tc := range []struct {
+		labels []string
+		most   int
+		cand   func(string) bool
+		want   []int
+	}{
+		{labels, 6, nil, []int{0, 3, 6, 9, 12, 15}},
+		{labels, 16, nil, seq(16)},
+		{labels, 40, nil, seq(16)},
+		{labels, 2, nil, []int{0, 15}},
+		{labels, 1, nil, []int{0}},
+		{labels, 0, nil, nil},
+		{labels, 5, block, []int{0, 4, 8, 12, 15}},
+		{labels, 9, block, []int{0, 4, 8, 12, 15}},
+		{labels, 3, block, []int{0, 8, 15}},
+		{labels, 4, block, []int{0, 4, 12, 15}},
+		{labels[:1], 3, nil, []int{0}},
+		{nil, 3, nil, nil},
+	} {
+		if got := PickColumns(tc.labels, tc.most, tc.cand); !slices.Equal(got, tc.want) {
+			t.Errorf("PickColumns(%d labels, %d) = %v, want %v", len(tc.labels), tc.most, got, tc.want)
+		}
+	}
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func TestSelectColumnsErrors(t *testing.T) {
+	g := testGrid(2, 3)
+	for _, tc := range []struct {
+		cols []int
+		want string
+	}{
+		{nil, "no columns selected of 3"},
+		{[]int{0, 3}, "column 3 selected of 3"},
+		{[]int{-1}, "column -1 selected of 3"},
+		{[]int{1, 1}, "column 1 selected twice"},
+	} {
+		if _, err := g.SelectColumns(tc.cols...); err == nil || err.Error() != "reports: "+tc.want {
+			t.Errorf("SelectColumns(%v): %v, want %q", tc.cols, err, tc.want)
+		}
+	}
+	s, err := g.SelectColumns(2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Cells[1][0].Image != g.Cells[1][2].Image || s.Columns != nil || len(s.Cells[0]) != 2 {
+		t.Error("SelectColumns(2, 0) does not reorder the cells")
+	}
+	g.ColumnNotes = []string{"a"}
+	if _, _, err := g.Size(); err == nil || err.Error() != "reports: grid has 1 column notes for 3 columns" {
+		t.Errorf("short notes: %v", err)
+	}
+}
+
+// TestPaperGridGolden compares the grid of eight columns across a paper's
+// text with testdata/paper_grid_golden.png; go test -run PaperGridGolden
+// -regen rewrites it.
+func TestPaperGridGolden(t *testing.T) {
+	t.Cleanup(func() { os.Remove(filepath.Join("testdata", "paper_grid.png")) })
+	g, err := paperGrid().SelectColumns(0, 1, 3, 5, 8, 10, 13, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Width = PaperTextWidth
+	cmpimg.CheckPlotApprox(func() {
+		if err := g.Save(filepath.Join("testdata", "paper_grid.png")); err != nil {
+			t.Fatal(err)
+		}
+	}, t, 0.001, "paper_grid.png")
 }
