@@ -91,7 +91,7 @@ type Panel struct {
 // of its colour between Lo and Hi. A series keeps its colour, marker and
 // dashes in every panel: the ten colours of matplotlib's "tab10" cycle,
 // seven markers (● ■ ▲ ◆ ○ □ ▽) cycle too, and from the eleventh series on
-// the lines are dashed. One legend below the panels names the series. A
+// the lines are dashed; or those of a Palette. One legend below the panels names the series. A
 // dotted line marks y = 0 when it is in range. The x labels are drawn under
 // every panel, turned by 45° when they do not fit side by side, and the
 // panels widen with the number of labels (13 points per turned label).
@@ -494,30 +494,14 @@ type panelFigure struct {
 	minFont vg.Length
 }
 
-// The widths of a two-column paper and the least legible font size in
-// print.
-const (
-	// PaperColumnWidth is the width of a column of a two-column paper
-	// (ACM, IEEE, …): 3.4 inches.
-	PaperColumnWidth = 3.4 * vg.Inch
-
-	// PaperTextWidth is the width of the text of a two-column paper, a
-	// figure* across both columns: 7 inches.
-	PaperTextWidth = 7 * vg.Inch
-
-	// MinPaperFontSize is the least font size of a figure's text in
-	// print, in points, as journals ask.
-	MinPaperFontSize = 7
-)
-
-// paperDataH is the height of the data areas of a figure of a given
-// width for data areas dataW wide.
+// paperDataH is the height of the data areas of a figure laid out at a
+// given Width, for data areas dataW wide.
 func paperDataH(dataW vg.Length) vg.Length {
 	return min(curvesDataH, max(0.75*dataW, 1.2*vg.Inch))
 }
 
-// sizes returns those of sizes (largest first) at least the figure's least
-// font size, or the largest alone if none is.
+// sizes returns sizes (largest first), but for a figure laid out at a
+// given width only those of at least MinPaperFontSize (atLeast).
 func (f *panelFigure) sizes(sizes []vg.Length) []vg.Length {
 	if f.width == 0 {
 		return sizes

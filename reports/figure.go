@@ -14,6 +14,22 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
+// The widths of a two-column paper and the least legible font size in
+// print.
+const (
+	// PaperColumnWidth is the width of a column of a two-column paper
+	// (ACM, IEEE, …): 3.4 inches.
+	PaperColumnWidth = 3.4 * vg.Inch
+
+	// PaperTextWidth is the width of the text of a two-column paper, a
+	// figure* across both columns: 7 inches.
+	PaperTextWidth = 7 * vg.Inch
+
+	// MinPaperFontSize is the least font size of a figure's text in
+	// print, in points, as journals ask.
+	MinPaperFontSize = 7
+)
+
 // newCanvas returns a canvas of size w×h for a figure format, "png" (at
 // dpi), "svg" or "pdf".
 func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error) {

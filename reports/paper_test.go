@@ -464,3 +464,44 @@ func TestPaperGridGolden(t *testing.T) {
 		}
 	}, t, 0.001, "paper_grid.png")
 }
+
+// paperVerdicts is a page with a compact verdict table: intervals that do
+// not wrap, verdict cells coloured by class.
+func paperVerdicts() *Page {
+	tb := &Table{Caption: "Cascading randomization of fmnist_vgg: rank correlation to the original map after every layer is randomized",
+		Columns: []string{"method", "Spearman ρ", "SSIM", "random map", "verdict"}, Class: "compact"}
+	rows := []struct {
+		m             string
+		v, lo, hi, ss float64
+		verdict       Verdict
+		word          string
+	}{
+		{"gradient", 0.07, -0.004, 0.15, 0.12, VerdictPass, "changes"},
+		{"gradient-x-input", -0.002, -0.05, 0.04, 0.1, VerdictPass, "changes"},
+		{"guided-backprop", 0.86, 0.81, 0.904, 0.88, VerdictFail, "barely changes"},
+		{"squaregrad", 0.48, 0.39, 0.57, 0.5, VerdictInconclusive, "inconclusive"},
+		{"gradcam++", math.NaN(), math.NaN(), math.NaN(), math.NaN(), VerdictUndetermined, "undetermined"},
+	}
+	for _, r := range rows {
+		tb.Rows = append(tb.Rows, []string{MethodName(r.m), FormatInterval(r.v, r.lo, r.hi, 2), FormatInterval(r.ss, r.ss-0.1, r.ss+0.1, 2), FormatFixed(-0.001, 2), r.word})
+		tb.Classes = append(tb.Classes, []string{"", "", "", "", r.verdict.Class()})
+	}
+	return &Page{Title: "Verdicts", Blocks: []Block{{Heading: "Summary", Table: tb}}}
+}
+
+func TestPaperVerdicts(t *testing.T) {
+	p := paperVerdicts()
+	h, err := p.HTML(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<table class="compact">`, `<td class="verdict-fail" style="text-align: right">barely changes</td>`, "0.86\u00a0[0.81,\u00a00.90]", TableStyle} {
+		if !strings.Contains(string(h), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(string(h), "-0.00") || strings.Contains(string(h), "−0.00") {
+		t.Error("page has a negative zero")
+	}
+	saveForReview(t, "verdicts.html", func(path string) error { return WriteFile(path, h) })
+}
