@@ -153,7 +153,11 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			zeros := zeroFraction(orig, randomized)
 			row = append(row, fl.Null.String(), fg.String(), fmt.Sprintf("%.0f%%", 100*zeros))
 			word, line := verdict(m.Name, label, r.primary, byMetric, pf.Metrics, last, fallsBelow(r.sims, m.Name, meth.Dir, sr.mode, r.primary, sr.layers), fl, fg, zeros)
-			row = append(row, verdictOf(word)+": "+word)
+			cell := word
+			if v := verdictOf(word); v != word {
+				cell = v + ": " + word
+			}
+			row = append(row, cell)
 			r.summary = append(r.summary, row)
 			r.verdicts = append(r.verdicts, line)
 			for _, metric := range pf.Metrics {

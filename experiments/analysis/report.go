@@ -791,7 +791,7 @@ func verdict(model, method, primary string, by map[string]stats.Summary, all []s
 		}
 	}
 	title := metricDefs[primary].title
-	atFloor := fl.Null.N > 0 && fl.Verdict != stats.BeatsFloor
+	atFloor := fl.Null.N > 0 && (fl.Verdict == stats.AtFloor || fl.Verdict == stats.FloorUndecided)
 	switch {
 	case s.N == 0:
 		word = "undetermined"
@@ -800,6 +800,10 @@ func verdict(model, method, primary string, by map[string]stats.Summary, all []s
 		word = "changes"
 		line = fmt.Sprintf("%s, %s: %s to the original map falls to %s after all %d layers are randomized: the map depends on the weights (passes)",
 			model, method, title, s, layers)
+	case fl.Null.N > 0 && fl.Verdict == stats.BelowFloor:
+		word = "changes"
+		line = fmt.Sprintf("%s, %s: %s to the original map is %s after all %d layers are randomized, below the null floor %s (difference %s): the map is less like the original than a map with no model in it, so it depends on the weights (passes)",
+			model, method, title, s, layers, fl.Null, fl.Diff)
 	case atFloor:
 		word = "at the null floor"
 		line = fmt.Sprintf("%s, %s: %s to the original map is %s after all %d layers are randomized, but a map with no model in it (|input| × noise) scores %s against the original maps (difference %s): the measure cannot tell this method's change (at the null floor); %.0f%% of the pixels are 0 in both maps, and on the image's foreground alone %s is %s",

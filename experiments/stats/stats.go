@@ -38,7 +38,16 @@ func (s Summary) String() string {
 	if s.N == 0 {
 		return "n/a (no finite value)"
 	}
-	return fmt.Sprintf("%.2f [%.2f, %.2f]", s.Mean, s.Lo, s.Hi)
+	return fmt.Sprintf("%s [%s, %s]", fixed2(s.Mean), fixed2(s.Lo), fixed2(s.Hi))
+}
+
+// fixed2 is v with two decimals, never "-0.00".
+func fixed2(v float64) string {
+	t := fmt.Sprintf("%.2f", v)
+	if t == "-0.00" {
+		return "0.00"
+	}
+	return t
 }
 
 // Options of Bootstrap; zero values take the defaults.
