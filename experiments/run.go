@@ -198,6 +198,17 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
 		}
 	}
+	if st := pm.Steps[u.Step]; st.Layers != nil && st.Mode != "input-shift" {
+		// A randomized model: its predictions, the proof that the
+		// randomization changed the model (the report's top-1 agreement).
+		z, err := logitRows(ctx, view, batch.X, p.runSize(view))
+		if err != nil {
+			return false, err
+		}
+		for i := range hi - lo {
+			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
+		}
+	}
 	if c := om.shifts[u.Step]; c != nil {
 		// The shifted model: inputs, black and white move by c.
 		batch.X = shiftInput(batch.X, c)

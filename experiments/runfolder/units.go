@@ -26,7 +26,9 @@ type UnitResult struct {
 	Layer         string    `json:"layer,omitempty"`
 	Signed        bool      `json:"signed"`
 	// Predicted are the classes the model predicts for the unit's inputs
-	// when they are perturbed (fragility steps).
+	// when they are perturbed (fragility steps) or the model is randomized
+	// (randomization steps: the proof that the randomization changed the
+	// model).
 	Predicted []int                 `json:"predicted,omitempty"`
 	Info      map[string][]*float64 `json:"info,omitempty"`
 }
