@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
@@ -319,15 +318,7 @@ func (c *Curves) check() error {
 		if len(p.Series) == 0 {
 			return fmt.Errorf("reports: %s has no series", name)
 		}
-		if p.YMin != 0 || p.YMax != 0 {
-			if !finite(p.YMin) || !finite(p.YMax) || p.YMin >= p.YMax || p.LogY && p.YMin <= 0 {
-				return fmt.Errorf("reports: %s has y range [%g, %g]", name, p.YMin, p.YMax)
-			}
-		}
-		if !finite(p.LogFloor) || p.LogFloor < 0 || p.LogFloor != 0 && !p.LogY {
-			return fmt.Errorf("reports: %s has log floor %g", name, p.LogFloor)
-		}
-		if err := checkRefs(name, p.Lines, p.Bands, p.LogY, names); err != nil {
+		if err := p.scale().check(name, names); err != nil {
 			return err
 		}
 		seen := map[string]bool{}
@@ -385,10 +376,12 @@ func (c *Curves) figure() *panelFigure {
 	}
 	// The notes of the references, right of the panels.
 	notes := make([][]string, len(c.Panels))
+	scales := make([]*yScale, len(c.Panels))
 	var right []vg.Length
 	for k := range c.Panels {
 		var room vg.Length
-		notes[k], room = fitNotes(&c.Panels[k])
+		scales[k] = c.Panels[k].scale()
+		notes[k], room = scales[k].fitNotes()
 		if room > 0 && right == nil {
 			right = make([]vg.Length, len(c.Panels))
 		}
@@ -405,41 +398,13 @@ func (c *Curves) figure() *panelFigure {
 		columns: c.Columns,
 		names:   names,
 		styles:  styles,
-		refs:    c.legendRefs(styles),
+		refs:    legendRefs(scales, styles),
 		right:   right,
 		width:   c.Width,
 		panel: func(k int, title string, titleSize vg.Length) *plot.Plot {
 			return panelPlot(&c.Panels[k], n, title, titleSize, styles, dx, notes[k])
 		},
 	}
-}
-
-// legendRefs are the legend entries of the labelled lines and bands, in
-// order of first appearance, one per label and look.
-func (c *Curves) legendRefs(styles map[string]*seriesStyle) []legendRef {
-	var refs []legendRef
-	seen := map[string]bool{}
-	add := func(r legendRef) {
-		if !seen[r.key()] {
-			seen[r.key()] = true
-			refs = append(refs, r)
-		}
-	}
-	for _, p := range c.Panels {
-		for _, b := range p.Bands {
-			if b.Label != "" {
-				fill, edge := b.looks(styles)
-				add(legendRef{label: b.Label, fill: fill, edge: edge})
-			}
-		}
-		for _, l := range p.Lines {
-			if l.Label != "" {
-				st := l.lineStyle()
-				add(legendRef{label: l.Label, line: &st})
-			}
-		}
-	}
-	return refs
 }
 
 // naturalDataW is the width of a data area of the figure at its natural
@@ -817,18 +782,12 @@ func plotInsets(p *plot.Plot, w, h vg.Length) [4]vg.Length {
 // step (nil for none).
 func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[string]*seriesStyle, dx map[string]float64, notes []string) *plot.Plot {
 	p := newPanelPlot(title, titleSize, pn.YLabel)
-	ty := func(v float64) float64 { return v }
-	yMin, yMax := pn.YMin, pn.YMax
-	var log *logAxis
-	if pn.LogY {
-		log = newLogAxis(pn)
-		ty = log.transform()
-		if yMin != 0 || yMax != 0 {
-			yMin, yMax = ty(yMin), ty(yMax)
-		}
-		p.Y.Tick.Marker = logTicks{floor: math.Log10(log.floor), clamped: log.clamped > 0}
-		p.Y.Tick.Label.Handler = supText{text.Plain{Fonts: font.DefaultCache}}
+	scale := pn.scale()
+	var values [][]float64
+	for _, s := range pn.Series {
+		values = append(values, s.Mean, s.Lo, s.Hi)
 	}
+	ty := scale.axis(p, values)
 	series := pn.Series
 	if pn.LogY {
 		series = make([]Series, len(pn.Series))
@@ -836,22 +795,10 @@ func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[s
 			series[i] = Series{Name: s.Name, Mean: mapped(s.Mean, ty), Lo: mapped(s.Lo, ty), Hi: mapped(s.Hi, ty)}
 		}
 	}
-	var values [][]float64
-	for _, s := range series {
-		values = append(values, s.Mean, s.Lo, s.Hi)
-	}
-	for _, l := range pn.Lines {
-		values = append(values, []float64{ty(l.Y)})
-	}
-	for _, b := range pn.Bands {
-		values = append(values, []float64{ty(b.Lo), ty(b.Hi)})
-	}
-	lo, hi := yRange(yMin, yMax, values...)
+	lo, hi := scale.yRange(ty, values)
 
 	p.Add(newGridLines())
-	if len(pn.Bands) > 0 {
-		p.Add(refBands{bands: pn.Bands, ty: ty, styles: styles})
-	}
+	scale.addBands(p, ty, styles)
 	for _, s := range series {
 		if s.Lo != nil {
 			p.Add(&curve{s: s, style: styles[s.Name], band: true, dx: dx[s.Name]})
@@ -860,15 +807,11 @@ func panelPlot(pn *Panel, n int, title string, titleSize vg.Length, styles map[s
 	if !pn.LogY && lo <= 0 && 0 <= hi {
 		p.Add(hline{y: 0, style: zeroStyle})
 	}
-	if len(pn.Lines) > 0 {
-		p.Add(refLines{lines: pn.Lines, ty: ty})
-	}
+	scale.addLines(p, ty)
 	for _, s := range series {
 		p.Add(&curve{s: s, style: styles[s.Name], dx: dx[s.Name]})
 	}
-	if len(pn.Lines)+len(pn.Bands) > 0 {
-		p.Add(refNotes{lines: pn.Lines, bands: pn.Bands, notes: notes, ty: ty})
-	}
+	scale.addNotes(p, ty, notes)
 	p.Add(outline{axisStyle})
 	setRanges(p, n, lo, hi)
 	return p

@@ -219,7 +219,7 @@ func TestLogTicks(t *testing.T) {
 // ten at or below its least positive value unless given.
 func TestLogAxisFloor(t *testing.T) {
 	pn := &Panel{LogY: true, Series: []Series{{Name: "m", Mean: []float64{0, 3e-7, 0.02, math.NaN(), -1}}}}
-	a := newLogAxis(pn)
+	a := pn.scale().logAxis([][]float64{pn.Series[0].Mean})
 	if a.floor != 1e-7 || a.clamped != 2 {
 		t.Errorf("floor %g, %d clamped; want 1e-7, 2", a.floor, a.clamped)
 	}
@@ -230,10 +230,10 @@ func TestLogAxisFloor(t *testing.T) {
 		}
 	}
 	pn.LogFloor = 1e-9
-	if a := newLogAxis(pn); a.floor != 1e-9 || a.clamped != 2 {
+	if a := pn.scale().logAxis([][]float64{pn.Series[0].Mean}); a.floor != 1e-9 || a.clamped != 2 {
 		t.Errorf("floor %g, %d clamped; want 1e-9, 2", a.floor, a.clamped)
 	}
-	if a := newLogAxis(&Panel{LogY: true, Series: []Series{{Name: "m", Mean: []float64{0, 0}}}}); a.floor != 1 {
+	if a := (&yScale{logY: true}).logAxis([][]float64{{0, 0}}); a.floor != 1 {
 		t.Errorf("floor of zeros %g, want 1", a.floor)
 	}
 }

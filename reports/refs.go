@@ -110,10 +110,35 @@ func (b *HBand) looks(styles map[string]*seriesStyle) (fill color.Color, edge dr
 	return bandGrey, edge
 }
 
-// checkRefs validates the lines and bands of a panel named name.
-func checkRefs(name string, lines []HLine, bands []HBand, logY bool, series map[string]bool) error {
-	for i, l := range lines {
-		if !finite(l.Y) || logY && l.Y <= 0 {
+// yScale is what the panels of Curves and Dots share about their y axis:
+// its range, its log scale, and the reference lines and bands across it.
+type yScale struct {
+	yMin, yMax float64
+	logY       bool
+	logFloor   float64
+	lines      []HLine
+	bands      []HBand
+}
+
+// scale is the y axis of the panel.
+func (pn *Panel) scale() *yScale {
+	return &yScale{yMin: pn.YMin, yMax: pn.YMax, logY: pn.LogY, logFloor: pn.LogFloor, lines: pn.Lines, bands: pn.Bands}
+}
+
+// check validates the y axis of a panel named name: its range, its log
+// floor, its lines and its bands, whose Series must be among the names of
+// the figure's series.
+func (s *yScale) check(name string, series map[string]bool) error {
+	if s.yMin != 0 || s.yMax != 0 {
+		if !finite(s.yMin) || !finite(s.yMax) || s.yMin >= s.yMax || s.logY && s.yMin <= 0 {
+			return fmt.Errorf("reports: %s has y range [%g, %g]", name, s.yMin, s.yMax)
+		}
+	}
+	if !finite(s.logFloor) || s.logFloor < 0 || s.logFloor != 0 && !s.logY {
+		return fmt.Errorf("reports: %s has log floor %g", name, s.logFloor)
+	}
+	for i, l := range s.lines {
+		if !finite(l.Y) || s.logY && l.Y <= 0 {
 			return fmt.Errorf("reports: %s line %d is at %g", name, i, l.Y)
 		}
 		for _, d := range l.Dashes {
@@ -122,7 +147,7 @@ func checkRefs(name string, lines []HLine, bands []HBand, logY bool, series map[
 			}
 		}
 	}
-	for i, b := range bands {
+	for i, b := range s.bands {
 		if !finite(b.Lo) || !finite(b.Hi) || b.Lo > b.Hi {
 			return fmt.Errorf("reports: %s band %d is [%g, %g]", name, i, b.Lo, b.Hi)
 		}
@@ -131,6 +156,91 @@ func checkRefs(name string, lines []HLine, bands []HBand, logY bool, series map[
 		}
 	}
 	return nil
+}
+
+// axis sets the ticks of p's y axis and returns the transform of the
+// panel's values to the axis: the identity, or on a log scale log10
+// clamped at the floor of values (the panel's own, untransformed) and of
+// the lines and bands, with logTicks labelled by supText.
+func (s *yScale) axis(p *plot.Plot, values [][]float64) func(float64) float64 {
+	if !s.logY {
+		return func(v float64) float64 { return v }
+	}
+	log := s.logAxis(values)
+	p.Y.Tick.Marker = logTicks{floor: math.Log10(log.floor), clamped: log.clamped > 0}
+	p.Y.Tick.Label.Handler = supText{text.Plain{Fonts: font.DefaultCache}}
+	return log.transform()
+}
+
+// yRange is the range of the y axis before padding, in the units of the
+// axis (after ty, the transform axis returned): that of YMin and YMax, or
+// of values (untransformed, as given to axis) and the lines and bands.
+func (s *yScale) yRange(ty func(float64) float64, values [][]float64) (lo, hi float64) {
+	yMin, yMax := s.yMin, s.yMax
+	if s.logY && (yMin != 0 || yMax != 0) {
+		yMin, yMax = ty(yMin), ty(yMax)
+	}
+	var all [][]float64
+	for _, vs := range values {
+		all = append(all, mapped(vs, ty))
+	}
+	for _, l := range s.lines {
+		all = append(all, []float64{ty(l.Y)})
+	}
+	for _, b := range s.bands {
+		all = append(all, []float64{ty(b.Lo), ty(b.Hi)})
+	}
+	return yRange(yMin, yMax, all...)
+}
+
+// addBands adds a plotter of the bands to p, if there are any.
+func (s *yScale) addBands(p *plot.Plot, ty func(float64) float64, styles map[string]*seriesStyle) {
+	if len(s.bands) > 0 {
+		p.Add(refBands{bands: s.bands, ty: ty, styles: styles})
+	}
+}
+
+// addLines adds a plotter of the lines to p, if there are any.
+func (s *yScale) addLines(p *plot.Plot, ty func(float64) float64) {
+	if len(s.lines) > 0 {
+		p.Add(refLines{lines: s.lines, ty: ty})
+	}
+}
+
+// addNotes adds a plotter of the notes of the bands and lines to p, if
+// there are lines or bands; notes are those fitNotes returns.
+func (s *yScale) addNotes(p *plot.Plot, ty func(float64) float64, notes []string) {
+	if len(s.lines)+len(s.bands) > 0 {
+		p.Add(refNotes{lines: s.lines, bands: s.bands, notes: notes, ty: ty})
+	}
+}
+
+// legendRefs are the legend entries of the labelled lines and bands of
+// panels' scales, in order of first appearance, one per label and look.
+func legendRefs(scales []*yScale, styles map[string]*seriesStyle) []legendRef {
+	var refs []legendRef
+	seen := map[string]bool{}
+	add := func(r legendRef) {
+		if !seen[r.key()] {
+			seen[r.key()] = true
+			refs = append(refs, r)
+		}
+	}
+	for _, s := range scales {
+		for _, b := range s.bands {
+			if b.Label != "" {
+				fill, edge := b.looks(styles)
+				add(legendRef{label: b.Label, fill: fill, edge: edge})
+			}
+		}
+		for _, l := range s.lines {
+			if l.Label != "" {
+				st := l.lineStyle()
+				add(legendRef{label: l.Label, line: &st})
+			}
+		}
+	}
+	return refs
 }
 
 // refLines is a plotter drawing a panel's lines and their notes.
@@ -183,7 +293,7 @@ func (r refNotes) Plot(c draw.Canvas, p *plot.Plot) {
 // fitNotes returns the notes of a panel's bands, then of its lines,
 // fitted as a Dots reference label is (two lines of at most 0.6 inch),
 // and the room they need right of the data area.
-func fitNotes(pn *Panel) ([]string, vg.Length) {
+func (s *yScale) fitNotes() ([]string, vg.Length) {
 	var notes []string
 	var room vg.Length
 	sty := noteStyle()
@@ -196,10 +306,10 @@ func fitNotes(pn *Panel) ([]string, vg.Length) {
 		notes = append(notes, t)
 		room = max(room, refLabelGap+sty.Width(t))
 	}
-	for _, b := range pn.Bands {
+	for _, b := range s.bands {
 		add(b.Note)
 	}
-	for _, l := range pn.Lines {
+	for _, l := range s.lines {
 		add(l.Note)
 	}
 	return notes, room
@@ -283,21 +393,20 @@ func (a *logAxis) transform() func(float64) float64 {
 	}
 }
 
-// newLogAxis is the log axis of a panel: its floor is LogFloor, or the
-// power of ten at or below the smallest positive value of the panel (its
-// series, lines and bands); 1 if there is none.
-func newLogAxis(pn *Panel) *logAxis {
-	a := &logAxis{floor: pn.LogFloor}
+// logAxis is the log axis of a panel whose values (its own, such as
+// those of its series) are values: its floor is LogFloor, or the power of
+// ten at or below the smallest positive value of the panel (values, lines
+// and bands); 1 if there is none.
+func (s *yScale) logAxis(values [][]float64) *logAxis {
+	a := &logAxis{floor: s.logFloor}
 	var all []float64
-	for _, s := range pn.Series {
-		all = append(all, s.Mean...)
-		all = append(all, s.Lo...)
-		all = append(all, s.Hi...)
+	for _, vs := range values {
+		all = append(all, vs...)
 	}
-	for _, l := range pn.Lines {
+	for _, l := range s.lines {
 		all = append(all, l.Y)
 	}
-	for _, b := range pn.Bands {
+	for _, b := range s.bands {
 		all = append(all, b.Lo, b.Hi)
 	}
 	if a.floor == 0 {
