@@ -58,6 +58,18 @@ type DotPanel struct {
 	// line, outside the panel; empty for none. It is wrapped into two lines
 	// of at most 0.6 inch, cut with "…" beyond.
 	ReferenceLabel string
+
+	// LogY draws the y axis on a log scale, as Panel.LogY does for
+	// Curves: labelled at the powers of ten (10⁻⁷ … 10⁻¹), for values
+	// that span decades. Values below the floor (zeros and negative
+	// values among them, a whisker's low end too) are drawn at the floor,
+	// and the axis says so: the tick at the floor reads "≤10⁻⁸". YMin,
+	// YMax and Reference must then be positive.
+	LogY bool
+
+	// LogFloor is the floor of a LogY axis; zero for the power of ten at
+	// or below the smallest positive value of the panel.
+	LogFloor float64
 }
 
 // Dots is a categorical dot-and-whisker figure: per-method scores with
@@ -206,9 +218,11 @@ func (d *Dots) check() error {
 		}
 	}
 	named := false
+	names := map[string]bool{}
 	for _, p := range d.Panels {
 		for _, s := range p.Series {
 			named = named || s.Name != ""
+			names[s.Name] = true
 		}
 	}
 	for i, p := range d.Panels {
@@ -219,12 +233,10 @@ func (d *Dots) check() error {
 		if len(p.Series) == 0 {
 			return fmt.Errorf("reports: %s has no series", name)
 		}
-		if p.YMin != 0 || p.YMax != 0 {
-			if !finite(p.YMin) || !finite(p.YMax) || p.YMin >= p.YMax {
-				return fmt.Errorf("reports: %s has y range [%g, %g]", name, p.YMin, p.YMax)
-			}
+		if err := p.scale().check(name, names); err != nil {
+			return err
 		}
-		if p.Reference != nil && !finite(*p.Reference) {
+		if p.Reference != nil && (!finite(*p.Reference) || p.LogY && *p.Reference <= 0) {
 			return fmt.Errorf("reports: %s has reference %g", name, *p.Reference)
 		}
 		seen := map[string]bool{}
@@ -324,12 +336,18 @@ func (d *Dots) figure() *panelFigure {
 	}
 }
 
+// scale is the y axis of the panel.
+func (pn *DotPanel) scale() *yScale {
+	return &yScale{yMin: pn.YMin, yMax: pn.YMax, logY: pn.LogY, logFloor: pn.LogFloor}
+}
+
 // dotPanelPlot is the plot of one panel, without x axis (figureLayout
 // draws it): the y axis, the shaded categories, light horizontal grid
 // lines, the zero and reference lines, then the whiskers and points, and a
 // frame. refLabel is the fitted ReferenceLabel.
 func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLabel string, refSize vg.Length, styles map[string]*seriesStyle) *plot.Plot {
 	p := newPanelPlot(title, titleSize, pn.YLabel)
+	scale := pn.scale()
 	var values [][]float64
 	for _, s := range pn.Series {
 		values = append(values, s.Mean, s.Lo, s.Hi)
@@ -337,17 +355,25 @@ func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLab
 	if pn.Reference != nil {
 		values = append(values, []float64{*pn.Reference})
 	}
-	lo, hi := yRange(pn.YMin, pn.YMax, values...)
+	ty := scale.axis(p, values)
+	lo, hi := scale.yRange(ty, values)
+	series := pn.Series
+	if pn.LogY {
+		series = make([]DotSeries, len(pn.Series))
+		for i, s := range pn.Series {
+			series[i] = DotSeries{Name: s.Name, Mean: mapped(s.Mean, ty), Lo: mapped(s.Lo, ty), Hi: mapped(s.Hi, ty)}
+		}
+	}
 
 	p.Add(shades{n})
 	p.Add(newGridLines())
-	if lo <= 0 && 0 <= hi && (pn.Reference == nil || *pn.Reference != 0) {
+	if !pn.LogY && lo <= 0 && 0 <= hi && (pn.Reference == nil || *pn.Reference != 0) {
 		p.Add(hline{y: 0, style: zeroStyle})
 	}
 	if pn.Reference != nil {
-		p.Add(reference{y: *pn.Reference, label: refLabel, size: refSize})
+		p.Add(reference{y: ty(*pn.Reference), label: refLabel, size: refSize})
 	}
-	p.Add(&dots{series: pn.Series, styles: styles})
+	p.Add(&dots{series: series, styles: styles})
 	p.Add(outline{axisStyle})
 	setRanges(p, n, lo, hi)
 	return p

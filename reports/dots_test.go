@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/cmpimg"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -177,6 +178,10 @@ func TestDotsErrors(t *testing.T) {
 		{"infinite mean", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{-inf, 0}})}, `dots panel 0 ("P") series "m" has mean -Inf at "a"`},
 		{"inverted interval", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Lo: []float64{0, 1}, Hi: []float64{2, 0.5}})}, `dots panel 0 ("P") series "m" has interval [1, 0.5] at "b"`},
 		{"infinite interval", Dots{Categories: cats, Panels: panel(DotSeries{Name: "m", Mean: []float64{1, 0}, Lo: []float64{0, 0}, Hi: []float64{inf, 1}})}, `dots panel 0 ("P") series "m" has interval [0, +Inf] at "a"`},
+		{"log floor", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{ok}, LogFloor: 1e-3}}}, "dots panel 0 has log floor 0.001"},
+		{"log floor nan", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{ok}, LogY: true, LogFloor: nan}}}, "dots panel 0 has log floor NaN"},
+		{"log range", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{ok}, LogY: true, YMin: 0, YMax: 1}}}, "dots panel 0 has y range [0, 1]"},
+		{"log reference", Dots{Categories: cats, Panels: []DotPanel{{Series: []DotSeries{ok}, LogY: true, Reference: ref(0)}}}, "dots panel 0 has reference 0"},
 	} {
 		_, _, err := tc.d.Size()
 		if err == nil || err.Error() != "reports: "+tc.want {
@@ -303,5 +308,77 @@ func TestDotsLayout(t *testing.T) {
 	}
 	if sp := dotSpacing(1, 20); sp != 0 {
 		t.Errorf("one point offset by %v", sp)
+	}
+}
+
+// invariance is a panel of relative differences between the maps of an
+// input and of the same input shifted by a constant, per method: rounding
+// errors (about 1e-7) for invariant methods, exact zeros for some, and
+// 10–70% for the others.
+func invariance() DotPanel {
+	return DotPanel{
+		Title: "Input invariance", YLabel: "relative difference", LogY: true,
+		Series: []DotSeries{
+			{Name: "MLP", Mean: []float64{2e-7, 0, 3e-6, 0.31, 0.22, 0, 0.45},
+				Lo: []float64{1e-7, 0, 1e-6, 0.25, 0.18, 0, 0.38}, Hi: []float64{4e-7, 0, 8e-6, 0.37, 0.27, 0, 0.52}},
+			{Name: "CNN", Mean: []float64{5e-7, 1e-8, 2e-5, 0.12, 0.6, 0, 0.2},
+				Lo: []float64{-1e-7, 1e-9, 9e-6, 0.1, 0.5, 0, 0.15}, Hi: []float64{9e-7, 3e-8, 4e-5, 0.15, 0.7, 0, 0.26}},
+		},
+	}
+}
+
+// A log panel clamps zeros, negative values and whiskers below its
+// floor at the floor, whose tick reads ≤ the floor, as Curves does; the
+// values above are drawn at their logarithm.
+func TestDotsLogY(t *testing.T) {
+	pn := invariance()
+	d := &Dots{Categories: localizers, Panels: []DotPanel{pn}}
+	if _, _, err := d.Size(); err != nil {
+		t.Fatal(err)
+	}
+	_, styles := d.styles()
+	p := dotPanelPlot(&d.Panels[0], len(localizers), pn.Title, 9, "", refLabelSize, styles)
+	lt, ok := p.Y.Tick.Marker.(logTicks)
+	if !ok || lt.floor != -9 || !lt.clamped {
+		t.Fatalf("ticks %#v, want log ticks with a clamped floor at 10^-9", p.Y.Tick.Marker)
+	}
+	if _, ok := p.Y.Tick.Label.Handler.(supText); !ok {
+		t.Errorf("tick labels drawn by %T, want supText", p.Y.Tick.Label.Handler)
+	}
+	var labels []string
+	for _, tk := range lt.Ticks(p.Y.Min, p.Y.Max) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); !strings.HasPrefix(got, "≤10^−9 ") || !strings.HasSuffix(got, " 10^−1") {
+		t.Errorf("tick labels %q, want ≤10^−9 … 10^−1", got)
+	}
+	if lo, hi := p.Y.Min, p.Y.Max; lo > -9 || lo < -9.5 || hi < math.Log10(0.7) || hi > 0.5 {
+		t.Errorf("y range [%g, %g], want about [-9, log10(0.7)], padded", lo, hi)
+	}
+	var values [][]float64
+	for _, s := range pn.Series {
+		values = append(values, s.Mean, s.Lo, s.Hi)
+	}
+	ty := pn.scale().axis(plot.New(), values)
+	for v, want := range map[float64]float64{0: -9, -1e-7: -9, 1e-8: -8, 0.01: -2} {
+		if got := ty(v); math.Abs(got-want) > 1e-12 {
+			t.Errorf("y(%g) = %g, want %g", v, got, want)
+		}
+	}
+
+	// A floor of its own, and a reference, which counts in the range.
+	d.Panels[0].LogFloor = 1e-6
+	d.Panels[0].Reference = ref(2)
+	p = dotPanelPlot(&d.Panels[0], len(localizers), pn.Title, 9, "", refLabelSize, styles)
+	if lt := p.Y.Tick.Marker.(logTicks); lt.floor != -6 || !lt.clamped {
+		t.Errorf("ticks %+v with LogFloor 1e-6", lt)
+	}
+	if lo, hi := p.Y.Min, p.Y.Max; lo > -6 || lo < -6.5 || hi < math.Log10(2) || hi > 1 {
+		t.Errorf("y range [%g, %g] with LogFloor 1e-6 and a reference at 2", lo, hi)
+	}
+	if _, err := d.WriterTo("png"); err != nil {
+		t.Error(err)
 	}
 }
