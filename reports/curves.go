@@ -1160,7 +1160,9 @@ type legendLayout struct {
 // widest entry: the series, then the reference lines and bands.
 func newLegend(names []string, styles map[string]*seriesStyle, refs []legendRef, width vg.Length, dots bool) legendLayout {
 	lg := legendLayout{textStyle: sans(8), dots: dots, swatchW: swatchW}
-	if dots {
+	if dots && len(refs) == 0 {
+		// Narrow, unless beside the swatches of references, whose names
+		// then line up with the series'.
 		lg.swatchW = dotSwatchW
 	}
 	lg.textStyle.XAlign, lg.textStyle.YAlign = draw.XLeft, draw.YCenter

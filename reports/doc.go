@@ -62,8 +62,10 @@
 // its right end. It shares Curves' layout code: panels wrapped in rows,
 // labels turned by 45° when long, the y ticks, the zero line, the colours
 // and markers of a series name, and the legend below the panels, drawn
-// only for more than one series name. Its golden image is
-// testdata/dots_golden.png.
+// only for more than one series name. A Dots panel takes a Curves panel's
+// reference lines and bands and its log y axis too (for relative
+// differences of 1e-7 beside a 1% tolerance). Its golden images are
+// testdata/dots_golden.png and, with those, testdata/dots_log_golden.png.
 //
 // Every figure format is byte for byte the same from run to run, as
 // experiment reports are compared so. PNG and SVG are by nature. For PDF,

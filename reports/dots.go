@@ -59,12 +59,25 @@ type DotPanel struct {
 	// of at most 0.6 inch, cut with "…" beyond.
 	ReferenceLabel string
 
+	// Lines are horizontal reference lines across the panel (a
+	// threshold, a tolerance), as on a Curves panel: drawn over the bands
+	// and under the points, named in the legend by their Label, their
+	// Note right of the panel. They count in the range of the y axis.
+	Lines []HLine
+
+	// Bands are horizontal bands across the panel (the interval of a
+	// null model, a floor below which a value means nothing), as on a
+	// Curves panel: drawn over the shaded categories and under everything
+	// else. They count in the range of the y axis.
+	Bands []HBand
+
 	// LogY draws the y axis on a log scale, as Panel.LogY does for
 	// Curves: labelled at the powers of ten (10⁻⁷ … 10⁻¹), for values
 	// that span decades. Values below the floor (zeros and negative
 	// values among them, a whisker's low end too) are drawn at the floor,
 	// and the axis says so: the tick at the floor reads "≤10⁻⁸". YMin,
-	// YMax and Reference must then be positive.
+	// YMax, Reference and Lines must then be positive; a band's end below
+	// the floor is drawn at it.
 	LogY bool
 
 	// LogFloor is the floor of a LogY axis; zero for the power of ten at
@@ -98,8 +111,10 @@ type DotPanel struct {
 // a dashed one the Reference, its label right of the panel. The category
 // labels are drawn under every panel, turned by 45° when they do not fit
 // side by side; the panels widen with the number of categories and of
-// series. A legend below the panels names the series, if they have more
-// than one name. Fonts, sizes, axes and legend are those of Curves.
+// series. A panel may have reference lines and bands (Lines, Bands) and a
+// log y axis (LogY), as a Curves panel. A legend below the panels names
+// the series, if they have more than one name, then the labelled lines and
+// bands. Fonts, sizes, axes and legend are those of Curves.
 type Dots struct {
 	// Title is drawn above the figure; empty for none.
 	Title string
@@ -297,7 +312,9 @@ func (d *Dots) styles() ([]string, map[string]*seriesStyle) {
 func (d *Dots) figure() *panelFigure {
 	names, styles := d.styles()
 	titles := make([]string, len(d.Panels))
-	labels := make([]string, len(d.Panels)) // of the references, fitted
+	labels := make([]string, len(d.Panels))  // of the references, fitted
+	notes := make([][]string, len(d.Panels)) // of the lines and bands, fitted
+	scales := make([]*yScale, len(d.Panels))
 	right := make([]vg.Length, len(d.Panels))
 	most := 0 // series in a panel
 	labelSize := d.refLabelSize()
@@ -311,6 +328,10 @@ func (d *Dots) figure() *panelFigure {
 			right[i] = refLabelGap + sty.Width(labels[i])
 			minFont = labelSize
 		}
+		scales[i] = p.scale()
+		var room vg.Length
+		notes[i], room = scales[i].fitNotes()
+		right[i] = max(right[i], room)
 	}
 	legend := names
 	if len(names) < 2 {
@@ -326,26 +347,29 @@ func (d *Dots) figure() *panelFigure {
 		names:     legend,
 		styles:    styles,
 		dotLegend: true,
+		refs:      legendRefs(scales, styles),
 		minStep:   vg.Length(most-1)*minDotSpacing + 2*dotRadius + dotGroupGap,
 		right:     right,
 		width:     d.Width,
 		minFont:   minFont,
 		panel: func(k int, title string, titleSize vg.Length) *plot.Plot {
-			return dotPanelPlot(&d.Panels[k], n, title, titleSize, labels[k], labelSize, styles)
+			return dotPanelPlot(&d.Panels[k], n, title, titleSize, labels[k], labelSize, notes[k], styles)
 		},
 	}
 }
 
 // scale is the y axis of the panel.
 func (pn *DotPanel) scale() *yScale {
-	return &yScale{yMin: pn.YMin, yMax: pn.YMax, logY: pn.LogY, logFloor: pn.LogFloor}
+	return &yScale{yMin: pn.YMin, yMax: pn.YMax, logY: pn.LogY, logFloor: pn.LogFloor, lines: pn.Lines, bands: pn.Bands}
 }
 
 // dotPanelPlot is the plot of one panel, without x axis (figureLayout
 // draws it): the y axis, the shaded categories, light horizontal grid
-// lines, the zero and reference lines, then the whiskers and points, and a
-// frame. refLabel is the fitted ReferenceLabel.
-func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLabel string, refSize vg.Length, styles map[string]*seriesStyle) *plot.Plot {
+// lines, the bands, the zero line, the Reference and the Lines, then the
+// whiskers and points, the notes of the lines and bands, and a frame.
+// refLabel is the fitted ReferenceLabel, notes the fitted notes
+// (yScale.fitNotes).
+func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLabel string, refSize vg.Length, notes []string, styles map[string]*seriesStyle) *plot.Plot {
 	p := newPanelPlot(title, titleSize, pn.YLabel)
 	scale := pn.scale()
 	var values [][]float64
@@ -367,13 +391,16 @@ func dotPanelPlot(pn *DotPanel, n int, title string, titleSize vg.Length, refLab
 
 	p.Add(shades{n})
 	p.Add(newGridLines())
+	scale.addBands(p, ty, styles)
 	if !pn.LogY && lo <= 0 && 0 <= hi && (pn.Reference == nil || *pn.Reference != 0) {
 		p.Add(hline{y: 0, style: zeroStyle})
 	}
 	if pn.Reference != nil {
 		p.Add(reference{y: ty(*pn.Reference), label: refLabel, size: refSize})
 	}
+	scale.addLines(p, ty)
 	p.Add(&dots{series: series, styles: styles})
+	scale.addNotes(p, ty, notes)
 	p.Add(outline{axisStyle})
 	setRanges(p, n, lo, hi)
 	return p

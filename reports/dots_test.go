@@ -337,7 +337,7 @@ func TestDotsLogY(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, styles := d.styles()
-	p := dotPanelPlot(&d.Panels[0], len(localizers), pn.Title, 9, "", refLabelSize, styles)
+	p := dotPanelPlot(&d.Panels[0], len(localizers), pn.Title, 9, "", refLabelSize, nil, styles)
 	lt, ok := p.Y.Tick.Marker.(logTicks)
 	if !ok || lt.floor != -9 || !lt.clamped {
 		t.Fatalf("ticks %#v, want log ticks with a clamped floor at 10^-9", p.Y.Tick.Marker)
@@ -371,7 +371,7 @@ func TestDotsLogY(t *testing.T) {
 	// A floor of its own, and a reference, which counts in the range.
 	d.Panels[0].LogFloor = 1e-6
 	d.Panels[0].Reference = ref(2)
-	p = dotPanelPlot(&d.Panels[0], len(localizers), pn.Title, 9, "", refLabelSize, styles)
+	p = dotPanelPlot(&d.Panels[0], len(localizers), pn.Title, 9, "", refLabelSize, nil, styles)
 	if lt := p.Y.Tick.Marker.(logTicks); lt.floor != -6 || !lt.clamped {
 		t.Errorf("ticks %+v with LogFloor 1e-6", lt)
 	}
@@ -380,5 +380,115 @@ func TestDotsLogY(t *testing.T) {
 	}
 	if _, err := d.WriterTo("png"); err != nil {
 		t.Error(err)
+	}
+}
+
+// invarianceDots is the figure of the log golden-image test, for one
+// column of a paper: the relative differences of input invariance on a log
+// axis with a 1% tolerance line and a band of float32 rounding, beside
+// rank correlations on a linear axis with a threshold, a series' null
+// floor and a reference.
+func invarianceDots() *Dots {
+	inv := invariance()
+	inv.Title = "Map change under a constant input shift"
+	inv.LogFloor = 1e-9
+	inv.Lines = []HLine{{Y: 0.01, Label: "1% tolerance", Note: "1%", Dashes: []vg.Length{1.5, 1.5}}}
+	inv.Bands = []HBand{{Lo: 0, Hi: 1e-6, Label: "float32 rounding"}}
+	rank := DotPanel{
+		Title: "Rank correlation with the original map", YLabel: "Spearman ρ", YMin: -0.2, YMax: 1,
+		Series: []DotSeries{
+			scores("MLP", 0.04, 0.98, 0.99, 0.97, 0.41, 0.55, 0.99, 0.02),
+			scores("CNN", 0.05, 0.95, 0.96, 0.93, 0.62, 0.12, 0.97, -0.01),
+		},
+		Reference: ref(0), ReferenceLabel: "random map",
+		Lines: []HLine{{Y: 0.5, Label: "verdict threshold", Note: "0.5"}},
+		Bands: []HBand{{Lo: -0.08, Hi: 0.15, Series: "CNN", Label: "CNN null floor"}},
+	}
+	return &Dots{
+		Title:      "Input invariance",
+		Categories: localizers,
+		Columns:    1,
+		Width:      PaperColumnWidth,
+		Palette:    ColorBlind(),
+		Panels:     []DotPanel{inv, rank},
+	}
+}
+
+// TestDotsLogGolden compares the log figure with
+// testdata/dots_log_golden.png; go test -run DotsLogGolden -regen rewrites
+// it.
+func TestDotsLogGolden(t *testing.T) {
+	t.Cleanup(func() { os.Remove(filepath.Join("testdata", "dots_log.png")) })
+	cmpimg.CheckPlotApprox(func() {
+		if err := invarianceDots().Save(filepath.Join("testdata", "dots_log.png")); err != nil {
+			t.Fatal(err)
+		}
+	}, t, 0.001, "dots_log.png")
+	saveForReview(t, "dots_log.png", invarianceDots().Save)
+}
+
+// The lines and bands of Dots panels are named in the legend once per
+// label and look, after the series, and their notes widen the room right
+// of the panels; at a column's width no text is below MinPaperFontSize.
+func TestDotsRefs(t *testing.T) {
+	d := invarianceDots()
+	f := d.figure()
+	var refs []string
+	for _, r := range f.refs {
+		refs = append(refs, r.label)
+	}
+	if got, want := strings.Join(refs, ", "), "float32 rounding, 1% tolerance, CNN null floor, verdict threshold"; got != want {
+		t.Errorf("legend refs %q, want %q", got, want)
+	}
+	if strings.Join(f.names, ",") != "MLP,CNN" {
+		t.Errorf("legend series %q", f.names)
+	}
+	if f.right[0] <= refLabelGap || f.right[1] <= f.right[0] {
+		t.Errorf("room right of the panels %v: the notes need some, the reference label more", f.right)
+	}
+	w, _, err := d.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(w-PaperColumnWidth)) > 0.01 {
+		t.Errorf("%v wide, want %v", w, PaperColumnWidth)
+	}
+	least, err := d.SmallestFont(PaperColumnWidth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if least < MinPaperFontSize-1e-9 {
+		t.Errorf("smallest font %.3gpt at %v", least, PaperColumnWidth)
+	}
+
+	// A legend for the references alone, when the series have one name.
+	one := invarianceDots()
+	for i := range one.Panels {
+		one.Panels[i].Series = one.Panels[i].Series[:1]
+		one.Panels[i].Bands = nil
+	}
+	l, err := one.figure().natural()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.hasLegend || strings.Join(l.legend.names, ",") != "1% tolerance,verdict threshold" {
+		t.Errorf("legend %v %q, want the lines alone", l.hasLegend, l.legend.names)
+	}
+
+	for _, tc := range []struct {
+		name string
+		pn   DotPanel
+		want string
+	}{
+		{"line", DotPanel{Lines: []HLine{{Y: math.NaN()}}}, "dots panel 0 line 0 is at NaN"},
+		{"log line", DotPanel{LogY: true, Lines: []HLine{{Y: -1}}}, "dots panel 0 line 0 is at -1"},
+		{"band", DotPanel{Bands: []HBand{{Lo: 1, Hi: 0}}}, "dots panel 0 band 0 is [1, 0]"},
+		{"band series", DotPanel{Bands: []HBand{{Lo: 0, Hi: 1, Series: "GPU"}}}, `dots panel 0 band 0 is of series "GPU", which the figure lacks`},
+	} {
+		tc.pn.Series = []DotSeries{{Name: "CNN", Mean: []float64{1, 2}}}
+		d := Dots{Categories: []string{"a", "b"}, Panels: []DotPanel{tc.pn}}
+		if _, _, err := d.Size(); err == nil || err.Error() != "reports: "+tc.want {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -14,10 +14,10 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// HLine is a horizontal reference line across a panel of Curves: a
-// threshold (a verdict's 0.5), a tolerance (1% on a log axis). It is drawn
-// over the bands and under the series, dashed and dark grey unless told
-// otherwise.
+// HLine is a horizontal reference line across a panel of Curves or Dots:
+// a threshold (a verdict's 0.5), a tolerance (1% on a log axis). It is
+// drawn over the bands and under the series, dashed and dark grey unless
+// told otherwise.
 type HLine struct {
 	// Y is the height of the line, in the panel's units.
 	Y float64
@@ -41,9 +41,10 @@ type HLine struct {
 	Dashes []vg.Length
 }
 
-// HBand is a horizontal band across a panel of Curves, from Lo to Hi: the
-// interval of a null model (the similarity a random map reaches), a floor
-// below which a value means nothing. It is drawn under everything else.
+// HBand is a horizontal band across a panel of Curves or Dots, from Lo to
+// Hi: the interval of a null model (the similarity a random map reaches),
+// a floor below which a value means nothing. It is drawn under everything
+// else (over the shaded categories of Dots).
 type HBand struct {
 	// Lo and Hi are the bottom and top of the band, Lo ≤ Hi.
 	Lo, Hi float64
