@@ -229,7 +229,7 @@ outputs: {figures: [png], tables: [csv]}
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
 	// A header and a row per method; columns: the randomization test, eMPRT
 	// and data randomization of fmnist_vgg.
-	if len(lines) != 3 || !strings.HasPrefix(lines[1], "gradient,") || !strings.Contains(lines[0], "cascading randomization (all layers): fmnist_vgg") ||
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "Gradient,") || !strings.Contains(lines[0], "cascading randomization (all layers): fmnist_vgg") ||
 		!strings.Contains(lines[0], "eMPRT") || !strings.Contains(lines[0], "data-randomization: fmnist_vgg vs fmnist_vgg_randlabels") {
 		t.Errorf("summary.csv:\n%s", csv)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/saliencykit/saliency/experiments/runfolder"
+	"github.com/saliencykit/saliency/experiments/stats"
 	"github.com/saliencykit/saliency/reports"
 )
 
@@ -37,6 +38,8 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 	rep := &Report{Dir: dir, LockNote: lk.Note}
 	var methods, columns []string
 	cells := map[[2]string]string{}
+	verdicts := map[[2]string]string{}
+	var long [][]string
 	page := &reports.Page{Title: "Experiments " + c.Name}
 	var links []reports.Link
 	var missing error
@@ -78,7 +81,7 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 			}
 			v := "n/a"
 			if f.Mean != nil {
-				v = fmt.Sprintf("%.2f [%.2f, %.2f]", *f.Mean, *f.Lo, *f.Hi)
+				v = stats.Summary{N: f.N, Mean: *f.Mean, Lo: *f.Lo, Hi: *f.Hi}.String()
 			}
 			key := [2]string{method, col}
 			if strings.Contains(f.Method, "(sMPRT)") {
@@ -87,10 +90,15 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 					columns = append(columns, key[1])
 				}
 			}
+			val := v
+			floor := ""
 			if f.Floor != nil {
-				v += fmt.Sprintf(" (null %.2f)", *f.Floor)
+				floor = reports.FormatFixed(*f.Floor, 2)
+				v += " (null " + floor + ")"
 			}
 			cells[key] = v + " " + f.Verdict
+			verdicts[key] = f.Verdict
+			long = append(long, []string{f.Test, f.Model, displayMethod(f.Method), f.Measure, val, floor, f.Verdict})
 		}
 	}
 	if missing != nil {
@@ -99,27 +107,33 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	t := &reports.Table{Caption: fmt.Sprintf("Every test of %s: for each method, the primary measure of each test (the mean over the images with a bootstrap 95%% interval) and its verdict. Each member's report gives the other measures and the figures.", c.Name),
-		Label: "tab:" + runfolder.SafeName(c.Name) + "-summary", Columns: append([]string{"method"}, columns...)}
+	t := &reports.Table{Caption: fmt.Sprintf("Every test of %s: for each method, the primary measure of each test (the mean over the images with a bootstrap 95%% interval, the null floor where the measure has one) and its verdict (docs/experiments.md, Verdicts). Each member's report gives the other measures and the figures.", c.Name),
+		Label: "tab:" + runfolder.SafeName(c.Name) + "-summary", Columns: append([]string{"method"}, columns...), Class: "compact"}
 	for _, m := range methods {
-		row := []string{m}
+		row := []string{displayMethod(m)}
+		cls := []string{""}
 		for _, col := range columns {
 			v, ok := cells[[2]string{m, col}]
 			if !ok {
 				v = "–"
 			}
 			row = append(row, v)
+			cls = append(cls, verdictClass(verdicts[[2]string{m, col}]).Class())
 		}
 		t.Rows = append(t.Rows, row)
+		t.Classes = append(t.Classes, cls)
 	}
 	t.Align = "l" + strings.Repeat("l", len(columns))
+	// LaTeX: one row per test, model and method, split over the pages of
+	// a two-column paper (a matrix of every test is wider than any page).
+	lt := &reports.Table{Caption: t.Caption, Label: t.Label, Columns: []string{"test", "model", "method", "measure", "value", "null floor", "verdict"}, Align: "llllrrl", Rows: long, TeX: reports.TeXSupertabular}
 	for _, f := range []string{"csv", "tex"} {
 		p := filepath.Join("summary." + f)
 		var b []byte
 		if f == "csv" {
 			b = t.CSV()
 		} else {
-			b = t.LaTeX()
+			b = lt.LaTeX()
 		}
 		if err := reports.WriteFile(filepath.Join(dir, p), b); err != nil {
 			return nil, err

@@ -25,10 +25,10 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 	for ki, m := range pf.Methods {
 		if rd.maps[a][0][ki] != nil && rd.maps[b][0][ki] != nil {
 			methods = append(methods, ki)
-			names = append(names, m.Dir)
+			names = append(names, reports.MethodName(m.Dir))
 		}
 	}
-	dots := &reports.Dots{Title: fmt.Sprintf("Data randomization: maps of %s against %s (trained on permuted labels), mean and 95%% CI over %d images", t.Model, t.Against, len(pf.Images)),
+	dots := &reports.Dots{Palette: reports.ColorBlind(), Title: fmt.Sprintf("Data randomization: maps of %s against %s (trained on permuted labels), mean and 95%% CI over %d images", t.Model, t.Against, len(pf.Images)),
 		Categories: names, Columns: 3}
 	byMethod := make([]map[string]stats.Summary, len(methods))
 	for i := range byMethod {

@@ -58,7 +58,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 		for k := 0; k <= steps; k++ {
 			xl = append(xl, fmt.Sprintf("%.0f%%", 100*float64(k)/float64(steps)))
 		}
-		fig := &reports.Curves{Title: fmt.Sprintf("%s: deletion and insertion (Petsiuk et al. 2018), probability of the explained class, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
+		fig := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: deletion and insertion (Petsiuk et al. 2018), probability of the explained class, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
 			XLabels: xl, XTitle: "pixels deleted / inserted, most salient first", Columns: 2}
 		delPanel := reports.Panel{Title: "deletion (to black): lower is better", YLabel: "probability", YMin: 0, YMax: 1}
 		insPanel := reports.Panel{Title: "insertion (into the blurred image): higher is better", YLabel: "probability", YMin: 0, YMax: 1}
@@ -70,7 +70,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 			if cv.na != "" || len(cv.del) == 0 {
 				continue
 			}
-			name := pf.MethodDir(ki)
+			name := reports.MethodName(pf.MethodDir(ki))
 			for pi, src := range [][][]float64{cv.del, cv.ins} {
 				s := reports.Series{Name: name}
 				for k := 0; k <= steps; k++ {
@@ -110,7 +110,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 			return sec, fmt.Errorf("experiments: faithfulness of %s: no random-order curves", m.Name)
 		}
 		rdel, rins := delSums[0].Mean, insSums[0].Mean
-		dots := &reports.Dots{Title: fmt.Sprintf("%s: areas under the deletion and insertion curves, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
+		dots := &reports.Dots{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: areas under the deletion and insertion curves, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
 			Categories: cats, Columns: 2, Panels: []reports.DotPanel{
 				{Title: "deletion AUC (lower is better)", YLabel: "area", Series: []reports.DotSeries{dotSeries("area", delSums)}, Reference: &rdel, ReferenceLabel: "random order"},
 				{Title: "insertion AUC (higher is better)", YLabel: "area", Series: []reports.DotSeries{dotSeries("area", insSums)}, Reference: &rins, ReferenceLabel: "random order"},

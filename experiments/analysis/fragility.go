@@ -55,7 +55,7 @@ func (rd *runData) fragility(t runfolder.PlanTest, save figureSaver) (section, e
 			kept = append(kept, s)
 			keptSer.Mean, keptSer.Lo, keptSer.Hi = append(keptSer.Mean, s.Mean), append(keptSer.Lo, s.Lo), append(keptSer.Hi, s.Hi)
 		}
-		curves := &reports.Curves{Title: fmt.Sprintf("%s: fragility, maps of randomly perturbed images against the original maps (mean, 95%% CI over %d images)", m.Name, n),
+		curves := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: fragility, maps of randomly perturbed images against the original maps (mean, 95%% CI over %d images)", m.Name, n),
 			XLabels: append([]string{"original"}, labels...), XTitle: "random sign perturbation, L∞ size ε of the input range", Columns: 3}
 		var lastBy []map[string]stats.Summary
 		var methods []int
@@ -68,7 +68,7 @@ func (rd *runData) fragility(t runfolder.PlanTest, save figureSaver) (section, e
 		for _, metric := range pf.Metrics {
 			panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
 			for j, ki := range methods {
-				s := reports.Series{Name: pf.Methods[ki].Dir, Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
+				s := reports.Series{Name: reports.MethodName(pf.Methods[ki].Dir), Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
 				for k, si := range steps {
 					vals, err := rd.compare(mi, ki, []int{si}, metric)
 					if err != nil {

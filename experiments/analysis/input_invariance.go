@@ -40,7 +40,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 		for ki := range pf.Methods {
 			if rd.maps[mi][0][ki] != nil && rd.maps[mi][si][ki] != nil {
 				methods = append(methods, ki)
-				names = append(names, pf.Methods[ki].Dir)
+				names = append(names, reports.MethodName(pf.Methods[ki].Dir))
 			}
 		}
 		n := len(pf.Images)
@@ -71,10 +71,13 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 			}
 			relSums, corSums = append(relSums, r), append(corSums, c)
 		}
-		zero, one := 0.0, 1.0
-		dots := &reports.Dots{Title: fmt.Sprintf("%s: input invariance, maps of the original model and of the model with inputs shifted by %+g of the range (mean, 95%% CI over %d images)", m.Name, t.Shift, n),
+		tol, zero, one := float64(invarianceTolerance), 0.0, 1.0
+		dots := &reports.Dots{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: input invariance, maps of the original model and of the model with inputs shifted by %+g of the range (mean, 95%% CI over %d images)", m.Name, t.Shift, n),
 			Categories: names, Columns: 2, Panels: []reports.DotPanel{
-				{Title: "largest difference / largest |map|", YLabel: "relative difference", Series: []reports.DotSeries{dotSeries("value", relSums)}, Reference: &zero, ReferenceLabel: "invariant"},
+				// A log axis: float32 rounding (1e-7) and the 1% tolerance
+				// both look like 0 on a linear one.
+				{Title: "largest difference / largest |map|", YLabel: "relative difference (log)", Series: []reports.DotSeries{dotSeries("value", relSums)}, LogY: true,
+					Lines: []reports.HLine{{Y: tol, Label: fmt.Sprintf("tolerance (%g%%)", 100*tol), Note: fmt.Sprintf("%g%%", 100*tol)}}},
 				{Title: "Pearson correlation", YLabel: "correlation", Series: []reports.DotSeries{dotSeries("value", corSums)}, Reference: &one, ReferenceLabel: "invariant"},
 			}}
 		name := runfolder.SafeName(m.Name) + "-input-invariance"
@@ -128,7 +131,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 			reports.Block{Heading: "Input invariance: " + m.Name, Bullets: true, Text: append([]string{fmt.Sprintf(
 				"The input is shifted by %v (per channel) and %s's bias absorbs it, so both models compute the same function: their logits differ by at most %.2g over the images (float32 rounding). A method is invariant when the maps differ by less than %g%% of the largest |map| (the interval's upper end).",
 				step.Shift, step.Layers[0], step.LogitError, invarianceTolerance*100)}, lines...)},
-			reports.Block{Figure: png, Links: links, Caption: "Difference between the maps of the original and the shifted model (Kindermans et al. 2017): 0 and a correlation of 1 for an input-invariant method."},
+			reports.Block{Figure: png, Links: links, Caption: fmt.Sprintf("Difference between the maps of the original and the shifted model (Kindermans et al. 2017): 0 and a correlation of 1 for an input-invariant method. The relative difference is on a log axis (float32 rounding, about 1e-7, and the %g%% tolerance under which a method counts as invariant both look like 0 on a linear one); the lowest tick holds every smaller value, 0 included.", 100*invarianceTolerance)},
 			reports.Block{Figure: gridPNG, Links: gridLinks, Caption: "The maps of both models on the first images, each normalised on its own."})
 	}
 	return sec, nil

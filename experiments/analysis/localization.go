@@ -62,10 +62,10 @@ func (rd *runData) localization(t runfolder.PlanTest, save figureSaver) (section
 		for ki, meth := range pf.Methods {
 			if rd.maps[mi][0][ki] != nil && meth.Name != "class-model" {
 				methods = append(methods, ki)
-				names = append(names, meth.Dir)
+				names = append(names, reports.MethodName(meth.Dir))
 			}
 		}
-		dots := &reports.Dots{Title: fmt.Sprintf("%s: localization on the object masks, mean and 95%% CI over %d images", m.Name, n), Categories: names, Columns: 3}
+		dots := &reports.Dots{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: localization on the object masks, mean and 95%% CI over %d images", m.Name, n), Categories: names, Columns: 3}
 		sums := make([][]stats.Summary, len(measures))
 		for qi, q := range measures {
 			for _, ki := range methods {

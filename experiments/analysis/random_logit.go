@@ -26,10 +26,10 @@ func (rd *runData) randomLogit(t runfolder.PlanTest, save figureSaver) (section,
 		for ki := range pf.Methods {
 			if rd.maps[mi][0][ki] != nil && rd.maps[mi][si][ki] != nil && pf.Methods[ki].Name != "class-model" {
 				methods = append(methods, ki)
-				names = append(names, pf.Methods[ki].Dir)
+				names = append(names, reports.MethodName(pf.Methods[ki].Dir))
 			}
 		}
-		dots := &reports.Dots{Title: fmt.Sprintf("%s: random logit, maps of the explained class against those of a random other class (mean, 95%% CI over %d images)", m.Name, len(pf.Images)),
+		dots := &reports.Dots{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: random logit, maps of the explained class against those of a random other class (mean, 95%% CI over %d images)", m.Name, len(pf.Images)),
 			Categories: names, Columns: 3}
 		by := make([]map[string]stats.Summary, len(methods))
 		for i := range by {

@@ -26,6 +26,22 @@ type randomization struct {
 	verdicts []string
 	findings []Finding
 	emprt    []string
+	// steps are the rows of the table of each step's predictions.
+	steps []stepRow
+}
+
+// stepRow is one randomization step's model against the original: the
+// top-1 agreement over the images and the mean |change| of the explained
+// class's score.
+type stepRow struct {
+	Model     string   `json:"model"`
+	Mode      string   `json:"mode"`
+	Step      int      `json:"step"`
+	Layer     string   `json:"layer"`
+	Repeats   int      `json:"repeats"`
+	Agree     int      `json:"top1_agree"`
+	Images    int      `json:"images"`
+	MeanDelta *float64 `json:"mean_abs_score_change"`
 }
 
 // model writes the blocks of model mi's randomization series; pages are
@@ -38,20 +54,68 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 		// The randomization grid: methods × (original, each layer).
 		progress(m.Name + " " + sr.mode)
 		for pi, ks := range pages {
-			g, err := rd.randomizationGrid(mi, sr, ks)
+			all, err := rd.randomizationGrid(mi, sr, ks)
 			if err != nil {
 				return nil, err
 			}
+			// A grid that fits a page: the input, the original and at most
+			// gridLayers layers, evenly spaced (the first and the last
+			// kept); a deeper model's every layer goes to an appendix
+			// figure (-all).
+			g, picked := all, len(sr.layers)
+			if len(sr.layers) > gridLayers {
+				cols := []int{0, 1}
+				for _, l := range reports.PickColumns(sr.layers, gridLayers, nil) {
+					cols = append(cols, l+2)
+				}
+				if g, err = all.SelectColumns(cols...); err != nil {
+					return nil, err
+				}
+				picked = len(cols) - 2
+			}
+			g.Width = reports.PaperTextWidth
 			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-grid", pi)
 			png, links, err := save(name, g.Save)
 			if err != nil {
 				return nil, err
 			}
-			b := reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi), Links: links}
+			caption := gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi)
+			if picked < len(sr.layers) {
+				caption += fmt.Sprintf(" %d of the %d layers, evenly spaced; every layer: figure %s.", picked, len(sr.layers), name+"-all")
+			}
+			b := reports.Block{Figure: png, Caption: caption, Links: links}
 			if pi == 0 {
 				b.Heading = fmt.Sprintf("%s: %s randomization", m.Name, sr.mode)
 			}
 			blocks = append(blocks, b)
+			if picked < len(sr.layers) {
+				png, links, err := save(name+"-all", all.Save)
+				if err != nil {
+					return nil, err
+				}
+				blocks = append(blocks, reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi) + " Every layer (appendix).", Links: links})
+			}
+		}
+		// Each step's predictions (summed over its repeats).
+		for li, st := range sr.steps {
+			row := stepRow{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Repeats: len(st)}
+			var dzs []float64
+			for _, si := range st {
+				agree, n, dz, ok := rd.stepPredictions(mi, sr.ref, si)
+				if !ok {
+					continue
+				}
+				row.Agree += agree
+				row.Images += n
+				dzs = append(dzs, dz)
+			}
+			if row.Images == 0 {
+				continue
+			}
+			if len(dzs) > 0 {
+				row.MeanDelta = ptr(mean(dzs))
+			}
+			r.steps = append(r.steps, row)
 		}
 		// Similarity to the original maps, per metric and method.
 		series := make([]map[int]reports.Series, len(pf.Metrics)) // [metric][method]
@@ -64,13 +128,13 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				if rd.na[mi][ki] != "" {
 					continue
 				}
-				s := reports.Series{Name: meth.Dir, Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
+				s := reports.Series{Name: reports.MethodName(meth.Dir), Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
 				for li, steps := range sr.steps {
-					vals, err := rd.compare(mi, ki, steps, metric)
+					each, err := rd.compareEach(mi, ki, steps, metric)
 					if err != nil {
 						return nil, err
 					}
-					sum, err := stats.Bootstrap(vals, stats.Options{Resamples: bootstrapResamples, Seed: pf.Seed})
+					sum, seeds, err := rd.summarize(each)
 					if err != nil {
 						return nil, err
 					}
@@ -80,18 +144,37 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 					}
 					s.Mean, s.Lo, s.Hi = append(s.Mean, mean), append(s.Lo, lo), append(s.Hi, hi)
 					r.sims = append(r.sims, similarity{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Method: meth.Dir,
-						Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), sum: sum})
+						Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), Seeds: finiteOrNil(seeds), sum: sum})
 				}
 				series[mt][ki] = s
 			}
 		}
 		for pi, ks := range methodPages(rd.applicable(mi)) {
-			curves := &reports.Curves{Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
-				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 3}
+			curves := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
+				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 2,
+				Width: reports.PaperTextWidth}
 			for mt, metric := range pf.Metrics {
 				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
 				for _, ki := range ks {
 					panel.Series = append(panel.Series, series[mt][ki])
+				}
+				if metric == r.primary {
+					// The verdict's threshold, and each method's null floor:
+					// the similarity of a map with no model in it.
+					panel.Lines = []reports.HLine{{Y: verdictThreshold, Label: fmt.Sprintf("verdict threshold (%.1f)", verdictThreshold)}}
+					for _, ki := range ks {
+						null, err := rd.nullScores(mi, rd.maps[mi][sr.ref][ki], metric)
+						if err != nil {
+							return nil, err
+						}
+						ns, err := rd.bootstrap(null)
+						if err != nil {
+							return nil, err
+						}
+						if ns.N > 0 {
+							panel.Bands = append(panel.Bands, reports.HBand{Lo: ns.Lo, Hi: ns.Hi, Series: reports.MethodName(pf.Methods[ki].Dir)})
+						}
+					}
 				}
 				curves.Panels = append(curves.Panels, panel)
 			}
@@ -101,7 +184,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				return nil, err
 			}
 			blocks = append(blocks, reports.Block{Figure: png,
-				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s randomization up to each layer (x axis, from the logits towards the input)%s; lines are means over the images, bands bootstrap 95%% confidence intervals.", m.Name, sr.mode, pageNote(methodPages(rd.applicable(mi)), pi)),
+				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s (x axis)%s; lines are means over the images, bands bootstrap 95%% confidence intervals; in the %s panel, the dashed line is the verdict's threshold and the dotted bands each method's null floor (the similarity of a map with no model in it, |input| × noise, to its original maps).", m.Name, stepPhrase(sr.base), pageNote(methodPages(rd.applicable(mi)), pi), metricDefs[r.primary].title),
 				Links:   links})
 		}
 		if sr.base != "cascading" {
@@ -152,7 +235,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			zeros := zeroFraction(orig, randomized)
 			row = append(row, fl.Null.String(), fg.String(), fmt.Sprintf("%.0f%%", 100*zeros))
-			word, line := verdict(m.Name, label, r.primary, byMetric, pf.Metrics, last, fallsBelow(r.sims, m.Name, meth.Dir, sr.mode, r.primary, sr.layers), fl, fg, zeros)
+			word, line := verdict(m.Name, label, r.primary, byMetric, pf.Metrics, last, fallsBelow(r.sims, m.Name, meth.Dir, sr.mode, r.primary, sr.layers)+seedCrossing(r.sims, m.Name, meth.Dir, sr.mode, r.primary, last), fl, fg, zeros)
 			cell := word
 			if v := verdictOf(word); v != word {
 				cell = v + ": " + word
@@ -179,7 +262,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			ew := "complexity does not rise"
 			if e.N > 0 && e.Lo > 1 {
-				ew = "complexity rises (passes)"
+				ew = "complexity rises"
 			}
 			one := 1.0
 			if sr.mode != sr.base {
@@ -190,4 +273,61 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 		}
 	}
 	return blocks, nil
+}
+
+// finiteOrNil is the finite values of v, nil for none (JSON has no NaN).
+func finiteOrNil(v []float64) []float64 {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]float64, 0, len(v))
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// seedCrossing says where each repeat's (seed's) mean similarity first
+// falls below the verdict threshold, with the spread over the seeds
+// (stats.CrossingSteps); "" without repeats.
+func seedCrossing(sims []similarity, model, method, mode, metric string, steps int) string {
+	var curves [][]float64
+	for _, s := range sims {
+		if s.Model != model || s.Method != method || s.Mode != mode || s.Metric != metric {
+			continue
+		}
+		if len(s.Seeds) < 2 || (curves != nil && len(s.Seeds) != len(curves)) {
+			return ""
+		}
+		if curves == nil {
+			curves = make([][]float64, len(s.Seeds))
+		}
+		for r, v := range s.Seeds {
+			curves[r] = append(curves[r], v)
+		}
+	}
+	if curves == nil || len(curves[0]) != steps {
+		return ""
+	}
+	c, err := stats.CrossingSteps(curves, verdictThreshold)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" Over the %d re-initialisation seeds, each seed's mean falls below %.1f at %s.", len(curves), verdictThreshold, c)
+}
+
+// stepPhrase says what the x axis of a mode's curves randomizes.
+func stepPhrase(mode string) string {
+	switch mode {
+	case "cascading":
+		return "cascading randomization up to each layer, from the logits towards the input"
+	case "bottom-up":
+		return "bottom-up randomization up to each layer, from the input towards the logits"
+	}
+	return "randomization of each layer alone"
 }

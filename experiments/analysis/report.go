@@ -54,6 +54,10 @@ const (
 	// memory and time of a figure do not grow with the methods: one grid
 	// of 1600 methods took 1.8 GB.
 	GridMethods = 20
+	// gridLayers is the most randomized layers of the randomization grid
+	// that goes into a page (7 inches wide, text ≥ 7 points); a deeper
+	// model's grid of every layer is an appendix figure.
+	gridLayers = 8
 	// bootstrapResamples of every interval.
 	bootstrapResamples = 10000
 )
@@ -63,31 +67,29 @@ const (
 var Metrics = []string{"spearman", "spearman-abs", "ssim", "hog-pearson", "top-k", "pearson"}
 
 // metricDefs are the similarity metrics of the report: a display name and
-// the comparison of a randomized model's map b with the original map a.
+// the comparison of a randomized model's map b with the original map a,
+// metrics.Measures under its one policy for degenerate maps: a pair where
+// either map is constant, all zero or not finite has no value (NaN,
+// counted as dropped) in every metric alike.
 var metricDefs = map[string]struct {
 	title string
 	f     func(a, b []float32, h, w int) (float64, error)
 }{
-	"spearman":     {"Spearman (signed)", func(a, b []float32, h, w int) (float64, error) { return metrics.Spearman(a, b), nil }},
-	"spearman-abs": {"Spearman (absolute)", func(a, b []float32, h, w int) (float64, error) { return metrics.SpearmanAbs(a, b), nil }},
-	"pearson":      {"Pearson", func(a, b []float32, h, w int) (float64, error) { return metrics.Pearson(a, b), nil }},
-	"ssim": {"SSIM", func(a, b []float32, h, w int) (float64, error) {
-		na, nb := minMax(a), minMax(b)
-		if na == nil || nb == nil {
-			return math.NaN(), nil
-		}
-		return metrics.SSIM(na, nb, h, w, 1)
-	}},
-	"hog-pearson": {"HOG Pearson", func(a, b []float32, h, w int) (float64, error) {
-		na, nb := minMax(a), minMax(b)
-		if na == nil || nb == nil {
-			return math.NaN(), nil
-		}
-		return metrics.HOGPearson(na, nb, h, w, metrics.HOGOptions{})
-	}},
-	"top-k": {"top-10% intersection", func(a, b []float32, h, w int) (float64, error) {
-		return metrics.TopKIntersection(a, b, max(1, int(math.Ceil(topKFraction*float64(len(a))))))
-	}},
+	"spearman":     {"Spearman (signed)", measure("spearman")},
+	"spearman-abs": {"Spearman (absolute)", measure("spearman-abs")},
+	"pearson":      {"Pearson", measure("pearson")},
+	"ssim":         {"SSIM", measure("ssim")},
+	"hog-pearson":  {"HOG Pearson", measure("hog-pearson")},
+	"top-k":        {"top-10% intersection", measure("top-k")},
+}
+
+// measure is the comparison of metrics.Measures[name] on every pixel.
+func measure(name string) func(a, b []float32, h, w int) (float64, error) {
+	m := metrics.Measures[name]
+	return func(a, b []float32, h, w int) (float64, error) {
+		r, err := m.Compare(a, b, h, w, nil)
+		return r.Value, err
+	}
 }
 
 // minMax scales m to [0, 1]; nil for a constant map.
@@ -118,6 +120,10 @@ type runData struct {
 	na      [][]string
 	scores  [][][]float32
 	display []*tensor.Tensor
+	// stepScores[model][step] are the explained class's scores (logits,
+	// or probabilities) of each image at each step, from the first method
+	// that gives them; nil where none does.
+	stepScores [][][]float32
 	// null are the null maps of each model (nullMaps), made when needed.
 	null []*tensor.Tensor
 	// predicted[model][step] are the predictions on perturbed inputs
@@ -148,6 +154,7 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 			rd.maps = append(rd.maps, nil)
 			rd.signed, rd.na, rd.scores = append(rd.signed, nil), append(rd.na, nil), append(rd.scores, nil)
 			rd.predicted, rd.info = append(rd.predicted, nil), append(rd.info, nil)
+			rd.stepScores = append(rd.stepScores, nil)
 			continue
 		}
 		disp, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs", runfolder.SafeName(m.Name)+".npy"))
@@ -157,6 +164,8 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 		rd.display = append(rd.display, disp)
 		steps := make([][]*tensor.Tensor, len(m.Steps))
 		pred := make([][]int, len(m.Steps))
+		stepScores := make([][]float32, len(m.Steps))
+		stepMethod := make([]int, len(m.Steps))
 		signed := make([]bool, len(pf.Methods))
 		na := make([]string, len(pf.Methods))
 		scores := make([][]float32, len(pf.Methods))
@@ -176,6 +185,13 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 			var r runfolder.UnitResult
 			if err := json.Unmarshal(b, &r); err != nil {
 				return nil, fmt.Errorf("experiments: %s.json: %w", base, err)
+			}
+			if len(r.Scores) > 0 && (stepScores[u.Step] == nil || stepMethod[u.Step] == u.Method) {
+				if stepScores[u.Step] == nil {
+					stepScores[u.Step], stepMethod[u.Step] = make([]float32, n), u.Method
+				}
+				lo, _ := pf.BatchRange(u.Batch)
+				copy(stepScores[u.Step][lo:], r.Scores)
 			}
 			if len(r.Predicted) > 0 {
 				if pred[u.Step] == nil {
@@ -213,6 +229,7 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 		rd.na = append(rd.na, na)
 		rd.scores = append(rd.scores, scores)
 		rd.predicted = append(rd.predicted, pred)
+		rd.stepScores = append(rd.stepScores, stepScores)
 		rd.info = append(rd.info, info)
 	}
 	return rd, nil
@@ -274,27 +291,64 @@ type similarity struct {
 	Mean    *float64 `json:"mean"`
 	Lo      *float64 `json:"ci_low"`
 	Hi      *float64 `json:"ci_high"`
-	sum     stats.Summary
+	// Seeds are the means over the images of each repeat (each its own
+	// seed), when the test has several.
+	Seeds []float64 `json:"seed_means,omitempty"`
+	sum   stats.Summary
 }
 
 // compare computes a metric between the original maps and those of the
 // given steps (repeats), image by image: the mean over repeats.
 func (rd *runData) compare(mi, ki int, steps []int, metric string) ([]float64, error) {
+	each, err := rd.compareEach(mi, ki, steps, metric)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(each[0]))
+	for i := range out {
+		var sum float64
+		for _, row := range each {
+			sum += row[i]
+		}
+		out[i] = sum / float64(len(each))
+	}
+	return out, nil
+}
+
+// compareEach is compare for each step (repeat) apart: [repeat][image].
+func (rd *runData) compareEach(mi, ki int, steps []int, metric string) ([][]float64, error) {
 	orig := rd.maps[mi][rd.pf.Models[mi].Steps[steps[0]].Ref][ki]
 	n, h, w := orig.Shape[0], orig.Shape[1], orig.Shape[2]
-	out := make([]float64, n)
-	for i := range n {
-		var sum float64
-		for _, si := range steps {
+	out := make([][]float64, len(steps))
+	for r, si := range steps {
+		out[r] = make([]float64, n)
+		for i := range n {
 			v, err := metricDefs[metric].f(orig.Item(i).Data, rd.maps[mi][si][ki].Item(i).Data, h, w)
 			if err != nil {
 				return nil, fmt.Errorf("experiments: %s: %w", metric, err)
 			}
-			sum += v
+			out[r][i] = v
 		}
-		out[i] = sum / float64(len(steps))
 	}
 	return out, nil
+}
+
+// summarize is the mean of a similarity over the images with its
+// interval: a bootstrap over the images for one repeat, over the repeats'
+// seeds and the images (stats.Hierarchical, crossed) for several, so that
+// the interval covers the re-initialisation draws too; seeds are then
+// each repeat's mean over the images.
+func (rd *runData) summarize(each [][]float64) (sum stats.Summary, seeds []float64, err error) {
+	opt := stats.Options{Resamples: bootstrapResamples, Seed: rd.pf.Seed}
+	if len(each) == 1 {
+		sum, err = stats.Bootstrap(each[0], opt)
+		return sum, nil, err
+	}
+	h, err := stats.Hierarchical(each, stats.HierarchicalOptions{Options: opt})
+	if err != nil {
+		return sum, nil, err
+	}
+	return h.Summary, h.SeedMeans, nil
 }
 
 func ptr(v float64) *float64 {
@@ -533,6 +587,21 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	progress("tables and pages")
 	var tableLinks []reports.Link
 	writeTable := func(name string, t *reports.Table, rows any) error {
+		// The papers' names of the methods in every table format (the
+		// JSON rows keep the folder names).
+		if c := slices.Index(t.Columns, "method"); c >= 0 {
+			for _, r := range t.Rows {
+				r[c] = displayMethod(r[c])
+			}
+		}
+		// LaTeX that a two-column paper takes: wide tables across both
+		// columns, shrunk to the text width; long ones split over pages.
+		switch {
+		case len(t.Rows) > 40:
+			t.TeX = reports.TeXSupertabular
+		case len(t.Columns) > 5:
+			t.TeX = reports.TeXWide
+		}
 		for _, f := range pf.Tables {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -601,6 +670,20 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		}
 		if err := writeTable("similarity", full, sims); err != nil {
 			return nil, err
+		}
+		if len(rz.steps) > 0 {
+			st := &reports.Table{Caption: "The models of each randomization step against the original model: the share of images whose predicted class stays the original model's (top-1 agreement; over every repeat) and the mean |change| of the explained class's score (logit, or probability).",
+				Label: "tab:" + runfolder.SafeName(pf.Name) + "-randomization-predictions", Columns: []string{"model", "mode", "step", "layer", "top-1 agreement", "mean |Δ score|"}, Align: "llrlrr"}
+			for _, r := range rz.steps {
+				dz := "n/a"
+				if r.MeanDelta != nil {
+					dz = reports.FormatFixed(*r.MeanDelta, 2)
+				}
+				st.Rows = append(st.Rows, []string{r.Model, r.Mode, strconv.Itoa(r.Step), r.Layer, fmt.Sprintf("%d/%d", r.Agree, r.Images), dz})
+			}
+			if err := writeTable("randomization-predictions", st, rz.steps); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// The other tests.
@@ -674,18 +757,32 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			return nil, err
 		}
 	}
-	if len(verdictBlock.Text) > 0 {
-		page.Blocks = append(page.Blocks, verdictBlock, reports.Block{Heading: "Summary", Table: summary})
+	if vt := verdictTable("tab:"+runfolder.SafeName(pf.Name)+"-verdicts", findings); len(vt.Rows) > 0 {
+		// The verdicts first, in one compact table, right after the
+		// introduction; the prose verdicts last.
+		page.Blocks = slices.Insert(page.Blocks, 1, reports.Block{Heading: "Verdicts", Table: vt})
+		verdictBlock.Heading = "Verdicts in words"
 	}
 	if len(emprtLines) > 0 {
 		rep.Verdicts = append(rep.Verdicts, emprtLines...)
+	}
+	// The figures, then the summary tables, then the verdicts in words.
+	page.Blocks = append(page.Blocks, modelBlocks...)
+	page.Blocks = append(page.Blocks, testBlocks...)
+	page.Blocks = append(page.Blocks, layerBlocks...)
+	if len(summary.Rows) > 0 {
+		page.Blocks = append(page.Blocks, reports.Block{Heading: "Summary", Table: summary})
+	}
+	if len(emprtLines) > 0 {
 		page.Blocks = append(page.Blocks, reports.Block{Heading: "Efficient MPRT", Bullets: true, Text: append([]string{
 			"The efficient MPRT of Hedström et al. (2024) asks whether a method's maps become more complex, not merely different, when the model's weights are randomized: the ratio of the discrete entropy of the histogram of |map| (100 bins, scaled to the map's maximum) after cascading randomization of every layer to that of the original map, per image; mean and bootstrap 95% interval. Above 1: the maps lose their structure."},
 			emprtLines...)})
 	}
-	page.Blocks = append(page.Blocks, modelBlocks...)
-	page.Blocks = append(page.Blocks, testBlocks...)
-	page.Blocks = append(page.Blocks, layerBlocks...)
+	if len(verdictBlock.Text) > 0 {
+		// The randomization test's verdicts in words (the other tests'
+		// are in their sections).
+		page.Blocks = append(page.Blocks, verdictBlock)
+	}
 	if len(tableLinks) > 0 {
 		page.Blocks = append(page.Blocks, reports.Block{Heading: "Tables", Links: tableLinks,
 			Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
@@ -756,13 +853,14 @@ func xTitle(mode string) string {
 }
 
 func gridCaption(m runfolder.PlanModel, sr series, image string) string {
+	const under = " Left: the input, the class explained and its score; under each column, the top-1 agreement of that model's predictions with the original model's over every image of the run and the mean |change| of the explained class's score (|Δz|): the proof that the randomization changed the model."
 	switch sr.mode {
 	case "cascading":
-		return fmt.Sprintf("Cascading randomization (Adebayo et al. 2018, Fig. 2) of %s on image %s: each column randomizes one more layer, from the logits towards the input; each map is normalised on its own.", m.Name, image)
+		return fmt.Sprintf("Cascading randomization (Adebayo et al. 2018, Fig. 2) of %s on image %s: each column randomizes one more layer, from the logits towards the input; each map is normalised on its own.", m.Name, image) + under
 	case "bottom-up":
-		return fmt.Sprintf("Bottom-up randomization of %s on image %s: each column randomizes one more layer, from the input towards the logits; each map is normalised on its own.", m.Name, image)
+		return fmt.Sprintf("Bottom-up randomization of %s on image %s: each column randomizes one more layer, from the input towards the logits; each map is normalised on its own.", m.Name, image) + under
 	}
-	return fmt.Sprintf("Independent randomization of %s on image %s: each column randomizes only the layer named; each map is normalised on its own.", m.Name, image)
+	return fmt.Sprintf("Independent randomization of %s on image %s: each column randomizes only the layer named; each map is normalised on its own.", m.Name, image) + under
 }
 
 // primaryMetric is the metric verdicts read: the rank correlation of
@@ -791,7 +889,8 @@ func verdict(model, method, primary string, by map[string]stats.Summary, all []s
 		}
 	}
 	title := metricDefs[primary].title
-	atFloor := fl.Null.N > 0 && (fl.Verdict == stats.AtFloor || fl.Verdict == stats.FloorUndecided)
+	atFloor := fl.Null.N > 0 && fl.Verdict == stats.AtFloor
+	undecided := fl.Null.N > 0 && fl.Verdict == stats.FloorUndecided
 	switch {
 	case s.N == 0:
 		word = "undetermined"
@@ -808,6 +907,10 @@ func verdict(model, method, primary string, by map[string]stats.Summary, all []s
 		word = "at the null floor"
 		line = fmt.Sprintf("%s, %s: %s to the original map is %s after all %d layers are randomized, but a map with no model in it (|input| × noise) scores %s against the original maps (difference %s): the measure cannot tell this method's change (at the null floor); %.0f%% of the pixels are 0 in both maps, and on the image's foreground alone %s is %s",
 			model, method, title, s, layers, fl.Null, fl.Diff, 100*zeros, title, fg)
+	case s.Lo >= verdictThreshold && undecided:
+		word = "inconclusive"
+		line = fmt.Sprintf("%s, %s: %s to the original map stays %s after all %d layers are randomized, but not clearly above the null floor %s (difference %s, margin %.2f): inconclusive",
+			model, method, title, s, layers, fl.Null, fl.Diff, floorMargin)
 	case s.Lo >= verdictThreshold:
 		word = "barely changes"
 		line = fmt.Sprintf("%s, %s: %s to the original map stays %s after all %d layers are randomized, above the null floor %s: the map barely depends on the weights (fails)",
@@ -885,7 +988,10 @@ func (rd *runData) mapsGrid(mi int, cols []int) (*reports.Grid, error) {
 	m := pf.Models[mi]
 	g := &reports.Grid{Title: fmt.Sprintf("%s: saliency maps (original weights)", m.Name), Columns: []string{"input"}}
 	for _, ki := range cols {
-		g.Columns = append(g.Columns, pf.Methods[ki].Dir)
+		g.Columns = append(g.Columns, reports.MethodName(pf.Methods[ki].Dir))
+	}
+	if len(g.Columns) <= 12 {
+		g.Width = reports.PaperTextWidth
 	}
 	for i := range min(len(pf.Images), gridImages) {
 		disp := rd.display[mi].Item(i)
@@ -929,14 +1035,30 @@ func (rd *runData) randomizationGrid(mi int, sr series, ks []int) (*reports.Grid
 	pf := rd.pf
 	m := pf.Models[mi]
 	g := &reports.Grid{Title: fmt.Sprintf("%s, %s randomization, image %s", m.Name, sr.mode, pf.Images[0].ID),
-		Columns: append([]string{"original"}, sr.layers...)}
-	for _, ki := range ks {
+		Columns: append([]string{"input", "original"}, sr.layers...)}
+	steps := []int{sr.ref}
+	for _, s := range sr.steps {
+		steps = append(steps, s[0])
+	}
+	// Under each column, the proof that the model changed: its top-1
+	// agreement with the original model and the change of the explained
+	// class's score, over every image.
+	g.ColumnNotes = append(g.ColumnNotes, "")
+	for _, si := range steps {
+		g.ColumnNotes = append(g.ColumnNotes, rd.stepNote(mi, sr.ref, si))
+	}
+	input, err := reports.Image(rd.display[mi].Item(0))
+	if err != nil {
+		return nil, err
+	}
+	for r, ki := range ks {
 		meth := pf.Methods[ki]
-		steps := []int{sr.ref}
-		for _, s := range sr.steps {
-			steps = append(steps, s[0])
+		// The input once, in the first row, with the class explained and
+		// its score (Adebayo et al. 2018, Fig. 2).
+		row := []reports.Cell{{}}
+		if r == 0 {
+			row[0] = reports.Cell{Image: input, Caption: rd.inputCaption(mi, sr.ref, 0)}
 		}
-		var row []reports.Cell
 		for _, si := range steps {
 			cell, err := rd.mapCell(mi, si, ki, 0, false)
 			if err != nil {
@@ -945,10 +1067,81 @@ func (rd *runData) randomizationGrid(mi int, sr series, ks []int) (*reports.Grid
 			row = append(row, cell)
 		}
 		markBar(g, rd.signed[mi][ki])
-		g.Rows = append(g.Rows, meth.Dir)
+		g.Rows = append(g.Rows, reports.MethodName(meth.Dir))
 		g.Cells = append(g.Cells, row)
 	}
 	return g, nil
+}
+
+// inputCaption names what model mi explains on image i and its score at
+// step si: "Sneaker · logit 7.31".
+func (rd *runData) inputCaption(mi, si, i int) string {
+	m := rd.pf.Models[mi]
+	c := m.Explained(i)
+	if sc := rd.stepScores[mi][si]; sc != nil {
+		what := "logit"
+		if m.Probability {
+			what = "p"
+		}
+		if m.Unit != nil {
+			what = "value"
+		}
+		c += fmt.Sprintf(" · %s %s", what, reports.FormatFixed(float64(sc[i]), 2))
+	}
+	return c
+}
+
+// stepNote is the line under a randomization grid's column: the top-1
+// agreement of step si's model with the reference step's over the images,
+// and the mean |change| of the explained class's score.
+func (rd *runData) stepNote(mi, ref, si int) string {
+	agree, n, dz, ok := rd.stepPredictions(mi, ref, si)
+	if !ok {
+		return ""
+	}
+	if si == ref {
+		return fmt.Sprintf("%d images", n)
+	}
+	note := fmt.Sprintf("top-1 %d/%d", agree, n)
+	if !math.IsNaN(dz) {
+		note += fmt.Sprintf("\n|Δz| %s", reports.FormatFixed(dz, 2))
+	}
+	return note
+}
+
+// stepPredictions compares step si of model mi with step ref: how many of
+// the n images keep their predicted class (the original model's
+// predictions for step 0), and the mean |difference| of the explained
+// class's score (NaN without scores). ok is false when the step has no
+// predictions (a run before they were recorded).
+func (rd *runData) stepPredictions(mi, ref, si int) (agree, n int, dz float64, ok bool) {
+	m := rd.pf.Models[mi]
+	pred := rd.predicted[mi][si]
+	if si == ref || ref == 0 && si == 0 {
+		pred = m.Predicted
+	}
+	if pred == nil {
+		return 0, 0, 0, false
+	}
+	base := m.Predicted
+	if ref != 0 && rd.predicted[mi][ref] != nil {
+		base = rd.predicted[mi][ref]
+	}
+	n = len(pred)
+	for i := range n {
+		if pred[i] == base[i] {
+			agree++
+		}
+	}
+	dz = math.NaN()
+	if a, b := rd.stepScores[mi][ref], rd.stepScores[mi][si]; a != nil && b != nil {
+		var sum float64
+		for i := range a {
+			sum += math.Abs(float64(b[i]) - float64(a[i]))
+		}
+		dz = sum / float64(len(a))
+	}
+	return agree, n, dz, true
 }
 
 // predictionTable lists each image's label, prediction and the class
@@ -1056,4 +1249,14 @@ func markBar(g *reports.Grid, signed bool) {
 	} else {
 		g.Sequential = true
 	}
+}
+
+// displayMethod is a method's label as the papers name it, keeping a
+// suffix such as " (sMPRT)".
+func displayMethod(label string) string {
+	name, suffix, ok := strings.Cut(label, " (")
+	if ok {
+		return reports.MethodName(name) + " (" + suffix
+	}
+	return reports.MethodName(label)
 }

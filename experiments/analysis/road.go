@@ -49,7 +49,7 @@ func (rd *runData) road(t runfolder.PlanTest, save figureSaver) (section, error)
 			var s sums
 			s.ki = ki
 			for pi, src := range [][][]float64{mo, le} {
-				ser := reports.Series{Name: pf.MethodDir(ki)}
+				ser := reports.Series{Name: reports.MethodName(pf.MethodDir(ki))}
 				for k := range t.Fractions {
 					col := make([]float64, len(src))
 					for i := range src {
@@ -79,7 +79,7 @@ func (rd *runData) road(t runfolder.PlanTest, save figureSaver) (section, error)
 			}
 			all = append(all, s)
 		}
-		fig := &reports.Curves{Title: fmt.Sprintf("%s: ROAD (Rong et al. 2022), probability of the explained class with pixels removed and imputed, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
+		fig := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: ROAD (Rong et al. 2022), probability of the explained class with pixels removed and imputed, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
 			XLabels: xl, XTitle: "pixels removed", Columns: 2, Panels: []reports.Panel{morfPanel, lerfPanel}}
 		name := runfolder.SafeName(m.Name) + "-road"
 		png, links, err := save(name, fig.Save)

@@ -1,5 +1,12 @@
 package analysis
 
+import (
+	"fmt"
+	"math"
+
+	"github.com/saliencykit/saliency/reports"
+)
+
 // The verdict vocabulary of every report (docs/experiments.md, Verdicts):
 // a test asks whether a method has a property (its maps depend on the
 // weights, on the data's labels, on the class; they are invariant to a
@@ -48,7 +55,7 @@ var readings = map[string]string{
 	"more fragile than the prediction":        Fails,
 	"as robust under attack as under noise":   Passes,
 	"fragile under attack":                    Fails,
-	"complexity rises (passes)":               Passes,
+	"complexity rises":                        Passes,
 	"complexity does not rise":                Fails,
 }
 
@@ -59,4 +66,50 @@ func verdictOf(reading string) string {
 		return v
 	}
 	return Undetermined
+}
+
+// verdictClass is the colour of a verdict in the HTML tables.
+func verdictClass(v string) reports.Verdict {
+	switch v {
+	case Passes:
+		return reports.VerdictPass
+	case Fails, Degenerate:
+		return reports.VerdictFail
+	case Inconclusive, AtNullFloor:
+		return reports.VerdictInconclusive
+	case Undetermined:
+		return reports.VerdictUndetermined
+	}
+	return reports.VerdictNone
+}
+
+// verdictTable is the compact table that opens a report: one row per
+// finding with a verdict (each test's primary measure), the value with its
+// interval, the null floor where the measure has one, and the verdict,
+// colour-coded in HTML.
+func verdictTable(label string, findings []Finding) *reports.Table {
+	t := &reports.Table{Caption: "Verdicts: each test's primary measure per model and method, the mean over the images with its bootstrap 95% interval, the null floor (a map with no model in it) where the measure has one, and the verdict (docs/experiments.md, Verdicts); the sections below give the figures and every measure.",
+		Label: label, Columns: []string{"test", "model", "method", "measure", "value", "null floor", "verdict"}, Align: "lllllrl", Class: "compact"}
+	for _, f := range findings {
+		if f.Verdict == "" {
+			continue
+		}
+		val := "n/a"
+		if f.sum.N > 0 {
+			val = reports.FormatInterval(f.sum.Mean, f.sum.Lo, f.sum.Hi, 2)
+		}
+		floor := ""
+		if f.Floor != nil && !math.IsNaN(*f.Floor) {
+			floor = reports.FormatFixed(*f.Floor, 2)
+		}
+		v := f.Verdict
+		if f.Reading != "" && f.Reading != f.Verdict {
+			v = fmt.Sprintf("%s (%s)", f.Verdict, f.Reading)
+		}
+		t.Rows = append(t.Rows, []string{f.Test, f.Model, displayMethod(f.Method), f.Measure, val, floor, v})
+		cls := make([]string, len(t.Columns))
+		cls[len(cls)-1] = verdictClass(f.Verdict).Class()
+		t.Classes = append(t.Classes, cls)
+	}
+	return t
 }
