@@ -81,10 +81,11 @@ test-race: .tflib/env.mk
 	$(GO) test -race -count=1 -run '^($(RACE_TESTS))$$' ./tfgraph
 	$(GO) test -race -count=1 ./tensor ./images ./reports ./internal/... ./experiments/metrics ./experiments/stats
 
-## test-latex: the LaTeX of reports' tables (float, table*, supertabular, longtable) compiled in a two-column article with pdflatex (Debian: texlive-latex-base, texlive-latex-recommended, texlive-latex-extra); no TensorFlow needed
+## test-latex: the LaTeX of reports' tables (float, table*, supertabular, longtable), and every table of a report (REPORT=dir, e.g. experiments/paper.out; default the committed run's), compiled in a two-column article with pdflatex (Debian: texlive-latex-base, texlive-latex-recommended, texlive-latex-extra); no TensorFlow needed
 .PHONY: test-latex
 test-latex:
 	SALIENCY_LATEX=1 CGO_ENABLED=0 $(GO) test -count=1 -run '^TestLaTeXCompiles$$' -v ./reports
+	SALIENCY_LATEX=1 SALIENCY_LATEX_REPORT=$(REPORT) CGO_ENABLED=0 $(GO) test -count=1 -run '^TestReportLaTeX$$' -v ./experiments/analysis
 
 ## fuzz: each fuzz target for FUZZTIME (default 3m): experiment YAML, image decoding, card parsing; new crashers land in testdata/fuzz/ as regression cases
 FUZZTIME ?= 3m

@@ -79,6 +79,13 @@ const (
 	// column under "(continued)", centred. It needs
 	// \usepackage{supertabular}.
 	TeXSupertabular
+
+	// TeXWidePages is a table too long for one float and too wide for a
+	// column: table* floats of TeXPageRows rows each, shrunk to the text
+	// width if wider, the parts after the first captioned "(continued)",
+	// each followed by \clearpage; an appendix table of any size in a
+	// two-column paper (graphicx).
+	TeXWidePages
 )
 
 // Check reports a table whose rows and header do not all have the same
@@ -179,6 +186,8 @@ func (t *Table) LaTeX() []byte {
 		return t.longtable()
 	case TeXSupertabular:
 		return t.supertabular()
+	case TeXWidePages:
+		return t.widePages()
 	}
 	var b bytes.Buffer
 	n := t.width()
@@ -358,12 +367,13 @@ var texReplacer = strings.NewReplacer(
 	`α`, `$\alpha$`, `β`, `$\beta$`, `γ`, `$\gamma$`, `δ`, `$\delta$`, `ε`, `$\varepsilon$`,
 	`λ`, `$\lambda$`, `μ`, `$\mu$`, `π`, `$\pi$`, `ρ`, `$\rho$`, `σ`, `$\sigma$`, `τ`, `$\tau$`,
 	`²`, `\textsuperscript{2}`, `³`, `\textsuperscript{3}`, "\u00a0", `~`,
+	`Δ`, `$\Delta$`, `∇`, `$\nabla$`, `⊙`, `$\odot$`, `✓`, `yes`, `✗`, `no`,
 )
 
 // TeXEscape returns s as LaTeX text: the special characters & % $ # _ { }
 // ~ ^ \ < > | escaped, a newline as a space, a no-break space as ~, and the
-// minus sign, ±, ×, ·, …, ≤, ≥, ≈, →, dashes, °, ² and ³ and a few Greek
-// letters (α β γ δ ε λ μ π ρ σ τ) written as math or ASCII: "−0.5 ± 0.1"
+// minus sign, ±, ×, ·, …, ≤, ≥, ≈, →, dashes, °, ² and ³, a few Greek
+// letters (α β γ δ ε λ μ π ρ σ τ Δ), ∇ and ⊙ written as math or ASCII: "−0.5 ± 0.1"
 // becomes "$-$0.5 $\pm$ 0.1".
 func TeXEscape(s string) string { return texReplacer.Replace(s) }
 
@@ -552,4 +562,29 @@ func (t *Table) Save(path string) error {
 		return fmt.Errorf("reports: save %s: unknown table format %q; formats: csv, tex, md, html", path, strings.TrimPrefix(ext, "."))
 	}
 	return WriteFile(path, b)
+}
+
+// TeXPageRows is the number of rows of each float of TeXWidePages.
+const TeXPageRows = 40
+
+// widePages is LaTeX for TeXWidePages: a TeXWide table per TeXPageRows
+// rows, each followed by \clearpage, the label on the first.
+func (t *Table) widePages() []byte {
+	var b bytes.Buffer
+	parts := max(1, (len(t.Rows)+TeXPageRows-1)/TeXPageRows)
+	for p := range parts {
+		part := *t
+		part.TeX = TeXWide
+		part.Rows = t.Rows[p*TeXPageRows : min(len(t.Rows), (p+1)*TeXPageRows)]
+		if p > 0 {
+			part.Label = ""
+			part.Caption = "(continued)"
+			if t.Caption == "" {
+				part.Caption = ""
+			}
+		}
+		b.Write(part.LaTeX())
+		b.WriteString("\\clearpage\n")
+	}
+	return b.Bytes()
 }

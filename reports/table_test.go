@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,5 +313,23 @@ func TestTableHTMLClasses(t *testing.T) {
 	p.Blocks = append(p.Blocks, Block{Table: tb})
 	if h, err = p.HTML(t.TempDir()); err != nil || !strings.Contains(string(h), TableStyle+"</style>") {
 		t.Errorf("a page with a compact table lacks TableStyle (%v)", err)
+	}
+}
+
+// TeXWidePages sets a long table as table* floats of TeXPageRows rows, the
+// label on the first, "(continued)" on the others, each page cleared.
+func TestTeXWidePages(t *testing.T) {
+	tb := &Table{Caption: "Every step", Label: "tab:steps", Columns: []string{"step", "value"}, TeX: TeXWidePages}
+	for i := range 2*TeXPageRows + 1 {
+		tb.Rows = append(tb.Rows, []string{fmt.Sprint(i), "−0.00"})
+	}
+	tex := string(tb.LaTeX())
+	for what, want := range map[string]int{`\begin{table*}`: 3, `\clearpage`: 3, `\label{tab:steps}`: 1, `\caption{(continued)}`: 2, `\resizebox`: 3, "0.00": 2*TeXPageRows + 1} {
+		if got := strings.Count(tex, what); got != want {
+			t.Errorf("%q %d times, want %d", what, got, want)
+		}
+	}
+	if strings.Contains(tex, "-0.00") || strings.Contains(tex, "$-$0.00") {
+		t.Error("a negative zero")
 	}
 }

@@ -126,7 +126,7 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 	t.Align = "l" + strings.Repeat("l", len(columns))
 	// LaTeX: one row per test, model and method, split over the pages of
 	// a two-column paper (a matrix of every test is wider than any page).
-	lt := &reports.Table{Caption: t.Caption, Label: t.Label, Columns: []string{"test", "model", "method", "measure", "value", "null floor", "verdict"}, Align: "llllrrl", Rows: long, TeX: reports.TeXSupertabular}
+	lt := &reports.Table{Caption: t.Caption, Label: t.Label, Columns: []string{"test", "model", "method", "measure", "value", "null floor", "verdict"}, Align: "llllrrl", Rows: long, TeX: reports.TeXWidePages}
 	for _, f := range []string{"csv", "tex"} {
 		p := filepath.Join("summary." + f)
 		var b []byte

@@ -597,9 +597,9 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		// LaTeX that a two-column paper takes: wide tables across both
 		// columns, shrunk to the text width; long ones split over pages.
 		switch {
-		case len(t.Rows) > 40:
-			t.TeX = reports.TeXSupertabular
-		case len(t.Columns) > 5:
+		case len(t.Rows) > reports.TeXPageRows:
+			t.TeX = reports.TeXWidePages
+		case len(t.Columns) > 3:
 			t.TeX = reports.TeXWide
 		}
 		for _, f := range pf.Tables {
