@@ -95,3 +95,4 @@ func fieldByOption(v reflect.Value, opt string) reflect.Value {
 	}
 	return reflect.Value{}
 }
+

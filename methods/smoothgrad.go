@@ -3,6 +3,7 @@ package methods
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -39,6 +40,12 @@ type SmoothGrad struct {
 	// Reduce is the channel reduction of the map (default: the wrapped
 	// method's).
 	Reduce tensor.Reduction `yaml:"reduce"`
+	// Magnitude, for smoothgrad, averages |attribution| over the noisy
+	// copies instead of the raw attributions (whose mean then goes
+	// through |·| in the channel reduction, as Smilkov et al. 2017 define
+	// SmoothGrad): signs that flip between copies no longer cancel, and
+	// the map keeps more of its structure under model randomization.
+	Magnitude bool `yaml:"magnitude"`
 	// NoiseImages, when set, are the draws ε_s [n,H,W,C] (standard normal)
 	// instead of the seeded generator's: to compare with another tool on the
 	// same noise.
@@ -111,6 +118,9 @@ func (s *SmoothGrad) Validate() error {
 	}
 	if s.Noise != nil && *s.Noise < 0 {
 		return fmt.Errorf("methods: %s: noise must be ≥ 0, got %g", s.Name(), *s.Noise)
+	}
+	if s.Magnitude && s.Name() != "smoothgrad" {
+		return fmt.Errorf("methods: %s: magnitude is smoothgrad's option (%s aggregates squares already)", s.Name(), s.Name())
 	}
 	if err := validateReduction(s.Name(), s.Reduce); err != nil {
 		return err
@@ -204,7 +214,11 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 			for j := 0; j < ns; j++ {
 				a := res.Raw.Data[(i*ns+j)*per : (i*ns+j+1)*per]
 				for p := range dst {
-					dst[p] += a[p]
+					v := a[p]
+					if s.Magnitude {
+						v = float32(math.Abs(float64(v)))
+					}
+					dst[p] += v
 					dsq[p] += a[p] * a[p]
 				}
 			}
@@ -230,5 +244,5 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Maps{Method: s.Name(), Map: mp, Signed: signed && s.Name() == "smoothgrad", Raw: raw, Classes: classes, Scores: scores}, nil
+	return &Maps{Method: s.Name(), Map: mp, Signed: signed && s.Name() == "smoothgrad" && !s.Magnitude, Raw: raw, Classes: classes, Scores: scores}, nil
 }

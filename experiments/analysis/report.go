@@ -514,8 +514,15 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		page.Blocks = append(page.Blocks, reports.Block{Heading: "Input-independent maps", Bullets: true, Text: append([]string{
 			"These methods give the same map (up to scale: Pearson ≥ 0.9999) for different images of one predicted class: the map says what the class is, not where it is in the image. A test that perturbs the image cannot move such a map; its verdicts read degenerate, never passes."}, degenerate...)})
 	}
-	if slices.ContainsFunc(pf.Methods, func(m runfolder.PlanMethod) bool { return m.Name == "smoothgrad" }) {
-		page.Blocks = append(page.Blocks, reports.Block{Text: []string{"SmoothGrad averages the raw attributions over the noisy copies and reduces the mean over the channels afterwards (|·| of the mean for one channel), as Smilkov et al. (2017) define it; the mean of |attribution| over the copies is another map, which keeps more of its structure under randomization."}})
+	for _, m := range pf.Methods {
+		if m.Name != "smoothgrad" {
+			continue
+		}
+		if mag, _ := m.Options["magnitude"].(bool); mag {
+			page.Blocks = append(page.Blocks, reports.Block{Text: []string{fmt.Sprintf("%s averages |attribution| over the noisy copies (magnitude: true), not the raw attributions as Smilkov et al. (2017) do: signs that flip between copies do not cancel.", displayMethod(m.Dir))}})
+			continue
+		}
+		page.Blocks = append(page.Blocks, reports.Block{Text: []string{fmt.Sprintf("%s averages the raw attributions over the noisy copies and reduces the mean over the channels afterwards (|·| of the mean for one channel), as Smilkov et al. (2017) define it; the option magnitude: true averages |attribution| instead, a map that keeps more of its structure under randomization.", displayMethod(m.Dir))}})
 	}
 
 	var verdictBlock reports.Block
