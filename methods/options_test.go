@@ -95,4 +95,3 @@ func fieldByOption(v reflect.Value, opt string) reflect.Value {
 	}
 	return reflect.Value{}
 }
-
