@@ -51,6 +51,7 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 		dots.Panels = append(dots.Panels, reports.DotPanel{Title: metricDefs[metric].title, YLabel: "similarity", Series: []reports.DotSeries{dotSeries("similarity", sums)}})
 	}
 	name := "data-randomization-" + runfolder.SafeName(t.Model)
+	rd.fit(name, dots)
 	png, links, err := save(name, dots.Save)
 	if err != nil {
 		return sec, err
@@ -76,6 +77,7 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 		g.Rows = append(g.Rows, pf.Methods[ki].Dir)
 		g.Cells = append(g.Cells, row)
 	}
+	rd.fit(name+"-maps", g)
 	gridPNG, gridLinks, err := save(name+"-maps", g.Save)
 	if err != nil {
 		return sec, err

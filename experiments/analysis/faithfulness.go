@@ -102,6 +102,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 		}
 		fig.Panels = []reports.Panel{delPanel, insPanel}
 		name := runfolder.SafeName(m.Name) + "-faithfulness"
+		rd.fit(name, fig)
 		png, links, err := save(name, fig.Save)
 		if err != nil {
 			return sec, err
@@ -115,6 +116,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 				{Title: "deletion AUC (lower is better)", YLabel: "area", Series: []reports.DotSeries{dotSeries("area", delSums)}, Reference: &rdel, ReferenceLabel: "random order"},
 				{Title: "insertion AUC (higher is better)", YLabel: "area", Series: []reports.DotSeries{dotSeries("area", insSums)}, Reference: &rins, ReferenceLabel: "random order"},
 			}}
+		rd.fit(name+"-auc", dots)
 		aucPNG, aucLinks, err := save(name+"-auc", dots.Save)
 		if err != nil {
 			return sec, err

@@ -81,6 +81,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 				{Title: "Pearson correlation", YLabel: "correlation", Series: []reports.DotSeries{dotSeries("value", corSums)}, Reference: &one, ReferenceLabel: "invariant"},
 			}}
 		name := runfolder.SafeName(m.Name) + "-input-invariance"
+		rd.fit(name, dots)
 		png, links, err := save(name, dots.Save)
 		if err != nil {
 			return sec, err
@@ -105,6 +106,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 			g.Rows = append(g.Rows, pf.Methods[ki].Dir)
 			g.Cells = append(g.Cells, row)
 		}
+		rd.fit(name+"-maps", g)
 		gridPNG, gridLinks, err := save(name+"-maps", g.Save)
 		if err != nil {
 			return sec, err

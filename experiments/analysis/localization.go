@@ -88,6 +88,7 @@ func (rd *runData) localization(t runfolder.PlanTest, save figureSaver) (section
 				Series: []reports.DotSeries{dotSeries("score", sums[qi])}, Reference: &ref, ReferenceLabel: "random map"})
 		}
 		name := runfolder.SafeName(m.Name) + "-localization"
+		rd.fit(name, dots)
 		png, links, err := save(name, dots.Save)
 		if err != nil {
 			return sec, err

@@ -52,6 +52,7 @@ func (rd *runData) randomLogit(t runfolder.PlanTest, save figureSaver) (section,
 			dots.Panels = append(dots.Panels, reports.DotPanel{Title: metricDefs[metric].title, YLabel: "similarity", Series: []reports.DotSeries{dotSeries("similarity", sums)}})
 		}
 		name := runfolder.SafeName(m.Name) + "-random-logit"
+		rd.fit(name, dots)
 		png, links, err := save(name, dots.Save)
 		if err != nil {
 			return sec, err

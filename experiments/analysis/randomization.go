@@ -73,8 +73,8 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				}
 				picked = len(cols) - 2
 			}
-			g.Width = reports.PaperTextWidth
 			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-grid", pi)
+			rd.fit(name, g)
 			png, links, err := save(name, g.Save)
 			if err != nil {
 				return nil, err
@@ -89,6 +89,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			blocks = append(blocks, b)
 			if picked < len(sr.layers) {
+				rd.fit(name+"-all", all)
 				png, links, err := save(name+"-all", all.Save)
 				if err != nil {
 					return nil, err
@@ -152,7 +153,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 		for pi, ks := range methodPages(rd.applicable(mi)) {
 			curves := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
 				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 2,
-				Width: reports.PaperTextWidth}
+			}
 			for mt, metric := range pf.Metrics {
 				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
 				for _, ki := range ks {
@@ -179,6 +180,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				curves.Panels = append(curves.Panels, panel)
 			}
 			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-curves", pi)
+			rd.fit(name, curves)
 			png, links, err := save(name, curves.Save)
 			if err != nil {
 				return nil, err

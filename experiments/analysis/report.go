@@ -19,6 +19,7 @@ import (
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
+	"gonum.org/v1/plot/vg"
 )
 
 // Report is what WriteReport wrote.
@@ -57,7 +58,7 @@ const (
 	// gridLayers is the most randomized layers of the randomization grid
 	// that goes into a page (7 inches wide, text ≥ 7 points); a deeper
 	// model's grid of every layer is an appendix figure.
-	gridLayers = 8
+	gridLayers = 5
 	// bootstrapResamples of every interval.
 	bootstrapResamples = 10000
 )
@@ -124,6 +125,9 @@ type runData struct {
 	// or probabilities) of each image at each step, from the first method
 	// that gives them; nil where none does.
 	stepScores [][][]float32
+	// fonts are the figures' smallest text in points at half a page
+	// (fit).
+	fonts map[string]float64
 	// null are the null maps of each model (nullMaps), made when needed.
 	null []*tensor.Tensor
 	// predicted[model][step] are the predictions on perturbed inputs
@@ -551,6 +555,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 				return nil, err
 			}
 			name := pageName(runfolder.SafeName(m.Name)+"-maps", pi)
+			rd.fit(name, g)
 			png, err := saveFig(name, g.Save)
 			if err != nil {
 				return nil, err
@@ -795,6 +800,9 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			Text: []string{fmt.Sprintf("Metrics: %s. SSIM and HOG compare maps scaled to [0, 1] by their minimum and maximum; top-k takes k = %.0f%% of the pixels by |map|. Intervals: percentile bootstrap, %d resamples, seed %d.",
 				strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
 	}
+	if small := rd.smallFonts(); small != "" {
+		rep.Warnings = append(rep.Warnings, "figures with text below 7 pt at half a page (4.25 in): "+small)
+	}
 	// manifest.json, index.md, index.html.
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -860,7 +868,7 @@ func xTitle(mode string) string {
 }
 
 func gridCaption(m runfolder.PlanModel, sr series, image string) string {
-	const under = " Left: the input, the class explained and its score; under each column, the top-1 agreement of that model's predictions with the original model's over every image of the run and the mean |change| of the explained class's score (|Δz|): the proof that the randomization changed the model."
+	const under = " Left: the input, the class explained and its score; under each column, how many images of the run keep the original model's top-1 class and the mean |change| of the explained class's score (Δz): the proof that the randomization changed the model."
 	switch sr.mode {
 	case "cascading":
 		return fmt.Sprintf("Cascading randomization (Adebayo et al. 2018, Fig. 2) of %s on image %s: each column randomizes one more layer, from the logits towards the input; each map is normalised on its own.", m.Name, image) + under
@@ -997,9 +1005,6 @@ func (rd *runData) mapsGrid(mi int, cols []int) (*reports.Grid, error) {
 	for _, ki := range cols {
 		g.Columns = append(g.Columns, reports.MethodName(pf.Methods[ki].Dir))
 	}
-	if len(g.Columns) <= 12 {
-		g.Width = reports.PaperTextWidth
-	}
 	for i := range min(len(pf.Images), gridImages) {
 		disp := rd.display[mi].Item(i)
 		base, err := reports.Image(disp)
@@ -1093,7 +1098,7 @@ func (rd *runData) inputCaption(mi, si, i int) string {
 		if m.Unit != nil {
 			what = "value"
 		}
-		c += fmt.Sprintf(" · %s %s", what, reports.FormatFixed(float64(sc[i]), 2))
+		c += fmt.Sprintf("\n%s %s", what, reports.FormatFixed(float64(sc[i]), 2))
 	}
 	return c
 }
@@ -1107,11 +1112,11 @@ func (rd *runData) stepNote(mi, ref, si int) string {
 		return ""
 	}
 	if si == ref {
-		return fmt.Sprintf("%d images", n)
+		return fmt.Sprintf("top-1 of %d", n)
 	}
-	note := fmt.Sprintf("top-1 %d/%d", agree, n)
+	note := fmt.Sprintf("%d/%d", agree, n)
 	if !math.IsNaN(dz) {
-		note += fmt.Sprintf("\n|Δz| %s", reports.FormatFixed(dz, 2))
+		note += fmt.Sprintf("\nΔz %s", reports.FormatFixed(dz, 1))
 	}
 	return note
 }
@@ -1199,14 +1204,18 @@ func (rd *runData) manifest(primary string) map[string]any {
 		"methods":    pf.Methods,
 		"tests":      pf.Tests,
 		"metrics": map[string]any{"names": metricsDoc,
-			"normalisation": "SSIM and HOG Pearson compare maps scaled to [0,1] by their minimum and maximum (a constant map gives no value)",
+			"normalisation": "SSIM and HOG Pearson compare maps scaled to [0,1] by their minimum and maximum",
+			"degenerate":    "a pair where either map is constant, all zero or not finite has no value in any metric (counted as dropped)",
+			"null_floor":    fmt.Sprintf("the metric between the original maps and |input| × half-normal noise (seeded); a similarity at or above the threshold fails only when it beats the floor by %.2f (paired bootstrap of the difference)", floorMargin),
 			"top_k":         fmt.Sprintf("k = ceil(%.2f × pixels), by |map|", topKFraction)},
 		"statistics": map[string]any{"summary": "mean over images (each image: the mean over repeats)",
-			"interval": "percentile bootstrap", "level": 0.95, "resamples": bootstrapResamples, "seed": pf.Seed},
-		"verdict": map[string]any{"metric": primary, "threshold": verdictThreshold,
-			"rule": "after cascading randomization of every layer: 95% interval below the threshold → changes (passes); at or above → barely changes (fails); else inconclusive"},
-		"batch": pf.Batch,
-		"units": len(pf.Units()),
+			"interval": "percentile bootstrap over the images; with repeats, hierarchical over the seeds and the images (crossed)", "level": 0.95, "resamples": bootstrapResamples, "seed": pf.Seed},
+		"verdict": map[string]any{"metric": primary, "threshold": verdictThreshold, "null_floor_margin": floorMargin,
+			"vocabulary": []string{Passes, Fails, Inconclusive, AtNullFloor, Undetermined, Degenerate},
+			"rule":       "after cascading randomization of every layer: 95% interval below the threshold, or below the null floor → changes (passes); at the null floor → at the null floor; at or above the threshold and beating the floor → barely changes (fails); else inconclusive"},
+		"figure_text_pt": map[string]any{"width_in": float64(halfPage / vg.Inch), "smallest_pt": rd.fonts},
+		"batch":          pf.Batch,
+		"units":          len(pf.Units()),
 	}
 	if len(pf.Layers) > 0 {
 		m["layers"] = pf.Layers

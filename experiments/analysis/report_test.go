@@ -63,6 +63,20 @@ func TestReportOfCommittedRun(t *testing.T) {
 			}
 		}
 	}
+	// Every figure is legible at half a page: text of at least 7 points.
+	var man struct {
+		Fonts struct {
+			Smallest map[string]float64 `json:"smallest_pt"`
+		} `json:"figure_text_pt"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err != nil || json.Unmarshal(b, &man) != nil || len(man.Fonts.Smallest) == 0 {
+		t.Fatalf("manifest.json: no figure_text_pt (%v)", err)
+	}
+	for name, pt := range man.Fonts.Smallest {
+		if pt < 7 {
+			t.Errorf("figure %s: smallest text %.1f pt at 4.25 in", name, pt)
+		}
+	}
 	if len(texts) < 5 {
 		t.Fatalf("the report wrote %d text files: %v", len(texts), rep.Files)
 	}

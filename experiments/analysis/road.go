@@ -82,6 +82,7 @@ func (rd *runData) road(t runfolder.PlanTest, save figureSaver) (section, error)
 		fig := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s: ROAD (Rong et al. 2022), probability of the explained class with pixels removed and imputed, mean and 95%% CI over %d images", m.Name, len(pf.Images)),
 			XLabels: xl, XTitle: "pixels removed", Columns: 2, Panels: []reports.Panel{morfPanel, lerfPanel}}
 		name := runfolder.SafeName(m.Name) + "-road"
+		rd.fit(name, fig)
 		png, links, err := save(name, fig.Save)
 		if err != nil {
 			return sec, err
