@@ -511,12 +511,31 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			if ok {
 				degenerate = append(degenerate, fmt.Sprintf("%s, %s: %s.", m.Name, meth.Dir, why))
 			}
+			// Maps of the original model without two distinct finite
+			// values: no measure scores them (metrics.Degenerate).
+			if maps := rd.maps[mi][0][ki]; maps != nil {
+				kinds := map[metrics.Kind]int{}
+				for i := range maps.Shape[0] {
+					if k := metrics.Degenerate(maps.Item(i).Data); k != metrics.OK {
+						kinds[k]++
+					}
+				}
+				var parts []string
+				for _, k := range []metrics.Kind{metrics.Constant, metrics.AllZero, metrics.NonFinite} {
+					if kinds[k] > 0 {
+						parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
+					}
+				}
+				if len(parts) > 0 {
+					degenerate = append(degenerate, fmt.Sprintf("%s, %s: %s of the %d maps of the original model (no measure scores them; the tests count them as dropped).", m.Name, meth.Dir, strings.Join(parts, ", "), maps.Shape[0]))
+				}
+			}
 		}
 	}
 	if len(degenerate) > 0 {
 		rep.Warnings = append(rep.Warnings, degenerate...)
-		page.Blocks = append(page.Blocks, reports.Block{Heading: "Input-independent maps", Bullets: true, Text: append([]string{
-			"These methods give the same map (up to scale: Pearson ≥ 0.9999) for different images of one predicted class: the map says what the class is, not where it is in the image. A test that perturbs the image cannot move such a map; its verdicts read degenerate, never passes."}, degenerate...)})
+		page.Blocks = append(page.Blocks, reports.Block{Heading: "Degenerate maps", Bullets: true, Text: append([]string{
+			"Maps that say nothing about the image: input-independent ones, the same map (up to scale: Pearson ≥ 0.9999) for different images of one predicted class, which say what the class is, not where it is in the image (a test that perturbs the image cannot move them: its verdict reads degenerate, never passes); and constant, all-zero or non-finite maps, which no measure scores."}, degenerate...)})
 	}
 	for _, m := range pf.Methods {
 		if m.Name != "smoothgrad" {
