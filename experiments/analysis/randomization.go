@@ -320,6 +320,9 @@ func seedCrossing(sims []similarity, model, method, mode, metric string, steps i
 	if err != nil {
 		return ""
 	}
+	if c.Never == len(curves) {
+		return fmt.Sprintf(" Over the %d re-initialisation seeds, no seed's mean falls below %.1f.", len(curves), verdictThreshold)
+	}
 	return fmt.Sprintf(" Over the %d re-initialisation seeds, each seed's mean falls below %.1f at %s.", len(curves), verdictThreshold, c)
 }
 
