@@ -25,8 +25,18 @@ type paperFigure interface {
 // fits there (Curves and Dots in fewer columns of panels if need be), else
 // at the text width of a two-column paper, else at its natural size; and
 // records the size of its smallest text printed at half a page
-// (manifest.json, figure_text_pt).
-func (rd *runData) fit(name string, f paperFigure) {
+// (manifest.json, figure_text_pt; appendix figures at the text width).
+func (rd *runData) fit(name string, f paperFigure) { rd.fitAt(name, f, halfPage) }
+
+// fitAppendix lays out an appendix figure (every layer, every metric) for
+// the text width of a two-column paper, where its text is measured.
+func (rd *runData) fitAppendix(name string, f paperFigure) {
+	rd.fitAt(name, f, reports.PaperTextWidth)
+}
+
+// fitAt lays figure name out at width when it fits, else wider, and
+// records its smallest text printed at width.
+func (rd *runData) fitAt(name string, f paperFigure, width vg.Length) {
 	try := func(w vg.Length) bool {
 		switch f := f.(type) {
 		case *reports.Curves:
@@ -55,10 +65,10 @@ func (rd *runData) fit(name string, f paperFigure) {
 		}
 		return false
 	}
-	if !try(halfPage) && !try(reports.PaperTextWidth) {
+	if !try(width) && (width >= reports.PaperTextWidth || !try(reports.PaperTextWidth)) {
 		try(0)
 	}
-	pt, err := f.SmallestFont(halfPage)
+	pt, err := f.SmallestFont(width)
 	if rd.fonts == nil {
 		rd.fonts = map[string]float64{}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/experiments/stats"
@@ -81,20 +82,35 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			caption := gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi)
 			if picked < len(sr.layers) {
-				caption += fmt.Sprintf(" %d of the %d layers, evenly spaced; every layer: figure %s.", picked, len(sr.layers), name+"-all")
+				caption += fmt.Sprintf(" %d of the %d layers, evenly spaced; every layer: figures %s-all….", picked, len(sr.layers), name)
 			}
 			b := reports.Block{Figure: png, Caption: caption, Links: links}
 			if pi == 0 {
 				b.Heading = fmt.Sprintf("%s: %s randomization", m.Name, sr.mode)
 			}
 			blocks = append(blocks, b)
-			if picked < len(sr.layers) {
-				rd.fit(name+"-all", all)
-				png, links, err := save(name+"-all", all.Save)
+			// Every layer, for the appendix: at most appendixLayers per
+			// figure across the text width (-all, -all-2, …).
+			for lo := 0; picked < len(sr.layers) && lo < len(sr.layers); lo += appendixLayers {
+				hi := min(lo+appendixLayers, len(sr.layers))
+				cols := []int{0, 1}
+				for l := lo; l < hi; l++ {
+					cols = append(cols, l+2)
+				}
+				part, err := all.SelectColumns(cols...)
 				if err != nil {
 					return nil, err
 				}
-				blocks = append(blocks, reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi) + " Every layer (appendix).", Links: links})
+				pname := name + "-all"
+				if lo > 0 {
+					pname += fmt.Sprintf("-%d", lo/appendixLayers+1)
+				}
+				rd.fitAppendix(pname, part)
+				png, links, err := save(pname, part.Save)
+				if err != nil {
+					return nil, err
+				}
+				blocks = append(blocks, reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi) + fmt.Sprintf(" Layers %d to %d of %d (appendix, for the text width).", lo+1, hi, len(sr.layers)), Links: links})
 			}
 		}
 		// Each step's predictions (summed over its repeats).
@@ -152,7 +168,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 		}
 		for pi, ks := range methodPages(rd.applicable(mi)) {
 			curves := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
-				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 2,
+				XLabels: append([]string{"original"}, sr.layers...), XTitle: xTitle(sr.mode), Columns: 2, Dodge: 0.15,
 			}
 			for mt, metric := range pf.Metrics {
 				panel := reports.Panel{Title: metricDefs[metric].title, YLabel: "similarity"}
@@ -180,14 +196,31 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				curves.Panels = append(curves.Panels, panel)
 			}
 			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-curves", pi)
+			caption := fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s (x axis)%s; lines are means over the images, bands bootstrap 95%% confidence intervals; in the %s panel, the dashed line is the verdict's threshold and the dotted bands each method's null floor (the similarity of a map with no model in it, |input| × noise, to its original maps).", m.Name, stepPhrase(sr.base), pageNote(methodPages(rd.applicable(mi)), pi), metricDefs[r.primary].title)
+			// For the page, the primary metric alone (Adebayo et al.'s
+			// Fig. 4), legible at half a page; every metric in an appendix
+			// figure (-all) across the text width.
+			all := curves
+			if len(curves.Panels) > 1 {
+				one := *curves
+				one.Panels = []reports.Panel{curves.Panels[slices.Index(pf.Metrics, r.primary)]}
+				one.Columns = 1
+				curves = &one
+			}
 			rd.fit(name, curves)
 			png, links, err := save(name, curves.Save)
 			if err != nil {
 				return nil, err
 			}
-			blocks = append(blocks, reports.Block{Figure: png,
-				Caption: fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s (x axis)%s; lines are means over the images, bands bootstrap 95%% confidence intervals; in the %s panel, the dashed line is the verdict's threshold and the dotted bands each method's null floor (the similarity of a map with no model in it, |input| × noise, to its original maps).", m.Name, stepPhrase(sr.base), pageNote(methodPages(rd.applicable(mi)), pi), metricDefs[r.primary].title),
-				Links:   links})
+			blocks = append(blocks, reports.Block{Figure: png, Caption: caption, Links: links})
+			if all != curves {
+				rd.fitAppendix(name+"-all", all)
+				png, links, err := save(name+"-all", all.Save)
+				if err != nil {
+					return nil, err
+				}
+				blocks = append(blocks, reports.Block{Figure: png, Caption: caption + " Every metric (appendix, for the text width).", Links: links})
+			}
 		}
 		if sr.base != "cascading" {
 			continue

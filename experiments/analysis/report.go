@@ -59,6 +59,8 @@ const (
 	// that goes into a page (7 inches wide, text ≥ 7 points); a deeper
 	// model's grid of every layer is an appendix figure.
 	gridLayers = 5
+	// appendixLayers is the most layers of one appendix grid (7 inches).
+	appendixLayers = 9
 	// bootstrapResamples of every interval.
 	bootstrapResamples = 10000
 )
@@ -820,7 +822,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 				strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
 	}
 	if small := rd.smallFonts(); small != "" {
-		rep.Warnings = append(rep.Warnings, "figures with text below 7 pt at half a page (4.25 in): "+small)
+		rep.Warnings = append(rep.Warnings, "figures with text below 7 pt where printed (half a page, 4.25 in; appendix figures 7 in): "+small)
 	}
 	// manifest.json, index.md, index.html.
 	if err := ctx.Err(); err != nil {
@@ -1232,7 +1234,7 @@ func (rd *runData) manifest(primary string) map[string]any {
 		"verdict": map[string]any{"metric": primary, "threshold": verdictThreshold, "null_floor_margin": floorMargin,
 			"vocabulary": []string{Passes, Fails, Inconclusive, AtNullFloor, Undetermined, Degenerate},
 			"rule":       "after cascading randomization of every layer: 95% interval below the threshold, or below the null floor → changes (passes); at the null floor → at the null floor; at or above the threshold and beating the floor → barely changes (fails); else inconclusive"},
-		"figure_text_pt": map[string]any{"width_in": float64(halfPage / vg.Inch), "smallest_pt": rd.fonts},
+		"figure_text_pt": map[string]any{"width_in": float64(halfPage / vg.Inch), "appendix_width_in": float64(reports.PaperTextWidth / vg.Inch), "smallest_pt": rd.fonts},
 		"batch":          pf.Batch,
 		"units":          len(pf.Units()),
 	}
