@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -220,26 +221,21 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 	return p, nil
 }
 
-// modelIndex is the index of the model named name, or -1.
-// planMethods builds the methods; the experiment's seed seeds those that
-// draw noise unless their options set one.
+// planMethods lays out the methods, decoded by Load: the experiment's
+// seed seeds those that draw noise unless their options set one, and
+// plan.json records it with their options.
 func (p *Plan) planMethods() error {
 	count := map[string]int{}
 	for _, ms := range p.Exp.Methods {
-		opts := map[string]any{}
-		for k, v := range ms.Options {
-			opts[k] = v
+		if ms.Method == nil {
+			return fmt.Errorf("experiments: %s: method %s has no decoded options (an experiment comes from Load)", p.Exp.File, ms.Name)
 		}
-		probe, err := methods.New(ms.Name, opts)
-		if err != nil {
-			return fmt.Errorf("experiments: %s: %w", p.Exp.File, err)
-		}
-		if _, set := opts["seed"]; !set && slices.Contains(methods.Options(probe), "seed") {
+		opts := maps.Clone(ms.Options)
+		if ms.seeded() {
+			if opts == nil {
+				opts = map[string]any{}
+			}
 			opts["seed"] = p.Exp.Seed
-		}
-		m, err := methods.New(ms.Name, opts)
-		if err != nil {
-			return fmt.Errorf("experiments: %s: %w", p.Exp.File, err)
 		}
 		count[ms.Name]++
 		dir := ms.Name
@@ -256,7 +252,7 @@ func (p *Plan) planMethods() error {
 			opts = nil
 		}
 		p.Methods = append(p.Methods, PlanMethod{Dir: dir, Name: ms.Name, Options: opts})
-		p.methods = append(p.methods, m)
+		p.methods = append(p.methods, ms.Method)
 	}
 	return nil
 }

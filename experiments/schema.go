@@ -89,11 +89,25 @@ type Data struct {
 
 // MethodSpec is a saliency method with its options, as YAML names them.
 type MethodSpec struct {
-	Name    string
+	Name string
+	// Options are the options as the file gives them, by their YAML names
+	// (plan.json records them, with the seed when Method took the
+	// experiment's).
 	Options map[string]any
 	// Label names the method in files, figures and tables (default: the
 	// name, numbered when the method appears again).
 	Label string
+	// Method is the method with these options, decoded once from their
+	// YAML node (methods.Decode); a method that draws noise has the
+	// experiment's seed unless its options set one.
+	Method methods.Method
+}
+
+// seeded says whether the method took the experiment's seed: it has a seed
+// option, and its options set none.
+func (s MethodSpec) seeded() bool {
+	_, set := s.Options["seed"]
+	return !set && methods.HasOption(s.Name, "seed")
 }
 
 // UnitsSpec is one entry of units: what the channels of a layer of a model
@@ -235,11 +249,12 @@ func parse(raw []byte, path string) (*Experiment, error) {
 	case err != nil:
 		return nil, &InvalidError{[]Problem{yamlProblem(raw, path, err)}}
 	}
-	v := &validator{file: path, dir: filepath.Dir(path)}
+	v := &validator{file: path, dir: filepath.Dir(path), seed: 1}
 	e := &Experiment{File: path, Dir: v.dir}
 	if len(doc.Content) == 0 {
 		return nil, &InvalidError{[]Problem{{File: path, Msg: "empty experiment file"}}}
 	}
+	v.seed = seedOf(doc.Content[0])
 	v.experiment(doc.Content[0], e)
 	if len(v.problems) > 0 {
 		return nil, &InvalidError{v.problems}
@@ -262,6 +277,22 @@ func yamlProblem(raw []byte, path string, err error) Problem {
 type validator struct {
 	file, dir string
 	problems  []Problem
+	// seed is the experiment's seed, which the methods that draw noise take
+	// unless their options set one.
+	seed uint64
+}
+
+// seedOf is the seed of an experiment's mapping: its seed: key, or the
+// default 1 (also when the key is not a seed: that is a problem of its own).
+func seedOf(n *yaml.Node) uint64 {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if k, x := n.Content[i], n.Content[i+1]; k.Value == "seed" && x.Kind == yaml.ScalarNode && x.Tag == "!!int" {
+			if i, err := strconv.Atoi(x.Value); err == nil && i >= 0 {
+				return uint64(i)
+			}
+		}
+	}
+	return 1
 }
 
 func (v *validator) errorf(n *yaml.Node, format string, a ...any) {
@@ -628,7 +659,20 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 			return s
 		}
 	}
-	if _, err := methods.New(s.Name, s.Options); err != nil {
+	opts := optNode
+	if s.seeded() {
+		// The experiment's seed, as if the options gave it.
+		opts = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if optNode != nil {
+			opts.Content = slices.Clone(optNode.Content)
+		}
+		opts.Content = append(opts.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "seed"},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(v.seed, 10)})
+	}
+	m, err := methods.Decode(s.Name, opts)
+	if err == nil {
+		s.Method = m
+	} else {
 		// Point at the option the message names, when there is one.
 		at := nameNode
 		if optNode != nil {

@@ -1,11 +1,9 @@
 package methods
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -13,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/saliencykit/saliency/internal/yamlcheck"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 	"gopkg.in/yaml.v3"
@@ -201,99 +198,25 @@ func Names() []string {
 // New returns the method registered under name with the given options (the
 // fields of its type, by their YAML names; nil for the defaults). Unknown
 // names, unknown options, options of the wrong type and invalid values are
-// errors that name them.
+// errors that name them. The options are written as YAML once and decoded
+// as Decode decodes an experiment's (so a Go value reaches a field as YAML
+// would give it); an experiment's options go to Decode from their node.
 func New(name string, options map[string]any) (Method, error) {
-	f, ok := factories[name]
-	if !ok {
+	if _, ok := factories[name]; !ok {
 		return nil, fmt.Errorf("methods: unknown method %q; methods: %s", name, strings.Join(Names(), ", "))
 	}
-	m := f()
+	var n *yaml.Node
 	if len(options) > 0 {
-		if err := integerOptions(name, options, reflect.TypeOf(m)); err != nil {
-			return nil, err
-		}
 		raw, err := yaml.Marshal(options)
 		if err != nil {
 			return nil, fmt.Errorf("methods: %s: options: %w", name, err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(m); err != nil {
-			return nil, fmt.Errorf("methods: %s: %s", name, optionError(err, m))
+		n = new(yaml.Node)
+		if err := yaml.Unmarshal(raw, n); err != nil {
+			return nil, fmt.Errorf("methods: %s: options: %w", name, err)
 		}
 	}
-	if err := finiteOptions(name, reflect.ValueOf(m)); err != nil {
-		return nil, err
-	}
-	if v, ok := m.(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
-// integerOptions rejects a number with a fractional part given to an
-// integer option (in a list or a nested struct too): YAML's decoder would
-// truncate it, so that samples: 2.7 ran 2 samples and steps: 0.5 the default
-// 50, while plan.json recorded 2.7 and 0.5. An integral number written as a
-// float (2.0, 1e3, or any number read back from JSON) is that integer.
-func integerOptions(method string, options map[string]any, t reflect.Type) error {
-	fields := yamlcheck.Fields(t)
-	for _, k := range slices.Sorted(maps.Keys(options)) {
-		ft, ok := fields[k]
-		if !ok {
-			continue // the decoder names the unknown option
-		}
-		if msg := integerValue(ft, options[k]); msg != "" {
-			return fmt.Errorf("methods: %s: option %s must be %s", method, k, msg)
-		}
-	}
-	return nil
-}
-
-// integerValue says what v, a value of an option of type t, must be instead
-// ("" when it is fine): an integer where t is an integer type.
-func integerValue(t reflect.Type, v any) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		var f float64
-		switch x := v.(type) {
-		case float64:
-			f = x
-		case float32:
-			f = float64(x)
-		default:
-			return "" // integers; other types are the decoder's errors
-		}
-		if f != math.Trunc(f) || math.IsInf(f, 0) {
-			return fmt.Sprintf("an integer, not %v", f)
-		}
-	case reflect.Slice, reflect.Array:
-		if xs, ok := v.([]any); ok {
-			for i, x := range xs {
-				if msg := integerValue(t.Elem(), x); msg != "" {
-					return fmt.Sprintf("a list of integers (item %d: %v)", i+1, x)
-				}
-			}
-		}
-	case reflect.Struct:
-		if m, ok := v.(map[string]any); ok {
-			fields := yamlcheck.Fields(t)
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				if ft, ok := fields[k]; ok {
-					if msg := integerValue(ft, m[k]); msg != "" {
-						return fmt.Sprintf("a mapping whose %s is %s", k, msg)
-					}
-				}
-			}
-		}
-	}
-	return ""
+	return Decode(name, n)
 }
 
 // finiteOptions rejects a NaN or infinite value in any float option (YAML's

@@ -166,3 +166,70 @@ func Fields(t reflect.Type) map[string]reflect.Type {
 	}
 	return out
 }
+
+// UnknownKey is a key of a mapping that names no field of the struct it is
+// decoded into.
+type UnknownKey struct {
+	Key  *yaml.Node
+	Type reflect.Type // the struct
+}
+
+// Unknown finds, in a node decoded into a value of type t, the keys that
+// name no field of the struct they are decoded into, in the node's order:
+// what a yaml.Decoder with KnownFields reports, which yaml.Node.Decode cannot
+// (it has no such setting). Merge keys (<<) are followed.
+func Unknown(n *yaml.Node, t reflect.Type) []UnknownKey {
+	var out []UnknownKey
+	unknown(n, t, &out)
+	return out
+}
+
+func unknown(n *yaml.Node, t reflect.Type, out *[]UnknownKey) {
+	for n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		if n.Kind == yaml.SequenceNode {
+			for _, c := range n.Content {
+				unknown(c, t.Elem(), out)
+			}
+		}
+	case reflect.Map:
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				unknown(n.Content[i+1], t.Elem(), out)
+			}
+		}
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		fields := Fields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				// <<: *base or <<: [*a, *b]: the merged mappings' keys.
+				if v.Kind == yaml.SequenceNode {
+					for _, c := range v.Content {
+						unknown(c, t, out)
+					}
+				} else {
+					unknown(v, t, out)
+				}
+				continue
+			}
+			if ft, ok := fields[k.Value]; ok {
+				unknown(v, ft, out)
+			} else {
+				*out = append(*out, UnknownKey{Key: k, Type: t})
+			}
+		}
+	}
+}
