@@ -50,34 +50,8 @@ type openModel struct {
 	spec    images.Spec
 	x, disp *tensor.Tensor
 	masks   *tensor.Tensor // [N,H,W] at the input's size, when every image has one
-	steps   []stepSource   // per step: where its weights come from
+	steps   []step         // the original weights, then each test's steps
 	draws   *draws         // the randomized weights of the steps running now
-	shifts  [][]float32    // per step: the input shift, or nil
-}
-
-// stepSource says where the weights of a step come from: none replaced
-// (the original model, perturbed inputs, another class), fixed values (an
-// input shift's bias), or the draws of a Randomization for some layers,
-// made when the step's units run so that a plan does not hold the random
-// weights of every step, mode and repeat at once.
-type stepSource struct {
-	vals   map[string]*tensor.Tensor
-	rz     Randomization
-	layers []int // positions in RandomizableLayers; nil: not randomized
-}
-
-// stepValues are the weights step si replaces (nil: none). The draws of
-// one Randomization are kept until a step of another (a repeat, another
-// distribution) needs its own.
-func (om *openModel) stepValues(si int) (map[string]*tensor.Tensor, error) {
-	s := om.steps[si]
-	if s.layers == nil {
-		return s.vals, nil
-	}
-	if om.draws == nil || om.draws.r != s.rz {
-		om.draws = newDraws(s.rz, om.fl)
-	}
-	return om.draws.values(s.layers)
 }
 
 // PlanOptions are what a plan needs besides the experiment.
@@ -314,8 +288,8 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	}
 	if len(p.Exp.Methods) == 0 {
 		// Only the layers' units: no images to predict or explain.
-		pm.Steps = []PlanStep{{Name: "original", Dir: "000-original"}}
-		om.steps, om.shifts = []stepSource{{}}, [][]float32{nil}
+		om.addStep("original", step{})
+		pm.Steps = om.records()
 		return pm, om, problems, nil
 	}
 	n := p.Data.Len()
@@ -396,22 +370,18 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	if len(problems) > 0 {
 		return pm, om, problems, nil
 	}
-	// The steps: the original weights, then each test's randomized models.
-	pm.Steps = []PlanStep{{Name: "original", Dir: "000-original"}}
-	om.steps = []stepSource{{}}
-	om.shifts = [][]float32{nil}
+	// The steps: the original weights, then each test's.
+	om.addStep("original", step{})
 	for _, t := range p.Exp.Tests {
 		if t.Kind == "input-invariance" {
-			step, vals, err := p.shiftStep(ctx, om, t.Shift, len(pm.Steps))
+			st, err := p.shiftStep(ctx, om, t.Shift)
 			if err != nil {
 				pr := t.at
 				pr.Msg = fmt.Sprintf("input-invariance: model %s: %v", m.Name, err)
 				problems = append(problems, pr)
 				continue
 			}
-			pm.Steps = append(pm.Steps, step)
-			om.steps = append(om.steps, stepSource{vals: vals})
-			om.shifts = append(om.shifts, step.Shift)
+			om.addStep(fmt.Sprintf("shift%+g", t.Shift), st)
 			continue
 		}
 		if t.Kind == "random-logit" {
@@ -429,24 +399,16 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 				}
 				cls = append(cls, o)
 			}
-			pm.Steps = append(pm.Steps, PlanStep{Name: "random-logit", Dir: fmt.Sprintf("%03d-random-logit", len(pm.Steps)), Mode: "random-logit", Classes: cls})
-			om.steps = append(om.steps, stepSource{})
-			om.shifts = append(om.shifts, nil)
+			om.addStep("random-logit", step{PlanStep: PlanStep{Mode: modeRandomLogit, Classes: cls}})
 			continue
 		}
 		if t.Kind == "fragility" {
 			for _, eps := range t.Epsilons {
-				name := fmt.Sprintf("eps%g", eps)
-				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), runfolder.SafeName(name)), Mode: "perturbation", Epsilon: eps})
-				om.steps = append(om.steps, stepSource{})
-				om.shifts = append(om.shifts, nil)
+				om.addStep(fmt.Sprintf("eps%g", eps), step{PlanStep: PlanStep{Mode: modePerturbation, Epsilon: eps}})
 			}
 			if t.Attack > 0 {
 				eps := slices.Max(t.Epsilons)
-				name := fmt.Sprintf("attack-eps%g", eps)
-				pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), runfolder.SafeName(name)), Mode: "attack", Epsilon: eps, Attack: t.Attack})
-				om.steps = append(om.steps, stepSource{})
-				om.shifts = append(om.shifts, nil)
+				om.addStep(fmt.Sprintf("attack-eps%g", eps), step{PlanStep: PlanStep{Mode: modeAttack, Epsilon: eps, Attack: t.Attack}})
 			}
 			continue
 		}
@@ -455,12 +417,8 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		}
 		ref := 0
 		if t.Smooth > 0 {
-			ref = len(pm.Steps)
-			name := fmt.Sprintf("original-smooth%d", t.Smooth)
-			pm.Steps = append(pm.Steps, PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", ref, runfolder.SafeName(name)), Mode: "smooth-original",
-				Smooth: t.Smooth, SmoothNoise: t.SmoothNoise})
-			om.steps = append(om.steps, stepSource{})
-			om.shifts = append(om.shifts, nil)
+			ref = len(om.steps)
+			om.addStep(fmt.Sprintf("original-smooth%d", t.Smooth), step{PlanStep: PlanStep{Mode: modeSmoothOriginal, Smooth: t.Smooth, SmoothNoise: t.SmoothNoise}})
 		}
 		for r := 1; r <= t.Repeats; r++ {
 			rz := Randomization{Distribution: t.Distribution, BatchNorm: t.BatchNorm, Seed: repeatSeed(p.Seed, r)}
@@ -477,25 +435,33 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 					if t.Repeats > 1 {
 						name += "#" + strconv.Itoa(r)
 					}
-					pm.Steps = append(pm.Steps, PlanStep{Name: name, Mode: mode, Repeat: r, Layers: s.names,
-						Dir: fmt.Sprintf("%03d-%s", len(pm.Steps), runfolder.SafeName(name)), Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Ref: ref})
-					om.steps = append(om.steps, stepSource{rz: rz.withDefaults(), layers: s.layers})
-					om.shifts = append(om.shifts, nil)
+					om.addStep(name, step{PlanStep: PlanStep{Mode: mode, Repeat: r, Layers: s.names, Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Ref: ref},
+						weights: stepWeights{rz: rz.withDefaults(), layers: s.layers}})
 				}
 			}
 		}
 	}
+	pm.Steps = om.records()
 	if len(problems) > 0 {
 		return pm, om, problems, nil
 	}
 	return pm, om, nil, nil
 }
 
+// records are the steps as plan.json writes them.
+func (om *openModel) records() []PlanStep {
+	out := make([]PlanStep, len(om.steps))
+	for i, s := range om.steps {
+		out[i] = s.PlanStep
+	}
+	return out
+}
+
 // shiftStep builds the input-shift step of an input-invariance test: the
 // shift, the first layer's compensated bias, and the logits checked over
 // every image (their largest difference must be float32 rounding, below
 // 1e-4 of the largest logit).
-func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64, index int) (PlanStep, map[string]*tensor.Tensor, error) {
+func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64) (step, error) {
 	black, white := om.spec.PixelValue(0), om.spec.PixelValue(255)
 	c := make([]float32, len(black))
 	for i := range c {
@@ -503,15 +469,15 @@ func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64, index
 	}
 	sh, err := om.fl.CompensateShift(c)
 	if err != nil {
-		return PlanStep{}, nil, errors.New(strings.TrimPrefix(err.Error(), "tfgraph: "))
+		return step{}, errors.New(strings.TrimPrefix(err.Error(), "tfgraph: "))
 	}
 	feed, err := om.fl.PrepareWeights(sh.Values)
 	if err != nil {
-		return PlanStep{}, nil, err
+		return step{}, err
 	}
 	view, err := om.fl.WithWeights(feed)
 	if err != nil {
-		return PlanStep{}, nil, err
+		return step{}, err
 	}
 	logits, _ := om.fl.Logits()
 	var diff, scale float64
@@ -521,11 +487,11 @@ func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64, index
 		x := om.x.Slice(lo, hi)
 		a, err := om.fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
 		if err != nil {
-			return PlanStep{}, nil, err
+			return step{}, err
 		}
 		b, err := view.Run(ctx, shiftInput(x, c), tfgraph.Query{Fetch: []string{logits}})
 		if err != nil {
-			return PlanStep{}, nil, err
+			return step{}, err
 		}
 		for i, v := range a.Fetched[0].Data {
 			diff = max(diff, math.Abs(float64(v-b.Fetched[0].Data[i])))
@@ -533,11 +499,10 @@ func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64, index
 		}
 	}
 	if diff > 1e-4*max(scale, 1) {
-		return PlanStep{}, nil, fmt.Errorf("the shifted model's logits differ by %.3g (logits up to %.3g): the compensation of %s is not exact", diff, scale, sh.Layer)
+		return step{}, fmt.Errorf("the shifted model's logits differ by %.3g (logits up to %.3g): the compensation of %s is not exact", diff, scale, sh.Layer)
 	}
-	name := fmt.Sprintf("shift%+g", frac)
-	return PlanStep{Name: name, Dir: fmt.Sprintf("%03d-%s", index, runfolder.SafeName(name)), Mode: "input-shift", Layers: []string{sh.Layer},
-		Shift: c, LogitError: diff}, sh.Values, nil
+	return step{PlanStep: PlanStep{Mode: modeInputShift, Layers: []string{sh.Layer}, Shift: c, LogitError: diff},
+		weights: stepWeights{vals: sh.Values}}, nil
 }
 
 // shiftInput is x + c, c per channel.

@@ -184,12 +184,16 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		return false, err
 	}
 	batch, target := p.unitInputs(u)
+	st := om.steps[u.Step]
+	if st.Attack > 0 {
+		return p.runAttack(ctx, view, u, batch, st.PlanStep, lo, hi, base)
+	}
+	batch = st.inputs(batch, lo, p.Seed)
 	var predicted []int
-	if st := pm.Steps[u.Step]; st.Mode == "attack" {
-		return p.runAttack(ctx, view, u, batch, st, lo, hi, base)
-	}
-	if eps := pm.Steps[u.Step].Epsilon; eps > 0 {
-		batch.X = perturb(batch.X, lo, eps, batch.Black, batch.White, p.Seed)
+	if st.predicts() {
+		// Perturbed inputs: whether the prediction holds. A randomized
+		// model: the proof that the randomization changed the model (the
+		// report's top-1 agreement).
 		z, err := logitRows(ctx, view, batch.X, p.runSize(view))
 		if err != nil {
 			return false, err
@@ -198,32 +202,13 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
 		}
 	}
-	if st := pm.Steps[u.Step]; st.Layers != nil && st.Mode != "input-shift" {
-		// A randomized model: its predictions, the proof that the
-		// randomization changed the model (the report's top-1 agreement).
-		z, err := logitRows(ctx, view, batch.X, p.runSize(view))
-		if err != nil {
-			return false, err
-		}
-		for i := range hi - lo {
-			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
-		}
-	}
-	if c := om.shifts[u.Step]; c != nil {
-		// The shifted model: inputs, black and white move by c.
-		batch.X = shiftInput(batch.X, c)
-		for i := range c {
-			batch.Black[i] += c[i]
-			batch.White[i] += c[i]
-		}
-	}
-	r := UnitResult{Model: pm.Name, Step: pm.Steps[u.Step].Name, Method: p.Methods[u.Method].Dir, Predicted: predicted}
+	r := UnitResult{Model: pm.Name, Step: st.Name, Method: p.Methods[u.Method].Dir, Predicted: predicted}
 	for i := lo; i < hi; i++ {
 		r.Images = append(r.Images, p.PlanFile.Images[i].ID)
 	}
 	var res *methods.Maps
-	if st := pm.Steps[u.Step]; st.Smooth > 0 {
-		res, err = p.smoothExplain(ctx, view, u, batch, target, st, lo)
+	if st.Smooth > 0 {
+		res, err = p.smoothExplain(ctx, view, u, batch, target, st.PlanStep, lo)
 	} else {
 		res, err = p.methods[u.Method].Explain(ctx, view, batch, target)
 	}
@@ -272,18 +257,16 @@ func (p *Plan) target(mi, step, lo, hi int) methods.Target {
 		return t
 	}
 	t.Classes = pm.Classes[lo:hi]
-	if cls := pm.Steps[step].Classes; cls != nil {
+	if cls := p.models[mi].steps[step].Classes; cls != nil {
 		t.Classes = cls[lo:hi]
 	}
 	return t
 }
 
-// plain says whether a unit explains its batch as it is, with the step's
-// weights only (no attack, noise, shift or smoothing of the model): such
-// units of one batch and step can share their session runs.
+// plain says whether a unit is a map unit of a plain step (step.plain):
+// such units of one batch and step can share their session runs.
 func (p *Plan) plain(u Unit) bool {
-	st := p.Models[u.Model].Steps[u.Step]
-	return u.Kind == "" && st.Mode != "attack" && st.Epsilon == 0 && st.Smooth == 0 && p.models[u.Model].shifts[u.Step] == nil
+	return u.Kind == "" && p.models[u.Model].steps[u.Step].plain()
 }
 
 // writeHeader writes the files every process of a run writes, with the
