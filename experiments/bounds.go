@@ -62,7 +62,7 @@ func checkUnits(pf *PlanFile) error {
 		steps += len(m.Steps)
 	}
 	for _, t := range pf.Tests {
-		if t.Kind == "faithfulness" || t.Kind == "road" {
+		if evaluates(t.Kind) {
 			evals += len(pf.Models) * (len(pf.Methods) + 1)
 		}
 	}

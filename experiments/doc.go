@@ -28,7 +28,10 @@
 // The tests: model-parameter randomization (cascading, bottom-up,
 // independent; smooth and efficient MPRT), data randomization, input
 // invariance, fragility, faithfulness (deletion, insertion, ROAD, random
-// logit) and localization. Similarity and localization measures are in
+// logit) and localization. Each is a type behind the Test interface, in a
+// file of its own (randomization.go, fragility.go, …), listed once in
+// testKinds: it parses its options, records them (PlanTest) and lays out its
+// steps or evaluates its units through small optional interfaces (test.go). Similarity and localization measures are in
 // experiments/metrics and the bootstrap summaries in experiments/stats (pure
 // Go, no TensorFlow).
 package experiments

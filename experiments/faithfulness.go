@@ -2,28 +2,80 @@ package experiments
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
+	"math"
 
 	"github.com/saliencykit/saliency/experiments/metrics"
 	"github.com/saliencykit/saliency/experiments/runfolder"
-	"github.com/saliencykit/saliency/methods"
-	"github.com/saliencykit/saliency/reports"
-	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/tensor"
-	"github.com/saliencykit/saliency/tfgraph"
+	"gopkg.in/yaml.v3"
 )
 
-// runFaithfulness scores the original maps of one batch: it reads them from
-// the map unit, or computes them when that unit is not written yet (another
+const kindFaithfulness = "faithfulness"
+
+// FaithfulnessTest is the deletion and insertion test of Petsiuk et al.
+// (2018), "faithfulness:" under tests:: pixels go black (deletion) or into
+// the blurred image (insertion) in the map's order, most salient first, and
+// the curve is the probability of the explained class. Its evaluation
+// units score the original maps, and a seeded random order per image.
+type FaithfulnessTest struct {
+	// Steps+1 is the number of points of a curve (default 20 steps, at
+	// most the model's pixels).
+	Steps int
+	// Blur is the σ in pixels of insertion's blurred start (default 5 at
+	// 224, scaled, at least 1: PlanTest.BlurSigma).
+	Blur float64
+
+	testAt
+}
+
+var (
+	_ classTest    = (*FaithfulnessTest)(nil)
+	_ modelChecker = (*FaithfulnessTest)(nil)
+	_ evaluator    = (*FaithfulnessTest)(nil)
+)
+
+// Kind is faithfulness.
+func (*FaithfulnessTest) Kind() string { return kindFaithfulness }
+
+func (t *FaithfulnessTest) decode(v *validator, x *yaml.Node) {
+	t.Steps = 20
+	if x.Tag == "!!null" {
+		return
+	}
+	v.fields(x, kindFaithfulness, map[string]func(*yaml.Node){
+		"steps": func(y *yaml.Node) { t.Steps = v.integer(y, "steps", 2) },
+		"blur": func(y *yaml.Node) {
+			if f, ok := number(y); ok && f > 0 && !math.IsInf(f, 0) {
+				t.Blur = f
+				return
+			}
+			v.errorf(y, "blur must be a positive number of pixels, not %s", kindName(y))
+		},
+	})
+}
+
+// PlanTest records the steps and the blur.
+func (t *FaithfulnessTest) PlanTest() PlanTest {
+	return PlanTest{Kind: kindFaithfulness, Steps: t.Steps, Blur: t.Blur}
+}
+
+func (*FaithfulnessTest) needsClass() {}
+
+// checkModel refuses more steps than the model's pixels: a deletion curve
+// moves at least one pixel per step.
+func (t *FaithfulnessTest) checkModel(m Model, spec images.Spec) []Problem {
+	if px := spec.Height * spec.Width; t.Steps > px {
+		return []Problem{t.problem("faithfulness: steps %d: model %s has %d pixels (%d×%d); want at most one step per pixel", t.Steps, m.Name, px, spec.Height, spec.Width)}
+	}
+	return nil
+}
+
+// evaluate computes the deletion and insertion curves of one batch's
+// original maps (or of the random order, method -1): it reads the maps from
+// their unit, or computes them when that unit is not written yet (another
 // shard's), which gives the same values.
-func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notApplicable bool, err error) {
-	t, _ := p.Test("faithfulness")
+func (t *FaithfulnessTest) evaluate(ctx context.Context, p *Plan, u Unit, out string) (notApplicable bool, err error) {
 	pm, om := p.Models[u.Model], p.models[u.Model]
 	lo, hi := p.BatchRange(u.Batch)
 	n := hi - lo
@@ -42,7 +94,7 @@ func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notAppl
 		return true, p.writeUnitJSON(u, out, r)
 	}
 	black := om.spec.PixelValue(0)
-	blurred := tensor.GaussianBlur(x, t.BlurSigma(h, w))
+	blurred := tensor.GaussianBlur(x, t.PlanTest().BlurSigma(h, w))
 	for i := range n {
 		class := pm.Classes[lo+i]
 		score := func(imgs [][]float32) ([]float64, error) {
@@ -69,81 +121,4 @@ func (p *Plan) runFaithfulness(ctx context.Context, u Unit, out string) (notAppl
 		r.DeletionAUC, r.InsertionAUC = append(r.DeletionAUC, metrics.CurveAUC(del)), append(r.InsertionAUC, metrics.CurveAUC(ins))
 	}
 	return false, p.writeUnitJSON(u, out, r)
-}
-
-// pixelOrders ranks the pixels of each image of an evaluation unit's
-// batch: by the original map of the unit's method, or, for method -1, in a
-// random order seeded per image. na says why the method does not apply.
-func (p *Plan) pixelOrders(ctx context.Context, u Unit, out string) (orders [][]int, na string, err error) {
-	pm := p.Models[u.Model]
-	lo, hi := p.BatchRange(u.Batch)
-	orders = make([][]int, hi-lo)
-	if u.Method < 0 {
-		for i := range orders {
-			orders[i] = rand.New(rand.NewPCG(p.Seed, uint64(lo+i))).Perm(pm.Shape[0] * pm.Shape[1])
-		}
-		return orders, "", nil
-	}
-	maps, na, err := p.originalMaps(ctx, u, out)
-	if err != nil || na != "" {
-		return nil, na, err
-	}
-	for i := range orders {
-		orders[i] = metrics.PixelOrder(maps.Item(i).Data)
-	}
-	return orders, "", nil
-}
-
-// classProbabilities are the probabilities of class for each image of batch
-// b, with the original weights: the softmax of the logits, or their sigmoid
-// for a multi-label head.
-func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor, class int) ([]float64, error) {
-	z, err := logitRows(ctx, fl, b, methods.Chunking{}.Size(fl))
-	if err != nil {
-		return nil, err
-	}
-	k := z.Shape[1]
-	out := make([]float64, b.Shape[0])
-	for j := range out {
-		out[j] = tensor.ClassProbability(z.Data[j*k:(j+1)*k], class, fl.Head())
-	}
-	return out, nil
-}
-
-// originalMaps are the maps of u's method and batch with the original
-// weights: read from their unit when it is finished, else computed.
-func (p *Plan) originalMaps(ctx context.Context, u Unit, out string) (*tensor.Tensor, string, error) {
-	mu := Unit{Model: u.Model, Step: 0, Method: u.Method, Batch: u.Batch}
-	base := filepath.Join(out, p.UnitPath(mu))
-	if b, err := os.ReadFile(base + ".json"); err == nil {
-		var r UnitResult
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, "", fmt.Errorf("%s.json: %w", base, err)
-		}
-		if r.NotApplicable != "" {
-			return nil, r.NotApplicable, nil
-		}
-		t, err := savedmodels.ReadNpy(base + ".npy")
-		return t, "", err
-	}
-	pm, om := p.Models[u.Model], p.models[u.Model]
-	lo, hi := p.BatchRange(u.Batch)
-	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
-	res, err := p.methods[u.Method].Explain(ctx, om.fl, batch, methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer})
-	var na *methods.NotApplicableError
-	if errors.As(err, &na) {
-		return nil, strings.TrimPrefix(err.Error(), "methods: "), nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	return res.Map, "", nil
-}
-
-func (p *Plan) writeUnitJSON(u Unit, out string, v any) error {
-	base := filepath.Join(out, p.UnitPath(u))
-	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
-		return err
-	}
-	return reports.WriteJSON(base+".json", v)
 }

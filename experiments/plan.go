@@ -9,8 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -116,36 +114,14 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 	}
 	var problems []Problem
 	for _, t := range e.Tests {
-		switch t.Kind {
-		case "randomization":
-			w := "every weight of each layer with weights (kernels, biases, batch-norm scale and shift); batch-norm moving statistics are kept"
-			if t.BatchNorm == "keep" {
-				w = "kernels and biases of each layer with weights; batch-norm scale, shift and moving statistics are kept"
-			}
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Modes: t.Modes, Distribution: t.Distribution, BatchNorm: t.BatchNorm, Repeats: t.Repeats,
-				Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Weights: w})
-		case "data-randomization":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Model: t.Model, Against: t.Against})
-		case "input-invariance":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Shift: t.Shift})
-		case "faithfulness":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Steps: t.Steps, Blur: t.Blur})
-		case "fragility":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Epsilons: t.Epsilons, Attack: t.Attack})
-		case "random-logit":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind})
-		case "road":
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Fractions: t.Fractions, Noise: t.Noise})
-		case "localization":
+		p.Tests = append(p.Tests, t.PlanTest())
+		if _, ok := t.(maskTest); ok {
 			for i, m := range imgs.Masks {
 				if m == nil {
-					pr := t.at
-					pr.Msg = fmt.Sprintf("localization needs an object mask for every image; %s has none (the scatter set has masks; a folder has <stem>_mask.png files)", imgs.Sources[i])
-					problems = append(problems, pr)
+					problems = append(problems, t.where().problem("%s needs an object mask for every image; %s has none (the scatter set has masks; a folder has <stem>_mask.png files)", t.Kind(), imgs.Sources[i]))
 					break
 				}
 			}
-			p.Tests = append(p.Tests, PlanTest{Kind: t.Kind, Tolerance: t.Tolerance})
 		}
 	}
 	for _, m := range e.Models {
@@ -164,22 +140,11 @@ func NewPlan(ctx context.Context, e *Experiment, o PlanOptions) (*Plan, error) {
 		p.Models = append(p.Models, pm)
 		p.models = append(p.models, om)
 	}
-	// Data randomization explains, with the model trained on permuted
-	// labels, the classes of the model it is compared with.
+	// What the tests complete once every model is laid out.
 	for _, t := range e.Tests {
-		if t.Kind != "data-randomization" || len(problems) > 0 {
-			continue
+		if mp, ok := t.(modelsPlanner); ok && len(problems) == 0 {
+			problems = append(problems, mp.planModels(p)...)
 		}
-		a, b := p.ModelIndex(t.Model), p.ModelIndex(t.Against)
-		if p.Models[a].Shape != p.Models[b].Shape || len(p.Models[a].ClassNames) != len(p.Models[b].ClassNames) {
-			pr := t.at
-			pr.Msg = fmt.Sprintf("data-randomization: %s (input %v, %d classes) and %s (input %v, %d classes) differ", t.Model, p.Models[a].Shape,
-				len(p.Models[a].ClassNames), t.Against, p.Models[b].Shape, len(p.Models[b].ClassNames))
-			problems = append(problems, pr)
-			continue
-		}
-		p.Models[b].Classes = p.Models[a].Classes
-		p.Models[b].Target = "the classes of " + t.Model
 	}
 	if len(problems) == 0 {
 		problems = p.planLayers()
@@ -288,7 +253,7 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 	}
 	if len(p.Exp.Methods) == 0 {
 		// Only the layers' units: no images to predict or explain.
-		om.addStep("original", step{})
+		om.addStep(stepOriginal, step{})
 		pm.Steps = om.records()
 		return pm, om, problems, nil
 	}
@@ -336,10 +301,8 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 				at("target", "%s", strings.TrimPrefix(err.Error(), "methods: target: "))
 			}
 			for _, t := range p.Exp.Tests {
-				if slices.Contains(classTests, t.Kind) {
-					pr := t.at
-					pr.Msg = fmt.Sprintf("%s: model %s explains the unit %s; this test needs a class target (its measure is the class probability or the class itself)", t.Kind, m.Name, spec.Unit)
-					problems = append(problems, pr)
+				if _, ok := t.(classTest); ok {
+					problems = append(problems, t.where().problem("%s: model %s explains the unit %s; this test needs a class target (its measure is the class probability or the class itself)", t.Kind(), m.Name, spec.Unit))
 				}
 			}
 			break
@@ -359,86 +322,24 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			pm.Classes = append(pm.Classes, c)
 		}
 	}
-	// A deletion curve moves at least one pixel per step.
+	// What the tests check of the model before any step.
 	for _, t := range p.Exp.Tests {
-		if px := spec.Height * spec.Width; t.Kind == "faithfulness" && t.Steps > px {
-			pr := t.at
-			pr.Msg = fmt.Sprintf("faithfulness: steps %d: model %s has %d pixels (%d×%d); want at most one step per pixel", t.Steps, m.Name, px, spec.Height, spec.Width)
-			problems = append(problems, pr)
+		if c, ok := t.(modelChecker); ok {
+			problems = append(problems, c.checkModel(m, spec)...)
 		}
 	}
 	if len(problems) > 0 {
 		return pm, om, problems, nil
 	}
 	// The steps: the original weights, then each test's.
-	om.addStep("original", step{})
+	om.addStep(stepOriginal, step{})
 	for _, t := range p.Exp.Tests {
-		if t.Kind == "input-invariance" {
-			st, err := p.shiftStep(ctx, om, t.Shift)
+		if sp, ok := t.(stepPlanner); ok {
+			probs, err := sp.planSteps(ctx, p, m, &pm, om)
 			if err != nil {
-				pr := t.at
-				pr.Msg = fmt.Sprintf("input-invariance: model %s: %v", m.Name, err)
-				problems = append(problems, pr)
-				continue
+				return fail(err)
 			}
-			om.addStep(fmt.Sprintf("shift%+g", t.Shift), st)
-			continue
-		}
-		if t.Kind == "random-logit" {
-			// One other class per image, drawn with the seed (Sixt et al. 2020).
-			k := len(pm.ClassNames)
-			if k < 2 {
-				continue
-			}
-			var cls []int
-			for i, c := range pm.Classes {
-				rng := rand.New(rand.NewPCG(p.Seed^0x6c6f676974, uint64(i)))
-				o := rng.IntN(k - 1)
-				if o >= c {
-					o++
-				}
-				cls = append(cls, o)
-			}
-			om.addStep("random-logit", step{PlanStep: PlanStep{Mode: modeRandomLogit, Classes: cls}})
-			continue
-		}
-		if t.Kind == "fragility" {
-			for _, eps := range t.Epsilons {
-				om.addStep(fmt.Sprintf("eps%g", eps), step{PlanStep: PlanStep{Mode: modePerturbation, Epsilon: eps}})
-			}
-			if t.Attack > 0 {
-				eps := slices.Max(t.Epsilons)
-				om.addStep(fmt.Sprintf("attack-eps%g", eps), step{PlanStep: PlanStep{Mode: modeAttack, Epsilon: eps, Attack: t.Attack}})
-			}
-			continue
-		}
-		if t.Kind != "randomization" {
-			continue
-		}
-		ref := 0
-		if t.Smooth > 0 {
-			ref = len(om.steps)
-			om.addStep(fmt.Sprintf("original-smooth%d", t.Smooth), step{PlanStep: PlanStep{Mode: modeSmoothOriginal, Smooth: t.Smooth, SmoothNoise: t.SmoothNoise}})
-		}
-		for r := 1; r <= t.Repeats; r++ {
-			rz := Randomization{Distribution: t.Distribution, BatchNorm: t.BatchNorm, Seed: repeatSeed(p.Seed, r)}
-			for _, mode := range t.Modes {
-				recipes, err := rz.recipes(om.fl, mode)
-				if err != nil {
-					return fail(err)
-				}
-				for _, s := range recipes {
-					name := s.name
-					if t.Smooth > 0 {
-						name = "smooth-" + name
-					}
-					if t.Repeats > 1 {
-						name += "#" + strconv.Itoa(r)
-					}
-					om.addStep(name, step{PlanStep: PlanStep{Mode: mode, Repeat: r, Layers: s.names, Smooth: t.Smooth, SmoothNoise: t.SmoothNoise, Ref: ref},
-						weights: stepWeights{rz: rz.withDefaults(), layers: s.layers}})
-				}
-			}
+			problems = append(problems, probs...)
 		}
 	}
 	pm.Steps = om.records()
@@ -455,71 +356,6 @@ func (om *openModel) records() []PlanStep {
 		out[i] = s.PlanStep
 	}
 	return out
-}
-
-// shiftStep builds the input-shift step of an input-invariance test: the
-// shift, the first layer's compensated bias, and the logits checked over
-// every image (their largest difference must be float32 rounding, below
-// 1e-4 of the largest logit).
-func (p *Plan) shiftStep(ctx context.Context, om *openModel, frac float64) (step, error) {
-	black, white := om.spec.PixelValue(0), om.spec.PixelValue(255)
-	c := make([]float32, len(black))
-	for i := range c {
-		c[i] = float32(frac * float64(white[i]-black[i]))
-	}
-	sh, err := om.fl.CompensateShift(c)
-	if err != nil {
-		return step{}, errors.New(strings.TrimPrefix(err.Error(), "tfgraph: "))
-	}
-	feed, err := om.fl.PrepareWeights(sh.Values)
-	if err != nil {
-		return step{}, err
-	}
-	view, err := om.fl.WithWeights(feed)
-	if err != nil {
-		return step{}, err
-	}
-	logits, _ := om.fl.Logits()
-	var diff, scale float64
-	n := p.Data.Len()
-	for lo, size := 0, p.runSize(om.fl); lo < n; lo += size {
-		hi := min(lo+size, n)
-		x := om.x.Slice(lo, hi)
-		a, err := om.fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
-		if err != nil {
-			return step{}, err
-		}
-		b, err := view.Run(ctx, shiftInput(x, c), tfgraph.Query{Fetch: []string{logits}})
-		if err != nil {
-			return step{}, err
-		}
-		for i, v := range a.Fetched[0].Data {
-			diff = max(diff, math.Abs(float64(v-b.Fetched[0].Data[i])))
-			scale = max(scale, math.Abs(float64(v)))
-		}
-	}
-	if diff > 1e-4*max(scale, 1) {
-		return step{}, fmt.Errorf("the shifted model's logits differ by %.3g (logits up to %.3g): the compensation of %s is not exact", diff, scale, sh.Layer)
-	}
-	return step{PlanStep: PlanStep{Mode: modeInputShift, Layers: []string{sh.Layer}, Shift: c, LogitError: diff},
-		weights: stepWeights{vals: sh.Values}}, nil
-}
-
-// shiftInput is x + c, c per channel.
-func shiftInput(x *tensor.Tensor, c []float32) *tensor.Tensor {
-	out := tensor.New(x.Shape...)
-	for i, v := range x.Data {
-		out.Data[i] = v + c[i%len(c)]
-	}
-	return out
-}
-
-// repeatSeed is the seed of the randomized weights of repeat r.
-func repeatSeed(seed uint64, r int) uint64 {
-	if r == 1 {
-		return seed
-	}
-	return seed ^ (uint64(r) * 0x9e3779b97f4a7c15)
 }
 
 // Close closes the models.
@@ -576,11 +412,6 @@ func hashModel(dir string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// classTests are the tests whose measure is a class's (its probability
-// under deletion, another class, a kept prediction): a unit target does not
-// fit them.
-var classTests = []string{"faithfulness", "road", "random-logit", "fragility"}
-
 // Calibration is the measured time of one unit per model and method.
 type Calibration struct {
 	Model, Method string
@@ -606,7 +437,7 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 	var out []Calibration
 	count := map[[2]int]int{}
 	for _, u := range p.Units() {
-		if shard.Owns(u.Index) && u.Kind == "" {
+		if shard.Owns(u.Index) && u.Kind == mapUnit {
 			count[[2]int{u.Model, u.Method}]++
 		}
 	}
@@ -639,28 +470,4 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 		}
 	}
 	return out, nil
-}
-
-// perturb adds random sign noise of size eps·(white − black) to images
-// lo… of x, one seeded stream per image and size, and clips to the range
-// between black and white (Ghorbani et al. 2019's random sign
-// perturbation).
-func perturb(x *tensor.Tensor, lo int, eps float64, black, white []float32, seed uint64) *tensor.Tensor {
-	out := tensor.New(x.Shape...)
-	c := len(black)
-	per := x.Len() / x.Shape[0]
-	for i := range x.Shape[0] {
-		rng := rand.New(rand.NewPCG(seed^0x66726167696c65, uint64(lo+i)<<20|uint64(math.Float64bits(eps)>>44)))
-		for j := range per {
-			k := i*per + j
-			ch := j % c
-			d := float32(eps) * (white[ch] - black[ch])
-			if rng.Uint64()&1 == 0 {
-				d = -d
-			}
-			lo, hi := min(black[ch], white[ch]), max(black[ch], white[ch])
-			out.Data[k] = min(max(x.Data[k]+d, lo), hi)
-		}
-	}
-	return out
 }

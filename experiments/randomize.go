@@ -122,23 +122,23 @@ func (r Randomization) recipes(fl *tfgraph.Flat, mode string) ([]recipe, error) 
 	layers := RandomizableLayers(fl)
 	var out []recipe
 	switch mode {
-	case "cascading", "bottom-up":
+	case modeCascading, modeBottomUp:
 		// Bottom-up cascades from the input towards the logits (Binder et
 		// al. 2023 argue the order changes the verdict).
 		var names []string
 		var idx []int
 		for k := range layers {
 			i := k
-			if mode == "bottom-up" {
+			if mode == modeBottomUp {
 				i = len(layers) - 1 - k
 			}
 			names = append(names, layers[i].Name)
 			idx = append(idx, i)
 			out = append(out, recipe{name: mode + "/" + layers[i].Name, names: slices.Clone(names), layers: slices.Clone(idx)})
 		}
-	case "independent":
+	case modeIndependent:
 		for i, l := range layers {
-			out = append(out, recipe{name: "independent/" + l.Name, names: []string{l.Name}, layers: []int{i}})
+			out = append(out, recipe{name: modeIndependent + "/" + l.Name, names: []string{l.Name}, layers: []int{i}})
 		}
 	default:
 		return nil, fmt.Errorf("experiments: randomization mode %q: want cascading, bottom-up or independent", mode)

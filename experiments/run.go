@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +19,13 @@ import (
 	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
+)
+
+// The kinds of units (runfolder.Unit.Kind) besides the evaluation units of
+// the tests, whose kind is their test's.
+const (
+	mapUnit   = ""      // the maps of one batch by one method at one step
+	layerUnit = "units" // an entry of units: (runLayer)
 )
 
 // RunOptions say where a run writes and which units it computes.
@@ -136,13 +142,16 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		var na bool
 		var err error
 		switch u.Kind {
-		case "faithfulness":
-			na, err = p.runFaithfulness(ctx, u, o.Out)
-		case "road":
-			na, err = p.runROAD(ctx, u, o.Out)
-		case "units":
+		case layerUnit:
 			err = p.runLayer(ctx, u, o.Out, progress)
 		default:
+			// An evaluation unit of the test of its kind.
+			ev, ok := p.test(u.Kind).(evaluator)
+			if !ok {
+				return st, fmt.Errorf("experiments: %s: no test of the plan evaluates units of kind %q", p.UnitName(u), u.Kind)
+			}
+			na, err = ev.evaluate(ctx, p, u, o.Out)
+		case mapUnit:
 			uctx := ctx
 			if p.plain(u) {
 				if uctx = shared[u.Batch]; uctx == nil {
@@ -151,7 +160,7 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 					// must not depend on which units share its run.
 					var ms []methods.Method
 					for _, v := range all {
-						if v.Kind == "" && v.Model == u.Model && v.Step == u.Step && v.Batch == u.Batch {
+						if v.Kind == mapUnit && v.Model == u.Model && v.Step == u.Step && v.Batch == u.Batch {
 							ms = append(ms, p.methods[v.Method])
 						}
 					}
@@ -266,7 +275,7 @@ func (p *Plan) target(mi, step, lo, hi int) methods.Target {
 // plain says whether a unit is a map unit of a plain step (step.plain):
 // such units of one batch and step can share their session runs.
 func (p *Plan) plain(u Unit) bool {
-	return u.Kind == "" && p.models[u.Model].steps[u.Step].plain()
+	return u.Kind == mapUnit && p.models[u.Model].steps[u.Step].plain()
 }
 
 // writeHeader writes the files every process of a run writes, with the
@@ -304,7 +313,7 @@ func (p *Plan) writeHeader(out string) error {
 	if err := runfolder.WriteIfChanged(filepath.Join(out, p.File), raw); err != nil {
 		return err
 	}
-	localization := slices.ContainsFunc(p.Tests, func(t PlanTest) bool { return t.Kind == "localization" })
+	masks := p.needsMasks()
 	for i, m := range p.Models {
 		if len(p.Images) == 0 {
 			break
@@ -316,7 +325,7 @@ func (p *Plan) writeHeader(out string) error {
 			}
 		}
 		path = filepath.Join(out, "inputs", runfolder.SafeName(m.Name)+"-masks.npy")
-		if localization && !fileExists(path) {
+		if masks && !fileExists(path) {
 			if err := reports.WriteNpy(path, p.models[i].masks); err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package experiments
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,60 +132,6 @@ type UnitsSpec struct {
 
 	at map[string]Problem // where each key is, for errors found at plan time
 }
-
-// Test is one reliability test with its options.
-type Test struct {
-	// Kind is randomization, data-randomization or localization.
-	Kind string
-	// Randomization options (Adebayo et al. 2018).
-	Modes        []string // cascading, independent
-	Distribution string   // reinit, gaussian, permutation
-	BatchNorm    string   // randomize, keep
-	// Repeats draws the random weights this many times (default 1), each
-	// from its own seed; an image's similarity is the mean over repeats.
-	Repeats int
-	// Smooth, when positive, makes the test the smooth MPRT of Hedström et
-	// al. (2024): every map, of the original and of each randomized model,
-	// is the mean of the maps of Smooth noisy copies of the image (Gaussian
-	// noise of SmoothNoise times the image's range, default 0.1).
-	Smooth      int
-	SmoothNoise float64
-	// Data randomization (Adebayo et al. 2018): the maps of Model are
-	// compared with those of Against, the same architecture trained on
-	// permuted labels, for the classes of Model.
-	Model, Against string
-	// Localization: the pointing game's tolerance in pixels (nil: 15 pixels
-	// at 224, scaled to the model's input).
-	Tolerance *float64
-	// Input invariance (Kindermans et al. 2017): the input is shifted by
-	// Shift times the range from a black to a white pixel (default -1:
-	// inputs in [0,1] move to [-1,0]) and the first layer's bias absorbs it.
-	Shift float64
-	// Faithfulness (Petsiuk et al. 2018): deletion and insertion curves of
-	// Steps+1 points (default 20 steps); insertion starts from the image
-	// blurred with σ = Blur pixels (default 5 at 224, scaled, at least 1).
-	Steps int
-	Blur  float64
-	// Fragility (Ghorbani et al. 2019): random sign perturbations of L∞
-	// size ε, each a fraction of the range from a black to a white pixel
-	// (default 0.01, 0.02, 0.04, 0.08).
-	Epsilons []float64
-	// Attack, when positive, adds Ghorbani et al.'s targeted attack at the
-	// largest ε: this many rounds of a derivative-free random search that
-	// keeps the prediction and lowers the map's top-k intersection with
-	// the original.
-	Attack int
-	// ROAD (Rong et al. 2022): the shares of pixels removed (default 0.1 …
-	// 0.9) and the noise of the linear imputation (default 0.01 of the
-	// input range).
-	Fractions []float64
-	Noise     float64
-
-	at Problem // where the test is, for errors found at plan time
-}
-
-// Tests are the reliability tests an experiment may name.
-var Tests = []string{"randomization", "data-randomization", "localization", "input-invariance", "faithfulness", "fragility", "random-logit", "road"}
 
 // Outputs are the formats written.
 type Outputs struct {
@@ -361,6 +306,16 @@ func (v *validator) integer(n *yaml.Node, what string, min int) int {
 	return i
 }
 
+// number is the value of an integer or float scalar (ok false for any other
+// node, or a value Go does not read: .inf, .nan).
+func number(n *yaml.Node) (f float64, ok bool) {
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	return f, err == nil
+}
+
 func (v *validator) list(n *yaml.Node, what string, each func(*yaml.Node)) {
 	if n.Kind != yaml.SequenceNode {
 		v.errorf(n, "%s must be a list, not %s", what, kindName(n))
@@ -415,7 +370,13 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 		"methods": func(x *yaml.Node) {
 			v.list(x, "methods", func(m *yaml.Node) { e.Methods = append(e.Methods, v.method(m)) })
 		},
-		"tests": func(x *yaml.Node) { v.list(x, "tests", func(t *yaml.Node) { e.Tests = append(e.Tests, v.test(t)) }) },
+		"tests": func(x *yaml.Node) {
+			v.list(x, "tests", func(n *yaml.Node) {
+				if t := v.test(n); t != nil {
+					e.Tests = append(e.Tests, t)
+				}
+			})
+		},
 		"metrics": func(x *yaml.Node) {
 			v.list(x, "metrics", func(m *yaml.Node) {
 				s := v.str(m, "a metric")
@@ -506,21 +467,8 @@ func (v *validator) experiment(n *yaml.Node, e *Experiment) {
 		names[m.Name] = true
 	}
 	for _, t := range e.Tests {
-		if t.Kind != "data-randomization" {
-			continue
-		}
-		var modelNames []string
-		for _, m := range e.Models {
-			modelNames = append(modelNames, m.Name)
-		}
-		for _, name := range []string{t.Model, t.Against} {
-			if name != "" && !names[name] {
-				v.problems = append(v.problems, Problem{File: v.file, Line: t.at.Line, Col: t.at.Col,
-					Msg: fmt.Sprintf("data-randomization: no model named %q%s; models: %s", name, nearest(name, modelNames), strings.Join(modelNames, ", "))})
-			}
-		}
-		if t.Model != "" && t.Model == t.Against {
-			v.problems = append(v.problems, Problem{File: v.file, Line: t.at.Line, Col: t.at.Col, Msg: "data-randomization: model and against name the same model"})
+		if c, ok := t.(experimentChecker); ok {
+			c.checkExperiment(v, e)
 		}
 	}
 	if len(e.Tests) > 0 && len(e.Metrics) == 0 {
@@ -687,163 +635,6 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 		v.errorf(at, "%v", strings.TrimPrefix(err.Error(), "methods: "))
 	}
 	return s
-}
-
-func (v *validator) test(n *yaml.Node) Test {
-	t := Test{at: Problem{File: v.file, Line: n.Line, Col: n.Column}}
-	v.fields(n, "a test", map[string]func(*yaml.Node){
-		"randomization": func(x *yaml.Node) {
-			t.Kind = "randomization"
-			t.Distribution, t.BatchNorm, t.Repeats = "reinit", "randomize", 1
-			if x.Tag == "!!null" {
-				t.Modes = []string{"cascading", "independent"}
-				return
-			}
-			v.fields(x, "randomization", map[string]func(*yaml.Node){
-				"modes": func(y *yaml.Node) {
-					v.list(y, "modes", func(m *yaml.Node) {
-						t.Modes = append(t.Modes, v.oneOf(m, "mode", "cascading", "bottom-up", "independent"))
-					})
-				},
-				"distribution": func(y *yaml.Node) { t.Distribution = v.oneOf(y, "distribution", "reinit", "gaussian", "permutation") },
-				"batchnorm":    func(y *yaml.Node) { t.BatchNorm = v.oneOf(y, "batchnorm", "randomize", "keep") },
-				"repeats":      func(y *yaml.Node) { t.Repeats = v.upTo(y, "repeats", 1, MaxRepeats) },
-				"smooth":       func(y *yaml.Node) { t.Smooth = v.integer(y, "smooth", 1) },
-				"smooth_noise": func(y *yaml.Node) {
-					f, err := strconv.ParseFloat(y.Value, 64)
-					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || !(f > 0) || f > 10 {
-						v.errorf(y, "smooth_noise must be a positive fraction of the image's range, not %s", kindName(y))
-						return
-					}
-					t.SmoothNoise = f
-				},
-			})
-			if len(t.Modes) == 0 {
-				t.Modes = []string{"cascading", "independent"}
-			}
-			if t.Repeats == 0 {
-				t.Repeats = 1
-			}
-			if t.Smooth > 0 && t.SmoothNoise == 0 {
-				t.SmoothNoise = 0.1
-			}
-		},
-		"data-randomization": func(x *yaml.Node) {
-			t.Kind = "data-randomization"
-			v.fields(x, "data-randomization", map[string]func(*yaml.Node){
-				"model":   func(y *yaml.Node) { t.Model = v.str(y, "model") },
-				"against": func(y *yaml.Node) { t.Against = v.str(y, "against") },
-			}, "model", "against")
-		},
-		"input-invariance": func(x *yaml.Node) {
-			t.Kind, t.Shift = "input-invariance", -1
-			if x.Tag == "!!null" {
-				return
-			}
-			v.fields(x, "input-invariance", map[string]func(*yaml.Node){
-				"shift": func(y *yaml.Node) {
-					f, err := strconv.ParseFloat(y.Value, 64)
-					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || f == 0 || math.IsInf(f, 0) {
-						v.errorf(y, "shift must be a non-zero number (a fraction of the input range), not %s", kindName(y))
-						return
-					}
-					t.Shift = f
-				},
-			})
-		},
-		"faithfulness": func(x *yaml.Node) {
-			t.Kind, t.Steps = "faithfulness", 20
-			if x.Tag == "!!null" {
-				return
-			}
-			v.fields(x, "faithfulness", map[string]func(*yaml.Node){
-				"steps": func(y *yaml.Node) { t.Steps = v.integer(y, "steps", 2) },
-				"blur": func(y *yaml.Node) {
-					f, err := strconv.ParseFloat(y.Value, 64)
-					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || !(f > 0) || math.IsInf(f, 0) {
-						v.errorf(y, "blur must be a positive number of pixels, not %s", kindName(y))
-						return
-					}
-					t.Blur = f
-				},
-			})
-		},
-		"fragility": func(x *yaml.Node) {
-			t.Kind = "fragility"
-			t.Epsilons = []float64{0.01, 0.02, 0.04, 0.08}
-			if x.Tag == "!!null" {
-				return
-			}
-			v.fields(x, "fragility", map[string]func(*yaml.Node){
-				"attack": func(y *yaml.Node) { t.Attack = v.integer(y, "attack", 0) },
-				"epsilons": func(y *yaml.Node) {
-					t.Epsilons = nil
-					v.list(y, "epsilons", func(e *yaml.Node) {
-						f, err := strconv.ParseFloat(e.Value, 64)
-						if e.Kind != yaml.ScalarNode || (e.Tag != "!!int" && e.Tag != "!!float") || err != nil || !(f > 0) || f > 1 {
-							v.errorf(e, "an epsilon is a number in (0, 1] (a fraction of the input range), not %s", kindName(e))
-							return
-						}
-						t.Epsilons = append(t.Epsilons, f)
-					})
-				},
-			})
-		},
-		"road": func(x *yaml.Node) {
-			t.Kind, t.Noise = "road", 0.01
-			t.Fractions = []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
-			if x.Tag == "!!null" {
-				return
-			}
-			v.fields(x, "road", map[string]func(*yaml.Node){
-				"fractions": func(y *yaml.Node) {
-					t.Fractions = nil
-					v.list(y, "fractions", func(e *yaml.Node) {
-						f, err := strconv.ParseFloat(e.Value, 64)
-						if e.Kind != yaml.ScalarNode || (e.Tag != "!!int" && e.Tag != "!!float") || err != nil || !(f > 0) || f >= 1 {
-							v.errorf(e, "a fraction of pixels is a number in (0, 1), not %s", kindName(e))
-							return
-						}
-						t.Fractions = append(t.Fractions, f)
-					})
-				},
-				"noise": func(y *yaml.Node) {
-					f, err := strconv.ParseFloat(y.Value, 64)
-					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || f < 0 || f > 1 {
-						v.errorf(y, "noise must be a number in [0, 1] (a fraction of the input range), not %s", kindName(y))
-						return
-					}
-					t.Noise = f
-				},
-			})
-		},
-		"random-logit": func(x *yaml.Node) {
-			t.Kind = "random-logit"
-			if x.Tag != "!!null" {
-				v.fields(x, "random-logit", map[string]func(*yaml.Node){})
-			}
-		},
-		"localization": func(x *yaml.Node) {
-			t.Kind = "localization"
-			if x.Tag == "!!null" {
-				return
-			}
-			v.fields(x, "localization", map[string]func(*yaml.Node){
-				"tolerance": func(y *yaml.Node) {
-					f, err := strconv.ParseFloat(y.Value, 64)
-					if y.Kind != yaml.ScalarNode || (y.Tag != "!!int" && y.Tag != "!!float") || err != nil || f < 0 {
-						v.errorf(y, "tolerance must be a number of pixels ≥ 0, not %s", kindName(y))
-						return
-					}
-					t.Tolerance = &f
-				},
-			})
-		},
-	})
-	if t.Kind == "" && n.Kind == yaml.MappingNode && len(n.Content) == 0 {
-		v.errorf(n, "a test needs one of %s", strings.Join(Tests, ", "))
-	}
-	return t
 }
 
 // units reads an entry of units.

@@ -26,7 +26,7 @@ func TestLoadGood(t *testing.T) {
 	if got := []string{e.Methods[0].Name, e.Methods[1].Name, e.Methods[2].Name}; !reflect.DeepEqual(got, []string{"gradient", "smoothgrad", "gradcam"}) || e.Methods[1].Options["samples"] != 10 {
 		t.Errorf("methods %+v", e.Methods)
 	}
-	if len(e.Tests) != 1 || !reflect.DeepEqual(e.Tests[0].Modes, []string{"cascading"}) || e.Tests[0].Distribution != "gaussian" || e.Tests[0].BatchNorm != "randomize" {
+	if rt, ok := e.Tests[0].(*RandomizationTest); len(e.Tests) != 1 || !ok || !reflect.DeepEqual(rt.Modes, []string{"cascading"}) || rt.Distribution != "gaussian" || rt.BatchNorm != "randomize" {
 		t.Errorf("tests %+v", e.Tests)
 	}
 	if !reflect.DeepEqual(e.Metrics, []string{"spearman-abs", "ssim"}) || !reflect.DeepEqual(e.Outputs.Figures, []string{"png", "pdf"}) {

@@ -22,6 +22,9 @@ const (
 	modeRandomLogit    = "random-logit"    // another class per image
 )
 
+// stepOriginal names the first step of every model: the original weights.
+const stepOriginal = "original"
+
 // step is one step of a model as the run computes it: its record in
 // plan.json, which also says what the step does to the inputs and the
 // target (Shift, Epsilon, Attack, Smooth, SmoothNoise, Classes), and where
