@@ -196,6 +196,10 @@ func (p *Plan) planMethods() error {
 	return nil
 }
 
+// planModel opens model m, predicts the images' classes with its original
+// weights, resolves its target and lays out its steps: the original
+// weights, then each test's (stepPlanner), in the order of the tests. The
+// problems are the file's; an error is the model's.
 func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, *openModel, []Problem, error) {
 	op, err := Open(m.Path, tfgraph.Options{Signature: m.Signature, IntraOpThreads: threads}, OpenOptions{})
 	if err != nil {

@@ -142,15 +142,6 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		var na bool
 		var err error
 		switch u.Kind {
-		case layerUnit:
-			err = p.runLayer(ctx, u, o.Out, progress)
-		default:
-			// An evaluation unit of the test of its kind.
-			ev, ok := p.test(u.Kind).(evaluator)
-			if !ok {
-				return st, fmt.Errorf("experiments: %s: no test of the plan evaluates units of kind %q", p.UnitName(u), u.Kind)
-			}
-			na, err = ev.evaluate(ctx, p, u, o.Out)
 		case mapUnit:
 			uctx := ctx
 			if p.plain(u) {
@@ -170,6 +161,15 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 				}
 			}
 			na, err = p.runUnit(uctx, view, u, o.Out)
+		case layerUnit:
+			err = p.runLayer(ctx, u, o.Out, progress)
+		default:
+			// An evaluation unit of the test of its kind.
+			ev, ok := p.test(u.Kind).(evaluator)
+			if !ok {
+				return st, fmt.Errorf("experiments: %s: no test of the plan evaluates units of kind %q", p.UnitName(u), u.Kind)
+			}
+			na, err = ev.evaluate(ctx, p, u, o.Out)
 		}
 		if err != nil {
 			return st, fmt.Errorf("experiments: %s: %w", p.UnitName(u), err)

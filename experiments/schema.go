@@ -34,6 +34,8 @@ type Experiment struct {
 	Models  []Model
 	Data    Data
 	Methods []MethodSpec
+	// Tests are the reliability tests, in the file's order, each a value
+	// of its kind's type (*RandomizationTest, *FragilityTest, …).
 	Tests   []Test
 	Metrics []string
 	Outputs Outputs
