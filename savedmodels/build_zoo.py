@@ -15,6 +15,8 @@ accuracy measured at export, seed, training time, layers) and golden vectors und
     guided_input.npy, deconvnet_input.npy   the same with the ReLU overrides of
                     Guided Backprop and DeconvNet (golden_rules.py)
     methods/        the maps of every saliency method and their parameters (golden_methods.py)
+    attack/         fmnist_vgg and fmnist_resnet: second-order gradients of maps on the
+                    softplus copy, for the targeted attack (golden_attack.py)
 
 Usage: build_zoo.py [--force] [--out DIR] [MODEL ...]   (default: every model)
 """
@@ -363,6 +365,9 @@ def export(model, name, spec, outdir, info, xg, yg):
     golden_rules.write(outdir)
     import golden_methods  # golden maps of every saliency method (golden/methods/), from the exported SavedModel
     golden_methods.write(outdir)
+    import golden_attack  # second-order gradients of maps on the softplus copy (golden/attack/)
+    if name in golden_attack.MODELS:
+        golden_attack.build(outdir)
     h, w, c = model.inputs[0].shape[1:]
     card = {
         "name": name,

@@ -29,6 +29,7 @@ type Backward struct {
 	pick       tf.Output // the mask placeholder of a picking graph (Grad.Pick)
 	startOut   tf.Output
 	result     tf.Output
+	prefix     string // of its ops' names in the loaded graph
 }
 
 type bwKey struct {
@@ -42,8 +43,11 @@ type backwardCache struct {
 	m       map[bwKey]*Backward
 	oracles map[string]*oracle // TF_AddGradients per target tensor (oracle.go)
 	origin  map[string]string  // backward op → the forward node whose rule added it
-	n       int
 	derived derivedWeights
+	// second holds the second-order graphs (second.go).
+	second map[bwKey]*secondOrder
+	// softplus holds the softplus copies (softplus.go).
+	softplus softplusCache
 }
 
 // Backward returns the backward graph from start to end (flat tensor names;
@@ -79,8 +83,7 @@ func (fl *Flat) backward(start, end string, rules *RuleSet, pick bool) (*Backwar
 	if fl.bw.m == nil {
 		fl.bw.m = map[bwKey]*Backward{}
 	}
-	fl.bw.n++
-	b, err := fl.buildBackward(start, end, rules, pick, fmt.Sprintf("saliency_bw%d/", fl.bw.n))
+	b, err := fl.buildBackward(start, end, rules, pick, fmt.Sprintf("saliency_bw%d/", fl.model.seq.Add(1)))
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +412,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 	if err := b.initDerived(); err != nil {
 		return nil, fl.explainRunErrorLocked(err)
 	}
-	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, pick: mask, startOut: startOut, result: result}, nil
+	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, pick: mask, startOut: startOut, result: result, prefix: prefix}, nil
 }
 
 // signalInputs returns the inputs of node n in the graph, which of them need

@@ -14,6 +14,12 @@
 // of a view ([Flat.PrepareWeights], [Flat.WithWeights]); the replacement
 // values are converted once and shared by all runs.
 //
+// A Grad with Along asks for the derivative of its signal (a Hessian-vector
+// product, for the plain gradient): the engine differentiates its own
+// backward graph. On a piecewise-linear network this is zero almost
+// everywhere; [Flat.Softplus] makes a smooth copy (every ReLU a softplus)
+// in the same session, which the targeted attack on saliency maps follows.
+//
 // [Flat.ReceptiveField] gives the receptive field of a layer's units in input
 // pixels, computed from the graph (kernels, strides, padding, dilation,
 // pooling, resizing; global after global pooling, a Flatten or attention),

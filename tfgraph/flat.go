@@ -45,6 +45,12 @@ type Flat struct {
 	profile *Profile
 	// rf holds the receptive fields (receptive.go), shared by the views.
 	rf *rfCache
+	// src is the flat graph this one was imported from (its GraphDef and
+	// weight mappings), for rewritten copies (Flat.Softplus).
+	src *flatGraph
+	// abs names the nodes of a second-order view (second.go) that live
+	// outside prefix: the first-order backward graph it differentiates.
+	abs map[string]bool
 }
 
 // Flat returns the model's flat graph, building it on first use.
@@ -75,13 +81,21 @@ func (m *Model) buildFlat() (*Flat, error) {
 	// The flat graph goes into the loaded graph, its weight values mapped to
 	// the live variables, and runs in the loaded session: every weight is
 	// held once, by TensorFlow.
+	return m.importAsFlat(fg, flatPrefix, &firstRunFilter{}, &atomic.Int64{})
+}
+
+// importAsFlat imports the flat graph fg into the loaded graph under prefix
+// and makes the Flat that runs it: the model's flat graph, or a rewritten
+// copy of it (Flat.Softplus) sharing its first-run filter and run count. The
+// caller holds m.life.
+func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter, runs *atomic.Int64) (*Flat, error) {
 	g := m.saved.Graph
-	if _, err := importFlat(m.Dir, fg, g, flatPrefix, true); err != nil {
+	if _, err := importFlat(m.Dir, fg, g, prefix, true); err != nil {
 		return nil, err
 	}
-	fl := &Flat{model: m, graph: g, prefix: flatPrefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
+	fl := &Flat{model: m, graph: g, prefix: prefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
 		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{},
-		quiet: &firstRunFilter{}, bw: &backwardCache{}, runs: &atomic.Int64{}, rf: &rfCache{def: fg.def}}
+		quiet: quiet, bw: &backwardCache{}, runs: runs, rf: &rfCache{def: fg.def}, src: fg}
 	for _, n := range fg.def.GetNode() {
 		fl.nodes[n.GetName()] = n
 	}
@@ -136,7 +150,12 @@ func importFlat(dir string, fg *flatGraph, g *tf.Graph, prefix string, mapped bo
 }
 
 // op is the operation of a flat-graph node in the loaded graph.
-func (fl *Flat) op(node string) *tf.Operation { return fl.graph.Operation(fl.prefix + node) }
+func (fl *Flat) op(node string) *tf.Operation {
+	if fl.abs[node] {
+		return fl.graph.Operation(node)
+	}
+	return fl.graph.Operation(fl.prefix + node)
+}
 
 // nameOf is the flat-graph name of a tensor of the loaded graph.
 func (fl *Flat) nameOf(o tf.Output) string {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -101,6 +102,10 @@ type Model struct {
 	quiet   firstRunFilter // the first Run may log; later ones do not
 	opts    Options
 	outIdx  int // the selected output (Options.Output)
+
+	// seq numbers the graphs added to the loaded graph (backward graphs,
+	// softplus copies, oracles), whose names must be unique in it.
+	seq atomic.Int64
 
 	flatOnce sync.Once
 	flat     *Flat

@@ -121,8 +121,7 @@ func (fl *Flat) oracleAt(name string) (*oracle, error) {
 	if err != nil {
 		return nil, err
 	}
-	fl.bw.n++
-	prefix := fmt.Sprintf("saliency_oracle%d", fl.bw.n)
+	prefix := fmt.Sprintf("saliency_oracle%d", fl.model.seq.Add(1))
 	seed, err := fl.graph.AddOperation(tf.OpSpec{Type: "Placeholder", Name: prefix + "/seed",
 		Attrs: map[string]any{"dtype": tf.Float, "shape": y.Shape()}})
 	if err != nil {

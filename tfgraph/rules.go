@@ -345,8 +345,7 @@ func reduceRule(mean bool) Rule {
 	return func(b *Builder, n *Node) []Sym {
 		axes, ok := b.fl.constInts(n.def.GetInput()[1])
 		if !ok {
-			b.Fail("%s %s: reduction axes are not a constant", n.def.GetOp(), n.def.GetName())
-			return nil
+			return one(n, b.reduceGradDynamic(n, mean))
 		}
 		rank := n.In[0].Shape().NumDimensions()
 		if rank < 0 {
@@ -380,6 +379,27 @@ func reduceRule(mean bool) Rule {
 		}
 		return one(n, g)
 	}
+}
+
+// reduceGradDynamic is the signal of a Sum or Mean whose axes are computed
+// in the graph (the BroadcastGradientArgs of a backward graph, which a
+// second-order graph differentiates): the signal reshaped to the input's
+// shape with the reduced dimensions set to 1 (DynamicStitch, as
+// TensorFlow's reduced_shape), broadcast to the input, divided by the
+// reduced count for a Mean.
+func (b *Builder) reduceGradDynamic(n *Node, mean bool) Sym {
+	sx := b.shape(n.In[0])
+	rank := b.op1("Size", map[string]any{"out_type": tf.Int32}, sx)
+	axes := b.castTo(n.In[1], tf.Int32)
+	axes = b.op1("FloorMod", nil, b.op1("AddV2", nil, axes, rank), rank)
+	ranges := b.op1("Range", nil, b.scalarI32(0), rank, b.scalarI32(1))
+	reduced := b.op("DynamicStitch", []tf.Input{tf.OutputList{ranges, axes}, tf.OutputList{sx, b.op1("OnesLike", nil, axes)}}, nil)
+	g := b.op1("BroadcastTo", nil, b.op1("Reshape", nil, n.Dy[0], reduced), sx)
+	if mean {
+		cnt := b.op1("Prod", map[string]any{"keep_dims": false}, b.op1("GatherV2", nil, sx, axes, b.scalarI32(0)), b.constI32([]int32{0}))
+		g = b.op1("RealDiv", nil, g, b.op1("Cast", map[string]any{"DstT": n.Dy[0].DataType()}, cnt))
+	}
+	return g
 }
 
 // selectRule routes the signal of Select(cond, t, e) to t where cond holds

@@ -44,6 +44,18 @@ type Grad struct {
 	// shape, with 1 or the batch size as its first dimension; ties go to the
 	// first entry in row-major order. Seed and Pick are exclusive.
 	Pick *tensor.Tensor
+	// Along, when set, asks for the derivative of the signal instead: the
+	// gradient with respect to End of ⟨Along, signal⟩, the signal being
+	// what this Grad gives without Along (its Seed held fixed). Along has
+	// End's shape, with the batch as its first dimension. Under Plain
+	// rules from a logit this is the Hessian-vector product H·Along of the
+	// logit; under other rule sets, the exact derivative of their backward
+	// graph. It is zero almost everywhere on a piecewise-linear network
+	// (ReLU, max pooling): take a smooth copy (Softplus) to follow it. Pick
+	// is not allowed with Along. A Grad without Along in the same query may
+	// give the first-order signal of the same Start, End and Rules when its
+	// Seed has the same values (or both are nil); the run computes it once.
+	Along *tensor.Tensor
 }
 
 // Result holds what a Query asked for, in order.
@@ -157,13 +169,74 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		}
 		fetches = append(fetches, o)
 	}
+	// seeds records, per first-order seed (fed or left at its default),
+	// the grad that set it and its value, so that a second-order grad can
+	// share its first-order graph with a first-order grad of the query.
+	type seedUse struct {
+		grad   int
+		second bool
+		value  *tensor.Tensor
+	}
+	seeds := map[tf.Output]seedUse{}
+	sameSeed := func(u seedUse, v *tensor.Tensor) bool {
+		return (u.value == nil) == (v == nil) && (v == nil || tensor.Equal(u.value, v))
+	}
 	for i, g := range q.Grads {
 		if g.Seed != nil && g.Pick != nil {
 			return nil, fmt.Errorf("tfgraph: %s: grad %d has both a seed and a pick; give one", fl.model.Dir, i)
 		}
+		if g.Along != nil {
+			if g.Pick != nil {
+				return nil, fmt.Errorf("tfgraph: %s: grad %d has both a pick and along; a second-order signal takes a seed", fl.model.Dir, i)
+			}
+			so, err := fl.secondOrderGraph(g.Start, g.End, g.Rules)
+			if err != nil {
+				return nil, err
+			}
+			b := so.first
+			if u, ok := seeds[b.seed]; ok {
+				if u.second || !sameSeed(u, g.Seed) {
+					return nil, fmt.Errorf("tfgraph: %s: grads %d and %d of one query share a backward graph (%s → %s, %s) with other seeds or both along; ask for them in runs of their own", fl.model.Dir, u.grad, i, b.Start, b.End, b.Rules.Name)
+				}
+			} else {
+				seeds[b.seed] = seedUse{grad: i, second: true, value: g.Seed}
+				if g.Seed != nil {
+					if err := fl.checkFeed(b.seed, g.Seed, x.Shape[0]); err != nil {
+						return nil, fmt.Errorf("%w (seed of grad %d)", err, i)
+					}
+					st, err := toTF(g.Seed)
+					if err != nil {
+						return nil, err
+					}
+					temp = append(temp, st)
+					feeds[b.seed] = st
+				}
+			}
+			b2 := so.second
+			if err := fl.checkFeed(b2.seed, g.Along, x.Shape[0]); err != nil {
+				return nil, fmt.Errorf("%w (along of grad %d)", err, i)
+			}
+			at, err := toTF(g.Along)
+			if err != nil {
+				return nil, err
+			}
+			temp = append(temp, at)
+			feeds[b2.seed] = at
+			fetches = append(fetches, b2.result)
+			continue
+		}
 		b, err := fl.backward(g.Start, g.End, g.Rules, g.Pick != nil)
 		if err != nil {
 			return nil, err
+		}
+		if u, ok := seeds[b.seed]; ok && u.second {
+			if !sameSeed(u, g.Seed) {
+				return nil, fmt.Errorf("tfgraph: %s: grads %d and %d of one query share a backward graph (%s → %s, %s) with other seeds; ask for them in runs of their own", fl.model.Dir, u.grad, i, b.Start, b.End, b.Rules.Name)
+			}
+			fetches = append(fetches, b.result)
+			continue
+		} else if !ok && g.Pick == nil {
+			seeds[b.seed] = seedUse{grad: i, value: g.Seed}
 		}
 		if g.Pick != nil {
 			if err := fl.checkPick(b.startOut, g.Pick, x.Shape[0]); err != nil {
@@ -310,6 +383,9 @@ type WeightFeed struct {
 	// made on first use.
 	mu      sync.Mutex
 	derived map[*derived]*tf.Tensor
+	// copies are these replacements prepared for the softplus copies of
+	// the graph (Flat.Softplus), made on first use.
+	copies map[*Flat]*WeightFeed
 }
 
 // Names lists the replaced weights, sorted.
