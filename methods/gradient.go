@@ -36,3 +36,19 @@ func (g *Gradient) Validate() error {
 func (g *Gradient) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	return backprop{name: g.Name(), rules: tfgraph.Plain, reduce: g.Reduce, def: tensor.MaxAbs, ch: g.Chunking}.explain(ctx, m, b, t)
 }
+
+var _ Differentiable = (*Gradient)(nil)
+
+// Reduction is the channel reduction of the map (Reduce, default max-abs).
+func (g *Gradient) Reduction() tensor.Reduction { return orDefault(g.Reduce, tensor.MaxAbs) }
+
+// RawGrad is ∂⟨w, ∂S_c/∂I⟩/∂I = H·w, the Hessian-vector product of the
+// class score (Differentiable).
+func (g *Gradient) RawGrad(ctx context.Context, m Model, b Batch, t Target, w *tensor.Tensor) (*tensor.Tensor, error) {
+	gl, classes, err := rawGradSetup(ctx, g.Name(), m, &b, t, w, g.Chunking)
+	if err != nil {
+		return nil, err
+	}
+	_, hv, err := secondOrder(ctx, g.Name(), m, gl, b.X, classes, w, false, g.Chunking)
+	return hv, err
+}

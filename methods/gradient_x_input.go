@@ -34,3 +34,29 @@ func (g *GradientXInput) Validate() error {
 func (g *GradientXInput) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	return backprop{name: g.Name(), rules: tfgraph.Plain, times: true, reduce: g.Reduce, def: tensor.Sum, ch: g.Chunking}.explain(ctx, m, b, t)
 }
+
+var _ Differentiable = (*GradientXInput)(nil)
+
+// Reduction is the channel reduction of the map (Reduce, default sum).
+func (g *GradientXInput) Reduction() tensor.Reduction { return orDefault(g.Reduce, tensor.Sum) }
+
+// RawGrad is ∂⟨w, I ⊙ ∂S_c/∂I⟩/∂I = w ⊙ ∂S_c/∂I + H·(I ⊙ w)
+// (Differentiable).
+func (g *GradientXInput) RawGrad(ctx context.Context, m Model, b Batch, t Target, w *tensor.Tensor) (*tensor.Tensor, error) {
+	gl, classes, err := rawGradSetup(ctx, g.Name(), m, &b, t, w, g.Chunking)
+	if err != nil {
+		return nil, err
+	}
+	xw := tensor.New(w.Shape...)
+	for i, v := range w.Data {
+		xw.Data[i] = v * b.X.Data[i]
+	}
+	gr, hv, err := secondOrder(ctx, g.Name(), m, gl, b.X, classes, xw, true, g.Chunking)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range w.Data {
+		hv.Data[i] += v * gr.Data[i]
+	}
+	return hv, nil
+}

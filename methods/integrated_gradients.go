@@ -298,3 +298,82 @@ func gaussLegendre(m int) ([]float32, []float32) {
 	}
 	return a, w
 }
+
+var _ Differentiable = (*IntegratedGradients)(nil)
+
+// Reduction is the channel reduction of the map (Reduce, default sum).
+func (ig *IntegratedGradients) Reduction() tensor.Reduction { return orDefault(ig.Reduce, tensor.Sum) }
+
+// RawGrad is the derivative of the quadrature along w (Differentiable):
+// with p_k = I′ + α_k (I − I′) and G = Σ_k w_k ∂S_c/∂I (p_k),
+//
+//	∂⟨w, (I − I′) ⊙ G⟩/∂I = w ⊙ G + Σ_k w_k α_k H(p_k)·((I − I′) ⊙ w)
+//
+// for a baseline that does not depend on the image (the blurred one does:
+// a *NotApplicableError).
+func (ig *IntegratedGradients) RawGrad(ctx context.Context, m Model, b Batch, t Target, w *tensor.Tensor) (*tensor.Tensor, error) {
+	name := ig.Name()
+	if err := ig.Validate(); err != nil {
+		return nil, err
+	}
+	if ig.Baseline == "blurred" && ig.BaselineImage == nil {
+		return nil, &NotApplicableError{Method: name, Err: fmt.Errorf("the blurred baseline depends on the image; its derivative is not computed")}
+	}
+	gl, classes, err := rawGradSetup(ctx, name, m, &b, t, w, ig.Chunking)
+	if err != nil {
+		return nil, err
+	}
+	base, err := ig.baseline(b)
+	if err != nil {
+		return nil, err
+	}
+	n := b.X.Shape[0]
+	per := tensor.Size(b.X.Shape[1:])
+	alpha, weight := ig.alphas()
+	np := len(alpha)
+	sumGrad := make([]float32, n*per)
+	out := tensor.New(b.X.Shape...)
+	size := max(1, ig.Chunking.size(m)/3)
+	cs := chunks(n*np, size)
+	for ci, c := range cs {
+		report(ctx, ci, len(cs))
+		cnt := c[1] - c[0]
+		xc := tensor.New(append([]int{cnt}, b.X.Shape[1:]...)...)
+		along := tensor.New(xc.Shape...)
+		var cls []int // nil for a unit
+		if classes != nil {
+			cls = make([]int, cnt)
+		}
+		for e := c[0]; e < c[1]; e++ {
+			i, p := e/np, e%np
+			a := alpha[p]
+			img, bl, wi := b.X.Data[i*per:(i+1)*per], base.Data[i*per:(i+1)*per], w.Data[i*per:(i+1)*per]
+			dst, dal := xc.Data[(e-c[0])*per:(e-c[0]+1)*per], along.Data[(e-c[0])*per:(e-c[0]+1)*per]
+			for q := range dst {
+				dst[q] = bl[q] + a*(img[q]-bl[q])
+				dal[q] = a * (img[q] - bl[q]) * wi[q]
+			}
+			if cls != nil {
+				cls[e-c[0]] = classes[i]
+			}
+		}
+		g, hv, err := secondOrder(ctx, name, m, gl, xc, cls, along, true, ig.Chunking)
+		if err != nil {
+			return nil, err
+		}
+		for e := c[0]; e < c[1]; e++ {
+			i, p := e/np, e%np
+			wt := weight[p]
+			gp, hp := g.Data[(e-c[0])*per:(e-c[0]+1)*per], hv.Data[(e-c[0])*per:(e-c[0]+1)*per]
+			sg, dst := sumGrad[i*per:(i+1)*per], out.Data[i*per:(i+1)*per]
+			for q := range dst {
+				sg[q] += wt * gp[q]
+				dst[q] += wt * hp[q]
+			}
+		}
+	}
+	for q, v := range w.Data {
+		out.Data[q] += v * sumGrad[q]
+	}
+	return out, nil
+}

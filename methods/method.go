@@ -559,3 +559,11 @@ func probabilityHead(m Model, score string) string {
 	}
 	return ""
 }
+
+// orDefault is r, or def when r is "".
+func orDefault(r, def tensor.Reduction) tensor.Reduction {
+	if r == "" {
+		return def
+	}
+	return r
+}

@@ -246,3 +246,95 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	}
 	return &Maps{Method: s.Name(), Map: mp, Signed: signed && s.Name() == "smoothgrad" && !s.Magnitude, Raw: raw, Classes: classes, Scores: scores}, nil
 }
+
+var _ Differentiable = (*SmoothGrad)(nil)
+
+// Reduction is the channel reduction of the map (Reduce, default the
+// wrapped method's).
+func (s *SmoothGrad) Reduction() tensor.Reduction {
+	inner := s.Method
+	if inner == "" {
+		inner = "gradient"
+	}
+	if slices.Contains([]string{"gradient-x-input", "integrated-gradients"}, inner) {
+		return orDefault(s.Reduce, tensor.Sum)
+	}
+	return orDefault(s.Reduce, tensor.MaxAbs)
+}
+
+// RawGrad is the mean of the wrapped method's RawGrad over the noisy
+// copies, the same draws as Explain's, with σ held at each image's value
+// (Differentiable). Only smoothgrad (the mean) around a Differentiable
+// method is differentiated; squaregrad and vargrad give a
+// *NotApplicableError.
+func (s *SmoothGrad) RawGrad(ctx context.Context, m Model, b Batch, t Target, w *tensor.Tensor) (*tensor.Tensor, error) {
+	if s.inner == nil {
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if s.Name() != "smoothgrad" {
+		return nil, &NotApplicableError{Method: s.Name(), Err: fmt.Errorf("only the mean of the attributions (smoothgrad) is differentiated")}
+	}
+	inner, ok := s.inner.(Differentiable)
+	if !ok {
+		return nil, &NotApplicableError{Method: s.Name(), Err: fmt.Errorf("the wrapped method %s is not differentiable", s.inner.Name())}
+	}
+	_, classes, err := rawGradSetup(ctx, s.Name(), m, &b, t, w, s.Chunking)
+	if err != nil {
+		return nil, err
+	}
+	n := b.X.Shape[0]
+	ns := s.samples()
+	per := tensor.Size(b.X.Shape[1:])
+	eps, err := s.draws(ns, b.X.Shape[1:])
+	if err != nil {
+		return nil, err
+	}
+	level := DefaultNoise
+	if s.Noise != nil {
+		level = *s.Noise
+	}
+	out := tensor.New(b.X.Shape...)
+	group := max(1, s.Chunking.size(m)/ns)
+	groups := chunks(n, group)
+	for gi, g := range groups {
+		report(ctx, gi, len(groups))
+		k := g[1] - g[0]
+		noisy := tensor.New(append([]int{k * ns}, b.X.Shape[1:]...)...)
+		wr := tensor.New(noisy.Shape...)
+		var cls []int // nil for a unit
+		for i := 0; i < k; i++ {
+			img := b.X.Item(g[0] + i)
+			lo, hi := img.Range()
+			sigma := float32(level) * (hi - lo)
+			wi := w.Data[(g[0]+i)*per : (g[0]+i+1)*per]
+			for j := 0; j < ns; j++ {
+				dst := noisy.Data[(i*ns+j)*per : (i*ns+j+1)*per]
+				e := eps.Data[j*per : (j+1)*per]
+				for p := range dst {
+					dst[p] = img.Data[p] + sigma*e[p]
+				}
+				copy(wr.Data[(i*ns+j)*per:], wi)
+				if classes != nil {
+					cls = append(cls, classes[g[0]+i])
+				}
+			}
+		}
+		res, err := inner.RawGrad(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit}, wr)
+		if err != nil {
+			return nil, err
+		}
+		inv := 1 / float32(ns)
+		for i := 0; i < k; i++ {
+			dst := out.Data[(g[0]+i)*per : (g[0]+i+1)*per]
+			for j := 0; j < ns; j++ {
+				a := res.Data[(i*ns+j)*per : (i*ns+j+1)*per]
+				for p := range dst {
+					dst[p] += a[p] * inv
+				}
+			}
+		}
+	}
+	return out, nil
+}
