@@ -22,10 +22,12 @@ type FragilityTest struct {
 	// Epsilons are the sizes of the noise, each a fraction of the range
 	// from a black to a white pixel (default 0.01, 0.02, 0.04, 0.08).
 	Epsilons []float64
-	// Attack, when positive, adds the targeted attack at the largest ε
-	// (runAttack): this many rounds of a derivative-free random search that
-	// keeps the prediction and lowers the map's top-k intersection with the
-	// original.
+	// Attack, when positive, adds Ghorbani et al.'s targeted attack at the
+	// largest ε (runAttack): this many steps (package attack: signed
+	// gradient steps through a softplus copy of the model for the
+	// differentiable methods, rounds of a random search for the others)
+	// that keep the prediction and lower the map's top-k intersection with
+	// the original.
 	Attack int
 
 	testAt

@@ -31,6 +31,9 @@ type UnitResult struct {
 	// model).
 	Predicted []int                 `json:"predicted,omitempty"`
 	Info      map[string][]*float64 `json:"info,omitempty"`
+	// Attack says how a targeted-attack unit searched (attack.Search):
+	// "gradient, softplus β = 10", or "random-search (why)".
+	Attack string `json:"attack,omitempty"`
 }
 
 // PlanFileName is the plan in a run folder.
