@@ -195,7 +195,7 @@ type state struct {
 	lo, hi    []float32 // the input range per channel
 	radius    []float32 // ε per channel
 	res       *Result
-	best      [][2]float64 // the kept map's key (lower is further): see key
+	best      [][2]float64 // the kept map's (top-k, Spearman), or (−shift, top-k) under CenterOfMass: lower is further
 }
 
 // Run attacks the images of b, whose maps by meth on m, for target t, are
