@@ -141,8 +141,18 @@ func (rd *runData) fragility(t runfolder.PlanTest, save figureSaver) (section, e
 				if a.N > 0 && s.N > 0 && a.Hi < s.Lo {
 					word = "fragile under attack"
 				}
-				line = fmt.Sprintf("Fragility, %s, %s: at ε = %g the targeted attack (%d iterations, every prediction kept) brings the %s with the original map to %s, against %s under random sign noise of the same size: the map is %s.",
-					m.Name, pf.Methods[ki].Dir, eps, m.Steps[attack].Attack, metricDefs[primary].title, a, s, word)
+				search := rd.attack[mi][ki]
+				if search == "" {
+					search = "random search"
+				}
+				kept := 0
+				for i, c := range rd.predicted[mi][attack] {
+					if c == m.Predicted[i] {
+						kept++
+					}
+				}
+				line = fmt.Sprintf("Fragility, %s, %s: at ε = %g the targeted attack (%d steps, %s; %d of %d predictions kept) brings the %s with the original map to %s, against %s under random sign noise of the same size: the map is %s.",
+					m.Name, pf.Methods[ki].Dir, eps, m.Steps[attack].Attack, search, kept, len(rd.predicted[mi][attack]), metricDefs[primary].title, a, s, word)
 			}
 			if ok, why, err := rd.independent(mi, ki); err != nil {
 				return sec, err

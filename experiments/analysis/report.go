@@ -127,6 +127,9 @@ type runData struct {
 	// or probabilities) of each image at each step, from the first method
 	// that gives them; nil where none does.
 	stepScores [][][]float32
+	// attack[model][method] says how a targeted attack searched
+	// (UnitResult.Attack), "" without one.
+	attack [][]string
 	// fonts are the figures' smallest text in points at half a page
 	// (fit).
 	fonts map[string]float64
@@ -161,6 +164,7 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 			rd.signed, rd.na, rd.scores = append(rd.signed, nil), append(rd.na, nil), append(rd.scores, nil)
 			rd.predicted, rd.info = append(rd.predicted, nil), append(rd.info, nil)
 			rd.stepScores = append(rd.stepScores, nil)
+			rd.attack = append(rd.attack, nil)
 			continue
 		}
 		disp, err := savedmodels.ReadNpy(filepath.Join(dir, "inputs", runfolder.SafeName(m.Name)+".npy"))
@@ -171,6 +175,7 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 		steps := make([][]*tensor.Tensor, len(m.Steps))
 		pred := make([][]int, len(m.Steps))
 		stepScores := make([][]float32, len(m.Steps))
+		attack := make([]string, len(pf.Methods))
 		stepMethod := make([]int, len(m.Steps))
 		signed := make([]bool, len(pf.Methods))
 		na := make([]string, len(pf.Methods))
@@ -191,6 +196,9 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 			var r runfolder.UnitResult
 			if err := json.Unmarshal(b, &r); err != nil {
 				return nil, fmt.Errorf("experiments: %s.json: %w", base, err)
+			}
+			if r.Attack != "" {
+				attack[u.Method] = r.Attack
 			}
 			if len(r.Scores) > 0 && (stepScores[u.Step] == nil || stepMethod[u.Step] == u.Method) {
 				if stepScores[u.Step] == nil {
@@ -236,6 +244,7 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 		rd.scores = append(rd.scores, scores)
 		rd.predicted = append(rd.predicted, pred)
 		rd.stepScores = append(rd.stepScores, stepScores)
+		rd.attack = append(rd.attack, attack)
 		rd.info = append(rd.info, info)
 	}
 	return rd, nil
