@@ -61,7 +61,7 @@ func TestDecodeUnknown(t *testing.T) {
 	}
 	opts := n.Content[0].Content[3]
 	_, err := Decode("smoothgrad", opts)
-	want := `methods: smoothgrad: unknown option "bogus"; options: method, options, samples, noise, seed, reduce, memory_mb; unknown option "extra"; options: method, options, samples, noise, seed, reduce, memory_mb`
+	want := `methods: smoothgrad: unknown option "bogus"; options: method, options, samples, noise, seed, reduce, magnitude, memory_mb; unknown option "extra"; options: method, options, samples, noise, seed, reduce, magnitude, memory_mb`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant %s", err, want)
 	}

@@ -74,7 +74,7 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 			}
 		}
 		markBar(g, rd.signed[a][ki])
-		g.Rows = append(g.Rows, pf.Methods[ki].Dir)
+		g.Rows = append(g.Rows, reports.MethodName(pf.Methods[ki].Dir))
 		g.Cells = append(g.Cells, row)
 	}
 	rd.fit(name+"-maps", g)

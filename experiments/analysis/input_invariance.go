@@ -103,7 +103,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 				}
 			}
 			markBar(g, rd.signed[mi][ki])
-			g.Rows = append(g.Rows, pf.Methods[ki].Dir)
+			g.Rows = append(g.Rows, reports.MethodName(pf.Methods[ki].Dir))
 			g.Cells = append(g.Cells, row)
 		}
 		rd.fit(name+"-maps", g)
