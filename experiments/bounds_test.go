@@ -155,7 +155,15 @@ func TestReportFiguresOfAtMostGridMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fig := range []string{"fmnist_vgg-maps", "fmnist_vgg-cascading-grid", "fmnist_vgg-cascading-curves"} {
+	// The maps of the original model: figures of analysis.MapsMethods.
+	maps := (n + analysis.MapsMethods - 1) / analysis.MapsMethods
+	if _, err := os.Stat(filepath.Join(out, "figures", fmt.Sprintf("fmnist_vgg-maps-%d.png", maps))); err != nil {
+		t.Errorf("no figure %d of the maps: %v", maps, err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "figures", fmt.Sprintf("fmnist_vgg-maps-%d.png", maps+1))); err == nil {
+		t.Errorf("a figure %d of the maps", maps+1)
+	}
+	for _, fig := range []string{"fmnist_vgg-cascading-grid", "fmnist_vgg-cascading-curves"} {
 		first, second := pngSize(t, filepath.Join(out, "figures", fig+".png")), pngSize(t, filepath.Join(out, "figures", fig+"-2.png"))
 		if _, err := os.Stat(filepath.Join(out, "figures", fig+"-3.png")); err == nil {
 			t.Errorf("%s has a third figure for %d methods", fig, n)

@@ -59,6 +59,9 @@ const (
 	// that goes into a page (7 inches wide, text ≥ 7 points); a deeper
 	// model's grid of every layer is an appendix figure.
 	gridLayers = 5
+	// MapsMethods is the most methods of one figure of the maps of the
+	// original model (half a page wide, the names whole).
+	MapsMethods = 5
 	// appendixLayers is the most layers of one appendix grid (7 inches).
 	appendixLayers = 9
 	// bootstrapResamples of every interval.
@@ -579,7 +582,10 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		// The method × image grid of the original model.
 		progress(m.Name + " maps")
 		pages := methodPages(rd.mapped(mi))
-		for pi, ks := range pages {
+		// The maps grid in figures of MapsMethods methods, legible at half
+		// a page with the methods' names whole.
+		mapPages := methodPagesOf(rd.mapped(mi), MapsMethods)
+		for pi, ks := range mapPages {
 			g, err := rd.mapsGrid(mi, ks)
 			if err != nil {
 				return nil, err
@@ -590,7 +596,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			if err != nil {
 				return nil, err
 			}
-			caption := fmt.Sprintf("Saliency maps of %s (original weights)%s, over the input; each map clipped at its 99.5th percentile of |map|.", m.Name, pageNote(pages, pi))
+			caption := fmt.Sprintf("Saliency maps of %s (original weights)%s, over the input; each map clipped at its 99.5th percentile of |map|.", m.Name, pageNote(mapPages, pi))
 			if slices.ContainsFunc(ks, func(ki int) bool { return pf.Methods[ki].Name == "class-model" }) {
 				caption += " The class-model column is not a map of the input: it is the image (in grey, scaled to its range) found by gradient ascent that the explained class's logit likes best (Simonyan et al. 2013)."
 			}
@@ -996,13 +1002,16 @@ func (rd *runData) applicable(mi int) []int {
 
 // methodPages splits methods into the pages of figures, at most
 // GridMethods each; no methods is one empty page.
-func methodPages(ks []int) [][]int {
+func methodPages(ks []int) [][]int { return methodPagesOf(ks, GridMethods) }
+
+// methodPagesOf splits the methods ks into figures of at most per methods.
+func methodPagesOf(ks []int, per int) [][]int {
 	if len(ks) == 0 {
 		return [][]int{nil}
 	}
 	var out [][]int
-	for lo := 0; lo < len(ks); lo += GridMethods {
-		out = append(out, ks[lo:min(lo+GridMethods, len(ks))])
+	for lo := 0; lo < len(ks); lo += per {
+		out = append(out, ks[lo:min(lo+per, len(ks))])
 	}
 	return out
 }
@@ -1021,8 +1030,13 @@ func pageNote(pages [][]int, i int) string {
 	if len(pages) < 2 {
 		return ""
 	}
-	first := i * GridMethods
-	n := (len(pages)-1)*GridMethods + len(pages[len(pages)-1])
+	first, n := 0, 0
+	for j, p := range pages {
+		if j < i {
+			first += len(p)
+		}
+		n += len(p)
+	}
 	return fmt.Sprintf(" (figure %d of %d: methods %d to %d of %d)", i+1, len(pages), first+1, first+len(pages[i]), n)
 }
 
