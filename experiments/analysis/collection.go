@@ -71,7 +71,9 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 			if f.Verdict == "" {
 				continue
 			}
-			col := fmt.Sprintf("%s: %s (%s)", f.Test, f.Model, f.Measure)
+			// The member names the column: two members may run the same test
+			// on the same model with other settings (seeds, images).
+			col := fmt.Sprintf("%s · %s: %s (%s)", m.Name, f.Test, f.Model, f.Measure)
 			if !slices.Contains(columns, col) {
 				columns = append(columns, col)
 			}
@@ -98,7 +100,7 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 			}
 			cells[key] = v + " " + f.Verdict
 			verdicts[key] = f.Verdict
-			long = append(long, []string{f.Test, f.Model, displayMethod(f.Method), f.Measure, val, floor, f.Verdict})
+			long = append(long, []string{m.Name, f.Test, f.Model, displayMethod(f.Method), f.Measure, val, floor, f.Verdict})
 		}
 	}
 	if missing != nil {
@@ -126,7 +128,7 @@ func WriteCollectionReportContext(ctx context.Context, dir string, o ReportOptio
 	t.Align = "l" + strings.Repeat("l", len(columns))
 	// LaTeX: one row per test, model and method, split over the pages of
 	// a two-column paper (a matrix of every test is wider than any page).
-	lt := &reports.Table{Caption: t.Caption, Label: t.Label, Columns: []string{"test", "model", "method", "measure", "value", "null floor", "verdict"}, Align: "llllrrl", Rows: long, TeX: reports.TeXWidePages}
+	lt := &reports.Table{Caption: t.Caption, Label: t.Label, Columns: []string{"experiment", "test", "model", "method", "measure", "value", "null floor", "verdict"}, Align: "lllllrrl", Rows: long, TeX: reports.TeXWidePages}
 	for _, f := range []string{"csv", "tex"} {
 		p := filepath.Join("summary." + f)
 		var b []byte
