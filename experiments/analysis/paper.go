@@ -25,14 +25,8 @@ type paperFigure interface {
 // fits there (Curves and Dots in fewer columns of panels if need be), else
 // at the text width of a two-column paper, else at its natural size; and
 // records the size of its smallest text printed at half a page
-// (manifest.json, figure_text_pt; appendix figures at the text width).
+// (manifest.json, figure_text_pt).
 func (rd *runData) fit(name string, f paperFigure) { rd.fitAt(name, f, halfPage) }
-
-// fitAppendix lays out an appendix figure (every layer, every metric) for
-// the text width of a two-column paper, where its text is measured.
-func (rd *runData) fitAppendix(name string, f paperFigure) {
-	rd.fitAt(name, f, reports.PaperTextWidth)
-}
 
 // fitAt lays figure name out at width when it fits, else wider, and
 // records its smallest text printed at width.

@@ -90,7 +90,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			blocks = append(blocks, b)
 			// Every layer, for the appendix: at most appendixLayers per
-			// figure across the text width (-all, -all-2, …).
+			// figure, legible at half a page (-all, -all-2, …).
 			for lo := 0; picked < len(sr.layers) && lo < len(sr.layers); lo += appendixLayers {
 				hi := min(lo+appendixLayers, len(sr.layers))
 				cols := []int{0, 1}
@@ -105,12 +105,12 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 				if lo > 0 {
 					pname += fmt.Sprintf("-%d", lo/appendixLayers+1)
 				}
-				rd.fitAppendix(pname, part)
+				rd.fit(pname, part)
 				png, links, err := save(pname, part.Save)
 				if err != nil {
 					return nil, err
 				}
-				blocks = append(blocks, reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi) + fmt.Sprintf(" Layers %d to %d of %d (appendix, for the text width).", lo+1, hi, len(sr.layers)), Links: links})
+				blocks = append(blocks, reports.Block{Figure: png, Caption: gridCaption(m, sr, pf.Images[0].ID) + pageNote(pages, pi) + fmt.Sprintf(" Layers %d to %d of %d (appendix).", lo+1, hi, len(sr.layers)), Links: links})
 			}
 		}
 		// Each step's predictions (summed over its repeats).
@@ -197,29 +197,29 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-curves", pi)
 			caption := fmt.Sprintf("Similarity between the maps of %s with the original weights and after %s (x axis)%s; lines are means over the images, bands bootstrap 95%% confidence intervals; in the %s panel, the dashed line is the verdict's threshold and the dotted bands each method's null floor (the similarity of a map with no model in it, |input| × noise, to its original maps).", m.Name, stepPhrase(sr.base), pageNote(methodPages(rd.applicable(mi)), pi), metricDefs[r.primary].title)
-			// For the page, the primary metric alone (Adebayo et al.'s
-			// Fig. 4), legible at half a page; every metric in an appendix
-			// figure (-all) across the text width.
-			all := curves
-			if len(curves.Panels) > 1 {
+			// One figure per metric, each legible at half a page: the
+			// primary one (Adebayo et al.'s Fig. 4) first, the others
+			// named after their metric (-<metric>).
+			prim := slices.Index(pf.Metrics, r.primary)
+			order := append([]int{prim}, slices.DeleteFunc(seq(len(pf.Metrics)), func(i int) bool { return i == prim })...)
+			for j, mt := range order {
 				one := *curves
-				one.Panels = []reports.Panel{curves.Panels[slices.Index(pf.Metrics, r.primary)]}
+				one.Panels = []reports.Panel{curves.Panels[mt]}
 				one.Columns = 1
-				curves = &one
-			}
-			rd.fit(name, curves)
-			png, links, err := save(name, curves.Save)
-			if err != nil {
-				return nil, err
-			}
-			blocks = append(blocks, reports.Block{Figure: png, Caption: caption, Links: links})
-			if all != curves {
-				rd.fitAppendix(name+"-all", all)
-				png, links, err := save(name+"-all", all.Save)
+				fname := name
+				if j > 0 {
+					fname = pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-curves-"+pf.Metrics[mt], pi)
+				}
+				rd.fit(fname, &one)
+				png, links, err := save(fname, one.Save)
 				if err != nil {
 					return nil, err
 				}
-				blocks = append(blocks, reports.Block{Figure: png, Caption: caption + " Every metric (appendix, for the text width).", Links: links})
+				c := caption
+				if j > 0 {
+					c = fmt.Sprintf("As above, by %s.", metricDefs[pf.Metrics[mt]].title)
+				}
+				blocks = append(blocks, reports.Block{Figure: png, Caption: c, Links: links})
 			}
 		}
 		if sr.base != "cascading" {
@@ -368,4 +368,13 @@ func stepPhrase(mode string) string {
 		return "bottom-up randomization up to each layer, from the input towards the logits"
 	}
 	return "randomization of each layer alone"
+}
+
+// seq is 0, 1, …, n−1.
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

@@ -62,8 +62,9 @@ const (
 	// MapsMethods is the most methods of one figure of the maps of the
 	// original model (half a page wide, the names whole).
 	MapsMethods = 5
-	// appendixLayers is the most layers of one appendix grid (7 inches).
-	appendixLayers = 9
+	// appendixLayers is the most layers of one appendix grid (every
+	// layer of a deep model), legible at half a page.
+	appendixLayers = 4
 	// bootstrapResamples of every interval.
 	bootstrapResamples = 10000
 )
@@ -837,7 +838,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 				strings.Join(pf.Metrics, ", "), topKFraction*100, bootstrapResamples, pf.Seed)}})
 	}
 	if small := rd.smallFonts(); small != "" {
-		rep.Warnings = append(rep.Warnings, "figures with text below 7 pt where printed (half a page, 4.25 in; appendix figures 7 in): "+small)
+		rep.Warnings = append(rep.Warnings, "figures with text below 7 pt at half a page (4.25 in): "+small)
 	}
 	// manifest.json, index.md, index.html.
 	if err := ctx.Err(); err != nil {
@@ -1257,7 +1258,7 @@ func (rd *runData) manifest(primary string) map[string]any {
 		"verdict": map[string]any{"metric": primary, "threshold": verdictThreshold, "null_floor_margin": floorMargin,
 			"vocabulary": []string{Passes, Fails, Inconclusive, AtNullFloor, Undetermined, Degenerate},
 			"rule":       "after cascading randomization of every layer: 95% interval below the threshold, or below the null floor → changes (passes); at the null floor → at the null floor; at or above the threshold and beating the floor → barely changes (fails); else inconclusive"},
-		"figure_text_pt": map[string]any{"width_in": float64(halfPage / vg.Inch), "appendix_width_in": float64(reports.PaperTextWidth / vg.Inch), "smallest_pt": rd.fonts},
+		"figure_text_pt": map[string]any{"width_in": float64(halfPage / vg.Inch), "smallest_pt": rd.fonts},
 		"batch":          pf.Batch,
 		"units":          len(pf.Units()),
 	}
