@@ -79,6 +79,7 @@ test-receptive-fields: .tflib/env.mk $(SMALL_APPS_STAMP)
 RACE_TESTS := TestConcurrentUse|TestClosedModel|TestStderrFilter|TestCancelAndClose|TestRunBacksOffOnOOM|TestDerivedKernelsFollowFedWeights|TestQueryOneRun
 test-race: .tflib/env.mk
 	$(GO) test -race -count=1 -run '^($(RACE_TESTS))$$' ./tfgraph
+	$(GO) test -race -count=1 -run '^TestSmoothGradShared$$' ./methods
 	$(GO) test -race -count=1 ./tensor ./images ./reports ./internal/... ./experiments/metrics ./experiments/stats
 
 ## test-latex: the LaTeX of reports' tables (float, table*, supertabular, longtable), and every table of a report (REPORT=dir, e.g. experiments/paper.out; default the committed run's), compiled in a two-column article with pdflatex (Debian: texlive-latex-base, texlive-latex-recommended, texlive-latex-extra); no TensorFlow needed

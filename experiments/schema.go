@@ -627,8 +627,13 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 		at := nameNode
 		if optNode != nil {
 			at = optNode
+			var oe *methods.OptionError
+			typed := errors.As(err, &oe) && len(oe.Options) > 0
 			for i := 0; i+1 < len(optNode.Content); i += 2 {
-				if strings.Contains(err.Error(), strconv.Quote(optNode.Content[i].Value)) || strings.Contains(err.Error(), optNode.Content[i].Value) {
+				key := optNode.Content[i].Value
+				// A typed error names its option; a method's own checks
+				// of values still say it in words.
+				if typed && key == oe.Options[0] || !typed && (strings.Contains(err.Error(), strconv.Quote(key)) || strings.Contains(err.Error(), key)) {
 					at = optNode.Content[i]
 					break
 				}

@@ -82,8 +82,39 @@ func decodeOptions(name string, n *yaml.Node, m Method) error {
 		return nil
 	}
 	sort.SliceStable(msgs, func(i, j int) bool { return msgLine(msgs[i]) < msgLine(msgs[j]) })
-	return fmt.Errorf("methods: %s: %s", name, optionError(&yaml.TypeError{Errors: msgs}, m))
+	e := &OptionError{Method: name, Msg: optionError(&yaml.TypeError{Errors: msgs}, m)}
+	// The options named, in order: the unknown ones, then those the decoder
+	// could not read ("line N: cannot unmarshal … into Go struct field
+	// T.<option> of type …").
+	for _, u := range yamlcheck.Unknown(n, t) {
+		e.Options = append(e.Options, u.Key.Value)
+	}
+	for _, msg := range msgs {
+		if _, f, ok := strings.Cut(msg, "Go struct field "); ok {
+			if _, opt, ok := strings.Cut(f, "."); ok {
+				opt, _, _ = strings.Cut(opt, " ")
+				e.Options = append(e.Options, opt)
+			}
+		}
+	}
+	return e
 }
+
+// OptionError is an error in a method's options: unknown ones, values of
+// the wrong type, integers written with a fraction, non-finite numbers.
+// Options names the options at fault, in the order of the options (for an
+// experiment file to point at their lines), or none when the decoder does
+// not say which it could not read; the message is Error's, as before the
+// type existed. The range checks of each method's Validate still return
+// plain errors.
+type OptionError struct {
+	Method  string
+	Options []string
+	Msg     string
+}
+
+// Error is "methods: <method>: <what is wrong>".
+func (e *OptionError) Error() string { return fmt.Sprintf("methods: %s: %s", e.Method, e.Msg) }
 
 // msgLine is the line of a decoder's message "line N: …" (0 without one).
 func msgLine(msg string) int {
@@ -166,7 +197,7 @@ func integerOptions(method string, n *yaml.Node, t reflect.Type) error {
 			continue // the decoder names the unknown option
 		}
 		if msg := integerValue(ft, kv[1]); msg != "" {
-			return fmt.Errorf("methods: %s: option %s must be %s", method, kv[0].Value, msg)
+			return &OptionError{Method: method, Options: []string{kv[0].Value}, Msg: fmt.Sprintf("option %s must be %s", kv[0].Value, msg)}
 		}
 	}
 	return nil

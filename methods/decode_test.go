@@ -1,7 +1,10 @@
 package methods
 
 import (
+	"errors"
+	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -67,5 +70,28 @@ func TestDecodeUnknown(t *testing.T) {
 	}
 	if !HasOption("smoothgrad", "seed") || HasOption("gradient", "seed") || HasOption("nope", "seed") {
 		t.Error("HasOption")
+	}
+}
+
+// Option errors are typed: *OptionError names the options at fault, in the
+// order of the options, with the message as before.
+func TestOptionErrorTyped(t *testing.T) {
+	for _, c := range []struct {
+		method  string
+		options map[string]any
+		want    []string
+	}{
+		{"smoothgrad", map[string]any{"bogus": 1, "samples": 2}, []string{"bogus"}},
+		{"integrated-gradients", map[string]any{"steps": 2.5}, []string{"steps"}},
+		{"smoothgrad", map[string]any{"noise": math.Inf(1)}, []string{"noise"}},
+		// The decoder does not always say which option it could not
+		// read: no option is named then.
+		{"gradient", map[string]any{"reduce": []int{1}}, nil},
+	} {
+		_, err := New(c.method, c.options)
+		var oe *OptionError
+		if !errors.As(err, &oe) || !slices.Equal(oe.Options, c.want) || oe.Method != c.method || err.Error() != "methods: "+c.method+": "+oe.Msg {
+			t.Errorf("%s %v: %#v (%v); want options %v", c.method, c.options, oe, err, c.want)
+		}
 	}
 }

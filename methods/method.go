@@ -261,7 +261,7 @@ func finiteOptions(method string, v reflect.Value) error {
 		}
 		for _, x := range vals {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return fmt.Errorf("methods: %s: option %s is %v; want a finite number", method, name, x)
+				return &OptionError{Method: method, Options: []string{name}, Msg: fmt.Sprintf("option %s is %v; want a finite number", name, x)}
 			}
 		}
 	}

@@ -50,7 +50,11 @@ type SmoothGrad struct {
 	// instead of the seeded generator's: to compare with another tool on the
 	// same noise.
 	NoiseImages *tensor.Tensor `yaml:"-"`
-	Chunking    `yaml:",inline"`
+	// Wrapped, when set, is the wrapped method as a value (an
+	// input-space method: Method and Options are then ignored), for a
+	// method built in Go, a user's own included.
+	Wrapped  Method `yaml:"-"`
+	Chunking `yaml:",inline"`
 
 	name  string // smoothgrad, squaregrad or vargrad
 	inner Method
@@ -75,12 +79,11 @@ func (s *SmoothGrad) Name() string {
 
 // RuleSet is the wrapped method's rule set, or nil for the plain gradient.
 func (s *SmoothGrad) RuleSet() *tfgraph.RuleSet {
-	if s.inner == nil {
-		if err := s.Validate(); err != nil {
-			return nil
-		}
+	inner, err := s.wrapped()
+	if err != nil {
+		return nil
 	}
-	if r, ok := s.inner.(RuleUser); ok {
+	if r, ok := inner.(RuleUser); ok {
 		return r.RuleSet()
 	}
 	return nil
@@ -96,20 +99,20 @@ const (
 	DefaultNoise   = 0.15
 )
 
-// Validate checks the options and builds the wrapped method.
+// Validate checks the options and builds the wrapped method (New calls
+// it; like setting any field, not while the method is in use).
 func (s *SmoothGrad) Validate() error {
-	inner := s.Method
-	if inner == "" {
-		inner = "gradient"
-	}
-	if !isInputSpace(inner) {
-		return fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.Name(), inputSpace, inner)
-	}
-	m, err := New(inner, s.Options)
+	m, err := s.build()
 	if err != nil {
-		return fmt.Errorf("methods: %s: %w", s.Name(), err)
+		return err
 	}
 	s.inner = m
+	return s.check()
+}
+
+// check checks the options other than the wrapped method's; it changes
+// nothing.
+func (s *SmoothGrad) check() error {
 	if s.Samples < 0 {
 		return fmt.Errorf("methods: %s: samples must be ≥ 1, got %d", s.Name(), s.Samples)
 	}
@@ -126,6 +129,41 @@ func (s *SmoothGrad) Validate() error {
 		return err
 	}
 	return s.Chunking.validate(s.Name())
+}
+
+// build makes the wrapped method: Wrapped, or Method with Options.
+func (s *SmoothGrad) build() (Method, error) {
+	if s.Wrapped != nil {
+		if !isInputSpace(s.Wrapped.Name()) {
+			return nil, fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.Name(), inputSpace, s.Wrapped.Name())
+		}
+		return s.Wrapped, nil
+	}
+	inner := s.Method
+	if inner == "" {
+		inner = "gradient"
+	}
+	if !isInputSpace(inner) {
+		return nil, fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.Name(), inputSpace, inner)
+	}
+	m, err := New(inner, s.Options)
+	if err != nil {
+		return nil, fmt.Errorf("methods: %s: %w", s.Name(), err)
+	}
+	return m, nil
+}
+
+// wrapped is the wrapped method: the one Validate built, or one built now
+// and not kept, so that a SmoothGrad made without New (its zero value
+// among others) is safe to share between goroutines.
+func (s *SmoothGrad) wrapped() (Method, error) {
+	if s.Wrapped != nil {
+		return s.build()
+	}
+	if s.inner != nil {
+		return s.inner, nil
+	}
+	return s.build()
 }
 
 func (s *SmoothGrad) samples() int {
@@ -154,10 +192,12 @@ func (s *SmoothGrad) draws(n int, shape []int) (*tensor.Tensor, error) {
 
 // Explain computes the maps.
 func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
-	if s.inner == nil {
-		if err := s.Validate(); err != nil {
-			return nil, err
-		}
+	inner, err := s.wrapped()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, err
 	}
 	gl, err := setup(s.Name(), m, &b, t)
 	if err != nil {
@@ -204,7 +244,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 			}
 		}
 		// The groups are the progress; the wrapped method's chunks are not.
-		res, err := s.inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit})
+		res, err := inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit})
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +277,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 		}
 	}
 	def := tensor.MaxAbs
-	if slices.Contains([]string{"gradient-x-input", "integrated-gradients"}, s.inner.Name()) {
+	if slices.Contains([]string{"gradient-x-input", "integrated-gradients"}, inner.Name()) {
 		def = tensor.Sum
 	}
 	mp, signed, err := reduce(raw, s.Reduce, def)
@@ -268,17 +308,19 @@ func (s *SmoothGrad) Reduction() tensor.Reduction {
 // method is differentiated; squaregrad and vargrad give a
 // *NotApplicableError.
 func (s *SmoothGrad) RawGrad(ctx context.Context, m Model, b Batch, t Target, w *tensor.Tensor) (*tensor.Tensor, error) {
-	if s.inner == nil {
-		if err := s.Validate(); err != nil {
-			return nil, err
-		}
+	wrapped, err := s.wrapped()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.check(); err != nil {
+		return nil, err
 	}
 	if s.Name() != "smoothgrad" {
 		return nil, &NotApplicableError{Method: s.Name(), Err: fmt.Errorf("only the mean of the attributions (smoothgrad) is differentiated")}
 	}
-	inner, ok := s.inner.(Differentiable)
+	inner, ok := wrapped.(Differentiable)
 	if !ok {
-		return nil, &NotApplicableError{Method: s.Name(), Err: fmt.Errorf("the wrapped method %s is not differentiable", s.inner.Name())}
+		return nil, &NotApplicableError{Method: s.Name(), Err: fmt.Errorf("the wrapped method %s is not differentiable", wrapped.Name())}
 	}
 	_, classes, err := rawGradSetup(ctx, s.Name(), m, &b, t, w, s.Chunking)
 	if err != nil {
