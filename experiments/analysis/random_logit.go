@@ -60,17 +60,36 @@ func (rd *runData) randomLogit(t runfolder.PlanTest, save figureSaver) (section,
 		var lines []string
 		for i, ki := range methods {
 			s := by[i][primary]
+			// The null floor: a map with no model in it against the maps
+			// of the explained class, as in the randomization test.
+			orig := rd.maps[mi][0][ki]
+			vals, err := rd.compare(mi, ki, []int{si}, primary)
+			if err != nil {
+				return sec, err
+			}
+			null, err := rd.nullScores(mi, orig, primary)
+			if err != nil {
+				return sec, err
+			}
+			fl, err := rd.floor(vals, null)
+			if err != nil {
+				return sec, err
+			}
 			word := "inconclusive"
 			switch {
 			case s.N == 0:
 				word = "undetermined"
 			case s.Hi < verdictThreshold:
 				word = "class-sensitive"
-			case s.Lo >= verdictThreshold:
+			case fl.Null.N > 0 && fl.Verdict == stats.BelowFloor:
+				word = "class-sensitive"
+			case fl.Null.N > 0 && fl.Verdict == stats.AtFloor:
+				word = "at the null floor"
+			case s.Lo >= verdictThreshold && (fl.Null.N == 0 || fl.Verdict == stats.BeatsFloor):
 				word = "not class-sensitive"
 			}
-			line := fmt.Sprintf("Random logit, %s, %s: %s between the maps of the explained class and of a random other class is %s: %s.",
-				m.Name, pf.Methods[ki].Dir, metricDefs[primary].title, s, word)
+			line := fmt.Sprintf("Random logit, %s, %s: %s between the maps of the explained class and of a random other class is %s (a map with no model in it: %s): %s.",
+				m.Name, pf.Methods[ki].Dir, metricDefs[primary].title, s, fl.Null, word)
 			lines = append(lines, line)
 			sec.verdicts = append(sec.verdicts, line)
 			for _, metric := range pf.Metrics {
@@ -78,12 +97,16 @@ func (rd *runData) randomLogit(t runfolder.PlanTest, save figureSaver) (section,
 				if metric == primary {
 					v = word
 				}
-				sec.findings = append(sec.findings, newFinding("random-logit", m.Name, pf.Methods[ki].Dir, metric, by[i][metric], nil, v))
+				f := newFinding("random-logit", m.Name, pf.Methods[ki].Dir, metric, by[i][metric], nil, v)
+				if metric == primary && fl.Null.N > 0 {
+					f.Floor = ptr(fl.Null.Mean)
+				}
+				sec.findings = append(sec.findings, f)
 			}
 		}
 		sec.blocks = append(sec.blocks,
 			reports.Block{Heading: "Random logit: " + m.Name, Bullets: true, Text: append([]string{fmt.Sprintf(
-				"Each image is also explained for a random other class (seeded; Sixt et al. 2020). A method is class-sensitive when the interval of %s between the two maps lies below %.1f.", metricDefs[primary].title, verdictThreshold)}, lines...)},
+				"Each image is also explained for a random other class (seeded; Sixt et al. 2020). A method is class-sensitive when the interval of %s between the two maps lies below %.1f, or below the null floor (a map with no model in it, |input| × noise, against the explained class's maps); at or above %.1f it is not, unless the null floor scores as much (at the null floor).", metricDefs[primary].title, verdictThreshold, verdictThreshold)}, lines...)},
 			reports.Block{Figure: png, Links: links, Caption: "Similarity between the maps of the explained class and of a random other class."})
 	}
 	return sec, nil
