@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -588,3 +589,51 @@ func (t *Table) widePages() []byte {
 	}
 	return b.Bytes()
 }
+
+// CheckTeX checks that b, LaTeX that Table.LaTeX wrote, is well formed
+// without a LaTeX installation: every \begin{env} closed by its \end{env}
+// in order, braces balanced (escaped \{ and \} aside), and no character
+// outside ASCII (TeXEscape writes the ones tables hold as commands; any
+// other would stop pdflatex without a Unicode setup). The tests compile
+// the tables with pdflatex too where it is installed.
+func CheckTeX(b []byte) error {
+	var envs []string
+	depth := 0
+	for line, text := range strings.Split(string(b), "\n") {
+		for i := 0; i < len(text); i++ {
+			c := text[i]
+			switch {
+			case c >= 0x80:
+				return fmt.Errorf("line %d: a character outside ASCII: %q", line+1, text)
+			case c == '\\' && i+1 < len(text) && (text[i+1] == '{' || text[i+1] == '}' || text[i+1] == '\\'):
+				i++
+			case c == '{':
+				depth++
+			case c == '}':
+				depth--
+				if depth < 0 {
+					return fmt.Errorf("line %d: a } without its {: %q", line+1, text)
+				}
+			}
+		}
+		for _, m := range texEnv.FindAllStringSubmatch(text, -1) {
+			if m[1] == "begin" {
+				envs = append(envs, m[2])
+				continue
+			}
+			if len(envs) == 0 || envs[len(envs)-1] != m[2] {
+				return fmt.Errorf("line %d: \\end{%s} closes %v", line+1, m[2], envs)
+			}
+			envs = envs[:len(envs)-1]
+		}
+	}
+	if depth != 0 {
+		return fmt.Errorf("%d unclosed {", depth)
+	}
+	if len(envs) > 0 {
+		return fmt.Errorf("unclosed environments %v", envs)
+	}
+	return nil
+}
+
+var texEnv = regexp.MustCompile(`\\(begin|end)\{([a-z*]+)\}`)

@@ -333,3 +333,23 @@ func TestTeXWidePages(t *testing.T) {
 		t.Error("a negative zero")
 	}
 }
+
+// CheckTeX refuses what would stop pdflatex: unclosed or crossed
+// environments, unbalanced braces, characters outside ASCII.
+func TestCheckTeX(t *testing.T) {
+	for _, bad := range []string{
+		"\\begin{table}\n\\begin{tabular}{ll}\n\\end{table}\n",
+		"\\begin{center}\n",
+		"\\caption{x\n",
+		"a } b\n",
+		"gradient × input\n",
+	} {
+		if err := CheckTeX([]byte(bad)); err == nil {
+			t.Errorf("%q passes", bad)
+		}
+	}
+	good := &Table{Caption: "Δ {x} 50% ×", Columns: []string{"a", "b"}, Rows: [][]string{{`\{`, "−0.5"}}, TeX: TeXWide}
+	if err := CheckTeX(good.LaTeX()); err != nil {
+		t.Errorf("%v\n%s", err, good.LaTeX())
+	}
+}
