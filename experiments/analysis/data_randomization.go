@@ -90,11 +90,7 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 		if err != nil {
 			return sec, err
 		}
-		null, err := rd.nullScores(a, orig, primary)
-		if err != nil {
-			return sec, err
-		}
-		fl, err := rd.floor(vals, null)
+		fl, err := rd.floor(a, orig, vals, primary)
 		if err != nil {
 			return sec, err
 		}

@@ -66,8 +66,13 @@ func (rd *runData) nullScores(mi int, maps *tensor.Tensor, metric string) ([]flo
 	return out, nil
 }
 
-// floor compares a similarity's per-image values with the null floor's.
-func (rd *runData) floor(vals, null []float64) (stats.Floor, error) {
+// floor compares a similarity's per-image values against model mi's maps
+// orig with the null floor's: the metric between orig and the null maps.
+func (rd *runData) floor(mi int, orig *tensor.Tensor, vals []float64, metric string) (stats.Floor, error) {
+	null, err := rd.nullScores(mi, orig, metric)
+	if err != nil {
+		return stats.Floor{}, err
+	}
 	return stats.CompareFloor(vals, null, stats.FloorOptions{Options: stats.Options{Resamples: bootstrapResamples, Seed: rd.pf.Seed}, Margin: floorMargin})
 }
 

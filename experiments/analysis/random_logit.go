@@ -67,11 +67,7 @@ func (rd *runData) randomLogit(t runfolder.PlanTest, save figureSaver) (section,
 			if err != nil {
 				return sec, err
 			}
-			null, err := rd.nullScores(mi, orig, primary)
-			if err != nil {
-				return sec, err
-			}
-			fl, err := rd.floor(vals, null)
+			fl, err := rd.floor(mi, orig, vals, primary)
 			if err != nil {
 				return sec, err
 			}

@@ -251,11 +251,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			if err != nil {
 				return nil, err
 			}
-			null, err := rd.nullScores(mi, orig, r.primary)
-			if err != nil {
-				return nil, err
-			}
-			fl, err := rd.floor(vals, null)
+			fl, err := rd.floor(mi, orig, vals, r.primary)
 			if err != nil {
 				return nil, err
 			}
