@@ -26,6 +26,10 @@ var cheap = map[string]map[string]any{
 	"occlusion":             {"patch": 7, "stride": 7},
 }
 
+// strictRules are the methods whose rule sets refuse a transformer's
+// products (LayerNormalization, attention) by op and layer.
+var strictRules = map[string]bool{"lrp": true, "deeplift": true, "deepshap": true}
+
 // batchTol are the methods whose maps may differ alone and in the batch by
 // more than 1e-4 of their range. TensorFlow's kernels block the batch, so a
 // layer's gradient G differs alone and in a batch in its last bits (1e-6
@@ -119,12 +123,21 @@ func TestConformance(t *testing.T) {
 					if m.Name() != name {
 						t.Errorf("Name() = %q", m.Name())
 					}
+					if d, ok := m.(*methods.DeepSHAP); ok {
+						d.BaselineImages = g.Inputs.Slice(4, 8) // references of the model's input size
+					}
 					b := methods.Batch{X: g.Inputs}
 					got, err := m.Explain(ctx, fl, b, methods.Target{})
 					var na *methods.NotApplicableError
 					if name == "cam" && !gapModels[model] {
 						if !errors.As(err, &na) || !strings.Contains(err.Error(), "global average pooling") {
 							t.Errorf("cam on a model without a GAP head: %v", err)
+						}
+						return
+					}
+					if strictRules[name] && transformers[model] {
+						if !errors.As(err, &na) || !strings.Contains(err.Error(), "op Mul") || !strings.Contains(err.Error(), "layer final_ln") {
+							t.Errorf("%s on a transformer: %v, want a NotApplicableError naming op Mul of layer final_ln", name, err)
 						}
 						return
 					}

@@ -168,7 +168,7 @@ func Register(name string, f func() Method) {
 // family, the forward-only methods, class model and feature visualisation.
 var order = []string{
 	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
-	"deconvnet", "guided-backprop", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
+	"deconvnet", "guided-backprop", "lrp", "deeplift", "deepshap", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
 	"scorecam", "attention-rollout", "occlusion", "class-model", "feature-visualization",
 }
 

@@ -24,6 +24,12 @@ var MethodNames = map[string]string{
 	"deconvnet":       "DeconvNet",
 	"guided-backprop": "Guided Backprop",
 
+	// Relevance propagation and reference-based attribution (Bach et al.
+	// 2015; Shrikumar et al. 2017; Lundberg & Lee 2017).
+	"lrp":      "LRP",
+	"deeplift": "DeepLIFT",
+	"deepshap": "DeepSHAP",
+
 	// Class activation maps (Zhou et al. 2016; Selvaraju et al. 2017;
 	// Chattopadhay et al. 2018; Jiang et al. 2021; Wang et al. 2020).
 	"cam":            "CAM",

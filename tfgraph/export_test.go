@@ -29,3 +29,7 @@ func (fl *Flat) FieldTensors() []string {
 	}
 	return out
 }
+
+// SetLRPFast turns the LRP rules' shorter forms on non-negative inputs on or
+// off (rule sets built after the call; give them another Name).
+func SetLRPFast(v bool) { lrpFast = v }

@@ -21,6 +21,11 @@ import (
 type RuleSet struct {
 	Name  string
 	Rules map[string]Rule
+	// Strict, when set, gives the ops not listed in Rules no rule at all
+	// instead of their exact derivative: the backward pass refuses them by
+	// name (a *NoRuleError). Relevance propagation is strict: an op it has
+	// no rule for would silently mix gradient and relevance.
+	Strict bool
 }
 
 // A Rule emits the backward signals of one forward node's inputs from the
@@ -67,6 +72,8 @@ type Builder struct {
 	// fwd is the forward node whose rule is adding ops, recorded for each
 	// op added (backwardCache.origin, Flat.explainRunError).
 	fwd string
+	// lrp is what LRP rules know of the graph, found on first use (lrp.go).
+	lrp *lrpGraph
 }
 
 // Op adds an op of type typ with the given attributes and inputs, and returns
@@ -187,7 +194,7 @@ func guidedRelu(b *Builder, n *Node) []Sym {
 
 // rule returns the rule of op under rs, or nil.
 func (rs *RuleSet) rule(op string) Rule {
-	if r, ok := rs.Rules[op]; ok {
+	if r, ok := rs.Rules[op]; ok || rs.Strict {
 		return r
 	}
 	return plainRules[op]

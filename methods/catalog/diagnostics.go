@@ -47,7 +47,21 @@ var Diagnostics = []Diagnostic{{
 		"a baseline that the model scores almost as the image (ΔS near 0, see score-delta)",
 	},
 	Hint: "run again with 4 times the steps: an error of the quadrature shrinks, the others stay",
+}, {
+	Key:       "summation-error",
+	Threshold: SummationThreshold,
+	What:      "summation-to-delta error |Σ attribution − (S_c(I) − S_c(I′))| / |S_c(I) − S_c(I′)| of DeepLIFT",
+	Causes: []string{
+		"a reference that the model scores almost as the image (ΔS near 0, see score-delta), where rounding dominates",
+		"float16 or bfloat16 layers (mixed precision)",
+	},
+	Hint: "DeepLIFT's Rescale rule sums to ΔS exactly up to rounding (about 1e-6 on the zoo); compare score-delta with the scores",
 }}
+
+// SummationThreshold is DeepLIFT's relative summation-to-delta error above
+// which a map is flagged: the Rescale rule holds it exactly (the zoo stays
+// below 1e-6), so 0.1 % is rounding gone wrong, not an approximation.
+const SummationThreshold = 0.001
 
 // Flagged is a diagnostic above its threshold on some images of a batch.
 type Flagged struct {

@@ -1,0 +1,693 @@
+package tfgraph
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+)
+
+// LRPRule is one rule of layer-wise relevance propagation for a linear
+// layer (a convolution or a dense layer with its bias, batch normalisation
+// merged in), in the notation of Montavon et al. 2019 ("Layer-wise Relevance
+// Propagation: an overview") and with Zennit's definitions: with a_j the
+// layer's inputs, w_jk its weights (ρ(w) a rule's modification of them),
+// z_k = Σ_j a_j w_jk + b_k its outputs and R_k their relevance,
+//
+//	zero      R_j = Σ_k a_j w_jk R_k / z_k                       (LRP-0)
+//	epsilon   R_j = Σ_k a_j w_jk R_k / (z_k + ε·sign(z_k))      (LRP-ε)
+//	gamma     R_j = Σ_k a_j (w_jk + γw⁺_jk) R_k / Σ_j a_j(w_jk + γw⁺_jk), for z_k > 0; with γw⁻ for z_k < 0; negative a_j with the other sign (Zennit's generalised γ)
+//	alpha-beta R_j = Σ_k (α a_j w⁺_jk / z⁺_k − β a_j w⁻_jk / z⁻_k) R_k (z⁺ pairs positive inputs with positive weights and negative with negative)
+//	zplus     α = 1, β = 0
+//	wsquare   R_j = Σ_k w²_jk R_k / Σ_j w²_jk                    (the input does not matter)
+//	flat      R_j = Σ_k R_k / Σ_j 1                              (every weight 1)
+//	zbox      R_j = Σ_k (a_j w_jk − l_j w⁺_jk − h_j w⁻_jk) R_k / Σ_j (…), inputs bounded by l ≤ a ≤ h
+//
+// Every rule but epsilon and zero stabilises its denominator d as Zennit
+// does: d + Stabilizer·sign(d), sign(0) = 1. LRP-0 passes no relevance
+// through a zero denominator. The modified biases follow Zennit: γ, α-β and
+// z⁺ modify the bias like a weight on the positive-input terms and drop it
+// on the negative-input terms, w² squares it, flat drops it, zᴮ's cancel.
+type LRPRule struct {
+	// Kind is "zero", "epsilon", "gamma", "alpha-beta", "zplus",
+	// "wsquare", "flat" or "zbox".
+	Kind string
+	// Epsilon is ε of the epsilon rule.
+	Epsilon float64
+	// Gamma is γ of the gamma rule.
+	Gamma float64
+	// Alpha and Beta are α and β of the alpha-beta rule (α − β = 1).
+	Alpha, Beta float64
+	// Low and High bound the layer's input for zbox: one value, or one per
+	// channel.
+	Low, High []float32
+}
+
+// String names the rule with its parameters ("epsilon(1e-06)").
+func (r LRPRule) String() string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	fs := func(v []float32) string {
+		s := make([]string, len(v))
+		for i, x := range v {
+			s[i] = strconv.FormatFloat(float64(x), 'g', -1, 32)
+		}
+		return strings.Join(s, " ")
+	}
+	switch r.Kind {
+	case "epsilon":
+		return "epsilon(" + f(r.Epsilon) + ")"
+	case "gamma":
+		return "gamma(" + f(r.Gamma) + ")"
+	case "alpha-beta":
+		return "alpha-beta(" + f(r.Alpha) + "," + f(r.Beta) + ")"
+	case "zbox":
+		return "zbox(" + fs(r.Low) + ";" + fs(r.High) + ")"
+	}
+	return r.Kind
+}
+
+// Validate checks the rule's kind and parameters.
+func (r LRPRule) Validate() error {
+	switch r.Kind {
+	case "zero", "zplus", "wsquare", "flat":
+	case "epsilon":
+		if !(r.Epsilon >= 0) {
+			return fmt.Errorf("tfgraph: LRP rule epsilon: ε must be ≥ 0, not %g", r.Epsilon)
+		}
+	case "gamma":
+		if !(r.Gamma >= 0) {
+			return fmt.Errorf("tfgraph: LRP rule gamma: γ must be ≥ 0, not %g", r.Gamma)
+		}
+	case "alpha-beta":
+		if !(r.Alpha >= 0 && r.Beta >= 0) || r.Alpha-r.Beta != 1 {
+			return fmt.Errorf("tfgraph: LRP rule alpha-beta: α and β must be ≥ 0 with α − β = 1, not α = %g, β = %g", r.Alpha, r.Beta)
+		}
+	case "zbox":
+		if len(r.Low) == 0 || len(r.Low) != len(r.High) {
+			return fmt.Errorf("tfgraph: LRP rule zbox: low and high need one value or one per channel each (got %d and %d)", len(r.Low), len(r.High))
+		}
+		for i := range r.Low {
+			if !(r.Low[i] <= r.High[i]) {
+				return fmt.Errorf("tfgraph: LRP rule zbox: low %g above high %g", r.Low[i], r.High[i])
+			}
+		}
+	default:
+		return fmt.Errorf("tfgraph: unknown LRP rule %q (zero, epsilon, gamma, alpha-beta, zplus, wsquare, flat, zbox)", r.Kind)
+	}
+	return nil
+}
+
+// LRP assigns relevance-propagation rules by layer kind, as Zennit's
+// composites do, and is turned into a rule set of the backward engine by
+// RuleSet. Each linear op (Conv2D, DepthwiseConv2dNative, MatMul) is one
+// layer together with the affine ops that follow it alone (its bias add and
+// an inference batch normalisation, as Mul/AddV2 or FusedBatchNormV3): the
+// batch normalisation is merged into the layer's weights and bias before
+// the rule modifies them (Zennit's SequentialMergeBatchNorm canonizer). The
+// other ops: activations (Relu, Relu6, LeakyRelu, Elu, Selu, Sigmoid, Tanh,
+// Softplus, Softsign) and affine ops with a parameter that follow no linear
+// layer pass relevance unchanged (Zennit's Pass); sums of two
+// input-dependent tensors (residual additions), average pooling and means
+// (global average pooling) share it in proportion to the contributions
+// (Zennit's Norm: x_i·R/(Σ x + stabiliser)); max pooling, concatenation and
+// reshapes pass it as their gradient does. Any other op on the path is
+// refused by name: products of two input-dependent tensors (attention,
+// gating, swish), normalisations over features (LayerNormalization),
+// Softmax inside the network.
+type LRP struct {
+	// Name names the composite ("epsilon-plus"; "" for a rule used on
+	// every layer).
+	Name string
+	// Conv is the rule of convolutions, Dense that of dense layers.
+	Conv, Dense LRPRule
+	// First, when set, is the rule of the layer nearest the input (its
+	// input is the model's), if that layer is a convolution or, with
+	// FirstDense, a dense layer too.
+	First      *LRPRule
+	FirstDense bool
+	// Stabilizer is the stabiliser of every denominator but the ε rule's
+	// (Zennit's default 1e-6).
+	Stabilizer float64
+}
+
+// Validate checks the rules.
+func (l LRP) Validate() error {
+	for _, r := range []*LRPRule{&l.Conv, &l.Dense, l.First} {
+		if r == nil {
+			continue
+		}
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
+	if !(l.Stabilizer >= 0) {
+		return fmt.Errorf("tfgraph: LRP stabilizer must be ≥ 0, not %g", l.Stabilizer)
+	}
+	return nil
+}
+
+// RuleSet is the strict rule set of l. Its name holds every parameter, so
+// two LRPs with equal parameters share their backward graphs. The relevance
+// it gives from a one-hot seed is R/S_c of the relevance R that starts at
+// the logit S_c (every rule is linear in the relevance it receives).
+func (l LRP) RuleSet() *RuleSet {
+	name := fmt.Sprintf("lrp(%s:conv=%s,dense=%s", l.Name, l.Conv, l.Dense)
+	if l.First != nil {
+		name += fmt.Sprintf(",first=%s,first-dense=%v", *l.First, l.FirstDense)
+	}
+	name += fmt.Sprintf(",stabilizer=%g)", l.Stabilizer)
+	lin := func(b *Builder, n *Node) []Sym { return b.lrpLinear(n, l) }
+	pass := func(b *Builder, n *Node) []Sym { return b.lrpPass(n, l.Stabilizer) }
+	norm := func(b *Builder, n *Node) []Sym { return b.lrpNorm(n, l.Stabilizer) }
+	plain := func(b *Builder, n *Node) []Sym { return b.Plain(n) }
+	rules := map[string]Rule{
+		"Conv2D": lin, "DepthwiseConv2dNative": lin, "MatMul": lin,
+		"BiasAdd": pass, "FusedBatchNormV3": pass, "FusedBatchNorm": pass,
+		"Mul": pass, "RealDiv": pass, "AddV2": pass, "Add": pass, "Sub": pass,
+		"AvgPool": norm, "Mean": norm,
+		"MaxPool": plain, "Max": plain, "ConcatV2": plain, "Identity": plain, "Snapshot": plain, "IdentityN": plain,
+		"Reshape": plain, "Squeeze": plain, "ExpandDims": plain, "Pad": plain, "PadV2": plain,
+		"StridedSlice": plain, "Slice": plain, "Transpose": plain, "Cast": plain,
+	}
+	for _, op := range []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "PReLU"} {
+		rules[op] = func(b *Builder, n *Node) []Sym { return one(n, n.Dy[0]) }
+	}
+	return &RuleSet{Name: name, Rules: rules, Strict: true}
+}
+
+// lrpGraph is what the LRP rules need to know of the flat graph: which
+// nodes depend on the input, and each node's consumers.
+type lrpGraph struct {
+	dep       map[string]bool
+	consumers map[string][]string
+}
+
+func (b *Builder) lrpGraph() *lrpGraph {
+	if b.lrp != nil {
+		return b.lrp
+	}
+	fl := b.fl
+	g := &lrpGraph{dep: map[string]bool{nodeOf(fl.inputName()): true}, consumers: consumersOf(fl.order)}
+	for _, n := range fl.order {
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") && g.dep[nodeOf(in)] {
+				g.dep[n.GetName()] = true
+				break
+			}
+		}
+	}
+	b.lrp = g
+	return g
+}
+
+// linearOps are the ops that start an LRP layer.
+var linearOps = []string{"Conv2D", "DepthwiseConv2dNative", "MatMul"}
+
+// affineParam says whether node n is an affine op on one input-dependent
+// tensor with parameters (a bias add, a batch normalisation's Mul/AddV2,
+// FusedBatchNormV3), and which input is the tensor.
+func (g *lrpGraph) affineParam(n *nodepb.NodeDef) (int, bool) {
+	ins := n.GetInput()
+	switch n.GetOp() {
+	case "BiasAdd", "Mul", "AddV2", "Add", "Sub", "RealDiv":
+		if len(ins) != 2 {
+			return 0, false
+		}
+		d0, d1 := g.dep[nodeOf(ins[0])], g.dep[nodeOf(ins[1])]
+		switch {
+		case d0 && !d1:
+			return 0, true
+		case d1 && !d0 && n.GetOp() != "RealDiv" && n.GetOp() != "BiasAdd":
+			return 1, true
+		}
+	case "FusedBatchNormV3", "FusedBatchNorm":
+		if tr, _ := attr(n, "is_training"); tr == true {
+			return 0, false
+		}
+		for _, in := range ins[1:] {
+			if g.dep[nodeOf(in)] {
+				return 0, false
+			}
+		}
+		return 0, g.dep[nodeOf(ins[0])]
+	}
+	return 0, false
+}
+
+// lrpPass passes relevance through an affine op with parameters unchanged
+// (to the input-dependent input, summed over broadcast axes); a sum of two
+// input-dependent tensors gets the Norm rule instead.
+func (b *Builder) lrpPass(n *Node, stabilizer float64) []Sym {
+	g := b.lrpGraph()
+	k, ok := g.affineParam(n.def)
+	if !ok {
+		if (n.Op() == "AddV2" || n.Op() == "Add") && n.Need[0] && n.Need[1] {
+			return b.lrpNorm(n, stabilizer)
+		}
+		b.refuse(n, "lrp", fmt.Sprintf("%d of its inputs depend on the input: products and quotients of input-dependent tensors (attention, gating, swish, gelu), normalisations over features (LayerNormalization) and differences have no relevance rule", countTrue(n.Need)))
+		return make([]Sym, len(n.In))
+	}
+	out := make([]Sym, len(n.In))
+	if len(n.In) == 2 {
+		out[k] = b.reduceTo(n.Dy[0], n.In[k], n.In[1-k], k == 0)
+	} else {
+		out[0] = n.Dy[0]
+	}
+	return out
+}
+
+func countTrue(v []bool) int {
+	c := 0
+	for _, x := range v {
+		if x {
+			c++
+		}
+	}
+	return c
+}
+
+// refuse records that the rule set has no rule for node n (a *NoRuleError
+// that names it and says why).
+func (b *Builder) refuse(n *Node, rules, why string) {
+	if b.err == nil {
+		b.err = &NoRuleError{Model: b.fl.model.Dir, Op: n.Op(), Node: n.Name(), Layer: b.fl.layerOf(n.Name()), Rules: rules, Why: why}
+	}
+}
+
+// stabilize is d + s·sign(d), sign(0) = 1 (Zennit's stabilize); s = 0 gives
+// d itself.
+func (b *Builder) stabilize(d Sym, s float64) Sym {
+	if s == 0 {
+		return d
+	}
+	ge := b.castTo(b.op1("GreaterEqual", nil, d, b.constLike(0, d)), d.DataType())
+	sign := b.op1("Sub", nil, b.op1("Mul", nil, ge, b.constLike(2, d)), b.constLike(1, d))
+	return b.op1("AddV2", nil, d, b.op1("Mul", nil, sign, b.constLike(s, d)))
+}
+
+// divide is r/stabilize(d, s); with s = 0, zero where d is zero.
+func (b *Builder) divide(r, d Sym, s float64) Sym {
+	if s == 0 {
+		return b.op1("DivNoNan", nil, r, d)
+	}
+	return b.op1("RealDiv", nil, r, b.stabilize(d, s))
+}
+
+// lrpNorm is Zennit's Norm rule: R_i = x_i · ∂out/∂x_i · R/stabilize(out):
+// relevance shared in proportion to each input's contribution (a sum's
+// terms, a pool's window).
+func (b *Builder) lrpNorm(n *Node, s float64) []Sym {
+	m := *n
+	m.Dy = []Sym{b.divide(n.Dy[0], n.Out[0], s)}
+	dx := b.Plain(&m)
+	out := make([]Sym, len(n.In))
+	for i := range dx {
+		if i < len(n.Need) && n.Need[i] && dx[i].Op != nil {
+			out[i] = b.op1("Mul", nil, n.In[i], dx[i])
+		}
+	}
+	return out
+}
+
+// lrpLayer is a linear op with the affine ops merged into it: out =
+// lin(x, w)·scale + bias, scale over the output channels.
+type lrpLayer struct {
+	w, bias Sym // merged weight, merged bias (invalid: none)
+	out     Sym // the forward output of the last merged op
+	first   bool
+	dense   bool
+}
+
+// merge follows linear op n through the affine ops that consume it alone
+// and folds them into its weight and bias.
+func (b *Builder) merge(n *Node) (lrpLayer, bool) {
+	g := b.lrpGraph()
+	fl := b.fl
+	var scale, bias Sym // invalid: 1 and 0
+	mul := func(a, s Sym) Sym {
+		if a.Op == nil {
+			return s
+		}
+		return b.op1("Mul", nil, a, s)
+	}
+	outChannels := func() int64 {
+		s, err := n.Out[0].Shape().ToSlice()
+		if err != nil || len(s) == 0 {
+			return -1
+		}
+		return s[len(s)-1]
+	}()
+	// perChannel says whether a parameter scales output channels only.
+	perChannel := func(p Sym) bool {
+		s, err := p.Shape().ToSlice()
+		if err != nil {
+			return false
+		}
+		for i, d := range s {
+			if d != 1 && !(i == len(s)-1 && d == outChannels && outChannels > 0) {
+				return false
+			}
+		}
+		return true
+	}
+	name, last := n.Name(), n.Out[0]
+	for {
+		cs := g.consumers[name]
+		if len(cs) != 1 {
+			break
+		}
+		c := fl.nodes[cs[0]]
+		k, ok := g.affineParam(c)
+		if !ok || nodeOf(c.GetInput()[k]) != name || tensorIndex(c.GetInput()[k]) != 0 {
+			break
+		}
+		in := func(i int) Sym {
+			t, err := fl.tensor(canonical(c.GetInput()[i]))
+			if err != nil {
+				b.Fail("LRP: %v", err)
+			}
+			return t
+		}
+		var ns, nb Sym
+		switch c.GetOp() {
+		case "BiasAdd", "AddV2", "Add":
+			ns, nb = scale, in(1-k)
+			if bias.Op != nil {
+				nb = b.op1("AddV2", nil, bias, nb)
+			}
+		case "Sub":
+			p := in(1 - k)
+			if k == 0 {
+				ns, nb = scale, b.op1("Neg", nil, p)
+				if bias.Op != nil {
+					nb = b.op1("Sub", nil, bias, p)
+				}
+			} else {
+				ns, nb = b.op1("Neg", nil, orOne(b, scale, p)), p
+				if bias.Op != nil {
+					nb = b.op1("Sub", nil, p, bias)
+				}
+			}
+		case "Mul", "RealDiv":
+			p := in(1 - k)
+			if !perChannel(p) {
+				break
+			}
+			if c.GetOp() == "RealDiv" {
+				p = b.op1("Reciprocal", nil, p)
+			}
+			ns = mul(scale, p)
+			if bias.Op != nil {
+				nb = b.op1("Mul", nil, bias, p)
+			}
+		case "FusedBatchNormV3", "FusedBatchNorm":
+			eps, _ := attr(c, "epsilon")
+			e, _ := eps.(float32)
+			if f, _ := attr(c, "data_format"); f != nil && f != "NHWC" {
+				break
+			}
+			s := b.op1("Mul", nil, in(1), b.op1("Rsqrt", nil, b.op1("AddV2", nil, in(4), b.constLike(float64(e), in(4)))))
+			ns = mul(scale, s)
+			nb = b.op1("Sub", nil, in(2), b.op1("Mul", nil, in(3), s))
+			if bias.Op != nil {
+				nb = b.op1("AddV2", nil, b.op1("Mul", nil, bias, s), nb)
+			}
+		}
+		if ns.Op == nil && nb.Op == nil {
+			break
+		}
+		scale, bias = ns, nb
+		out, err := fl.tensor(c.GetName())
+		if err != nil {
+			b.Fail("LRP: %v", err)
+			break
+		}
+		last, name = out, c.GetName()
+	}
+	w := n.In[1]
+	if scale.Op != nil {
+		switch n.Op() {
+		case "MatMul":
+			if tb, _ := attr(n.def, "transpose_b"); tb == true {
+				scale = b.op1("Reshape", nil, scale, b.constI32([]int32{-1, 1}))
+			} else {
+				scale = b.op1("Reshape", nil, scale, b.constI32([]int32{1, -1}))
+			}
+		case "DepthwiseConv2dNative":
+			k, err := w.Shape().ToSlice()
+			if err != nil || len(k) != 4 {
+				b.Fail("LRP: depthwise kernel of unknown shape (node %s)", n.Name())
+				return lrpLayer{}, false
+			}
+			scale = b.op1("Reshape", nil, scale, b.constI32([]int32{1, 1, int32(k[2]), int32(k[3])}))
+		default:
+			scale = b.op1("Reshape", nil, scale, b.constI32([]int32{-1}))
+		}
+		w = b.op1("Mul", nil, w, scale)
+	}
+	return lrpLayer{w: w, bias: bias, out: last, first: b.lrpFirst(n.Name()), dense: n.Op() == "MatMul"}, b.err == nil
+}
+
+func orOne(b *Builder, s, like Sym) Sym {
+	if s.Op == nil {
+		return b.constLike(1, like)
+	}
+	return s
+}
+
+// lrpFirst says whether linear op node is the layer nearest the input: no
+// linear op lies between the input and it.
+func (b *Builder) lrpFirst(node string) bool {
+	g, fl := b.lrpGraph(), b.fl
+	seen := map[string]bool{}
+	stack := []string{}
+	for _, in := range fl.nodes[node].GetInput()[:1] {
+		stack = append(stack, nodeOf(in))
+	}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[x] || !g.dep[x] {
+			continue
+		}
+		seen[x] = true
+		n := fl.nodes[x]
+		if slices.Contains(linearOps, n.GetOp()) {
+			return false
+		}
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") {
+				stack = append(stack, nodeOf(in))
+			}
+		}
+	}
+	return true
+}
+
+// lrpLinear applies l's rule for the layer that linear op n starts.
+func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
+	if len(n.Need) > 1 && n.Need[1] {
+		b.Fail("LRP: the weights of op %s (node %s, layer %s) depend on the input", n.Op(), n.Name(), b.fl.layerOf(n.Name()))
+		return make([]Sym, len(n.In))
+	}
+	ly, ok := b.merge(n)
+	if !ok {
+		return make([]Sym, len(n.In))
+	}
+	r := l.Conv
+	if ly.dense {
+		r = l.Dense
+	}
+	if ly.first && l.First != nil && (!ly.dense || l.FirstDense) {
+		r = *l.First
+	}
+	x, R := n.In[0], n.Dy[0]
+	s := l.Stabilizer
+	// lin is the layer's linear op on input xm with weight w (no bias);
+	// back its transposed Jacobian applied to g.
+	a := attrs(n.def, "strides", "padding", "data_format", "dilations", "explicit_paddings", "transpose_a", "transpose_b")
+	lin := func(xm, w Sym) Sym { return b.op1(n.Op(), a, xm, w) }
+	back := func(w, g Sym) Sym {
+		m := Node{def: n.def, In: []Sym{x, w}, Out: n.Out, Dy: []Sym{g}, Need: []bool{true, false}}
+		return b.Plain(&m)[0]
+	}
+	add := func(z, bias Sym) Sym {
+		if bias.Op == nil {
+			return z
+		}
+		return b.op1("AddV2", nil, z, bias)
+	}
+	mul := func(x, y Sym) Sym { return b.op1("Mul", nil, x, y) }
+	sum := func(xs ...Sym) Sym {
+		out := xs[0]
+		for _, x := range xs[1:] {
+			out = b.op1("AddV2", nil, out, x)
+		}
+		return out
+	}
+	pos := func(v Sym) Sym { return b.op1("Relu", nil, v) }
+	neg := func(v Sym) Sym { return b.op1("Minimum", nil, v, b.constLike(0, v)) }
+	modBias := func(f func(Sym) Sym) Sym {
+		if ly.bias.Op == nil {
+			return Sym{}
+		}
+		return f(ly.bias)
+	}
+	// sub is a − b, with an invalid b read as zero.
+	sub := func(a, c Sym) Sym {
+		if c.Op == nil {
+			return a
+		}
+		return b.op1("Sub", nil, a, c)
+	}
+	var rel Sym
+	nonNeg := lrpFast && b.nonNegative(n.def.GetInput()[0])
+	switch {
+	case nonNeg && (r.Kind == "zplus" || r.Kind == "alpha-beta"):
+		// With x ≥ 0 (a ReLU's output) the negative-input terms vanish:
+		// one modified forward pass for z⁺ and two for α-β instead of two
+		// and four.
+		alpha, beta := r.Alpha, r.Beta
+		if r.Kind == "zplus" {
+			alpha, beta = 1, 0
+		}
+		wp := pos(ly.w)
+		p := lin(x, wp)
+		g1 := b.divide(R, add(p, modBias(pos)), s)
+		if beta == 0 {
+			rel = mul(x, back(wp, g1))
+			break
+		}
+		// x·W⁻ is computed, not taken as (out − b) − x·W⁺: near a zero
+		// denominator the difference loses the digits that matter.
+		// The same holds of the backward passes: where z⁻ is near zero, g2
+		// is large, and back(W⁻, g2) taken as back(W, g2) − back(W⁺, g2)
+		// would cancel.
+		wn := neg(ly.w)
+		zn := add(lin(x, wn), modBias(neg))
+		g2 := b.divide(R, zn, s)
+		rel = mul(x, b.op1("Sub", nil, mul(b.constLike(alpha, R), back(wp, g1)), mul(b.constLike(beta, R), back(wn, g2))))
+	case nonNeg && r.Kind == "gamma":
+		// With x ≥ 0: z⁺ = out + γ(x·W⁺ + b⁺), z⁻ = out + γ((out − b) − x·W⁺ + b⁻),
+		// and back(W + γW⁺, g1) + back(W + γW⁻, g2) =
+		// back(W, g1 + (1+γ)g2) + γ·back(W⁺, g1 − g2).
+		gm := b.constLike(r.Gamma, R)
+		wp := pos(ly.w)
+		p := lin(x, wp)
+		zp := sum(ly.out, mul(gm, add(p, modBias(pos))))
+		zn := sum(ly.out, mul(gm, add(sub(sub(ly.out, ly.bias), p), modBias(neg))))
+		zero := b.constLike(0, ly.out)
+		up := b.castTo(b.op1("Greater", nil, ly.out, zero), R.DataType())
+		dn := b.castTo(b.op1("Less", nil, ly.out, zero), R.DataType())
+		g1 := b.divide(mul(up, R), zp, s)
+		g2 := b.divide(mul(dn, R), zn, s)
+		both := sum(g1, mul(b.constLike(1+r.Gamma, R), g2))
+		rel = mul(x, sum(back(ly.w, both), mul(gm, back(wp, b.op1("Sub", nil, g1, g2)))))
+	}
+	switch {
+	case rel.Op != nil:
+	case r.Kind == "zero" || r.Kind == "epsilon":
+		eps := r.Epsilon
+		if r.Kind == "zero" {
+			eps = 0
+		}
+		rel = mul(x, back(ly.w, b.divide(R, ly.out, eps)))
+	case r.Kind == "gamma":
+		gp := func(v Sym) Sym { return b.op1("AddV2", nil, v, mul(pos(v), b.constLike(r.Gamma, v))) }
+		gn := func(v Sym) Sym { return b.op1("AddV2", nil, v, mul(neg(v), b.constLike(r.Gamma, v))) }
+		wa, wb := gp(ly.w), gn(ly.w)
+		xp, xn := pos(x), neg(x)
+		zp := sum(add(lin(xp, wa), modBias(gp)), lin(xn, wb))
+		zn := sum(add(lin(xp, wb), modBias(gn)), lin(xn, wa))
+		zero := b.constLike(0, ly.out)
+		up := b.castTo(b.op1("Greater", nil, ly.out, zero), R.DataType())
+		dn := b.castTo(b.op1("Less", nil, ly.out, zero), R.DataType())
+		g1 := b.divide(mul(up, R), zp, s)
+		g2 := b.divide(mul(dn, R), zn, s)
+		rel = sum(mul(xp, sum(back(wa, g1), back(wb, g2))), mul(xn, sum(back(wb, g1), back(wa, g2))))
+	case r.Kind == "alpha-beta" || r.Kind == "zplus":
+		alpha, beta := r.Alpha, r.Beta
+		if r.Kind == "zplus" {
+			alpha, beta = 1, 0
+		}
+		wp, wn := pos(ly.w), neg(ly.w)
+		xp, xn := pos(x), neg(x)
+		zp := sum(add(lin(xp, wp), modBias(pos)), lin(xn, wn))
+		g1 := b.divide(R, zp, s)
+		rel = sum(mul(xp, back(wp, g1)), mul(xn, back(wn, g1)))
+		if alpha != 1 {
+			rel = mul(rel, b.constLike(alpha, rel))
+		}
+		if beta != 0 {
+			zn := sum(add(lin(xp, wn), modBias(neg)), lin(xn, wp))
+			g2 := b.divide(R, zn, s)
+			relN := sum(mul(xp, back(wn, g2)), mul(xn, back(wp, g2)))
+			rel = b.op1("Sub", nil, rel, mul(relN, b.constLike(beta, relN)))
+		}
+	case r.Kind == "wsquare" || r.Kind == "flat":
+		w := mul(ly.w, ly.w)
+		bias := modBias(func(v Sym) Sym { return mul(v, v) })
+		if r.Kind == "flat" {
+			w, bias = b.op1("OnesLike", nil, ly.w), Sym{}
+		}
+		ones := b.op1("OnesLike", nil, x)
+		rel = back(w, b.divide(R, add(lin(ones, w), bias), s))
+	case r.Kind == "zbox":
+		low, high := b.bound(r.Low, x), b.bound(r.High, x)
+		wp, wn := pos(ly.w), neg(ly.w)
+		z := b.op1("Sub", nil, b.op1("Sub", nil, lin(x, ly.w), lin(low, wp)), lin(high, wn))
+		g := b.divide(R, z, s)
+		rel = b.op1("Sub", nil, b.op1("Sub", nil, mul(x, back(ly.w, g)), mul(low, back(wp, g))), mul(high, back(wn, g)))
+	default:
+		b.Fail("LRP: unknown rule %q", r.Kind)
+	}
+	out := make([]Sym, len(n.In))
+	out[0] = rel
+	return out
+}
+
+// lrpFast enables the rules' shorter forms on non-negative inputs (tests
+// compare them with the general forms).
+var lrpFast = true
+
+// nonNegative says whether tensor t is ≥ 0 by construction: a ReLU's
+// output, or max or average pooling, a mean, a reshape or a concatenation of
+// such tensors.
+func (b *Builder) nonNegative(t string) bool {
+	for depth := 0; depth < 64; depth++ {
+		n := b.fl.nodes[nodeOf(t)]
+		if n == nil {
+			return false
+		}
+		switch n.GetOp() {
+		case "Relu", "Relu6":
+			return true
+		case "MaxPool", "AvgPool", "Mean", "Max", "Reshape", "Identity", "Squeeze", "ExpandDims":
+			t = n.GetInput()[0]
+		case "ConcatV2":
+			ins := n.GetInput()
+			for _, in := range ins[:len(ins)-1] {
+				if strings.HasPrefix(in, "^") || !b.nonNegative(in) {
+					return false
+				}
+			}
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// bound is v (one value or one per channel) broadcast to x's shape.
+func (b *Builder) bound(v []float32, x Sym) Sym {
+	var c Sym
+	if len(v) == 1 {
+		c = b.constLike(float64(v[0]), x)
+	} else {
+		c = b.castTo(b.constant(v), x.DataType())
+	}
+	return b.op1("AddV2", nil, b.op1("ZerosLike", nil, x), c)
+}
