@@ -13,54 +13,29 @@ import (
 )
 
 // Sensitivity is sensitivity analysis (Montavon, Samek & Müller 2018):
-// R_i = Σ_c (∂S_c/∂I_i)², a new method written outside the package with the
-// public API only: one tfgraph.Query fetches the logits and the gradient of
-// the target logit in one session run.
+// R_i = Σ_c (∂S/∂I_{i,c})², a new method written outside the package with the
+// public API only. Its model work is a methods.Pass: the scores and the
+// gradient of the target on the input, in chunks of the default memory
+// budget, or taken from a methods.Share that already did it.
 type Sensitivity struct{}
 
 // Name is "sensitivity".
 func (Sensitivity) Name() string { return "sensitivity" }
 
+// Pass asks for the gradient (and makes Sensitivity a methods.Sharer).
+func (Sensitivity) Pass() methods.Pass { return methods.Pass{Rules: []*tfgraph.RuleSet{tfgraph.Plain}} }
+
 // Explain computes the maps.
-func (Sensitivity) Explain(ctx context.Context, m methods.Model, b methods.Batch, t methods.Target) (*methods.Maps, error) {
-	logits, _ := m.Logits()
-	grad := tfgraph.Grad{} // from the logits to the input; nil seed: the predicted class
-	n := b.X.Shape[0]
-	if t.Classes != nil {
-		k := int(m.Shape(logits)[1])
-		grad.Seed = tensor.New(n, k)
-		for i, c := range t.Classes {
-			grad.Seed.Data[i*k+c] = 1
-		}
-	}
-	res, err := m.Run(ctx, b.X, tfgraph.Query{Fetch: []string{logits}, Grads: []tfgraph.Grad{grad}})
+func (s Sensitivity) Explain(ctx context.Context, m methods.Model, b methods.Batch, t methods.Target) (*methods.Maps, error) {
+	p, err := s.Pass().Run(ctx, s.Name(), m, b, t)
 	if err != nil {
 		return nil, err
 	}
-	g, scores := res.Grads[0], res.Fetched[0]
-	h, w, ch := g.Shape[1], g.Shape[2], g.Shape[3]
-	out := &methods.Maps{Method: "sensitivity", Map: tensor.New(n, h, w), Raw: g}
-	for p := range out.Map.Data {
-		for c := 0; c < ch; c++ {
-			v := g.Data[p*ch+c]
-			out.Map.Data[p] += v * v
-		}
-	}
-	k := scores.Shape[1]
-	for i := 0; i < n; i++ {
-		row := scores.Data[i*k : (i+1)*k]
-		c := 0
-		if t.Classes != nil {
-			c = t.Classes[i]
-		} else {
-			for j, v := range row {
-				if v > row[c] {
-					c = j
-				}
-			}
-		}
-		out.Classes = append(out.Classes, c)
-		out.Scores = append(out.Scores, row[c])
+	g := p.Input[0] // [N,H,W,C]
+	out := &methods.Maps{Method: s.Name(), Map: tensor.New(g.Shape[:3]...), Raw: g, Classes: p.Classes, Scores: p.Scores}
+	c := g.Shape[3]
+	for i, v := range g.Data {
+		out.Map.Data[i/c] += v * v
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package methods
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
@@ -63,85 +62,21 @@ type layerOut struct {
 	scores  []float32
 }
 
-// layerPass runs the batch in one session run per chunk of images: the scores
-// and the layer's activations, with G and the guided signal when asked.
-// It makes the checks of setup on b.
+// layerPass is the Pass of a CAM method: the scores and the layer's
+// activations, with G and the guided signal when asked. It makes the checks
+// of setup on b.
 func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, grad, guided bool, ch Chunking) (*layerOut, error) {
-	gl, err := setup(method, m, b, t)
-	if err != nil {
-		return nil, err
-	}
-	x := b.X
-	n := x.Shape[0]
-	l, grid, err := camLayer(method, m, t)
-	if err != nil {
-		return nil, err
-	}
-	out := &layerOut{layer: l}
-	var parts, gparts, guidedParts []*tensor.Tensor
-	cs := chunks(n, ch.size(m))
-	if s := sharedFor(ctx, m, b, t); s != nil && s.a != nil && s.layer.Output == l.Output {
-		if guidedSig, ok := s.signals[tfgraph.Guided.Name]; ok || !guided {
-			cs = nil // the shared run did the work
-			out.classes, out.scores = slices.Clone(s.classes), slices.Clone(s.scores)
-			parts, gparts = []*tensor.Tensor{s.a.Clone()}, []*tensor.Tensor{s.g.Clone()}
-			if guided {
-				guidedParts = []*tensor.Tensor{guidedSig.Clone()}
-			}
-		}
-	}
-	for _, c := range cs {
-		var given []int
-		if t.Classes != nil {
-			given = t.Classes[c[0]:c[1]]
-		}
-		q := tfgraph.Query{Fetch: []string{gl.score, l.Output}}
-		if grad {
-			q.Grads = append(q.Grads, gl.grad(l.Output, nil, given, c[1]-c[0]))
-		}
-		if guided {
-			q.Grads = append(q.Grads, gl.grad("", tfgraph.Guided, given, c[1]-c[0]))
-		}
-		res, err := m.Run(ctx, x.Slice(c[0], c[1]), q)
-		if err != nil {
-			return nil, notApplicable(method, err)
-		}
-		cl, sc := gl.values(res.Fetched[0], given)
-		out.classes = append(out.classes, cl...)
-		out.scores = append(out.scores, sc...)
-		parts = append(parts, res.Fetched[1])
-		if grad {
-			gparts = append(gparts, res.Grads[0])
-		}
-		if guided {
-			guidedParts = append(guidedParts, res.Grads[len(res.Grads)-1])
-		}
-	}
-	if out.a, err = tensor.Concat(parts...); err != nil {
-		return nil, err
-	}
-	if grid != nil {
-		if out.a, err = toGrid(out.a, *grid); err != nil {
-			return nil, err
-		}
-	}
-	if len(out.a.Shape) != 4 {
-		return nil, fmt.Errorf("methods: %s: layer %s gave shape %v, want [N,h,w,K]", method, l.Name, out.a.Shape)
-	}
-	if grad {
-		if out.g, err = tensor.Concat(gparts...); err != nil {
-			return nil, err
-		}
-		if grid != nil {
-			if out.g, err = toGrid(out.g, *grid); err != nil {
-				return nil, err
-			}
-		}
-	}
+	p := Pass{Layer: true, LayerGrad: grad, Chunking: ch}
 	if guided {
-		if out.guided, err = tensor.Concat(guidedParts...); err != nil {
-			return nil, err
-		}
+		p.Rules = []*tfgraph.RuleSet{tfgraph.Guided}
+	}
+	s, err := p.run(ctx, method, m, b, t)
+	if err != nil {
+		return nil, err
+	}
+	out := &layerOut{layer: s.Layer, a: s.A, g: s.G, classes: s.Classes, scores: s.Scores}
+	if guided {
+		out.guided = s.Input[0]
 	}
 	return out, nil
 }

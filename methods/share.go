@@ -63,7 +63,9 @@ type sharedKey struct{}
 // takes these results instead of running the model: gradient and
 // gradient-x-input, guided-backprop and guided-gradcam share a signal, and
 // all of them share one forward pass. The maps are those of separate calls
-// (to within float rounding between batch compositions).
+// (to within float rounding between batch compositions). Methods outside
+// the package take part as [Sharer]s, and any [Pass] run under the context
+// takes the results that it asks for.
 //
 // Methods that cannot share (multi-pass ones) run as before under the
 // returned context. When fewer than two signals are shared, or the shared
@@ -74,12 +76,24 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 	var n needs
 	users, size := 0, 0
 	for _, mt := range ms {
-		if s, ok := mt.(sharer); ok {
+		var ch Chunking
+		switch s := mt.(type) {
+		case sharer:
 			s.shareNeeds(&n)
-			users++
-			if c := s.budget().size(m); size == 0 || c < size {
-				size = c // the smallest memory budget of the methods
+			ch = s.budget()
+		case Sharer:
+			p := s.Pass()
+			for _, r := range p.Rules {
+				n.addRules(orPlain(r))
 			}
+			n.layer = n.layer || p.Layer || p.LayerGrad
+			ch = p.Chunking
+		default:
+			continue
+		}
+		users++
+		if c := ch.size(m); size == 0 || c < size {
+			size = c // the smallest memory budget of the methods
 		}
 	}
 	if users < 2 {
@@ -95,52 +109,16 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 			n.layer = false
 		}
 	}
-	x := b.X
 	// size is the smallest chunk of the methods' own runs: the shared run
 	// holds the same images as theirs would.
-	s := &shared{m: m, x: x, t: t, signals: map[string]*tensor.Tensor{}, layer: layer}
-	sig := make([][]*tensor.Tensor, len(n.rules))
-	var as, gs []*tensor.Tensor
-	for _, c := range chunks(x.Shape[0], size) {
-		var given []int
-		if t.Classes != nil {
-			given = t.Classes[c[0]:c[1]]
-		}
-		q := tfgraph.Query{Fetch: []string{gl.score}}
-		for _, r := range n.rules {
-			q.Grads = append(q.Grads, gl.grad("", r, given, c[1]-c[0]))
-		}
-		if n.layer {
-			q.Fetch = append(q.Fetch, layer.Output)
-			q.Grads = append(q.Grads, gl.grad(layer.Output, nil, given, c[1]-c[0]))
-		}
-		res, err := m.Run(ctx, x.Slice(c[0], c[1]), q)
-		if err != nil {
-			return ctx
-		}
-		cl, sc := gl.values(res.Fetched[0], given)
-		s.classes = append(s.classes, cl...)
-		s.scores = append(s.scores, sc...)
-		for i := range n.rules {
-			sig[i] = append(sig[i], res.Grads[i])
-		}
-		if n.layer {
-			as = append(as, res.Fetched[1])
-			gs = append(gs, res.Grads[len(n.rules)])
-		}
+	res, err := runPass(ctx, m, b.X, t, gl, n.rules, n.layer, n.layer, layer, size)
+	if err != nil {
+		return ctx
 	}
+	s := &shared{m: m, x: b.X, t: t, signals: map[string]*tensor.Tensor{}, layer: layer,
+		a: res.A, g: res.G, classes: res.Classes, scores: res.Scores}
 	for i, r := range n.rules {
-		if s.signals[r.Name], err = tensor.Concat(sig[i]...); err != nil {
-			return ctx
-		}
-	}
-	if n.layer {
-		if s.a, err = tensor.Concat(as...); err != nil {
-			return ctx
-		}
-		if s.g, err = tensor.Concat(gs...); err != nil {
-			return ctx
-		}
+		s.signals[r.Name] = res.Input[i]
 	}
 	return context.WithValue(ctx, sharedKey{}, s)
 }
