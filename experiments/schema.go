@@ -623,19 +623,18 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 	if err == nil {
 		s.Method = m
 	} else {
-		// Point at the option the message names, when there is one.
+		// Point at the option the error names (not one of a wrapped
+		// method's, which smoothgrad's options hold), or at the options.
 		at := nameNode
 		if optNode != nil {
 			at = optNode
 			var oe *methods.OptionError
-			typed := errors.As(err, &oe) && len(oe.Options) > 0
-			for i := 0; i+1 < len(optNode.Content); i += 2 {
-				key := optNode.Content[i].Value
-				// A typed error names its option; a method's own checks
-				// of values still say it in words.
-				if typed && key == oe.Options[0] || !typed && (strings.Contains(err.Error(), strconv.Quote(key)) || strings.Contains(err.Error(), key)) {
-					at = optNode.Content[i]
-					break
+			if errors.As(err, &oe) && oe.Method == s.Name && len(oe.Options) > 0 {
+				for i := 0; i+1 < len(optNode.Content); i += 2 {
+					if optNode.Content[i].Value == oe.Options[0] {
+						at = optNode.Content[i]
+						break
+					}
 				}
 			}
 		}

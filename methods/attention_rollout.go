@@ -43,13 +43,13 @@ func (a *AttentionRollout) Validate() error {
 	switch a.Heads {
 	case "", "mean", "max", "min":
 	default:
-		return fmt.Errorf("methods: %s: heads %q: want mean, max or min", a.Name(), a.Heads)
+		return optionErr(a.Name(), []string{"heads"}, "heads %q: want mean, max or min", a.Heads)
 	}
 	if a.Residual != nil && (*a.Residual < 0 || *a.Residual > 1) {
-		return fmt.Errorf("methods: %s: residual %g is outside [0,1]", a.Name(), *a.Residual)
+		return optionErr(a.Name(), []string{"residual"}, "residual %g is outside [0,1]", *a.Residual)
 	}
 	if a.Discard < 0 || a.Discard >= 1 {
-		return fmt.Errorf("methods: %s: discard %g is outside [0,1)", a.Name(), a.Discard)
+		return optionErr(a.Name(), []string{"discard"}, "discard %g is outside [0,1)", a.Discard)
 	}
 	return a.Chunking.validate(a.Name())
 }

@@ -2,7 +2,6 @@ package methods
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 
@@ -69,16 +68,19 @@ const (
 
 // Validate checks the options.
 func (cm *ClassModel) Validate() error {
+	name := cm.Name()
 	switch {
 	case cm.Steps < 0 || cm.Jitter < 0 || cm.BlurEvery < 0:
-		return fmt.Errorf("methods: class-model: steps, jitter and blur_every must be ≥ 0, got %d, %d, %d", cm.Steps, cm.Jitter, cm.BlurEvery)
+		return optionErr(name, atFault([]string{"steps", "jitter", "blur_every"}, cm.Steps < 0, cm.Jitter < 0, cm.BlurEvery < 0),
+			"steps, jitter and blur_every must be ≥ 0, got %d, %d, %d", cm.Steps, cm.Jitter, cm.BlurEvery)
 	case cm.LR < 0 || cm.Blur < 0 || (cm.L2 != nil && *cm.L2 < 0):
-		return fmt.Errorf("methods: class-model: lr, l2 and blur must be ≥ 0")
+		return optionErr(name, atFault([]string{"lr", "l2", "blur"}, cm.LR < 0, cm.L2 != nil && *cm.L2 < 0, cm.Blur < 0),
+			"lr, l2 and blur must be ≥ 0")
 	case cm.Blur > 100:
 		// its kernel grows with σ: bounded as feature-visualization's
-		return fmt.Errorf("methods: class-model: blur must be in [0, 100] pixels, got %g", cm.Blur)
+		return optionErr(name, []string{"blur"}, "blur must be in [0, 100] pixels, got %g", cm.Blur)
 	case cm.Init != "" && !slices.Contains([]string{"zeros", "input"}, cm.Init):
-		return fmt.Errorf("methods: class-model: init is zeros or input, not %q", cm.Init)
+		return optionErr(name, []string{"init"}, "init is zeros or input, not %q", cm.Init)
 	}
 	return nil
 }

@@ -83,17 +83,17 @@ func decodeOptions(name string, n *yaml.Node, m Method) error {
 	}
 	sort.SliceStable(msgs, func(i, j int) bool { return msgLine(msgs[i]) < msgLine(msgs[j]) })
 	e := &OptionError{Method: name, Msg: optionError(&yaml.TypeError{Errors: msgs}, m)}
-	// The options named, in order: the unknown ones, then those the decoder
-	// could not read ("line N: cannot unmarshal … into Go struct field
-	// T.<option> of type …").
+	// The options named, in order: the unknown ones, then those whose
+	// values do not decode into their fields on their own (the decoder's
+	// messages name a line and a Go type, not the option).
 	for _, u := range yamlcheck.Unknown(n, t) {
 		e.Options = append(e.Options, u.Key.Value)
 	}
-	for _, msg := range msgs {
-		if _, f, ok := strings.Cut(msg, "Go struct field "); ok {
-			if _, opt, ok := strings.Cut(f, "."); ok {
-				opt, _, _ = strings.Cut(opt, " ")
-				e.Options = append(e.Options, opt)
+	if te != nil {
+		fields := yamlcheck.Fields(t)
+		for _, kv := range pairs(n) {
+			if ft, ok := fields[kv[0].Value]; ok && kv[1].Decode(reflect.New(ft).Interface()) != nil {
+				e.Options = append(e.Options, kv[0].Value)
 			}
 		}
 	}
@@ -105,8 +105,8 @@ func decodeOptions(name string, n *yaml.Node, m Method) error {
 // Options names the options at fault, in the order of the options (for an
 // experiment file to point at their lines), or none when the decoder does
 // not say which it could not read; the message is Error's, as before the
-// type existed. The range checks of each method's Validate still return
-// plain errors.
+// type existed. The range checks of each method's Validate return it too,
+// naming the options whose values are out of range (or conflict).
 type OptionError struct {
 	Method  string
 	Options []string
@@ -115,6 +115,22 @@ type OptionError struct {
 
 // Error is "methods: <method>: <what is wrong>".
 func (e *OptionError) Error() string { return fmt.Sprintf("methods: %s: %s", e.Method, e.Msg) }
+
+// optionErr is the *OptionError of method about options opts.
+func optionErr(method string, opts []string, format string, a ...any) error {
+	return &OptionError{Method: method, Options: opts, Msg: fmt.Sprintf(format, a...)}
+}
+
+// atFault lists the options opts[i] whose bad[i] is set.
+func atFault(opts []string, bad ...bool) []string {
+	var out []string
+	for i, b := range bad {
+		if b {
+			out = append(out, opts[i])
+		}
+	}
+	return out
+}
 
 // msgLine is the line of a decoder's message "line N: …" (0 without one).
 func msgLine(msg string) int {

@@ -84,14 +84,31 @@ func TestOptionErrorTyped(t *testing.T) {
 		{"smoothgrad", map[string]any{"bogus": 1, "samples": 2}, []string{"bogus"}},
 		{"integrated-gradients", map[string]any{"steps": 2.5}, []string{"steps"}},
 		{"smoothgrad", map[string]any{"noise": math.Inf(1)}, []string{"noise"}},
-		// The decoder does not always say which option it could not
-		// read: no option is named then.
-		{"gradient", map[string]any{"reduce": []int{1}}, nil},
+		// The decoder's message names a line and a Go type; the option
+		// is the one whose value does not decode on its own.
+		{"gradient", map[string]any{"reduce": []int{1}}, []string{"reduce"}},
+		{"smoothgrad", map[string]any{"samples": "many", "noise": 0.1}, []string{"samples"}},
+		// The range checks of Validate name their options too.
+		{"integrated-gradients", map[string]any{"steps": -4}, []string{"steps"}},
+		{"occlusion", map[string]any{"patch": -1, "stride": -2}, []string{"patch", "stride"}},
+		{"gradient", map[string]any{"reduce": "median"}, []string{"reduce"}},
+		{"gradcam", map[string]any{"memory_mb": -1}, []string{"memory_mb"}},
+		{"feature-visualization", map[string]any{"param": "fourier", "init": "input"}, []string{"param", "init"}},
+		{"smoothgrad", map[string]any{"method": "gradcam"}, []string{"method"}},
 	} {
 		_, err := New(c.method, c.options)
 		var oe *OptionError
 		if !errors.As(err, &oe) || !slices.Equal(oe.Options, c.want) || oe.Method != c.method || err.Error() != "methods: "+c.method+": "+oe.Msg {
 			t.Errorf("%s %v: %#v (%v); want options %v", c.method, c.options, oe, err, c.want)
+		}
+	}
+	// Every method's range checks: a negative memory budget (class-model
+	// has none: an unknown option).
+	for _, name := range Names() {
+		_, err := New(name, map[string]any{"memory_mb": -1})
+		var oe *OptionError
+		if !errors.As(err, &oe) || oe.Method != name || !slices.Equal(oe.Options, []string{"memory_mb"}) {
+			t.Errorf("%s: memory_mb -1: %v; want an *OptionError naming memory_mb", name, err)
 		}
 	}
 }

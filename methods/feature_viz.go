@@ -175,60 +175,59 @@ const MaxDiversityBatch = 64
 // Validate checks the options.
 func (fv *FeatureVisualization) Validate() error {
 	name := fv.Name()
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("methods: %s: "+format, append([]any{name}, a...)...)
-	}
+	bad := func(opts []string, format string, a ...any) error { return optionErr(name, opts, format, a...) }
+	opt := func(o ...string) []string { return o }
 	switch {
 	case fv.Steps < 0 || fv.Steps > MaxSteps:
-		return bad("steps must be from 1 to %d, got %d", MaxSteps, fv.Steps)
+		return bad(opt("steps"), "steps must be from 1 to %d, got %d", MaxSteps, fv.Steps)
 	case fv.LR < 0:
-		return bad("lr must be ≥ 0, got %g", fv.LR)
+		return bad(opt("lr"), "lr must be ≥ 0, got %g", fv.LR)
 	case fv.Optimizer != "" && fv.Optimizer != "adam" && fv.Optimizer != "sgd":
-		return bad("optimizer is adam or sgd, not %q", fv.Optimizer)
+		return bad(opt("optimizer"), "optimizer is adam or sgd, not %q", fv.Optimizer)
 	case fv.Param != "" && fv.Param != "pixel" && fv.Param != "fourier":
-		return bad("param is pixel or fourier, not %q", fv.Param)
+		return bad(opt("param"), "param is pixel or fourier, not %q", fv.Param)
 	case fv.Decay != nil && (*fv.Decay < 0 || *fv.Decay > 4):
-		return bad("decay must be in [0, 4], got %g", *fv.Decay)
+		return bad(opt("decay"), "decay must be in [0, 4], got %g", *fv.Decay)
 	case fv.Range != "" && !slices.Contains([]string{"sigmoid", "clip", "none"}, fv.Range):
-		return bad("range is sigmoid, clip or none, not %q", fv.Range)
+		return bad(opt("range"), "range is sigmoid, clip or none, not %q", fv.Range)
 	case fv.Range == "clip" && fv.Param == "fourier":
-		return bad("range clip is a projection of the pixels: it needs param pixel (fourier takes sigmoid or none)")
+		return bad(opt("param", "range"), "range clip is a projection of the pixels: it needs param pixel (fourier takes sigmoid or none)")
 	case (fv.L2 != nil && *fv.L2 < 0) || fv.TV < 0 || fv.Diversity < 0:
-		return bad("l2, tv and diversity must be ≥ 0")
+		return bad(atFault(opt("l2", "tv", "diversity"), fv.L2 != nil && *fv.L2 < 0, fv.TV < 0, fv.Diversity < 0), "l2, tv and diversity must be ≥ 0")
 	case fv.Blur < 0 || fv.Blur > 100:
-		return bad("blur must be in [0, 100] pixels, got %g", fv.Blur)
+		return bad(opt("blur"), "blur must be in [0, 100] pixels, got %g", fv.Blur)
 	case fv.BlurEvery < 0:
-		return bad("blur_every must be ≥ 0, got %d", fv.BlurEvery)
+		return bad(opt("blur_every"), "blur_every must be ≥ 0, got %d", fv.BlurEvery)
 	case fv.Jitter < 0 || fv.Jitter > 1000:
-		return bad("jitter must be in [0, 1000] pixels, got %d", fv.Jitter)
+		return bad(opt("jitter"), "jitter must be in [0, 1000] pixels, got %d", fv.Jitter)
 	case fv.Restarts < 0 || fv.Restarts > MaxRestarts:
-		return bad("restarts must be from 1 to %d, got %d", MaxRestarts, fv.Restarts)
+		return bad(opt("restarts"), "restarts must be from 1 to %d, got %d", MaxRestarts, fv.Restarts)
 	case fv.RestartSteps < 0:
-		return bad("restart_steps must be ≥ 0, got %d", fv.RestartSteps)
+		return bad(opt("restart_steps"), "restart_steps must be ≥ 0, got %d", fv.RestartSteps)
 	case fv.Warmup != nil && (*fv.Warmup < 0 || *fv.Warmup > MaxSteps):
-		return bad("warmup must be from 0 to %d, got %d", MaxSteps, *fv.Warmup)
+		return bad(opt("warmup"), "warmup must be from 0 to %d, got %d", MaxSteps, *fv.Warmup)
 	case len(fv.Scale) > 2:
-		return bad("scale is [min, max] or one factor, got %d values", len(fv.Scale))
+		return bad(opt("scale"), "scale is [min, max] or one factor, got %d values", len(fv.Scale))
 	case fv.Rotate < 0 || fv.Rotate > 180:
-		return bad("rotate must be in [0, 180] degrees, got %g", fv.Rotate)
+		return bad(opt("rotate"), "rotate must be in [0, 180] degrees, got %g", fv.Rotate)
 	case fv.Restarts > 1 && fv.Diversity > 0:
-		return bad("restarts and diversity: the diversity term optimises the batch together, from one start per image")
+		return bad(opt("diversity", "restarts"), "restarts and diversity: the diversity term optimises the batch together, from one start per image")
 	case fv.DiversityLayer != "" && fv.Diversity == 0:
-		return bad("diversity_layer %s without a diversity weight", fv.DiversityLayer)
+		return bad(opt("diversity_layer"), "diversity_layer %s without a diversity weight", fv.DiversityLayer)
 	case fv.Init != "" && fv.Init != "noise" && fv.Init != "input":
-		return bad("init is noise or input, not %q", fv.Init)
+		return bad(opt("init"), "init is noise or input, not %q", fv.Init)
 	case fv.Init == "input" && fv.Param == "fourier":
-		return bad("init input needs param pixel")
+		return bad(opt("param", "init"), "init input needs param pixel")
 	case fv.InitSD != nil && (*fv.InitSD < 0 || *fv.InitSD > 10):
-		return bad("init_sd must be in [0, 10], got %g", *fv.InitSD)
+		return bad(opt("init_sd"), "init_sd must be in [0, 10], got %g", *fv.InitSD)
 	}
 	for _, s := range fv.Scale {
 		if s <= 0 || s > 10 {
-			return bad("scale factors must be in (0, 10], got %g", s)
+			return bad(opt("scale"), "scale factors must be in (0, 10], got %g", s)
 		}
 	}
 	if len(fv.Scale) == 2 && fv.Scale[0] > fv.Scale[1] {
-		return bad("scale [%g, %g]: min above max", fv.Scale[0], fv.Scale[1])
+		return bad(opt("scale"), "scale [%g, %g]: min above max", fv.Scale[0], fv.Scale[1])
 	}
 	return fv.Chunking.validate(name)
 }

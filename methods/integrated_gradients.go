@@ -74,19 +74,19 @@ var (
 // Validate checks the options.
 func (ig *IntegratedGradients) Validate() error {
 	if ig.Steps < 0 {
-		return fmt.Errorf("methods: %s: steps must be ≥ 1, got %d", ig.Name(), ig.Steps)
+		return optionErr(ig.Name(), []string{"steps"}, "steps must be ≥ 1, got %d", ig.Steps)
 	}
 	if ig.Steps > MaxSteps {
-		return fmt.Errorf("methods: %s: steps must be at most %d, got %d", ig.Name(), MaxSteps, ig.Steps)
+		return optionErr(ig.Name(), []string{"steps"}, "steps must be at most %d, got %d", MaxSteps, ig.Steps)
 	}
 	if ig.Baseline != "" && !slices.Contains(igBaselines, ig.Baseline) {
-		return fmt.Errorf("methods: %s: unknown baseline %q; baselines: %v", ig.Name(), ig.Baseline, igBaselines)
+		return optionErr(ig.Name(), []string{"baseline"}, "unknown baseline %q; baselines: %v", ig.Baseline, igBaselines)
 	}
 	if ig.Rule != "" && !slices.Contains(igRules, ig.Rule) {
-		return fmt.Errorf("methods: %s: unknown rule %q; rules: %v", ig.Name(), ig.Rule, igRules)
+		return optionErr(ig.Name(), []string{"rule"}, "unknown rule %q; rules: %v", ig.Rule, igRules)
 	}
 	if ig.BlurSigma < 0 {
-		return fmt.Errorf("methods: %s: blur_sigma must be ≥ 0, got %g", ig.Name(), ig.BlurSigma)
+		return optionErr(ig.Name(), []string{"blur_sigma"}, "blur_sigma must be ≥ 0, got %g", ig.BlurSigma)
 	}
 	if err := validateReduction(ig.Name(), ig.Reduce); err != nil {
 		return err

@@ -330,7 +330,7 @@ const DefaultMemoryMB = 1024
 
 func (c Chunking) validate(method string) error {
 	if c.MemoryMB < 0 {
-		return fmt.Errorf("methods: %s: memory_mb must be ≥ 0, got %d", method, c.MemoryMB)
+		return optionErr(method, []string{"memory_mb"}, "memory_mb must be ≥ 0, got %d", c.MemoryMB)
 	}
 	return nil
 }
@@ -537,7 +537,7 @@ func reduce(raw *tensor.Tensor, r, def tensor.Reduction) (*tensor.Tensor, bool, 
 
 func validateReduction(method string, r tensor.Reduction) error {
 	if err := r.Validate(); err != nil {
-		return fmt.Errorf("methods: %s: %w", method, err)
+		return optionErr(method, []string{"reduce"}, "%v", err)
 	}
 	return nil
 }

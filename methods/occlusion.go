@@ -38,10 +38,10 @@ func (o *Occlusion) Name() string { return "occlusion" }
 // Validate checks the options.
 func (o *Occlusion) Validate() error {
 	if o.Patch < 0 || o.Stride < 0 {
-		return fmt.Errorf("methods: occlusion: patch and stride must be ≥ 1, got %d and %d", o.Patch, o.Stride)
+		return optionErr(o.Name(), atFault([]string{"patch", "stride"}, o.Patch < 0, o.Stride < 0), "patch and stride must be ≥ 1, got %d and %d", o.Patch, o.Stride)
 	}
 	if o.Fill != nil && (math.IsNaN(*o.Fill) || math.IsInf(*o.Fill, 0)) {
-		return fmt.Errorf("methods: occlusion: fill must be finite, got %g", *o.Fill)
+		return optionErr(o.Name(), []string{"fill"}, "fill must be finite, got %g", *o.Fill)
 	}
 	return o.Chunking.validate(o.Name())
 }

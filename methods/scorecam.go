@@ -2,7 +2,6 @@ package methods
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -42,7 +41,7 @@ func (s *ScoreCAM) Name() string { return "scorecam" }
 // Validate checks the options.
 func (s *ScoreCAM) Validate() error {
 	if s.Channels < 0 {
-		return fmt.Errorf("methods: %s: channels must be ≥ 0, got %d", s.Name(), s.Channels)
+		return optionErr(s.Name(), []string{"channels"}, "channels must be ≥ 0, got %d", s.Channels)
 	}
 	return s.Chunking.validate(s.Name())
 }

@@ -114,16 +114,16 @@ func (s *SmoothGrad) Validate() error {
 // nothing.
 func (s *SmoothGrad) check() error {
 	if s.Samples < 0 {
-		return fmt.Errorf("methods: %s: samples must be ≥ 1, got %d", s.Name(), s.Samples)
+		return optionErr(s.Name(), []string{"samples"}, "samples must be ≥ 1, got %d", s.Samples)
 	}
 	if s.Samples > MaxSamples {
-		return fmt.Errorf("methods: %s: samples must be at most %d (the noise of every sample is held at once), got %d", s.Name(), MaxSamples, s.Samples)
+		return optionErr(s.Name(), []string{"samples"}, "samples must be at most %d (the noise of every sample is held at once), got %d", MaxSamples, s.Samples)
 	}
 	if s.Noise != nil && *s.Noise < 0 {
-		return fmt.Errorf("methods: %s: noise must be ≥ 0, got %g", s.Name(), *s.Noise)
+		return optionErr(s.Name(), []string{"noise"}, "noise must be ≥ 0, got %g", *s.Noise)
 	}
 	if s.Magnitude && s.Name() != "smoothgrad" {
-		return fmt.Errorf("methods: %s: magnitude is smoothgrad's option (%s aggregates squares already)", s.Name(), s.Name())
+		return optionErr(s.Name(), []string{"magnitude"}, "magnitude is smoothgrad's option (%s aggregates squares already)", s.Name())
 	}
 	if err := validateReduction(s.Name(), s.Reduce); err != nil {
 		return err
@@ -144,7 +144,7 @@ func (s *SmoothGrad) build() (Method, error) {
 		inner = "gradient"
 	}
 	if !isInputSpace(inner) {
-		return nil, fmt.Errorf("methods: %s wraps a method with an input-space attribution (%v), not %q", s.Name(), inputSpace, inner)
+		return nil, optionErr(s.Name(), []string{"method"}, "wraps a method with an input-space attribution (%v), not %q", inputSpace, inner)
 	}
 	m, err := New(inner, s.Options)
 	if err != nil {
