@@ -55,8 +55,6 @@ type Model interface {
 	BytesPerImage() int64
 }
 
-var _ Model = (*tfgraph.Flat)(nil)
-
 // Batch is what a method explains.
 type Batch struct {
 	// X holds the preprocessed images [N,H,W,C].

@@ -33,6 +33,13 @@
 // Tensors cross the package boundary as plain [github.com/saliencykit/saliency/tensor.Tensor] values (a shape and a
 // float32 slice), so callers never hold TensorFlow handles.
 //
+// Without cgo (CGO_ENABLED=0) the package builds with its values only:
+// [Query], [Grad], [Result], [Layer], [Grid], [GAPHead], [Attention], the
+// typed errors, [RuleSet] and the built-in rule sets by name. A package that
+// only names them (methods, with its tests on a pure-Go model) then builds
+// and tests without TensorFlow; every file that needs TensorFlow is built
+// with cgo.
+//
 // TensorFlow reads TF_CPP_MIN_LOG_LEVEL when the library is loaded, before any
 // Go code runs: set it in the environment (2 keeps INFO and WARNING lines off
 // stderr). The saliency command does this for its users.

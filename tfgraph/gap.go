@@ -1,3 +1,5 @@
+//go:build cgo
+
 package tfgraph
 
 import (
@@ -6,31 +8,6 @@ import (
 
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
-
-// GAPHead describes a network that ends in global average pooling followed by
-// a dense layer, the structure CAM needs (Zhou et al. 2016): scores =
-// mean_{i,j} A_{ij} · W + b.
-type GAPHead struct {
-	// Features is the flat tensor A [batch, h, w, K] that is pooled.
-	Features string
-	// Layer is the Keras layer whose output is Features ("" if none).
-	Layer string
-	// Kernel is the flat tensor of the dense kernel; fetched in a run, it
-	// follows fed weights. It is [K, classes], or [classes, K] when
-	// KernelTransposed.
-	Kernel           string
-	KernelTransposed bool
-}
-
-// NotApplicableError is returned when the model lacks a structure that a
-// computation needs (no global-average-pooling head for CAM, no 4-D layer).
-type NotApplicableError struct {
-	Model, Reason string
-}
-
-func (e *NotApplicableError) Error() string {
-	return fmt.Sprintf("tfgraph: %s: %s", e.Model, e.Reason)
-}
 
 // GAPHead finds the global-average-pooling head in front of the logits: the
 // logits must be a dense layer (MatMul, then BiasAdd or Add, with Identity,

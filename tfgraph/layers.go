@@ -1,3 +1,5 @@
+//go:build cgo
+
 package tfgraph
 
 import (
@@ -11,22 +13,6 @@ import (
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
-
-// Layer is a Keras layer found in a flat graph.
-type Layer struct {
-	// Name as model.summary() shows it.
-	Name string
-	// Output is the flat tensor that is the layer's output ("node:index").
-	Output string
-	// Ops are the op types inside the layer, in graph order, without repeats.
-	Ops []string
-	// Weights are the layer's variables (e.g. "conv1_1/kernel").
-	Weights []string
-	// Alias names the layer whose output this one passes on unchanged, for a
-	// layer without ops at inference (Dropout, a linear Activation, an
-	// Identity); "" for a layer with ops.
-	Alias string
-}
 
 // KerasLayer is a layer as Keras lists it (model.summary(), a model card).
 type KerasLayer struct {

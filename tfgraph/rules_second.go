@@ -1,3 +1,5 @@
+//go:build cgo
+
 package tfgraph
 
 // The plain rules of the ops that backward graphs are made of (ReluGrad,

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package tfgraph
 
 import (
@@ -8,31 +10,6 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
-
-// A RuleSet says how the backward engine treats each op of the forward graph.
-// An op listed in Rules uses that rule; every other op uses its exact
-// derivative (the Plain rules). Rule sets are values: a method defines its own
-// (an LRP-ε rule with its ε, say) without changing tfgraph.
-//
-// Name identifies the rule set in the cache of backward graphs (one graph per
-// start tensor, end tensor and rule-set name): two rule sets with the same
-// name must hold the same rules, so a parameterised rule set puts its
-// parameters in its name ("lrp-epsilon(0.01)").
-type RuleSet struct {
-	Name  string
-	Rules map[string]Rule
-	// Strict, when set, gives the ops not listed in Rules no rule at all
-	// instead of their exact derivative: the backward pass refuses them by
-	// name (a *NoRuleError). Relevance propagation is strict: an op it has
-	// no rule for would silently mix gradient and relevance.
-	Strict bool
-}
-
-// A Rule emits the backward signals of one forward node's inputs from the
-// signals on its outputs, with the ops of b. It returns one entry per input
-// of n; an invalid Sym (the zero value) means no signal flows to that input.
-// It need not compute signals for inputs whose n.Need is false.
-type Rule func(b *Builder, n *Node) []Sym
 
 // Sym is a tensor of the graph under construction, forward or backward. Rules
 // handle Syms only through a Builder and a Node.
@@ -198,30 +175,6 @@ func (rs *RuleSet) rule(op string) Rule {
 		return r
 	}
 	return plainRules[op]
-}
-
-func (rs *RuleSet) String() string {
-	if rs == nil {
-		return Plain.Name
-	}
-	return rs.Name
-}
-
-// NoRuleError is returned when an op on the backward path has no rule in the
-// rule set: the method that asked does not apply to this model.
-type NoRuleError struct {
-	Model, Op, Node, Layer, Rules string
-	// Why, when set, says more: the dtype the signal would need to pass
-	// through, or that the op is a loop and what to do about it.
-	Why string
-}
-
-func (e *NoRuleError) Error() string {
-	msg := fmt.Sprintf("tfgraph: %s: no %s rule for op %s (node %s, layer %s)", e.Model, e.Rules, e.Op, e.Node, e.Layer)
-	if e.Why != "" {
-		msg += ": " + e.Why
-	}
-	return msg
 }
 
 // SupportedRules reports, for each built-in rule set, the op types of the

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package tfgraph
 
 import (
@@ -13,56 +15,6 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 	configpb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
 )
-
-// Query is one session run on a flat graph: forward tensors to fetch and
-// backward signals to compute, together, on one batch. Grad-CAM, for example,
-// fetches the logits and a layer's activations and asks for the gradient of
-// the top logit on that layer, in one run.
-type Query struct {
-	// Fetch names flat tensors to return ("node:index", e.g. Layer.Output or
-	// the result of Logits).
-	Fetch []string
-	// Grads are the backward signals to compute.
-	Grads []Grad
-}
-
-// Grad asks for one backward signal.
-type Grad struct {
-	// Start and End are flat tensors; "" means the logits (Logits) and the
-	// signature's input.
-	Start, End string
-	// Rules is the rule set (nil: Plain).
-	Rules *RuleSet
-	// Seed is the signal on Start (its shape). nil seeds each row with the
-	// one-hot of its largest value: for logits, the predicted class, picked
-	// inside the graph in the same run (OneHot and MultiHot make others).
-	Seed *tensor.Tensor
-	// Pick, when set, makes the seed the one-hot of the largest Start value
-	// of each row among the entries where Pick is non-zero, found inside the
-	// graph in the same run: the strongest activation of one channel of a
-	// layer (Zeiler & Fergus), wherever it is in each image. Pick has Start's
-	// shape, with 1 or the batch size as its first dimension; ties go to the
-	// first entry in row-major order. Seed and Pick are exclusive.
-	Pick *tensor.Tensor
-	// Along, when set, asks for the derivative of the signal instead: the
-	// gradient with respect to End of ⟨Along, signal⟩, the signal being
-	// what this Grad gives without Along (its Seed held fixed). Along has
-	// End's shape, with the batch as its first dimension. Under Plain
-	// rules from a logit this is the Hessian-vector product H·Along of the
-	// logit; under other rule sets, the exact derivative of their backward
-	// graph. It is zero almost everywhere on a piecewise-linear network
-	// (ReLU, max pooling): take a smooth copy (Softplus) to follow it. Pick
-	// is not allowed with Along. A Grad without Along in the same query may
-	// give the first-order signal of the same Start, End and Rules when its
-	// Seed has the same values (or both are nil); the run computes it once.
-	Along *tensor.Tensor
-}
-
-// Result holds what a Query asked for, in order.
-type Result struct {
-	Fetched []*tensor.Tensor
-	Grads   []*tensor.Tensor
-}
 
 // ErrClosed is returned (wrapped) when the model has been closed.
 var ErrClosed = errors.New("model is closed")
