@@ -38,6 +38,10 @@ build: .tflib/env.mk
 
 # NOTF_PKGS are the packages that must not link TensorFlow.
 NOTF_PKGS := ./experiments/analysis ./experiments/runfolder ./experiments/metrics ./experiments/stats ./methods/catalog ./reports
+# NOCGO_PKGS link TensorFlow with cgo but also build without it: methods then
+# tests the methods on methodstest's pure-Go net (its TensorFlow tests are
+# tagged cgo).
+NOCGO_PKGS := ./methods ./methods/methodstest
 
 ## vet, test: go vet and the whole test suite against the real TensorFlow
 vet: .tflib/env.mk
@@ -46,9 +50,9 @@ vet: .tflib/env.mk
 test: .tflib/env.mk vet $(EDGE_STAMP) $(UNITS_STAMP)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))" || { echo "gofmt: files need formatting:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 $(PKGS)
-	@# The run-folder format, the analysis and the report build and test without TensorFlow.
+	@# The run-folder format, the analysis and the report build and test without TensorFlow, and so do the methods on a pure-Go net.
 	@! $(GO) list -deps $(NOTF_PKGS) | grep -q wamuir/graft || { echo "a package of NOTF_PKGS links TensorFlow"; exit 1; }
-	CGO_ENABLED=0 $(GO) test -count=1 $(NOTF_PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 $(NOTF_PKGS) $(NOCGO_PKGS)
 
 ## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid head, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
 edge-models: $(EDGE_STAMP) $(UNITS_STAMP)
