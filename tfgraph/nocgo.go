@@ -15,7 +15,11 @@ var (
 	Plain     = &RuleSet{Name: "plain"}
 	DeconvNet = &RuleSet{Name: "deconvnet"}
 	Guided    = &RuleSet{Name: "guided"}
+	DeepLIFT  = &RuleSet{Name: "deeplift-rescale", Strict: true}
 )
+
+// RuleSet is l's rule set by name (its rules need TensorFlow).
+func (l LRP) RuleSet() *RuleSet { return &RuleSet{Name: l.ruleSetName(), Strict: true} }
 
 // Sym is a tensor of a backward graph under construction (with cgo,
 // TensorFlow's tf.Output).
