@@ -22,7 +22,7 @@ UNITS_STAMP := savedmodels/edge/units/.built
 # savedmodels/build_small_applications.py's models (make small-applications)
 SMALL_APPS_STAMP := savedmodels/applications_small/.built
 
-.PHONY: setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
+.PHONY: parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
 .tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -124,6 +124,30 @@ bench-worker: .tflib/env.mk
 bench/.venv/.done: bench/requirements.txt bench/setup.sh
 	./bench/setup.sh
 	touch $@
+
+## parity-venv: the PyTorch peer venv bench/torch/.venv (torch 2.15.0 CUDA build from PyPI, ~6 GB; Zennit, Captum, pytorch-grad-cam) for the issue-20 parity goldens; opt-in, not part of setup or test
+parity-venv: bench/torch/.venv/.done
+
+bench/torch/.venv/.done: bench/torch/requirements.txt bench/torch/setup.sh
+	./bench/torch/setup.sh
+	touch $@
+
+PARITY_MODELS := fmnist_vgg fmnist_resnet fmnist_gap
+PARITY_WEIGHTS := $(foreach m,$(PARITY_MODELS),bench/torch/weights/$(m)/weights.npz)
+
+## parity-weights: the zoo models' weights and layer graphs for their PyTorch copies (bench/torch/weights, git-ignored; main venv)
+parity-weights: $(PARITY_WEIGHTS)
+
+bench/torch/weights/%/weights.npz: savedmodels/%/saved_model.pb savedmodels/export_weights.py
+	$(PY) savedmodels/export_weights.py $*
+
+## parity-check: the PyTorch copies' logits against savedmodels/<m>/golden/logits.npy (max |diff| <= 1e-5)
+parity-check: bench/torch/.venv/.done $(PARITY_WEIGHTS)
+	bench/torch/.venv/bin/python bench/torch/models.py $(PARITY_MODELS)
+
+## parity-goldens: Zennit, Captum and pytorch-grad-cam maps of the PyTorch copies into savedmodels/<m>/golden/peers/ (with manifest.json)
+parity-goldens: parity-check
+	bench/torch/.venv/bin/python bench/torch/peer_goldens.py $(PARITY_MODELS)
 
 savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py resnet50
