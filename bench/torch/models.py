@@ -28,6 +28,13 @@ returns the logits. It is made of modules the peers attach their rules and hooks
 - Add -> zennit.layer.Sum(dim=-1) applied to torch.stack(inputs, dim=-1): the module Zennit's
   composites give the Norm rule, and a module Captum's hooks see.
 
+Variant "captum_lrp" (load(name, variant="captum_lrp")), for Captum's LRP only: Captum's LRP multiplies by a
+module's input in a hook on that input tensor, so every consumer of a tensor must read the tensor itself.
+There the residual Add is captum's Addition_Module(x1, x2) (not a Sum of a stacked tensor) and the
+asymmetrically padded convs are PadConv2d, an nn.Conv2d that pads inside its forward (so the hook sits on the
+unpadded tensor the projection shortcut also reads). Same function, same weights; the peers other than
+Captum's LRP use the default variant.
+
 Modules are registered so that each BatchNorm2d directly follows the convolution it normalises in
 module order (named_modules / zennit.core.collect_leaves), whatever the Keras layer order: Zennit's
 SequentialMergeBatchNorm merges a batch norm into the leaf just before it. (Keras orders
@@ -57,11 +64,25 @@ def same_padding(size, k, s):
     return out, total // 2, total - total // 2
 
 
+class PadConv2d(nn.Conv2d):
+    """nn.Conv2d with TensorFlow's asymmetric 'same' padding applied inside its forward (variant captum_lrp)."""
+
+    def __init__(self, *args, tf_pad=(0, 0, 0, 0), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tf_pad = tuple(tf_pad)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.tf_pad))
+
+
 class KerasCopy(nn.Module):
     """A torch.nn.Module equal to a Keras functional model described by graph.json/weights.npz."""
 
-    def __init__(self, graph, weights):
+    def __init__(self, graph, weights, variant="default"):
         super().__init__()
+        if variant not in ("default", "captum_lrp"):
+            raise ValueError("unknown variant %s" % variant)
+        self.variant = variant
         self.graph = graph
         layers = graph["layers"]
         by_name = {l["name"]: l for l in layers}
@@ -99,11 +120,13 @@ class KerasCopy(nn.Module):
                 else:
                     raise ValueError(cfg["padding"])
                 if pt == pb and pl == pr:
-                    pad = (pt, pl)
+                    m = nn.Conv2d(c, cfg["filters"], (kh, kw), stride=(sh, sw), padding=(pt, pl), bias=cfg["use_bias"])
+                elif variant == "captum_lrp":
+                    m = PadConv2d(c, cfg["filters"], (kh, kw), stride=(sh, sw), padding=0, bias=cfg["use_bias"],
+                                  tf_pad=(pl, pr, pt, pb))
                 else:
-                    pad = (0, 0)
                     extra["pad"] = (pl, pr, pt, pb)  # F.pad order: left, right, top, bottom
-                m = nn.Conv2d(c, cfg["filters"], (kh, kw), stride=(sh, sw), padding=pad, bias=cfg["use_bias"])
+                    m = nn.Conv2d(c, cfg["filters"], (kh, kw), stride=(sh, sw), padding=0, bias=cfg["use_bias"])
                 with torch.no_grad():
                     m.weight.copy_(W(name + "/kernel").permute(3, 2, 0, 1))
                     if cfg["use_bias"]:
@@ -156,7 +179,12 @@ class KerasCopy(nn.Module):
             elif kind == "add":
                 assert all(shape[i] == cin for i in ins), [shape[i] for i in ins]
                 shape[name] = cin
-                mods = [(name, Sum(dim=-1))]
+                if variant == "captum_lrp":
+                    from captum.attr._utils.custom_modules import Addition_Module
+                    assert len(ins) == 2, ins
+                    mods = [(name, Addition_Module())]
+                else:
+                    mods = [(name, Sum(dim=-1))]
             else:
                 raise ValueError("unknown kind %s" % kind)
             self.steps.append((name, kind, [n for n, _ in mods], ins, extra))
@@ -195,7 +223,9 @@ class KerasCopy(nn.Module):
             if kind == "input":
                 t[name] = x
                 continue
-            if kind == "add":
+            if kind == "add" and self.variant == "captum_lrp":
+                h = getattr(self, mods[0])(*[t[i] for i in ins])
+            elif kind == "add":
                 h = getattr(self, mods[0])(torch.stack([t[i] for i in ins], dim=-1))
             else:
                 h = t[ins[0]]
@@ -211,7 +241,7 @@ class KerasCopy(nn.Module):
         return t[self.output_layer]
 
 
-def load(name, weights_dir=DEFAULT_WEIGHTS):
+def load(name, weights_dir=DEFAULT_WEIGHTS, variant="default"):
     d = os.path.join(weights_dir, name)
     with open(os.path.join(d, "graph.json")) as f:
         graph = json.load(f)
@@ -220,7 +250,7 @@ def load(name, weights_dir=DEFAULT_WEIGHTS):
     used = {k for l in graph["layers"] for k in l["weights"]}
     if used != set(weights):
         raise ValueError("%s: weights.npz keys differ from graph.json's layers" % name)
-    return KerasCopy(graph, weights)
+    return KerasCopy(graph, weights, variant)
 
 
 def golden(name):
@@ -250,10 +280,11 @@ def main():
     for name in args.models:
         model = load(name, args.weights)
         diff, same_top = logit_diff(model, name)
+        diff_c, same_c = logit_diff(load(name, args.weights, "captum_lrp"), name)
         order = [n for n, _ in model.named_modules() if n]
-        print("%s: torch copy vs golden/logits.npy max|diff| %.3g (argmax equal: %s); modules: %s"
-              % (name, diff, same_top, " ".join(order)))
-        if diff > args.tol or not same_top:
+        print("%s: torch copy vs golden/logits.npy max|diff| %.3g (variant captum_lrp %.3g; argmax equal: %s); "
+              "modules: %s" % (name, diff, diff_c, same_top and same_c, " ".join(order)))
+        if max(diff, diff_c) > args.tol or not (same_top and same_c):
             bad.append(name)
     if bad:
         raise SystemExit("logits differ beyond %g: %s" % (args.tol, ", ".join(bad)))
