@@ -208,7 +208,7 @@ def run_zennit(model_fn, x, classes, composite_fn, has_bn, seed_logit=True, exac
     return rel.detach(), out.detach(), sorted(merges)
 
 
-def zennit_part(name, model_fn, x, classes, logits_ref, w):
+def zennit_part(name, model_fn, x, classes, logits_ref, w, model_fn64, x64):
     model = model_fn()
     has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     expected = sorted("%s <- %s" % (conv, bn) for bn, conv in model.bn_follows.items())
@@ -221,8 +221,10 @@ def zennit_part(name, model_fn, x, classes, logits_ref, w):
         if merge_diff > 1e-4:
             raise SystemExit("%s %s: output with merged BN differs by %g" % (name, fname, merge_diff))
         sums = rel.sum(dim=(1, 2, 3))
+        rel64, _, _ = run_zennit(model_fn64, x64, classes, build, has_bn)
         checks = {"logits_inside_composite_vs_copy_max_abs": rnd(merge_diff, 3),
-                  "relevance_sum_per_image": [rnd(s) for s in sums]}
+                  "relevance_sum_per_image": [rnd(s) for s in sums],
+                  "float64_max_abs_difference": rnd((rel.double() - rel64).abs().max(), 3)}
         if has_bn:
             rel_s, out_s, merges_s = run_zennit(model_fn, x, classes, build, has_bn, exact_merge=False)
             assert merges_s == expected
@@ -341,7 +343,7 @@ def zennit_like_captum(model_fn, x, target):
     return rel.detach()
 
 
-def captum_part(name, model_fn, x, classes, w):
+def captum_part(name, model_fn, x, classes, w, model_fn64, x64):
     samples = np.load(SAMPLES)["images"].astype(np.float32) / 255.0  # [1000,28,28] uint8 -> [0,1]
     mean_img = torch.from_numpy(samples.mean(axis=0)).reshape(1, 1, 28, 28)
     dist = torch.from_numpy(samples[:16]).reshape(16, 1, 28, 28)
@@ -351,19 +353,23 @@ def captum_part(name, model_fn, x, classes, w):
         f_x = model_fn()(x)[torch.arange(n), torch.as_tensor(target)]
     relu_maxpool = adjacent_relu_maxpool(model_fn())
 
-    def dl_model(workaround):
-        m = model_fn()
+    def dl_model(workaround, f64=False):
+        m = (model_fn64 if f64 else model_fn)()
         if workaround:
             for mod in m.modules():
                 if isinstance(mod, torch.nn.MaxPool2d):
                     mod.register_forward_pre_hook(lambda mod, inp: (inp[0] * 1.0,))
         return m
 
-    def attribute(cls, base, workaround):
+    def attribute(cls, base, workaround, f64=False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            a, d = cls(dl_model(workaround)).attribute(x, baselines=base, target=target, return_convergence_delta=True)
+            a, d = cls(dl_model(workaround, f64)).attribute(x64 if f64 else x, baselines=base.double() if f64 else base,
+                                                            target=target, return_convergence_delta=True)
         return a.detach(), d.detach()
+
+    def f64diff(a, a64):
+        return rnd((a.double() - a64).abs().max(), 3)
 
     def as_is(a, a0, d0):
         return {"max_abs_delta": rnd(d0.abs().max(), 3), "max_abs_map_difference": rnd((a - a0).abs().max(), 3),
@@ -376,6 +382,7 @@ def captum_part(name, model_fn, x, classes, w):
     ]:
         a, d = attribute(DeepLift, base, True)
         a0, d0 = attribute(DeepLift, base, False)
+        a64, _ = attribute(DeepLift, base, True, f64=True)
         with torch.no_grad():
             f_b = model_fn()(base)[torch.arange(n), torch.as_tensor(target)]
         own = a.sum(dim=(1, 2, 3)) - (f_x - f_b)
@@ -387,10 +394,11 @@ def captum_part(name, model_fn, x, classes, w):
                convergence_delta={"values": [rnd(v, 3) for v in d], "max_abs": rnd(d.abs().max(), 3),
                                   "recomputed_here_max_abs": rnd(own.abs().max(), 3),
                                   "f_c(x) - f_c(b)": [rnd(v) for v in (f_x - f_b)]},
-               captum_0_9_0_as_is=as_is(a, a0, d0),
+               captum_0_9_0_as_is=as_is(a, a0, d0), checks={"float64_max_abs_difference": f64diff(a, a64)},
                summary="max|delta| %.2g (as is: %.2g)" % (d.abs().max(), d0.abs().max()))
     a, d = attribute(DeepLiftShap, dist, True)
     a0, d0 = attribute(DeepLiftShap, dist, False)
+    a64, _ = attribute(DeepLiftShap, dist, True, f64=True)
     d = d.reshape(n, 16)
     np.save(os.path.join(w.outdir, "captum_deepliftshap_delta.npy"), d.numpy().astype(np.float32))
     w.save("captum_deepliftshap", to_nhwc(a), peer="captum",
@@ -406,7 +414,7 @@ def captum_part(name, model_fn, x, classes, w):
                               "shape": [n, 16], "definition": "per (input, baseline) pair: sum of that pair's "
                               "attributions - (f_c(x) - f_c(b)), input-major as Captum returns it",
                               "max_abs": rnd(d.abs().max(), 3)},
-           captum_0_9_0_as_is=as_is(a, a0, d0),
+           captum_0_9_0_as_is=as_is(a, a0, d0), checks={"float64_max_abs_difference": f64diff(a, a64)},
            summary="max|delta| %.2g (as is: %.2g)" % (d.abs().max(), d0.abs().max()))
 
     # LRP, Captum's default rules, on the captum_lrp variant of the copy (Addition_Module, PadConv2d).
@@ -415,8 +423,13 @@ def captum_part(name, model_fn, x, classes, w):
         warnings.simplefilter("ignore")
         a, d = LRP(m).attribute(x, target=target, return_convergence_delta=True)
     a, d = a.detach(), d.detach()
+    m64 = captum_lrp_model(lambda: models.load(name, WEIGHTS, "captum_lrp").double())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a64 = LRP(m64).attribute(x64, target=target).detach()
     z = zennit_like_captum(model_fn, x, target)
-    checks = {"vs_zennit_with_captums_rules_max_abs_rel": rnd((a - z).abs().max() / a.abs().max(), 3)}
+    checks = {"vs_zennit_with_captums_rules_max_abs_rel": rnd((a - z).abs().max() / a.abs().max(), 3),
+              "float64_max_abs_difference": f64diff(a, a64)}
     has_add = any(isinstance(mm, Sum) for mm in model_fn().modules())
     if has_add:
         m2 = captum_lrp_model(model_fn)
@@ -474,7 +487,51 @@ def captum_part(name, model_fn, x, classes, w):
 
 # ------------------------------------------------------------------ pytorch-grad-cam
 
-def gradcam_part(name, model_fn, x, classes, w):
+def run_cam(cls, model, layer_module, x, targets):
+    """pytorch-grad-cam's default output and the raw CAM its get_cam_image returned."""
+    raws = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with cls(model=model, target_layers=[layer_module]) as cam:
+            orig = cam.get_cam_image
+
+            def record(*a, **k):
+                r = orig(*a, **k)
+                raws.append(np.array(r))
+                return r
+            cam.get_cam_image = record
+            old = tqdm.tqdm
+            tqdm.tqdm = functools.partial(old, disable=True)  # AblationCAM's progress bar
+            try:
+                out = cam(input_tensor=x, targets=targets)
+            finally:
+                tqdm.tqdm = old
+    assert len(raws) == 1
+    return out, raws[0]
+
+
+def run_fullgrad(model, x, targets):
+    """FullGrad's default output, the bias layers it used, and its sum before the final min-max."""
+    pres = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stdout(io.StringIO()):
+            cam = FullGrad(model=model, target_layers=[])
+        names = {id(m): n for n, m in model.named_modules()}
+        used = [names[id(m)] for m in cam.target_layers]
+        orig = cam.compute_cam_per_layer
+
+        def record(*a, **k):
+            r = orig(*a, **k)
+            pres.append(np.array(r))
+            return r
+        cam.compute_cam_per_layer = record
+        with cam:
+            out = cam(input_tensor=x, targets=targets)
+    return out, used, pres[0][:, 0]
+
+
+def gradcam_part(name, model_fn, x, classes, w, model_fn64, x64):
     layer = CAM_LAYER[name]
     targets = [ClassifierOutputTarget(int(c)) for c in classes]
     specs = [
@@ -490,56 +547,26 @@ def gradcam_part(name, model_fn, x, classes, w):
     ]
     for short, cls, rawdef in specs:
         model = model_fn()
-        tl = getattr(model, model.output_module[layer])
-        raws = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with cls(model=model, target_layers=[tl]) as cam:
-                orig = cam.get_cam_image
-
-                def record(*a, **k):
-                    r = orig(*a, **k)
-                    raws.append(np.array(r, dtype=np.float32))
-                    return r
-                cam.get_cam_image = record
-                old = tqdm.tqdm
-                tqdm.tqdm = functools.partial(old, disable=True)  # AblationCAM's progress bar
-                try:
-                    out = cam(input_tensor=x, targets=targets)
-                finally:
-                    tqdm.tqdm = old
-        assert len(raws) == 1
-        raw = raws[0]
+        out, raw = run_cam(cls, model, getattr(model, model.output_module[layer]), x, targets)
+        raw = raw.astype(np.float32)
+        m64 = model_fn64()
+        out64, raw64 = run_cam(cls, m64, getattr(m64, m64.output_module[layer]), x64, targets)
         params = {"target_layers": ["model.%s" % model.output_module[layer]], "reshape_transform": None,
                   "aug_smooth": False, "eigen_smooth": False}
         if short == "ablationcam":
             params |= {"batch_size": 32, "ratio_channels_to_ablate": 1.0, "ablation_layer": "AblationLayer()"}
         klass = "pytorch_grad_cam.%s" % cls.__name__
         w.save("pgc_%s" % short, out, peer="pytorch-grad-cam", **{"class": klass}, parameters=params,
-               variant="default output (pytorch_grad_cam_notes.default_post_processing)", layout="[8,28,28] (H, W)")
+               variant="default output (pytorch_grad_cam_notes.default_post_processing)", layout="[8,28,28] (H, W)",
+               checks={"float64_max_abs_difference": rnd(np.abs(out - out64).max(), 3)})
         w.save("pgc_%s_raw" % short, raw, peer="pytorch-grad-cam", **{"class": klass}, parameters=params,
                variant="raw CAM: %s.get_cam_image's output, before pytorch-grad-cam's ReLU, min-max scaling and "
                        "resize" % cls.__name__, definition=rawdef,
-               layout="[8,h,w] at the layer's resolution (%dx%d)" % raw.shape[1:], summary="raw")
+               layout="[8,h,w] at the layer's resolution (%dx%d)" % raw.shape[1:],
+               checks={"float64_max_abs_difference": rnd(np.abs(raw - raw64).max(), 3)}, summary="raw")
     # FullGrad: every Conv2d / BatchNorm2d with a bias; target_layers is ignored.
-    model = model_fn()
-    pres = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stdout(io.StringIO()):
-            cam = FullGrad(model=model, target_layers=[])
-        names = {id(m): n for n, m in model.named_modules()}
-        used = [names[id(m)] for m in cam.target_layers]
-        orig = cam.compute_cam_per_layer
-
-        def record(*a, **k):
-            r = orig(*a, **k)
-            pres.append(np.array(r, dtype=np.float32))
-            return r
-        cam.compute_cam_per_layer = record
-        with cam:
-            out = cam(input_tensor=x, targets=targets)
-    u = pres[0][:, 0]  # before aggregate_multi_layers' final min-max
+    out, used, u = run_fullgrad(model_fn(), x, targets)
+    out64, _, _ = run_fullgrad(model_fn64(), x64, targets)
     umin, umax = u.reshape(len(u), -1).min(axis=1), u.reshape(len(u), -1).max(axis=1)
     back = out * (1e-7 + (umax - umin))[:, None, None] + umin[:, None, None]
     w.save("pgc_fullgrad", out, peer="pytorch-grad-cam", **{"class": "pytorch_grad_cam.FullGrad"},
@@ -557,6 +584,7 @@ def gradcam_part(name, model_fn, x, classes, w):
            unscaled={"what": "U, the sum before the final min-max: U = map * (1e-7 + max_U - min_U) + min_U",
                      "min_U": [rnd(v, 9) for v in umin], "max_U": [rnd(v, 9) for v in umax],
                      "reconstruction_max_abs_error": rnd(np.abs(back - u).max(), 3)},
+           checks={"float64_max_abs_difference": rnd(np.abs(out - out64).max(), 3)},
            summary="%d bias layers" % len(used))
     return {
         "target": "ClassifierOutputTarget(class): the class logit",
@@ -592,9 +620,11 @@ def run(name):
     outdir = os.path.join(ROOT, "savedmodels", name, "golden", "peers")
     w = Writer(name, outdir)
     print("%s: classes %s, torch copy logits max|diff| %.3g" % (name, classes, diff), flush=True)
-    znotes = zennit_part(name, model_fn, x, classes, logits_copy, w)
-    cnotes = captum_part(name, model_fn, x, classes, w)
-    gnotes = gradcam_part(name, model_fn, x, classes, w)
+    model_fn64 = lambda: models.load(name, WEIGHTS).double()  # noqa: E731 (the same in float64: conditioning)
+    x64 = x.double()
+    znotes = zennit_part(name, model_fn, x, classes, logits_copy, w, model_fn64, x64)
+    cnotes = captum_part(name, model_fn, x, classes, w, model_fn64, x64)
+    gnotes = gradcam_part(name, model_fn, x, classes, w, model_fn64, x64)
     model = model_fn()
     manifest = {
         "model": name,
@@ -606,6 +636,9 @@ def run(name):
         "class_logits": [rnd(logits[i, c]) for i, c in enumerate(classes)],
         "target": "every map explains the class in 'classes' = argmax of golden/logits.npy",
         "dtype": "float32 .npy; input-space maps NHWC [8,28,28,1], CAM maps [8,28,28] or [8,h,w]",
+        "float64_max_abs_difference": "in each file's checks: max |map - the same computation with the copy and "
+                                      "the inputs in float64|, how far float32 rounding alone moves the map: a floor "
+                                      "for any comparison tolerance (large where a rule divides by a near-zero z)",
         "torch_copy": {
             "built_by": "bench/torch/models.py from savedmodels/export_weights.py's graph.json + weights.npz (the "
                         "SavedModel's variables)",
