@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -147,4 +146,3 @@ func TestPeerParity(t *testing.T) {
 	}
 }
 
-var _ = math.Abs
