@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -113,4 +114,80 @@ func BenchmarkGradient(b *testing.B) {
 		}
 		m.Close()
 	}
+}
+
+// BenchmarkLRP times each LRP composite against a plain gradient of the same
+// batch, interleaved (one of each per iteration), on fmnist_resnet and on
+// ResNet50 of `make zoo-imagenet` when built (batch 1 and 8), and reports the
+// ratio of their medians.
+func BenchmarkLRP(b *testing.B) {
+	dirs := []string{zooDir("fmnist_resnet")}
+	if _, err := os.Stat(filepath.Join(zooDir("imagenet"), "resnet50", "saved_model.pb")); err == nil {
+		dirs = append(dirs, filepath.Join(zooDir("imagenet"), "resnet50"))
+	}
+	eps := tfgraph.LRPRule{Kind: "epsilon", Epsilon: 1e-6}
+	composites := []tfgraph.LRP{
+		{Name: "epsilon-plus", Conv: tfgraph.LRPRule{Kind: "zplus"}, Dense: eps, Stabilizer: 1e-6},
+		{Name: "epsilon-gamma-box", Conv: tfgraph.LRPRule{Kind: "gamma", Gamma: 0.25}, Dense: eps, Stabilizer: 1e-6,
+			First: &tfgraph.LRPRule{Kind: "zbox", Low: []float32{0}, High: []float32{1}}},
+		{Name: "epsilon-alpha2-beta1", Conv: tfgraph.LRPRule{Kind: "alpha-beta", Alpha: 2, Beta: 1}, Dense: eps, Stabilizer: 1e-6},
+		{Name: "epsilon-plus-flat", Conv: tfgraph.LRPRule{Kind: "zplus"}, Dense: eps, Stabilizer: 1e-6,
+			First: &tfgraph.LRPRule{Kind: "flat"}, FirstDense: true},
+	}
+	for _, dir := range dirs {
+		m, err := tfgraph.Load(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fl, err := m.Flat()
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := m.Input()
+		for _, n := range []int{1, 8} {
+			x := tensor.New(n, int(in.Shape[1]), int(in.Shape[2]), int(in.Shape[3]))
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range x.Data {
+				x.Data[i] = r.Float32()
+			}
+			classes := make([]int, n)
+			for _, c := range composites {
+				rs := c.RuleSet()
+				b.Run(fmt.Sprintf("%s/batch=%d/%s", filepath.Base(dir), n, c.Name), func(b *testing.B) {
+					for _, r := range []*tfgraph.RuleSet{tfgraph.Plain, rs} { // warm-up: build and plan
+						if _, err := fl.Gradient(x, classes, "", r); err != nil {
+							b.Fatal(err)
+						}
+					}
+					var plain, lrp []float64
+					for i := 0; i < b.N; i++ {
+						t0 := time.Now()
+						if _, err := fl.Gradient(x, classes, "", tfgraph.Plain); err != nil {
+							b.Fatal(err)
+						}
+						t1 := time.Now()
+						if _, err := fl.Gradient(x, classes, "", rs); err != nil {
+							b.Fatal(err)
+						}
+						plain = append(plain, float64(t1.Sub(t0))/1e6)
+						lrp = append(lrp, float64(time.Since(t1))/1e6)
+					}
+					mp, ml := median(plain), median(lrp)
+					b.ReportMetric(mp, "ms/gradient")
+					b.ReportMetric(ml, "ms/lrp")
+					b.ReportMetric(ml/mp, "lrp/gradient")
+				})
+			}
+		}
+		m.Close()
+	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
