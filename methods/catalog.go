@@ -26,3 +26,7 @@ func Check(info map[string][]float64) []Flagged { return catalog.Check(info) }
 // Generative reports whether a method generates the image a target likes
 // best rather than explaining the images of its batch (catalog.Generative).
 func Generative(name string) bool { return catalog.Generative(name) }
+
+// NeedsInput returns the option a method cannot run without (deepshap's
+// baselines), or "" (catalog.NeedsInput).
+func NeedsInput(name string) string { return catalog.NeedsInput(name) }

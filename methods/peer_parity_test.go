@@ -145,4 +145,3 @@ func TestPeerParity(t *testing.T) {
 		}
 	}
 }
-

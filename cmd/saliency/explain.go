@@ -29,7 +29,8 @@ var explainCmd = &command{
 	short: "compute saliency maps of images: overlays, a grid figure, .npy maps",
 	long: `Explain computes saliency maps of the images with each method given to
 -method (default: every method but class-model and feature-visualization,
-which make images rather than maps: see visualize). It writes into -out:
+which make images rather than maps: see visualize; and deepshap unless
+-set deepshap.baselines=FILE gives its reference images). It writes into -out:
 
 <image>_<method>.png      the map over the image
 <image>_<method>.npy      the map [H,W] (numpy.load reads it)
@@ -128,6 +129,17 @@ func (s setFlag) options() (map[string]map[string]any, error) {
 		out[method][opt] = v
 	}
 	return out, nil
+}
+
+// setsOption says whether -set gives method's option opt.
+func setsOption(s setFlag, method, opt string) bool {
+	for _, kv := range s {
+		key, _, _ := strings.Cut(kv, "=")
+		if key == method+"."+opt {
+			return true
+		}
+	}
+	return false
 }
 
 // chosenMethods builds the methods of -method with their -set options; def
@@ -349,6 +361,9 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	for _, n := range methods.Names() {
 		if methods.Generative(n) || (want.Unit != nil && !slices.Contains(methods.UnitMethods(), n)) {
 			continue
+		}
+		if opt := methods.NeedsInput(n); opt != "" && !setsOption(o.set, n, opt) {
+			continue // deepshap without its reference images: give -method deepshap -set deepshap.baselines=FILE
 		}
 		imageMethods = append(imageMethods, n)
 	}

@@ -270,3 +270,23 @@ func mustMethod(t *testing.T, name string) methods.Method {
 	}
 	return m
 }
+
+// DeepSHAP needs reference images: explain's default set leaves it out
+// unless -set gives them, and -method deepshap without them fails naming
+// the option.
+func TestExplainDeepSHAPNeedsReferences(t *testing.T) {
+	img := zoo + "/samples/fmnist_0000_ankle-boot.png"
+	code, _, stderr := runCLI("explain", "-model", zoo+"/fmnist_vgg", "-out", t.TempDir(), "-method", "deepshap", img)
+	if code == 0 || !strings.Contains(stderr, "deepshap") || !strings.Contains(stderr, "baselines") {
+		t.Errorf("-method deepshap without baselines: exit %d, stderr %q", code, stderr)
+	}
+	if setsOption(setFlag{"deepshap.baselines=x.npy"}, "deepshap", "baselines") != true || setsOption(setFlag{"lrp.rule=zero"}, "deepshap", "baselines") {
+		t.Error("setsOption")
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("explain", "-model", zoo+"/fmnist_resnet", "-out", out, "-method", "lrp,deepshap",
+		"-set", "deepshap.baselines="+zoo+"/samples/fmnist_background_16.npy", "-set", "deepshap.samples=4", img)
+	if code != 0 || !strings.Contains(stdout, "2 maps of 1 images by 2 methods") {
+		t.Fatalf("exit %d: stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

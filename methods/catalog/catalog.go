@@ -18,3 +18,12 @@ var generative = []string{"class-model", "feature-visualization"}
 // images of its batch, which give it only their shape (or its start): a
 // command that explains images leaves these out by default.
 func Generative(name string) bool { return slices.Contains(generative, name) }
+
+// needsInput are the methods that cannot run on their defaults: they need a
+// file the user gives (DeepSHAP's reference images).
+var needsInput = map[string]string{"deepshap": "baselines"}
+
+// NeedsInput returns the option a method cannot run without ("baselines"
+// for deepshap), or "": a command that runs every method by default leaves
+// these out unless the option is set.
+func NeedsInput(name string) string { return needsInput[name] }
