@@ -610,11 +610,19 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 		}
 	}
 	opts := optNode
+	if optNode != nil {
+		opts = v.filePaths(s.Name, optNode)
+	}
+	if need := methods.NeedsInput(s.Name); need != "" && !hasKey(optNode, need) {
+		v.errorf(nameNode, "method %s needs option %s (methods.md); e.g. {name: %s, options: {%s: refs.npy}}", s.Name, need, s.Name, need)
+		return s
+	}
 	if s.seeded() {
 		// The experiment's seed, as if the options gave it.
+		prev := opts
 		opts = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		if optNode != nil {
-			opts.Content = slices.Clone(optNode.Content)
+		if prev != nil {
+			opts.Content = slices.Clone(prev.Content)
 		}
 		opts.Content = append(opts.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "seed"},
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(v.seed, 10)})
@@ -641,6 +649,55 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 		v.errorf(at, "%v", strings.TrimPrefix(err.Error(), "methods: "))
 	}
 	return s
+}
+
+// fileOptions are the method options that name a file: relative to the
+// experiment file, like model paths.
+var fileOptions = map[string][]string{"deepshap": {"baselines"}, "deeplift": {"baseline_file"}}
+
+// filePaths returns the options of method with its file options resolved
+// against the experiment's folder (a copy; the options as written stay in
+// the spec), and reports a file that does not exist at its option.
+func (v *validator) filePaths(method string, opts *yaml.Node) *yaml.Node {
+	names := fileOptions[method]
+	if len(names) == 0 || opts.Kind != yaml.MappingNode {
+		return opts
+	}
+	out := *opts
+	out.Content = slices.Clone(opts.Content)
+	for i := 0; i+1 < len(out.Content); i += 2 {
+		k, val := out.Content[i], out.Content[i+1]
+		if !slices.Contains(names, k.Value) || val.Kind != yaml.ScalarNode || val.Value == "" {
+			continue
+		}
+		p := val.Value
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(v.dir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			if pe, ok := err.(*os.PathError); ok {
+				err = pe.Err
+			}
+			v.errorf(val, "option %s of %s: %s: %v", k.Value, method, val.Value, err)
+		}
+		nv := *val
+		nv.Value = p
+		out.Content[i+1] = &nv
+	}
+	return &out
+}
+
+// hasKey says whether mapping n has key k.
+func hasKey(n *yaml.Node, k string) bool {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == k {
+			return true
+		}
+	}
+	return false
 }
 
 // units reads an entry of units.
