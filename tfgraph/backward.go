@@ -339,7 +339,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 			result = dys[tensorIndex(end)]
 			break
 		}
-		n = fl.asComposite(n)
+		n = fl.asComposite(n, rules)
 		ins, need, blocked := fl.signalInputs(n, onPath)
 		if blocked >= 0 {
 			b.forgetDerived()
@@ -467,11 +467,11 @@ func (fl *Flat) controlFlowOn(onPath map[string]bool) *nodepb.NodeDef {
 	return nil
 }
 
-// asComposite is n, or for the output node of a composite activation
-// (PReLU) a node of its pseudo-op over the composite's inputs, which the
-// engine treats as one op.
-func (fl *Flat) asComposite(n *nodepb.NodeDef) *nodepb.NodeDef {
-	if c, ok := fl.composites[n.GetName()]; ok {
+// asComposite is n, or for the output node of a composite that rs uses
+// (PReLU; LayerNorm and Gelu under AttnLRP) a node of its pseudo-op over the
+// composite's inputs, which the engine treats as one op.
+func (fl *Flat) asComposite(n *nodepb.NodeDef, rs *RuleSet) *nodepb.NodeDef {
+	if c, ok := fl.composite(n.GetName(), rs); ok {
 		return &nodepb.NodeDef{Name: n.GetName(), Op: c.op, Input: c.inputs}
 	}
 	return n

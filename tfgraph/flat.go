@@ -34,8 +34,8 @@ type Flat struct {
 	// composites are the activations made of several ops (composite.go),
 	// by output node.
 	composites     map[string]composite
-	compositeInner map[string]bool // the nodes inside them
-	prefix         string          // of the flat graph's nodes in the loaded graph
+	compositeInner map[string]string // the nodes inside them, to their output
+	prefix         string            // of the flat graph's nodes in the loaded graph
 	// Shared by the views WithWeights makes:
 	quiet    *firstRunFilter
 	bw       *backwardCache
@@ -102,7 +102,7 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 		fl.nodes[n.GetName()] = n
 	}
 	fl.order = topoSort(fg.def.GetNode())
-	fl.composites, fl.compositeInner = findComposites(fl.order, fl.nodes)
+	fl.findComposites(fg.inputs)
 	fl.perImage = fl.activationBytes()
 	if len(m.opts.KerasLayers) > 0 {
 		fl.SetKerasLayers(m.opts.KerasLayers)

@@ -135,10 +135,10 @@ func (fl *Flat) RuleCoverage(rs *RuleSet) (changed, plain map[string][]string) {
 	}
 	for _, n := range fl.order {
 		name := n.GetName()
-		if !onPath[name] || name == input || fl.compositeInner[name] {
+		if !onPath[name] || name == input || fl.insideComposite(name, rs) {
 			continue
 		}
-		op := fl.asComposite(n).GetOp()
+		op := fl.asComposite(n, rs).GetOp()
 		where := fl.layerOf(name)
 		if where == "none" {
 			where = "node " + name
@@ -220,7 +220,7 @@ func (fl *Flat) MissingRules(rs *RuleSet) []string {
 			miss(n.GetOp())
 			continue
 		}
-		n = fl.asComposite(n)
+		n = fl.asComposite(n, rs)
 		op := n.GetOp()
 		_, need, blocked := fl.signalInputs(n, onPath)
 		if blocked >= 0 {
