@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	tf "github.com/wamuir/graft/tensorflow"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
 
@@ -17,11 +18,12 @@ import (
 func (l LRP) RuleSet() *RuleSet {
 	name := l.ruleSetName()
 	lin := func(b *Builder, n *Node) []Sym { return b.lrpLinear(n, l) }
-	pass := func(b *Builder, n *Node) []Sym { return b.lrpPass(n, l.Stabilizer) }
+	pass := func(b *Builder, n *Node) []Sym { return b.lrpPass(n, l) }
 	norm := func(b *Builder, n *Node) []Sym { return b.lrpNorm(n, l.Stabilizer) }
 	plain := func(b *Builder, n *Node) []Sym { return b.Plain(n) }
 	rules := map[string]Rule{
 		"Conv2D": lin, "DepthwiseConv2dNative": lin, "MatMul": lin,
+		"BatchMatMulV2": lin, "BatchMatMul": lin, "BatchMatMulV3": lin, "Einsum": lin,
 		"BiasAdd": pass, "FusedBatchNormV3": pass, "FusedBatchNorm": pass,
 		"Mul": pass, "RealDiv": pass, "AddV2": pass, "Add": pass, "Sub": pass,
 		"AvgPool": norm, "Mean": norm,
@@ -31,6 +33,9 @@ func (l LRP) RuleSet() *RuleSet {
 	}
 	for _, op := range []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "PReLU"} {
 		rules[op] = func(b *Builder, n *Node) []Sym { return one(n, n.Dy[0]) }
+	}
+	if l.Transformer {
+		l.addTransformerRules(rules)
 	}
 	return &RuleSet{Name: name, Rules: rules, Strict: true}
 }
@@ -60,8 +65,9 @@ func (b *Builder) lrpGraph() *lrpGraph {
 	return g
 }
 
-// linearOps are the ops that start an LRP layer.
-var linearOps = []string{"Conv2D", "DepthwiseConv2dNative", "MatMul"}
+// linearOps are the ops that start an LRP layer (when one operand is a
+// weight).
+var linearOps = []string{"Conv2D", "DepthwiseConv2dNative", "MatMul", "BatchMatMulV2", "BatchMatMul", "BatchMatMulV3", "Einsum"}
 
 // affineParam says whether node n is an affine op on one input-dependent
 // tensor with parameters (a bias add, a batch normalisation's Mul/AddV2,
@@ -97,15 +103,32 @@ func (g *lrpGraph) affineParam(n *nodepb.NodeDef) (int, bool) {
 // lrpPass passes relevance through an affine op with parameters unchanged
 // (to the input-dependent input, summed over broadcast axes); a sum of two
 // input-dependent tensors gets the Norm rule instead.
-func (b *Builder) lrpPass(n *Node, stabilizer float64) []Sym {
+func (b *Builder) lrpPass(n *Node, l LRP) []Sym {
 	g := b.lrpGraph()
 	k, ok := g.affineParam(n.def)
 	if !ok {
-		if (n.Op() == "AddV2" || n.Op() == "Add") && n.Need[0] && n.Need[1] {
-			return b.lrpNorm(n, stabilizer)
+		// A sum of two input-dependent tensors, even when only one lies
+		// on the path to the end tensor (a residual sum of a layer
+		// explained at the block's inside).
+		ins := n.def.GetInput()
+		if (n.Op() == "AddV2" || n.Op() == "Add") && len(ins) == 2 && g.dep[nodeOf(ins[0])] && g.dep[nodeOf(ins[1])] {
+			return b.lrpNorm(n, l.Stabilizer)
 		}
-		b.refuse(n, "lrp", fmt.Sprintf("%d of its inputs depend on the input: products and quotients of input-dependent tensors (attention, gating, swish, gelu), normalisations over features (LayerNormalization) and differences have no relevance rule", countTrue(n.Need)))
+		why := fmt.Sprintf("%d of its inputs depend on the input: products and quotients of input-dependent tensors (attention, gating, swish, gelu), normalisations over features (LayerNormalization) and differences have no relevance rule; composite attnlrp has rules for a transformer's", countTrue(n.Need))
+		if l.Transformer {
+			why = fmt.Sprintf("%d of its inputs depend on the input, and it is not part of a pattern AttnLRP recognises (Keras' LayerNormalization, gelu, a matrix product): element-wise products and quotients of input-dependent tensors (gating, swish, another normalisation such as RMS normalisation) and differences have no relevance rule", countTrue(n.Need))
+		}
+		b.refuse(n, "lrp", why)
 		return make([]Sym, len(n.In))
+	}
+	if l.Transformer && (n.Op() == "AddV2" || n.Op() == "Add" || n.Op() == "BiasAdd" || n.Op() == "Sub") && !g.folded(b.fl, n.def) {
+		// A sum with a parameter that no linear layer merged (a
+		// transformer's position embedding) shares relevance with it by
+		// the ε rule, as a merged bias does: passed whole, the token's
+		// relevance would reach the patch embedding, whose ε rule divides
+		// it by the patch's own contribution, small where the position
+		// embedding dominates.
+		return b.lrpNorm(n, l.Stabilizer)
 	}
 	out := make([]Sym, len(n.In))
 	if len(n.In) == 2 {
@@ -114,6 +137,38 @@ func (b *Builder) lrpPass(n *Node, stabilizer float64) []Sym {
 		out[0] = n.Dy[0]
 	}
 	return out
+}
+
+// folded says whether affine op n follows a linear layer with a weight
+// through ops that consume their input alone: Reshape, Identity and affine
+// ops with parameters. Those are all the ops merge can fold into the layer
+// (it stops at some of them), so an op not folded is certainly not merged.
+func (g *lrpGraph) folded(fl *Flat, n *nodepb.NodeDef) bool {
+	k, ok := g.affineParam(n)
+	if !ok {
+		return false
+	}
+	t := n.GetInput()[k]
+	for depth := 0; depth < 64; depth++ {
+		p := fl.nodes[nodeOf(t)]
+		if p == nil || tensorIndex(t) != 0 || len(g.consumers[p.GetName()]) != 1 {
+			return false
+		}
+		switch {
+		case slices.Contains(linearOps, p.GetOp()):
+			ins := p.GetInput()
+			return len(ins) == 2 && g.dep[nodeOf(ins[0])] != g.dep[nodeOf(ins[1])]
+		case p.GetOp() == "Reshape" || p.GetOp() == "Identity":
+			t = p.GetInput()[0]
+		default:
+			k, ok := g.affineParam(p)
+			if !ok {
+				return false
+			}
+			t = p.GetInput()[k]
+		}
+	}
+	return false
 }
 
 func countTrue(v []bool) int {
@@ -178,9 +233,15 @@ type lrpLayer struct {
 	dense   bool
 }
 
-// merge follows linear op n through the affine ops that consume it alone
-// and folds them into its weight and bias.
-func (b *Builder) merge(n *Node) (lrpLayer, bool) {
+// merge follows linear op n, whose input xi is the layer's input and the
+// other its weight, through the affine ops that consume it alone and folds
+// them into its weight and bias. A bias behind a Reshape (Keras' Dense on a
+// sequence: MatMul, Reshape, BiasAdd; its attention projections:
+// BatchMatMulV2, Reshape to heads, AddV2) is reshaped to the op's output; a
+// scale is folded only next to the op, and never into an Einsum's or a
+// left operand's weight, whose output channels are not the last axis of
+// the weight.
+func (b *Builder) merge(n *Node, xi int) (lrpLayer, bool) {
 	g := b.lrpGraph()
 	fl := b.fl
 	var scale, bias Sym // invalid: 1 and 0
@@ -210,6 +271,10 @@ func (b *Builder) merge(n *Node) (lrpLayer, bool) {
 		}
 		return true
 	}
+	canScale := xi == 0 && n.Op() != "Einsum"
+	reshaped := false
+	// toOut is a tensor of the reshaped output's shape in the op's.
+	toOut := func(t Sym) Sym { return b.op1("Reshape", nil, t, b.shape(n.Out[0])) }
 	name, last := n.Name(), n.Out[0]
 	for {
 		cs := g.consumers[name]
@@ -217,8 +282,21 @@ func (b *Builder) merge(n *Node) (lrpLayer, bool) {
 			break
 		}
 		c := fl.nodes[cs[0]]
+		if (c.GetOp() == "Reshape" || c.GetOp() == "Identity") && nodeOf(c.GetInput()[0]) == name && tensorIndex(c.GetInput()[0]) == 0 {
+			reshaped, name = true, c.GetName()
+			continue
+		}
 		k, ok := g.affineParam(c)
 		if !ok || nodeOf(c.GetInput()[k]) != name || tensorIndex(c.GetInput()[k]) != 0 {
+			break
+		}
+		if reshaped && (c.GetOp() != "BiasAdd" && c.GetOp() != "AddV2" && c.GetOp() != "Add" && (c.GetOp() != "Sub" || k != 0)) {
+			break
+		}
+		if f, _ := attr(c, "data_format"); reshaped && f != nil && f != "NHWC" {
+			break
+		}
+		if !canScale && (c.GetOp() == "Mul" || c.GetOp() == "RealDiv" || c.GetOp() == "FusedBatchNormV3" || c.GetOp() == "FusedBatchNorm" || (c.GetOp() == "Sub" && k == 1)) {
 			break
 		}
 		in := func(i int) Sym {
@@ -229,14 +307,23 @@ func (b *Builder) merge(n *Node) (lrpLayer, bool) {
 			return t
 		}
 		var ns, nb Sym
+		// param is the parameter, in the shape of the op's output when
+		// a Reshape lies between.
+		param := func() Sym {
+			p := in(1 - k)
+			if reshaped {
+				p = toOut(b.op1("AddV2", nil, b.op1("ZerosLike", nil, in(k)), p))
+			}
+			return p
+		}
 		switch c.GetOp() {
 		case "BiasAdd", "AddV2", "Add":
-			ns, nb = scale, in(1-k)
+			ns, nb = scale, param()
 			if bias.Op != nil {
 				nb = b.op1("AddV2", nil, bias, nb)
 			}
 		case "Sub":
-			p := in(1 - k)
+			p := param()
 			if k == 0 {
 				ns, nb = scale, b.op1("Neg", nil, p)
 				if bias.Op != nil {
@@ -282,13 +369,18 @@ func (b *Builder) merge(n *Node) (lrpLayer, bool) {
 			b.Fail("LRP: %v", err)
 			break
 		}
+		if reshaped {
+			out = toOut(out)
+		}
 		last, name = out, c.GetName()
 	}
-	w := n.In[1]
+	w := n.In[1-xi]
 	if scale.Op != nil {
 		switch n.Op() {
-		case "MatMul":
-			if tb, _ := attr(n.def, "transpose_b"); tb == true {
+		case "MatMul", "BatchMatMulV2", "BatchMatMul", "BatchMatMulV3":
+			tb, _ := attr(n.def, "transpose_b")
+			ay, _ := attr(n.def, "adj_y")
+			if tb == true || ay == true {
 				scale = b.op1("Reshape", nil, scale, b.constI32([]int32{-1, 1}))
 			} else {
 				scale = b.op1("Reshape", nil, scale, b.constI32([]int32{1, -1}))
@@ -305,7 +397,8 @@ func (b *Builder) merge(n *Node) (lrpLayer, bool) {
 		}
 		w = b.op1("Mul", nil, w, scale)
 	}
-	return lrpLayer{w: w, bias: bias, out: last, first: b.lrpFirst(n.Name()), dense: n.Op() == "MatMul"}, b.err == nil
+	dense := n.Op() != "Conv2D" && n.Op() != "DepthwiseConv2dNative"
+	return lrpLayer{w: w, bias: bias, out: last, first: b.lrpFirst(n.Name(), xi), dense: dense}, b.err == nil
 }
 
 func orOne(b *Builder, s, like Sym) Sym {
@@ -315,15 +408,12 @@ func orOne(b *Builder, s, like Sym) Sym {
 	return s
 }
 
-// lrpFirst says whether linear op node is the layer nearest the input: no
-// linear op lies between the input and it.
-func (b *Builder) lrpFirst(node string) bool {
+// lrpFirst says whether linear op node, whose input xi is the layer's, is
+// the layer nearest the input: no linear op lies between the input and it.
+func (b *Builder) lrpFirst(node string, xi int) bool {
 	g, fl := b.lrpGraph(), b.fl
 	seen := map[string]bool{}
-	stack := []string{}
-	for _, in := range fl.nodes[node].GetInput()[:1] {
-		stack = append(stack, nodeOf(in))
-	}
+	stack := []string{nodeOf(fl.nodes[node].GetInput()[xi])}
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -344,13 +434,36 @@ func (b *Builder) lrpFirst(node string) bool {
 	return true
 }
 
-// lrpLinear applies l's rule for the layer that linear op n starts.
+// lrpLinear applies l's rule for the layer that linear op n starts; a
+// product of two input-dependent tensors gets AttnLRP's uniform rule when l
+// has Transformer, and is refused otherwise.
 func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
-	if len(n.Need) > 1 && n.Need[1] {
-		b.Fail("LRP: the weights of op %s (node %s, layer %s) depend on the input", n.Op(), n.Name(), b.fl.layerOf(n.Name()))
+	if len(n.In) != 2 {
+		b.refuse(n, "lrp", fmt.Sprintf("it has %d operands; LRP's linear layers have an input and a weight", len(n.In)))
 		return make([]Sym, len(n.In))
 	}
-	ly, ok := b.merge(n)
+	g := b.lrpGraph()
+	ins := n.def.GetInput()
+	dep0, dep1 := g.dep[nodeOf(ins[0])], g.dep[nodeOf(ins[1])]
+	xi := 0
+	switch {
+	case dep0 && dep1 && l.Transformer && n.Op() != "Conv2D" && n.Op() != "DepthwiseConv2dNative":
+		return b.lrpProduct(n, l.Stabilizer)
+	case dep0 && dep1:
+		why := "both of its operands depend on the input (a product such as attention's Q·Kᵀ and A·V, or a filter computed from the image): composite attnlrp has the uniform rule for a transformer's matrix products"
+		if l.Transformer {
+			why = "its filter depends on the input"
+		}
+		b.refuse(n, "lrp", why)
+		return make([]Sym, len(n.In))
+	case dep1:
+		if n.Op() == "Conv2D" || n.Op() == "DepthwiseConv2dNative" {
+			b.refuse(n, "lrp", "its filter depends on the input, its image does not")
+			return make([]Sym, len(n.In))
+		}
+		xi = 1
+	}
+	ly, ok := b.merge(n, xi)
 	if !ok {
 		return make([]Sym, len(n.In))
 	}
@@ -361,15 +474,29 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 	if ly.first && l.First != nil && (!ly.dense || l.FirstDense) {
 		r = *l.First
 	}
-	x, R := n.In[0], n.Dy[0]
+	x, R := n.In[xi], n.Dy[0]
 	s := l.Stabilizer
 	// lin is the layer's linear op on input xm with weight w (no bias);
 	// back its transposed Jacobian applied to g.
-	a := attrs(n.def, "strides", "padding", "data_format", "dilations", "explicit_paddings", "transpose_a", "transpose_b")
-	lin := func(xm, w Sym) Sym { return b.op1(n.Op(), a, xm, w) }
+	a := attrs(n.def, "strides", "padding", "data_format", "dilations", "explicit_paddings", "transpose_a", "transpose_b", "adj_x", "adj_y")
+	operands := func(xm, w Sym) (Sym, Sym) {
+		if xi == 1 {
+			return w, xm
+		}
+		return xm, w
+	}
+	lin := func(xm, w Sym) Sym {
+		p, q := operands(xm, w)
+		if n.Op() == "Einsum" {
+			return b.op("Einsum", []tf.Input{tf.OutputList{p, q}}, attrs(n.def, "equation"))
+		}
+		return b.op1(n.Op(), a, p, q)
+	}
 	back := func(w, g Sym) Sym {
-		m := Node{def: n.def, In: []Sym{x, w}, Out: n.Out, Dy: []Sym{g}, Need: []bool{true, false}}
-		return b.Plain(&m)[0]
+		p, q := operands(x, w)
+		need := []bool{xi == 0, xi == 1}
+		m := Node{def: n.def, In: []Sym{p, q}, Out: n.Out, Dy: []Sym{g}, Need: need}
+		return b.Plain(&m)[xi]
 	}
 	add := func(z, bias Sym) Sym {
 		if bias.Op == nil {
@@ -401,7 +528,7 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		return b.op1("Sub", nil, a, c)
 	}
 	var rel Sym
-	nonNeg := lrpFast && b.nonNegative(n.def.GetInput()[0])
+	nonNeg := lrpFast && b.nonNegative(n.def.GetInput()[xi])
 	switch {
 	case nonNeg && (r.Kind == "zplus" || r.Kind == "alpha-beta"):
 		// With x ≥ 0 (a ReLU's output) the negative-input terms vanish:
@@ -502,7 +629,7 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		b.Fail("LRP: unknown rule %q", r.Kind)
 	}
 	out := make([]Sym, len(n.In))
-	out[0] = rel
+	out[xi] = rel
 	return out
 }
 

@@ -98,21 +98,26 @@ func (r LRPRule) Validate() error {
 
 // LRP assigns relevance-propagation rules by layer kind, as Zennit's
 // composites do, and is turned into a rule set of the backward engine by
-// RuleSet. Each linear op (Conv2D, DepthwiseConv2dNative, MatMul) is one
-// layer together with the affine ops that follow it alone (its bias add and
-// an inference batch normalisation, as Mul/AddV2 or FusedBatchNormV3): the
-// batch normalisation is merged into the layer's weights and bias before
-// the rule modifies them (Zennit's SequentialMergeBatchNorm canonizer). The
-// other ops: activations (Relu, Relu6, LeakyRelu, Elu, Selu, Sigmoid, Tanh,
-// Softplus, Softsign) and affine ops with a parameter that follow no linear
-// layer pass relevance unchanged (Zennit's Pass); sums of two
-// input-dependent tensors (residual additions), average pooling and means
-// (global average pooling) share it in proportion to the contributions
-// (Zennit's Norm: x_i·R/(Σ x + stabiliser)); max pooling, concatenation and
-// reshapes pass it as their gradient does. Any other op on the path is
-// refused by name: products of two input-dependent tensors (attention,
-// gating, swish), normalisations over features (LayerNormalization),
-// Softmax inside the network.
+// RuleSet. Each linear op (Conv2D, DepthwiseConv2dNative, MatMul, and
+// BatchMatMul or a two-operand Einsum with one operand that does not depend
+// on the input, its weight) is one layer together with the affine ops that
+// follow it alone (its bias add, also behind a Reshape as in Keras' Dense on
+// a sequence and its attention projections, and an inference batch
+// normalisation, as Mul/AddV2 or FusedBatchNormV3): the batch normalisation
+// is merged into the layer's weights and bias before the rule modifies them
+// (Zennit's SequentialMergeBatchNorm canonizer). The other ops: activations
+// (Relu, Relu6, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus, Softsign) and
+// affine ops with a parameter that follow no linear layer pass relevance
+// unchanged (Zennit's Pass); sums of two input-dependent tensors (residual
+// additions), average pooling and means (global average pooling) share it
+// in proportion to the contributions (Zennit's Norm: x_i·R/(Σ x +
+// stabiliser)); max pooling, concatenation and reshapes pass it as their
+// gradient does. With Transformer set, the ops of a transformer get
+// AttnLRP's rules (attnlrp.go). Any other op on the path is refused by
+// name: products of two input-dependent tensors (attention, gating, swish),
+// normalisations over features (LayerNormalization), Softmax inside the
+// network, and with Transformer the ones outside the patterns it
+// recognises.
 type LRP struct {
 	// Name names the composite ("epsilon-plus"; "" for a rule used on
 	// every layer).
@@ -125,8 +130,13 @@ type LRP struct {
 	First      *LRPRule
 	FirstDense bool
 	// Stabilizer is the stabiliser of every denominator but the ε rule's
-	// (Zennit's default 1e-6).
+	// (Zennit's default 1e-6), AttnLRP's ε of LayerNormalization and of
+	// products among them.
 	Stabilizer float64
+	// Transformer adds AttnLRP's rules (Achtibat et al. 2024) for the ops of
+	// transformers: LayerNormalization, gelu, Softmax, and products of two
+	// input-dependent tensors (attention's Q·Kᵀ and A·V); see attnlrp.go.
+	Transformer bool
 }
 
 // Validate checks the rules.
@@ -152,5 +162,9 @@ func (l LRP) ruleSetName() string {
 	if l.First != nil {
 		name += fmt.Sprintf(",first=%s,first-dense=%v", *l.First, l.FirstDense)
 	}
-	return name + fmt.Sprintf(",stabilizer=%g)", l.Stabilizer)
+	name += fmt.Sprintf(",stabilizer=%g", l.Stabilizer)
+	if l.Transformer {
+		name += ",transformer"
+	}
+	return name + ")"
 }
