@@ -19,22 +19,28 @@ import (
 // batch normalisation merged into the layer before it; activations pass
 // relevance on, residual sums and average pools share it by contribution,
 // max pools pass it to the winner; an op with no rule (attention, a
-// normalisation over features) is refused by name.
+// normalisation over features) is refused by name, except under attnlrp.
 //
-// Composites (Zennit's, with ε = Epsilon, γ = Gamma and the stabiliser):
+// Composites (Zennit's, with ε = Epsilon, γ = Gamma and the stabiliser, and
+// AttnLRP's):
 //
 //	epsilon-plus              convolutions z⁺, dense ε
 //	epsilon-gamma-box         convolutions γ, dense ε, the first convolution zᴮ on the input range
 //	epsilon-alpha2-beta1      convolutions α2β1, dense ε
 //	epsilon-plus-flat         as epsilon-plus, the first layer flat
 //	epsilon-alpha2-beta1-flat as epsilon-alpha2-beta1, the first layer flat
+//	attnlrp                   every linear layer ε, and a transformer's ops by AttnLRP's rules
+//	                          (Achtibat et al. 2024; tfgraph.LRP.Transformer, ε = the stabiliser):
+//	                          LayerNormalization with 1/σ held constant, gelu passed, Softmax
+//	                          by x ⊙ (R − s·ΣR), Q·Kᵀ and A·V by the uniform rule (half each)
 //
 // Rule instead applies one rule to every convolution and dense layer; First
 // overrides the rule of the layer nearest the input. The map is the sum of
 // the relevance over channels (signed); Raw the relevance per channel.
 // Info["relevance-sum"] is Σ R of each map and Info["conservation-error"]
 // |Σ R − S_c|/|S_c|: zero for LRP-0 on a network without biases, the share
-// biases and stabilisers absorb otherwise.
+// biases and stabilisers absorb otherwise (under attnlrp also the softmax
+// rule's bias term, a transformer's position embedding and class token).
 type LRP struct {
 	// Composite names the rule set (default epsilon-plus when Rule is
 	// empty).
@@ -67,7 +73,7 @@ func init() { Register("lrp", func() Method { return &LRP{} }) }
 func (l *LRP) Name() string { return "lrp" }
 
 // LRPComposites lists the composites of LRP.
-var LRPComposites = []string{"epsilon-plus", "epsilon-gamma-box", "epsilon-alpha2-beta1", "epsilon-plus-flat", "epsilon-alpha2-beta1-flat"}
+var LRPComposites = []string{"epsilon-plus", "epsilon-gamma-box", "epsilon-alpha2-beta1", "epsilon-plus-flat", "epsilon-alpha2-beta1-flat", "attnlrp"}
 
 // lrpRules are the rules LRP.Rule takes.
 var lrpRules = []string{"zero", "epsilon", "gamma", "alpha-beta", "zplus", "wsquare", "flat"}
@@ -152,6 +158,8 @@ func (l *LRP) Composition(b Batch) tfgraph.LRP {
 			first("zbox")
 		case "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat":
 			c.Conv = l.rule("alpha2-beta1", b)
+		case "attnlrp":
+			c.Conv, c.Transformer = l.rule("epsilon", b), true
 		}
 		if strings.HasSuffix(c.Name, "-flat") {
 			first("flat")

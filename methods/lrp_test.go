@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // Every LRP composite and rule runs on the zoo's CNNs (batch normalisation
@@ -21,7 +22,7 @@ func TestLRPRunsOnZoo(t *testing.T) {
 		for _, opts := range []map[string]any{
 			{}, {"composite": "epsilon-gamma-box"}, {"composite": "epsilon-alpha2-beta1"}, {"composite": "epsilon-plus-flat"},
 			{"composite": "epsilon-alpha2-beta1-flat"}, {"rule": "epsilon", "epsilon": 0.25}, {"rule": "gamma"}, {"rule": "wsquare"},
-			{"rule": "zero", "first": "zbox"},
+			{"rule": "zero", "first": "zbox"}, {"composite": "attnlrp"},
 		} {
 			m, err := methods.New("lrp", opts)
 			if err != nil {
@@ -65,15 +66,84 @@ func TestLRPFlatConserves(t *testing.T) {
 }
 
 // A transformer's LayerNormalization and attention are products of
-// input-dependent tensors: LRP refuses them by op and layer, as a
-// NotApplicableError, instead of passing their gradient.
+// input-dependent tensors: every CNN composite and a rule on every layer
+// refuse them by op and layer, as a NotApplicableError, instead of passing
+// their gradient; the attnlrp composite explains the model (TestLRPAttnLRP).
 func TestLRPRefusesProducts(t *testing.T) {
 	fl, g := loadZoo(t, "fmnist_vit")
-	m, _ := methods.New("lrp", nil)
-	_, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, methods.Target{})
-	var na *methods.NotApplicableError
-	if !errors.As(err, &na) || !strings.Contains(err.Error(), "op Mul") || !strings.Contains(err.Error(), "layer final_ln") {
-		t.Fatalf("got %v, want a NotApplicableError naming op Mul of layer final_ln", err)
+	var opts []map[string]any
+	for _, c := range methods.LRPComposites {
+		if c != "attnlrp" {
+			opts = append(opts, map[string]any{"composite": c})
+		}
+	}
+	opts = append(opts, map[string]any{"rule": "epsilon"})
+	for _, o := range opts {
+		m, err := methods.New("lrp", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, methods.Target{})
+		var na *methods.NotApplicableError
+		if !errors.As(err, &na) || !strings.Contains(err.Error(), "op Mul") || !strings.Contains(err.Error(), "layer final_ln") || !strings.Contains(err.Error(), "attnlrp") {
+			t.Errorf("%v: got %v, want a NotApplicableError naming op Mul of layer final_ln and composite attnlrp", o, err)
+		}
+	}
+}
+
+// The attnlrp composite explains fmnist_vit: ε on every linear layer and
+// AttnLRP's rules for its LayerNormalizations, gelus, softmaxes and
+// attention products; finite maps, and Info reports Σ R and the
+// conservation error of each. The conservation error is large by design:
+// AttnLRP's softmax rule drops its bias term, and the class token and the
+// position embedding, parameters, keep their share; tfgraph's
+// TestAttnLRPBudget accounts for each and bounds the rest (the biases').
+// The maps' Pearson correlation with gradient × input and attention
+// rollout (unsigned: also with |R|) is reported, not asserted.
+func TestLRPAttnLRP(t *testing.T) {
+	fl, g := loadZoo(t, "fmnist_vit")
+	m, err := methods.New("lrp", map[string]any{"composite": "attnlrp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := m.(methods.RuleUser).RuleSet()
+	if want := "lrp(attnlrp:conv=epsilon(1e-06),dense=epsilon(1e-06),stabilizer=1e-06,transformer)"; rs.Name != want {
+		t.Errorf("rule set %s, want %s", rs.Name, want)
+	}
+	ctx := context.Background()
+	out, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Map.Finite() || !out.Raw.Finite() || out.Map.MaxAbs() == 0 {
+		t.Fatalf("maps finite %v, largest %g", out.Map.Finite(), out.Map.MaxAbs())
+	}
+	others := map[string]*methods.Maps{}
+	for _, name := range []string{"gradient-x-input", "attention-rollout"} {
+		o, _ := methods.New(name, nil)
+		if others[name], err = o.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := out.Raw.Len() / len(out.Scores)
+	hw := out.Map.Len() / len(out.Scores)
+	t.Log("image: S_c, Σ R, conservation error; Pearson with gradient × input, attention rollout, and of |R| with attention rollout")
+	for i, s := range out.Scores {
+		var sum float64
+		for _, v := range out.Raw.Data[i*per : (i+1)*per] {
+			sum += float64(v)
+		}
+		if want := math.Abs(sum-float64(s)) / math.Abs(float64(s)); math.Abs(sum-out.Info["relevance-sum"][i]) > 1e-6*math.Abs(sum) || math.Abs(want-out.Info["conservation-error"][i]) > 1e-6 {
+			t.Errorf("image %d: Info says Σ R %g and error %g, Raw %g and %g", i, out.Info["relevance-sum"][i], out.Info["conservation-error"][i], sum, want)
+		}
+		mp := out.Map.Data[i*hw : (i+1)*hw]
+		abs := make([]float32, len(mp))
+		for j, v := range mp {
+			abs[j] = float32(math.Abs(float64(v)))
+		}
+		roll := others["attention-rollout"].Map.Data[i*hw : (i+1)*hw]
+		t.Logf("%d: %6.3f %6.3f %.3f; %6.3f %6.3f %6.3f", i, s, sum, out.Info["conservation-error"][i],
+			tensor.Pearson(mp, others["gradient-x-input"].Map.Data[i*hw:(i+1)*hw]), tensor.Pearson(mp, roll), tensor.Pearson(abs, roll))
 	}
 }
 
