@@ -299,6 +299,9 @@ func (b *Builder) merge(n *Node, xi int) (lrpLayer, bool) {
 		if !canScale && (c.GetOp() == "Mul" || c.GetOp() == "RealDiv" || c.GetOp() == "FusedBatchNormV3" || c.GetOp() == "FusedBatchNorm" || (c.GetOp() == "Sub" && k == 1)) {
 			break
 		}
+		if !sameShape(fl, c.GetName(), c.GetInput()[k]) {
+			break // the parameter broadcasts the tensor to a larger shape
+		}
 		in := func(i int) Sym {
 			t, err := fl.tensor(canonical(c.GetInput()[i]))
 			if err != nil {
@@ -401,6 +404,30 @@ func (b *Builder) merge(n *Node, xi int) (lrpLayer, bool) {
 	return lrpLayer{w: w, bias: bias, out: last, first: b.lrpFirst(n.Name(), xi), dense: dense}, b.err == nil
 }
 
+// sameShape says whether the static shapes of tensors a and b may be equal
+// (unknown dimensions match anything).
+func sameShape(fl *Flat, a, b string) bool {
+	ta, errA := fl.tensor(a)
+	tb, errB := fl.tensor(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	sa, errA := ta.Shape().ToSlice()
+	sb, errB := tb.Shape().ToSlice()
+	if errA != nil || errB != nil {
+		return true // unknown rank
+	}
+	if len(sa) != len(sb) {
+		return false
+	}
+	for i := range sa {
+		if sa[i] >= 0 && sb[i] >= 0 && sa[i] != sb[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func orOne(b *Builder, s, like Sym) Sym {
 	if s.Op == nil {
 		return b.constLike(1, like)
@@ -445,22 +472,18 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 	g := b.lrpGraph()
 	ins := n.def.GetInput()
 	dep0, dep1 := g.dep[nodeOf(ins[0])], g.dep[nodeOf(ins[1])]
+	conv := n.Op() == "Conv2D" || n.Op() == "DepthwiseConv2dNative"
 	xi := 0
 	switch {
-	case dep0 && dep1 && l.Transformer && n.Op() != "Conv2D" && n.Op() != "DepthwiseConv2dNative":
+	case dep1 && conv:
+		b.refuse(n, "lrp", "its filter depends on the input")
+		return make([]Sym, len(n.In))
+	case dep0 && dep1 && l.Transformer:
 		return b.lrpProduct(n, l.Stabilizer)
 	case dep0 && dep1:
-		why := "both of its operands depend on the input (a product such as attention's Q·Kᵀ and A·V, or a filter computed from the image): composite attnlrp has the uniform rule for a transformer's matrix products"
-		if l.Transformer {
-			why = "its filter depends on the input"
-		}
-		b.refuse(n, "lrp", why)
+		b.refuse(n, "lrp", "both of its operands depend on the input (a product such as attention's Q·Kᵀ and A·V): composite attnlrp has the uniform rule for a transformer's matrix products")
 		return make([]Sym, len(n.In))
 	case dep1:
-		if n.Op() == "Conv2D" || n.Op() == "DepthwiseConv2dNative" {
-			b.refuse(n, "lrp", "its filter depends on the input, its image does not")
-			return make([]Sym, len(n.In))
-		}
 		xi = 1
 	}
 	ly, ok := b.merge(n, xi)
