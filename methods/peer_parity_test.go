@@ -60,7 +60,8 @@ var peerModels = []string{"fmnist_vgg", "fmnist_resnet", "fmnist_gap"}
 // 0.5.1's LRP rules and composites (batch normalisation merged by its
 // SequentialMergeBatchNorm canonizer), Captum 0.9.0's DeepLift,
 // DeepLiftShap and LRP, per image Pearson ≥ 0.9999 on the relevance per
-// pixel, and the largest difference ≤ 1e-3 of the largest value.
+// pixel, and the largest difference ≤ 1e-3 of the largest value or twice
+// the peer's own float32-to-float64 difference, whichever is larger.
 func TestPeerParity(t *testing.T) {
 	covered := map[string][]string{}
 	ts, err := savedmodels.ReadTestSet("../savedmodels/samples/fmnist_test_1000.npz")
@@ -105,6 +106,18 @@ func TestPeerParity(t *testing.T) {
 			if !ok || (c.models != nil && !slices.Contains(c.models, model)) {
 				continue
 			}
+			// The peer's map moves by float64MaxAbs when computed in float64
+			// (bench/torch/peer_goldens.py): where the rules divide by
+			// near-zero sums, rounding alone moves a float32 map that far,
+			// on either side and on each CPU's kernels.
+			var info struct {
+				Checks struct {
+					Float64 float64 `json:"float64_max_abs_difference"`
+				} `json:"checks"`
+			}
+			if err := json.Unmarshal(man.Files[file], &info); err != nil {
+				t.Fatal(err)
+			}
 			t.Run(model+"/"+file, func(t *testing.T) {
 				want, err := savedmodels.ReadNpy(filepath.Join(dir, file+".npy"))
 				if err != nil {
@@ -130,7 +143,7 @@ func TestPeerParity(t *testing.T) {
 					r := tensor.Pearson(a.Data, b.Data)
 					d, _ := tensor.MaxAbsDiff(a, b)
 					worst = min(worst, r)
-					if !(r >= 0.9999) || d > 1e-3*b.MaxAbs() {
+					if !(r >= 0.9999) || d > max(1e-3*b.MaxAbs(), 2*info.Checks.Float64) {
 						t.Errorf("image %d: Pearson %.6f, max difference %.3g of %.3g", i, r, d, b.MaxAbs())
 					}
 				}
