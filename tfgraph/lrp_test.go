@@ -70,6 +70,32 @@ func TestLRPZeroIsGradientTimesInputWithoutBias(t *testing.T) {
 			t.Errorf("image %d: LRP-0 relevance sums to %.6g of the logit %.6g", i, sum*logit, logit)
 		}
 	}
+	// LRP-ε loses Σ_k R_k·ε/(|z_k| + ε) at each layer, nothing without
+	// biases as ε → 0: at Zennit's ε = 1e-6 the sum is the logit's within
+	// 1e-4, at ε = 0.25 the loss shows.
+	for _, c := range []struct {
+		eps      float64
+		lo, hi   float64
+		moreThan bool
+	}{{1e-6, 0, 1e-4, false}, {0.25, 1e-3, 1, true}} {
+		r := tfgraph.LRPRule{Kind: "epsilon", Epsilon: c.eps}
+		rel, err := nb.Gradient(g.Inputs, g.Top, "", tfgraph.LRP{Conv: r, Dense: r, Stabilizer: 1e-6}.RuleSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i := 0; i < n; i++ {
+			var sum float64
+			for _, v := range rel.Data[i*per : (i+1)*per] {
+				sum += float64(v)
+			}
+			worst = max(worst, math.Abs(sum-1)) // the relevance of a one-hot seed sums to 1 when conserved
+		}
+		if worst < c.lo || worst > c.hi {
+			t.Errorf("LRP-ε(%g) without biases: largest conservation error %.3g, want in [%g, %g]", c.eps, worst, c.lo, c.hi)
+		}
+		t.Logf("LRP-ε(%g) without biases: largest conservation error %.3g", c.eps, worst)
+	}
 }
 
 func mustLogits(t *testing.T, fl *tfgraph.Flat) string {
