@@ -32,6 +32,11 @@ type Backward struct {
 	startOut   tf.Output
 	result     tf.Output
 	prefix     string // of its ops' names in the loaded graph
+	// signals are the summed signals on the tensors the pass goes through
+	// (flat names, in the tensors' dtypes), for Grad.At; at caches their
+	// float32 copies that a run fetches (signalAt).
+	signals map[string]tf.Output
+	at      map[string]tf.Output
 }
 
 type bwKey struct {
@@ -315,6 +320,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 	grads := map[string][]tf.Output{} // tensor name → signals to sum
 	grads[start] = []tf.Output{b.castTo(seed, startOut.DataType())}
 	var result tf.Output
+	signals := map[string]tf.Output{}
 	for i := pos[startNode]; i >= pos[endNode] && b.err == nil; i-- {
 		n := order[i]
 		name := n.GetName()
@@ -329,6 +335,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 			t := name + outputSuffix(k)
 			if gs := grads[t]; len(gs) > 0 {
 				dys[k] = b.sum(gs)
+				signals[t] = dys[k]
 				any = true
 			}
 		}
@@ -414,7 +421,41 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 	if err := b.initDerived(); err != nil {
 		return nil, fl.explainRunErrorLocked(err)
 	}
-	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, pick: mask, startOut: startOut, result: result, prefix: prefix}, nil
+	return &Backward{fl: fl, Start: start, End: end, Rules: rules, seed: seed, pick: mask, startOut: startOut, result: result, prefix: prefix,
+		signals: signals}, nil
+}
+
+// signalAt is the signal of this pass on flat tensor name (Grad.At), as a
+// float32 tensor of its own that a run can fetch beside the result, added
+// to the graph on first use. A tensor the pass does not reach (off the path
+// from Start to End, or where every signal stopped) is an error.
+func (bw *Backward) signalAt(name string) (tf.Output, error) {
+	fl := bw.fl
+	fl.bw.mu.Lock()
+	defer fl.bw.mu.Unlock()
+	name = canonical(name)
+	if o, ok := bw.at[name]; ok {
+		return o, nil
+	}
+	s, ok := bw.signals[name]
+	if !ok {
+		if _, err := fl.tensor(name); err != nil {
+			return tf.Output{}, err
+		}
+		return tf.Output{}, fmt.Errorf("tfgraph: %s: no %s signal from %s reaches %s on the way to %s", fl.model.Dir, bw.Rules.Name, bw.Start, name, bw.End)
+	}
+	b := &Builder{fl: fl, g: fl.graph, prefix: fmt.Sprintf("%sat%d/", bw.prefix, len(bw.at))}
+	// An Identity of its own: the signal may be the seed (a fed
+	// placeholder) or the result, which a run fetches once.
+	o := b.op1("Identity", nil, b.castTo(s, tf.Float))
+	if b.err != nil {
+		return tf.Output{}, fmt.Errorf("%w (node in %s)", b.err, fl.model.Dir)
+	}
+	if bw.at == nil {
+		bw.at = map[string]tf.Output{}
+	}
+	bw.at[name] = o
+	return o, nil
 }
 
 // signalInputs returns the inputs of node n in the graph, which of them need

@@ -20,6 +20,10 @@
 // everywhere; [Flat.Softplus] makes a smooth copy (every ReLU a softplus)
 // in the same session, which the targeted attack on saliency maps follows.
 //
+// A Grad with At also returns the signals of its backward pass on tensors
+// along the way (FullGrad's at every bias, [Flat.Biases], with the input's
+// in one pass).
+//
 // [Flat.ReceptiveField] gives the receptive field of a layer's units in input
 // pixels, computed from the graph (kernels, strides, padding, dilation,
 // pooling, resizing; global after global pooling, a Flatten or attention),

@@ -72,6 +72,17 @@ func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	if out.Grads, err = join(a.Grads, b.Grads); err != nil {
 		return nil, err
 	}
+	if a.At != nil {
+		out.At = make([][]*tensor.Tensor, len(a.At))
+		for i := range a.At {
+			if a.At[i] == nil {
+				continue
+			}
+			if out.At[i], err = join(a.At[i], b.At[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -133,6 +144,9 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	sameSeed := func(u seedUse, v *tensor.Tensor) bool {
 		return (u.value == nil) == (v == nil) && (v == nil || tensor.Equal(u.value, v))
 	}
+	// The signals on At tensors are fetched after every grad's result.
+	var atFetch []tf.Output
+	atCount := make([]int, len(q.Grads))
 	for i, g := range q.Grads {
 		if g.Seed != nil && g.Pick != nil {
 			return nil, fmt.Errorf("tfgraph: %s: grad %d has both a seed and a pick; give one", fl.model.Dir, i)
@@ -140,6 +154,9 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		if g.Along != nil {
 			if g.Pick != nil {
 				return nil, fmt.Errorf("tfgraph: %s: grad %d has both a pick and along; a second-order signal takes a seed", fl.model.Dir, i)
+			}
+			if len(g.At) > 0 {
+				return nil, fmt.Errorf("tfgraph: %s: grad %d has both along and at; a second-order signal is returned on End only", fl.model.Dir, i)
 			}
 			so, err := fl.secondOrderGraph(g.Start, g.End, g.Rules)
 			if err != nil {
@@ -181,6 +198,14 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		if err != nil {
 			return nil, err
 		}
+		for _, name := range g.At {
+			o, err := b.signalAt(name)
+			if err != nil {
+				return nil, fmt.Errorf("%w (at of grad %d)", err, i)
+			}
+			atFetch = append(atFetch, o)
+		}
+		atCount[i] = len(g.At)
 		if u, ok := seeds[b.seed]; ok && u.second {
 			if !sameSeed(u, g.Seed) {
 				return nil, fmt.Errorf("tfgraph: %s: grads %d and %d of one query share a backward graph (%s → %s, %s) with other seeds; ask for them in runs of their own", fl.model.Dir, u.grad, i, b.Start, b.End, b.Rules.Name)
@@ -229,11 +254,24 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 			return nil, err
 		}
 	}
+	nf := len(fetches)
+	fetches = append(fetches, atFetch...)
 	outs, err := fl.exec(feeds, fetches)
 	if err != nil {
 		return nil, fl.explainRunError(err)
 	}
-	return &Result{Fetched: outs[:len(q.Fetch)], Grads: outs[len(q.Fetch):]}, nil
+	res := &Result{Fetched: outs[:len(q.Fetch)], Grads: outs[len(q.Fetch):nf]}
+	if len(atFetch) > 0 {
+		res.At = make([][]*tensor.Tensor, len(q.Grads))
+		k := nf
+		for i, c := range atCount {
+			if c > 0 {
+				res.At[i] = outs[k : k+c]
+				k += c
+			}
+		}
+	}
+	return res, nil
 }
 
 // exec is one session run; every session run of a flat graph goes through it.

@@ -197,8 +197,8 @@ func TestGAPHead(t *testing.T) {
 }
 
 // When TensorFlow runs out of memory, Run halves the batch until it fits and
-// joins the halves: the same fetches and signals, seeded or not, in more
-// session runs.
+// joins the halves: the same fetches and signals, seeded or not, on the
+// input or along the way (At), in more session runs.
 func TestRunBacksOffOnOOM(t *testing.T) {
 	fl, g := loadFlat(t, "fmnist_vgg")
 	x, err := tensor.Concat(g.Inputs, g.Inputs.Slice(0, 2)) // 10 images
@@ -214,7 +214,7 @@ func TestRunBacksOffOnOOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := tfgraph.Query{Fetch: []string{logits, layer.Output}, Grads: []tfgraph.Grad{{}, {End: layer.Output, Seed: seed}}}
+	q := tfgraph.Query{Fetch: []string{logits, layer.Output}, Grads: []tfgraph.Grad{{At: []string{layer.Output}}, {End: layer.Output, Seed: seed}}}
 	want, err := fl.Run(context.Background(), x, q)
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +230,10 @@ func TestRunBacksOffOnOOM(t *testing.T) {
 	if runs := fl.Runs() - before; runs != 4 {
 		t.Errorf("%d session runs after backing off, want 4", runs)
 	}
-	for i, pair := range [][2]*tensor.Tensor{{want.Fetched[0], got.Fetched[0]}, {want.Fetched[1], got.Fetched[1]}, {want.Grads[0], got.Grads[0]}, {want.Grads[1], got.Grads[1]}} {
+	if len(got.At) != 2 || got.At[1] != nil || len(got.At[0]) != 1 {
+		t.Fatalf("after backing off, At holds %d lists", len(got.At))
+	}
+	for i, pair := range [][2]*tensor.Tensor{{want.Fetched[0], got.Fetched[0]}, {want.Fetched[1], got.Fetched[1]}, {want.Grads[0], got.Grads[0]}, {want.Grads[1], got.Grads[1]}, {want.At[0][0], got.At[0][0]}} {
 		if !tensor.SameShape(pair[0].Shape, pair[1].Shape) {
 			t.Fatalf("result %d: shape %v, want %v", i, pair[1].Shape, pair[0].Shape)
 		}

@@ -51,12 +51,22 @@ type Grad struct {
 	// give the first-order signal of the same Start, End and Rules when its
 	// Seed has the same values (or both are nil); the run computes it once.
 	Along *tensor.Tensor
+	// At names flat tensors on the way from Start to End whose signals the
+	// same backward pass returns too (Result.At), with no backward graph of
+	// their own: under Plain rules, the gradient of the score at each of
+	// them (FullGrad's signals at every bias of a network, with the input's,
+	// in one pass). A tensor that no signal from Start reaches on its way
+	// to End is an error. Not with Along.
+	At []string
 }
 
 // Result holds what a Query asked for, in order.
 type Result struct {
 	Fetched []*tensor.Tensor
 	Grads   []*tensor.Tensor
+	// At holds, for each Grad of the query, the signals on its At tensors
+	// in their order (nil for a Grad without At; nil when no Grad has At).
+	At [][]*tensor.Tensor
 }
 
 // Layer is a Keras layer found in a flat graph.
