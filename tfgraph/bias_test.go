@@ -179,3 +179,53 @@ func TestBiasesComplete(t *testing.T) {
 		}
 	}
 }
+
+// A fused batch normalisation (tf.keras 2's FusedBatchNormV3) has the
+// effective bias β − μγ/√(σ²+ε): the value it gives for an input of zeros,
+// fed in place of its input.
+func TestFusedBatchNormBias(t *testing.T) {
+	m := testdataModel(t, "tfkeras2")
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _, _ := testdataGolden(t, "tfkeras2")
+	biases, err := fl.Biases("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	fused := 0
+	for _, b := range biases {
+		ops = append(ops, b.Op)
+		if b.Op != "FusedBatchNormV3" {
+			continue
+		}
+		fused++
+		node := fl.Shape(b.Output) // [N,h,w,K]
+		if len(node) != 4 {
+			t.Fatalf("%s: output shape %v", b.Node, node)
+		}
+		// Its input is the output of the convolution before it: zeros there.
+		in := fl.DataInput(b.Node, 0)
+		zeros := tensor.New(x.Shape[0], int(node[1]), int(node[2]), int(node[3]))
+		res, err := fl.Run(context.Background(), x, tfgraph.Query{Fetch: append([]string{b.Output}, b.Inputs...), Feed: map[string]*tensor.Tensor{in: zeros}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := b.Value(res.Fetched[1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := res.Fetched[0]
+		k := len(v.Data)
+		for i, y := range out.Data {
+			if d := math.Abs(float64(y - v.Data[i%k])); d > 1e-5*(1+math.Abs(float64(y))) {
+				t.Fatalf("%s: BN(0) = %g at %d, effective bias %g", b.Layer, y, i, v.Data[i%k])
+			}
+		}
+	}
+	if fused != 3 || len(biases) != 5 {
+		t.Errorf("biases %v; want 3 fused batch norms (bn1, bn_dw, inner_bn), inner_conv's and the logits'", ops)
+	}
+}

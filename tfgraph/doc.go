@@ -22,7 +22,9 @@
 //
 // A Grad with At also returns the signals of its backward pass on tensors
 // along the way (FullGrad's at every bias, [Flat.Biases], with the input's
-// in one pass).
+// in one pass). A Query with Feed gives tensors of the forward pass values
+// instead of computing them (Ablation-CAM's activations with a channel set
+// to zero).
 //
 // [Flat.ReceptiveField] gives the receptive field of a layer's units in input
 // pixels, computed from the graph (kernels, strides, padding, dilation,

@@ -33,3 +33,7 @@ func (fl *Flat) FieldTensors() []string {
 // SetLRPFast turns the LRP rules' shorter forms on non-negative inputs on or
 // off (rule sets built after the call; give them another Name).
 func SetLRPFast(v bool) { lrpFast = v }
+
+// DataInput is the flat tensor of data input i of a node, for tests that
+// feed it.
+func (fl *Flat) DataInput(node string, i int) string { return canonical(fl.nodes[node].GetInput()[i]) }

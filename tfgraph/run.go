@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +38,12 @@ func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	n, oom := x.Shape[0], err
 	half := func(lo, hi int) (*Result, error) {
 		h := Query{Fetch: q.Fetch, Grads: make([]Grad, len(q.Grads))}
+		if q.Feed != nil {
+			h.Feed = map[string]*tensor.Tensor{}
+			for name, v := range q.Feed {
+				h.Feed[name] = v.Slice(lo, hi)
+			}
+		}
 		for i, g := range q.Grads {
 			h.Grads[i] = g
 			if g.Seed != nil {
@@ -121,6 +129,33 @@ func (fl *Flat) run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 	feeds := map[tf.Output]*tf.Tensor{fl.inputs[0]: xt}
 	if fl.feed != nil {
 		for o, t := range fl.feed.feeds {
+			feeds[o] = t
+		}
+	}
+	if len(q.Feed) > 0 {
+		if len(q.Grads) > 0 {
+			return nil, fmt.Errorf("tfgraph: %s: a query with feeds asks for no grads (a backward pass would go through the computation a feed replaces)", fl.model.Dir)
+		}
+		for _, name := range slices.Sorted(maps.Keys(q.Feed)) {
+			o, err := fl.fetchable(name)
+			if err != nil {
+				return nil, err
+			}
+			if slices.ContainsFunc(slices.Collect(maps.Keys(feeds)), func(f tf.Output) bool { return f.Op.Name() == o.Op.Name() && f.Index == o.Index }) {
+				return nil, fmt.Errorf("tfgraph: %s: cannot feed %s: it is the input or a fed weight (give the input as x, weights with WithWeights)", fl.model.Dir, name)
+			}
+			v := q.Feed[name]
+			if v == nil {
+				return nil, fmt.Errorf("tfgraph: %s: no value to feed %s", fl.model.Dir, name)
+			}
+			if err := fl.checkFeed(o, v, x.Shape[0]); err != nil {
+				return nil, err
+			}
+			t, err := toTFAs(v, o.DataType())
+			if err != nil {
+				return nil, err
+			}
+			temp = append(temp, t)
 			feeds[o] = t
 		}
 	}

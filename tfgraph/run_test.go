@@ -247,3 +247,99 @@ func TestRunBacksOffOnOOM(t *testing.T) {
 		t.Errorf("out of memory at one example: %v", err)
 	}
 }
+
+// A query can feed a tensor of the forward pass in place of computing it:
+// its own value gives the same logits; zeros after global average pooling
+// give the dense layer's bias; a skip connection around a fed tensor is
+// computed from the input; a run that backs off on memory splits the fed
+// values too.
+func TestQueryFeed(t *testing.T) {
+	ctx := context.Background()
+	fl, g := loadFlat(t, "fmnist_gap")
+	logits, _ := fl.Logits()
+	gap, err := fl.Layer("gap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dense, err := fl.Layer("predictions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bias string
+	for _, w := range dense.Weights {
+		if strings.Contains(w, "/bias") {
+			bias = w
+		}
+	}
+	b, err := fl.WeightValue(bias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := fl.Run(ctx, g.Inputs, tfgraph.Query{Fetch: []string{logits, gap.Output}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := g.Inputs.Shape[0]
+	feed := func(model *tfgraph.Flat, x *tensor.Tensor, name string, v *tensor.Tensor) *tensor.Tensor {
+		t.Helper()
+		res, err := model.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}, Feed: map[string]*tensor.Tensor{name: v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Fetched[0]
+	}
+	if got := feed(fl, g.Inputs, gap.Output, base.Fetched[1]); !tensor.Equal(got, base.Fetched[0]) {
+		d, _ := tensor.MaxAbsDiff(got, base.Fetched[0])
+		t.Errorf("feeding the layer its own value changes the logits by %g", d)
+	}
+	zero := feed(fl, g.Inputs, gap.Output, tensor.New(n, 128))
+	for i, v := range zero.Data {
+		if v != b.Data[i%10] {
+			t.Fatalf("zeros after global average pooling give logit %g, the bias is %g", v, b.Data[i%10])
+		}
+	}
+	// Backing off on memory splits the feeds with the batch.
+	tfgraph.SimulateOOM(3)
+	split := feed(fl, g.Inputs, gap.Output, base.Fetched[1])
+	tfgraph.SimulateOOM(-1)
+	if d, _ := tensor.MaxAbsDiff(split, base.Fetched[0]); d > 1e-5*maxAbs(base.Fetched[0]) {
+		t.Errorf("after backing off the fed run differs by %g", d)
+	}
+
+	// A residual block's inner activation: the skip connection still reads
+	// the input, so zeros there change the logits, and its own value does not.
+	rn, rg := loadFlat(t, "fmnist_resnet")
+	inner, err := rn.Layer("block3_relu1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, _ := rn.Logits()
+	rb, err := rn.Run(ctx, rg.Inputs, tfgraph.Query{Fetch: []string{rl, inner.Output}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits = rl
+	if d, _ := tensor.MaxAbsDiff(feed(rn, rg.Inputs, inner.Output, rb.Fetched[1]), rb.Fetched[0]); d > 1e-5*maxAbs(rb.Fetched[0]) {
+		t.Errorf("resnet: its own value changes the logits by %g", d)
+	}
+	if d, _ := tensor.MaxAbsDiff(feed(rn, rg.Inputs, inner.Output, tensor.New(rb.Fetched[1].Shape...)), rb.Fetched[0]); d < 1e-2*maxAbs(rb.Fetched[0]) {
+		t.Errorf("resnet: zeros in a residual branch change the logits by only %g", d)
+	}
+
+	// Bad feeds.
+	logits, _ = fl.Logits()
+	for _, c := range []struct {
+		q    tfgraph.Query
+		want string
+	}{
+		{tfgraph.Query{Fetch: []string{logits}, Feed: map[string]*tensor.Tensor{gap.Output: tensor.New(n, 64)}}, "wants shape"},
+		{tfgraph.Query{Fetch: []string{logits}, Feed: map[string]*tensor.Tensor{gap.Output: tensor.New(n-1, 128)}}, "with 8 rows"},
+		{tfgraph.Query{Fetch: []string{logits}, Feed: map[string]*tensor.Tensor{"serving_default_image": g.Inputs}}, "it is the input"},
+		{tfgraph.Query{Fetch: []string{logits}, Feed: map[string]*tensor.Tensor{"nope": g.Inputs}}, "no tensor nope"},
+		{tfgraph.Query{Grads: []tfgraph.Grad{{}}, Feed: map[string]*tensor.Tensor{gap.Output: base.Fetched[1]}}, "asks for no grads"},
+	} {
+		if _, err := fl.Run(ctx, g.Inputs, c.q); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v; want %q", c.q.Feed, err, c.want)
+		}
+	}
+}

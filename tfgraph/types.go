@@ -19,6 +19,16 @@ type Query struct {
 	Fetch []string
 	// Grads are the backward signals to compute.
 	Grads []Grad
+	// Feed gives flat tensors of the forward pass values for this run, by
+	// name: the run reads them instead of computing the tensors
+	// (Ablation-CAM feeds a layer's activations with one channel set to
+	// zero). A value has its tensor's shape, the batch as its first
+	// dimension. What only the replaced tensor needed is not computed; what
+	// the rest of the graph needs (a skip connection around it) is computed
+	// from x as usual. The input is x, not a feed. A query with Feed asks
+	// for no Grads: a backward pass would go through the computation the
+	// feed replaced.
+	Feed map[string]*tensor.Tensor
 }
 
 // Grad asks for one backward signal.
