@@ -30,3 +30,11 @@ func Generative(name string) bool { return catalog.Generative(name) }
 // NeedsInput returns the option a method cannot run without (deepshap's
 // baselines), or "" (catalog.NeedsInput).
 func NeedsInput(name string) string { return catalog.NeedsInput(name) }
+
+// ReadsLayer reports whether a method reads the activations of one layer
+// (catalog.ReadsLayer).
+func ReadsLayer(name string) bool { return catalog.ReadsLayer(name) }
+
+// LayerMethods lists the methods that read the activations of one layer
+// (catalog.LayerMethods).
+func LayerMethods() []string { return catalog.LayerMethods() }

@@ -109,7 +109,7 @@ func compared(ties map[int]bool, forwardOnly bool) []int {
 }
 
 // Every registered method on every zoo model: output shapes, finite values,
-// identical bytes on a second run, a batch equal to its images one by one,
+// the CAM layer read by the layer methods, identical bytes on a second run, a batch equal to its images one by one,
 // given classes equal to predicted ones, and a *NotApplicableError only
 // where the method does not apply (CAM without a GAP head).
 func TestConformance(t *testing.T) {
@@ -166,6 +166,11 @@ func TestConformance(t *testing.T) {
 						t.Fatal(err)
 					}
 					checkMaps(t, got, name, n, h, w, c)
+					if methods.ReadsLayer(name) {
+						if l, err := fl.CAMLayer(); err != nil || got.Layer != l.Name {
+							t.Errorf("a layer method (methods.LayerMethods) read layer %q, not the CAM layer %q (%v)", got.Layer, l.Name, err)
+						}
+					}
 					again, err := m.Explain(ctx, fl, b, methods.Target{})
 					if err != nil {
 						t.Fatal(err)

@@ -215,9 +215,6 @@ func readImages(w io.Writer, cmd string, paths []string, spec images.Spec) ([]in
 	return out, failed
 }
 
-// layerMethods read the activations of one layer (-layer, -grid).
-var layerMethods = []string{"cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "scorecam"}
-
 // layerFlags refuses -layer or -grid when no chosen method reads a layer:
 // the flag would be ignored, and the user meant something else.
 func layerFlags(o *explainOptions, ms []methods.Method) error {
@@ -226,7 +223,7 @@ func layerFlags(o *explainOptions, ms []methods.Method) error {
 	}
 	var names []string
 	for _, m := range ms {
-		if slices.Contains(layerMethods, m.Name()) {
+		if methods.ReadsLayer(m.Name()) {
 			return nil
 		}
 		names = append(names, m.Name())
@@ -235,7 +232,7 @@ func layerFlags(o *explainOptions, ms []methods.Method) error {
 	if o.layer == "" {
 		flag = "-grid " + o.grid
 	}
-	return usagef("%s is for the methods that read a layer (%s); -method %s has none", flag, strings.Join(layerMethods, ", "), strings.Join(names, ","))
+	return usagef("%s is for the methods that read a layer (%s); -method %s has none", flag, strings.Join(methods.LayerMethods(), ", "), strings.Join(names, ","))
 }
 
 // loadImage decodes an image file and says on w when some of its pixels are

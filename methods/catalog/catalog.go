@@ -1,7 +1,8 @@
 // Package catalog is what the toolkit knows about its saliency methods and
 // targets without running them, and so without TensorFlow: the unit target
-// type, the per-image diagnostics and their thresholds, and which methods
-// generate an image instead of explaining one. Package methods computes the
+// type, the per-image diagnostics and their thresholds, which methods read
+// the activations of one layer, and which generate an image instead of
+// explaining one. Package methods computes the
 // maps and re-exports these names; the run-folder and report packages
 // (experiments/runfolder, experiments/analysis) read them from here, so that
 // a report builds without libtensorflow.
@@ -27,3 +28,16 @@ var needsInput = map[string]string{"deepshap": "baselines"}
 // for deepshap), or "": a command that runs every method by default leaves
 // these out unless the option is set.
 func NeedsInput(name string) string { return needsInput[name] }
+
+// layer are the methods that read the activations of one layer: the CAM
+// family.
+var layer = []string{"cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "scorecam"}
+
+// ReadsLayer reports whether a method reads the activations of one layer
+// (the CAM family: a target's Layer and Grid, explain's -layer and -grid,
+// an experiment's layer:).
+func ReadsLayer(name string) bool { return slices.Contains(layer, name) }
+
+// LayerMethods lists the methods that read the activations of one layer, in
+// the lecture's order.
+func LayerMethods() []string { return slices.Clone(layer) }
