@@ -317,7 +317,7 @@ func TestBadOptionsAndInputs(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"gradcam", "gradcam++", "layercam", "scorecam", "guided-gradcam"} {
+	for _, name := range []string{"gradcam", "gradcam++", "layercam", "hirescam", "scorecam", "guided-gradcam"} {
 		m, _ := methods.New(name, nil)
 		if _, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{Layer: "fc1"}); err == nil || !strings.Contains(err.Error(), "CAM methods need a 4-D layer") {
 			t.Errorf("%s at a dense layer: %v", name, err)

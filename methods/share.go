@@ -36,6 +36,7 @@ func (d *DeconvNet) shareNeeds(n *needs)       { n.addRules(tfgraph.DeconvNet) }
 func (g *GradCAM) shareNeeds(n *needs)         { n.layer = true }
 func (g *GradCAMPlusPlus) shareNeeds(n *needs) { n.layer = true }
 func (l *LayerCAM) shareNeeds(n *needs)        { n.layer = true }
+func (h *HiResCAM) shareNeeds(n *needs)        { n.layer = true }
 func (g *GuidedGradCAM) shareNeeds(n *needs) {
 	n.layer = true
 	n.addRules(tfgraph.Guided)

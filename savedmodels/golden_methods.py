@@ -32,6 +32,7 @@ centres, no antialias) to H x W. Written to golden/methods/:
     gradcam++(.npy, _lowres)      a = G^2 / (2 G^2 + sum_ij(A^k) G^3) (0 where the denominator is 0),
                                   w_k = sum_ij a relu(G^k); ReLU(sum_k w_k A^k), resized
     layercam(.npy, _lowres)       ReLU(sum_k relu(G^k) A^k), resized
+    hirescam(.npy, _lowres)       ReLU(sum_k G^k * A^k) (Draelos & Carin 2020), resized
     scorecam(.npy, _lowres)       H_k = min-max normalised resize(A^k) (0 if constant),
                                   alpha_k = softmax(S(x * H_k))[c] - softmax(S(0))[c];
                                   ReLU(sum_k alpha_k A^k), resized
@@ -94,7 +95,8 @@ set), which the Go tests allow for.
 
 Usage: golden_methods.py [--threads N] [--only METHOD,...] [SAVEDMODEL_DIR ...]   (default: every zoo model)
        --only writes the files of the named sections (gradient, smoothgrad, integrated-gradients,
-       deconvnet, gradcam, attention-rollout, occlusion, class-model, feature-visualization) and params.yaml
+       deconvnet, gradcam, hirescam, attention-rollout, occlusion, class-model, feature-visualization)
+       and params.yaml
 """
 import argparse
 import math
@@ -146,8 +148,8 @@ CLASS_MODEL_FED = 3  # steps recorded with their gradients
 CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, delta=1e-5)
 # Feature visualisation with fed gradients (see feature_viz_fed).
 FEATURE_VIZ = dict(lr=0.05, l2=50.0, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
-SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "attention-rollout",
-            "occlusion", "class-model", "feature-visualization"]
+SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "hirescam",
+            "attention-rollout", "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
 f32 = np.float32
 
@@ -608,6 +610,13 @@ def write(path, png_dir=None, only=None):
         out["scorecam_constant_channels"] = "%d of %d" % (constant, n * a.shape[-1])
         out["dead_channels"] = int(np.sum(np.all(a == 0, axis=(1, 2))))
 
+    # HiResCAM (Draelos & Carin 2020): the gradient itself, not its spatial mean
+    if want("hirescam"):
+        a, gl = net.layer_grad(x, c)
+        hr = relu(np.sum(gl * a, axis=-1, dtype=f32))
+        save("hirescam_lowres", hr)
+        save("hirescam", resize(hr, hw))
+
     # Attention rollout
     if want("attention-rollout") and name in GRIDS:
         h, w, p = GRIDS[name]
@@ -676,6 +685,7 @@ def write(path, png_dir=None, only=None):
         "guided-gradcam": {"layer": net.layer, "reduce": "max-abs"},
         "gradcam++": {"layer": net.layer, "resize": "bilinear"},
         "layercam": {"layer": net.layer, "resize": "bilinear"},
+        "hirescam": {"layer": net.layer, "resize": "bilinear"},
         "scorecam": {"layer": net.layer, "resize": "bilinear", "baseline": "zeros"},
         "occlusion": dict(OCCLUSION),
         "class-model": dict(CLASS_MODEL, init="zeros", classes=10, probs_file="class-model_probs.npy",
