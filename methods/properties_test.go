@@ -104,23 +104,26 @@ func TestCAMEqualsGradCAMOnGAP(t *testing.T) {
 
 // On a network ending in global average pooling and a dense layer the
 // gradient at the layer GAP reads is W[k,c]/(h·w) at every position, so
-// HiResCAM's Σ_k G^k ⊙ A^k (Draelos & Carin 2020) is Grad-CAM's
+// HiResCAM's Σ_k G^k ⊙ A^k (Draelos & Carin 2020) and XGrad-CAM's
+// activation-weighted mean of G^k (Fu et al. 2020) are Grad-CAM's
 // Σ_k mean(G^k) A^k: the same map, with or without the ReLU, up to float
 // rounding.
-func TestHiResCAMEqualsGradCAMOnGAP(t *testing.T) {
+func TestGradCAMVariantsEqualGradCAMOnGAP(t *testing.T) {
 	for _, model := range []string{"fmnist_gap", "fmnist_gap_softmax", "fmnist_resnet", "fmnist_scatter"} {
 		for _, relu := range []bool{true, false} {
 			opts := map[string]any{"no_relu": !relu}
 			grad := explain(t, model, "gradcam", opts, methods.Target{})
-			hires := explain(t, model, "hirescam", opts, methods.Target{})
-			worst := 1.0
-			for i := range grad.Classes {
-				worst = math.Min(worst, tensor.Pearson(hires.LowRes.Item(i).Data, grad.LowRes.Item(i).Data))
-			}
-			d, _ := tensor.MaxAbsDiff(hires.LowRes, grad.LowRes)
-			t.Logf("%s (ReLU %v): Pearson ≥ %.7f, max |HiResCAM − Grad-CAM| = %.2g of the largest value", model, relu, worst, d/grad.LowRes.MaxAbs())
-			if worst < 0.9999 || d > 1e-5*grad.LowRes.MaxAbs() {
-				t.Errorf("%s (ReLU %v): HiResCAM differs from Grad-CAM on a GAP head: Pearson %.6f, max diff %.3g of %.3g", model, relu, worst, d, grad.LowRes.MaxAbs())
+			for _, name := range []string{"hirescam", "xgradcam"} {
+				got := explain(t, model, name, opts, methods.Target{})
+				worst := 1.0
+				for i := range grad.Classes {
+					worst = math.Min(worst, tensor.Pearson(got.LowRes.Item(i).Data, grad.LowRes.Item(i).Data))
+				}
+				d, _ := tensor.MaxAbsDiff(got.LowRes, grad.LowRes)
+				t.Logf("%s %s (ReLU %v): Pearson ≥ %.7f, max difference from Grad-CAM %.2g of the largest value", model, name, relu, worst, d/grad.LowRes.MaxAbs())
+				if worst < 0.9999 || d > 1e-5*grad.LowRes.MaxAbs() {
+					t.Errorf("%s (ReLU %v): %s differs from Grad-CAM on a GAP head: Pearson %.6f, max diff %.3g of %.3g", model, relu, name, worst, d, grad.LowRes.MaxAbs())
+				}
 			}
 		}
 	}
@@ -214,7 +217,7 @@ func TestChunksGiveTheSameMaps(t *testing.T) {
 // batch: scores, activations and gradients come together.
 func TestSinglePassMethodsCostOneRun(t *testing.T) {
 	fl, g := loadZoo(t, "fmnist_gap")
-	for _, name := range []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "hirescam"} {
+	for _, name := range []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "hirescam", "xgradcam"} {
 		m, _ := methods.New(name, nil)
 		for _, tg := range []methods.Target{{}, {Classes: []int{1, 2, 3, 4, 5, 6, 7, 8}}} {
 			if _, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, tg); err != nil { // builds the graphs

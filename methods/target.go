@@ -240,7 +240,7 @@ func (g goal) classOnly(method string) error {
 }
 
 // unitMethods lists the methods that take unit targets.
-var unitMethods = []string{"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients", "deconvnet", "guided-backprop", "gradcam", "guided-gradcam", "layercam", "hirescam", "occlusion"}
+var unitMethods = []string{"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients", "deconvnet", "guided-backprop", "gradcam", "guided-gradcam", "layercam", "hirescam", "xgradcam", "occlusion"}
 
 // UnitMethods lists the methods that take unit targets (Target.Unit).
 func UnitMethods() []string { return slices.Clone(unitMethods) }

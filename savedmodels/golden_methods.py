@@ -33,6 +33,8 @@ centres, no antialias) to H x W. Written to golden/methods/:
                                   w_k = sum_ij a relu(G^k); ReLU(sum_k w_k A^k), resized
     layercam(.npy, _lowres)       ReLU(sum_k relu(G^k) A^k), resized
     hirescam(.npy, _lowres)       ReLU(sum_k G^k * A^k) (Draelos & Carin 2020), resized
+    xgradcam(.npy, _lowres)       alpha_k = sum_ij A^k G^k / sum_ij A^k (0 where sum_ij A^k = 0), in float64;
+                                  ReLU(sum_k alpha_k A^k) (Fu et al. 2020), resized
     scorecam(.npy, _lowres)       H_k = min-max normalised resize(A^k) (0 if constant),
                                   alpha_k = softmax(S(x * H_k))[c] - softmax(S(0))[c];
                                   ReLU(sum_k alpha_k A^k), resized
@@ -95,7 +97,7 @@ set), which the Go tests allow for.
 
 Usage: golden_methods.py [--threads N] [--only METHOD,...] [SAVEDMODEL_DIR ...]   (default: every zoo model)
        --only writes the files of the named sections (gradient, smoothgrad, integrated-gradients,
-       deconvnet, gradcam, hirescam, attention-rollout, occlusion, class-model, feature-visualization)
+       deconvnet, gradcam, hirescam, xgradcam, attention-rollout, occlusion, class-model, feature-visualization)
        and params.yaml
 """
 import argparse
@@ -148,7 +150,7 @@ CLASS_MODEL_FED = 3  # steps recorded with their gradients
 CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, delta=1e-5)
 # Feature visualisation with fed gradients (see feature_viz_fed).
 FEATURE_VIZ = dict(lr=0.05, l2=50.0, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
-SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "hirescam",
+SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "hirescam", "xgradcam",
             "attention-rollout", "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
 f32 = np.float32
@@ -617,6 +619,18 @@ def write(path, png_dir=None, only=None):
         save("hirescam_lowres", hr)
         save("hirescam", resize(hr, hw))
 
+    # XGrad-CAM (Fu et al. 2020): the gradient averaged in proportion to the activation
+    if want("xgradcam"):
+        a, gl = net.layer_grad(x, c)
+        a64 = a.astype(np.float64)
+        sa = np.sum(a64, axis=(1, 2))
+        num = np.sum(a64 * gl.astype(np.float64), axis=(1, 2))
+        alpha = np.where(sa != 0, num / np.where(sa != 0, sa, 1), 0)
+        xg = relu(np.einsum("nk,nijk->nij", alpha, a64).astype(f32))
+        save("xgradcam_lowres", xg)
+        save("xgradcam", resize(xg, hw))
+        out["xgradcam_zero_sums"] = int(np.sum(sa == 0))
+
     # Attention rollout
     if want("attention-rollout") and name in GRIDS:
         h, w, p = GRIDS[name]
@@ -686,6 +700,7 @@ def write(path, png_dir=None, only=None):
         "gradcam++": {"layer": net.layer, "resize": "bilinear"},
         "layercam": {"layer": net.layer, "resize": "bilinear"},
         "hirescam": {"layer": net.layer, "resize": "bilinear"},
+        "xgradcam": {"layer": net.layer, "resize": "bilinear"},
         "scorecam": {"layer": net.layer, "resize": "bilinear", "baseline": "zeros"},
         "occlusion": dict(OCCLUSION),
         "class-model": dict(CLASS_MODEL, init="zeros", classes=10, probs_file="class-model_probs.npy",
