@@ -52,6 +52,10 @@ func goldenCases(t *testing.T, dir string, params map[string]map[string]any) []g
 			if s, ok := p["sigma"]; ok {
 				c.options["blur_sigma"] = s
 			}
+		case "eigencam", "eigencam-centred":
+			c.method = "eigencam"
+			c.options["center"] = p["center"]
+			c.options["relu"] = p["relu"]
 		case "attention-rollout":
 			for _, k := range []string{"heads", "residual"} {
 				c.options[k] = p[k]

@@ -129,6 +129,37 @@ func TestGradCAMVariantsEqualGradCAMOnGAP(t *testing.T) {
 	}
 }
 
+// Eigen-CAM (Muhammad & Yeasin 2020) uses neither a gradient nor a score:
+// other classes give the same bytes. On the non-negative activations of a
+// ReLU layer the first singular vector has entries of one sign (Perron–
+// Frobenius), and with the sign that correlates with the mean activation
+// the map is non-negative; the centred form of pytorch-grad-cam is another
+// map.
+func TestEigenCAMIsClassIndependent(t *testing.T) {
+	for _, model := range []string{"fmnist_vgg", "fmnist_resnet", "fmnist_gap", "fmnist_vit"} {
+		_, g := loadZoo(t, model)
+		pred := explain(t, model, "eigencam", nil, methods.Target{})
+		other := make([]int, len(g.Top))
+		for i, c := range g.Top {
+			other[i] = (c + 1 + i) % 10
+		}
+		got := explain(t, model, "eigencam", nil, methods.Target{Classes: other})
+		if !tensor.Equal(got.Map, pred.Map) {
+			t.Errorf("%s: another class gives another Eigen-CAM map", model)
+		}
+		if model == "fmnist_vit" {
+			continue // a LayerNorm output: signed activations
+		}
+		if lo, _ := pred.LowRes.Range(); lo < 0 {
+			t.Errorf("%s: Eigen-CAM of a ReLU layer has a negative value %g", model, lo)
+		}
+		centred := explain(t, model, "eigencam", map[string]any{"center": true}, methods.Target{})
+		if d, _ := tensor.MaxAbsDiff(centred.LowRes, pred.LowRes); d < 1e-3*pred.LowRes.MaxAbs() {
+			t.Errorf("%s: centring changes the map by only %g", model, d)
+		}
+	}
+}
+
 // Guided Grad-CAM is Guided Backprop times the upsampled Grad-CAM map.
 func TestGuidedGradCAMIsProduct(t *testing.T) {
 	for _, model := range []string{"fmnist_vgg", "fmnist_resnet"} {

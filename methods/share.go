@@ -38,6 +38,7 @@ func (g *GradCAMPlusPlus) shareNeeds(n *needs) { n.layer = true }
 func (l *LayerCAM) shareNeeds(n *needs)        { n.layer = true }
 func (h *HiResCAM) shareNeeds(n *needs)        { n.layer = true }
 func (x *XGradCAM) shareNeeds(n *needs)        { n.layer = true }
+func (e *EigenCAM) shareNeeds(n *needs)        { n.layer = true }
 func (g *GuidedGradCAM) shareNeeds(n *needs) {
 	n.layer = true
 	n.addRules(tfgraph.Guided)

@@ -16,7 +16,7 @@ import (
 // give the maps of separate calls. Multi-pass methods run as before.
 func TestShare(t *testing.T) {
 	fl, g := loadZoo(t, "fmnist_vgg")
-	names := []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "guided-gradcam", "smoothgrad"}
+	names := []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "eigencam", "guided-gradcam", "smoothgrad"}
 	var ms []methods.Method
 	for _, n := range names {
 		opts := map[string]any(nil)

@@ -130,20 +130,25 @@ func TestUnitTargetProperties(t *testing.T) {
 	}
 }
 
-// Methods that explain classes only refuse a unit by name, and unit targets
+// Methods that explain classes only (or no target: Eigen-CAM) refuse a unit by
+// name, and unit targets
 // that do not fit their layer are refused with the layer's shape.
 func TestUnitTargetRefusals(t *testing.T) {
 	ctx := context.Background()
 	fl, g := loadZoo(t, "fmnist_vgg")
 	x := g.Inputs.Slice(0, 2)
 	unit := &methods.Unit{Layer: "conv2_2", Channel: 5}
-	for _, name := range []string{"cam", "gradcam++", "scorecam", "class-model"} {
+	for _, name := range []string{"cam", "gradcam++", "scorecam", "eigencam", "class-model"} {
+		want := "explains a class"
+		if name == "eigencam" {
+			want = "depends on no target"
+		}
 		m, err := methods.New(name, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = m.Explain(ctx, fl, methods.Batch{X: x}, methods.Target{Unit: unit})
-		if err == nil || !strings.Contains(err.Error(), "conv2_2:5") || !strings.Contains(err.Error(), "explains a class") {
+		if err == nil || !strings.Contains(err.Error(), "conv2_2:5") || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s with a unit: %v", name, err)
 		}
 	}

@@ -35,6 +35,12 @@ centres, no antialias) to H x W. Written to golden/methods/:
     hirescam(.npy, _lowres)       ReLU(sum_k G^k * A^k) (Draelos & Carin 2020), resized
     xgradcam(.npy, _lowres)       alpha_k = sum_ij A^k G^k / sum_ij A^k (0 where sum_ij A^k = 0), in float64;
                                   ReLU(sum_k alpha_k A^k) (Fu et al. 2020), resized
+    eigencam(.npy, _lowres)       Muhammad & Yeasin 2020: per image, M = A [h*w, K] in float64 (not centred),
+                                  numpy's SVD, p = M v_1, the sign making p correlate positively with the
+                                  channel mean of A (on a tie: sum v_1 >= 0); no ReLU; resized
+    eigencam-centred(.npy, _lowres)
+                                  the same with each channel's mean over positions subtracted from M first
+                                  and p clipped at 0 (pytorch-grad-cam's get_2d_projection, signed as above)
     scorecam(.npy, _lowres)       H_k = min-max normalised resize(A^k) (0 if constant),
                                   alpha_k = softmax(S(x * H_k))[c] - softmax(S(0))[c];
                                   ReLU(sum_k alpha_k A^k), resized
@@ -97,7 +103,7 @@ set), which the Go tests allow for.
 
 Usage: golden_methods.py [--threads N] [--only METHOD,...] [SAVEDMODEL_DIR ...]   (default: every zoo model)
        --only writes the files of the named sections (gradient, smoothgrad, integrated-gradients,
-       deconvnet, gradcam, hirescam, xgradcam, attention-rollout, occlusion, class-model, feature-visualization)
+       deconvnet, gradcam, hirescam, xgradcam, eigencam, attention-rollout, occlusion, class-model, feature-visualization)
        and params.yaml
 """
 import argparse
@@ -151,7 +157,7 @@ CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, del
 # Feature visualisation with fed gradients (see feature_viz_fed).
 FEATURE_VIZ = dict(lr=0.05, l2=50.0, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
 SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "hirescam", "xgradcam",
-            "attention-rollout", "occlusion", "class-model", "feature-visualization"]
+            "eigencam", "attention-rollout", "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
 f32 = np.float32
 
@@ -316,6 +322,27 @@ def windows(n, p, s):
 
 
 # ---------------------------------------------------------------- methods
+
+def eigen_projection(a, center):
+    """Eigen-CAM's projection of each image's activations [h,w,K] on their first right singular vector,
+    signed to correlate positively with the channel mean (on a tie: sum v_1 >= 0)."""
+    n, h, w, k = a.shape
+    out = np.zeros((n, h, w), np.float64)
+    for i in range(n):
+        m = a[i].reshape(h * w, k).astype(np.float64)
+        mean = m.mean(axis=1)
+        if center:
+            m = m - m.mean(axis=0)
+        if not np.any(m):
+            continue
+        _, _, vt = np.linalg.svd(m, full_matrices=False)
+        p = m @ vt[0]
+        cov = np.sum(p * (mean - mean.mean()))
+        if cov < 0 or (cov == 0 and vt[0].sum() < 0):
+            p = -p
+        out[i] = p.reshape(h, w)
+    return out.astype(f32)
+
 
 def integrated_gradients(net, x, c, baseline, m):
     alphas = (np.arange(1, m + 1, dtype=np.float64) / m).astype(f32)
@@ -631,6 +658,17 @@ def write(path, png_dir=None, only=None):
         save("xgradcam", resize(xg, hw))
         out["xgradcam_zero_sums"] = int(np.sum(sa == 0))
 
+    # Eigen-CAM (Muhammad & Yeasin 2020): no gradient, no class
+    if want("eigencam"):
+        a, _ = net.layer_grad(x, c)
+        ec = eigen_projection(a, center=False)
+        save("eigencam_lowres", ec)
+        save("eigencam", resize(ec, hw))
+        ecc = relu(eigen_projection(a, center=True))
+        save("eigencam-centred_lowres", ecc)
+        save("eigencam-centred", resize(ecc, hw))
+        out["eigencam_negative"] = int(np.sum(ec < 0))
+
     # Attention rollout
     if want("attention-rollout") and name in GRIDS:
         h, w, p = GRIDS[name]
@@ -701,6 +739,8 @@ def write(path, png_dir=None, only=None):
         "layercam": {"layer": net.layer, "resize": "bilinear"},
         "hirescam": {"layer": net.layer, "resize": "bilinear"},
         "xgradcam": {"layer": net.layer, "resize": "bilinear"},
+        "eigencam": {"layer": net.layer, "resize": "bilinear", "center": False, "relu": False},
+        "eigencam-centred": {"layer": net.layer, "resize": "bilinear", "center": True, "relu": True},
         "scorecam": {"layer": net.layer, "resize": "bilinear", "baseline": "zeros"},
         "occlusion": dict(OCCLUSION),
         "class-model": dict(CLASS_MODEL, init="zeros", classes=10, probs_file="class-model_probs.npy",
