@@ -52,7 +52,7 @@ var transformerOpts = map[string]map[string]any{"lrp": {"composite": "attnlrp"}}
 var batchTol = map[string]float64{"gradcam++": 1e-3, "xgradcam": 1e-3}
 
 // forwardOnly methods use no backward pass: max-pool switches cannot flip.
-var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "eigencam": true, "occlusion": true, "attention-rollout": true}
+var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "ablationcam": true, "eigencam": true, "occlusion": true, "attention-rollout": true}
 
 // tieImages are the images of a model whose plain gradient differs between
 // a batch of 8 and one image at a time: max-pool windows that tie in one batch
@@ -320,7 +320,7 @@ func TestBadOptionsAndInputs(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "scorecam", "eigencam", "guided-gradcam"} {
+	for _, name := range []string{"gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "guided-gradcam"} {
 		m, _ := methods.New(name, nil)
 		if _, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{Layer: "fc1"}); err == nil || !strings.Contains(err.Error(), "CAM methods need a 4-D layer") {
 			t.Errorf("%s at a dense layer: %v", name, err)

@@ -15,6 +15,8 @@
 //	guided-gradcam         guided-backprop ⊙ upsampled gradcam (Selvaraju et al. 2016)
 //	gradcam++              pixel-weighted Grad-CAM (Chattopadhay et al. 2018)
 //	scorecam               score-weighted CAM, no gradients (Wang et al. 2020)
+//	ablationcam            CAM weighted by the score drop when a channel is removed,
+//	                       no gradients (Desai & Ramaswamy 2020)
 //	eigencam               the activations' first principal component, class-independent
 //	                       (Muhammad & Yeasin 2020)
 //	layercam               ReLU(Σ_k ReLU(∂S_c/∂A^k) ⊙ A^k) (Jiang et al. 2021)

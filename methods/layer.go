@@ -53,10 +53,13 @@ func toGrid(x *tensor.Tensor, g tfgraph.Grid) (*tensor.Tensor, error) {
 
 // layerOut is what a CAM method gets from the model: the activations A of the
 // layer, the gradient G = ∂S_c/∂A (when asked), the Guided Backprop signal on
-// the input (when asked), the classes and their scores.
+// the input (when asked), the classes and their scores. A and G of a token
+// layer are on its patch grid; tokens holds the layer's output as the graph
+// has it ([N,T,D]; nil for a 4-D layer).
 type layerOut struct {
 	layer   tfgraph.Layer
 	a, g    *tensor.Tensor
+	tokens  *tensor.Tensor
 	guided  *tensor.Tensor
 	classes []int
 	scores  []float32
@@ -74,7 +77,7 @@ func layerPass(ctx context.Context, method string, m Model, b *Batch, t Target, 
 	if err != nil {
 		return nil, err
 	}
-	out := &layerOut{layer: s.Layer, a: s.A, g: s.G, classes: s.Classes, scores: s.Scores}
+	out := &layerOut{layer: s.Layer, a: s.A, g: s.G, tokens: s.tokens, classes: s.Classes, scores: s.Scores}
 	if guided {
 		out.guided = s.Input[0]
 	}

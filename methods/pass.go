@@ -49,6 +49,9 @@ type Signals struct {
 	// gradient on them [N,h,w,K] (nil when not asked for).
 	Layer tfgraph.Layer
 	A, G  *tensor.Tensor
+	// tokens is the layer's output as the graph has it ([N,T,D]) when A is
+	// its patch grid (nil for a 4-D layer).
+	tokens *tensor.Tensor
 }
 
 // Run performs the pass on model m for batch b and target t, after the
@@ -92,6 +95,7 @@ func (p Pass) run(ctx context.Context, method string, m Model, b *Batch, t Targe
 		return out, nil
 	}
 	if grid != nil {
+		out.tokens = out.A
 		if out.A, err = toGrid(out.A, *grid); err != nil {
 			return nil, err
 		}

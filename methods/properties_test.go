@@ -160,6 +160,61 @@ func TestEigenCAMIsClassIndependent(t *testing.T) {
 	}
 }
 
+// Ablation-CAM at the layer that global average pooling reads has a known
+// answer: removing channel k lowers the logit by W[k,c]·mean_ij A^k_ij, so
+// α_k = W[k,c]·mean(A^k) / S_c. Its passes are reported as progress, one
+// per chunk.
+func TestAblationCAMOnGAP(t *testing.T) {
+	ctx := context.Background()
+	for _, model := range []string{"fmnist_gap", "fmnist_resnet"} {
+		fl, g := loadZoo(t, model)
+		head, err := fl.GAPHead()
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, _ := fl.Logits()
+		res, err := fl.Run(ctx, g.Inputs, tfgraph.Query{Fetch: []string{logits, head.Features, head.Kernel}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, a, w := res.Fetched[0], res.Fetched[1], res.Fetched[2]
+		n, hw, k, classes := a.Shape[0], a.Shape[1]*a.Shape[2], a.Shape[3], s.Shape[1]
+		want := tensor.New(n, a.Shape[1], a.Shape[2])
+		for i, c := range g.Top {
+			alpha := make([]float64, k)
+			for ch := range alpha {
+				var mean float64
+				for p := 0; p < hw; p++ {
+					mean += float64(a.Data[(i*hw+p)*k+ch]) / float64(hw)
+				}
+				alpha[ch] = float64(w.Data[ch*classes+c]) * mean / float64(s.Data[i*classes+c])
+			}
+			for p := 0; p < hw; p++ {
+				var v float64
+				for ch, al := range alpha {
+					v += al * float64(a.Data[(i*hw+p)*k+ch])
+				}
+				want.Data[i*hw+p] = float32(max(v, 0))
+			}
+		}
+		var done []int
+		total := 0
+		m, _ := methods.New("ablationcam", map[string]any{"memory_mb": 1})
+		got, err := m.Explain(methods.WithProgress(ctx, func(d, n int) { done, total = append(done, d), n }), fl, methods.Batch{X: g.Inputs}, methods.Target{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := tensor.MaxAbsDiff(got.LowRes, want)
+		t.Logf("%s: Ablation-CAM within %.2g (relative) of W[k,c]·mean(A^k)/S_c, in %d chunks", model, d/want.MaxAbs(), total)
+		if d > 1e-4*want.MaxAbs() {
+			t.Errorf("%s: Ablation-CAM differs from its closed form on a GAP head by %g (max %g)", model, d, want.MaxAbs())
+		}
+		if total < 8 || len(done) != total || done[0] != 0 || done[len(done)-1] != total-1 {
+			t.Errorf("%s: progress %v of %d", model, done, total)
+		}
+	}
+}
+
 // Guided Grad-CAM is Guided Backprop times the upsampled Grad-CAM map.
 func TestGuidedGradCAMIsProduct(t *testing.T) {
 	for _, model := range []string{"fmnist_vgg", "fmnist_resnet"} {
@@ -221,6 +276,7 @@ func TestChunksGiveTheSameMaps(t *testing.T) {
 		"smoothgrad":           {"samples": 3},
 		"occlusion":            {"patch": 7, "stride": 7},
 		"scorecam":             {},
+		"ablationcam":          {},
 		"gradcam":              {},
 		"gradient":             {},
 		"guided-backprop":      {},

@@ -38,6 +38,11 @@ centres, no antialias) to H x W. Written to golden/methods/:
     eigencam(.npy, _lowres)       Muhammad & Yeasin 2020: per image, M = A [h*w, K] in float64 (not centred),
                                   numpy's SVD, p = M v_1, the sign making p correlate positively with the
                                   channel mean of A (on a tie: sum v_1 >= 0); no ReLU; resized
+    ablationcam(.npy, _lowres)    Desai & Ramaswamy 2020: alpha_k = (S_c - S_c^k) / S_c, S_c^k the logit with channel k of
+                                  the layer's output set to 0 (in every token of a token layer) and the rest
+                                  of the Keras graph run on it (Functional._run_through_graph with the layer
+                                  returning the ablated tensor: skip connections still read the image);
+                                  channels that are 0 everywhere get alpha 0; ReLU(sum_k alpha_k A^k), resized
     eigencam-centred(.npy, _lowres)
                                   the same with each channel's mean over positions subtracted from M first
                                   and p clipped at 0 (pytorch-grad-cam's get_2d_projection, signed as above)
@@ -103,7 +108,7 @@ set), which the Go tests allow for.
 
 Usage: golden_methods.py [--threads N] [--only METHOD,...] [SAVEDMODEL_DIR ...]   (default: every zoo model)
        --only writes the files of the named sections (gradient, smoothgrad, integrated-gradients,
-       deconvnet, gradcam, hirescam, xgradcam, eigencam, attention-rollout, occlusion, class-model, feature-visualization)
+       deconvnet, gradcam, hirescam, xgradcam, eigencam, ablationcam, attention-rollout, occlusion, class-model, feature-visualization)
        and params.yaml
 """
 import argparse
@@ -124,6 +129,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 import build_zoo  # noqa: E402
+from keras.src.models import functional as kfunctional  # noqa: E402
 
 ZOO = ["fmnist_gap", "fmnist_gap_softmax", "fmnist_vgg", "fmnist_resnet", "fmnist_vgg_randlabels", "fmnist_scatter",
        "fmnist_vit"]
@@ -157,7 +163,7 @@ CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, del
 # Feature visualisation with fed gradients (see feature_viz_fed).
 FEATURE_VIZ = dict(lr=0.05, l2=50.0, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
 SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "hirescam", "xgradcam",
-            "eigencam", "attention-rollout", "occlusion", "class-model", "feature-visualization"]
+            "eigencam", "ablationcam", "attention-rollout", "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
 f32 = np.float32
 
@@ -182,6 +188,16 @@ class Net:
         inp = self.model.inputs
         self.pre = keras.Model(inp, last.input)
         self.both = keras.Model(inp, [self.model.get_layer(self.layer).output, last.input])
+
+    def logits_with(self, x, layer, value):
+        """Pre-softmax logits of x with the output of `layer` replaced by `value` (its batch
+        matching x's): the Keras graph run with that layer returning value."""
+        def op_fn(op):
+            if op is layer:
+                return lambda *a, **k: tf.constant(value)
+            return kfunctional.operation_fn(op, training=False)
+        h = self.pre._run_through_graph(tf.constant(x), operation_fn=op_fn)
+        return self._head(h).numpy().astype(f32)
 
     def _head(self, h):
         # What Dense does before its activation.
@@ -378,6 +394,28 @@ def occlusion(net, x, c, patch, stride, fill):
     for y0, x0 in wins:
         count[y0:y0 + patch, x0:x0 + patch] += 1
     return (total / count).astype(f32), len(wins)
+
+
+def ablationcam(net, x, c):
+    """Ablation-CAM's weights [n,K] on the layer's output as Keras gives it ([n,h,w,K] or tokens
+    [n,T,K]); the number of channels ablated."""
+    layer = net.model.get_layer(net.layer)
+    raw = net.both(tf.constant(x), training=False)[0].numpy().astype(f32)
+    y = net.scores(x, c).astype(np.float64)
+    n, k = raw.shape[0], raw.shape[-1]
+    alpha = np.zeros((n, k))
+    ablated = 0
+    for i in range(n):
+        live = [j for j in range(k) if np.any(raw[i, ..., j] != 0)]
+        ablated += len(live)
+        for s in range(0, len(live), CHUNK):
+            js = live[s:s + CHUNK]
+            v = np.repeat(raw[i:i + 1], len(js), axis=0)
+            for t, j in enumerate(js):
+                v[t, ..., j] = 0
+            yk = net.logits_with(np.repeat(x[i:i + 1], len(js), axis=0), layer, v)[:, c[i]].astype(np.float64)
+            alpha[i, js] = (y[i] - yk) / y[i] if y[i] != 0 else y[i] - yk
+    return alpha, ablated
 
 
 def scorecam(net, x, c, a):
@@ -669,6 +707,15 @@ def write(path, png_dir=None, only=None):
         save("eigencam-centred", resize(ecc, hw))
         out["eigencam_negative"] = int(np.sum(ec < 0))
 
+    # Ablation-CAM (Desai & Ramaswamy 2020): forward passes with a channel of the layer removed
+    if want("ablationcam"):
+        a, _ = net.layer_grad(x, c)
+        alpha, ablated = ablationcam(net, x, c)
+        ac = relu(np.einsum("nk,nijk->nij", alpha, a.astype(np.float64)).astype(f32))
+        save("ablationcam_lowres", ac)
+        save("ablationcam", resize(ac, hw))
+        out["ablationcam_passes"] = ablated
+
     # Attention rollout
     if want("attention-rollout") and name in GRIDS:
         h, w, p = GRIDS[name]
@@ -741,6 +788,7 @@ def write(path, png_dir=None, only=None):
         "xgradcam": {"layer": net.layer, "resize": "bilinear"},
         "eigencam": {"layer": net.layer, "resize": "bilinear", "center": False, "relu": False},
         "eigencam-centred": {"layer": net.layer, "resize": "bilinear", "center": True, "relu": True},
+        "ablationcam": {"layer": net.layer, "resize": "bilinear", "ablation": "zeros"},
         "scorecam": {"layer": net.layer, "resize": "bilinear", "baseline": "zeros"},
         "occlusion": dict(OCCLUSION),
         "class-model": dict(CLASS_MODEL, init="zeros", classes=10, probs_file="class-model_probs.npy",

@@ -31,7 +31,7 @@ func NeedsInput(name string) string { return needsInput[name] }
 
 // layer are the methods that read the activations of one layer: the CAM
 // family.
-var layer = []string{"cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "scorecam", "eigencam"}
+var layer = []string{"cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam"}
 
 // ReadsLayer reports whether a method reads the activations of one layer
 // (the CAM family: a target's Layer and Grid, explain's -layer and -grid,
