@@ -22,6 +22,8 @@
 //	layercam               ReLU(Σ_k ReLU(∂S_c/∂A^k) ⊙ A^k) (Jiang et al. 2021)
 //	hirescam               ReLU(Σ_k ∂S_c/∂A^k ⊙ A^k) (Draelos & Carin 2020)
 //	xgradcam               Grad-CAM with activation-weighted gradients (Fu et al. 2020)
+//	fullgrad               input-gradient and every layer's bias-gradient maps, summed
+//	                       (Srinivas & Fleuret 2019)
 //	attention-rollout      product of head-averaged attention + identity (Abnar & Zuidema 2020)
 //	occlusion              score drop under a sliding patch (Zeiler & Fergus 2013)
 //	class-model            gradient ascent on a class logit (Simonyan et al. 2013)

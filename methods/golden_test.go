@@ -56,6 +56,9 @@ func goldenCases(t *testing.T, dir string, params map[string]map[string]any) []g
 			c.method = "eigencam"
 			c.options["center"] = p["center"]
 			c.options["relu"] = p["relu"]
+		case "fullgrad", "fullgrad-layer":
+			c.method = "fullgrad"
+			c.options["normalize"] = p["normalize"]
 		case "attention-rollout":
 			for _, k := range []string{"heads", "residual"} {
 				c.options[k] = p[k]

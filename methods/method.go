@@ -163,11 +163,12 @@ func Register(name string, f func() Method) {
 
 // order is the order of the lecture and its peers: gradients, their
 // smoothed and path-integrated forms, the modified backward passes, the CAM
-// family, the forward-only methods, class model and feature visualisation.
+// family (FullGrad, its multi-layer relative, last), the forward-only
+// methods, class model and feature visualisation.
 var order = []string{
 	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
 	"deconvnet", "guided-backprop", "lrp", "deeplift", "deepshap", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
-	"hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "attention-rollout", "occlusion", "class-model", "feature-visualization",
+	"hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "fullgrad", "attention-rollout", "occlusion", "class-model", "feature-visualization",
 }
 
 // Names lists the registered methods: the built-in ones in the lecture's

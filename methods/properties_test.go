@@ -215,6 +215,68 @@ func TestAblationCAMOnGAP(t *testing.T) {
 	}
 }
 
+// FullGrad's terms are the full-gradient decomposition of the score
+// (Srinivas & Fleuret 2019): on the zoo's networks, piecewise linear in the
+// input and the biases (ReLU, max pooling, batch normalisation in
+// inference), Σ I ⊙ ∂S_c/∂I + Σ_biases Σ b ⊙ ∂S_c/∂z is S_c to float
+// rounding (Info "decomposition-error"); the transformer (GELU, LayerNorm,
+// softmax) is not, and its error is only reported.
+func TestFullGradDecomposition(t *testing.T) {
+	for _, model := range zooModels {
+		out := explain(t, model, "fullgrad", nil, methods.Target{})
+		worst := 0.0
+		for _, e := range out.Info["decomposition-error"] {
+			worst = math.Max(worst, e)
+		}
+		t.Logf("%s: decomposition error at most %.2g of the logit", model, worst)
+		if !transformers[model] && !(worst <= 1e-4) {
+			t.Errorf("%s: the full-gradient decomposition misses the logit by %.3g of it", model, worst)
+		}
+	}
+	// Under fed weights FullGrad reads the fed biases: with conv2_2's bias
+	// tripled the decomposition still holds.
+	fl, g := loadZoo(t, "fmnist_vgg")
+	l, err := fl.Layer("conv2_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed := 0
+	for _, w := range l.Weights {
+		if !strings.Contains(w, "bias") {
+			continue
+		}
+		fed++
+		v, err := fl.WeightValue(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range v.Data {
+			v.Data[i] *= 3
+		}
+		feed, err := fl.PrepareWeights(map[string]*tensor.Tensor{w: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := fl.WithWeights(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := methods.New("fullgrad", nil)
+		out, err := m.Explain(context.Background(), view, methods.Batch{X: g.Inputs}, methods.Target{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range out.Info["decomposition-error"] {
+			if e > 1e-4 {
+				t.Errorf("image %d: with a fed bias the decomposition misses the logit by %.3g of it", i, e)
+			}
+		}
+	}
+	if fed != 1 {
+		t.Errorf("conv2_2 has %d biases (%v)", fed, l.Weights)
+	}
+}
+
 // Guided Grad-CAM is Guided Backprop times the upsampled Grad-CAM map.
 func TestGuidedGradCAMIsProduct(t *testing.T) {
 	for _, model := range []string{"fmnist_vgg", "fmnist_resnet"} {
@@ -277,6 +339,7 @@ func TestChunksGiveTheSameMaps(t *testing.T) {
 		"occlusion":            {"patch": 7, "stride": 7},
 		"scorecam":             {},
 		"ablationcam":          {},
+		"fullgrad":             {},
 		"gradcam":              {},
 		"gradient":             {},
 		"guided-backprop":      {},
@@ -304,7 +367,7 @@ func TestChunksGiveTheSameMaps(t *testing.T) {
 // batch: scores, activations and gradients come together.
 func TestSinglePassMethodsCostOneRun(t *testing.T) {
 	fl, g := loadZoo(t, "fmnist_gap")
-	for _, name := range []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "hirescam", "xgradcam"} {
+	for _, name := range []string{"gradient", "gradient-x-input", "guided-backprop", "deconvnet", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "fullgrad"} {
 		m, _ := methods.New(name, nil)
 		for _, tg := range []methods.Target{{}, {Classes: []int{1, 2, 3, 4, 5, 6, 7, 8}}} {
 			if _, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, tg); err != nil { // builds the graphs
@@ -337,7 +400,9 @@ func TestGivenClassesAreExplained(t *testing.T) {
 }
 
 // Methods run unchanged on a view of the model with fed weights (the
-// randomization tests of Adebayo et al.): the maps change, CAM reads the fed
+// randomization tests of Adebayo et al.): the maps change (Ablation-CAM's
+// passes feed the ablated layer and the weights together; FullGrad reads its
+// biases in the same run), CAM reads the fed
 // dense kernel (it still equals Grad-CAM up to h·w), and the original values
 // give the original maps back.
 func TestMethodsUnderFedWeights(t *testing.T) {
@@ -381,7 +446,7 @@ func TestMethodsUnderFedWeights(t *testing.T) {
 	}
 	classes := methods.Target{Classes: g.Top}
 	rnd, same := view(shuffled), view(orig)
-	for _, name := range []string{"gradient", "gradcam", "cam", "integrated-gradients"} {
+	for _, name := range []string{"gradient", "gradcam", "cam", "integrated-gradients", "ablationcam", "fullgrad"} {
 		base, changed, restored := run(fl, name, classes), run(rnd, name, classes), run(same, name, classes)
 		if d, _ := tensor.MaxAbsDiff(changed.Map, base.Map); d < 1e-3*mapRange(base.Map) {
 			t.Errorf("%s: a fed kernel changed the map by only %g", name, d)

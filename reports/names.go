@@ -33,7 +33,7 @@ var MethodNames = map[string]string{
 	// Class activation maps (Zhou et al. 2016; Selvaraju et al. 2017;
 	// Chattopadhay et al. 2018; Jiang et al. 2021; Draelos & Carin 2020;
 	// Fu et al. 2020; Wang et al. 2020; Desai & Ramaswamy 2020; Muhammad &
-	// Yeasin 2020).
+	// Yeasin 2020; Srinivas & Fleuret 2019).
 	"cam":            "CAM",
 	"gradcam":        "Grad-CAM",
 	"guided-gradcam": "Guided Grad-CAM",
@@ -44,6 +44,7 @@ var MethodNames = map[string]string{
 	"scorecam":       "Score-CAM",
 	"ablationcam":    "Ablation-CAM",
 	"eigencam":       "Eigen-CAM",
+	"fullgrad":       "FullGrad",
 
 	// Perturbation and attention (Zeiler & Fergus 2014; Abnar & Zuidema
 	// 2020).

@@ -43,6 +43,15 @@ centres, no antialias) to H x W. Written to golden/methods/:
                                   of the Keras graph run on it (Functional._run_through_graph with the layer
                                   returning the ablated tensor: skip connections still read the image);
                                   channels that are 0 everywhere get alpha 0; ReLU(sum_k alpha_k A^k), resized
+    fullgrad(.npy)                Srinivas & Fleuret 2019: psi(|x * dS_c/dx|) summed over channels, plus for every Conv2D
+                                  with a bias and every BatchNormalization (4-D outputs z [8,h,w,K]), bias b
+                                  (BN: beta - mean * gamma / sqrt(var + eps), computed as Keras computes it):
+                                  resize(sum_k psi(|b_k * dS_c/dz^k|)); psi rescales each channel's map of each
+                                  image to [0, 1] (0 where constant), exactly, in float64. z and dS_c/dz from
+                                  the Keras graph run with those layers computed by hand (the pre-activation z
+                                  kept), one tape
+    fullgrad-layer(.npy)          the same with psi rescaling all the channels of a layer (or of the input)
+                                  of an image together (the authors' code)
     eigencam-centred(.npy, _lowres)
                                   the same with each channel's mean over positions subtracted from M first
                                   and p clipped at 0 (pytorch-grad-cam's get_2d_projection, signed as above)
@@ -108,7 +117,8 @@ set), which the Go tests allow for.
 
 Usage: golden_methods.py [--threads N] [--only METHOD,...] [SAVEDMODEL_DIR ...]   (default: every zoo model)
        --only writes the files of the named sections (gradient, smoothgrad, integrated-gradients,
-       deconvnet, gradcam, hirescam, xgradcam, eigencam, ablationcam, attention-rollout, occlusion, class-model, feature-visualization)
+       deconvnet, gradcam, hirescam, xgradcam, eigencam, ablationcam, fullgrad,
+       attention-rollout, occlusion, class-model, feature-visualization)
        and params.yaml
 """
 import argparse
@@ -163,7 +173,7 @@ CLASS_MODEL_START = dict(seed=20261201, steps=20, runs=8, perturbation=1e-6, del
 # Feature visualisation with fed gradients (see feature_viz_fed).
 FEATURE_VIZ = dict(lr=0.05, l2=50.0, tv=0.05, decay=1.0, steps=4, images=2, sd=0.1, seed=20261210)
 SECTIONS = ["gradient", "smoothgrad", "integrated-gradients", "deconvnet", "gradcam", "hirescam", "xgradcam",
-            "eigencam", "ablationcam", "attention-rollout", "occlusion", "class-model", "feature-visualization"]
+            "eigencam", "ablationcam", "fullgrad", "attention-rollout", "occlusion", "class-model", "feature-visualization"]
 CHUNK = 256
 f32 = np.float32
 
@@ -416,6 +426,66 @@ def ablationcam(net, x, c):
             yk = net.logits_with(np.repeat(x[i:i + 1], len(js), axis=0), layer, v)[:, c[i]].astype(np.float64)
             alpha[i, js] = (y[i] - yk) / y[i] if y[i] != 0 else y[i] - yk
     return alpha, ablated
+
+
+def fullgrad_parts(net, x, c):
+    """The input gradient dS_c/dx and, for each Conv2D with a bias and each BatchNormalization of the
+    model, its bias b and the gradient dS_c/dz at its biased output z (before a Conv2D's activation)."""
+    captured = []
+
+    def op_fn(op):
+        if isinstance(op, keras.layers.Conv2D) and op.use_bias:
+            def conv(inp, **kw):
+                z = op.convolution_op(inp, op.kernel) + tf.reshape(op.bias, (1, 1, 1, -1))
+                captured.append((z, op.bias.numpy()))
+                return op.activation(z) if op.activation is not None else z
+            return conv
+        if isinstance(op, keras.layers.BatchNormalization):
+            def bn(inp, **kw):
+                inv = tf.math.rsqrt(op.moving_variance + op.epsilon)
+                if op.scale:
+                    inv = inv * op.gamma
+                bias = -op.moving_mean * inv
+                if op.center:
+                    bias = op.beta + bias
+                z = inp * inv + bias
+                captured.append((z, bias.numpy()))
+                return z
+            return bn
+        return kfunctional.operation_fn(op, training=False)
+
+    xb = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xb)
+        h = net.pre._run_through_graph(xb, operation_fn=op_fn)
+        s = tf.gather(net._head(h), tf.constant(np.asarray(c, np.int32)), axis=1, batch_dims=1)
+        total = tf.reduce_sum(s)
+    grads = tape.gradient(total, [xb] + [z for z, _ in captured])
+    return grads[0].numpy(), [(b, g.numpy()) for (_, b), g in zip(captured, grads[1:])], s.numpy()
+
+
+def psi(v, layer):
+    """FullGrad's post-processing of [n,h,w,k] values: |v| rescaled to [0, 1] per image and channel
+    (per image when layer), 0 where constant; float64."""
+    v = np.abs(v.astype(np.float64))
+    axes = (1, 2, 3) if layer else (1, 2)
+    lo, hi = v.min(axis=axes, keepdims=True), v.max(axis=axes, keepdims=True)
+    span = hi - lo
+    return np.where(span > 0, (v - lo) / np.where(span > 0, span, 1), 0)
+
+
+def fullgrad(net, x, c, layer):
+    gx, parts, _ = fullgrad_parts(net, x, c)
+    hw = x.shape[1:3]
+    total = psi(x.astype(np.float64) * gx, layer).sum(axis=-1)
+    used = 0
+    for b, g in parts:
+        if g.ndim != 4:
+            continue
+        used += 1
+        low = psi(b.astype(np.float64) * g, layer).sum(axis=-1).astype(f32)
+        total += resize(low, hw)
+    return total.astype(f32), used
 
 
 def scorecam(net, x, c, a):
@@ -716,6 +786,14 @@ def write(path, png_dir=None, only=None):
         save("ablationcam", resize(ac, hw))
         out["ablationcam_passes"] = ablated
 
+    # FullGrad (Srinivas & Fleuret 2019): the input-gradient and bias-gradient terms
+    if want("fullgrad"):
+        fg, used = fullgrad(net, x, c, layer=False)
+        save("fullgrad", fg)
+        fgl, _ = fullgrad(net, x, c, layer=True)
+        save("fullgrad-layer", fgl)
+        out["fullgrad_bias_layers"] = used
+
     # Attention rollout
     if want("attention-rollout") and name in GRIDS:
         h, w, p = GRIDS[name]
@@ -789,6 +867,8 @@ def write(path, png_dir=None, only=None):
         "eigencam": {"layer": net.layer, "resize": "bilinear", "center": False, "relu": False},
         "eigencam-centred": {"layer": net.layer, "resize": "bilinear", "center": True, "relu": True},
         "ablationcam": {"layer": net.layer, "resize": "bilinear", "ablation": "zeros"},
+        "fullgrad": {"normalize": "channel", "resize": "bilinear", "biases": "Conv2D, BatchNormalization"},
+        "fullgrad-layer": {"normalize": "layer", "resize": "bilinear", "biases": "Conv2D, BatchNormalization"},
         "scorecam": {"layer": net.layer, "resize": "bilinear", "baseline": "zeros"},
         "occlusion": dict(OCCLUSION),
         "class-model": dict(CLASS_MODEL, init="zeros", classes=10, probs_file="class-model_probs.npy",
