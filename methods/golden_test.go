@@ -59,6 +59,7 @@ func goldenCases(t *testing.T, dir string, params map[string]map[string]any) []g
 		case "fullgrad", "fullgrad-layer":
 			c.method = "fullgrad"
 			c.options["normalize"] = p["normalize"]
+			c.options["epsilon"] = p["epsilon"]
 		case "attention-rollout":
 			for _, k := range []string{"heads", "residual"} {
 				c.options[k] = p[k]
