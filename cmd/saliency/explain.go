@@ -48,8 +48,8 @@ row 5, column 9 (block3_conv2:17@5,9), a neuron of a dense layer (fc1:17), or
 a direction over the layer's channels read from a .npy vector
 (block3_conv2:v.npy). Unit targets work with the gradient methods, DeconvNet,
 guided backprop, the SmoothGrad family, IG, Grad-CAM, Guided Grad-CAM,
-LayerCAM (at a layer before the unit's) and occlusion; they are the default
-methods then.
+LayerCAM, HiResCAM, XGrad-CAM (at a layer before the unit's) and occlusion;
+they are the default methods then.
 Options of a method are set with -set method.option=value, repeated, e.g.
 -set smoothgrad.samples=20 -set occlusion.patch=6. A method that does not apply
 to the model (cam without global average pooling, an op without a backward
