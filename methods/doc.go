@@ -14,14 +14,14 @@
 //	gradcam                ReLU(Σ_k mean(∂S_c/∂A^k) A^k) (Selvaraju et al. 2016)
 //	guided-gradcam         guided-backprop ⊙ upsampled gradcam (Selvaraju et al. 2016)
 //	gradcam++              pixel-weighted Grad-CAM (Chattopadhay et al. 2018)
+//	layercam               ReLU(Σ_k ReLU(∂S_c/∂A^k) ⊙ A^k) (Jiang et al. 2021)
+//	hirescam               ReLU(Σ_k ∂S_c/∂A^k ⊙ A^k) (Draelos & Carin 2020)
+//	xgradcam               Grad-CAM with activation-weighted gradients (Fu et al. 2020)
 //	scorecam               score-weighted CAM, no gradients (Wang et al. 2020)
 //	ablationcam            CAM weighted by the score drop when a channel is removed,
 //	                       no gradients (Desai & Ramaswamy 2020)
 //	eigencam               the activations' first principal component, class-independent
 //	                       (Muhammad & Yeasin 2020)
-//	layercam               ReLU(Σ_k ReLU(∂S_c/∂A^k) ⊙ A^k) (Jiang et al. 2021)
-//	hirescam               ReLU(Σ_k ∂S_c/∂A^k ⊙ A^k) (Draelos & Carin 2020)
-//	xgradcam               Grad-CAM with activation-weighted gradients (Fu et al. 2020)
 //	fullgrad               input-gradient and every layer's bias-gradient maps, summed
 //	                       (Srinivas & Fleuret 2019)
 //	attention-rollout      product of head-averaged attention + identity (Abnar & Zuidema 2020)

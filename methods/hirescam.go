@@ -11,10 +11,11 @@ import (
 //
 //	M = ReLU(Σ_k ∂S_c/∂A^k ⊙ A^k),
 //
-// upsampled to the input size (bilinear). At the layer's resolution the map
-// sums to the first-order contribution of the layer to the score, so it
-// shows where the score comes from, where Grad-CAM's averaged gradient can
-// credit positions that lower it. On a network ending in global average
+// upsampled to the input size (bilinear). Before its ReLU the map sums to
+// Σ_k ⟨∂S_c/∂A^k, A^k⟩, the first-order term of the score in the layer's
+// activations, each position with its own share: it shows where the score
+// comes from, where Grad-CAM's averaged gradient can credit positions that
+// lower it. On a network ending in global average
 // pooling and a dense layer the gradient is the same at every position
 // (W[k,c]/(h·w)), and HiResCAM equals Grad-CAM. Unlike Layer-CAM it keeps
 // the negative gradients inside the sum. One session run per chunk of
