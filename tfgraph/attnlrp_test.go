@@ -285,30 +285,10 @@ func brokenSoftmax(l tfgraph.LRP) *tfgraph.RuleSet {
 // identity by more than 1% of S_c on every image.
 func TestAttnLRPConservesWithoutBiases(t *testing.T) {
 	fl, g := loadFlat(t, "fmnist_vit")
-	zero := map[string]*tensor.Tensor{}
-	for _, w := range fl.Weights {
-		if strings.Contains(w.Name, "/bias") || strings.Contains(w.Name, "/beta") {
-			shape := make([]int, len(w.Shape))
-			for i, d := range w.Shape {
-				shape[i] = int(d)
-			}
-			zero[w.Name] = tensor.New(shape...)
-		}
-	}
 	// Per block: query, key, value, output projection and the two MLP
 	// biases, two β; the patch embedding's and the logits' biases and the
 	// last β.
-	if len(zero) != 4*8+3 {
-		t.Fatalf("found %d biases and βs, want 35", len(zero))
-	}
-	feed, err := fl.PrepareWeights(zero)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nb, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := zeroWeights(t, fl, 4*8+3, "/bias", "/beta")
 	l := tfgraph.LRP{Name: "attnlrp-0", Conv: tfgraph.LRPRule{Kind: "zero"}, Dense: tfgraph.LRPRule{Kind: "zero"}, Transformer: true}
 	b := vitBudget(t, nb, g.Inputs, g.Top, l.RuleSet())
 	b.log(t, "AttnLRP-0 without biases")

@@ -2,6 +2,7 @@ package tfgraph_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,27 +18,7 @@ var zeroLRP = tfgraph.LRP{Conv: tfgraph.LRPRule{Kind: "zero"}, Dense: tfgraph.LR
 // max pooling, dense) with every bias set to zero.
 func TestLRPZeroIsGradientTimesInputWithoutBias(t *testing.T) {
 	fl, g := loadFlat(t, "fmnist_vgg")
-	zero := map[string]*tensor.Tensor{}
-	for _, w := range fl.Weights {
-		if strings.Contains(w.Name, "/bias") {
-			shape := make([]int, len(w.Shape))
-			for i, d := range w.Shape {
-				shape[i] = int(d)
-			}
-			zero[w.Name] = tensor.New(shape...)
-		}
-	}
-	if len(zero) != 6 {
-		t.Fatalf("found %d biases, want 6", len(zero))
-	}
-	feed, err := fl.PrepareWeights(zero)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nb, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := zeroWeights(t, fl, 6, "/bias")
 	rel, err := nb.Gradient(g.Inputs, g.Top, "", zeroLRP.RuleSet())
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +77,34 @@ func TestLRPZeroIsGradientTimesInputWithoutBias(t *testing.T) {
 		}
 		t.Logf("LRP-ε(%g) without biases: largest conservation error %.3g", c.eps, worst)
 	}
+}
+
+// zeroWeights is a view of fl with every weight whose name contains one of
+// parts set to zero; want is how many there must be.
+func zeroWeights(t *testing.T, fl *tfgraph.Flat, want int, parts ...string) *tfgraph.Flat {
+	t.Helper()
+	zero := map[string]*tensor.Tensor{}
+	for _, w := range fl.Weights {
+		if slices.ContainsFunc(parts, func(p string) bool { return strings.Contains(w.Name, p) }) {
+			shape := make([]int, len(w.Shape))
+			for i, d := range w.Shape {
+				shape[i] = int(d)
+			}
+			zero[w.Name] = tensor.New(shape...)
+		}
+	}
+	if len(zero) != want {
+		t.Fatalf("found %d weights named %v, want %d", len(zero), parts, want)
+	}
+	feed, err := fl.PrepareWeights(zero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := fl.WithWeights(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nb
 }
 
 func mustLogits(t *testing.T, fl *tfgraph.Flat) string {
