@@ -141,6 +141,11 @@ parity-weights: $(PARITY_WEIGHTS)
 bench/torch/weights/%/weights.npz: savedmodels/%/saved_model.pb savedmodels/export_weights.py
 	$(PY) savedmodels/export_weights.py $*
 
+# ResNet50 (random weights, make zoo-imagenet) for bench/torch/lrp_bench.py
+bench/torch/weights/resnet50/weights.npz: savedmodels/imagenet/resnet50/card.yaml savedmodels/export_weights.py
+	$(PY) savedmodels/export_weights.py resnet50
+	bench/torch/.venv/bin/python bench/torch/models.py resnet50
+
 ## parity-check: the PyTorch copies' logits against savedmodels/<m>/golden/logits.npy (max |diff| <= 1e-5)
 parity-check: bench/torch/.venv/.done $(PARITY_WEIGHTS)
 	bench/torch/.venv/bin/python bench/torch/models.py $(PARITY_MODELS)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch copies of the zoo models fmnist_vgg, fmnist_resnet and fmnist_gap (issue 20 parity).
+"""PyTorch copies of the zoo models fmnist_vgg, fmnist_resnet and fmnist_gap (issue 20 parity), and of the
+random-weight keras.applications.ResNet50 of savedmodels/imagenet/resnet50 (bench/torch/lrp_bench.py).
 
 Run in the torch venv (bench/torch/.venv). The copy is built from the description that
 savedmodels/export_weights.py writes (graph.json + weights.npz, default bench/torch/weights/<model>/):
@@ -7,10 +8,12 @@ savedmodels/export_weights.py writes (graph.json + weights.npz, default bench/to
     bench/torch/.venv/bin/python bench/torch/models.py [--weights DIR] [MODEL ...]
 
 checks each copy's logits against savedmodels/<model>/golden/logits.npy on golden/inputs.npy and
-prints the max |diff| (must be <= 1e-5).
+prints the max |diff| (must be <= 1e-5), and against the rebuilt Keras model's logits on those inputs
+and 4 more seeded random ones (check.npz of export_weights.py). resnet50 (224x224x3, logits up to about 10)
+is checked relative to its largest logit: at most 1e-4 (--rtol).
 
-The copy (KerasCopy) takes NCHW input [N,1,28,28] (the zoo takes NHWC [N,28,28,1] in [0,1]) and
-returns the logits. It is made of modules the peers attach their rules and hooks to:
+The copy (KerasCopy) takes NCHW input [N,1,28,28] (the zoo takes NHWC [N,28,28,1] in [0,1]; resnet50
+[N,3,224,224] for NHWC [N,224,224,3] in [0,1]) and returns the logits. It is made of modules the peers attach their rules and hooks to:
 
 - Conv2D -> nn.Conv2d (cross-correlation like Keras, kernel HWIO -> OIHW). padding 'valid' -> 0;
   'same' -> TensorFlow's padding: total = max((ceil(in/s)-1)*s + k - in, 0), before = total//2,
@@ -19,12 +22,17 @@ returns the logits. It is made of modules the peers attach their rules and hooks
   F.pad before a padding-0 nn.Conv2d, so the module stays a plain nn.Conv2d (Captum's LRP checks
   exact types) and relevance reaching the padded zeros is dropped by F.pad's backward.
   A fused activation='relu' becomes a separate nn.ReLU module named "<layer>_relu".
-- BatchNormalization -> nn.BatchNorm2d(eps = Keras epsilon, 1e-3), gamma/beta/moving stats, eval mode.
-- ReLU -> nn.ReLU() (not in place); MaxPooling2D -> nn.MaxPool2d; GlobalAveragePooling2D ->
+- BatchNormalization -> nn.BatchNorm2d(eps = Keras epsilon: 1e-3 in the zoo, 1.001e-5 in ResNet50),
+  gamma/beta/moving stats, eval mode.
+- ReLU and Activation('relu') -> nn.ReLU() (not in place); MaxPooling2D -> nn.MaxPool2d; GlobalAveragePooling2D ->
   nn.AdaptiveAvgPool2d(1) then a functional reshape to [N, C].
+- ZeroPadding2D -> functional F.pad with zeros in the forward (no module), as TensorFlow's Pad op before the
+  'valid' conv or max pool that reads it: the next module sees the padded tensor, as the toolkit's rules see
+  the Pad op's output (ZBox's bounds cover the padded border too; the max pool after ResNet50's pool1_pad pads
+  with zeros, not -inf, which is the same after a ReLU).
 - Flatten -> functional x.permute(0, 2, 3, 1).reshape(N, -1) (NCHW -> NHWC first, so the Keras Dense
   kernel applies unchanged); Dense -> nn.Linear (weight = kernel.T); Dropout -> nn.Dropout (identity
-  in eval mode).
+  in eval mode). A softmax on the output Dense (ResNet50's head) is left out: the copy returns the logits.
 - Add -> zennit.layer.Sum(dim=-1) applied to torch.stack(inputs, dim=-1): the module Zennit's
   composites give the Norm rule, and a module Captum's hooks see.
 
@@ -56,6 +64,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_WEIGHTS = os.path.join(HERE, "weights")
 MODELS = ["fmnist_vgg", "fmnist_resnet", "fmnist_gap"]
+# Models checked relative to their largest logit (--rtol) rather than absolutely (--tol).
+RELATIVE = {"resnet50"}
 
 
 def same_padding(size, k, s):
@@ -108,6 +118,13 @@ class KerasCopy(nn.Module):
                 self.steps.append((name, kind, None, ins, extra))
                 continue
             cin = shape[ins[0]]
+            if kind == "zeropad2d":
+                (pt, pb), (pl, pr) = cfg["padding"]
+                extra["pad"] = (pl, pr, pt, pb)
+                shape[name] = (cin[0], cin[1] + pt + pb, cin[2] + pl + pr)
+                self.steps.append((name, kind, [], ins, extra))
+                self.output_module[name] = None
+                continue
             if kind == "conv2d":
                 kh, kw = cfg["kernel_size"]
                 sh, sw = cfg["strides"]
@@ -173,6 +190,8 @@ class KerasCopy(nn.Module):
                 mods = [(name, m)]
                 if cfg["activation"] == "relu":
                     mods.append((name + "_relu", nn.ReLU()))
+                elif cfg["activation"] == "softmax" and name != graph["output"]["layer"]:
+                    raise ValueError("softmax in %s, which is not the output layer" % name)
             elif kind == "dropout":
                 shape[name] = cin
                 mods = [(name, nn.Dropout(cfg["rate"]))]
@@ -231,6 +250,8 @@ class KerasCopy(nn.Module):
                 h = t[ins[0]]
                 if kind == "flatten":
                     h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
+                elif kind == "zeropad2d":
+                    h = F.pad(h, extra["pad"])
                 elif kind == "conv2d" and "pad" in extra:
                     h = F.pad(h, extra["pad"])
                 for m in mods:
@@ -253,8 +274,18 @@ def load(name, weights_dir=DEFAULT_WEIGHTS, variant="default"):
     return KerasCopy(graph, weights, variant)
 
 
-def golden(name):
-    g = os.path.join(ROOT, "savedmodels", name, "golden")
+def golden_dir(name, weights_dir=DEFAULT_WEIGHTS):
+    """The model's savedmodels/.../golden folder (graph.json's source: savedmodels/imagenet/resnet50 for resnet50)."""
+    src = os.path.join("savedmodels", name)
+    gpath = os.path.join(weights_dir, name, "graph.json")
+    if os.path.exists(gpath):
+        with open(gpath) as f:
+            src = json.load(f).get("source", src)
+    return os.path.join(ROOT, src, "golden")
+
+
+def golden(name, weights_dir=DEFAULT_WEIGHTS):
+    g = golden_dir(name, weights_dir)
     return np.load(os.path.join(g, "inputs.npy")), np.load(os.path.join(g, "logits.npy"))
 
 
@@ -262,28 +293,59 @@ def nhwc_to_nchw(x):
     return torch.from_numpy(np.ascontiguousarray(np.asarray(x, dtype=np.float32).transpose(0, 3, 1, 2)))
 
 
-def logit_diff(model, name):
-    x, want = golden(name)
+def logit_diff(model, name, weights_dir=DEFAULT_WEIGHTS):
+    """max |copy - golden/logits.npy| on golden/inputs.npy, and whether the argmax agrees."""
+    x, want = golden(name, weights_dir)
     with torch.no_grad():
         got = model(nhwc_to_nchw(x)).numpy()
     return float(np.max(np.abs(got - want))), bool((got.argmax(1) == want.argmax(1)).all())
+
+
+def check_diff(model, name, weights_dir=DEFAULT_WEIGHTS):
+    """max |copy - rebuilt Keras| and that over max |logit|, on check.npz's inputs (golden and random), or None."""
+    p = os.path.join(weights_dir, name, "check.npz")
+    if not os.path.exists(p):
+        return None
+    with np.load(p) as c:
+        x, want = c["inputs"], c["logits"]
+    got = []
+    with torch.no_grad():
+        for i in range(0, len(x), 2):
+            got.append(model(nhwc_to_nchw(x[i:i + 2])).numpy())
+    got = np.concatenate(got)
+    d = float(np.max(np.abs(got - want)))
+    return d, d / float(np.max(np.abs(want))), len(x)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", default=MODELS)
     ap.add_argument("--weights", default=DEFAULT_WEIGHTS)
-    ap.add_argument("--tol", type=float, default=1e-5)
+    ap.add_argument("--tol", type=float, default=1e-5, help="absolute, on the zoo's golden logits")
+    ap.add_argument("--rtol", type=float, default=1e-4,
+                    help="relative to the largest logit, for resnet50 (golden and check.npz's random inputs)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     bad = []
     for name in args.models:
         model = load(name, args.weights)
-        diff, same_top = logit_diff(model, name)
-        diff_c, same_c = logit_diff(load(name, args.weights, "captum_lrp"), name)
+        diff, same_top = logit_diff(model, name, args.weights)
+        chk = check_diff(model, name, args.weights)
+        if name in RELATIVE:
+            ok = chk is not None and chk[1] <= args.rtol and same_top
+            print("%s: torch copy vs golden/logits.npy max|diff| %.3g (argmax equal: %s); vs the rebuilt Keras model "
+                  "on %d inputs (golden and random) max|diff| %.3g, relative to the largest logit %.3g; %d modules" % (
+                      name, diff, same_top, chk[2] if chk else 0, chk[0] if chk else float("nan"),
+                      chk[1] if chk else float("nan"), len([n for n, _ in model.named_modules() if n])))
+            if not ok:
+                bad.append(name)
+            continue
+        diff_c, same_c = logit_diff(load(name, args.weights, "captum_lrp"), name, args.weights)
         order = [n for n, _ in model.named_modules() if n]
-        print("%s: torch copy vs golden/logits.npy max|diff| %.3g (variant captum_lrp %.3g; argmax equal: %s); "
-              "modules: %s" % (name, diff, diff_c, same_top and same_c, " ".join(order)))
+        print("%s: torch copy vs golden/logits.npy max|diff| %.3g (variant captum_lrp %.3g; argmax equal: %s)%s; "
+              "modules: %s" % (name, diff, diff_c, same_top and same_c,
+                               "" if chk is None else "; vs the rebuilt Keras model on %d inputs %.3g" % (chk[2], chk[0]),
+                               " ".join(order)))
         if max(diff, diff_c) > args.tol or not (same_top and same_c):
             bad.append(name)
     if bad:
