@@ -4,6 +4,8 @@ package tfgraph
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -20,6 +22,11 @@ type derived struct {
 	weight    string // Weight.Name
 	out       tf.Output
 	transform func(*tensor.Tensor) *tensor.Tensor
+	// A derived expression (derivedExpr) has no transform: expr computes
+	// its value in the graph from the weights named in weights.
+	key     string
+	expr    tf.Output
+	weights []string
 }
 
 // derivedWeights are the derived weights of a flat graph, shared by its
@@ -27,6 +34,9 @@ type derived struct {
 type derivedWeights struct {
 	byKey    map[string]*derived
 	byWeight map[string][]*derived
+	// byOut finds the derived expression a tensor reads (so that a
+	// transform of it, a flipped kernel, is derived from its expression).
+	byOut map[tf.Output]*derived
 }
 
 // weightAt finds the weight that a kernel input reads, through Identity
@@ -87,6 +97,109 @@ func (b *Builder) derivedOf(w Weight, key string, shape []int64, transform func(
 	return out, true
 }
 
+// derivedExpr returns a derived expression: the value that build computes
+// from the weights named in weights only (and constants), held in a
+// variable assigned once when the backward graph is complete, and computed
+// again, once per WeightFeed, under replacement weights (derivedFeeds). A
+// key names the value (equal keys are the same value in every backward
+// graph of the flat graph); build is called only for a new key. A value of
+// another dtype than float32, or of a shape not fully known, is not derived:
+// build's tensor is returned as is and computed at every run.
+func (b *Builder) derivedExpr(key string, weights []string, build func() Sym) Sym {
+	fl := b.fl
+	dw := &fl.bw.derived
+	if d, ok := dw.byKey[key]; ok {
+		return d.out
+	}
+	expr := build()
+	if b.err != nil || expr.Op == nil || expr.DataType() != tf.Float {
+		return expr
+	}
+	shape, err := expr.Shape().ToSlice()
+	if err != nil {
+		return expr
+	}
+	for _, d := range shape {
+		if d < 0 {
+			return expr
+		}
+	}
+	name := b.name("derived")
+	h, err := b.g.AddOperation(tf.OpSpec{Type: "VarHandleOp", Name: name, Attrs: map[string]any{"dtype": tf.Float, "shape": tf.MakeShape(shape...), "shared_name": name}})
+	if err != nil {
+		return expr
+	}
+	in := b.op1("Placeholder", map[string]any{"dtype": tf.Float, "shape": tf.MakeShape(shape...)})
+	if b.err != nil {
+		return expr
+	}
+	assign, err := b.g.AddOperation(tf.OpSpec{Type: "AssignVariableOp", Name: b.name("AssignVariableOp"), Input: []tf.Input{h.Output(0), in}, Attrs: map[string]any{"dtype": tf.Float}})
+	if err != nil {
+		return expr
+	}
+	read := b.op1("ReadVariableOp", map[string]any{"dtype": tf.Float}, h.Output(0))
+	out := b.op1("PlaceholderWithDefault", map[string]any{"dtype": tf.Float, "shape": tf.MakeShape(shape...)}, read)
+	if b.err != nil {
+		return expr
+	}
+	d := &derived{out: out, key: key, expr: expr, weights: weights}
+	if dw.byKey == nil {
+		dw.byKey, dw.byWeight = map[string]*derived{}, map[string][]*derived{}
+	}
+	if dw.byOut == nil {
+		dw.byOut = map[tf.Output]*derived{}
+	}
+	dw.byKey[key] = d
+	dw.byOut[out] = d
+	for _, w := range weights {
+		dw.byWeight[w] = append(dw.byWeight[w], d)
+	}
+	b.pending = append(b.pending, pendingDerived{d: d, key: key, weight: expr, in: in, assign: assign})
+	return out
+}
+
+// weightsBehind returns the weights (by Weight.Name) that the flat graph's
+// nodes depend on, and whether they depend on nothing else: no input
+// dependence, no placeholder but the weights', no variable read but the
+// weights', no random op. Control inputs are not followed.
+func (fl *Flat) weightsBehind(nodes []string, dep map[string]bool) ([]string, bool) {
+	byNode := make(map[string]string, len(fl.Weights))
+	for _, w := range fl.Weights {
+		byNode[w.Node] = w.Name
+	}
+	seen := map[string]bool{}
+	var out []string
+	stack := append([]string(nil), nodes...)
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		if w, ok := byNode[x]; ok {
+			out = append(out, w)
+			continue
+		}
+		n := fl.nodes[x]
+		if n == nil || dep[x] {
+			return nil, false
+		}
+		switch op := n.GetOp(); {
+		case op == "Placeholder" || op == "PlaceholderWithDefault" || op == "VarHandleOp" || op == "ReadVariableOp" ||
+			op == "VariableV2" || op == "Variable" || strings.Contains(op, "Random"):
+			return nil, false
+		}
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") {
+				stack = append(stack, nodeOf(in))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, true
+}
+
 // pendingDerived is a derived weight whose variable is not assigned yet.
 type pendingDerived struct {
 	d      *derived
@@ -117,7 +230,11 @@ func (b *Builder) initDerived() error {
 		feeds := map[tf.Output]*tf.Tensor{}
 		var targets []*tf.Operation
 		for i, p := range b.pending {
-			t, err := toTF(p.d.transform(vals[i]))
+			v := vals[i]
+			if p.d.transform != nil {
+				v = p.d.transform(v)
+			}
+			t, err := toTF(v)
 			if err != nil {
 				return err
 			}
@@ -143,7 +260,17 @@ func (b *Builder) forgetDerived() {
 	dw := &b.fl.bw.derived
 	for _, p := range b.pending {
 		delete(dw.byKey, p.key)
-		delete(dw.byWeight, p.d.weight)
+		delete(dw.byOut, p.d.out)
+		names := p.d.weights
+		if p.d.transform != nil {
+			names = []string{p.d.weight}
+		}
+		for _, w := range names {
+			dw.byWeight[w] = slices.DeleteFunc(dw.byWeight[w], func(d *derived) bool { return d == p.d })
+			if len(dw.byWeight[w]) == 0 {
+				delete(dw.byWeight, w)
+			}
+		}
 	}
 	b.pending = nil
 }
@@ -172,8 +299,14 @@ func flipSwap(k *tensor.Tensor) *tensor.Tensor {
 func (fl *Flat) derivedFeeds(w *WeightFeed, feeds map[tf.Output]*tf.Tensor) error {
 	fl.bw.mu.Lock()
 	var ds []*derived
+	seen := map[*derived]bool{}
 	for _, name := range w.names {
-		ds = append(ds, fl.bw.derived.byWeight[name]...)
+		for _, d := range fl.bw.derived.byWeight[name] {
+			if !seen[d] {
+				seen[d] = true
+				ds = append(ds, d)
+			}
+		}
 	}
 	fl.bw.mu.Unlock()
 	if len(ds) == 0 {
@@ -183,6 +316,30 @@ func (fl *Flat) derivedFeeds(w *WeightFeed, feeds map[tf.Output]*tf.Tensor) erro
 	defer w.mu.Unlock()
 	if w.derived == nil {
 		w.derived = map[*derived]*tf.Tensor{}
+	}
+	// The derived expressions not computed yet under these weights: one
+	// session run for all of them (their expressions read the weights the
+	// feed replaces, never a derived value).
+	var exprs []*derived
+	var outs []tf.Output
+	for _, d := range ds {
+		if _, ok := w.derived[d]; !ok && d.transform == nil {
+			exprs = append(exprs, d)
+			outs = append(outs, d.expr)
+		}
+	}
+	if len(exprs) > 0 {
+		vals, err := fl.run1(w.feeds, outs)
+		if err != nil {
+			return fmt.Errorf("tfgraph: %s: derived weights under replaced weights: %w", fl.model.Dir, err)
+		}
+		for i, d := range exprs {
+			t, err := toTF(vals[i])
+			if err != nil {
+				return err
+			}
+			w.derived[d] = t
+		}
 	}
 	for _, d := range ds {
 		t, ok := w.derived[d]

@@ -37,3 +37,7 @@ func SetLRPFast(v bool) { lrpFast = v }
 // DataInput is the flat tensor of data input i of a node, for tests that
 // feed it.
 func (fl *Flat) DataInput(node string, i int) string { return canonical(fl.nodes[node].GetInput()[i]) }
+
+// SetLRPDerived turns the LRP rules' derived weights on or off (off: the
+// modified weights are computed at every run).
+func SetLRPDerived(v bool) { lrpDerived = v }

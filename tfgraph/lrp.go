@@ -237,6 +237,10 @@ type lrpLayer struct {
 	out     Sym // the forward output of the last merged op
 	first   bool
 	dense   bool
+	// frozen says that w and bias depend on weights and constants only:
+	// on the weights named in weights.
+	frozen  bool
+	weights []string
 }
 
 // merge follows linear op n, whose input xi is the layer's input and the
@@ -282,6 +286,7 @@ func (b *Builder) merge(n *Node, xi int) (lrpLayer, bool) {
 	// toOut is a tensor of the reshaped output's shape in the op's.
 	toOut := func(t Sym) Sym { return b.op1("Reshape", nil, t, b.shape(n.Out[0])) }
 	name, last := n.Name(), n.Out[0]
+	params := []string{nodeOf(n.def.GetInput()[1-xi])} // the nodes w and bias are made of
 	for {
 		cs := g.consumers[name]
 		if len(cs) != 1 {
@@ -313,6 +318,7 @@ func (b *Builder) merge(n *Node, xi int) (lrpLayer, bool) {
 			if err != nil {
 				b.Fail("LRP: %v", err)
 			}
+			params = append(params, nodeOf(c.GetInput()[i]))
 			return t
 		}
 		var ns, nb Sym
@@ -407,7 +413,8 @@ func (b *Builder) merge(n *Node, xi int) (lrpLayer, bool) {
 		w = b.op1("Mul", nil, w, scale)
 	}
 	dense := n.Op() != "Conv2D" && n.Op() != "DepthwiseConv2dNative"
-	return lrpLayer{w: w, bias: bias, out: last, first: b.lrpFirst(n.Name(), xi), dense: dense}, b.err == nil
+	weights, frozen := fl.weightsBehind(params, g.dep)
+	return lrpLayer{w: w, bias: bias, out: last, first: b.lrpFirst(n.Name(), xi), dense: dense, frozen: frozen, weights: weights}, b.err == nil
 }
 
 // sameShape says whether the static shapes of tensors a and b may be equal
@@ -543,12 +550,6 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 	}
 	pos := func(v Sym) Sym { return b.op1("Relu", nil, v) }
 	neg := func(v Sym) Sym { return b.op1("Minimum", nil, v, b.constLike(0, v)) }
-	modBias := func(f func(Sym) Sym) Sym {
-		if ly.bias.Op == nil {
-			return Sym{}
-		}
-		return f(ly.bias)
-	}
 	// sub is a − b, with an invalid b read as zero.
 	sub := func(a, c Sym) Sym {
 		if c.Op == nil {
@@ -556,6 +557,29 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		}
 		return b.op1("Sub", nil, a, c)
 	}
+	// W and B are the layer's weight and bias (invalid: none) modified by
+	// f, named key: values of the weights alone, derived once (held in a
+	// variable, computed again per WeightFeed) rather than computed at
+	// every run, as are their flipped kernels (flippedKernel).
+	frozen := func(key string, build func() Sym) Sym {
+		if !ly.frozen || !lrpDerived {
+			return build()
+		}
+		return b.derivedExpr(n.Name()+"#lrp:"+key, ly.weights, build)
+	}
+	W := func(key string, f func(Sym) Sym) Sym {
+		if key == "w" && ly.w == n.In[1-xi] {
+			return ly.w // the kernel itself
+		}
+		return frozen(key, func() Sym { return f(ly.w) })
+	}
+	B := func(key string, f func(Sym) Sym) Sym {
+		if ly.bias.Op == nil {
+			return Sym{}
+		}
+		return frozen(key, func() Sym { return f(ly.bias) })
+	}
+	id := func(v Sym) Sym { return v }
 	var rel Sym
 	nonNeg := lrpFast && b.nonNegative(n.def.GetInput()[xi])
 	switch {
@@ -567,13 +591,13 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		if r.Kind == "zplus" {
 			alpha, beta = 1, 0
 		}
-		wp := pos(ly.w)
+		wp := W("w+", pos)
 		p := lin(x, wp)
 		// z⁺ = x·W⁺ + b⁺ ≥ 0: its stabiliser is +s everywhere (sign(0) =
 		// 1), added with the bias in one op.
-		g1 := b.divide(R, add(p, modBias(pos)), 0)
+		g1 := b.divide(R, add(p, B("b+", pos)), 0)
 		if s != 0 {
-			g1 = b.op1("RealDiv", nil, R, b.addNonNeg(p, modBias(pos), s))
+			g1 = b.op1("RealDiv", nil, R, b.addNonNeg(p, B("b+", pos), s))
 		}
 		if beta == 0 {
 			rel = mul(x, back(wp, g1))
@@ -584,8 +608,8 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		// The same holds of the backward passes: where z⁻ is near zero, g2
 		// is large, and back(W⁻, g2) taken as back(W, g2) − back(W⁺, g2)
 		// would cancel.
-		wn := neg(ly.w)
-		zn := add(lin(x, wn), modBias(neg))
+		wn := W("w-", neg)
+		zn := add(lin(x, wn), B("b-", neg))
 		g2 := b.divide(R, zn, s)
 		rel = mul(x, b.op1("Sub", nil, mul(b.constLike(alpha, R), back(wp, g1)), mul(b.constLike(beta, R), back(wn, g2))))
 	case nonNeg && r.Kind == "gamma":
@@ -593,15 +617,15 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		// and back(W + γW⁺, g1) + back(W + γW⁻, g2) =
 		// back(W, g1 + (1+γ)g2) + γ·back(W⁺, g1 − g2).
 		gm := b.constLike(r.Gamma, R)
-		wp := pos(ly.w)
+		wp := W("w+", pos)
 		p := lin(x, wp)
-		zp := sum(ly.out, mul(gm, add(p, modBias(pos))))
-		zn := sum(ly.out, mul(gm, add(sub(sub(ly.out, ly.bias), p), modBias(neg))))
+		zp := sum(ly.out, mul(gm, add(p, B("b+", pos))))
+		zn := sum(ly.out, mul(gm, add(sub(sub(ly.out, ly.bias), p), B("b-", neg))))
 		zero := b.constLike(0, ly.out)
 		g1 := b.divide(b.where(b.op1("Greater", nil, ly.out, zero), R), zp, s)
 		g2 := b.divide(b.where(b.op1("Less", nil, ly.out, zero), R), zn, s)
 		both := sum(g1, mul(b.constLike(1+r.Gamma, R), g2))
-		rel = mul(x, sum(back(ly.w, both), mul(gm, back(wp, b.op1("Sub", nil, g1, g2)))))
+		rel = mul(x, sum(back(W("w", id), both), mul(gm, back(wp, b.op1("Sub", nil, g1, g2)))))
 	}
 	switch {
 	case rel.Op != nil:
@@ -610,14 +634,15 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		if r.Kind == "zero" {
 			eps = 0
 		}
-		rel = mul(x, back(ly.w, b.divide(R, ly.out, eps)))
+		rel = mul(x, back(W("w", id), b.divide(R, ly.out, eps)))
 	case r.Kind == "gamma":
 		gp := func(v Sym) Sym { return b.op1("AddV2", nil, v, mul(pos(v), b.constLike(r.Gamma, v))) }
 		gn := func(v Sym) Sym { return b.op1("AddV2", nil, v, mul(neg(v), b.constLike(r.Gamma, v))) }
-		wa, wb := gp(ly.w), gn(ly.w)
+		gkey := fmt.Sprintf("(%g)", r.Gamma)
+		wa, wb := W("w+gamma"+gkey, gp), W("w-gamma"+gkey, gn)
 		xp, xn := pos(x), neg(x)
-		zp := sum(add(lin(xp, wa), modBias(gp)), lin(xn, wb))
-		zn := sum(add(lin(xp, wb), modBias(gn)), lin(xn, wa))
+		zp := sum(add(lin(xp, wa), B("b+gamma"+gkey, gp)), lin(xn, wb))
+		zn := sum(add(lin(xp, wb), B("b-gamma"+gkey, gn)), lin(xn, wa))
 		zero := b.constLike(0, ly.out)
 		g1 := b.divide(b.where(b.op1("Greater", nil, ly.out, zero), R), zp, s)
 		g2 := b.divide(b.where(b.op1("Less", nil, ly.out, zero), R), zn, s)
@@ -627,34 +652,36 @@ func (b *Builder) lrpLinear(n *Node, l LRP) []Sym {
 		if r.Kind == "zplus" {
 			alpha, beta = 1, 0
 		}
-		wp, wn := pos(ly.w), neg(ly.w)
+		wp, wn := W("w+", pos), W("w-", neg)
 		xp, xn := pos(x), neg(x)
-		zp := sum(add(lin(xp, wp), modBias(pos)), lin(xn, wn))
+		zp := sum(add(lin(xp, wp), B("b+", pos)), lin(xn, wn))
 		g1 := b.divide(R, zp, s)
 		rel = sum(mul(xp, back(wp, g1)), mul(xn, back(wn, g1)))
 		if alpha != 1 {
 			rel = mul(rel, b.constLike(alpha, rel))
 		}
 		if beta != 0 {
-			zn := sum(add(lin(xp, wn), modBias(neg)), lin(xn, wp))
+			zn := sum(add(lin(xp, wn), B("b-", neg)), lin(xn, wp))
 			g2 := b.divide(R, zn, s)
 			relN := sum(mul(xp, back(wn, g2)), mul(xn, back(wp, g2)))
 			rel = b.op1("Sub", nil, rel, mul(relN, b.constLike(beta, relN)))
 		}
 	case r.Kind == "wsquare" || r.Kind == "flat":
-		w := mul(ly.w, ly.w)
-		bias := modBias(func(v Sym) Sym { return mul(v, v) })
+		square := func(v Sym) Sym { return mul(v, v) }
+		var w, bias Sym
 		if r.Kind == "flat" {
-			w, bias = b.op1("OnesLike", nil, ly.w), Sym{}
+			w = W("ones", func(v Sym) Sym { return b.op1("OnesLike", nil, v) })
+		} else {
+			w, bias = W("w²", square), B("b²", square)
 		}
 		ones := b.op1("OnesLike", nil, x)
 		rel = back(w, b.divide(R, add(lin(ones, w), bias), s))
 	case r.Kind == "zbox":
 		low, high := b.bound(r.Low, x), b.bound(r.High, x)
-		wp, wn := pos(ly.w), neg(ly.w)
-		z := b.op1("Sub", nil, b.op1("Sub", nil, lin(x, ly.w), lin(low, wp)), lin(high, wn))
+		w, wp, wn := W("w", id), W("w+", pos), W("w-", neg)
+		z := b.op1("Sub", nil, b.op1("Sub", nil, lin(x, w), lin(low, wp)), lin(high, wn))
 		g := b.divide(R, z, s)
-		rel = b.op1("Sub", nil, b.op1("Sub", nil, mul(x, back(ly.w, g)), mul(low, back(wp, g))), mul(high, back(wn, g)))
+		rel = b.op1("Sub", nil, b.op1("Sub", nil, mul(x, back(w, g)), mul(low, back(wp, g))), mul(high, back(wn, g)))
 	default:
 		b.Fail("LRP: unknown rule %q", r.Kind)
 	}
@@ -676,6 +703,11 @@ func (b *Builder) addNonNeg(p, bias Sym, s float64) Sym {
 // lrpFast enables the rules' shorter forms on non-negative inputs (tests
 // compare them with the general forms).
 var lrpFast = true
+
+// lrpDerived makes the rules' modified weights and biases derived
+// expressions (tests compare them with the same values computed at every
+// run).
+var lrpDerived = true
 
 // nonNegative says whether tensor t is ≥ 0 by construction: a ReLU's
 // output, or max or average pooling, a mean, a reshape or a concatenation of

@@ -136,3 +136,95 @@ func TestLRPShortFormsOnNonNegativeInputs(t *testing.T) {
 		}
 	}
 }
+
+// The rules' modified weights and biases (W⁺, W⁻, W + γW⁺, … with the
+// batch normalisation merged) are derived once, not computed at every run,
+// and follow replaced weights: on fmnist_resnet (batch norms, biases,
+// residual sums) with every kernel, batch-norm scale and bias replaced,
+// each composite's relevance equals the one computed at every run, whether
+// its backward graph was built before the weights were replaced or by the
+// first query under them; and no run computes a modified weight. (ε, the
+// first layer's rules and γ on a dense layer included.)
+func TestLRPDerivedWeightsFollowFedWeights(t *testing.T) {
+	fl, g := loadFlat(t, "fmnist_resnet")
+	vals := map[string]*tensor.Tensor{}
+	for _, w := range fl.Weights {
+		if !strings.Contains(w.Name, "/kernel") && !strings.Contains(w.Name, "/bias") && !strings.Contains(w.Name, "/gamma") &&
+			!strings.Contains(w.Name, "/beta") && !strings.Contains(w.Name, "/moving_variance") {
+			continue
+		}
+		v, err := fl.WeightValue(w.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = v.Clone()
+		for i := range v.Data {
+			v.Data[i] *= 1 + 0.5*float32(math.Sin(float64(i)))
+		}
+		vals[w.Name] = v
+	}
+	if len(vals) < 20 {
+		t.Fatalf("replaced %d weights", len(vals))
+	}
+	feed, err := fl.PrepareWeights(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := fl.WithWeights(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := tfgraph.LRPRule{Kind: "epsilon", Epsilon: 1e-6}
+	composites := []tfgraph.LRP{
+		{Name: "epsilon-plus", Conv: tfgraph.LRPRule{Kind: "zplus"}, Dense: eps, Stabilizer: 1e-6},
+		{Name: "epsilon-gamma-box", Conv: tfgraph.LRPRule{Kind: "gamma", Gamma: 0.25}, Dense: eps, Stabilizer: 1e-6,
+			First: &tfgraph.LRPRule{Kind: "zbox", Low: []float32{0}, High: []float32{1}}},
+		{Name: "epsilon-alpha2-beta1", Conv: tfgraph.LRPRule{Kind: "alpha-beta", Alpha: 2, Beta: 1}, Dense: eps, Stabilizer: 1e-6},
+		{Name: "epsilon-plus-flat", Conv: tfgraph.LRPRule{Kind: "zplus"}, Dense: eps, Stabilizer: 1e-6,
+			First: &tfgraph.LRPRule{Kind: "flat"}, FirstDense: true},
+		{Name: "wsquare", Conv: tfgraph.LRPRule{Kind: "wsquare"}, Dense: tfgraph.LRPRule{Kind: "gamma", Gamma: 0.5}, Stabilizer: 1e-6},
+	}
+	for _, c := range composites {
+		// every run: the modified weights computed in each run
+		tfgraph.SetLRPDerived(false)
+		perRun := c
+		perRun.Name += "/per-run"
+		want, err := view.Gradient(g.Inputs, g.Top, "", perRun.RuleSet())
+		tfgraph.SetLRPDerived(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// built under the frozen weights, then run under the replacements
+		frozen, err := fl.Gradient(g.Inputs, g.Top, "", c.RuleSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &tfgraph.Profile{}
+		got, err := view.Profiled(p).Gradient(g.Inputs, g.Top, "", c.RuleSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// built by the first query under the replacements
+		first := c
+		first.Name += "/first"
+		got2, err := view.Profiled(p).Gradient(g.Inputs, g.Top, "", first.RuleSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range []*tensor.Tensor{got, got2} {
+			if d, _ := tensor.MaxAbsDiff(r, want); d > 1e-5*want.MaxAbs() || want.MaxAbs() == 0 {
+				t.Errorf("%s (%d): derived weights under replaced weights differ from the per-run ones by %.3g (largest %.3g)", c.Name, i, d, want.MaxAbs())
+			}
+		}
+		if d, _ := tensor.MaxAbsDiff(frozen, want); d < 1e-2*want.MaxAbs() {
+			t.Errorf("%s: the replaced weights changed the relevance by only %.3g: the derived weights did not follow them", c.Name, d)
+		}
+		// Two runs: Relu and Minimum only on the first layer's input (x⁺
+		// and x⁻ of the general forms), no kernel flipped.
+		for _, o := range p.Ops() {
+			if o.Backward && (o.Type == "Transpose" || o.Type == "ReverseV2" || (o.Type == "Relu" || o.Type == "Minimum") && o.Nodes > 2) {
+				t.Errorf("%s: %d %s ops ran: the weights were modified in the runs", c.Name, o.Nodes, o.Type)
+			}
+		}
+	}
+}

@@ -543,10 +543,18 @@ func (b *Builder) flippedKernel(w tf.Output, k []int64) tf.Output {
 			return d
 		}
 	}
-	if k[0] > 1 || k[1] > 1 {
-		w = b.op1("ReverseV2", nil, w, b.constI32([]int32{0, 1}))
+	flip := func(w tf.Output) tf.Output {
+		if k[0] > 1 || k[1] > 1 {
+			w = b.op1("ReverseV2", nil, w, b.constI32([]int32{0, 1}))
+		}
+		return b.op1("Transpose", nil, w, b.constI32([]int32{0, 1, 3, 2}))
 	}
-	return b.op1("Transpose", nil, w, b.constI32([]int32{0, 1, 3, 2}))
+	if d := b.fl.bw.derived.byOut[w]; d != nil {
+		// A derived expression (an LRP rule's modified kernel): its flip
+		// is derived from the same weights.
+		return b.derivedExpr(d.key+"#flipswap", d.weights, func() Sym { return flip(d.expr) })
+	}
+	return flip(w)
 }
 
 // conv2DTransposedForward is the input signal of a stride-1, undilated NHWC
