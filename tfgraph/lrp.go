@@ -710,8 +710,9 @@ var lrpFast = true
 var lrpDerived = true
 
 // nonNegative says whether tensor t is ≥ 0 by construction: a ReLU's
-// output, or max or average pooling, a mean, a reshape or a concatenation of
-// such tensors.
+// output, or max or average pooling, a mean, a reshape, a zero padding
+// (Pad: ResNet50's pool1_pad before its max pool) or a concatenation of such
+// tensors.
 func (b *Builder) nonNegative(t string) bool {
 	for depth := 0; depth < 64; depth++ {
 		n := b.fl.nodes[nodeOf(t)]
@@ -721,7 +722,7 @@ func (b *Builder) nonNegative(t string) bool {
 		switch n.GetOp() {
 		case "Relu", "Relu6":
 			return true
-		case "MaxPool", "AvgPool", "Mean", "Max", "Reshape", "Identity", "Squeeze", "ExpandDims":
+		case "MaxPool", "AvgPool", "Mean", "Max", "Reshape", "Identity", "Squeeze", "ExpandDims", "Pad", "MirrorPad":
 			t = n.GetInput()[0]
 		case "ConcatV2":
 			ins := n.GetInput()
