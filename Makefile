@@ -22,7 +22,7 @@ UNITS_STAMP := savedmodels/edge/units/.built
 # savedmodels/build_small_applications.py's models (make small-applications)
 SMALL_APPS_STAMP := savedmodels/applications_small/.built
 
-.PHONY: parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
+.PHONY: bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
 
 .tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -153,6 +153,11 @@ parity-check: bench/torch/.venv/.done $(PARITY_WEIGHTS)
 ## parity-goldens: Zennit, Captum and pytorch-grad-cam maps of the PyTorch copies into savedmodels/<m>/golden/peers/ (with manifest.json)
 parity-goldens: parity-check
 	bench/torch/.venv/bin/python bench/torch/peer_goldens.py $(PARITY_MODELS)
+
+## bench-lrp: LRP speed side by side with Zennit 0.5.1 (issue 20): each composite (methods lrp and tfgraph's rule set alone) against the plain gradient and Zennit's composite on the exact PyTorch copies of fmnist_resnet and ResNet50 (random weights) at batch 1 and 8, same CPU and threads, LRP_REPS interleaved rounds (default 20), kernel shares from profiles; writes bench/LRP.md and bench/lrp_results.json (opt-in, not in make test: needs make parity-venv and the ResNet50 of make zoo-imagenet; about 45 minutes on 2 cores)
+LRP_REPS ?= 20
+bench-lrp: bench-worker bench/torch/.venv/.done bench/torch/weights/fmnist_resnet/weights.npz bench/torch/weights/resnet50/weights.npz
+	bench/torch/.venv/bin/python bench/torch/lrp_bench.py --reps $(LRP_REPS)
 
 savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py resnet50

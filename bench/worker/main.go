@@ -12,8 +12,12 @@
 // runs the method once to warm up (unless "warmup": false), then reps
 // times, and answers
 // {"ok": true, "times": [seconds…], "rss_peak_bytes": …, "map_shape": […]}.
-// "forward" times the logits alone. The option "layer" is the target layer
-// of CAM methods; the others are the method's own options. The peak RSS is
+// "forward" times the logits alone. "raw-gradient" times tfgraph's
+// Flat.Gradient of the top classes (found by an untimed forward) under the
+// plain rule set, or with the option "composite" under that LRP composite's
+// rule set (methods.LRP.RuleSet): the backward engine without a method
+// around it. The option "layer" is the target layer of CAM methods; the
+// others are the method's own options. The peak RSS is
 // the process's, reset before the warm-up (/proc/self/clear_refs).
 package main
 
@@ -30,7 +34,9 @@ import (
 
 	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -44,6 +50,10 @@ type request struct {
 	Profile bool `json:"profile"`
 	// Warmup false skips the untimed first call (default true).
 	Warmup *bool `json:"warmup"`
+	// Save, when set, writes the last call's raw map (per channel, before
+	// the channel reduction; the signal of "raw-gradient") to this .npy
+	// file.
+	Save string `json:"save"`
 }
 
 type reply struct {
@@ -54,6 +64,17 @@ type reply struct {
 	MapShape []int     `json:"map_shape,omitempty"`
 	Runs     int64     `json:"session_runs,omitempty"`
 	Profile  string    `json:"profile,omitempty"`
+	// ProfileOps is the profile by op type and direction: nodes and kernel
+	// seconds of the one profiled call, and its wall time.
+	ProfileOps  []profileOp `json:"profile_ops,omitempty"`
+	ProfileWall float64     `json:"profile_wall_seconds,omitempty"`
+}
+
+type profileOp struct {
+	Type     string  `json:"type"`
+	Backward bool    `json:"backward"`
+	Nodes    int     `json:"nodes"`
+	Kernel   float64 `json:"kernel_seconds"`
 }
 
 func main() {
@@ -115,7 +136,30 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 		opts[k] = v
 	}
 	var call func() ([]int, error)
-	if r.Method == "forward" {
+	var last *tensor.Tensor // the raw map of the last call
+	if r.Method == "raw-gradient" {
+		rules := tfgraph.Plain
+		if c, _ := opts["composite"].(string); c != "" {
+			rules = (&methods.LRP{Composite: c}).RuleSet()
+		}
+		logits, _ := fl.Logits()
+		res, err := fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return reply{}, err
+		}
+		classes := make([]int, x.Shape[0])
+		for i := range classes {
+			classes[i] = tensor.Argmax(res.Fetched[0].Slice(i, i+1).Data)
+		}
+		call = func() ([]int, error) {
+			g, err := fl.Gradient(x, classes, "", rules)
+			if err != nil {
+				return nil, err
+			}
+			last = g
+			return g.Shape, nil
+		}
+	} else if r.Method == "forward" {
 		logits, _ := fl.Logits()
 		call = func() ([]int, error) {
 			res, err := fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
@@ -133,6 +177,10 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 			res, err := m.Explain(ctx, fl, methods.Batch{X: x}, tg)
 			if err != nil {
 				return nil, err
+			}
+			last = res.Raw
+			if last == nil {
+				last = res.Map
 			}
 			return res.Map.Shape, nil
 		}
@@ -154,6 +202,11 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 		rep.Times = append(rep.Times, time.Since(t0).Seconds())
 	}
 	rep.MapShape = shape
+	if r.Save != "" && last != nil {
+		if err := reports.WriteNpy(r.Save, last); err != nil {
+			return reply{}, err
+		}
+	}
 	rep.Runs = (fl.Runs() - runs) / int64(len(rep.Times))
 	rep.RSSPeak = peak()
 	if r.Profile {
@@ -163,6 +216,11 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 			return reply{}, err
 		}
 		rep.Profile = p.String()
+		_, wall := p.Runs()
+		rep.ProfileWall = wall.Seconds()
+		for _, o := range p.Ops() {
+			rep.ProfileOps = append(rep.ProfileOps, profileOp{Type: o.Type, Backward: o.Backward, Nodes: o.Nodes, Kernel: o.Kernel.Seconds()})
+		}
 	}
 	return rep, nil
 }
