@@ -41,3 +41,7 @@ func (fl *Flat) DataInput(node string, i int) string { return canonical(fl.nodes
 // SetLRPDerived turns the LRP rules' derived weights on or off (off: the
 // modified weights are computed at every run).
 func SetLRPDerived(v bool) { lrpDerived = v }
+
+// SetLRPFuse turns the fused convolutions of the LRP rules' general forms
+// on or off.
+func SetLRPFuse(v bool) { lrpFuse = v }

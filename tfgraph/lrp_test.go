@@ -228,3 +228,43 @@ func TestLRPDerivedWeightsFollowFedWeights(t *testing.T) {
 		}
 	}
 }
+
+// The general forms' fused convolutions (the parts of the input
+// concatenated along the channels, the kernels stacked) give the relevance
+// of the separate convolutions, on inputs with negative values (x⁻ ≠ 0)
+// and with every layer in its general form.
+func TestLRPFusedGeneralForms(t *testing.T) {
+	for _, model := range []string{"fmnist_vgg", "fmnist_resnet"} {
+		fl, g := loadFlat(t, model)
+		x := g.Inputs.Clone()
+		for i := range x.Data {
+			x.Data[i] = 2*x.Data[i] - 1
+		}
+		eps := tfgraph.LRPRule{Kind: "epsilon", Epsilon: 1e-6}
+		for _, l := range []tfgraph.LRP{
+			{Conv: tfgraph.LRPRule{Kind: "zplus"}, Dense: eps},
+			{Conv: tfgraph.LRPRule{Kind: "alpha-beta", Alpha: 2, Beta: 1}, Dense: eps},
+			{Conv: tfgraph.LRPRule{Kind: "gamma", Gamma: 0.25}, Dense: eps},
+			{Conv: tfgraph.LRPRule{Kind: "gamma", Gamma: 0.25}, Dense: eps, First: &tfgraph.LRPRule{Kind: "zbox", Low: []float32{-1}, High: []float32{1}}},
+		} {
+			l.Stabilizer = 1e-6
+			rel := func(name string, fuse bool) *tensor.Tensor {
+				tfgraph.SetLRPFast(false)
+				tfgraph.SetLRPFuse(fuse)
+				defer tfgraph.SetLRPFast(true)
+				defer tfgraph.SetLRPFuse(true)
+				l := l
+				l.Name = name
+				r, err := fl.Gradient(x, g.Top, "", l.RuleSet())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			fused, separate := rel("fused", true), rel("separate", false)
+			if d, _ := tensor.MaxAbsDiff(fused, separate); d > 1e-4*separate.MaxAbs() || separate.MaxAbs() == 0 {
+				t.Errorf("%s %s first %v: fused convolutions differ by %.3g (largest %.3g)", model, l.Conv, l.First, d, separate.MaxAbs())
+			}
+		}
+	}
+}
