@@ -68,6 +68,7 @@ type reply struct {
 	// seconds of the one profiled call, and its wall time.
 	ProfileOps  []profileOp `json:"profile_ops,omitempty"`
 	ProfileWall float64     `json:"profile_wall_seconds,omitempty"`
+	ProfileRuns int         `json:"profile_runs,omitempty"`
 }
 
 type profileOp struct {
@@ -216,8 +217,8 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 			return reply{}, err
 		}
 		rep.Profile = p.String()
-		_, wall := p.Runs()
-		rep.ProfileWall = wall.Seconds()
+		runs, wall := p.Runs()
+		rep.ProfileWall, rep.ProfileRuns = wall.Seconds(), runs
 		for _, o := range p.Ops() {
 			rep.ProfileOps = append(rep.ProfileOps, profileOp{Type: o.Type, Backward: o.Backward, Nodes: o.Nodes, Kernel: o.Kernel.Seconds()})
 		}
