@@ -22,7 +22,7 @@ UNITS_STAMP := savedmodels/edge/units/.built
 # savedmodels/build_small_applications.py's models (make small-applications)
 SMALL_APPS_STAMP := savedmodels/applications_small/.built
 
-.PHONY: bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env
+.PHONY: bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env segment-goldens
 
 .tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -37,7 +37,7 @@ build: .tflib/env.mk
 	$(GO) build -o bin/saliency ./cmd/saliency
 
 # NOTF_PKGS are the packages that must not link TensorFlow.
-NOTF_PKGS := ./experiments/analysis ./experiments/runfolder ./experiments/metrics ./experiments/stats ./methods/catalog ./reports
+NOTF_PKGS := ./experiments/analysis ./experiments/runfolder ./experiments/metrics ./experiments/stats ./methods/catalog ./reports ./segment
 # NOCGO_PKGS link TensorFlow with cgo but also build without it: methods then
 # tests the methods on methodstest's pure-Go net (its TensorFlow tests are
 # tagged cgo).
@@ -158,6 +158,10 @@ parity-goldens: parity-check
 LRP_REPS ?= 20
 bench-lrp: bench-worker bench/torch/.venv/.done bench/torch/weights/fmnist_resnet/weights.npz bench/torch/weights/resnet50/weights.npz
 	bench/torch/.venv/bin/python bench/torch/lrp_bench.py --reps $(LRP_REPS)
+
+## segment-goldens: scikit-image 0.25.2's felzenszwalb, slic and quickshift labels of the zoo's sample images and three photographs into segment/testdata/ (with manifest.json; peer venv bench/.venv; opt-in, about 15 s); segment's TestSkimageGoldens reads them
+segment-goldens: bench/.venv/.done
+	bench/.venv/bin/python bench/segment_goldens.py
 
 savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py resnet50
