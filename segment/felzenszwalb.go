@@ -85,21 +85,20 @@ func Felzenszwalb(img []float32, h, w, c int, o FelzenszwalbOptions) (Labels, er
 
 	// Edges in skimage's order: right, down, down-right, up-right (a pixel
 	// of the lower row and the pixel up and to the right of it).
-	type edge struct{ a, b int32 }
-	n := 4*h*w - 3*(h+w) + 2
-	edges := make([]edge, 0, max(n, 0))
-	costs := make([]float64, 0, max(n, 0))
-	dist := func(p, q int) float64 {
+	type edge struct {
+		cost float64
+		i    int32 // position in skimage's order: equal costs keep it
+		a, b int32
+	}
+	n := max(4*h*w-3*(h+w)+2, 0)
+	edges := make([]edge, 0, n)
+	add := func(p, q int) {
 		s := 0.0
 		for ch := 0; ch < c; ch++ {
 			d := x[p*c+ch] - x[q*c+ch]
 			s += d * d
 		}
-		return math.Sqrt(s)
-	}
-	add := func(p, q int) {
-		edges = append(edges, edge{int32(p), int32(q)})
-		costs = append(costs, dist(p, q))
+		edges = append(edges, edge{math.Sqrt(s), int32(len(edges)), int32(p), int32(q)})
 	}
 	for y := 0; y < h; y++ {
 		for xx := 1; xx < w; xx++ {
@@ -121,18 +120,14 @@ func Felzenszwalb(img []float32, h, w, c int, o FelzenszwalbOptions) (Labels, er
 			add(y*w+xx, (y+1)*w+xx-1)
 		}
 	}
-	order := make([]int32, len(edges))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortStableFunc(order, func(i, j int32) int {
-		switch ci, cj := costs[i], costs[j]; {
-		case ci < cj:
+	slices.SortFunc(edges, func(e, f edge) int {
+		switch {
+		case e.cost < f.cost:
 			return -1
-		case ci > cj:
+		case e.cost > f.cost:
 			return 1
 		}
-		return 0
+		return int(e.i - f.i)
 	})
 
 	f := newForest(h * w)
@@ -141,22 +136,22 @@ func Felzenszwalb(img []float32, h, w, c int, o FelzenszwalbOptions) (Labels, er
 		size[i] = 1
 	}
 	cint := make([]float64, h*w)
-	for _, e := range order {
-		s0, s1 := f.root(int(edges[e].a)), f.root(int(edges[e].b))
+	for _, e := range edges {
+		s0, s1 := f.root(int(e.a)), f.root(int(e.b))
 		if s0 == s1 {
 			continue
 		}
 		in0 := float64(float32(cint[s0] + scale/float64(size[s0])))
 		in1 := float64(float32(cint[s1] + scale/float64(size[s1])))
-		if costs[e] < min(in0, in1) {
+		if e.cost < min(in0, in1) {
 			f.join(s0, s1)
 			r := f.root(s0)
 			size[r] = size[s0] + size[s1]
-			cint[r] = costs[e]
+			cint[r] = e.cost
 		}
 	}
-	for _, e := range order {
-		s0, s1 := f.root(int(edges[e].a)), f.root(int(edges[e].b))
+	for _, e := range edges {
+		s0, s1 := f.root(int(e.a)), f.root(int(e.b))
 		if s0 == s1 {
 			continue
 		}
@@ -186,8 +181,11 @@ func newForest(n int) forest {
 	return f
 }
 
+// root finds the root of n, halving the path on the way: roots, and so
+// every join, are those of skimage's find_root, which does not compress.
 func (f forest) root(n int) int {
 	for f[n] < n {
+		f[n] = f[f[n]]
 		n = f[n]
 	}
 	return n
