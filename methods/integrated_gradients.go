@@ -41,8 +41,10 @@ type IntegratedGradients struct {
 	// Seed selects the uniform baseline.
 	Seed uint64 `yaml:"seed"`
 	// Rule is the quadrature: gauss-legendre (default), riemann-right (the
-	// paper's formula), riemann-left (the paper's code), riemann-middle or
-	// trapezoid.
+	// paper's formula), riemann-left (the paper's code), riemann-middle,
+	// trapezoid, or linspace (PAIR saliency 0.2.1's: the m points
+	// numpy.linspace(0, 1, m), both ends included, each weighted 1/m, so
+	// the weights sum to 1 over m−1 intervals; XRAI's IG there).
 	Rule string `yaml:"rule"`
 	// Reduce is the channel reduction of the map (default sum).
 	Reduce tensor.Reduction `yaml:"reduce"`
@@ -68,7 +70,7 @@ const MaxSteps = 10000
 
 var (
 	igBaselines = []string{"black", "white", "zeros", "uniform", "blurred"}
-	igRules     = []string{"gauss-legendre", "riemann-right", "riemann-left", "riemann-middle", "trapezoid"}
+	igRules     = []string{"gauss-legendre", "riemann-right", "riemann-left", "riemann-middle", "trapezoid", "linspace"}
 )
 
 // Validate checks the options.
@@ -121,6 +123,14 @@ func (ig *IntegratedGradients) alphas() ([]float32, []float32) {
 				wk /= 2
 			}
 			a, w = append(a, float32(k)/float32(m)), append(w, wk)
+		}
+	case "linspace":
+		for k := 0; k < m; k++ {
+			ak := float32(0)
+			if m > 1 {
+				ak = float32(float64(k) / float64(m-1))
+			}
+			a, w = append(a, ak), append(w, 1/float32(m))
 		}
 	default:
 		return gaussLegendre(m)
