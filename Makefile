@@ -22,7 +22,7 @@ UNITS_STAMP := savedmodels/edge/units/.built
 # savedmodels/build_small_applications.py's models (make small-applications)
 SMALL_APPS_STAMP := savedmodels/applications_small/.built
 
-.PHONY: bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env segment-goldens
+.PHONY: bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env segment-goldens xrai-goldens
 
 .tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -162,6 +162,10 @@ bench-lrp: bench-worker bench/torch/.venv/.done bench/torch/weights/fmnist_resne
 ## segment-goldens: scikit-image 0.25.2's felzenszwalb, slic and quickshift labels of the zoo's sample images and three photographs into segment/testdata/ (with manifest.json; peer venv bench/.venv; opt-in, about 15 s); segment's TestSkimageGoldens reads them
 segment-goldens: bench/.venv/.done
 	bench/.venv/bin/python bench/segment_goldens.py
+
+## xrai-goldens: PAIR saliency 0.2.1's XRAI on tf_keras copies of fmnist_vgg, fmnist_resnet and fmnist_gap (8 golden inputs: maps full and fast, the IG attribution, the segmentations) into savedmodels/<m>/golden/peers/pair_xrai*.npy with pair_xrai.json (peer venv bench/.venv; opt-in, about 2 minutes); methods' TestXRAIPeerParity reads them
+xrai-goldens: bench/.venv/.done
+	bench/.venv/bin/python bench/xrai_goldens.py
 
 savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py resnet50

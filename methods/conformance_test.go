@@ -26,6 +26,7 @@ var cheap = map[string]map[string]any{
 	"class-model":           {"steps": 10},
 	"feature-visualization": {"steps": 10, "restarts": 2, "restart_steps": 3},
 	"occlusion":             {"patch": 7, "stride": 7},
+	"xrai":                  {"steps": 8, "scales": []any{100, 500}},
 }
 
 // strictRules are the methods whose rule sets refuse a transformer's
@@ -290,6 +291,11 @@ func TestBadOptionsAndInputs(t *testing.T) {
 		{"attention-rollout", map[string]any{"heads": "median"}, `heads "median": want mean, max or min`},
 		{"attention-rollout", map[string]any{"residual": 1.5}, "residual 1.5 is outside [0,1]"},
 		{"attention-rollout", map[string]any{"discard": 1}, "discard 1 is outside [0,1)"},
+		{"xrai", map[string]any{"algorithm": "slow"}, `unknown algorithm "slow"`},
+		{"xrai", map[string]any{"baselines": "grey"}, `unknown baselines "grey"`},
+		{"xrai", map[string]any{"scales": []any{100, -1}}, "scale 1 must be a finite number > 0"},
+		{"xrai", map[string]any{"segment_size": 100, "no_resize": true}, "segment_size and no_resize exclude each other"},
+		{"xrai", map[string]any{"area_threshold": 1.5}, "area_threshold must be in (0, 1]"},
 	}
 	for _, c := range bad {
 		if _, err := methods.New(c.method, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {

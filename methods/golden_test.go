@@ -157,6 +157,9 @@ func TestGoldenMethods(t *testing.T) {
 		if peerOracle[name] {
 			continue // TestPeerParity: Zennit's and Captum's maps on PyTorch copies
 		}
+		if pairOracle[name] {
+			continue // PAIR saliency's maps on tf_keras copies (TestXRAIPeerParity)
+		}
 		if len(covered[name]) < 2 {
 			t.Errorf("method %s matched goldens on %d zoo models %v; want at least 2", name, len(covered[name]), covered[name])
 		}

@@ -1,0 +1,106 @@
+package methods
+
+import (
+	"math"
+	"testing"
+)
+
+// masksOf builds bitmasks of h·w pixels from 0/1 rows.
+func masksOf(h, w int, rows ...[]int) []bitmask {
+	var out []bitmask
+	for _, r := range rows {
+		m := newBitmask(h * w)
+		for p, v := range r {
+			if v != 0 {
+				m.set(p)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// The merging on a 2×4 image with known answers: a left half of density 1,
+// the whole image of density 0.75 and a right column of density 0.5; the
+// full algorithm adds the left half, then the right half at its density
+// (0.5: the whole image's new pixels), and drops the column, which adds
+// nothing new; fast ranks the segments once, to the same result here.
+func TestXRAIMergeKnownAnswer(t *testing.T) {
+	attr := []float32{1, 1, 0.5, 0.5, 1, 1, 0.5, 0.5}
+	masks := masksOf(2, 4,
+		[]int{0, 0, 0, 1, 0, 0, 0, 1}, // right column
+		[]int{1, 1, 0, 0, 1, 1, 0, 0}, // left half
+		[]int{1, 1, 1, 1, 1, 1, 1, 1}, // everything
+	)
+	want := []float64{1, 1, 0.5, 0.5, 1, 1, 0.5, 0.5}
+	for name, got := range map[string][]float64{"full": xraiFull(attr, masks, 1, 1), "fast": xraiFast(attr, masks, 1)} {
+		for p := range want {
+			if got[p] != want[p] {
+				t.Errorf("%s: %v, want %v", name, got, want)
+				break
+			}
+		}
+	}
+	// A segment too small to add and pixels no segment covers: those share
+	// their mean attribution.
+	attr = []float32{4, 2, 0, 0, 1, 3, 0, 0}
+	masks = masksOf(2, 4, []int{1, 1, 0, 0, 1, 1, 0, 0}, []int{0, 0, 1, 0, 0, 0, 0, 0})
+	got := xraiFull(attr, masks, 1, 2)
+	want = []float64{2.5, 2.5, 0, 0, 2.5, 2.5, 0, 0}
+	for p := range want {
+		if got[p] != want[p] {
+			t.Fatalf("small segment: %v, want %v", got, want)
+		}
+	}
+	// The area threshold stops after the first segment that passes it.
+	attr = []float32{1, 1, 3, 3, 1, 1, 3, 3}
+	masks = masksOf(2, 4, []int{1, 1, 0, 0, 1, 1, 0, 0}, []int{0, 0, 1, 1, 0, 0, 1, 1})
+	got = xraiFull(attr, masks, 0.25, 1)
+	want = []float64{1, 1, 3, 3, 1, 1, 3, 3} // the rest, left, gets its own mean 1
+	for p := range want {
+		if got[p] != want[p] {
+			t.Fatalf("area threshold: %v, want %v", got, want)
+		}
+	}
+}
+
+// dilate with disk(r): the pixels within distance r of a mask pixel.
+func TestXRAIDilateDisk(t *testing.T) {
+	for r, want := range map[int]int{1: 5, 2: 13, 3: 29, 5: 81} {
+		m := newBitmask(21 * 21)
+		m.set(10*21 + 10)
+		if got := dilate(m, 21, 21, r).diffCount(newBitmask(21 * 21)); got != want {
+			t.Errorf("disk(%d): %d pixels, want %d", r, got, want)
+		}
+	}
+	m := newBitmask(5 * 5)
+	m.set(0) // a corner: the disk clipped by the border
+	if got := dilate(m, 5, 5, 2).diffCount(newBitmask(25)); got != 6 {
+		t.Errorf("corner disk(2): %d pixels, want 6", got)
+	}
+}
+
+// pairwiseSum32 is numpy's float32 summation: exact on integers, and close to
+// the float64 sum on many values (its error grows like log n).
+func TestPairwiseSum32(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 9, 127, 128, 129, 1000, 4099} {
+		a := make([]float32, n)
+		var want float64
+		for i := range a {
+			a[i] = float32(math.Sin(float64(i))) * 3
+			want += float64(a[i])
+		}
+		got := float64(pairwiseSum32(a))
+		if math.Abs(got-want) > 1e-6*float64(n) {
+			t.Errorf("n=%d: %v, float64 sum %v", n, got, want)
+		}
+	}
+	// numpy.float32 values: np.arange(1000, dtype=np.float32).sum() == 499500
+	a := make([]float32, 1000)
+	for i := range a {
+		a[i] = float32(i)
+	}
+	if s := pairwiseSum32(a); s != 499500 {
+		t.Errorf("sum 0..999 = %v", s)
+	}
+}
