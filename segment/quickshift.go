@@ -2,7 +2,6 @@ package segment
 
 import (
 	"math"
-	"math/rand/v2"
 )
 
 // QuickshiftOptions are the parameters of Quickshift; the zero value is
@@ -25,14 +24,13 @@ type QuickshiftOptions struct {
 	// converted to CIE Lab (skimage's convert2lab=True). Grayscale images
 	// are used as they are (skimage refuses convert2lab for them).
 	NoLab bool `yaml:"no_lab"`
-	// Seed draws the tie-breaking noise added to the densities (normal,
-	// standard deviation 1e-5), from a PCG generator: skimage draws it from
-	// numpy's default_rng(42), which this package does not reproduce; feed
-	// Noise to reproduce skimage exactly.
-	Seed uint64 `yaml:"seed"`
+	// Seed is the seed of the tie-breaking noise added to the densities
+	// (normal, standard deviation 1e-5), drawn as
+	// numpy.random.default_rng(Seed).normal(scale=1e-5, size=(h, w)) is
+	// (default 42, skimage's rng=42), so the labels are skimage's.
+	Seed *uint64 `yaml:"seed"`
 	// Noise, when set, is the tie-breaking noise itself (h·w values,
-	// row-major), e.g. numpy.random.default_rng(42).normal(scale=1e-5,
-	// size=(h, w)).
+	// row-major), overriding Seed.
 	Noise []float64 `yaml:"-"`
 }
 
@@ -45,8 +43,9 @@ const (
 	// (6·KernelSize)² per pixel.
 	MaxQuickshiftKernelSize = 50
 	// QuickshiftNoiseScale is the standard deviation of the tie-breaking
-	// noise.
-	QuickshiftNoiseScale = 0.00001
+	// noise, DefaultQuickshiftSeed its default seed.
+	QuickshiftNoiseScale  = 0.00001
+	DefaultQuickshiftSeed = 42
 )
 
 func (o QuickshiftOptions) withDefaults() QuickshiftOptions {
@@ -113,10 +112,11 @@ func Quickshift(img []float32, h, w, c int, o QuickshiftOptions) (Labels, error)
 	if o.Noise != nil {
 		copy(dens, o.Noise)
 	} else {
-		r := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
-		for i := range dens {
-			dens[i] = r.NormFloat64() * QuickshiftNoiseScale
+		seed := uint64(DefaultQuickshiftSeed)
+		if o.Seed != nil {
+			seed = *o.Seed
 		}
+		copy(dens, numpyNormal(seed, h*w, QuickshiftNoiseScale))
 	}
 	inv := -0.5 / (o.KernelSize * o.KernelSize)
 	kw := int(math.Ceil(3 * o.KernelSize))
