@@ -3,21 +3,52 @@ package segment
 import "math"
 
 // gaussianKernel is scipy.ndimage's Gaussian of standard deviation sigma
-// truncated at 4 σ: radius ⌊4σ + 0.5⌋, weights exp(−x²/2σ²) normalised to
-// sum 1.
+// truncated at 4 σ: radius ⌊4σ + 0.5⌋, weights exp((−0.5/σ²)·x²) divided by
+// their (numpy pairwise) sum.
 func gaussianKernel(sigma float64) []float64 {
 	r := int(4*sigma + 0.5)
 	k := make([]float64, 2*r+1)
-	s := 0.0
+	c := -0.5 / (sigma * sigma)
 	for i := range k {
 		x := float64(i - r)
-		k[i] = math.Exp(-0.5 / (sigma * sigma) * x * x)
-		s += k[i]
+		k[i] = math.Exp(c * (x * x))
 	}
+	s := pairwiseSum64(k)
 	for i := range k {
 		k[i] /= s
 	}
 	return k
+}
+
+// pairwiseSum64 sums as numpy's pairwise summation does (blocks of 128 with
+// eight accumulators, halves above).
+func pairwiseSum64(a []float64) float64 {
+	n := len(a)
+	switch {
+	case n < 8:
+		s := 0.0
+		for _, v := range a {
+			s += v
+		}
+		return s
+	case n <= 128:
+		var r [8]float64
+		copy(r[:], a[:8])
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			for j := range r {
+				r[j] += a[i+j]
+			}
+		}
+		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			s += a[i]
+		}
+		return s
+	}
+	n2 := n / 2
+	n2 -= n2 % 8
+	return pairwiseSum64(a[:n2]) + pairwiseSum64(a[n2:])
 }
 
 // reflect maps index i into 0..n-1 as scipy.ndimage's mode "reflect"
@@ -49,7 +80,7 @@ func gaussianSpatial(x []float64, h, w, c int, sigma float64) {
 
 // gaussianAxis correlates the HWC image x in place with the symmetric kernel
 // k along axis 0 (y) or 1 (x), borders reflected or (zero) zero, as
-// scipy.ndimage.correlate1d sums: centre first, then pairs.
+// scipy.ndimage.correlate1d sums.
 func gaussianAxis(x []float64, h, w, c, axis int, k []float64, zero bool) {
 	r := len(k) / 2
 	line := make([]float64, max(h, w)+2*r)
@@ -66,9 +97,11 @@ func gaussianAxis(x []float64, h, w, c, axis int, k []float64, zero bool) {
 			}
 		}
 		for i := 0; i < n; i++ {
+			// scipy's NI_Correlate1D for a symmetric kernel: the centre,
+			// then the pairs from the outermost in.
 			s := line[i+r] * k[r]
-			for j := 1; j <= r; j++ {
-				s += (line[i+r+j] + line[i+r-j]) * k[r+j]
+			for j := r; j >= 1; j-- {
+				s += (line[i+r-j] + line[i+r+j]) * k[r-j]
 			}
 			out[i] = s
 		}
