@@ -230,7 +230,7 @@ func (x *XRAI) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, 
 			}
 		} else {
 			var err error
-			if segs, err = x.segment(b.X.Item(i).Data, h, w, c); err != nil {
+			if segs, err = x.segmentations(b.X.Item(i).Data, h, w, c); err != nil {
 				return nil, fmt.Errorf("methods: %s: image %d: %w", name, i, err)
 			}
 		}
@@ -324,12 +324,20 @@ func channelMax(a *tensor.Tensor) *tensor.Tensor {
 	return out
 }
 
-// segment is PAIR's _get_segments_felzenszwalb before the masks: the image
-// scaled to ValueRange by its minimum and maximum (in float32, as numpy
-// computes on a float32 image; a constant image becomes the range's low
-// end, where PAIR divides by zero), resized, segmented at each scale and the
-// segments resized back.
-func (x *XRAI) segment(img []float32, h, w, c int) ([]segment.Labels, error) {
+// Segmentations are the segmentations XRAI merges its regions from, for
+// one image [H,W,C] in model units, before the dilation: PAIR's
+// _get_segments_felzenszwalb, the image scaled to ValueRange by its minimum
+// and maximum (in float32, as numpy computes on a float32 image; a constant
+// image becomes the range's low end, where PAIR divides by zero), resized to
+// SegmentSize, segmented at each scale, and the segments resized back.
+func (x *XRAI) Segmentations(img []float32, h, w, c int) ([]segment.Labels, error) {
+	if err := x.Validate(); err != nil {
+		return nil, err
+	}
+	return x.segmentations(img, h, w, c)
+}
+
+func (x *XRAI) segmentations(img []float32, h, w, c int) ([]segment.Labels, error) {
 	r0, r1 := float32(-1), float32(1)
 	if x.ValueRange != nil {
 		r0, r1 = float32(x.ValueRange[0]), float32(x.ValueRange[1])

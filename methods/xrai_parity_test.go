@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"codeberg.org/sbinet/npyio"
@@ -135,6 +136,24 @@ func TestXRAIPeerParity(t *testing.T) {
 				}
 				compareXRAI(t, "merging alone, "+algo, got.Map, want)
 			}
+			// The segmentations equal PAIR's label for label.
+			same := 0
+			for i, want := range p.segments {
+				h, w, c := g.Inputs.Shape[1], g.Inputs.Shape[2], g.Inputs.Shape[3]
+				got, err := (&methods.XRAI{}).Segmentations(g.Inputs.Item(i).Data, h, w, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j := range want {
+					if slices.Equal(got[j].Label, want[j].Label) {
+						same++
+						continue
+					}
+					ari, _ := segment.AdjustedRand(got[j], want[j])
+					t.Errorf("image %d, scale %d: segmentation differs from PAIR's (adjusted Rand index %.5f)", i, j, ari)
+				}
+			}
+			t.Logf("segmentations: %d of %d equal to PAIR's", same, len(p.segments)*len(p.segments[0]))
 			x := &methods.XRAI{Rule: "linspace", Baselines: "min-max"}
 			got, err := x.Explain(ctx, fl, b, target)
 			if err != nil {
