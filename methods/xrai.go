@@ -13,8 +13,8 @@ import (
 )
 
 // XRAI is the region attribution of Kapishnikov et al. (2019) as PAIR
-// saliency 0.2.1 computes it: Integrated Gradients from a black and a white
-// baseline, averaged, reduced over the channels by their maximum; the image
+// saliency 0.2.1 (the authors' code) computes it, with its defaults:
+// Integrated Gradients from a dark and a bright baseline, averaged, reduced over the channels by their maximum; the image
 // over-segmented by Felzenszwalb's algorithm at several scales (the image
 // scaled to ValueRange by its own minimum and maximum and resized to
 // SegmentSize×SegmentSize for the segmentation, the segments mapped back,
@@ -28,9 +28,12 @@ import (
 // averaged IG attribution [N,H,W,C]. Algorithm fast ranks the segments once
 // by their own density instead of at every step.
 //
-// PAIR takes the baselines as the image's own minimum and maximum value
-// (Baselines min-max); the paper says black and white, the default here. PAIR's
-// IG is the linspace rule (Rule), 100 steps. Maps.Info reports, per image,
+// The paper says black and white baselines; PAIR (and the default here)
+// takes constant images of the image's own minimum and maximum value, the
+// same on an image that reaches black and white (Baselines black-white takes
+// the model's black and white inputs). PAIR's IG sums 100 points of
+// numpy.linspace(0, 1, 100) divided by 100 (Rule linspace, the default here;
+// gauss-legendre integrates more accurately). Maps.Info reports, per image,
 // "forward-passes" and "backward-passes" (IG's path points of both baselines
 // and the forward passes of the images and baselines) and "segments", the
 // number of segment masks merged from.
@@ -38,12 +41,13 @@ type XRAI struct {
 	// Steps is the number of IG path points per baseline (default 100,
 	// PAIR's).
 	Steps int `yaml:"steps"`
-	// Rule is IG's quadrature (default gauss-legendre; linspace is PAIR's
-	// sum, see IntegratedGradients.Rule).
+	// Rule is IG's quadrature (default linspace, PAIR's sum; see
+	// IntegratedGradients.Rule).
 	Rule string `yaml:"rule"`
-	// Baselines are IG's two baselines: black-white (default: the model's
-	// black and white inputs, the paper's) or min-max (PAIR: constant images
-	// of the image's smallest and largest value over all channels).
+	// Baselines are IG's two baselines: min-max (default, PAIR's: constant
+	// images of the image's smallest and largest value over all channels)
+	// or black-white (the model's black and white inputs, the paper's
+	// words).
 	Baselines string `yaml:"baselines"`
 	// Scales are Felzenszwalb's scales (default 50, 100, 150, 250, 500,
 	// 1200, PAIR's).
@@ -110,7 +114,7 @@ const (
 var DefaultXRAIScales = []float64{50, 100, 150, 250, 500, 1200}
 
 var (
-	xraiBaselines  = []string{"black-white", "min-max"}
+	xraiBaselines  = []string{"min-max", "black-white"}
 	xraiAlgorithms = []string{"full", "fast"}
 )
 
@@ -159,7 +163,7 @@ func (x *XRAI) Validate() error {
 
 // ig is the Integrated Gradients XRAI runs.
 func (x *XRAI) ig() *IntegratedGradients {
-	return &IntegratedGradients{Steps: cmp.Or(x.Steps, DefaultXRAISteps), Rule: x.Rule, Chunking: x.Chunking}
+	return &IntegratedGradients{Steps: cmp.Or(x.Steps, DefaultXRAISteps), Rule: cmp.Or(x.Rule, "linspace"), Chunking: x.Chunking}
 }
 
 // Explain computes the maps.
@@ -281,7 +285,7 @@ func (x *XRAI) integratedGradients(ctx context.Context, m Model, b Batch, t Targ
 		}
 		b0, b1 := base.Data[i*per:(i+1)*per], base.Data[(n+i)*per:(n+i+1)*per]
 		for q := range b0 {
-			if x.Baselines == "min-max" {
+			if x.Baselines != "black-white" {
 				b0[q], b1[q] = lo, hi
 			} else {
 				b0[q], b1[q] = black[q%c], white[q%c]

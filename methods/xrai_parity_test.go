@@ -114,8 +114,7 @@ func compareXRAI(t *testing.T, what string, got, want *tensor.Tensor) {
 // images: the merging alone (PAIR's attribution and segmentations fed, the
 // dilation done here), full and fast, and end to end (IG on both baselines,
 // the segmentation and the merging computed here, PAIR's on its tf_keras
-// copy of the model) with PAIR's IG sum (rule linspace) and baselines
-// (min-max).
+// copy of the model) with the default options, PAIR's.
 func TestXRAIPeerParity(t *testing.T) {
 	ctx := context.Background()
 	for _, model := range peerModels {
@@ -154,7 +153,7 @@ func TestXRAIPeerParity(t *testing.T) {
 				}
 			}
 			t.Logf("segmentations: %d of %d equal to PAIR's", same, len(p.segments)*len(p.segments[0]))
-			x := &methods.XRAI{Rule: "linspace", Baselines: "min-max"}
+			x := &methods.XRAI{} // PAIR's defaults
 			got, err := x.Explain(ctx, fl, b, target)
 			if err != nil {
 				t.Fatal(err)
