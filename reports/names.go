@@ -56,6 +56,9 @@ var MethodNames = map[string]string{
 	"class-model":           "Class model",
 	"feature-visualization": "Feature visualization",
 
+	// Path and black-box methods (Kapishnikov et al. 2019).
+	"xrai": "XRAI",
+
 	// Reference maps and orders that tests compare methods with.
 	"random":        "Random map",
 	"random-map":    "Random map",
