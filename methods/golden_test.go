@@ -158,7 +158,7 @@ func TestGoldenMethods(t *testing.T) {
 			continue // TestPeerParity: Zennit's and Captum's maps on PyTorch copies
 		}
 		if pairOracle[name] {
-			continue // PAIR saliency's maps on tf_keras copies (TestXRAIPeerParity)
+			continue // PAIR saliency's maps (TestPAIRParity, TestXRAIPeerParity)
 		}
 		if len(covered[name]) < 2 {
 			t.Errorf("method %s matched goldens on %d zoo models %v; want at least 2", name, len(covered[name]), covered[name])
@@ -239,4 +239,9 @@ func similarity(t *testing.T, got *tensor.Tensor, path string) (pearson, most, b
 
 // peerOracle are the methods whose oracle is a peer library run on PyTorch
 // copies of the zoo models (TestPeerParity) instead of golden_methods.py.
-var peerOracle = map[string]bool{"lrp": true, "deeplift": true, "deepshap": true}
+var peerOracle = map[string]bool{"lrp": true, "deeplift": true, "deepshap": true, "expected-gradients": true, "gradient-shap": true}
+
+// pairOracle are the methods whose oracle is PAIR saliency 0.2.1: run on
+// the SavedModels themselves (TestPAIRParity) or on tf_keras copies of the
+// zoo models (TestXRAIPeerParity).
+var pairOracle = map[string]bool{"guided-ig": true, "blur-ig": true, "xrai": true}

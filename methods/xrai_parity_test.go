@@ -18,10 +18,6 @@ import (
 	"github.com/saliencykit/saliency/tensor"
 )
 
-// pairOracle are the methods whose oracle is PAIR saliency 0.2.1 run on
-// tf_keras copies of the zoo models (TestGoldens leaves them out).
-var pairOracle = map[string]bool{"xrai": true}
-
 // pairXRAI are the PAIR saliency 0.2.1 XRAI goldens of a zoo model
 // (bench/xrai_goldens.py, make xrai-goldens).
 type pairXRAI struct {

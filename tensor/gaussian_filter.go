@@ -112,7 +112,12 @@ func filterLine(img []float32, off, stride, n int, k []float64, mode FilterMode,
 	}
 	for i := 0; i < n; i++ {
 		s := line[i] * k[r]
-		for j := r; j >= 1; j-- {
+		top := r
+		if mode == FilterConstant {
+			// Terms with both ends beyond the border add exactly 0.
+			top = min(r, max(i, n-1-i))
+		}
+		for j := top; j >= 1; j-- {
 			s += (at(i-j) + at(i+j)) * k[r+j]
 		}
 		img[off+i*stride] = float32(s)
