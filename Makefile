@@ -154,6 +154,14 @@ parity-check: bench/torch/.venv/.done $(PARITY_WEIGHTS)
 parity-goldens: parity-check
 	bench/torch/.venv/bin/python bench/torch/peer_goldens.py $(PARITY_MODELS)
 
+## pair-goldens: PAIR saliency 0.2.1's Guided IG and Blur IG of the zoo SavedModels into savedmodels/<m>/golden/peers/pair_*.npy with pair_manifest.json (issue 21; bench/.venv; opt-in, about 2 minutes)
+pair-goldens: bench/.venv/.done
+	bench/.venv/bin/python bench/pair_goldens.py $(PARITY_MODELS)
+
+## gradshap-goldens: Captum 0.9.0's GradientShap on the PyTorch copies with the draws it made exported, into savedmodels/<m>/golden/peers/captum_gradientshap*.npy with captum_gradshap_manifest.json (issue 21; opt-in, about a minute)
+gradshap-goldens: parity-check
+	bench/torch/.venv/bin/python bench/torch/gradshap_goldens.py $(PARITY_MODELS)
+
 ## bench-lrp: LRP speed side by side with Zennit 0.5.1 (issue 20): each composite (methods lrp and tfgraph's rule set alone) against the plain gradient and Zennit's composite on the exact PyTorch copies of fmnist_resnet and ResNet50 (random weights) at batch 1 and 8, same CPU and threads, LRP_REPS interleaved rounds (default 20), kernel shares from profiles; writes bench/LRP.md and bench/lrp_results.json (opt-in, not in make test: needs make parity-venv and the ResNet50 of make zoo-imagenet; about 45 minutes on 2 cores)
 LRP_REPS ?= 20
 bench-lrp: bench-worker bench/torch/.venv/.done bench/torch/weights/fmnist_resnet/weights.npz bench/torch/weights/resnet50/weights.npz

@@ -27,6 +27,10 @@ var cheap = map[string]map[string]any{
 	"feature-visualization": {"steps": 10, "restarts": 2, "restart_steps": 3},
 	"occlusion":             {"patch": 7, "stride": 7},
 	"xrai":                  {"steps": 8, "scales": []any{100, 500}},
+	"guided-ig":             {"steps": 8},
+	"blur-ig":               {"steps": 8},
+	"expected-gradients":    {"samples": 4},
+	"gradient-shap":         {"samples": 4},
 }
 
 // strictRules are the methods whose rule sets refuse a transformer's
@@ -137,6 +141,9 @@ func TestConformance(t *testing.T) {
 					}
 					if d, ok := m.(*methods.DeepSHAP); ok {
 						d.BaselineImages = g.Inputs.Slice(4, 8) // references of the model's input size
+					}
+					if e, ok := m.(*methods.ExpectedGradients); ok {
+						e.BaselineImages = g.Inputs.Slice(4, 8)
 					}
 					b := methods.Batch{X: g.Inputs}
 					got, err := m.Explain(ctx, fl, b, methods.Target{})

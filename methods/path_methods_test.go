@@ -4,10 +4,15 @@ package methods_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 )
 
@@ -79,5 +84,56 @@ func TestBlurIGCompleteness(t *testing.T) {
 	}
 	if !(worst[1] <= 0.02 && worst[1] < worst[0]/5) {
 		t.Errorf("completeness error %.3g at 100 steps, %.3g at 1000", worst[0], worst[1])
+	}
+}
+
+// Without fed randomness, Expected Gradients' mean over its own draws
+// converges to Captum's GradientShap over Captum's own 400 draws
+// (captum_gradientshap_400.npy, bench/torch/gradshap_goldens.py): the
+// Pearson correlation of the two maps grows with the toolkit's samples,
+// 25 to 400. Both are Monte Carlo means (their difference shrinks as
+// 1/√n on each side), so the bound is loose: the mean over 8 images at 400
+// samples ≥ 0.95 on every model, and above its value at 25.
+func TestExpectedGradientsConvergence(t *testing.T) {
+	counts := []int{25, 50, 100, 200, 400}
+	for _, model := range peerModels {
+		fl, g := loadZoo(t, model)
+		want, err := savedmodels.ReadNpy(filepath.Join(zooDir(model), "golden", "peers", "captum_gradientshap_400.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var classes []int
+		raw, err := os.ReadFile(filepath.Join(zooDir(model), "golden", "peers", "captum_gradshap_manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var man struct{ Classes []int }
+		if err := json.Unmarshal(raw, &man); err != nil {
+			t.Fatal(err)
+		}
+		classes = man.Classes
+		means := make([]float64, len(counts))
+		line := ""
+		for k, n := range counts {
+			m, err := methods.New("expected-gradients", map[string]any{"baselines": "../savedmodels/samples/fmnist_background_16.npy", "samples": n, "seed": 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, methods.Target{Classes: classes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lo := 1.0
+			for i := range classes {
+				r := tensor.Pearson(got.Raw.Item(i).Data, want.Item(i).Data)
+				means[k] += r / float64(len(classes))
+				lo = min(lo, r)
+			}
+			line += fmt.Sprintf(" %d: %.4f (min %.4f);", n, means[k], lo)
+		}
+		t.Logf("%s: Pearson with Captum's 400-sample mean, by samples:%s", model, line)
+		if last := means[len(means)-1]; !(last >= 0.95 && last > means[0]) {
+			t.Errorf("%s: mean Pearson %.4f at 400 samples, %.4f at 25", model, last, means[0])
+		}
 	}
 }

@@ -21,8 +21,9 @@ var generative = []string{"class-model", "feature-visualization"}
 func Generative(name string) bool { return slices.Contains(generative, name) }
 
 // needsInput are the methods that cannot run on their defaults: they need a
-// file the user gives (DeepSHAP's reference images).
-var needsInput = map[string]string{"deepshap": "baselines"}
+// file the user gives (the reference images of DeepSHAP and Expected
+// Gradients).
+var needsInput = map[string]string{"deepshap": "baselines", "expected-gradients": "baselines", "gradient-shap": "baselines"}
 
 // NeedsInput returns the option a method cannot run without ("baselines"
 // for deepshap), or "": a command that runs every method by default leaves
