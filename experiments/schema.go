@@ -653,7 +653,9 @@ func (v *validator) method(n *yaml.Node) MethodSpec {
 
 // fileOptions are the method options that name a file: relative to the
 // experiment file, like model paths.
-var fileOptions = map[string][]string{"deepshap": {"baselines"}, "deeplift": {"baseline_file"}}
+var fileOptions = map[string][]string{"deepshap": {"baselines"}, "deeplift": {"baseline_file"},
+	"integrated-gradients": {"baseline_file", "baselines"}, "guided-ig": {"baseline_file"},
+	"expected-gradients": {"baselines"}, "gradient-shap": {"baselines"}}
 
 // filePaths returns the options of method with its file options resolved
 // against the experiment's folder (a copy; the options as written stay in

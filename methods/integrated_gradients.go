@@ -48,10 +48,27 @@ type IntegratedGradients struct {
 	Rule string `yaml:"rule"`
 	// Reduce is the channel reduction of the map (default sum).
 	Reduce tensor.Reduction `yaml:"reduce"`
+	// BaselineFile, when set, is an .npy file with the baseline in model
+	// input values ([H,W,C] for every image, or [N,H,W,C] one per image,
+	// as DeepLIFT's): a dataset mean, say. It overrides Baseline.
+	BaselineFile string `yaml:"baseline_file"`
+	// Baselines, when set, is an .npy file of references [K,H,W,C] in
+	// model input values (a sample of the data set, as DeepSHAP's), and the
+	// attribution is the mean of the K Integrated Gradients, one from each
+	// reference: expected IG, Expected Gradients with the path integral
+	// taken by quadrature instead of sampled (Erion et al. 2021). Σ raw is
+	// then S_c(I) − mean_k S_c(I′_k), and the references cost K·m
+	// gradients per image.
+	Baselines string `yaml:"baselines"`
+	// References, when set, takes the first References of Baselines.
+	References int `yaml:"references"`
 	// BaselineImage, when set, is the baseline itself ([H,W,C] for every
-	// image, or [N,H,W,C]), overriding Baseline.
+	// image, or [N,H,W,C]), overriding Baseline and BaselineFile.
 	BaselineImage *tensor.Tensor `yaml:"-"`
-	Chunking      `yaml:",inline"`
+	// BaselineImages, when set, are the references [K,H,W,C], overriding
+	// Baselines.
+	BaselineImages *tensor.Tensor `yaml:"-"`
+	Chunking       `yaml:",inline"`
 }
 
 var _ Method = (*IntegratedGradients)(nil)
@@ -89,6 +106,12 @@ func (ig *IntegratedGradients) Validate() error {
 	}
 	if ig.BlurSigma < 0 {
 		return optionErr(ig.Name(), []string{"blur_sigma"}, "blur_sigma must be ≥ 0, got %g", ig.BlurSigma)
+	}
+	if ig.BaselineFile != "" && ig.Baselines != "" {
+		return optionErr(ig.Name(), []string{"baseline_file", "baselines"}, "baseline_file (one baseline) and baselines (references averaged over) exclude each other")
+	}
+	if ig.References < 0 || ig.References > MaxReferences {
+		return optionErr(ig.Name(), []string{"references"}, "references must be in [1, %d], got %d", MaxReferences, ig.References)
 	}
 	if err := validateReduction(ig.Name(), ig.Reduce); err != nil {
 		return err
@@ -141,7 +164,14 @@ func (ig *IntegratedGradients) alphas() ([]float32, []float32) {
 // baseline returns I′ for every image of b.
 func (ig *IntegratedGradients) baseline(b Batch) (*tensor.Tensor, error) {
 	n, h, w, c := b.X.Shape[0], b.X.Shape[1], b.X.Shape[2], b.X.Shape[3]
-	if bi := ig.BaselineImage; bi != nil {
+	bi := ig.BaselineImage
+	if bi == nil && ig.BaselineFile != "" {
+		var err error
+		if bi, err = readBaselineFile(ig.Name(), "baseline_file", ig.BaselineFile); err != nil {
+			return nil, err
+		}
+	}
+	if bi != nil {
 		switch {
 		case tensor.SameShape(bi.Shape, b.X.Shape):
 			return bi, nil
@@ -195,6 +225,12 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	gl, err := setup(name, m, &b, t)
 	if err != nil {
 		return nil, err
+	}
+	if refs, err := ig.references(b); err != nil || refs != nil {
+		if err != nil {
+			return nil, err
+		}
+		return ig.explainExpected(ctx, m, b, t, gl, refs)
 	}
 	n := b.X.Shape[0]
 	base, err := ig.baseline(b)
@@ -272,7 +308,122 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 		return nil, err
 	}
 	return &Maps{Method: name, Map: mp, Signed: signed, Raw: raw, Classes: classes, Scores: s1,
-		Info: map[string][]float64{"completeness-error": errs, "score-delta": deltas}}, nil
+		Info: map[string][]float64{"completeness-error": errs, "score-delta": deltas,
+			"forward-passes": repeatCount(n, np+2), "backward-passes": repeatCount(n, np)}}, nil
+}
+
+// references returns the references of expected IG [K,H,W,C], or nil for
+// one baseline per image.
+func (ig *IntegratedGradients) references(b Batch) (*tensor.Tensor, error) {
+	name := ig.Name()
+	refs := ig.BaselineImages
+	if refs == nil {
+		if ig.Baselines == "" {
+			return nil, nil
+		}
+		var err error
+		if refs, err = readBaselineFile(name, "baselines", ig.Baselines); err != nil {
+			return nil, err
+		}
+	}
+	if len(refs.Shape) != 4 || refs.Shape[0] < 1 || !slices.Equal(refs.Shape[1:], b.X.Shape[1:]) {
+		return nil, fmt.Errorf("methods: %s: references have shape %v, want [K,%d,%d,%d]", name, refs.Shape, b.X.Shape[1], b.X.Shape[2], b.X.Shape[3])
+	}
+	if k := refs.Shape[0]; ig.References > 0 && ig.References < k {
+		refs = refs.Slice(0, ig.References)
+	}
+	if refs.Shape[0] > MaxReferences {
+		return nil, fmt.Errorf("methods: %s: %d references; at most %d (references)", name, refs.Shape[0], MaxReferences)
+	}
+	return refs, nil
+}
+
+// explainExpected is Integrated Gradients averaged over the K references
+// refs: the K·m path points of every image go through the batch dimension
+// in chunks.
+func (ig *IntegratedGradients) explainExpected(ctx context.Context, m Model, b Batch, t Target, gl goal, refs *tensor.Tensor) (*Maps, error) {
+	name := ig.Name()
+	n, k := b.X.Shape[0], refs.Shape[0]
+	per := tensor.Size(b.X.Shape[1:])
+	both, err := tensor.Concat(b.X, refs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := scoreRows(ctx, m, both, gl.score, ig.Chunking)
+	if err != nil {
+		return nil, notApplicable(name, err)
+	}
+	classes, s1 := gl.values(rows.Slice(0, n), t.Classes)
+	_, refScores := gl.values(rows.Slice(n, n+k), nil)
+	s0 := make([]float32, n)
+	for i := range s0 {
+		var mean float64
+		for j := 0; j < k; j++ {
+			if classes == nil {
+				mean += float64(refScores[j])
+			} else {
+				mean += float64(rows.Data[(n+j)*gl.k+classes[i]])
+			}
+		}
+		s0[i] = float32(mean / float64(k))
+	}
+	alpha, weight := ig.alphas()
+	np := len(alpha)
+	sum := make([]float64, n*per)
+	total := n * k * np
+	size := ig.Chunking.size(m)
+	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
+	cs := chunks(total, size)
+	for ci, c := range cs {
+		report(ctx, ci, len(cs))
+		cnt := c[1] - c[0]
+		xc := x.Slice(0, cnt)
+		var cls []int // nil for a unit
+		if classes != nil {
+			cls = make([]int, cnt)
+		}
+		for e := c[0]; e < c[1]; e++ {
+			i, j, p := e/(k*np), (e/np)%k, e%np
+			a := alpha[p]
+			img, bl := b.X.Data[i*per:(i+1)*per], refs.Data[j*per:(j+1)*per]
+			dst := xc.Data[(e-c[0])*per : (e-c[0]+1)*per]
+			for q := range dst {
+				dst[q] = bl[q] + a*(img[q]-bl[q])
+			}
+			if cls != nil {
+				cls[e-c[0]] = classes[i]
+			}
+		}
+		res, err := m.Run(ctx, xc, tfgraph.Query{Grads: []tfgraph.Grad{gl.grad("", nil, cls, cnt)}})
+		if err != nil {
+			return nil, notApplicable(name, err)
+		}
+		for e := c[0]; e < c[1]; e++ {
+			i, j, p := e/(k*np), (e/np)%k, e%np
+			wt := float64(weight[p]) / float64(k)
+			img, bl := b.X.Data[i*per:(i+1)*per], refs.Data[j*per:(j+1)*per]
+			g := res.Grads[0].Data[(e-c[0])*per : (e-c[0]+1)*per]
+			dst := sum[i*per : (i+1)*per]
+			for q := range dst {
+				dst[q] += wt * float64(img[q]-bl[q]) * float64(g[q])
+			}
+		}
+	}
+	raw := tensor.New(b.X.Shape...)
+	for q, v := range sum {
+		raw.Data[q] = float32(v)
+	}
+	info := completeness(raw, s1, s0)
+	info["forward-passes"] = repeatCount(n, k*np+1)
+	for i := range info["forward-passes"] {
+		info["forward-passes"][i] += float64(k) / float64(n)
+	}
+	info["backward-passes"] = repeatCount(n, k*np)
+	mp, signed, err := reduce(raw, ig.Reduce, tensor.Sum)
+	if err != nil {
+		return nil, err
+	}
+	return &Maps{Method: name, Map: mp, Signed: signed, Raw: raw, Classes: classes, Scores: s1, Info: info}, nil
 }
 
 // gaussLegendre returns the m nodes and weights of Gauss–Legendre quadrature
@@ -326,8 +477,11 @@ func (ig *IntegratedGradients) RawGrad(ctx context.Context, m Model, b Batch, t 
 	if err := ig.Validate(); err != nil {
 		return nil, err
 	}
-	if ig.Baseline == "blurred" && ig.BaselineImage == nil {
+	if ig.Baseline == "blurred" && ig.BaselineImage == nil && ig.BaselineFile == "" {
 		return nil, &NotApplicableError{Method: name, Err: fmt.Errorf("the blurred baseline depends on the image; its derivative is not computed")}
+	}
+	if ig.Baselines != "" || ig.BaselineImages != nil {
+		return nil, &NotApplicableError{Method: name, Err: fmt.Errorf("the derivative of IG averaged over references (baselines) is not computed")}
 	}
 	gl, classes, err := rawGradSetup(ctx, name, m, &b, t, w, ig.Chunking)
 	if err != nil {

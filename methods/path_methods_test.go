@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 )
@@ -137,3 +138,87 @@ func TestExpectedGradientsConvergence(t *testing.T) {
 		}
 	}
 }
+
+// Integrated Gradients from references in a file: baselines [K,H,W,C] is
+// the mean of the K Integrated Gradients from each reference (IG is a sum
+// over the path; the mean over references is expected IG), baseline_file
+// is one baseline, and both report completeness against the references'
+// mean score and their passes. Expected IG over the 16 references of
+// fmnist_background_16.npy estimates what Captum's GradientShap over them
+// estimates by sampling: its maps correlate with Captum's 400-sample mean
+// as well as Expected Gradients' own 400 samples do.
+func TestIntegratedGradientsReferences(t *testing.T) {
+	ctx := context.Background()
+	const refsFile = "../savedmodels/samples/fmnist_background_16.npy"
+	refs, err := savedmodels.ReadNpy(refsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, g := loadZoo(t, "fmnist_resnet")
+	b := methods.Batch{X: g.Inputs}
+	explain := func(opts map[string]any, base *tensor.Tensor) *methods.Maps {
+		t.Helper()
+		m, err := methods.New("integrated-gradients", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.(*methods.IntegratedGradients).BaselineImage = base
+		got, err := m.Explain(ctx, fl, b, methods.Target{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := explain(map[string]any{"baselines": refsFile, "references": 4, "steps": 16}, nil)
+	mean := tensor.New(got.Raw.Shape...)
+	var s0 [8]float64
+	for k := 0; k < 4; k++ {
+		one := explain(map[string]any{"steps": 16}, refs.Item(k))
+		for q, v := range one.Raw.Data {
+			mean.Data[q] += v / 4
+		}
+		for i := range s0 {
+			s0[i] += (float64(one.Scores[i]) - one.Info["score-delta"][i]) / 4
+		}
+	}
+	d, _ := tensor.MaxAbsDiff(got.Raw, mean)
+	if r := mapRange(mean); d > 1e-5*r {
+		t.Errorf("IG over 4 references differs from the mean of their IGs by %.3g (range %.3g)", d, r)
+	}
+	for i := range s0 {
+		if want := float64(got.Scores[i]) - s0[i]; abs(got.Info["score-delta"][i]-want) > 1e-4*abs(want) {
+			t.Errorf("image %d: score delta %g, want %g", i, got.Info["score-delta"][i], want)
+		}
+		if f, bw := got.Info["forward-passes"][i], got.Info["backward-passes"][i]; f != 4*16+1+0.5 || bw != 64 {
+			t.Errorf("image %d: %g forward and %g backward passes, want 65.5 and 64", i, f, bw)
+		}
+	}
+	// baseline_file: one reference for every image.
+	file := filepath.Join(t.TempDir(), "ref.npy")
+	if err := reports.WriteNpy(file, refs.Item(2)); err != nil {
+		t.Fatal(err)
+	}
+	a, want := explain(map[string]any{"baseline_file": file, "steps": 16}, nil), explain(map[string]any{"steps": 16}, refs.Item(2))
+	if !tensor.Equal(a.Raw, want.Raw) {
+		t.Error("baseline_file differs from the same baseline in memory")
+	}
+	if _, err := methods.New("integrated-gradients", map[string]any{"baselines": refsFile, "baseline_file": file}); err == nil {
+		t.Error("baselines and baseline_file together: no error")
+	}
+	// Expected IG against Captum's GradientShap over the same references.
+	captum, err := savedmodels.ReadNpy(filepath.Join(zooDir("fmnist_resnet"), "golden", "peers", "captum_gradientshap_400.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := explain(map[string]any{"baselines": refsFile, "steps": 32}, nil)
+	var r float64
+	for i := range all.Classes {
+		r += tensor.Pearson(all.Raw.Item(i).Data, captum.Item(i).Data) / float64(len(all.Classes))
+	}
+	t.Logf("expected IG (16 references × 32 Gauss–Legendre points) vs Captum's 400-sample GradientShap: mean Pearson %.4f; completeness %.3g", r, all.Info["completeness-error"])
+	if !(r >= 0.95) {
+		t.Errorf("expected IG vs Captum's GradientShap: mean Pearson %.4f", r)
+	}
+}
+
+func abs(x float64) float64 { return max(x, -x) }

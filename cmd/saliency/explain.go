@@ -29,8 +29,9 @@ var explainCmd = &command{
 	short: "compute saliency maps of images: overlays, a grid figure, .npy maps",
 	long: `Explain computes saliency maps of the images with each method given to
 -method (default: every method but class-model and feature-visualization,
-which make images rather than maps: see visualize; and deepshap unless
--set deepshap.baselines=FILE gives its reference images). It writes into -out:
+which make images rather than maps: see visualize; and deepshap,
+expected-gradients and gradient-shap unless -set METHOD.baselines=FILE gives
+their reference images). It writes into -out:
 
 <image>_<method>.png      the map over the image
 <image>_<method>.npy      the map [H,W] (numpy.load reads it)
