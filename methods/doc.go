@@ -30,6 +30,12 @@
 //	feature-visualization  activation maximisation of a unit or class: pixel or
 //	                       1/f Fourier parameterization, transformations,
 //	                       L2, TV, diversity (Olah et al. 2017)
+//	guided-ig              IG along a path that moves the features of smallest
+//	                       gradient first (Kapishnikov et al. 2021)
+//	blur-ig                IG along a path of Gaussian blurs (Xu et al. 2020)
+//	expected-gradients, gradient-shap
+//	                       IG over sampled baselines and path points (Erion et
+//	                       al. 2021; Lundberg & Lee 2017, Captum's GradientShap)
 //
 // A method explains a [Batch] of preprocessed images for a [Target] (classes,
 // layer, score tensor) on a [Model] — *tfgraph.Flat, or a view of it with fed

@@ -24,9 +24,10 @@ import (
 // default of 5 samples); the computation is the same. The draws come
 // from Seed and are the same for every image of a batch, so a batch gives
 // the maps of its images one by one. In expectation Σ raw = S_c(I) −
-// E S_c(I′) (without noise): Info["completeness-error"] is the relative
-// error against S_c(I) − mean_s S_c(I′_s) over the drawn references
-// ("score-delta"), which shrinks as 1/√n. The n points of every image go
+// E S_c(I′) (without noise): Info["sampled-completeness-error"] is the
+// relative error against S_c(I) − mean_s S_c(I′_s) over the drawn
+// references ("score-delta"), which shrinks as 1/√n (a Monte Carlo error,
+// so not the "completeness-error" diagnostic of the quadratures). The n points of every image go
 // through the batch dimension in chunks of the memory budget;
 // Info["forward-passes"] counts per image its n points, itself and its
 // share of the forward pass of the drawn references, ["backward-passes"]
@@ -298,6 +299,11 @@ func (e *ExpectedGradients) Explain(ctx context.Context, m Model, b Batch, t Tar
 		raw.Data[q] = float32(v / float64(s))
 	}
 	info := completeness(raw, s1, s0)
+	// A Monte Carlo error, not a quadrature's: not the diagnostic
+	// "completeness-error", whose threshold and causes are Integrated
+	// Gradients'.
+	info["sampled-completeness-error"] = info["completeness-error"]
+	delete(info, "completeness-error")
 	info["forward-passes"] = repeatCount(n, 0)
 	info["backward-passes"] = repeatCount(n, s)
 	for i := range info["forward-passes"] {

@@ -222,3 +222,39 @@ func TestIntegratedGradientsReferences(t *testing.T) {
 }
 
 func abs(x float64) float64 { return max(x, -x) }
+
+// Expected Gradients' sum approaches S_c(I) − mean S_c(I′) over the drawn
+// references as the samples grow (completeness in expectation, Erion et
+// al. 2021): on fmnist_vgg the mean relative error over 8 images at 1000
+// samples is below a third of that at 10, and it reports n backward
+// passes and n + 1 + (drawn references)/N forward passes per image.
+func TestExpectedGradientsCompleteness(t *testing.T) {
+	fl, g := loadZoo(t, "fmnist_vgg")
+	var errs [2]float64
+	for k, n := range []int{10, 1000} {
+		m, err := methods.New("expected-gradients", map[string]any{"baselines": "../savedmodels/samples/fmnist_background_16.npy", "samples": n, "seed": 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Explain(context.Background(), fl, methods.Batch{X: g.Inputs}, methods.Target{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got.Info["completeness-error"]; ok {
+			t.Error("a sampled method reports the quadrature's completeness-error")
+		}
+		for i, e := range got.Info["sampled-completeness-error"] {
+			errs[k] += e / 8
+			if b := got.Info["backward-passes"][i]; b != float64(n) {
+				t.Errorf("%d samples: %g backward passes", n, b)
+			}
+			if f := got.Info["forward-passes"][i]; f <= float64(n+1) || f > float64(n+3) {
+				t.Errorf("%d samples: %g forward passes", n, f)
+			}
+		}
+		t.Logf("%d samples: mean completeness error %.3g", n, errs[k])
+	}
+	if !(errs[1] < errs[0]/3) {
+		t.Errorf("mean completeness error %.3g at 10 samples, %.3g at 1000", errs[0], errs[1])
+	}
+}
