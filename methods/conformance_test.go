@@ -303,6 +303,17 @@ func TestBadOptionsAndInputs(t *testing.T) {
 		{"xrai", map[string]any{"scales": []any{100, -1}}, "scale 1 must be a finite number > 0"},
 		{"xrai", map[string]any{"segment_size": 100, "no_resize": true}, "segment_size and no_resize exclude each other"},
 		{"xrai", map[string]any{"area_threshold": 1.5}, "area_threshold must be in (0, 1]"},
+		{"guided-ig", map[string]any{"fraction": 1.5}, "fraction must be in (0, 1], got 1.5"},
+		{"guided-ig", map[string]any{"max_dist": -0.1}, "max_dist must be in [0, 1], got -0.1"},
+		{"guided-ig", map[string]any{"steps": 20000}, "steps must be in [1, 10000], got 20000"},
+		{"guided-ig", map[string]any{"baseline": "grey"}, `unknown baseline "grey"`},
+		{"blur-ig", map[string]any{"max_sigma": 5000}, "max_sigma must be in (0, 1000], got 5000"},
+		{"blur-ig", map[string]any{"grad_step": -1}, "grad_step must be in (0, 1000], got -1"},
+		{"blur-ig", map[string]any{"border": "wrap"}, `unknown border "wrap"`},
+		{"expected-gradients", map[string]any{"samples": -1}, "samples must be in [1, 100000], got -1"},
+		{"gradient-shap", map[string]any{"stdevs": -0.5}, "stdevs must be ≥ 0, got -0.5"},
+		{"integrated-gradients", map[string]any{"baselines": "a.npy", "baseline_file": "b.npy"}, "baseline_file (one baseline) and baselines (references averaged over) exclude each other"},
+		{"integrated-gradients", map[string]any{"references": -2}, "references must be in [1, 10000], got -2"},
 	}
 	for _, c := range bad {
 		if _, err := methods.New(c.method, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -331,6 +342,25 @@ func TestBadOptionsAndInputs(t *testing.T) {
 			if _, err := m.Explain(ctx, fl, in.b, in.t); err == nil || !strings.Contains(err.Error(), in.want) {
 				t.Errorf("%s: %v; want %q", name, err, in.want)
 			}
+		}
+	}
+	// Reference files: missing, or of the wrong shape, named by option.
+	for _, c := range []struct {
+		method string
+		opts   map[string]any
+		want   string
+	}{
+		{"expected-gradients", nil, "needs baselines: an .npy file of reference images"},
+		{"gradient-shap", map[string]any{"baselines": "nope.npy"}, "methods: gradient-shap: baselines: "},
+		{"integrated-gradients", map[string]any{"baselines": "../savedmodels/fmnist_vgg/golden/logits.npy"}, "references have shape [8 10], want [K,28,28,1]"},
+		{"guided-ig", map[string]any{"baseline_file": "nope.npy"}, "methods: guided-ig: baseline_file: "},
+	} {
+		m, err := methods.New(c.method, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Explain(ctx, fl, methods.Batch{X: g.Inputs}, methods.Target{}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %v: %v; want %q", c.method, c.opts, err, c.want)
 		}
 	}
 	for _, name := range []string{"gradcam", "gradcam++", "layercam", "hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "guided-gradcam"} {

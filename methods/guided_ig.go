@@ -105,10 +105,10 @@ func (g *GuidedIG) Validate() error {
 func readBaselineFile(method, opt, path string) (*tensor.Tensor, error) {
 	t, err := savedmodels.ReadNpy(path)
 	if err != nil {
-		return nil, optionErr(method, []string{opt}, "%v", err)
+		return nil, optionErr(method, []string{opt}, "%s: %v", opt, err)
 	}
 	if err := t.Check(); err != nil {
-		return nil, optionErr(method, []string{opt}, "%s: %v", path, err)
+		return nil, optionErr(method, []string{opt}, "%s: %s: %v", opt, path, err)
 	}
 	return t, nil
 }
