@@ -58,6 +58,12 @@ var MethodNames = map[string]string{
 
 	// Path and black-box methods (Kapishnikov et al. 2019).
 	"xrai": "XRAI",
+	// Path methods (Kapishnikov et al. 2021; Xu et al. 2020; Erion et al.
+	// 2021; Lundberg & Lee 2017).
+	"guided-ig":          "Guided IG",
+	"blur-ig":            "Blur IG",
+	"expected-gradients": "Expected Gradients",
+	"gradient-shap":      "GradientSHAP",
 
 	// Reference maps and orders that tests compare methods with.
 	"random":        "Random map",
