@@ -31,6 +31,11 @@ var cheap = map[string]map[string]any{
 	"blur-ig":               {"steps": 8},
 	"expected-gradients":    {"samples": 4},
 	"gradient-shap":         {"samples": 4},
+	"rise":                  {"nb_samples": 64},
+	"sobol":                 {"grid_size": 4, "nb_design": 8},
+	"hsic":                  {"grid_size": 4, "nb_design": 32},
+	"lime":                  {"grid_size": 4, "nb_samples": 64},
+	"kernel-shap":           {"grid_size": 4, "nb_samples": 64},
 }
 
 // strictRules are the methods whose rule sets refuse a transformer's
@@ -57,7 +62,8 @@ var transformerOpts = map[string]map[string]any{"lrp": {"composite": "attnlrp"}}
 var batchTol = map[string]float64{"gradcam++": 1e-3, "xgradcam": 1e-3}
 
 // forwardOnly methods use no backward pass: max-pool switches cannot flip.
-var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "ablationcam": true, "eigencam": true, "occlusion": true, "attention-rollout": true}
+var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "ablationcam": true, "eigencam": true, "occlusion": true, "attention-rollout": true,
+	"rise": true, "sobol": true, "hsic": true, "lime": true, "kernel-shap": true}
 
 // tieImages are the images of a model whose plain gradient differs between
 // a batch of 8 and one image at a time: max-pool windows that tie in one batch

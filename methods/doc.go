@@ -26,6 +26,11 @@
 //	                       (Srinivas & Fleuret 2019)
 //	attention-rollout      product of head-averaged attention + identity (Abnar & Zuidema 2020)
 //	occlusion              score drop under a sliding patch (Zeiler & Fergus 2013)
+//	rise                   score-weighted random masks (Petsiuk et al. 2018)
+//	sobol                  total Sobol' indices of a grid of mask values (Fel et al. 2021)
+//	hsic                   HSIC between a grid's mask values and the score (Novello et al. 2022)
+//	lime                   a weighted ridge regression on superpixels (Ribeiro et al. 2016)
+//	kernel-shap            Shapley values of superpixels by Kernel SHAP (Lundberg & Lee 2017)
 //	class-model            gradient ascent on a class logit (Simonyan et al. 2013)
 //	feature-visualization  activation maximisation of a unit or class: pixel or
 //	                       1/f Fourier parameterization, transformations,

@@ -168,7 +168,8 @@ func Register(name string, f func() Method) {
 var order = []string{
 	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
 	"deconvnet", "guided-backprop", "lrp", "deeplift", "deepshap", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
-	"hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "fullgrad", "attention-rollout", "occlusion", "class-model", "feature-visualization",
+	"hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "fullgrad", "attention-rollout", "occlusion",
+	"rise", "sobol", "hsic", "lime", "kernel-shap", "class-model", "feature-visualization",
 }
 
 // Names lists the registered methods: the built-in ones in the lecture's

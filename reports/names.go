@@ -51,6 +51,14 @@ var MethodNames = map[string]string{
 	"occlusion":         "Occlusion",
 	"attention-rollout": "Attention Rollout",
 
+	// Black-box (Petsiuk et al. 2018; Fel et al. 2021; Novello et al.
+	// 2022; Ribeiro et al. 2016; Lundberg & Lee 2017).
+	"rise":        "RISE",
+	"sobol":       "Sobol",
+	"hsic":        "HSIC",
+	"lime":        "LIME",
+	"kernel-shap": "KernelSHAP",
+
 	// Class model and feature visualisation (Simonyan et al. 2014; Olah
 	// et al. 2017).
 	"class-model":           "Class model",
