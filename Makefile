@@ -174,6 +174,10 @@ segment-goldens: bench/.venv/.done
 ## xrai-goldens: PAIR saliency 0.2.1's XRAI on tf_keras copies of fmnist_vgg, fmnist_resnet and fmnist_gap (8 golden inputs: maps full and fast, the IG attribution, the segmentations) into savedmodels/<m>/golden/peers/pair_xrai*.npy with pair_xrai.json (peer venv bench/.venv; opt-in, about 2 minutes); methods' TestXRAIPeerParity reads them
 xrai-goldens: bench/.venv/.done
 	bench/.venv/bin/python bench/xrai_goldens.py
+## blackbox-goldens: Xplique 2.0.2's RISE, Sobol, HSIC, LIME and KernelSHAP maps of the tf_keras twins of the zoo models, with the masks, designs, segmentations and samples they drew, into savedmodels/<m>/golden/peers/xplique/ (peer venv bench/.venv; opt-in, not in make test; about 4 minutes on 2 cores)
+.PHONY: blackbox-goldens
+blackbox-goldens: bench/.venv/.done
+	bench/.venv/bin/python bench/blackbox_goldens.py $(PARITY_MODELS)
 
 savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py resnet50
