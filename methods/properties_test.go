@@ -345,6 +345,11 @@ func TestChunksGiveTheSameMaps(t *testing.T) {
 		"guided-backprop":      {},
 		"guided-gradcam":       {},
 		"cam":                  {},
+		"rise":                 {"nb_samples": 24},
+		"sobol":                {"grid_size": 3, "nb_design": 4},
+		"hsic":                 {"grid_size": 3, "nb_design": 16},
+		"lime":                 {"grid_size": 3, "nb_samples": 16},
+		"kernel-shap":          {"grid_size": 3, "nb_samples": 16},
 	} {
 		big := explain(t, "fmnist_resnet", name, opts, methods.Target{})
 		small := map[string]any{"memory_mb": 1}

@@ -138,7 +138,7 @@ func TestUnitTargetRefusals(t *testing.T) {
 	fl, g := loadZoo(t, "fmnist_vgg")
 	x := g.Inputs.Slice(0, 2)
 	unit := &methods.Unit{Layer: "conv2_2", Channel: 5}
-	for _, name := range []string{"cam", "gradcam++", "scorecam", "ablationcam", "eigencam", "fullgrad", "class-model"} {
+	for _, name := range []string{"cam", "gradcam++", "scorecam", "ablationcam", "eigencam", "fullgrad", "class-model", "rise", "sobol", "hsic", "lime", "kernel-shap"} {
 		want := "explains a class"
 		if name == "eigencam" {
 			want = "depends on no target"
