@@ -34,7 +34,7 @@ func newProbe(ctx context.Context, name string, m Model, b Batch, t Target, ch C
 	return &probe{b: b, gl: gl, classes: classes, scores: scores}, nil
 }
 
-// scores puts ns perturbed copies of each image of images through the model,
+// perturbed puts ns perturbed copies of each image of images through the model,
 // in chunks of ch's size, and returns the target's score on each:
 // out[i][s] for image i (an index into the probe's batch) and sample s.
 // fill writes sample s of image i into dst ([H,W,C]).

@@ -46,8 +46,9 @@ type RISE struct {
 	Seed uint64 `yaml:"seed"`
 	// Grids, when set, are the binary grids [N,h,w] (0 or 1) instead of the
 	// seeded ones, and Shifts their crops, [N,2] (row, column) for every
-	// image or [images,N,2] per image, each in [0, upsampled side − H]:
-	// to compare with another tool on the same draws.
+	// image or [images,N,2] per image: to compare with another tool on the
+	// same draws. Fed grids are upsampled to Xplique's ⌊H·(1 + 1/h)⌋ ×
+	// ⌊W·(1 + 1/h)⌋, and each shift is in [0, that side − H].
 	Grids    *tensor.Tensor `yaml:"-"`
 	Shifts   *tensor.Tensor `yaml:"-"`
 	Chunking `yaml:",inline"`

@@ -20,8 +20,9 @@ import (
 //
 //	ST_i = Σ_j (f(A_j) − f(C_i,j))² / (2 N Var f(A)),
 //
-// upsampled bicubically to the image (Xplique's). The map is non-negative
-// for Jansen's estimator. f(B) enters no estimator, so it is not computed:
+// upsampled bicubically to the image (Xplique's). Jansen's indices are
+// non-negative, but the bicubic upsampling undershoots 0 near sharp cells,
+// so the map is marked signed. f(B) enters no estimator, so it is not computed:
 // N·(d + 1) forward passes per image (Xplique makes N·(d + 2)), reported in
 // Info["forward-passes"] with the clean image's one.
 type Sobol struct {

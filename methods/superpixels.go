@@ -154,7 +154,11 @@ func segmentImage(method string, grid int, img []float32, h, w, c int) ([]int32,
 		}
 		return lab, nil
 	}
-	// felzenszwalb, slic and quickshift come from package segment.
+	// felzenszwalb, slic and quickshift come from package segment, with
+	// scikit-image's parameters as Xplique calls them on the image in
+	// model units as float64: felzenszwalb(scale=1, sigma=0.8, min_size=20),
+	// quickshift(ratio=0.5, kernel_size=2; max_dist=10, sigma=0,
+	// convert2lab=True), slic with its defaults.
 	return nil, fmt.Errorf("segmentation %s is not available in this build; give labels (an .npy file) or segmentation grid", method)
 }
 
