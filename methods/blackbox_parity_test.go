@@ -55,7 +55,9 @@ func readSegments(t *testing.T, path string) *methods.Segments {
 // randomness fed: RISE's grids and crops (Normalize "masks", Xplique's), the
 // Sobol and HSIC designs (and without them: the toolkit's Sobol' sequence
 // is tf.math.sobol_sample's), LIME's and KernelSHAP's segmentations and
-// interpretable samples (KernelSHAP unconstrained, Xplique's regression).
+// interpretable samples (KernelSHAP unconstrained, Xplique's regression);
+// LIME and KernelSHAP also on the toolkit's own Felzenszwalb segmentation
+// (package segment), the samples still fed.
 // Pearson ≥ 0.999 per image (measured: 1 − Pearson ≤ 2.3e-11, the largest
 // difference 5.4e-5 of HSIC's 13.8).
 func TestXpliqueParity(t *testing.T) {
@@ -88,6 +90,9 @@ func TestXpliqueParity(t *testing.T) {
 			{"hsic_rbf", &methods.HSIC{Designs: 256, Estimator: "rbf", Design: mustNpy(t, file("hsic_rbf_design"))}},
 			{"lime", &methods.LIME{Superpixels: methods.Superpixels{Labels: readSegments(t, file("felzenszwalb_labels"))}, Draws: readInts(t, file("lime_draws"))}},
 			{"kernel_shap", &methods.KernelSHAP{Superpixels: methods.Superpixels{Labels: readSegments(t, file("felzenszwalb_labels"))}, Draws: readInts(t, file("kernel_shap_draws")), Unconstrained: true}},
+			// The toolkit's own segmentation (package segment's Felzenszwalb, Xplique's default on one channel).
+			{"lime", &methods.LIME{Draws: readInts(t, file("lime_draws"))}},
+			{"kernel_shap", &methods.KernelSHAP{Draws: readInts(t, file("kernel_shap_draws")), Unconstrained: true}},
 		}
 		for _, c := range cases {
 			fed := "fed"
@@ -99,6 +104,14 @@ func TestXpliqueParity(t *testing.T) {
 			case *methods.HSIC:
 				if m.Design == nil {
 					fed = "own-design"
+				}
+			case *methods.LIME:
+				if m.Labels == nil {
+					fed = "own-segmentation"
+				}
+			case *methods.KernelSHAP:
+				if m.Labels == nil {
+					fed = "own-segmentation"
 				}
 			}
 			if (fed == "own-design" || c.golden == "sobol_blurring") && model != peerModels[0] {

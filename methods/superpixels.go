@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/saliencykit/saliency/segment"
+
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 	"gonum.org/v1/gonum/mat"
@@ -156,10 +158,27 @@ func segmentImage(method string, grid int, img []float32, h, w, c int) ([]int32,
 	}
 	// felzenszwalb, slic and quickshift come from package segment, with
 	// scikit-image's parameters as Xplique calls them on the image in
-	// model units as float64: felzenszwalb(scale=1, sigma=0.8, min_size=20),
+	// model units: felzenszwalb(scale=1, sigma=0.8, min_size=20),
 	// quickshift(ratio=0.5, kernel_size=2; max_dist=10, sigma=0,
 	// convert2lab=True), slic with its defaults.
-	return nil, fmt.Errorf("segmentation %s is not available in this build; give labels (an .npy file) or segmentation grid", method)
+	var (
+		l   segment.Labels
+		err error
+	)
+	switch method {
+	case "felzenszwalb":
+		l, err = segment.Felzenszwalb(img, h, w, c, segment.FelzenszwalbOptions{})
+	case "slic":
+		l, err = segment.SLIC(img, h, w, c, segment.SLICOptions{})
+	case "quickshift":
+		l, err = segment.Quickshift(img, h, w, c, segment.QuickshiftOptions{Ratio: 0.5, KernelSize: 2})
+	default:
+		return nil, fmt.Errorf("unknown segmentation %q", method)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("segmentation %s: %w", method, err)
+	}
+	return l.Label, nil
 }
 
 // Sampling of LIME's interpretable vectors.
