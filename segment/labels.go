@@ -12,8 +12,9 @@ type Labels struct {
 	Label   []int32
 }
 
-// MaxPixels bounds the images the segmentations accept (h·w).
-const MaxPixels = 1 << 24
+// MaxPixels bounds the images the segmentations accept (h·w, 2048×2048):
+// Felzenszwalb keeps four edges of 24 bytes per pixel.
+const MaxPixels = 1 << 22
 
 // errorf is an error of the package.
 func errorf(format string, a ...any) error { return fmt.Errorf("segment: "+format, a...) }

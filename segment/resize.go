@@ -39,35 +39,52 @@ func ResizeCubic(img []float32, h, w, c, oh, ow int) ([]float32, error) {
 			}
 		}
 	}
+	// The image padded by 12 zeros on every axis (channels too) and turned
+	// into spline coefficients axis by axis (spline_filter). Lines of zeros
+	// stay zero, so the spatial axes are filtered on the real channels only,
+	// and of each channel line only the positions the taps read are kept:
+	// padded channels pad−1 … pad+c+1.
 	const pad = 12
 	dims := [3]int{h + 2*pad, w + 2*pad, c + 2*pad}
-	coef := make([]float64, dims[0]*dims[1]*dims[2])
-	strides := [3]int{dims[1] * dims[2], dims[2], 1}
+	sp := make([]float64, dims[0]*dims[1]*c)
 	for y := 0; y < h; y++ {
 		for xx := 0; xx < w; xx++ {
 			for ch := 0; ch < c; ch++ {
-				coef[(y+pad)*strides[0]+(xx+pad)*strides[1]+ch+pad] = x[(y*w+xx)*c+ch]
+				sp[((y+pad)*dims[1]+xx+pad)*c+ch] = x[(y*w+xx)*c+ch]
 			}
 		}
 	}
-	// spline_filter: each axis in turn, order 3, mirror boundaries.
-	for axis := 0; axis < 3; axis++ {
-		n := dims[axis]
-		line := make([]float64, n)
-		st := strides[axis]
-		for base := range coef {
-			if (base/st)%n != 0 { // the first element of each line along axis
-				continue
-			}
-			for i := range line {
-				line[i] = coef[base+i*st]
-			}
-			splineFilter3(line)
-			for i := range line {
-				coef[base+i*st] = line[i]
-			}
+	line := make([]float64, max(dims[0], dims[1], dims[2]))
+	filter := func(base, n, st int) {
+		l := line[:n]
+		for i := range l {
+			l[i] = sp[base+i*st]
+		}
+		splineFilter3(l)
+		for i := range l {
+			sp[base+i*st] = l[i]
 		}
 	}
+	for xx := 0; xx < dims[1]; xx++ {
+		for ch := 0; ch < c; ch++ {
+			filter(xx*c+ch, dims[0], dims[1]*c)
+		}
+	}
+	for y := 0; y < dims[0]; y++ {
+		for ch := 0; ch < c; ch++ {
+			filter(y*dims[1]*c+ch, dims[1], c)
+		}
+	}
+	cs := c + 3
+	coef := make([]float64, dims[0]*dims[1]*cs)
+	cl := line[:dims[2]]
+	for p := 0; p < dims[0]*dims[1]; p++ {
+		clear(cl)
+		copy(cl[pad:pad+c], sp[p*c:(p+1)*c])
+		splineFilter3(cl)
+		copy(coef[p*cs:(p+1)*cs], cl[pad-1:pad+c+2])
+	}
+	strides := [3]int{dims[1] * cs, cs, 1}
 	// zoom_shift: per axis, the first of the 4 taps and their weights.
 	type taps struct {
 		start int
@@ -98,9 +115,9 @@ func ResizeCubic(img []float32, h, w, c, oh, ow int) ([]float32, error) {
 				for i := 0; i < 4; i++ {
 					for j := 0; j < 4; j++ {
 						for k := 0; k < 4; k++ {
-							yi, xi, ci := a.start+i, b.start+j, d.start+k
+							yi, xi, ci := a.start+i, b.start+j, d.start+k-(pad-1)
 							v := 0.0
-							if yi >= 0 && yi < dims[0] && xi >= 0 && xi < dims[1] && ci >= 0 && ci < dims[2] {
+							if yi >= 0 && yi < dims[0] && xi >= 0 && xi < dims[1] {
 								v = coef[yi*strides[0]+xi*strides[1]+ci]
 							}
 							t += v * a.w[i] * b.w[j] * d.w[k]

@@ -357,6 +357,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"channels", func() error { _, err := Felzenszwalb(img, 2, 4, 2, FelzenszwalbOptions{}); return err }(), "2 channels"},
 		{"size", func() error { _, err := Felzenszwalb(img, 4, 5, 1, FelzenszwalbOptions{}); return err }(), "needs 20"},
+		{"bound", func() error { _, err := Quickshift(nil, 4096, 4096, 3, QuickshiftOptions{}); return err }(), "more than 4194304 pixels"},
+		{"resize bound", func() error { _, err := ResizeCubic(img, 4, 4, 1, 1<<12, 1<<12); return err }(), "resize to 4096×4096"},
 		{"sigma", func() error { _, err := Felzenszwalb(img, 4, 4, 1, FelzenszwalbOptions{Sigma: &neg}); return err }(), "sigma"},
 		{"scale", func() error { _, err := Felzenszwalb(img, 4, 4, 1, FelzenszwalbOptions{Scale: -1}); return err }(), "scale"},
 		{"n_segments", func() error { _, err := SLIC(img, 4, 4, 1, SLICOptions{NSegments: -3}); return err }(), "n_segments"},
