@@ -25,5 +25,5 @@ func ExampleLoad() {
 	// gradient map[]
 	// smoothgrad map[noise:0.1 samples:10]
 	// gradcam map[]
-	// testdata/bad/05-unknown-method.yaml:6:21: unknown method "gradcamm" (did you mean "gradcam"?); methods: gradient, smoothgrad, squaregrad, vargrad, gradient-x-input, integrated-gradients, deconvnet, guided-backprop, lrp, deeplift, deepshap, cam, gradcam, guided-gradcam, gradcam++, layercam, hirescam, xgradcam, scorecam, ablationcam, eigencam, fullgrad, attention-rollout, occlusion, rise, sobol, hsic, lime, kernel-shap, class-model, feature-visualization, blur-ig, expected-gradients, gradient-shap, guided-ig, xrai
+	// testdata/bad/05-unknown-method.yaml:6:21: unknown method "gradcamm" (did you mean "gradcam"?); methods: gradient, smoothgrad, squaregrad, vargrad, gradient-x-input, integrated-gradients, guided-ig, blur-ig, expected-gradients, gradient-shap, xrai, deconvnet, guided-backprop, lrp, deeplift, deepshap, cam, gradcam, guided-gradcam, gradcam++, layercam, hirescam, xgradcam, scorecam, ablationcam, eigencam, fullgrad, attention-rollout, occlusion, rise, sobol, hsic, lime, kernel-shap, class-model, feature-visualization
 }

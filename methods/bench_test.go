@@ -5,13 +5,16 @@ package methods_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/saliencykit/saliency/methods"
+	"github.com/saliencykit/saliency/reports"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -69,7 +72,16 @@ func benchMethods(b *testing.B, model string, batches []int) {
 			}
 			batch := methods.Batch{X: x}
 			target := methods.Target{Layer: benchLayer[mname]}
-			m, err := methods.New(name, benchOptions[model][name])
+			opts := benchOptions[model][name]
+			if opt := methods.NeedsInput(name); opt != "" {
+				// deepshap, expected-gradients: 8 random reference images.
+				opts = maps.Clone(opts)
+				if opts == nil {
+					opts = map[string]any{}
+				}
+				opts[opt] = benchReferences(b, g.Inputs.Shape[1:])
+			}
+			m, err := methods.New(name, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -132,4 +144,19 @@ func median(b *testing.B, reps int, f func() error) time.Duration {
 	}
 	slices.Sort(ts)
 	return ts[len(ts)/2]
+}
+
+// benchReferences writes 8 reference images of shape [H,W,C], uniform in
+// [0,1), for the methods that need them, and returns the .npy file.
+func benchReferences(b *testing.B, shape []int) string {
+	refs := tensor.New(append([]int{8}, shape...)...)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range refs.Data {
+		refs.Data[i] = r.Float32()
+	}
+	path := filepath.Join(b.TempDir(), "references.npy")
+	if err := reports.WriteNpy(path, refs); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }

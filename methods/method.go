@@ -167,7 +167,7 @@ func Register(name string, f func() Method) {
 // methods, class model and feature visualisation.
 var order = []string{
 	"gradient", "smoothgrad", "squaregrad", "vargrad", "gradient-x-input", "integrated-gradients",
-	"deconvnet", "guided-backprop", "lrp", "deeplift", "deepshap", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
+	"guided-ig", "blur-ig", "expected-gradients", "gradient-shap", "xrai", "deconvnet", "guided-backprop", "lrp", "deeplift", "deepshap", "cam", "gradcam", "guided-gradcam", "gradcam++", "layercam",
 	"hirescam", "xgradcam", "scorecam", "ablationcam", "eigencam", "fullgrad", "attention-rollout", "occlusion",
 	"rise", "sobol", "hsic", "lime", "kernel-shap", "class-model", "feature-visualization",
 }
