@@ -319,7 +319,8 @@ func TestBadOptionsAndInputs(t *testing.T) {
 		{"expected-gradients", map[string]any{"samples": -1}, "samples must be in [1, 100000], got -1"},
 		{"gradient-shap", map[string]any{"stdevs": -0.5}, "stdevs must be ≥ 0, got -0.5"},
 		{"integrated-gradients", map[string]any{"baselines": "a.npy", "baseline_file": "b.npy"}, "baseline_file (one baseline) and baselines (references averaged over) exclude each other"},
-		{"integrated-gradients", map[string]any{"references": -2}, "references must be in [1, 10000], got -2"},
+		{"integrated-gradients", map[string]any{"references": -2, "baselines": "a.npy"}, "references must be in [1, 10000], got -2"},
+		{"integrated-gradients", map[string]any{"baselines": "a.npy", "baseline": "white"}, `baseline "white" and baselines (references averaged over) exclude each other`},
 	}
 	for _, c := range bad {
 		if _, err := methods.New(c.method, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -164,6 +164,9 @@ func (e *ExpectedGradients) draws(n, s, k int, shape []int) (*PathDraws, bool, e
 				return nil, false, fmt.Errorf("methods: %s: drawn alpha %d is %g, not in [0,1]", name, i, a)
 			}
 		}
+		if d.Noise == nil && e.Stdevs > 0 {
+			return nil, false, fmt.Errorf("methods: %s: stdevs %g but the drawn noise is not given", name, e.Stdevs)
+		}
 		if d.Noise != nil && (len(d.Noise.Shape) != 4 || d.Noise.Shape[0] != rows || !slices.Equal(d.Noise.Shape[1:], shape[1:])) {
 			return nil, false, fmt.Errorf("methods: %s: drawn noise has shape %v, want [%d,%d,%d,%d]", name, d.Noise.Shape, rows, shape[1], shape[2], shape[3])
 		}

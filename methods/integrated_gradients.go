@@ -110,6 +110,9 @@ func (ig *IntegratedGradients) Validate() error {
 	if ig.BaselineFile != "" && ig.Baselines != "" {
 		return optionErr(ig.Name(), []string{"baseline_file", "baselines"}, "baseline_file (one baseline) and baselines (references averaged over) exclude each other")
 	}
+	if ig.Baselines != "" && ig.Baseline != "" {
+		return optionErr(ig.Name(), []string{"baseline", "baselines"}, "baseline %q and baselines (references averaged over) exclude each other", ig.Baseline)
+	}
 	if ig.References < 0 || ig.References > MaxReferences {
 		return optionErr(ig.Name(), []string{"references"}, "references must be in [1, %d], got %d", MaxReferences, ig.References)
 	}
