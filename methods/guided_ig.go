@@ -29,7 +29,8 @@ import (
 // S_c(I′) ("score-delta"). Each step needs the gradient at the point the
 // previous one reached, so the steps run one after another and the images
 // of the batch go through the batch dimension together (in chunks of the
-// memory budget): m session runs for a batch that fits.
+// memory budget): m session runs, and one for the scores, for a batch that
+// fits.
 // Info["forward-passes"] and ["backward-passes"] count the examples per
 // image (m + 2 forward with the scores of the image and its baseline, m
 // backward; 2 and 0 for an image equal to its baseline, whose map is 0).
