@@ -23,6 +23,7 @@ func TestBlackBoxOptions(t *testing.T) {
 		{"sobol", map[string]any{"nb_design": 24}, "nb_design"},
 		{"sobol", map[string]any{"nb_design": MaxSobolDesigns * 2}, "nb_design"},
 		{"sobol", map[string]any{"grid_size": MaxGSAGrid + 1}, "grid_size"},
+		{"sobol", map[string]any{"grid_size": MaxGSAGrid, "nb_design": MaxSobolDesigns}, "nb_design"},
 		{"sobol", map[string]any{"estimator": "sobol"}, "estimator"},
 		{"sobol", map[string]any{"sampler": "halton"}, "sampler"},
 		{"sobol", map[string]any{"perturbation": "noise"}, "perturbation"},
@@ -74,5 +75,18 @@ func TestGridSegments(t *testing.T) {
 	}
 	if _, err := segmentImage("grid", 8, nil, 7, 7, 1); err == nil {
 		t.Error("a grid finer than the image: no error")
+	}
+}
+
+// The regression's size is bounded: samples × segments beyond
+// MaxSuperpixelValues is an OptionError naming nb_samples, before any draw.
+func TestSuperpixelValuesBounded(t *testing.T) {
+	_, err := superpixelDraws("lime", nil, 0, 1, MaxSuperpixelSamples, MaxSegments, func() [][]float64 {
+		t.Fatal("drew the samples")
+		return nil
+	})
+	var oe *OptionError
+	if !errors.As(err, &oe) || !slices.Contains(oe.Options, "nb_samples") {
+		t.Errorf("%d samples of %d segments: %v", MaxSuperpixelSamples, MaxSegments, err)
 	}
 }

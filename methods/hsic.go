@@ -48,7 +48,7 @@ func (s *HSIC) Name() string { return "hsic" }
 // MaxHSICDesigns bounds nb_design (the estimator holds N×N kernels);
 // DefaultHSICDesigns is Xplique's.
 const (
-	MaxHSICDesigns     = 4096
+	MaxHSICDesigns     = 2048
 	DefaultHSICDesigns = 500
 )
 

@@ -46,10 +46,13 @@ func init() { Register("sobol", func() Method { return &Sobol{} }) }
 // Name is "sobol".
 func (s *Sobol) Name() string { return "sobol" }
 
-// MaxSobolDesigns bounds nb_design; DefaultSobolDesigns is Xplique's.
+// MaxSobolDesigns bounds nb_design, MaxSobolDesignValues the cells of all
+// the masks (N·(d + 1) masks of d cells, float32, held at once);
+// DefaultSobolDesigns is Xplique's.
 const (
-	MaxSobolDesigns     = 1024
-	DefaultSobolDesigns = 32
+	MaxSobolDesigns      = 1024
+	MaxSobolDesignValues = 1 << 25
+	DefaultSobolDesigns  = 32
 )
 
 var sobolEstimators = []string{"jansen", "homma", "janon", "glen", "saltelli"}
@@ -68,6 +71,9 @@ func (s *Sobol) Validate() error {
 	}
 	if g := s.grid(); 2*g*g > MaxSobolDimension {
 		return optionErr(name, []string{"grid_size"}, "grid_size %d needs a design of %d dimensions; the Sobol' table has %d", g, 2*g*g, MaxSobolDimension)
+	}
+	if g, d := s.grid(), s.designs(); d*(g*g+1)*g*g > MaxSobolDesignValues {
+		return optionErr(name, []string{"nb_design", "grid_size"}, "nb_design %d on a %d×%d grid makes %d masks of %d cells, more than %d values", d, g, g, d*(g*g+1), g*g, MaxSobolDesignValues)
 	}
 	if err := s.GSA.validate(name); err != nil {
 		return err

@@ -44,9 +44,12 @@ type Segments struct {
 var segmentations = []string{"felzenszwalb", "slic", "quickshift", "grid"}
 
 // MaxSegments bounds the segments of an image (the interpretable model has
-// one coefficient per segment); DefaultSuperpixelGrid is the grid's side.
+// one coefficient per segment), MaxSuperpixelValues the samples × segments
+// of its regression (8 bytes each, twice); DefaultSuperpixelGrid is the
+// grid's side.
 const (
 	MaxSegments           = 4096
+	MaxSuperpixelValues   = 1 << 24
 	DefaultSuperpixelGrid = 7
 )
 
@@ -190,6 +193,9 @@ const (
 // superpixelDraws returns ns binary vectors of length m: fed ([n or 1, ns,
 // ≥ m] for a batch of n, image i) or from draw.
 func superpixelDraws(name string, fed *tensor.Tensor, i, n, ns, m int, draw func() [][]float64) ([][]float64, error) {
+	if ns*m > MaxSuperpixelValues {
+		return nil, &OptionError{Method: name, Options: []string{"nb_samples"}, Msg: fmt.Sprintf("nb_samples %d × %d segments of image %d exceed %d values of the regression; take fewer samples or segments", ns, m, i, MaxSuperpixelValues)}
+	}
 	if fed == nil {
 		return draw(), nil
 	}
