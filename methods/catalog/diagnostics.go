@@ -41,7 +41,7 @@ var Diagnostics = []Diagnostic{{
 	Threshold: CompletenessThreshold,
 	What:      "completeness error |Σ attribution − (S_c(I) − S_c(I′))| / |S_c(I) − S_c(I′)|",
 	Causes: []string{
-		"too few steps for the quadrature (raise steps, or keep rule gauss-legendre)",
+		"too few steps for the quadrature (raise steps; for integrated-gradients keep rule gauss-legendre; guided-ig's and blur-ig's Riemann sums at their default steps, PAIR's, end 5-200 % off on the zoo's ReLU networks)",
 		"an input range or pixel mapping the model was not trained with (the card's preprocessing: scale, offset, mean/std, BGR)",
 		"float16 or bfloat16 layers (mixed precision), whose gradients are too coarse to integrate",
 		"a baseline that the model scores almost as the image (ΔS near 0, see score-delta)",
