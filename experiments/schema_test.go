@@ -140,3 +140,24 @@ units:
 		t.Errorf("neither methods nor units: %v", err)
 	}
 }
+
+// TestCommittedExperimentsLoad checks every committed experiment file against
+// the schema and its methods' options (the files of paper.yaml, the demo's).
+func TestCommittedExperimentsLoad(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	if len(files) < 9 {
+		t.Fatalf("found %d committed experiments: %v", len(files), files)
+	}
+	for _, f := range files {
+		e, err := Load(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if len(e.Include) > 0 {
+			if _, _, err := LoadCollection(e, t.TempDir()); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+	}
+}
