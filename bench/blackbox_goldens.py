@@ -53,58 +53,14 @@ import importlib.util  # noqa: E402
 import numpy as np  # noqa: E402
 
 # bench/ leaves sys.path: its torch/ folder would pass for the torch package that xplique probes
-# for. bench/peers.py (build_keras, copy_weights) is loaded by path.
+# for. bench/peers.py (copy_weights) and bench/zoo_twins.py (the tf_keras twins) are loaded by path.
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 _spec = importlib.util.spec_from_file_location("peers", os.path.join(HERE, "peers.py"))
 peers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(peers)
-
-
-def build(name):
-    """The tf_keras twin of savedmodels/build_zoo.py's model, logits out."""
-    import tf_keras as keras
-    from tf_keras import layers
-    if name == "fmnist_vgg":
-        return peers.build_keras(name)
-    inp = keras.Input((28, 28, 1), name="image")
-    if name == "fmnist_gap":
-        def conv_bn(x, filters, n):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name="conv" + n)(x)
-            x = layers.BatchNormalization(name="bn" + n)(x)
-            return layers.ReLU(name="relu" + n)(x)
-        x = conv_bn(inp, 16, "1_1")
-        x = conv_bn(x, 16, "1_2")
-        x = layers.MaxPooling2D(name="pool1")(x)
-        x = conv_bn(x, 32, "2_1")
-        x = conv_bn(x, 32, "2_2")
-        x = layers.MaxPooling2D(name="pool2")(x)
-        x = conv_bn(x, 64, "3_1")
-        x = conv_bn(x, 128, "3_2")
-        x = layers.GlobalAveragePooling2D(name="gap")(x)
-        return keras.Model(inp, layers.Dense(10, name="predictions")(x), name=name)
-    if name == "fmnist_resnet":
-        x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv")(inp)
-        x = layers.BatchNormalization(name="stem_bn")(x)
-        x = layers.ReLU(name="stem_relu")(x)
-
-        def block(x, filters, stride, n):
-            sc = x
-            y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=n + "_conv1")(x)
-            y = layers.BatchNormalization(name=n + "_bn1")(y)
-            y = layers.ReLU(name=n + "_relu1")(y)
-            y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=n + "_conv2")(y)
-            y = layers.BatchNormalization(name=n + "_bn2")(y)
-            if stride != 1 or sc.shape[-1] != filters:
-                sc = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=n + "_proj")(sc)
-                sc = layers.BatchNormalization(name=n + "_proj_bn")(sc)
-            y = layers.Add(name=n + "_add")([y, sc])
-            return layers.ReLU(name=n + "_out")(y)
-        x = block(x, 16, 1, "block1")
-        x = block(x, 32, 2, "block2")
-        x = block(x, 64, 2, "block3")
-        x = layers.GlobalAveragePooling2D(name="gap")(x)
-        return keras.Model(inp, layers.Dense(10, name="predictions")(x), name=name)
-    raise SystemExit("unknown model %r" % name)
+_spec = importlib.util.spec_from_file_location("zoo_twins", os.path.join(HERE, "zoo_twins.py"))
+zoo_twins = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(zoo_twins)
 
 
 def squeeze(m):
@@ -131,7 +87,7 @@ def run(model_name, out_dir):
     import xplique.attributions.rise as rise_mod
 
     g = os.path.join(ROOT, "savedmodels", model_name, "golden")
-    model = peers.copy_weights(build(model_name), os.path.join(ROOT, "savedmodels", model_name))
+    model = peers.copy_weights(zoo_twins.build(model_name), os.path.join(ROOT, "savedmodels", model_name))
     x = np.load(os.path.join(g, "inputs.npy")).astype(np.float32)
     want = np.load(os.path.join(g, "logits.npy"))
     logits = model(x, training=False).numpy()

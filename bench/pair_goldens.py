@@ -32,61 +32,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import peers  # noqa: E402
+import zoo_twins  # noqa: E402
 
 import saliency.core as saliency  # noqa: E402
 
 MODELS = ["fmnist_vgg", "fmnist_resnet", "fmnist_gap"]
 VERSIONS = {p: md.version(p) for p in ("saliency", "tensorflow-cpu", "tf_keras", "numpy", "scipy")}
-
-
-def build(name):
-    """The tf_keras twin of a zoo model (savedmodels/build_zoo.py), logits out."""
-    import tf_keras as keras
-    from tf_keras import layers
-    if name == "fmnist_vgg":
-        return peers.build_keras(name)
-
-    def conv_bn(x, filters, n):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name="conv" + n)(x)
-        x = layers.BatchNormalization(name="bn" + n)(x)
-        return layers.ReLU(name="relu" + n)(x)
-
-    inp = keras.Input((28, 28, 1), name="image")
-    if name == "fmnist_gap":
-        x = conv_bn(inp, 16, "1_1")
-        x = conv_bn(x, 16, "1_2")
-        x = layers.MaxPooling2D(name="pool1")(x)
-        x = conv_bn(x, 32, "2_1")
-        x = conv_bn(x, 32, "2_2")
-        x = layers.MaxPooling2D(name="pool2")(x)
-        x = conv_bn(x, 64, "3_1")
-        x = conv_bn(x, 128, "3_2")
-    elif name == "fmnist_resnet":
-        x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="stem_conv")(inp)
-        x = layers.BatchNormalization(name="stem_bn")(x)
-        x = layers.ReLU(name="stem_relu")(x)
-
-        def block(x, filters, stride, n):
-            shortcut = x
-            y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=n + "_conv1")(x)
-            y = layers.BatchNormalization(name=n + "_bn1")(y)
-            y = layers.ReLU(name=n + "_relu1")(y)
-            y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=n + "_conv2")(y)
-            y = layers.BatchNormalization(name=n + "_bn2")(y)
-            if stride != 1 or shortcut.shape[-1] != filters:
-                shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=n + "_proj")(shortcut)
-                shortcut = layers.BatchNormalization(name=n + "_proj_bn")(shortcut)
-            y = layers.Add(name=n + "_add")([y, shortcut])
-            return layers.ReLU(name=n + "_out")(y)
-
-        x = block(x, 16, 1, "block1")
-        x = block(x, 32, 2, "block2")
-        x = block(x, 64, 2, "block3")
-    else:
-        raise ValueError(name)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    out = layers.Dense(10, name="predictions")(x)
-    return keras.Model(inp, out, name=name)
 
 
 def rnd(v, digits=6):
@@ -165,7 +116,7 @@ def run(name):
     sig = loaded.signatures["serving_default"]
     key = list(sig.structured_outputs)[0]
     saved = lambda x: sig(image=x)[key]  # noqa: E731 (the SavedModel's logits)
-    twin = peers.copy_weights(build(name), path)
+    twin = peers.copy_weights(zoo_twins.build(name), path)
     keras_fwd = lambda x: twin(x, training=False)  # noqa: E731
     g = os.path.join(path, "golden")
     xs = np.load(os.path.join(g, "inputs.npy")).astype(np.float32)[:8]

@@ -21,7 +21,6 @@ logits checked against golden/logits.npy. Run with bench/.venv/bin/python (make 
 import json
 import os
 import sys
-import types
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,17 +28,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODELS = ["fmnist_vgg", "fmnist_resnet", "fmnist_gap"]
-
-
-def tf_keras_builders():
-    """savedmodels/build_zoo.py's architecture functions on tf_keras."""
-    import tf_keras
-    sys.modules["keras"] = tf_keras
-    sys.modules.setdefault("yaml", types.ModuleType("yaml"))  # build_zoo imports it for its cards only
-    sys.path.insert(0, os.path.join(ROOT, "savedmodels"))
-    import build_zoo
-    return {"fmnist_vgg": build_zoo.build_vgg, "fmnist_resnet": build_zoo.build_resnet,
-            "fmnist_gap": build_zoo.build_gap}
 
 
 def main():
@@ -53,13 +41,13 @@ def main():
     from skimage.transform import resize
     from skimage.morphology import dilation, disk
 
-    builders = tf_keras_builders()
     sys.path.insert(0, HERE)
     from peers import copy_weights
+    from zoo_twins import build
 
     for name in sys.argv[1:] or MODELS:
         path = os.path.join(ROOT, "savedmodels", name)
-        model = copy_weights(builders[name](), path)
+        model = copy_weights(build(name), path)
         gdir = os.path.join(path, "golden")
         x = np.load(os.path.join(gdir, "inputs.npy")).astype(np.float32)
         want_logits = np.load(os.path.join(gdir, "logits.npy"))
