@@ -12,8 +12,11 @@ Protocol (JSON lines). After loading the model the worker writes one line
 ``{"ready": true, "tool", "model", "load_seconds"}`` to stdout, then reads one request per
 line from stdin and answers each with exactly one line:
 
-    request  {"method": M, "inputs": "/path/x.npy", "reps": R, "options": {...}}
-    answer   {"ok": true, "times": [s, ...], "rss_peak_bytes": B, "map_shape": [...]}
+    request  {"method": M, "inputs": "/path/x.npy", "reps": R, "options": {...},
+              "save": "/path/map.npy" (optional: the last call's map)}
+    answer   {"ok": true, "times": [s, ...], "rss_peak_bytes": B, "map_shape": [...],
+              "passes": {"forward": F, "backward": B} (per image, of the last call; tools
+              that count them: pair, xplique's black-box methods)}
              {"ok": false, "error": "not implemented" | "<message>"}
 
 The target class is the argmax of the logits, computed untimed. The method is prepared
@@ -39,6 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# bench/ leaves sys.path: its torch/ folder would pass for the torch package that xplique probes
+# for (its black-box explainers import xplique.wrappers, which tries `import torch`).
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 MODELS = {
     "fmnist_vgg": os.path.join(ROOT, "savedmodels", "fmnist_vgg"),
     "resnet50": os.path.join(ROOT, "savedmodels", "imagenet", "resnet50"),
@@ -232,6 +238,12 @@ class Tool:
         return self.model(x, training=False).numpy()
 
     METHODS = ()  # what the tool implements; anything else is answered "not implemented"
+
+    def reset_passes(self):
+        """Start counting the model's rows (forward, backward) of one call; None: not counted."""
+
+    def passes(self):
+        return None
 
     def prepare(self, method, x, cls, opts):
         fn = getattr(self, "m_" + method.replace("-", "_").replace("+", "p"), None)
@@ -513,15 +525,70 @@ class Tape(Tool):
 
 class Xplique(Tool):
     """xplique 2.0.2 explainers, built in prepare (GuidedBackprop/DeconvNet clone the model
-    there), batch_size = budget (gradients or forwards per call)."""
+    there), batch_size = budget (gradients or forwards per call). The black-box methods
+    (issue 21: rise, sobol, hsic, lime, kernel-shap) keep Xplique's own batch sizes unless
+    options["batch_size"] is given, take Xplique's parameter names as options, and explain a
+    functional copy of the model that counts the rows it is called on (a variable added to in
+    the graph: one scalar op per call)."""
     METHODS = ("gradient", "gradient-x-input", "smoothgrad", "squaregrad", "vargrad",
                "integrated-gradients", "guided-backprop", "deconvnet", "gradcam", "gradcam++",
-               "occlusion")
+               "occlusion", "rise", "sobol", "hsic", "lime", "kernel-shap")
+    BLACKBOX = ("rise", "sobol", "hsic", "lime", "kernel-shap")
+
+    def __init__(self, mname, model):
+        super().__init__(mname, model)
+        tf = self.tf
+        import tf_keras as keras
+        rows = self.rows = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+        class CountRows(keras.layers.Layer):
+            def call(self, x):
+                rows.assign_add(tf.cast(tf.shape(x)[0], tf.int64))
+                return tf.identity(x)
+
+        inp = keras.Input(self.hwc)
+        self.counting = keras.Model(inp, model(CountRows()(inp), training=False))
+        self._counted = False
+
+    def reset_passes(self):
+        self.rows.assign(0)
+
+    def passes(self):
+        if not self._counted:
+            return None
+        return {"forward": int(self.rows.numpy()), "backward": 0}
+
+    def _blackbox(self, method, x, cls, o):
+        import numpy as np
+        import xplique.attributions as xa
+        tf = self.tf
+        m = self.counting
+        bsk = {"batch_size": int(o["batch_size"])} if "batch_size" in o else {}
+        if method == "rise":
+            e = xa.Rise(m, nb_samples=int(o.get("nb_samples", 4000)), grid_size=int(o.get("grid_size", 7)),
+                        preservation_probability=float(o.get("preservation_probability", 0.5)), **bsk)
+        elif method == "sobol":
+            e = xa.SobolAttributionMethod(m, grid_size=int(o.get("grid_size", 8)),
+                                          nb_design=int(o.get("nb_design", 32)), **bsk)
+        elif method == "hsic":
+            e = xa.HsicAttributionMethod(m, grid_size=int(o.get("grid_size", 8)),
+                                         nb_design=int(o.get("nb_design", 500)), **bsk)
+        elif method == "lime":
+            e = xa.Lime(m, nb_samples=int(o.get("nb_samples", 150)), **bsk)
+        else:
+            e = xa.KernelShap(m, nb_samples=int(o.get("nb_samples", 800)), **bsk)
+        self._counted = True
+        targets = tf.one_hot(cls, int(m.output_shape[-1]))
+        xt = tf.constant(x)
+        return lambda: np.asarray(e.explain(xt, targets))
 
     def prepare(self, method, x, cls, o):
         import numpy as np
         import xplique.attributions as xa
         tf = self.tf
+        self._counted = False
+        if method in self.BLACKBOX:
+            return self._blackbox(method, x, cls, o)
         bs = int(o.get("batch_size", self.budget))
         m = self.model
         noise = float(o.get("noise", 0.15)) * float(x.max() - x.min())  # xplique: absolute std
@@ -630,8 +697,16 @@ class TfKerasVis(Tool):
 
 class Pair(Tool):
     """PAIR saliency 0.2.1 (saliency.core): one image per GetMask call, its own loops; the
-    call_model_function wraps @tf.function gradients with fixed input signatures."""
-    METHODS = ("gradient", "smoothgrad", "squaregrad", "integrated-gradients", "gradcam")
+    call_model_function wraps @tf.function gradients with fixed input signatures and counts
+    the rows it is asked for (each a forward and a backward pass)."""
+    METHODS = ("gradient", "smoothgrad", "squaregrad", "integrated-gradients", "gradcam",
+               "guided-ig", "blur-ig", "xrai")
+
+    def reset_passes(self):
+        self._rows = 0
+
+    def passes(self):
+        return {"forward": self._rows, "backward": self._rows}
 
     def __init__(self, mname, model):
         super().__init__(mname, model)
@@ -673,6 +748,7 @@ class Pair(Tool):
         def call_model_function(xb, call_model_args=None, expected_keys=None):
             c = call_model_args["class"]
             xb = tf.constant(xb, tf.float32)
+            self._rows = getattr(self, "_rows", 0) + int(xb.shape[0])
             if expected_keys and sc.base.CONVOLUTION_LAYER_VALUES in expected_keys:
                 a, g = cam(xb, c)
                 return {sc.base.CONVOLUTION_LAYER_VALUES: a.numpy(),
@@ -704,6 +780,30 @@ class Pair(Tool):
         elif method == "gradcam":
             v = sc.GradCam()
             one = lambda xi, a: v.GetMask(xi, cmf, a, should_resize=True, three_dims=False)
+        elif method == "guided-ig":
+            # One point per call: each step needs the gradient where the previous one ended.
+            v = sc.GuidedIG()
+            base = np.zeros(self.hwc, np.float32)  # the toolkit's black for inputs in [0, 1]
+            steps, frac = int(o.get("steps", 200)), float(o.get("fraction", 0.25))
+            dist = float(o.get("max_dist", 0.02))
+            one = lambda xi, a: v.GetMask(xi, cmf, a, x_baseline=base, x_steps=steps, fraction=frac,
+                                          max_dist=dist)
+        elif method == "blur-ig":
+            # batch_size: PAIR's default is 1; its batches are exact without sqrt (pair_goldens.py).
+            v = sc.BlurIG()
+            steps, sqrt = int(o.get("steps", 100)), bool(o.get("sqrt", False))
+            bs = 1 if sqrt else min(steps, int(o.get("batch_size", self.budget)))
+            kw = dict(max_sigma=float(o.get("max_sigma", 50)), steps=steps,
+                      grad_step=float(o.get("grad_step", 0.01)), sqrt=sqrt, batch_size=bs)
+            one = lambda xi, a: v.GetMask(xi, cmf, a, **kw)
+        elif method == "xrai":
+            # PAIR's defaults (IG from the image's min and max, Felzenszwalb at 224x224) with the
+            # IG steps given; batch_size (PAIR's default 1) as for IG.
+            v = sc.XRAI()
+            steps = int(o.get("steps", 100))
+            params = sc.XRAIParameters(steps=steps, algorithm=o.get("algorithm", "full"))
+            bs = min(steps, int(o.get("batch_size", self.budget)))
+            one = lambda xi, a: v.GetMask(xi, cmf, a, batch_size=bs, extra_parameters=params)
         else:
             # forward/gradient-x-input/vargrad: not in PAIR; its Occlusion slides a window
             # at stride 1 (625 or 37249 positions, not the 49 of the benchmark).
@@ -748,11 +848,18 @@ def serve(tool, proto):
                 out = run() if req.get("warmup", True) else None
                 times = []
                 for _ in range(reps):
+                    tool.reset_passes()
                     t0 = time.perf_counter()
                     out = run()
                     times.append(time.perf_counter() - t0)
                 ans = {"ok": True, "times": times, "rss_peak_bytes": peak_rss_bytes(),
                        "map_shape": list(np.shape(out))}
+                p = tool.passes()
+                if p is not None:
+                    n = np.load(req["inputs"], mmap_mode="r").shape[0]
+                    ans["passes"] = {k: v / n for k, v in p.items()}
+                if req.get("save"):
+                    np.save(req["save"], np.asarray(out, np.float32))
                 log("%s %s N=%d: %s" % (method, opts, x.shape[0],
                                         " ".join("%.4f" % t for t in times)))
         except Exception as e:  # keep serving

@@ -17,7 +17,9 @@
 // plain rule set, or with the option "composite" under that LRP composite's
 // rule set (methods.LRP.RuleSet): the backward engine without a method
 // around it. The option "layer" is the target layer of CAM methods; the
-// others are the method's own options. The peak RSS is
+// others are the method's own options. The reply's "info" is the last
+// call's Maps.Info (e.g. forward-passes, backward-passes per image). The
+// peak RSS is
 // the process's, reset before the warm-up (/proc/self/clear_refs).
 package main
 
@@ -54,6 +56,10 @@ type request struct {
 	// the channel reduction; the signal of "raw-gradient") to this .npy
 	// file.
 	Save string `json:"save"`
+	// SaveMap saves the map (Maps.Map) instead of the raw map: for
+	// methods whose raw map is something else (XRAI's is the attribution
+	// it ranks the regions by).
+	SaveMap bool `json:"save_map"`
 }
 
 type reply struct {
@@ -69,6 +75,9 @@ type reply struct {
 	ProfileOps  []profileOp `json:"profile_ops,omitempty"`
 	ProfileWall float64     `json:"profile_wall_seconds,omitempty"`
 	ProfileRuns int         `json:"profile_runs,omitempty"`
+	// Info is the last call's Maps.Info (per-image diagnostics, e.g.
+	// forward-passes and backward-passes).
+	Info map[string][]float64 `json:"info,omitempty"`
 }
 
 type profileOp struct {
@@ -138,6 +147,7 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 	}
 	var call func() ([]int, error)
 	var last *tensor.Tensor // the raw map of the last call
+	var info map[string][]float64
 	if r.Method == "raw-gradient" {
 		rules := tfgraph.Plain
 		if c, _ := opts["composite"].(string); c != "" {
@@ -179,8 +189,8 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 			if err != nil {
 				return nil, err
 			}
-			last = res.Raw
-			if last == nil {
+			last, info = res.Raw, res.Info
+			if last == nil || r.SaveMap {
 				last = res.Map
 			}
 			return res.Map.Shape, nil
@@ -209,6 +219,7 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 		}
 	}
 	rep.Runs = (fl.Runs() - runs) / int64(len(rep.Times))
+	rep.Info = info
 	rep.RSSPeak = peak()
 	if r.Profile {
 		p := &tfgraph.Profile{}
