@@ -64,15 +64,16 @@ func GaussianFilter(t *Tensor, sigma, truncate float64, mode FilterMode) (*Tenso
 	k := GaussianKernelTruncated(sigma, truncate)
 	n, h, w, c := t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
 	per := h * w * c
-	line := make([]float64, max(h, w))
+	line := make([]float64, max(h, w)+2*(len(k)/2))
+	acc := make([]float64, max(h, w))
 	for i := 0; i < n; i++ {
 		img := out.Data[i*per : (i+1)*per]
 		for ch := 0; ch < c; ch++ {
 			for x := 0; x < w; x++ { // along H
-				filterLine(img, ch+x*c, w*c, h, k, mode, line)
+				filterLine(img, ch+x*c, w*c, h, k, mode, line, acc)
 			}
 			for y := 0; y < h; y++ { // along W
-				filterLine(img, ch+y*w*c, c, w, k, mode, line)
+				filterLine(img, ch+y*w*c, c, w, k, mode, line, acc)
 			}
 		}
 	}
@@ -82,44 +83,73 @@ func GaussianFilter(t *Tensor, sigma, truncate float64, mode FilterMode) (*Tenso
 // filterLine correlates the n values img[off], img[off+stride], … with the
 // symmetric kernel k in place, as scipy's correlate1d does for a symmetric
 // kernel: x_i·k_0 + Σ_j (x_{i−j} + x_{i+j})·k_j in float64, j from the
-// radius down to 1.
-func filterLine(img []float32, off, stride, n int, k []float64, mode FilterMode, line []float64) {
-	line = line[:n]
-	for i := range line {
-		line[i] = float64(img[off+i*stride])
-	}
+// radius down to 1. line (at least n + 2·radius long) holds the values
+// with the border's on both sides, so that the taps read a slice; acc (at
+// least n long) the sums.
+func filterLine(img []float32, off, stride, n int, k []float64, mode FilterMode, line, acc []float64) {
 	r := len(k) / 2
-	at := func(i int) float64 {
-		if i >= 0 && i < n {
-			return line[i]
-		}
-		switch mode {
-		case FilterConstant:
-			return 0
-		case FilterNearest:
-			return line[min(max(i, 0), n-1)]
-		}
-		// reflect: period 2n, the second half mirrored.
-		p := 2 * n
-		i %= p
-		if i < 0 {
-			i += p
-		}
-		if i >= n {
-			i = p - 1 - i
-		}
-		return line[i]
+	p := r // values of the border on each side
+	if mode == FilterConstant {
+		// Terms with both ends beyond the border add exactly 0: no tap
+		// reaches further than n−1 from the pixel it sums for.
+		p = min(r, n-1)
 	}
+	line = line[:n+2*p]
 	for i := 0; i < n; i++ {
-		s := line[i] * k[r]
-		top := r
-		if mode == FilterConstant {
-			// Terms with both ends beyond the border add exactly 0.
-			top = min(r, max(i, n-1-i))
-		}
-		for j := top; j >= 1; j-- {
-			s += (at(i-j) + at(i+j)) * k[r+j]
-		}
-		img[off+i*stride] = float32(s)
+		line[p+i] = float64(img[off+i*stride])
 	}
+	for j := 1; j <= p; j++ {
+		line[p-j] = border(line[p:p+n], -j, mode)
+		line[p+n-1+j] = border(line[p:p+n], n-1+j, mode)
+	}
+	// Tap by tap, from the radius down, over every pixel the tap reaches:
+	// each pixel's terms add in scipy's order, and the pixels' sums are
+	// independent chains.
+	acc = acc[:n]
+	for i := range acc {
+		acc[i] = line[p+i] * k[r]
+	}
+	for j := p; j >= 1; j-- {
+		kj := k[r+j]
+		lo, hi := line[p-j:p-j+n], line[p+j:p+j+n]
+		end, from := n, n
+		if mode == FilterConstant && n-j < j {
+			// Pixels n−j … j−1 have both ends of tap j beyond the border.
+			end, from = n-j, j
+		}
+		addTap(acc[:end], lo[:end], hi[:end], kj)
+		addTap(acc[from:], lo[from:n], hi[from:n], kj)
+	}
+	for i, v := range acc {
+		img[off+i*stride] = float32(v)
+	}
+}
+
+// addTap adds (lo[i] + hi[i])·k to acc[i] (the three of one length).
+func addTap(acc, lo, hi []float64, k float64) {
+	lo, hi = lo[:len(acc)], hi[:len(acc)]
+	for i := range acc {
+		acc[i] += (lo[i] + hi[i]) * k
+	}
+}
+
+// border is the value at i (outside [0, n)) of the n values v under mode.
+func border(v []float64, i int, mode FilterMode) float64 {
+	n := len(v)
+	switch mode {
+	case FilterConstant:
+		return 0
+	case FilterNearest:
+		return v[min(max(i, 0), n-1)]
+	}
+	// reflect: period 2n, the second half mirrored.
+	p := 2 * n
+	i %= p
+	if i < 0 {
+		i += p
+	}
+	if i >= n {
+		i = p - 1 - i
+	}
+	return v[i]
 }

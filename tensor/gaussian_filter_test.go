@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -55,5 +56,28 @@ func TestGaussianFilterScipy(t *testing.T) {
 	t.Logf("%d cases, max difference %.3g", len(g.Cases), all)
 	if _, err := GaussianFilter(New(1, 2, 2, 1), 1, 4, "wrap"); err == nil {
 		t.Error("mode wrap: no error")
+	}
+}
+
+// BenchmarkGaussianFilter is Blur IG's blur: a zoo image and a 224×224 RGB
+// one at σ 5 and 25 (a constant border).
+func BenchmarkGaussianFilter(b *testing.B) {
+	for _, s := range []struct {
+		name  string
+		shape []int
+	}{{"28x28x1", []int{1, 28, 28, 1}}, {"224x224x3", []int{1, 224, 224, 3}}} {
+		x := New(s.shape...)
+		for i := range x.Data {
+			x.Data[i] = float32(i%251) / 251
+		}
+		for _, sigma := range []float64{5, 25} {
+			b.Run(fmt.Sprintf("%s/sigma%g", s.name, sigma), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if _, err := GaussianFilter(x, sigma, 4, FilterConstant); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
