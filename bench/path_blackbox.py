@@ -234,6 +234,60 @@ def run_config(model, batch, rounds, methods, threads, long_s, workers):
             "rows": out}
 
 
+CHUNK = {"fmnist_vgg": 256, "resnet50": 16}
+
+
+def tile(model, x, rows):
+    path = os.path.join(OUT, "pb_tile_%s_%d.npy" % (model, rows))
+    np.save(path, np.ascontiguousarray(np.resize(x, (rows,) + x.shape[1:]), np.float32))
+    return path
+
+
+def timed(w, req, reps=3):
+    a = ask(w, dict(req, reps=reps))
+    return statistics.median(a["times"])
+
+
+def diagnose(res, threads):
+    """Where the toolkit's time goes, and the floor of the passes: one profiled call of each method (time inside
+    TensorFlow's session runs and its kernel time; the rest is the method's own Go work), and the time of the
+    peer's forward and backward passes run by the toolkit as plain batched calls (raw-gradient, forward) in
+    chunks of CHUNK rows: what any TensorFlow implementation of those passes costs on this machine."""
+    for model in dict.fromkeys(c["model"] for c in res["configs"]):
+        go = compare.Worker("go", model, threads)
+        try:
+            for c in res["configs"]:
+                if c["model"] != model:
+                    continue
+                path = os.path.join(ROOT, c["inputs"])
+                x = np.load(path)
+                n = x.shape[0]
+                for r in c["rows"]:
+                    a = ask(go, {"method": r["method"], "inputs": path, "reps": 1, "options": r["options"],
+                                 "profile": True, "save_map": r["method"] == "xrai"})
+                    d = {"call": a["profile_call_seconds"], "session": a["profile_wall_seconds"],
+                         "runs": a["profile_runs"], "kernel": sum(o["kernel_seconds"] for o in a["profile_ops"])}
+                    pp = r["passes"]["peer"] or {}
+                    fw, bw = round(n * pp.get("forward", 0)), round(n * pp.get("backward", 0))
+                    ch = CHUNK[model]
+                    floor = 0.0
+                    if bw:
+                        k = min(bw, ch)
+                        floor += timed(go, {"method": "raw-gradient", "inputs": tile(model, x, k), "options": {},
+                                            "warmup": True}) * bw / k
+                    if fw > bw:
+                        k = min(fw - bw, ch)
+                        floor += timed(go, {"method": "forward", "inputs": tile(model, x, k), "options": {},
+                                            "warmup": True}) * (fw - bw) / k
+                    d["floor_peer_passes"] = floor
+                    r["diagnosis"] = d
+                    print("  %s b%d %s: call %.3f s, session runs %.3f s (%d), kernels %.3f s, floor %.3f s" % (
+                        model, c["batch"], r["method"], d["call"], d["session"], d["runs"], d["kernel"], floor),
+                        flush=True)
+        finally:
+            go.close()
+
+
 def fmt_p(p):
     if not p:
         return "—"
@@ -284,6 +338,28 @@ def tables(res):
                 compare.fmt_mb(rt), compare.fmt_mb(rp), pear,
                 "yes" if ra["median"] <= tgt else "**no**", "yes" if rt <= 1.2 * rp else "**no**"))
         out.append("")
+        if any("diagnosis" in r for r in c["rows"]):
+            out += ["Where the time goes (one more toolkit call, profiled: TensorFlow's step statistics). *Session "
+                    "runs*: the call's time inside TensorFlow (its share of the call); *Go work*: the rest (masks, "
+                    "blurs, segmentation, regressions, sums); *floor*: the peer's forward and backward passes run "
+                    "by the toolkit as plain batched calls (raw gradient, forward) in chunks of %d rows, the kernel "
+                    "cost any TensorFlow implementation of those passes pays; *peer − floor*: what the peer spends "
+                    "beyond it (Python, per-call overhead, its own non-model work; for Captum, PyTorch's kernels "
+                    "differ)." % CHUNK[c["model"]], "",
+                    "| method | toolkit call (profiled) | session runs (runs) | Go work | kernels | floor (peer's passes) "
+                    "| peer median | peer − floor | floor / peer |",
+                    "|---|---|---|---|---|---|---|---|---|"]
+            for r in c["rows"]:
+                d = r.get("diagnosis")
+                if not d:
+                    continue
+                pm = r["time"]["peer"]["median"]
+                out.append("| %s | %s | %s (%.0f %%, %d) | %s | %s | %s | %s | %s | %.2f |" % (
+                    r["method"], compare.fmt_t(d["call"]), compare.fmt_t(d["session"]),
+                    100 * d["session"] / d["call"], d["runs"], compare.fmt_t(max(d["call"] - d["session"], 0)),
+                    compare.fmt_t(d["kernel"]), compare.fmt_t(d["floor_peer_passes"]), compare.fmt_t(pm),
+                    compare.fmt_t(max(pm - d["floor_peer_passes"], 0)), d["floor_peer_passes"] / pm))
+            out.append("")
     return "\n".join(out) + "\n"
 
 
@@ -297,7 +373,16 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "PATH_BLACKBOX.md"))
     ap.add_argument("--json", default=os.path.join(HERE, "path_blackbox_results.json"))
     ap.add_argument("--tables-only", action="store_true", help="rewrite --out from --json")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="only profile the toolkit's calls and time the peers' passes of --json's rows; rewrite both")
+    ap.add_argument("--no-diagnose", action="store_true", help="skip the profile and floor step after the rounds")
     args = ap.parse_args()
+    if args.diagnose:
+        res = json.load(open(args.json))
+        diagnose(res, args.threads)
+        json.dump(res, open(args.json, "w"), indent=1)
+        open(args.out, "w").write(tables(res))
+        return 0
     if args.tables_only:
         res = json.load(open(args.json))
         open(args.out, "w").write(tables(res))
@@ -331,6 +416,9 @@ def main():
             for w in workers.values():
                 w.close()
     res["load_end"] = os.getloadavg()
+    if not args.no_diagnose:
+        print("diagnosis", flush=True)
+        diagnose(res, args.threads)
     json.dump(res, open(args.json, "w"), indent=1)
     open(args.out, "w").write(tables(res))
     print("wrote %s and %s" % (args.out, args.json))

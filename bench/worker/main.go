@@ -75,6 +75,9 @@ type reply struct {
 	ProfileOps  []profileOp `json:"profile_ops,omitempty"`
 	ProfileWall float64     `json:"profile_wall_seconds,omitempty"`
 	ProfileRuns int         `json:"profile_runs,omitempty"`
+	// ProfileCall is the wall time of the profiled call: beyond
+	// ProfileWall (inside session runs) it is the method's own Go work.
+	ProfileCall float64 `json:"profile_call_seconds,omitempty"`
 	// Info is the last call's Maps.Info (per-image diagnostics, e.g.
 	// forward-passes and backward-passes).
 	Info map[string][]float64 `json:"info,omitempty"`
@@ -224,9 +227,11 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 	if r.Profile {
 		p := &tfgraph.Profile{}
 		fl = base.Profiled(p)
+		t0 := time.Now()
 		if _, err := call(); err != nil {
 			return reply{}, err
 		}
+		rep.ProfileCall = time.Since(t0).Seconds()
 		rep.Profile = p.String()
 		runs, wall := p.Runs()
 		rep.ProfileWall, rep.ProfileRuns = wall.Seconds(), runs
