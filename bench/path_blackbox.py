@@ -248,11 +248,12 @@ def timed(w, req, reps=3):
     return statistics.median(a["times"])
 
 
-def diagnose(res, threads):
+def diagnose(res, threads, all_rows=False, methods=None):
     """Where the toolkit's time goes, and the floor of the passes: one profiled call of each method (time inside
     TensorFlow's session runs and its kernel time; the rest is the method's own Go work), and the time of the
     peer's forward and backward passes run by the toolkit as plain batched calls (raw-gradient, forward) in
-    chunks of CHUNK rows: what any TensorFlow implementation of those passes costs on this machine."""
+    chunks of CHUNK rows (Guided IG: its steps one after another, each a gradient of the batch): what any TensorFlow implementation of those passes costs on this machine. On ResNet50
+    (minutes per call) only the rows that miss their target, unless all_rows."""
     for model in dict.fromkeys(c["model"] for c in res["configs"]):
         go = compare.Worker("go", model, threads)
         try:
@@ -263,6 +264,11 @@ def diagnose(res, threads):
                 x = np.load(path)
                 n = x.shape[0]
                 for r in c["rows"]:
+                    if methods and r["method"] not in methods:
+                        continue
+                    if model == "resnet50" and not all_rows and \
+                            r["ratio"]["median"] <= TARGET.get((model, c["batch"]), 1.0):
+                        continue
                     a = ask(go, {"method": r["method"], "inputs": path, "reps": 1, "options": r["options"],
                                  "profile": True, "save_map": r["method"] == "xrai"})
                     d = {"call": a["profile_call_seconds"], "session": a["profile_wall_seconds"],
@@ -271,6 +277,12 @@ def diagnose(res, threads):
                     fw, bw = round(n * pp.get("forward", 0)), round(n * pp.get("backward", 0))
                     ch = CHUNK[model]
                     floor = 0.0
+                    if r["method"] == "guided-ig":
+                        # One step after another: the steps' gradients cannot share a call; each is a gradient
+                        # of the batch itself.
+                        floor += timed(go, {"method": "raw-gradient", "inputs": path, "options": {},
+                                            "warmup": True}) * bw / n
+                        bw = 0
                     if bw:
                         k = min(bw, ch)
                         floor += timed(go, {"method": "raw-gradient", "inputs": tile(model, x, k), "options": {},
@@ -337,12 +349,22 @@ def tables(res):
                 ra["median"], ra["q1"], ra["q3"], fmt_p(r["passes"]["toolkit"]), fmt_p(r["passes"]["peer"]),
                 compare.fmt_mb(rt), compare.fmt_mb(rp), pear,
                 "yes" if ra["median"] <= tgt else "**no**", "yes" if rt <= 1.2 * rp else "**no**"))
+        for r in c["rows"]:
+            b = r.get("before")
+            if b:
+                out.append("- %s re-measured on %s after %s (load %s before, %s after), rows above; before: toolkit %s, "
+                           "peer %s, ratio %.2f [%.2f–%.2f], peak RSS %s MB." % (
+                               r["method"], b["date"], b["note"], " ".join("%.1f" % v for v in r["load"][0]),
+                               " ".join("%.1f" % v for v in r["load"][1]), compare.fmt_t(b["time"]["toolkit"]["median"]),
+                               compare.fmt_t(b["time"]["peer"]["median"]), b["ratio"]["median"], b["ratio"]["q1"],
+                               b["ratio"]["q3"], compare.fmt_mb(b["rss_peak"]["toolkit"])))
         out.append("")
         if any("diagnosis" in r for r in c["rows"]):
             out += ["Where the time goes (one more toolkit call, profiled: TensorFlow's step statistics). *Session "
                     "runs*: the call's time inside TensorFlow (its share of the call); *Go work*: the rest (masks, "
                     "blurs, segmentation, regressions, sums); *floor*: the peer's forward and backward passes run "
-                    "by the toolkit as plain batched calls (raw gradient, forward) in chunks of %d rows, the kernel "
+                    "by the toolkit as plain batched calls (raw gradient, forward) in chunks of %d rows (Guided IG: one "
+                    "gradient of the batch per step, as its steps are sequential), the kernel "
                     "cost any TensorFlow implementation of those passes pays; *peer − floor*: what the peer spends "
                     "beyond it (Python, per-call overhead, its own non-model work; for Captum, PyTorch's kernels "
                     "differ)." % CHUNK[c["model"]], "",
@@ -376,10 +398,13 @@ def main():
     ap.add_argument("--diagnose", action="store_true",
                     help="only profile the toolkit's calls and time the peers' passes of --json's rows; rewrite both")
     ap.add_argument("--no-diagnose", action="store_true", help="skip the profile and floor step after the rounds")
+    ap.add_argument("--update", metavar="NOTE",
+                    help="re-measure --methods on --configs and replace those rows of --json, keeping the old "
+                         "measurement under 'before' with NOTE (e.g. the commit that changed the method)")
     args = ap.parse_args()
     if args.diagnose:
         res = json.load(open(args.json))
-        diagnose(res, args.threads)
+        diagnose(res, args.threads, methods=set(args.methods.split(",")))
         json.dump(res, open(args.json, "w"), indent=1)
         open(args.out, "w").write(tables(res))
         return 0
@@ -397,6 +422,8 @@ def main():
     mach["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     res = {"machine": mach, "threads": args.threads, "configs": [], "load_start": os.getloadavg()}
     configs = [(c.split(":")[0], int(c.split(":")[1])) for c in args.configs.split(",")]
+    if args.update:
+        old = json.load(open(args.json))
     for model in dict.fromkeys(m for m, _ in configs):
         need = {p[1] for p in PLAN[model] if p[0] in methods}
         workers = {"go": compare.Worker("go", model, args.threads)}
@@ -419,6 +446,19 @@ def main():
     if not args.no_diagnose:
         print("diagnosis", flush=True)
         diagnose(res, args.threads)
+    if args.update:
+        for c in res["configs"]:
+            oc = next(o for o in old["configs"] if (o["model"], o["batch"]) == (c["model"], c["batch"]))
+            for r in c["rows"]:
+                i = next(i for i, o in enumerate(oc["rows"]) if o["method"] == r["method"])
+                prev = oc["rows"][i]
+                prev.pop("before", None)
+                r["before"] = {"note": args.update, "date": mach["date"], "time": prev["time"],
+                               "ratio": prev["ratio"], "rss_peak": prev["rss_peak"],
+                               "load": [oc["load_before"], oc["load_after"]]}
+                r["load"] = [c["load_before"], c["load_after"]]
+                oc["rows"][i] = r
+        res = old
     json.dump(res, open(args.json, "w"), indent=1)
     open(args.out, "w").write(tables(res))
     print("wrote %s and %s" % (args.out, args.json))
