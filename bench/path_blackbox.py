@@ -300,6 +300,28 @@ def diagnose(res, threads, all_rows=False, methods=None):
             go.close()
 
 
+def back_to_back(res, threads, model, batch, reps=5):
+    """Each side's median of reps calls in a row (one request; the other side idle): what the per-call cost is
+    without the interleaving's switch between processes."""
+    c = next(c for c in res["configs"] if (c["model"], c["batch"]) == (model, batch))
+    path = os.path.join(ROOT, c["inputs"])
+    peers = sorted({r["peer"] for r in c["rows"]})
+    workers = {"go": compare.Worker("go", model, threads)}
+    try:
+        for p in peers:
+            workers[p] = CaptumWorker(model, threads) if p == "captum" else compare.Worker(p, model, threads)
+        for r in c["rows"]:
+            t = timed(workers["go"], {"method": r["method"], "inputs": path, "options": r["options"]}, reps)
+            u = timed(workers[r["peer"]], {"method": r["peer_method"], "inputs": path, "options": r["peer_options"]},
+                      reps)
+            r["back_to_back"] = {"toolkit": t, "peer": u, "reps": reps}
+            print("  %s b%d %s back to back: toolkit %.4f s, peer %.4f s, ratio %.2f" % (model, batch, r["method"],
+                                                                                      t, u, t / u), flush=True)
+    finally:
+        for w in workers.values():
+            w.close()
+
+
 def fmt_p(p):
     if not p:
         return "—"
@@ -358,6 +380,14 @@ def tables(res):
                                " ".join("%.1f" % v for v in r["load"][1]), compare.fmt_t(b["time"]["toolkit"]["median"]),
                                compare.fmt_t(b["time"]["peer"]["median"]), b["ratio"]["median"], b["ratio"]["q1"],
                                b["ratio"]["q3"], compare.fmt_mb(b["rss_peak"]["toolkit"])))
+        if any("back_to_back" in r for r in c["rows"]):
+            out.append("Back to back (each side's median of %d calls in a row in one request, the other side idle; "
+                       "no switching between processes): %s." % (
+                           next(r["back_to_back"]["reps"] for r in c["rows"] if "back_to_back" in r),
+                           "; ".join("%s %s / %s = %.2f" % (r["method"], compare.fmt_t(r["back_to_back"]["toolkit"]),
+                                                            compare.fmt_t(r["back_to_back"]["peer"]),
+                                                            r["back_to_back"]["toolkit"] / r["back_to_back"]["peer"])
+                                     for r in c["rows"] if "back_to_back" in r)))
         out.append("")
         if any("diagnosis" in r for r in c["rows"]):
             out += ["Where the time goes (one more toolkit call, profiled: TensorFlow's step statistics). *Session "
@@ -398,10 +428,19 @@ def main():
     ap.add_argument("--diagnose", action="store_true",
                     help="only profile the toolkit's calls and time the peers' passes of --json's rows; rewrite both")
     ap.add_argument("--no-diagnose", action="store_true", help="skip the profile and floor step after the rounds")
+    ap.add_argument("--back-to-back", metavar="MODEL:BATCH",
+                    help="only time each side's calls in a row for that configuration of --json; rewrite both")
     ap.add_argument("--update", metavar="NOTE",
                     help="re-measure --methods on --configs and replace those rows of --json, keeping the old "
                          "measurement under 'before' with NOTE (e.g. the commit that changed the method)")
     args = ap.parse_args()
+    if args.back_to_back:
+        res = json.load(open(args.json))
+        mname, b = args.back_to_back.split(":")
+        back_to_back(res, args.threads, mname, int(b))
+        json.dump(res, open(args.json, "w"), indent=1)
+        open(args.out, "w").write(tables(res))
+        return 0
     if args.diagnose:
         res = json.load(open(args.json))
         diagnose(res, args.threads, methods=set(args.methods.split(",")))
