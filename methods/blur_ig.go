@@ -3,7 +3,10 @@ package methods
 import (
 	"context"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
@@ -156,18 +159,21 @@ func (bi *BlurIG) Explain(ctx context.Context, m Model, b Batch, t Target) (*Map
 		cnt := c[1] - c[0]
 		xc := x.Slice(0, cnt)
 		cls := make([]int, cnt)
-		for e := c[0]; e < c[1]; e++ {
+		// The rows' blurs are independent (each writes its own rows of
+		// xc and dx): they run on up to GOMAXPROCS goroutines while
+		// TensorFlow is idle.
+		err := eachRow(cnt, func(r int) error {
+			e := c[0] + r
 			i, k := e/steps, e%steps
 			img := b.X.Slice(i, i+1)
 			at, err := blur(img, sig[k])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			next, err := blur(img, sig[k]+gs)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			r := e - c[0]
 			copy(xc.Data[r*per:(r+1)*per], at.Data)
 			d := dx[r*per : (r+1)*per]
 			for q := range d {
@@ -175,6 +181,10 @@ func (bi *BlurIG) Explain(ctx context.Context, m Model, b Batch, t Target) (*Map
 				d[q] = (next.Data[q] - at.Data[q]) / float32(gs)
 			}
 			cls[r] = classes[i]
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		res, err := m.Run(ctx, xc, tfgraph.Query{Grads: []tfgraph.Grad{gl.grad("", nil, cls, cnt)}})
 		if err != nil {
@@ -232,4 +242,28 @@ func repeatCount(n, v int) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// eachRow calls f(0), …, f(n−1) on up to GOMAXPROCS goroutines and returns
+// the error of the lowest row that failed. f must touch only row r's data.
+func eachRow(n int, f func(r int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := int(next.Add(1)) - 1; r < n; r = int(next.Add(1)) - 1 {
+				errs[r] = f(r)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
