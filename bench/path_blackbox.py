@@ -379,7 +379,11 @@ def tables(res):
                                r["method"], b["date"], b["note"], " ".join("%.1f" % v for v in r["load"][0]),
                                " ".join("%.1f" % v for v in r["load"][1]), compare.fmt_t(b["time"]["toolkit"]["median"]),
                                compare.fmt_t(b["time"]["peer"]["median"]), b["ratio"]["median"], b["ratio"]["q1"],
-                               b["ratio"]["q3"], compare.fmt_mb(b["rss_peak"]["toolkit"])))
+                               b["ratio"]["q3"], compare.fmt_mb(b["rss_peak"]["toolkit"])) +
+                           (" After %s alone: toolkit %s, peer %s, ratio %.2f." % (
+                               r["between"]["note"], compare.fmt_t(r["between"]["time"]["toolkit"]["median"]),
+                               compare.fmt_t(r["between"]["time"]["peer"]["median"]), r["between"]["ratio"]["median"])
+                            if "between" in r else ""))
         if any("back_to_back" in r for r in c["rows"]):
             out.append("Back to back (each side's median of %d calls in a row in one request, the other side idle; "
                        "no switching between processes): %s." % (
@@ -491,10 +495,15 @@ def main():
             for r in c["rows"]:
                 i = next(i for i, o in enumerate(oc["rows"]) if o["method"] == r["method"])
                 prev = oc["rows"][i]
-                prev.pop("before", None)
-                r["before"] = {"note": args.update, "date": mach["date"], "time": prev["time"],
-                               "ratio": prev["ratio"], "rss_peak": prev["rss_peak"],
-                               "load": [oc["load_before"], oc["load_after"]]}
+                if "before" in prev:
+                    # The first measurement stays "before"; the one it replaces is kept as "between".
+                    r["before"] = prev["before"]
+                    r["between"] = {"note": prev["before"]["note"], "time": prev["time"], "ratio": prev["ratio"]}
+                    r["before"]["note"] += " and " + args.update
+                else:
+                    r["before"] = {"note": args.update, "date": mach["date"], "time": prev["time"],
+                                   "ratio": prev["ratio"], "rss_peak": prev["rss_peak"],
+                                   "load": [oc["load_before"], oc["load_after"]]}
                 r["load"] = [c["load_before"], c["load_after"]]
                 oc["rows"][i] = r
         res = old
