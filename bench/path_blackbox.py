@@ -376,7 +376,7 @@ def tables(res):
             if b:
                 out.append("- %s re-measured on %s after %s (load %s before, %s after), rows above; before: toolkit %s, "
                            "peer %s, ratio %.2f [%.2f–%.2f], peak RSS %s MB." % (
-                               r["method"], b["date"], b["note"], " ".join("%.1f" % v for v in r["load"][0]),
+                               r["method"], r.get("measured", b["date"]), b["note"], " ".join("%.1f" % v for v in r["load"][0]),
                                " ".join("%.1f" % v for v in r["load"][1]), compare.fmt_t(b["time"]["toolkit"]["median"]),
                                compare.fmt_t(b["time"]["peer"]["median"]), b["ratio"]["median"], b["ratio"]["q1"],
                                b["ratio"]["q3"], compare.fmt_mb(b["rss_peak"]["toolkit"])) +
@@ -505,6 +505,7 @@ def main():
                                    "ratio": prev["ratio"], "rss_peak": prev["rss_peak"],
                                    "load": [oc["load_before"], oc["load_after"]]}
                 r["load"] = [c["load_before"], c["load_after"]]
+                r["measured"] = mach["date"]
                 oc["rows"][i] = r
         res = old
     json.dump(res, open(args.json, "w"), indent=1)
