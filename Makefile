@@ -180,7 +180,7 @@ xrai-goldens: bench/.venv/.done
 blackbox-goldens: bench/.venv/.done
 	bench/.venv/bin/python bench/blackbox_goldens.py $(PARITY_MODELS)
 
-## bench-path-blackbox: issue 21's speed acceptance: Guided IG, Blur IG, XRAI against PAIR saliency 0.2.1, RISE, Sobol, HSIC, LIME, KernelSHAP against Xplique 2.0.2 (tf_keras copies, bench/.venv), Expected Gradients against Captum 0.9.0 GradientShap (PyTorch copies, bench/torch/.venv) on fmnist_vgg batch 1 and 32 and ResNet50 (random weights) batch 8, interleaved rounds, passes, peak RSS, map parity; writes bench/PATH_BLACKBOX.md and bench/path_blackbox_results.json (opt-in; about 25 minutes on 2 cores)
+## bench-path-blackbox: issue 21's speed acceptance: Guided IG, Blur IG, XRAI against PAIR saliency 0.2.1, RISE, Sobol, HSIC, LIME, KernelSHAP against Xplique 2.0.2 (tf_keras copies, bench/.venv), Expected Gradients against Captum 0.9.0 GradientShap (PyTorch copies, bench/torch/.venv) on fmnist_vgg batch 1 and 32 and ResNet50 (random weights) batch 8, interleaved rounds, passes, peak RSS, map parity; writes bench/PATH_BLACKBOX.md and bench/path_blackbox_results.json (opt-in, not in make test; about 40 minutes on 2 cores, 33 of them ResNet50)
 .PHONY: bench-path-blackbox
 bench-path-blackbox: bench-worker bench/.venv/.done bench/torch/.venv/.done bench/torch/weights/fmnist_vgg/weights.npz bench/torch/weights/resnet50/weights.npz
 	bench/.venv/bin/python bench/path_blackbox.py

@@ -3,8 +3,11 @@
 implements each, same model, threads, inputs and sample counts.
 
     bench/.venv/bin/python bench/path_blackbox.py [--configs fmnist_vgg:1,fmnist_vgg:32,resnet50:8]
-        [--rounds 1:7,32:3,8:2] [--methods guided-ig,...] [--threads 2] [--long 20]
+        [--rounds fmnist_vgg:1:7,fmnist_vgg:32:3,resnet50:8:2] [--methods guided-ig,...] [--threads 2] [--long 20]
         [--out bench/PATH_BLACKBOX.md] [--json bench/path_blackbox_results.json] [--tables-only]
+        [--no-diagnose] [--diagnose] [--back-to-back MODEL:BATCH] [--update NOTE]
+
+About 40 minutes on 2 shared cores, 33 of them ResNet50's (its warm-up calls alone take 15).
 
 `make bench-path-blackbox` builds what it needs (bin/bench-worker, the PyTorch copies' weights) and runs it.
 
