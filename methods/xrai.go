@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/saliencykit/saliency/segment"
 	"github.com/saliencykit/saliency/tensor"
@@ -375,18 +377,29 @@ func (x *XRAI) segmentations(img []float32, h, w, c int) ([]segment.Labels, erro
 	if scales == nil {
 		scales = DefaultXRAIScales
 	}
-	var out []segment.Labels
-	for _, s := range scales {
-		l, err := segment.Felzenszwalb(norm, sh, sw, c, segment.FelzenszwalbOptions{Scale: s, Sigma: &sigma, MinSize: cmp.Or(x.MinSize, DefaultXRAIMinSize)})
+	// The scales are independent: they run on up to GOMAXPROCS goroutines,
+	// each writing its own slot (the labels do not depend on the order).
+	out := make([]segment.Labels, len(scales))
+	errs := make([]error, len(scales))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for k, s := range scales {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			l, err := segment.Felzenszwalb(norm, sh, sw, c, segment.FelzenszwalbOptions{Scale: s, Sigma: &sigma, MinSize: cmp.Or(x.MinSize, DefaultXRAIMinSize)})
+			if err == nil && !x.NoResize {
+				l, err = segment.ResizeNearest(l, h, w)
+			}
+			out[k], errs[k] = l, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		if !x.NoResize {
-			if l, err = segment.ResizeNearest(l, h, w); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, l)
 	}
 	return out, nil
 }

@@ -2,6 +2,9 @@ package methods
 
 import (
 	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -102,5 +105,35 @@ func TestPairwiseSum32(t *testing.T) {
 	}
 	if s := pairwiseSum32(a); s != 499500 {
 		t.Errorf("sum 0..999 = %v", s)
+	}
+}
+
+// TestXRAIScalesInParallel checks that the segmentations made on
+// goroutines, one per scale, are the ones each scale gives alone (make
+// test-race runs it under the race detector).
+func TestXRAIScalesInParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const h, w = 28, 28
+	r := rand.New(rand.NewPCG(5, 6))
+	img := make([]float32, h*w)
+	for i := range img {
+		img[i] = float32(i%w)/w + 0.3*r.Float32()
+	}
+	x := &XRAI{SegmentSize: 56}
+	got, err := x.segmentations(img, h, w, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(DefaultXRAIScales) {
+		t.Fatalf("%d segmentations, want %d", len(got), len(DefaultXRAIScales))
+	}
+	for k, s := range DefaultXRAIScales {
+		one, err := (&XRAI{SegmentSize: 56, Scales: []float64{s}}).segmentations(img, h, w, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[k].Label, one[0].Label) {
+			t.Errorf("scale %g: the parallel segmentation differs from the scale's alone", s)
+		}
 	}
 }
