@@ -53,7 +53,7 @@ if [ -n "${DEMO_SKIP_SANITY:-}" ]; then
   echo "== experiments/sanity-checks.yaml: planned and calibrated only (DEMO_SKIP_SANITY is set)"
   bin/saliency run -dry-run -out "$OUT/sanity-checks" experiments/sanity-checks.yaml
 else
-  echo "== experiments/sanity-checks.yaml: model-parameter randomization (Adebayo et al. 2018), 3 seeds, 5 to 7 minutes on 2 cores"
+  echo "== experiments/sanity-checks.yaml: model-parameter randomization (Adebayo et al. 2018), 3 seeds, about 4 minutes on 2 cores"
   bin/saliency run -out "$OUT/sanity-checks" experiments/sanity-checks.yaml
 fi
 echo
