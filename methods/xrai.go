@@ -496,38 +496,7 @@ func density(attr []float32, m, cur bitmask, buf []float32) (float64, []float32)
 	if len(buf) == 0 {
 		return math.Inf(-1), buf
 	}
-	return float64(pairwiseSum32(buf) / float32(len(buf))), buf
-}
-
-// pairwiseSum32 sums float32 values as numpy's pairwise summation does
-// (blocks of 128 with eight accumulators, halves above).
-func pairwiseSum32(a []float32) float32 {
-	n := len(a)
-	switch {
-	case n < 8:
-		var s float32
-		for _, v := range a {
-			s += v
-		}
-		return s
-	case n <= 128:
-		var r [8]float32
-		copy(r[:], a[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += a[i+j]
-			}
-		}
-		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			s += a[i]
-		}
-		return s
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwiseSum32(a[:n2]) + pairwiseSum32(a[n2:])
+	return float64(tensor.PairwiseSum(buf) / float32(len(buf))), buf
 }
 
 // xraiFull is PAIR's XRAI._xrai: the greedy merge by gain density.

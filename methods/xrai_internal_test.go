@@ -1,7 +1,6 @@
 package methods
 
 import (
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -80,31 +79,6 @@ func TestXRAIDilateDisk(t *testing.T) {
 	m.set(0) // a corner: the disk clipped by the border
 	if got := dilate(m, 5, 5, 2).diffCount(newBitmask(25)); got != 6 {
 		t.Errorf("corner disk(2): %d pixels, want 6", got)
-	}
-}
-
-// pairwiseSum32 is numpy's float32 summation: exact on integers, and close to
-// the float64 sum on many values (its error grows like log n).
-func TestPairwiseSum32(t *testing.T) {
-	for _, n := range []int{1, 7, 8, 9, 127, 128, 129, 1000, 4099} {
-		a := make([]float32, n)
-		var want float64
-		for i := range a {
-			a[i] = float32(math.Sin(float64(i))) * 3
-			want += float64(a[i])
-		}
-		got := float64(pairwiseSum32(a))
-		if math.Abs(got-want) > 1e-6*float64(n) {
-			t.Errorf("n=%d: %v, float64 sum %v", n, got, want)
-		}
-	}
-	// numpy.float32 values: np.arange(1000, dtype=np.float32).sum() == 499500
-	a := make([]float32, 1000)
-	for i := range a {
-		a[i] = float32(i)
-	}
-	if s := pairwiseSum32(a); s != 499500 {
-		t.Errorf("sum 0..999 = %v", s)
 	}
 }
 

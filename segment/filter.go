@@ -1,6 +1,10 @@
 package segment
 
-import "math"
+import (
+	"math"
+
+	"github.com/saliencykit/saliency/tensor"
+)
 
 // gaussianKernel is scipy.ndimage's Gaussian of standard deviation sigma
 // truncated at 4 σ: radius ⌊4σ + 0.5⌋, weights exp((−0.5/σ²)·x²) divided by
@@ -13,42 +17,11 @@ func gaussianKernel(sigma float64) []float64 {
 		x := float64(i - r)
 		k[i] = math.Exp(c * (x * x))
 	}
-	s := pairwiseSum64(k)
+	s := tensor.PairwiseSum(k)
 	for i := range k {
 		k[i] /= s
 	}
 	return k
-}
-
-// pairwiseSum64 sums as numpy's pairwise summation does (blocks of 128 with
-// eight accumulators, halves above).
-func pairwiseSum64(a []float64) float64 {
-	n := len(a)
-	switch {
-	case n < 8:
-		s := 0.0
-		for _, v := range a {
-			s += v
-		}
-		return s
-	case n <= 128:
-		var r [8]float64
-		copy(r[:], a[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for j := range r {
-				r[j] += a[i+j]
-			}
-		}
-		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			s += a[i]
-		}
-		return s
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return pairwiseSum64(a[:n2]) + pairwiseSum64(a[n2:])
 }
 
 // reflect maps index i into 0..n-1 as scipy.ndimage's mode "reflect"
