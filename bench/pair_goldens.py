@@ -31,8 +31,8 @@ import tensorflow as tf  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import zoo_twins  # noqa: E402  (before peers, which takes bench/ off sys.path)
 import peers  # noqa: E402
-import zoo_twins  # noqa: E402
 
 import saliency.core as saliency  # noqa: E402
 
@@ -60,6 +60,23 @@ def gradient_fn(forward):
     return grads
 
 
+def machine():
+    """The CPU the goldens were computed on: Guided IG's path depends on the last bits of its kernels."""
+    cpu, flags = "", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k.strip() == "model name" and not cpu:
+                    cpu = v.strip()
+                elif k.strip() == "flags" and not flags:
+                    flags = set(v.split())
+    except OSError:
+        pass
+    return {"cpu": cpu, "avx512f": "avx512f" in flags, "avx2": "avx2" in flags,
+            "ONEDNN_MAX_CPU_ISA": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
+
+
 def jobs():
     """(file, description, PAIR object, GetMask parameters, the toolkit's options)"""
     return [
@@ -80,16 +97,29 @@ def jobs():
     ]
 
 
-def masks(forward, xs, classes, obj, params):
-    """PAIR's GetMask of each image with forward's class-logit gradient; completeness; gradient calls."""
+# TRACED: the images whose Guided IG path is recorded, per job: the gradient PAIR was given at every step and the
+# float64 sums of the point it asked at (Σx, Σx²). Replaying the gradients through the toolkit's path rule must give
+# PAIR's points and map on any machine; the toolkit's gradient at those points is compared with TensorFlow's there.
+TRACED = {"pair_guided_ig": [0, 3], "pair_guided_ig_unbounded": list(range(8))}
+
+
+def masks(forward, xs, classes, obj, params, trace=()):
+    """PAIR's GetMask of each image with forward's class-logit gradient; completeness; gradient calls; for the
+    images in trace, the gradient of every call and the float64 (Σx, Σx²) of the point it was asked at."""
     grads = gradient_fn(forward)
     calls = {"n": 0, "rows": 0}
+    rec = {"on": False, "grads": [], "sums": []}
 
     def call_model_function(x_batch, call_model_args=None, expected_keys=None):
         calls["n"] += 1
         calls["rows"] += len(x_batch)
         x = tf.convert_to_tensor(np.asarray(x_batch), dtype=tf.float32)
-        return {saliency.INPUT_OUTPUT_GRADIENTS: grads(x, tf.constant(call_model_args)).numpy()}
+        g = grads(x, tf.constant(call_model_args)).numpy()
+        if rec["on"]:
+            x64 = np.asarray(x_batch, dtype=np.float64)
+            rec["grads"][-1].append(g[0])
+            rec["sums"][-1].append([x64.sum(), (x64 * x64).sum()])
+        return {saliency.INPUT_OUTPUT_GRADIENTS: g}
 
     def score(x, c):
         return float(forward(tf.constant(np.asarray(x, np.float32)[None])).numpy()[0, c])
@@ -99,6 +129,10 @@ def masks(forward, xs, classes, obj, params):
         kw = dict(params)
         if "x_baseline" in kw:
             kw["x_baseline"] = np.zeros_like(x)
+        rec["on"] = i in trace
+        if rec["on"]:
+            rec["grads"].append([])
+            rec["sums"].append([])
         m = obj.GetMask(x, call_model_function, classes[i], **kw)
         out.append(np.asarray(m, dtype=np.float32))
         if isinstance(obj, saliency.GuidedIG):
@@ -106,7 +140,10 @@ def masks(forward, xs, classes, obj, params):
         else:
             start = score(saliency.blur_ig.gaussian_blur(x, float(params["max_sigma"])), classes[i])
         comp.append({"sum": rnd(np.sum(m, dtype=np.float64)), "score_delta": rnd(score(x, classes[i]) - start)})
-    return np.stack(out).astype(np.float32), comp, calls
+    traced = None
+    if trace:
+        traced = (np.asarray(rec["grads"], np.float32), np.asarray(rec["sums"], np.float64))
+    return np.stack(out).astype(np.float32), comp, calls, traced
 
 
 def run(name):
@@ -132,9 +169,9 @@ def run(name):
     files = {}
     for fname, desc, obj, params, toolkit in jobs():
         t1 = time.time()
-        arr, comp, calls = masks(saved, xs, classes, obj, params)
+        arr, comp, calls, traced = masks(saved, xs, classes, obj, params, TRACED.get(fname, ()))
         secs = time.time() - t1
-        twin_arr, _, _ = masks(keras_fwd, xs, classes, obj, params)
+        twin_arr, _, _, _ = masks(keras_fwd, xs, classes, obj, params)
         r = [float(np.corrcoef(a.ravel(), b.ravel())[0, 1]) for a, b in zip(arr, twin_arr)]
         np.save(os.path.join(outdir, fname + ".npy"), arr)
         files[fname] = {"file": fname + ".npy", "shape": list(arr.shape), "peer": "saliency (PAIR)",
@@ -144,6 +181,14 @@ def run(name):
                         "gradient_calls": calls["n"], "gradient_rows": calls["rows"],
                         "completeness": comp, "seconds": rnd(secs, 3),
                         "checks": {"tf_keras_twin_pearson_per_image": [rnd(v, 7) for v in r]}}
+        if traced is not None:
+            np.save(os.path.join(outdir, fname + "_trace_grads.npy"), traced[0])
+            np.save(os.path.join(outdir, fname + "_trace_sums.npy"), traced[1])
+            files[fname]["trace"] = {
+                "images": TRACED[fname], "grads": fname + "_trace_grads.npy", "sums": fname + "_trace_sums.npy",
+                "description": "the gradient call_model_function returned at every step of these images' paths "
+                               "(float32 [images, steps, 28, 28, 1]) and the float64 (sum x, sum x^2) of the point "
+                               "PAIR asked at ([images, steps, 2])"}
         print("  %-26s %s  %d calls, %.1f s; tf_keras twin Pearson min %.6f" % (
             fname, arr.shape, calls["n"], secs, min(r)), flush=True)
     manifest = {
@@ -168,6 +213,7 @@ def run(name):
         "blur": "PAIR 0.2.1's gaussian_blur: scipy.ndimage.gaussian_filter(image, sigma=[s, s, 0], "
                 "mode='constant') (cval 0, truncate 4.0); sigma 0 returns the image",
         "layout": "NHWC [8,28,28,1], GetMask's output as is (no abs, no channel sum)",
+        "machine": machine(),
         "files": files,
     }
     with open(os.path.join(outdir, "pair_manifest.json"), "w") as f:

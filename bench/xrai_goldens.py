@@ -42,8 +42,8 @@ def main():
     from skimage.morphology import dilation, disk
 
     sys.path.insert(0, HERE)
+    from zoo_twins import build  # before peers, which takes bench/ off sys.path
     from peers import copy_weights
-    from zoo_twins import build
 
     for name in sys.argv[1:] or MODELS:
         path = os.path.join(ROOT, "savedmodels", name)

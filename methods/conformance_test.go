@@ -14,6 +14,7 @@ import (
 
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // cheap are options that keep the conformance table fast; every other method
@@ -28,7 +29,7 @@ var cheap = map[string]map[string]any{
 	"feature-visualization": {"steps": 10, "restarts": 2, "restart_steps": 3},
 	"occlusion":             {"patch": 7, "stride": 7},
 	"xrai":                  {"steps": 8, "scales": []any{100, 500}, "no_resize": true},
-	"guided-ig":             {"steps": 8},
+	"guided-ig":             {"steps": 8, "baseline": "zeros"},
 	"blur-ig":               {"steps": 8},
 	"expected-gradients":    {"samples": 4},
 	"gradient-shap":         {"samples": 4},
@@ -61,6 +62,15 @@ var transformerOpts = map[string]map[string]any{"lrp": {"composite": "attnlrp"}}
 // and on image 3 one channel sums to 0.0018 of Σ_ij |A^k_ij|, amplifying the
 // batch's last bits 560-fold: its map differs by 1.1e-4 of the range.
 var batchTol = map[string]float64{"gradcam++": 1e-3, "xgradcam": 1e-3}
+
+// walked are the methods whose path is chosen by the ranks of the gradients
+// along it (Guided IG): a last-bit difference between the batch's kernels
+// and one image's moves the path at a near tie, and the maps part from
+// there, as PAIR's own maps part between CPUs (TestPAIRGuidedIGPath). For
+// them the batch and each image alone are each checked against the path
+// rule walked with the gradients that batch size gives (checkWalk), and
+// their Pearson is logged.
+var walked = map[string]bool{"guided-ig": true}
 
 // forwardOnly methods use no backward pass: max-pool switches cannot flip.
 var forwardOnly = map[string]bool{"cam": true, "scorecam": true, "ablationcam": true, "eigencam": true, "occlusion": true, "attention-rollout": true,
@@ -221,7 +231,9 @@ func TestConformance(t *testing.T) {
 							t.Fatal(err)
 						}
 						want := got.Map.Slice(i, i+1)
-						if d, _ := tensor.MaxAbsDiff(one.Map, want); d > tol*math.Max(mapRange(want), 1e-12) {
+						if walked[name] {
+							checkWalk(t, fl, g.Inputs, i, got, one)
+						} else if d, _ := tensor.MaxAbsDiff(one.Map, want); d > tol*math.Max(mapRange(want), 1e-12) {
 							t.Errorf("image %d alone differs from its batch result by %g (range %g)", i, d, mapRange(want))
 						}
 						if one.Classes[0] != got.Classes[i] {
@@ -232,6 +244,52 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkWalk checks Guided IG (conformance options: 8 steps, zero baseline,
+// default fraction and max_dist) on image i: its map alone equals the path
+// rule walked with the gradient of one image at each point, and its row of
+// the batch's map equals the rule walked with the gradient of that point in
+// a batch of the same size (the other rows' values do not enter row i's
+// arithmetic), both bit for bit; the Pearson of the two is logged.
+func checkWalk(t *testing.T, fl *tfgraph.Flat, x *tensor.Tensor, i int, batch, alone *methods.Maps) {
+	t.Helper()
+	grad, err := methods.New("gradient", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := x.Item(i)
+	per := len(in.Data)
+	class := batch.Classes[i]
+	walk := func(what string, rows *tensor.Tensor, row int, got []float32) {
+		classes := slices.Repeat([]int{class}, rows.Shape[0])
+		if rows.Shape[0] > 1 {
+			classes = batch.Classes
+		}
+		attr, _, err := methods.GuidedIGWalk(in.Data, make([]float32, per), 8, methods.DefaultGuidedIGFraction, methods.DefaultGuidedIGMaxDist, func(_ int, p []float32) ([]float32, error) {
+			copy(rows.Data[row*per:(row+1)*per], p)
+			res, err := grad.Explain(context.Background(), fl, methods.Batch{X: rows}, methods.Target{Classes: classes})
+			if err != nil {
+				return nil, err
+			}
+			return res.Raw.Data[row*per : (row+1)*per], nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff := 0
+		for q, v := range attr {
+			if float32(v) != got[q] {
+				diff++
+			}
+		}
+		if diff > 0 {
+			t.Errorf("image %d %s: %d of %d features differ from the path rule walked with the gradients of that batch size", i, what, diff, per)
+		}
+	}
+	walk("alone", x.Slice(i, i+1).Clone(), 0, alone.Raw.Data)
+	walk("in the batch", x.Clone(), i, batch.Raw.Data[i*per:(i+1)*per])
+	t.Logf("image %d: Pearson %.6f alone and in the batch", i, tensor.Pearson(alone.Raw.Data, batch.Raw.Data[i*per:(i+1)*per]))
 }
 
 func checkMaps(t *testing.T, got *methods.Maps, name string, n, h, w, c int) {
