@@ -2,6 +2,7 @@ package methods
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -22,8 +23,9 @@ import (
 // difference (x(σ_k + GradStep) − x(σ_k)) / GradStep; σ_k = k·MaxSigma/m, or
 // √(k·MaxSigma/m) with Sqrt. This is PAIR saliency 0.2.1's BlurIG.GetMask
 // with its defaults and its blur, scipy.ndimage.gaussian_filter with
-// truncate 4 and zeros beyond the border (tensor.GaussianFilter); the
-// paper does not say how the blur treats the border (Border). Completeness
+// truncate 4 and black beyond the border (tensor.GaussianFilter; PAIR pads
+// with zeros, black for inputs in [0,1]); the paper does not say how the
+// blur treats the border (Border). Completeness
 // says Σ raw = S_c(I) − S_c(x(MaxSigma)); the relative error is in
 // Maps.Info["completeness-error"] (ΔS in "score-delta"). The m points of
 // every image go through the batch dimension in chunks of the memory
@@ -39,8 +41,9 @@ type BlurIG struct {
 	GradStep float64 `yaml:"grad_step"`
 	// Sqrt spaces the σ_k as square roots (PAIR's sqrt).
 	Sqrt bool `yaml:"sqrt"`
-	// Border is the blur's border: constant (default: zeros beyond the
-	// border, PAIR's), reflect or nearest (tensor.FilterMode).
+	// Border is the blur's border: constant (default: black beyond the
+	// border, Batch.Black; PAIR's zeros for inputs in [0,1]), reflect or
+	// nearest (tensor.FilterMode).
 	Border tensor.FilterMode `yaml:"border"`
 	// Reduce is the channel reduction of the map (default sum).
 	Reduce   tensor.Reduction `yaml:"reduce"`
@@ -104,6 +107,33 @@ func (bi *BlurIG) sigmas() []float64 {
 	return s
 }
 
+// blackBorderBlur is the Gaussian blur of the path (truncate 4). With the
+// constant border, what lies beyond the border is black, Batch.Black (0 for
+// inputs in [0,1], PAIR's zeros): the image less black is blurred with zeros
+// beyond and black added back, so a caffe-style model's border is a black
+// pixel, not the mean colour that 0 is in its input units.
+func blackBorderBlur(x *tensor.Tensor, sigma float64, border tensor.FilterMode, black []float32) (*tensor.Tensor, error) {
+	if border != tensor.FilterConstant || !slices.ContainsFunc(black, func(v float32) bool { return v != 0 }) {
+		return tensor.GaussianFilter(x, sigma, 4, border)
+	}
+	c := x.Shape[len(x.Shape)-1]
+	if len(black) != c {
+		return nil, fmt.Errorf("black has %d channels, the images %d", len(black), c)
+	}
+	in := x.Clone()
+	for i := range in.Data {
+		in.Data[i] -= black[i%c]
+	}
+	out, err := tensor.GaussianFilter(in, sigma, 4, border)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out.Data {
+		out.Data[i] += black[i%c]
+	}
+	return out, nil
+}
+
 // Explain computes the maps.
 func (bi *BlurIG) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := bi.Name()
@@ -126,7 +156,7 @@ func (bi *BlurIG) Explain(ctx context.Context, m Model, b Batch, t Target) (*Map
 		gs = DefaultBlurIGGradStep
 	}
 	blur := func(x *tensor.Tensor, sigma float64) (*tensor.Tensor, error) {
-		return tensor.GaussianFilter(x, sigma, 4, border)
+		return blackBorderBlur(x, sigma, border, b.Black)
 	}
 	sig := bi.sigmas()
 	steps := len(sig) - 1

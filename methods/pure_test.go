@@ -567,3 +567,50 @@ func TestPureGoal(t *testing.T) {
 		t.Errorf("Resolve with one class: %v", err)
 	}
 }
+
+// Blur IG's constant border is black (Batch.Black): an image that is black
+// everywhere stays itself under every blur, so its map is 0 and so is its
+// score difference, for black 0 (PAIR's zeros) as for a black of another
+// value (a caffe-style model's −mean); an image of another value blurs
+// towards black at the border. With Black nil or 0 the bytes are PAIR's
+// zeros border, unchanged.
+func TestPureBlurIGBlackBorder(t *testing.T) {
+	n := methodstest.New()
+	x := pureImages()
+	c := x.Shape[3]
+	opts := map[string]any{"steps": 8, "max_sigma": 4}
+	run := func(x *tensor.Tensor, black []float32) *methods.Maps {
+		t.Helper()
+		m, err := methods.New("blur-ig", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Explain(context.Background(), n, methods.Batch{X: x, Black: black}, methods.Target{Classes: []int{0, 1, 2, 3, 4, 0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if a, b := run(x, nil), run(x, make([]float32, c)); !tensor.Equal(a.Raw, b.Raw) {
+		t.Error("Black 0 gives other bytes than Black nil")
+	}
+	for _, v := range []float32{0, -0.4, 0.7} {
+		black := slices.Repeat([]float32{v}, c)
+		flat := tensor.New(x.Shape...)
+		for i := range flat.Data {
+			flat.Data[i] = v
+		}
+		got := run(flat, black)
+		if got.Raw.MaxAbs() != 0 || slices.ContainsFunc(got.Info["score-delta"], func(d float64) bool { return d != 0 }) {
+			t.Errorf("black %g: a black image has map max %g, score deltas %v; want 0", v, got.Raw.MaxAbs(), got.Info["score-delta"])
+		}
+	}
+	// Not black: the blur pulls the border towards black, so the map is not 0.
+	flat := tensor.New(x.Shape...)
+	for i := range flat.Data {
+		flat.Data[i] = 0.5
+	}
+	if got := run(flat, slices.Repeat([]float32{-0.4}, c)); got.Raw.MaxAbs() == 0 {
+		t.Error("a grey image with black −0.4: map 0")
+	}
+}
