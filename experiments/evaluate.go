@@ -79,7 +79,7 @@ func (p *Plan) originalMaps(ctx context.Context, u Unit, out string) (*tensor.Te
 	}
 	pm, om := p.Models[u.Model], p.models[u.Model]
 	lo, hi := p.BatchRange(u.Batch)
-	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255), BGR: om.spec.BGR}
 	res, err := p.methods[u.Method].Explain(ctx, om.fl, batch, methods.Target{Classes: pm.Classes[lo:hi], Layer: p.Exp.Models[u.Model].Layer})
 	var na *methods.NotApplicableError
 	if errors.As(err, &na) {

@@ -448,7 +448,7 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 	for mi, pm := range p.Models {
 		om := p.models[mi]
 		lo, hi := p.BatchRange(0)
-		batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+		batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255), BGR: om.spec.BGR}
 		target := p.target(mi, 0, lo, hi)
 		for ki, meth := range p.methods {
 			c := Calibration{Model: pm.Name, Method: p.Methods[ki].Dir, Units: count[[2]int{mi, ki}]}

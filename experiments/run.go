@@ -253,7 +253,7 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 func (p *Plan) unitInputs(u Unit) (methods.Batch, methods.Target) {
 	om := p.models[u.Model]
 	lo, hi := p.BatchRange(u.Batch)
-	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255)}
+	batch := methods.Batch{X: om.x.Slice(lo, hi), Black: om.spec.PixelValue(0), White: om.spec.PixelValue(255), BGR: om.spec.BGR}
 	return batch, p.target(u.Model, u.Step, lo, hi)
 }
 

@@ -2,8 +2,13 @@ package methods
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/segment"
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // Bad values of the black-box methods' options are errors that name the
@@ -89,4 +94,55 @@ func TestSuperpixelValuesBounded(t *testing.T) {
 	if !errors.As(err, &oe) || !slices.Contains(oe.Options, "nb_samples") {
 		t.Errorf("%d samples of %d segments: %v", MaxSuperpixelSamples, MaxSegments, err)
 	}
+}
+
+// LIME's and KernelSHAP's segmentations read the pixels, not the model's
+// input units: a photograph preprocessed as a caffe-style card does (BGR,
+// 0…255 less the ImageNet mean) is segmented as the same photograph in
+// [0,1] RGB, label for label, by every algorithm; before, quickshift's
+// Lab conversion read BGR values of −124…151 as RGB in [0,1].
+func TestSuperpixelsReadPixels(t *testing.T) {
+	path := filepath.Join("..", "segment", "testdata", "photo_chelsea.png")
+	caffe := images.Spec{Height: 224, Width: 224, Channels: 3, BGR: true, Scale: 1, Mean: []float32{103.939, 116.779, 123.68}}
+	x, err := images.LoadInput(path, caffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgb, err := images.LoadInput(path, caffe.Display())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Batch{X: &tensor.Tensor{Shape: []int{1, 224, 224, 3}, Data: x}, Black: caffe.PixelValue(0), White: caffe.PixelValue(255), BGR: true}
+	for _, method := range []string{"felzenszwalb", "slic", "quickshift"} {
+		sg, err := Superpixels{Segmentation: method}.prepare("lime", b, 1, 224, 224, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := sg.labels("lime", 0, x, 224, 224, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := segmentImage(method, 0, rgb, 224, 224, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ari, err := segment.AdjustedRand(labelsOf(got), labelsOf(want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		units, err := segmentImage(method, 0, x, 224, 224, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, _ := segment.AdjustedRand(labelsOf(units), labelsOf(want))
+		t.Logf("%s: adjusted Rand %.6f with the pixels' segmentation (the input units': %.3f)", method, ari, old)
+		if ari < 0.999 {
+			t.Errorf("%s: adjusted Rand %.6f between the segmentation of the caffe input and of its pixels", method, ari)
+		}
+	}
+}
+
+// labelsOf are 224×224 labels.
+func labelsOf(l []int32) segment.Labels {
+	return segment.Labels{H: 224, W: 224, N: int(slices.Max(l)) + 1, Label: l}
 }

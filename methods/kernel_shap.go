@@ -102,7 +102,7 @@ func (k *KernelSHAP) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 	x := p.b.X
 	n := x.Shape[0]
 	h, w, c := imageShape(x)
-	sg, err := k.Superpixels.prepare(name, n, h, w, c)
+	sg, err := k.Superpixels.prepare(name, b, n, h, w, c)
 	if err != nil {
 		return nil, err
 	}

@@ -137,7 +137,7 @@ func (l *LIME) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, 
 	x := p.b.X
 	n := x.Shape[0]
 	h, w, c := imageShape(x)
-	sg, err := l.Superpixels.prepare(name, n, h, w, c)
+	sg, err := l.Superpixels.prepare(name, b, n, h, w, c)
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,10 @@ type Batch struct {
 	// pixel, one per channel (nil: 0 and 1, inputs in [0,1]). Baselines,
 	// fills and clipping use them.
 	Black, White []float32
+	// BGR says the model's colour channels are blue, green, red (a card's
+	// input.color bgr): segmentations, which read colour, take them back to
+	// RGB.
+	BGR bool
 }
 
 // Target says what to explain.

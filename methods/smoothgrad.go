@@ -244,7 +244,7 @@ func (s *SmoothGrad) Explain(ctx context.Context, m Model, b Batch, t Target) (*
 			}
 		}
 		// The groups are the progress; the wrapped method's chunks are not.
-		res, err := inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit})
+		res, err := inner.Explain(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White, BGR: b.BGR}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit})
 		if err != nil {
 			return nil, err
 		}
@@ -363,7 +363,7 @@ func (s *SmoothGrad) RawGrad(ctx context.Context, m Model, b Batch, t Target, w 
 				}
 			}
 		}
-		res, err := inner.RawGrad(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit}, wr)
+		res, err := inner.RawGrad(WithProgress(ctx, nil), m, Batch{X: noisy, Black: b.Black, White: b.White, BGR: b.BGR}, Target{Classes: cls, Layer: t.Layer, Score: t.Score, Probability: t.Probability, Unit: t.Unit}, wr)
 		if err != nil {
 			return nil, err
 		}

@@ -74,11 +74,25 @@ type segmenter struct {
 	fixed  *Segments
 	method string
 	grid   int
+	// black and white are the model-input values of a black and a white
+	// pixel, bgr the model's channel order: a segmentation reads the image
+	// as pixels in [0,1], RGB.
+	black, white []float32
+	bgr          bool
 }
 
-// prepare reads the labels file, or prepares the segmentation.
-func (s Superpixels) prepare(name string, n, h, w, c int) (*segmenter, error) {
-	sg := &segmenter{method: s.Segmentation, grid: cmp0(s.Grid, DefaultSuperpixelGrid), fixed: s.Labels}
+// prepare reads the labels file, or prepares the segmentation of the
+// images of b.
+func (s Superpixels) prepare(name string, b Batch, n, h, w, c int) (*segmenter, error) {
+	sg := &segmenter{method: s.Segmentation, grid: cmp0(s.Grid, DefaultSuperpixelGrid), fixed: s.Labels, black: b.Black, white: b.White, bgr: b.BGR}
+	if len(sg.black) != 0 && len(sg.black) != c || len(sg.white) != 0 && len(sg.white) != c {
+		return nil, fmt.Errorf("methods: %s: black and white of %d and %d channels for images of %d", name, len(sg.black), len(sg.white), c)
+	}
+	for k := range sg.black {
+		if len(sg.white) != 0 && !(sg.white[k] != sg.black[k]) {
+			return nil, fmt.Errorf("methods: %s: channel %d: black and white are both %g", name, k, sg.black[k])
+		}
+	}
 	if sg.method == "" && s.Grid != 0 {
 		sg.method = "grid"
 	}
@@ -132,7 +146,7 @@ func (sg *segmenter) labels(name string, i int, img []float32, h, w, c int) ([]i
 		lab = sg.fixed.Label[k*h*w : (k+1)*h*w]
 	default:
 		var err error
-		if lab, err = segmentImage(sg.method, sg.grid, img, h, w, c); err != nil {
+		if lab, err = segmentImage(sg.method, sg.grid, sg.pixels(img, c), h, w, c); err != nil {
 			return nil, 0, fmt.Errorf("methods: %s: %w", name, err)
 		}
 	}
@@ -143,7 +157,36 @@ func (sg *segmenter) labels(name string, i int, img []float32, h, w, c int) ([]i
 	return lab, m, nil
 }
 
-// segmentImage segments one image [h,w,c] (model-input values) with the
+// pixels returns image img [h,w,c] in model-input values as the pixels
+// they stand for, in [0,1] and RGB order: (x − black)/(white − black) per
+// channel. For inputs in [0,1] (black 0, white 1; or nil) that is img
+// itself, which Xplique segments.
+func (sg *segmenter) pixels(img []float32, c int) []float32 {
+	if len(sg.black) == 0 && len(sg.white) == 0 && !sg.bgr {
+		return img
+	}
+	out := make([]float32, len(img))
+	for i, v := range img {
+		k := i % c
+		var lo, hi float32 = 0, 1
+		if len(sg.black) != 0 {
+			lo = sg.black[k]
+		}
+		if len(sg.white) != 0 {
+			hi = sg.white[k]
+		}
+		if lo != 0 || hi != 1 {
+			v = (v - lo) / (hi - lo)
+		}
+		if sg.bgr && c == 3 {
+			k = 2 - k
+		}
+		out[i-i%c+k] = v
+	}
+	return out
+}
+
+// segmentImage segments one image [h,w,c] (pixels in [0,1], RGB) with the
 // named algorithm into labels 0 … M−1.
 func segmentImage(method string, grid int, img []float32, h, w, c int) ([]int32, error) {
 	switch method {
@@ -160,8 +203,8 @@ func segmentImage(method string, grid int, img []float32, h, w, c int) ([]int32,
 		return lab, nil
 	}
 	// felzenszwalb, slic and quickshift come from package segment, with
-	// scikit-image's parameters as Xplique calls them on the image in
-	// model units: felzenszwalb(scale=1, sigma=0.8, min_size=20),
+	// scikit-image's parameters as Xplique calls them (Xplique segments the
+	// model's input, the pixels for inputs in [0,1]): felzenszwalb(scale=1, sigma=0.8, min_size=20),
 	// quickshift(ratio=0.5, kernel_size=2; max_dist=10, sigma=0,
 	// convert2lab=True), slic with its defaults.
 	var (

@@ -300,7 +300,7 @@ func (x *XRAI) integratedGradients(ctx context.Context, m Model, b Batch, t Targ
 	}
 	ig := x.ig()
 	ig.BaselineImage = base
-	res, err := ig.Explain(ctx, m, Batch{X: both, Black: b.Black, White: b.White}, t2)
+	res, err := ig.Explain(ctx, m, Batch{X: both, Black: b.Black, White: b.White, BGR: b.BGR}, t2)
 	if err != nil {
 		return nil, nil, nil, err
 	}

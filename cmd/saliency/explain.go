@@ -390,7 +390,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	batch := methods.Batch{X: x, Black: spec.PixelValue(0), White: spec.PixelValue(255)}
+	batch := methods.Batch{X: x, Black: spec.PixelValue(0), White: spec.PixelValue(255), BGR: spec.BGR}
 	target := want.Target(len(imgs))
 	target.Layer, target.Grid = o.layer, o.grid
 	if err := os.MkdirAll(o.out, 0o755); err != nil {

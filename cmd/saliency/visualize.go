@@ -179,7 +179,7 @@ func visualize(c *ctx, mf *modelFlags, dir, out, class, figure, from string, cm 
 		classes = []int{n}
 	}
 	batch := methods.Batch{X: tensor.New(len(classes), spec.Height, spec.Width, spec.Channels),
-		Black: spec.PixelValue(0), White: spec.PixelValue(255)}
+		Black: spec.PixelValue(0), White: spec.PixelValue(255), BGR: spec.BGR}
 	if from != "" {
 		start, err := images.LoadInput(from, spec)
 		if err != nil {
@@ -634,7 +634,7 @@ func visualizeTargets(c *ctx, mf *modelFlags, o *visualizeOptions, opts map[stri
 			if err != nil {
 				return usageError{err.Error()}
 			}
-			batch := methods.Batch{X: tensor.New(n, spec.Height, spec.Width, spec.Channels), Black: black, White: white}
+			batch := methods.Batch{X: tensor.New(n, spec.Height, spec.Width, spec.Channels), Black: black, White: white, BGR: spec.BGR}
 			if start != nil {
 				for i := 0; i < n; i++ {
 					copy(batch.X.Item(i).Data, start)
