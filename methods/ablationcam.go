@@ -83,7 +83,7 @@ func (ab *AblationCAM) Explain(ctx context.Context, m Model, b Batch, t Target) 
 		}
 	}
 	alpha := make([]float64, n*kc)
-	size := ab.Chunking.size(m)
+	size := ab.Chunking.forwardSize(m)
 	xper := tensor.Size(b.X.Shape[1:])
 	xbuf := tensor.New(append([]int{min(size, len(ex))}, b.X.Shape[1:]...)...)
 	abuf := tensor.New(append([]int{min(size, len(ex))}, act.Shape[1:]...)...)

@@ -49,7 +49,7 @@ func (p *probe) perturbed(ctx context.Context, name string, m Model, images []in
 	if total == 0 {
 		return out, nil
 	}
-	size := ch.size(m)
+	size := ch.forwardSize(m)
 	buf := tensor.New(append([]int{min(size, total)}, x.Shape[1:]...)...)
 	cs := chunks(total, size)
 	var given []int

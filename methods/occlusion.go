@@ -105,7 +105,7 @@ func (o *Occlusion) Explain(ctx context.Context, m Model, b Batch, t Target) (*M
 			}
 		}
 	}
-	size := o.Chunking.size(m)
+	size := o.Chunking.forwardSize(m)
 	total := n * nw
 	buf := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
 	cs := chunks(total, size)

@@ -123,7 +123,7 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 		}
 	}
 	alpha := make([]float64, n*kc)
-	size := s.Chunking.size(m)
+	size := s.Chunking.forwardSize(m)
 	buf := tensor.New(append([]int{min(size, len(ex))}, b.X.Shape[1:]...)...)
 	var baseRow []float32
 	cs := chunks(len(ex), size)

@@ -41,6 +41,7 @@ type Flat struct {
 	bw       *backwardCache
 	runs     *atomic.Int64
 	perImage int64 // bytes of float activations per example
+	fwdImage int64 // bytes a forward pass holds at once per example
 	// feed replaces weights in every run of this view (nil: none).
 	feed *WeightFeed
 	// profile, when set, traces every run of this view (Profiled).
@@ -104,6 +105,7 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 	fl.order = topoSort(fg.def.GetNode())
 	fl.findComposites(fg.inputs)
 	fl.perImage = fl.activationBytes()
+	fl.fwdImage = fl.forwardPeakBytes()
 	if len(m.opts.KerasLayers) > 0 {
 		fl.SetKerasLayers(m.opts.KerasLayers)
 	}
@@ -258,6 +260,70 @@ func int64sToInts(s []int64) []int {
 
 // activationBytes sums, over the float outputs of every node whose static
 // shape has a batch dimension, the bytes of one example.
+// outputBytes are the bytes per example of node n's float outputs with a
+// batch dimension, from their static shapes.
+func (fl *Flat) outputBytes(n *nodepb.NodeDef) int64 {
+	op := fl.op(n.GetName())
+	if op == nil {
+		return 0
+	}
+	var total int64
+	for i := 0; i < op.NumOutputs(); i++ {
+		o := op.Output(i)
+		if !isFloat(o.DataType()) {
+			continue
+		}
+		dims, err := o.Shape().ToSlice()
+		if err != nil || len(dims) == 0 || dims[0] >= 0 {
+			continue
+		}
+		size := dtypeBytes(o.DataType())
+		for _, d := range dims[1:] {
+			size *= max(d, 1)
+		}
+		total += size
+	}
+	return total
+}
+
+// forwardPeakBytes is what a forward pass holds at once per example: the
+// flat graph's ops run in graph order, each op's outputs held from when it
+// runs until its last consumer has, and the most held at any op (its
+// inputs and outputs both) is the peak. TensorFlow frees a tensor when its
+// last consumer has run, so this bounds a forward-only run's activations
+// (consumers outside the fetched path keep theirs longer here than there).
+func (fl *Flat) forwardPeakBytes() int64 {
+	left := map[string]int{}
+	for _, n := range fl.order {
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") {
+				left[nodeOf(in)]++
+			}
+		}
+	}
+	var live, peak int64
+	size := map[string]int64{}
+	for _, n := range fl.order {
+		b := fl.outputBytes(n)
+		size[n.GetName()] = b
+		live += b
+		peak = max(peak, live)
+		for _, in := range n.GetInput() {
+			if strings.HasPrefix(in, "^") {
+				continue
+			}
+			src := nodeOf(in)
+			if left[src]--; left[src] == 0 {
+				live -= size[src]
+			}
+		}
+		if left[n.GetName()] == 0 {
+			live -= b
+		}
+	}
+	return peak
+}
+
 func (fl *Flat) activationBytes() int64 {
 	var total int64
 	for _, n := range fl.order {

@@ -397,6 +397,15 @@ func (fl *Flat) Runs() int64 { return fl.runs.Load() }
 // chunks with it.
 func (fl *Flat) BytesPerImage() int64 { return fl.perImage }
 
+// ForwardBytesPerImage estimates the memory one example takes in a run
+// without a backward pass: the most activations held at once when the ops
+// run in graph order, each freed after its last consumer. On ResNet50 it
+// is 9.2 MiB, and the peak RSS of a logits run grew by 8.1 MiB per example
+// from 16 to 64 examples. Forward-only methods (the black-box methods,
+// occlusion, Score-CAM, Ablation-CAM, the scores) size their chunks with
+// it.
+func (fl *Flat) ForwardBytesPerImage() int64 { return fl.fwdImage }
+
 // WeightFeed is a set of replacement weight values, checked and converted for
 // TensorFlow once, and fed in every run of a view made by WithWeights.
 type WeightFeed struct {

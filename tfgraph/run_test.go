@@ -343,3 +343,29 @@ func TestQueryFeed(t *testing.T) {
 		}
 	}
 }
+
+// ForwardBytesPerImage is at most BytesPerImage (a forward run holds a part
+// of the activations at once) and at least the largest layer output plus
+// the input (held together at some op); ResNet50's figures are in its doc.
+func TestForwardBytesPerImage(t *testing.T) {
+	for _, name := range []string{"fmnist_vgg", "fmnist_resnet", "fmnist_gap", "fmnist_vit"} {
+		m, _ := loadZoo(t, name)
+		fl, err := m.Flat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var largest int64
+		for _, l := range fl.Layers() {
+			size := int64(4)
+			for _, d := range fl.Shape(l.Output)[1:] {
+				size *= max(d, 1)
+			}
+			largest = max(largest, size)
+		}
+		fwd, all := fl.ForwardBytesPerImage(), fl.BytesPerImage()
+		if !(fwd >= largest && fwd <= all) {
+			t.Errorf("%s: forward %d bytes per image; want ≥ %d (the largest layer output), ≤ %d (all activations)", name, fwd, largest, all)
+		}
+		t.Logf("%s: forward %d, all %d, largest layer output %d bytes", name, fwd, all, largest)
+	}
+}
