@@ -324,9 +324,13 @@ func Options(m Method) []string {
 // examples through the model (samples, steps, masks, patches, or simply many
 // images) split them into chunks of at most MemoryMB of estimated
 // activations each, and at most MaxChunk examples. A run with a backward
-// pass is estimated at all its activations (Model.BytesPerImage), a
-// forward-only run at the most it holds at once where the model says
-// (ForwardSizer): on ResNet50, 222 and 9.2 MiB per example.
+// pass is estimated at all its activations (Model.BytesPerImage: 222 MiB
+// per ResNet50 example, of which about 50 were measured), a forward-only run
+// at the most it holds at once where the model says (ForwardSizer: 9.2 MiB,
+// 8.1 measured). That estimate is close, so forward-only runs take a
+// quarter of the budget (ForwardShare): both kinds of run then hold about
+// the same real memory, 27 ResNet50 examples a forward run in the default
+// 1 GiB.
 type Chunking struct {
 	// MemoryMB is the budget of one session run in MiB (default 1024).
 	MemoryMB int `yaml:"memory_mb"`
@@ -357,8 +361,17 @@ type ForwardSizer interface {
 	ForwardBytesPerImage() int64
 }
 
+// ForwardShare is the share of the memory budget a forward-only run takes
+// when the model estimates it apart (ForwardSizer). Measured on ResNet50 at
+// batch 8 against Xplique 2.0.2 (bench/PATH_BLACKBOX.md): with 111 examples
+// a run (the whole budget) RISE, HSIC and LIME took 0.72–1.06× Xplique's
+// time at 1.20–1.26× its peak RSS; with 32 (300 MiB) 0.89–0.98× its time at
+// 0.70× its RSS; with 4 (the backward estimate) 1.08–1.16× its time.
+const ForwardShare = 4
+
 // forwardSize is the number of examples per forward-only session run for
-// model m: as size, with the model's forward estimate where it has one.
+// model m: a quarter of the budget (ForwardShare) by the model's forward
+// estimate where it has one, as size otherwise.
 func (c Chunking) forwardSize(m Model) int {
 	fs, ok := m.(ForwardSizer)
 	if !ok || fs.ForwardBytesPerImage() <= 0 {
@@ -368,7 +381,7 @@ func (c Chunking) forwardSize(m Model) int {
 	if mb == 0 {
 		mb = DefaultMemoryMB
 	}
-	return int(min(MaxChunk, max(1, int64(mb)<<20/fs.ForwardBytesPerImage())))
+	return int(min(MaxChunk, max(1, int64(mb)<<20/ForwardShare/fs.ForwardBytesPerImage())))
 }
 
 // size is the number of examples per session run for model m.
