@@ -50,7 +50,8 @@ vet: .tflib/env.mk
 test: .tflib/env.mk vet $(EDGE_STAMP) $(UNITS_STAMP)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*'))" || { echo "gofmt: files need formatting:"; gofmt -l .; exit 1; }
 	@# NOTF_PKGS are tested once, below, without cgo (they ran twice, about 60 s of CPU).
-	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v -x -F $(foreach p,$(NOTF_PKGS),-e github.com/saliencykit/saliency/$(patsubst ./%,%,$(p))))
+	@# methods takes about 4 minutes on 2 quiet cores; go test's 10-minute default failed it at a load of 13.
+	$(GO) test -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v -x -F $(foreach p,$(NOTF_PKGS),-e github.com/saliencykit/saliency/$(patsubst ./%,%,$(p))))
 	@# The run-folder format, the analysis and the report build and test without TensorFlow, and so do the methods on a pure-Go net.
 	@! $(GO) list -deps $(NOTF_PKGS) | grep -q wamuir/graft || { echo "a package of NOTF_PKGS links TensorFlow"; exit 1; }
 	CGO_ENABLED=0 $(GO) test -count=1 $(NOTF_PKGS) $(NOCGO_PKGS)
