@@ -43,11 +43,27 @@ func TestClusterScripts(t *testing.T) {
 
 	t.Run("slurm", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "slurm")
+		// A task of an array that is not 1-n (here a shard run again
+		// alone, --array=3) is refused unless SHARDS names n: it would
+		// otherwise compute shard 1/1, the whole run.
+		alone := []string{"OUT=" + out, "SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_TASK_MIN=3", "SLURM_ARRAY_TASK_MAX=3",
+			"SLURM_ARRAY_TASK_COUNT=1", "SLURM_CPUS_PER_TASK=2"}
+		refused := exec.Command("bash", "../../scripts/cluster/slurm-run.sbatch")
+		refused.Env = env(alone...)
+		if b, err := refused.CombinedOutput(); err == nil || !bytes.Contains(b, []byte("set SHARDS=n")) {
+			t.Fatalf("task 3 of --array=3 without SHARDS: %v\n%s", err, b)
+		}
+		// Tasks 1 and 2 of --array=1-3, and task 3 as a rerun of its
+		// shard alone (SHARDS=3 sbatch --array=3), with the variables
+		// Slurm sets.
 		var waits []func()
 		for task := 1; task <= 3; task++ {
 			cmd := exec.Command("bash", "../../scripts/cluster/slurm-run.sbatch")
 			cmd.Env = env("OUT="+out, fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", task), "SLURM_ARRAY_TASK_MIN=1",
-				"SLURM_ARRAY_TASK_COUNT=3", "SLURM_CPUS_PER_TASK=2")
+				"SLURM_ARRAY_TASK_MAX=3", "SLURM_ARRAY_TASK_COUNT=3", "SLURM_CPUS_PER_TASK=2")
+			if task == 3 {
+				cmd.Env = env(append(alone, "SHARDS=3")...)
+			}
 			waits = append(waits, start(fmt.Sprintf("array task %d", task), cmd))
 		}
 		for _, w := range waits {
