@@ -372,12 +372,36 @@ func (p *Plan) Close() error {
 	return errors.Join(errs...)
 }
 
-// relTo is path relative to dir, or path itself when it has none.
+// relTo is how a run records path, a file or folder its experiment names
+// (dir: the experiment's folder): relative to dir when the two share a
+// folder below the file system's root, else absolute (Debian's
+// /usr/share/datasets beside a checkout in /home). Both are made absolute
+// first, so that the record does not depend on how the experiment file was
+// named on the command line: experiments/x.yaml and /home/me/repo/experiments/x.yaml
+// write the same plan.json, manifest and tables, and shards started either
+// way share a folder. (Before, an absolute name recorded
+// ../../../usr/share/... and a relative one /usr/share/...)
 func relTo(dir, path string) string {
-	if r, err := filepath.Rel(dir, path); err == nil {
-		return filepath.ToSlash(r)
+	ad, err1 := filepath.Abs(dir)
+	ap, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		if r, err := filepath.Rel(dir, path); err == nil {
+			return filepath.ToSlash(r)
+		}
+		return path
 	}
-	return path
+	top := func(p string) string {
+		t, _, _ := strings.Cut(strings.TrimPrefix(filepath.ToSlash(p), "/"), "/")
+		return t
+	}
+	if top(ad) != top(ap) {
+		return filepath.ToSlash(ap)
+	}
+	r, err := filepath.Rel(ad, ap)
+	if err != nil {
+		return filepath.ToSlash(ap)
+	}
+	return filepath.ToSlash(r)
 }
 
 // hashModel is the SHA-256 of a SavedModel: its files (saved_model.pb and

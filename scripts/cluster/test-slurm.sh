@@ -6,7 +6,8 @@
 # configuration, keys, state, logs and pid files under $SLURM_TEST_DIR), then:
 #
 #  1. runs scripts/cluster/testdata/slurm-test.yaml once locally (bin/saliency run
-#     -threads 2, no shards): the reference folder;
+#     -threads 2, no shards, the file named by a relative path; the jobs name it by an
+#     absolute one): the reference folder;
 #  2. submits scripts/cluster/slurm-run.sbatch as an array of 3 tasks and
 #     scripts/cluster/slurm-report.sbatch with --dependency=afterok on the array, as
 #     docs/scaling.md shows;
@@ -186,8 +187,9 @@ say "cluster up: $(sinfo -h -N -o '%N %c CPUs %m MB %T'), slurm $(sinfo -V | awk
 # --- The reference: one local run, no shards, the threads the array tasks use.
 LOCAL=$STATE/local
 OUT=$STATE/cluster
-say "local run of $(basename "$EXPERIMENT") into $LOCAL"
-"$SALIENCY" run -threads "$CPUS" -out "$LOCAL" "$EXPERIMENT" >"$STATE/log/local-run.log" 2>&1 ||
+say "local run of ${EXPERIMENT#"$ROOT"/} into $LOCAL"
+# The experiment named relatively here and absolutely in the jobs: the folders must not differ.
+"$SALIENCY" run -threads "$CPUS" -out "$LOCAL" "${EXPERIMENT#"$ROOT"/}" >"$STATE/log/local-run.log" 2>&1 ||
 	fail "the local run failed: $(tail -5 "$STATE/log/local-run.log")"
 say "$(grep 'units computed' "$STATE/log/local-run.log")"
 
