@@ -428,6 +428,14 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	for _, sub := range []string{".", "figures", "tables"} {
 		runfolder.RemoveTempFiles(filepath.Join(dir, sub))
 	}
+	// And those of a shard killed while it wrote a unit (SIGKILL: a
+	// scheduler's kill after its grace time), which no shard removes, as
+	// another may be writing its own: no run is live while the report holds
+	// the folder (unless the file system has no flock).
+	if lk.Note == "" {
+		runfolder.RemoveTempTree(filepath.Join(dir, "units"))
+		runfolder.RemoveTempTree(filepath.Join(dir, "layers"))
+	}
 	rd, err := readRun(ctx, dir)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,16 @@ func RemoveTempFiles(dir string) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// RemoveTempTree removes the temporary files under dir, in every subfolder.
+func RemoveTempTree(dir string) {
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && IsTemp(d.Name()) {
+			os.Remove(path)
+		}
+		return nil
+	})
 }
 
 // IsTemp says whether a file name is an atomic writer's temporary file.
