@@ -221,7 +221,7 @@ env: .tflib/env.mk
 clean:
 	rm -rf bin
 
-## test-slurm: the Slurm scripts under a real Slurm on this machine (opt-in, not in make test; as root; about 2 minutes): installs Debian's slurm-wlm and munge where missing, starts munged, slurmctld and slurmd for localhost with 2 CPUs (state and logs in out/test-slurm), runs scripts/cluster/testdata/slurm-test.yaml as an array of 3 with the report job after it, each task killed mid-run (requeued while running; cancelled and requeued; cancelled and run again alone), and checks the folder against one local run, sha256 of every file; stops the daemons (scripts/cluster/test-slurm.sh)
+## test-slurm: the Slurm scripts under a real Slurm on this machine (opt-in, not in make test; as root; about 50 s on 2 cores, 2 minutes when they are busy): installs Debian's slurm-wlm and munge where missing, starts munged, slurmctld and slurmd for localhost with 2 CPUs (state and logs in out/test-slurm), runs scripts/cluster/testdata/slurm-test.yaml as an array of 3 with the report job after it, each task killed mid-run (requeued while running; cancelled and requeued; cancelled and run again alone), and checks the folder against one local run, sha256 of every file; stops the daemons (scripts/cluster/test-slurm.sh)
 .PHONY: test-slurm
 test-slurm: build
 	./scripts/cluster/test-slurm.sh
