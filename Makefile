@@ -3,12 +3,17 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 # scripts/setup.sh writes TF_LIB_DIR, TF_INCLUDE_DIR and TF_LINK_DIR here; make
-# remakes it (and restarts) when it is missing or requirements.txt changed.
+# remakes it (and restarts) when it is missing or requirements.txt changed. make image and
+# image-base alone do without it: a clone builds its image without the venv.
+ifneq ($(MAKECMDGOALS),$(filter image image-base,$(MAKECMDGOALS)))
 -include .tflib/env.mk
+endif
 
 export CGO_ENABLED := 1
 export CGO_CFLAGS := -I$(TF_INCLUDE_DIR)
-export CGO_LDFLAGS := -L$(TF_LINK_DIR) -Wl,-rpath,$(TF_LIB_DIR) -Wl,--disable-new-dtags
+# TF_RPATH: where bin/saliency looks for libtensorflow at run time (the Containerfile moves it).
+TF_RPATH ?= $(TF_LIB_DIR)
+export CGO_LDFLAGS := -L$(TF_LINK_DIR) -Wl,-rpath,$(TF_RPATH) -Wl,--disable-new-dtags
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 PY := .venv/bin/python
@@ -225,3 +230,18 @@ clean:
 .PHONY: test-slurm
 test-slurm: build
 	./scripts/cluster/test-slurm.sh
+## image: the container image of Containerfile (bin/saliency with the wheel's libtensorflow, the zoo models and experiment files, Fashion-MNIST; no Python), tagged $(IMAGE) as scripts/cluster/k8s-job.yaml names it (opt-in; podman, or IMAGE_TOOL=buildah or docker). IMAGE_BASE=localhost/debian:bookworm-slim after make image-base where docker.io is out of reach; IMAGE_CA=<CA bundle file> behind a TLS-intercepting proxy (a build secret, not in the image)
+SALIENCY_VERSION := $(shell sed -n 's/^const version = "\(.*\)"$$/\1/p' cmd/saliency/version.go)
+IMAGE ?= ghcr.io/saliencykit/saliency:$(SALIENCY_VERSION)
+IMAGE_BASE ?= docker.io/library/debian:bookworm-slim
+IMAGE_TOOL ?= podman
+IMAGE_CA ?=
+comma := ,
+.PHONY: image image-base
+image:
+	$(IMAGE_TOOL) build -f Containerfile -t $(IMAGE) --build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$(SALIENCY_VERSION) \
+	  $(if $(IMAGE_CA),--secret id=ca$(comma)src=$(IMAGE_CA)) .
+
+## image-base: a Debian bookworm slim base image from Debian's packages (debootstrap minbase, trimmed as debian:bookworm-slim), localhost/debian:bookworm-slim, for make image where no container registry can be reached (opt-in; root and debootstrap; about two minutes)
+image-base:
+	IMAGE_TOOL=$(IMAGE_TOOL) ./scripts/debian-base.sh localhost/debian:bookworm-slim
