@@ -5,7 +5,13 @@ SHELL := /bin/bash
 # scripts/setup.sh writes TF_LIB_DIR, TF_INCLUDE_DIR and TF_LINK_DIR here; make
 # remakes it (and restarts) when it is missing or requirements.txt changed. make image and
 # image-base alone do without it: a clone builds its image without the venv.
-ifneq ($(MAKECMDGOALS),$(filter image image-base,$(MAKECMDGOALS)))
+# (A bare `make` has no goals and builds: it includes it.)
+ifneq ($(strip $(MAKECMDGOALS)),)
+ifeq ($(filter-out image image-base,$(MAKECMDGOALS)),)
+NO_TF_ENV := 1
+endif
+endif
+ifndef NO_TF_ENV
 -include .tflib/env.mk
 endif
 
