@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/saliencykit/saliency/attack"
 	"github.com/saliencykit/saliency/experiments/metrics"
@@ -35,7 +34,7 @@ func (p *Plan) runAttack(ctx context.Context, view *tfgraph.Flat, u Unit, b meth
 	orig, err := meth.Explain(ctx, view, b, target)
 	var na *methods.NotApplicableError
 	if errors.As(err, &na) {
-		r.NotApplicable = strings.TrimPrefix(err.Error(), "methods: ")
+		r.NotApplicable = p.notApplicable(u.Model, err)
 		return true, reports.WriteJSON(base+".json", r)
 	}
 	if err != nil {

@@ -404,6 +404,19 @@ func relTo(dir, path string) string {
 	return filepath.ToSlash(r)
 }
 
+// notApplicable is the text a unit records of err, a
+// *methods.NotApplicableError on model mi: the model's path as the plan
+// records it (relative to the experiment file) instead of as this process
+// loaded it, so that the bytes do not depend on how the experiment file was
+// named (a relative and an absolute name gave other unit files and reports).
+func (p *Plan) notApplicable(mi int, err error) string {
+	msg := strings.TrimPrefix(err.Error(), "methods: ")
+	if load := p.Exp.Models[mi].Path; load != "" && load != p.Models[mi].Path {
+		msg = strings.ReplaceAll(msg, load, p.Models[mi].Path)
+	}
+	return msg
+}
+
 // hashModel is the SHA-256 of a SavedModel: its files (saved_model.pb and
 // variables/*, not the card or golden data) in path order, each as its
 // relative path, a NUL, its size and its bytes.
@@ -483,7 +496,7 @@ func (p *Plan) Calibrate(ctx context.Context, shard Shard) ([]Calibration, error
 				took = time.Since(t0)
 				var na *methods.NotApplicableError
 				if errors.As(err, &na) {
-					c.NotApplicable = strings.TrimPrefix(err.Error(), "methods: ")
+					c.NotApplicable = p.notApplicable(mi, err)
 					break
 				}
 				if err != nil {

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/saliencykit/saliency/experiments/runfolder"
@@ -224,7 +223,7 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	var na *methods.NotApplicableError
 	switch {
 	case errors.As(err, &na):
-		r.NotApplicable = strings.TrimPrefix(err.Error(), "methods: ")
+		r.NotApplicable = p.notApplicable(u.Model, err)
 	case err != nil:
 		return false, err
 	default:

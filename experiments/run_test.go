@@ -752,3 +752,50 @@ metrics: [spearman-abs]
 		t.Errorf("bad target syntax: %v", err)
 	}
 }
+
+// A run writes the same bytes whether its experiment file was named by a
+// relative or an absolute path, the "does not apply" text of a unit
+// included: it names the model by the plan's path (relative to the
+// experiment file), not by the path this process loaded it from.
+func TestRunSameBytesRelativeAndAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	model, err := filepath.Rel(dir, zoo("fmnist_vgg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := writeFile(t, dir, "na.yaml", `name: na
+seed: 3
+models:
+  - path: `+model+`
+data: {source: fashion-mnist, count: 2}
+batch: 2
+methods: [gradient, cam]
+`)
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]map[string][]byte{}
+	for _, named := range []string{rel, abs} {
+		p := newTestPlan(t, named)
+		out := t.TempDir()
+		st, err := p.Run(context.Background(), RunOptions{Out: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.NotApplicable == 0 {
+			t.Fatalf("%s: no unit did not apply (cam on fmnist_vgg): %+v", named, st)
+		}
+		runs[named] = files(t, out)
+	}
+	sameFiles(t, "named absolutely", runs[rel], runs[abs])
+	for name, b := range runs[abs] {
+		if bytes.Contains(b, []byte(wd)) || bytes.Contains(b, []byte(dir)) {
+			t.Errorf("%s names a folder of this machine", name)
+		}
+	}
+}
