@@ -46,8 +46,10 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 	mag := make([]float64, h*w)
 	ori := make([]float64, h*w)
 	deg := 180 / math.Pi // as numpy computes 180 / np.pi (not a Go constant)
-	for i := 0; i < h; i++ {
-		for j := 0; j < w; j++ {
+	// The gradient of the pixels the cells cover (rows and columns below
+	// nr·Cell and nc·Cell); the histograms read no other.
+	for i := 0; i < nr*o.Cell; i++ {
+		for j := 0; j < nc*o.Cell; j++ {
 			var gr, gc float64
 			if i > 0 && i < h-1 {
 				gr = x[(i+1)*w+j] - x[(i-1)*w+j]
@@ -64,28 +66,39 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 		}
 	}
 	hist := make([]float64, nr*nc*o.Orientations) // [cell row, cell column, orientation]
+	// Orientation b takes the angles in [end[b], start[b]) (a NaN angle,
+	// which compares false, every orientation). Each orientation sums its
+	// pixels of a cell in float32, row by row: one pass over the cell's
+	// pixels adds each to its orientations' sums in that order.
+	start, end := make([]float64, o.Orientations), make([]float64, o.Orientations)
+	for b := range o.Orientations {
+		start[b] = float64(float32(180.0 / float64(o.Orientations) * float64(b+1)))
+		end[b] = float64(float32(180.0 / float64(o.Orientations) * float64(b)))
+	}
+	total := make([]float32, o.Orientations)
 	half := o.Cell / 2
-	for b := 0; b < o.Orientations; b++ {
-		start := float64(float32(180.0 / float64(o.Orientations) * float64(b+1)))
-		end := float64(float32(180.0 / float64(o.Orientations) * float64(b)))
-		for ci := 0; ci < nr; ci++ {
-			y := half + ci*o.Cell
-			for cj := 0; cj < nc; cj++ {
-				xc := half + cj*o.Cell
-				var total float32
-				for dr := -o.Cell / 2; dr < o.Cell/2; dr++ {
-					for dc := -o.Cell / 2; dc < o.Cell/2; dc++ {
-						r, c := y+dr, xc+dc
-						if r < 0 || r >= h || c < 0 || c >= w {
+	for ci := 0; ci < nr; ci++ {
+		y := half + ci*o.Cell
+		for cj := 0; cj < nc; cj++ {
+			xc := half + cj*o.Cell
+			clear(total)
+			for dr := -o.Cell / 2; dr < o.Cell/2; dr++ {
+				for dc := -o.Cell / 2; dc < o.Cell/2; dc++ {
+					r, c := y+dr, xc+dc
+					if r < 0 || r >= h || c < 0 || c >= w {
+						continue
+					}
+					a := ori[r*w+c]
+					for b := range total {
+						if a >= start[b] || a < end[b] {
 							continue
 						}
-						if a := ori[r*w+c]; a >= start || a < end {
-							continue
-						}
-						total += float32(mag[r*w+c])
+						total[b] += float32(mag[r*w+c])
 					}
 				}
-				hist[(ci*nc+cj)*o.Orientations+b] = float64(total)
+			}
+			for b, t := range total {
+				hist[(ci*nc+cj)*o.Orientations+b] = float64(t)
 			}
 		}
 	}

@@ -49,25 +49,57 @@ func checkSSIM(a, b []float32, h, w int, dataRange float64) error {
 // window lies inside the image and the local SSIM there, in row-major
 // order (skimage's full SSIM image, cropped by 3 pixels on each side).
 func ssimLocal(x, y []float64, h, w int, dataRange float64, visit func(p int, s float64)) {
+	ssimLocalWith(ssimSumsOf(x, h, w), x, y, h, w, dataRange, visit)
+}
+
+// ssimSums are the sums of x and of x² over the 7×7 window of each pixel
+// whose window lies inside the image, in row-major order: the part of the
+// local SSIM that depends on x alone, for a map compared with many.
+type ssimSums struct{ sx, sxx []float64 }
+
+func ssimSumsOf(x []float64, h, w int) ssimSums {
+	pad := (ssimWindow - 1) / 2
+	n := max(0, h-2*pad) * max(0, w-2*pad)
+	out := ssimSums{sx: make([]float64, 0, n), sxx: make([]float64, 0, n)}
+	for i := pad; i < h-pad; i++ {
+		for j := pad; j < w-pad; j++ {
+			var sx, sxx float64
+			for di := -pad; di <= pad; di++ {
+				row := (i + di) * w
+				for dj := -pad; dj <= pad; dj++ {
+					u := x[row+j+dj]
+					sx += u
+					sxx += u * u
+				}
+			}
+			out.sx, out.sxx = append(out.sx, sx), append(out.sxx, sxx)
+		}
+	}
+	return out
+}
+
+// ssimLocalWith is ssimLocal with the sums of x made (ssimSumsOf).
+func ssimLocalWith(xs ssimSums, x, y []float64, h, w int, dataRange float64, visit func(p int, s float64)) {
 	c1 := (ssimK1 * dataRange) * (ssimK1 * dataRange)
 	c2 := (ssimK2 * dataRange) * (ssimK2 * dataRange)
 	np := float64(ssimWindow * ssimWindow)
 	cov := np / (np - 1)
 	pad := (ssimWindow - 1) / 2
+	k := 0
 	for i := pad; i < h-pad; i++ {
 		for j := pad; j < w-pad; j++ {
-			var sx, sy, sxx, syy, sxy float64
+			var sy, syy, sxy float64
 			for di := -pad; di <= pad; di++ {
 				row := (i + di) * w
 				for dj := -pad; dj <= pad; dj++ {
 					u, v := x[row+j+dj], y[row+j+dj]
-					sx += u
 					sy += v
-					sxx += u * u
 					syy += v * v
 					sxy += u * v
 				}
 			}
+			sx, sxx := xs.sx[k], xs.sxx[k]
+			k++
 			ux, uy := sx/np, sy/np
 			vx := cov * (sxx/np - ux*ux)
 			vy := cov * (syy/np - uy*uy)

@@ -21,7 +21,29 @@ func TopKIntersection(a, b []float32, k int) (float64, error) {
 	if k < 1 || k > len(a) {
 		return 0, fmt.Errorf("metrics: top-k intersection with k = %d for %d values", k, len(a))
 	}
-	ta, tb := topK(a, k), topK(b, k)
+	ka, okA := orderKeys(a, true)
+	kb, okB := orderKeys(b, true)
+	if !okA || !okB {
+		return topKStableIntersection(a, b, k), nil
+	}
+	inB := make([]bool, len(b))
+	for _, key := range kb[:k] {
+		inB[uint32(key)] = true
+	}
+	n := 0
+	for _, key := range ka[:k] {
+		if inB[uint32(key)] {
+			n++
+		}
+	}
+	return float64(n) / float64(k), nil
+}
+
+// topKStableIntersection is TopKIntersection by a stable sort: that of maps
+// with NaN in them (NaN compares equal to every value, so the order is the
+// sort's).
+func topKStableIntersection(a, b []float32, k int) float64 {
+	ta, tb := topKStable(a, k), topKStable(b, k)
 	in := map[int]bool{}
 	for _, i := range tb {
 		in[i] = true
@@ -32,10 +54,10 @@ func TopKIntersection(a, b []float32, k int) (float64, error) {
 			n++
 		}
 	}
-	return float64(n) / float64(k), nil
+	return float64(n) / float64(k)
 }
 
-func topK(a []float32, k int) []int {
+func topKStable(a []float32, k int) []int {
 	idx := make([]int, len(a))
 	for i := range idx {
 		idx[i] = i
