@@ -111,39 +111,46 @@ func Hierarchical(scores [][]float64, o HierarchicalOptions) (HierarchicalSummar
 		return s, nil
 	}
 	s.Mean = sum / float64(s.N)
-	rng := rand.New(rand.NewPCG(o.Seed, 0))
 	S := len(scores)
 	means := make([]float64, 0, o.Resamples)
-	seedCount := make([]int, S)
-	var imageCount []int
 	if o.Design == Crossed {
-		imageCount = make([]int, len(scores[0]))
-	}
-	for range o.Resamples {
-		var total float64
-		n := 0
-		switch o.Design {
-		case Crossed:
-			clear(seedCount)
-			clear(imageCount)
-			for range S {
-				seedCount[rng.IntN(S)]++
-			}
-			for range imageCount {
-				imageCount[rng.IntN(len(imageCount))]++
-			}
-			for k, ws := range seedCount {
-				if ws == 0 {
-					continue
+		// The draws of this shape, made once (hierarchicalDraws): each
+		// resample sums its cells, seed by seed and image by image, as the
+		// counts of their seed and image weigh them.
+		I := len(scores[0])
+		flat := make([]float64, 0, S*I)
+		for _, row := range scores {
+			flat = append(flat, row...)
+		}
+		all := s.Dropped == 0 // every score finite: every resample counts S·I
+		d := hierarchicalDraws(o.Seed, S, I, o.Resamples)
+		for r := range o.Resamples {
+			var total float64
+			n := 0
+			cells, ws := d.cell[d.off[r]:d.off[r+1]], d.w[d.off[r]:d.off[r+1]]
+			if all {
+				for j, c := range cells {
+					total += float64(ws[j]) * flat[c]
 				}
-				for i, wi := range imageCount {
-					if v := scores[k][i]; wi > 0 && finite(v) {
-						total += float64(ws*wi) * v
-						n += ws * wi
+				n = S * I
+			} else {
+				for j, c := range cells {
+					if v := flat[c]; finite(v) {
+						total += float64(ws[j]) * v
+						n += int(ws[j])
 					}
 				}
 			}
-		case Nested:
+			if n > 0 {
+				means = append(means, total/float64(n))
+			}
+		}
+	}
+	if o.Design == Nested {
+		rng := rand.New(rand.NewPCG(o.Seed, 0))
+		for range o.Resamples {
+			var total float64
+			n := 0
 			for range S {
 				row := scores[rng.IntN(S)]
 				for range row {
@@ -153,18 +160,16 @@ func Hierarchical(scores [][]float64, o HierarchicalOptions) (HierarchicalSummar
 					}
 				}
 			}
-		}
-		if n > 0 {
-			means = append(means, total/float64(n))
+			if n > 0 {
+				means = append(means, total/float64(n))
+			}
 		}
 	}
 	if len(means) == 0 { // every resample drew only NaN cells
 		s.Lo, s.Hi = math.NaN(), math.NaN()
 		return s, nil
 	}
-	sort.Float64s(means)
-	s.Lo = quantile(means, (1-o.Level)/2)
-	s.Hi = quantile(means, (1+o.Level)/2)
+	s.Lo, s.Hi = percentileInterval(means, o.Level)
 	return s, nil
 }
 

@@ -18,8 +18,6 @@ package stats
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"sort"
 )
 
 // Summary is a metric over n repeats.
@@ -87,18 +85,16 @@ func Bootstrap(values []float64, o Options) (Summary, error) {
 		return s, nil
 	}
 	s.Mean = mean(x)
-	rng := rand.New(rand.NewPCG(o.Seed, 0))
+	draws := bootstrapDraws(o.Seed, s.N, o.Resamples)
 	means := make([]float64, o.Resamples)
 	for r := range means {
 		var sum float64
-		for i := 0; i < s.N; i++ {
-			sum += x[rng.IntN(s.N)]
+		for _, i := range draws[r*s.N : (r+1)*s.N] {
+			sum += x[i]
 		}
 		means[r] = sum / float64(s.N)
 	}
-	sort.Float64s(means)
-	s.Lo = quantile(means, (1-o.Level)/2)
-	s.Hi = quantile(means, (1+o.Level)/2)
+	s.Lo, s.Hi = percentileInterval(means, o.Level)
 	return s, nil
 }
 
