@@ -268,14 +268,20 @@ func (c *Curves) Draw(dc draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (c *Curves) WriterTo(format string) (io.WriterTo, error) {
-	return renderFigure(c, format, c.DPI)
+	r, dpi := c.renderer()
+	return renderFigure(r, format, dpi)
 }
 
 // Save writes the figure at its natural size to path, in the format its
 // extension names: .png (at DPI), .svg or .pdf. The file is written
 // atomically (a temporary file in the same folder, renamed over path).
 func (c *Curves) Save(path string) error {
-	return saveFigure(path, c.WriterTo)
+	return SaveFigure(c, path)
+}
+
+// renderer implements Figure: the figure's layouts, kept for every format.
+func (c *Curves) renderer() (figure, int) {
+	return &panelRenderer{check: c.check, figure: c.figure}, c.DPI
 }
 
 // check validates the figure.
@@ -457,6 +463,11 @@ type panelFigure struct {
 	// minFont is the size of the smallest text the panels draw beyond
 	// those figureLayout knows of (Dots' reference labels); 0 for none.
 	minFont vg.Length
+
+	// layouts are those made, by the size of the data areas: the natural
+	// size and the drawings on canvases of any format lay the figure out
+	// once for each size they try.
+	layouts map[[2]vg.Length]*figureLayout
 }
 
 // paperDataH is the height of the data areas of a figure laid out at a
@@ -618,8 +629,22 @@ type figureLayout struct {
 }
 
 // layout builds the panels for data areas of dataW×dataH and measures the
-// figure.
+// figure, once for each size.
 func (f *panelFigure) layout(dataW, dataH vg.Length) *figureLayout {
+	key := [2]vg.Length{dataW, dataH}
+	if l, ok := f.layouts[key]; ok {
+		return l
+	}
+	l := f.newLayout(dataW, dataH)
+	if f.layouts == nil {
+		f.layouts = map[[2]vg.Length]*figureLayout{}
+	}
+	f.layouts[key] = l
+	return l
+}
+
+// newLayout is layout, made anew.
+func (f *panelFigure) newLayout(dataW, dataH vg.Length) *figureLayout {
 	n := len(f.xLabels)
 	l := &figureLayout{dataW: dataW, dataH: dataH}
 	l.cols = len(f.titles)

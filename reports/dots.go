@@ -198,7 +198,8 @@ func (d *Dots) Draw(c draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (d *Dots) WriterTo(format string) (io.WriterTo, error) {
-	return renderFigure(d, format, d.DPI)
+	r, dpi := d.renderer()
+	return renderFigure(r, format, dpi)
 }
 
 // Save writes the figure at its natural size to path, in the format its
@@ -206,7 +207,12 @@ func (d *Dots) WriterTo(format string) (io.WriterTo, error) {
 // atomically (a temporary file in the same folder, renamed over path), the
 // same bytes from run to run.
 func (d *Dots) Save(path string) error {
-	return saveFigure(path, d.WriterTo)
+	return SaveFigure(d, path)
+}
+
+// renderer implements Figure: the figure's layouts, kept for every format.
+func (d *Dots) renderer() (figure, int) {
+	return &panelRenderer{check: d.check, figure: d.figure}, d.DPI
 }
 
 // check validates the figure.

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"io"
@@ -52,6 +53,74 @@ func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error
 type figure interface {
 	Size() (w, h vg.Length, err error)
 	Draw(c draw.Canvas) error
+}
+
+// Figure is a figure of this package, a Grid, Curves or Dots, as
+// SaveFigure and Figures write it: in several formats, laid out once.
+type Figure interface {
+	figure
+	// renderer returns the figure with its layouts, kept from one format
+	// to the next, and the resolution of its PNG.
+	renderer() (r figure, dpi int)
+}
+
+var (
+	_ Figure = (*Grid)(nil)
+	_ Figure = (*Curves)(nil)
+	_ Figure = (*Dots)(nil)
+)
+
+// panelRenderer is Curves or Dots with their layouts kept: one panelFigure,
+// made after the check, for every format.
+type panelRenderer struct {
+	check  func() error
+	figure func() *panelFigure
+	f      *panelFigure
+}
+
+func (r *panelRenderer) fig() *panelFigure {
+	if r.f == nil {
+		r.f = r.figure()
+	}
+	return r.f
+}
+
+// Size is Curves.Size or Dots.Size.
+func (r *panelRenderer) Size() (w, h vg.Length, err error) {
+	if err := r.check(); err != nil {
+		return 0, 0, err
+	}
+	return r.fig().size()
+}
+
+// Draw is Curves.Draw or Dots.Draw.
+func (r *panelRenderer) Draw(c draw.Canvas) error {
+	if err := r.check(); err != nil {
+		return err
+	}
+	return r.fig().draw(c)
+}
+
+// SaveFigure writes f to each path in the format its extension names
+// (.png at the figure's DPI, .svg or .pdf), each file atomically: the
+// figure laid out once for all of them, the bytes those of f.Save(path).
+func SaveFigure(f Figure, paths ...string) error {
+	return saveFigures(context.Background(), f, paths)
+}
+
+// saveFigures is SaveFigure, stopped before a file when ctx is done (with
+// ctx's error).
+func saveFigures(ctx context.Context, f Figure, paths []string) error {
+	r, dpi := f.renderer()
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := saveFigure(p, func(format string) (io.WriterTo, error) { return renderFigure(r, format, dpi) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // renderFigure draws f at its natural size in a format, "png" (at dpi),

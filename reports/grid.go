@@ -137,16 +137,7 @@ var (
 
 // Size returns the natural size of the figure: cells of CellSize and the
 // room its text and colour bars need.
-func (g *Grid) Size() (w, h vg.Length, err error) {
-	if err := g.check(); err != nil {
-		return 0, 0, err
-	}
-	l, err := g.natural()
-	if err != nil {
-		return 0, 0, err
-	}
-	return l.w, l.h, nil
-}
+func (g *Grid) Size() (w, h vg.Length, err error) { return g.laid().Size() }
 
 // SmallestFont returns the size, in points, of the smallest text of the
 // figure (titles, labels, captions, notes, colour bars) when the figure at
@@ -154,10 +145,57 @@ func (g *Grid) Size() (w, h vg.Length, err error) {
 // \includegraphics[width=…] does; at least MinPaperFontSize is legible in
 // print. With Width set, SmallestFont(g.Width) is at least that.
 func (g *Grid) SmallestFont(width vg.Length) (vg.Length, error) {
-	if err := g.check(); err != nil {
+	return g.laid().SmallestFont(width)
+}
+
+// Draw draws the figure on c: with the largest cells that let it fit,
+// centred, on a white background. It reports an error for an invalid Grid
+// or a canvas too small for cells of a quarter inch.
+func (g *Grid) Draw(c draw.Canvas) error { return g.laid().Draw(c) }
+
+// renderer implements Figure: the grid's layouts, kept for every format.
+func (g *Grid) renderer() (figure, int) { return g.laid(), g.DPI }
+
+// laid is the grid with no layout made yet.
+func (g *Grid) laid() *gridLayouts { return &gridLayouts{g: g, memo: map[vg.Length]*gridLayout{}} }
+
+// gridLayouts is a Grid with the layouts made for it, by cell size: its
+// natural size, the size of its smallest text and its drawing on canvases
+// of any format lay it out once for each cell size they try. The Grid must
+// not change meanwhile.
+type gridLayouts struct {
+	g    *Grid
+	memo map[vg.Length]*gridLayout
+}
+
+// layout is g.layout(cell), made once.
+func (ls *gridLayouts) layout(cell vg.Length) *gridLayout {
+	if l, ok := ls.memo[cell]; ok {
+		return l
+	}
+	l := ls.g.layout(cell)
+	ls.memo[cell] = l
+	return l
+}
+
+// Size is Grid.Size.
+func (ls *gridLayouts) Size() (w, h vg.Length, err error) {
+	if err := ls.g.check(); err != nil {
+		return 0, 0, err
+	}
+	l, err := ls.natural()
+	if err != nil {
+		return 0, 0, err
+	}
+	return l.w, l.h, nil
+}
+
+// SmallestFont is Grid.SmallestFont.
+func (ls *gridLayouts) SmallestFont(width vg.Length) (vg.Length, error) {
+	if err := ls.g.check(); err != nil {
 		return 0, err
 	}
-	l, err := g.natural()
+	l, err := ls.natural()
 	if err != nil {
 		return 0, err
 	}
@@ -166,21 +204,22 @@ func (g *Grid) SmallestFont(width vg.Length) (vg.Length, error) {
 
 // natural lays the figure out at its natural size: cells of CellSize, or
 // as large as Width allows.
-func (g *Grid) natural() (*gridLayout, error) {
+func (ls *gridLayouts) natural() (*gridLayout, error) {
+	g := ls.g
 	if g.Width == 0 {
-		return g.layout(g.cellSize()), nil
+		return ls.layout(g.cellSize()), nil
 	}
 	cell := g.cellSize()
 	var l *gridLayout
 	for range 6 {
-		l = g.layout(cell)
+		l = ls.layout(cell)
 		next := (g.Width - 2*gridMargin - (l.gridW - vg.Length(l.cols)*cell)) / vg.Length(l.cols)
 		if next == cell {
 			break
 		}
 		cell = next
 	}
-	l = g.layout(cell)
+	l = ls.layout(cell)
 	const slack = 1e-6
 	if cell < minCellSize || l.w > g.Width+slack {
 		return nil, fmt.Errorf("reports: a %d×%d grid does not fit in a width of %.3g inches", l.rows, l.cols, g.Width/vg.Inch)
@@ -188,10 +227,9 @@ func (g *Grid) natural() (*gridLayout, error) {
 	return l, nil
 }
 
-// Draw draws the figure on c: with the largest cells that let it fit,
-// centred, on a white background. It reports an error for an invalid Grid
-// or a canvas too small for cells of a quarter inch.
-func (g *Grid) Draw(c draw.Canvas) error {
+// Draw is Grid.Draw.
+func (ls *gridLayouts) Draw(c draw.Canvas) error {
+	g := ls.g
 	if err := g.check(); err != nil {
 		return err
 	}
@@ -201,13 +239,13 @@ func (g *Grid) Draw(c draw.Canvas) error {
 	cell := g.cellSize()
 	if g.Width > 0 {
 		// Start from the natural size, which a canvas often has.
-		if nl, err := g.natural(); err == nil {
+		if nl, err := ls.natural(); err == nil {
 			cell = nl.cell
 		}
 	}
 	var l *gridLayout
 	for range 4 {
-		l = g.layout(cell)
+		l = ls.layout(cell)
 		fixedW := l.gridW - vg.Length(l.cols)*cell
 		fixedH := l.h - vg.Length(l.rows)*cell
 		next := min((size.X-2*gridMargin-fixedW)/vg.Length(l.cols), (size.Y-fixedH)/vg.Length(l.rows))
@@ -216,7 +254,7 @@ func (g *Grid) Draw(c draw.Canvas) error {
 		}
 		cell = next
 	}
-	l = g.layout(cell)
+	l = ls.layout(cell)
 	const slack = 1e-6
 	if cell < minCellSize || l.w > size.X+slack || l.h > size.Y+slack {
 		return fmt.Errorf("reports: a %d×%d grid does not fit on a %.3g×%.3g inch canvas", l.rows, l.cols, size.X/vg.Inch, size.Y/vg.Inch)
@@ -233,14 +271,14 @@ func (g *Grid) Draw(c draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (g *Grid) WriterTo(format string) (io.WriterTo, error) {
-	return renderFigure(g, format, g.DPI)
+	return renderFigure(g.laid(), format, g.DPI)
 }
 
 // Save writes the figure at its natural size to path, in the format its
 // extension names: .png (at DPI), .svg or .pdf. The file is written
 // atomically (a temporary file in the same folder, renamed over path).
 func (g *Grid) Save(path string) error {
-	return saveFigure(path, g.WriterTo)
+	return SaveFigure(g, path)
 }
 
 // unprefixed is an error of this package wrapped again with more context:

@@ -120,7 +120,7 @@ Tables \ref{tab:small}, \ref{tab:sanity_ssim}, \ref{tab:wide}, \ref{tab:split} a
 	}
 	for _, bad := range []string{"Overfull \\hbox", "LaTeX Warning: Reference", "Rerun", "Missing character", "Undefined control sequence"} {
 		if bytes.Contains(log, []byte(bad)) {
-			t.Errorf("paper.log has %q:\n%s", bad, context(log, bad))
+			t.Errorf("paper.log has %q:\n%s", bad, around(log, bad))
 		}
 	}
 	m := regexp.MustCompile(`Output written on paper.pdf \((\d+) pages?`).FindSubmatch(log)
@@ -142,8 +142,8 @@ func tail(b []byte, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// context returns the lines of b around the first s.
-func context(b []byte, s string) string {
+// around returns the lines of b around the first s.
+func around(b []byte, s string) string {
 	i := bytes.Index(b, []byte(s))
 	return string(b[max(0, i-200):min(len(b), i+300)])
 }
