@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -286,13 +287,13 @@ uninterrupted report.`,
 // SIGTERM (ctxt) stop it between two files, leaving whole files only: the
 // same command then writes the report of an uninterrupted run.
 func writeReport(c *ctx, ctxt context.Context, dir string) error {
-	bar := newProgress(c.stderr, "report", 0)
+	bar := &reportProgress{bar: newProgress(c.stderr, "report", 0)}
 	write := analysis.WriteReportContext
 	if _, err := runfolder.ReadCollection(dir); err == nil {
 		write = analysis.WriteCollectionReportContext
 	}
-	r, err := write(ctxt, dir, analysis.ReportOptions{Progress: bar.set})
-	bar.finish()
+	r, err := write(ctxt, dir, analysis.ReportOptions{Progress: bar.part, Figures: bar.figure})
+	bar.bar.finish()
 	if err != nil {
 		if ctxt.Err() != nil {
 			return fmt.Errorf("interrupted while writing the report; 'saliency report %s' writes it", dir)
@@ -310,6 +311,43 @@ func writeReport(c *ctx, ctxt context.Context, dir string) error {
 	}
 	fmt.Fprintf(c.stdout, "%s\n", filepath.Join(dir, "index.html"))
 	return nil
+}
+
+// reportProgress shows a report's parts on the bar, and beside the current
+// part the figures written of those queued so far, one update per figure
+// (figures are written on other goroutines while the parts go on).
+type reportProgress struct {
+	bar             *progress
+	mu              sync.Mutex
+	done, total     int
+	item            string
+	written, queued int
+}
+
+// part is analysis.ReportOptions.Progress.
+func (r *reportProgress) part(done, total int, part string) {
+	r.mu.Lock()
+	r.done, r.total, r.item = done, total, part
+	r.mu.Unlock()
+	r.show()
+}
+
+// figure is analysis.ReportOptions.Figures.
+func (r *reportProgress) figure(written, queued int, _ string) {
+	r.mu.Lock()
+	r.written, r.queued = written, queued
+	r.mu.Unlock()
+	r.show()
+}
+
+func (r *reportProgress) show() {
+	r.mu.Lock()
+	done, total, item := r.done, r.total, r.item
+	if r.queued > 0 {
+		item += fmt.Sprintf(" · figure %d/%d", r.written, r.queued)
+	}
+	r.mu.Unlock()
+	r.bar.set(done, total, item)
 }
 
 // plural is "1 <one>" or "n <many>".

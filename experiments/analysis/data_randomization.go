@@ -52,7 +52,7 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 	}
 	name := "data-randomization-" + runfolder.SafeName(t.Model)
 	rd.fit(name, dots)
-	png, links, err := save(name, dots.Save)
+	png, links, err := save(name, dots)
 	if err != nil {
 		return sec, err
 	}
@@ -78,7 +78,7 @@ func (rd *runData) dataRandomization(t runfolder.PlanTest, save figureSaver) (se
 		g.Cells = append(g.Cells, row)
 	}
 	rd.fit(name+"-maps", g)
-	gridPNG, gridLinks, err := save(name+"-maps", g.Save)
+	gridPNG, gridLinks, err := save(name+"-maps", g)
 	if err != nil {
 		return sec, err
 	}

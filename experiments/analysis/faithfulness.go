@@ -103,7 +103,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 		fig.Panels = []reports.Panel{delPanel, insPanel}
 		name := runfolder.SafeName(m.Name) + "-faithfulness"
 		rd.fit(name, fig)
-		png, links, err := save(name, fig.Save)
+		png, links, err := save(name, fig)
 		if err != nil {
 			return sec, err
 		}
@@ -117,7 +117,7 @@ func (rd *runData) faithfulness(t runfolder.PlanTest, save figureSaver) (section
 				{Title: "insertion AUC (higher is better)", YLabel: "area", Series: []reports.DotSeries{dotSeries("area", insSums)}, Reference: &rins, ReferenceLabel: "random order"},
 			}}
 		rd.fit(name+"-auc", dots)
-		aucPNG, aucLinks, err := save(name+"-auc", dots.Save)
+		aucPNG, aucLinks, err := save(name+"-auc", dots)
 		if err != nil {
 			return sec, err
 		}

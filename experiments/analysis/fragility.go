@@ -94,7 +94,7 @@ func (rd *runData) fragility(t runfolder.PlanTest, save figureSaver) (section, e
 		curves.Panels = append(curves.Panels, reports.Panel{Title: "predictions unchanged", YLabel: "share of images", YMin: 0, YMax: 1, Series: []reports.Series{keptSer}})
 		name := runfolder.SafeName(m.Name) + "-fragility"
 		rd.fit(name, curves)
-		png, links, err := save(name, curves.Save)
+		png, links, err := save(name, curves)
 		if err != nil {
 			return sec, err
 		}

@@ -82,7 +82,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 			}}
 		name := runfolder.SafeName(m.Name) + "-input-invariance"
 		rd.fit(name, dots)
-		png, links, err := save(name, dots.Save)
+		png, links, err := save(name, dots)
 		if err != nil {
 			return sec, err
 		}
@@ -107,7 +107,7 @@ func (rd *runData) inputInvariance(t runfolder.PlanTest, save figureSaver) (sect
 			g.Cells = append(g.Cells, row)
 		}
 		rd.fit(name+"-maps", g)
-		gridPNG, gridLinks, err := save(name+"-maps", g.Save)
+		gridPNG, gridLinks, err := save(name+"-maps", g)
 		if err != nil {
 			return sec, err
 		}

@@ -89,7 +89,7 @@ func (rd *runData) localization(t runfolder.PlanTest, save figureSaver) (section
 		}
 		name := runfolder.SafeName(m.Name) + "-localization"
 		rd.fit(name, dots)
-		png, links, err := save(name, dots.Save)
+		png, links, err := save(name, dots)
 		if err != nil {
 			return sec, err
 		}

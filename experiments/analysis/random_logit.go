@@ -53,7 +53,7 @@ func (rd *runData) randomLogit(t runfolder.PlanTest, save figureSaver) (section,
 		}
 		name := runfolder.SafeName(m.Name) + "-random-logit"
 		rd.fit(name, dots)
-		png, links, err := save(name, dots.Save)
+		png, links, err := save(name, dots)
 		if err != nil {
 			return sec, err
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/saliencykit/saliency/experiments/metrics"
 	"github.com/saliencykit/saliency/experiments/runfolder"
 	"github.com/saliencykit/saliency/experiments/stats"
 	"github.com/saliencykit/saliency/reports"
@@ -76,7 +77,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			name := pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-grid", pi)
 			rd.fit(name, g)
-			png, links, err := save(name, g.Save)
+			png, links, err := save(name, g)
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +107,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 					pname += fmt.Sprintf("-%d", lo/appendixLayers+1)
 				}
 				rd.fit(pname, part)
-				png, links, err := save(pname, part.Save)
+				png, links, err := save(pname, part)
 				if err != nil {
 					return nil, err
 				}
@@ -134,37 +135,65 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 			}
 			r.steps = append(r.steps, row)
 		}
-		// Similarity to the original maps, per metric and method.
-		series := make([]map[int]reports.Series, len(pf.Metrics)) // [metric][method]
-		for mt, metric := range pf.Metrics {
-			series[mt] = map[int]reports.Series{}
-			for ki, meth := range pf.Methods {
-				if err := ctx.Err(); err != nil {
-					return nil, err
+		// Similarity to the original maps, per metric and method: each
+		// pair's series on its own goroutine (at most rd.workers), each
+		// original map made ready once for every step; the rows are then
+		// taken in order.
+		type pair struct {
+			mt, ki int
+			s      reports.Series
+			sims   []similarity
+		}
+		var pairs []*pair
+		for mt := range pf.Metrics {
+			for ki := range pf.Methods {
+				if rd.na[mi][ki] == "" {
+					pairs = append(pairs, &pair{mt: mt, ki: ki})
 				}
-				if rd.na[mi][ki] != "" {
-					continue
-				}
-				s := reports.Series{Name: reports.MethodName(meth.Dir), Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
-				for li, steps := range sr.steps {
-					each, err := rd.compareEach(mi, ki, steps, metric)
-					if err != nil {
-						return nil, err
-					}
-					sum, seeds, err := rd.summarize(each)
-					if err != nil {
-						return nil, err
-					}
-					mean, lo, hi := math.NaN(), math.NaN(), math.NaN()
-					if sum.N > 0 {
-						mean, lo, hi = sum.Mean, sum.Lo, sum.Hi
-					}
-					s.Mean, s.Lo, s.Hi = append(s.Mean, mean), append(s.Lo, lo), append(s.Hi, hi)
-					r.sims = append(r.sims, similarity{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Method: meth.Dir,
-						Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), Seeds: finiteOrNil(seeds), sum: sum})
-				}
-				series[mt][ki] = s
 			}
+		}
+		err := parallel(ctx, rd.workers, len(pairs), func(j int) error {
+			p := pairs[j]
+			metric, meth := pf.Metrics[p.mt], pf.Methods[p.ki]
+			s := reports.Series{Name: reports.MethodName(meth.Dir), Mean: []float64{1}, Lo: []float64{1}, Hi: []float64{1}}
+			var refs []*metrics.Prepared
+			refStep := -1
+			for li, steps := range sr.steps {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if ref := pf.Models[mi].Steps[steps[0]].Ref; ref != refStep {
+					refs, refStep = rd.refs(mi, ref, p.ki, metric), ref
+				}
+				each, err := rd.compareWith(refs, mi, p.ki, steps, metric)
+				if err != nil {
+					return err
+				}
+				sum, seeds, err := rd.summarize(each)
+				if err != nil {
+					return err
+				}
+				mean, lo, hi := math.NaN(), math.NaN(), math.NaN()
+				if sum.N > 0 {
+					mean, lo, hi = sum.Mean, sum.Lo, sum.Hi
+				}
+				s.Mean, s.Lo, s.Hi = append(s.Mean, mean), append(s.Lo, lo), append(s.Hi, hi)
+				p.sims = append(p.sims, similarity{Model: m.Name, Mode: sr.mode, Step: li + 1, Layer: sr.layers[li], Method: meth.Dir,
+					Metric: metric, N: sum.N, Dropped: sum.Dropped, Mean: ptr(mean), Lo: ptr(lo), Hi: ptr(hi), Seeds: finiteOrNil(seeds), sum: sum})
+			}
+			p.s = s
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		series := make([]map[int]reports.Series, len(pf.Metrics)) // [metric][method]
+		for mt := range pf.Metrics {
+			series[mt] = map[int]reports.Series{}
+		}
+		for _, p := range pairs {
+			series[p.mt][p.ki] = p.s
+			r.sims = append(r.sims, p.sims...)
 		}
 		for pi, ks := range methodPages(rd.applicable(mi)) {
 			curves := &reports.Curves{Palette: reports.ColorBlind(), Title: fmt.Sprintf("%s, %s randomization: similarity to the original map (mean, 95%% CI over %d images)", m.Name, sr.mode, len(pf.Images)),
@@ -211,7 +240,7 @@ func (r *randomization) model(ctx context.Context, mi int, pages [][]int, save f
 					fname = pageName(runfolder.SafeName(m.Name)+"-"+sr.mode+"-curves-"+pf.Metrics[mt], pi)
 				}
 				rd.fit(fname, &one)
-				png, links, err := save(fname, one.Save)
+				png, links, err := save(fname, &one)
 				if err != nil {
 					return nil, err
 				}

@@ -145,6 +145,9 @@ type runData struct {
 	// info[model][method] are the per-image diagnostics of the original
 	// model's maps (Maps.Info, one value per image, nil where non-finite).
 	info [][]map[string][]*float64
+	// workers is the most goroutines of a parallel computation
+	// (ReportOptions.Workers).
+	workers int
 }
 
 func readRun(ctx context.Context, dir string) (*runData, error) {
@@ -336,17 +339,35 @@ func (rd *runData) compare(mi, ki int, steps []int, metric string) ([]float64, e
 
 // compareEach is compare for each step (repeat) apart: [repeat][image].
 func (rd *runData) compareEach(mi, ki int, steps []int, metric string) ([][]float64, error) {
-	orig := rd.maps[mi][rd.pf.Models[mi].Steps[steps[0]].Ref][ki]
+	return rd.compareWith(rd.refs(mi, rd.pf.Models[mi].Steps[steps[0]].Ref, ki, metric), mi, ki, steps, metric)
+}
+
+// refs are model mi's maps of method ki at step ref, each made ready
+// (metrics.Prepare) for the metric's comparisons with the maps of other
+// steps: one per image.
+func (rd *runData) refs(mi, ref, ki int, metric string) []*metrics.Prepared {
+	orig := rd.maps[mi][ref][ki]
 	n, h, w := orig.Shape[0], orig.Shape[1], orig.Shape[2]
+	out := make([]*metrics.Prepared, n)
+	for i := range out {
+		out[i] = metrics.Prepare(metrics.Measures[metric], orig.Item(i).Data, h, w)
+	}
+	return out
+}
+
+// compareWith is compareEach against refs, the original maps made ready
+// (refs): [repeat][image].
+func (rd *runData) compareWith(refs []*metrics.Prepared, mi, ki int, steps []int, metric string) ([][]float64, error) {
 	out := make([][]float64, len(steps))
 	for r, si := range steps {
-		out[r] = make([]float64, n)
-		for i := range n {
-			v, err := metricDefs[metric].f(orig.Item(i).Data, rd.maps[mi][si][ki].Item(i).Data, h, w)
+		maps := rd.maps[mi][si][ki]
+		out[r] = make([]float64, len(refs))
+		for i, p := range refs {
+			v, err := p.Compare(maps.Item(i).Data)
 			if err != nil {
 				return nil, fmt.Errorf("experiments: %s: %w", metric, err)
 			}
-			out[r][i] = v
+			out[r][i] = v.Value
 		}
 	}
 	return out, nil
@@ -398,6 +419,17 @@ type ReportOptions struct {
 	// maps of a model, a randomization mode of a model, the tables and
 	// pages) with the parts done and their total.
 	Progress func(done, total int, part string)
+
+	// Figures, when set, is called after each figure is written (in all
+	// its formats) with the figures written and queued so far and the
+	// figure's name; one call at a time, maybe from another goroutine.
+	Figures func(written, queued int, name string)
+
+	// Workers is the most goroutines that compute the similarities, and
+	// the most that draw and write figures (each figure on one, all its
+	// formats); 0 means GOMAXPROCS, 1 does everything in order on the
+	// caller's goroutine. The report's bytes are the same for any number.
+	Workers int
 }
 
 // WriteReport reads a complete run folder and writes its report: figures,
@@ -440,6 +472,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	if err != nil {
 		return nil, err
 	}
+	rd.workers = workersOf(o)
 	pf := rd.pf
 	parts, done := 1, 0
 	for _, m := range pf.Models {
@@ -471,17 +504,22 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	if !slices.Contains(formats, "png") {
 		formats = append([]string{"png"}, formats...)
 	}
-	saveFig := func(name string, save func(path string) error) (string, error) {
+	// The figures are drawn and written on goroutines (at most
+	// rd.workers) while the report goes on; index.html reads them once
+	// all are written.
+	figs := reports.NewFigures(ctx, rd.workers, o.Figures)
+	defer figs.Wait()
+	saveFig := func(name string, fig reports.Figure) (string, error) {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		var paths []string
 		for _, f := range formats {
-			if err := ctx.Err(); err != nil {
-				return "", err
-			}
 			p := filepath.Join("figures", name+"."+f)
-			if err := save(filepath.Join(dir, p)); err != nil {
-				return "", err
-			}
+			paths = append(paths, filepath.Join(dir, p))
 			rep.Files = append(rep.Files, p)
 		}
+		figs.Save(fig, paths...)
 		return filepath.Join("figures", name+".png"), nil
 	}
 	figLinks := func(name string) []reports.Link {
@@ -578,8 +616,8 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 	primary := primaryMetric(pf.Metrics)
 	var modelBlocks, testBlocks []reports.Block
 	var findings []Finding
-	saver := func(name string, save func(path string) error) (string, []reports.Link, error) {
-		png, err := saveFig(name, save)
+	saver := func(name string, fig reports.Figure) (string, []reports.Link, error) {
+		png, err := saveFig(name, fig)
 		return png, figLinks(name), err
 	}
 	rz := &randomization{rd: rd, primary: primary}
@@ -601,7 +639,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 			}
 			name := pageName(runfolder.SafeName(m.Name)+"-maps", pi)
 			rd.fit(name, g)
-			png, err := saveFig(name, g.Save)
+			png, err := saveFig(name, g)
 			if err != nil {
 				return nil, err
 			}
@@ -856,6 +894,9 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		return nil, err
 	}
 	if err := reports.WriteFile(filepath.Join(dir, "index.md"), page.Markdown()); err != nil {
+		return nil, err
+	}
+	if err := figs.Wait(); err != nil {
 		return nil, err
 	}
 	html, err := page.HTML(dir)

@@ -83,7 +83,7 @@ func (rd *runData) road(t runfolder.PlanTest, save figureSaver) (section, error)
 			XLabels: xl, XTitle: "pixels removed", Columns: 2, Panels: []reports.Panel{morfPanel, lerfPanel}}
 		name := runfolder.SafeName(m.Name) + "-road"
 		rd.fit(name, fig)
-		png, links, err := save(name, fig.Save)
+		png, links, err := save(name, fig)
 		if err != nil {
 			return sec, err
 		}

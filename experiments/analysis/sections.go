@@ -39,8 +39,10 @@ type section struct {
 	findings []Finding
 }
 
-// figures saves a figure in the report's formats and links the others.
-type figureSaver func(name string, save func(path string) error) (png string, links []reports.Link, err error)
+// figureSaver saves a figure in the report's formats and links the
+// others; the figure must not change afterwards (it is written on another
+// goroutine).
+type figureSaver func(name string, fig reports.Figure) (png string, links []reports.Link, err error)
 
 func (rd *runData) bootstrap(vals []float64) (stats.Summary, error) {
 	return stats.Bootstrap(vals, stats.Options{Resamples: bootstrapResamples, Seed: rd.pf.Seed})
