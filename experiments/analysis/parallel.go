@@ -57,3 +57,81 @@ func parallel(ctx context.Context, workers, n int, f func(i int) error) error {
 	}
 	return ctx.Err()
 }
+
+// inOrder calls load(0), …, load(n−1) on at most workers goroutines and
+// use(i, load(i)'s value) for each i in order on the caller's goroutine,
+// with at most 2·workers values loaded ahead of use, so that their memory
+// stays bounded. The first error, of load or use in the order of i, stops
+// it and is returned; loads already started finish.
+func inOrder[T any](ctx context.Context, workers, n int, load func(i int) (T, error), use func(i int, v T) error) error {
+	if workers <= 1 || n <= 1 {
+		for i := range n {
+			v, err := load(i)
+			if err != nil {
+				return err
+			}
+			if err := use(i, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slots := make([]chan result, n)
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	ahead := make(chan struct{}, 2*workers) // a token per value loaded and not yet used
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { // hands out the indices in order, each with a token
+		defer wg.Done()
+		defer close(jobs)
+		for i := range n {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				v, err := load(i)
+				slots[i] <- result{v, err}
+			}
+		}()
+	}
+	for i := range n {
+		var r result
+		select {
+		case r = <-slots[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if r.err != nil {
+			return r.err
+		}
+		if err := use(i, r.v); err != nil {
+			return err
+		}
+		slots[i] = nil
+		<-ahead
+	}
+	return nil
+}

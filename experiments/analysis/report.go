@@ -150,7 +150,9 @@ type runData struct {
 	workers int
 }
 
-func readRun(ctx context.Context, dir string) (*runData, error) {
+// readRun reads a run folder's plan and the results and maps of its units,
+// those of a model on up to workers goroutines.
+func readRun(ctx context.Context, dir string, workers int) (*runData, error) {
 	pf, err := runfolder.ReadPlan(dir)
 	if err != nil {
 		return nil, err
@@ -191,19 +193,37 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 		for si := range m.Steps {
 			steps[si] = make([]*tensor.Tensor, len(pf.Methods))
 		}
+		var units []runfolder.Unit
 		for _, u := range pf.Units() {
-			if u.Model != mi || u.Kind != "" {
-				continue
+			if u.Model == mi && u.Kind == "" {
+				units = append(units, u)
 			}
-			base := filepath.Join(dir, pf.UnitPath(u))
+		}
+		// The units' files are read on goroutines and taken in order.
+		type unitFiles struct {
+			r runfolder.UnitResult
+			t *tensor.Tensor // nil for a method that does not apply
+		}
+		load := func(k int) (unitFiles, error) {
+			base := filepath.Join(dir, pf.UnitPath(units[k]))
 			b, err := os.ReadFile(base + ".json")
 			if err != nil {
-				return nil, fmt.Errorf("experiments: %w", err)
+				return unitFiles{}, fmt.Errorf("experiments: %w", err)
 			}
-			var r runfolder.UnitResult
-			if err := json.Unmarshal(b, &r); err != nil {
-				return nil, fmt.Errorf("experiments: %s.json: %w", base, err)
+			var f unitFiles
+			if err := json.Unmarshal(b, &f.r); err != nil {
+				return unitFiles{}, fmt.Errorf("experiments: %s.json: %w", base, err)
 			}
+			if f.r.NotApplicable == "" {
+				if f.t, err = savedmodels.ReadNpy(base + ".npy"); err != nil {
+					return unitFiles{}, err
+				}
+			}
+			return f, nil
+		}
+		err = inOrder(ctx, workers, len(units), load, func(k int, f unitFiles) error {
+			u, r, t := units[k], f.r, f.t
+			base := filepath.Join(dir, pf.UnitPath(u))
 			if r.Attack != "" {
 				attack[u.Method] = r.Attack
 			}
@@ -223,15 +243,11 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 			}
 			if r.NotApplicable != "" {
 				na[u.Method] = r.NotApplicable
-				continue
-			}
-			t, err := savedmodels.ReadNpy(base + ".npy")
-			if err != nil {
-				return nil, err
+				return nil
 			}
 			lo, hi := pf.BatchRange(u.Batch)
 			if len(t.Shape) != 3 || t.Shape[0] != hi-lo {
-				return nil, fmt.Errorf("experiments: %s.npy holds %v, want [%d,H,W]", base, t.Shape, hi-lo)
+				return fmt.Errorf("experiments: %s.npy holds %v, want [%d,H,W]", base, t.Shape, hi-lo)
 			}
 			all := steps[u.Step][u.Method]
 			if all == nil {
@@ -244,6 +260,10 @@ func readRun(ctx context.Context, dir string) (*runData, error) {
 				scores[u.Method] = append(scores[u.Method], r.Scores...)
 				collectInfo(&info[u.Method], r.Info, lo, n)
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		rd.maps = append(rd.maps, steps)
 		rd.signed = append(rd.signed, signed)
@@ -468,7 +488,7 @@ func WriteReportContext(ctx context.Context, dir string, o ReportOptions) (*Repo
 		runfolder.RemoveTempTree(filepath.Join(dir, "units"))
 		runfolder.RemoveTempTree(filepath.Join(dir, "layers"))
 	}
-	rd, err := readRun(ctx, dir)
+	rd, err := readRun(ctx, dir, workersOf(o))
 	if err != nil {
 		return nil, err
 	}
@@ -1099,38 +1119,46 @@ func (rd *runData) mapsGrid(mi int, cols []int) (*reports.Grid, error) {
 	for _, ki := range cols {
 		g.Columns = append(g.Columns, reports.MethodName(pf.Methods[ki].Dir))
 	}
-	for i := range min(len(pf.Images), gridImages) {
-		disp := rd.display[mi].Item(i)
-		base, err := reports.Image(disp)
-		if err != nil {
-			return nil, err
+	rows := min(len(pf.Images), gridImages)
+	// The pictures on up to rd.workers goroutines, each in its cell: the
+	// input, then each method's map over it.
+	g.Cells = make([][]reports.Cell, rows)
+	for i := range rows {
+		g.Cells[i] = make([]reports.Cell, 1+len(cols))
+	}
+	err := parallel(context.Background(), rd.workers, rows*(1+len(cols)), func(j int) error {
+		i, c := j/(1+len(cols)), j%(1+len(cols))
+		if c == 0 {
+			base, err := reports.Image(rd.display[mi].Item(i))
+			g.Cells[i][0] = reports.Cell{Image: base}
+			return err
 		}
-		row := []reports.Cell{{Image: base}}
+		ki := cols[c-1]
+		if !catalog.Generative(pf.Methods[ki].Name) {
+			var err error
+			g.Cells[i][c], err = rd.mapCell(mi, 0, ki, i, true)
+			return err
+		}
+		// The image the class's logit likes best, not a map of the input:
+		// shown in grey, scaled to its own range, as visualize does.
+		gen := minMax(rd.maps[mi][0][ki].Item(i).Data)
+		if gen == nil {
+			gen = make([]float32, m.Shape[0]*m.Shape[1])
+		}
+		img, err := reports.Image(&tensor.Tensor{Shape: []int{m.Shape[0], m.Shape[1], 1}, Data: gen})
+		g.Cells[i][c] = reports.Cell{Image: img}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
 		for _, ki := range cols {
 			if !catalog.Generative(pf.Methods[ki].Name) {
-				cell, err := rd.mapCell(mi, 0, ki, i, true)
-				if err != nil {
-					return nil, err
-				}
-				row = append(row, cell)
 				markBar(g, rd.signed[mi][ki])
-				continue
 			}
-			// The image the class's logit likes best, not a map of the input:
-			// shown in grey, scaled to its own range, as visualize does.
-			gen := minMax(rd.maps[mi][0][ki].Item(i).Data)
-			if gen == nil {
-				gen = make([]float32, m.Shape[0]*m.Shape[1])
-			}
-			img, err := reports.Image(&tensor.Tensor{Shape: []int{m.Shape[0], m.Shape[1], 1}, Data: gen})
-			if err != nil {
-				return nil, err
-			}
-			row = append(row, reports.Cell{Image: img})
 		}
-		label := pf.Images[i].ID + "\n" + m.Explained(i)
-		g.Rows = append(g.Rows, label)
-		g.Cells = append(g.Cells, row)
+		g.Rows = append(g.Rows, pf.Images[i].ID+"\n"+m.Explained(i))
 	}
 	return g, nil
 }
@@ -1157,24 +1185,28 @@ func (rd *runData) randomizationGrid(mi int, sr series, ks []int) (*reports.Grid
 	if err != nil {
 		return nil, err
 	}
+	// The maps' pictures on up to rd.workers goroutines, each in its cell.
+	g.Cells = make([][]reports.Cell, len(ks))
+	for r := range ks {
+		g.Cells[r] = make([]reports.Cell, 1+len(steps))
+	}
+	err = parallel(context.Background(), rd.workers, len(ks)*len(steps), func(j int) error {
+		r, c := j/len(steps), j%len(steps)
+		var err error
+		g.Cells[r][1+c], err = rd.mapCell(mi, steps[c], ks[r], 0, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	for r, ki := range ks {
-		meth := pf.Methods[ki]
 		// The input once, in the first row, with the class explained and
 		// its score (Adebayo et al. 2018, Fig. 2).
-		row := []reports.Cell{{}}
 		if r == 0 {
-			row[0] = reports.Cell{Image: input, Caption: rd.inputCaption(mi, sr.ref, 0)}
-		}
-		for _, si := range steps {
-			cell, err := rd.mapCell(mi, si, ki, 0, false)
-			if err != nil {
-				return nil, err
-			}
-			row = append(row, cell)
+			g.Cells[r][0] = reports.Cell{Image: input, Caption: rd.inputCaption(mi, sr.ref, 0)}
 		}
 		markBar(g, rd.signed[mi][ki])
-		g.Rows = append(g.Rows, reports.MethodName(meth.Dir))
-		g.Cells = append(g.Cells, row)
+		g.Rows = append(g.Rows, reports.MethodName(pf.Methods[ki].Dir))
 	}
 	return g, nil
 }
