@@ -92,14 +92,14 @@ $(SMALL_APPS_STAMP): savedmodels/build_small_applications.py requirements.txt | 
 test-receptive-fields: .tflib/env.mk $(SMALL_APPS_STAMP)
 	$(GO) test -count=1 -tags applications -run ReceptiveFieldKeras -v ./tfgraph
 
-## test-race: the code that starts goroutines, under the race detector: tfgraph's "safe for concurrent use" claims, Close during runs, the stderr filter; SmoothGrad shared by goroutines; Blur IG's blurs and XRAI's scales on goroutines (TestPathMethodsChunks, TestXRAIScalesInParallel); units' prefetching scan; the report's figures and similarities on goroutines and the bootstrap's shared draws (TestFigures*, TestReport*InParallel, TestCachedDrawsConcurrent); and the small pure-Go packages. The rest of reports, experiments/metrics and experiments/stats start no goroutine (grep 'go func'): make test covers them, and the race detector only tripled their time (about 3 min of CPU in CI)
+## test-race: the code that starts goroutines, under the race detector: tfgraph's "safe for concurrent use" claims, Close during runs, the stderr filter; SmoothGrad shared by goroutines; Blur IG's blurs and XRAI's scales on goroutines (TestPathMethodsChunks, TestXRAIScalesInParallel); units' prefetching scan; the report's figures and similarities on goroutines and the bootstrap's shared draws (TestFigures*, TestReport*InParallel, TestParallelBounded, TestCachedDrawsConcurrent); and the small pure-Go packages. The rest of reports, experiments/metrics and experiments/stats start no goroutine (grep 'go func'): make test covers them, and the race detector only tripled their time (about 3 min of CPU in CI)
 RACE_TESTS := TestConcurrentUse|TestClosedModel|TestStderrFilter|TestCancelAndClose|TestRunBacksOffOnOOM|TestDerivedKernelsFollowFedWeights|TestQueryOneRun
 test-race: .tflib/env.mk
 	$(GO) test -race -count=1 -run '^($(RACE_TESTS))$$' ./tfgraph
 	$(GO) test -race -count=1 -run '^(TestSmoothGradShared|TestPathMethodsChunks|TestXRAIScalesInParallel)$$' ./methods
 	$(GO) test -race -count=1 ./units ./tensor ./images ./internal/...
 	$(GO) test -race -count=1 -run '^(TestFiguresSameBytes|TestFiguresBounded|TestFiguresErrors)$$' ./reports
-	$(GO) test -race -count=1 -run '^(TestReportSameBytesInParallel|TestReportCancelledInParallel)$$' ./experiments/analysis
+	$(GO) test -race -count=1 -run '^(TestReportSameBytesInParallel|TestReportCancelledInParallel|TestReportUnreadableUnitInParallel|TestParallelBounded)$$' ./experiments/analysis
 	$(GO) test -race -count=1 -run '^TestCachedDrawsConcurrent$$' ./experiments/stats
 
 ## test-latex: the LaTeX of reports' tables (float, table*, supertabular, longtable), and every table of a report (REPORT=dir, e.g. experiments/paper.out; default the committed run's), compiled in a two-column article with pdflatex (Debian: texlive-latex-base, texlive-latex-recommended, texlive-latex-extra); no TensorFlow needed

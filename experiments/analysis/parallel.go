@@ -80,6 +80,8 @@ func inOrder[T any](ctx context.Context, workers, n int, load func(i int) (T, er
 		v   T
 		err error
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel, which stops the hand-out
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	slots := make([]chan result, n)
@@ -88,8 +90,6 @@ func inOrder[T any](ctx context.Context, workers, n int, load func(i int) (T, er
 	}
 	ahead := make(chan struct{}, 2*workers) // a token per value loaded and not yet used
 	jobs := make(chan int)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	wg.Add(1)
 	go func() { // hands out the indices in order, each with a token
 		defer wg.Done()

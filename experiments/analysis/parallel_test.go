@@ -139,3 +139,81 @@ func TestReportCancelledInParallel(t *testing.T) {
 		t.Errorf("%d and %d files", len(a), len(b))
 	}
 }
+
+// inOrder uses every value in order, with at most 2·workers loaded and
+// not yet used, and returns the first error in that order; parallel
+// returns the error of the lowest index and runs at most workers at once.
+func TestParallelBounded(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	for _, workers := range []int{1, 2, 3} {
+		var ahead, most atomic.Int64
+		var used []int
+		err := inOrder(context.Background(), workers, 50, func(i int) (int, error) {
+			n := ahead.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			return i * i, nil
+		}, func(i, v int) error {
+			ahead.Add(-1)
+			if v != i*i {
+				t.Errorf("value %d for %d", v, i)
+			}
+			used = append(used, i)
+			return nil
+		})
+		if err != nil || len(used) != 50 || !slices.IsSorted(used) {
+			t.Errorf("workers %d: error %v, used %d in order %v", workers, err, len(used), slices.IsSorted(used))
+		}
+		if m := most.Load(); m > int64(2*workers+1) {
+			t.Errorf("workers %d: %d values loaded ahead", workers, m)
+		}
+		fail := func(i int) error {
+			if i == 7 || i == 30 {
+				return errors.New("failed at " + string(rune('0'+i%10)))
+			}
+			return nil
+		}
+		err = inOrder(context.Background(), workers, 50, func(i int) (int, error) { return i, fail(i) }, func(int, int) error { return nil })
+		if err == nil || err.Error() != "failed at 7" {
+			t.Errorf("workers %d: inOrder error %v, want the 7th's", workers, err)
+		}
+		var running, peak atomic.Int64
+		err = parallel(context.Background(), workers, 50, func(i int) error {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for m := peak.Load(); n > m && !peak.CompareAndSwap(m, n); m = peak.Load() {
+			}
+			return fail(i)
+		})
+		if err == nil || err.Error() != "failed at 7" {
+			t.Errorf("workers %d: parallel error %v, want the 7th's", workers, err)
+		}
+		if peak.Load() > int64(workers) {
+			t.Errorf("workers %d: %d at once", workers, peak.Load())
+		}
+	}
+}
+
+// A unit that cannot be read fails the report with the same error whether
+// the units are read on one goroutine or on four (the first in the units'
+// order), and the goroutines end.
+func TestReportUnreadableUnitInParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	var msgs []string
+	for _, workers := range []int{1, 4} {
+		dir := withFigures(t, "png")
+		for _, u := range []string{"006-cascading-conv1_1/gradient", "000-original/gradcam"} {
+			if err := os.WriteFile(filepath.Join(dir, "units", "fmnist_vgg", filepath.FromSlash(u), "batch-000.npy"), []byte("not a npy"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := WriteReport(dir, ReportOptions{Workers: workers})
+		if err == nil {
+			t.Fatalf("workers %d: no error", workers)
+		}
+		msgs = append(msgs, strings.ReplaceAll(err.Error(), dir, "DIR"))
+	}
+	if msgs[0] != msgs[1] {
+		t.Errorf("errors differ: %q (1 worker), %q (4)", msgs[0], msgs[1])
+	}
+}
