@@ -41,16 +41,16 @@ func (g *GradCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Map
 func gradCAM(a, g *tensor.Tensor, relu bool) *tensor.Tensor {
 	n, h, w, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	alpha := make([]float64, n*k)
-	for i := 0; i < n; i++ {
+	eachImage(n, func(i int) {
+		al := alpha[i*k : (i+1)*k]
 		for p := 0; p < h*w; p++ {
-			row := g.Data[(i*h*w+p)*k : (i*h*w+p+1)*k]
-			for c, v := range row {
-				alpha[i*k+c] += float64(v)
+			for c, v := range g.Data[(i*h*w+p)*k : (i*h*w+p+1)*k] {
+				al[c] += float64(v)
 			}
 		}
-		for c := 0; c < k; c++ {
-			alpha[i*k+c] /= float64(h * w)
+		for c := range al {
+			al[c] /= float64(h * w)
 		}
-	}
+	})
 	return weighted(a, alpha, relu)
 }

@@ -42,9 +42,8 @@ func (g *GradCAMPlusPlus) Explain(ctx context.Context, m Model, b Batch, t Targe
 	a, gr := lo.a, lo.g
 	n, h, w, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	wt := make([]float64, n*k)
-	sumA := make([]float64, k)
-	for i := 0; i < n; i++ {
-		clear(sumA)
+	eachImage(n, func(i int) {
+		sumA := make([]float64, k)
 		for p := 0; p < h*w; p++ {
 			for c, v := range a.Data[(i*h*w+p)*k : (i*h*w+p+1)*k] {
 				sumA[c] += float64(v)
@@ -61,6 +60,6 @@ func (g *GradCAMPlusPlus) Explain(ctx context.Context, m Model, b Batch, t Targe
 				wt[i*k+c] += g2 / den * math.Max(g1, 0)
 			}
 		}
-	}
+	})
 	return camMaps(g.Name(), b.X, weighted(a, wt, true), lo, false)
 }

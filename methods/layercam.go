@@ -32,14 +32,18 @@ func (l *LayerCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	a, g := lo.a, lo.g
 	n, h, w, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	low := tensor.New(n, h, w)
-	for p := range low.Data {
-		var s float64
-		for c := 0; c < k; c++ {
-			if gv := g.Data[p*k+c]; gv > 0 {
-				s += float64(gv) * float64(a.Data[p*k+c])
+	eachImage(n, func(i int) {
+		for p := i * h * w; p < (i+1)*h*w; p++ {
+			gp, ap := g.Data[p*k:(p+1)*k], a.Data[p*k:(p+1)*k]
+			ap = ap[:len(gp)]
+			var s float64
+			for c, gv := range gp {
+				if gv > 0 {
+					s += float64(gv) * float64(ap[c])
+				}
 			}
+			low.Data[p] = float32(max(s, 0))
 		}
-		low.Data[p] = float32(max(s, 0))
-	}
+	})
 	return camMaps(l.Name(), b.X, low, lo, false)
 }

@@ -548,7 +548,7 @@ func scoreRows(ctx context.Context, m Model, x *tensor.Tensor, score string, ch 
 		}
 		parts = append(parts, res.Fetched[0])
 	}
-	return tensor.Concat(parts...)
+	return joinChunks(parts)
 }
 
 // predict resolves the classes of a target (the predicted ones when not

@@ -157,21 +157,31 @@ func runPass(ctx context.Context, m Model, x *tensor.Tensor, t Target, gl goal, 
 	var err error
 	out.Input = make([]*tensor.Tensor, len(rules))
 	for i := range rules {
-		if out.Input[i], err = tensor.Concat(sig[i]...); err != nil {
+		if out.Input[i], err = joinChunks(sig[i]); err != nil {
 			return nil, err
 		}
 	}
 	if layer {
-		if out.A, err = tensor.Concat(as...); err != nil {
+		if out.A, err = joinChunks(as); err != nil {
 			return nil, err
 		}
 	}
 	if grad {
-		if out.G, err = tensor.Concat(gs...); err != nil {
+		if out.G, err = joinChunks(gs); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// joinChunks is the chunks' tensors concatenated along the batch; one
+// chunk's tensor is returned as it is (a session run's fresh result: no
+// copy).
+func joinChunks(ts []*tensor.Tensor) (*tensor.Tensor, error) {
+	if len(ts) == 1 {
+		return ts[0], nil
+	}
+	return tensor.Concat(ts...)
 }
 
 // orPlain is r, or tfgraph.Plain for nil.

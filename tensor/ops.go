@@ -3,7 +3,10 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Reduction names how a per-channel attribution [N,H,W,C] becomes a map
@@ -94,11 +97,32 @@ func Resize(t *Tensor, h, w int) (*Tensor, error) {
 	out := New(shape...)
 	in := ih * iw * c
 	on := h * w * c
-	for i := 0; i < n; i++ {
-		ResizeHWC(t.Data[i*in:(i+1)*in], ih, iw, c, out.Data[i*on:(i+1)*on], h, w)
+	resize := func(i int) { ResizeHWC(t.Data[i*in:(i+1)*in], ih, iw, c, out.Data[i*on:(i+1)*on], h, w) }
+	if workers := min(runtime.GOMAXPROCS(0), n); workers > 1 && n*on >= parallelResize {
+		// The images are independent: up to GOMAXPROCS goroutines.
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+					resize(i)
+				}
+			}()
+		}
+		wg.Wait()
+		return out, nil
+	}
+	for i := range n {
+		resize(i)
 	}
 	return out, nil
 }
+
+// parallelResize is the output size (values) from which Resize spreads the
+// images over goroutines.
+const parallelResize = 1 << 14
 
 // ResizeHWC resamples one [h,w,c] image src into dst [oh,ow,c] with bilinear
 // interpolation and half-pixel centres (the filter of tf.image.resize and of
