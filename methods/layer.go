@@ -140,6 +140,29 @@ func camValue(s float64, relu bool) float32 {
 	return float32(s)
 }
 
+// eachSpan splits [0, n) into up to GOMAXPROCS contiguous spans and calls
+// f(lo, hi) for each on its own goroutine (in this goroutine when there is
+// one). f must touch only the data of its span; it can keep scratch
+// buffers for the whole span.
+func eachSpan(n int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(n*w/workers, n*(w+1)/workers)
+		}()
+	}
+	wg.Wait()
+}
+
 // eachImage calls f(0), …, f(n−1) on up to GOMAXPROCS goroutines (in this
 // goroutine when there is one image or one processor). f must touch only
 // image i's data.

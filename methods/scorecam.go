@@ -100,27 +100,34 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 		return tensor.ClassProbability(row, cls, head)
 	}
 	// The examples: the zero baseline, then image i masked by channel j for
-	// every channel that is not constant. mask writes H^j of image i into up.
+	// every channel that is not constant (each with the range of its
+	// upsampled H^j).
 	type example struct {
 		i, j   int
 		lo, hi float32
 	}
-	lowK := make([]float32, h*w)
-	up := make([]float32, hh*ww)
-	upsample := func(i, j int) {
+	// upsample writes H^j of image i into up, with lowK as scratch.
+	upsample := func(i, j int, lowK, up []float32) {
 		for p := 0; p < h*w; p++ {
 			lowK[p] = a.Data[(i*h*w+p)*kc+j]
 		}
 		tensor.ResizeHWC(lowK, h, w, 1, up, hh, ww)
 	}
-	ex := []example{{i: -1}}
-	for i := 0; i < n; i++ {
-		for _, j := range s.kept(a, i) {
-			upsample(i, j)
-			if lo, hi := (&tensor.Tensor{Data: up}).Range(); hi > lo {
-				ex = append(ex, example{i, j, lo, hi})
+	perImage := make([][]example, n)
+	eachSpan(n, func(lo, hi int) {
+		lowK, up := make([]float32, h*w), make([]float32, hh*ww)
+		for i := lo; i < hi; i++ {
+			for _, j := range s.kept(a, i) {
+				upsample(i, j, lowK, up)
+				if mn, mx := (&tensor.Tensor{Data: up}).Range(); mx > mn {
+					perImage[i] = append(perImage[i], example{i, j, mn, mx})
+				}
 			}
 		}
+	})
+	ex := []example{{i: -1}}
+	for _, e := range perImage {
+		ex = append(ex, e...)
 	}
 	alpha := make([]float64, n*kc)
 	size := s.Chunking.forwardSize(m)
@@ -130,19 +137,22 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	for ci, ch := range cs {
 		report(ctx, ci, len(cs))
 		xc := buf.Slice(0, ch[1]-ch[0])
-		for e := ch[0]; e < ch[1]; e++ {
-			dst := xc.Data[(e-ch[0])*per : (e-ch[0]+1)*per]
-			if ex[e].i < 0 {
-				clear(dst)
-				continue
+		eachSpan(ch[1]-ch[0], func(lo, hi int) {
+			lowK, up := make([]float32, h*w), make([]float32, hh*ww)
+			for e := ch[0] + lo; e < ch[0]+hi; e++ {
+				dst := xc.Data[(e-ch[0])*per : (e-ch[0]+1)*per]
+				if ex[e].i < 0 {
+					clear(dst)
+					continue
+				}
+				x := ex[e]
+				upsample(x.i, x.j, lowK, up)
+				img := b.X.Data[x.i*per : (x.i+1)*per]
+				for q := range dst {
+					dst[q] = img[q] * ((up[q/c] - x.lo) / (x.hi - x.lo))
+				}
 			}
-			x := ex[e]
-			upsample(x.i, x.j)
-			img := b.X.Data[x.i*per : (x.i+1)*per]
-			for q := range dst {
-				dst[q] = img[q] * ((up[q/c] - x.lo) / (x.hi - x.lo))
-			}
-		}
+		})
 		res, err := m.Run(ctx, xc, tfgraph.Query{Fetch: []string{score}})
 		if err != nil {
 			return nil, notApplicable(name, err)
