@@ -163,6 +163,11 @@ def run(args):
                     runs = args.runs
                     r = 0
                     while r < runs and live:
+                        if r == args.peer_runs:
+                            # Go and the tape go on to --runs; the other peers stop here.
+                            live = [t for t in live if t in ("go", "tape")]
+                            if not live:
+                                break
                         order = live[r % len(live):] + live[:r % len(live)]
                         for tool in order:
                             req = {"method": method, "inputs": x, "reps": 1, "options": opts, "warmup": r == 0}
@@ -206,6 +211,18 @@ def med(t):
     return statistics.median(t["times"]) if t and t.get("times") else None
 
 
+def tape_ratio(g, t):
+    """Go's median over the tape's, with the interquartile range of the ratios of the rounds (the
+    i-th Go call over the i-th tape call, which ran side by side)."""
+    if not g or not t or not g.get("times") or not t.get("times"):
+        return "—"
+    rs = [a / b for a, b in zip(g["times"], t["times"])]
+    if len(rs) < 4:
+        return "%.2f" % (med(g) / med(t))
+    q = statistics.quantiles(rs, n=4)
+    return "%.2f (%.2f–%.2f)" % (med(g) / med(t), q[0], q[2])
+
+
 def table(results):
     """The RESULTS.md tables, one per model and batch."""
     out = []
@@ -218,7 +235,8 @@ def table(results):
     for model, batch in keys:
         out.append("### %s, batch %d\n" % (model, batch))
         peers = [p for p in PEERS if any(p in r["tools"] for r in results if r["model"] == model)]
-        head = ["method", "Go (min–max)"] + peers + ["Go / fastest peer", "Go / forward", "peak RSS MiB Go / peer"]
+        head = (["method", "Go (min–max)"] + peers +
+                ["Go / tape (IQR)", "Go / fastest peer", "Go / forward", "peak RSS MiB Go / peer"])
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for r in results:
@@ -235,6 +253,7 @@ def table(results):
                 if m is not None and (best is None or m < best):
                     best, best_tool = m, p
                 cells.append(fmt_t(m) if m is not None else "n/a")
+            cells.append(tape_ratio(g, r["tools"].get("tape")))
             cells.append("%.2f (%s)" % (gm / best, best_tool) if gm and best else "—")
             f = fwd.get((model, batch))
             cells.append("%.1f" % (gm / f) if gm and f else "—")
@@ -257,7 +276,10 @@ def main():
     ap.add_argument("--models", default="fmnist_vgg,resnet50")
     ap.add_argument("--tools", default=",".join(TOOLS))
     ap.add_argument("--methods", default="", help="comma-separated subset (forward is always timed)")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="timed calls of Go and the tape per method")
+    ap.add_argument("--peer-runs", type=int, default=None,
+                    help="timed calls of the other peers (default: --runs); they take turns with Go and the "
+                         "tape in the first rounds")
     ap.add_argument("--all", action="store_true", help="multi-pass methods at every batch size")
     ap.add_argument("--long", type=float, default=20, help="seconds above which a method runs once")
     ap.add_argument("--threads", type=int, default=2)
@@ -275,7 +297,8 @@ def main():
             with open(path) as f:
                 old = [r for r in json.load(f)["results"] if r["model"] not in args.models.split(",")]
         new = run(args)
-        data = {"machine": machine(), "results": new + old}
+        data = {"machine": machine(), "results": new + old, "runs": args.runs,
+                "peer_runs": args.peer_runs if args.peer_runs is not None else args.runs, "long": args.long}
         order = list(MODELS)
         data["results"].sort(key=lambda r: (order.index(r["model"]), r["batch"]))
         with open(path, "w") as f:
@@ -287,6 +310,11 @@ def main():
                 "both sides with 2 intra-op and 1 inter-op threads. Times are medians of the runs (min–max for Go); "
                 "· marks multi-pass methods. Peer versions: bench/requirements.txt.\n\n"
                 % (m["date"], m["cpu"], m["cores"]))
+        f.write("Go and the tape: up to %d calls per method, taking turns (rotating who goes first); the other "
+                "peers join the first %d rounds; a method whose first call took more than %g s on some side runs "
+                "once. Go / tape is the ratio of the medians, with the interquartile range of the ratios of the "
+                "rounds (each Go call over the tape call beside it).\n\n"
+                % (data.get("runs", 3), data.get("peer_runs", data.get("runs", 3)), data.get("long", 20)))
         f.write(table(data["results"]))
     print("wrote", args.out, file=sys.stderr)
 
