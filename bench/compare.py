@@ -2,7 +2,7 @@
 """Side-by-side benchmark: saliency (Go) against the Python tools on the same models.
 
     bench/compare.py [--models fmnist_vgg,resnet50] [--tools go,tape,xplique,tf-keras-vis,pair]
-                     [--runs 3] [--methods gradient,smoothgrad,...] [--out bench/RESULTS.md]
+                     [--runs 3] [--peer-runs N] [--methods gradient,smoothgrad,...] [--out bench/RESULTS.md]
 
 Needs bin/bench-worker (`make bench-worker`) and the peer venv (bench/setup.sh). Only the
 standard library and numpy are used here; the sides are separate processes:
@@ -158,7 +158,8 @@ def run(args):
                     if "layer" in opts:
                         opts["layer"] = cfg["layer"]
                     opts.update(cfg.get(method, {}))
-                    rec = {"model": model, "batch": batch, "method": method, "options": opts, "tools": {}}
+                    rec = {"model": model, "batch": batch, "method": method, "options": opts, "tools": {},
+                           "date": time.strftime("%Y-%m-%d")}
                     live = list(workers)
                     runs = args.runs
                     r = 0
@@ -236,7 +237,7 @@ def table(results):
         out.append("### %s, batch %d\n" % (model, batch))
         peers = [p for p in PEERS if any(p in r["tools"] for r in results if r["model"] == model)]
         head = (["method", "Go (min–max)"] + peers +
-                ["Go / tape (IQR)", "Go / fastest peer", "Go / forward", "peak RSS MiB Go / peer"])
+                ["Go / tape (IQR)", "Go / fastest peer", "Go / forward", "peak RSS MiB Go / peer", "rounds (date)"])
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for r in results:
@@ -259,6 +260,7 @@ def table(results):
             cells.append("%.1f" % (gm / f) if gm and f else "—")
             cells.append("%s / %s" % (fmt_mb(g["rss"] if g else 0),
                                       fmt_mb(r["tools"][best_tool]["rss"]) if best_tool else "—"))
+            cells.append("%d (%s)" % (len(g["times"]) if g and g.get("times") else 0, r.get("date", "")))
             out.append("| " + " | ".join(cells) + " |")
         g1 = grad.get((model, batch))
         for r in results:
@@ -289,16 +291,23 @@ def main():
     if args.tables_only:
         with open(os.path.join(HERE, "results.json")) as f:
             data = json.load(f)
+        for r in data["results"]:
+            r.setdefault("date", data["machine"]["date"])
     else:
-        # Results of models not run this time are kept from bench/results.json.
-        old = []
+        # Rows (model, batch, method) not run this time are kept from bench/results.json, with
+        # their date.
+        old, prev = [], {}
         path = os.path.join(HERE, "results.json")
         if os.path.exists(path):
             with open(path) as f:
-                old = [r for r in json.load(f)["results"] if r["model"] not in args.models.split(",")]
+                prev = json.load(f)
+            old = prev["results"]
+            for r in old:
+                r.setdefault("date", prev["machine"]["date"])
         new = run(args)
-        data = {"machine": machine(), "results": new + old, "runs": args.runs,
-                "peer_runs": args.peer_runs if args.peer_runs is not None else args.runs, "long": args.long}
+        done = {(r["model"], r["batch"], r["method"]) for r in new}
+        old = [r for r in old if (r["model"], r["batch"], r["method"]) not in done]
+        data = {"machine": machine(), "results": new + old}
         order = list(MODELS)
         data["results"].sort(key=lambda r: (order.index(r["model"]), r["batch"]))
         with open(path, "w") as f:
@@ -310,11 +319,10 @@ def main():
                 "both sides with 2 intra-op and 1 inter-op threads. Times are medians of the runs (min–max for Go); "
                 "· marks multi-pass methods. Peer versions: bench/requirements.txt.\n\n"
                 % (m["date"], m["cpu"], m["cores"]))
-        f.write("Go and the tape: up to %d calls per method, taking turns (rotating who goes first); the other "
-                "peers join the first %d rounds; a method whose first call took more than %g s on some side runs "
-                "once. Go / tape is the ratio of the medians, with the interquartile range of the ratios of the "
-                "rounds (each Go call over the tape call beside it).\n\n"
-                % (data.get("runs", 3), data.get("peer_runs", data.get("runs", 3)), data.get("long", 20)))
+        f.write("Each row is a number of rounds (the rounds column, and the date it was measured): in a round "
+                "every side makes one timed call, taking turns (who goes first rotates); the peers other than the "
+                "tape may join the first rounds only (`--peer-runs`). Go / tape is the ratio of the medians, with "
+                "the interquartile range of the ratios of the rounds (each Go call over the tape call beside it).\n\n")
         f.write(table(data["results"]))
     print("wrote", args.out, file=sys.stderr)
 
