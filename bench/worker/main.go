@@ -94,13 +94,14 @@ func main() {
 	dir := flag.String("model", "", "SavedModel folder")
 	threads := flag.Int("threads", 2, "TensorFlow intra-op threads (inter-op 1)")
 	grappler := flag.Bool("grappler", false, "run TensorFlow's graph optimizer (tfgraph.Options.Grappler)")
+	exactConv := flag.Bool("exact-conv", false, "TensorFlow's own convolution gradients (tfgraph.Options.ExactConvBackward)")
 	flag.Parse()
 	if *dir == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: worker -model DIR [-threads N]")
 		os.Exit(2)
 	}
 	t0 := time.Now()
-	m, _, err := experiments.LoadModel(*dir, tfgraph.Options{IntraOpThreads: *threads, InterOpThreads: 1, Grappler: *grappler})
+	m, _, err := experiments.LoadModel(*dir, tfgraph.Options{IntraOpThreads: *threads, InterOpThreads: 1, Grappler: *grappler, ExactConvBackward: *exactConv})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
