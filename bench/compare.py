@@ -212,6 +212,13 @@ def med(t):
     return statistics.median(t["times"]) if t and t.get("times") else None
 
 
+def sort_rows(results):
+    """Sorts the rows by model, batch and method, in the order of MODELS and METHODS."""
+    models, names = list(MODELS), [m for m, _ in METHODS]
+    results.sort(key=lambda r: (models.index(r["model"]), r["batch"],
+                                names.index(r["method"]) if r["method"] in names else len(names)))
+
+
 def tape_ratio(g, t):
     """Go's median over the tape's, with the interquartile range of the ratios of the rounds (the
     i-th Go call over the i-th tape call, which ran side by side)."""
@@ -293,6 +300,7 @@ def main():
             data = json.load(f)
         for r in data["results"]:
             r.setdefault("date", data["machine"]["date"])
+        sort_rows(data["results"])
     else:
         # Rows (model, batch, method) not run this time are kept from bench/results.json, with
         # their date.
@@ -308,8 +316,7 @@ def main():
         done = {(r["model"], r["batch"], r["method"]) for r in new}
         old = [r for r in old if (r["model"], r["batch"], r["method"]) not in done]
         data = {"machine": machine(), "results": new + old}
-        order = list(MODELS)
-        data["results"].sort(key=lambda r: (order.index(r["model"]), r["batch"]))
+        sort_rows(data["results"])
         with open(path, "w") as f:
             json.dump(data, f, indent=1)
     with open(args.out, "w") as f:
