@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/saliencykit/saliency/experiments/runfolder"
@@ -108,8 +109,9 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	lastModel, lastStep := -1, -1
 	// shared holds, per batch of the current model and step, the context
 	// under which its single-pass methods share session runs
-	// (methods.Share).
+	// (methods.Share); sc what the units of the step share besides.
 	var shared map[int]context.Context
+	var sc *stepShare
 	all := p.Units()
 	for _, u := range todo {
 		if err := ctx.Err(); err != nil {
@@ -120,6 +122,7 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 				p.models[lastModel].draws = nil // its randomized weights are done with
 			}
 			shared = map[int]context.Context{}
+			sc = &stepShare{predicted: map[int][]int{}}
 			om := p.models[u.Model]
 			view = om.fl
 			vals, err := om.stepValues(u.Step)
@@ -159,7 +162,7 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 					shared[u.Batch] = uctx
 				}
 			}
-			na, err = p.runUnit(uctx, view, u, o.Out)
+			na, err = p.runUnit(uctx, view, u, o.Out, sc)
 		case layerUnit:
 			err = p.runLayer(ctx, u, o.Out, progress)
 		default:
@@ -183,8 +186,19 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 	return st, nil
 }
 
-// runUnit computes one unit and writes its files.
-func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out string) (notApplicable bool, err error) {
+// noStepShare turns stepShare off (tests: the same files without it).
+var noStepShare bool
+
+// stepShare holds what the map units of one model and step share: the
+// predictions of each batch (step.predicts), the same for every method, made
+// once instead of once per unit.
+type stepShare struct {
+	predicted map[int][]int // by batch
+}
+
+// runUnit computes one unit and writes its files; sc holds what the units of
+// its step share (nil: nothing).
+func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out string, sc *stepShare) (notApplicable bool, err error) {
 	pm, om := p.Models[u.Model], p.models[u.Model]
 	lo, hi := p.BatchRange(u.Batch)
 	base := filepath.Join(out, p.UnitPath(u))
@@ -201,13 +215,18 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	if st.predicts() {
 		// Perturbed inputs: whether the prediction holds. A randomized
 		// model: the proof that the randomization changed the model (the
-		// report's top-1 agreement).
-		z, err := logitRows(ctx, view, batch.X, p.runSize(view))
-		if err != nil {
-			return false, err
-		}
-		for i := range hi - lo {
-			predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
+		// report's top-1 agreement). The inputs depend on the step and
+		// the batch only (the noise on the images' positions and the
+		// seed): every method's unit of the batch takes the same.
+		if predicted = sc.predictions(u.Batch); predicted == nil {
+			z, err := logitRows(ctx, view, batch.X, p.runSize(view))
+			if err != nil {
+				return false, err
+			}
+			for i := range hi - lo {
+				predicted = append(predicted, tensor.Argmax(z.Data[i*z.Shape[1]:(i+1)*z.Shape[1]]))
+			}
+			sc.keep(u.Batch, predicted)
 		}
 	}
 	r := UnitResult{Model: pm.Name, Step: st.Name, Method: p.Methods[u.Method].Dir, Predicted: predicted}
@@ -245,6 +264,22 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		}
 	}
 	return r.NotApplicable != "", reports.WriteJSON(base+".json", r)
+}
+
+// predictions are the step's predictions of batch b made by an earlier unit
+// (a copy), or nil.
+func (sc *stepShare) predictions(b int) []int {
+	if sc == nil || noStepShare || sc.predicted[b] == nil {
+		return nil
+	}
+	return slices.Clone(sc.predicted[b])
+}
+
+// keep records the predictions of batch b for the step's other units.
+func (sc *stepShare) keep(b int, predicted []int) {
+	if sc != nil {
+		sc.predicted[b] = slices.Clone(predicted)
+	}
 }
 
 // unitInputs are the batch and the target of a map unit, before the
