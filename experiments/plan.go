@@ -50,6 +50,10 @@ type openModel struct {
 	masks   *tensor.Tensor // [N,H,W] at the input's size, when every image has one
 	steps   []step         // the original weights, then each test's steps
 	draws   *draws         // the randomized weights of the steps running now
+	// lower holds the activations of unchanged layers that later
+	// randomized steps feed; bounds the boundary of each step's logits.
+	lower  *lowerCache
+	bounds map[int]*boundary
 }
 
 // PlanOptions are what a plan needs besides the experiment.

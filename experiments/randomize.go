@@ -169,10 +169,10 @@ func (d *draws) layer(i int) (map[string]*tensor.Tensor, error) {
 	}
 	vals := map[string]*tensor.Tensor{}
 	for j, w := range d.layers[i].Weights {
-		kind := weightKind(w)
-		if kind == "statistic" || (d.r.BatchNorm == "keep" && (kind == "bn-scale" || kind == "bn-shift")) {
+		if !d.replaces(w) {
 			continue
 		}
+		kind := weightKind(w)
 		old, err := d.fl.WeightValue(w)
 		if err != nil {
 			return nil, err
@@ -182,6 +182,27 @@ func (d *draws) layer(i int) (map[string]*tensor.Tensor, error) {
 	}
 	d.drawn[i] = vals
 	return vals, nil
+}
+
+// replaces says whether the draws replace weight w of a randomizable layer:
+// not a statistic of the data, nor a batch-norm scale or shift they keep.
+func (d *draws) replaces(w string) bool {
+	kind := weightKind(w)
+	return kind != "statistic" && !(d.r.BatchNorm == "keep" && (kind == "bn-scale" || kind == "bn-shift"))
+}
+
+// names are the weights that a step randomizing the given layers replaces,
+// without drawing them.
+func (d *draws) names(layers []int) []string {
+	var out []string
+	for _, i := range layers {
+		for _, w := range d.layers[i].Weights {
+			if d.replaces(w) {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 // values are the weights of a step that randomizes the given layers.

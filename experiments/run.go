@@ -119,11 +119,15 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		}
 		if u.Model != lastModel || u.Step != lastStep {
 			if lastModel >= 0 && u.Model != lastModel {
-				p.models[lastModel].draws = nil // its randomized weights are done with
+				// Its randomized weights and unchanged activations are
+				// done with.
+				p.models[lastModel].draws = nil
+				p.models[lastModel].lower, p.models[lastModel].bounds = nil, nil
 			}
 			shared = map[int]context.Context{}
 			sc = &stepShare{predicted: map[int][]int{}}
 			om := p.models[u.Model]
+			om.lower.dropBefore(u.Step)
 			view = om.fl
 			vals, err := om.stepValues(u.Step)
 			if err != nil {
@@ -219,7 +223,7 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 		// the batch only (the noise on the images' positions and the
 		// seed): every method's unit of the batch takes the same.
 		if predicted = sc.predictions(u.Batch); predicted == nil {
-			z, err := logitRows(ctx, view, batch.X, p.runSize(view))
+			z, err := p.stepLogits(ctx, view, u.Model, u.Step, batch.X, lo, p.runSize(view))
 			if err != nil {
 				return false, err
 			}

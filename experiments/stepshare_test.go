@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -34,5 +35,49 @@ func TestPredictionsOncePerStep(t *testing.T) {
 	if want := int64(steps * batches * (methods - 1)); runsAlone-runsShared != want {
 		t.Errorf("session runs: %d with a logits run per unit, %d shared; want %d fewer (%d randomized steps × %d batches × %d methods but one)",
 			runsAlone, runsShared, want, steps, batches, methods)
+	}
+}
+
+// The predictions of randomized steps feed the activations of the layers
+// below their randomized ones, kept from an earlier step's run: the same
+// files as without the cache, on a network with skip connections, in every
+// mode, with repeats and with a budget too small to keep anything.
+func TestLowerCacheSameFiles(t *testing.T) {
+	dir := t.TempDir()
+	y := `name: lower
+seed: 3
+models:
+  - path: ` + zoo("fmnist_resnet") + `
+data: {source: fashion-mnist, count: 5}
+batch: 3
+methods: [gradient, gradcam]
+tests:
+  - randomization: {modes: [cascading, independent, bottom-up], repeats: 2}
+  - fragility: {epsilons: [0.02]}
+metrics: [spearman]
+`
+	path := writeFile(t, dir, "lower.yaml", y)
+	noStepShare = true
+	want, _ := runCounted(t, path)
+	noStepShare = false
+	run := func(mb int) *lowerCache {
+		t.Helper()
+		defer func(old int) { lowerCacheMB = old }(lowerCacheMB)
+		lowerCacheMB = mb
+		p := newTestPlan(t, path)
+		out := filepath.Join(t.TempDir(), "run")
+		if _, err := p.Run(context.Background(), RunOptions{Out: out}); err != nil {
+			t.Fatal(err)
+		}
+		sameFiles(t, fmt.Sprintf("lower cache of %d MiB", mb), want, files(t, out))
+		return p.models[0].lower
+	}
+	lc := run(lowerCacheMB)
+	if lc == nil || lc.fed == 0 {
+		t.Fatalf("no predictions run fed the cache's values: %+v", lc)
+	}
+	t.Logf("%d predictions runs fed, %d full; %d values (%d bytes) left", lc.fed, lc.full, len(lc.vals), lc.bytes)
+	if lc := run(0); lc.fed != 0 {
+		t.Errorf("a budget of 0 fed %d runs", lc.fed)
 	}
 }
