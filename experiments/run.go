@@ -125,7 +125,21 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 				p.models[lastModel].lower, p.models[lastModel].bounds = nil, nil
 			}
 			shared = map[int]context.Context{}
-			sc = &stepShare{predicted: map[int][]int{}}
+			sc = &stepShare{predicted: map[int][]int{}, inputs: map[int]methods.Batch{}, todo: map[int][]int{},
+				smooth: map[int]*smoothBatch{}, methods: map[int][]methods.Method{}}
+			for _, v := range todo {
+				if v.Kind == mapUnit && v.Model == u.Model && v.Step == u.Step {
+					sc.todo[v.Batch] = append(sc.todo[v.Batch], v.Method)
+				}
+			}
+			for _, v := range all {
+				// Every method of the batch and step in the plan, done or
+				// not, owned by this shard or not: a unit's bytes must not
+				// depend on which units share its run.
+				if v.Kind == mapUnit && v.Model == u.Model && v.Step == u.Step {
+					sc.methods[v.Batch] = append(sc.methods[v.Batch], p.methods[v.Method])
+				}
+			}
 			om := p.models[u.Model]
 			om.lower.dropBefore(u.Step)
 			view = om.fl
@@ -150,19 +164,11 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 		switch u.Kind {
 		case mapUnit:
 			uctx := ctx
-			if p.plain(u) {
+			if p.shares(u) {
 				if uctx = shared[u.Batch]; uctx == nil {
-					// Every method of the batch and step in the plan, done
-					// or not, owned by this shard or not: a unit's bytes
-					// must not depend on which units share its run.
-					var ms []methods.Method
-					for _, v := range all {
-						if v.Kind == mapUnit && v.Model == u.Model && v.Step == u.Step && v.Batch == u.Batch {
-							ms = append(ms, p.methods[v.Method])
-						}
-					}
 					b, t := p.unitInputs(u)
-					uctx = methods.Share(ctx, view, b, t, ms)
+					b = p.stepInputs(sc, u, b)
+					uctx = methods.Share(ctx, view, b, t, sc.methods[u.Batch])
 					shared[u.Batch] = uctx
 				}
 			}
@@ -193,11 +199,36 @@ func (p *Plan) Run(ctx context.Context, o RunOptions) (RunStats, error) {
 // noStepShare turns stepShare off (tests: the same files without it).
 var noStepShare bool
 
-// stepShare holds what the map units of one model and step share: the
-// predictions of each batch (step.predicts), the same for every method, made
-// once instead of once per unit.
+// stepShare holds what the map units of one model and step share, by
+// batch: the predictions (step.predicts) and the step's inputs (noise,
+// shift), the same for every method, made once instead of once per unit;
+// for a smooth step, the smoothed maps of every method this process
+// computes, made together (smoothShared).
 type stepShare struct {
-	predicted map[int][]int // by batch
+	predicted map[int][]int
+	inputs    map[int]methods.Batch
+	smooth    map[int]*smoothBatch
+	// todo are the methods of the step's units this process computes;
+	// methods those of the plan's units (which share session runs).
+	todo    map[int][]int
+	methods map[int][]methods.Method
+}
+
+// stepInputs are the inputs of unit u's step (step.inputs) for batch b,
+// made once per step and batch: the same tensor for every method's unit, so
+// that their session runs are shared (methods.Share takes the same X).
+func (p *Plan) stepInputs(sc *stepShare, u Unit, b methods.Batch) methods.Batch {
+	lo, _ := p.BatchRange(u.Batch)
+	st := p.models[u.Model].steps[u.Step]
+	if sc == nil || noStepShare {
+		return st.inputs(b, lo, p.Seed)
+	}
+	if in, ok := sc.inputs[u.Batch]; ok {
+		return in
+	}
+	in := st.inputs(b, lo, p.Seed)
+	sc.inputs[u.Batch] = in
+	return in
 }
 
 // runUnit computes one unit and writes its files; sc holds what the units of
@@ -214,7 +245,7 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	if st.Attack > 0 {
 		return p.runAttack(ctx, view, u, batch, st.PlanStep, lo, hi, base)
 	}
-	batch = st.inputs(batch, lo, p.Seed)
+	batch = p.stepInputs(sc, u, batch)
 	var predicted []int
 	if st.predicts() {
 		// Perturbed inputs: whether the prediction holds. A randomized
@@ -239,7 +270,7 @@ func (p *Plan) runUnit(ctx context.Context, view *tfgraph.Flat, u Unit, out stri
 	}
 	var res *methods.Maps
 	if st.Smooth > 0 {
-		res, err = p.smoothExplain(ctx, view, u, batch, target, st.PlanStep, lo)
+		res, err = p.smoothShared(ctx, view, u, batch, target, st.PlanStep, lo, sc)
 	} else {
 		res, err = p.methods[u.Method].Explain(ctx, view, batch, target)
 	}
@@ -310,10 +341,17 @@ func (p *Plan) target(mi, step, lo, hi int) methods.Target {
 	return t
 }
 
-// plain says whether a unit is a map unit of a plain step (step.plain):
-// such units of one batch and step can share their session runs.
-func (p *Plan) plain(u Unit) bool {
-	return u.Kind == mapUnit && p.models[u.Model].steps[u.Step].plain()
+// shares says whether the map units of u's step and batch share session
+// runs (methods.Share): those of a step that explains one batch of inputs
+// with the step's weights, as it is or with noise or a shift made once for
+// every method (stepInputs). The attack's maps are its own; a smooth step
+// shares the runs of each noisy copy (smoothShared).
+func (p *Plan) shares(u Unit) bool {
+	st := p.models[u.Model].steps[u.Step]
+	if noStepShare {
+		return u.Kind == mapUnit && st.plain()
+	}
+	return u.Kind == mapUnit && st.Attack == 0 && st.Smooth == 0
 }
 
 // writeHeader writes the files every process of a run writes, with the
@@ -391,7 +429,49 @@ func removeTemps(dir string) {
 // the step, so the original and the randomized models see the same noisy
 // images.
 func (p *Plan) smoothExplain(ctx context.Context, view *tfgraph.Flat, u Unit, b methods.Batch, t methods.Target, st PlanStep, lo int) (*methods.Maps, error) {
-	var sum *methods.Maps
+	sb := p.smoothMaps(ctx, view, []int{u.Method}, nil, b, t, st, lo)
+	return sb.maps[u.Method], sb.errs[u.Method]
+}
+
+// smoothBatch holds the smoothed maps of some methods for one batch, or
+// the error each met.
+type smoothBatch struct {
+	maps map[int]*methods.Maps
+	errs map[int]error
+}
+
+// smoothShared is smoothExplain's map for unit u: the first unit of its
+// step and batch computes the smoothed maps of every method of the batch
+// that this process computes, the methods of the plan's step and batch
+// sharing the session runs of each noisy copy (methods.Share); the other
+// units take theirs. The copies, and each method's sum over them, are
+// those of smoothExplain.
+func (p *Plan) smoothShared(ctx context.Context, view *tfgraph.Flat, u Unit, b methods.Batch, t methods.Target, st PlanStep, lo int, sc *stepShare) (*methods.Maps, error) {
+	if sc == nil || noStepShare {
+		return p.smoothExplain(ctx, view, u, b, t, st, lo)
+	}
+	sb := sc.smooth[u.Batch]
+	if sb == nil {
+		ks := sc.todo[u.Batch]
+		if !slices.Contains(ks, u.Method) {
+			ks = append(slices.Clone(ks), u.Method)
+		}
+		sb = p.smoothMaps(ctx, view, ks, sc.methods[u.Batch], b, t, st, lo)
+		sc.smooth[u.Batch] = sb
+	}
+	if m, err := sb.maps[u.Method], sb.errs[u.Method]; m != nil || err != nil {
+		delete(sb.maps, u.Method)
+		delete(sb.errs, u.Method)
+		return m, err
+	}
+	return p.smoothExplain(ctx, view, u, b, t, st, lo)
+}
+
+// smoothMaps are the smoothed maps of methods ks (smoothExplain); with
+// share, the methods of the plan's step and batch share the session runs
+// of each noisy copy.
+func (p *Plan) smoothMaps(ctx context.Context, view *tfgraph.Flat, ks []int, share []methods.Method, b methods.Batch, t methods.Target, st PlanStep, lo int) *smoothBatch {
+	sb := &smoothBatch{maps: map[int]*methods.Maps{}, errs: map[int]error{}}
 	n := b.X.Shape[0]
 	per := b.X.Len() / n
 	for s := range st.Smooth {
@@ -410,21 +490,35 @@ func (p *Plan) smoothExplain(ctx context.Context, view *tfgraph.Flat, u Unit, b 
 		}
 		nb := b
 		nb.X = noisy
-		res, err := p.methods[u.Method].Explain(ctx, view, nb, t)
-		if err != nil {
-			return nil, err
+		sctx := ctx
+		if share != nil {
+			sctx = methods.Share(ctx, view, nb, t, share)
 		}
-		if sum == nil {
-			sum = res
-			sum.Raw, sum.LowRes, sum.Info = nil, nil, nil
-			continue
-		}
-		for i, v := range res.Map.Data {
-			sum.Map.Data[i] += v
+		for _, k := range ks {
+			if sb.errs[k] != nil {
+				continue
+			}
+			res, err := p.methods[k].Explain(sctx, view, nb, t)
+			if err != nil {
+				sb.errs[k] = err
+				delete(sb.maps, k)
+				continue
+			}
+			sum := sb.maps[k]
+			if sum == nil {
+				res.Raw, res.LowRes, res.Info = nil, nil, nil
+				sb.maps[k] = res
+				continue
+			}
+			for i, v := range res.Map.Data {
+				sum.Map.Data[i] += v
+			}
 		}
 	}
-	for i := range sum.Map.Data {
-		sum.Map.Data[i] /= float32(st.Smooth)
+	for _, sum := range sb.maps {
+		for i := range sum.Map.Data {
+			sum.Map.Data[i] /= float32(st.Smooth)
+		}
 	}
-	return sum, nil
+	return sb
 }

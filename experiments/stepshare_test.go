@@ -81,3 +81,69 @@ metrics: [spearman]
 		t.Errorf("a budget of 0 fed %d runs", lc.fed)
 	}
 }
+
+// The map units of a step with noise (fragility), a shifted input (input
+// invariance) or smoothing (smooth MPRT) share their session runs as those
+// of a plain step do: fewer runs, the same files, also when a shard
+// computes only some of a batch's methods.
+func TestStepShareSameFiles(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]string{
+		"noise-smooth": `name: noise
+seed: 3
+models:
+  - path: ` + zoo("fmnist_resnet") + `
+data: {source: fashion-mnist, count: 5}
+batch: 3
+methods: [gradient, gradient-x-input, guided-backprop, gradcam, guided-gradcam, cam]
+tests:
+  - fragility: {epsilons: [0.02, 0.04]}
+  - randomization: {modes: [cascading], smooth: 3}
+metrics: [spearman]
+`,
+		"shift": `name: shift
+seed: 3
+models:
+  - path: ` + zoo("fmnist_vit") + `
+data: {source: fashion-mnist, count: 3}
+methods: [gradient, gradient-x-input, gradcam]
+tests:
+  - input-invariance: {shift: -1}
+`,
+		// cam does not apply to fmnist_vgg (no global-average-pooling
+		// head): every noisy copy's map of it is an error.
+		"smooth-na": `name: smoothna
+seed: 3
+models:
+  - path: ` + zoo("fmnist_vgg") + `
+data: {source: fashion-mnist, count: 4}
+batch: 3
+methods: [gradient, cam, gradcam]
+tests:
+  - randomization: {modes: [cascading], smooth: 2}
+`,
+	}
+	for name, y := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := writeFile(t, dir, name+".yaml", y)
+			noStepShare = true
+			alone, runsAlone := runCounted(t, path)
+			noStepShare = false
+			shared, runsShared := runCounted(t, path)
+			sameFiles(t, "shared", alone, shared)
+			if runsShared >= runsAlone {
+				t.Errorf("session runs: %d shared, %d alone", runsShared, runsAlone)
+			}
+			t.Logf("session runs: %d alone, %d shared", runsAlone, runsShared)
+			// Shards: each computes some methods of each batch.
+			p := newTestPlan(t, path)
+			out := filepath.Join(t.TempDir(), "run")
+			for k := 1; k <= 2; k++ {
+				if _, err := p.Run(context.Background(), RunOptions{Out: out, Shard: Shard{K: k, N: 2}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sameFiles(t, "shared, 2 shards", alone, files(t, out))
+		})
+	}
+}
