@@ -270,10 +270,12 @@ def table(results):
             cells.append("%d (%s)" % (len(g["times"]) if g and g.get("times") else 0, r.get("date", "")))
             out.append("| " + " | ".join(cells) + " |")
         g1 = grad.get((model, batch))
+        gdate = next((r.get("date") for r in results
+                      if (r["model"], r["batch"], r["method"]) == (model, batch, "gradient")), None)
         for r in results:
             if (r["model"], r["batch"]) == (model, batch) and r["method"] in ("smoothgrad", "integrated-gradients"):
                 gm = med(r["tools"].get("go"))
-                if gm and g1:
+                if gm and g1 and r.get("date") == gdate:  # rows of one day only
                     out.append("\n%s-50 costs %.2f× the time of 50 separate gradient calls (%s against 50 × %s)."
                                % (r["method"], gm / (50 * g1), fmt_t(gm), fmt_t(g1)))
         out.append("")
