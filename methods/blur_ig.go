@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
+	"github.com/saliencykit/saliency/internal/par"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -278,18 +276,7 @@ func repeatCount(n, v int) []float64 {
 // the error of the lowest row that failed. f must touch only row r's data.
 func eachRow(n int, f func(r int) error) error {
 	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := int(next.Add(1)) - 1; r < n; r = int(next.Add(1)) - 1 {
-				errs[r] = f(r)
-			}
-		}()
-	}
-	wg.Wait()
+	par.Each(n, func(r int) { errs[r] = f(r) })
 	for _, err := range errs {
 		if err != nil {
 			return err

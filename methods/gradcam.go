@@ -3,6 +3,7 @@ package methods
 import (
 	"context"
 
+	"github.com/saliencykit/saliency/internal/par"
 	"github.com/saliencykit/saliency/tensor"
 )
 
@@ -41,7 +42,7 @@ func (g *GradCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Map
 func gradCAM(a, g *tensor.Tensor, relu bool) *tensor.Tensor {
 	n, h, w, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	alpha := make([]float64, n*k)
-	eachImage(n, func(i int) {
+	par.Each(n, func(i int) {
 		al := alpha[i*k : (i+1)*k]
 		for p := 0; p < h*w; p++ {
 			for c, v := range g.Data[(i*h*w+p)*k : (i*h*w+p+1)*k] {

@@ -3,6 +3,8 @@ package methods
 import (
 	"context"
 	"math"
+
+	"github.com/saliencykit/saliency/internal/par"
 )
 
 // GradCAMPlusPlus is Grad-CAM++ (Chattopadhay et al. 2018) in its
@@ -42,7 +44,7 @@ func (g *GradCAMPlusPlus) Explain(ctx context.Context, m Model, b Batch, t Targe
 	a, gr := lo.a, lo.g
 	n, h, w, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	wt := make([]float64, n*k)
-	eachImage(n, func(i int) {
+	par.Each(n, func(i int) {
 		sumA := make([]float64, k)
 		for p := 0; p < h*w; p++ {
 			for c, v := range a.Data[(i*h*w+p)*k : (i*h*w+p+1)*k] {

@@ -320,39 +320,6 @@ func (p *guidedPath) accumulate(g []float32) {
 func quantileLower(v []float64, f float64) float64 {
 	k := int(math.Floor(float64(len(v)-1) * f))
 	s := slices.Clone(v)
-	return nthElement(s, k)
-}
-
-// nthElement returns the k-th smallest element of s (reordering s).
-func nthElement(s []float64, k int) float64 {
-	lo, hi := 0, len(s)-1
-	for lo < hi {
-		// Median of three as the pivot, then Hoare partition.
-		mid := lo + (hi-lo)/2
-		a, b, c := s[lo], s[mid], s[hi]
-		pivot := max(min(a, b), min(max(a, b), c))
-		i, j := lo, hi
-		for i <= j {
-			for s[i] < pivot {
-				i++
-			}
-			for s[j] > pivot {
-				j--
-			}
-			if i <= j {
-				s[i], s[j] = s[j], s[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return s[k]
-		}
-	}
+	tensor.SelectNth(s, k)
 	return s[k]
 }

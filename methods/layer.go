@@ -3,10 +3,8 @@ package methods
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/saliencykit/saliency/internal/par"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -94,7 +92,7 @@ func weighted(a *tensor.Tensor, w []float64, relu bool) *tensor.Tensor {
 	n, h, wd, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	hw := h * wd
 	out := tensor.New(n, h, wd)
-	eachImage(n, func(i int) {
+	par.Each(n, func(i int) {
 		weightedImage(a.Data[i*hw*k:(i+1)*hw*k], w[i*k:(i+1)*k], out.Data[i*hw:(i+1)*hw], relu)
 	})
 	return out
@@ -138,54 +136,6 @@ func camValue(s float64, relu bool) float32 {
 		return 0
 	}
 	return float32(s)
-}
-
-// eachSpan splits [0, n) into up to GOMAXPROCS contiguous spans and calls
-// f(lo, hi) for each on its own goroutine (in this goroutine when there is
-// one). f must touch only the data of its span; it can keep scratch
-// buffers for the whole span.
-func eachSpan(n int, f func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		if n > 0 {
-			f(0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(n*w/workers, n*(w+1)/workers)
-		}()
-	}
-	wg.Wait()
-}
-
-// eachImage calls f(0), …, f(n−1) on up to GOMAXPROCS goroutines (in this
-// goroutine when there is one image or one processor). f must touch only
-// image i's data.
-func eachImage(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // camMaps upsamples a low-resolution map [N,h,w] to the input size and makes

@@ -3,6 +3,7 @@ package methods
 import (
 	"context"
 
+	"github.com/saliencykit/saliency/internal/par"
 	"github.com/saliencykit/saliency/tensor"
 )
 
@@ -32,7 +33,7 @@ func (l *LayerCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	a, g := lo.a, lo.g
 	n, h, w, k := a.Shape[0], a.Shape[1], a.Shape[2], a.Shape[3]
 	low := tensor.New(n, h, w)
-	eachImage(n, func(i int) {
+	par.Each(n, func(i int) {
 		for p := i * h * w; p < (i+1)*h*w; p++ {
 			gp, ap := g.Data[p*k:(p+1)*k], a.Data[p*k:(p+1)*k]
 			ap = ap[:len(gp)]

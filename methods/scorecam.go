@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 
+	"github.com/saliencykit/saliency/internal/par"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -114,7 +115,7 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 		tensor.ResizeHWC(lowK, h, w, 1, up, hh, ww)
 	}
 	perImage := make([][]example, n)
-	eachSpan(n, func(lo, hi int) {
+	par.Spans(n, func(lo, hi int) {
 		lowK, up := make([]float32, h*w), make([]float32, hh*ww)
 		for i := lo; i < hi; i++ {
 			for _, j := range s.kept(a, i) {
@@ -137,7 +138,7 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	for ci, ch := range cs {
 		report(ctx, ci, len(cs))
 		xc := buf.Slice(0, ch[1]-ch[0])
-		eachSpan(ch[1]-ch[0], func(lo, hi int) {
+		par.Spans(ch[1]-ch[0], func(lo, hi int) {
 			lowK, up := make([]float32, h*w), make([]float32, hh*ww)
 			for e := ch[0] + lo; e < ch[0]+hi; e++ {
 				dst := xc.Data[(e-ch[0])*per : (e-ch[0]+1)*per]

@@ -3,10 +3,9 @@ package tensor
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
+
+	"github.com/saliencykit/saliency/internal/par"
 )
 
 // Reduction names how a per-channel attribution [N,H,W,C] becomes a map
@@ -98,20 +97,9 @@ func Resize(t *Tensor, h, w int) (*Tensor, error) {
 	in := ih * iw * c
 	on := h * w * c
 	resize := func(i int) { ResizeHWC(t.Data[i*in:(i+1)*in], ih, iw, c, out.Data[i*on:(i+1)*on], h, w) }
-	if workers := min(runtime.GOMAXPROCS(0), n); workers > 1 && n*on >= parallelResize {
+	if n*on >= parallelResize {
 		// The images are independent: up to GOMAXPROCS goroutines.
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-					resize(i)
-				}
-			}()
-		}
-		wg.Wait()
+		par.Each(n, resize)
 		return out, nil
 	}
 	for i := range n {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+
+	"github.com/saliencykit/saliency/tensor"
 )
 
 // A bootstrap's draws depend on its seed, its shape (the number of values;
@@ -132,57 +134,14 @@ func selectedQuantile(x []float64, q float64) float64 {
 	pos := q * float64(n-1)
 	i := int(math.Floor(pos))
 	if i >= n-1 {
-		selectNth(x, n-1)
+		tensor.SelectNth(x, n-1)
 		return x[n-1]
 	}
-	selectNth(x, i)
+	tensor.SelectNth(x, i)
 	next := x[i+1]
 	for _, v := range x[i+2:] {
 		next = min(next, v)
 	}
 	f := pos - float64(i)
 	return x[i] + f*(next-x[i])
-}
-
-// selectNth reorders x, which holds no NaN, so that x[k] is the value a
-// sort would put there, none of x[:k] above it and none of x[k+1:] below
-// (Hoare's selection, median-of-three pivots).
-func selectNth(x []float64, k int) {
-	lo, hi := 0, len(x)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		// The median of x[lo], x[mid], x[hi] as the pivot.
-		if x[mid] < x[lo] {
-			x[mid], x[lo] = x[lo], x[mid]
-		}
-		if x[hi] < x[lo] {
-			x[hi], x[lo] = x[lo], x[hi]
-		}
-		if x[hi] < x[mid] {
-			x[hi], x[mid] = x[mid], x[hi]
-		}
-		p := x[mid]
-		i, j := lo, hi
-		for i <= j {
-			for x[i] < p {
-				i++
-			}
-			for x[j] > p {
-				j--
-			}
-			if i <= j {
-				x[i], x[j] = x[j], x[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return // j < k < i: x[k] equals the pivot
-		}
-	}
 }
