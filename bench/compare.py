@@ -18,7 +18,8 @@ a tool and method is preceded by an untimed warm-up (tracing, graph building). A
 whose first run took more than --long seconds on some tool is run once only. Times are
 medians with min and max; peak RSS is the process's VmHWM, reset before each method.
 
-It writes bench/results.json (every time) and bench/RESULTS.md (the tables).
+It writes bench/results.json (every time; --json; the rows of a run in progress go to
+bench/results.json.partial) and bench/RESULTS.md (the tables; --out).
 """
 import argparse
 import json
@@ -188,7 +189,8 @@ def run(args):
                                   fmt_t(ans["times"][0]), wall), file=sys.stderr, flush=True)
                         r += 1
                     results.append(rec)
-                    with open(os.path.join(HERE, "results.json"), "w") as f:
+                    # This run's rows so far, beside --json (which keeps the other rows until the end).
+                    with open(args.json + ".partial", "w") as f:
                         json.dump({"machine": machine(), "results": results}, f, indent=1)
         finally:
             for w in workers.values():
@@ -295,19 +297,21 @@ def main():
     ap.add_argument("--long", type=float, default=20, help="seconds above which a method runs once")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
-    ap.add_argument("--tables-only", action="store_true", help="rewrite --out from bench/results.json")
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
+                    help="the rows, kept between runs (one file per machine: e.g. --out bench/RESULTS-EPYC.md "
+                         "--json bench/results-epyc.json)")
+    ap.add_argument("--tables-only", action="store_true", help="rewrite --out from --json")
     args = ap.parse_args()
     if args.tables_only:
-        with open(os.path.join(HERE, "results.json")) as f:
+        with open(args.json) as f:
             data = json.load(f)
         for r in data["results"]:
             r.setdefault("date", data["machine"]["date"])
         sort_rows(data["results"])
     else:
-        # Rows (model, batch, method) not run this time are kept from bench/results.json, with
-        # their date.
+        # Rows (model, batch, method) not run this time are kept from --json, with their date.
         old, prev = [], {}
-        path = os.path.join(HERE, "results.json")
+        path = args.json
         if os.path.exists(path):
             with open(path) as f:
                 prev = json.load(f)
