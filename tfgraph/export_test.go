@@ -45,3 +45,9 @@ func SetLRPDerived(v bool) { lrpDerived = v }
 // SetLRPFuse turns the fused convolutions of the LRP rules' general forms
 // on or off.
 func SetLRPFuse(v bool) { lrpFuse = v }
+
+// ConvBackwardFor is ConvBackwardAuto's choice on a CPU of the vendor.
+var ConvBackwardFor = convBackwardFor
+
+// CPUVendor is /proc/cpuinfo's vendor_id.
+var CPUVendor = cpuVendor

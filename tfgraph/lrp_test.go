@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -145,8 +146,30 @@ func TestLRPShortFormsOnNonNegativeInputs(t *testing.T) {
 // its backward graph was built before the weights were replaced or by the
 // first query under them; and no run computes a modified weight. (ε, the
 // first layer's rules and γ on a dense layer included.)
+//
+// Under both ways of differentiating convolutions: ConvBackwardDerived
+// flips the modified kernels, ConvBackwardExact feeds them to
+// Conv2DBackpropInput.
 func TestLRPDerivedWeightsFollowFedWeights(t *testing.T) {
-	fl, g := loadFlat(t, "fmnist_resnet")
+	for _, cb := range []tfgraph.ConvBackward{tfgraph.ConvBackwardDerived, tfgraph.ConvBackwardExact} {
+		t.Run(cb.String(), func(t *testing.T) { lrpDerivedWeightsFollowFedWeights(t, cb) })
+	}
+}
+
+func lrpDerivedWeightsFollowFedWeights(t *testing.T, cb tfgraph.ConvBackward) {
+	m, err := tfgraph.Load(zooDir("fmnist_resnet"), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, ConvBackward: cb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := savedmodels.ReadGolden(zooDir("fmnist_resnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	vals := map[string]*tensor.Tensor{}
 	for _, w := range fl.Weights {
 		if !strings.Contains(w.Name, "/kernel") && !strings.Contains(w.Name, "/bias") && !strings.Contains(w.Name, "/gamma") &&

@@ -53,16 +53,19 @@ type Options struct {
 	// 1.0 s on ResNet50, 2 cores) and the steady gradient is the same to
 	// within the noise; on VGG16 it used to constant-fold every weight.
 	Grappler bool
-	// ExactConvBackward differentiates every convolution with TensorFlow's
-	// Conv2DBackpropInput, as tf.GradientTape does, so that gradients are
-	// bit-identical to TensorFlow's. By default a stride-1 Conv2D is
-	// differentiated as a forward Conv2D of the flipped kernel (faster on
-	// CPU: the backward pass of ResNet50 takes about a quarter less time),
-	// which sums the same products in another order: equal to within float
-	// rounding (1e-6 relative), but a long gradient ascent (class model
-	// visualisation) may then drift away from TensorFlow's trajectory.
-	ExactConvBackward bool
+	// ConvBackward chooses how stride-1 convolutions are differentiated:
+	// by default (ConvBackwardAuto) TensorFlow's own kernels on Intel CPUs
+	// and forward convolutions of the flipped kernels elsewhere, whichever
+	// was the faster there; ConvBackwardExact for gradients bit-identical
+	// to tf.GradientTape's on any machine. Model.ConvBackward says which
+	// one a model uses.
+	ConvBackward ConvBackward
 }
+
+// ConvBackward is how the model's backward passes differentiate stride-1
+// convolutions: Options.ConvBackward as resolved for this machine,
+// ConvBackwardDerived or ConvBackwardExact.
+func (m *Model) ConvBackward() ConvBackward { return m.convBackward }
 
 // TensorInfo describes one input or output of a signature.
 type TensorInfo struct {
@@ -104,6 +107,9 @@ type Model struct {
 	quiet   firstRunFilter // the first Run may log; later ones do not
 	opts    Options
 	outIdx  int // the selected output (Options.Output)
+	// convBackward is Options.ConvBackward resolved for this machine:
+	// ConvBackwardDerived or ConvBackwardExact.
+	convBackward ConvBackward
 
 	// seq numbers the graphs added to the loaded graph (backward graphs,
 	// softplus copies, oracles), whose names must be unique in it.
@@ -129,6 +135,9 @@ func Load(dir string, opts *Options) (*Model, error) {
 	}
 	if o.Signature == "" {
 		o.Signature = DefaultSignature
+	}
+	if o.ConvBackward < ConvBackwardAuto || o.ConvBackward > ConvBackwardExact {
+		return nil, fmt.Errorf("tfgraph: load %s: Options.ConvBackward %d: want ConvBackwardAuto, ConvBackwardDerived or ConvBackwardExact", dir, int(o.ConvBackward))
 	}
 	st, err := os.Stat(dir)
 	switch {
@@ -192,6 +201,7 @@ func Load(dir string, opts *Options) (*Model, error) {
 		meta:              meta,
 		opts:              o,
 		outIdx:            outIdx,
+		convBackward:      o.ConvBackward.Resolve(),
 	}
 	for _, in := range chosen.Inputs {
 		out, err := m.output(in.Name)

@@ -66,7 +66,7 @@ func TestConvBackwardAsForwardConv(t *testing.T) {
 	}
 }
 
-// Options.ExactConvBackward differentiates convolutions with TensorFlow's own
+// ConvBackwardExact differentiates convolutions with TensorFlow's own
 // Conv2DBackpropInput: the plain gradient is then the same bits as
 // TF_AddGradients' on fmnist_vgg, where the default (forward convolutions of
 // the flipped kernels) agrees to within float rounding.
@@ -109,7 +109,7 @@ func TestExactConvBackward(t *testing.T) {
 
 // In a view with replacement weights, the derived kernels of the backward
 // convolutions follow the replacements: the gradient equals the one with
-// TensorFlow's own convolution gradients (ExactConvBackward) under the
+// TensorFlow's own convolution gradients (ConvBackwardExact) under the
 // same weights, and differs from the frozen model's.
 func TestDerivedKernelsFollowFedWeights(t *testing.T) {
 	g, err := savedmodels.ReadGolden(zooDir("fmnist_vgg"))
@@ -211,10 +211,14 @@ func TestDerivedKernelsOnTheFirstRunUnderFedWeights(t *testing.T) {
 }
 
 // vggFlat loads fmnist_vgg's flat graph with or without
-// Options.ExactConvBackward, closed when the test ends.
+// ConvBackwardExact (else ConvBackwardDerived), closed when the test ends.
 func vggFlat(t *testing.T, exact bool) *tfgraph.Flat {
 	t.Helper()
-	m, err := tfgraph.Load(zooDir("fmnist_vgg"), &tfgraph.Options{ExactConvBackward: exact})
+	cb := tfgraph.ConvBackwardDerived
+	if exact {
+		cb = tfgraph.ConvBackwardExact
+	}
+	m, err := tfgraph.Load(zooDir("fmnist_vgg"), &tfgraph.Options{ConvBackward: cb})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -564,11 +564,11 @@ func (b *Builder) flippedKernel(w tf.Output, k []int64) tf.Output {
 // order. On CPU (oneDNN) the forward convolution is the faster kernel: the
 // backward convolutions of ResNet50 at batch 8 take 1.38 s as
 // Conv2DBackpropInput and about a third less this way. ok is false under
-// Options.ExactConvBackward and for
+// ConvBackwardExact (Options.ConvBackward) and for
 // strided, dilated (which Conv2DBackpropInput refuses on CPU anyway), NCHW
 // or unknown-size kernels, which keep Conv2DBackpropInput.
 func (b *Builder) conv2DTransposedForward(n *Node) (Sym, bool) {
-	if b.fl.model.opts.ExactConvBackward {
+	if b.fl.model.convBackward == ConvBackwardExact {
 		return Sym{}, false
 	}
 	strides, _ := attr(n.def, "strides")

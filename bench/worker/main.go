@@ -94,14 +94,23 @@ func main() {
 	dir := flag.String("model", "", "SavedModel folder")
 	threads := flag.Int("threads", 2, "TensorFlow intra-op threads (inter-op 1)")
 	grappler := flag.Bool("grappler", false, "run TensorFlow's graph optimizer (tfgraph.Options.Grappler)")
-	exactConv := flag.Bool("exact-conv", false, "TensorFlow's own convolution gradients (tfgraph.Options.ExactConvBackward)")
+	exactConv := flag.Bool("exact-conv", false, "the same as -conv-backward exact")
+	convName := flag.String("conv-backward", "auto", "auto, derived or exact (tfgraph.Options.ConvBackward)")
 	flag.Parse()
 	if *dir == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: worker -model DIR [-threads N]")
 		os.Exit(2)
 	}
 	t0 := time.Now()
-	m, _, err := experiments.LoadModel(*dir, tfgraph.Options{IntraOpThreads: *threads, InterOpThreads: 1, Grappler: *grappler, ExactConvBackward: *exactConv})
+	conv, err := tfgraph.ParseConvBackward(*convName)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker: -conv-backward:", err)
+		os.Exit(2)
+	}
+	if *exactConv {
+		conv = tfgraph.ConvBackwardExact
+	}
+	m, _, err := experiments.LoadModel(*dir, tfgraph.Options{IntraOpThreads: *threads, InterOpThreads: 1, Grappler: *grappler, ConvBackward: conv})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -59,7 +59,17 @@ come before or after the images; after -- everything is an image.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
-		fs.BoolVar(&mf.exact, "exact-conv", false, "differentiate convolutions with TensorFlow's own kernels: gradients bit-identical to tf.GradientTape, slower on CPU")
+		mf.registerConv(fs)
+		fs.BoolFunc("exact-conv", "the same as -conv-backward exact", func(s string) error {
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				return err
+			}
+			if b {
+				mf.conv = tfgraph.ConvBackwardExact
+			}
+			return nil
+		})
 		var o explainOptions
 		fs.StringVar(&o.model, "model", "", "SavedModel folder (required)")
 		fs.StringVar(&o.out, "out", "", "output folder (required; created)")

@@ -25,6 +25,7 @@ ops.`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
+		mf.registerConv(fs)
 		return func(c *ctx, args []string) error {
 			if len(args) != 1 {
 				return usagef("want one SavedModel folder, got %d arguments", len(args))
@@ -52,6 +53,11 @@ func printModel(w io.Writer, m *tfgraph.Model) {
 	fmt.Fprintf(w, "SavedModel  %s\n", m.Dir)
 	fmt.Fprintf(w, "  tags      %s\n", strings.Join(m.Tags, ","))
 	fmt.Fprintf(w, "  written   TensorFlow %s (running %s)\n", m.TensorFlowVersion, tfgraph.Version())
+	if m.ConvBackward() == tfgraph.ConvBackwardExact {
+		fmt.Fprintf(w, "  conv grad TensorFlow's Conv2DBackpropInput: bit-identical to tf.GradientTape (-conv-backward)\n")
+	} else {
+		fmt.Fprintf(w, "  conv grad stride-1 convolutions as forward convolutions of the flipped kernels: tf.GradientTape's to float rounding (-conv-backward)\n")
+	}
 	fmt.Fprintf(w, "\nSignatures\n")
 	for _, s := range m.Signatures {
 		mark := ""

@@ -19,7 +19,7 @@ type modelFlags struct {
 	output     string
 	inputRange rangeFlag
 	threads    int
-	exact      bool // registered by the commands that take gradients
+	conv       tfgraph.ConvBackward // registerConv
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -28,6 +28,26 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "", "signature output `key` that holds the class scores (default: the card's output.signature_key, else the first)")
 	fs.Var(&f.inputRange, "input-range", "model input of a black and a white pixel, `lo,hi` (e.g. 0,255 or -1,1): x = lo + p·(hi-lo)/255, replacing the card's preprocessing (default: the card's, else inferred from the model's own input rescaling, else 0,1)")
 	fs.Var((*threadsFlag)(&f.threads), "threads", threadsUsage)
+}
+
+// registerConv registers -conv-backward, for the commands that take
+// gradients (and inspect, which says what it does).
+func (f *modelFlags) registerConv(fs *flag.FlagSet) {
+	fs.Var((*convFlag)(&f.conv), "conv-backward", "how gradients go through stride-1 convolutions: `auto` (TensorFlow's kernels on Intel CPUs, forward convolutions of the flipped kernels elsewhere: the faster there), derived, or exact (TensorFlow's Conv2DBackpropInput: bit-identical to tf.GradientTape)")
+}
+
+// convFlag is -conv-backward auto|derived|exact.
+type convFlag tfgraph.ConvBackward
+
+func (c *convFlag) String() string { return tfgraph.ConvBackward(*c).String() }
+
+func (c *convFlag) Set(s string) error {
+	v, err := tfgraph.ParseConvBackward(s)
+	if err != nil {
+		return fmt.Errorf("want auto, derived or exact")
+	}
+	*c = convFlag(v)
+	return nil
 }
 
 // threadsUsage is the help of every -threads flag.
@@ -79,7 +99,7 @@ func (r *rangeFlag) Set(s string) error {
 }
 
 func (f *modelFlags) options() tfgraph.Options {
-	return tfgraph.Options{Tags: strings.Split(f.tags, ","), Signature: f.signature, Output: f.output, IntraOpThreads: f.threads, ExactConvBackward: f.exact}
+	return tfgraph.Options{Tags: strings.Split(f.tags, ","), Signature: f.signature, Output: f.output, IntraOpThreads: f.threads, ConvBackward: f.conv}
 }
 
 // load loads a model with its card, if it has one.

@@ -40,6 +40,7 @@ fashion-mnist:DIR, folder:DIR (or a folder's path), or scatter:FILE.npz;
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
+		mf.registerConv(fs)
 		var o unitsOptions
 		fs.StringVar(&o.model, "model", "", "SavedModel folder (required)")
 		fs.StringVar(&o.layer, "layer", "", "Keras layer whose channels are shown (required; see saliency inspect)")

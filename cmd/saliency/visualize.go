@@ -66,6 +66,7 @@ nearly every channel of fmnist_vgg (docs/feature-visualization.md).`,
 	flags: func(fs *flag.FlagSet) func(*ctx, []string) error {
 		var mf modelFlags
 		mf.register(fs)
+		mf.registerConv(fs)
 		var o visualizeOptions
 		fs.StringVar(&o.model, "model", "", "SavedModel folder (required)")
 		fs.StringVar(&o.out, "out", "", "output folder (required; created)")
