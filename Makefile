@@ -33,7 +33,7 @@ UNITS_STAMP := savedmodels/edge/units/.built
 # savedmodels/build_small_applications.py's models (make small-applications)
 SMALL_APPS_STAMP := savedmodels/applications_small/.built
 
-.PHONY: bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env segment-goldens xrai-goldens
+.PHONY: import-venv import-check bench-lrp parity-venv parity-weights parity-check parity-goldens setup build test test-race fuzz edge-models test-imagenet test-applications small-applications test-receptive-fields measure-load vet fmt demo zoo zoo-imagenet zoo-applications bench bench-compare bench-worker clean env segment-goldens xrai-goldens
 
 .tflib/env.mk: requirements.txt requirements-nodeps.txt scripts/setup.sh go.mod
 	./scripts/setup.sh
@@ -146,6 +146,13 @@ parity-venv: bench/torch/.venv/.done
 
 bench/torch/.venv/.done: bench/torch/requirements.txt bench/torch/setup.sh
 	./bench/torch/setup.sh
+	touch $@
+
+## import-venv: the converter venv scripts/import/.venv (Python 3.12; TensorFlow 2.18.1, torch 2.15.0 CUDA build from PyPI ~6 GB, torchvision, nobuco, onnx + onnx2tf) for scripts/import_model.py (issue 23); opt-in, not part of setup or test
+import-venv: scripts/import/.venv/.done
+
+scripts/import/.venv/.done: scripts/import/requirements.txt scripts/import/setup.sh
+	./scripts/import/setup.sh
 	touch $@
 
 PARITY_MODELS := fmnist_vgg fmnist_resnet fmnist_gap

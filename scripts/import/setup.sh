@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Create the converter venv scripts/import/.venv (Python 3.12: onnx2tf 2.x requires it) for scripts/import_model.py (issue 23):
+# TensorFlow 2.18.1 (the toolkit's pin), torch + torchvision, and the two converters measured for it,
+# nobuco (PyTorch -> Keras 2) and onnx2tf (ONNX -> SavedModel) with onnx.
+# Idempotent: re-running only (re)installs what differs from the pins in requirements.txt.
+# Never install torch into the main venv (/.venv): it holds TensorFlow for the toolkit.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$HERE/.venv"
+# Python 3.12 (onnx2tf 2.x requires it): $PYTHON, else a python3.12 that runs, else pyenv's 3.12.
+PY="${PYTHON:-python3.12}"
+if ! "$PY" -c "" 2>/dev/null; then
+  PY="$(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1)"
+fi
+if [ -z "$PY" ] || ! "$PY" -c "" 2>/dev/null; then
+  echo "setup.sh: no Python 3.12 found (onnx2tf 2.x requires it); set PYTHON=/path/to/python3.12" >&2
+  exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip
+
+# Every package at its pin; the pins are also constraints so no dependency can move them.
+"${PIP[@]}" install -q -r "$HERE/requirements.txt" -c "$HERE/requirements.txt"
+# Without their declared dependencies: onnx2tf 2.6.9 pins numpy==2.2.6 (TensorFlow 2.18 needs numpy < 2.1; the
+# modules it imports are in requirements.txt), and tf_keras (Keras 2, whose internals nobuco and onnx2tf use)
+# must not move TensorFlow.
+"${PIP[@]}" install -q --no-deps "onnx2tf==2.6.9" "tf_keras==2.18.0"
+
+# Check: the pinned versions import together.
+"$VENV/bin/python" - <<'PY'
+import importlib.metadata as md
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf, torch, torchvision, onnx, google.protobuf, numpy
+want = {"tensorflow-cpu": "2.18.1", "torch": "2.15.0", "nobuco": "0.17.0", "onnx2tf": "2.6.9", "tf_keras": "2.18.0"}
+for name, v in want.items():
+    got = md.version(name)
+    assert got == v, (name, got, v)
+print("tensorflow", tf.__version__, "torch", torch.__version__, "torchvision", torchvision.__version__,
+      "onnx", onnx.__version__, "protobuf", google.protobuf.__version__, "numpy", numpy.__version__,
+      "nobuco", md.version("nobuco"), "onnx2tf", md.version("onnx2tf"), "onnxruntime", md.version("onnxruntime"))
+PY
