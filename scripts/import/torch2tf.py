@@ -1,0 +1,273 @@
+"""PyTorch / ONNX -> TensorFlow SavedModel conversion shared by scripts/import_model.py and the checks in
+scripts/import (issue 23). Runs in the converter venv (`make import-venv`), never in the main one.
+
+Importing this module sets TF_USE_LEGACY_KERAS=1 (tf.keras is tf_keras, Keras 2: both converters build Keras 2
+models) before TensorFlow loads.
+"""
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# torchvision's ImageNet normalisation: x = (pixel/255 - mean) / std.
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+# The real images the conversion is checked on: three photographs (skimage.data's astronaut, chelsea, coffee,
+# committed for the segmentation goldens) and a Fashion-MNIST sample as RGB.
+SAMPLE_IMAGES = [
+    "segment/testdata/photo_astronaut.png",
+    "segment/testdata/photo_chelsea.png",
+    "segment/testdata/photo_coffee.png",
+    "savedmodels/samples/fmnist_0000_ankle-boot.png",
+]
+
+
+class ConversionError(Exception):
+    """A converter could not convert the model; the message names the op where the converter does."""
+
+
+def keras2_as_keras():
+    """Make `import keras` give tf_keras (Keras 2): nobuco 0.17.0 imports Keras 2 internals (keras.src.engine)."""
+    import tf_keras
+    import tf_keras.src.engine.keras_tensor  # noqa: F401  (nobuco's first internal import)
+    for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+        if not getattr(sys.modules[name], "__name__", "").startswith("tf_keras"):
+            del sys.modules[name]
+    for name, mod in list(sys.modules.items()):
+        if name == "tf_keras" or name.startswith("tf_keras."):
+            sys.modules["keras" + name[len("tf_keras"):]] = mod
+    return tf_keras
+
+
+# ---- models used by the checks (random weights) --------------------------------------------------------------
+
+MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "small_vit", "small_cnn"]
+
+
+def small_cnn_class():
+    import torch
+    from torch import nn
+
+    class SmallCNN(nn.Module):
+        """A small residual CNN: conv-bn-relu stem, max pool, a residual block, a strided conv, global average
+        pooling and a linear head (10 classes), input 3x64x64."""
+
+        def __init__(self, classes=10):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+            self.pool = nn.MaxPool2d(2)
+            self.block1 = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
+            self.block2 = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU())
+            self.head = nn.Linear(32, classes)
+
+        def forward(self, x):
+            x = self.pool(self.stem(x))
+            x = nn.functional.relu(x + self.block1(x))
+            x = self.block2(x)
+            return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+    return SmallCNN
+
+
+def small_vit():
+    """torchvision's VisionTransformer, small: 64x64 input, patch 16 (4x4 = 16 patches and a class token),
+    4 layers, 4 heads, width 128, 10 classes."""
+    from torchvision.models.vision_transformer import VisionTransformer
+    return VisionTransformer(image_size=64, patch_size=16, num_layers=4, num_heads=4, hidden_dim=128,
+                             mlp_dim=256, num_classes=10)
+
+
+def randomize_bn(model, seed):
+    """Give every batch norm non-trivial running statistics and affine weights (a fresh module has mean 0, var 1,
+    which hides a converter that drops or misplaces them)."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)):
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) * 0.5 + 0.75)
+                if m.affine:
+                    m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 0.5 + 0.75)
+                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+
+
+def build_model(name, seed=0):
+    """The model `name` with random weights (torch.manual_seed(seed)), in eval mode, and its input size."""
+    import torch
+    import torchvision
+    torch.manual_seed(seed)
+    if name == "small_cnn":
+        model, size = small_cnn_class()(), 64
+    elif name == "small_vit":
+        model, size = small_vit(), 64
+    elif name in ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "vit_b_16"):
+        model, size = getattr(torchvision.models, name)(weights=None), 224
+    else:
+        raise ValueError("unknown model %r (want one of %s)" % (name, ", ".join(MODELS)))
+    randomize_bn(model, seed)
+    return model.eval(), size
+
+
+# ---- inputs -----------------------------------------------------------------------------------------------------
+
+def load_pixels(paths, size):
+    """The images at `paths` (relative to the repository or absolute) as RGB uint8 [N, size, size, 3], resized
+    with PIL's bilinear filter."""
+    import numpy as np
+    from PIL import Image
+    out = []
+    for p in paths:
+        full = p if os.path.isabs(p) else os.path.join(REPO, p)
+        with Image.open(full) as im:
+            out.append(np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.uint8))
+    return np.stack(out)
+
+
+def normalize(pixels, scale=1 / 255.0, offset=0.0, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    """x = (pixel*scale + offset - mean) / std as NCHW float32 (torch's layout)."""
+    import numpy as np
+    x = pixels.astype(np.float32) * np.float32(scale) + np.float32(offset)
+    if mean is not None:
+        x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
+
+
+def sample_inputs(size, paths=SAMPLE_IMAGES):
+    return normalize(load_pixels(paths, size))
+
+
+# ---- conversion ---------------------------------------------------------------------------------------------------
+
+def first_line(e):
+    s = str(e).strip()
+    return s.splitlines()[0] if s else e.__class__.__name__
+
+
+def to_keras_nobuco(model, size, channels=3):
+    """nobuco: the torch module -> a Keras 2 model whose input is NHWC [N, size, size, channels]."""
+    keras2_as_keras()
+    import torch
+    import nobuco
+    from nobuco import ChannelOrder
+    x = torch.zeros(1, channels, size, size)
+    import io
+    import contextlib
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            keras_model = nobuco.pytorch_to_keras(
+                model, args=[x], inputs_channel_order=ChannelOrder.TENSORFLOW,
+                outputs_channel_order=ChannelOrder.PYTORCH, input_shapes={x: (None, channels, size, size)},
+                debug_traces=nobuco.TraceLevel.NEVER)
+    except Exception as e:
+        raise ConversionError("nobuco: %s%s" % (first_line(e), unimplemented_ops(buf.getvalue())))
+    missing = unimplemented_ops(buf.getvalue())
+    if missing:
+        raise ConversionError("nobuco:" + missing)
+    return keras_model
+
+
+def unimplemented_ops(log):
+    """The ops nobuco's report marks as unimplemented or failed (its console output), as ' ops: a, b'."""
+    import re
+    starts = [i for i in (log.find("Unimplemented nodes:"), log.find("Failed nodes:")) if i >= 0]
+    tail = log[min(starts):] if starts else ""
+    # nobuco marks each unconverted call in reverse video: ESC[7m name[module]
+    bad = []
+    for name, module in re.findall(r"\x1b\[7m([\w.]+)\[([\w.]+)\]", tail):
+        op = "%s.%s" % (module, name)
+        if op not in bad:
+            bad.append(op)
+    return (" unconverted ops: " + ", ".join(bad)) if bad else ""
+
+
+def export_onnx(model, size, path, channels=3, opset=17):
+    """torch.onnx.export with the TorchScript exporter (dynamo=False), opset 17, a dynamic batch."""
+    import torch
+    x = torch.zeros(1, channels, size, size)
+    try:
+        torch.onnx.export(model, (x,), path, opset_version=opset, dynamo=False, input_names=["images"],
+                          output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+    except Exception as e:
+        raise ConversionError("torch.onnx.export: %s" % first_line(e))
+
+
+def to_keras_onnx2tf(onnx_path, workdir):
+    """onnx2tf (its tf_converter backend): the .onnx file -> a Keras 2 model whose input is NHWC."""
+    import io
+    import contextlib
+    import onnx2tf
+    buf = io.StringIO()
+    cwd = os.getcwd()
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)  # onnx2tf writes side files into the working directory
+    try:
+        with contextlib.redirect_stdout(buf):
+            keras_model = onnx2tf.convert(input_onnx_file_path=onnx_path, output_folder_path=workdir,
+                                          tflite_backend="tf_converter", disable_model_save=True,
+                                          non_verbose=True, verbosity="error")
+    except BaseException as e:  # onnx2tf calls sys.exit(1) on an unsupported op
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise ConversionError("onnx2tf: %s %s" % (first_line(e), onnx2tf_error(buf.getvalue())))
+    finally:
+        os.chdir(cwd)
+    if keras_model is None:
+        raise ConversionError("onnx2tf returned no model %s" % onnx2tf_error(buf.getvalue()))
+    return keras_model
+
+
+def onnx2tf_error(log):
+    lines = [l.strip() for l in log.splitlines() if "ERROR" in l or "op_type" in l or "onnx_op_name" in l]
+    return ("(" + "; ".join(lines[-4:]) + ")") if lines else ""
+
+
+def save_keras(keras_model, out, size, channels=3):
+    """Save a Keras 2 model as a SavedModel whose serving_default takes `images` float32 [N, size, size, channels]
+    and returns {"logits": [N, K]}; Keras' layer scopes name the ops."""
+    import tensorflow as tf
+
+    class Serve(tf.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.model = m
+
+        @tf.function(input_signature=[tf.TensorSpec([None, size, size, channels], tf.float32, name="images")])
+        def serve(self, images):
+            return {"logits": self.model(images, training=False)}
+
+    s = Serve(keras_model)
+    tf.saved_model.save(s, out, signatures={"serving_default": s.serve})
+
+
+def convert(model, size, out, converter, channels=3, workdir=None):
+    """Convert the torch module (eval mode, NCHW input [N, channels, size, size]) to a SavedModel folder `out`
+    with an NHWC input, by converter "nobuco" or "onnx2tf". Returns the conversion time in seconds."""
+    t0 = time.perf_counter()
+    if converter == "nobuco":
+        keras_model = to_keras_nobuco(model, size, channels)
+    elif converter == "onnx2tf":
+        workdir = workdir or out + ".onnx2tf"
+        os.makedirs(workdir, exist_ok=True)
+        onnx_path = os.path.join(workdir, "model.onnx")
+        export_onnx(model, size, onnx_path, channels)
+        keras_model = to_keras_onnx2tf(onnx_path, workdir)
+    else:
+        raise ValueError("unknown converter %r" % converter)
+    save_keras(keras_model, out, size, channels)
+    return time.perf_counter() - t0
+
+
+def graph_node_names(fn):
+    """Every node name of a concrete function's graph and of the functions it calls."""
+    gd = fn.graph.as_graph_def()
+    names = [n.name for n in gd.node]
+    for f in gd.library.function:
+        names += [n.name for n in f.node_def]
+    return names
