@@ -116,16 +116,18 @@ def build_model(name, seed=0):
 
 # ---- inputs -----------------------------------------------------------------------------------------------------
 
-def load_pixels(paths, size):
-    """The images at `paths` (relative to the repository or absolute) as RGB uint8 [N, size, size, 3], resized
-    with PIL's bilinear filter."""
+def load_pixels(paths, size, channels=3):
+    """The images at `paths` (relative to the repository or absolute) as uint8 [N, size, size, channels] (RGB,
+    or grayscale for one channel), resized with PIL's bilinear filter."""
     import numpy as np
     from PIL import Image
     out = []
     for p in paths:
         full = p if os.path.isabs(p) else os.path.join(REPO, p)
         with Image.open(full) as im:
-            out.append(np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.uint8))
+            a = np.asarray(im.convert("RGB" if channels == 3 else "L").resize((size, size), Image.BILINEAR),
+                           dtype=np.uint8)
+        out.append(a if channels == 3 else a[..., None])
     return np.stack(out)
 
 
@@ -134,7 +136,9 @@ def normalize(pixels, scale=1 / 255.0, offset=0.0, mean=IMAGENET_MEAN, std=IMAGE
     import numpy as np
     x = pixels.astype(np.float32) * np.float32(scale) + np.float32(offset)
     if mean is not None:
-        x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+        x = x - np.asarray(mean, np.float32)
+    if std is not None:
+        x = x / np.asarray(std, np.float32)
     return np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
 
 
@@ -149,32 +153,57 @@ def first_line(e):
     return s.splitlines()[0] if s else e.__class__.__name__
 
 
+_EXTRA_CONVERTERS = []
+
+
+def register_nobuco_extras():
+    """Conversions nobuco 0.17.0 lacks for common torch calls: torch.relu and Tensor.relu (it has F.relu,
+    torch.relu_ and nn.ReLU)."""
+    if _EXTRA_CONVERTERS:
+        return
+    import torch
+    import tensorflow as tf
+    import nobuco
+    from nobuco.commons import ChannelOrderingStrategy
+    from nobuco.converters.node_converter import CONVERTER_DICT
+    from nobuco.trace.trace import Tracer
+
+    ops = [op for op in (torch.relu, torch.Tensor.relu) if Tracer.op_undecorate(op) not in CONVERTER_DICT]
+    if ops:
+        @nobuco.converter(*ops, channel_ordering_strategy=ChannelOrderingStrategy.MINIMUM_TRANSPOSITIONS)
+        def converter_torch_relu(input):
+            return lambda input: tf.nn.relu(input)
+        _EXTRA_CONVERTERS.append(converter_torch_relu)
+    _EXTRA_CONVERTERS.append(None)
+
+
 def to_keras_nobuco(model, size, channels=3):
     """nobuco: the torch module -> a Keras 2 model whose input is NHWC [N, size, size, channels]."""
     keras2_as_keras()
     import torch
     import nobuco
     from nobuco import ChannelOrder
+    register_nobuco_extras()
     x = torch.zeros(1, channels, size, size)
     import io
     import contextlib
     buf = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buf):
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):  # its progress bars
             keras_model = nobuco.pytorch_to_keras(
                 model, args=[x], inputs_channel_order=ChannelOrder.TENSORFLOW,
                 outputs_channel_order=ChannelOrder.PYTORCH, input_shapes={x: (None, channels, size, size)},
                 debug_traces=nobuco.TraceLevel.NEVER)
     except Exception as e:
-        raise ConversionError("nobuco: %s%s" % (first_line(e), unimplemented_ops(buf.getvalue())))
-    missing = unimplemented_ops(buf.getvalue())
-    if missing:
-        raise ConversionError("nobuco:" + missing)
+        missing = unimplemented_ops(buf.getvalue())
+        if missing:
+            raise ConversionError("nobuco 0.17.0 has no conversion for %s (%s)" % (missing, first_line(e)))
+        raise ConversionError("nobuco 0.17.0: %s" % first_line(e))
     return keras_model
 
 
 def unimplemented_ops(log):
-    """The ops nobuco's report marks as unimplemented or failed (its console output), as ' ops: a, b'."""
+    """The ops nobuco's report marks as unimplemented or failed (its console output), as "a, b"."""
     import re
     starts = [i for i in (log.find("Unimplemented nodes:"), log.find("Failed nodes:")) if i >= 0]
     tail = log[min(starts):] if starts else ""
@@ -184,16 +213,20 @@ def unimplemented_ops(log):
         op = "%s.%s" % (module, name)
         if op not in bad:
             bad.append(op)
-    return (" unconverted ops: " + ", ".join(bad)) if bad else ""
+    return ", ".join(bad)
 
 
 def export_onnx(model, size, path, channels=3, opset=17):
     """torch.onnx.export with the TorchScript exporter (dynamo=False), opset 17, a dynamic batch."""
     import torch
+    import io
+    import contextlib
     x = torch.zeros(1, channels, size, size)
     try:
-        torch.onnx.export(model, (x,), path, opset_version=opset, dynamo=False, input_names=["images"],
-                          output_names=["logits"], dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+        with contextlib.redirect_stderr(io.StringIO()):
+            torch.onnx.export(model, (x,), path, opset_version=opset, dynamo=False, input_names=["images"],
+                              output_names=["logits"],
+                              dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
     except Exception as e:
         raise ConversionError("torch.onnx.export: %s" % first_line(e))
 

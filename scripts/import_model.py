@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""Convert a PyTorch or ONNX image classifier to a SavedModel folder with a card.yaml that saliency reads,
+checked against the original network on real images.
+
+Usage (in the converter venv that `make import-venv` makes, not the main one):
+
+    scripts/import/.venv/bin/python scripts/import_model.py SOURCE OUT_DIR [options]
+
+SOURCE is one of
+
+    --torch FILE.py --class NAME [--weights STATE.pt] [--kwargs JSON]
+                              a torch.nn.Module class in a Python file, built with NAME(**kwargs) and filled
+                              with the state dict (torch.save(model.state_dict(), ...); a dict holding it under
+                              "state_dict" or "model" works too); every key must match
+    --torchscript FILE.pt     a TorchScript module (torch.jit.save)
+    --onnx FILE.onnx          an ONNX model with one NCHW image input and one [N, K] output
+    --torchvision NAME        a torchvision.models architecture (resnet18, ...) with --weights, or random
+                              weights (torch.manual_seed(--seed)) when none are given: for tests and trials
+
+Options:
+
+    --size N                  input height and width (default 224; an ONNX input of fixed size sets it)
+    --grayscale               one input channel (default three, RGB)
+    --classes "a,b,..."       class names in output order (or --classes-file FILE, one per line);
+                              default "class 0", "class 1", ...
+    --scale S --offset O      x = pixel*S + O for pixels in [0, 255]; default 1/255 and 0
+    --mean M,... --std S,...  then x = (x - mean[c]) / std[c]; default torchvision's ImageNet
+                              0.485,0.456,0.406 and 0.229,0.224,0.225; --no-normalize for none
+    --converter C             auto (default), nobuco or onnx2tf
+    --images A.png,B.jpg,...  the images the conversion is checked on (default: three photographs and a
+                              Fashion-MNIST sample of the repository), resized to the input size
+    --tolerance T             largest logit difference allowed, relative to the largest |logit| (1e-4)
+    --name NAME, --force      the card's name (default OUT_DIR's base name); replace OUT_DIR
+
+Converters (measured by scripts/import/compare_converters.py): a torch module (--torch, --torchvision) goes
+through nobuco (PyTorch -> Keras 2): on torchvision's resnet18 its input gradient is 8e-4 of the largest
+from torch.autograd's, onnx2tf's 3e-2, and it converts in half the time. TorchScript and ONNX go through
+onnx2tf (TorchScript is exported to ONNX first, opset 17). Either way the SavedModel takes NHWC float32 images
+[N, size, size, C] ("images"; the layout change is inside the model) and returns logits [N, K] ("logits").
+
+The check: the SavedModel's logits on the images equal the original's (torch, or onnxruntime for an ONNX
+file) to the tolerance; otherwise nothing is written and the exit status is 1, with the largest difference,
+its image and class. An op a converter cannot convert is an error naming the op and the converter's message.
+
+`bin/saliency inspect OUT_DIR` then shows the model and its default CAM layer.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+
+# torch's deprecation notices (torch.jit.load, the TorchScript ONNX exporter) are not the user's business here.
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "import"))
+sys.path.insert(0, HERE)
+
+PROG = "import_model"
+
+
+def fail(msg):
+    print("%s: %s" % (PROG, msg), file=sys.stderr)
+    sys.exit(1)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(prog="import_model.py", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--torch", metavar="FILE.py", help="Python file defining the torch.nn.Module class")
+    src.add_argument("--torchscript", metavar="FILE.pt")
+    src.add_argument("--onnx", metavar="FILE.onnx")
+    src.add_argument("--torchvision", metavar="NAME", help="a torchvision.models architecture")
+    ap.add_argument("out", help="SavedModel folder to write")
+    ap.add_argument("--class", dest="cls", metavar="NAME", help="the module class in --torch's file")
+    ap.add_argument("--weights", metavar="STATE.pt", help="state dict for --torch or --torchvision")
+    ap.add_argument("--kwargs", default="{}", metavar="JSON", help="keyword arguments of the class")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --torchvision's random weights")
+    ap.add_argument("--size", type=int, default=None)
+    ap.add_argument("--grayscale", action="store_true")
+    ap.add_argument("--classes")
+    ap.add_argument("--classes-file")
+    ap.add_argument("--scale", type=float, default=1.0 / 255.0)
+    ap.add_argument("--offset", type=float, default=0.0)
+    ap.add_argument("--mean", default="0.485,0.456,0.406")
+    ap.add_argument("--std", default="0.229,0.224,0.225")
+    ap.add_argument("--no-normalize", action="store_true", help="no mean/std step")
+    ap.add_argument("--converter", default="auto", choices=["auto", "nobuco", "onnx2tf"])
+    ap.add_argument("--images", default=None)
+    ap.add_argument("--tolerance", type=float, default=1e-4)
+    ap.add_argument("--name")
+    ap.add_argument("--force", action="store_true")
+    args = ap.parse_args()
+    if args.torch and not args.cls:
+        ap.error("--torch needs --class NAME")
+    if args.cls and not args.torch:
+        ap.error("--class goes with --torch")
+    if args.weights and not (args.torch or args.torchvision):
+        ap.error("--weights goes with --torch or --torchvision")
+    if args.no_normalize:
+        args.mean = args.std = None
+    return args
+
+
+def load_torch_module(args):
+    """The torch module SOURCE names, in eval mode."""
+    import torch
+    if args.torchscript:
+        try:
+            return torch.jit.load(args.torchscript, map_location="cpu").eval()
+        except Exception as e:
+            fail("%s: cannot load it as TorchScript: %s" % (args.torchscript, first_line(e)))
+    if args.torchvision:
+        import torchvision
+        import torch2tf
+        ctor = getattr(torchvision.models, args.torchvision, None)
+        if ctor is None or not callable(ctor) or args.torchvision.startswith("_"):
+            fail("--torchvision %s: no such torchvision.models architecture" % args.torchvision)
+        torch.manual_seed(args.seed)
+        model = ctor(weights=None)
+        if not args.weights:
+            torch2tf.randomize_bn(model, args.seed)
+    else:
+        import importlib.util
+        if not os.path.isfile(args.torch):
+            fail("%s: no such file" % args.torch)
+        spec = importlib.util.spec_from_file_location("import_model_user_module", args.torch)
+        mod = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(args.torch)))
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as e:
+            fail("%s: %s: %s" % (args.torch, e.__class__.__name__, first_line(e)))
+        cls = getattr(mod, args.cls, None)
+        if cls is None:
+            names = [n for n, v in vars(mod).items() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+                     and v.__module__ == mod.__name__]
+            fail("%s: no class %s (its torch.nn.Module classes: %s)" % (args.torch, args.cls,
+                                                                       ", ".join(names) or "none"))
+        try:
+            kwargs = json.loads(args.kwargs)
+        except ValueError as e:
+            fail("--kwargs %r: not JSON: %s" % (args.kwargs, e))
+        try:
+            model = cls(**kwargs)
+        except Exception as e:
+            fail("%s: %s(**%s): %s" % (args.torch, args.cls, kwargs, first_line(e)))
+        if not isinstance(model, torch.nn.Module):
+            fail("%s: %s is not a torch.nn.Module" % (args.torch, args.cls))
+    if args.weights:
+        if not os.path.isfile(args.weights):
+            fail("%s: no such file" % args.weights)
+        try:
+            state = torch.load(args.weights, map_location="cpu", weights_only=True)
+        except Exception as e:
+            fail("%s: cannot read it as a state dict: %s" % (args.weights, first_line(e)))
+        if isinstance(state, dict):
+            for key in ("state_dict", "model"):
+                if isinstance(state.get(key), dict):
+                    state = state[key]
+        if not isinstance(state, dict):
+            fail("%s: holds a %s, not a state dict" % (args.weights, type(state).__name__))
+        got = model.load_state_dict(state, strict=False)
+        if got.missing_keys or got.unexpected_keys:
+            fail("%s: does not fit the model: missing %s; unexpected %s" % (
+                args.weights, short(got.missing_keys), short(got.unexpected_keys)))
+    return model.eval()
+
+
+def short(keys, n=5):
+    keys = list(keys)
+    return (", ".join(keys[:n]) + (" and %d more" % (len(keys) - n) if len(keys) > n else "")) or "none"
+
+
+def first_line(e):
+    s = str(e).strip()
+    return s.splitlines()[0] if s else e.__class__.__name__
+
+
+def onnx_input(path):
+    """(input name, [N, C, H, W] with -1 for unknown dims, output count) of an ONNX file."""
+    import onnx
+    try:
+        m = onnx.load(path, load_external_data=False)
+    except Exception as e:
+        fail("%s: cannot read it as ONNX: %s" % (path, first_line(e)))
+    inits = {i.name for i in m.graph.initializer}
+    ins = [i for i in m.graph.input if i.name not in inits]
+    if len(ins) != 1:
+        fail("%s has %d inputs; saliency explains models with one image input" % (path, len(ins)))
+    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in ins[0].type.tensor_type.shape.dim]
+    if len(dims) != 4:
+        fail("%s: input %s has shape %s, not an NCHW image batch" % (path, ins[0].name, dims))
+    return ins[0].name, dims, len(m.graph.output)
+
+
+def main():
+    args = parse_args()
+    if os.path.exists(args.out) and not args.force:
+        fail("%s exists; --force replaces it" % args.out)
+    for f in (args.torch, args.torchscript, args.onnx, args.weights, args.classes_file):
+        if f and not os.path.isfile(f):
+            fail("%s: no such file" % f)
+
+    import torch2tf  # sets TF_USE_LEGACY_KERAS before TensorFlow loads
+    from export_savedmodel import floats, input_range
+
+    channels = 1 if args.grayscale else 3
+    mean = floats(args.mean, "--mean") if args.mean else None
+    std = floats(args.std, "--std") if args.std else None
+    for key, v in (("mean", mean), ("std", std)):
+        if v is not None and len(v) != channels:
+            fail("--%s has %d values for %d channels" % (key, len(v), channels))
+    if std is not None and any(s == 0 for s in std):
+        fail("--std has a zero")
+
+    source = args.onnx or args.torchscript or args.torch or ("torchvision." + args.torchvision)
+    converter = args.converter
+    if converter == "auto":
+        converter = "onnx2tf" if (args.onnx or args.torchscript) else "nobuco"
+    if args.onnx and converter == "nobuco":
+        fail("--onnx: nobuco converts torch modules; use --converter onnx2tf (the default for ONNX)")
+    if args.torchscript and converter == "nobuco":
+        fail("--torchscript: nobuco traces Python modules, not TorchScript; use --converter onnx2tf "
+             "(the default for TorchScript)")
+
+    size = args.size
+    model = None
+    if args.onnx:
+        in_name, dims, n_out = onnx_input(args.onnx)
+        if n_out != 1:
+            fail("%s has %d outputs; saliency explains one [N, K] output" % (args.onnx, n_out))
+        if dims[1] > 0 and dims[1] != channels:
+            fail("%s: input %s has %d channels; %s" % (args.onnx, in_name, dims[1],
+                                                      "drop --grayscale" if dims[1] == 3 else "add --grayscale"))
+        if dims[2] > 0 and dims[3] > 0:
+            if dims[2] != dims[3]:
+                fail("%s: input %s is %dx%d; import_model handles square inputs" % (args.onnx, in_name,
+                                                                                     dims[2], dims[3]))
+            if size is not None and size != dims[2]:
+                fail("--size %d: %s's input %s is %dx%d" % (size, args.onnx, in_name, dims[2], dims[3]))
+            size = dims[2]
+    else:
+        model = load_torch_module(args)
+    size = size or 224
+
+    import numpy as np
+    paths = args.images.split(",") if args.images else torch2tf.SAMPLE_IMAGES
+    try:
+        pixels = torch2tf.load_pixels(paths, size, channels)
+    except (OSError, ValueError) as e:
+        fail("--images: %s" % first_line(e))
+    x = torch2tf.normalize(pixels, args.scale, args.offset, mean, std)  # NCHW
+
+    # The original's logits.
+    if args.onnx:
+        import onnxruntime as ort
+        try:
+            sess = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
+            want = sess.run(None, {in_name: x})[0]
+        except Exception as e:
+            fail("%s: onnxruntime cannot run it on [%d, %d, %d, %d]: %s" % (args.onnx, *x.shape, first_line(e)))
+    else:
+        import torch
+        try:
+            with torch.no_grad():
+                want = model(torch.from_numpy(x))
+        except Exception as e:
+            fail("%s: the module fails on a batch [%d, %d, %d, %d]: %s" % (source, *x.shape, first_line(e)))
+        if not isinstance(want, torch.Tensor):
+            fail("%s: the module returns a %s, not one tensor of class scores" % (source, type(want).__name__))
+        want = want.numpy()
+    if want.ndim != 2:
+        fail("%s: output shape %s is not class scores [N, K]" % (source, list(want.shape)))
+    k = want.shape[1]
+
+    if args.classes_file:
+        with open(args.classes_file) as f:
+            classes = [line.strip() for line in f if line.strip()]
+    elif args.classes:
+        classes = [s.strip() for s in args.classes.split(",")]
+    else:
+        classes = ["class %d" % i for i in range(k)]
+    if len(classes) != k:
+        fail("%d class names for %d outputs" % (len(classes), k))
+
+    parent = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".import_model_", dir=parent)
+    tmp_out = os.path.join(work, "savedmodel")
+    try:
+        t0 = time.perf_counter()
+        try:
+            if args.onnx:
+                keras_model = torch2tf.to_keras_onnx2tf(os.path.abspath(args.onnx), os.path.join(work, "onnx2tf"))
+                torch2tf.save_keras(keras_model, tmp_out, size, channels)
+            elif converter == "onnx2tf":
+                onnx_path = os.path.join(work, "model.onnx")
+                torch2tf.export_onnx(model, size, onnx_path, channels)
+                keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
+                torch2tf.save_keras(keras_model, tmp_out, size, channels)
+            else:
+                try:
+                    keras_model = torch2tf.to_keras_nobuco(model, size, channels)
+                except torch2tf.ConversionError as e:
+                    if args.converter != "auto":
+                        raise
+                    # nobuco lacks an op: the ONNX route may have it.
+                    print("%s: note: %s; trying onnx2tf" % (PROG, e), file=sys.stderr)
+                    first = e
+                    converter = "onnx2tf"
+                    onnx_path = os.path.join(work, "model.onnx")
+                    try:
+                        torch2tf.export_onnx(model, size, onnx_path, channels)
+                        keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
+                    except torch2tf.ConversionError as e2:
+                        raise torch2tf.ConversionError("%s; %s" % (first, e2))
+                torch2tf.save_keras(keras_model, tmp_out, size, channels)
+        except torch2tf.ConversionError as e:
+            fail("%s: cannot convert it: %s" % (source, e))
+        seconds = time.perf_counter() - t0
+
+        import tensorflow as tf
+        loaded = tf.saved_model.load(tmp_out)
+        fn = loaded.signatures["serving_default"]
+        got = fn(images=tf.constant(np.transpose(x, (0, 2, 3, 1))))["logits"].numpy()
+        if got.shape != want.shape:
+            fail("the converted model returns %s for %s's %s" % (list(got.shape), source, list(want.shape)))
+        diff = np.abs(got - want)
+        top = float(np.abs(want).max()) or 1.0
+        rel = float(diff.max()) / top
+        i, c = np.unravel_index(int(diff.argmax()), diff.shape)
+        if not np.isfinite(got).all() or rel > args.tolerance:
+            fail("the converted model's logits differ from %s's: largest difference %.3g (%.3g of the largest "
+                 "|logit| %.3g; allowed %g) at image %s, class %d (%s: %.6g, converted: %.6g); no card written" % (
+                     source, float(diff.max()), rel, top, args.tolerance, paths[i], c, source, want[i, c],
+                     got[i, c]))
+
+        pre = {"grayscale": channels == 1, "resize": [size, size], "scale": args.scale, "offset": args.offset}
+        formula = "x = pixel * %g + %g" % (args.scale, args.offset)
+        if mean is not None:
+            pre["mean"] = mean
+            formula += ", then (x - mean) / std"
+        if std is not None:
+            pre["std"] = std
+        pre["formula"] = formula
+        rng = argparse.Namespace(offset=args.offset, scale=args.scale, mean=args.mean, std=args.std)
+        import tensorflow as tf  # noqa: F811
+        card = {
+            "name": args.name or os.path.basename(os.path.normpath(args.out)),
+            "description": "converted from %s by scripts/import_model.py (%s); logits equal the original's to "
+                           "%.2g relative on %d images" % (os.path.basename(source), converter, rel, len(paths)),
+            "framework": "%s, tensorflow %s" % (framework(converter, args), tf.__version__),
+            "classes": classes,
+            "input": {"signature_key": "images", "shape": [-1, size, size, channels], "dtype": "float32",
+                      "range": [float(v) for v in input_range(rng, channels)],
+                      "color": "grayscale" if channels == 1 else "rgb"},
+            "output": {"signature_key": "logits", "shape": [-1, k], "kind": "logits"},
+            "preprocessing": pre,
+        }
+        if model is not None:
+            card["total_params"] = int(sum(p.numel() for p in model.parameters()))
+        import yaml
+        with open(os.path.join(tmp_out, "card.yaml"), "w") as f:
+            yaml.safe_dump(card, f, sort_keys=False, width=120)
+        if args.force and os.path.exists(args.out):
+            shutil.rmtree(args.out)
+        os.rename(tmp_out, args.out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%s: SavedModel and card.yaml from %s by %s in %.1f s (%d classes, input %dx%dx%d NHWC, logits); "
+          "logits equal the original's on %d images to %.2g (%.2g of the largest |logit|)" % (
+              args.out, source, converter, seconds, k, size, size, channels, len(paths), float(diff.max()), rel))
+
+
+def framework(converter, args):
+    import importlib.metadata as md
+    v = ["torch %s" % md.version("torch")] if not args.onnx else ["onnx %s" % md.version("onnx")]
+    v.append("%s %s" % (converter, md.version(converter)))
+    return ", ".join(v)
+
+
+if __name__ == "__main__":
+    main()
