@@ -49,39 +49,6 @@ def keras2_as_keras():
 MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "small_vit", "small_cnn"]
 
 
-def small_cnn_class():
-    import torch
-    from torch import nn
-
-    class SmallCNN(nn.Module):
-        """A small residual CNN: conv-bn-relu stem, max pool, a residual block, a strided conv, global average
-        pooling and a linear head (10 classes), input 3x64x64."""
-
-        def __init__(self, classes=10):
-            super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
-            self.pool = nn.MaxPool2d(2)
-            self.block1 = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
-            self.block2 = nn.Sequential(nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU())
-            self.head = nn.Linear(32, classes)
-
-        def forward(self, x):
-            x = self.pool(self.stem(x))
-            x = nn.functional.relu(x + self.block1(x))
-            x = self.block2(x)
-            return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
-
-    return SmallCNN
-
-
-def small_vit():
-    """torchvision's VisionTransformer, small: 64x64 input, patch 16 (4x4 = 16 patches and a class token),
-    4 layers, 4 heads, width 128, 10 classes."""
-    from torchvision.models.vision_transformer import VisionTransformer
-    return VisionTransformer(image_size=64, patch_size=16, num_layers=4, num_heads=4, hidden_dim=128,
-                             mlp_dim=256, num_classes=10)
-
-
 def randomize_bn(model, seed):
     """Give every batch norm non-trivial running statistics and affine weights (a fresh module has mean 0, var 1,
     which hides a converter that drops or misplaces them)."""
@@ -97,15 +64,23 @@ def randomize_bn(model, seed):
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
 
 
+def test_model_source(name):
+    """How scripts/import_model.py builds `name`: ("torchvision", NAME) or ("torch", file, class)."""
+    if name == "small_cnn":
+        return ("torch", os.path.join(os.path.dirname(os.path.abspath(__file__)), "testmodels.py"), "SmallCNN")
+    if name == "small_vit":
+        return ("torch", os.path.join(os.path.dirname(os.path.abspath(__file__)), "testmodels.py"), "SmallViT")
+    return ("torchvision", name)
+
+
 def build_model(name, seed=0):
     """The model `name` with random weights (torch.manual_seed(seed)), in eval mode, and its input size."""
     import torch
     import torchvision
     torch.manual_seed(seed)
-    if name == "small_cnn":
-        model, size = small_cnn_class()(), 64
-    elif name == "small_vit":
-        model, size = small_vit(), 64
+    if name in ("small_cnn", "small_vit"):
+        import testmodels
+        model, size = (testmodels.SmallCNN() if name == "small_cnn" else testmodels.SmallViT()), 64
     elif name in ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "vit_b_16"):
         model, size = getattr(torchvision.models, name)(weights=None), 224
     else:

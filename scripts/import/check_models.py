@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Check scripts/import_model.py end to end against torch (issue 23, item D): `make import-check`.
+
+Run in the converter venv (`make import-venv`) after `make build`:
+
+    scripts/import/.venv/bin/python scripts/import/check_models.py [--models resnet18,...] [--work DIR]
+
+For each model (random weights, torch.manual_seed(0), batch norms with random statistics): torchvision's
+resnet18, mobilenet_v3_small and efficientnet_b0, SmallViT (torchvision's VisionTransformer at 64x64, patch 16,
+4 layers, width 128: vit_b_16 is 330 MB of weights) and SmallCNN (testmodels.py), it
+
+1. saves the weights and converts them with scripts/import_model.py (a separate process, timed): the script's
+   own check of the logits on 4 images must pass;
+2. writes the 4 sample images at the input size as PNGs, so the toolkit reads exactly the pixels torch gets;
+3. runs `bin/saliency explain -method gradient` on them: the predicted class and its logit (index.json) and
+   the raw signed gradient d logit / d x in model units ([H, W, C], `_raw.npy`);
+4. computes torch.autograd's gradient of the same logit with respect to the pixels (0..255, through the card's
+   preprocessing x = (p*scale - mean) / std and the NHWC -> NCHW transpose) and compares it with the toolkit's
+   mapped to pixels (d logit / d p = d logit / d x * scale / std).
+
+It prints a table: conversion time, logit difference (the toolkit's score against torch's logit of the same
+class: max abs, relative to the largest |logit|), gradient difference (max abs relative to the largest |torch
+gradient| per image, worst image; and ||diff|| / ||torch|| over all images) and whether the toolkit predicts
+torch's class. It fails (exit 1) when a conversion fails, a class differs, the logits differ by more than 1e-4
+relative or the gradient by more than --grad-tolerance (1e-3 of the largest |gradient|: on random-weight
+networks float32 rounding alone moves the gradient by up to 6e-2 of it where a ReLU input is near zero,
+torch float32 against float64 on resnet18; the L2 relative difference is the stricter figure, checked to 1e-4).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import torch2tf  # noqa: E402
+
+REPO = torch2tf.REPO
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default=",".join(torch2tf.MODELS))
+    ap.add_argument("--work", default=os.path.join(REPO, "scripts", "import", "out"))
+    ap.add_argument("--saliency", default=os.path.join(REPO, "bin", "saliency"))
+    ap.add_argument("--grad-tolerance", type=float, default=1e-3)
+    ap.add_argument("--l2-tolerance", type=float, default=1e-4)
+    args = ap.parse_args()
+    if not os.access(args.saliency, os.X_OK):
+        sys.exit("check_models: %s: not built (make build)" % args.saliency)
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    os.makedirs(args.work, exist_ok=True)
+    rows, bad = [], []
+    for name in args.models.split(","):
+        if name not in torch2tf.MODELS:
+            sys.exit("check_models: unknown model %r (want %s)" % (name, ", ".join(torch2tf.MODELS)))
+        model, size = torch2tf.build_model(name)
+        weights = os.path.join(args.work, name + ".pt")
+        torch.save(model.state_dict(), weights)
+        out = os.path.join(args.work, name)
+        src = torch2tf.test_model_source(name)
+        cmd = [sys.executable, os.path.join(REPO, "scripts", "import_model.py")]
+        cmd += ["--torchvision", src[1]] if src[0] == "torchvision" else ["--torch", src[1], "--class", src[2]]
+        cmd += ["--weights", weights, "--size", str(size), "--force", out]
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        if p.returncode != 0:
+            msg = [l for l in p.stderr.splitlines() if l.startswith("import_model")] or p.stderr.splitlines()[-1:]
+            rows.append({"model": name, "error": " ".join(msg)})
+            bad.append(name)
+            print(json.dumps(rows[-1]), flush=True)
+            continue
+        converter = "nobuco" if " by nobuco " in p.stdout else "onnx2tf"
+
+        # The images at the input size, as PNG: both sides read these pixels.
+        pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES, size)
+        img_dir = os.path.join(args.work, "images_%d" % size)
+        os.makedirs(img_dir, exist_ok=True)
+        pngs = []
+        for i, path in enumerate(torch2tf.SAMPLE_IMAGES):
+            png = os.path.join(img_dir, os.path.splitext(os.path.basename(path))[0] + ".png")
+            Image.fromarray(pixels[i]).save(png)
+            pngs.append(png)
+        ex = os.path.join(args.work, name + "_explain")
+        q = subprocess.run([args.saliency, "explain", "-model", out, "-out", ex, "-method", "gradient"] + pngs,
+                           capture_output=True, text=True)
+        if q.returncode != 0:
+            rows.append({"model": name, "error": "saliency explain: " + q.stderr.strip()[-300:]})
+            bad.append(name)
+            print(json.dumps(rows[-1]), flush=True)
+            continue
+        index = json.load(open(os.path.join(ex, "index.json")))
+        maps = {os.path.basename(m["image"]): m for m in index["maps"] if m["method"] == "gradient"}
+        classes = [maps[os.path.basename(p)]["class"] for p in pngs]
+        scores = np.array([maps[os.path.basename(p)]["score"] for p in pngs])
+        raw = np.stack([np.load(os.path.join(ex, maps[os.path.basename(p)]["raw"])) for p in pngs])  # [N,H,W,C]
+
+        # torch: d logit / d pixel through the preprocessing and the layout.
+        scale = np.float32(1 / 255.0)
+        mean = torch.tensor(torch2tf.IMAGENET_MEAN)
+        std = torch.tensor(torch2tf.IMAGENET_STD)
+        pt = torch.from_numpy(pixels.astype(np.float32)).requires_grad_(True)
+        x = ((pt * scale - mean) / std).permute(0, 3, 1, 2)
+        logits = model(x)
+        want_logits = logits.detach().numpy()
+        logits[torch.arange(len(classes)), torch.tensor(classes)].sum().backward()
+        g_torch = pt.grad.numpy()
+        g_kit = raw * (scale / std.numpy())
+
+        top = float(np.abs(want_logits).max())
+        logit_abs = float(np.abs(scores - want_logits[np.arange(len(classes)), classes]).max())
+        per_image = [float(np.abs(g_kit[i] - g_torch[i]).max() / np.abs(g_torch[i]).max())
+                     for i in range(len(pngs))]
+        l2 = float(np.linalg.norm(g_kit - g_torch) / np.linalg.norm(g_torch))
+        same_class = bool((want_logits.argmax(1) == np.array(classes)).all())
+        row = {"model": name, "converter": converter, "seconds": round(seconds, 1), "input": size,
+               "logit_abs": logit_abs, "logit_rel": logit_abs / top, "grad_max_rel": max(per_image),
+               "grad_l2_rel": l2, "same_class": same_class}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if (not same_class or row["logit_rel"] > 1e-4 or row["grad_max_rel"] > args.grad_tolerance
+                or l2 > args.l2_tolerance):
+            bad.append(name)
+
+    print("\n| model | converter | input | conversion s | logit max abs | logit rel | gradient max rel (worst "
+          "image) | gradient L2 rel | class |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        if "error" in r:
+            print("| %s | failed: %s | | | | | | | |" % (r["model"], r["error"][:300]))
+            continue
+        print("| %s | %s | %d | %.1f | %.2g | %.2g | %.2g | %.2g | %s |" % (
+            r["model"], r["converter"], r["input"], r["seconds"], r["logit_abs"], r["logit_rel"],
+            r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT"))
+    if bad:
+        sys.exit("check_models: failed: " + ", ".join(bad))
+    print("check_models: %d models: conversion, logits and input gradients agree with torch" % len(rows))
+
+
+if __name__ == "__main__":
+    main()
