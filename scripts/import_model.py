@@ -324,12 +324,19 @@ def main():
                 torch2tf.save_keras(keras_model, tmp_out, size, channels)
         except torch2tf.ConversionError as e:
             fail("%s: cannot convert it: %s" % (source, e))
+        except Exception as e:  # a converter's own failure while building or saving the model
+            fail("%s: cannot convert it: %s: %s: %s" % (source, converter, e.__class__.__name__, first_line(e)))
         seconds = time.perf_counter() - t0
 
         import tensorflow as tf
         loaded = tf.saved_model.load(tmp_out)
         fn = loaded.signatures["serving_default"]
-        got = fn(images=tf.constant(np.transpose(x, (0, 2, 3, 1))))["logits"].numpy()
+        try:
+            got = fn(images=tf.constant(np.transpose(x, (0, 2, 3, 1))))["logits"].numpy()
+        except Exception as e:
+            node = [l.strip() for l in str(e).splitlines() if "node " in l]
+            fail("the converted model (%s) fails on a batch of %d images: %s%s; no card written" % (
+                converter, len(x), first_line(e), (" (" + node[0] + ")") if node else ""))
         if got.shape != want.shape:
             fail("the converted model returns %s for %s's %s" % (list(got.shape), source, list(want.shape)))
         diff = np.abs(got - want)
