@@ -157,7 +157,7 @@ scripts/import/.venv/.done: scripts/import/requirements.txt scripts/import/setup
 
 ## import-check: scripts/import/check_models.py: resnet18, mobilenet_v3_small, efficientnet_b0, a small ViT and a small CNN (random weights) through scripts/import_model.py, their logits and the toolkit's input gradient (explain -method gradient) against torch.autograd (opt-in, not in make test: needs make import-venv; writes scripts/import/out/)
 import-check: build scripts/import/.venv/.done
-	nice -n 19 scripts/import/.venv/bin/python scripts/import/check_models.py
+	scripts/import/.venv/bin/python scripts/import/check_models.py
 
 PARITY_MODELS := fmnist_vgg fmnist_resnet fmnist_gap
 PARITY_WEIGHTS := $(foreach m,$(PARITY_MODELS),bench/torch/weights/$(m)/weights.npz)
