@@ -178,7 +178,7 @@ func (bi *BlurIG) Explain(ctx context.Context, m Model, b Batch, t Target) (*Map
 	_, s0 := gl.values(rows.Slice(n, 2*n), classes)
 	sum := make([]float64, n*per)
 	total := n * steps
-	size := bi.Chunking.size(m)
+	size := bi.Chunking.gradSize(m)
 	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
 	dx := make([]float32, min(size, total)*per)
 	cs := chunks(total, size)

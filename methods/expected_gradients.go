@@ -255,7 +255,7 @@ func (e *ExpectedGradients) Explain(ctx context.Context, m Model, b Batch, t Tar
 		s0[i] = float32(mean / float64(s))
 	}
 	total := n * s
-	size := e.Chunking.size(m)
+	size := e.Chunking.gradSize(m)
 	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
 	diff := make([]float32, min(size, total)*per)
 	cs := chunks(total, size)

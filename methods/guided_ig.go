@@ -169,7 +169,7 @@ func (g *GuidedIG) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 			active = append(active, i)
 		}
 	}
-	size := g.Chunking.size(m)
+	size := g.Chunking.gradSize(m)
 	x := tensor.New(append([]int{min(size, max(1, len(active)))}, b.X.Shape[1:]...)...)
 	cs := chunks(len(active), size)
 	for step := 0; step < steps && len(active) > 0; step++ {

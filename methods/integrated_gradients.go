@@ -258,7 +258,7 @@ func (ig *IntegratedGradients) Explain(ctx context.Context, m Model, b Batch, t 
 	per := tensor.Size(b.X.Shape[1:])
 	sumGrad := make([]float32, n*per)
 	total := n * np
-	size := ig.Chunking.size(m)
+	size := ig.Chunking.gradSize(m)
 	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
 	cs := chunks(total, size)
 	for ci, c := range cs {
@@ -374,7 +374,7 @@ func (ig *IntegratedGradients) explainExpected(ctx context.Context, m Model, b B
 	np := len(alpha)
 	sum := make([]float64, n*per)
 	total := n * k * np
-	size := ig.Chunking.size(m)
+	size := ig.Chunking.gradSize(m)
 	x := tensor.New(append([]int{min(size, total)}, b.X.Shape[1:]...)...)
 	cs := chunks(total, size)
 	for ci, c := range cs {

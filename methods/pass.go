@@ -86,7 +86,7 @@ func (p Pass) run(ctx context.Context, method string, m Model, b *Batch, t Targe
 		out = s.take(rules, p.Layer, l)
 	}
 	if out == nil {
-		size := p.Chunking.size(m)
+		size := p.Chunking.gradSize(m, rules...)
 		if out, err = runPass(ctx, m, b.X, t, gl, rules, p.Layer, p.LayerGrad, l, size); err != nil {
 			return nil, notApplicable(method, err)
 		}

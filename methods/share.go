@@ -77,7 +77,7 @@ type sharedKey struct{}
 // on its own.
 func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context.Context {
 	var n needs
-	users, size := 0, 0
+	var budgets []Chunking
 	for _, mt := range ms {
 		var ch Chunking
 		switch s := mt.(type) {
@@ -94,12 +94,9 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 		default:
 			continue
 		}
-		users++
-		if c := ch.size(m); size == 0 || c < size {
-			size = c // the smallest memory budget of the methods
-		}
+		budgets = append(budgets, ch)
 	}
-	if users < 2 {
+	if len(budgets) < 2 {
 		return ctx
 	}
 	gl, err := setup("share", m, &b, t)
@@ -114,6 +111,12 @@ func Share(ctx context.Context, m Model, b Batch, t Target, ms []Method) context
 	}
 	// size is the smallest chunk of the methods' own runs: the shared run
 	// holds the same images as theirs would.
+	size := 0
+	for _, ch := range budgets {
+		if c := ch.gradSize(m, n.rules...); size == 0 || c < size {
+			size = c
+		}
+	}
 	res, err := runPass(ctx, m, b.X, t, gl, n.rules, n.layer, n.layer, layer, size)
 	if err != nil {
 		return ctx

@@ -42,6 +42,9 @@ type Flat struct {
 	runs     *atomic.Int64
 	perImage int64 // bytes of float activations per example
 	fwdImage int64 // bytes a forward pass holds at once per example
+	// gradImage is the bytes a run with a backward pass under the
+	// gradient family's rules holds per example (gradientPeakBytes).
+	gradImage int64
 	// feed replaces weights in every run of this view (nil: none).
 	feed *WeightFeed
 	// profile, when set, traces every run of this view (Profiled).
@@ -106,6 +109,7 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 	fl.findComposites(fg.inputs)
 	fl.perImage = fl.activationBytes()
 	fl.fwdImage = fl.forwardPeakBytes()
+	fl.gradImage = fl.gradientPeakBytes()
 	if len(m.opts.KerasLayers) > 0 {
 		fl.SetKerasLayers(m.opts.KerasLayers)
 	}
@@ -322,6 +326,72 @@ func (fl *Flat) forwardPeakBytes() int64 {
 		}
 	}
 	return peak
+}
+
+// readsNone are the op types whose gradients under the plain, Guided
+// Backprop and DeconvNet rules read no activation: linear maps with
+// constant parameters and reshuffles (a product or quotient reads its
+// operands only when two of them are activations).
+var readsNone = opSet("Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "AddV2", "Add", "Sub", "Neg",
+	"AddN", "Reshape", "Squeeze", "ExpandDims", "Transpose", "Pad", "PadV2", "MirrorPad", "Mean", "Sum",
+	"AvgPool", "ConcatV2", "Identity", "IdentityN", "StridedSlice", "Slice", "Cast", "Pack", "Unpack",
+	"Split", "SplitV", "Tile", "ZerosLike", "StopGradient", "PreventGradient", "Placeholder",
+	"PlaceholderWithDefault", "FusedBatchNormV3", "Conv2DBackpropInput", "ResizeNearestNeighbor", "ResizeBilinear",
+	"GatherV2", "BroadcastTo")
+
+// twoActivations are the op types whose gradients read their operands when
+// two or more of them are activations (with one constant, they are linear).
+var twoActivations = opSet("Mul", "RealDiv", "Div", "BatchMatMulV2", "BatchMatMulV3", "BatchMatMul", "Einsum",
+	"MatMul", "Maximum", "Minimum", "SquaredDifference", "Pow")
+
+// gradientPeakBytes estimates what a run with a backward pass under the
+// gradient family's rules holds per example: the forward pass's peak
+// (forwardPeakBytes), plus every activation those rules read back, kept
+// from the forward pass to the backward one (the inputs and outputs of the
+// ReLU family, max pooling and any other op not in readsNone; both
+// operands of a product of two activations), plus the backward signal and
+// its gradient at the largest activation, at most all activations
+// (activationBytes). TensorFlow frees the rest of the
+// forward activations after their last forward consumer: on ResNet50 the
+// estimate is 89 MiB against 222 MiB of all activations (activationBytes).
+func (fl *Flat) gradientPeakBytes() int64 {
+	size := map[string]int64{}
+	var largest int64
+	for _, n := range fl.order {
+		b := fl.outputBytes(n)
+		size[n.GetName()] = b
+		largest = max(largest, b)
+	}
+	kept := map[string]bool{}
+	for _, n := range fl.order {
+		op := n.GetOp()
+		if readsNone[op] && !twoActivations[op] {
+			continue
+		}
+		var acts []string
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") && size[nodeOf(in)] > 0 {
+				acts = append(acts, nodeOf(in))
+			}
+		}
+		if twoActivations[op] {
+			if len(acts) < 2 {
+				continue
+			}
+		} else {
+			kept[n.GetName()] = size[n.GetName()] > 0
+		}
+		for _, a := range acts {
+			kept[a] = true
+		}
+	}
+	var total int64
+	for name, k := range kept {
+		if k {
+			total += size[name]
+		}
+	}
+	return min(fl.forwardPeakBytes()+total+2*largest, fl.activationBytes())
 }
 
 func (fl *Flat) activationBytes() int64 {

@@ -18,6 +18,9 @@ var (
 	DeepLIFT  = &RuleSet{Name: "deeplift-rescale", Strict: true}
 )
 
+// RuleSets lists the built-in rule sets.
+var RuleSets = []*RuleSet{Plain, DeconvNet, Guided}
+
 // RuleSet is l's rule set by name (its rules need TensorFlow).
 func (l LRP) RuleSet() *RuleSet { return &RuleSet{Name: l.ruleSetName(), Strict: true} }
 

@@ -393,9 +393,20 @@ func (fl *Flat) Runs() int64 { return fl.runs.Load() }
 // shapes. That bounds what a run holds at once: TensorFlow frees each
 // activation when its last consumer has run, and the backward graphs keep
 // only some of them (measured on ResNet50: 222 MiB estimated, about 50 MiB
-// of peak RSS per image in a gradient run at batch 8). Methods size their
-// chunks with it.
+// of peak RSS per image in a gradient run at batch 8). Methods size the
+// chunks of runs under rule sets other than the gradient family's with it
+// (GradientBytesPerImage).
 func (fl *Flat) BytesPerImage() int64 { return fl.perImage }
+
+// GradientBytesPerImage estimates the memory one example takes in a run
+// with a backward pass under the plain, Guided Backprop or DeconvNet rules
+// (RuleSets): the forward pass's peak plus the activations those rules read
+// back and the backward signal. On ResNet50 it is 89 MiB, and the peak RSS
+// of a gradient run at batch 8 was about 50 MiB per example; BytesPerImage
+// (all activations, 222 MiB) bounds runs under other rules (LRP reads the
+// input of every layer). Methods of the gradient family size their chunks
+// with it.
+func (fl *Flat) GradientBytesPerImage() int64 { return fl.gradImage }
 
 // ForwardBytesPerImage estimates the memory one example takes in a run
 // without a backward pass: the most activations held at once when the ops

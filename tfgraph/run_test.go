@@ -346,7 +346,9 @@ func TestQueryFeed(t *testing.T) {
 
 // ForwardBytesPerImage is at most BytesPerImage (a forward run holds a part
 // of the activations at once) and at least the largest layer output plus
-// the input (held together at some op); ResNet50's figures are in its doc.
+// the input (held together at some op); GradientBytesPerImage is between
+// the forward peak with one signal and all activations; ResNet50's figures
+// are in their docs.
 func TestForwardBytesPerImage(t *testing.T) {
 	for _, name := range []string{"fmnist_vgg", "fmnist_resnet", "fmnist_gap", "fmnist_vit"} {
 		m, _ := loadZoo(t, name)
@@ -362,10 +364,13 @@ func TestForwardBytesPerImage(t *testing.T) {
 			}
 			largest = max(largest, size)
 		}
-		fwd, all := fl.ForwardBytesPerImage(), fl.BytesPerImage()
+		fwd, grad, all := fl.ForwardBytesPerImage(), fl.GradientBytesPerImage(), fl.BytesPerImage()
 		if !(fwd >= largest && fwd <= all) {
 			t.Errorf("%s: forward %d bytes per image; want ≥ %d (the largest layer output), ≤ %d (all activations)", name, fwd, largest, all)
 		}
-		t.Logf("%s: forward %d, all %d, largest layer output %d bytes", name, fwd, all, largest)
+		if !(grad >= min(fwd+largest, all) && grad <= all) {
+			t.Errorf("%s: gradient %d bytes per image; want ≥ %d (the forward peak and a signal), ≤ %d (all activations)", name, grad, min(fwd+largest, all), all)
+		}
+		t.Logf("%s: forward %d, gradient %d, all %d, largest layer output %d bytes", name, fwd, grad, all, largest)
 	}
 }
