@@ -13,7 +13,8 @@ standard library and numpy are used here; the sides are separate processes:
 Every process runs TensorFlow with 2 intra-op threads and 1 inter-op thread. For each
 model all workers load once, then for each (batch, method) the coordinator asks each tool
 in turn for one timed call, rotating which tool goes first from run to run, so that
-drifts of the machine (heat, other processes) fall on all sides alike. The first call of
+drifts of the machine (heat, other processes) fall on all sides alike. Every side is given
+the classes to explain (the top class of each image, from an untimed forward pass). The first call of
 a tool and method is preceded by an untimed warm-up (tracing, graph building). A method
 whose first run took more than --long seconds on some tool is run once only. Times are
 medians with min and max; peak RSS is the process's VmHWM, reset before each method.
@@ -172,7 +173,10 @@ def run(args):
                                 break
                         order = live[r % len(live):] + live[:r % len(live)]
                         for tool in order:
-                            req = {"method": method, "inputs": x, "reps": 1, "options": opts, "warmup": r == 0}
+                            # Every side is given the classes (each image's top class, from a forward
+                            # pass outside the timed call): bench/peers.py computes them in prepare.
+                            req = {"method": method, "inputs": x, "reps": 1, "options": opts, "warmup": r == 0,
+                                   "given_classes": True}
                             t0 = time.time()
                             ans = workers[tool].ask(req)
                             wall = time.time() - t0
@@ -335,7 +339,9 @@ def main():
         f.write("Each row is a number of rounds (the rounds column, and the date it was measured): in a round "
                 "every side makes one timed call, taking turns (who goes first rotates); the peers other than the "
                 "tape may join the first rounds only (`--peer-runs`). Go / tape is the ratio of the medians, with "
-                "the interquartile range of the ratios of the rounds (each Go call over the tape call beside it).\n\n")
+                "the interquartile range of the ratios of the rounds (each Go call over the tape call beside it). Every "
+                "side is given the classes to explain (each image's top class, from a forward pass outside the timed "
+                "calls; for Go since 2026-12-07, before which Go found them inside its calls).\n\n")
         f.write(table(data["results"]))
     print("wrote", args.out, file=sys.stderr)
 

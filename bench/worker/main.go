@@ -17,7 +17,10 @@
 // plain rule set, or with the option "composite" under that LRP composite's
 // rule set (methods.LRP.RuleSet): the backward engine without a method
 // around it. The option "layer" is the target layer of CAM methods; the
-// others are the method's own options. The reply's "info" is the last
+// others are the method's own options. "given_classes": true gives the
+// method each image's top class, found by a forward pass outside the timed
+// calls, as bench/peers.py gives the Python tools theirs (bench/compare.py
+// sends it). The reply's "info" is the last
 // call's Maps.Info (e.g. forward-passes, backward-passes per image). The
 // peak RSS is
 // the process's, reset before the warm-up (/proc/self/clear_refs).
@@ -56,6 +59,11 @@ type request struct {
 	// the channel reduction; the signal of "raw-gradient") to this .npy
 	// file.
 	Save string `json:"save"`
+	// GivenClasses gives the method the classes to explain (Target.Classes:
+	// each image's top class, from a forward pass outside the timed calls),
+	// as bench/peers.py gives them to the Python tools; without it the
+	// method finds the predicted classes inside its call.
+	GivenClasses bool `json:"given_classes"`
 	// SaveMap saves the map (Maps.Map) instead of the raw map: for
 	// methods whose raw map is something else (XRAI's is the attribution
 	// it ranks the regions by).
@@ -157,6 +165,17 @@ func serve(base *tfgraph.Flat, r request) (reply, error) {
 			v = int(f)
 		}
 		opts[k] = v
+	}
+	if r.GivenClasses && tg.Unit == nil {
+		logits, _ := fl.Logits()
+		res, err := fl.Run(ctx, x, tfgraph.Query{Fetch: []string{logits}})
+		if err != nil {
+			return reply{}, err
+		}
+		tg.Classes = make([]int, x.Shape[0])
+		for i := range tg.Classes {
+			tg.Classes[i] = tensor.Argmax(res.Fetched[0].Slice(i, i+1).Data)
+		}
 	}
 	var call func() ([]int, error)
 	var last *tensor.Tensor // the raw map of the last call
