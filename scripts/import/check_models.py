@@ -119,11 +119,12 @@ def main():
         logit_abs = float(np.abs(scores - want_logits[np.arange(len(classes)), classes]).max())
         per_image = [float(np.abs(g_kit[i] - g_torch[i]).max() / np.abs(g_torch[i]).max())
                      for i in range(len(pngs))]
-        l2 = float(np.linalg.norm(g_kit - g_torch) / np.linalg.norm(g_torch))
+        # float64: a random-weight EfficientNet's gradients are ~1e-20, whose squares underflow float32.
+        l2 = float(np.linalg.norm((g_kit - g_torch).astype(np.float64)) / np.linalg.norm(g_torch.astype(np.float64)))
         same_class = bool((want_logits.argmax(1) == np.array(classes)).all())
         row = {"model": name, "converter": converter, "seconds": round(seconds, 1), "input": size,
                "logit_abs": logit_abs, "logit_rel": logit_abs / top, "grad_max_rel": max(per_image),
-               "grad_l2_rel": l2, "same_class": same_class}
+               "grad_l2_rel": l2, "grad_max_abs": float(np.abs(g_torch).max()), "same_class": same_class}
         rows.append(row)
         print(json.dumps(row), flush=True)
         if (not same_class or row["logit_rel"] > 1e-4 or row["grad_max_rel"] > args.grad_tolerance

@@ -31,3 +31,7 @@ class SmallViT(VisionTransformer):
     def __init__(self, classes=10):
         super().__init__(image_size=64, patch_size=16, num_layers=4, num_heads=4, hidden_dim=128, mlp_dim=256,
                          num_classes=classes)
+        # torchvision starts the head at zero (logits all 0 until trained): random weights instead, so that the
+        # checks compare non-zero logits and gradients.
+        nn.init.normal_(self.heads.head.weight, std=self.hidden_dim ** -0.5)
+        nn.init.normal_(self.heads.head.bias, std=0.1)

@@ -133,7 +133,7 @@ _EXTRA_CONVERTERS = []
 
 def register_nobuco_extras():
     """Conversions nobuco 0.17.0 lacks for common torch calls: torch.relu and Tensor.relu (it has F.relu,
-    torch.relu_ and nn.ReLU)."""
+    torch.relu_ and nn.ReLU); and torchvision's StochasticDepth as the identity it is in eval mode."""
     if _EXTRA_CONVERTERS:
         return
     import torch
@@ -149,11 +149,26 @@ def register_nobuco_extras():
         def converter_torch_relu(input):
             return lambda input: tf.nn.relu(input)
         _EXTRA_CONVERTERS.append(converter_torch_relu)
-    _EXTRA_CONVERTERS.append(None)
+
+    import torchvision.ops
+
+    # nobuco turns torchvision's StochasticDepth (EfficientNet, ConvNeXt) into Keras' ConvNeXt StochasticDepth layer,
+    # whose training branch cannot be saved (len() of a symbolic shape). In eval mode the module is the identity.
+    @nobuco.converter(torchvision.ops.StochasticDepth,
+                      channel_ordering_strategy=ChannelOrderingStrategy.MINIMUM_TRANSPOSITIONS)
+    def converter_stochastic_depth(self, input):
+        if self.training and self.p > 0:
+            raise ConversionError("torchvision.ops.StochasticDepth in training mode (the module is put in eval "
+                                  "mode before conversion)")
+        return lambda input: tf.identity(input)
+    _EXTRA_CONVERTERS.append(converter_stochastic_depth)
 
 
 def to_keras_nobuco(model, size, channels=3):
-    """nobuco: the torch module -> a Keras 2 model whose input is NHWC [N, size, size, channels]."""
+    """nobuco: the torch module -> a Keras 2 model whose input is NHWC [N, size, size, channels].
+
+    trace_shape=True: the module's x.shape / x.size() calls become graph ops, so a reshape that reads the batch size
+    (torchvision's VisionTransformer) keeps the batch dynamic instead of the traced batch of 1."""
     keras2_as_keras()
     import torch
     import nobuco
@@ -168,7 +183,7 @@ def to_keras_nobuco(model, size, channels=3):
             keras_model = nobuco.pytorch_to_keras(
                 model, args=[x], inputs_channel_order=ChannelOrder.TENSORFLOW,
                 outputs_channel_order=ChannelOrder.PYTORCH, input_shapes={x: (None, channels, size, size)},
-                debug_traces=nobuco.TraceLevel.NEVER)
+                trace_shape=True, debug_traces=nobuco.TraceLevel.NEVER)
     except Exception as e:
         missing = unimplemented_ops(buf.getvalue())
         if missing:
