@@ -42,7 +42,12 @@ The check: the SavedModel's logits on the images equal the original's (torch, or
 file) to the tolerance; otherwise nothing is written and the exit status is 1, with the largest difference,
 its image and class. An op a converter cannot convert is an error naming the op and the converter's message.
 
-`bin/saliency inspect OUT_DIR` then shows the model and its default CAM layer.
+Layer names: a torch module's conversion names each layer after the module whose output it computes, matched on
+the first image with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2), and the card's
+`layers:` lists after a layer the modules that end in its output (layer4.1, layer4), so that `-layer layer4` works
+and a torchvision ResNet's default CAM layer is layer4. --no-module-names keeps the converter's names.
+
+`bin/saliency inspect OUT_DIR` then shows the model, its layers and its default CAM layer.
 """
 import argparse
 import json
@@ -96,6 +101,8 @@ def parse_args():
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("--name")
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--no-module-names", action="store_true",
+                    help="keep the converter's layer names (conv2d_19) instead of the torch module paths")
     args = ap.parse_args()
     if args.torch and not args.cls:
         ap.error("--torch needs --class NAME")
@@ -299,12 +306,10 @@ def main():
         try:
             if args.onnx:
                 keras_model = torch2tf.to_keras_onnx2tf(os.path.abspath(args.onnx), os.path.join(work, "onnx2tf"))
-                torch2tf.save_keras(keras_model, tmp_out, size, channels)
             elif converter == "onnx2tf":
                 onnx_path = os.path.join(work, "model.onnx")
                 torch2tf.export_onnx(model, size, onnx_path, channels)
                 keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
-                torch2tf.save_keras(keras_model, tmp_out, size, channels)
             else:
                 try:
                     keras_model = torch2tf.to_keras_nobuco(model, size, channels)
@@ -321,7 +326,11 @@ def main():
                         keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
                     except torch2tf.ConversionError as e2:
                         raise torch2tf.ConversionError("%s; %s" % (first, e2))
-                torch2tf.save_keras(keras_model, tmp_out, size, channels)
+            # The torch module names, matched on the first image, before the save: the graph's scopes carry them.
+            layers, naming = None, None
+            if model is not None and not args.no_module_names:
+                layers, naming = torch2tf.name_layers(model, keras_model, x[:1])
+            torch2tf.save_keras(keras_model, tmp_out, size, channels)
         except torch2tf.ConversionError as e:
             fail("%s: cannot convert it: %s" % (source, e))
         except Exception as e:  # a converter's own failure while building or saving the model
@@ -373,6 +382,8 @@ def main():
         }
         if model is not None:
             card["total_params"] = int(sum(p.numel() for p in model.parameters()))
+        if layers:
+            card["layers"] = layers
         import yaml
         with open(os.path.join(tmp_out, "card.yaml"), "w") as f:
             yaml.safe_dump(card, f, sort_keys=False, width=120)
@@ -384,6 +395,11 @@ def main():
     print("%s: SavedModel and card.yaml from %s by %s in %.1f s (%d classes, input %dx%dx%d NHWC, logits); "
           "logits equal the original's on %d images to %.2g (%.2g of the largest |logit|)" % (
               args.out, source, converter, seconds, k, size, size, channels, len(paths), float(diff.max()), rel))
+    if naming:
+        print("%s: layers named after the torch modules: %d layers, %d modules that end in another's output "
+              "(aliases)%s" % (args.out, naming["named"], naming["aliases"],
+                               "; not found in the converted model: " + short(naming["missing"])
+                               if naming["missing"] else ""))
 
 
 def framework(converter, args):

@@ -704,6 +704,12 @@ var poolingOps = map[string]bool{"MaxPool": true, "AvgPool": true, "Pad": true, 
 // convolution, or the activation or sum that follows one). On a vision
 // transformer (attention over tokens that form a patch grid, see TokenGrid)
 // it is the input of the last attention layer, a token layer [N,T,D].
+//
+// A model converted from PyTorch (scripts/import_model.py) names its layers by
+// module path, and its card lists after a layer the modules that end in its
+// output: "layer4.1.relu-2", then "layer4.1" and "layer4". The outermost of
+// those that contain the layer (a dotted prefix of its name) names the CAM
+// layer, so that a torchvision ResNet's is "layer4".
 func (fl *Flat) CAMLayer() (Layer, error) {
 	if l, ok := fl.tokenCAMLayer(); ok {
 		return l, nil
@@ -715,11 +721,28 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 		}
 		for _, op := range l.Ops {
 			if !poolingOps[op] {
-				return l, nil
+				return fl.enclosingModule(i), nil
 			}
 		}
 	}
 	return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no layer with a 4-D output of spatial size above 1×1 for CAM methods"}
+}
+
+// enclosingModule is layer i, or the outermost of the aliases right after it
+// whose name is a dotted prefix of its name (the torch modules that end in
+// its output).
+func (fl *Flat) enclosingModule(i int) Layer {
+	l := fl.layers[i]
+	best := l
+	for _, a := range fl.layers[i+1:] {
+		if a.Alias == "" || a.Output != l.Output {
+			break
+		}
+		if strings.HasPrefix(l.Name, a.Name+".") {
+			best = a
+		}
+	}
+	return best
 }
 
 func tensorIndex(t string) int {

@@ -220,6 +220,14 @@ func badModelCases() []badCase {
 		// and inspect says which rule sets cannot go through it.
 		{name: "model/control-flow", args: func(t *testing.T, d string) []string { return []string{"inspect", testMod + "/control_flow"} },
 			code: 0, stdout: "plain     no rule for StatelessIf"},
+		// A model converted from PyTorch (scripts/import_model.py): layers by
+		// torch module path, the default CAM layer the module that ends in the
+		// last convolution-like layer, -layer taking a module name.
+		{name: "model/torch-names-inspect", args: func(t *testing.T, d string) []string { return []string{"inspect", testMod + "/torch_names"} },
+			code: 0, stdout: "CAM layer block2 "},
+		{name: "model/torch-names-layer", args: explainArgs(testMod+"/torch_names", "-method", "gradcam", "-layer", "block1"), code: 0},
+		{name: "model/torch-names-unknown-layer", args: explainArgs(testMod+"/torch_names", "-method", "gradcam", "-layer", "block3"), code: 1,
+			want: []string{`layer "block3" not found`, "block1", "block2"}},
 		{name: "model/no-rule", args: explainArgs(testMod + "/no_rule"), code: 1, want: []string{"no plain rule for op Cumsum", "docs/own-model.md"}},
 		{name: "model/not-image", args: explainArgs(testMod + "/not_image"), code: 1, want: []string{"not_image", "not an image batch [N,H,W,C]"}},
 		{name: "model/not-classifier", args: explainArgs(testMod + "/dense_output"), code: 1, want: []string{"dense_output", "[batch, classes]"}},

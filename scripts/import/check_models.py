@@ -21,7 +21,8 @@ resnet18, mobilenet_v3_small and efficientnet_b0, SmallViT (torchvision's Vision
 It prints a table: conversion time, logit difference (the toolkit's score against torch's logit of the same
 class: max abs, relative to the largest |logit|), gradient difference (max abs relative to the largest |torch
 gradient| per image, worst image; and ||diff|| / ||torch|| over all images) and whether the toolkit predicts
-torch's class. It fails (exit 1) when a conversion fails, a class differs, the logits differ by more than 1e-4
+torch's class, and inspect's default CAM layer (layers carry the torch module names: a ResNet's must be layer4).
+It fails (exit 1) when a conversion fails, a class differs, a ResNet's CAM layer is not layer4, the logits differ by more than 1e-4
 relative or the gradient by more than --grad-tolerance (1e-3 of the largest |gradient|: on random-weight
 networks float32 rounding alone moves the gradient by up to 6e-2 of it where a ReLU input is near zero,
 torch float32 against float64 on resnet18; the L2 relative difference is the stricter figure, checked to 1e-4).
@@ -79,6 +80,10 @@ def main():
             print(json.dumps(rows[-1]), flush=True)
             continue
         converter = "nobuco" if " by nobuco " in p.stdout else "onnx2tf"
+        # The layers by torch module name: inspect's default CAM layer (a torchvision ResNet's must be layer4).
+        ins = subprocess.run([args.saliency, "inspect", out], capture_output=True, text=True)
+        cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
+        cam = cam[0] if cam else "none (%s)" % ins.stderr.strip()[-200:]
 
         # The images at the input size, as PNG: both sides read these pixels.
         pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES, size)
@@ -124,23 +129,24 @@ def main():
         same_class = bool((want_logits.argmax(1) == np.array(classes)).all())
         row = {"model": name, "converter": converter, "seconds": round(seconds, 1), "input": size,
                "logit_abs": logit_abs, "logit_rel": logit_abs / top, "grad_max_rel": max(per_image),
-               "grad_l2_rel": l2, "grad_max_abs": float(np.abs(g_torch).max()), "same_class": same_class}
+               "grad_l2_rel": l2, "grad_max_abs": float(np.abs(g_torch).max()), "same_class": same_class,
+               "cam_layer": cam}
         rows.append(row)
         print(json.dumps(row), flush=True)
         if (not same_class or row["logit_rel"] > 1e-4 or row["grad_max_rel"] > args.grad_tolerance
-                or l2 > args.l2_tolerance):
+                or l2 > args.l2_tolerance or (name.startswith("resnet") and cam != "layer4")):
             bad.append(name)
 
     print("\n| model | converter | input | conversion s | logit max abs | logit rel | gradient max rel (worst "
-          "image) | gradient L2 rel | class |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "image) | gradient L2 rel | class | CAM layer |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         if "error" in r:
-            print("| %s | failed: %s | | | | | | | |" % (r["model"], r["error"][:300]))
+            print("| %s | failed: %s | | | | | | | | |" % (r["model"], r["error"][:300]))
             continue
-        print("| %s | %s | %d | %.1f | %.2g | %.2g | %.2g | %.2g | %s |" % (
+        print("| %s | %s | %d | %.1f | %.2g | %.2g | %.2g | %.2g | %s | %s |" % (
             r["model"], r["converter"], r["input"], r["seconds"], r["logit_abs"], r["logit_rel"],
-            r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT"))
+            r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
     if bad:
         sys.exit("check_models: failed: " + ", ".join(bad))
     print("check_models: %d models: conversion, logits and input gradients agree with torch" % len(rows))

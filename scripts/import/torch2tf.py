@@ -168,12 +168,14 @@ def to_keras_nobuco(model, size, channels=3):
     """nobuco: the torch module -> a Keras 2 model whose input is NHWC [N, size, size, channels].
 
     trace_shape=True: the module's x.shape / x.size() calls become graph ops, so a reshape that reads the batch size
-    (torchvision's VisionTransformer) keeps the batch dynamic instead of the traced batch of 1."""
+    (torchvision's VisionTransformer) keeps the batch dynamic instead of the traced batch of 1. Every call of a
+    module becomes a Keras layer of its own (keep_module_calls), for name_layers."""
     keras2_as_keras()
     import torch
     import nobuco
     from nobuco import ChannelOrder
     register_nobuco_extras()
+    keep_module_calls()
     x = torch.zeros(1, channels, size, size)
     import io
     import contextlib
@@ -294,3 +296,138 @@ def graph_node_names(fn):
     for f in gd.library.function:
         names += [n.name for n in f.node_def]
     return names
+
+
+# ---- torch module names ---------------------------------------------------------------------------------------
+
+def keep_module_calls(enable=True):
+    """Make nobuco give every call of a torch module its own Keras layer (its convert_hierarchy reuses one layer
+    for a module called twice, as torchvision's BasicBlock calls its ReLU): each call can then carry its own name,
+    and the block's last ReLU is a layer of its own."""
+    import nobuco.convert as nc
+    orig = getattr(nc.convert_hierarchy, "_import_model_orig", nc.convert_hierarchy)
+    if not enable:
+        nc.convert_hierarchy = orig
+        return
+
+    def convert_hierarchy(*args, **kwargs):
+        kwargs["reuse_layers"] = False
+        return orig(*args, **kwargs)
+    convert_hierarchy._import_model_orig = orig
+    nc.convert_hierarchy = convert_hierarchy
+
+
+def module_outputs(model, x):
+    """Run the torch module on x (NCHW) with a forward hook on every submodule: [(name, class, output)] in the
+    order the calls end (a module after its children). A module called k > 1 times is "name", "name-2", ...,
+    "name-k"; an output that is a tuple counts by its first tensor (nn.MultiheadAttention)."""
+    import torch
+    calls, counts, hooks = [], {}, []
+
+    def hook(name):
+        def f(mod, inputs, out):
+            if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+                out = out[0]
+            if not isinstance(out, torch.Tensor):
+                return
+            counts[name] = counts.get(name, 0) + 1
+            label = name if counts[name] == 1 else "%s-%d" % (name, counts[name])
+            calls.append((label, type(mod).__name__, out.detach().numpy().copy()))
+        return f
+    for name, mod in model.named_modules():
+        if name:
+            hooks.append(mod.register_forward_hook(hook(name)))
+    try:
+        with torch.no_grad():
+            model(torch.from_numpy(x))
+    finally:
+        for h in hooks:
+            h.remove()
+    return calls
+
+
+def keras_layer_outputs(keras_model, x_nhwc):
+    """[(layer, output)] for every layer of a functional Keras model (its first call) on x, in model.layers order."""
+    import tf_keras
+    layers = [l for l in keras_model.layers if l.__class__.__name__ != "InputLayer"]
+    outs = []
+    keep = []
+    for l in layers:
+        try:
+            o = l.get_output_at(0)
+        except (AttributeError, ValueError, RuntimeError):
+            continue
+        if isinstance(o, (list, tuple)):
+            if not o:
+                continue
+            o = o[0]
+        keep.append(l)
+        outs.append(o)
+    probe = tf_keras.Model(keras_model.inputs, outs)
+    vals = probe(x_nhwc, training=False)
+    if not isinstance(vals, (list, tuple)):
+        vals = [vals]
+    return [(l, v.numpy()) for l, v in zip(keep, vals)]
+
+
+def _same(a, b, tol):
+    import numpy as np
+    if a.shape != b.shape:
+        return False
+    top = float(np.abs(a).max())
+    return bool(np.abs(a - b).max() <= tol * max(top, 1e-30))
+
+
+def name_layers(model, keras_model, x, tol=1e-4):
+    """Give the Keras layers of a converted model the torch module names they compute, matched on a probe input x
+    (NCHW): each module call's output is compared with every Keras layer's output (in NHWC for a 4-D output, or
+    as it is), and the first unnamed layer computing it takes the module's name ("layer4.1.conv2"; a second call
+    of a module is "layer4.1.relu-2"). A module whose output a layer already named holds (a block that ends in its
+    last child, a Dropout) becomes an alias listed after that layer. Layers no module matches (the functional ops
+    of a forward(): an add, a flatten) keep their Keras names.
+
+    Renames the layers in place and returns the card's `layers:` list (name, class, output_shape, params; the
+    torch class for module names) in model.layers order with the aliases after their layers, and the counts
+    (modules named, aliases, modules not found)."""
+    import numpy as np
+    x_nhwc = np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x
+    keras_outs = keras_layer_outputs(keras_model, x_nhwc)
+    by_shape = {}
+    for i, (l, v) in enumerate(keras_outs):
+        by_shape.setdefault(v.shape, []).append(i)
+    owner = {}       # keras index -> (torch name, torch class)
+    aliases = {}     # keras index -> [(torch name, torch class)] listed after it
+    missing = []
+    taken = {l.name for l, _ in keras_outs}
+    for name, cls, out in module_outputs(model, x):
+        forms = [out]
+        if out.ndim == 4:
+            forms.insert(0, np.transpose(out, (0, 2, 3, 1)))
+        hits = []
+        for f in forms:
+            hits += [i for i in by_shape.get(f.shape, []) if i not in hits and _same(f, keras_outs[i][1], tol)]
+        if not hits:
+            missing.append(name)
+            continue
+        free = [i for i in hits if i not in owner]
+        inner = [i for i in hits if i in owner and owner[i][0].startswith(name + ".")]
+        if inner:  # a container that ends in a child's output: an alias of the last such layer
+            aliases.setdefault(max(inner), []).append((name, cls))
+        elif free and name not in taken:
+            owner[free[0]] = (name, cls)
+            taken.add(name)
+        else:
+            aliases.setdefault(max(hits), []).append((name, cls))
+    layers = []
+    for i, (l, v) in enumerate(keras_outs):
+        try:
+            shape = [(-1 if d is None else int(d)) for d in l.get_output_at(0).shape]
+        except (AttributeError, ValueError, TypeError):
+            shape = []
+        if i in owner:
+            l._name = owner[i][0]
+        layers.append({"name": l.name, "class": owner[i][1] if i in owner else l.__class__.__name__,
+                       "output_shape": shape, "params": int(l.count_params())})
+        for name, cls in aliases.get(i, []):
+            layers.append({"name": name, "class": cls, "output_shape": shape, "params": 0})
+    return layers, {"named": len(owner), "aliases": sum(len(a) for a in aliases.values()), "missing": missing}
