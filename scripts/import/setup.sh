@@ -36,7 +36,8 @@ import importlib.metadata as md
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf, torch, torchvision, onnx, google.protobuf, numpy
-want = {"tensorflow-cpu": "2.18.1", "torch": "2.15.0", "nobuco": "0.17.0", "onnx2tf": "2.6.9", "tf_keras": "2.18.0"}
+want = {"tensorflow-cpu": "2.18.1", "torch": "2.15.0", "nobuco": "0.17.0", "onnx2tf": "2.6.9", "tf_keras": "2.18.0",
+        "captum": "0.9.0", "grad-cam": "1.5.7"}
 for name, v in want.items():
     got = md.version(name)
     assert got == v, (name, got, v)
