@@ -45,7 +45,8 @@ its image and class. An op a converter cannot convert is an error naming the op 
 Layer names: a torch module's conversion names each layer after the module whose output it computes, matched on
 the first image with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2), and the card's
 `layers:` lists after a layer the modules that end in its output (layer4.1, layer4), so that `-layer layer4` works
-and a torchvision ResNet's default CAM layer is layer4. --no-module-names keeps the converter's names.
+and a torchvision ResNet's default CAM layer is layer4; the functions a forward() calls are named after the module
+(layer4.1.add), from nobuco's trace. --no-module-names keeps the converter's names.
 
 `bin/saliency inspect OUT_DIR` then shows the model, its layers and its default CAM layer.
 """
@@ -312,7 +313,7 @@ def main():
                 keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
             else:
                 try:
-                    keras_model = torch2tf.to_keras_nobuco(model, size, channels)
+                    keras_model = torch2tf.to_keras_nobuco(model, size, channels, probe=x[:1])
                 except torch2tf.ConversionError as e:
                     if args.converter != "auto":
                         raise
@@ -329,7 +330,8 @@ def main():
             # The torch module names, matched on the first image, before the save: the graph's scopes carry them.
             layers, naming = None, None
             if model is not None and not args.no_module_names:
-                layers, naming = torch2tf.name_layers(model, keras_model, x[:1])
+                functional = torch2tf.functional_outputs(model) if converter == "nobuco" else []
+                layers, naming = torch2tf.name_layers(model, keras_model, x[:1], functional=functional)
             torch2tf.save_keras(keras_model, tmp_out, size, channels)
         except torch2tf.ConversionError as e:
             fail("%s: cannot convert it: %s" % (source, e))
@@ -396,8 +398,8 @@ def main():
           "logits equal the original's on %d images to %.2g (%.2g of the largest |logit|)" % (
               args.out, source, converter, seconds, k, size, size, channels, len(paths), float(diff.max()), rel))
     if naming:
-        print("%s: layers named after the torch modules: %d layers, %d modules that end in another's output "
-              "(aliases)%s" % (args.out, naming["named"], naming["aliases"],
+        print("%s: layers named after the torch modules and functions: %d layers, %d modules that end in "
+              "another's output (aliases)%s" % (args.out, naming["named"], naming["aliases"],
                                "; not found in the converted model: " + short(naming["missing"])
                                if naming["missing"] else ""))
 

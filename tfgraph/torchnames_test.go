@@ -12,7 +12,8 @@ import (
 )
 
 // A model converted from PyTorch by scripts/import_model.py names its layers
-// by module path, and a module that ends in a child's output (a Sequential)
+// by module path (and the functions a forward() calls by the module and the
+// function), and a module that ends in a child's output (a Sequential)
 // is an alias of it: each computes torch's values for that module (golden
 // .npy from scripts/import/build_testdata.py), and the default CAM layer is
 // the outermost module that ends in the last convolution-like layer (block2,
@@ -32,7 +33,8 @@ func TestTorchModuleNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"stem.0", "stem.2", "block1.0", "block1.2", "block2.0", "block2.1", "head"} {
+	// Modules, and the functions SmallCNN.forward calls (x + block1(x), torch.relu, torch.flatten).
+	for _, name := range []string{"stem.0", "stem.2", "block1.0", "block1.2", "block2.0", "block2.1", "head", "add", "relu", "flatten"} {
 		l, err := fl.Layer(name)
 		if err != nil {
 			t.Fatal(err)

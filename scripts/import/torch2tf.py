@@ -164,23 +164,37 @@ def register_nobuco_extras():
     _EXTRA_CONVERTERS.append(converter_stochastic_depth)
 
 
-def to_keras_nobuco(model, size, channels=3):
+# nobuco's trace of the last to_keras_nobuco call (its PytorchNodeHierarchy), for functional_outputs.
+LAST_TRACE = []
+
+
+def to_keras_nobuco(model, size, channels=3, probe=None):
     """nobuco: the torch module -> a Keras 2 model whose input is NHWC [N, size, size, channels].
 
     trace_shape=True: the module's x.shape / x.size() calls become graph ops, so a reshape that reads the batch size
     (torchvision's VisionTransformer) keeps the batch dynamic instead of the traced batch of 1. Every call of a
-    module becomes a Keras layer of its own (keep_module_calls), for name_layers."""
+    module becomes a Keras layer of its own (keep_module_calls), for name_layers. The trace runs on probe (NCHW
+    [1, channels, size, size]; zeros when None) and is kept in LAST_TRACE."""
     keras2_as_keras()
     import torch
     import nobuco
+    import nobuco.convert as nc
     from nobuco import ChannelOrder
     register_nobuco_extras()
     keep_module_calls()
-    x = torch.zeros(1, channels, size, size)
+    x = torch.zeros(1, channels, size, size) if probe is None else torch.from_numpy(probe[:1].copy())
+    del LAST_TRACE[:]
+    trace = nc.Tracer.trace
+
+    def keep_trace(*args, **kwargs):
+        h = trace(*args, **kwargs)
+        LAST_TRACE.append(h)
+        return h
     import io
     import contextlib
     buf = io.StringIO()
     try:
+        nc.Tracer.trace = keep_trace
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):  # its progress bars
             keras_model = nobuco.pytorch_to_keras(
                 model, args=[x], inputs_channel_order=ChannelOrder.TENSORFLOW,
@@ -191,7 +205,48 @@ def to_keras_nobuco(model, size, channels=3):
         if missing:
             raise ConversionError("nobuco 0.17.0 has no conversion for %s (%s)" % (missing, first_line(e)))
         raise ConversionError("nobuco 0.17.0: %s" % first_line(e))
+    finally:
+        nc.Tracer.trace = trace
     return keras_model
+
+
+def functional_outputs(model):
+    """The torch functions a module's forward() calls outside its submodules (the residual add of a BasicBlock,
+    torch.flatten, torch.relu), from nobuco's last trace (LAST_TRACE), with their outputs on the trace's input:
+    [(name, function, output)], named "<module>.<function>" ("layer4.1.add"; "flatten" in the model's own forward;
+    the k-th call of the same function in a module "layer4.1.add-k"). Calls inside a module without submodules
+    (nn.ReLU's F.relu) are that module's and are left out."""
+    import torch
+    if not LAST_TRACE:
+        return []
+    path = {id(m): n for n, m in model.named_modules()}
+    leaf = {id(m) for m in model.modules() if not any(True for _ in m.children())}
+    out, counts = [], {}
+
+    def walk(h, where, inside_leaf):
+        node = h.node
+        if node.is_module():
+            inst = node.wrapped_op.op
+            where = path.get(id(inst), where)
+            inside_leaf = inside_leaf or id(inst) in leaf
+        elif not inside_leaf:
+            op = node.wrapped_op.op
+            fn = getattr(op, "__name__", type(op).__name__)
+            if fn.startswith("__") and fn.endswith("__"):
+                fn = fn.strip("_")
+                if fn.startswith("i") and fn[1:] in ("add", "sub", "mul", "truediv", "and", "or"):
+                    fn = fn[1:]  # in place: out += identity is an add
+            ts = [t for t in node.output_tensors if isinstance(t, torch.Tensor)]
+            if ts and ts[0].is_floating_point():
+                name = (where + "." if where else "") + fn
+                counts[name] = counts.get(name, 0) + 1
+                label = name if counts[name] == 1 else "%s-%d" % (name, counts[name])
+                out.append((label, fn, ts[0].detach().numpy().copy()))
+            return  # what a function calls inside is the function's
+        for c in h.children:
+            walk(c, where, inside_leaf)
+    walk(LAST_TRACE[-1], "", False)
+    return out
 
 
 def unimplemented_ops(log):
@@ -378,13 +433,14 @@ def _same(a, b, tol):
     return bool(np.abs(a - b).max() <= tol * max(top, 1e-30))
 
 
-def name_layers(model, keras_model, x, tol=1e-4):
+def name_layers(model, keras_model, x, tol=1e-4, functional=()):
     """Give the Keras layers of a converted model the torch module names they compute, matched on a probe input x
     (NCHW): each module call's output is compared with every Keras layer's output (in NHWC for a 4-D output, or
     as it is), and the first unnamed layer computing it takes the module's name ("layer4.1.conv2"; a second call
     of a module is "layer4.1.relu-2"). A module whose output a layer already named holds (a block that ends in its
-    last child, a Dropout) becomes an alias listed after that layer. Layers no module matches (the functional ops
-    of a forward(): an add, a flatten) keep their Keras names.
+    last child, a Dropout) becomes an alias listed after that layer. Then the functions a forward() calls
+    (functional_outputs: "layer4.1.add") name the layers still unnamed that compute their outputs; layers nothing
+    matches (a converter's padding or transposes) keep their Keras names.
 
     Renames the layers in place and returns the card's `layers:` list (name, class, output_shape, params; the
     torch class for module names) in model.layers order with the aliases after their layers, and the counts
@@ -418,6 +474,14 @@ def name_layers(model, keras_model, x, tol=1e-4):
             taken.add(name)
         else:
             aliases.setdefault(max(hits), []).append((name, cls))
+    for name, fn, out in functional:
+        forms = [out] + ([np.transpose(out, (0, 2, 3, 1))] if out.ndim == 4 else [])
+        for f in forms[::-1]:
+            free = [i for i in by_shape.get(f.shape, []) if i not in owner and _same(f, keras_outs[i][1], tol)]
+            if free and name not in taken:
+                owner[free[0]] = (name, fn)
+                taken.add(name)
+                break
     layers = []
     for i, (l, v) in enumerate(keras_outs):
         try:
