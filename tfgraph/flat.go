@@ -330,8 +330,9 @@ func (fl *Flat) forwardPeakBytes() int64 {
 
 // readsNone are the op types whose gradients under the plain, Guided
 // Backprop and DeconvNet rules read no activation: linear maps with
-// constant parameters and reshuffles (a product or quotient reads its
-// operands only when two of them are activations).
+// constant parameters and reshuffles (a product reads its operands only
+// when two of them are activations, a quotient when its denominator is
+// one: twoActivations, quotients).
 var readsNone = opSet("Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "AddV2", "Add", "Sub", "Neg",
 	"AddN", "Reshape", "Squeeze", "ExpandDims", "Transpose", "Pad", "PadV2", "MirrorPad", "Mean", "Sum",
 	"AvgPool", "ConcatV2", "Identity", "IdentityN", "StridedSlice", "Slice", "Cast", "Pack", "Unpack",
@@ -341,15 +342,19 @@ var readsNone = opSet("Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "A
 
 // twoActivations are the op types whose gradients read their operands when
 // two or more of them are activations (with one constant, they are linear).
-var twoActivations = opSet("Mul", "RealDiv", "Div", "BatchMatMulV2", "BatchMatMulV3", "BatchMatMul", "Einsum",
-	"MatMul", "Maximum", "Minimum", "SquaredDifference", "Pow")
+var twoActivations = opSet("Mul", "BatchMatMulV2", "BatchMatMulV3", "BatchMatMul", "Einsum", "MatMul")
+
+// quotients read their operands when the denominator (the second) is an
+// activation; a quotient by a constant is linear.
+var quotients = opSet("RealDiv", "Div")
 
 // gradientPeakBytes estimates what a run with a backward pass under the
 // gradient family's rules holds per example: the forward pass's peak
 // (forwardPeakBytes), plus every activation those rules read back, kept
 // from the forward pass to the backward one (the inputs and outputs of the
-// ReLU family, max pooling and any other op not in readsNone; both
-// operands of a product of two activations), plus the backward signal and
+// ReLU family, max pooling, a maximum or minimum with a constant and any
+// other op not in readsNone; both operands of a product of two
+// activations or of a quotient by an activation), plus the backward signal and
 // its gradient at the largest activation, at most all activations
 // (activationBytes). TensorFlow frees the rest of the
 // forward activations after their last forward consumer: on ResNet50 the
@@ -369,16 +374,21 @@ func (fl *Flat) gradientPeakBytes() int64 {
 			continue
 		}
 		var acts []string
-		for _, in := range n.GetInput() {
+		denominator := false
+		for i, in := range n.GetInput() {
 			if !strings.HasPrefix(in, "^") && size[nodeOf(in)] > 0 {
 				acts = append(acts, nodeOf(in))
+				denominator = denominator || i == 1
 			}
 		}
-		if twoActivations[op] {
+		switch {
+		case twoActivations[op]:
 			if len(acts) < 2 {
 				continue
 			}
-		} else {
+		case quotients[op] && !denominator:
+			continue
+		default:
 			kept[n.GetName()] = size[n.GetName()] > 0
 		}
 		for _, a := range acts {
