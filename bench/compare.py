@@ -329,6 +329,14 @@ def main():
         sort_rows(data["results"])
         with open(path, "w") as f:
             json.dump(data, f, indent=1)
+    # Sections other scripts write into --out (## headings: bench/import_speed.py's) are kept after the tables.
+    kept = ""
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            lines = f.read().splitlines(keepends=True)
+        start = next((i for i, l in enumerate(lines) if l.startswith("## ")), None)
+        if start is not None:
+            kept = "".join(lines[start:])
     with open(args.out, "w") as f:
         m = data["machine"]
         f.write("# Side-by-side benchmark\n\n")
@@ -343,6 +351,8 @@ def main():
                 "side is given the classes to explain (each image's top class, from a forward pass outside the timed "
                 "calls; for Go since 2026-12-07, before which Go found them inside its calls).\n\n")
         f.write(table(data["results"]))
+        if kept:
+            f.write("\n" + kept)
     print("wrote", args.out, file=sys.stderr)
 
 
