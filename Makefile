@@ -212,6 +212,11 @@ blackbox-goldens: bench/.venv/.done
 bench-path-blackbox: bench-worker bench/.venv/.done bench/torch/.venv/.done bench/torch/weights/fmnist_vgg/weights.npz bench/torch/weights/resnet50/weights.npz
 	bench/.venv/bin/python bench/path_blackbox.py
 
+## bench-import: issue 23's speed acceptance: the toolkit on resnet18 converted by scripts/import_model.py (random weights, seed 0) against Captum 0.9.0 on the original torch module, same CPU, threads (2 + 1) and inputs, batch 1 and 16: gradient, IG-50 (riemann-right, black baseline), Grad-CAM at layer4 and the forward pass, interleaved rounds (20; IG 20 and 10), per-round ratios, peak RSS, map parity (Pearson >= 0.999); writes bench/import_speed_results.json and its section of bench/RESULTS.md (opt-in, not in make test: needs make import-venv; about 22 minutes on 2 cores)
+.PHONY: bench-import
+bench-import: bench-worker scripts/import/.venv/.done
+	scripts/import/.venv/bin/python bench/import_speed.py
+
 savedmodels/imagenet/resnet50/card.yaml: | .tflib/env.mk
 	$(PY) savedmodels/build_imagenet.py resnet50
 
