@@ -157,15 +157,7 @@ func TestLRPDerivedWeightsFollowFedWeights(t *testing.T) {
 }
 
 func lrpDerivedWeightsFollowFedWeights(t *testing.T, cb tfgraph.ConvBackward) {
-	m, err := tfgraph.Load(zooDir("fmnist_resnet"), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, ConvBackward: cb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl := loadFlatWith(t, "fmnist_resnet", tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, ConvBackward: cb})
 	g, err := savedmodels.ReadGolden(zooDir("fmnist_resnet"))
 	if err != nil {
 		t.Fatal(err)

@@ -218,14 +218,5 @@ func vggFlat(t *testing.T, exact bool) *tfgraph.Flat {
 	if exact {
 		cb = tfgraph.ConvBackwardExact
 	}
-	m, err := tfgraph.Load(zooDir("fmnist_vgg"), &tfgraph.Options{ConvBackward: cb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fl
+	return loadFlatWith(t, "fmnist_vgg", tfgraph.Options{ConvBackward: cb})
 }

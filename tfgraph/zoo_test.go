@@ -51,6 +51,22 @@ func loadFlat(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 	return fl, g
 }
 
+// loadFlatWith loads a zoo model's flat graph under the options, closed
+// when the test ends.
+func loadFlatWith(t testing.TB, name string, o tfgraph.Options) *tfgraph.Flat {
+	t.Helper()
+	m, err := tfgraph.Load(zooDir(name), &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
 // fetch runs x through fl and returns the named flat tensors.
 func fetch(fl *tfgraph.Flat, x *tensor.Tensor, names ...string) ([]*tensor.Tensor, error) {
 	res, err := fl.Run(context.Background(), x, tfgraph.Query{Fetch: names})
