@@ -59,6 +59,21 @@ def input_range(args, c):
     return min(lo, hi), max(lo, hi)
 
 
+def class_names(classes_file, classes, k):
+    """The class names in output order: one per line of classes_file, else the comma-separated classes, else
+    "class 0" … "class k-1". ValueError when they do not number k."""
+    if classes_file:
+        with open(classes_file) as f:
+            names = [line.strip() for line in f if line.strip()]
+    elif classes:
+        names = [s.strip() for s in classes.split(",")]
+    else:
+        names = ["class %d" % i for i in range(k)]
+    if len(names) != k:
+        raise ValueError("%d class names for %d outputs" % (len(names), k))
+    return names
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help=".keras or .h5 file")
@@ -103,15 +118,10 @@ def main():
         fail("%s: output shape %s is not class scores [N, K]" % (args.model, out_shape))
     k = int(out_shape[1])
 
-    if args.classes_file:
-        with open(args.classes_file) as f:
-            classes = [line.strip() for line in f if line.strip()]
-    elif args.classes:
-        classes = [s.strip() for s in args.classes.split(",")]
-    else:
-        classes = ["class %d" % i for i in range(k)]
-    if len(classes) != k:
-        fail("%d class names for %d outputs" % (len(classes), k))
+    try:
+        classes = class_names(args.classes_file, args.classes, k)
+    except ValueError as e:
+        fail(str(e))
 
     last = model.layers[-1]
     act = getattr(last, "activation", None)

@@ -217,7 +217,7 @@ def main():
             fail("%s: no such file" % f)
 
     import torch2tf  # sets TF_USE_LEGACY_KERAS before TensorFlow loads
-    from export_savedmodel import floats, input_range
+    from export_savedmodel import class_names, floats, input_range
 
     channels = 1 if args.grayscale else 3
     mean = floats(args.mean, "--mean") if args.mean else None
@@ -288,15 +288,10 @@ def main():
         fail("%s: output shape %s is not class scores [N, K]" % (source, list(want.shape)))
     k = want.shape[1]
 
-    if args.classes_file:
-        with open(args.classes_file) as f:
-            classes = [line.strip() for line in f if line.strip()]
-    elif args.classes:
-        classes = [s.strip() for s in args.classes.split(",")]
-    else:
-        classes = ["class %d" % i for i in range(k)]
-    if len(classes) != k:
-        fail("%d class names for %d outputs" % (len(classes), k))
+    try:
+        classes = class_names(args.classes_file, args.classes, k)
+    except ValueError as e:
+        fail(str(e))
 
     parent = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(parent, exist_ok=True)
@@ -394,6 +389,13 @@ def main():
         os.rename(tmp_out, args.out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    # The logit check feeds both sides the same normalised tensor, so it cannot tell whether the card's
+    # preprocessing is the one the model was trained with: say what was assumed when nothing was given.
+    given = {a.split("=")[0] for a in sys.argv[1:]}
+    if not given & {"--mean", "--std", "--no-normalize", "--scale", "--offset"}:
+        print("%s: note: the card assumes torchvision's preprocessing, x = (pixel/255 - mean)/std with ImageNet's "
+              "mean %s and std %s; a model trained otherwise needs --mean/--std, --scale/--offset or "
+              "--no-normalize, or every map is of wrongly scaled inputs" % (PROG, args.mean, args.std), file=sys.stderr)
     print("%s: SavedModel and card.yaml from %s by %s in %.1f s (%d classes, input %dx%dx%d NHWC, logits); "
           "logits equal the original's on %d images to %.2g (%.2g of the largest |logit|)" % (
               args.out, source, converter, seconds, k, size, size, channels, len(paths), float(diff.max()), rel))
