@@ -25,3 +25,11 @@ func GuidedIGWalk(in, base []float32, steps int, frac, maxDist float64, grad fun
 	}
 	return p.attr, sums, nil
 }
+
+// SetScoreCAMKeepBytes sets the bound on the upsampled maps Score-CAM keeps
+// between its two passes and returns the old one.
+func SetScoreCAMKeepBytes(b int64) int64 {
+	old := scoreCAMKeepBytes
+	scoreCAMKeepBytes = b
+	return old
+}

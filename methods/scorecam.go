@@ -75,6 +75,11 @@ func (s *ScoreCAM) kept(a *tensor.Tensor, i int) []int {
 	return keep
 }
 
+// scoreCAMKeepBytes bounds the upsampled activation maps Score-CAM keeps
+// between finding their ranges and masking the input with them; above it
+// (ResNet50 at batch 8: 3.3 GB) each map is upsampled twice.
+var scoreCAMKeepBytes int64 = 64 << 20
+
 // Explain computes the maps.
 func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, error) {
 	name := s.Name()
@@ -106,6 +111,7 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 	type example struct {
 		i, j   int
 		lo, hi float32
+		up     []float32 // H^j of image i when kept from the first pass
 	}
 	// upsample writes H^j of image i into up, with lowK as scratch.
 	upsample := func(i, j int, lowK, up []float32) {
@@ -114,14 +120,28 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 		}
 		tensor.ResizeHWC(lowK, h, w, 1, up, hh, ww)
 	}
+	// The upsampled maps are kept for the masks when they fit in
+	// scoreCAMKeepBytes (fmnist_vgg at batch 32: 6.4 MB), else made again.
+	var kept []float32
+	if int64(n)*int64(kc)*int64(hh*ww)*4 <= scoreCAMKeepBytes {
+		kept = make([]float32, n*kc*hh*ww)
+	}
 	perImage := make([][]example, n)
 	par.Spans(n, func(lo, hi int) {
 		lowK, up := make([]float32, h*w), make([]float32, hh*ww)
 		for i := lo; i < hi; i++ {
 			for _, j := range s.kept(a, i) {
-				upsample(i, j, lowK, up)
-				if mn, mx := (&tensor.Tensor{Data: up}).Range(); mx > mn {
-					perImage[i] = append(perImage[i], example{i, j, mn, mx})
+				dst := up
+				if kept != nil {
+					dst = kept[(i*kc+j)*hh*ww : (i*kc+j+1)*hh*ww]
+				}
+				upsample(i, j, lowK, dst)
+				if mn, mx := (&tensor.Tensor{Data: dst}).Range(); mx > mn {
+					e := example{i: i, j: j, lo: mn, hi: mx}
+					if kept != nil {
+						e.up = dst
+					}
+					perImage[i] = append(perImage[i], e)
 				}
 			}
 		}
@@ -147,10 +167,14 @@ func (s *ScoreCAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Ma
 					continue
 				}
 				x := ex[e]
-				upsample(x.i, x.j, lowK, up)
+				u := x.up
+				if u == nil {
+					upsample(x.i, x.j, lowK, up)
+					u = up
+				}
 				img := b.X.Data[x.i*per : (x.i+1)*per]
 				for q := range dst {
-					dst[q] = img[q] * ((up[q/c] - x.lo) / (x.hi - x.lo))
+					dst[q] = img[q] * ((u[q/c] - x.lo) / (x.hi - x.lo))
 				}
 			}
 		})

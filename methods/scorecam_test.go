@@ -89,3 +89,36 @@ func TestScoreCAMChannels(t *testing.T) {
 		t.Error("channels -1 accepted")
 	}
 }
+
+// Score-CAM keeps the upsampled maps of its first pass (their ranges) for
+// the masks when they fit its bound, and upsamples them again otherwise:
+// the maps are the same bytes either way.
+func TestScoreCAMKeptMapsSameBytes(t *testing.T) {
+	ctx := context.Background()
+	fl, g := loadZoo(t, "fmnist_vgg")
+	x := g.Inputs.Slice(0, 4)
+	run := func() *methods.Maps {
+		t.Helper()
+		m, err := methods.New("scorecam", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := m.Explain(ctx, fl, methods.Batch{X: x}, methods.Target{Layer: "conv2_2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	kept := run()
+	old := methods.SetScoreCAMKeepBytes(0)
+	defer methods.SetScoreCAMKeepBytes(old)
+	again := run()
+	if len(kept.Map.Data) != 4*28*28 {
+		t.Fatalf("maps of shape %v, want 4 of 28×28", kept.Map.Shape)
+	}
+	for i, v := range kept.Map.Data {
+		if math.Float32bits(v) != math.Float32bits(again.Map.Data[i]) {
+			t.Fatalf("map value %d: %g with the maps kept, %g made again", i, v, again.Map.Data[i])
+		}
+	}
+}
