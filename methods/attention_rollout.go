@@ -79,7 +79,7 @@ func (a *AttentionRollout) Explain(ctx context.Context, m Model, b Batch, t Targ
 	if t.Grid != "" {
 		grid, err = tfgraph.ParseGrid(t.Grid, tokens)
 	} else {
-		grid, err = tfgraph.InferGrid(tokens, b.X.Shape[1], b.X.Shape[2])
+		grid, err = patchGrid(m, tokens, b.X.Shape[1], b.X.Shape[2])
 	}
 	if err != nil {
 		return nil, fmt.Errorf("methods: %s: %w", name, err)
@@ -221,4 +221,19 @@ func discardLowest(a []float64, t int, f float64) {
 			dropped++
 		}
 	}
+}
+
+// PatchGridder is a Model that finds the patch grid of its tokens from its
+// graph (tfgraph.Flat does: its patch embedding's reshape).
+type PatchGridder interface {
+	PatchGrid(tokens, height, width int) (tfgraph.Grid, error)
+}
+
+// patchGrid is the grid of tokens for an input of height×width: the
+// model's where it says (PatchGridder), else from the count alone.
+func patchGrid(m Model, tokens, height, width int) (tfgraph.Grid, error) {
+	if pg, ok := m.(PatchGridder); ok {
+		return pg.PatchGrid(tokens, height, width)
+	}
+	return tfgraph.InferGrid(tokens, height, width)
 }

@@ -873,10 +873,41 @@ def uint8_input(path):
     })
 
 
+def vit_grid(path):
+    from build_zoo import ClassToken, PositionEmbedding, TakeToken
+    rng = seed(23)
+    inp = keras.Input((64, 64, 3), name="image")
+    x = L.Conv2D(24, 16, strides=16, name="patch_embed")(inp)
+    x = L.Reshape((16, 24), name="patches")(x)
+    x = ClassToken(name="cls_token")(x)
+    x = PositionEmbedding(name="pos_embed")(x)
+    y = L.LayerNormalization(epsilon=1e-6, name="block1_ln1")(x)
+    y = L.MultiHeadAttention(2, 12, name="block1_attn")(y, y)
+    x = L.Add(name="block1_add1")([x, y])
+    y = L.LayerNormalization(epsilon=1e-6, name="block1_ln2")(x)
+    y = L.Dense(48, activation="gelu", name="block1_mlp1")(y)
+    y = L.Dense(24, name="block1_mlp2")(y)
+    x = L.Add(name="block1_out")([x, y])
+    x = L.LayerNormalization(epsilon=1e-6, name="final_ln")(x)
+    x = TakeToken(name="cls")(x)
+    out = L.Dense(5, name="logits")(x)
+    model = keras.Model(inp, out, name="vit_grid")
+    for w in model.get_layer("cls_token").weights:
+        w.assign(rng.normal(0, 0.5, tuple(w.shape)).astype("float32"))
+    keras_case(path, model, images(rng, (64, 64, 3)), ["Softmax", "Reshape"], {
+        "name": "vit_grid",
+        "description": "a one-block vision transformer on 64x64 images: 16x16 patches (a 4x4 grid), a class token: "
+                       "17 tokens, a count that also fits 3x3 patches after 8 leading tokens; the patch grid is "
+                       "read from the patch embedding's reshape (Flat.PatchGrid)",
+        "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the default CAM layer is block1_ln1 on a 4x4+1 grid"),
+    })
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, live_augmentation, prelu, tf_module_relu,
-    lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input]}
+    lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input, vit_grid]}
 
 
 def main():

@@ -127,6 +127,7 @@ var edgeRows = []edgeRow{
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},
+	{name: "vit_grid", model: "vit_grid", tol: edgeF32},
 	{name: "uint8_input", model: "uint8_input", tol: edgeF32},
 }
 
@@ -657,4 +658,29 @@ func runEdgeChild(t *testing.T, row edgeRow) string {
 		return "FAIL in a child without oneDNN"
 	}
 	return "equal (in a child without oneDNN: the ISA is capped)"
+}
+
+// A token count that fits two grids (17 tokens of a 64×64 input: 4×4 after
+// a class token, or 3×3 after 8) is read from the graph: the patch
+// embedding reshapes a 4×4 grid. The default CAM layer is then the input of
+// the last attention layer, on that grid.
+func TestPatchGridFromGraph(t *testing.T) {
+	if _, err := tfgraph.InferGrid(17, 64, 64); err == nil || !strings.Contains(err.Error(), "more than one patch grid") {
+		t.Fatalf("InferGrid(17, 64, 64): %v; want two grids", err)
+	}
+	fl := edgeFlat(t, "vit_grid")
+	if g, err := fl.PatchGrid(17, 64, 64); err != nil || g.String() != "4x4+1" {
+		t.Fatalf("PatchGrid(17, 64, 64) = %v, %v; want 4x4+1", g, err)
+	}
+	l, err := fl.CAMLayer()
+	if err != nil || l.Name != "block1_ln1" {
+		t.Fatalf("CAMLayer() = %s, %v; want block1_ln1", l.Name, err)
+	}
+	if g, err := fl.TokenGrid(l, ""); err != nil || g.String() != "4x4+1" {
+		t.Fatalf("TokenGrid(%s) = %v, %v; want 4x4+1", l.Name, g, err)
+	}
+	// A grid the graph does not show is still inferred from the count.
+	if g, err := fl.PatchGrid(50, 28, 28); err != nil || g.String() != "7x7+1" {
+		t.Fatalf("PatchGrid(50, 28, 28) = %v, %v; want 7x7+1", g, err)
+	}
 }
