@@ -155,7 +155,7 @@ scripts/import/.venv/.done: scripts/import/requirements.txt scripts/import/setup
 	./scripts/import/setup.sh
 	touch $@
 
-## import-check: scripts/import/check_models.py: resnet18, mobilenet_v3_small, efficientnet_b0, a small ViT and a small CNN (random weights) through scripts/import_model.py, their logits and the toolkit's input gradient (explain -method gradient) against torch.autograd, and the default CAM layer by module name; then scripts/import/parity_models.py: Grad-CAM, IG, gradient x input and guided backprop on the converted models against pytorch-grad-cam and Captum on the original modules (opt-in, not in make test: needs make import-venv; writes scripts/import/out/)
+## import-check: scripts/import/check_models.py: resnet18, mobilenet_v3_small, efficientnet_b0, a small ViT and a small CNN (random weights) through scripts/import_model.py, their logits and the toolkit's input gradient (explain -method gradient) against torch.autograd, and the default CAM layer by module name, resnet18 exported to ONNX (module names from its node names) and --torchvision-weights (classes, size, mean/std from the weights' metadata; refused without a state dict); then scripts/import/parity_models.py: Grad-CAM, IG, gradient x input and guided backprop on the converted models against pytorch-grad-cam and Captum on the original modules (opt-in, not in make test: needs make import-venv; writes scripts/import/out/)
 import-check: build scripts/import/.venv/.done
 	scripts/import/.venv/bin/python scripts/import/check_models.py
 	scripts/import/.venv/bin/python scripts/import/parity_models.py

@@ -16,6 +16,12 @@ SOURCE is one of
     --onnx FILE.onnx          an ONNX model with one NCHW image input and one [N, K] output
     --torchvision NAME        a torchvision.models architecture (resnet18, ...) with --weights, or random
                               weights (torch.manual_seed(--seed)) when none are given: for tests and trials
+        [--torchvision-weights W]
+                              torchvision's weights W of that architecture (IMAGENET1K_V1, DEFAULT or
+                              ResNet18_Weights.IMAGENET1K_V1): the card's class names, input size and mean/std
+                              come from their metadata (the eval transform they were published with), the
+                              state dict from --weights or else torch's hub cache, where torchvision puts what it
+                              downloads (this script never downloads)
 
 Options:
 
@@ -24,8 +30,9 @@ Options:
     --classes "a,b,..."       class names in output order (or --classes-file FILE, one per line);
                               default "class 0", "class 1", ...
     --scale S --offset O      x = pixel*S + O for pixels in [0, 255]; default 1/255 and 0
-    --mean M,... --std S,...  then x = (x - mean[c]) / std[c]; default torchvision's ImageNet
-                              0.485,0.456,0.406 and 0.229,0.224,0.225; --no-normalize for none
+    --mean M,... --std S,...  then x = (x - mean[c]) / std[c]; default --torchvision-weights' own, else
+                              torchvision's ImageNet 0.485,0.456,0.406 and 0.229,0.224,0.225; --no-normalize
+                              for none
     --converter C             auto (default), nobuco or onnx2tf
     --images A.png,B.jpg,...  the images the conversion is checked on (default: three photographs and a
                               Fashion-MNIST sample of the repository), resized to the input size
@@ -46,7 +53,9 @@ Layer names: a torch module's conversion names each layer after the module whose
 the first image with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2), and the card's
 `layers:` lists after a layer the modules that end in its output (layer4.1, layer4), so that `-layer layer4` works
 and a torchvision ResNet's default CAM layer is layer4; the functions a forward() calls are named after the module
-(layer4.1.add), from nobuco's trace. --no-module-names keeps the converter's names.
+(layer4.1.add), from nobuco's trace. Through onnx2tf (ONNX, TorchScript) the same names come from the ONNX node
+names torch.onnx.export writes (/layer4/layer4.1/conv2/Conv), matched on the first image run by onnxruntime; an
+ONNX file from another exporter keeps onnx2tf's names. --no-module-names keeps the converter's names.
 
 `bin/saliency inspect OUT_DIR` then shows the model, its layers and its default CAM layer.
 """
@@ -92,10 +101,13 @@ def parse_args():
     ap.add_argument("--grayscale", action="store_true")
     ap.add_argument("--classes")
     ap.add_argument("--classes-file")
+    ap.add_argument("--torchvision-weights", metavar="NAME",
+                    help="torchvision weights of --torchvision's architecture (IMAGENET1K_V1, DEFAULT, ...): "
+                         "the card's classes, input size and mean/std from their metadata")
     ap.add_argument("--scale", type=float, default=1.0 / 255.0)
     ap.add_argument("--offset", type=float, default=0.0)
-    ap.add_argument("--mean", default="0.485,0.456,0.406")
-    ap.add_argument("--std", default="0.229,0.224,0.225")
+    ap.add_argument("--mean", default=None)
+    ap.add_argument("--std", default=None)
     ap.add_argument("--no-normalize", action="store_true", help="no mean/std step")
     ap.add_argument("--converter", default="auto", choices=["auto", "nobuco", "onnx2tf"])
     ap.add_argument("--images", default=None)
@@ -111,9 +123,55 @@ def parse_args():
         ap.error("--class goes with --torch")
     if args.weights and not (args.torch or args.torchvision):
         ap.error("--weights goes with --torch or --torchvision")
-    if args.no_normalize:
-        args.mean = args.std = None
+    if args.torchvision_weights and not args.torchvision:
+        ap.error("--torchvision-weights goes with --torchvision")
+    if args.no_normalize and (args.mean or args.std):
+        ap.error("--no-normalize and --mean/--std contradict each other")
     return args
+
+
+def torchvision_weights(args):
+    """The torchvision weights enum member --torchvision-weights names for --torchvision's architecture."""
+    from torchvision.models import get_model_weights
+    try:
+        enum = get_model_weights(args.torchvision)
+    except (ValueError, KeyError):
+        fail("--torchvision-weights: torchvision has no weights for %s" % args.torchvision)
+    given = args.torchvision_weights
+    prefix, _, name = given.rpartition(".")
+    if prefix and prefix != enum.__name__:
+        fail("--torchvision-weights %s: %s's weights are %s, not %s" % (given, args.torchvision, enum.__name__,
+                                                                          prefix))
+    try:
+        return enum[name]
+    except KeyError:
+        fail("--torchvision-weights %s: %s has %s" % (given, enum.__name__,
+                                                      ", ".join(["DEFAULT"] + [m.name for m in enum])))
+
+
+def weights_preprocessing(w):
+    """(size, mean, std, resize) of torchvision weights' own eval transform: the centre crop's size, the
+    normalisation, and the shorter side it resizes to before cropping."""
+    t = w.transforms()
+    crop = list(getattr(t, "crop_size", []) or [])
+    resize = list(getattr(t, "resize_size", []) or [])
+    return (int(crop[0]) if crop else None, [float(v) for v in t.mean], [float(v) for v in t.std],
+            int(resize[0]) if resize else None)
+
+
+def hub_state_dict(w):
+    """The state dict of torchvision weights w from torch's hub cache, where torchvision downloads it: this
+    script never downloads."""
+    import torch
+    path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(w.url))
+    if not os.path.isfile(path):
+        fail("--torchvision-weights %s: its state dict is not in torch's hub cache (%s); download %s there "
+             "(torchvision does on a machine with the internet) or give the file with --weights" % (
+                 w, path, w.url))
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True), path
+    except Exception as e:
+        fail("%s: cannot read it as a state dict: %s" % (path, first_line(e)))
 
 
 def load_torch_module(args):
@@ -131,9 +189,16 @@ def load_torch_module(args):
         if ctor is None or not callable(ctor) or args.torchvision.startswith("_"):
             fail("--torchvision %s: no such torchvision.models architecture" % args.torchvision)
         torch.manual_seed(args.seed)
-        model = ctor(weights=None)
-        if not args.weights:
-            torch2tf.randomize_bn(model, args.seed)
+        if args.torchvision_weights:
+            w = torchvision_weights(args)
+            model = ctor(weights=None, num_classes=len(w.meta["categories"]))
+            if not args.weights:
+                state, path = hub_state_dict(w)
+                load_state(model, state, path)
+        else:
+            model = ctor(weights=None)
+            if not args.weights:
+                torch2tf.randomize_bn(model, args.seed)
     else:
         import importlib.util
         if not os.path.isfile(args.torch):
@@ -172,13 +237,18 @@ def load_torch_module(args):
             for key in ("state_dict", "model"):
                 if isinstance(state.get(key), dict):
                     state = state[key]
-        if not isinstance(state, dict):
-            fail("%s: holds a %s, not a state dict" % (args.weights, type(state).__name__))
-        got = model.load_state_dict(state, strict=False)
-        if got.missing_keys or got.unexpected_keys:
-            fail("%s: does not fit the model: missing %s; unexpected %s" % (
-                args.weights, short(got.missing_keys), short(got.unexpected_keys)))
+        load_state(model, state, args.weights)
     return model.eval()
+
+
+def load_state(model, state, path):
+    """Fills model with the state dict read from path; every key must match."""
+    if not isinstance(state, dict):
+        fail("%s: holds a %s, not a state dict" % (path, type(state).__name__))
+    got = model.load_state_dict(state, strict=False)
+    if got.missing_keys or got.unexpected_keys:
+        fail("%s: does not fit the model: missing %s; unexpected %s" % (
+            path, short(got.missing_keys), short(got.unexpected_keys)))
 
 
 def short(keys, n=5):
@@ -220,6 +290,20 @@ def main():
     from export_savedmodel import class_names, floats, input_range
 
     channels = 1 if args.grayscale else 3
+    # The preprocessing: what the options say, else the torchvision weights' own eval transform, else
+    # torchvision's ImageNet normalisation (said on stderr at the end: the logit check cannot tell).
+    from_weights, resize_side = None, None
+    if args.torchvision_weights:
+        w = torchvision_weights(args)
+        wsize, wmean, wstd, resize_side = weights_preprocessing(w)
+        from_weights = str(w)
+        args.size = args.size or wsize
+        if not args.no_normalize:
+            args.mean = args.mean or ",".join("%r" % v for v in wmean)
+            args.std = args.std or ",".join("%r" % v for v in wstd)
+    if not args.no_normalize:
+        args.mean = args.mean or "0.485,0.456,0.406"
+        args.std = args.std or "0.229,0.224,0.225"
     mean = floats(args.mean, "--mean") if args.mean else None
     std = floats(args.std, "--std") if args.std else None
     for key, v in (("mean", mean), ("std", std)):
@@ -289,7 +373,13 @@ def main():
     k = want.shape[1]
 
     try:
-        classes = class_names(args.classes_file, args.classes, k)
+        if args.torchvision_weights and not (args.classes or args.classes_file):
+            classes = [str(c) for c in torchvision_weights(args).meta["categories"]]
+            if len(classes) != k:
+                fail("--torchvision-weights %s: %d categories for the model's %d outputs" % (
+                    args.torchvision_weights, len(classes), k))
+        else:
+            classes = class_names(args.classes_file, args.classes, k)
     except ValueError as e:
         fail(str(e))
 
@@ -300,10 +390,11 @@ def main():
     try:
         t0 = time.perf_counter()
         try:
+            onnx_path = os.path.join(work, "model.onnx")
             if args.onnx:
-                keras_model = torch2tf.to_keras_onnx2tf(os.path.abspath(args.onnx), os.path.join(work, "onnx2tf"))
+                onnx_path = os.path.abspath(args.onnx)
+                keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
             elif converter == "onnx2tf":
-                onnx_path = os.path.join(work, "model.onnx")
                 torch2tf.export_onnx(model, size, onnx_path, channels)
                 keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
             else:
@@ -316,7 +407,6 @@ def main():
                     print("%s: note: %s; trying onnx2tf" % (PROG, e), file=sys.stderr)
                     first = e
                     converter = "onnx2tf"
-                    onnx_path = os.path.join(work, "model.onnx")
                     try:
                         torch2tf.export_onnx(model, size, onnx_path, channels)
                         keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
@@ -324,9 +414,16 @@ def main():
                         raise torch2tf.ConversionError("%s; %s" % (first, e2))
             # The torch module names, matched on the first image, before the save: the graph's scopes carry them.
             layers, naming = None, None
-            if model is not None and not args.no_module_names:
-                functional = torch2tf.functional_outputs(model) if converter == "nobuco" else []
-                layers, naming = torch2tf.name_layers(model, keras_model, x[:1], functional=functional)
+            if not args.no_module_names:
+                if converter == "nobuco":
+                    functional = torch2tf.functional_outputs(model)
+                    layers, naming = torch2tf.name_layers(model, keras_model, x[:1], functional=functional)
+                else:
+                    # The ONNX file's node names carry the torch module scopes (/layer4/layer4.1/conv2/Conv).
+                    calls, functional = torch2tf.onnx_scope_outputs(onnx_path, x[:1])
+                    if calls or functional:
+                        layers, naming = torch2tf.name_layers(None, keras_model, x[:1], functional=functional,
+                                                              calls=calls)
             torch2tf.save_keras(keras_model, tmp_out, size, channels)
         except torch2tf.ConversionError as e:
             fail("%s: cannot convert it: %s" % (source, e))
@@ -365,10 +462,17 @@ def main():
         pre["formula"] = formula
         rng = argparse.Namespace(offset=args.offset, scale=args.scale, mean=args.mean, std=args.std)
         import tensorflow as tf  # noqa: F811
+        description = "converted from %s by scripts/import_model.py (%s); logits equal the original's to " \
+                      "%.2g relative on %d images" % (os.path.basename(source), converter, rel, len(paths))
+        if from_weights:
+            description += "; classes and normalisation of %s" % from_weights
+            if resize_side and resize_side != size:
+                description += (" (whose eval transform resizes the shorter side to %d and crops the centre "
+                                "%dx%d: saliency resizes the whole image, so crop images beforehand for the "
+                                "same framing)" % (resize_side, size, size))
         card = {
             "name": args.name or os.path.basename(os.path.normpath(args.out)),
-            "description": "converted from %s by scripts/import_model.py (%s); logits equal the original's to "
-                           "%.2g relative on %d images" % (os.path.basename(source), converter, rel, len(paths)),
+            "description": description,
             "framework": "%s, tensorflow %s" % (framework(converter, args), tf.__version__),
             "classes": classes,
             "input": {"signature_key": "images", "shape": [-1, size, size, channels], "dtype": "float32",
@@ -392,7 +496,11 @@ def main():
     # The logit check feeds both sides the same normalised tensor, so it cannot tell whether the card's
     # preprocessing is the one the model was trained with: say what was assumed when nothing was given.
     given = {a.split("=")[0] for a in sys.argv[1:]}
-    if not given & {"--mean", "--std", "--no-normalize", "--scale", "--offset"}:
+    if from_weights and resize_side and resize_side != size:
+        print("%s: note: %s's eval transform resizes the shorter side to %d and crops the centre %dx%d; saliency "
+              "resizes the whole image to %dx%d, so crop the images beforehand for the framing the model was "
+              "trained on" % (PROG, from_weights, resize_side, size, size, size, size), file=sys.stderr)
+    elif not from_weights and not given & {"--mean", "--std", "--no-normalize", "--scale", "--offset"}:
         print("%s: note: the card assumes torchvision's preprocessing, x = (pixel/255 - mean)/std with ImageNet's "
               "mean %s and std %s; a model trained otherwise needs --mean/--std, --scale/--offset or "
               "--no-normalize, or every map is of wrongly scaled inputs" % (PROG, args.mean, args.std), file=sys.stderr)

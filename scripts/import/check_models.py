@@ -22,6 +22,9 @@ It prints a table: conversion time, logit difference (the toolkit's score agains
 class: max abs, relative to the largest |logit|), gradient difference (max abs relative to the largest |torch
 gradient| per image, worst image; and ||diff|| / ||torch|| over all images) and whether the toolkit predicts
 torch's class, and inspect's default CAM layer (layers carry the torch module names: a ResNet's must be layer4).
+Then (unless --no-onnx-check, --no-weights-check) it converts resnet18 exported to ONNX (the layers must carry the
+module paths from the ONNX node names) and runs --torchvision-weights IMAGENET1K_V1 against an empty and a filled
+torch hub cache (check_onnx_names, check_torchvision_weights).
 It fails (exit 1) when a conversion fails, a class differs, a ResNet's CAM layer is not layer4, the logits differ by more than 1e-4
 relative or the gradient by more than --grad-tolerance (1e-3 of the largest |gradient|: on random-weight
 networks float32 rounding alone moves the gradient by up to 6e-2 of it where a ReLU input is near zero,
@@ -30,6 +33,7 @@ torch float32 against float64 on resnet18; the L2 relative difference is the str
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -49,6 +53,10 @@ def main():
     ap.add_argument("--saliency", default=os.path.join(REPO, "bin", "saliency"))
     ap.add_argument("--grad-tolerance", type=float, default=1e-3)
     ap.add_argument("--l2-tolerance", type=float, default=1e-4)
+    ap.add_argument("--no-onnx-check", action="store_true",
+                    help="skip the ONNX file check (resnet18 exported to ONNX and converted: module names)")
+    ap.add_argument("--no-weights-check", action="store_true",
+                    help="skip the --torchvision-weights check (a resnet18 converted twice)")
     args = ap.parse_args()
     if not os.access(args.saliency, os.X_OK):
         sys.exit("check_models: %s: not built (make build)" % args.saliency)
@@ -147,9 +155,103 @@ def main():
         print("| %s | %s | %d | %.1f | %.2g | %.2g | %.2g | %.2g | %s | %s |" % (
             r["model"], r["converter"], r["input"], r["seconds"], r["logit_abs"], r["logit_rel"],
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
+    if not args.no_onnx_check:
+        problem, seconds = check_onnx_names(args.work, args.saliency)
+        print("ONNX file: " + (problem or "resnet18 exported by torch.onnx and converted by onnx2tf in %.1f s: "
+                                          "inspect lists the module paths, the default CAM layer is layer4" % seconds))
+        if problem:
+            bad.append("--onnx names")
+    if not args.no_weights_check:
+        problem = check_torchvision_weights(args.work)
+        print("torchvision weights: " + (problem or "classes, input size and mean/std from the weights' "
+                                         "metadata; refused without a state dict, naming the hub cache path"))
+        if problem:
+            bad.append("--torchvision-weights")
     if bad:
         sys.exit("check_models: failed: " + ", ".join(bad))
     print("check_models: %d models: conversion, logits and input gradients agree with torch" % len(rows))
+
+
+def check_onnx_names(work, saliency):
+    """import_model.py --onnx on torchvision's resnet18 (random weights) exported by torch.onnx.export: the
+    layers carry the torch module paths from the ONNX node names (inspect lists layer4.1.conv2, layer4.1.add
+    and layer1.0.relu_1, the exporter's scope for the second call of layer1.0.relu; the default CAM layer is
+    layer4) and -layer takes one. Returns (what is wrong or None, the
+    conversion's seconds)."""
+    model, size = torch2tf.build_model("resnet18")
+    path = os.path.join(work, "resnet18.onnx")
+    torch2tf.export_onnx(model, size, path)
+    out = os.path.join(work, "resnet18_onnx")
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path, "--force",
+                        out], capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if p.returncode != 0:
+        return "import_model.py --onnx: exit %d: %s" % (p.returncode, p.stderr[-300:]), seconds
+    ins = subprocess.run([saliency, "inspect", out], capture_output=True, text=True)
+    cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
+    names = set(ins.stdout.split())
+    lost = [n for n in ("layer4.1.conv2", "layer4.1.add", "layer1.0.relu_1", "fc") if n not in names]
+    if cam != ["layer4"] or lost:
+        return "inspect: CAM layer %s, module paths not listed: %s" % (cam, lost), seconds
+    pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], size)
+    from PIL import Image
+    png = os.path.join(work, "onnx_probe.png")
+    Image.fromarray(pixels[0]).save(png)
+    q = subprocess.run([saliency, "explain", "-model", out, "-out", os.path.join(work, "resnet18_onnx_explain"),
+                        "-method", "gradcam", "-layer", "layer3", png], capture_output=True, text=True)
+    if q.returncode != 0:
+        return "explain -layer layer3: %s" % q.stderr[-300:], seconds
+    return None, seconds
+
+
+def check_torchvision_weights(work):
+    """import_model.py --torchvision resnet18 --torchvision-weights IMAGENET1K_V1 with an empty torch hub
+    cache (refused, naming the checkpoint's path, no folder written), then with a state dict at that path (random
+    weights: the metadata is what is checked): the card's classes are the weights' 1000 categories, its
+    mean/std and input size those of their eval transform, and the crop it cannot express is said. A wrong
+    weights name is refused with the names there are. Returns what is wrong, or None."""
+    import torch
+    import torchvision
+    import yaml
+    w = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    home = os.path.join(work, "torch_home")
+    shutil.rmtree(home, ignore_errors=True)
+    env = dict(os.environ, TORCH_HOME=home)
+    out = os.path.join(work, "resnet18_weights")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torchvision", "resnet18",
+           "--torchvision-weights", "IMAGENET1K_V1", out]
+
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    ckpt = os.path.join(home, "hub", "checkpoints", os.path.basename(w.url))
+    if p.returncode != 1 or ckpt not in p.stderr or os.path.exists(out):
+        return "without a state dict: exit %d, stderr %r" % (p.returncode, p.stderr[-300:])
+    q = subprocess.run(cmd[:-3] + ["--torchvision-weights", "ResNet18_Weights.NO_SUCH", out],
+                       capture_output=True, text=True, env=env)
+    if q.returncode != 1 or "IMAGENET1K_V1" not in q.stderr or os.path.exists(out):
+        return "a wrong name: exit %d, stderr %r" % (q.returncode, q.stderr[-300:])
+
+    torch.manual_seed(3)
+    model = torchvision.models.resnet18(weights=None)
+    torch2tf.randomize_bn(model, 3)
+    os.makedirs(os.path.dirname(ckpt), exist_ok=True)
+    torch.save(model.state_dict(), ckpt)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        return "with the state dict in the hub cache: exit %d, stderr %r" % (p.returncode, p.stderr[-300:])
+    card = yaml.safe_load(open(os.path.join(out, "card.yaml")))
+    t = w.transforms()
+    pre = card["preprocessing"]
+    if card["classes"] != list(w.meta["categories"]):
+        return "the card's classes are not the weights' categories: %s..." % card["classes"][:3]
+    if pre.get("mean") != [float(v) for v in t.mean] or pre.get("std") != [float(v) for v in t.std]:
+        return "the card's mean/std %s/%s, the weights' %s/%s" % (pre.get("mean"), pre.get("std"), t.mean, t.std)
+    if card["input"]["shape"][1:3] != [t.crop_size[0]] * 2:
+        return "the card's input %s, the weights' crop %s" % (card["input"]["shape"], t.crop_size)
+    if "crops the centre" not in p.stderr or "crops the centre" not in card["description"]:
+        return "the resize-and-crop of the weights' transform is not said: %r" % p.stderr[-300:]
+    return None
 
 
 if __name__ == "__main__":

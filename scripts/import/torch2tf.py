@@ -401,6 +401,97 @@ def module_outputs(model, x):
     return calls
 
 
+def onnx_scope_path(node_name):
+    """The torch module path of an ONNX node exported by torch.onnx ("/layer4/layer4.1/conv2/Conv" ->
+    "layer4.1.conv2"; "/Flatten" -> ""), from its scope names: each scope is a module's attribute name, with the
+    parent's before a numeric one ("layer4.1"). None for a node name without scopes (another exporter's)."""
+    if not node_name.startswith("/"):
+        return None
+    path = ""
+    for c in node_name.split("/")[1:-1]:
+        if not c:
+            continue
+        path = c if not path or c.startswith(path + ".") else path + "." + c
+    return path
+
+
+def onnx_scope_outputs(onnx_path, x):
+    """The module calls and functions of an ONNX file exported from torch, from its node names (onnx_scope_path),
+    with their outputs on x (NCHW, run by onnxruntime): ([(name, op, output)] in the order the calls end, as
+    module_outputs gives them: a module's output is its last node's, a module whose nodes come again after
+    another module's is called again ("layer4.1.relu-2"); [(name, op, output)] of the nodes directly in a
+    module that has submodules, as functional_outputs gives them: "layer4.1.add", "flatten" at the top).
+    Nodes without scopes (another exporter's names) give nothing."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    m = onnx.load(onnx_path)
+    try:
+        typed = onnx.shape_inference.infer_shapes(m)
+        kind = {v.name: v.type.tensor_type.elem_type for v in list(typed.graph.value_info) + list(typed.graph.output)}
+    except Exception:
+        kind = {}
+    nodes = [n for n in m.graph.node if n.op_type != "Constant" and n.output
+             and kind.get(n.output[0]) == onnx.TensorProto.FLOAT]
+    paths = [onnx_scope_path(n.name) for n in nodes]
+    if not any(paths):
+        return [], []
+    parents = set()
+    for p in paths:
+        parts = (p or "").split(".")
+        for i in range(1, len(parts)):
+            parents.add(".".join(parts[:i]))
+    # A path's scopes, outermost first: "layer4", "layer4.1", "layer4.1.conv2".
+    def scopes(n):
+        out, path = [], ""
+        for c in n.name.split("/")[1:-1]:
+            if c:
+                path = c if not path or c.startswith(path + ".") else path + "." + c
+                out.append(path)
+        return out
+
+    calls, funcs, counts = [], [], {}
+    stack = []  # open scopes: [path, output name of its last node]
+
+    def label(name):
+        counts[name] = counts.get(name, 0) + 1
+        return name if counts[name] == 1 else "%s-%d" % (name, counts[name])
+
+    def close(depth):
+        while len(stack) > depth:
+            path, out, op = stack.pop()
+            calls.append((label(path), op, out))
+    for n, p in zip(nodes, paths):
+        if p is None:
+            continue
+        ch = scopes(n)
+        k = 0
+        while k < len(stack) and k < len(ch) and stack[k][0] == ch[k]:
+            k += 1
+        close(k)
+        for c in ch[k:]:
+            stack.append([c, None, None])
+        for e in stack:
+            e[1], e[2] = n.output[0], n.op_type
+        if not ch or ch[-1] in parents:
+            funcs.append(((ch[-1] + "." if ch else "") + n.op_type.lower(), n.op_type, n.output[0]))
+    close(0)
+    # Function names count apart from module names.
+    fcounts, named = {}, []
+    for name, op, out in funcs:
+        fcounts[name] = fcounts.get(name, 0) + 1
+        named.append((name if fcounts[name] == 1 else "%s-%d" % (name, fcounts[name]), op, out))
+    want = sorted({o for _, _, o in calls} | {o for _, _, o in named})
+    have = {o.name for o in m.graph.output}
+    for o in want:
+        if o not in have:
+            m.graph.output.append(onnx.helper.make_tensor_value_info(o, onnx.TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    vals = dict(zip(want, sess.run(want, {sess.get_inputs()[0].name: x.astype(np.float32)})))
+    return ([(name, op, vals[o]) for name, op, o in calls],
+            [(name, op, vals[o]) for name, op, o in named])
+
+
 def keras_layer_outputs(keras_model, x_nhwc):
     """[(layer, output)] for every layer of a functional Keras model (its first call) on x, in model.layers order."""
     import tf_keras
@@ -433,7 +524,7 @@ def _same(a, b, tol):
     return bool(np.abs(a - b).max() <= tol * max(top, 1e-30))
 
 
-def name_layers(model, keras_model, x, tol=1e-4, functional=()):
+def name_layers(model, keras_model, x, tol=1e-4, functional=(), calls=None):
     """Give the Keras layers of a converted model the torch module names they compute, matched on a probe input x
     (NCHW): each module call's output is compared with every Keras layer's output (in NHWC for a 4-D output, or
     as it is), and the first unnamed layer computing it takes the module's name ("layer4.1.conv2"; a second call
@@ -441,6 +532,8 @@ def name_layers(model, keras_model, x, tol=1e-4, functional=()):
     last child, a Dropout) becomes an alias listed after that layer. Then the functions a forward() calls
     (functional_outputs: "layer4.1.add") name the layers still unnamed that compute their outputs; layers nothing
     matches (a converter's padding or transposes) keep their Keras names.
+
+    calls, when given, stands for module_outputs(model, x): the module calls of an ONNX file (onnx_scope_outputs).
 
     Renames the layers in place and returns the card's `layers:` list (name, class, output_shape, params; the
     torch class for module names) in model.layers order with the aliases after their layers, and the counts
@@ -455,7 +548,7 @@ def name_layers(model, keras_model, x, tol=1e-4, functional=()):
     aliases = {}     # keras index -> [(torch name, torch class)] listed after it
     missing = []
     taken = {l.name for l, _ in keras_outs}
-    for name, cls, out in module_outputs(model, x):
+    for name, cls, out in (module_outputs(model, x) if calls is None else calls):
         forms = [out]
         if out.ndim == 4:
             forms.insert(0, np.transpose(out, (0, 2, 3, 1)))
