@@ -147,21 +147,18 @@ def run_model(name, args):
     with torch.no_grad():
         classes = model(x).argmax(1).tolist()
 
-    extra = []
-    if name == "small_vit":
-        # 17 tokens fit two grids (4x4+1, 3x3+8), so the toolkit infers no default token CAM layer: the input of
-        # the last attention layer, as it would be, with its grid.
-        cam = "encoder.layers.encoder_layer_3.ln_1"
-        extra = ["-layer", cam, "-grid", "4x4+1"]
-    else:
-        ins = subprocess.run([args.saliency, "inspect", out], capture_output=True, text=True)
-        cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
-        cam = cam[0] if cam else None
+    ins = subprocess.run([args.saliency, "inspect", out], capture_output=True, text=True)
+    cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
+    cam = cam[0] if cam else None
+    if name == "small_vit" and cam != "encoder.layers.encoder_layer_3.ln_1":
+        # 17 tokens fit two grids by their count (4x4+1, 3x3+8): the toolkit reads 4x4 from the patch
+        # embedding's reshape, and its default CAM layer is the input of the last attention layer.
+        sys.exit("parity_models: small_vit's default CAM layer is %s, not encoder.layers.encoder_layer_3.ln_1" % cam)
 
     ex = os.path.join(args.work, name + "_parity")
     cmd = [args.saliency, "explain", "-model", out, "-out", ex, "-method", ",".join(METHODS),
            "-set", "integrated-gradients.steps=%d" % STEPS, "-set", "integrated-gradients.rule=riemann-right",
-           "-set", "integrated-gradients.baseline=black"] + extra + pngs
+           "-set", "integrated-gradients.baseline=black"] + pngs
     q = subprocess.run(cmd, capture_output=True, text=True)
     if q.returncode != 0:
         return {"model": name, "error": "saliency explain: " + q.stderr.strip()[-300:]}
