@@ -41,14 +41,7 @@ func TestChangedBoundary(t *testing.T) {
 						}
 						vals[w] = v
 					}
-					feed, err := fl.PrepareWeights(vals)
-					if err != nil {
-						t.Fatal(err)
-					}
-					view, err := fl.WithWeights(feed)
-					if err != nil {
-						t.Fatal(err)
-					}
+					view := viewWith(t, fl, vals)
 					ch, err := fl.Changed(ws)
 					if err != nil {
 						t.Fatal(err)

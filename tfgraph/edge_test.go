@@ -555,14 +555,7 @@ func TestEdgeWeights(t *testing.T) {
 	for i, d := range kernel.Shape {
 		shape[i] = int(d)
 	}
-	feed, err := fl.PrepareWeights(map[string]*tensor.Tensor{kernel.Name: tensor.New(shape...)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := viewWith(t, fl, map[string]*tensor.Tensor{kernel.Name: tensor.New(shape...)})
 	x := readEdgeNpy(t, dir, "inputs", false)
 	logits, _ := view.Logits()
 	got, err := fetch(view, x, logits)

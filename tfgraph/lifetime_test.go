@@ -50,14 +50,7 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	zeros[fl.Weights[0].Name] = tensor.New(w.Shape...)
-	feed, err := fl.PrepareWeights(zeros)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := viewWith(t, fl, zeros)
 	prof := &tfgraph.Profile{}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -118,14 +111,7 @@ func TestClosedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed, err := fl.PrepareWeights(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := viewWith(t, fl, nil)
 	// Runs in flight while Close comes: each ends with a result or ErrClosed.
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

@@ -97,14 +97,7 @@ func zeroWeights(t *testing.T, fl *tfgraph.Flat, want int, parts ...string) *tfg
 	if len(zero) != want {
 		t.Fatalf("found %d weights named %v, want %d", len(zero), parts, want)
 	}
-	feed, err := fl.PrepareWeights(zero)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nb, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := viewWith(t, fl, zero)
 	return nb
 }
 
@@ -181,14 +174,7 @@ func lrpDerivedWeightsFollowFedWeights(t *testing.T, cb tfgraph.ConvBackward) {
 	if len(vals) < 20 {
 		t.Fatalf("replaced %d weights", len(vals))
 	}
-	feed, err := fl.PrepareWeights(vals)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := viewWith(t, fl, vals)
 	eps := tfgraph.LRPRule{Kind: "epsilon", Epsilon: 1e-6}
 	composites := []tfgraph.LRP{
 		{Name: "epsilon-plus", Conv: tfgraph.LRPRule{Kind: "zplus"}, Dense: eps, Stabilizer: 1e-6},

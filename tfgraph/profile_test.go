@@ -138,14 +138,7 @@ func TestDerivedKernelsFollowFedWeights(t *testing.T) {
 			}
 			vals[name] = v
 		}
-		feed, err := fl.PrepareWeights(vals)
-		if err != nil {
-			t.Fatal(err)
-		}
-		view, err := fl.WithWeights(feed)
-		if err != nil {
-			t.Fatal(err)
-		}
+		view := viewWith(t, fl, vals)
 		p := &tfgraph.Profile{}
 		for i := 0; i < 2; i++ { // the second run reuses the feed's derived kernels
 			if grads[exact], err = view.Profiled(p).Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
@@ -192,14 +185,7 @@ func TestDerivedKernelsOnTheFirstRunUnderFedWeights(t *testing.T) {
 			}
 			vals[name] = v
 		}
-		feed, err := fl.PrepareWeights(vals)
-		if err != nil {
-			t.Fatal(err)
-		}
-		view, err := fl.WithWeights(feed)
-		if err != nil {
-			t.Fatal(err)
-		}
+		view := viewWith(t, fl, vals)
 		if grads[exact], err = view.Gradient(g.Inputs, g.Top, "", tfgraph.Plain); err != nil {
 			t.Fatal(err)
 		}

@@ -21,14 +21,7 @@ func TestCompensateShift(t *testing.T) {
 	if sh.Layer != "patch_embed" || !strings.HasPrefix(sh.Bias, "patch_embed/bias") {
 		t.Errorf("shift absorbed in %s by %s", sh.Layer, sh.Bias)
 	}
-	feed, err := fl.PrepareWeights(sh.Values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := fl.WithWeights(feed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := viewWith(t, fl, sh.Values)
 	x := g.Inputs
 	shifted := tensor.New(x.Shape...)
 	for i, v := range x.Data {

@@ -205,3 +205,18 @@ func argmax(v []float32) int {
 	}
 	return best
 }
+
+// viewWith is fl with the weights vals replaced (PrepareWeights then
+// WithWeights), failing the test on an error.
+func viewWith(t testing.TB, fl *tfgraph.Flat, vals map[string]*tensor.Tensor) *tfgraph.Flat {
+	t.Helper()
+	feed, err := fl.PrepareWeights(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := fl.WithWeights(feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return view
+}
