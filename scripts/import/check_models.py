@@ -68,8 +68,8 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     rows, bad = [], []
     for name in args.models.split(","):
-        if name not in torch2tf.MODELS:
-            sys.exit("check_models: unknown model %r (want %s)" % (name, ", ".join(torch2tf.MODELS)))
+        if name not in torch2tf.MODELS + torch2tf.EXTRA_MODELS:
+            sys.exit("check_models: unknown model %r (want %s)" % (name, ", ".join(torch2tf.MODELS + torch2tf.EXTRA_MODELS)))
         model, size = torch2tf.build_model(name)
         weights = os.path.join(args.work, name + ".pt")
         torch.save(model.state_dict(), weights)

@@ -150,10 +150,11 @@ def run_model(name, args):
     ins = subprocess.run([args.saliency, "inspect", out], capture_output=True, text=True)
     cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
     cam = cam[0] if cam else None
-    if name == "small_vit" and cam != "encoder.layers.encoder_layer_3.ln_1":
-        # 17 tokens fit two grids by their count (4x4+1, 3x3+8): the toolkit reads 4x4 from the patch
-        # embedding's reshape, and its default CAM layer is the input of the last attention layer.
-        sys.exit("parity_models: small_vit's default CAM layer is %s, not encoder.layers.encoder_layer_3.ln_1" % cam)
+    # A ViT's default CAM layer is the input of its last attention layer; the small ViT's 17 tokens fit two grids
+    # by their count (4x4+1, 3x3+8), and the toolkit reads 4x4 from the patch embedding's reshape.
+    want = {"small_vit": "encoder.layers.encoder_layer_3.ln_1", "vit_b_16": "encoder.layers.encoder_layer_11.ln_1"}
+    if name in want and cam != want[name]:
+        sys.exit("parity_models: %s's default CAM layer is %s, not %s" % (name, cam, want[name]))
 
     ex = os.path.join(args.work, name + "_parity")
     cmd = [args.saliency, "explain", "-model", out, "-out", ex, "-method", ",".join(METHODS),
@@ -206,7 +207,7 @@ def run_model(name, args):
         row["gradcam-note"] = "CAM layer %s is no torch module pytorch-grad-cam can hook" % cam
     else:
         reshape = None
-        if name == "small_vit":  # tokens [N, 1 + 16, D]: drop the class token, 4x4 grid, channels first
+        if name in ("small_vit", "vit_b_16"):  # tokens [N, 1 + s*s, D]: drop the class token, s x s, channels first
             def reshape(t):
                 n, t_, d = t.shape
                 s = int(round((t_ - 1) ** 0.5))
@@ -260,8 +261,8 @@ def main():
         sys.exit("parity_models: %s: make import-venv installs Captum and pytorch-grad-cam" % e)
     rows, bad = [], []
     for name in args.models.split(","):
-        if name not in torch2tf.MODELS:
-            sys.exit("parity_models: unknown model %r (want %s)" % (name, ", ".join(torch2tf.MODELS)))
+        if name not in torch2tf.MODELS + torch2tf.EXTRA_MODELS:
+            sys.exit("parity_models: unknown model %r (want %s)" % (name, ", ".join(torch2tf.MODELS + torch2tf.EXTRA_MODELS)))
         row = run_model(name, args)
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -47,6 +47,8 @@ def keras2_as_keras():
 # ---- models used by the checks (random weights) --------------------------------------------------------------
 
 MODELS = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "small_vit", "small_cnn"]
+# Checked on request only (--models vit_b_16): 330 MB of random weights, minutes on 2 cores.
+EXTRA_MODELS = ["vit_b_16"]
 
 
 def randomize_bn(model, seed):
@@ -83,6 +85,11 @@ def build_model(name, seed=0):
         model, size = (testmodels.SmallCNN() if name == "small_cnn" else testmodels.SmallViT()), 64
     elif name in ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "vit_b_16"):
         model, size = getattr(torchvision.models, name)(weights=None), 224
+        if name == "vit_b_16":  # torchvision initialises the head to zeros: every logit and gradient would be 0
+            g = torch.Generator().manual_seed(seed)
+            with torch.no_grad():
+                model.heads.head.weight.copy_(torch.randn(model.heads.head.weight.shape, generator=g) * 0.02)
+                model.heads.head.bias.copy_(torch.randn(model.heads.head.bias.shape, generator=g) * 0.1)
     else:
         raise ValueError("unknown model %r (want one of %s)" % (name, ", ".join(MODELS)))
     randomize_bn(model, seed)
