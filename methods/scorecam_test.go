@@ -97,9 +97,9 @@ func TestScoreCAMKeptMapsSameBytes(t *testing.T) {
 	ctx := context.Background()
 	fl, g := loadZoo(t, "fmnist_vgg")
 	x := g.Inputs.Slice(0, 4)
-	run := func() *methods.Maps {
+	run := func(opts map[string]any) *methods.Maps {
 		t.Helper()
-		m, err := methods.New("scorecam", nil)
+		m, err := methods.New("scorecam", opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,16 +109,18 @@ func TestScoreCAMKeptMapsSameBytes(t *testing.T) {
 		}
 		return r
 	}
-	kept := run()
-	old := methods.SetScoreCAMKeepBytes(0)
-	defer methods.SetScoreCAMKeepBytes(old)
-	again := run()
-	if len(kept.Map.Data) != 4*28*28 {
-		t.Fatalf("maps of shape %v, want 4 of 28×28", kept.Map.Shape)
-	}
-	for i, v := range kept.Map.Data {
-		if math.Float32bits(v) != math.Float32bits(again.Map.Data[i]) {
-			t.Fatalf("map value %d: %g with the maps kept, %g made again", i, v, again.Map.Data[i])
+	for _, opts := range []map[string]any{nil, {"channels": 3}} {
+		kept := run(opts)
+		old := methods.SetScoreCAMKeepBytes(0)
+		again := run(opts)
+		methods.SetScoreCAMKeepBytes(old)
+		if len(kept.Map.Data) != 4*28*28 {
+			t.Fatalf("%v: maps of shape %v, want 4 of 28×28", opts, kept.Map.Shape)
+		}
+		for i, v := range kept.Map.Data {
+			if math.Float32bits(v) != math.Float32bits(again.Map.Data[i]) {
+				t.Fatalf("%v: map value %d: %g with the maps kept, %g made again", opts, i, v, again.Map.Data[i])
+			}
 		}
 	}
 }
