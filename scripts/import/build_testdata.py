@@ -64,25 +64,13 @@ def main():
     xt = torch.from_numpy(x).requires_grad_(True)
     model(xt)[0, top].backward()
     np.save(os.path.join(gold, "grad.npy"), nhwc(xt.grad.numpy()))
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     for m in model.modules():
         if isinstance(m, torch.nn.ReLU):
             m.inplace = False
-    raw = []
-    gc = GradCAM(model=model, target_layers=[model.block2])
-    orig = gc.get_cam_image
-
-    def record(*a, **k):
-        r = orig(*a, **k)
-        raw.append(np.array(r))
-        return r
-    gc.get_cam_image = record
-    with gc:
-        gc(input_tensor=torch.from_numpy(x), targets=[ClassifierOutputTarget(top)])
-    np.save(os.path.join(gold, "gradcam_block2.npy"), np.maximum(raw[0], 0).astype(np.float32))
+    cam, _ = torch2tf.gradcam_unscaled(model, model.block2, torch.from_numpy(x), [top])
+    np.save(os.path.join(gold, "gradcam_block2.npy"), cam.astype(np.float32))
     print("%s: torch's input, block1, block2 and logits; for class %d torch.autograd's input gradient and "
-          "pytorch-grad-cam's GradCAM at block2 %s" % (gold, top, list(raw[0].shape)))
+          "pytorch-grad-cam's GradCAM at block2 %s" % (gold, top, list(cam.shape)))
 
 
 if __name__ == "__main__":

@@ -125,8 +125,6 @@ def run_model(name, args):
     import numpy as np
     import torch
     from captum.attr import IntegratedGradients, InputXGradient, GuidedBackprop
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     out = os.path.join(args.work, name)
     weights = os.path.join(args.work, name + ".pt")
@@ -212,18 +210,7 @@ def run_model(name, args):
                 n, t_, d = t.shape
                 s = int(round((t_ - 1) ** 0.5))
                 return t[:, 1:, :].reshape(n, s, s, d).permute(0, 3, 1, 2)
-        raw = []
-        gc = GradCAM(model=model, target_layers=[module], reshape_transform=reshape)
-        orig = gc.get_cam_image
-
-        def record(*a, **k):
-            r = orig(*a, **k)
-            raw.append(np.array(r))
-            return r
-        gc.get_cam_image = record
-        with gc:
-            pgc_out = gc(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in classes])
-        pgc_raw = np.maximum(raw[0], 0)                      # [N, h, w] at the layer's resolution
+        pgc_raw, pgc_out = torch2tf.gradcam_unscaled(model, module, x, classes, reshape)  # [N, h, w] at the layer
         kit_full = kit_map("gradcam")                         # [N, H, W]: the toolkit's, resized bilinearly
         # pytorch-grad-cam's map at the layer's resolution resized as the toolkit resizes (tf.image.resize,
         # bilinear, half-pixel centres), unscaled: the same numbers when both compute the same map.

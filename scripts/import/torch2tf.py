@@ -408,6 +408,26 @@ def module_outputs(model, x):
     return calls
 
 
+def gradcam_unscaled(model, module, x, classes, reshape=None):
+    """pytorch-grad-cam's GradCAM of `module` for the classes of x (NCHW tensor): (its ReLU'd map at the layer's
+    resolution before its min-max scaling and resize, [N, h, w]; its own output, scaled and resized)."""
+    import numpy as np
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    raw = []
+    gc = GradCAM(model=model, target_layers=[module], reshape_transform=reshape)
+    orig = gc.get_cam_image
+
+    def record(*a, **k):
+        r = orig(*a, **k)
+        raw.append(np.array(r))
+        return r
+    gc.get_cam_image = record
+    with gc:
+        out = gc(input_tensor=x, targets=[ClassifierOutputTarget(int(c)) for c in classes])
+    return np.maximum(raw[0], 0), out
+
+
 def onnx_scope_path(node_name):
     """The torch module path of an ONNX node exported by torch.onnx ("/layer4/layer4.1/conv2/Conv" ->
     "layer4.1.conv2"; "/Flatten" -> ""), from its scope names: each scope is a module's attribute name, with the
