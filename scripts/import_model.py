@@ -174,8 +174,8 @@ def hub_state_dict(w):
         fail("%s: cannot read it as a state dict: %s" % (path, first_line(e)))
 
 
-def load_torch_module(args):
-    """The torch module SOURCE names, in eval mode."""
+def load_torch_module(args, tv_weights=None):
+    """The torch module SOURCE names, in eval mode (tv_weights: --torchvision-weights' enum member)."""
     import torch
     if args.torchscript:
         try:
@@ -189,11 +189,10 @@ def load_torch_module(args):
         if ctor is None or not callable(ctor) or args.torchvision.startswith("_"):
             fail("--torchvision %s: no such torchvision.models architecture" % args.torchvision)
         torch.manual_seed(args.seed)
-        if args.torchvision_weights:
-            w = torchvision_weights(args)
-            model = ctor(weights=None, num_classes=len(w.meta["categories"]))
+        if tv_weights is not None:
+            model = ctor(weights=None, num_classes=len(tv_weights.meta["categories"]))
             if not args.weights:
-                state, path = hub_state_dict(w)
+                state, path = hub_state_dict(tv_weights)
                 load_state(model, state, path)
         else:
             model = ctor(weights=None)
@@ -293,10 +292,10 @@ def main():
     # The preprocessing: what the options say, else the torchvision weights' own eval transform, else
     # torchvision's ImageNet normalisation (said on stderr at the end: the logit check cannot tell).
     from_weights, resize_side = None, None
-    if args.torchvision_weights:
-        w = torchvision_weights(args)
-        wsize, wmean, wstd, resize_side = weights_preprocessing(w)
-        from_weights = str(w)
+    tv_weights = torchvision_weights(args) if args.torchvision_weights else None
+    if tv_weights is not None:
+        wsize, wmean, wstd, resize_side = weights_preprocessing(tv_weights)
+        from_weights = str(tv_weights)
         args.size = args.size or wsize
         if not args.no_normalize:
             args.mean = args.mean or ",".join("%r" % v for v in wmean)
@@ -339,7 +338,7 @@ def main():
                 fail("--size %d: %s's input %s is %dx%d" % (size, args.onnx, in_name, dims[2], dims[3]))
             size = dims[2]
     else:
-        model = load_torch_module(args)
+        model = load_torch_module(args, tv_weights)
     size = size or 224
 
     import numpy as np
@@ -373,8 +372,8 @@ def main():
     k = want.shape[1]
 
     try:
-        if args.torchvision_weights and not (args.classes or args.classes_file):
-            classes = [str(c) for c in torchvision_weights(args).meta["categories"]]
+        if tv_weights is not None and not (args.classes or args.classes_file):
+            classes = [str(c) for c in tv_weights.meta["categories"]]
             if len(classes) != k:
                 fail("--torchvision-weights %s: %d categories for the model's %d outputs" % (
                     args.torchvision_weights, len(classes), k))
