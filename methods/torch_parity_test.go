@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
@@ -26,15 +27,8 @@ func TestConvertedTorchModelAgainstPeers(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join("..", "savedmodels", "testdata", "torch_names")
 	gold := dir + "_golden"
-	card, err := savedmodels.ReadCard(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keras []tfgraph.KerasLayer
-	for _, l := range card.Layers {
-		keras = append(keras, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
-	}
-	m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, KerasLayers: keras})
+	// As the commands load it: the layers the card lists by module name.
+	m, _, err := experiments.LoadModel(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,16 +140,7 @@ func edgeDir(name string) string { return filepath.Join("..", "savedmodels", "ed
 // edgeFlat loads an edge model's flat graph, closed when the test ends.
 func edgeFlat(t *testing.T, name string) *tfgraph.Flat {
 	t.Helper()
-	m, err := tfgraph.Load(edgeDir(name), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fl
+	return flatAt(t, edgeDir(name), nil)
 }
 
 // edgeResult is what happened to one row: the first error and the stage that

@@ -24,15 +24,7 @@ func TestTorchModuleNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, KerasLayers: kerasLayers(card)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl := flatAt(t, dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1, KerasLayers: kerasLayers(card)})
 	// Modules, and the functions SmallCNN.forward calls (x + block1(x), torch.relu, torch.flatten).
 	for _, name := range []string{"stem.0", "stem.2", "block1.0", "block1.2", "block2.0", "block2.1", "head", "add", "relu", "flatten"} {
 		l, err := fl.Layer(name)

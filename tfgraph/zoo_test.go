@@ -55,7 +55,14 @@ func loadFlat(t testing.TB, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 // when the test ends.
 func loadFlatWith(t testing.TB, name string, o tfgraph.Options) *tfgraph.Flat {
 	t.Helper()
-	m, err := tfgraph.Load(zooDir(name), &o)
+	return flatAt(t, zooDir(name), &o)
+}
+
+// flatAt loads the flat graph of the SavedModel in dir under the options
+// (nil: the defaults), closed when the test ends.
+func flatAt(t testing.TB, dir string, o *tfgraph.Options) *tfgraph.Flat {
+	t.Helper()
+	m, err := tfgraph.Load(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
