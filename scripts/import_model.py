@@ -55,7 +55,11 @@ the first image with forward hooks (layer4.1.conv2; a module's second call is la
 and a torchvision ResNet's default CAM layer is layer4; the functions a forward() calls are named after the module
 (layer4.1.add), from nobuco's trace. Through onnx2tf (ONNX, TorchScript) the same names come from the ONNX node
 names torch.onnx.export writes (/layer4/layer4.1/conv2/Conv), matched on the first image run by onnxruntime; an
-ONNX file from another exporter keeps onnx2tf's names. --no-module-names keeps the converter's names.
+ONNX file from another exporter keeps onnx2tf's names. A module exported here keeps its batch norms
+(TrainingMode.PRESERVE). In an ONNX file exported in eval mode (torch.onnx.export's default) the exporter has
+folded each batch norm into the convolution before it; such a convolution (its weights a constant the exporter
+made, not the module's parameter) computes the batch norm's output, so neither it nor a container ending in it is
+given a module name, and a note lists them. --no-module-names keeps the converter's names.
 
 `bin/saliency inspect OUT_DIR` then shows the model, its layers and its default CAM layer.
 """
@@ -412,14 +416,15 @@ def main():
                     except torch2tf.ConversionError as e2:
                         raise torch2tf.ConversionError("%s; %s" % (first, e2))
             # The torch module names, matched on the first image, before the save: the graph's scopes carry them.
-            layers, naming = None, None
+            layers, naming, withheld = None, None, []
             if not args.no_module_names:
                 if converter == "nobuco":
                     functional = torch2tf.functional_outputs(model)
                     layers, naming = torch2tf.name_layers(model, keras_model, x[:1], functional=functional)
                 else:
                     # The ONNX file's node names carry the torch module scopes (/layer4/layer4.1/conv2/Conv).
-                    calls, functional = torch2tf.onnx_scope_outputs(onnx_path, x[:1])
+                    modules = None if model is None else {n for n, _ in model.named_modules()}
+                    calls, functional, withheld = torch2tf.onnx_scope_outputs(onnx_path, x[:1], modules)
                     if calls or functional:
                         layers, naming = torch2tf.name_layers(None, keras_model, x[:1], functional=functional,
                                                               calls=calls)
@@ -469,6 +474,9 @@ def main():
                 description += (" (whose eval transform resizes the shorter side to %d and crops the centre "
                                 "%dx%d: saliency resizes the whole image, so crop images beforehand for the "
                                 "same framing)" % (resize_side, size, size))
+        if withheld:
+            description += ("; %d torch module names are not given to layers, as the ONNX file's exporter folded "
+                            "a batch norm into their convolution (%s)" % (len(withheld), short(withheld)))
         card = {
             "name": args.name or os.path.basename(os.path.normpath(args.out)),
             "description": description,
@@ -511,6 +519,12 @@ def main():
               "another's output (aliases)%s" % (args.out, naming["named"], naming["aliases"],
                                "; not found in the converted model: " + short(naming["missing"])
                                if naming["missing"] else ""))
+    if withheld:
+        print("%s: note: %d module names are not given: the ONNX file's exporter folded a batch norm into their "
+              "convolution (its weights are a constant it made, not the module's parameter), so that layer's "
+              "output is the batch norm's, not theirs: %s. torch.onnx.export(..., "
+              "training=torch.onnx.TrainingMode.PRESERVE) on the module in eval mode keeps the batch norms, and "
+              "the names" % (PROG, len(withheld), short(withheld, 8)), file=sys.stderr)
 
 
 def framework(converter, args):

@@ -36,6 +36,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -156,9 +157,17 @@ def main():
             r["model"], r["converter"], r["input"], r["seconds"], r["logit_abs"], r["logit_rel"],
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
     if not args.no_onnx_check:
+        scopes, problem = check_scope_names()
+        print("\n| ONNX export | module calls named | torch's calls | left out (folded) |\n| --- | --- | --- | --- |")
+        for case, named, calls, left in scopes:
+            print("| %s | %d | %d | %d |" % (case, named, calls, left))
+        print("ONNX scope names: " + (problem or "every name is a module call whose output torch computes"))
+        if problem:
+            bad.append("ONNX scope names")
         problem, seconds = check_onnx_names(args.work, args.saliency)
         print("ONNX file: " + (problem or "resnet18 exported by torch.onnx and converted by onnx2tf in %.1f s: "
-                                          "inspect lists the module paths, the default CAM layer is layer4" % seconds))
+                                          "inspect lists the module paths, the default CAM layer is layer4; no "
+                                          "layer named after a convolution with a batch norm folded in" % seconds))
         if problem:
             bad.append("--onnx names")
     if not args.no_weights_check:
@@ -173,36 +182,109 @@ def main():
 
 
 def check_onnx_names(work, saliency):
-    """import_model.py --onnx on torchvision's resnet18 (random weights) exported by torch.onnx.export: the
-    layers carry the torch module paths from the ONNX node names (inspect lists layer4.1.conv2, layer4.1.add
-    and layer1.0.relu_1, the exporter's scope for the second call of layer1.0.relu; the default CAM layer is
-    layer4) and -layer takes one. Returns (what is wrong or None, the
-    conversion's seconds)."""
+    """import_model.py --onnx on torchvision's resnet18 (random weights) exported by torch.onnx.export twice:
+    as torch.onnx.export's default writes it (TrainingMode.EVAL: each batch norm folded into the convolution
+    before it) and as import_model.py exports a module (TrainingMode.PRESERVE: batch norms kept). The layers
+    carry the torch module paths from the ONNX node names (inspect lists layer4.1.add, layer1.0.relu_1, the
+    exporter's scope for the second call of layer1.0.relu, and fc; the default CAM layer is layer4, and -layer
+    takes one). In the folded file no layer is named after a convolution module (layer4.1.conv2, conv1: their
+    output is the batch norm's) or a container that ends in one (layer2.0.downsample), a note says which, and
+    -layer layer4.1.conv2 is refused by name; in the kept one layer4.1.conv2, layer4.1.bn2 and the downsample's
+    names are there. Then the same module as a TorchScript file (torch.jit.script), through --torchscript: the
+    names of the kept file, with the second call named layer1.0.relu-2. Returns (what is wrong or None, the
+    conversion's seconds of the folded file)."""
     model, size = torch2tf.build_model("resnet18")
-    path = os.path.join(work, "resnet18.onnx")
-    torch2tf.export_onnx(model, size, path)
-    out = os.path.join(work, "resnet18_onnx")
-    t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path, "--force",
-                        out], capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
-    if p.returncode != 0:
-        return "import_model.py --onnx: exit %d: %s" % (p.returncode, p.stderr[-300:]), seconds
-    ins = subprocess.run([saliency, "inspect", out], capture_output=True, text=True)
-    cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
-    names = set(ins.stdout.split())
-    lost = [n for n in ("layer4.1.conv2", "layer4.1.add", "layer1.0.relu_1", "fc") if n not in names]
-    if cam != ["layer4"] or lost:
-        return "inspect: CAM layer %s, module paths not listed: %s" % (cam, lost), seconds
     pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], size)
     from PIL import Image
     png = os.path.join(work, "onnx_probe.png")
     Image.fromarray(pixels[0]).save(png)
-    q = subprocess.run([saliency, "explain", "-model", out, "-out", os.path.join(work, "resnet18_onnx_explain"),
-                        "-method", "gradcam", "-layer", "layer3", png], capture_output=True, text=True)
-    if q.returncode != 0:
-        return "explain -layer layer3: %s" % q.stderr[-300:], seconds
+    seconds = None
+    import torch
+    for kind in ("folded", "kept", "torchscript"):
+        fold = kind == "folded"
+        if kind == "torchscript":
+            path = os.path.join(work, "resnet18.pt")
+            torch.jit.save(torch.jit.script(model), path)
+            src = ["--torchscript", path, "--size", str(size)]
+        else:
+            path = os.path.join(work, "resnet18_%s.onnx" % kind)
+            torch2tf.export_onnx(model, size, path, fold_batchnorm=fold)
+            src = ["--onnx", path]
+        out = os.path.join(work, "resnet18_onnx_%s" % kind)
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py")] + src + ["--force", out],
+                           capture_output=True, text=True)
+        if fold:
+            seconds = time.perf_counter() - t0
+        if p.returncode != 0:
+            return "import_model.py --onnx (%s batch norms): exit %d: %s" % (kind, p.returncode, p.stderr[-300:]), \
+                seconds
+        ins = subprocess.run([saliency, "inspect", out], capture_output=True, text=True)
+        cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
+        names = set(ins.stdout.split())
+        # With the module at hand (TorchScript) a second call is named as on the torch route.
+        want = ["layer4.1.add", "layer1.0.relu-2" if kind == "torchscript" else "layer1.0.relu_1", "fc", "layer4.1"]
+        if not fold:
+            want += ["layer4.1.conv2", "layer4.1.bn2", "layer2.0.downsample.0", "layer2.0.downsample", "conv1"]
+        lost = [n for n in want if n not in names]
+        if cam != ["layer4"] or lost:
+            return "inspect (%s batch norms): CAM layer %s, module paths not listed: %s" % (kind, cam, lost), seconds
+        if fold:
+            wrong = [n for n in ("layer4.1.conv2", "conv1", "layer2.0.downsample.0", "layer2.0.downsample")
+                     if n in names]
+            if wrong or "folded a batch norm" not in p.stderr or "layer1.0.conv1" not in p.stderr:
+                return "folded batch norms: named %s; stderr %r" % (wrong, p.stderr[-400:]), seconds
+            q = subprocess.run([saliency, "explain", "-model", out, "-out", os.path.join(work, "onnx_refused"),
+                                "-method", "gradcam", "-layer", "layer4.1.conv2", png], capture_output=True, text=True)
+            if q.returncode == 0 or "layer4.1.conv2" not in q.stderr:
+                return "-layer layer4.1.conv2 of the folded file: exit %d, %r" % (q.returncode, q.stderr[-300:]), \
+                    seconds
+        q = subprocess.run([saliency, "explain", "-model", out, "-out", os.path.join(work, "resnet18_onnx_explain"),
+                            "-method", "gradcam", "-layer", "layer3", png], capture_output=True, text=True)
+        if q.returncode != 0:
+            return "explain -layer layer3 (%s batch norms): %s" % (kind, q.stderr[-300:]), seconds
     return None, seconds
+
+
+def check_scope_names():
+    """The module names onnx_scope_outputs reads from an ONNX file's node names, against torch itself: for
+    resnet18, mobilenet_v3_small, efficientnet_b0, SmallCNN and SmallViT (random weights), exported as TorchScript
+    (resnet18 and SmallCNN: torch.jit.script, which torch.onnx.export accepts once per module class in a process,
+    so first) and as modules, with batch norms kept and folded, every name given must be a module call whose
+    output (a forward hook on the torch module, on the same random input) equals the value the name is given to
+    (1e-4 of its largest value); with batch norms folded every folded convolution's name is left out; with them
+    kept, at least 95% of an eager module's calls are named (but for the dropouts and identities, which the
+    exporter writes no node for). Returns [(case, named, torch's calls, left out)]
+    and what is wrong (or None)."""
+    import numpy as np
+    import torch
+    rows, problems = [], []
+    cases = [("resnet18", "torchscript"), ("small_cnn", "torchscript")]
+    cases += [(m, "module") for m in ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "small_cnn", "small_vit")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, kind in cases:
+            model, size = torch2tf.build_model(name)
+            modules = {n for n, _ in model.named_modules()}
+            x = np.random.RandomState(0).randn(1, 3, size, size).astype(np.float32)
+            outs = torch2tf.module_outputs(model, x)
+            truth = {n: v for n, _, v in outs}
+            # In eval mode these are the identity: the exporter writes no node for them.
+            computed = [n for n, cls, _ in outs if cls not in ("Dropout", "Identity", "StochasticDepth")]
+            for fold in ((False,) if kind == "torchscript" else (False, True)):
+                case = "%s %s, batch norms %s" % (name, kind, "folded" if fold else "kept")
+                path = os.path.join(tmp, "m.onnx")
+                src = torch.jit.script(model) if kind == "torchscript" else model
+                torch2tf.export_onnx(src, size, path, fold_batchnorm=fold)
+                calls, funcs, withheld = torch2tf.onnx_scope_outputs(path, x, modules)
+                wrong = [n for n, _, v in calls if n not in truth or not torch2tf._same(truth[n], v, 1e-4)]
+                rows.append((case, len(calls), len(truth), len(withheld)))
+                if wrong:
+                    problems.append("%s: named but not torch's output: %s" % (case, ", ".join(wrong[:5])))
+                if fold and name != "small_vit" and not withheld:
+                    problems.append("%s: no folded convolution left out" % case)
+                if not fold and kind == "module" and len(calls) < 0.95 * len(computed):
+                    problems.append("%s: %d of torch's %d calls named" % (case, len(calls), len(computed)))
+    return rows, ("; ".join(problems) or None)
 
 
 def check_torchvision_weights(work):

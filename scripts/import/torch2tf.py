@@ -270,16 +270,24 @@ def unimplemented_ops(log):
     return ", ".join(bad)
 
 
-def export_onnx(model, size, path, channels=3, opset=17):
-    """torch.onnx.export with the TorchScript exporter (dynamo=False), opset 17, a dynamic batch."""
+def export_onnx(model, size, path, channels=3, opset=17, fold_batchnorm=False):
+    """torch.onnx.export with the TorchScript exporter (dynamo=False), opset 17, a dynamic batch. The module is in
+    eval mode; the export keeps it as it is (TrainingMode.PRESERVE), so a batch norm stays a node of its own: in
+    TrainingMode.EVAL, torch.onnx.export's default, the exporter folds it into the convolution before it, and that
+    convolution's output is no longer the convolution module's (fold_batchnorm=True exports so, as a user's own
+    ONNX file usually is). A TorchScript module is exported once: a second export of the same module object has
+    no module scopes in its node names."""
     import torch
     import io
     import contextlib
     x = torch.zeros(1, channels, size, size)
+    mode = torch.onnx.TrainingMode.EVAL if fold_batchnorm else torch.onnx.TrainingMode.PRESERVE
+    if model.training:
+        raise ConversionError("the module is in training mode: call .eval() before the export")
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             torch.onnx.export(model, (x,), path, opset_version=opset, dynamo=False, input_names=["images"],
-                              output_names=["logits"],
+                              output_names=["logits"], training=mode,
                               dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
     except Exception as e:
         raise ConversionError("torch.onnx.export: %s" % first_line(e))
@@ -434,21 +442,46 @@ def onnx_scope_path(node_name):
     parent's before a numeric one ("layer4.1"). None for a node name without scopes (another exporter's)."""
     if not node_name.startswith("/"):
         return None
-    path = ""
+    scopes = onnx_scopes(node_name)
+    return scopes[-1] if scopes else ""
+
+
+def onnx_scopes(node_name):
+    """The module paths of an ONNX node name's scopes, outermost first: "/layer2/layer2.0/downsample/downsample.0/Conv"
+    -> ["layer2", "layer2.0", "layer2.0.downsample", "layer2.0.downsample.0"]. The exporter names a child of a
+    Sequential or ModuleList by the container's own attribute name and its index ("downsample.0"), any other child
+    by its attribute name ("conv1")."""
+    out, path, local = [], "", ""
     for c in node_name.split("/")[1:-1]:
         if not c:
             continue
-        path = c if not path or c.startswith(path + ".") else path + "." + c
-    return path
+        if path and c.startswith(local + "."):
+            path, local = path + c[len(local):], c
+        else:
+            path, local = (path + "." + c) if path else c, c
+        out.append(path)
+    return out
 
 
-def onnx_scope_outputs(onnx_path, x):
+def onnx_scope_outputs(onnx_path, x, modules=None):
     """The module calls and functions of an ONNX file exported from torch, from its node names (onnx_scope_path),
     with their outputs on x (NCHW, run by onnxruntime): ([(name, op, output)] in the order the calls end, as
-    module_outputs gives them: a module's output is its last node's, a module whose nodes come again after
-    another module's is called again ("layer4.1.relu-2"); [(name, op, output)] of the nodes directly in a
-    module that has submodules, as functional_outputs gives them: "layer4.1.add", "flatten" at the top).
-    Nodes without scopes (another exporter's names) give nothing."""
+    module_outputs gives them: a module's output is the one value its nodes make that a node outside it reads;
+    [(name, op, output)] of the nodes directly in a module that has submodules, as functional_outputs gives
+    them: "layer4.1.add", "flatten" at the top).
+    Nodes without scopes (another exporter's names) give nothing.
+
+    modules, when given, is the torch module's named_modules() paths: the exporter names a module's second call
+    with a suffix ("layer1.0.relu_1", where there is no such module); with the paths, it is named as on the torch
+    route ("layer1.0.relu-2"). Without them (an ONNX file alone) the exporter's name is kept: a module may be
+    called relu_1.
+
+    A convolution whose weights are not a parameter of the module (a constant the exporter made, "onnx::Conv_196",
+    where a parameter keeps its name, "layer1.0.conv1.weight") was computed at the export: torch.onnx.export in
+    eval mode folds the batch norm after a convolution into it, and then the convolution's output is the batch
+    norm's, which has no node left. The names whose output is such a convolution's (the convolution module, and
+    a container that ends in it: the batch norm may have been inside or outside it) are left out of both lists
+    and returned as the third, so that no layer is named after a module whose output it does not compute."""
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -462,52 +495,75 @@ def onnx_scope_outputs(onnx_path, x):
              and kind.get(n.output[0]) == onnx.TensorProto.FLOAT]
     paths = [onnx_scope_path(n.name) for n in nodes]
     if not any(paths):
-        return [], []
+        return [], [], []
+    made = {n.output[0]: n.input[0] for n in m.graph.node if n.op_type == "Identity" and n.input and n.output}
+    params = {i.name for i in m.graph.initializer}
+
+    def source(name):  # an Identity chain back to its initializer
+        seen = 0
+        while name in made and seen < 64:
+            name, seen = made[name], seen + 1
+        return name
+    folded = set()
+    for n in m.graph.node:
+        if n.op_type == "Conv" and len(n.input) > 1 and onnx_scope_path(n.name) is not None:
+            w = source(n.input[1])
+            if w in params and w.startswith("onnx::"):
+                folded.add(n.output[0])
     parents = set()
     for p in paths:
         parts = (p or "").split(".")
         for i in range(1, len(parts)):
             parents.add(".".join(parts[:i]))
-    # A path's scopes, outermost first: "layer4", "layer4.1", "layer4.1.conv2".
-    def scopes(n):
-        out, path = [], ""
-        for c in n.name.split("/")[1:-1]:
-            if c:
-                path = c if not path or c.startswith(path + ".") else path + "." + c
-                out.append(path)
-        return out
+    counts = {}
 
-    calls, funcs, counts = [], [], {}
-    stack = []  # open scopes: [path, output name of its last node]
+    def called(path):  # the module of an exporter's scope for a second call: "layer1.0.relu_1" -> "layer1.0.relu"
+        if modules is None or path in modules:
+            return path
+        base, _, k = path.rpartition("_")
+        return base if base in modules and k.isdigit() else path
 
     def label(name):
+        name = called(name)
         counts[name] = counts.get(name, 0) + 1
         return name if counts[name] == 1 else "%s-%d" % (name, counts[name])
 
-    def close(depth):
-        while len(stack) > depth:
-            path, out, op = stack.pop()
-            calls.append((label(path), op, out))
-    for n, p in zip(nodes, paths):
+    # A scope's nodes, wherever they are in the graph's order (a sibling branch's nodes may come between them:
+    # a ResNet's downsample conv, bn2, then the downsample's batch norm), and what reads each value.
+    members, funcs = {}, []
+    for i, (n, p) in enumerate(zip(nodes, paths)):
         if p is None:
             continue
-        ch = scopes(n)
-        k = 0
-        while k < len(stack) and k < len(ch) and stack[k][0] == ch[k]:
-            k += 1
-        close(k)
-        for c in ch[k:]:
-            stack.append([c, None, None])
-        for e in stack:
-            e[1], e[2] = n.output[0], n.op_type
+        ch = onnx_scopes(n.name)
+        for c in ch:
+            members.setdefault(c, []).append(i)
         if not ch or ch[-1] in parents:
-            funcs.append(((ch[-1] + "." if ch else "") + n.op_type.lower(), n.op_type, n.output[0]))
-    close(0)
+            funcs.append(((called(ch[-1]) + "." if ch else "") + n.op_type.lower(), n.op_type, n.output[0]))
+    readers = {}  # value -> the scopes of each node that reads it
+    for n in m.graph.node:
+        if n.op_type in ("Shape", "Size"):  # reads a value's shape, not the value
+            continue
+        for v in n.input:
+            readers.setdefault(v, []).append(set(onnx_scopes(n.name)))
+    graph_out = {o.name for o in m.graph.output}
+    # A module call's output is the one value its nodes make that a node outside it reads (or the graph returns).
+    # The exporter gives each call a scope of its own (relu, relu_1), so a scope is one call; a scope with several
+    # such values (a module returning a tuple) is named nowhere.
+    ends = []
+    for path, idx in members.items():
+        outs = [i for i in idx if nodes[i].output[0] in graph_out or any(
+            path not in r for r in readers.get(nodes[i].output[0], []))]
+        if len(outs) == 1:
+            ends.append((outs[0], -path.count("."), path))  # in the order the calls end, inner first
+    calls = [(label(path), nodes[i].op_type, nodes[i].output[0]) for i, _, path in sorted(ends)]
     # Function names count apart from module names.
     fcounts, named = {}, []
     for name, op, out in funcs:
         fcounts[name] = fcounts.get(name, 0) + 1
         named.append((name if fcounts[name] == 1 else "%s-%d" % (name, fcounts[name]), op, out))
+    withheld = [name for name, _, o in calls + named if o in folded]
+    calls = [c for c in calls if c[2] not in folded]
+    named = [f for f in named if f[2] not in folded]
     want = sorted({o for _, _, o in calls} | {o for _, _, o in named})
     have = {o.name for o in m.graph.output}
     for o in want:
@@ -516,7 +572,7 @@ def onnx_scope_outputs(onnx_path, x):
     sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     vals = dict(zip(want, sess.run(want, {sess.get_inputs()[0].name: x.astype(np.float32)})))
     return ([(name, op, vals[o]) for name, op, o in calls],
-            [(name, op, vals[o]) for name, op, o in named])
+            [(name, op, vals[o]) for name, op, o in named], withheld)
 
 
 def keras_layer_outputs(keras_model, x_nhwc):
