@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
@@ -35,6 +34,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import protocol  # noqa: E402
 MODELS = {
     "fmnist_vgg": {"dir": "savedmodels/fmnist_vgg", "batches": [1, 32], "layer": "conv2_2",
                    "occlusion": {"patch": 4, "stride": 4}, "scorecam": {}, "class-model": {"steps": 100}},
@@ -90,39 +91,17 @@ def inputs(model, batch, folder):
     return path
 
 
-class Worker:
-    def __init__(self, tool, model, threads):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        mdir = os.path.join(ROOT, MODELS[model]["dir"])
-        if tool == "go":
-            cmd = [os.path.join(ROOT, "bin", "bench-worker"), "-model", mdir, "-threads", str(threads)]
-        else:
-            cmd = [os.path.join(HERE, ".venv", "bin", "python"), os.path.join(HERE, "peers.py"),
-                   "--tool", tool, "--model", model, "--threads", str(threads)]
-        self.tool = tool
-        self.log = open(os.path.join(HERE, "out", "%s_%s.log" % (tool, model)), "w")
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                  text=True, env=env, cwd=ROOT)
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("%s did not start on %s; see %s" % (tool, model, self.log.name))
-        self.ready = json.loads(line)
-
-    def ask(self, req):
-        self.p.stdin.write(json.dumps(req) + "\n")
-        self.p.stdin.flush()
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("%s died; see %s" % (self.tool, self.log.name))
-        return json.loads(line)
-
-    def close(self):
-        try:
-            self.p.stdin.close()
-            self.p.wait(timeout=60)
-        except Exception:
-            self.p.kill()
-        self.log.close()
+def Worker(tool, model, threads):
+    """The side `tool` on `model` with `threads` intra-op threads: bin/bench-worker ("go") or bench/peers.py in the
+    bench venv (protocol.Worker; its stderr in bench/out/TOOL_MODEL.log)."""
+    mdir = os.path.join(ROOT, MODELS[model]["dir"])
+    if tool == "go":
+        cmd = [os.path.join(ROOT, "bin", "bench-worker"), "-model", mdir, "-threads", str(threads)]
+    else:
+        cmd = [os.path.join(HERE, ".venv", "bin", "python"), os.path.join(HERE, "peers.py"),
+               "--tool", tool, "--model", model, "--threads", str(threads)]
+    return protocol.Worker(tool, cmd, os.path.join(HERE, "out", "%s_%s.log" % (tool, model)),
+                           env={"TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
 def fmt_t(s):
@@ -203,15 +182,8 @@ def run(args):
 
 
 def machine():
-    cpu = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "python": platform.python_version()}
+    return {"cpu": protocol.cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+            "python": platform.python_version()}
 
 
 def med(t):

@@ -59,7 +59,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -77,6 +76,8 @@ ROOT = os.path.dirname(HERE)
 IMPORT = os.path.join(ROOT, "scripts", "import")
 sys.path.insert(0, IMPORT)
 sys.path.insert(0, HERE)
+import protocol  # noqa: E402
+from protocol import log, summary  # noqa: E402
 
 OUT = os.path.join(HERE, "out")
 SECTION = "## Converted from PyTorch (issue 23): the toolkit on the converted ResNet18 against Captum on the original"
@@ -86,38 +87,16 @@ LAYER = "layer4"
 SIZE = 224
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
 def fail(msg):
     sys.exit("import_speed: " + msg)
 
 
 # ---- the torch side (--serve-torch) --------------------------------------------------------------------------
 
-def peak_rss_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError as e:
-        log("clear_refs:", e)
-
-
 def serve_torch(args):
-    """JSON lines on stdin/stdout, bench/worker/main.go's protocol: {"method", "inputs", "reps", "warmup",
+    """bench/protocol.py's peer end, bench/worker/main.go's requests: {"method", "inputs", "reps", "warmup",
     "options", "save"} -> {"ok", "times", "rss_peak_bytes", "map_shape", "classes"}."""
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    proto = protocol.take_stdout()
     import warnings
     warnings.filterwarnings("ignore", message=".*backward hook.*")
     import torch
@@ -133,106 +112,52 @@ def serve_torch(args):
     proto.write(json.dumps({"ready": True, "tool": "captum", "load_seconds": time.perf_counter() - t0,
                             "torch": torch.__version__, "threads": torch.get_num_threads(),
                             "interop_threads": torch.get_num_interop_threads()}) + "\n")
-    prepared = {}
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = json.loads(line)
-            method, o = req["method"], req.get("options") or {}
-            key = (req["inputs"], method, json.dumps(o, sort_keys=True))
-            reset_peak_rss()
-            if key not in prepared:
-                x = torch.from_numpy(np.ascontiguousarray(np.load(req["inputs"]).transpose(0, 3, 1, 2)))
+
+    def prepare(req):
+        method, o = req["method"], req.get("options") or {}
+        x = torch.from_numpy(np.ascontiguousarray(np.load(req["inputs"]).transpose(0, 3, 1, 2)))
+        with torch.no_grad():
+            cls = model(x).argmax(1)
+        if method == "forward":
+            def run():
                 with torch.no_grad():
-                    cls = model(x).argmax(1)
-                if method == "forward":
-                    def run(x=x):
-                        with torch.no_grad():
-                            return model(x)
-                elif method == "gradient":
-                    sal = Saliency(model)
+                    return model(x)
+        elif method == "gradient":
+            sal = Saliency(model)
 
-                    def run(x=x, cls=cls, sal=sal):
-                        return sal.attribute(x, target=cls, abs=False).detach()
-                elif method == "gradcam":
-                    gc = LayerGradCam(model, model.get_submodule(o.get("layer", LAYER)))
+            def run():
+                return sal.attribute(x, target=cls, abs=False).detach()
+        elif method == "gradcam":
+            gc = LayerGradCam(model, model.get_submodule(o.get("layer", LAYER)))
 
-                    def run(x=x, cls=cls, gc=gc):
-                        a = gc.attribute(x, target=cls, relu_attributions=True)
-                        return LayerAttribution.interpolate(a, tuple(x.shape[2:]), "bilinear")[:, 0].detach()
-                elif method == "integrated-gradients":
-                    ig = IntegratedGradients(model)
-                    black = torch.from_numpy(np.ascontiguousarray(
-                        np.broadcast_to(np.load(o["baseline"]).transpose(2, 0, 1)[None], x.shape)))
-                    steps, ib = int(o.get("steps", STEPS)), o.get("internal_batch_size")
+            def run():
+                a = gc.attribute(x, target=cls, relu_attributions=True)
+                return LayerAttribution.interpolate(a, tuple(x.shape[2:]), "bilinear")[:, 0].detach()
+        elif method == "integrated-gradients":
+            ig = IntegratedGradients(model)
+            black = torch.from_numpy(np.ascontiguousarray(
+                np.broadcast_to(np.load(o["baseline"]).transpose(2, 0, 1)[None], x.shape)))
+            steps, ib = int(o.get("steps", STEPS)), o.get("internal_batch_size")
 
-                    def run(x=x, cls=cls, ig=ig, black=black, steps=steps, ib=ib):
-                        return ig.attribute(x, baselines=black, target=cls, n_steps=steps, method="riemann_right",
-                                            internal_batch_size=ib).detach()
-                else:
-                    raise ValueError("unknown method %r" % method)
-                prepared[key] = (run, cls.tolist())
-            run, classes = prepared[key]
-            out = run() if req.get("warmup", True) else None
-            times = []
-            for _ in range(max(1, int(req.get("reps", 1)))):
-                t = time.perf_counter()
-                out = run()
-                times.append(time.perf_counter() - t)
+            def run():
+                return ig.attribute(x, baselines=black, target=cls, n_steps=steps, method="riemann_right",
+                                    internal_batch_size=ib).detach()
+        else:
+            raise ValueError("unknown method %r" % method)
+
+        def finish(out):
             arr = out.numpy()
-            if arr.ndim == 4 and method != "forward":
-                arr = arr.transpose(0, 2, 3, 1)  # NCHW -> NHWC, the toolkit's layout
-            ans = {"ok": True, "times": times, "rss_peak_bytes": peak_rss_bytes(), "map_shape": list(arr.shape),
-                   "classes": classes}
-            if req.get("save"):
-                np.save(req["save"], np.ascontiguousarray(arr, dtype=np.float32))
-        except Exception as e:  # keep serving; the driver reports it
-            import traceback
-            traceback.print_exc(file=sys.stderr)
-            ans = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-        proto.write(json.dumps(ans) + "\n")
+            return arr.transpose(0, 2, 3, 1) if arr.ndim == 4 and method != "forward" else arr  # the toolkit's NHWC
+        return protocol.Prepared(run, finish, extra={"classes": cls.tolist()})
+    protocol.serve(proto, prepare)
     return 0
 
 
 # ---- the driver ----------------------------------------------------------------------------------------------
 
-class Worker:
-    """A side: a process answering JSON lines."""
-
-    def __init__(self, tool, cmd, env=None):
-        self.tool = tool
-        os.makedirs(OUT, exist_ok=True)
-        self.log = open(os.path.join(OUT, "import_speed_%s.log" % tool), "w")
-        e = dict(os.environ, **(env or {}))
-        for k in [k for k, v in e.items() if v is None or (k == "OMP_WAIT_POLICY" and v == "unset")]:
-            del e[k]
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                  env=e, cwd=ROOT)
-        line = self.p.stdout.readline()
-        if not line:
-            fail("%s did not start; see %s" % (tool, self.log.name))
-        self.ready = json.loads(line)
-
-    def ask(self, req):
-        self.p.stdin.write(json.dumps(req) + "\n")
-        self.p.stdin.flush()
-        line = self.p.stdout.readline()
-        if not line:
-            fail("%s died; see %s" % (self.tool, self.log.name))
-        ans = json.loads(line)
-        if not ans.get("ok"):
-            fail("%s: %s: %s (log: %s)" % (self.tool, req["method"], ans.get("error"), self.log.name))
-        return ans
-
-    def close(self):
-        try:
-            self.p.stdin.close()
-            self.p.wait(timeout=60)
-        except Exception:
-            self.p.kill()
-        self.log.close()
+def Worker(tool, cmd, env=None):
+    """A side (protocol.Worker, strict: an error answer raises), its stderr in bench/out/import_speed_TOOL.log."""
+    return protocol.Worker(tool, cmd, os.path.join(OUT, "import_speed_%s.log" % tool), env=env, strict=True)
 
 
 def convert(model_dir):
@@ -309,17 +234,6 @@ def pearsons(a, b, n):
         d = np.sqrt((u * u).sum() * (v * v).sum())
         out.append(float((u * v).sum() / d) if d > 0 else float("nan"))
     return out
-
-
-def q(v, p):
-    v = sorted(v)
-    k = (len(v) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
-
-
-def summary(v):
-    return {"median": statistics.median(v), "q1": q(v, 0.25), "q3": q(v, 0.75), "n": len(v)}
 
 
 def run_batch(batch, path, black, rounds, ig_rounds, workers, args):
@@ -542,12 +456,15 @@ def main():
                                     {"TF_CPP_MIN_LOG_LEVEL": "2"})
         workers["captum"] = Worker("captum", [sys.executable, os.path.abspath(__file__), "--serve-torch",
                                               "--threads", str(args.threads)],
-                                   {"OMP_WAIT_POLICY": args.omp_wait_policy})
+                                   {"OMP_WAIT_POLICY": None if args.omp_wait_policy == "unset"
+                                    else args.omp_wait_policy})
         res["torch_threads"] = [workers["captum"].ready.get("threads"), workers["captum"].ready.get("interop_threads")]
         for b in batches:
             log("batch %d (load %s)" % (b, " ".join("%.1f" % v for v in os.getloadavg())))
             res["configs"].append(run_batch(b, paths[b], black, args.rounds, ig_rounds.get(b, 8), workers, args))
             json.dump(res, open(args.json, "w"), indent=1)
+    except RuntimeError as e:  # a side did not start, died or answered an error
+        fail(str(e))
     finally:
         for w in workers.values():
             w.close()

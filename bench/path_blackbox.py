@@ -50,6 +50,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import compare  # noqa: E402  (Worker, machine, fmt_t, fmt_mb; numpy and the standard library only)
+import protocol  # noqa: E402
+from protocol import summary  # noqa: E402
 
 OUT = os.path.join(HERE, "out")
 FMNIST_REFS = os.path.join(ROOT, "savedmodels", "samples", "fmnist_background_16.npy")
@@ -114,20 +116,12 @@ def inputs(model, batch):
     return path, x.shape[0]
 
 
-class CaptumWorker(compare.Worker):
-    def __init__(self, model, threads):  # noqa: D107 (same protocol, the torch venv)
-        import subprocess
-        env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
-        cmd = [os.path.join(HERE, "torch", ".venv", "bin", "python"), os.path.join(HERE, "torch", "captum_worker.py"),
-               "--model", model, "--threads", str(threads)]
-        self.tool = "captum"
-        self.log = open(os.path.join(OUT, "captum_%s.log" % model), "w")
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                  env=env, cwd=ROOT)
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("captum worker did not start; see %s" % self.log.name)
-        self.ready = json.loads(line)
+def CaptumWorker(model, threads):
+    """bench/torch/captum_worker.py in the torch venv: the same protocol as compare.Worker's sides."""
+    cmd = [os.path.join(HERE, "torch", ".venv", "bin", "python"), os.path.join(HERE, "torch", "captum_worker.py"),
+           "--model", model, "--threads", str(threads)]
+    return protocol.Worker("captum", cmd, os.path.join(OUT, "captum_%s.log" % model),
+                           env={"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")})
 
 
 def ask(w, req):
@@ -162,17 +156,6 @@ def per_image_pearson(a, b, n):
 def channel_sum(a, n, hw):
     a = np.asarray(a, np.float64).reshape(n, hw, -1)
     return a.sum(-1)
-
-
-def q(v, p):
-    v = sorted(v)
-    k = (len(v) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
-
-
-def summary(v):
-    return {"median": statistics.median(v), "q1": q(v, 0.25), "q3": q(v, 0.75), "n": len(v)}
 
 
 def run_config(model, batch, rounds, methods, threads, long_s, workers):

@@ -42,6 +42,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from protocol import log, take_stdout, serve as serve_requests, Prepared  # noqa: E402
 # bench/ leaves sys.path: its torch/ folder would pass for the torch package that xplique probes
 # for (its black-box explainers import xplique.wrappers, which tries `import torch`).
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
@@ -57,39 +59,6 @@ MODELS = {
 # peak 5.2 vs 2.3 GB), so 16. A request may override it with options["batch_size"].
 BUDGET = {"fmnist_vgg": 1024, "resnet50": 16}
 TOOLS = ("tape", "xplique", "tf-keras-vis", "pair")
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- protocol plumbing
-
-def take_stdout():
-    """Return a private writer on the real stdout; fd 1 and sys.stdout then go to stderr."""
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return proto
-
-
-def reset_peak_rss():
-    """Reset VmHWM; False when the kernel refuses (the peak then covers the process's life)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError as e:
-        log("clear_refs:", e)
-        return False
-
-
-def peak_rss_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return -1
 
 
 # ---------------------------------------------------------------- models
@@ -817,57 +786,21 @@ TOOL_CLASSES = {"tape": Tape, "xplique": Xplique, "tf-keras-vis": TfKerasVis, "p
 # ---------------------------------------------------------------- main loop
 
 def serve(tool, proto):
+    """bench/protocol.py's serve with this tool's calls: the target is the argmax of the logits (untimed)."""
     import numpy as np
-    prepared = {}  # (method, inputs, options) -> the prepared call
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = json.loads(line)
-            method = req["method"]
-            if method not in tool.METHODS:
-                proto.write(json.dumps({"ok": False, "error": "not implemented"}) + "\n")
-                proto.flush()
-                continue
-            reps = int(req.get("reps", 1))
-            opts = req.get("options") or {}
-            key = (method, req["inputs"], json.dumps(opts, sort_keys=True))
-            reset_peak_rss()
-            if key in prepared:
-                run = prepared[key]
-            else:
-                x = np.ascontiguousarray(np.load(req["inputs"]).astype(np.float32))
-                cls = tool.logits(x).argmax(axis=1).astype(np.int32)
-                run = prepared[key] = tool.prepare(method, x, cls, opts)
-            if run is None:
-                ans = {"ok": False, "error": "not implemented"}
-            else:
-                # The warm-up (tracing) runs unless the request says "warmup": false, which
-                # the coordinator sends once the same method, inputs and options ran.
-                out = run() if req.get("warmup", True) else None
-                times = []
-                for _ in range(reps):
-                    tool.reset_passes()
-                    t0 = time.perf_counter()
-                    out = run()
-                    times.append(time.perf_counter() - t0)
-                ans = {"ok": True, "times": times, "rss_peak_bytes": peak_rss_bytes(),
-                       "map_shape": list(np.shape(out))}
-                p = tool.passes()
-                if p is not None:
-                    n = np.load(req["inputs"], mmap_mode="r").shape[0]
-                    ans["passes"] = {k: v / n for k, v in p.items()}
-                if req.get("save"):
-                    np.save(req["save"], np.asarray(out, np.float32))
-                log("%s %s N=%d: %s" % (method, opts, x.shape[0],
-                                        " ".join("%.4f" % t for t in times)))
-        except Exception as e:  # keep serving
-            import traceback
-            traceback.print_exc(file=sys.stderr)
-            ans = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-        proto.write(json.dumps(ans) + "\n")
-        proto.flush()
+
+    def prepare(req):
+        x = np.ascontiguousarray(np.load(req["inputs"]).astype(np.float32))
+        cls = tool.logits(x).argmax(axis=1).astype(np.int32)
+        run = tool.prepare(req["method"], x, cls, req.get("options") or {})
+        if run is None:
+            return None
+
+        def passes(n=x.shape[0]):
+            p = tool.passes()
+            return None if p is None else {k: v / n for k, v in p.items()}
+        return Prepared(run, passes=passes, reset=tool.reset_passes)
+    serve_requests(proto, prepare, tool.METHODS)
 
 
 def main():

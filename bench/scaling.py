@@ -28,6 +28,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from protocol import cpu_name  # noqa: E402
 METHODS = ["gradient", "guided-backprop", "gradcam", "gradient-x-input", "guided-gradcam"]
 
 
@@ -39,16 +41,6 @@ def experiment(model, images, methods, path, batch=None):
         f.write("methods: [%s]\n" % ", ".join(methods))
         f.write("tests:\n  - randomization: {modes: [cascading], distribution: reinit, batchnorm: randomize}\n")
         f.write("metrics: [spearman]\n")
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def run(model, images, methods, work):
@@ -146,7 +138,7 @@ def main():
                                                                     smaps / med[n], med[1] / med[n]))
         f.write("| per-task overhead (all units done) | %.2f (%.2f–%.2f) | | |\n"
                 % (statistics.median(idle), min(idle), max(idle)))
-        f.write("\nMachine: %s, %d CPUs.\n" % (cpu_model(), os.cpu_count()))
+        f.write("\nMachine: %s, %d CPUs.\n" % (cpu_name() or "unknown CPU", os.cpu_count()))
     print("wrote", args.out, file=sys.stderr)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Peer worker: Captum 0.9.0's GradientShap on the exact PyTorch copies of bench/torch/models.py, with the
-JSON-lines protocol of bench/peers.py (bench/path_blackbox.py drives it next to the toolkit's bin/bench-worker).
+JSON-lines protocol of bench/protocol.py (bench/path_blackbox.py drives it next to the toolkit's bin/bench-worker).
 
     bench/torch/.venv/bin/python bench/torch/captum_worker.py --model MODEL [--threads 2]
 
@@ -29,13 +29,11 @@ import torch  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.append(os.path.dirname(HERE))  # bench/ for protocol.py, last: bench/torch must not pass for torch
 import models  # noqa: E402
+import protocol  # noqa: E402
 
 from captum.attr import GradientShap  # noqa: E402
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
 class Counting(torch.nn.Module):
@@ -52,30 +50,12 @@ class Counting(torch.nn.Module):
         return self.inner(x)
 
 
-def peak_rss_bytes():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return -1
-
-
-def reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError as e:
-        log("clear_refs:", e)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, choices=("fmnist_vgg", "resnet50"))
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    proto = protocol.take_stdout()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     t0 = time.perf_counter()
@@ -85,50 +65,29 @@ def main():
     model = Counting(inner)
     proto.write(json.dumps({"ready": True, "tool": "captum", "model": args.model,
                             "load_seconds": time.perf_counter() - t0}) + "\n")
-    prepared = {}
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = json.loads(line)
-            if req["method"] != "gradient-shap":
-                proto.write(json.dumps({"ok": False, "error": "not implemented"}) + "\n")
-                continue
-            o = req.get("options") or {}
-            key = (req["inputs"], json.dumps(o, sort_keys=True))
-            reset_peak_rss()
-            if key not in prepared:
-                x = models.nhwc_to_nchw(np.load(req["inputs"]))
-                refs = models.nhwc_to_nchw(np.load(o["baselines"]))
-                with torch.no_grad():
-                    cls = inner(x).argmax(1)
-                n, sd = int(o.get("samples", 5)), float(o.get("stdevs", 0.0))
-                per = int(o.get("images_per_call", x.shape[0]))
-                gs = GradientShap(model)
 
-                def run(x=x, refs=refs, cls=cls, n=n, sd=sd, per=per, gs=gs):
-                    parts = [gs.attribute(x[i:i + per], baselines=refs, n_samples=n, stdevs=sd,
-                                          target=cls[i:i + per]) for i in range(0, x.shape[0], per)]
-                    return torch.cat(parts).detach().numpy().transpose(0, 2, 3, 1)
-                prepared[key] = (run, x.shape[0])
-            run, nimg = prepared[key]
-            out = run() if req.get("warmup", True) else None
-            times = []
-            for _ in range(max(1, int(req.get("reps", 1)))):
-                model.forward_rows = model.backward_rows = 0
-                t = time.perf_counter()
-                out = run()
-                times.append(time.perf_counter() - t)
-            ans = {"ok": True, "times": times, "rss_peak_bytes": peak_rss_bytes(), "map_shape": list(out.shape),
-                   "passes": {"forward": model.forward_rows / nimg, "backward": model.backward_rows / nimg}}
-            if req.get("save"):
-                np.save(req["save"], np.ascontiguousarray(out, dtype=np.float32))
-        except Exception as e:  # keep serving
-            import traceback
-            traceback.print_exc(file=sys.stderr)
-            ans = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-        proto.write(json.dumps(ans) + "\n")
+    def prepare(req):
+        o = req.get("options") or {}
+        x = models.nhwc_to_nchw(np.load(req["inputs"]))
+        refs = models.nhwc_to_nchw(np.load(o["baselines"]))
+        with torch.no_grad():
+            cls = inner(x).argmax(1)
+        n, sd = int(o.get("samples", 5)), float(o.get("stdevs", 0.0))
+        per = int(o.get("images_per_call", x.shape[0]))
+        gs = GradientShap(model)
+
+        def run():
+            parts = [gs.attribute(x[i:i + per], baselines=refs, n_samples=n, stdevs=sd, target=cls[i:i + per])
+                     for i in range(0, x.shape[0], per)]
+            return torch.cat(parts).detach().numpy().transpose(0, 2, 3, 1)
+
+        def reset():
+            model.forward_rows = model.backward_rows = 0
+
+        def passes(nimg=x.shape[0]):
+            return {"forward": model.forward_rows / nimg, "backward": model.backward_rows / nimg}
+        return protocol.Prepared(run, passes=passes, reset=reset)
+    protocol.serve(proto, prepare, methods=("gradient-shap",))
     return 0
 
 

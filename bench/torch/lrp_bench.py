@@ -44,7 +44,6 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
 
@@ -62,7 +61,9 @@ import torch  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.append(os.path.dirname(HERE))  # bench/ for protocol.py, last: bench/torch must not pass for torch
 import models  # noqa: E402
+import protocol  # noqa: E402
 from peer_goldens import ExactSequentialMergeBatchNorm  # noqa: E402
 
 import zennit  # noqa: E402
@@ -102,14 +103,7 @@ PASSES = {
 
 
 def machine():
-    cpu = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = protocol.cpu_name()
     import importlib.metadata as md
     try:
         tfv = open(os.path.join(ROOT, "requirements.txt")).read()
@@ -142,37 +136,11 @@ def inputs(model, batch, folder):
     return path, x
 
 
-class GoWorker:
-    def __init__(self, model_dir, threads, log):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        cmd = [os.path.join(ROOT, "bin", "bench-worker"), "-model", os.path.join(ROOT, model_dir),
-               "-threads", str(threads)]
-        self.log = open(log, "w")
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                  env=env, cwd=ROOT)
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("bench-worker did not start; see %s" % log)
-        self.ready = json.loads(line)
-
-    def ask(self, req):
-        self.p.stdin.write(json.dumps(req) + "\n")
-        self.p.stdin.flush()
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("bench-worker died; see %s" % self.log.name)
-        ans = json.loads(line)
-        if not ans.get("ok"):
-            raise RuntimeError("bench-worker: %s: %s" % (req, ans.get("error")))
-        return ans
-
-    def close(self):
-        try:
-            self.p.stdin.close()
-            self.p.wait(timeout=60)
-        except Exception:
-            self.p.kill()
-        self.log.close()
+def GoWorker(model_dir, threads, log):
+    """bin/bench-worker on model_dir (protocol.Worker, strict: an error answer raises)."""
+    cmd = [os.path.join(ROOT, "bin", "bench-worker"), "-model", os.path.join(ROOT, model_dir),
+           "-threads", str(threads)]
+    return protocol.Worker("bench-worker", cmd, log, env={"TF_CPP_MIN_LOG_LEVEL": "2"}, strict=True)
 
 
 def go_calls():
