@@ -50,11 +50,11 @@ file) to the tolerance; otherwise nothing is written and the exit status is 1, w
 its image and class. An op a converter cannot convert is an error naming the op and the converter's message.
 
 Layer names: a torch module's conversion names each layer after the module whose output it computes, matched on
-the first image with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2), and the card's
+the check images and two of noise with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2), and the card's
 `layers:` lists after a layer the modules that end in its output (layer4.1, layer4), so that `-layer layer4` works
 and a torchvision ResNet's default CAM layer is layer4; the functions a forward() calls are named after the module
 (layer4.1.add), from nobuco's trace. Through onnx2tf (ONNX, TorchScript) the same names come from the ONNX node
-names torch.onnx.export writes (/layer4/layer4.1/conv2/Conv), matched on the first image run by onnxruntime; an
+names torch.onnx.export writes (/layer4/layer4.1/conv2/Conv), matched on the same batch run by onnxruntime; an
 ONNX file from another exporter keeps onnx2tf's names. A module exported here keeps its batch norms
 (TrainingMode.PRESERVE). In an ONNX file exported in eval mode (torch.onnx.export's default) the exporter has
 folded each batch norm into the convolution before it; such a convolution (its weights a constant the exporter
@@ -386,6 +386,11 @@ def main():
     except ValueError as e:
         fail(str(e))
 
+    # The layers are named by matching values on a probe batch: the check images and two of Gaussian noise (in
+    # model units, scale 1 and 3). On images alone a module's output can equal its input's (a ReLU whose input is
+    # positive there), and the name could go to the layer before it.
+    probe = np.concatenate([x, torch2tf.noise_images(x.shape[1:], 2)])
+
     parent = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(parent, exist_ok=True)
     work = tempfile.mkdtemp(prefix=".import_model_", dir=parent)
@@ -402,7 +407,7 @@ def main():
                 keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
             else:
                 try:
-                    keras_model = torch2tf.to_keras_nobuco(model, size, channels, probe=x[:1])
+                    keras_model = torch2tf.to_keras_nobuco(model, size, channels, probe=probe)
                 except torch2tf.ConversionError as e:
                     if args.converter != "auto":
                         raise
@@ -415,18 +420,18 @@ def main():
                         keras_model = torch2tf.to_keras_onnx2tf(onnx_path, os.path.join(work, "onnx2tf"))
                     except torch2tf.ConversionError as e2:
                         raise torch2tf.ConversionError("%s; %s" % (first, e2))
-            # The torch module names, matched on the first image, before the save: the graph's scopes carry them.
+            # The torch module names, matched on the probe batch, before the save: the graph's scopes carry them.
             layers, naming, withheld = None, None, []
             if not args.no_module_names:
                 if converter == "nobuco":
                     functional = torch2tf.functional_outputs(model)
-                    layers, naming = torch2tf.name_layers(model, keras_model, x[:1], functional=functional)
+                    layers, naming = torch2tf.name_layers(model, keras_model, probe, functional=functional)
                 else:
                     # The ONNX file's node names carry the torch module scopes (/layer4/layer4.1/conv2/Conv).
                     modules = None if model is None else {n for n, _ in model.named_modules()}
-                    calls, functional, withheld = torch2tf.onnx_scope_outputs(onnx_path, x[:1], modules)
+                    calls, functional, withheld = torch2tf.onnx_scope_outputs(onnx_path, probe, modules)
                     if calls or functional:
-                        layers, naming = torch2tf.name_layers(None, keras_model, x[:1], functional=functional,
+                        layers, naming = torch2tf.name_layers(None, keras_model, probe, functional=functional,
                                                               calls=calls)
             torch2tf.save_keras(keras_model, tmp_out, size, channels)
         except torch2tf.ConversionError as e:
@@ -438,6 +443,10 @@ def main():
         import tensorflow as tf
         loaded = tf.saved_model.load(tmp_out)
         fn = loaded.signatures["serving_default"]
+        # The card's output.kind from the op the output comes from: saliency refuses a card whose kind is not the
+        # graph's (a softmax head is "probabilities", a sigmoid one "sigmoid").
+        head = torch2tf.output_head(fn)
+        out_kind = {"softmax": "probabilities", "sigmoid": "sigmoid"}.get(head, "logits")
         try:
             got = fn(images=tf.constant(np.transpose(x, (0, 2, 3, 1))))["logits"].numpy()
         except Exception as e:
@@ -466,14 +475,18 @@ def main():
         pre["formula"] = formula
         rng = argparse.Namespace(offset=args.offset, scale=args.scale, mean=args.mean, std=args.std)
         import tensorflow as tf  # noqa: F811
-        description = "converted from %s by scripts/import_model.py (%s); logits equal the original's to " \
-                      "%.2g relative on %d images" % (os.path.basename(source), converter, rel, len(paths))
+        description = "converted from %s by scripts/import_model.py (%s); %s equal the original's to " \
+                      "%.2g relative on %d images" % (os.path.basename(source), converter,
+                                                       "logits" if out_kind == "logits" else "outputs", rel, len(paths))
         if from_weights:
             description += "; classes and normalisation of %s" % from_weights
             if resize_side and resize_side != size:
                 description += (" (whose eval transform resizes the shorter side to %d and crops the centre "
                                 "%dx%d: saliency resizes the whole image, so crop images beforehand for the "
                                 "same framing)" % (resize_side, size, size))
+        if head == "log_softmax":
+            description += ("; the model returns log-probabilities (log_softmax): the maps explain log p(class), "
+                            "not a logit, and the gradient methods refuse LogSoftmax")
         if withheld:
             description += ("; %d torch module names are not given to layers, as the ONNX file's exporter folded "
                             "a batch norm into their convolution (%s)" % (len(withheld), short(withheld)))
@@ -485,7 +498,7 @@ def main():
             "input": {"signature_key": "images", "shape": [-1, size, size, channels], "dtype": "float32",
                       "range": [float(v) for v in input_range(rng, channels)],
                       "color": "grayscale" if channels == 1 else "rgb"},
-            "output": {"signature_key": "logits", "shape": [-1, k], "kind": "logits"},
+            "output": {"signature_key": "logits", "shape": [-1, k], "kind": out_kind},
             "preprocessing": pre,
         }
         if model is not None:
@@ -511,9 +524,15 @@ def main():
         print("%s: note: the card assumes torchvision's preprocessing, x = (pixel/255 - mean)/std with ImageNet's "
               "mean %s and std %s; a model trained otherwise needs --mean/--std, --scale/--offset or "
               "--no-normalize, or every map is of wrongly scaled inputs" % (PROG, args.mean, args.std), file=sys.stderr)
-    print("%s: SavedModel and card.yaml from %s by %s in %.1f s (%d classes, input %dx%dx%d NHWC, logits); "
-          "logits equal the original's on %d images to %.2g (%.2g of the largest |logit|)" % (
-              args.out, source, converter, seconds, k, size, size, channels, len(paths), float(diff.max()), rel))
+    if head == "log_softmax":
+        print("%s: note: the model returns log-probabilities (log_softmax): saliency has no backward rule for "
+              "LogSoftmax, so its gradient methods refuse the model, and the others explain log p(class) = logit - "
+              "logsumexp(logits), which depends on every class's logit; return the logits from forward() to "
+              "explain a class's own score" % PROG, file=sys.stderr)
+    print("%s: SavedModel and card.yaml from %s by %s in %.1f s (%d classes, input %dx%dx%d NHWC, %s); "
+          "outputs equal the original's on %d images to %.2g (%.2g of the largest |output|)" % (
+              args.out, source, converter, seconds, k, size, size, channels, out_kind, len(paths),
+              float(diff.max()), rel))
     if naming:
         print("%s: layers named after the torch modules and functions: %d layers, %d modules that end in "
               "another's output (aliases)%s" % (args.out, naming["named"], naming["aliases"],

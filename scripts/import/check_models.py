@@ -22,9 +22,14 @@ It prints a table: conversion time, logit difference (the toolkit's score agains
 class: max abs, relative to the largest |logit|), gradient difference (max abs relative to the largest |torch
 gradient| per image, worst image; and ||diff|| / ||torch|| over all images) and whether the toolkit predicts
 torch's class, and inspect's default CAM layer (layers carry the torch module names: a ResNet's must be layer4).
-Then (unless --no-onnx-check, --no-weights-check) it converts resnet18 exported to ONNX (the layers must carry the
-module paths from the ONNX node names) and runs --torchvision-weights IMAGENET1K_V1 against an empty and a filled
-torch hub cache (check_onnx_names, check_torchvision_weights).
+Then it converts testmodels.SmallCNNHead with a softmax, sigmoid and log_softmax at the end by both converters
+(check_output_kinds: the card's output.kind must be the head's) and testmodels.PositiveCNN, whose ReLU changes
+nothing on the check images (check_probe_names: the name must go to the ReLU); and (unless --no-onnx-check,
+--no-weights-check) it checks the module names read from ONNX node names against torch's own forward hooks
+(check_scope_names), converts resnet18 exported to ONNX with batch norms folded and kept, and as TorchScript (the
+layers must carry the module paths from the ONNX node names, none a folded convolution's) and runs
+--torchvision-weights IMAGENET1K_V1 against an empty and a filled torch hub cache (check_onnx_names,
+check_torchvision_weights).
 It fails (exit 1) when a conversion fails, a class differs, a ResNet's CAM layer is not layer4, the logits differ by more than 1e-4
 relative or the gradient by more than --grad-tolerance (1e-3 of the largest |gradient|: on random-weight
 networks float32 rounding alone moves the gradient by up to 6e-2 of it where a ReLU input is near zero,
@@ -156,6 +161,16 @@ def main():
         print("| %s | %s | %d | %.1f | %.2g | %.2g | %.2g | %.2g | %s | %s |" % (
             r["model"], r["converter"], r["input"], r["seconds"], r["logit_abs"], r["logit_rel"],
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
+    problem = check_output_kinds(args.work, args.saliency)
+    print("Output kinds: " + (problem or "a softmax, sigmoid and log_softmax head give the card's output.kind "
+                                         "probabilities, sigmoid and logits (noted), by both converters"))
+    if problem:
+        bad.append("output kinds")
+    problem = check_probe_names(args.work, args.saliency)
+    print("Probe names: " + (problem or "a ReLU whose input is positive on the check images is named at the "
+                                        "ReLU, by both converters"))
+    if problem:
+        bad.append("probe names")
     if not args.no_onnx_check:
         scopes, problem = check_scope_names()
         print("\n| ONNX export | module calls named | torch's calls | left out (folded) |\n| --- | --- | --- | --- |")
@@ -199,12 +214,17 @@ def check_onnx_names(work, saliency):
     png = os.path.join(work, "onnx_probe.png")
     Image.fromarray(pixels[0]).save(png)
     seconds = None
-    import torch
     for kind in ("folded", "kept", "torchscript"):
         fold = kind == "folded"
         if kind == "torchscript":
-            path = os.path.join(work, "resnet18.pt")
-            torch.jit.save(torch.jit.script(model), path)
+            # Scripted in a process of its own: torch.jit.script reuses a class's compiled graph within a process,
+            # and after an ONNX export of it (check_scope_names) that graph has lost its module scopes.
+            path = os.path.join(work, "resnet18_script.pt")  # resnet18.pt is the state dict parity_models reads
+            q = subprocess.run([sys.executable, "-c", "import torch, torch2tf; m, _ = torch2tf.build_model('resnet18'); "
+                                "torch.jit.save(torch.jit.script(m), %r)" % path], cwd=HERE, capture_output=True,
+                               text=True)
+            if q.returncode != 0:
+                return "torch.jit.script of resnet18: %s" % q.stderr[-300:], seconds
             src = ["--torchscript", path, "--size", str(size)]
         else:
             path = os.path.join(work, "resnet18_%s.onnx" % kind)
@@ -244,6 +264,59 @@ def check_onnx_names(work, saliency):
         if q.returncode != 0:
             return "explain -layer layer3 (%s batch norms): %s" % (kind, q.stderr[-300:]), seconds
     return None, seconds
+
+
+def check_probe_names(work, saliency):
+    """testmodels.PositiveCNN (an F.conv2d whose output is positive on the check images, then an nn.ReLU
+    module) through both converters: the layer named relu must be the Relu op, not the convolution, whose output
+    equals it on those images (the names are matched on them and on noise). Returns what is wrong, or None."""
+    for conv in ("nobuco", "onnx2tf"):
+        out = os.path.join(work, "positive_cnn_" + conv)
+        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torch",
+                            os.path.join(HERE, "testmodels.py"), "--class", "PositiveCNN", "--size", "64",
+                            "--converter", conv, "--force", out], capture_output=True, text=True)
+        if p.returncode != 0:
+            return "PositiveCNN by %s: exit %d: %s" % (conv, p.returncode, p.stderr[-300:])
+        ins = subprocess.run([saliency, "inspect", out], capture_output=True, text=True)
+        rows = [l.split() for l in ins.stdout.splitlines() if l.strip().startswith("relu ")]
+        if len(rows) != 1 or rows[0][-1] != "Relu":
+            return "PositiveCNN by %s: the layer named relu is %s" % (conv, [" ".join(r) for r in rows])
+    return None
+
+
+def check_output_kinds(work, saliency):
+    """testmodels.SmallCNNHead with a softmax, a sigmoid and a log_softmax at the end of forward(), through both
+    converters: the card's output.kind is probabilities, sigmoid and logits (what saliency checks a card against:
+    it refuses a card whose kind is not the graph's), explain -method gradient runs on the first two, and for the
+    log_softmax the script notes it and saliency refuses LogSoftmax by name. Returns what is wrong, or None."""
+    import yaml
+    png = os.path.join(work, "images_64", os.path.splitext(os.path.basename(torch2tf.SAMPLE_IMAGES[0]))[0] + ".png")
+    if not os.path.exists(png):
+        from PIL import Image
+        os.makedirs(os.path.dirname(png), exist_ok=True)
+        Image.fromarray(torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], 64)[0]).save(png)
+    for conv in ("nobuco", "onnx2tf"):
+        for head, kind in (("softmax", "probabilities"), ("sigmoid", "sigmoid"), ("log_softmax", "logits")):
+            out = os.path.join(work, "head_%s_%s" % (head, conv))
+            p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torch",
+                                os.path.join(HERE, "testmodels.py"), "--class", "SmallCNNHead", "--kwargs",
+                                json.dumps({"head": head}), "--size", "64", "--converter", conv, "--force", out],
+                               capture_output=True, text=True)
+            case = "SmallCNNHead(%s) by %s" % (head, conv)
+            if p.returncode != 0:
+                return "%s: exit %d: %s" % (case, p.returncode, p.stderr[-300:])
+            got = yaml.safe_load(open(os.path.join(out, "card.yaml")))["output"]["kind"]
+            if got != kind:
+                return "%s: output.kind %s, want %s" % (case, got, kind)
+            q = subprocess.run([saliency, "explain", "-model", out, "-out", out + "_explain", "-method", "gradient",
+                                png], capture_output=True, text=True)
+            if head == "log_softmax":
+                if "log_softmax" not in p.stderr or q.returncode == 0 or "LogSoftmax" not in q.stderr:
+                    return "%s: the note %r; explain exit %d, %r" % (case, p.stderr[-200:], q.returncode,
+                                                                      q.stderr[-200:])
+            elif q.returncode != 0:
+                return "%s: explain -method gradient: %s" % (case, q.stderr[-300:])
+    return None
 
 
 def check_scope_names():

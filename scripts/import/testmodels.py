@@ -24,6 +24,19 @@ class SmallCNN(nn.Module):
         return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+class SmallCNNHead(SmallCNN):
+    """SmallCNN whose forward() ends in torch.softmax, torch.sigmoid or torch.log_softmax (head="softmax",
+    "sigmoid", "log_softmax"): import_model.py's card must say the output's kind."""
+
+    def __init__(self, head="softmax", classes=10):
+        super().__init__(classes)
+        self.head_fn = {"softmax": lambda z: torch.softmax(z, 1), "sigmoid": torch.sigmoid,
+                        "log_softmax": lambda z: torch.log_softmax(z, 1)}[head]
+
+    def forward(self, x):
+        return self.head_fn(super().forward(x))
+
+
 class SmallViT(VisionTransformer):
     """torchvision's VisionTransformer, small: 64x64 input, patch 16 (4x4 = 16 patches and a class token),
     4 layers, 4 heads, width 128, MLP 256, 10 classes."""
@@ -35,3 +48,23 @@ class SmallViT(VisionTransformer):
         # checks compare non-zero logits and gradients.
         nn.init.normal_(self.heads.head.weight, std=self.hidden_dim ** -0.5)
         nn.init.normal_(self.heads.head.bias, std=0.1)
+
+
+class PositiveCNN(nn.Module):
+    """A convolution written as a function in forward() (F.conv2d with the module's own weights), then an
+    nn.ReLU module. Its weights are a Laplacian with a bias of 6, so that its output is positive on the check
+    images (where the ReLU changes nothing) and not on noise: a module name matched on those images alone could
+    go to the convolution, whose output equals the ReLU's there; input 3x64x64."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        k = torch.tensor([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=torch.float32) * 0.3
+        sign = torch.randn(8, 3, 1, 1, generator=torch.Generator().manual_seed(0)).sign()
+        self.w = nn.Parameter(k.expand(8, 3, 3, 3) * sign)
+        self.b = nn.Parameter(torch.full((8,), 6.0))
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(8, classes)
+
+    def forward(self, x):
+        h = self.relu(nn.functional.conv2d(x, self.w, self.b))
+        return self.head(h.mean((2, 3)))

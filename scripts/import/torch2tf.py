@@ -98,6 +98,14 @@ def build_model(name, seed=0):
 
 # ---- inputs -----------------------------------------------------------------------------------------------------
 
+def noise_images(shape, n, seed=0):
+    """n images of Gaussian noise in model units (float32 [n, *shape]), the k-th of scale 3**k: for telling
+    apart by value two layers that compute the same on natural images (a ReLU and its positive input)."""
+    import numpy as np
+    rng = np.random.RandomState(seed)
+    return np.stack([rng.standard_normal(shape) * 3.0 ** k for k in range(n)]).astype(np.float32)
+
+
 def load_pixels(paths, size, channels=3):
     """The images at `paths` (relative to the repository or absolute) as uint8 [N, size, size, channels] (RGB,
     or grayscale for one channel), resized with PIL's bilinear filter."""
@@ -181,7 +189,7 @@ def to_keras_nobuco(model, size, channels=3, probe=None):
     trace_shape=True: the module's x.shape / x.size() calls become graph ops, so a reshape that reads the batch size
     (torchvision's VisionTransformer) keeps the batch dynamic instead of the traced batch of 1. Every call of a
     module becomes a Keras layer of its own (keep_module_calls), for name_layers. The trace runs on probe (NCHW
-    [1, channels, size, size]; zeros when None) and is kept in LAST_TRACE."""
+    [N, channels, size, size]; one image of zeros when None) and is kept in LAST_TRACE."""
     keras2_as_keras()
     import torch
     import nobuco
@@ -189,7 +197,7 @@ def to_keras_nobuco(model, size, channels=3, probe=None):
     from nobuco import ChannelOrder
     register_nobuco_extras()
     keep_module_calls()
-    x = torch.zeros(1, channels, size, size) if probe is None else torch.from_numpy(probe[:1].copy())
+    x = torch.zeros(1, channels, size, size) if probe is None else torch.from_numpy(probe.copy())
     del LAST_TRACE[:]
     trace = nc.Tracer.trace
 
@@ -573,6 +581,36 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
     vals = dict(zip(want, sess.run(want, {sess.get_inputs()[0].name: x.astype(np.float32)})))
     return ([(name, op, vals[o]) for name, op, o in calls],
             [(name, op, vals[o]) for name, op, o in named], withheld)
+
+
+def output_head(fn):
+    """The op a SavedModel signature's (first) output comes from, through Identity ops and into the functions
+    that (Stateful)PartitionedCall ops call: "softmax", "sigmoid", "log_softmax", or None for anything else
+    (logits)."""
+    gd = fn.graph.as_graph_def()
+    funcs = {f.signature.name: f for f in gd.library.function}
+    nodes = {n.name: n for n in gd.node}
+    name, out, fdef = fn.outputs[0].name.split(":")[0], 0, None
+    for _ in range(256):
+        node = nodes.get(name)
+        if node is None:
+            return None
+        if node.op in ("Identity", "IdentityN", "StatefulPartitionedCall", "PartitionedCall") and not node.input:
+            return None
+        if node.op in ("Identity", "IdentityN"):
+            ref = node.input[out if node.op == "IdentityN" else 0]
+        elif node.op in ("StatefulPartitionedCall", "PartitionedCall"):
+            fdef = funcs.get(node.attr["f"].func.name)
+            if fdef is None or out >= len(fdef.signature.output_arg):
+                return None
+            nodes = {n.name: n for n in fdef.node_def}
+            ref = fdef.ret[fdef.signature.output_arg[out].name]
+        else:
+            return {"Softmax": "softmax", "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax"}.get(node.op)
+        # "node", "node:k" (a graph) or "node:output_arg:k" (a function body)
+        parts = ref.lstrip("^").split(":")
+        name, out = parts[0], int(parts[-1]) if len(parts) > 1 else 0
+    return None
 
 
 def keras_layer_outputs(keras_model, x_nhwc):
