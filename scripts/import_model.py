@@ -265,7 +265,8 @@ def first_line(e):
 
 
 def onnx_input(path):
-    """(input name, [N, C, H, W] with -1 for unknown dims, output count) of an ONNX file."""
+    """(input name, [N, C, H, W] with -1 for unknown dims, output count, input element type: "float", "uint8",
+    ...) of an ONNX file."""
     import onnx
     try:
         m = onnx.load(path, load_external_data=False)
@@ -278,7 +279,9 @@ def onnx_input(path):
     dims = [d.dim_value if d.HasField("dim_value") else -1 for d in ins[0].type.tensor_type.shape.dim]
     if len(dims) != 4:
         fail("%s: input %s has shape %s, not an NCHW image batch" % (path, ins[0].name, dims))
-    return ins[0].name, dims, len(m.graph.output)
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(ins[0].type.tensor_type.elem_type).name \
+        if ins[0].type.tensor_type.elem_type else "of no element type"
+    return ins[0].name, dims, len(m.graph.output), "float" if dtype == "float32" else dtype
 
 
 def main():
@@ -328,9 +331,18 @@ def main():
     size = args.size
     model = None
     if args.onnx:
-        in_name, dims, n_out = onnx_input(args.onnx)
+        in_name, dims, n_out, dtype = onnx_input(args.onnx)
         if n_out != 1:
             fail("%s has %d outputs; saliency explains one [N, K] output" % (args.onnx, n_out))
+        if dtype != "float":
+            fail("%s: input %s is %s; import_model converts ONNX files whose input is float32 images in model "
+                 "units (the preprocessing goes into the card): export the module from the float input on" % (
+                     args.onnx, in_name, dtype))
+        shape = "[%s]" % ", ".join("N" if i == 0 else (str(d) if d > 0 else "?") for i, d in enumerate(dims))
+        if dims[1] not in (1, 3) and dims[3] in (1, 3):
+            fail("%s: input %s is %s, channels last (NHWC); import_model takes PyTorch's layout, NCHW [N, C, H, W] "
+                 "(it puts the transpose to NHWC into the SavedModel itself): export the module without its "
+                 "permute" % (args.onnx, in_name, shape))
         if dims[1] > 0 and dims[1] != channels:
             fail("%s: input %s has %d channels; %s" % (args.onnx, in_name, dims[1],
                                                       "drop --grayscale" if dims[1] == 3 else "add --grayscale"))

@@ -26,7 +26,8 @@ Then it converts testmodels.SmallCNNHead with a softmax, sigmoid and log_softmax
 (check_output_kinds: the card's output.kind must be the head's) and testmodels.PositiveCNN, whose ReLU changes
 nothing on the check images (check_probe_names: the name must go to the ReLU); and (unless --no-onnx-check,
 --no-weights-check) it checks the module names read from ONNX node names against torch's own forward hooks
-(check_scope_names), converts resnet18 exported to ONNX with batch norms folded and kept, and as TorchScript (the
+(check_scope_names), checks that an ONNX file with an NHWC or a uint8 input is refused by name
+(check_onnx_refusals), converts resnet18 exported to ONNX with batch norms folded and kept, and as TorchScript (the
 layers must carry the module paths from the ONNX node names, none a folded convolution's) and runs
 --torchvision-weights IMAGENET1K_V1 against an empty and a filled torch hub cache (check_onnx_names,
 check_torchvision_weights).
@@ -179,6 +180,10 @@ def main():
         print("ONNX scope names: " + (problem or "every name is a module call whose output torch computes"))
         if problem:
             bad.append("ONNX scope names")
+        problem = check_onnx_refusals(args.work)
+        print("ONNX refusals: " + (problem or "an NHWC and a uint8 input refused by name, nothing written"))
+        if problem:
+            bad.append("ONNX refusals")
         problem, seconds = check_onnx_names(args.work, args.saliency)
         print("ONNX file: " + (problem or "resnet18 exported by torch.onnx and converted by onnx2tf in %.1f s: "
                                           "inspect lists the module paths, the default CAM layer is layer4; no "
@@ -316,6 +321,28 @@ def check_output_kinds(work, saliency):
                                                                       q.stderr[-200:])
             elif q.returncode != 0:
                 return "%s: explain -method gradient: %s" % (case, q.stderr[-300:])
+    return None
+
+
+def check_onnx_refusals(work):
+    """ONNX files import_model.py cannot convert as they are, refused by name before any conversion: an NHWC input
+    (testmodels.SmallCNNInput("nhwc"), said to be channels last) and a uint8 one (SmallCNNInput("uint8"), its
+    dtype named). Returns what is wrong, or None."""
+    import torch
+    import testmodels
+    for layout, shape, dtype, want in (("nhwc", (1, 64, 64, 3), torch.float32, "channels last (NHWC)"),
+                                       ("uint8", (1, 3, 64, 64), torch.uint8, "is uint8")):
+        torch.manual_seed(0)
+        path = os.path.join(work, "input_%s.onnx" % layout)
+        torch.onnx.export(testmodels.SmallCNNInput(layout).eval(), (torch.zeros(shape, dtype=dtype),), path,
+                          opset_version=17, dynamo=False, input_names=["images"], output_names=["logits"],
+                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+        out = os.path.join(work, "input_%s" % layout)
+        shutil.rmtree(out, ignore_errors=True)
+        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path, out],
+                           capture_output=True, text=True)
+        if p.returncode != 1 or want not in p.stderr or os.path.exists(out):
+            return "an ONNX file with a %s input: exit %d, %r" % (layout, p.returncode, p.stderr[-300:])
     return None
 
 

@@ -37,6 +37,19 @@ class SmallCNNHead(SmallCNN):
         return self.head_fn(super().forward(x))
 
 
+class SmallCNNInput(SmallCNN):
+    """SmallCNN that takes channels-last images (layout="nhwc": it permutes them itself) or uint8 pixels
+    (layout="uint8": it scales them itself): ONNX files that import_model.py refuses by name."""
+
+    def __init__(self, layout="nhwc", classes=10):
+        super().__init__(classes)
+        self.layout = layout
+
+    def forward(self, x):
+        x = x.permute(0, 3, 1, 2) if self.layout == "nhwc" else x.float() / 255.0
+        return super().forward(x)
+
+
 class SmallViT(VisionTransformer):
     """torchvision's VisionTransformer, small: 64x64 input, patch 16 (4x4 = 16 patches and a class token),
     4 layers, 4 heads, width 128, MLP 256, 10 classes."""
