@@ -50,16 +50,17 @@ file) to the tolerance; otherwise nothing is written and the exit status is 1, w
 its image and class. An op a converter cannot convert is an error naming the op and the converter's message.
 
 Layer names: a torch module's conversion names each layer after the module whose output it computes, matched on
-the check images and two of noise with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2), and the card's
-`layers:` lists after a layer the modules that end in its output (layer4.1, layer4), so that `-layer layer4` works
-and a torchvision ResNet's default CAM layer is layer4; the functions a forward() calls are named after the module
-(layer4.1.add), from nobuco's trace. Through onnx2tf (ONNX, TorchScript) the same names come from the ONNX node
-names torch.onnx.export writes (/layer4/layer4.1/conv2/Conv), matched on the same batch run by onnxruntime; an
-ONNX file from another exporter keeps onnx2tf's names. A module exported here keeps its batch norms
-(TrainingMode.PRESERVE). In an ONNX file exported in eval mode (torch.onnx.export's default) the exporter has
-folded each batch norm into the convolution before it; such a convolution (its weights a constant the exporter
-made, not the module's parameter) computes the batch norm's output, so neither it nor a container ending in it is
-given a module name, and a note lists them. --no-module-names keeps the converter's names.
+the check images and two of noise with forward hooks (layer4.1.conv2; a module's second call is layer4.1.relu-2),
+and the card's `layers:` lists after a layer the modules that end in its output (layer4.1, layer4), so that
+`-layer layer4` works and a torchvision ResNet's default CAM layer is layer4; the functions a forward() calls are
+named after the module (layer4.1.add), from nobuco's trace. Through onnx2tf (ONNX, TorchScript) the same names
+come from the ONNX node names torch.onnx.export writes (/layer4/layer4.1/conv2/Conv), matched on the same batch
+run by onnxruntime; an ONNX file from another exporter keeps onnx2tf's names. A module exported here keeps its
+batch norms (TrainingMode.PRESERVE). In an ONNX file exported in eval mode (torch.onnx.export's default), or
+simplified by onnx-simplifier or onnxoptimizer, each batch norm is folded into the convolution before it; such a
+convolution (its weights or bias not the module's own parameters, which keep their names) computes the batch
+norm's output, so neither it nor a container ending in it is given a module name, and a note lists them.
+--no-module-names keeps the converter's names.
 
 `bin/saliency inspect OUT_DIR` then shows the model, its layers and its default CAM layer.
 """
@@ -500,8 +501,8 @@ def main():
             description += ("; the model returns log-probabilities (log_softmax): the maps explain log p(class), "
                             "not a logit, and the gradient methods refuse LogSoftmax")
         if withheld:
-            description += ("; %d torch module names are not given to layers, as the ONNX file's exporter folded "
-                            "a batch norm into their convolution (%s)" % (len(withheld), short(withheld)))
+            description += ("; %d torch module names are not given to layers, as a batch norm was folded into "
+                            "their convolution (%s)" % (len(withheld), short(withheld)))
         card = {
             "name": args.name or os.path.basename(os.path.normpath(args.out)),
             "description": description,
@@ -551,8 +552,8 @@ def main():
                                "; not found in the converted model: " + short(naming["missing"])
                                if naming["missing"] else ""))
     if withheld:
-        print("%s: note: %d module names are not given: the ONNX file's exporter folded a batch norm into their "
-              "convolution (its weights are a constant it made, not the module's parameter), so that layer's "
+        print("%s: note: %d module names are not given: a batch norm was folded into their convolution after the "
+              "module (its weights or bias are not the module's parameters), so that layer's "
               "output is the batch norm's, not theirs: %s. torch.onnx.export(..., "
               "training=torch.onnx.TrainingMode.PRESERVE) on the module in eval mode keeps the batch norms, and "
               "the names" % (PROG, len(withheld), short(withheld, 8)), file=sys.stderr)

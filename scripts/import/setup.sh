@@ -29,6 +29,9 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # modules it imports are in requirements.txt), and tf_keras (Keras 2, whose internals nobuco and onnx2tf use)
 # must not move TensorFlow.
 "${PIP[@]}" install -q --no-deps "onnx2tf==2.6.9" "tf_keras==2.18.0"
+# The ONNX tools that fold batch norms into convolutions after an export, for check_models.py's names check
+# (import_model.py does not use them). --no-deps: they need only onnx (and rich), which are here.
+"${PIP[@]}" install -q --no-deps "onnxsim==0.8.1" "onnxoptimizer==0.4.2"
 
 # Check: the pinned versions import together.
 "$VENV/bin/python" - <<'PY'
@@ -37,7 +40,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf, torch, torchvision, onnx, google.protobuf, numpy
 want = {"tensorflow-cpu": "2.18.1", "torch": "2.15.0", "nobuco": "0.17.0", "onnx2tf": "2.6.9", "tf_keras": "2.18.0",
-        "captum": "0.9.0", "grad-cam": "1.5.7"}
+        "captum": "0.9.0", "grad-cam": "1.5.7", "onnxsim": "0.8.1", "onnxoptimizer": "0.4.2"}
 for name, v in want.items():
     got = md.version(name)
     assert got == v, (name, got, v)

@@ -484,12 +484,14 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
     route ("layer1.0.relu-2"). Without them (an ONNX file alone) the exporter's name is kept: a module may be
     called relu_1.
 
-    A convolution whose weights are not a parameter of the module (a constant the exporter made, "onnx::Conv_196",
-    where a parameter keeps its name, "layer1.0.conv1.weight") was computed at the export: torch.onnx.export in
-    eval mode folds the batch norm after a convolution into it, and then the convolution's output is the batch
-    norm's, which has no node left. The names whose output is such a convolution's (the convolution module, and
-    a container that ends in it: the batch norm may have been inside or outside it) are left out of both lists
-    and returned as the third, so that no layer is named after a module whose output it does not compute."""
+    A convolution whose weights or bias are not parameters of its module (a parameter keeps its name,
+    "layer1.0.conv1.weight"; a constant the exporter made is "onnx::Conv_196", one onnx-simplifier made "_v_176", a
+    value onnxoptimizer computes is no initializer at all) was changed after the module: torch.onnx.export in eval
+    mode, onnx-simplifier and onnxoptimizer's fuse_bn_into_conv fold the batch norm after a convolution into it,
+    and then the convolution's output is the batch norm's, which has no node left. The names whose output is such
+    a convolution's (the convolution module, and a container that ends in it: the batch norm may have been inside
+    or outside it) are left out of both lists and returned as the third, so that no layer is named after a module
+    whose output it does not compute."""
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -512,12 +514,16 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
         while name in made and seen < 64:
             name, seen = made[name], seen + 1
         return name
+    def own(name, path):
+        # A parameter of the module at path as torch.onnx.export names it ("layer1.0.conv1.weight"), an initializer
+        # or an Identity of one (the exporter writes a parameter equal to another's as an Identity of that one).
+        return (not name.startswith("onnx::") and (not path or name.startswith(path + "."))
+                and source(name) in params)
     folded = set()
     for n in m.graph.node:
-        if n.op_type == "Conv" and len(n.input) > 1 and onnx_scope_path(n.name) is not None:
-            w = source(n.input[1])
-            if w in params and w.startswith("onnx::"):
-                folded.add(n.output[0])
+        path = onnx_scope_path(n.name)
+        if n.op_type == "Conv" and path is not None and not all(own(v, path) for v in n.input[1:3] if v):
+            folded.add(n.output[0])
     parents = set()
     for p in paths:
         parts = (p or "").split(".")
