@@ -514,6 +514,7 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
         while name in made and seen < 64:
             name, seen = made[name], seen + 1
         return name
+
     def own(name, path):
         # A parameter of the module at path as torch.onnx.export names it ("layer1.0.conv1.weight"), an initializer
         # or an Identity of one (the exporter writes a parameter equal to another's as an Identity of that one).
@@ -596,7 +597,7 @@ def output_head(fn):
     gd = fn.graph.as_graph_def()
     funcs = {f.signature.name: f for f in gd.library.function}
     nodes = {n.name: n for n in gd.node}
-    name, out, fdef = fn.outputs[0].name.split(":")[0], 0, None
+    name, out = fn.outputs[0].name.split(":")[0], 0
     for _ in range(256):
         node = nodes.get(name)
         if node is None:
