@@ -55,8 +55,9 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 // CheckCardKind checks a card's output.kind against the flat graph, so that
 // a card never turns logits into probabilities above 100%, nor a multi-label
 // head into a softmax: "probabilities" for a model that ends in a softmax,
-// "sigmoid" for one that ends in a sigmoid (or has logits of independent
-// labels), "logits" for one that ends in neither.
+// "log-probabilities" for one that ends in a log_softmax, "sigmoid" for one
+// that ends in a sigmoid (or has logits of independent labels), "logits" for
+// one that ends in none of them.
 func CheckCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
 	if card == nil {
 		return nil
@@ -66,10 +67,12 @@ func CheckCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
 	switch {
 	case card.Output.Kind == "probabilities" && head != "softmax":
 		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
+	case card.Output.Kind == "log-probabilities" && head != "log_softmax":
+		return fmt.Errorf("%s: output.kind log-probabilities, but the model does not end in a log_softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
 	case card.Output.Kind == "logits" && head != "":
 		return fmt.Errorf("%s: output.kind logits, but the model ends in a %s: its outputs are %s (say output.kind: %s)", path, head, headWhat(head), headKind(head))
-	case card.Output.Kind == "sigmoid" && head == "softmax":
-		return fmt.Errorf("%s: output.kind sigmoid, but the model ends in a softmax: its outputs are probabilities of exclusive classes (say output.kind: probabilities)", path)
+	case card.Output.Kind == "sigmoid" && (head == "softmax" || head == "log_softmax"):
+		return fmt.Errorf("%s: output.kind sigmoid, but the model ends in a %s: its outputs are %s (say output.kind: %s)", path, head, headWhat(head), headKind(head))
 	}
 	return nil
 }
@@ -78,6 +81,8 @@ func headWhat(head string) string {
 	switch head {
 	case "softmax":
 		return "probabilities of exclusive classes"
+	case "log_softmax":
+		return "log-probabilities of exclusive classes"
 	case "sigmoid":
 		return "independent probabilities of each label"
 	}
@@ -88,6 +93,8 @@ func headKind(head string) string {
 	switch head {
 	case "softmax":
 		return "probabilities"
+	case "log_softmax":
+		return "log-probabilities"
 	case "sigmoid":
 		return "sigmoid"
 	}

@@ -197,6 +197,8 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 		switch op.Flat.Head() {
 		case "softmax":
 			head = "probabilities (a softmax; the logits before it are explained)"
+		case "log_softmax":
+			head = "log-probabilities (a log_softmax; the logits before it are explained)"
 		case "sigmoid":
 			head = "independent label probabilities (a sigmoid; the logits before it are explained)"
 		}

@@ -318,6 +318,9 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		if spec.Probability && om.fl.Head() == "" {
 			at("target", "target %s: the model has no softmax or sigmoid head; its output is already the scores", m.Target)
 		}
+		if spec.Probability && om.fl.Head() == "log_softmax" {
+			at("target", "target %s: the model ends in a log_softmax; its output is the log-probability, not the probability (explain the class)", m.Target)
+		}
 		if spec.Class < 0 {
 			pm.Classes = pm.Predicted
 			break

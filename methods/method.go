@@ -33,7 +33,7 @@ type Model interface {
 	// Logits is the default score tensor.
 	Logits() (string, bool)
 	// Head is the model's final activation behind the logits: "softmax",
-	// "sigmoid" (a multi-label head) or "".
+	// "log_softmax", "sigmoid" (a multi-label head) or "".
 	Head() string
 	// Output is the signature's output tensor (the probabilities, behind a
 	// head).
@@ -515,8 +515,11 @@ func scoreTensor(method string, m Model, t Target) (string, int, error) {
 		if score != "" {
 			return "", 0, fmt.Errorf("methods: %s: a target with a score tensor (%s) and probability; give one", method, score)
 		}
-		if m.Head() == "" {
+		switch m.Head() {
+		case "":
 			return "", 0, fmt.Errorf("methods: %s: the model has no softmax or sigmoid head; its output %s is already the scores (explain the class, not its probability)", method, m.Output())
+		case "log_softmax":
+			return "", 0, fmt.Errorf("methods: %s: the model ends in a log_softmax; its output %s is the log-probability, not the probability (explain the class, whose logit is behind it)", method, m.Output())
 		}
 		score = m.Output()
 	}

@@ -614,3 +614,38 @@ func TestPureBlurIGBlackBorder(t *testing.T) {
 		t.Error("a grey image with black −0.4: map 0")
 	}
 }
+
+// headNet is the pure-Go net under another final activation.
+type headNet struct {
+	*methodstest.Net
+	head string
+}
+
+func (h headNet) Head() string { return h.head }
+
+// TestProbabilityTargetHeads: a probability target is explained where the
+// model's output is a probability (a softmax or sigmoid head) and refused by
+// name where it is not: logits, or a log_softmax's log-probabilities, whose
+// gradient is not the probability's.
+func TestProbabilityTargetHeads(t *testing.T) {
+	x := pureImages()
+	for _, c := range []struct{ head, refusal string }{
+		{"softmax", ""},
+		{"sigmoid", ""},
+		{"", "no softmax or sigmoid head"},
+		{"log_softmax", "ends in a log_softmax; its output"},
+	} {
+		mt, err := methods.New("gradient", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = mt.Explain(context.Background(), headNet{methodstest.New(), c.head}, methods.Batch{X: x},
+			methods.Target{Probability: true})
+		switch {
+		case c.refusal == "" && err != nil:
+			t.Errorf("head %q: %v", c.head, err)
+		case c.refusal != "" && (err == nil || !strings.Contains(err.Error(), c.refusal)):
+			t.Errorf("head %q: error %v, want one saying %q", c.head, err, c.refusal)
+		}
+	}
+}

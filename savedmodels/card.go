@@ -37,7 +37,8 @@ type Card struct {
 		SignatureKey string `yaml:"signature_key"`
 		Shape        []int  `yaml:"shape"`
 		// Kind is "logits" (scores of exclusive classes), "probabilities"
-		// (a softmax over exclusive classes) or "sigmoid" (a multi-label
+		// (a softmax over exclusive classes), "log-probabilities" (their
+		// logarithms: a log_softmax) or "sigmoid" (a multi-label
 		// head: one independent probability per class, from a final
 		// sigmoid or from logits the sigmoid is applied to).
 		Kind string `yaml:"kind"`
@@ -161,9 +162,9 @@ func (c *Card) check() error {
 		return fmt.Errorf("classes: empty")
 	}
 	switch c.Output.Kind {
-	case "logits", "probabilities", "sigmoid":
+	case "logits", "probabilities", "log-probabilities", "sigmoid":
 	default:
-		return fmt.Errorf("output.kind %q: want logits, probabilities or sigmoid", c.Output.Kind)
+		return fmt.Errorf("output.kind %q: want logits, probabilities, log-probabilities or sigmoid", c.Output.Kind)
 	}
 	return nil
 }

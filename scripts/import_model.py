@@ -457,9 +457,11 @@ def main():
         loaded = tf.saved_model.load(tmp_out)
         fn = loaded.signatures["serving_default"]
         # The card's output.kind from the op the output comes from: saliency refuses a card whose kind is not the
-        # graph's (a softmax head is "probabilities", a sigmoid one "sigmoid").
+        # graph's (a softmax head is "probabilities", a log_softmax one "log-probabilities", a sigmoid one
+        # "sigmoid"), and explains the logits behind the head.
         head = torch2tf.output_head(fn)
-        out_kind = {"softmax": "probabilities", "sigmoid": "sigmoid"}.get(head, "logits")
+        out_kind = {"softmax": "probabilities", "log_softmax": "log-probabilities", "sigmoid": "sigmoid"}.get(
+            head, "logits")
         try:
             got = fn(images=tf.constant(np.transpose(x, (0, 2, 3, 1))))["logits"].numpy()
         except Exception as e:
@@ -497,9 +499,6 @@ def main():
                 description += (" (whose eval transform resizes the shorter side to %d and crops the centre "
                                 "%dx%d: saliency resizes the whole image, so crop images beforehand for the "
                                 "same framing)" % (resize_side, size, size))
-        if head == "log_softmax":
-            description += ("; the model returns log-probabilities (log_softmax): the maps explain log p(class), "
-                            "not a logit, and the gradient methods refuse LogSoftmax")
         if withheld:
             description += ("; %d torch module names are not given to layers, as a batch norm was folded into "
                             "their convolution (%s)" % (len(withheld), short(withheld)))
@@ -537,11 +536,6 @@ def main():
         print("%s: note: the card assumes torchvision's preprocessing, x = (pixel/255 - mean)/std with ImageNet's "
               "mean %s and std %s; a model trained otherwise needs --mean/--std, --scale/--offset or "
               "--no-normalize, or every map is of wrongly scaled inputs" % (PROG, args.mean, args.std), file=sys.stderr)
-    if head == "log_softmax":
-        print("%s: note: the model returns log-probabilities (log_softmax): saliency has no backward rule for "
-              "LogSoftmax, so its gradient methods refuse the model, and the others explain log p(class) = logit - "
-              "logsumexp(logits), which depends on every class's logit; return the logits from forward() to "
-              "explain a class's own score" % PROG, file=sys.stderr)
     print("%s: SavedModel and card.yaml from %s by %s in %.1f s (%d classes, input %dx%dx%d NHWC, %s); "
           "outputs equal the original's on %d images to %.2g (%.2g of the largest |output|)" % (
               args.out, source, converter, seconds, k, size, size, channels, out_kind, len(paths),

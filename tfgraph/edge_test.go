@@ -110,6 +110,9 @@ var edgeRows = []edgeRow{
 	{name: "resize_rescaling_input", model: "resize_rescaling_input", tol: edgeF32},
 	{name: "normalization_input", model: "normalization_input", tol: edgeF32},
 	{name: "sigmoid_head", model: "sigmoid_head", tol: edgeF32},
+	// A log_softmax head (PyTorch's habit): the logits are its input, as
+	// behind a Softmax.
+	{name: "log_softmax_head", model: "log_softmax_head", tol: edgeF32},
 	// Live augmentation: the random ops are named with their layers
 	// (Flat.RandomOps, which the commands print as a warning), and the flat
 	// graph, whose seed is frozen with the other variables, explains one

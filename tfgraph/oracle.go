@@ -11,7 +11,8 @@ import (
 
 // Logits returns the flat tensor of the target scores and whether it was
 // found behind the model's final activation: when the model ends in a
-// Softmax or a Sigmoid (after Identity ops and casts between float types),
+// Softmax, a LogSoftmax or a Sigmoid (after Identity ops and casts between
+// float types),
 // the scores are its input, the logits (Simonyan et al. 2013); otherwise
 // they are the signature's selected output (Model.Output). Head says which
 // activation it was.
@@ -21,8 +22,9 @@ func (fl *Flat) Logits() (string, bool) {
 }
 
 // Head is the model's final activation: "softmax" (probabilities over
-// exclusive classes), "sigmoid" (one probability per label: a multi-label
-// head) or "" (the output is the scores themselves, e.g. logits).
+// exclusive classes), "log_softmax" (their logarithms, as PyTorch models
+// often return), "sigmoid" (one probability per label: a multi-label head)
+// or "" (the output is the scores themselves, e.g. logits).
 func (fl *Flat) Head() string {
 	_, head := fl.logitsHead()
 	return head
@@ -47,6 +49,8 @@ func (fl *Flat) logitsHead() (string, string) {
 			name = n.GetInput()[0]
 		case "Softmax":
 			return n.GetInput()[0], "softmax"
+		case "LogSoftmax":
+			return n.GetInput()[0], "log_softmax"
 		case "Sigmoid":
 			return n.GetInput()[0], "sigmoid"
 		default:

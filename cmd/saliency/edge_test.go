@@ -60,6 +60,17 @@ func edgeModelCases() []badCase {
 			editCard("kind: logits", "kind: sigmoid")(t, m)
 			return []string{"predict", m, sample}
 		}, code: 0, stdout: "(multi-label: each probability is its label's own sigmoid)"},
+		// A log_softmax head: the logits behind it are explained; predict
+		// shows each class's probability and log-probability; a card must
+		// say log-probabilities.
+		{name: "edge/log-softmax-explain", args: explainEdge("log_softmax_head", "-method", "gradient"), code: 0,
+			want: []string{"log-probabilities (a log_softmax; the logits before it are explained)"}},
+		{name: "edge/log-softmax-predict", args: run("predict", edge("log_softmax_head"), sample), code: 0,
+			stdout: "log p"},
+		{name: "edge/log-softmax-inspect", args: run("inspect", edge("log_softmax_head")), code: 0,
+			stdout: "input of the final LogSoftmax"},
+		{name: "card/log-probabilities-on-logits", args: modelWith(editCard("kind: logits", "kind: log-probabilities")),
+			code: 1, want: []string{"card.yaml: output.kind log-probabilities, but the model does not end in a log_softmax: its outputs are logits (say output.kind: logits)"}},
 		// Live augmentation: the random ops and their layers, in every
 		// command.
 		{name: "edge/live-augmentation-explain", args: explainEdge("live_augmentation", "-method", "gradient"), code: 0,

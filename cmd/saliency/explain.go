@@ -561,5 +561,8 @@ func scoreNote(logits string, card *savedmodels.Card) string {
 	if card != nil && card.Output.Kind == "probabilities" {
 		return "class logits (behind the softmax)"
 	}
+	if card != nil && card.Output.Kind == "log-probabilities" {
+		return "class logits (behind the log_softmax)"
+	}
 	return "class logits"
 }

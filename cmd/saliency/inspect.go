@@ -150,6 +150,8 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	switch fl.Head() {
 	case "softmax":
 		note = "input of the final Softmax"
+	case "log_softmax":
+		note = "input of the final LogSoftmax"
 	case "sigmoid":
 		note = "input of the final Sigmoid: a multi-label head, output.kind sigmoid"
 	}

@@ -80,6 +80,8 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		switch {
 		case sigmoidApplied || (card != nil && card.Output.Kind == "sigmoid"):
 			head = "sigmoid"
+		case op.Flat.Head() == "log_softmax":
+			head = "log_softmax"
 		case looksLikeProbabilities(out):
 			head = "softmax"
 		}
@@ -119,9 +121,10 @@ func looksLikeProbabilities(out *tensor.Tensor) bool {
 }
 
 // printTopK prints the k best classes of one image. head says what the
-// scores are: "softmax" probabilities, "sigmoid" label probabilities (logits
-// of independent labels unless sigmoidApplied), or "" logits of exclusive
-// classes, shown with their softmax.
+// scores are: "softmax" probabilities, "log_softmax" their logarithms,
+// "sigmoid" label probabilities (logits of independent labels unless
+// sigmoidApplied), or "" logits of exclusive classes, shown with their
+// softmax.
 func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidApplied bool, card *savedmodels.Card, k int) {
 	p := make([]float64, len(scores))
 	logit := make([]float64, len(scores))
@@ -129,6 +132,11 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 	case head == "softmax":
 		for i, v := range scores {
 			p[i] = float64(v)
+		}
+	case head == "log_softmax":
+		for i, v := range scores {
+			logit[i] = float64(v)
+			p[i] = math.Exp(logit[i])
 		}
 	case head == "sigmoid" && sigmoidApplied:
 		for i, v := range scores {
@@ -160,9 +168,12 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 		fmt.Fprintf(w, "%s\n", path)
 	}
 	for r, i := range idx[:k] {
-		if head == "softmax" {
+		switch head {
+		case "softmax":
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%\n", r+1, card.ClassName(i), 100*p[i])
-		} else {
+		case "log_softmax":
+			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  log p %8.3f\n", r+1, card.ClassName(i), 100*p[i], logit[i])
+		default:
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], logit[i])
 		}
 	}

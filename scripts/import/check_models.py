@@ -164,7 +164,7 @@ def main():
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
     problem = check_output_kinds(args.work, args.saliency)
     print("Output kinds: " + (problem or "a softmax, sigmoid and log_softmax head give the card's output.kind "
-                                         "probabilities, sigmoid and logits (noted), by both converters"))
+                                         "probabilities, sigmoid and log-probabilities, by both converters"))
     if problem:
         bad.append("output kinds")
     problem = check_probe_names(args.work, args.saliency)
@@ -225,9 +225,9 @@ def check_onnx_names(work, saliency):
             # Scripted in a process of its own: torch.jit.script reuses a class's compiled graph within a process,
             # and after an ONNX export of it (check_scope_names) that graph has lost its module scopes.
             path = os.path.join(work, "resnet18_script.pt")  # resnet18.pt is the state dict parity_models reads
-            q = subprocess.run([sys.executable, "-c", "import torch, torch2tf; m, _ = torch2tf.build_model('resnet18'); "
-                                "torch.jit.save(torch.jit.script(m), %r)" % path], cwd=HERE, capture_output=True,
-                               text=True)
+            script = ("import torch, torch2tf; m, _ = torch2tf.build_model('resnet18'); "
+                      "torch.jit.save(torch.jit.script(m), %r)" % path)
+            q = subprocess.run([sys.executable, "-c", script], cwd=HERE, capture_output=True, text=True)
             if q.returncode != 0:
                 return "torch.jit.script of resnet18: %s" % q.stderr[-300:], seconds
             src = ["--torchscript", path, "--size", str(size)]
@@ -290,37 +290,56 @@ def check_probe_names(work, saliency):
 
 
 def check_output_kinds(work, saliency):
-    """testmodels.SmallCNNHead with a softmax, a sigmoid and a log_softmax at the end of forward(), through both
-    converters: the card's output.kind is probabilities, sigmoid and logits (what saliency checks a card against:
-    it refuses a card whose kind is not the graph's), explain -method gradient runs on the first two, and for the
-    log_softmax the script notes it and saliency refuses LogSoftmax by name. Returns what is wrong, or None."""
+    """testmodels.SmallCNNHead with a softmax, a sigmoid and a log_softmax at the end of forward() (random weights,
+    torch.manual_seed(0)), through both converters: the card's output.kind is probabilities, sigmoid and
+    log-probabilities (what saliency checks a card against: it refuses a card whose kind is not the graph's), and
+    explain -method gradient explains the logit behind the head: its raw map equals torch.autograd's gradient of
+    SmallCNN's logit (forward() without the head) for the same class, within 1e-3 of its largest value. Returns
+    what is wrong, or None."""
+    import numpy as np
+    import torch
     import yaml
-    png = os.path.join(work, "images_64", os.path.splitext(os.path.basename(torch2tf.SAMPLE_IMAGES[0]))[0] + ".png")
-    if not os.path.exists(png):
-        from PIL import Image
-        os.makedirs(os.path.dirname(png), exist_ok=True)
-        Image.fromarray(torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], 64)[0]).save(png)
-    for conv in ("nobuco", "onnx2tf"):
-        for head, kind in (("softmax", "probabilities"), ("sigmoid", "sigmoid"), ("log_softmax", "logits")):
+    import testmodels
+    pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], 64)
+    png = os.path.join(work, "head_probe.png")
+    from PIL import Image
+    Image.fromarray(pixels[0]).save(png)
+    x = torch.from_numpy(torch2tf.normalize(pixels, 1 / 255.0, 0.0, torch2tf.IMAGENET_MEAN,
+                                            torch2tf.IMAGENET_STD)).requires_grad_(True)  # NCHW, model units
+    for head, kind in (("softmax", "probabilities"), ("sigmoid", "sigmoid"), ("log_softmax", "log-probabilities")):
+        torch.manual_seed(0)
+        model = testmodels.SmallCNNHead(head).eval()
+        torch2tf.randomize_bn(model, 0)
+        weights = os.path.join(work, "head_%s.pt" % head)
+        torch.save(model.state_dict(), weights)
+        for conv in ("nobuco", "onnx2tf"):
             out = os.path.join(work, "head_%s_%s" % (head, conv))
             p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torch",
                                 os.path.join(HERE, "testmodels.py"), "--class", "SmallCNNHead", "--kwargs",
-                                json.dumps({"head": head}), "--size", "64", "--converter", conv, "--force", out],
-                               capture_output=True, text=True)
+                                json.dumps({"head": head}), "--weights", weights, "--size", "64", "--converter",
+                                conv, "--force", out], capture_output=True, text=True)
             case = "SmallCNNHead(%s) by %s" % (head, conv)
             if p.returncode != 0:
                 return "%s: exit %d: %s" % (case, p.returncode, p.stderr[-300:])
             got = yaml.safe_load(open(os.path.join(out, "card.yaml")))["output"]["kind"]
             if got != kind:
                 return "%s: output.kind %s, want %s" % (case, got, kind)
-            q = subprocess.run([saliency, "explain", "-model", out, "-out", out + "_explain", "-method", "gradient",
-                                png], capture_output=True, text=True)
-            if head == "log_softmax":
-                if "log_softmax" not in p.stderr or q.returncode == 0 or "LogSoftmax" not in q.stderr:
-                    return "%s: the note %r; explain exit %d, %r" % (case, p.stderr[-200:], q.returncode,
-                                                                      q.stderr[-200:])
-            elif q.returncode != 0:
+            ex = out + "_explain"
+            q = subprocess.run([saliency, "explain", "-model", out, "-out", ex, "-method", "gradient", png],
+                               capture_output=True, text=True)
+            if q.returncode != 0:
                 return "%s: explain -method gradient: %s" % (case, q.stderr[-300:])
+            m = json.load(open(os.path.join(ex, "index.json")))["maps"][0]
+            kit = np.load(os.path.join(ex, m["raw"]))  # d logit / d x, [H, W, C]
+            x.grad = None
+            testmodels.SmallCNN.forward(model, x)[0, m["class"]].backward()
+            want = x.grad[0].numpy().transpose(1, 2, 0)
+            diff = float(np.abs(kit.reshape(want.shape) - want).max() / np.abs(want).max())
+            print("%s: output.kind %s; the gradient of the logit behind it within %.2g of torch's" % (
+                case, got, diff), flush=True)
+            if diff > 1e-3:
+                return "%s: the gradient differs from torch's of the logit behind the %s by %.3g of its largest" % (
+                    case, head, diff)
     return None
 
 
