@@ -34,6 +34,7 @@ tfgraph/edge_test.go holds one table row per model.
                         variance), as EfficientNet
     sigmoid_head        a 5-label multi-label head: Dense, then sigmoid
     log_softmax_head    Dense, then log_softmax (log-probabilities, as PyTorch models return)
+    log_of_softmax_head Dense, softmax, then log: the same in two ops
     live_augmentation   RandomFlip and RandomRotation in a nested Sequential: Keras 3
                         exports them live (two calls on one image differ)
     prelu               Conv2D, PReLU (per-channel alpha 0.1..0.4), Conv2D, ReLU, Dense
@@ -579,6 +580,21 @@ def log_softmax_head(path):
     })
 
 
+def log_of_softmax_head(path):
+    rng = seed(25)
+    inp = keras.Input((16, 16, 3), name="image")
+    probs = L.Activation("softmax", name="probs")(trunk(inp))
+    out = L.Lambda(lambda p: keras.ops.log(p), name="log")(probs)
+    model = keras.Model(inp, out, name="log_of_softmax_head")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Log", "Softmax"], {
+        "name": "log_of_softmax_head",
+        "description": "Dense(10) 'logits', Activation('softmax'), then the log of it (torch.log(F.softmax(z)) "
+                       "converted): log-probabilities in two ops; the logit is the score before the Softmax",
+        "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the engine must take the score behind the Log of the Softmax"),
+    })
+
+
 def live_augmentation(path):
     """Keras 3's random image layers default to training=True in call();
     model.export traces model.__call__ without a training argument, so the
@@ -922,9 +938,9 @@ def vit_grid(path):
 
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
-    rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, live_augmentation,
-    prelu, tf_module_relu,
-    lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input, vit_grid]}
+    rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
+    live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
+    vit_grid]}
 
 
 def main():

@@ -11,8 +11,8 @@ import (
 
 // Logits returns the flat tensor of the target scores and whether it was
 // found behind the model's final activation: when the model ends in a
-// Softmax, a LogSoftmax or a Sigmoid (after Identity ops and casts between
-// float types),
+// Softmax, a LogSoftmax (or the Log of a Softmax) or a Sigmoid (after
+// Identity ops and casts between float types),
 // the scores are its input, the logits (Simonyan et al. 2013); otherwise
 // they are the signature's selected output (Model.Output). Head says which
 // activation it was.
@@ -51,6 +51,13 @@ func (fl *Flat) logitsHead() (string, string) {
 			return n.GetInput()[0], "softmax"
 		case "LogSoftmax":
 			return n.GetInput()[0], "log_softmax"
+		case "Log":
+			// log(softmax(z)), as torch.log(F.softmax(z)) converts: a
+			// log_softmax written in two ops.
+			if s := fl.nodes[nodeOf(n.GetInput()[0])]; s != nil && s.GetOp() == "Softmax" && len(s.GetInput()) > 0 {
+				return s.GetInput()[0], "log_softmax"
+			}
+			return name, ""
 		case "Sigmoid":
 			return n.GetInput()[0], "sigmoid"
 		default:

@@ -25,13 +25,15 @@ class SmallCNN(nn.Module):
 
 
 class SmallCNNHead(SmallCNN):
-    """SmallCNN whose forward() ends in torch.softmax, torch.sigmoid or torch.log_softmax (head="softmax",
-    "sigmoid", "log_softmax"): import_model.py's card must say the output's kind."""
+    """SmallCNN whose forward() ends in torch.softmax, torch.sigmoid, torch.log_softmax or torch.log of a softmax
+    (head="softmax", "sigmoid", "log_softmax", "log_of_softmax"): import_model.py's card must say the output's
+    kind."""
 
     def __init__(self, head="softmax", classes=10):
         super().__init__(classes)
         self.head_fn = {"softmax": lambda z: torch.softmax(z, 1), "sigmoid": torch.sigmoid,
-                        "log_softmax": lambda z: torch.log_softmax(z, 1)}[head]
+                        "log_softmax": lambda z: torch.log_softmax(z, 1),
+                        "log_of_softmax": lambda z: torch.log(torch.softmax(z, 1))}[head]
 
     def forward(self, x):
         return self.head_fn(super().forward(x))

@@ -592,8 +592,8 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
 
 def output_head(fn):
     """The op a SavedModel signature's (first) output comes from, through Identity ops and into the functions
-    that (Stateful)PartitionedCall ops call: "softmax", "sigmoid", "log_softmax", or None for anything else
-    (logits)."""
+    that (Stateful)PartitionedCall ops call: "softmax", "sigmoid", "log_softmax" (also the Log of a Softmax), or
+    None for anything else (logits)."""
     gd = fn.graph.as_graph_def()
     funcs = {f.signature.name: f for f in gd.library.function}
     nodes = {n.name: n for n in gd.node}
@@ -612,6 +612,9 @@ def output_head(fn):
                 return None
             nodes = {n.name: n for n in fdef.node_def}
             ref = fdef.ret[fdef.signature.output_arg[out].name]
+        elif node.op == "Log" and node.input:  # log(softmax(z)): torch.log(F.softmax(z)), a log_softmax in two ops
+            src = nodes.get(node.input[0].lstrip("^").split(":")[0])
+            return "log_softmax" if src is not None and src.op == "Softmax" else None
         else:
             return {"Softmax": "softmax", "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax"}.get(node.op)
         # "node", "node:k" (a graph) or "node:output_arg:k" (a function body)
