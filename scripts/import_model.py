@@ -101,7 +101,9 @@ def parse_args():
     ap.add_argument("--class", dest="cls", metavar="NAME", help="the module class in --torch's file")
     ap.add_argument("--weights", metavar="STATE.pt", help="state dict for --torch or --torchvision")
     ap.add_argument("--kwargs", default="{}", metavar="JSON", help="keyword arguments of the class")
-    ap.add_argument("--seed", type=int, default=0, help="seed of --torchvision's random weights")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="torch's seed before the model is built: --torchvision's random weights, or the "
+                         "initialisation --torch's constructor draws (without --weights)")
     ap.add_argument("--size", type=int, default=None)
     ap.add_argument("--grayscale", action="store_true")
     ap.add_argument("--classes")
@@ -224,6 +226,7 @@ def load_torch_module(args, tv_weights=None):
             kwargs = json.loads(args.kwargs)
         except ValueError as e:
             fail("--kwargs %r: not JSON: %s" % (args.kwargs, e))
+        torch.manual_seed(args.seed)  # the constructor's initialisation, when no --weights replace it
         try:
             model = cls(**kwargs)
         except Exception as e:
@@ -320,6 +323,13 @@ def main():
         fail("--std has a zero")
 
     source = args.onnx or args.torchscript or args.torch or ("torchvision." + args.torchvision)
+    # Weights nobody gave: said on stderr and in the card, so that a random network is never taken for a trained one.
+    untrained = None
+    if args.torchvision and not args.weights and tv_weights is None:
+        untrained = ("random weights (torch.manual_seed(%d), batch-norm statistics randomised): no --weights or "
+                     "--torchvision-weights" % args.seed)
+    elif args.torch and not args.weights:
+        untrained = "the weights %s's constructor gives (torch.manual_seed(%d)): no --weights" % (args.cls, args.seed)
     converter = args.converter
     if converter == "auto":
         converter = "onnx2tf" if (args.onnx or args.torchscript) else "nobuco"
@@ -499,6 +509,8 @@ def main():
                 description += (" (whose eval transform resizes the shorter side to %d and crops the centre "
                                 "%dx%d: saliency resizes the whole image, so crop images beforehand for the "
                                 "same framing)" % (resize_side, size, size))
+        if untrained:
+            description += "; " + untrained
         if withheld:
             description += ("; %d torch module names are not given to layers, as a batch norm was folded into "
                             "their convolution (%s)" % (len(withheld), short(withheld)))
@@ -528,6 +540,8 @@ def main():
     # The logit check feeds both sides the same normalised tensor, so it cannot tell whether the card's
     # preprocessing is the one the model was trained with: say what was assumed when nothing was given.
     given = {a.split("=")[0] for a in sys.argv[1:]}
+    if untrained:
+        print("%s: note: %s; the maps will explain that network" % (PROG, untrained), file=sys.stderr)
     if from_weights and resize_side and resize_side != size:
         print("%s: note: %s's eval transform resizes the shorter side to %d and crops the centre %dx%d; saliency "
               "resizes the whole image to %dx%d, so crop the images beforehand for the framing the model was "

@@ -274,7 +274,8 @@ def check_onnx_names(work, saliency):
 def check_probe_names(work, saliency):
     """testmodels.PositiveCNN (an F.conv2d whose output is positive on the check images, then an nn.ReLU
     module) through both converters: the layer named relu must be the Relu op, not the convolution, whose output
-    equals it on those images (the names are matched on them and on noise). Returns what is wrong, or None."""
+    equals it on those images (the names are matched on them and on noise); and, converted without --weights, the
+    script says so on stderr and in the card. Returns what is wrong, or None."""
     for conv in ("nobuco", "onnx2tf"):
         out = os.path.join(work, "positive_cnn_" + conv)
         p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torch",
@@ -282,6 +283,9 @@ def check_probe_names(work, saliency):
                             "--converter", conv, "--force", out], capture_output=True, text=True)
         if p.returncode != 0:
             return "PositiveCNN by %s: exit %d: %s" % (conv, p.returncode, p.stderr[-300:])
+        # No --weights: the constructor's (seeded) weights, said on stderr and in the card.
+        if "no --weights" not in p.stderr or "no --weights" not in open(os.path.join(out, "card.yaml")).read():
+            return "PositiveCNN by %s without --weights: not said (%r)" % (conv, p.stderr[-300:])
         ins = subprocess.run([saliency, "inspect", out], capture_output=True, text=True)
         rows = [l.split() for l in ins.stdout.splitlines() if l.strip().startswith("relu ")]
         if len(rows) != 1 or rows[0][-1] != "Relu":
