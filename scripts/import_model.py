@@ -311,6 +311,10 @@ def main():
         if not args.no_normalize:
             args.mean = args.mean or ",".join("%r" % v for v in wmean)
             args.std = args.std or ",".join("%r" % v for v in wstd)
+    if not args.no_normalize and channels == 1 and not (args.mean and args.std):
+        fail("--grayscale: the default --mean and --std are ImageNet's, for three channels; give the one-channel "
+             "values the model was trained with (Fashion-MNIST's are --mean 0.2860 --std 0.3530), or "
+             "--no-normalize for x = pixel/255")
     if not args.no_normalize:
         args.mean = args.mean or "0.485,0.456,0.406"
         args.std = args.std or "0.229,0.224,0.225"

@@ -181,7 +181,8 @@ def main():
         if problem:
             bad.append("ONNX scope names")
         problem = check_onnx_refusals(args.work)
-        print("ONNX refusals: " + (problem or "an NHWC and a uint8 input refused by name, nothing written"))
+        print("ONNX refusals: " + (problem or "an NHWC, a uint8 and an unnormalised one-channel input refused by name, "
+                                             "nothing written; one channel with its --mean/--std converted"))
         if problem:
             bad.append("ONNX refusals")
         problem, seconds = check_onnx_names(args.work, args.saliency)
@@ -350,12 +351,15 @@ def check_output_kinds(work, saliency):
 
 def check_onnx_refusals(work):
     """ONNX files import_model.py cannot convert as they are, refused by name before any conversion: an NHWC input
-    (testmodels.SmallCNNInput("nhwc"), said to be channels last) and a uint8 one (SmallCNNInput("uint8"), its
-    dtype named). Returns what is wrong, or None."""
+    (testmodels.SmallCNNInput("nhwc"), said to be channels last), a uint8 one (SmallCNNInput("uint8"), its
+    dtype named) and a one-channel one (SmallCNNInput("gray")) without --grayscale, and with it but without its
+    own --mean and --std (ImageNet's have three values); with them it converts. Returns what is wrong, or None."""
     import torch
     import testmodels
     for layout, shape, dtype, want in (("nhwc", (1, 64, 64, 3), torch.float32, "channels last (NHWC)"),
-                                       ("uint8", (1, 3, 64, 64), torch.uint8, "is uint8")):
+                                       ("uint8", (1, 3, 64, 64), torch.uint8, "is uint8"),
+                                       ("gray", (1, 1, 64, 64), torch.float32, "add --grayscale"),
+                                       ("gray", (1, 1, 64, 64), torch.float32, "ImageNet's, for three channels")):
         torch.manual_seed(0)
         path = os.path.join(work, "input_%s.onnx" % layout)
         torch.onnx.export(testmodels.SmallCNNInput(layout).eval(), (torch.zeros(shape, dtype=dtype),), path,
@@ -363,10 +367,17 @@ def check_onnx_refusals(work):
                           dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
         out = os.path.join(work, "input_%s" % layout)
         shutil.rmtree(out, ignore_errors=True)
-        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path, out],
-                           capture_output=True, text=True)
+        flags = ["--grayscale"] if want.startswith("ImageNet") else []
+        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path]
+                           + flags + [out], capture_output=True, text=True)
         if p.returncode != 1 or want not in p.stderr or os.path.exists(out):
-            return "an ONNX file with a %s input: exit %d, %r" % (layout, p.returncode, p.stderr[-300:])
+            return "an ONNX file with a %s input %s: exit %d, %r" % (layout, " ".join(flags), p.returncode,
+                                                                   p.stderr[-300:])
+    # One channel with --grayscale and its normalisation: converted.
+    p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path,
+                        "--grayscale", "--mean", "0.2860", "--std", "0.3530", out], capture_output=True, text=True)
+    if p.returncode != 0:
+        return "a one-channel ONNX file with --grayscale --mean --std: exit %d, %r" % (p.returncode, p.stderr[-300:])
     return None
 
 

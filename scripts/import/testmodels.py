@@ -41,14 +41,21 @@ class SmallCNNHead(SmallCNN):
 
 class SmallCNNInput(SmallCNN):
     """SmallCNN that takes channels-last images (layout="nhwc": it permutes them itself) or uint8 pixels
-    (layout="uint8": it scales them itself): ONNX files that import_model.py refuses by name."""
+    (layout="uint8": it scales them itself), ONNX files that import_model.py refuses by name, or one-channel images
+    (layout="gray": a 1x1 convolution to three channels first), which need --grayscale and their own
+    normalisation."""
 
     def __init__(self, layout="nhwc", classes=10):
         super().__init__(classes)
         self.layout = layout
+        if layout == "gray":
+            self.gray = nn.Conv2d(1, 3, 1)
 
     def forward(self, x):
-        x = x.permute(0, 3, 1, 2) if self.layout == "nhwc" else x.float() / 255.0
+        if self.layout == "gray":
+            x = self.gray(x)
+        else:
+            x = x.permute(0, 3, 1, 2) if self.layout == "nhwc" else x.float() / 255.0
         return super().forward(x)
 
 
