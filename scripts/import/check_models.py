@@ -164,7 +164,8 @@ def main():
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
     problem = check_output_kinds(args.work, args.saliency)
     print("Output kinds: " + (problem or "a softmax, sigmoid, log_softmax and log-of-softmax head give the card's "
-                                         "output.kind probabilities, sigmoid and log-probabilities, by both converters"))
+                                         "output.kind probabilities, sigmoid and log-probabilities, by both "
+                                         "converters"))
     if problem:
         bad.append("output kinds")
     problem = check_probe_names(args.work, args.saliency)
@@ -297,10 +298,10 @@ def check_probe_names(work, saliency):
 def check_output_kinds(work, saliency):
     """testmodels.SmallCNNHead with a softmax, a sigmoid, a log_softmax and the log of a softmax at the end of
     forward() (random weights, torch.manual_seed(0)), through both converters: the card's output.kind is
-    probabilities, sigmoid and log-probabilities (twice) (what saliency checks a card against: it refuses a card whose kind is not the graph's), and
-    explain -method gradient explains the logit behind the head: its raw map equals torch.autograd's gradient of
-    SmallCNN's logit (forward() without the head) for the same class, within 1e-3 of its largest value. Returns
-    what is wrong, or None."""
+    probabilities, sigmoid and log-probabilities (twice), which saliency checks against the graph (it refuses a
+    card whose kind is not the graph's); and explain -method gradient explains the logit behind the head: its raw
+    map equals torch.autograd's gradient of SmallCNN's logit (forward() without the head) for the same class,
+    within 1e-3 of its largest value. Returns what is wrong, or None."""
     import numpy as np
     import torch
     import yaml
