@@ -551,48 +551,36 @@ def normalization_input(path):
     })
 
 
-def sigmoid_head(path):
-    rng = seed(10)
+def head_case(path, n, name, head, required, description, note, k=10):
+    """A 16x16 trunk() whose Dense 'logits' goes through head (a function of the Keras tensor): the engine
+    must take the score behind the head's activation. Seeded with n."""
+    rng = seed(n)
     inp = keras.Input((16, 16, 3), name="image")
-    out = L.Activation("sigmoid", name="probs")(trunk(inp, k=5))
-    model = keras.Model(inp, out, name="sigmoid_head")
-    keras_case(path, model, images(rng, (16, 16, 3)), ["Sigmoid", "MatMul"], {
-        "name": "sigmoid_head",
-        "description": "a multi-label head: Dense(5) 'logits' then Activation('sigmoid'); the logit is the "
-                       "pre-sigmoid score",
-        "path_dtypes": ["float32"],
-        "expect": dict(F32, note="the engine must take the score behind the Sigmoid, as it does behind a Softmax"),
-    })
+    model = keras.Model(inp, head(trunk(inp, k=k)), name=name)
+    keras_case(path, model, images(rng, (16, 16, 3)), required, {
+        "name": name, "description": description, "path_dtypes": ["float32"], "expect": dict(F32, note=note)})
+
+
+def sigmoid_head(path):
+    head_case(path, 10, "sigmoid_head", L.Activation("sigmoid", name="probs"), ["Sigmoid", "MatMul"],
+              "a multi-label head: Dense(5) 'logits' then Activation('sigmoid'); the logit is the pre-sigmoid score",
+              "the engine must take the score behind the Sigmoid, as it does behind a Softmax", k=5)
 
 
 def log_softmax_head(path):
-    rng = seed(24)
-    inp = keras.Input((16, 16, 3), name="image")
-    out = L.Activation("log_softmax", name="log_probs")(trunk(inp))
-    model = keras.Model(inp, out, name="log_softmax_head")
-    keras_case(path, model, images(rng, (16, 16, 3)), ["LogSoftmax", "MatMul"], {
-        "name": "log_softmax_head",
-        "description": "Dense(10) 'logits' then Activation('log_softmax'), as PyTorch classifiers often end: the "
-                       "outputs are log-probabilities and the logit is the score before the LogSoftmax",
-        "path_dtypes": ["float32"],
-        "expect": dict(F32, note="the engine must take the score behind the LogSoftmax, as it does behind a "
-                                 "Softmax"),
-    })
+    head_case(path, 24, "log_softmax_head", L.Activation("log_softmax", name="log_probs"), ["LogSoftmax", "MatMul"],
+              "Dense(10) 'logits' then Activation('log_softmax'), as PyTorch classifiers often end: the outputs are "
+              "log-probabilities and the logit is the score before the LogSoftmax",
+              "the engine must take the score behind the LogSoftmax, as it does behind a Softmax")
 
 
 def log_of_softmax_head(path):
-    rng = seed(25)
-    inp = keras.Input((16, 16, 3), name="image")
-    probs = L.Activation("softmax", name="probs")(trunk(inp))
-    out = L.Lambda(lambda p: keras.ops.log(p), name="log")(probs)
-    model = keras.Model(inp, out, name="log_of_softmax_head")
-    keras_case(path, model, images(rng, (16, 16, 3)), ["Log", "Softmax"], {
-        "name": "log_of_softmax_head",
-        "description": "Dense(10) 'logits', Activation('softmax'), then the log of it (torch.log(F.softmax(z)) "
-                       "converted): log-probabilities in two ops; the logit is the score before the Softmax",
-        "path_dtypes": ["float32"],
-        "expect": dict(F32, note="the engine must take the score behind the Log of the Softmax"),
-    })
+    def head(z):
+        return L.Lambda(lambda p: keras.ops.log(p), name="log")(L.Activation("softmax", name="probs")(z))
+    head_case(path, 25, "log_of_softmax_head", head, ["Log", "Softmax"],
+              "Dense(10) 'logits', Activation('softmax'), then the log of it (torch.log(F.softmax(z)) converted): "
+              "log-probabilities in two ops; the logit is the score before the Softmax",
+              "the engine must take the score behind the Log of the Softmax")
 
 
 def live_augmentation(path):
