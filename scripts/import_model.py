@@ -359,8 +359,9 @@ def main():
                  "(it puts the transpose to NHWC into the SavedModel itself): export the module without its "
                  "permute" % (args.onnx, in_name, shape))
         if dims[1] > 0 and dims[1] != channels:
-            fail("%s: input %s has %d channels; %s" % (args.onnx, in_name, dims[1],
-                                                      "drop --grayscale" if dims[1] == 3 else "add --grayscale"))
+            fail("%s: input %s has %d channels; %s" % (
+                args.onnx, in_name, dims[1], {3: "drop --grayscale", 1: "add --grayscale"}.get(
+                    dims[1], "saliency explains images of 1 (--grayscale) or 3 channels")))
         if dims[2] > 0 and dims[3] > 0:
             if dims[2] != dims[3]:
                 fail("%s: input %s is %dx%d; import_model handles square inputs" % (args.onnx, in_name,
