@@ -227,15 +227,7 @@ func TestZooLayersMatchKeras(t *testing.T) {
 			continue // built before cards had parameter counts
 		}
 		t.Run(name, func(t *testing.T) {
-			m, err := tfgraph.Load(zooDir(name), &tfgraph.Options{KerasLayers: kerasLayers(card)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			fl, err := m.Flat()
-			if err != nil {
-				t.Fatal(err)
-			}
+			fl := flatAt(t, zooDir(name), &tfgraph.Options{KerasLayers: kerasLayers(card)})
 			matched, order, missing, folded := compareLayers(t, fl, card)
 			var total int64
 			for _, l := range fl.Layers() {

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/saliencykit/saliency/tfgraph"
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,15 +32,7 @@ func TestLayerNamesMatchKeras(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
-	m, err := tfgraph.Load(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl := flatAt(t, dir, nil)
 	got := fl.Layers()
 	noOps := map[string]bool{"InputLayer": true, "Dropout": true}
 	i := 0

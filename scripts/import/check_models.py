@@ -51,6 +51,20 @@ sys.path.insert(0, HERE)
 import torch2tf  # noqa: E402
 
 REPO = torch2tf.REPO
+IMPORT_MODEL = [sys.executable, os.path.join(REPO, "scripts", "import_model.py")]
+
+
+def import_model(args, **kwargs):
+    """scripts/import_model.py with args, in a process of its own: the CompletedProcess, its output captured."""
+    return subprocess.run(IMPORT_MODEL + list(args), capture_output=True, text=True, **kwargs)
+
+
+def probe_png(work, name, size):
+    """The first sample image at size x size, written as work/name (a PNG both sides read): its path."""
+    from PIL import Image
+    path = os.path.join(work, name)
+    Image.fromarray(torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], size)[0]).save(path)
+    return path
 
 
 def main():
@@ -82,11 +96,10 @@ def main():
         torch.save(model.state_dict(), weights)
         out = os.path.join(args.work, name)
         src = torch2tf.test_model_source(name)
-        cmd = [sys.executable, os.path.join(REPO, "scripts", "import_model.py")]
-        cmd += ["--torchvision", src[1]] if src[0] == "torchvision" else ["--torch", src[1], "--class", src[2]]
+        cmd = ["--torchvision", src[1]] if src[0] == "torchvision" else ["--torch", src[1], "--class", src[2]]
         cmd += ["--weights", weights, "--size", str(size), "--force", out]
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        p = import_model(cmd)
         seconds = time.perf_counter() - t0
         if p.returncode != 0:
             msg = [l for l in p.stderr.splitlines() if l.startswith("import_model")] or p.stderr.splitlines()[-1:]
@@ -216,10 +229,7 @@ def check_onnx_names(work, saliency):
     names of the kept file, with the second call named layer1.0.relu-2. Returns (what is wrong or None, the
     conversion's seconds of the folded file)."""
     model, size = torch2tf.build_model("resnet18")
-    pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], size)
-    from PIL import Image
-    png = os.path.join(work, "onnx_probe.png")
-    Image.fromarray(pixels[0]).save(png)
+    png = probe_png(work, "onnx_probe.png", size)
     seconds = None
     for kind in ("folded", "kept", "torchscript"):
         fold = kind == "folded"
@@ -239,8 +249,7 @@ def check_onnx_names(work, saliency):
             src = ["--onnx", path]
         out = os.path.join(work, "resnet18_onnx_%s" % kind)
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py")] + src + ["--force", out],
-                           capture_output=True, text=True)
+        p = import_model(src + ["--force", out])
         if fold:
             seconds = time.perf_counter() - t0
         if p.returncode != 0:
@@ -280,9 +289,8 @@ def check_probe_names(work, saliency):
     script says so on stderr and in the card. Returns what is wrong, or None."""
     for conv in ("nobuco", "onnx2tf"):
         out = os.path.join(work, "positive_cnn_" + conv)
-        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torch",
-                            os.path.join(HERE, "testmodels.py"), "--class", "PositiveCNN", "--size", "64",
-                            "--converter", conv, "--force", out], capture_output=True, text=True)
+        p = import_model(["--torch", os.path.join(HERE, "testmodels.py"), "--class", "PositiveCNN", "--size", "64",
+                          "--converter", conv, "--force", out])
         if p.returncode != 0:
             return "PositiveCNN by %s: exit %d: %s" % (conv, p.returncode, p.stderr[-300:])
         # No --weights: the constructor's (seeded) weights, said on stderr and in the card.
@@ -306,10 +314,8 @@ def check_output_kinds(work, saliency):
     import torch
     import yaml
     import testmodels
+    png = probe_png(work, "head_probe.png", 64)
     pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], 64)
-    png = os.path.join(work, "head_probe.png")
-    from PIL import Image
-    Image.fromarray(pixels[0]).save(png)
     x = torch.from_numpy(torch2tf.normalize(pixels, 1 / 255.0, 0.0, torch2tf.IMAGENET_MEAN,
                                             torch2tf.IMAGENET_STD)).requires_grad_(True)  # NCHW, model units
     for head, kind in (("softmax", "probabilities"), ("sigmoid", "sigmoid"), ("log_softmax", "log-probabilities"),
@@ -321,10 +327,9 @@ def check_output_kinds(work, saliency):
         torch.save(model.state_dict(), weights)
         for conv in ("nobuco", "onnx2tf"):
             out = os.path.join(work, "head_%s_%s" % (head, conv))
-            p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torch",
-                                os.path.join(HERE, "testmodels.py"), "--class", "SmallCNNHead", "--kwargs",
-                                json.dumps({"head": head}), "--weights", weights, "--size", "64", "--converter",
-                                conv, "--force", out], capture_output=True, text=True)
+            p = import_model(["--torch", os.path.join(HERE, "testmodels.py"), "--class", "SmallCNNHead", "--kwargs",
+                              json.dumps({"head": head}), "--weights", weights, "--size", "64", "--converter", conv,
+                              "--force", out])
             case = "SmallCNNHead(%s) by %s" % (head, conv)
             if p.returncode != 0:
                 return "%s: exit %d: %s" % (case, p.returncode, p.stderr[-300:])
@@ -369,14 +374,12 @@ def check_onnx_refusals(work):
         out = os.path.join(work, "input_%s" % layout)
         shutil.rmtree(out, ignore_errors=True)
         flags = ["--grayscale"] if want.startswith("ImageNet") else []
-        p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path]
-                           + flags + [out], capture_output=True, text=True)
+        p = import_model(["--onnx", path] + flags + [out])
         if p.returncode != 1 or want not in p.stderr or os.path.exists(out):
             return "an ONNX file with a %s input %s: exit %d, %r" % (layout, " ".join(flags), p.returncode,
                                                                    p.stderr[-300:])
     # One channel with --grayscale and its normalisation: converted.
-    p = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--onnx", path,
-                        "--grayscale", "--mean", "0.2860", "--std", "0.3530", out], capture_output=True, text=True)
+    p = import_model(["--onnx", path, "--grayscale", "--mean", "0.2860", "--std", "0.3530", out])
     if p.returncode != 0:
         return "a one-channel ONNX file with --grayscale --mean --std: exit %d, %r" % (p.returncode, p.stderr[-300:])
     return None
@@ -450,15 +453,13 @@ def check_torchvision_weights(work):
     env = dict(os.environ, TORCH_HOME=home)
     out = os.path.join(work, "resnet18_weights")
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, os.path.join(REPO, "scripts", "import_model.py"), "--torchvision", "resnet18",
-           "--torchvision-weights", "IMAGENET1K_V1", out]
+    cmd = ["--torchvision", "resnet18", "--torchvision-weights", "IMAGENET1K_V1", out]
 
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = import_model(cmd, env=env)
     ckpt = os.path.join(home, "hub", "checkpoints", os.path.basename(w.url))
     if p.returncode != 1 or ckpt not in p.stderr or os.path.exists(out):
         return "without a state dict: exit %d, stderr %r" % (p.returncode, p.stderr[-300:])
-    q = subprocess.run(cmd[:-3] + ["--torchvision-weights", "ResNet18_Weights.NO_SUCH", out],
-                       capture_output=True, text=True, env=env)
+    q = import_model(cmd[:-3] + ["--torchvision-weights", "ResNet18_Weights.NO_SUCH", out], env=env)
     if q.returncode != 1 or "IMAGENET1K_V1" not in q.stderr or os.path.exists(out):
         return "a wrong name: exit %d, stderr %r" % (q.returncode, q.stderr[-300:])
 
@@ -467,7 +468,7 @@ def check_torchvision_weights(work):
     torch2tf.randomize_bn(model, 3)
     os.makedirs(os.path.dirname(ckpt), exist_ok=True)
     torch.save(model.state_dict(), ckpt)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = import_model(cmd, env=env)
     if p.returncode != 0:
         return "with the state dict in the hub cache: exit %d, stderr %r" % (p.returncode, p.stderr[-300:])
     card = yaml.safe_load(open(os.path.join(out, "card.yaml")))
