@@ -39,7 +39,9 @@ func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error
 		if dpi == 0 {
 			dpi = defaultDPI
 		}
-		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))}, nil
+		c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
+		useSeparableBiLinear(c)
+		return vgimg.PngCanvas{Canvas: c}, nil
 	case "svg":
 		return vgsvg.New(w, h), nil
 	case "pdf":
