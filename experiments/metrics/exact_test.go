@@ -136,6 +136,43 @@ func TestHOGAsBefore(t *testing.T) {
 	}
 }
 
+// orientationBin finds the orientation a scan of every orientation finds,
+// at and beside each range's ends, for the orientation counts of HOG's
+// options and others.
+func TestOrientationBin(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		start, end := make([]float64, n), make([]float64, n)
+		for b := range n {
+			start[b] = float64(float32(180.0 / float64(n) * float64(b+1)))
+			end[b] = float64(float32(180.0 / float64(n) * float64(b)))
+		}
+		angles := []float64{math.Copysign(0, -1), 180, math.Nextafter(180, 0), 1e-300}
+		for _, e := range append(slices.Clone(start), end...) {
+			angles = append(angles, e, math.Nextafter(e, 0), math.Nextafter(e, 200), math.Nextafter(math.Nextafter(e, 0), 0))
+		}
+		for i := range 1000 {
+			angles = append(angles, 180*float64(i)/1000)
+		}
+		for _, a := range angles {
+			if a < 0 && a != 0 {
+				continue
+			}
+			want := -1
+			for b := range n {
+				if !(a >= start[b] || a < end[b]) {
+					if want >= 0 {
+						t.Fatalf("%d orientations: %v in two ranges", n, a)
+					}
+					want = b
+				}
+			}
+			if got := orientationBin(a, start, end); got != want {
+				t.Errorf("%d orientations: angle %v in orientation %d, the scan says %d", n, a, got, want)
+			}
+		}
+	}
+}
+
 // hogRef is HOG as it was, one pass over the pixels per orientation.
 func hogRef(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 	o = o.withDefaults()

@@ -58,7 +58,10 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 				gc = x[i*w+j+1] - x[i*w+j-1]
 			}
 			mag[i*w+j] = math.Hypot(gc, gr)
-			a := math.Mod(math.Atan2(gr, gc)*deg, 180)
+			a := math.Atan2(gr, gc) * deg
+			if a >= 180 || a <= -180 { // else math.Mod(a, 180) is a
+				a = math.Mod(a, 180)
+			}
 			if a < 0 {
 				a += 180
 			}
@@ -89,10 +92,13 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 						continue
 					}
 					a := ori[r*w+c]
-					for b := range total {
-						if a >= start[b] || a < end[b] {
-							continue
+					if a != a {
+						for b := range total {
+							total[b] += float32(mag[r*w+c])
 						}
+						continue
+					}
+					if b := orientationBin(a, start, end); b >= 0 {
 						total[b] += float32(mag[r*w+c])
 					}
 				}
@@ -134,6 +140,25 @@ func HOG(m []float32, h, w int, o HOGOptions) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// orientationBin is the orientation b whose range [end[b], start[b]) holds
+// the angle a, not NaN, or −1 for none (a = 180, from a tiny negative angle
+// plus 180). The ranges tile [0°, 180°): end[b+1] is start[b], computed
+// alike. The first guess, from a alone, is moved to the range that holds a.
+func orientationBin(a float64, start, end []float64) int {
+	n := len(start)
+	b := min(max(int(a*float64(n)/180), 0), n-1)
+	for b > 0 && a < end[b] {
+		b--
+	}
+	for b < n-1 && a >= start[b] {
+		b++
+	}
+	if a < end[b] || a >= start[b] {
+		return -1
+	}
+	return b
 }
 
 // checkHOG checks the options (with their defaults) against an h×w map.

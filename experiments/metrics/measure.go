@@ -419,12 +419,15 @@ func (t TopKMeasure) Compare(a, b []float32, h, w int, mask []bool) (Result, err
 }
 
 // minMax scales an OK map to [0, 1] in float32 arithmetic.
-func minMax(m []float32) []float32 {
+func minMax(m []float32) []float32 { return minMaxInto(nil, m) }
+
+// minMaxInto is minMax written into dst's array where it is long enough.
+func minMaxInto(dst, m []float32) []float32 {
 	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
 	for _, v := range m {
 		lo, hi = min(lo, v), max(hi, v)
 	}
-	out := make([]float32, len(m))
+	out := resize(dst, len(m))
 	for i, v := range m {
 		out[i] = (v - lo) / (hi - lo)
 	}

@@ -34,8 +34,11 @@ func pearson64(x, y []float64) float64 {
 	return math.Max(-1, math.Min(1, r))
 }
 
-func to64(a []float32) []float64 {
-	out := make([]float64, len(a))
+func to64(a []float32) []float64 { return to64Into(nil, a) }
+
+// to64Into is to64 written into dst's array where it is long enough.
+func to64Into(dst []float64, a []float32) []float64 {
+	out := resize(dst, len(a))
 	for i, v := range a {
 		out[i] = float64(v)
 	}

@@ -33,7 +33,15 @@ func Prepare(m Measure, a []float32, h, w int) *Prepared {
 				abs = absAll
 			}
 			ra := ranks(abs(a))
-			return func(b []float32) Result { return Result{Value: pearson64(ra, ranks(abs(b)))} }
+			return func(b []float32) Result {
+				s := scratches.Get().(*scratch)
+				defer scratches.Put(s)
+				if m.Abs {
+					s.f32 = absInto(s.f32, b)
+					b = s.f32
+				}
+				return Result{Value: pearson64(ra, ranksInto(s, b))}
+			}
 		}
 	case TopKMeasure:
 		f := m.Fraction
@@ -51,7 +59,9 @@ func Prepare(m Measure, a []float32, h, w int) *Prepared {
 				inA[uint32(key)] = true
 			}
 			return func(b []float32) Result {
-				kb, _ := orderKeys(b, true)
+				s := scratches.Get().(*scratch)
+				defer scratches.Put(s)
+				kb, _ := orderKeysInto(s, b, true)
 				n := 0
 				for _, key := range kb[:k] {
 					if inA[uint32(key)] {
@@ -71,7 +81,10 @@ func Prepare(m Measure, a []float32, h, w int) *Prepared {
 				panic(err) // sizes and options are checked
 			}
 			return func(b []float32) Result {
-				fb, err := HOG(minMax(b), h, w, m.HOGOptions)
+				s := scratches.Get().(*scratch)
+				defer scratches.Put(s)
+				s.f32 = minMaxInto(s.f32, b)
+				fb, err := HOG(s.f32, h, w, m.HOGOptions)
 				if err != nil {
 					panic(err)
 				}
@@ -87,10 +100,14 @@ func Prepare(m Measure, a []float32, h, w int) *Prepared {
 			x := to64(minMax(a))
 			xs := ssimSumsOf(x, h, w)
 			return func(b []float32) Result {
+				s := scratches.Get().(*scratch)
+				defer scratches.Put(s)
+				s.f32 = minMaxInto(s.f32, b)
+				s.f64 = to64Into(s.f64, s.f32)
 				var sum float64
 				n := 0
-				ssimLocalWith(xs, x, to64(minMax(b)), h, w, 1, func(_ int, s float64) {
-					sum += s
+				ssimLocalWith(xs, x, s.f64, h, w, 1, func(_ int, v float64) {
+					sum += v
 					n++
 				})
 				return Result{Value: sum / float64(n)}

@@ -22,8 +22,11 @@ func SpearmanAbs(a, b []float32) float64 {
 	return Spearman(absAll(a), absAll(b))
 }
 
-func absAll(a []float32) []float32 {
-	out := make([]float32, len(a))
+func absAll(a []float32) []float32 { return absInto(nil, a) }
+
+// absInto is absAll written into dst's array where it is long enough.
+func absInto(dst, a []float32) []float32 {
+	out := resize(dst, len(a))
 	for i, v := range a {
 		out[i] = float32(math.Abs(float64(v)))
 	}
@@ -31,12 +34,17 @@ func absAll(a []float32) []float32 {
 }
 
 // ranks are the 1-based ranks of x, ties given the mean of their ranks.
-func ranks(x []float32) []float64 {
-	r := make([]float64, len(x))
-	keys, ok := orderKeys(x, false)
+func ranks(x []float32) []float64 { return ranksInto(&scratch{}, x) }
+
+// ranksInto is ranks in s's arrays: the ranks are s.f64.
+func ranksInto(s *scratch, x []float32) []float64 {
+	keys, ok := orderKeysInto(s, x, false)
 	if !ok {
-		return ranksStable(to64(x))
+		s.f64 = ranksStable(to64(x))
+		return s.f64
 	}
+	s.f64 = resize(s.f64, len(x))
+	r := s.f64
 	for i := 0; i < len(keys); {
 		j := i + 1
 		for j < len(keys) && keys[j]>>32 == keys[i]>>32 {
@@ -58,10 +66,16 @@ func ranks(x []float32) []float64 {
 // their high bits. ok is false, and no keys are made, when x holds a NaN
 // (which compares equal to every value: no order) or 2³² values or more.
 func orderKeys(x []float32, abs bool) (keys []uint64, ok bool) {
+	return orderKeysInto(&scratch{}, x, abs)
+}
+
+// orderKeysInto is orderKeys in s's arrays: the keys are s.keys.
+func orderKeysInto(s *scratch, x []float32, abs bool) (keys []uint64, ok bool) {
 	if uint64(len(x)) > math.MaxUint32 {
 		return nil, false
 	}
-	keys = make([]uint64, len(x))
+	s.keys = resize(s.keys, len(x))
+	keys = s.keys
 	for i, v := range x {
 		if v != v {
 			return nil, false
@@ -85,7 +99,8 @@ func orderKeys(x []float32, abs bool) (keys []uint64, ok bool) {
 		}
 		keys[i] = uint64(o)<<32 | uint64(i)
 	}
-	sortByHigh32(keys)
+	s.buf = resize(s.buf, len(x))
+	sortByHigh32(keys, s.buf)
 	return keys, true
 }
 
@@ -93,7 +108,7 @@ func orderKeys(x []float32, abs bool) (keys []uint64, ok bool) {
 // high 32 bits, keeping that order among equal ones: a stable least
 // significant digit radix sort, a byte at a time, passing over the bytes
 // that every key shares; slices.Sort for a few keys.
-func sortByHigh32(keys []uint64) {
+func sortByHigh32(keys, buf []uint64) {
 	if len(keys) < 256 {
 		slices.Sort(keys) // the low bits are distinct: the same order
 		return
@@ -105,8 +120,7 @@ func sortByHigh32(keys []uint64) {
 		count[2][byte(k>>48)]++
 		count[3][byte(k>>56)]++
 	}
-	buf := make([]uint64, len(keys))
-	src, dst := keys, buf
+	src, dst := keys, buf[:len(keys)]
 	for d := range 4 {
 		c := &count[d]
 		shift := 32 + 8*d
