@@ -63,6 +63,7 @@ func LoadModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card
 		for _, l := range card.Layers {
 			o.KerasLayers = append(o.KerasLayers, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
 		}
+		o.Unnamed = card.Unnamed()
 	}
 	m, err := tfgraph.Load(dir, &o)
 	if err != nil {

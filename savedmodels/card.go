@@ -60,7 +60,12 @@ type Card struct {
 	// TotalParams is Keras' model.count_params().
 	TotalParams int64   `yaml:"total_params,omitempty"`
 	Layers      []Layer `yaml:"layers"`
-	Golden      struct {
+	// UnnamedLayers are names a user may look for that no layer has, with
+	// why: the torch modules of a converted model whose own output no
+	// layer computes (scripts/import_model.py). -layer with such a name
+	// gives the reason.
+	UnnamedLayers []UnnamedLayer `yaml:"unnamed_layers,omitempty"`
+	Golden        struct {
 		Images      map[string]any `yaml:"images"`
 		InnerLayers []string       `yaml:"inner_layers"`
 		Gradient    string         `yaml:"gradient"`
@@ -75,6 +80,25 @@ type Layer struct {
 	OutputShape []int  `yaml:"output_shape"`
 	// Params is Keras' layer.count_params().
 	Params int64 `yaml:"params,omitempty"`
+}
+
+// UnnamedLayer is a name no layer of the model has, and why.
+type UnnamedLayer struct {
+	Name   string `yaml:"name"`
+	Reason string `yaml:"reason"`
+}
+
+// Unnamed maps the card's unnamed layer names to their reasons (nil for
+// none).
+func (c *Card) Unnamed() map[string]string {
+	if c == nil || len(c.UnnamedLayers) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(c.UnnamedLayers))
+	for _, u := range c.UnnamedLayers {
+		out[u.Name] = u.Reason
+	}
+	return out
 }
 
 // CardFile is the card's file name inside a SavedModel folder.
@@ -165,6 +189,18 @@ func (c *Card) check() error {
 	case "logits", "probabilities", "log-probabilities", "sigmoid":
 	default:
 		return fmt.Errorf("output.kind %q: want logits, probabilities, log-probabilities or sigmoid", c.Output.Kind)
+	}
+	layers := map[string]bool{}
+	for _, l := range c.Layers {
+		layers[l.Name] = true
+	}
+	for i, u := range c.UnnamedLayers {
+		switch {
+		case u.Name == "" || u.Reason == "":
+			return fmt.Errorf("unnamed_layers[%d]: want a name and a reason", i)
+		case layers[u.Name]:
+			return fmt.Errorf("unnamed_layers[%d]: %q is also in layers", i, u.Name)
+		}
 	}
 	return nil
 }

@@ -70,6 +70,8 @@ func TestCardErrors(t *testing.T) {
 		{write("fractional-shape", strings.Replace(string(good), "  - 28\n  - 28\n  - 1", "  - 28.5\n  - 28\n  - 1", 1)), "card.yaml: line " + lineOf(string(good), "  - 28") + ": input.shape[1] must be an integer, not 28.5"},
 		{write("fractional-seed", strings.Replace(string(good), "seed: ", "seed: 0.5 #", 1)), "seed must be an integer, not 0.5"},
 		{write("second-document", string(good)+"---\nname: other\n"), "card.yaml: line " + lineOf(string(good)+"---", "---") + ": a second YAML document starts here (---): a card holds one document"},
+		{write("unnamed-no-reason", strings.Replace(string(good), "\nseed:", "\nunnamed_layers:\n- name: features.3\nseed:", 1)), "unnamed_layers[0]: want a name and a reason"},
+		{write("unnamed-is-layer", strings.Replace(string(good), "\nseed:", "\nunnamed_layers:\n- name: conv1_1\n  reason: folded\nseed:", 1)), `unnamed_layers[0]: "conv1_1" is also in layers`},
 		{write("tab", strings.Replace(string(good), "\n  kind: logits", "\n\tkind: logits", 1)), "card.yaml: line " + lineOf(string(good), "  kind: logits") + ": a tab in the indentation (column 1): YAML indents with spaces only"},
 	}
 	for _, c := range cases {

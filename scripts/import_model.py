@@ -258,6 +258,14 @@ def load_state(model, state, path):
             path, short(got.missing_keys), short(got.unexpected_keys)))
 
 
+# Why a torch module name is given to no layer (the card's unnamed_layers).
+FOLDED_REASON = ("a batch norm was folded into the convolution that ends this module (in the ONNX file), so no "
+                 "layer computes the module's own output; torch.onnx.export(..., "
+                 "training=torch.onnx.TrainingMode.PRESERVE) on the module in eval mode keeps it")
+MISSING_REASON = ("no layer of the converted model computes this module's output on the probe images (the "
+                  "converter merged it into other ops)")
+
+
 def short(keys, n=5):
     keys = list(keys)
     return (", ".join(keys[:n]) + (" and %d more" % (len(keys) - n) if len(keys) > n else "")) or "none"
@@ -534,6 +542,15 @@ def main():
             card["total_params"] = int(sum(p.numel() for p in model.parameters()))
         if layers:
             card["layers"] = layers
+        # The module names no layer is given, with why: saliency's -layer then says so rather than "not found".
+        unnamed = [{"name": n, "reason": FOLDED_REASON} for n in withheld]
+        if naming:
+            unnamed += [{"name": n, "reason": MISSING_REASON} for n in naming["missing"] if n not in withheld]
+        given = {l["name"] for l in layers or []}
+        unnamed = [u for i, u in enumerate(unnamed) if u["name"] not in given
+                   and u["name"] not in {v["name"] for v in unnamed[:i]}]
+        if unnamed:
+            card["unnamed_layers"] = unnamed
         import yaml
         with open(os.path.join(tmp_out, "card.yaml"), "w") as f:
             yaml.safe_dump(card, f, sort_keys=False, width=120)

@@ -639,7 +639,8 @@ func contains(list []string, s string) bool {
 func (fl *Flat) Layers() []Layer { return fl.layers }
 
 // Layer returns the layer with the given Keras name; an unknown name is an
-// error listing the nearest names.
+// error listing the nearest names, and saying why no layer has it when the
+// model's card does (Options.Unnamed).
 func (fl *Flat) Layer(name string) (Layer, error) {
 	for _, l := range fl.layers {
 		if l.Name == name {
@@ -649,6 +650,9 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 	var names []string
 	for _, l := range fl.layers {
 		names = append(names, l.Name)
+	}
+	if why, ok := fl.model.opts.Unnamed[name]; ok {
+		return Layer{}, fmt.Errorf("tfgraph: %s: no layer is %q: %s (card.yaml, unnamed_layers); nearest: %s", fl.model.Dir, name, why, strings.Join(nearest(name, names, 3), ", "))
 	}
 	return Layer{}, fmt.Errorf("tfgraph: %s: layer %q not found; nearest: %s", fl.model.Dir, name, strings.Join(nearest(name, names, 3), ", "))
 }

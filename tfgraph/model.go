@@ -47,6 +47,10 @@ type Options struct {
 	// layers with those that have no ops at inference, as aliases, and put
 	// them in Keras' order (Flat.SetKerasLayers).
 	KerasLayers []KerasLayer
+	// Unnamed, when given (from a model card's unnamed_layers), are names
+	// no layer has with why (a converted model's torch modules whose output
+	// no layer computes): Flat.Layer gives the reason for them.
+	Unnamed map[string]string
 	// Grappler runs TensorFlow's graph optimizer on the session. It is off
 	// by default: on ResNet50 and InceptionV3 it doubles the time to load a
 	// model and to its first gradient (6.2 s and 2.6 s against 3.5 s and

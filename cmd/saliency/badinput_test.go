@@ -228,6 +228,20 @@ func badModelCases() []badCase {
 		{name: "model/torch-names-layer", args: explainArgs(testMod+"/torch_names", "-method", "gradcam", "-layer", "block1"), code: 0},
 		{name: "model/torch-names-unknown-layer", args: explainArgs(testMod+"/torch_names", "-method", "gradcam", "-layer", "block3"), code: 1,
 			want: []string{`layer "block3" not found`, "block1", "block2"}},
+		// A name the card lists as no layer's (a converted model's module
+		// whose output no layer computes): -layer says why, inspect lists it.
+		{name: "card/unnamed-layer", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, vgg, m)
+			editCard("\nseed:", "\nunnamed_layers:\n- name: features.3\n  reason: a batch norm was folded into its convolution\nseed:")(t, m)
+			return explainArgs("@m", "-method", "gradcam", "-layer", "features.3")(t, d)
+		}, code: 1, want: []string{`no layer is "features.3": a batch norm was folded into its convolution (card.yaml, unnamed_layers); nearest:`}},
+		{name: "card/unnamed-layer-inspect", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, vgg, m)
+			editCard("\nseed:", "\nunnamed_layers:\n- name: features.3\n  reason: folded\n- name: features.7\n  reason: folded\nseed:")(t, m)
+			return []string{"inspect", m}
+		}, code: 0, stdout: "  no layer    features.3, features.7: folded\n"},
 		{name: "model/no-rule", args: explainArgs(testMod + "/no_rule"), code: 1, want: []string{"no plain rule for op Cumsum", "docs/own-model.md"}},
 		{name: "model/not-image", args: explainArgs(testMod + "/not_image"), code: 1, want: []string{"not_image", "not an image batch [N,H,W,C]"}},
 		{name: "model/not-classifier", args: explainArgs(testMod + "/dense_output"), code: 1, want: []string{"dense_output", "[batch, classes]"}},

@@ -137,6 +137,23 @@ func printCard(w io.Writer, c *savedmodels.Card) {
 	if len(trained) > 0 {
 		fmt.Fprintf(w, "  trained     %s\n", strings.Join(trained, "; "))
 	}
+	// The names no layer has (a converted model's modules), by reason.
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, u := range c.UnnamedLayers {
+		if byReason[u.Reason] == nil {
+			reasons = append(reasons, u.Reason)
+		}
+		byReason[u.Reason] = append(byReason[u.Reason], u.Name)
+	}
+	for _, r := range reasons {
+		names := byReason[r]
+		list := strings.Join(names, ", ")
+		if len(names) > 8 {
+			list = fmt.Sprintf("%s and %d more", strings.Join(names[:8], ", "), len(names)-8)
+		}
+		fmt.Fprintf(w, "  no layer    %s: %s\n", list, r)
+	}
 }
 
 func printFlat(w io.Writer, fl *tfgraph.Flat) {

@@ -45,6 +45,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
@@ -224,7 +226,7 @@ def check_onnx_names(work, saliency):
     exporter's scope for the second call of layer1.0.relu, and fc; the default CAM layer is layer4, and -layer
     takes one). In the folded file no layer is named after a convolution module (layer4.1.conv2, conv1: their
     output is the batch norm's) or a container that ends in one (layer2.0.downsample), a note says which, and
-    -layer layer4.1.conv2 is refused by name; in the kept one layer4.1.conv2, layer4.1.bn2 and the downsample's
+    -layer layer4.1.conv2 is refused with the reason the card's unnamed_layers gives; in the kept one layer4.1.conv2, layer4.1.bn2 and the downsample's
     names are there. Then the same module as a TorchScript file (torch.jit.script), through --torchscript: the
     names of the kept file, with the second call named layer1.0.relu-2. Returns (what is wrong or None, the
     conversion's seconds of the folded file)."""
@@ -257,7 +259,7 @@ def check_onnx_names(work, saliency):
                 seconds
         ins = subprocess.run([saliency, "inspect", out], capture_output=True, text=True)
         cam = [l.split()[2] for l in ins.stdout.splitlines() if l.strip().startswith("CAM layer")]
-        names = set(ins.stdout.split())
+        names = layer_names(ins.stdout)
         # With the module at hand (TorchScript) a second call is named as on the torch route.
         want = ["layer4.1.add", "layer1.0.relu-2" if kind == "torchscript" else "layer1.0.relu_1", "fc", "layer4.1"]
         if not fold:
@@ -270,9 +272,17 @@ def check_onnx_names(work, saliency):
                      if n in names]
             if wrong or "batch norm was folded" not in p.stderr or "layer1.0.conv1" not in p.stderr:
                 return "folded batch norms: named %s; stderr %r" % (wrong, p.stderr[-400:]), seconds
+            # The card lists the names left out with the reason, which -layer gives.
+            with open(os.path.join(out, "card.yaml")) as f:
+                unnamed = {u["name"]: u["reason"] for u in yaml.safe_load(f).get("unnamed_layers", [])}
+            absent = [n for n in ("layer4.1.conv2", "conv1", "layer2.0.downsample.0", "layer2.0.downsample")
+                      if "batch norm was folded" not in unnamed.get(n, "")]
+            if absent or set(unnamed) & names:
+                return "folded batch norms: the card's unnamed_layers lack %s or name layers %s" % (
+                    absent, sorted(set(unnamed) & names)), seconds
             q = subprocess.run([saliency, "explain", "-model", out, "-out", os.path.join(work, "onnx_refused"),
                                 "-method", "gradcam", "-layer", "layer4.1.conv2", png], capture_output=True, text=True)
-            if q.returncode == 0 or "layer4.1.conv2" not in q.stderr:
+            if q.returncode == 0 or 'no layer is "layer4.1.conv2": a batch norm was folded' not in q.stderr:
                 return "-layer layer4.1.conv2 of the folded file: exit %d, %r" % (q.returncode, q.stderr[-300:]), \
                     seconds
         q = subprocess.run([saliency, "explain", "-model", out, "-out", os.path.join(work, "resnet18_onnx_explain"),
@@ -280,6 +290,13 @@ def check_onnx_names(work, saliency):
         if q.returncode != 0:
             return "explain -layer layer3 (%s batch norms): %s" % (kind, q.stderr[-300:]), seconds
     return None, seconds
+
+
+def layer_names(inspect_out):
+    """The names of inspect's layer list (its "Layers" section: a name first on each line)."""
+    lines = inspect_out.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.startswith("Layers")), len(lines))
+    return {l.split()[0] for l in lines[start + 2:] if l.strip()}
 
 
 def check_probe_names(work, saliency):
