@@ -107,7 +107,8 @@ func orderKeysInto(s *scratch, x []float32, abs bool) (keys []uint64, ok bool) {
 // sortByHigh32 sorts keys made in the order of their low 32 bits by their
 // high 32 bits, keeping that order among equal ones: a stable least
 // significant digit radix sort, a byte at a time, passing over the bytes
-// that every key shares; slices.Sort for a few keys.
+// that every key shares, in buf (at least as long as keys); slices.Sort for
+// a few keys.
 func sortByHigh32(keys, buf []uint64) {
 	if len(keys) < 256 {
 		slices.Sort(keys) // the low bits are distinct: the same order
