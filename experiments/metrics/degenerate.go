@@ -48,7 +48,7 @@ func Degenerate(m []float32) Kind {
 		return Empty
 	}
 	for _, v := range m {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // every exponent bit set: NaN or ±Inf
 			return NonFinite
 		}
 	}

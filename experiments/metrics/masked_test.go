@@ -354,6 +354,9 @@ func TestDegenerateKinds(t *testing.T) {
 		{[]float32{0, 0, nan}, NonFinite},
 		{[]float32{1, inf, 2}, NonFinite},
 		{[]float32{-inf, -inf}, NonFinite},
+		{[]float32{1, math.Float32frombits(0xffc00001)}, NonFinite}, // a negative NaN
+		{[]float32{math.MaxFloat32, -math.MaxFloat32}, OK},
+		{[]float32{math.SmallestNonzeroFloat32, 0}, OK},
 	} {
 		if got := Degenerate(c.m); got != c.want {
 			t.Errorf("Degenerate(%v) = %v, want %v", c.m, got, c.want)
