@@ -105,7 +105,7 @@ func TestSeparableBiLinearInstalled(t *testing.T) {
 	if !bytes.Equal(plain.Image().(*image.RGBA).Pix, fast.Image().(*image.RGBA).Pix) {
 		t.Error("the golden grid's pixels differ between draw.BiLinear and separableBiLinear")
 	}
-	cv, err := newCanvas("png", vg.Inch, vg.Inch, 0)
+	cv, err := newCanvas("png", vg.Inch, vg.Inch, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

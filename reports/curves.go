@@ -269,7 +269,7 @@ func (c *Curves) Draw(dc draw.Canvas) error {
 // "svg" or "pdf", and returns it ready to be written.
 func (c *Curves) WriterTo(format string) (io.WriterTo, error) {
 	r, dpi := c.renderer()
-	return renderFigure(r, format, dpi)
+	return renderFigure(r, format, dpi, nil)
 }
 
 // Save writes the figure at its natural size to path, in the format its

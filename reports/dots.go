@@ -199,7 +199,7 @@ func (d *Dots) Draw(c draw.Canvas) error {
 // "svg" or "pdf", and returns it ready to be written.
 func (d *Dots) WriterTo(format string) (io.WriterTo, error) {
 	r, dpi := d.renderer()
-	return renderFigure(r, format, dpi)
+	return renderFigure(r, format, dpi, nil)
 }
 
 // Save writes the figure at its natural size to path, in the format its

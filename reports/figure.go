@@ -32,8 +32,9 @@ const (
 )
 
 // newCanvas returns a canvas of size w×h for a figure format, "png" (at
-// dpi), "svg" or "pdf".
-func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error) {
+// dpi), "svg" or "pdf"; the vector ones take the maps they embed from
+// cache, when given, shared by the formats of one figure (embed.go).
+func newCanvas(format string, w, h vg.Length, dpi int, cache *pngCache) (vg.CanvasWriterTo, error) {
 	switch strings.ToLower(format) {
 	case "png":
 		if dpi == 0 {
@@ -43,9 +44,13 @@ func newCanvas(format string, w, h vg.Length, dpi int) (vg.CanvasWriterTo, error
 		useSeparableBiLinear(c)
 		return vgimg.PngCanvas{Canvas: c}, nil
 	case "svg":
+		if cache != nil {
+			return newSVGCanvas(w, h, cache), nil
+		}
 		return vgsvg.New(w, h), nil
 	case "pdf":
-		return pdfCanvas{vgpdf.New(w, h)}, nil
+		c := vgpdf.New(w, h)
+		return pdfCanvas{Canvas: c, embed: newPDFEmbed(c, cache)}, nil
 	}
 	return nil, fmt.Errorf("reports: unknown figure format %q; formats: png, svg, pdf", format)
 }
@@ -114,11 +119,12 @@ func SaveFigure(f Figure, paths ...string) error {
 // ctx's error).
 func saveFigures(ctx context.Context, f Figure, paths []string) error {
 	r, dpi := f.renderer()
+	cache := newPNGCache() // the maps the SVG and the PDF both embed
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := saveFigure(p, func(format string) (io.WriterTo, error) { return renderFigure(r, format, dpi) }); err != nil {
+		if err := saveFigure(p, func(format string) (io.WriterTo, error) { return renderFigure(r, format, dpi, cache) }); err != nil {
 			return err
 		}
 	}
@@ -126,13 +132,14 @@ func saveFigures(ctx context.Context, f Figure, paths []string) error {
 }
 
 // renderFigure draws f at its natural size in a format, "png" (at dpi),
-// "svg" or "pdf", and returns it ready to be written.
-func renderFigure(f figure, format string, dpi int) (io.WriterTo, error) {
+// "svg" or "pdf", and returns it ready to be written; cache, when given,
+// is shared by the formats of the figure (newCanvas).
+func renderFigure(f figure, format string, dpi int, cache *pngCache) (io.WriterTo, error) {
 	w, h, err := f.Size()
 	if err != nil {
 		return nil, err
 	}
-	cv, err := newCanvas(format, w, h, dpi)
+	cv, err := newCanvas(format, w, h, dpi, cache)
 	if err != nil {
 		return nil, err
 	}

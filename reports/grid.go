@@ -271,7 +271,7 @@ func (ls *gridLayouts) Draw(c draw.Canvas) error {
 // WriterTo draws the figure at its natural size (Size) in a format, "png",
 // "svg" or "pdf", and returns it ready to be written.
 func (g *Grid) WriterTo(format string) (io.WriterTo, error) {
-	return renderFigure(g.laid(), format, g.DPI)
+	return renderFigure(g.laid(), format, g.DPI, nil)
 }
 
 // Save writes the figure at its natural size to path, in the format its

@@ -58,7 +58,10 @@ func init() {
 
 // pdfCanvas is a vgpdf canvas that draws all text and translucent colours
 // right and writes the same bytes for the same drawing.
-type pdfCanvas struct{ *vgpdf.Canvas }
+type pdfCanvas struct {
+	*vgpdf.Canvas
+	embed *pdfEmbed // nil: maps drawn by vgpdf (embed.go)
+}
 
 // SetColor sets the colour of strokes, fills and text; it implements
 // vg.Canvas. vgpdf takes the red, green and blue of a translucent colour

@@ -62,13 +62,38 @@ func (px *Pixels) Plot(c draw.Canvas, p *plot.Plot) {
 		math.Ceil(rect.Size().X.Dots(dpi)/float64(b.Dx())),
 		math.Ceil(rect.Size().Y.Dots(dpi)/float64(b.Dy())),
 		1)
-	img := Enlarge(px.Image, min(int(k), 64))
-	plotter.NewImage(img, px.XMin, px.YMin, px.XMax, px.YMax).Plot(c, p)
+	_, xLinear := p.X.Scale.(plot.LinearScale)
+	_, yLinear := p.Y.Scale.(plot.LinearScale)
+	if e, ok := embedderOf(c.Canvas); !ok || !xLinear || !yLinear || !e.embedPNG(rect, px.Image, min(int(k), 64)) {
+		// plotter.Image draws the enlarged image in rect as it is on
+		// linear axes (warped on others); a vector canvas that embeds
+		// the same PNG from its figure's cache draws it so itself.
+		img := Enlarge(px.Image, min(int(k), 64))
+		plotter.NewImage(img, px.XMin, px.YMin, px.XMax, px.YMax).Plot(c, p)
+	}
 	if px.Frame.Width > 0 && px.Frame.Color != nil {
 		c.StrokeLines(px.Frame, []vg.Point{
 			rect.Min, {X: rect.Max.X, Y: rect.Min.Y}, rect.Max, {X: rect.Min.X, Y: rect.Max.Y}, rect.Min,
 		})
 	}
+}
+
+// embedderOf is the pngEmbedder that vc is or draws on through draw.Canvas
+// views (a plot's canvas is a view of the figure's).
+func embedderOf(vc vg.Canvas) (pngEmbedder, bool) {
+	for range 16 {
+		switch c := vc.(type) {
+		case pngEmbedder:
+			return c, true
+		case draw.Canvas:
+			vc = c.Canvas
+		case *draw.Canvas:
+			vc = c.Canvas
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // DataRange returns the rectangle of the image; it implements
