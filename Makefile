@@ -148,7 +148,7 @@ bench/torch/.venv/.done: bench/torch/requirements.txt bench/torch/setup.sh
 	./bench/torch/setup.sh
 	touch $@
 
-## import-venv: the converter venv scripts/import/.venv (Python 3.12; TensorFlow 2.18.1, torch 2.15.0 CUDA build from PyPI ~6 GB, torchvision, nobuco, onnx + onnx2tf) for scripts/import_model.py (issue 23); opt-in, not part of setup or test
+## import-venv: the converter venv scripts/import/.venv (Python 3.11; TensorFlow 2.18.1, torch 2.15.0 CUDA build from PyPI ~6 GB, torchvision, nobuco, onnx + onnx2tf) for scripts/import_model.py (issue 23); opt-in, not part of setup or test
 import-venv: scripts/import/.venv/.done
 
 scripts/import/.venv/.done: scripts/import/requirements.txt scripts/import/setup.sh

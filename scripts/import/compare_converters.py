@@ -8,7 +8,7 @@ Run in the converter venv (`make import-venv`):
 For each model (random weights, torch.manual_seed(0)) and each converter
 
 - nobuco 0.17.0: torch module -> Keras 2 (tf_keras) model with an NHWC input, saved as a SavedModel;
-- onnx2tf 2.6.9: torch.onnx.export(dynamo=False, opset 17) -> .onnx -> tf_keras model (NHWC input), saved as a
+- onnx2tf (2.6.9 when measured; the venv now holds 1.29.24): torch.onnx.export(dynamo=False, opset 17) -> .onnx -> tf_keras model (NHWC input), saved as a
   SavedModel;
 
 it reloads the SavedModel with tf.saved_model.load (what the toolkit reads) and reports

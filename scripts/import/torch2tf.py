@@ -305,16 +305,20 @@ def to_keras_onnx2tf(onnx_path, workdir):
     """onnx2tf (its tf_converter backend): the .onnx file -> a Keras 2 model whose input is NHWC."""
     import io
     import contextlib
+    import inspect
     import onnx2tf
     buf = io.StringIO()
     cwd = os.getcwd()
     os.makedirs(workdir, exist_ok=True)
     os.chdir(workdir)  # onnx2tf writes side files into the working directory
+    # onnx2tf 2.x chooses a TFLite backend (tf_converter: TensorFlow's, as 1.x always used); 1.x has no such option.
+    extra = {}
+    if "tflite_backend" in inspect.signature(onnx2tf.convert).parameters:
+        extra["tflite_backend"] = "tf_converter"
     try:
         with contextlib.redirect_stdout(buf):
             keras_model = onnx2tf.convert(input_onnx_file_path=onnx_path, output_folder_path=workdir,
-                                          tflite_backend="tf_converter", disable_model_save=True,
-                                          non_verbose=True, verbosity="error")
+                                          disable_model_save=True, non_verbose=True, verbosity="error", **extra)
     except BaseException as e:  # onnx2tf calls sys.exit(1) on an unsupported op
         if isinstance(e, KeyboardInterrupt):
             raise
