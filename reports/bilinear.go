@@ -259,8 +259,8 @@ func invertAff(m *f64.Aff3) f64.Aff3 {
 // gonum/plot release moves it, c keeps draw.BiLinear (the same bytes,
 // slower; TestSeparableBiLinearInstalled then fails).
 func useSeparableBiLinear(c *vgimg.Canvas) bool {
-	f := reflect.ValueOf(c).Elem().FieldByName("ctx")
-	if !f.IsValid() || f.Type() != reflect.TypeFor[*gg.Context]() || f.IsNil() {
+	f := field(c, "ctx", reflect.TypeFor[*gg.Context]())
+	if !f.IsValid() || f.IsNil() {
 		return false
 	}
 	(*gg.Context)(f.UnsafePointer()).SetInterpolator(separableBiLinear{})

@@ -58,17 +58,17 @@ func (px *Pixels) Plot(c draw.Canvas, p *plot.Plot) {
 		dpi = r.DPI()
 	}
 	b := px.Image.Bounds()
-	k := max(
+	k := min(int(max(
 		math.Ceil(rect.Size().X.Dots(dpi)/float64(b.Dx())),
 		math.Ceil(rect.Size().Y.Dots(dpi)/float64(b.Dy())),
-		1)
+		1)), 64)
 	_, xLinear := p.X.Scale.(plot.LinearScale)
 	_, yLinear := p.Y.Scale.(plot.LinearScale)
-	if e, ok := embedderOf(c.Canvas); !ok || !xLinear || !yLinear || !e.embedPNG(rect, px.Image, min(int(k), 64)) {
+	if e, ok := embedderOf(c.Canvas); !ok || !xLinear || !yLinear || !e.embedPNG(rect, px.Image, k) {
 		// plotter.Image draws the enlarged image in rect as it is on
 		// linear axes (warped on others); a vector canvas that embeds
 		// the same PNG from its figure's cache draws it so itself.
-		img := Enlarge(px.Image, min(int(k), 64))
+		img := Enlarge(px.Image, k)
 		plotter.NewImage(img, px.XMin, px.YMin, px.XMax, px.YMax).Plot(c, p)
 	}
 	if px.Frame.Width > 0 && px.Frame.Color != nil {
