@@ -109,7 +109,7 @@ func TestSeparableBiLinearInstalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := reflect.ValueOf(cv.(vgimg.PngCanvas).Canvas).Elem().FieldByName("ctx").Elem()
+	ctx := reflect.ValueOf(cv.(pngCanvas).Canvas).Elem().FieldByName("ctx").Elem()
 	if interp := ctx.FieldByName("interp"); !interp.IsValid() || interp.IsNil() || interp.Elem().Type() != reflect.TypeFor[separableBiLinear]() {
 		t.Error("newCanvas's PNG canvas does not draw with separableBiLinear")
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image"
-	"image/png"
 	"reflect"
 	"sync"
 	"unsafe"
@@ -73,7 +72,7 @@ func (pc *pngCache) encoded(img image.Image, k int) ([]byte, error) {
 
 func encodePNG(img image.Image) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := pngEncoder.Encode(&buf, img); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -42,7 +42,7 @@ func newCanvas(format string, w, h vg.Length, dpi int, cache *pngCache) (vg.Canv
 		}
 		c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
 		useSeparableBiLinear(c)
-		return vgimg.PngCanvas{Canvas: c}, nil
+		return pngCanvas{vgimg.PngCanvas{Canvas: c}}, nil
 	case "svg":
 		if cache != nil {
 			return newSVGCanvas(w, h, cache), nil

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"math"
 	"os"
@@ -84,7 +83,7 @@ func WritePNG(path string, img image.Image) error {
 	if img == nil {
 		return fmt.Errorf("reports: write %s: nil image", path)
 	}
-	return writeAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+	return writeAtomic(path, func(w io.Writer) error { return pngEncoder.Encode(w, img) })
 }
 
 // WriteJSON writes v to path as JSON indented by two spaces with a trailing
