@@ -12,7 +12,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgpdf"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // The widths of a two-column paper and the least legible font size in
@@ -44,10 +43,7 @@ func newCanvas(format string, w, h vg.Length, dpi int, cache *pngCache) (vg.Canv
 		useSeparableBiLinear(c)
 		return pngCanvas{vgimg.PngCanvas{Canvas: c}}, nil
 	case "svg":
-		if cache != nil {
-			return newSVGCanvas(w, h, cache), nil
-		}
-		return vgsvg.New(w, h), nil
+		return newSVGCanvas(w, h, cache), nil
 	case "pdf":
 		c := vgpdf.New(w, h)
 		return pdfCanvas{Canvas: c, embed: newPDFEmbed(c, cache)}, nil

@@ -543,12 +543,11 @@ def main():
         if layers:
             card["layers"] = layers
         # The module names no layer is given, with why: saliency's -layer then says so rather than "not found".
-        unnamed = [{"name": n, "reason": FOLDED_REASON} for n in withheld]
-        if naming:
-            unnamed += [{"name": n, "reason": MISSING_REASON} for n in naming["missing"] if n not in withheld]
-        given = {l["name"] for l in layers or []}
-        unnamed = [u for i, u in enumerate(unnamed) if u["name"] not in given
-                   and u["name"] not in {v["name"] for v in unnamed[:i]}]
+        reasons = dict.fromkeys(withheld, FOLDED_REASON)  # in order, each name once
+        for n in naming["missing"] if naming else []:
+            reasons.setdefault(n, MISSING_REASON)
+        layer_names = {l["name"] for l in layers or []}
+        unnamed = [{"name": n, "reason": r} for n, r in reasons.items() if n not in layer_names]
         if unnamed:
             card["unnamed_layers"] = unnamed
         import yaml

@@ -225,11 +225,11 @@ def check_onnx_names(work, saliency):
     carry the torch module paths from the ONNX node names (inspect lists layer4.1.add, layer1.0.relu_1, the
     exporter's scope for the second call of layer1.0.relu, and fc; the default CAM layer is layer4, and -layer
     takes one). In the folded file no layer is named after a convolution module (layer4.1.conv2, conv1: their
-    output is the batch norm's) or a container that ends in one (layer2.0.downsample), a note says which, and
-    -layer layer4.1.conv2 is refused with the reason the card's unnamed_layers gives; in the kept one layer4.1.conv2, layer4.1.bn2 and the downsample's
-    names are there. Then the same module as a TorchScript file (torch.jit.script), through --torchscript: the
-    names of the kept file, with the second call named layer1.0.relu-2. Returns (what is wrong or None, the
-    conversion's seconds of the folded file)."""
+    output is the batch norm's) or a container that ends in one (layer2.0.downsample), a note says which, the
+    card's unnamed_layers lists them with the reason and -layer layer4.1.conv2 is refused with it; in the kept one
+    layer4.1.conv2, layer4.1.bn2 and the downsample's names are there. Then the same module as a TorchScript file
+    (torch.jit.script), through --torchscript: the names of the kept file, with the second call named
+    layer1.0.relu-2. Returns (what is wrong or None, the conversion's seconds of the folded file)."""
     model, size = torch2tf.build_model("resnet18")
     png = probe_png(work, "onnx_probe.png", size)
     seconds = None
@@ -329,7 +329,6 @@ def check_output_kinds(work, saliency):
     within 1e-3 of its largest value. Returns what is wrong, or None."""
     import numpy as np
     import torch
-    import yaml
     import testmodels
     png = probe_png(work, "head_probe.png", 64)
     pixels = torch2tf.load_pixels(torch2tf.SAMPLE_IMAGES[:1], 64)
@@ -463,7 +462,6 @@ def check_torchvision_weights(work):
     weights name is refused with the names there are. Returns what is wrong, or None."""
     import torch
     import torchvision
-    import yaml
     w = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
     home = os.path.join(work, "torch_home")
     shutil.rmtree(home, ignore_errors=True)
