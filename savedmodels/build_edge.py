@@ -35,6 +35,7 @@ tfgraph/edge_test.go holds one table row per model.
     sigmoid_head        a 5-label multi-label head: Dense, then sigmoid
     log_softmax_head    Dense, then log_softmax (log-probabilities, as PyTorch models return)
     log_of_softmax_head Dense, softmax, then log: the same in two ops
+    log_of_softmax_cast_head  the same with a cast to float64 between the softmax and the log
     live_augmentation   RandomFlip and RandomRotation in a nested Sequential: Keras 3
                         exports them live (two calls on one image differ)
     prelu               Conv2D, PReLU (per-channel alpha 0.1..0.4), Conv2D, ReLU, Dense
@@ -583,6 +584,16 @@ def log_of_softmax_head(path):
               "the engine must take the score behind the Log of the Softmax")
 
 
+def log_of_softmax_cast_head(path):
+    def head(z):
+        p = L.Activation("softmax", name="probs")(z)
+        return L.Lambda(lambda q: keras.ops.log(keras.ops.cast(q, "float64")), name="log")(p)
+    head_case(path, 26, "log_of_softmax_cast_head", head, ["Log", "Cast", "Softmax"],
+              "Dense(10) 'logits', Activation('softmax'), then the log of it cast to float64: log-probabilities in "
+              "two ops with a cast between; the logit is the score before the Softmax",
+              "the engine must take the score behind the Log, through the Cast, of the Softmax")
+
+
 def live_augmentation(path):
     """Keras 3's random image layers default to training=True in call();
     model.export traces model.__call__ without a training argument, so the
@@ -927,7 +938,7 @@ def vit_grid(path):
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
-    live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
+    log_of_softmax_cast_head, live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
     vit_grid]}
 
 

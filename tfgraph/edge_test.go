@@ -114,6 +114,7 @@ var edgeRows = []edgeRow{
 	// behind a Softmax.
 	{name: "log_softmax_head", model: "log_softmax_head", tol: edgeF32},
 	{name: "log_of_softmax_head", model: "log_of_softmax_head", tol: edgeF32},
+	{name: "log_of_softmax_cast_head", model: "log_of_softmax_cast_head", tol: edgeF32},
 	// Live augmentation: the random ops are named with their layers
 	// (Flat.RandomOps, which the commands print as a warning), and the flat
 	// graph, whose seed is frozen with the other variables, explains one

@@ -11,8 +11,9 @@ import (
 
 // Logits returns the flat tensor of the target scores and whether it was
 // found behind the model's final activation: when the model ends in a
-// Softmax, a LogSoftmax (or the Log of a Softmax) or a Sigmoid (after
-// Identity ops and casts between float types),
+// Softmax, a LogSoftmax (or the Log of a Softmax, with Identity ops and
+// float casts between them too) or a Sigmoid (after Identity ops and casts
+// between float types),
 // the scores are its input, the logits (Simonyan et al. 2013); otherwise
 // they are the signature's selected output (Model.Output). Head says which
 // activation it was.
@@ -32,10 +33,21 @@ func (fl *Flat) Head() string {
 
 func (fl *Flat) logitsHead() (string, string) {
 	name := fl.Output()
+	// logOut is a final Log's output while the walk looks behind it for
+	// the Softmax of log(softmax(z)), a log_softmax written in two ops (as
+	// torch.log(F.softmax(z)) converts), through the same Identity ops and
+	// casts; anything else there leaves the Log's output as the scores.
+	logOut := ""
+	stop := func(name string) (string, string) {
+		if logOut != "" {
+			return logOut, ""
+		}
+		return name, ""
+	}
 	for {
 		n := fl.nodes[nodeOf(name)]
 		if n == nil || len(n.GetInput()) == 0 {
-			return name, ""
+			return stop(name)
 		}
 		switch n.GetOp() {
 		case "Identity":
@@ -44,24 +56,31 @@ func (fl *Flat) logitsHead() (string, string) {
 			// A float16 softmax cast to float32 (a mixed-precision model
 			// whose last layer was left in float16).
 			if src, ok := attr(n, "SrcT"); !ok || !isFloat(src.(tf.DataType)) {
-				return name, ""
+				return stop(name)
 			}
 			name = n.GetInput()[0]
 		case "Softmax":
-			return n.GetInput()[0], "softmax"
-		case "LogSoftmax":
-			return n.GetInput()[0], "log_softmax"
-		case "Log":
-			// log(softmax(z)), as torch.log(F.softmax(z)) converts: a
-			// log_softmax written in two ops.
-			if s := fl.nodes[nodeOf(n.GetInput()[0])]; s != nil && s.GetOp() == "Softmax" && len(s.GetInput()) > 0 {
-				return s.GetInput()[0], "log_softmax"
+			if logOut != "" {
+				return n.GetInput()[0], "log_softmax"
 			}
-			return name, ""
+			return n.GetInput()[0], "softmax"
+		case "Log":
+			if logOut != "" {
+				return stop(name)
+			}
+			logOut, name = name, n.GetInput()[0]
+		case "LogSoftmax":
+			if logOut != "" {
+				return stop(name)
+			}
+			return n.GetInput()[0], "log_softmax"
 		case "Sigmoid":
+			if logOut != "" {
+				return stop(name)
+			}
 			return n.GetInput()[0], "sigmoid"
 		default:
-			return name, ""
+			return stop(name)
 		}
 	}
 }

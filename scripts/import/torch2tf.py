@@ -595,13 +595,16 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
 
 
 def output_head(fn):
-    """The op a SavedModel signature's (first) output comes from, through Identity ops and into the functions
-    that (Stateful)PartitionedCall ops call: "softmax", "sigmoid", "log_softmax" (also the Log of a Softmax), or
-    None for anything else (logits)."""
+    """The op a SavedModel signature's (first) output comes from, through Identity ops, casts between float types
+    and into the functions that (Stateful)PartitionedCall ops call: "softmax", "sigmoid", "log_softmax" (also the
+    Log of a Softmax, the same ops between them), or None for anything else (logits), as tfgraph's Flat.Head
+    reads the graph."""
     gd = fn.graph.as_graph_def()
     funcs = {f.signature.name: f for f in gd.library.function}
     nodes = {n.name: n for n in gd.node}
     name, out = fn.outputs[0].name.split(":")[0], 0
+    logged = False  # passed a final Log: only a Softmax behind it makes a head (log_softmax)
+    floats = {1, 2, 14, 19}  # DT_FLOAT, DT_DOUBLE, DT_BFLOAT16, DT_HALF
     for _ in range(256):
         node = nodes.get(name)
         if node is None:
@@ -616,11 +619,15 @@ def output_head(fn):
                 return None
             nodes = {n.name: n for n in fdef.node_def}
             ref = fdef.ret[fdef.signature.output_arg[out].name]
-        elif node.op == "Log" and node.input:  # log(softmax(z)): torch.log(F.softmax(z)), a log_softmax in two ops
-            src = nodes.get(node.input[0].lstrip("^").split(":")[0])
-            return "log_softmax" if src is not None and src.op == "Softmax" else None
+        elif node.op == "Cast" and node.input and node.attr["SrcT"].type in floats:
+            ref = node.input[0]
+        elif node.op == "Log" and node.input and not logged:  # torch.log(F.softmax(z)): a log_softmax in two ops
+            logged, ref = True, node.input[0]
         else:
-            return {"Softmax": "softmax", "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax"}.get(node.op)
+            head = {"Softmax": "softmax", "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax"}.get(node.op)
+            if logged:
+                return "log_softmax" if head == "softmax" else None
+            return head
         # "node", "node:k" (a graph) or "node:output_arg:k" (a function body)
         parts = ref.lstrip("^").split(":")
         name, out = parts[0], int(parts[-1]) if len(parts) > 1 else 0
