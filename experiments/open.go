@@ -86,6 +86,13 @@ func imageSpec(m *tfgraph.Model, card *savedmodels.Card) (images.Spec, error) {
 		return images.Spec{}, fmt.Errorf("%s: input %s is not an image batch [N,H,W,C] of known size, and there is no %s to say what it wants",
 			m.Dir, in, filepath.Join(m.Dir, savedmodels.CardFile))
 	}
+	if c := in.Shape[3]; c != 1 && c != 3 {
+		hint := ""
+		if in.Shape[1] == 1 || in.Shape[1] == 3 {
+			hint = fmt.Sprintf(" (it looks channels-first, NCHW with C=%d, H=%d, W=%d; saliency feeds channels-last images, [N,H,W,C]: export the model with data_format channels_last, or with a transpose at its input)", in.Shape[1], in.Shape[2], in.Shape[3])
+		}
+		return images.Spec{}, fmt.Errorf("%s: input %s has %d channels; saliency feeds grayscale (1) or RGB (3) images%s", m.Dir, in, c, hint)
+	}
 	spec := images.Spec{Height: int(in.Shape[1]), Width: int(in.Shape[2]), Channels: int(in.Shape[3])}
 	if integerInput(in.DType) {
 		// An integer image input takes the pixel values themselves.
@@ -203,8 +210,12 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 		case "sigmoid":
 			head = "independent label probabilities (a sigmoid; the logits before it are explained)"
 		}
-		op.Notes = append(op.Notes, fmt.Sprintf("%s has no %s; assuming input %d×%d×%d from %s%s, RGB order, classes %s, output %s: %s (docs/own-model.md says how to write a card)",
-			dir, savedmodels.CardFile, op.Spec.Height, op.Spec.Width, op.Spec.Channels, op.Spec.Formula(), why, classes, out, head))
+		axis := ""
+		if m.ChannelAdded() {
+			axis = " (the signature's input has no channel axis: it is fed and explained with one)"
+		}
+		op.Notes = append(op.Notes, fmt.Sprintf("%s has no %s; assuming input %d×%d×%d%s from %s%s, RGB order, classes %s, output %s: %s (docs/own-model.md says how to write a card)",
+			dir, savedmodels.CardFile, op.Spec.Height, op.Spec.Width, op.Spec.Channels, axis, op.Spec.Formula(), why, classes, out, head))
 	}
 	if r := op.Flat.RandomOps(); len(r) > 0 {
 		op.Warnings = append(op.Warnings, randomWarning(dir, r))

@@ -935,11 +935,72 @@ def vit_grid(path):
     })
 
 
+def _channel_axis_golden(path):
+    """The goldens of a model whose input has no channel axis, [N,H,W], as saliency feeds and differentiates it:
+    inputs and gradient [N,H,W,1] (the same values)."""
+    g = os.path.join(path, "golden")
+    for name in ("inputs", "grad_input"):
+        f = os.path.join(g, name + ".npy")
+        np.save(f, np.load(f)[..., None])
+
+
+def no_channel_axis(path):
+    rng = seed(23)
+    inp = keras.Input((16, 16), name="image")
+    x = L.Rescaling(1 / 255, name="rescaling")(inp)
+    x = L.Reshape((16, 16, 1), name="channel")(x)
+    out = L.Activation("softmax", name="probs")(trunk(x))
+    model = keras.Model(inp, out, name="no_channel_axis")
+    keras_case(path, model, np.round(images(rng, (16, 16, 1), 0, 255)[..., 0]), ["Mul", "Reshape", "Conv2D"], {
+        "name": "no_channel_axis",
+        "description": "keras.Input((16, 16)): a grayscale image batch without a channel axis, then Rescaling(1/255), "
+                       "Reshape to (16, 16, 1) and the trunk; saliency feeds and differentiates it as [N,16,16,1] "
+                       "(the goldens have that axis; the golden inputs are integers in 0..255 stored as float32)",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+        "golden": {"inputs": "integers in [0, 255] as float32, [N,16,16,1]"},
+    })
+    _channel_axis_golden(path)
+
+
+def no_channel_axis_mlp(path):
+    rng = seed(24)
+    inp = keras.Input((16, 16), name="image")
+    x = L.Flatten(name="flatten")(inp)
+    x = L.Dense(32, activation="relu", name="hidden")(x)
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="no_channel_axis_mlp")
+    keras_case(path, model, images(rng, (16, 16, 1))[..., 0], ["Reshape", "MatMul"], {
+        "name": "no_channel_axis_mlp",
+        "description": "TensorFlow's Fashion-MNIST tutorial model: Flatten(input_shape=(16, 16)), Dense relu, Dense "
+                       "logits; the input has no channel axis and is fed and differentiated as [N,16,16,1]",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+        "golden": {"inputs": "[N,16,16,1]"},
+    })
+    _channel_axis_golden(path)
+
+
+def channels_first(path):
+    """A channels-first model (Conv2D data_format='channels_first', input (1, 16, 16)): saliency refuses it by
+    name at load, so it has no goldens."""
+    seed(25)
+    inp = keras.Input((1, 16, 16), name="image")
+    x = L.Conv2D(8, 3, activation="relu", data_format="channels_first", name="conv1")(inp)
+    x = L.GlobalAveragePooling2D(data_format="channels_first", name="gap")(x)
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="channels_first")
+    export_keras(model, path)
+    sig = signature(path)
+    write_case(path, {"name": "channels_first", "description": channels_first.__doc__,
+                      "expect": {"outcome": "refused at load: input has 16 channels, looks channels-first"},
+                      "signature": {"input": describe(sig.structured_input_signature[1]),
+                                    "outputs": describe(sig.structured_outputs)}})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
     log_of_softmax_cast_head, live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
-    vit_grid]}
+    vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first]}
 
 
 def main():

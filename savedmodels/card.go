@@ -164,7 +164,7 @@ func mustLine(err error) int {
 
 func (c *Card) check() error {
 	if len(c.Input.Shape) != 4 {
-		return fmt.Errorf("input.shape %v: want [batch, height, width, channels]", c.Input.Shape)
+		return fmt.Errorf("input.shape %v: want [batch, height, width, channels] (channels 1 for a grayscale model whose input has no channel axis, [batch, height, width])", c.Input.Shape)
 	}
 	if h, w, ch := c.Input.Shape[1], c.Input.Shape[2], c.Input.Shape[3]; h <= 0 || w <= 0 || h > images.MaxSide || w > images.MaxSide || (ch != 1 && ch != 3) {
 		return fmt.Errorf("input.shape %v: want a height and width in [1, %d] and 1 (grayscale) or 3 (RGB) channels", c.Input.Shape, images.MaxSide)

@@ -134,6 +134,11 @@ var edgeRows = []edgeRow{
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},
 	{name: "vit_grid", model: "vit_grid", tol: edgeF32},
 	{name: "uint8_input", model: "uint8_input", tol: edgeF32},
+	// An input without a channel axis, [N,H,W]: fed and differentiated as
+	// [N,H,W,1], through a Rescaling and a Reshape, or a Flatten (the
+	// model of TensorFlow's Fashion-MNIST tutorial).
+	{name: "no_channel_axis", model: "no_channel_axis", tol: edgeF32},
+	{name: "no_channel_axis_mlp", model: "no_channel_axis_mlp", tol: edgeF32},
 }
 
 // randomOpsNamed is what Flat.RandomOps must name on live_augmentation.

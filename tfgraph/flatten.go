@@ -530,7 +530,50 @@ func (m *Model) flatten() (*flatGraph, error) {
 			return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, err)
 		}
 	}
+	if m.channelAdded {
+		if err := channelInput(fg, m.Signature.Inputs[0].Shape); err != nil {
+			return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, err)
+		}
+	}
 	return fg, nil
+}
+
+// channelSuffix names the [N,H,W,1] placeholder that feeds a signature
+// input [N,H,W] in the flat graph.
+const channelSuffix = "/saliency_nhwc"
+
+// channelInput gives the flat graph an input with a channel axis where the
+// signature's takes a grayscale batch without one (Model.ChannelAdded): the
+// float32 placeholder becomes a Squeeze of axis 3 of a new placeholder of
+// shape (the signature's shape with the channel axis, [N,H,W,1]), so that
+// every method feeds, and every gradient ends on, an image batch as it does
+// for any other model (the signal reaches it through the Squeeze rule).
+func channelInput(fg *flatGraph, shape []int64) error {
+	name := nodeOf(fg.inputs[0])
+	var ph *nodepb.NodeDef
+	for _, n := range fg.def.GetNode() {
+		if n.GetName() == name {
+			ph = n
+			break
+		}
+	}
+	if ph == nil || ph.GetOp() != "Placeholder" || tensorIndex(fg.inputs[0]) != 0 {
+		return fmt.Errorf("signature input %s [N,H,W] is not a placeholder of the flat graph; saliency feeds image batches [N,H,W,C]", fg.inputs[0])
+	}
+	dims := make([]*shapepb.TensorShapeProto_Dim, len(shape))
+	for i, d := range shape {
+		dims[i] = &shapepb.TensorShapeProto_Dim{Size: d}
+	}
+	nhwc := name + channelSuffix
+	in := &nodepb.NodeDef{Name: nhwc, Op: "Placeholder", Attr: map[string]*attrpb.AttrValue{
+		"dtype": ph.GetAttr()["dtype"], "shape": {Value: &attrpb.AttrValue_Shape{Shape: &shapepb.TensorShapeProto{Dim: dims}}}}}
+	ph.Op = "Squeeze"
+	ph.Input = []string{nhwc}
+	ph.Attr = map[string]*attrpb.AttrValue{"T": ph.GetAttr()["dtype"],
+		"squeeze_dims": {Value: &attrpb.AttrValue_List{List: &attrpb.AttrValue_ListValue{I: []int64{3}}}}}
+	fg.def.Node = append(fg.def.Node, in)
+	fg.inputs[0] = nhwc
+	return nil
 }
 
 // inputSuffix names the float32 placeholder that feeds a signature input of

@@ -65,6 +65,9 @@ func (fl *Flat) InputMap() (*InputMap, error) {
 		n := fl.nodes[cs[0]]
 		op := n.GetOp()
 		ok := op == "Identity" || (op == "Cast" && fl.floatOutput(n.GetName()))
+		// The Squeeze that feeds a signature input without a channel axis
+		// (channelInput): the map is looked for behind it.
+		ok = ok || (op == "Squeeze" && at == input && fl.model.channelAdded)
 		if keepsConstants[op] && nodeOf(n.GetInput()[0]) == at {
 			// A resize or crop before the rescaling (Keras' Resizing,
 			// CenterCrop): a constant image stays the same constant.
@@ -120,6 +123,9 @@ func (fl *Flat) InputMap() (*InputMap, error) {
 		return nil, fmt.Errorf("tfgraph: %s: measuring the input map: %w", fl.model.Dir, err)
 	}
 	y := res.Fetched[0]
+	if fl.model.channelAdded && len(y.Shape) == 3 {
+		y = &tensor.Tensor{Shape: []int{y.Shape[0], y.Shape[1], y.Shape[2], 1}, Data: y.Data}
+	}
 	if len(y.Shape) != 4 || y.Shape[0] != 3 || y.Shape[3] != c {
 		return nil, nil // not per channel after all
 	}

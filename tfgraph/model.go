@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +112,11 @@ type Model struct {
 	quiet   firstRunFilter // the first Run may log; later ones do not
 	opts    Options
 	outIdx  int // the selected output (Options.Output)
+	// channelAdded says that the signature's input is a grayscale image
+	// batch without a channel axis, [N,H,W] (as Keras' Flatten(input_shape=
+	// (28, 28)) models take): Signature.Inputs[0] says [N,H,W,1], the shape
+	// every caller feeds, and the runs feed the same values as [N,H,W].
+	channelAdded bool
 	// convBackward is Options.ConvBackward resolved for this machine:
 	// ConvBackwardDerived or ConvBackwardExact.
 	convBackward ConvBackward
@@ -207,6 +213,11 @@ func Load(dir string, opts *Options) (*Model, error) {
 		outIdx:            outIdx,
 		convBackward:      o.ConvBackward.Resolve(),
 	}
+	if in := chosen.Inputs[0]; len(chosen.Inputs) == 1 && len(in.Shape) == 3 {
+		in.Shape = append(slices.Clone(in.Shape), 1)
+		m.Signature.Inputs = []TensorInfo{in}
+		m.channelAdded = true
+	}
 	for _, in := range chosen.Inputs {
 		out, err := m.output(in.Name)
 		if err != nil {
@@ -255,7 +266,15 @@ func (m *Model) session(f func(s *tf.Session)) error {
 }
 
 // Input describes the signature's first (for image classifiers, only) input.
+// A grayscale input without a channel axis, [N,H,W], is described, fed and
+// differentiated as [N,H,W,1] (ChannelAdded).
 func (m *Model) Input() TensorInfo { return m.Signature.Inputs[0] }
+
+// ChannelAdded says whether the signature's input is [N,H,W], a grayscale
+// image batch without a channel axis, which Input describes as [N,H,W,1]:
+// every tensor fed to the model, and every gradient with respect to its
+// input, has the channel axis of size 1.
+func (m *Model) ChannelAdded() bool { return m.channelAdded }
 
 // Output describes the signature output that holds the scores: the one
 // Options.Output names, or the first.
@@ -292,6 +311,9 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*ten
 		}
 		if err := checkInput(in, x); err != nil {
 			return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, err)
+		}
+		if m.channelAdded {
+			x = &tensor.Tensor{Shape: x.Shape[:3], Data: x.Data}
 		}
 		t, err := toTFAs(x, m.inputs[i].DataType())
 		if err != nil {

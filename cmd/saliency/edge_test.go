@@ -98,6 +98,17 @@ func edgeModelCases() []badCase {
 		{name: "edge/lstm-unroll", args: explainEdge("lstm_unroll", "-method", "gradient,guided-backprop"), code: 0},
 		{name: "edge/gelu-lrn-dilated", args: explainEdge("dilated_conv", "-method", "gradient"), code: 0},
 		{name: "edge/uint8-input", args: run("predict", edge("uint8_input"), sample), code: 0, want: []string{"(the input is uint8)"}},
+		// An input without a channel axis ([N,H,W], TensorFlow's Fashion-MNIST
+		// tutorial): fed with one, its Rescaling found behind the Squeeze
+		// that takes it away, Grad-CAM at its convolution.
+		{name: "edge/no-channel-axis", args: explainEdge("no_channel_axis", "-method", "gradient,gradcam"), code: 0,
+			want: []string{"assuming input 16×16×1 (the signature's input has no channel axis: it is fed and explained with one)",
+				"scales its input itself (layer rescaling: y = 0.003922·x)", "feeding pixel values 0..255 (x = p)"}},
+		// A channels-first input is refused by name before any image is read.
+		{name: "edge/channels-first", args: explainEdge("channels_first", "-method", "gradient"), code: 1,
+			want: []string{"float32[-1,1,16,16]", "has 16 channels", "looks channels-first, NCHW with C=1, H=16, W=16", "channels_last"}},
+		{name: "edge/no-channel-axis-inspect", args: run("inspect", edge("no_channel_axis_mlp")), code: 0,
+			stdout: "fed as   float32[-1,16,16,1]: a grayscale image batch without a channel axis"},
 		// The output a card or -output names is the one explained.
 		{name: "flag/output-unknown", args: run("predict", "-output", "nope", edge("two_outputs"), sample), code: 1,
 			want: []string{`has no output "nope"; outputs: output_0, output_1`}},

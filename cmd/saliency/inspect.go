@@ -71,6 +71,9 @@ func printModel(w io.Writer, m *tfgraph.Model) {
 		for i, out := range s.Outputs {
 			fmt.Fprintf(w, "    %-8s %s\n", label(i, "outputs"), out)
 		}
+		if mark != "" && m.ChannelAdded() {
+			fmt.Fprintf(w, "    fed as   %s%s: a grayscale image batch without a channel axis, fed and explained with one\n", m.Input().DType, strings.ReplaceAll(fmt.Sprint(m.Input().Shape), " ", ","))
+		}
 	}
 }
 
