@@ -202,13 +202,17 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 			why = " (the model's own input map, " + im.String() + ", suits it)"
 		}
 		head := "logits"
+		then := ""
+		if ops := op.Flat.HeadOps(); len(ops) > 0 {
+			then = ", then " + strings.Join(ops, ", ")
+		}
 		switch op.Flat.Head() {
 		case "softmax":
-			head = "probabilities (a softmax; the logits before it are explained)"
+			head = "probabilities (a softmax" + then + "; the logits before it are explained)"
 		case "log_softmax":
-			head = "log-probabilities (a log_softmax; the logits before it are explained)"
+			head = "log-probabilities (a log_softmax" + then + "; the logits before it are explained)"
 		case "sigmoid":
-			head = "independent label probabilities (a sigmoid; the logits before it are explained)"
+			head = "independent label probabilities (a sigmoid" + then + "; the logits before it are explained)"
 		}
 		axis := ""
 		if m.ChannelAdded() {

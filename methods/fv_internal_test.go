@@ -281,6 +281,7 @@ func (m *smoothModel) Run(ctx context.Context, x *tensor.Tensor, q tfgraph.Query
 func (m *smoothModel) Logits() (string, bool) { return "logits", true }
 func (m *smoothModel) Head() string           { return "" }
 func (m *smoothModel) Output() string         { return "logits" }
+func (m *smoothModel) HeadOutput() string     { return "logits" }
 func (m *smoothModel) Layer(name string) (tfgraph.Layer, error) {
 	if name != "feat" {
 		return tfgraph.Layer{}, fmt.Errorf("smoothModel: no layer %q", name)

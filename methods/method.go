@@ -38,6 +38,10 @@ type Model interface {
 	// Output is the signature's output tensor (the probabilities, behind a
 	// head).
 	Output() string
+	// HeadOutput is the tensor of the head's own values (the probabilities
+	// of a softmax or sigmoid head): Output, unless the model maps them
+	// further (a softmax in percent, a clipped probability).
+	HeadOutput() string
 	// Layer finds a layer by its Keras name; CAMLayer is the default layer of
 	// CAM methods.
 	Layer(name string) (tfgraph.Layer, error)
@@ -521,7 +525,7 @@ func scoreTensor(method string, m Model, t Target) (string, int, error) {
 		case "log_softmax":
 			return "", 0, fmt.Errorf("methods: %s: the model ends in a log_softmax; its output %s is the log-probability, not the probability (explain the class, whose logit is behind it)", method, m.Output())
 		}
-		score = m.Output()
+		score = m.HeadOutput()
 	}
 	if score == "" {
 		score, _ = m.Logits()

@@ -996,11 +996,41 @@ def channels_first(path):
                                     "outputs": describe(sig.structured_outputs)}})
 
 
+def percent_softmax_head(path):
+    rng = seed(26)
+    inp = keras.Input((16, 16, 3), name="image")
+    p = L.Activation("softmax", name="probs")(trunk(inp))
+    model = keras.Model(inp, L.Rescaling(100.0, name="percent")(p), name="percent_softmax_head")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax", "Mul"], {
+        "name": "percent_softmax_head",
+        "description": "a softmax in percent: Softmax, then Rescaling(100) (Mul, AddV2 by scalar constants); the "
+                       "logits are the Softmax's input, and the probabilities its output, not the model's",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+    })
+
+
+def clipped_log_softmax_head(path):
+    rng = seed(27)
+    inp = keras.Input((16, 16, 3), name="image")
+    p = L.Activation("softmax", name="probs")(trunk(inp))
+    out = L.Lambda(lambda t: tf.math.log(tf.clip_by_value(t, 1e-7, 1.0)), name="log_clip")(p)
+    model = keras.Model(inp, out, name="clipped_log_softmax_head")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax", "Minimum", "Maximum", "Log"], {
+        "name": "clipped_log_softmax_head",
+        "description": "log(clip(softmax(z), 1e-7, 1)): a log_softmax guarded against log 0; the logits are the "
+                       "Softmax's input",
+        "path_dtypes": ["float32"],
+        "expect": F32,
+    })
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
     log_of_softmax_cast_head, live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
-    vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first]}
+    vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
+    percent_softmax_head, clipped_log_softmax_head]}
 
 
 def main():

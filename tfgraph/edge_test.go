@@ -139,6 +139,10 @@ var edgeRows = []edgeRow{
 	// model of TensorFlow's Fashion-MNIST tutorial).
 	{name: "no_channel_axis", model: "no_channel_axis", tol: edgeF32},
 	{name: "no_channel_axis_mlp", model: "no_channel_axis_mlp", tol: edgeF32},
+	// Heads the model maps further by scalar constants: a softmax in
+	// percent, the log of a clipped softmax. The logits are behind them.
+	{name: "percent_softmax_head", model: "percent_softmax_head", tol: edgeF32},
+	{name: "clipped_log_softmax_head", model: "clipped_log_softmax_head", tol: edgeF32},
 }
 
 // randomOpsNamed is what Flat.RandomOps must name on live_augmentation.

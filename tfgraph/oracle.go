@@ -3,51 +3,98 @@
 package tfgraph
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/saliencykit/saliency/tensor"
 	tf "github.com/wamuir/graft/tensorflow"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
 
 // Logits returns the flat tensor of the target scores and whether it was
 // found behind the model's final activation: when the model ends in a
 // Softmax, a LogSoftmax (or the Log of a Softmax, with Identity ops and
 // float casts between them too) or a Sigmoid (after Identity ops and casts
-// between float types),
+// between float types, and after increasing maps by scalar constants, which
+// keep the order of the classes: HeadOps),
 // the scores are its input, the logits (Simonyan et al. 2013); otherwise
 // they are the signature's selected output (Model.Output). Head says which
 // activation it was.
 func (fl *Flat) Logits() (string, bool) {
-	name, head := fl.logitsHead()
-	return name, head != ""
+	w := fl.headWalk()
+	return w.logits, w.head != ""
 }
 
 // Head is the model's final activation: "softmax" (probabilities over
 // exclusive classes), "log_softmax" (their logarithms, as PyTorch models
 // often return), "sigmoid" (one probability per label: a multi-label head)
 // or "" (the output is the scores themselves, e.g. logits).
-func (fl *Flat) Head() string {
-	_, head := fl.logitsHead()
-	return head
+func (fl *Flat) Head() string { return fl.headWalk().head }
+
+// HeadOutput is the tensor of the head's own values: the probabilities of a
+// softmax or sigmoid head, the log-probabilities of a LogSoftmax; the
+// signature's output for a model without a head. It is not the output when
+// the model maps them further (HeadOps), e.g. a softmax times 100.
+func (fl *Flat) HeadOutput() string {
+	w := fl.headWalk()
+	if w.out == "" {
+		return fl.Output()
+	}
+	return w.out
 }
 
-func (fl *Flat) logitsHead() (string, string) {
-	name := fl.Output()
-	// logOut is a final Log's output while the walk looks behind it for
-	// the Softmax of log(softmax(z)), a log_softmax written in two ops (as
-	// torch.log(F.softmax(z)) converts), through the same Identity ops and
-	// casts; anything else there leaves the Log's output as the scores.
-	logOut := ""
-	stop := func(name string) (string, string) {
-		if logOut != "" {
-			return logOut, ""
+// HeadOps lists the ops between the final activation and the output that
+// the walk to the logits passed besides Identity ops and casts: increasing
+// maps by scalar constants (Mul, RealDiv, AddV2, Sub, Maximum, Minimum,
+// ClipByValue: a softmax in percent, a clipped probability), each as
+// "Op (layer L)", in the order the model computes them. The probabilities and logits are
+// then not the output's values: predict and probability targets read them
+// from the head (HeadOutput, Logits).
+func (fl *Flat) HeadOps() []string {
+	var out []string
+	for _, n := range slices.Backward(fl.headWalk().post) {
+		s := fl.nodes[n].GetOp()
+		if l := fl.layerOf(n); l != "none" {
+			s += " (layer " + l + ")"
 		}
-		return name, ""
+		out = append(out, s)
+	}
+	return out
+}
+
+// headWalk is what the walk from the output back to the final activation
+// found: the logits (the scores), the head, the activation's output (out;
+// "" without a head) and the nodes of the maps after it (post).
+type headWalk struct {
+	logits, head, out string
+	post              []string
+}
+
+func (fl *Flat) headWalk() headWalk {
+	name := fl.Output()
+	// scores is where the walk left the output's own values, at a final
+	// Log (whose input may be the Softmax of log(softmax(z)), a log_softmax
+	// written in two ops, as torch.log(F.softmax(z)) converts) or at an
+	// increasing map: when no activation is behind them, the scores are
+	// there, as the model computes them.
+	scores, afterLog := "", false
+	var post []string
+	stop := func() headWalk {
+		if scores != "" {
+			return headWalk{logits: scores}
+		}
+		return headWalk{logits: name}
+	}
+	found := func(in, head string) headWalk {
+		return headWalk{logits: in, head: head, out: name, post: post}
 	}
 	for {
 		n := fl.nodes[nodeOf(name)]
 		if n == nil || len(n.GetInput()) == 0 {
-			return stop(name)
+			return stop()
 		}
 		switch n.GetOp() {
 		case "Identity":
@@ -56,33 +103,117 @@ func (fl *Flat) logitsHead() (string, string) {
 			// A float16 softmax cast to float32 (a mixed-precision model
 			// whose last layer was left in float16).
 			if src, ok := attr(n, "SrcT"); !ok || !isFloat(src.(tf.DataType)) {
-				return stop(name)
+				return stop()
 			}
 			name = n.GetInput()[0]
 		case "Softmax":
-			if logOut != "" {
-				return n.GetInput()[0], "log_softmax"
+			if afterLog {
+				return found(n.GetInput()[0], "log_softmax")
 			}
-			return n.GetInput()[0], "softmax"
+			return found(n.GetInput()[0], "softmax")
 		case "Log":
-			if logOut != "" {
-				return stop(name)
+			if afterLog {
+				return stop()
 			}
-			logOut, name = name, n.GetInput()[0]
+			if scores == "" {
+				scores = name
+			}
+			afterLog, name = true, n.GetInput()[0]
 		case "LogSoftmax":
-			if logOut != "" {
-				return stop(name)
+			if afterLog {
+				return stop()
 			}
-			return n.GetInput()[0], "log_softmax"
+			return found(n.GetInput()[0], "log_softmax")
 		case "Sigmoid":
-			if logOut != "" {
-				return stop(name)
+			if afterLog {
+				return stop()
 			}
-			return n.GetInput()[0], "sigmoid"
+			return found(n.GetInput()[0], "sigmoid")
 		default:
-			return stop(name)
+			x, ok := fl.increasingMap(n)
+			if !ok {
+				return stop()
+			}
+			if scores == "" {
+				scores = name
+			}
+			post = append(post, n.GetName())
+			name = x
 		}
 	}
+}
+
+// increasingMap returns the input of n when n is an increasing element-wise
+// map of it by scalar constants (x·c and x/c with c > 0, x + c, x − c,
+// max(x, c), min(x, c), clip(x, a, b)), which keeps the order of the
+// classes.
+func (fl *Flat) increasingMap(n *nodepb.NodeDef) (string, bool) {
+	in := n.GetInput()
+	scalar := func(name string) (float64, bool) {
+		v, ok := fl.constFloats(name)
+		if !ok || len(v) == 0 {
+			return 0, false
+		}
+		for _, x := range v[1:] {
+			if x != v[0] {
+				return 0, false
+			}
+		}
+		return v[0], !math.IsNaN(v[0])
+	}
+	switch op := n.GetOp(); {
+	case len(in) == 2 && (op == "Mul" || op == "AddV2" || op == "Add" || op == "Maximum" || op == "Minimum"):
+		for k := range 2 {
+			c, ok := scalar(in[1-k])
+			if ok && (op != "Mul" || c > 0) {
+				return in[k], true
+			}
+		}
+	case len(in) == 2 && (op == "RealDiv" || op == "Div" || op == "Sub" || op == "BiasAdd"):
+		if c, ok := scalar(in[1]); ok && (op == "Sub" || op == "BiasAdd" || c > 0) {
+			return in[0], true
+		}
+	case len(in) == 3 && op == "ClipByValue":
+		_, ok1 := scalar(in[1])
+		_, ok2 := scalar(in[2])
+		if ok1 && ok2 {
+			return in[0], true
+		}
+	}
+	return "", false
+}
+
+// constFloats reads a floating-point Const tensor of the flat graph, through
+// Identity ops and casts.
+func (fl *Flat) constFloats(name string) ([]float64, bool) {
+	n := fl.nodes[nodeOf(name)]
+	for n != nil && (n.GetOp() == "Identity" || n.GetOp() == "Cast") && len(n.GetInput()) == 1 {
+		n = fl.nodes[nodeOf(n.GetInput()[0])]
+	}
+	if n == nil || n.GetOp() != "Const" {
+		return nil, false
+	}
+	t := n.GetAttr()["value"].GetTensor()
+	var out []float64
+	switch t.GetDtype() {
+	case typespb.DataType_DT_FLOAT:
+		for _, v := range t.GetFloatVal() {
+			out = append(out, float64(v))
+		}
+		c := t.GetTensorContent()
+		for i := 0; i+4 <= len(c); i += 4 {
+			out = append(out, float64(math.Float32frombits(binary.LittleEndian.Uint32(c[i:]))))
+		}
+	case typespb.DataType_DT_DOUBLE:
+		out = append(out, t.GetDoubleVal()...)
+		c := t.GetTensorContent()
+		for i := 0; i+8 <= len(c); i += 8 {
+			out = append(out, math.Float64frombits(binary.LittleEndian.Uint64(c[i:])))
+		}
+	default:
+		return nil, false
+	}
+	return out, len(out) > 0
 }
 
 func nodeOf(tensor string) string {

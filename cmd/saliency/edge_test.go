@@ -1,11 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/saliencykit/saliency/experiments"
+	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 // edge is a model of savedmodels/build_edge.py (make edge-models).
@@ -164,5 +174,81 @@ func TestOutputSelection(t *testing.T) {
 	code, _, stderr := runCLI("predict", "-output", "output_0", edge("two_outputs"), sample)
 	if code != 1 || !strings.Contains(stderr, "10 classes, but the model's output output_0") {
 		t.Errorf("-output output_0 against a card of output_1: exit %d\n%s", code, stderr)
+	}
+}
+
+// A model that maps its softmax further (percent_softmax_head: times 100)
+// shows each class's own probability, its output over 100, with the logits
+// behind the softmax; explain's probability target is the softmax's output.
+// Before, the output was taken for logits: predict showed their softmax.
+func TestMappedHead(t *testing.T) {
+	dir := edge("percent_softmax_head")
+	op, err := experiments.Open(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1}, experiments.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Model.Close()
+	if got, want := strings.Join(op.Flat.HeadOps(), ", "), "Mul (layer percent), AddV2 (layer percent)"; got != want {
+		t.Errorf("HeadOps %q, want %q", got, want)
+	}
+	img, err := loadImage(io.Discard, "predict", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := images.ToInput(img, op.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := &tensor.Tensor{Shape: []int{1, op.Spec.Height, op.Spec.Width, op.Spec.Channels}, Data: x}
+	percent, err := op.Model.Forward(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, _ := op.Flat.Logits()
+	res, err := op.Flat.Run(context.Background(), batch, tfgraph.Query{Fetch: []string{logits, op.Flat.HeadOutput()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range res.Fetched[1].Data {
+		if d := math.Abs(float64(100*p - percent.Data[i])); d > 1e-4 {
+			t.Errorf("class %d: HeadOutput %g, the output %g: not a hundredth of it", i, p, percent.Data[i])
+		}
+	}
+	code, stdout, stderr := runCLI("predict", "-k", "10", dir, sample)
+	if code != 0 {
+		t.Fatalf("predict: exit %d\n%s", code, stderr)
+	}
+	line := regexp.MustCompile(`class (\d+)\s+([0-9.]+)%\s+logit\s+(-?[0-9.]+)`)
+	rows := line.FindAllStringSubmatch(stdout, -1)
+	if len(rows) != 10 {
+		t.Fatalf("predict printed %d classes with a probability and a logit, want 10:\n%s", len(rows), stdout)
+	}
+	for _, r := range rows {
+		c, _ := strconv.Atoi(r[1])
+		pct, _ := strconv.ParseFloat(r[2], 64)
+		z, _ := strconv.ParseFloat(r[3], 64)
+		if math.Abs(pct-float64(percent.Data[c])) > 0.006 || math.Abs(z-float64(res.Fetched[0].Data[c])) > 6e-4 {
+			t.Errorf("class %d: predict shows %.2f%% and logit %.3f; the model outputs %.4f%%, the logit is %.4f", c, pct, z, percent.Data[c], res.Fetched[0].Data[c])
+		}
+	}
+	if !strings.Contains(stderr, "probabilities (a softmax, then Mul (layer percent), AddV2 (layer percent); the logits before it are explained)") {
+		t.Errorf("the note does not say what the output is:\n%s", stderr)
+	}
+	out := filepath.Join(t.TempDir(), "o")
+	if code, _, stderr := runCLI("explain", "-model", dir, "-out", out, "-method", "gradient", "-target", "probability:3", sample); code != 0 {
+		t.Fatalf("explain -target probability:3: exit %d\n%s", code, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct {
+		Scores string `json:"scores"`
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx.Scores != op.Flat.HeadOutput() || !strings.HasSuffix(idx.Scores, "/probs_1/Softmax") {
+		t.Errorf("explain -target probability:3 explains %s, want the softmax's output %s", idx.Scores, op.Flat.HeadOutput())
 	}
 }

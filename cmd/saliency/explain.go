@@ -416,7 +416,7 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		}
 		scores = l.Output
 	case want.Probability:
-		scores = fl.Output()
+		scores = fl.HeadOutput()
 	}
 	idx := &index{Model: o.model, Signature: m.Signature.Name, Scores: scores, Target: want.String(), Grid: "grid." + o.figure,
 		Percentile: o.percentile, Saliency: version, TensorFlow: tfgraph.Version()}

@@ -175,6 +175,9 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	case "sigmoid":
 		note = "input of the final Sigmoid: a multi-label head, output.kind sigmoid"
 	}
+	if ops := fl.HeadOps(); len(ops) > 0 {
+		note += "; the output maps it further: " + strings.Join(ops, ", ")
+	}
 	fmt.Fprintf(w, "  logits    %s (%s)\n", logits, note)
 	if count, layers := fl.PathDTypes(); len(count) > 1 || count["float32"] == 0 {
 		var parts []string

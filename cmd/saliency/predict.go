@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
+	"github.com/saliencykit/saliency/tfgraph"
 )
 
 var predictCmd = &command{
@@ -77,7 +79,21 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		// logits otherwise (a card of kind sigmoid over logits).
 		sigmoidApplied := op.Flat.Head() == "sigmoid"
 		head := ""
+		mapped := len(op.Flat.HeadOps()) > 0
 		switch {
+		case mapped:
+			// The model maps its head's values further (a softmax in
+			// percent, a clipped log-probability): the classes'
+			// probabilities are those of its logits.
+			logits, _ := op.Flat.Logits()
+			res, err := op.Flat.Run(context.Background(), batch, tfgraph.Query{Fetch: []string{logits}})
+			if err != nil {
+				return err
+			}
+			out = res.Fetched[0]
+			if sigmoidApplied {
+				head, sigmoidApplied = "sigmoid", false
+			}
 		case sigmoidApplied || (card != nil && card.Output.Kind == "sigmoid"):
 			head = "sigmoid"
 		case op.Flat.Head() == "log_softmax":
@@ -85,7 +101,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		case looksLikeProbabilities(out):
 			head = "softmax"
 		}
-		if card != nil && head != "sigmoid" && (card.Output.Kind == "probabilities") != (head == "softmax") {
+		if card != nil && !mapped && head != "sigmoid" && (card.Output.Kind == "probabilities") != (head == "softmax") {
 			what := "not probabilities (each row non-negative and summing to 1)"
 			if head == "softmax" {
 				what = "probabilities (each row non-negative and summing to 1), not logits"

@@ -191,6 +191,9 @@ func (n *Net) Head() string { return "softmax" }
 // Output is the softmax's output.
 func (n *Net) Output() string { return "softmax/Softmax:0" }
 
+// HeadOutput is Output: the net ends in its softmax.
+func (n *Net) HeadOutput() string { return n.Output() }
+
 // Layer finds a layer by name.
 func (n *Net) Layer(name string) (tfgraph.Layer, error) {
 	names := make([]string, len(n.layers))
