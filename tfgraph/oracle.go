@@ -35,9 +35,10 @@ func (fl *Flat) Logits() (string, bool) {
 func (fl *Flat) Head() string { return fl.headWalk().head }
 
 // HeadOutput is the tensor of the head's own values: the probabilities of a
-// softmax or sigmoid head, the log-probabilities of a LogSoftmax; the
-// signature's output for a model without a head. It is not the output when
-// the model maps them further (HeadOps), e.g. a softmax times 100.
+// softmax or sigmoid head (of the Softmax under a final Log too), the
+// log-probabilities of a LogSoftmax; the signature's output for a model
+// without a head. It is not the output when the model maps them further
+// (HeadOps), e.g. a softmax times 100.
 func (fl *Flat) HeadOutput() string {
 	w := fl.headWalk()
 	if w.out == "" {
@@ -47,12 +48,12 @@ func (fl *Flat) HeadOutput() string {
 }
 
 // HeadOps lists the ops between the final activation and the output that
-// the walk to the logits passed besides Identity ops and casts: increasing
-// maps by scalar constants (Mul, RealDiv, AddV2, Sub, Maximum, Minimum,
-// ClipByValue: a softmax in percent, a clipped probability), each as
-// "Op (layer L)", in the order the model computes them. The probabilities and logits are
-// then not the output's values: predict and probability targets read them
-// from the head (HeadOutput, Logits).
+// the walk to the logits passed besides Identity ops, casts and a Log:
+// increasing maps by scalar constants (Mul, RealDiv, AddV2, Sub, Maximum,
+// Minimum, ClipByValue: a softmax in percent, a clipped probability), each
+// as "Op (layer L)", in the order the model computes them. The output's
+// values are then neither the probabilities nor the logits: predict and
+// probability targets read those from the head (HeadOutput, Logits).
 func (fl *Flat) HeadOps() []string {
 	var out []string
 	for _, n := range slices.Backward(fl.headWalk().post) {

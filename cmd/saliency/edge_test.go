@@ -155,17 +155,7 @@ func TestOutputSelection(t *testing.T) {
 		if code, _, stderr := runCLI(args...); code != 0 {
 			t.Fatalf("explain %v: exit %d\n%s", extra, code, stderr)
 		}
-		raw, err := os.ReadFile(filepath.Join(out, "index.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var idx struct {
-			Scores string `json:"scores"`
-		}
-		if err := json.Unmarshal(raw, &idx); err != nil {
-			t.Fatal(err)
-		}
-		return idx.Scores
+		return indexScores(t, out)
 	}
 	if s := scores(); !strings.Contains(s, "/logits_1/") || strings.Contains(s, "aux") {
 		t.Errorf("with the card (output_1): scores %s, want the main head's logits", s)
@@ -238,6 +228,14 @@ func TestMappedHead(t *testing.T) {
 	if code, _, stderr := runCLI("explain", "-model", dir, "-out", out, "-method", "gradient", "-target", "probability:3", sample); code != 0 {
 		t.Fatalf("explain -target probability:3: exit %d\n%s", code, stderr)
 	}
+	if s := indexScores(t, out); s != op.Flat.HeadOutput() || !strings.HasSuffix(s, "/probs_1/Softmax") {
+		t.Errorf("explain -target probability:3 explains %s, want the softmax's output %s", s, op.Flat.HeadOutput())
+	}
+}
+
+// indexScores reads the score tensor from explain's index.json in out.
+func indexScores(t *testing.T, out string) string {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(out, "index.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +246,5 @@ func TestMappedHead(t *testing.T) {
 	if err := json.Unmarshal(raw, &idx); err != nil {
 		t.Fatal(err)
 	}
-	if idx.Scores != op.Flat.HeadOutput() || !strings.HasSuffix(idx.Scores, "/probs_1/Softmax") {
-		t.Errorf("explain -target probability:3 explains %s, want the softmax's output %s", idx.Scores, op.Flat.HeadOutput())
-	}
+	return idx.Scores
 }

@@ -178,9 +178,9 @@ def main():
             r["model"], r["converter"], r["input"], r["seconds"], r["logit_abs"], r["logit_rel"],
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
     problem = check_output_kinds(args.work, args.saliency)
-    print("Output kinds: " + (problem or "a softmax, sigmoid, log_softmax and log-of-softmax head give the card's "
-                                         "output.kind probabilities, sigmoid and log-probabilities, by both "
-                                         "converters"))
+    print("Output kinds: " + (problem or "a softmax, sigmoid, log_softmax, log-of-softmax, percent softmax and "
+                                         "log-of-clamped-softmax head give the card's output.kind probabilities, "
+                                         "sigmoid and log-probabilities, by both converters"))
     if problem:
         bad.append("output kinds")
     problem = check_probe_names(args.work, args.saliency)
@@ -321,9 +321,10 @@ def check_probe_names(work, saliency):
 
 
 def check_output_kinds(work, saliency):
-    """testmodels.SmallCNNHead with a softmax, a sigmoid, a log_softmax and the log of a softmax at the end of
-    forward() (random weights, torch.manual_seed(0)), through both converters: the card's output.kind is
-    probabilities, sigmoid and log-probabilities (twice), which saliency checks against the graph (it refuses a
+    """testmodels.SmallCNNHead with a softmax, a sigmoid, a log_softmax, the log of a softmax, a softmax in percent
+    and the log of a clamped softmax at the end of forward() (random weights, torch.manual_seed(0)), through both
+    converters: the card's output.kind is probabilities, sigmoid, log-probabilities (twice), probabilities and
+    log-probabilities, which saliency checks against the graph (it refuses a
     card whose kind is not the graph's); and explain -method gradient explains the logit behind the head: its raw
     map equals torch.autograd's gradient of SmallCNN's logit (forward() without the head) for the same class,
     within 1e-3 of its largest value. Returns what is wrong, or None."""
@@ -335,7 +336,8 @@ def check_output_kinds(work, saliency):
     x = torch.from_numpy(torch2tf.normalize(pixels, 1 / 255.0, 0.0, torch2tf.IMAGENET_MEAN,
                                             torch2tf.IMAGENET_STD)).requires_grad_(True)  # NCHW, model units
     for head, kind in (("softmax", "probabilities"), ("sigmoid", "sigmoid"), ("log_softmax", "log-probabilities"),
-                       ("log_of_softmax", "log-probabilities")):
+                       ("log_of_softmax", "log-probabilities"), ("percent_softmax", "probabilities"),
+                       ("log_of_clamped_softmax", "log-probabilities")):
         torch.manual_seed(0)
         model = testmodels.SmallCNNHead(head).eval()
         torch2tf.randomize_bn(model, 0)

@@ -26,14 +26,16 @@ class SmallCNN(nn.Module):
 
 class SmallCNNHead(SmallCNN):
     """SmallCNN whose forward() ends in torch.softmax, torch.sigmoid, torch.log_softmax or torch.log of a softmax
-    (head="softmax", "sigmoid", "log_softmax", "log_of_softmax"): import_model.py's card must say the output's
-    kind."""
+    (head="softmax", "sigmoid", "log_softmax", "log_of_softmax"), a softmax in percent ("percent_softmax") or the
+    log of a clamped softmax ("log_of_clamped_softmax"): import_model.py's card must say the output's kind."""
 
     def __init__(self, head="softmax", classes=10):
         super().__init__(classes)
         self.head_fn = {"softmax": lambda z: torch.softmax(z, 1), "sigmoid": torch.sigmoid,
                         "log_softmax": lambda z: torch.log_softmax(z, 1),
-                        "log_of_softmax": lambda z: torch.log(torch.softmax(z, 1))}[head]
+                        "log_of_softmax": lambda z: torch.log(torch.softmax(z, 1)),
+                        "percent_softmax": lambda z: 100 * torch.softmax(z, 1),
+                        "log_of_clamped_softmax": lambda z: torch.log(torch.clamp(torch.softmax(z, 1), 1e-7, 1))}[head]
 
     def forward(self, x):
         return self.head_fn(super().forward(x))

@@ -594,19 +594,80 @@ def onnx_scope_outputs(onnx_path, x, modules=None):
             [(name, op, vals[o]) for name, op, o in named], withheld)
 
 
+class _Scope:
+    """The nodes of a graph or of a function body being walked, with what the caller passed for each of the
+    function's input arguments (args: name -> the caller's input, in parent); the signature's graph (no parent) has
+    the values it captures (captured: placeholder name -> the captured tensor, a constant's value or a variable)."""
+
+    def __init__(self, nodes, args=None, parent=None, captured=None):
+        self.nodes, self.args, self.parent, self.captured = nodes, args or {}, parent, captured or {}
+
+
+def scalar_const(ref, scope):
+    """The value of a Const node (through Identity ops, casts and function arguments, to the caller's input) that
+    holds one floating-point number, or None."""
+    import numpy as np
+    from tensorflow.python.framework import tensor_util
+    for _ in range(64):
+        name = ref.lstrip("^").split(":")[0]
+        node = scope.nodes.get(name)
+        if node is None and name in scope.args and scope.parent is not None:
+            ref, scope = scope.args[name], scope.parent
+            continue
+        if node is not None and node.op in ("Identity", "Cast") and node.input:
+            ref = node.input[0]
+            continue
+        if node is not None and node.op == "Placeholder" and name in scope.captured:
+            t = scope.captured[name]  # a constant the SavedModel captured (a layer's scalar), or a variable
+            if not t.dtype.is_floating:
+                return None
+            v = t.numpy()
+        elif node is None or node.op != "Const":
+            return None
+        else:
+            v = tensor_util.MakeNdarray(node.attr["value"].tensor)
+        if not np.issubdtype(v.dtype, np.floating):
+            return None
+        v = np.asarray(v, dtype=np.float64).ravel()
+        if v.size == 0 or np.isnan(v[0]) or np.any(v != v[0]):
+            return None
+        return float(v[0])
+    return None
+
+
+def increasing_map(node, scope):
+    """The input of node when it is an increasing element-wise map of it by scalar constants (x*c and x/c with
+    c > 0, x + c, x - c, max(x, c), min(x, c), clip(x, a, b)), which keeps the classes' order; else None. The same
+    ops as tfgraph's Flat.HeadOps."""
+    ins = [i for i in node.input if not i.startswith("^")]
+    if len(ins) == 2 and node.op in ("Mul", "AddV2", "Add", "Maximum", "Minimum"):
+        for k in (0, 1):
+            c = scalar_const(ins[1 - k], scope)
+            if c is not None and (node.op != "Mul" or c > 0):
+                return ins[k]
+    elif len(ins) == 2 and node.op in ("RealDiv", "Div", "Sub", "BiasAdd"):
+        c = scalar_const(ins[1], scope)
+        if c is not None and (node.op in ("Sub", "BiasAdd") or c > 0):
+            return ins[0]
+    elif len(ins) == 3 and node.op == "ClipByValue":
+        if scalar_const(ins[1], scope) is not None and scalar_const(ins[2], scope) is not None:
+            return ins[0]
+    return None
+
+
 def output_head(fn):
-    """The op a SavedModel signature's (first) output comes from, through Identity ops, casts between float types
-    and into the functions that (Stateful)PartitionedCall ops call: "softmax", "sigmoid", "log_softmax" (also the
-    Log of a Softmax, the same ops between them), or None for anything else (logits), as tfgraph's Flat.Head
-    reads the graph."""
+    """The op a SavedModel signature's (first) output comes from, through Identity ops, casts between float types,
+    increasing maps by scalar constants (increasing_map) and into the functions that (Stateful)PartitionedCall ops
+    call: "softmax", "sigmoid", "log_softmax" (also the Log of a Softmax, the same ops between them), or None for
+    anything else (logits), as tfgraph's Flat.Head reads the graph."""
     gd = fn.graph.as_graph_def()
     funcs = {f.signature.name: f for f in gd.library.function}
-    nodes = {n.name: n for n in gd.node}
+    scope = _Scope({n.name: n for n in gd.node}, captured={i.op.name: e for e, i in fn.graph.captures})
     name, out = fn.outputs[0].name.split(":")[0], 0
     logged = False  # passed a final Log: only a Softmax behind it makes a head (log_softmax)
     floats = {1, 2, 14, 19}  # DT_FLOAT, DT_DOUBLE, DT_BFLOAT16, DT_HALF
     for _ in range(256):
-        node = nodes.get(name)
+        node = scope.nodes.get(name)
         if node is None:
             return None
         if node.op in ("Identity", "IdentityN", "StatefulPartitionedCall", "PartitionedCall") and not node.input:
@@ -617,12 +678,15 @@ def output_head(fn):
             fdef = funcs.get(node.attr["f"].func.name)
             if fdef is None or out >= len(fdef.signature.output_arg):
                 return None
-            nodes = {n.name: n for n in fdef.node_def}
+            scope = _Scope({n.name: n for n in fdef.node_def},
+                           {a.name: i for a, i in zip(fdef.signature.input_arg, node.input)}, scope)
             ref = fdef.ret[fdef.signature.output_arg[out].name]
         elif node.op == "Cast" and node.input and node.attr["SrcT"].type in floats:
             ref = node.input[0]
         elif node.op == "Log" and node.input and not logged:  # torch.log(F.softmax(z)): a log_softmax in two ops
             logged, ref = True, node.input[0]
+        elif (x := increasing_map(node, scope)) is not None:  # F.softmax(z) * 100, torch.clamp(p, 1e-7, 1)
+            ref = x
         else:
             head = {"Softmax": "softmax", "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax"}.get(node.op)
             if logged:
