@@ -30,7 +30,10 @@ type Flat struct {
 	// declared completes static shapes of layer outputs from Keras' list.
 	declared map[string][]int64
 	nodes    map[string]*nodepb.NodeDef
-	order    []*nodepb.NodeDef // topological
+	// head is the walk from the output to the final activation (Logits,
+	// Head, HeadOutput, HeadOps).
+	head  headWalk
+	order []*nodepb.NodeDef // topological
 	// composites are the activations made of several ops (composite.go),
 	// by output node.
 	composites     map[string]composite
@@ -125,6 +128,7 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 			*names.dst = append(*names.dst, o)
 		}
 	}
+	fl.head = fl.walkHead()
 	return fl, nil
 }
 

@@ -550,14 +550,8 @@ const channelSuffix = "/saliency_nhwc"
 // for any other model (the signal reaches it through the Squeeze rule).
 func channelInput(fg *flatGraph, shape []int64) error {
 	name := nodeOf(fg.inputs[0])
-	var ph *nodepb.NodeDef
-	for _, n := range fg.def.GetNode() {
-		if n.GetName() == name {
-			ph = n
-			break
-		}
-	}
-	if ph == nil || ph.GetOp() != "Placeholder" || tensorIndex(fg.inputs[0]) != 0 {
+	ph := inputPlaceholder(fg, 0)
+	if ph == nil {
 		return fmt.Errorf("signature input %s [N,H,W] is not a placeholder of the flat graph; saliency feeds image batches [N,H,W,C]", fg.inputs[0])
 	}
 	dims := make([]*shapepb.TensorShapeProto_Dim, len(shape))
@@ -593,14 +587,8 @@ const inputSuffix = "/saliency_float32"
 //     float op sees it (the same values for whole-number pixels).
 func floatInput(fg *flatGraph, i int) error {
 	name := nodeOf(fg.inputs[i])
-	var ph *nodepb.NodeDef
-	for _, n := range fg.def.GetNode() {
-		if n.GetName() == name {
-			ph = n
-			break
-		}
-	}
-	if ph == nil || ph.GetOp() != "Placeholder" || tensorIndex(fg.inputs[i]) != 0 {
+	ph := inputPlaceholder(fg, i)
+	if ph == nil {
 		return nil
 	}
 	dt := ph.GetAttr()["dtype"].GetType()
@@ -636,6 +624,24 @@ func floatInput(fg *flatGraph, i int) error {
 		n.Attr["SrcT"] = typeAttr(typespb.DataType_DT_FLOAT)
 	}
 	fg.inputs[i] = f32
+	return nil
+}
+
+// inputPlaceholder is the Placeholder node whose first output is the flat
+// graph's input i, or nil when the input is another tensor.
+func inputPlaceholder(fg *flatGraph, i int) *nodepb.NodeDef {
+	if tensorIndex(fg.inputs[i]) != 0 {
+		return nil
+	}
+	name := nodeOf(fg.inputs[i])
+	for _, n := range fg.def.GetNode() {
+		if n.GetName() == name {
+			if n.GetOp() != "Placeholder" {
+				return nil
+			}
+			return n
+		}
+	}
 	return nil
 }
 

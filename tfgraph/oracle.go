@@ -24,15 +24,14 @@ import (
 // they are the signature's selected output (Model.Output). Head says which
 // activation it was.
 func (fl *Flat) Logits() (string, bool) {
-	w := fl.headWalk()
-	return w.logits, w.head != ""
+	return fl.head.logits, fl.head.head != ""
 }
 
 // Head is the model's final activation: "softmax" (probabilities over
 // exclusive classes), "log_softmax" (their logarithms, as PyTorch models
 // often return), "sigmoid" (one probability per label: a multi-label head)
 // or "" (the output is the scores themselves, e.g. logits).
-func (fl *Flat) Head() string { return fl.headWalk().head }
+func (fl *Flat) Head() string { return fl.head.head }
 
 // HeadOutput is the tensor of the head's own values: the probabilities of a
 // softmax or sigmoid head (of the Softmax under a final Log too), the
@@ -40,11 +39,10 @@ func (fl *Flat) Head() string { return fl.headWalk().head }
 // without a head. It is not the output when the model maps them further
 // (HeadOps), e.g. a softmax times 100.
 func (fl *Flat) HeadOutput() string {
-	w := fl.headWalk()
-	if w.out == "" {
+	if fl.head.out == "" {
 		return fl.Output()
 	}
-	return w.out
+	return fl.head.out
 }
 
 // HeadOps lists the ops between the final activation and the output that
@@ -56,7 +54,7 @@ func (fl *Flat) HeadOutput() string {
 // probability targets read those from the head (HeadOutput, Logits).
 func (fl *Flat) HeadOps() []string {
 	var out []string
-	for _, n := range slices.Backward(fl.headWalk().post) {
+	for _, n := range slices.Backward(fl.head.post) {
 		s := fl.nodes[n].GetOp()
 		if l := fl.layerOf(n); l != "none" {
 			s += " (layer " + l + ")"
@@ -68,13 +66,14 @@ func (fl *Flat) HeadOps() []string {
 
 // headWalk is what the walk from the output back to the final activation
 // found: the logits (the scores), the head, the activation's output (out;
-// "" without a head) and the nodes of the maps after it (post).
+// "" without a head) and the nodes of the maps after it (post). The flat
+// graph walks once, when it is made (Flat.head).
 type headWalk struct {
 	logits, head, out string
 	post              []string
 }
 
-func (fl *Flat) headWalk() headWalk {
+func (fl *Flat) walkHead() headWalk {
 	name := fl.Output()
 	// scores is where the walk left the output's own values, at a final
 	// Log (whose input may be the Softmax of log(softmax(z)), a log_softmax

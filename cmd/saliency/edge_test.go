@@ -118,7 +118,7 @@ func edgeModelCases() []badCase {
 		{name: "edge/channels-first", args: explainEdge("channels_first", "-method", "gradient"), code: 1,
 			want: []string{"float32[-1,1,16,16]", "has 16 channels", "looks channels-first, NCHW with C=1, H=16, W=16", "channels_last"}},
 		{name: "edge/no-channel-axis-inspect", args: run("inspect", edge("no_channel_axis_mlp")), code: 0,
-			stdout: "fed as   float32[-1,16,16,1]: a grayscale image batch without a channel axis"},
+			stdout: "fed as   image: float32[-1,16,16,1] (serving_default_image:0): a grayscale image batch without a channel axis"},
 		// The output a card or -output names is the one explained.
 		{name: "flag/output-unknown", args: run("predict", "-output", "nope", edge("two_outputs"), sample), code: 1,
 			want: []string{`has no output "nope"; outputs: output_0, output_1`}},

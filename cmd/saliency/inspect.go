@@ -72,7 +72,7 @@ func printModel(w io.Writer, m *tfgraph.Model) {
 			fmt.Fprintf(w, "    %-8s %s\n", label(i, "outputs"), out)
 		}
 		if mark != "" && m.ChannelAdded() {
-			fmt.Fprintf(w, "    fed as   %s%s: a grayscale image batch without a channel axis, fed and explained with one\n", m.Input().DType, strings.ReplaceAll(fmt.Sprint(m.Input().Shape), " ", ","))
+			fmt.Fprintf(w, "    fed as   %s: a grayscale image batch without a channel axis, fed and explained with one\n", m.Input())
 		}
 	}
 }

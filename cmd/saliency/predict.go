@@ -70,30 +70,33 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		if err != nil {
 			return err
 		}
-		out, err := m.Forward(batch)
-		if err != nil {
-			return err
-		}
-		// head: how the outputs become probabilities. A sigmoid head's
-		// outputs are probabilities when the graph ends in the sigmoid,
-		// logits otherwise (a card of kind sigmoid over logits).
-		sigmoidApplied := op.Flat.Head() == "sigmoid"
-		head := ""
+		// The scores shown: the model's outputs, or, when the model maps
+		// its head's values further (a softmax in percent, a clipped
+		// log-probability), its logits, whose probabilities are the
+		// classes'.
 		mapped := len(op.Flat.HeadOps()) > 0
-		switch {
-		case mapped:
-			// The model maps its head's values further (a softmax in
-			// percent, a clipped log-probability): the classes'
-			// probabilities are those of its logits.
+		var out *tensor.Tensor
+		if mapped {
 			logits, _ := op.Flat.Logits()
 			res, err := op.Flat.Run(context.Background(), batch, tfgraph.Query{Fetch: []string{logits}})
 			if err != nil {
 				return err
 			}
 			out = res.Fetched[0]
-			if sigmoidApplied {
-				head, sigmoidApplied = "sigmoid", false
-			}
+		} else if out, err = m.Forward(batch); err != nil {
+			return err
+		}
+		// head: how the outputs become probabilities. A sigmoid head's
+		// outputs are probabilities when the graph ends in the sigmoid,
+		// logits otherwise (a card of kind sigmoid over logits, or the
+		// logits of a mapped sigmoid).
+		sigmoidApplied := op.Flat.Head() == "sigmoid" && !mapped
+		head := ""
+		switch {
+		case mapped && op.Flat.Head() == "sigmoid":
+			head = "sigmoid"
+		case mapped:
+			// logits of exclusive classes
 		case sigmoidApplied || (card != nil && card.Output.Kind == "sigmoid"):
 			head = "sigmoid"
 		case op.Flat.Head() == "log_softmax":
