@@ -18,7 +18,7 @@ import (
 //   - input.shape equals the signature's input where both are known;
 //   - the number of classes equals the size of the signature's output.
 //
-// OpenModel calls it; CheckCardKind checks output.kind once the flat graph
+// OpenModel calls it; ApplyCardKind checks output.kind once the flat graph
 // is built. The error names the card file.
 func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 	if card == nil {
@@ -52,27 +52,44 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 	return nil
 }
 
-// CheckCardKind checks a card's output.kind against the flat graph, so that
+// ApplyCardKind checks a card's output.kind against the flat graph, so that
 // a card never turns logits into probabilities above 100%, nor a multi-label
 // head into a softmax: "probabilities" for a model that ends in a softmax,
 // "log-probabilities" for one that ends in a log_softmax, "sigmoid" for one
-// that ends in a sigmoid (or has logits of independent labels), "logits" for
-// one that ends in none of them.
-func CheckCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
+// that ends in a sigmoid (or has logits of independent labels: the flat
+// graph is then told so, SetLabelLogits, and its class probabilities are
+// the logits' sigmoids), "logits" for one that ends in none of them. A
+// softmax over one column, 1 for every image, is refused with or without a
+// card, and so is a card that calls one logit (a binary classifier's, whose
+// probability is its sigmoid) the logits of exclusive classes.
+func ApplyCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
+	logits, activated := fl.Logits()
+	head := fl.Head()
+	if s := fl.Shape(logits); len(s) == 2 && s[1] == 1 && (head == "softmax" || head == "log_softmax") {
+		return fmt.Errorf("%s: the model's %s is over one column: its output is %s for every image, whatever the input (a binary classifier's one unit takes a sigmoid)", dir, head, map[string]string{"softmax": "1", "log_softmax": "0"}[head])
+	}
 	if card == nil {
 		return nil
 	}
 	path := filepath.Join(dir, savedmodels.CardFile)
-	head := fl.Head()
+	if !activated {
+		// Logits without an activation in the graph: "sigmoid" for one
+		// column, a binary classifier's logit.
+		head = ""
+	}
 	switch {
 	case card.Output.Kind == "probabilities" && head != "softmax":
 		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
 	case card.Output.Kind == "log-probabilities" && head != "log_softmax":
 		return fmt.Errorf("%s: output.kind log-probabilities, but the model does not end in a log_softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
+	case card.Output.Kind == "logits" && head == "" && fl.Head() == "sigmoid":
+		return fmt.Errorf("%s: output.kind logits, but the model's output has one column: the softmax of one logit is 1 for every image; a binary classifier's logit is output.kind sigmoid (its probability is the logit's sigmoid)", path)
 	case card.Output.Kind == "logits" && head != "":
 		return fmt.Errorf("%s: output.kind logits, but the model ends in a %s: its outputs are %s (say output.kind: %s)", path, head, headWhat(head), headKind(head))
 	case card.Output.Kind == "sigmoid" && (head == "softmax" || head == "log_softmax"):
 		return fmt.Errorf("%s: output.kind sigmoid, but the model ends in a %s: its outputs are %s (say output.kind: %s)", path, head, headWhat(head), headKind(head))
+	case card.Output.Kind == "sigmoid" && head == "":
+		fl.SetLabelLogits()
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 // without a card the signature's input size with pixels scaled to [0,1]. The
 // card's layers complete the flat graph's (tfgraph.Options.KerasLayers). A
 // card whose input shape or class count disagrees with the signature is an
-// error (CheckCard; CheckCardKind checks output.kind once the flat graph is
+// error (CheckCard; ApplyCardKind checks output.kind once the flat graph is
 // built). On error nothing is left open; the caller closes the model.
 func OpenModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card, images.Spec, error) {
 	m, card, err := LoadModel(dir, o)
@@ -154,7 +154,7 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 	if op.Flat, err = m.Flat(); err != nil {
 		return fail(err)
 	}
-	if err := CheckCardKind(card, op.Flat, dir); err != nil {
+	if err := ApplyCardKind(card, op.Flat, dir); err != nil {
 		return fail(err)
 	}
 	im, err := op.Flat.InputMap()
@@ -206,13 +206,18 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 		if ops := op.Flat.HeadOps(); len(ops) > 0 {
 			then = ", then " + strings.Join(ops, ", ")
 		}
+		_, activated := op.Flat.Logits()
 		switch op.Flat.Head() {
 		case "softmax":
 			head = "probabilities (a softmax" + then + "; the logits before it are explained)"
+		case "sigmoid":
+			if !activated {
+				head = "the logit of a binary classifier (one column: its probability is the logit's sigmoid, not a softmax)"
+				break
+			}
+			head = "independent label probabilities (a sigmoid" + then + "; the logits before it are explained)"
 		case "log_softmax":
 			head = "log-probabilities (a log_softmax" + then + "; the logits before it are explained)"
-		case "sigmoid":
-			head = "independent label probabilities (a sigmoid" + then + "; the logits before it are explained)"
 		}
 		axis := ""
 		if m.ChannelAdded() {
@@ -224,7 +229,18 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 	if r := op.Flat.RandomOps(); len(r) > 0 {
 		op.Warnings = append(op.Warnings, randomWarning(dir, r))
 	}
+	if b := op.Flat.BatchOps(); len(b) > 0 {
+		return fail(BatchError(dir, b))
+	}
 	return op, nil
+}
+
+// BatchError refuses a model that combines the images of a batch
+// (tfgraph.Flat.BatchOps), naming the ops and their layers: its output for
+// one image, and so every map of it, depends on the images beside it.
+func BatchError(dir string, ops []tfgraph.BatchOp) error {
+	return fmt.Errorf("%s combines the images of a batch: %s. Its output for one image depends on the other images of the batch, so no map of an image would be its own (a BatchNormalization called with training=True uses the batch's statistics; export the model in inference mode, training=False, or without the statistics over the batch)",
+		dir, tfgraph.DescribeBatchOps(ops))
 }
 
 // unitRange says whether every channel's values between a[c] and b[c] are

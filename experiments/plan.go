@@ -318,6 +318,9 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		if spec.Probability && om.fl.Head() == "" {
 			at("target", "target %s: the model has no softmax or sigmoid head; its output is already the scores", m.Target)
 		}
+		if _, activated := om.fl.Logits(); spec.Probability && om.fl.Head() == "sigmoid" && !activated {
+			at("target", "target %s: the model's output is the logits of independent labels (a binary classifier's one logit, or the card's output.kind sigmoid), with no sigmoid in its graph to explain (explain the class, its logit)", m.Target)
+		}
 		if spec.Probability && om.fl.Head() == "log_softmax" {
 			at("target", "target %s: the model ends in a log_softmax; its output is the log-probability, not the probability (explain the class)", m.Target)
 		}

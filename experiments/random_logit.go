@@ -37,11 +37,12 @@ func (t *RandomLogitTest) PlanTest() PlanTest { return PlanTest{Kind: kindRandom
 func (*RandomLogitTest) needsClass() {}
 
 // planSteps adds the step that explains one other class per image, drawn
-// with the seed (none for a model of one class).
-func (t *RandomLogitTest) planSteps(_ context.Context, p *Plan, _ Model, pm *PlanModel, om *openModel) ([]Problem, error) {
+// with the seed. A model of one class (a binary classifier's one logit) has
+// no other class: a problem, where the test was left out without a word.
+func (t *RandomLogitTest) planSteps(_ context.Context, p *Plan, m Model, pm *PlanModel, om *openModel) ([]Problem, error) {
 	k := len(pm.ClassNames)
 	if k < 2 {
-		return nil, nil
+		return []Problem{t.where().problem("random-logit: model %s has %d class: there is no other class to explain", m.Name, k)}, nil
 	}
 	var cls []int
 	for i, c := range pm.Classes {

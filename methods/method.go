@@ -30,10 +30,13 @@ type Model interface {
 	// Run performs one query (forward fetches and backward signals) in one
 	// session run.
 	Run(ctx context.Context, x *tensor.Tensor, q tfgraph.Query) (*tfgraph.Result, error)
-	// Logits is the default score tensor.
+	// Logits is the default score tensor, and whether it is the input of
+	// a final activation in the graph (Head).
 	Logits() (string, bool)
-	// Head is the model's final activation behind the logits: "softmax",
-	// "log_softmax", "sigmoid" (a multi-label head) or "".
+	// Head is how the logits become probabilities, the model's final
+	// activation: "softmax", "log_softmax", "sigmoid" (a multi-label or
+	// binary head; with Logits' second value false, logits of independent
+	// labels that the graph leaves without the sigmoid) or "".
 	Head() string
 	// Output is the signature's output tensor (the probabilities, behind a
 	// head).
@@ -519,9 +522,14 @@ func scoreTensor(method string, m Model, t Target) (string, int, error) {
 		if score != "" {
 			return "", 0, fmt.Errorf("methods: %s: a target with a score tensor (%s) and probability; give one", method, score)
 		}
+		_, activated := m.Logits()
 		switch m.Head() {
 		case "":
 			return "", 0, fmt.Errorf("methods: %s: the model has no softmax or sigmoid head; its output %s is already the scores (explain the class, not its probability)", method, m.Output())
+		case "sigmoid":
+			if !activated {
+				return "", 0, fmt.Errorf("methods: %s: the model's output %s is the logits of independent labels (a binary classifier's one logit, or a card's output.kind sigmoid), and its graph has no sigmoid whose output could be explained (explain the class, its logit)", method, m.Output())
+			}
 		case "log_softmax":
 			return "", 0, fmt.Errorf("methods: %s: the model ends in a log_softmax; its output %s is the log-probability, not the probability (explain the class, whose logit is behind it)", method, m.Output())
 		}

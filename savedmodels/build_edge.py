@@ -1025,12 +1025,104 @@ def clipped_log_softmax_head(path):
     })
 
 
+def binary_logit(path):
+    """A binary classifier that leaves its sigmoid to the loss (Dense(1) 'logits', trained with
+    BinaryCrossentropy(from_logits=True) as Keras' binary classification tutorials do): one logit, whose
+    probability is its sigmoid (a softmax over one column is 1 for every image)."""
+    rng = seed(28)
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, trunk(inp, k=1), name="binary_logit")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["MatMul"], {
+        "name": "binary_logit", "description": binary_logit.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the logit is explained; predict, faithfulness and ROAD take its sigmoid as the "
+                                 "probability (Flat.Head sigmoid without a Sigmoid op)")})
+
+
+def softmax_one_column(path):
+    """Dense(1, activation='softmax'), a binary classifier's known slip: the output is 1 for every image, whatever
+    the input. saliency refuses it by name at load, so it has no goldens."""
+    rng = seed(29)
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, L.Activation("softmax", name="probs")(trunk(inp, k=1)), name="softmax_one_column")
+    export_keras(model, path)
+    out = signature(path)(tf.constant(images(rng, (16, 16, 3))))["output_0"].numpy()
+    if not np.all(out == 1):
+        raise SystemExit("build_edge: %s: a softmax over one column gave %s, not 1" % (path, out.ravel()))
+    write_case(path, {"name": "softmax_one_column", "description": softmax_one_column.__doc__,
+                      "expect": {"outcome": "refused at load: the softmax is over one column, 1 for every image"},
+                      "outputs": out.ravel().tolist()})
+
+
+def _batch_case(path, name, model, required, description, refusal):
+    """Exports a model whose output for one image depends on the others of its batch, checks that it does (image
+    0's output alone and beside another image differ), and writes case.yaml (refused: no goldens)."""
+    rng = seed(30)
+    x = images(rng, (16, 16, 3))
+    if isinstance(model, tf.Module) and not isinstance(model, keras.Model):
+        shutil.rmtree(path, ignore_errors=True)
+        tf.saved_model.save(model, path, signatures={"serving_default": model.serve})
+    else:
+        export_keras(model, path)
+    matter, every = verify_ops(path, required)
+    sig = signature(path)
+    key = sorted(sig.structured_outputs)[0]
+    both = sig(tf.constant(x[:2]))[key].numpy()
+    other = sig(tf.constant(x[[0, 2]]))[key].numpy()
+    d = float(np.abs(both[0] - other[0]).max())
+    if d == 0:
+        raise SystemExit("build_edge: %s: image 0's output does not depend on the image beside it" % path)
+    write_case(path, {"name": name, "description": description,
+                      "expect": {"outcome": "refused at load: " + refusal},
+                      "image0_output_changes_with_its_neighbour_by": d, "ops": matter,
+                      "signature": {"input": describe(sig.structured_input_signature[1]),
+                                    "outputs": describe(sig.structured_outputs)},
+                      "graph_ops": every})
+
+
+def bn_training(path):
+    seed(30)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, padding="same", name="conv1")(inp)
+    x = L.BatchNormalization(name="bn")(x, training=True)
+    x = L.GlobalAveragePooling2D(name="gap")(L.ReLU(name="relu1")(x))
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="bn_training")
+    _batch_case(path, "bn_training", model, ["Mean", "SquaredDifference"],
+                "BatchNormalization called with training=True in a functional model, then exported: it normalises "
+                "with the batch's mean and variance (Mean over axes 0, 1, 2), so an image's logits depend on the "
+                "images beside it", "Mean over axis 0 (the batch), layer bn")
+
+
+class FusedBNTraining(tf.Module):
+    """A tf.Module whose batch norm is FusedBatchNormV3 with is_training=True (a TF1-style or tf_keras graph in
+    training mode)."""
+
+    def __init__(self):
+        super().__init__()
+        r = np.random.default_rng(31)
+        self.k = tf.Variable(r.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32))
+        self.w = tf.Variable(r.normal(0, 0.3, (8, 10)).astype(np.float32))
+        self.scale, self.offset = tf.Variable(tf.ones([8])), tf.Variable(tf.zeros([8]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(self, x):
+        y = tf.nn.conv2d(x, self.k, 1, "SAME")
+        y = tf.raw_ops.FusedBatchNormV3(x=y, scale=self.scale, offset=self.offset, mean=tf.zeros([0]),
+                                        variance=tf.zeros([0]), is_training=True)[0]
+        return {"logits": tf.matmul(tf.reduce_mean(tf.nn.relu(y), [1, 2]), self.w)}
+
+
+def fused_bn_training(path):
+    _batch_case(path, "fused_bn_training", FusedBNTraining(), ["FusedBatchNormV3"],
+                FusedBNTraining.__doc__, "FusedBatchNormV3 with is_training")
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
     log_of_softmax_cast_head, live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
     vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
-    percent_softmax_head, clipped_log_softmax_head]}
+    percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
+    bn_training, fused_bn_training]}
 
 
 def main():

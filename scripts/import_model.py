@@ -485,6 +485,13 @@ def main():
         head = torch2tf.output_head(fn)
         out_kind = {"softmax": "probabilities", "log_softmax": "log-probabilities", "sigmoid": "sigmoid"}.get(
             head, "logits")
+        if k == 1 and head in ("softmax", "log_softmax"):
+            fail("%s's %s is over one column: its output is the same for every image, whatever the input (a binary "
+                 "classifier's one logit takes a sigmoid); no card written" % (source, head))
+        if k == 1 and out_kind == "logits":
+            # A binary classifier's one logit (BCEWithLogitsLoss): its probability is its sigmoid, as saliency reads
+            # a one-column output (it refuses output.kind logits there: the softmax of one logit is 1).
+            out_kind = "sigmoid"
         try:
             got = fn(images=tf.constant(np.transpose(x, (0, 2, 3, 1))))["logits"].numpy()
         except Exception as e:

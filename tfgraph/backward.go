@@ -614,6 +614,24 @@ func (fl *Flat) layerOf(node string) string {
 			best = l.Name
 		}
 	}
+	if best != "" {
+		return best
+	}
+	// A node in another sub-scope of the layer than its output's (a
+	// BatchNormalization's moments/mean beside its batchnorm/add_1): the
+	// longest scope of a layer's output whose last part is the layer's
+	// name (Keras numbers the calls: batch_normalization_1).
+	longest := 0
+	for _, l := range fl.layers {
+		name := l.Name[strings.LastIndexByte(l.Name, '/')+1:]
+		scope := nodeOf(l.Output)
+		for i := strings.LastIndexByte(scope, '/'); i > 0; i = strings.LastIndexByte(scope[:i], '/') {
+			part := scope[strings.LastIndexByte(scope[:i], '/')+1 : i]
+			if strings.HasPrefix(part, name) && strings.HasPrefix(node, scope[:i+1]) && i > longest {
+				best, longest = l.Name, i
+			}
+		}
+	}
 	if best == "" {
 		return "none"
 	}

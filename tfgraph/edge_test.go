@@ -143,6 +143,9 @@ var edgeRows = []edgeRow{
 	// percent, the log of a clipped softmax. The logits are behind them.
 	{name: "percent_softmax_head", model: "percent_softmax_head", tol: edgeF32},
 	{name: "clipped_log_softmax_head", model: "clipped_log_softmax_head", tol: edgeF32},
+	// One logit, without a sigmoid: explained as any logit (Head says
+	// sigmoid: TestLabelLogits).
+	{name: "binary_logit", model: "binary_logit", tol: edgeF32},
 }
 
 // randomOpsNamed is what Flat.RandomOps must name on live_augmentation.
@@ -680,5 +683,68 @@ func TestPatchGridFromGraph(t *testing.T) {
 	// A grid the graph does not show is still inferred from the count.
 	if g, err := fl.PatchGrid(50, 28, 28); err != nil || g.String() != "7x7+1" {
 		t.Fatalf("PatchGrid(50, 28, 28) = %v, %v; want 7x7+1", g, err)
+	}
+}
+
+// A model's logits without an activation in the graph are those of exclusive
+// classes (head ""), except one column, a binary classifier's logit, whose
+// probability is its sigmoid: Head says sigmoid, Logits that no activation
+// was found. SetLabelLogits (a card's output.kind sigmoid) says so for
+// several columns, and a softplus copy keeps it. A graph's own sigmoid is
+// found as before.
+func TestLabelLogits(t *testing.T) {
+	head := func(fl *tfgraph.Flat) string {
+		_, activated := fl.Logits()
+		return fmt.Sprintf("%s/%v", fl.Head(), activated)
+	}
+	if got := head(edgeFlat(t, "binary_logit")); got != "sigmoid/false" {
+		t.Errorf("binary_logit: head/activated %s, want sigmoid/false", got)
+	}
+	if got := head(edgeFlat(t, "sigmoid_head")); got != "sigmoid/true" {
+		t.Errorf("sigmoid_head: head/activated %s, want sigmoid/true", got)
+	}
+	fl, _ := loadFlat(t, "fmnist_vgg")
+	if got := head(fl); got != "/false" {
+		t.Fatalf("fmnist_vgg: head/activated %s, want /false (logits of 10 classes)", got)
+	}
+	fl.SetLabelLogits()
+	if got := head(fl); got != "sigmoid/false" {
+		t.Errorf("fmnist_vgg after SetLabelLogits: head/activated %s, want sigmoid/false", got)
+	}
+	sp, err := fl.Softplus(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := head(sp); got != "sigmoid/false" {
+		t.Errorf("its softplus copy: head/activated %s, want sigmoid/false", got)
+	}
+}
+
+// Models whose output for one image depends on the others of its batch
+// (case.yaml: image 0's output changes with its neighbour) are found with
+// the op and layer: a Keras BatchNormalization called with training=True
+// (moments over axes 0, 1, 2), a FusedBatchNormV3 in training mode (its
+// is_training left at the default, true), and testdata's control_flow,
+// whose tf.cond tests the sum of the whole batch. The zoo's models combine
+// nothing.
+func TestBatchOps(t *testing.T) {
+	for _, c := range []struct {
+		fl   *tfgraph.Flat
+		name string
+		want string
+	}{
+		{edgeFlat(t, "bn_training"), "bn_training", "Mean over axis 0 (the batch) of [-1 16 16 8] (layer bn)"},
+		{edgeFlat(t, "fused_bn_training"), "fused_bn_training", "FusedBatchNormV3 with is_training: the batch's mean and variance (node StatefulPartitionedCall/StatefulPartitionedCall/FusedBatchNormV3)"},
+		{flatAt(t, filepath.Join("..", "savedmodels", "testdata", "control_flow"), nil), "control_flow", "Sum over axis 0 (the batch) of [-1 4 4 2]"},
+	} {
+		if got := tfgraph.DescribeBatchOps(c.fl.BatchOps()); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s: BatchOps %q, want %q", c.name, got, c.want)
+		}
+	}
+	for _, name := range []string{"fmnist_vgg", "fmnist_resnet", "fmnist_gap", "fmnist_vit"} {
+		fl, _ := loadFlat(t, name)
+		if b := fl.BatchOps(); len(b) > 0 {
+			t.Errorf("%s: BatchOps %s, want none", name, tfgraph.DescribeBatchOps(b))
+		}
 	}
 }

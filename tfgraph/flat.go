@@ -129,6 +129,12 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 		}
 	}
 	fl.head = fl.walkHead()
+	if s := fl.Shape(fl.head.logits); fl.head.head == "" && len(s) == 2 && s[1] == 1 {
+		// One logit: a binary classifier's (Keras' BinaryCrossentropy
+		// from_logits, PyTorch's BCEWithLogitsLoss), whose probability is
+		// its sigmoid.
+		fl.head.labels = true
+	}
 	return fl, nil
 }
 

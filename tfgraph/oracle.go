@@ -27,11 +27,29 @@ func (fl *Flat) Logits() (string, bool) {
 	return fl.head.logits, fl.head.head != ""
 }
 
-// Head is the model's final activation: "softmax" (probabilities over
-// exclusive classes), "log_softmax" (their logarithms, as PyTorch models
-// often return), "sigmoid" (one probability per label: a multi-label head)
-// or "" (the output is the scores themselves, e.g. logits).
-func (fl *Flat) Head() string { return fl.head.head }
+// Head is how the model's scores become probabilities, its final
+// activation: "softmax" (probabilities over exclusive classes),
+// "log_softmax" (their logarithms, as PyTorch models often return),
+// "sigmoid" (one probability per label: a multi-label head, or a binary
+// classifier's) or "" (the output is the scores themselves, logits of
+// exclusive classes). A model that outputs logits without the activation
+// has head "" and Logits' second value false, except when they are the
+// logits of independent labels: one column, a binary classifier's logit
+// (whose softmax would be 1 for every image), or SetLabelLogits. Its head is
+// then "sigmoid", with no Sigmoid op in the graph to explain.
+func (fl *Flat) Head() string {
+	if fl.head.head == "" && fl.head.labels {
+		return "sigmoid"
+	}
+	return fl.head.head
+}
+
+// SetLabelLogits says that the output's logits are those of independent
+// labels (a model card's output.kind sigmoid, for a multi-label model that
+// leaves the sigmoid to its loss): each class's probability is the sigmoid
+// of its logit, not their softmax. It changes nothing for a model that ends
+// in an activation; call it before the flat graph is used.
+func (fl *Flat) SetLabelLogits() { fl.head.labels = true }
 
 // HeadOutput is the tensor of the head's own values: the probabilities of a
 // softmax or sigmoid head (of the Softmax under a final Log too), the
@@ -71,6 +89,9 @@ func (fl *Flat) HeadOps() []string {
 type headWalk struct {
 	logits, head, out string
 	post              []string
+	// labels says the logits, without an activation in the graph, are
+	// those of independent labels (Head).
+	labels bool
 }
 
 func (fl *Flat) walkHead() headWalk {

@@ -55,7 +55,43 @@ func edgeModelCases() []badCase {
 		{name: "edge/sigmoid-head", args: run("predict", edge("sigmoid_head"), sample), code: 0,
 			stdout: "(multi-label: each probability is its label's own sigmoid)"},
 		{name: "edge/sigmoid-inspect", args: run("inspect", edge("sigmoid_head")), code: 0,
-			stdout: "input of the final Sigmoid: a multi-label head, output.kind sigmoid"},
+			stdout: "input of the final Sigmoid: a multi-label or binary head, output.kind sigmoid"},
+		// A binary classifier's one logit: its probability is its sigmoid
+		// (TestBinaryLogit), the note says so, and a card must say sigmoid; a
+		// softmax over one column (1 for every image) is refused by name.
+		{name: "edge/binary-logit-explain", args: explainEdge("binary_logit", "-method", "gradient"), code: 0,
+			want: []string{"the logit of a binary classifier (one column: its probability is the logit's sigmoid, not a softmax)"}},
+		{name: "edge/binary-logit-probability", args: explainEdge("binary_logit", "-method", "gradient", "-target", "probability:0"), code: 1,
+			want: []string{"the logits of independent labels (a binary classifier's one logit", "no sigmoid", "explain the class, its logit"}},
+		{name: "edge/binary-logit-inspect", args: run("inspect", edge("binary_logit")), code: 0,
+			stdout: "the signature's output: logits of independent labels, each probability its logit's sigmoid"},
+		{name: "card/logits-one-column", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, edge("binary_logit"), m)
+			writeBinaryCard(t, m, "logits")
+			return []string{"predict", m, sample}
+		}, code: 1, want: []string{"card.yaml: output.kind logits, but the model's output has one column", "output.kind sigmoid"}},
+		{name: "card/sigmoid-one-column", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, edge("binary_logit"), m)
+			writeBinaryCard(t, m, "sigmoid")
+			return []string{"predict", m, sample}
+		}, code: 0, stdout: "(binary: the probability of pullover is its logit's sigmoid)"},
+		{name: "edge/binary-logit-random-logit", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "binary_logit", "tests:\n  - random-logit:\n")}
+		}, code: 1, want: []string{"edge.yaml:9:5: random-logit: model binary_logit has 1 class: there is no other class to explain"}},
+		// A model whose output for one image depends on the others of its
+		// batch (a batch norm in training mode) is refused by name.
+		{name: "edge/bn-training", args: explainEdge("bn_training", "-method", "gradient"), code: 1,
+			want: []string{"combines the images of a batch: Mean over axis 0 (the batch) of [-1 16 16 8] (layer bn)", "training=False"}},
+		{name: "edge/fused-bn-training", args: run("predict", edge("fused_bn_training"), sample), code: 1,
+			want: []string{"combines the images of a batch: FusedBatchNormV3 with is_training"}},
+		{name: "edge/bn-training-inspect", args: run("inspect", edge("bn_training")), code: 0,
+			stdout: "batch     refused: 2 ops combine the images of a batch: Mean over axis 0 (the batch) of [-1 16 16 8] (layer bn)"},
+		{name: "edge/softmax-one-column", args: explainEdge("softmax_one_column", "-method", "gradient"), code: 1,
+			want: []string{"softmax is over one column: its output is 1 for every image", "sigmoid"}},
+		{name: "edge/softmax-one-column-inspect", args: run("inspect", edge("softmax_one_column")), code: 0,
+			stdout: "refused   "},
 		{name: "card/sigmoid-on-softmax", args: func(t *testing.T, d string) []string {
 			m := filepath.Join(d, "m")
 			copyModel(t, zoo+"/fmnist_gap_softmax", m)
@@ -127,15 +163,25 @@ func edgeModelCases() []badCase {
 	}
 }
 
+// writeBinaryCard writes a card for binary_logit (16×16 RGB in [0, 1], one
+// class, pullover) with output.kind kind.
+func writeBinaryCard(t *testing.T, m, kind string) {
+	t.Helper()
+	c := "name: binary\nclasses: [pullover]\ninput:\n  signature_key: image\n  shape: [-1, 16, 16, 3]\n  dtype: float32\n  range: [0.0, 1.0]\n  color: rgb\noutput:\n  signature_key: output_0\n  shape: [-1, 1]\n  kind: " + kind + "\n"
+	if err := os.WriteFile(filepath.Join(m, "card.yaml"), []byte(c), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // edgeExperiment writes an experiment file that runs gradient on an edge
-// model.
-func edgeExperiment(t *testing.T, d, name string) string {
+// model, with the YAML lines of extra after it (tests).
+func edgeExperiment(t *testing.T, d, name string, extra ...string) string {
 	t.Helper()
 	p, err := filepath.Abs(edge(name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	y := "name: edge\nseed: 1\nmodels:\n  - path: " + p + "\ndata: {source: fashion-mnist, count: 2}\nbatch: 2\nmethods: [gradient]\n"
+	y := "name: edge\nseed: 1\nmodels:\n  - path: " + p + "\ndata: {source: fashion-mnist, count: 2}\nbatch: 2\nmethods: [gradient]\n" + strings.Join(extra, "")
 	f := filepath.Join(d, "edge.yaml")
 	if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
@@ -247,4 +293,42 @@ func indexScores(t *testing.T, out string) string {
 		t.Fatal(err)
 	}
 	return idx.Scores
+}
+
+// A binary classifier's one logit (binary_logit): predict shows its sigmoid
+// as the probability, with the logit the model outputs. Before, it showed
+// the softmax of one logit: 100.00% for every image.
+func TestBinaryLogit(t *testing.T) {
+	dir := edge("binary_logit")
+	op, err := experiments.Open(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1}, experiments.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Model.Close()
+	img, err := loadImage(io.Discard, "predict", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := images.ToInput(img, op.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := op.Model.Forward(&tensor.Tensor{Shape: []int{1, op.Spec.Height, op.Spec.Width, op.Spec.Channels}, Data: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("predict", dir, sample)
+	if code != 0 {
+		t.Fatalf("predict: exit %d\n%s", code, stderr)
+	}
+	r := regexp.MustCompile(`class 0\s+([0-9.]+)%\s+logit\s+(-?[0-9.]+)`).FindStringSubmatch(stdout)
+	if r == nil {
+		t.Fatalf("predict printed no probability and logit for class 0:\n%s", stdout)
+	}
+	pct, _ := strconv.ParseFloat(r[1], 64)
+	logit, _ := strconv.ParseFloat(r[2], 64)
+	want := 100 / (1 + math.Exp(-float64(z.Data[0])))
+	if math.Abs(pct-want) > 0.006 || math.Abs(logit-float64(z.Data[0])) > 6e-4 {
+		t.Errorf("predict shows %.2f%% and logit %.3f; the model's logit is %.4f, its sigmoid %.4f%%", pct, logit, z.Data[0], want)
+	}
 }

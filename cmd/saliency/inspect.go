@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -43,7 +44,13 @@ ops.`,
 			if err != nil {
 				return err
 			}
+			// The card's output.kind against the graph, as the other
+			// commands check it (they refuse the model; inspect shows it).
+			kindErr := experiments.ApplyCardKind(card, fl, args[0])
 			printFlat(c.stdout, fl)
+			if kindErr != nil {
+				fmt.Fprintf(c.stdout, "\nrefused   %v\n", kindErr)
+			}
 			return nil
 		}
 	},
@@ -165,15 +172,19 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		params += fl.Params(l)
 	}
 	fmt.Fprintf(w, "\nFlat graph  %d nodes, %d weights, %d parameters\n", fl.Nodes, len(fl.Weights), params)
-	logits, _ := fl.Logits()
+	logits, activated := fl.Logits()
 	note := "the signature's output"
 	switch fl.Head() {
+	case "sigmoid":
+		if !activated {
+			note += ": logits of independent labels, each probability its logit's sigmoid (one column, a binary classifier's; or output.kind sigmoid)"
+			break
+		}
+		note = "input of the final Sigmoid: a multi-label or binary head, output.kind sigmoid"
 	case "softmax":
 		note = "input of the final Softmax"
 	case "log_softmax":
 		note = "input of the final LogSoftmax"
-	case "sigmoid":
-		note = "input of the final Sigmoid: a multi-label head, output.kind sigmoid"
 	}
 	if ops := fl.HeadOps(); len(ops) > 0 {
 		note += "; the output maps it further: " + strings.Join(ops, ", ")
@@ -210,6 +221,9 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 			}
 		}
 		fmt.Fprintf(w, "  random    warning: %d ops draw random numbers at inference: %s; the signature gives another output at each call, and the flat graph explains one fixed draw\n", len(r), strings.Join(list, ", "))
+	}
+	if b := fl.BatchOps(); len(b) > 0 {
+		fmt.Fprintf(w, "  batch     refused: %d ops combine the images of a batch: %s; the output for one image depends on the others\n", len(b), tfgraph.DescribeBatchOps(b))
 	}
 	if l, err := fl.CAMLayer(); err == nil {
 		if g, err := fl.TokenGrid(l, ""); err == nil {

@@ -88,17 +88,17 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		}
 		// head: how the outputs become probabilities. A sigmoid head's
 		// outputs are probabilities when the graph ends in the sigmoid,
-		// logits otherwise (a card of kind sigmoid over logits, or the
-		// logits of a mapped sigmoid).
-		sigmoidApplied := op.Flat.Head() == "sigmoid" && !mapped
+		// logits otherwise (the logits of a mapped sigmoid, or logits of
+		// independent labels that the graph leaves without the sigmoid: one
+		// column, a binary classifier's; a card's output.kind sigmoid).
+		_, activated := op.Flat.Logits()
+		sigmoidApplied := op.Flat.Head() == "sigmoid" && activated && !mapped
 		head := ""
 		switch {
-		case mapped && op.Flat.Head() == "sigmoid":
+		case op.Flat.Head() == "sigmoid":
 			head = "sigmoid"
 		case mapped:
 			// logits of exclusive classes
-		case sigmoidApplied || (card != nil && card.Output.Kind == "sigmoid"):
-			head = "sigmoid"
 		case op.Flat.Head() == "log_softmax":
 			head = "log_softmax"
 		case looksLikeProbabilities(out):
@@ -181,9 +181,12 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 	if k > len(idx) {
 		k = len(idx)
 	}
-	if head == "sigmoid" {
+	switch {
+	case head == "sigmoid" && len(scores) == 1:
+		fmt.Fprintf(w, "%s  (binary: the probability of %s is its logit's sigmoid)\n", path, card.ClassName(0))
+	case head == "sigmoid":
 		fmt.Fprintf(w, "%s  (multi-label: each probability is its label's own sigmoid)\n", path)
-	} else {
+	default:
 		fmt.Fprintf(w, "%s\n", path)
 	}
 	for r, i := range idx[:k] {

@@ -321,10 +321,11 @@ def check_probe_names(work, saliency):
 
 
 def check_output_kinds(work, saliency):
-    """testmodels.SmallCNNHead with a softmax, a sigmoid, a log_softmax, the log of a softmax, a softmax in percent
-    and the log of a clamped softmax at the end of forward() (random weights, torch.manual_seed(0)), through both
-    converters: the card's output.kind is probabilities, sigmoid, log-probabilities (twice), probabilities and
-    log-probabilities, which saliency checks against the graph (it refuses a
+    """testmodels.SmallCNNHead with a softmax, a sigmoid, a log_softmax, the log of a softmax, a softmax in percent,
+    the log of a clamped softmax and one logit without a head at the end of forward() (random weights,
+    torch.manual_seed(0)), through both converters: the card's output.kind is probabilities, sigmoid,
+    log-probabilities (twice), probabilities, log-probabilities and sigmoid (a binary classifier's logit), which
+    saliency checks against the graph (it refuses a
     card whose kind is not the graph's); and explain -method gradient explains the logit behind the head: its raw
     map equals torch.autograd's gradient of SmallCNN's logit (forward() without the head) for the same class,
     within 1e-3 of its largest value. Returns what is wrong, or None."""
@@ -337,7 +338,7 @@ def check_output_kinds(work, saliency):
                                             torch2tf.IMAGENET_STD)).requires_grad_(True)  # NCHW, model units
     for head, kind in (("softmax", "probabilities"), ("sigmoid", "sigmoid"), ("log_softmax", "log-probabilities"),
                        ("log_of_softmax", "log-probabilities"), ("percent_softmax", "probabilities"),
-                       ("log_of_clamped_softmax", "log-probabilities")):
+                       ("log_of_clamped_softmax", "log-probabilities"), ("binary_logit", "sigmoid")):
         torch.manual_seed(0)
         model = testmodels.SmallCNNHead(head).eval()
         torch2tf.randomize_bn(model, 0)

@@ -26,12 +26,14 @@ class SmallCNN(nn.Module):
 
 class SmallCNNHead(SmallCNN):
     """SmallCNN whose forward() ends in torch.softmax, torch.sigmoid, torch.log_softmax or torch.log of a softmax
-    (head="softmax", "sigmoid", "log_softmax", "log_of_softmax"), a softmax in percent ("percent_softmax") or the
-    log of a clamped softmax ("log_of_clamped_softmax"): import_model.py's card must say the output's kind."""
+    (head="softmax", "sigmoid", "log_softmax", "log_of_softmax"), a softmax in percent ("percent_softmax"), the
+    log of a clamped softmax ("log_of_clamped_softmax") or one logit and no head ("binary_logit", a binary classifier
+    trained with BCEWithLogitsLoss): import_model.py's card must say the output's kind."""
 
     def __init__(self, head="softmax", classes=10):
-        super().__init__(classes)
+        super().__init__(1 if head == "binary_logit" else classes)
         self.head_fn = {"softmax": lambda z: torch.softmax(z, 1), "sigmoid": torch.sigmoid,
+                        "binary_logit": lambda z: z,
                         "log_softmax": lambda z: torch.log_softmax(z, 1),
                         "log_of_softmax": lambda z: torch.log(torch.softmax(z, 1)),
                         "percent_softmax": lambda z: 100 * torch.softmax(z, 1),
