@@ -67,7 +67,7 @@ test: .tflib/env.mk vet $(EDGE_STAMP) $(UNITS_STAMP)
 	@! $(GO) list -deps $(NOTF_PKGS) | grep -q wamuir/graft || { echo "a package of NOTF_PKGS links TensorFlow"; exit 1; }
 	CGO_ENABLED=0 $(GO) test -count=1 $(NOTF_PKGS) $(NOCGO_PKGS)
 
-## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid and log_softmax heads, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input, an input without a channel axis, a channels-first model, a softmax in percent, a clipped log-softmax, a binary classifier's one logit, a softmax over one column, batch norms in training mode), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
+## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid and log_softmax heads, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input, an input without a channel axis, a channels-first model, a softmax in percent, a clipped log-softmax, a binary classifier's one logit, a softmax over one column, batch norms in training mode, a StopGradient and an 8-bit quantisation at the input, a softmax reshaped after it), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
 edge-models: $(EDGE_STAMP) $(UNITS_STAMP)
 
 $(EDGE_STAMP): savedmodels/build_edge.py requirements.txt | .tflib/env.mk

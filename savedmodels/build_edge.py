@@ -1116,13 +1116,83 @@ def fused_bn_training(path):
                 FusedBNTraining.__doc__, "FusedBatchNormV3 with is_training")
 
 
+def _no_gradient_case(path, name, n, pre, required, description, refusal):
+    """trunk() behind pre (a Lambda 'pre' on the input) through which tf.GradientTape's gradient is None: the
+    gradient methods are refused naming the op and the layer; the forward pass equals the signature."""
+    rng = seed(n)
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, trunk(L.Lambda(pre, name="pre")(inp)), name=name)
+    x = images(rng, (16, 16, 3))
+    export_keras(model, path)
+    matter, every = verify_ops(path, required)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tp:
+        tp.watch(xt)
+        logits = model(xt, training=False)
+        top = classes(logits.numpy())
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    if tp.gradient(score, xt) is not None:
+        raise SystemExit("build_edge: %s: tf.GradientTape gives a gradient" % path)
+    out = signature(path)(xt)["output_0"].numpy()
+    write_golden(path, x, logits.numpy(), top, None, out)
+    write_case(path, {"name": name, "description": description, "path_dtypes": ["float32"],
+                      "expect": {"outcome": "refused", "refusal": refusal,
+                                 "golden_gradient": "none: tf.GradientTape's gradient of the logit is None"},
+                      "ops": matter, "graph_ops": every})
+
+
+def stop_gradient_input(path):
+    _no_gradient_case(path, "stop_gradient_input", 32, lambda t: tf.stop_gradient(t), ["StopGradient"],
+                      "tf.stop_gradient on the input (a preprocessing Lambda written to keep gradients out of it), "
+                      "then trunk()", "the gradient is refused naming StopGradient and the layer pre; the forward "
+                      "methods run")
+
+
+def quantized_input(path):
+    _no_gradient_case(path, "quantized_input", 33,
+                      lambda t: tf.cast(tf.cast(t * 255.0, tf.uint8), tf.float32) / 255.0, ["Cast"],
+                      "the input quantised to 8 bits inside the model (cast to uint8 and back), then trunk()",
+                      "the gradient is refused naming the Cast from uint8 and the layer pre; the forward methods run")
+
+
+def softmax_1x1_flatten(path):
+    """A fully convolutional classifier: its last convolution 'logits' maps the 8x8 features to [N, 1, 1, 10], a
+    softmax over them, then Flatten. The logits are the softmax's input, reshaped to [N, 10]."""
+    rng = seed(34)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.MaxPooling2D(name="pool")(L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(inp)))
+    z = L.Conv2D(10, 8, name="logits")(x)
+    model = keras.Model(inp, L.Flatten(name="flat")(L.Activation("softmax", name="probs")(z)), name="softmax_1x1_flatten")
+    probe = keras.Model(inp, L.Flatten(name="flat_logits")(z))
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax", "Reshape"], {
+        "name": "softmax_1x1_flatten", "description": softmax_1x1_flatten.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="Flat rewrites Reshape(Softmax(z)) as Softmax(Reshape(z)) (reshapedHeads): the "
+                                 "logits are explained, where the output, probabilities, was taken for them")},
+        probe=probe)
+
+
+def softmax_channels(path):
+    """Dense(10) 'logits', reshaped to [N, 10, 1, 1], tf.nn.softmax over axis 1 (PyTorch's softmax over the channels,
+    as nobuco converts it: Transpose, Softmax, Transpose with the permutation computed at run time), then Flatten."""
+    rng = seed(35)
+    inp = keras.Input((16, 16, 3), name="image")
+    z = L.Reshape((10, 1, 1), name="nchw")(trunk(inp))
+    p = L.Lambda(lambda t: tf.nn.softmax(t, axis=1), name="softmax")(z)
+    model = keras.Model(inp, L.Flatten(name="flat")(p), name="softmax_channels")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax", "Transpose"], {
+        "name": "softmax_channels", "description": softmax_channels.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="Flat rewrites the Transpose/Softmax/Transpose/Reshape chain as a softmax of the "
+                                 "reshaped logits (reshapedHeads)")})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
     log_of_softmax_cast_head, live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
     vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
-    bn_training, fused_bn_training]}
+    bn_training, fused_bn_training, stop_gradient_input, quantized_input,
+    softmax_1x1_flatten, softmax_channels]}
 
 
 def main():

@@ -321,6 +321,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 	grads[start] = []tf.Output{b.castTo(seed, startOut.DataType())}
 	var result tf.Output
 	signals := map[string]tf.Output{}
+	var stops []*nodepb.NodeDef // nodes where a signal ends
 	for i := pos[startNode]; i >= pos[endNode] && b.err == nil; i-- {
 		n := order[i]
 		name := n.GetName()
@@ -354,6 +355,7 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 				fmt.Sprintf("its signal would pass through its %s input %d", tfDTypeName(ins[blocked].DataType()), blocked))
 		}
 		if !slices.Contains(need, true) {
+			stops = append(stops, n) // its on-path inputs take no signal
 			continue
 		}
 		r := rules.rule(n.GetOp())
@@ -406,6 +408,9 @@ func (fl *Flat) buildBackward(start, end string, rules *RuleSet, pick bool, pref
 	}
 	if result.Op == nil {
 		b.forgetDerived()
+		if len(stops) > 0 {
+			return nil, fl.signalStops(stops, rules, start, end)
+		}
 		return nil, fmt.Errorf("tfgraph: %s: no %s signal reaches %s from %s", fl.model.Dir, rules, end, start)
 	}
 	result = b.castTo(result, tf.Float)
@@ -524,6 +529,28 @@ func controlFlowWhy(op string) string {
 		return "a loop (a recurrent layer such as LSTM or GRU) is not differentiated by the backward engine; build the layer with unroll=True (Keras) to explain the model with gradient methods; occlusion and other forward-only methods work as it is"
 	}
 	return "a conditional (tf.cond or tf.switch_case) is not differentiated by the backward engine; forward-only methods such as occlusion work"
+}
+
+// signalStops is the error of a backward pass from start whose signal never
+// reaches end: every way back ends at one of stops, a StopGradient or an op
+// whose input on the way is an integer (a cast to uint8 and back, a
+// quantisation), where TensorFlow's gradient is None too. The methods that
+// need it do not apply; forward-only ones do.
+func (fl *Flat) signalStops(stops []*nodepb.NodeDef, rules *RuleSet, start, end string) error {
+	var where []string
+	for _, n := range stops {
+		s := n.GetOp()
+		if src, ok := attr(n, "SrcT"); ok && n.GetOp() == "Cast" {
+			s += " from " + tfDTypeName(src.(tf.DataType))
+		}
+		s += " (node " + n.GetName() + ", layer " + fl.layerOf(n.GetName()) + ")"
+		if !slices.Contains(where, s) {
+			where = append(where, s)
+		}
+	}
+	return &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf(
+		"no %s signal reaches %s from %s: every path back stops at %s, through which TensorFlow's gradient is None (a StopGradient, or an integer tensor such as a cast to uint8 and back); methods that need the gradient do not apply, forward-only methods (occlusion, RISE, Score-CAM) do",
+		rules, end, start, strings.Join(where, ", "))}
 }
 
 // noSignalInputs are the inputs, by op, through which TensorFlow's own

@@ -129,6 +129,19 @@ var edgeRows = []edgeRow{
 		layers:  []string{"gru"},
 		reasons: []string{"unroll=True"},
 	}},
+	// TensorFlow's gradient is None through a StopGradient or an integer
+	// tensor: refused by name, where the error named neither.
+	{name: "stop_gradient_input", model: "stop_gradient_input", refuse: &edgeRefusal{
+		stage: "gradient", ops: []string{"StopGradient"}, layers: []string{"pre"}, reasons: []string{"gradient is None"},
+	}},
+	{name: "quantized_input", model: "quantized_input", refuse: &edgeRefusal{
+		stage: "gradient", ops: []string{"Cast"}, layers: []string{"pre"}, reasons: []string{"from uint8", "gradient is None"},
+	}},
+	// A softmax that the model reshapes afterwards (over [N,1,1,K], then
+	// Flatten; over the channels of [N,K,1,1] by Transpose): the logits
+	// behind it (TestReshapedHead).
+	{name: "softmax_1x1_flatten", model: "softmax_1x1_flatten", tol: edgeF32},
+	{name: "softmax_channels", model: "softmax_channels", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},
@@ -745,6 +758,24 @@ func TestBatchOps(t *testing.T) {
 		fl, _ := loadFlat(t, name)
 		if b := fl.BatchOps(); len(b) > 0 {
 			t.Errorf("%s: BatchOps %s, want none", name, tfgraph.DescribeBatchOps(b))
+		}
+	}
+}
+
+// A softmax followed by reshapes that keep the classes in order is the head:
+// Flat rewrites the reshape nearest the output as the softmax of the
+// reshaped logits, and the logits are [N, K]. Before, the output (the
+// probabilities) was taken for the logits. The flat graph's output still
+// equals the signature's (TestEdgeModels' forward stage).
+func TestReshapedHead(t *testing.T) {
+	for _, name := range []string{"softmax_1x1_flatten", "softmax_channels"} {
+		fl := edgeFlat(t, name)
+		logits, activated := fl.Logits()
+		if !activated || fl.Head() != "softmax" || !strings.HasSuffix(logits, "/saliency_logits") {
+			t.Errorf("%s: logits %s, head %q (activated %v), want the softmax's reshaped input", name, logits, fl.Head(), activated)
+		}
+		if s := fl.Shape(logits); len(s) != 2 || s[1] != 10 {
+			t.Errorf("%s: logits of shape %v, want [-1 10]", name, s)
 		}
 	}
 }

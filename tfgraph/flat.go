@@ -87,6 +87,9 @@ func (m *Model) buildFlat() (*Flat, error) {
 		return nil, err
 	}
 	groupedConvs(scratch, fg)
+	// A softmax over [N, 1, 1, K] reshaped to the output [N, K] becomes a
+	// softmax of the reshaped logits, which the head walk finds.
+	reshapedHeads(scratch, fg)
 	// The flat graph goes into the loaded graph, its weight values mapped to
 	// the live variables, and runs in the loaded session: every weight is
 	// held once, by TensorFlow.

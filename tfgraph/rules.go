@@ -7,6 +7,7 @@ import (
 	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
 	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 )
@@ -433,10 +434,14 @@ func padRule(b *Builder, n *Node) []Sym {
 }
 
 // constInts reads an integer Const tensor of the flat graph.
-func (fl *Flat) constInts(name string) ([]int64, bool) {
-	n := fl.nodes[nodeOf(name)]
+func (fl *Flat) constInts(name string) ([]int64, bool) { return constIntsIn(fl.nodes, name) }
+
+// constIntsIn reads an integer Const tensor of a graph's nodes, by name,
+// through Identity ops.
+func constIntsIn(nodes map[string]*nodepb.NodeDef, name string) ([]int64, bool) {
+	n := nodes[nodeOf(name)]
 	for n != nil && n.GetOp() == "Identity" && len(n.GetInput()) == 1 {
-		n = fl.nodes[nodeOf(n.GetInput()[0])]
+		n = nodes[nodeOf(n.GetInput()[0])]
 	}
 	if n == nil || n.GetOp() != "Const" {
 		return nil, false

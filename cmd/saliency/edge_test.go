@@ -140,6 +140,13 @@ func edgeModelCases() []badCase {
 			want: []string{"no plain rule for op While", "layer gru", "unroll=True"}},
 		{name: "edge/gru-occlusion", args: explainEdge("gru_loop", "-method", "occlusion"), code: 0},
 		{name: "edge/gru-inspect", args: run("inspect", edge("gru_loop")), code: 0, stdout: "plain     no rule for While (a loop"},
+		// A StopGradient or a quantisation at the input: the gradient methods
+		// do not apply, named with the op and the layer; occlusion runs.
+		{name: "edge/stop-gradient", args: explainEdge("stop_gradient_input", "-method", "gradient,occlusion"), code: 0,
+			want: []string{"gradient does not apply", "every path back stops at StopGradient", "layer pre"}, stdout: "1 maps of 1 images by 1 methods"},
+		// Grad-CAM's gradient goes back to its layer only, after the cast.
+		{name: "edge/quantized-input", args: explainEdge("quantized_input", "-method", "gradient,gradcam"), code: 0,
+			want: []string{"gradient does not apply", "stops at Cast from uint8", "layer pre"}, stdout: "1 maps of 1 images by 1 methods"},
 		// An unrolled LSTM, tanh gelu, LRN and dilated convolutions explain.
 		{name: "edge/lstm-unroll", args: explainEdge("lstm_unroll", "-method", "gradient,guided-backprop"), code: 0},
 		{name: "edge/gelu-lrn-dilated", args: explainEdge("dilated_conv", "-method", "gradient"), code: 0},

@@ -34,6 +34,7 @@ class SmallCNNHead(SmallCNN):
         super().__init__(1 if head == "binary_logit" else classes)
         self.head_fn = {"softmax": lambda z: torch.softmax(z, 1), "sigmoid": torch.sigmoid,
                         "binary_logit": lambda z: z,
+                        "softmax_1x1": lambda z: torch.softmax(z.reshape(-1, z.shape[1], 1, 1), 1).flatten(1),
                         "log_softmax": lambda z: torch.log_softmax(z, 1),
                         "log_of_softmax": lambda z: torch.log(torch.softmax(z, 1)),
                         "percent_softmax": lambda z: 100 * torch.softmax(z, 1),

@@ -657,7 +657,7 @@ def increasing_map(node, scope):
 
 def output_head(fn):
     """The op a SavedModel signature's (first) output comes from, through Identity ops, casts between float types,
-    increasing maps by scalar constants (increasing_map) and into the functions that (Stateful)PartitionedCall ops
+    increasing maps by scalar constants (increasing_map), reshapes and transposes, and into the functions that (Stateful)PartitionedCall ops
     call: "softmax", "sigmoid", "log_softmax" (also the Log of a Softmax, the same ops between them), or None for
     anything else (logits), as tfgraph's Flat.Head reads the graph."""
     gd = fn.graph.as_graph_def()
@@ -682,6 +682,10 @@ def output_head(fn):
                            {a.name: i for a, i in zip(fdef.signature.input_arg, node.input)}, scope)
             ref = fdef.ret[fdef.signature.output_arg[out].name]
         elif node.op == "Cast" and node.input and node.attr["SrcT"].type in floats:
+            ref = node.input[0]
+        elif node.op in ("Reshape", "Squeeze", "Transpose") and node.input:
+            # softmax(z.reshape(N, K, 1, 1), 1).flatten(1): Flat's reshapedHeads checks the shapes (one axis of K
+            # values besides the batch's) and refuses a card whose kind then disagrees
             ref = node.input[0]
         elif node.op == "Log" and node.input and not logged:  # torch.log(F.softmax(z)): a log_softmax in two ops
             logged, ref = True, node.input[0]
