@@ -1185,6 +1185,20 @@ def softmax_channels(path):
                                  "reshaped logits (reshapedHeads)")})
 
 
+def resize_kernels(path):
+    """Keras Resizing layers inside the model by bicubic (ResizeBicubic), lanczos3 and lanczos5, and bilinear with
+    antialias=True (ScaleAndTranslate, whose scale comes from the input's shape), then trunk()."""
+    rng = seed(36)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Resizing(24, 24, interpolation="bicubic", name="bicubic")(inp)
+    x = L.Resizing(20, 20, interpolation="lanczos3", antialias=True, name="lanczos3")(x)
+    x = L.Resizing(18, 18, interpolation="bilinear", antialias=True, name="bilinear_aa")(x)
+    x = L.Resizing(16, 16, interpolation="lanczos5", name="lanczos5")(x)
+    model = keras.Model(inp, trunk(x), name="resize_kernels")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["ResizeBicubic", "ScaleAndTranslate"], {
+        "name": "resize_kernels", "description": resize_kernels.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1192,7 +1206,7 @@ CASES = {f.__name__: f for f in [
     vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
-    softmax_1x1_flatten, softmax_channels]}
+    softmax_1x1_flatten, softmax_channels, resize_kernels]}
 
 
 def main():

@@ -559,6 +559,7 @@ func (fl *Flat) signalStops(stops []*nodepb.NodeDef, rules *RuleSet, start, end 
 var noSignalInputs = map[string][]int{
 	"StopGradient":               {0},
 	"ImageProjectiveTransformV3": {1, 2, 3}, // transforms, output shape, fill value
+	"ScaleAndTranslate":          {1, 2, 3}, // size, scale, translation (from the input's shape)
 }
 
 // noSignalType says whether no backward signal can flow through a tensor of

@@ -129,6 +129,15 @@ func init() {
 		"ResizeBilinear": func(b *Builder, n *Node) []Sym {
 			return one(n, b.op1("ResizeBilinearGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], n.In[0]))
 		},
+		"ResizeBicubic": func(b *Builder, n *Node) []Sym {
+			return one(n, b.op1("ResizeBicubicGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], n.In[0]))
+		},
+		// tf.image.resize with antialias, or by lanczos3/5, gaussian or
+		// mitchellcubic (Keras' Resizing with those): images, size, scale,
+		// translation.
+		"ScaleAndTranslate": func(b *Builder, n *Node) []Sym {
+			return one(n, b.op1("ScaleAndTranslateGrad", attrs(n.def, "kernel_type", "antialias"), n.Dy[0], n.In[0], n.In[2], n.In[3]))
+		},
 		"ResizeNearestNeighbor": func(b *Builder, n *Node) []Sym {
 			size := b.op1("StridedSlice", map[string]any{"begin_mask": int64(0), "end_mask": int64(0)}, b.shape(n.In[0]), b.constI32([]int32{1}), b.constI32([]int32{3}), b.constI32([]int32{1}))
 			return one(n, b.op1("ResizeNearestNeighborGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], size))
