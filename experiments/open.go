@@ -290,8 +290,24 @@ func adoptInputMap(spec *images.Spec, im *tfgraph.InputMap, dir string) string {
 	case unitRange(a255, b255):
 		spec.Scale, spec.Offset = 1, 0
 		return fmt.Sprintf("%s scales its input itself (%s): feeding pixel values 0..255 (x = p), which it maps to %s; -input-range lo,hi or a card's preprocessing (docs/own-model.md) sets another mapping", dir, im, span(a255, b255))
+	case meanSubtraction(im, a1, b1, a255, b255):
+		spec.Scale, spec.Offset = 1, 0
+		return fmt.Sprintf("%s subtracts a mean from its input without scaling it (%s), as Keras' caffe-mode preprocess_input (ResNet50, VGG16) does: feeding pixel values 0..255 (x = p), which it maps to %s; -input-range lo,hi or a card's preprocessing (docs/own-model.md) sets another mapping", dir, im, span(a255, b255))
 	}
 	return fmt.Sprintf("%s maps its input itself (%s), and neither pixels 0..1 (→ %s) nor 0..255 (→ %s) come out near unit range; assuming x = p/255: set -input-range lo,hi or a card's preprocessing (docs/own-model.md)", dir, im, span(a1, b1), span(a255, b255))
+}
+
+// meanSubtraction says whether an input map is x − mean with means of
+// pixel scale (ImageNet's 103.9, 116.8, 123.7 in caffe mode): scale 1, and
+// for every channel pixels 0..255 come out around zero (a..b holds 0) where
+// 0..1 come out far from it (beyond ±10).
+func meanSubtraction(im *tfgraph.InputMap, a1, b1, a255, b255 []float64) bool {
+	for c := range im.Scale {
+		if math.Abs(im.Scale[c]-1) > 1e-6 || a255[c] > 0 || b255[c] < 0 || math.Min(math.Abs(a1[c]), math.Abs(b1[c])) <= 10 {
+			return false
+		}
+	}
+	return len(im.Scale) > 0
 }
 
 // checkInputMap warns when a pixel mapping set by a card or a flag is one

@@ -1199,6 +1199,19 @@ def resize_kernels(path):
         "name": "resize_kernels", "description": resize_kernels.__doc__, "path_dtypes": ["float32"], "expect": F32})
 
 
+def caffe_input(path):
+    """keras.applications.resnet50.preprocess_input inside the model (caffe mode: RGB to BGR, channel by channel,
+    then the ImageNet means subtracted, no scaling): the model takes pixels 0..255; the golden inputs are integers in
+    0..255 stored as float32."""
+    rng = seed(37)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = keras.applications.resnet50.preprocess_input(inp)
+    model = keras.Model(inp, trunk(x), name="caffe_input")
+    keras_case(path, model, np.round(images(rng, (16, 16, 3), 0, 255)), ["StridedSlice", "Pack", "BiasAdd"], {
+        "name": "caffe_input", "description": caffe_input.__doc__, "path_dtypes": ["float32"], "expect": F32,
+        "golden": {"inputs": "integers in [0, 255] as float32"}})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1206,7 +1219,7 @@ CASES = {f.__name__: f for f in [
     vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
-    softmax_1x1_flatten, softmax_channels, resize_kernels]}
+    softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input]}
 
 
 def main():

@@ -109,6 +109,7 @@ var edgeRows = []edgeRow{
 	{name: "rescaling_input", model: "rescaling_input", tol: edgeF32},
 	{name: "resize_rescaling_input", model: "resize_rescaling_input", tol: edgeF32},
 	{name: "normalization_input", model: "normalization_input", tol: edgeF32},
+	{name: "caffe_input", model: "caffe_input", tol: edgeF32},
 	{name: "sigmoid_head", model: "sigmoid_head", tol: edgeF32},
 	// A log_softmax head (PyTorch's habit): the logits are its input, as
 	// behind a Softmax.

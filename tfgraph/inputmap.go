@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/saliencykit/saliency/tensor"
@@ -36,7 +37,7 @@ var affineOps = map[string]bool{"Mul": true, "RealDiv": true, "Div": true, "Sub"
 // image to the same constant (resizes and crops), their other inputs not
 // depending on the image.
 var keepsConstants = map[string]bool{"ResizeBilinear": true, "ResizeNearestNeighbor": true, "ResizeBicubic": true,
-	"ResizeArea": true, "Slice": true, "StridedSlice": true}
+	"ResizeArea": true, "Slice": true, "StridedSlice": true, "ReverseV2": true}
 
 // InputMap finds the affine map at the model's input (see InputMap), or nil
 // when the input goes straight into other ops. The map is measured: the
@@ -59,6 +60,14 @@ func (fl *Flat) InputMap() (*InputMap, error) {
 	at, affine := input, false
 	for {
 		cs := consumers[at]
+		if p, ok := fl.channelShuffle(at, cs, consumers, dep); ok {
+			// The channels taken one by one and stacked again (Keras'
+			// caffe-mode preprocess_input: RGB to BGR): a gray image, as
+			// the map is measured with, stays the same.
+			im.Ops = append(im.Ops, fl.nodes[cs[0]].GetOp(), fl.nodes[p].GetOp())
+			at = p
+			continue
+		}
 		if len(cs) != 1 {
 			break
 		}
@@ -144,6 +153,51 @@ func (fl *Flat) InputMap() (*InputMap, error) {
 		}
 	}
 	return im, nil
+}
+
+// channelShuffle says whether the consumers cs of node at are slices of it
+// (StridedSlice or Slice, their other inputs constant) that one Pack or
+// ConcatV2 stacks again and nothing else reads, and returns that node: the
+// channels reordered, as x[..., ::-1] written channel by channel does.
+func (fl *Flat) channelShuffle(at string, cs []string, consumers map[string][]string, dep map[string]bool) (string, bool) {
+	if len(cs) < 2 {
+		return "", false
+	}
+	p := ""
+	for _, c := range cs {
+		n := fl.nodes[c]
+		if op := n.GetOp(); (op != "StridedSlice" && op != "Slice") || nodeOf(n.GetInput()[0]) != at {
+			return "", false
+		}
+		for _, in := range n.GetInput()[1:] {
+			if dep[nodeOf(in)] {
+				return "", false
+			}
+		}
+		next := consumers[c]
+		if len(next) != 1 || (p != "" && next[0] != p) {
+			return "", false
+		}
+		p = next[0]
+	}
+	pn := fl.nodes[p]
+	ins := pn.GetInput()
+	switch pn.GetOp() {
+	case "Pack":
+	case "ConcatV2":
+		ins = ins[:len(ins)-1]
+	default:
+		return "", false
+	}
+	if len(ins) != len(cs) {
+		return "", false
+	}
+	for _, in := range ins {
+		if !slices.Contains(cs, nodeOf(in)) {
+			return "", false
+		}
+	}
+	return p, true
 }
 
 // String describes the map, e.g. "layer rescaling: x·0.00392 + 0".

@@ -47,6 +47,11 @@ func edgeModelCases() []badCase {
 			want: []string{"scales its input itself (layers resizing, rescaling: y = 0.003922·x)", "feeding pixel values 0..255 (x = p)"}},
 		{name: "edge/normalization-input", args: explainEdge("normalization_input", "-method", "gradient"), code: 0,
 			want: []string{"layers rescaling, normalization", "feeding pixel values 0..255"}},
+		// Keras' caffe-mode preprocess_input inside the model (channels
+		// reversed one by one, means subtracted): pixels 0..255, said.
+		{name: "edge/caffe-input", args: explainEdge("caffe_input", "-method", "gradient"), code: 0,
+			want: []string{"subtracts a mean from its input without scaling it (ops StridedSlice, Pack, BiasAdd: y = [1·x -103.9, 1·x -116.8, 1·x -123.7] per channel)",
+				"feeding pixel values 0..255 (x = p)"}},
 		{name: "edge/input-range-contradicts", args: run("predict", "-input-range", "0,1", edge("rescaling_input"), sample), code: 0,
 			want: []string{"-input-range gives x = p/255", "the model looks made for x = p (pixels 0..255"}},
 		{name: "edge/input-range-bad", args: run("predict", "-input-range", "1,1", edge("rescaling_input"), sample), code: 2,
