@@ -30,6 +30,17 @@ func OpenModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card
 		return nil, nil, images.Spec{}, fmt.Errorf("%s: signature %q has %d inputs (%s); saliency explains models with one image input (another signature: -signature, or the YAML key signature)",
 			dir, m.Signature.Name, len(ins), keysOf(ins))
 	}
+	if outs := m.Signature.Outputs; len(outs) > 1 && o.Output == "" && (card == nil || card.Output.SignatureKey == "") {
+		// The first output is not the class scores by any rule: an
+		// embedding beside the logits would be explained as classes.
+		var list []string
+		for _, t := range outs {
+			list = append(list, t.String())
+		}
+		m.Close()
+		return nil, nil, images.Spec{}, fmt.Errorf("%s: signature %q has %d outputs (%s), and nothing says which holds the class scores: give its key with -output, the YAML key output, or the card's output.signature_key",
+			dir, m.Signature.Name, len(outs), strings.Join(list, "; "))
+	}
 	spec, err := imageSpec(m, card)
 	if err == nil {
 		err = CheckCard(card, m)

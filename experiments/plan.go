@@ -205,7 +205,7 @@ func (p *Plan) planMethods() error {
 // weights, then each test's (stepPlanner), in the order of the tests. The
 // problems are the file's; an error is the model's.
 func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, *openModel, []Problem, error) {
-	op, err := Open(m.Path, tfgraph.Options{Signature: m.Signature, IntraOpThreads: threads}, OpenOptions{})
+	op, err := Open(m.Path, tfgraph.Options{Signature: m.Signature, Output: m.Output, IntraOpThreads: threads}, OpenOptions{})
 	if err != nil {
 		return PlanModel{}, nil, nil, err
 	}

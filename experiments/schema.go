@@ -63,6 +63,9 @@ type Model struct {
 	Name, Path string
 	// Signature is the serving signature ("" : serving_default).
 	Signature string
+	// Output is the key of the signature output that holds the class
+	// scores ("": the card's output.signature_key, or the only output).
+	Output string
 	// Layer is the layer of CAM methods ("": the model's CAM layer).
 	Layer string
 	// Target is what is explained: "predicted" (default, the original
@@ -520,6 +523,7 @@ func (v *validator) model(n *yaml.Node) Model {
 			}
 		},
 		"signature": func(x *yaml.Node) { m.Signature = v.str(x, "signature") },
+		"output":    func(x *yaml.Node) { m.Output = v.str(x, "output") },
 		"layer":     func(x *yaml.Node) { m.Layer = v.str(x, "layer") },
 		"target": func(x *yaml.Node) {
 			s := v.str(x, "target")

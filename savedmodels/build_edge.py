@@ -1212,6 +1212,26 @@ def caffe_input(path):
         "golden": {"inputs": "integers in [0, 255] as float32"}})
 
 
+def embedding_and_logits(path):
+    """Two outputs and no card: an embedding (Dense(16), key 'embedding', first in key order) and the logits
+    computed from it (key 'logits'). saliency refuses to pick one (the first would be explained as 16 classes);
+    -output logits or the YAML key output selects the class scores."""
+    rng = seed(38)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.GlobalAveragePooling2D(name="gap")(L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(inp)))
+    emb = L.Dense(16, name="embedding")(x)
+    model = keras.Model(inp, {"embedding": emb, "logits": L.Dense(10, name="logits")(emb)}, name="embedding_and_logits")
+    x_img = images(rng, (16, 16, 3))
+    export_keras(model, path)
+    sig = signature(path)
+    outs = sig(tf.constant(x_img))
+    write_case(path, {"name": "embedding_and_logits", "description": embedding_and_logits.__doc__,
+                      "expect": {"outcome": "refused without -output; with -output logits, the logits"},
+                      "signature": {"input": describe(sig.structured_input_signature[1]),
+                                    "outputs": describe(sig.structured_outputs)},
+                      "output_shapes": {k: list(v.shape) for k, v in sorted(outs.items())}})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1219,7 +1239,8 @@ CASES = {f.__name__: f for f in [
     vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
-    softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input]}
+    softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
+    embedding_and_logits]}
 
 
 def main():

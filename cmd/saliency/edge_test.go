@@ -167,6 +167,28 @@ func edgeModelCases() []badCase {
 			want: []string{"float32[-1,1,16,16]", "has 16 channels", "looks channels-first, NCHW with C=1, H=16, W=16", "channels_last"}},
 		{name: "edge/no-channel-axis-inspect", args: run("inspect", edge("no_channel_axis_mlp")), code: 0,
 			stdout: "fed as   image: float32[-1,16,16,1] (serving_default_image:0): a grayscale image batch without a channel axis"},
+		// Several outputs and nothing to say which holds the class scores:
+		// refused with the list (the first, an embedding, was explained as
+		// 16 classes); -output or the YAML key output selects one.
+		{name: "edge/several-outputs", args: run("predict", edge("embedding_and_logits"), sample), code: 1,
+			want: []string{`has 2 outputs (embedding: float32[-1,16]`, "logits: float32[-1,10]", "nothing says which holds the class scores", "-output"}},
+		{name: "edge/several-outputs-flag", args: run("predict", "-k", "10", "-output", "logits", edge("embedding_and_logits"), sample), code: 0,
+			stdout: "class 9"},
+		{name: "edge/several-outputs-yaml", args: func(t *testing.T, d string) []string {
+			f := edgeExperiment(t, d, "embedding_and_logits")
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := strings.Replace(string(b), "/embedding_and_logits\n", "/embedding_and_logits\n    output: logits\n", 1)
+			if y == string(b) {
+				t.Fatal("no model path line to add the output key to")
+			}
+			if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), f}
+		}, code: 0},
 		// The output a card or -output names is the one explained.
 		{name: "flag/output-unknown", args: run("predict", "-output", "nope", edge("two_outputs"), sample), code: 1,
 			want: []string{`has no output "nope"; outputs: output_0, output_1`}},
