@@ -246,6 +246,28 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 	return op, nil
 }
 
+// CheckScores says whether the model's scores (the flat graph's Logits,
+// which predictions, targets and every method read) are a batch of class
+// scores [N, K]; the error names the output and says what to change. A
+// score tensor of unknown rank passes (the run says what it is). Commands
+// that explain only units inside the model do not need it.
+func CheckScores(dir string, op *Opened) error {
+	logits, _ := op.Flat.Logits()
+	s := op.Flat.Shape(logits)
+	if s == nil || (len(s) == 2 && s[1] != 0) {
+		return nil
+	}
+	out := op.Model.Output()
+	hint := "saliency explains one row of class scores per image, not a map per pixel (segmentation) or boxes (detection): select a classification output (-output, the YAML key output), or remove the unit axes inside the model (a Reshape to [N, K])"
+	switch {
+	case !strings.HasPrefix(out.DType, "float") && !strings.HasPrefix(out.DType, "bfloat"):
+		hint = fmt.Sprintf("its values are %s, not scores: class indices (an argmax)? export the model without it, ending in the logits or probabilities", out.DType)
+	case len(s) < 2:
+		hint = "one value per image, as a binary classifier's logit squeezed to [N]: export it as [N, 1], without the squeeze (saliency takes a one-column output's sigmoid as its probability)"
+	}
+	return fmt.Errorf("%s: output %s is not a batch of class scores [N, K] (its scores %s have shape %v): %s", dir, out, logits, s, hint)
+}
+
 // BatchError refuses a model that combines the images of a batch
 // (tfgraph.Flat.BatchOps), naming the ops and their layers: its output for
 // one image, and so every map of it, depends on the images beside it.

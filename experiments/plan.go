@@ -254,8 +254,14 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		pm.Layer = l.Name
 	}
 	// Predictions with the original weights.
+	if err := CheckScores(m.Path, op); err != nil && len(p.Exp.Methods) > 0 {
+		return fail(err)
+	}
 	logits, _ := om.fl.Logits()
-	classes := int(om.fl.Shape(logits)[len(om.fl.Shape(logits))-1])
+	classes := 0
+	if s := om.fl.Shape(logits); len(s) > 0 {
+		classes = int(max(s[len(s)-1], 0))
+	}
 	for i := range classes {
 		pm.ClassNames = append(pm.ClassNames, card.ClassName(i))
 	}
@@ -273,6 +279,13 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			return fail(err)
 		}
 		z := res.Fetched[0]
+		if classes <= 0 {
+			// K of run-time size: the scores' own.
+			classes = z.Shape[len(z.Shape)-1]
+			for i := range classes {
+				pm.ClassNames = append(pm.ClassNames, card.ClassName(i))
+			}
+		}
 		for i := range hi - lo {
 			pm.Predicted = append(pm.Predicted, tensor.Argmax(z.Data[i*classes:(i+1)*classes]))
 		}

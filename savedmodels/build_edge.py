@@ -1232,6 +1232,24 @@ def embedding_and_logits(path):
                       "output_shapes": {k: list(v.shape) for k, v in sorted(outs.items())}})
 
 
+def squeezed_logit(path):
+    """A binary classifier whose one logit is squeezed to [N] (tf.squeeze(logits, -1), as training code for
+    BinaryCrossentropy on labels of shape [N] often does): not a row of class scores; refused by name (run panicked,
+    predict showed its softmax, 100 %)."""
+    rng = seed(39)
+    inp = keras.Input((16, 16, 3), name="image")
+    z = L.Lambda(lambda t: tf.squeeze(t, -1), name="squeeze")(trunk(inp, k=1))
+    model = keras.Model(inp, z, name="squeezed_logit")
+    export_keras(model, path)
+    sig = signature(path)
+    out = sig(tf.constant(images(rng, (16, 16, 3))))["output_0"].numpy()
+    write_case(path, {"name": "squeezed_logit", "description": squeezed_logit.__doc__,
+                      "expect": {"outcome": "refused: the output is not [N, K]"},
+                      "signature": {"input": describe(sig.structured_input_signature[1]),
+                                    "outputs": describe(sig.structured_outputs)},
+                      "output_shape": list(out.shape)})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1240,7 +1258,7 @@ CASES = {f.__name__: f for f in [
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
-    embedding_and_logits]}
+    embedding_and_logits, squeezed_logit]}
 
 
 def main():

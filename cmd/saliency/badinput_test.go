@@ -244,7 +244,7 @@ func badModelCases() []badCase {
 		}, code: 0, stdout: "  no layer    features.3, features.7: folded\n"},
 		{name: "model/no-rule", args: explainArgs(testMod + "/no_rule"), code: 1, want: []string{"no plain rule for op Cumsum", "docs/own-model.md"}},
 		{name: "model/not-image", args: explainArgs(testMod + "/not_image"), code: 1, want: []string{"not_image", "not an image batch [N,H,W,C]"}},
-		{name: "model/not-classifier", args: explainArgs(testMod + "/dense_output"), code: 1, want: []string{"dense_output", "[batch, classes]"}},
+		{name: "model/not-classifier", args: explainArgs(testMod + "/dense_output"), code: 1, want: []string{"dense_output", "output mask: float32[-1,28,28,2]", "is not a batch of class scores [N, K]", "segmentation"}},
 		// A uint8 input takes the pixel values themselves (gradients are
 		// taken on the image as the model's cast makes it): said, not silent.
 		{name: "model/uint8-input", args: explainArgs(testMod + "/uint8_input"), code: 0, want: []string{"x = p (pixels 0..255 → 0..255)", "(the input is uint8)"}},

@@ -189,6 +189,16 @@ func edgeModelCases() []badCase {
 			}
 			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), f}
 		}, code: 0},
+		// Scores that are not [N, K] (a binary logit squeezed to [N]) are
+		// refused by every command, where predict showed 100 % and run
+		// panicked.
+		{name: "edge/squeezed-logit-predict", args: run("predict", edge("squeezed_logit"), sample), code: 1,
+			want: []string{"output output_0: float32[-1]", "is not a batch of class scores [N, K]", "export it as [N, 1], without the squeeze"}},
+		{name: "edge/squeezed-logit-explain", args: explainEdge("squeezed_logit", "-method", "occlusion"), code: 1,
+			want: []string{"is not a batch of class scores [N, K]"}},
+		{name: "edge/squeezed-logit-run", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "squeezed_logit")}
+		}, code: 1, want: []string{"is not a batch of class scores [N, K]"}},
 		// The output a card or -output names is the one explained.
 		{name: "flag/output-unknown", args: run("predict", "-output", "nope", edge("two_outputs"), sample), code: 1,
 			want: []string{`has no output "nope"; outputs: output_0, output_1`}},

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/methods"
 	"github.com/saliencykit/saliency/reports"
@@ -384,6 +385,10 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	}
 	op, err := mf.loadImages(c, "explain", o.model)
 	if err != nil {
+		return err
+	}
+	if err := experiments.CheckScores(o.model, op); err != nil {
+		op.Model.Close()
 		return err
 	}
 	m, card, spec, fl := op.Model, op.Card, op.Spec, op.Flat

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
@@ -44,6 +45,10 @@ the exit status is then 1.`,
 func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 	op, err := mf.loadImages(c, "predict", dir)
 	if err != nil {
+		return err
+	}
+	if err := experiments.CheckScores(dir, op); err != nil {
+		op.Model.Close()
 		return err
 	}
 	m, card, spec := op.Model, op.Card, op.Spec
