@@ -279,6 +279,11 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			return fail(err)
 		}
 		z := res.Fetched[0]
+		if len(z.Shape) != 2 {
+			// Scores of a rank the graph did not know (CheckScores let
+			// them pass).
+			return fail(fmt.Errorf("%s: the scores %s have shape %v, not [N, K], a row of class scores per image", m.Path, logits, z.Shape))
+		}
 		if classes <= 0 {
 			// K of run-time size: the scores' own.
 			classes = z.Shape[len(z.Shape)-1]

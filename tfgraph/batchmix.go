@@ -26,7 +26,8 @@ var batchReductions = []string{"Mean", "Sum", "Max", "Min", "Prod", "EuclideanNo
 // axes include axis 0 of a tensor whose first axis is the batch's (unknown,
 // or the input's own fixed batch size), as a Keras BatchNormalization called
 // with training=True computes its statistics (moments over axes 0, 1, 2), or
-// as x - mean(x, axis=0) does; and a FusedBatchNorm with is_training set.
+// as x - mean(x, axis=0) does; and a FusedBatchNorm in training mode
+// (is_training true, its default).
 // Such a model's output, and so its maps, for one image depend on the other
 // images of the batch: TensorFlow's gradient of the batch's scores then
 // mixes every image's score into each image's map. A model whose input has

@@ -94,18 +94,7 @@ func groupedConvs(g *tf.Graph, fg *flatGraph) bool {
 // convChannels reads the input channels of a Conv2D's input and the input
 // and output channels of its filter from the imported graph's static shapes.
 func convChannels(g *tf.Graph, n *nodepb.NodeDef) (in, fin, cout int, ok bool) {
-	shape := func(t string) []int64 {
-		op, idx, err := parseTensorName(t)
-		if err != nil || g.Operation(op) == nil {
-			return nil
-		}
-		s, err := g.Operation(op).Output(idx).Shape().ToSlice()
-		if err != nil {
-			return nil
-		}
-		return s
-	}
-	x, f := shape(n.GetInput()[0]), shape(n.GetInput()[1])
+	x, f := graphShape(g, n.GetInput()[0]), graphShape(g, n.GetInput()[1])
 	if len(x) != 4 || len(f) != 4 {
 		return 0, 0, 0, false
 	}
@@ -117,6 +106,20 @@ func convChannels(g *tf.Graph, n *nodepb.NodeDef) (in, fin, cout int, ok bool) {
 		return 0, 0, 0, false
 	}
 	return int(c), int(f[2]), int(f[3]), true
+}
+
+// graphShape is the static shape of tensor t ("node:k") of graph g, nil
+// when the graph does not know it.
+func graphShape(g *tf.Graph, t string) []int64 {
+	op, idx, err := parseTensorName(t)
+	if err != nil || g.Operation(op) == nil {
+		return nil
+	}
+	s, err := g.Operation(op).Output(idx).Shape().ToSlice()
+	if err != nil {
+		return nil
+	}
+	return s
 }
 
 // filterShape is the depthwise filter shape [h, w, in, 1] of a grouped

@@ -32,17 +32,7 @@ func reshapedHeads(g *tf.Graph, fg *flatGraph) bool {
 	for _, n := range fg.def.GetNode() {
 		nodes[n.GetName()] = n
 	}
-	shape := func(t string) []int64 {
-		op, idx, err := parseTensorName(t)
-		if err != nil || g.Operation(op) == nil {
-			return nil
-		}
-		s, err := g.Operation(op).Output(idx).Shape().ToSlice()
-		if err != nil {
-			return nil
-		}
-		return s
-	}
+	shape := func(t string) []int64 { return graphShape(g, t) }
 	// classesOnly says whether a tensor of static shape s holds k values
 	// per image along one axis: every other axis but the batch's is 1.
 	classesOnly := func(s []int64, k int64) bool {

@@ -32,11 +32,11 @@ func (fl *Flat) Logits() (string, bool) {
 // "log_softmax" (their logarithms, as PyTorch models often return),
 // "sigmoid" (one probability per label: a multi-label head, or a binary
 // classifier's) or "" (the output is the scores themselves, logits of
-// exclusive classes). A model that outputs logits without the activation
-// has head "" and Logits' second value false, except when they are the
-// logits of independent labels: one column, a binary classifier's logit
-// (whose softmax would be 1 for every image), or SetLabelLogits. Its head is
-// then "sigmoid", with no Sigmoid op in the graph to explain.
+// exclusive classes). For a model that outputs logits without an
+// activation, Logits' second value is false and the head is "", or
+// "sigmoid" when they are the logits of independent labels: one column, a
+// binary classifier's logit (whose softmax would be 1 for every image), or
+// after SetLabelLogits. There is then no Sigmoid op in the graph to explain.
 func (fl *Flat) Head() string {
 	if fl.head.head == "" && fl.head.labels {
 		return "sigmoid"

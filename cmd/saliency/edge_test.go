@@ -263,23 +263,10 @@ func TestOutputSelection(t *testing.T) {
 // Before, the output was taken for logits: predict showed their softmax.
 func TestMappedHead(t *testing.T) {
 	dir := edge("percent_softmax_head")
-	op, err := experiments.Open(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1}, experiments.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer op.Model.Close()
+	op, batch := openWithSample(t, dir)
 	if got, want := strings.Join(op.Flat.HeadOps(), ", "), "Mul (layer percent), AddV2 (layer percent)"; got != want {
 		t.Errorf("HeadOps %q, want %q", got, want)
 	}
-	img, err := loadImage(io.Discard, "predict", sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := images.ToInput(img, op.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch := &tensor.Tensor{Shape: []int{1, op.Spec.Height, op.Spec.Width, op.Spec.Channels}, Data: x}
 	percent, err := op.Model.Forward(batch)
 	if err != nil {
 		t.Fatal(err)
@@ -323,6 +310,26 @@ func TestMappedHead(t *testing.T) {
 	}
 }
 
+// openWithSample opens the model in dir as the commands do, closed when the
+// test ends, and preprocesses the sample image for it: a batch of one.
+func openWithSample(t *testing.T, dir string) (*experiments.Opened, *tensor.Tensor) {
+	t.Helper()
+	op, err := experiments.Open(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1}, experiments.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Model.Close() })
+	img, err := loadImage(io.Discard, "predict", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := images.ToInput(img, op.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op, &tensor.Tensor{Shape: []int{1, op.Spec.Height, op.Spec.Width, op.Spec.Channels}, Data: x}
+}
+
 // indexScores reads the score tensor from explain's index.json in out.
 func indexScores(t *testing.T, out string) string {
 	t.Helper()
@@ -344,20 +351,8 @@ func indexScores(t *testing.T, out string) string {
 // the softmax of one logit: 100.00% for every image.
 func TestBinaryLogit(t *testing.T) {
 	dir := edge("binary_logit")
-	op, err := experiments.Open(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1}, experiments.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer op.Model.Close()
-	img, err := loadImage(io.Discard, "predict", sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := images.ToInput(img, op.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, err := op.Model.Forward(&tensor.Tensor{Shape: []int{1, op.Spec.Height, op.Spec.Width, op.Spec.Channels}, Data: x})
+	op, batch := openWithSample(t, dir)
+	z, err := op.Model.Forward(batch)
 	if err != nil {
 		t.Fatal(err)
 	}

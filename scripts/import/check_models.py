@@ -179,8 +179,9 @@ def main():
             r["grad_max_rel"], r["grad_l2_rel"], "same" if r["same_class"] else "DIFFERENT", r["cam_layer"]))
     problem = check_output_kinds(args.work, args.saliency)
     print("Output kinds: " + (problem or "a softmax, sigmoid, log_softmax, log-of-softmax, percent softmax and "
-                                         "log-of-clamped-softmax head give the card's output.kind probabilities, "
-                                         "sigmoid and log-probabilities, by both converters"))
+                                         "log-of-clamped-softmax head and one logit give the card's output.kind "
+                                         "probabilities, sigmoid and log-probabilities, by both converters; a softmax "
+                                         "over a 1x1 map, flattened, probabilities by nobuco"))
     if problem:
         bad.append("output kinds")
     problem = check_probe_names(args.work, args.saliency)
