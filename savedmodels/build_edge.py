@@ -1250,6 +1250,22 @@ def squeezed_logit(path):
                       "output_shape": list(out.shape)})
 
 
+def top_k_pooling(path):
+    """Top-k pooling (the mean of each channel's 5 largest activations over the positions, tf.math.top_k, as
+    multiple-instance classifiers pool) beside the 4 largest of the sorted channel means (tf.sort), then Dense
+    'logits'."""
+    rng = seed(41)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(inp))
+    x = L.Reshape((256, 8), name="positions")(x)
+    top = L.Lambda(lambda t: tf.reduce_mean(tf.math.top_k(tf.transpose(t, [0, 2, 1]), k=5).values, -1),
+                   output_shape=(8,), name="topk")(x)
+    srt = L.Lambda(lambda t: tf.sort(tf.reduce_mean(t, 1), axis=-1)[:, -4:], output_shape=(4,), name="sort")(x)
+    model = keras.Model(inp, L.Dense(10, name="logits")(L.Concatenate(name="cat")([top, srt])), name="top_k_pooling")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["TopKV2"], {
+        "name": "top_k_pooling", "description": top_k_pooling.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1258,7 +1274,7 @@ CASES = {f.__name__: f for f in [
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
-    embedding_and_logits, squeezed_logit]}
+    embedding_and_logits, squeezed_logit, top_k_pooling]}
 
 
 def main():

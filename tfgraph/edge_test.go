@@ -146,6 +146,8 @@ var edgeRows = []edgeRow{
 	// Bicubic, lanczos and antialiased resizing inside the model: refused
 	// ('no plain rule for op ResizeBicubic') before their rules.
 	{name: "resize_kernels", model: "resize_kernels", tol: edgeF32},
+	// tf.math.top_k and tf.sort (TopKV2): refused before its rule.
+	{name: "top_k_pooling", model: "top_k_pooling", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},

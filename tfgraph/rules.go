@@ -129,6 +129,25 @@ func init() {
 		"ResizeBilinear": func(b *Builder, n *Node) []Sym {
 			return one(n, b.op1("ResizeBilinearGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], n.In[0]))
 		},
+		// tf.math.top_k and tf.sort: each value's signal goes back to the
+		// place in its row it was taken from (TensorFlow's gradient, a
+		// ScatterNd of the rows' flat indices).
+		"TopKV2": func(b *Builder, n *Node) []Sym {
+			x, idx := n.In[0], n.Out[1]
+			if idx.DataType() != tf.Int32 {
+				idx = b.op1("Cast", map[string]any{"DstT": tf.Int32}, idx)
+			}
+			last := func(t tf.Output) tf.Output { // [the size of t's last axis]
+				return b.op1("StridedSlice", map[string]any{"end_mask": int64(1)}, b.shape(t), b.constI32([]int32{-1}), b.constI32([]int32{0}), b.constI32([]int32{1}))
+			}
+			rows := b.op1("Reshape", nil, idx, b.concat([]Sym{b.constI32([]int32{-1}), last(idx)}, b.scalarI32(0))) // [rows, k]
+			size := b.op1("Size", map[string]any{"out_type": tf.Int32}, x)
+			starts := b.op1("Range", nil, b.scalarI32(0), size, b.op1("Reshape", nil, last(x), b.constI32([]int32{})))
+			flat := b.op1("Reshape", nil, b.op1("AddV2", nil, rows, b.op1("ExpandDims", nil, starts, b.scalarI32(-1))), b.constI32([]int32{-1, 1}))
+			dy := b.op1("Reshape", nil, n.Dy[0], b.constI32([]int32{-1}))
+			dx := b.op1("ScatterNd", nil, flat, dy, b.op1("Reshape", nil, size, b.constI32([]int32{1})))
+			return one(n, b.op1("Reshape", nil, dx, b.shape(x)))
+		},
 		"ResizeBicubic": func(b *Builder, n *Node) []Sym {
 			return one(n, b.op1("ResizeBicubicGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], n.In[0]))
 		},
