@@ -213,6 +213,9 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 			why = " (the model's own input map, " + im.String() + ", suits it)"
 		}
 		head := "logits"
+		if a := op.Flat.ActivationBehind(); a != "" {
+			head = "scores computed from a " + a + " by other ops (an average or a sum of probabilities?), explained as they are: there are no logits behind them"
+		}
 		then := ""
 		if ops := op.Flat.HeadOps(); len(ops) > 0 {
 			then = ", then " + strings.Join(ops, ", ")

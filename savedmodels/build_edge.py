@@ -1266,6 +1266,21 @@ def top_k_pooling(path):
         "name": "top_k_pooling", "description": top_k_pooling.__doc__, "path_dtypes": ["float32"], "expect": F32})
 
 
+def softmax_ensemble(path):
+    """An ensemble that averages the softmaxes of two heads (Average of Activation('softmax') 'probs_a' and
+    'probs_b'): its output is made of probabilities with no logits behind it; the no-card note says so, where it called
+    them logits. The gradient golden is that of the output itself."""
+    rng = seed(42)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.GlobalAveragePooling2D(name="gap")(L.ReLU(name="relu1")(L.Conv2D(8, 3, padding="same", name="conv1")(inp)))
+    a = L.Activation("softmax", name="probs_a")(L.Dense(10, name="head_a")(x))
+    b = L.Activation("softmax", name="probs_b")(L.Dense(10, name="head_b")(x))
+    model = keras.Model(inp, L.Average(name="mean")([a, b]), name="softmax_ensemble")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax"], {
+        "name": "softmax_ensemble", "description": softmax_ensemble.__doc__, "path_dtypes": ["float32"],
+        "expect": F32}, probe=model)
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1274,7 +1289,7 @@ CASES = {f.__name__: f for f in [
     percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
-    embedding_and_logits, squeezed_logit, top_k_pooling]}
+    embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble]}
 
 
 def main():

@@ -148,6 +148,9 @@ var edgeRows = []edgeRow{
 	{name: "resize_kernels", model: "resize_kernels", tol: edgeF32},
 	// tf.math.top_k and tf.sort (TopKV2): refused before its rule.
 	{name: "top_k_pooling", model: "top_k_pooling", tol: edgeF32},
+	// An average of two softmaxes: no logits behind it, the output is
+	// explained (Flat.ActivationBehind names the softmax for the note).
+	{name: "softmax_ensemble", model: "softmax_ensemble", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},

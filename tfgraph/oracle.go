@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/saliencykit/saliency/tensor"
 	tf "github.com/wamuir/graft/tensorflow"
@@ -328,4 +329,48 @@ func shapeOf(x *tensor.Tensor) []int {
 		return nil
 	}
 	return x.Shape
+}
+
+// combiningOps are the ops through which ActivationBehind looks: they move,
+// scale, add or average values without weights of their own.
+var combiningOps = map[string]bool{"Identity": true, "Cast": true, "Reshape": true, "Squeeze": true, "ExpandDims": true,
+	"Mul": true, "RealDiv": true, "AddV2": true, "Add": true, "AddN": true, "Sub": true, "Mean": true, "Sum": true,
+	"Pack": true, "ConcatV2": true, "StridedSlice": true, "Slice": true, "Maximum": true, "Minimum": true, "Transpose": true}
+
+// ActivationBehind names, for a model without a head (Head "" and Logits'
+// second value false), a Softmax or Sigmoid that its output is computed
+// from by ops that only move, scale, add or average values (an ensemble's
+// mean of softmaxes, a softmax summed over groups of classes): "Softmax
+// (layer probs)". Its output is then made of probabilities, not logits,
+// and there are no logits behind it to explain. It is "" when there is
+// none, or when the model has a head.
+func (fl *Flat) ActivationBehind() string {
+	if _, activated := fl.Logits(); activated {
+		return ""
+	}
+	seen := map[string]bool{}
+	todo := []string{nodeOf(fl.Output())}
+	for len(todo) > 0 && len(seen) < 256 {
+		name := todo[0]
+		todo = todo[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		n := fl.nodes[name]
+		if n == nil {
+			continue
+		}
+		switch op := n.GetOp(); {
+		case op == "Softmax" || op == "Sigmoid":
+			return op + " (layer " + fl.layerOf(name) + ")"
+		case combiningOps[op]:
+			for _, in := range n.GetInput() {
+				if !strings.HasPrefix(in, "^") {
+					todo = append(todo, nodeOf(in))
+				}
+			}
+		}
+	}
+	return ""
 }

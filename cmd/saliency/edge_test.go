@@ -167,6 +167,10 @@ func edgeModelCases() []badCase {
 			want: []string{"float32[-1,1,16,16]", "has 16 channels", "looks channels-first, NCHW with C=1, H=16, W=16", "channels_last"}},
 		{name: "edge/no-channel-axis-inspect", args: run("inspect", edge("no_channel_axis_mlp")), code: 0,
 			stdout: "fed as   image: float32[-1,16,16,1] (serving_default_image:0): a grayscale image batch without a channel axis"},
+		// An average of softmaxes: the note says its scores are made of
+		// probabilities, where it called them logits.
+		{name: "edge/softmax-ensemble", args: explainEdge("softmax_ensemble", "-method", "gradient"), code: 0,
+			want: []string{"scores computed from a Softmax (layer probs_", "there are no logits behind them"}},
 		// Several outputs and nothing to say which holds the class scores:
 		// refused with the list (the first, an embedding, was explained as
 		// 16 classes); -output or the YAML key output selects one.

@@ -189,6 +189,9 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	if ops := fl.HeadOps(); len(ops) > 0 {
 		note += "; the output maps it further: " + strings.Join(ops, ", ")
 	}
+	if a := fl.ActivationBehind(); a != "" {
+		note += ": computed from a " + a + " by other ops, probabilities with no logits behind them"
+	}
 	fmt.Fprintf(w, "  logits    %s (%s)\n", logits, note)
 	if count, layers := fl.PathDTypes(); len(count) > 1 || count["float32"] == 0 {
 		var parts []string
