@@ -788,3 +788,21 @@ func TestReshapedHead(t *testing.T) {
 		}
 	}
 }
+
+// Keras ops before the first layer (caffe_input's preprocess_input: strided
+// slices whose constants sit under their names) do not spoil the layers'
+// names: the weight-free layers are relu1, pool, relu2, gap, as Keras names
+// them, where they were relu1_1, pool_1, relu2_1, gap_1.
+func TestLayerNamesAfterOps(t *testing.T) {
+	fl := edgeFlat(t, "caffe_input")
+	var names []string
+	for _, l := range fl.Layers() {
+		names = append(names, l.Name)
+	}
+	if got, want := strings.Join(names, " "), "conv1 relu1 pool conv2 relu2 gap logits"; got != want {
+		t.Errorf("layers %q, want %q", got, want)
+	}
+	if l, err := fl.CAMLayer(); err != nil || l.Name != "relu2" {
+		t.Errorf("CAM layer %v (%v), want relu2", l.Name, err)
+	}
+}

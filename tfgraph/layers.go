@@ -228,6 +228,17 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	root := &scopeInfo{}
 	type placed struct{ top, inner *scopeInfo }
 	where := map[string]placed{}
+	// The body names of the nodes, by function: an op of the model's own
+	// scope with its helper constants under its name ("strided_slice",
+	// "strided_slice/stack" where Keras ops run before the first layer, as
+	// preprocess_input's do) is not a layer scope, and taking it for one
+	// spoils the replay of the layers' unique names.
+	bodyNames := map[string]bool{}
+	for _, n := range def.GetNode() {
+		if o, ok := origin[n.GetName()]; ok {
+			bodyNames[o.fn+"\x00"+o.name] = true
+		}
+	}
 	for _, n := range def.GetNode() {
 		o, ok := origin[n.GetName()]
 		if !ok {
@@ -239,6 +250,9 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 		}
 		if len(comps) < 3 {
 			continue
+		}
+		if bodyNames[o.fn+"\x00"+strings.TrimPrefix(comps[0]+"/"+comps[1], "/")] {
+			continue // an op's helper scope
 		}
 		if _, ok := fnRank[o.fn]; !ok {
 			fnRank[o.fn] = len(fnRank)
