@@ -67,7 +67,7 @@ test: .tflib/env.mk vet $(EDGE_STAMP) $(UNITS_STAMP)
 	@! $(GO) list -deps $(NOTF_PKGS) | grep -q wamuir/graft || { echo "a package of NOTF_PKGS links TensorFlow"; exit 1; }
 	CGO_ENABLED=0 $(GO) test -count=1 $(NOTF_PKGS) $(NOCGO_PKGS)
 
-## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid and log_softmax heads, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input, an input without a channel axis, a channels-first model, a softmax in percent, a clipped log-softmax, a binary classifier's one logit, a softmax over one column, batch norms in training mode, a StopGradient and an 8-bit quantisation at the input, a softmax reshaped after it, bicubic and lanczos resizing, caffe-mode preprocess_input, two outputs without a card, a logit squeezed to [N], top-k pooling, an average of softmaxes), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
+## edge-models: the models users bring that the zoo lacks (mixed precision, float64 and float16, two outputs, Rescaling, sigmoid and log_softmax heads, live augmentation, PReLU, tf.Module, LSTM, GRU, gelu tanh, LRN, dilated conv, uint8 input, an input without a channel axis, a channels-first model, a softmax in percent, a clipped log-softmax, a binary classifier's one logit and its sigmoid, a softmax over one column, batch norms in training mode, a StopGradient and an 8-bit quantisation at the input, a softmax reshaped after it, bicubic and lanczos resizing, caffe-mode preprocess_input, two outputs without a card, a logit squeezed to [N], top-k pooling, an average of softmaxes), random weights and tf.GradientTape goldens, into savedmodels/edge (git-ignored; about a minute); rebuilt when build_edge.py or the requirements change. tfgraph's TestEdgeModels runs on them
 edge-models: $(EDGE_STAMP) $(UNITS_STAMP)
 
 $(EDGE_STAMP): savedmodels/build_edge.py requirements.txt | .tflib/env.mk
@@ -202,6 +202,11 @@ segment-goldens: bench/.venv/.done
 ## xrai-goldens: PAIR saliency 0.2.1's XRAI on tf_keras copies of fmnist_vgg, fmnist_resnet and fmnist_gap (8 golden inputs: maps full and fast, the IG attribution, the segmentations) into savedmodels/<m>/golden/peers/pair_xrai*.npy with pair_xrai.json (peer venv bench/.venv; opt-in, about 2 minutes); methods' TestXRAIPeerParity reads them
 xrai-goldens: bench/.venv/.done
 	bench/.venv/bin/python bench/xrai_goldens.py
+## binary-peers: tf-keras-vis 0.8.7's BinaryScore on a tf_keras copy of the edge model binary_logit against its goldens, whose class 0 scores -z and class 1 z as saliency's (bench/binary_peers.py; peer venv bench/.venv; opt-in, about 10 s)
+.PHONY: binary-peers
+binary-peers: bench/.venv/.done $(EDGE_STAMP)
+	bench/.venv/bin/python bench/binary_peers.py
+
 ## blackbox-goldens: Xplique 2.0.2's RISE, Sobol, HSIC, LIME and KernelSHAP maps of the tf_keras twins of the zoo models, with the masks, designs, segmentations and samples they drew, into savedmodels/<m>/golden/peers/xplique/ (peer venv bench/.venv; opt-in, not in make test; about 4 minutes on 2 cores)
 .PHONY: blackbox-goldens
 blackbox-goldens: bench/.venv/.done

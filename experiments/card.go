@@ -46,7 +46,12 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 	} else if in.Shape != nil {
 		return fmt.Errorf("%s: input.shape %v, but the model's input is %s", path, card.Input.Shape, in)
 	}
-	if len(out.Shape) == 2 && out.Shape[1] > 0 && int64(len(card.Classes)) != out.Shape[1] {
+	if len(out.Shape) == 2 && out.Shape[1] == 1 && len(card.Classes) != 2 {
+		// A binary classifier's one column: class 0 is the negative class
+		// (score −z), class 1 the positive one (z), as Keras' labels.
+		return fmt.Errorf("%s: %d classes, but the model's output %s has one column, a binary classifier's: list its two classes, the negative one (0, whose probability is one minus the output's) first", path, len(card.Classes), out)
+	}
+	if len(out.Shape) == 2 && out.Shape[1] > 1 && int64(len(card.Classes)) != out.Shape[1] {
 		return fmt.Errorf("%s: %d classes, but the model's output %s has %d", path, len(card.Classes), out, out.Shape[1])
 	}
 	return nil

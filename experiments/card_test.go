@@ -15,7 +15,8 @@ import (
 
 // The class probability that faithfulness and ROAD measure is the sigmoid of
 // the logit for logits of independent labels: a binary classifier's one
-// logit (binary_logit, no card), and a card's output.kind sigmoid over a
+// logit (binary_logit, no card: σ(z) for class 1, 1 − σ(z) for class 0), and
+// a card's output.kind sigmoid over a
 // model that outputs logits (fmnist_vgg with its card edited); the softmax
 // with the card's kind logits. Before, both took the softmax: 1 for every
 // image of the binary classifier, whose curves were then flat ("no better
@@ -51,19 +52,27 @@ func TestLabelProbabilities(t *testing.T) {
 			t.Fatal(err)
 		}
 		k := z.Shape[1]
-		class := k - 1
-		got, err := classProbabilities(context.Background(), op.Flat, x, class)
-		if err != nil {
-			t.Fatal(err)
+		// The last class; a binary classifier's one logit z is two
+		// classes, 0 (−z) and 1 (z): both are checked.
+		classes, signs := []int{k - 1}, []float64{1}
+		if _, binary := op.Flat.BinaryLogit(); binary {
+			classes, signs = []int{0, 1}, []float64{-1, 1}
 		}
-		for i, p := range got {
-			row := z.Data[i*k : (i+1)*k]
-			want := tensor.Softmax(row)[class]
-			if c.sigmoid {
-				want = 1 / (1 + math.Exp(-float64(row[class])))
+		for j, class := range classes {
+			got, err := classProbabilities(context.Background(), op.Flat, x, class)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if math.Abs(p-want) > 1e-6 {
-				t.Errorf("%s image %d: probability of class %d %.6f, want %.6f (sigmoid %v)", c.dir, i, class, p, want, c.sigmoid)
+			col := min(class, k-1)
+			for i, p := range got {
+				row := z.Data[i*k : (i+1)*k]
+				want := tensor.Softmax(row)[col]
+				if c.sigmoid {
+					want = 1 / (1 + math.Exp(-signs[j]*float64(row[col])))
+				}
+				if math.Abs(p-want) > 1e-6 {
+					t.Errorf("%s image %d: probability of class %d %.6f, want %.6f (sigmoid %v)", c.dir, i, class, p, want, c.sigmoid)
+				}
 			}
 		}
 	}

@@ -203,7 +203,11 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 	if card == nil {
 		out := m.Output()
 		classes := "the output's columns"
-		if len(out.Shape) == 2 && out.Shape[1] > 0 {
+		_, binary := op.Flat.BinaryLogit()
+		switch {
+		case binary:
+			classes = "2, named \"class 0\" (the negative class) and \"class 1\" (the positive one)"
+		case len(out.Shape) == 2 && out.Shape[1] > 0:
 			classes = fmt.Sprintf("%d, named \"class 0\" to \"class %d\"", out.Shape[1], out.Shape[1]-1)
 		}
 		why := ""
@@ -225,8 +229,16 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 		case "softmax":
 			head = "probabilities (a softmax" + then + "; the logits before it are explained)"
 		case "sigmoid":
+			if binary && !activated {
+				head = "the logit z of a binary classifier (one column: class 1's score is z, its probability σ(z); class 0's is −z, 1 − σ(z))"
+				break
+			}
+			if binary {
+				head = "the probability of a binary classifier (a sigmoid" + then + " of one logit z: class 1's score is z, its probability σ(z); class 0's is −z, 1 − σ(z))"
+				break
+			}
 			if !activated {
-				head = "the logit of a binary classifier (one column: its probability is the logit's sigmoid, not a softmax)"
+				head = "logits of independent labels (each probability its logit's sigmoid)"
 				break
 			}
 			head = "independent label probabilities (a sigmoid" + then + "; the logits before it are explained)"

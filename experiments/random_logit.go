@@ -37,8 +37,10 @@ func (t *RandomLogitTest) PlanTest() PlanTest { return PlanTest{Kind: kindRandom
 func (*RandomLogitTest) needsClass() {}
 
 // planSteps adds the step that explains one other class per image, drawn
-// with the seed. A model of one class (a binary classifier's one logit) has
-// no other class: a problem, where the test was left out without a word.
+// with the seed. A model of one class has no other class: a problem, where
+// the test was left out without a word. A binary classifier's one logit is
+// two classes (tfgraph.Flat.BinaryLogit): the other class of each image is
+// the complement of its own.
 func (t *RandomLogitTest) planSteps(_ context.Context, p *Plan, m Model, pm *PlanModel, om *openModel) ([]Problem, error) {
 	k := len(pm.ClassNames)
 	if k < 2 {

@@ -72,12 +72,21 @@ func (c *CAM) Explain(ctx context.Context, m Model, b Batch, t Target) (*Maps, e
 		parts = append(parts, a)
 		kk := a.Shape[3]
 		for _, cls := range cl {
-			for ch := 0; ch < kk; ch++ {
-				idx := ch*k + cls
-				if head.KernelTransposed {
-					idx = cls*kk + ch
+			// A binary classifier's kernel has one column, class 1's;
+			// class 0's score is its negation.
+			col, cols, sign := cls, k, 1.0
+			if head.Binary {
+				col, cols = 0, 1
+				if cls == 0 {
+					sign = -1
 				}
-				w = append(w, float64(kern.Data[idx]))
+			}
+			for ch := 0; ch < kk; ch++ {
+				idx := ch*cols + col
+				if head.KernelTransposed {
+					idx = col*kk + ch
+				}
+				w = append(w, sign*float64(kern.Data[idx]))
 			}
 		}
 	}

@@ -1025,17 +1025,47 @@ def clipped_log_softmax_head(path):
     })
 
 
+def _binary_probe(model, z_layer="logits"):
+    """The two classes saliency makes of a binary classifier's one logit z: class 0 (the negative class) scores
+    −z, class 1 scores z, as tf-keras-vis' BinaryScore and pytorch-grad-cam's BinaryClassifierOutputTarget do."""
+    inner = keras.Model(model.inputs, model.get_layer(z_layer).output)
+    return lambda t, training=False: tf.concat([-inner(t, training=training), inner(t, training=training)], 1)
+
+
 def binary_logit(path):
     """A binary classifier that leaves its sigmoid to the loss (Dense(1) 'logits', trained with
-    BinaryCrossentropy(from_logits=True) as Keras' binary classification tutorials do): one logit, whose
-    probability is its sigmoid (a softmax over one column is 1 for every image)."""
+    BinaryCrossentropy(from_logits=True) as Keras' binary classification tutorials do): one logit z, whose
+    probability is its sigmoid (a softmax over one column is 1 for every image). saliency gives it two classes, 0
+    (score −z, probability 1 − σ(z)) and 1 (z, σ(z)), as Keras' binary labels."""
     rng = seed(28)
     inp = keras.Input((16, 16, 3), name="image")
     model = keras.Model(inp, trunk(inp, k=1), name="binary_logit")
     keras_case(path, model, images(rng, (16, 16, 3)), ["MatMul"], {
         "name": "binary_logit", "description": binary_logit.__doc__, "path_dtypes": ["float32"],
-        "expect": dict(F32, note="the logit is explained; predict, faithfulness and ROAD take its sigmoid as the "
-                                 "probability (Flat.Head sigmoid without a Sigmoid op)")})
+        "expect": dict(F32, note="the golden logits are (−z, z): class 0's score is −z; predict, faithfulness and ROAD "
+                                 "take their sigmoids as the probabilities (Flat.Head sigmoid without a Sigmoid op)")},
+        probe=_binary_probe(model))
+
+
+def binary_sigmoid(path):
+    """The binary classifier of Keras' tutorials: Dense(1) 'logits' then a sigmoid 'prob' (Dense(1,
+    activation='sigmoid')), its output the probability σ(z) of the positive class. saliency explains the logit z
+    behind it as two classes, 0 (−z) and 1 (z); a probability target explains 1 − σ(z) for class 0 and σ(z) for
+    class 1 (golden grad_prob). Before, the one column was 'class 0' and printed σ(z) as its probability."""
+    rng = seed(40)
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, L.Activation("sigmoid", name="prob")(trunk(inp, k=1)), name="binary_sigmoid")
+    x = images(rng, (16, 16, 3))
+    randomize_biases(model)  # as export_keras will, before the probability's gradient
+    probe = _binary_probe(model)
+    _, top, _ = tape(probe, x)
+    inner = keras.Model(model.inputs, model.get_layer("logits").output)
+    _, _, grad_prob = tape(lambda t: tf.sigmoid(tf.concat([-inner(t), inner(t)], 1)), x, top=top)
+    keras_case(path, model, x, ["MatMul", "Sigmoid"], {
+        "name": "binary_sigmoid", "description": binary_sigmoid.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the golden logits are (−z, z) of the Sigmoid's input z; grad_prob is d p[top] / d "
+                                 "input with p = (1 − σ(z), σ(z))")},
+        probe=probe, extra={"grad_prob": grad_prob})
 
 
 def softmax_one_column(path):
@@ -1286,7 +1316,7 @@ CASES = {f.__name__: f for f in [
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
     log_of_softmax_cast_head, live_augmentation, prelu, tf_module_relu, lstm_unroll, gru_loop, gelu_tanh, lrn, dilated_conv, uint8_input,
     vit_grid, no_channel_axis, no_channel_axis_mlp, channels_first,
-    percent_softmax_head, clipped_log_softmax_head, binary_logit, softmax_one_column,
+    percent_softmax_head, clipped_log_softmax_head, binary_logit, binary_sigmoid, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble]}

@@ -61,15 +61,21 @@ def input_range(args, c):
 
 def class_names(classes_file, classes, k):
     """The class names in output order: one per line of classes_file, else the comma-separated classes, else
-    "class 0" … "class k-1". ValueError when they do not number k."""
+    "class 0" … "class k-1". A binary classifier's one output (k = 1) has two classes, as saliency reads it: the
+    negative class (0, whose probability is one minus the output's) and the positive one (1). ValueError when they
+    do not number k (2 for k = 1)."""
+    want = 2 if k == 1 else k
     if classes_file:
         with open(classes_file) as f:
             names = [line.strip() for line in f if line.strip()]
     elif classes:
         names = [s.strip() for s in classes.split(",")]
     else:
-        names = ["class %d" % i for i in range(k)]
-    if len(names) != k:
+        names = ["class %d" % i for i in range(want)]
+    if len(names) != want and k == 1:
+        raise ValueError("%d class names for a binary classifier's one output: give two, the negative class (0, whose "
+                         "probability is one minus the output's) first, then the positive one" % len(names))
+    if len(names) != want:
         raise ValueError("%d class names for %d outputs" % (len(names), k))
     return names
 

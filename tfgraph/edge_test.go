@@ -168,6 +168,10 @@ var edgeRows = []edgeRow{
 	// One logit, without a sigmoid: explained as any logit (Head says
 	// sigmoid: TestLabelLogits).
 	{name: "binary_logit", model: "binary_logit", tol: edgeF32},
+	// Dense(1) then a sigmoid: the logit z behind it, as the two classes
+	// (−z, z), as for binary_logit (methods' TestBinaryClasses checks the
+	// probabilities' gradients).
+	{name: "binary_sigmoid", model: "binary_sigmoid", tol: edgeF32},
 }
 
 // randomOpsNamed is what Flat.RandomOps must name on live_augmentation.
@@ -721,6 +725,17 @@ func TestLabelLogits(t *testing.T) {
 	}
 	if got := head(edgeFlat(t, "binary_logit")); got != "sigmoid/false" {
 		t.Errorf("binary_logit: head/activated %s, want sigmoid/false", got)
+	}
+	if got := head(edgeFlat(t, "binary_sigmoid")); got != "sigmoid/true" {
+		t.Errorf("binary_sigmoid: head/activated %s, want sigmoid/true", got)
+	}
+	for _, name := range []string{"binary_logit", "binary_sigmoid"} {
+		fl := edgeFlat(t, name)
+		z, ok := fl.BinaryLogit()
+		logits, _ := fl.Logits()
+		if s := fl.Shape(logits); !ok || fmt.Sprint(s) != "[-1 2]" || fmt.Sprint(fl.Shape(z)) != "[-1 1]" {
+			t.Errorf("%s: binary logit %q (%v), logits %v of shape %v; want the model's one logit behind two classes", name, z, ok, logits, s)
+		}
 	}
 	if got := head(edgeFlat(t, "sigmoid_head")); got != "sigmoid/true" {
 		t.Errorf("sigmoid_head: head/activated %s, want sigmoid/true", got)

@@ -90,6 +90,8 @@ func (m *Model) buildFlat() (*Flat, error) {
 	// A softmax over [N, 1, 1, K] reshaped to the output [N, K] becomes a
 	// softmax of the reshaped logits, which the head walk finds.
 	reshapedHeads(scratch, fg)
+	// A binary classifier's one logit z becomes two classes, −z and z.
+	binaryHeads(scratch, fg)
 	// The flat graph goes into the loaded graph, its weight values mapped to
 	// the live variables, and runs in the loaded session: every weight is
 	// held once, by TensorFlow.
@@ -132,6 +134,7 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 		}
 	}
 	fl.head = fl.walkHead()
+	fl.useBinary()
 	if s := fl.Shape(fl.head.logits); fl.head.head == "" && len(s) == 2 && s[1] == 1 {
 		// One logit: a binary classifier's (Keras' BinaryCrossentropy
 		// from_logits, PyTorch's BCEWithLogitsLoss), whose probability is

@@ -16,6 +16,10 @@ import (
 // found instead.
 func (fl *Flat) GAPHead() (GAPHead, error) {
 	logits, _ := fl.Logits()
+	z, binary := fl.BinaryLogit()
+	if binary {
+		logits = z
+	}
 	fail := func(format string, a ...any) (GAPHead, error) {
 		reason := fmt.Sprintf(format, a...)
 		return GAPHead{}, &NotApplicableError{Model: fl.model.Dir,
@@ -35,7 +39,7 @@ func (fl *Flat) GAPHead() (GAPHead, error) {
 		return fail("the dense layer transposes its input")
 	}
 	tb, _ := attr(n, "transpose_b")
-	head := GAPHead{Kernel: canonical(n.GetInput()[1]), KernelTransposed: tb == true}
+	head := GAPHead{Kernel: canonical(n.GetInput()[1]), KernelTransposed: tb == true, Binary: binary}
 	mean := fl.skip(n.GetInput()[0], "Identity", "Reshape", "Squeeze")
 	if mean == nil || mean.GetOp() != "Mean" {
 		return fail("the dense layer's input comes from %s, not from global average pooling", opOf(mean))

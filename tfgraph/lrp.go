@@ -31,7 +31,9 @@ func (l LRP) RuleSet() *RuleSet {
 		"Reshape": plain, "Squeeze": plain, "ExpandDims": plain, "Pad": plain, "PadV2": plain,
 		"StridedSlice": plain, "Slice": plain, "Transpose": plain, "Cast": plain,
 	}
-	for _, op := range []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "PReLU"} {
+	// An activation, and a negation (the score −z of a binary classifier's
+	// class 0, BinaryLogit), pass their one input's relevance whole.
+	for _, op := range []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign", "PReLU", "Neg"} {
 		rules[op] = func(b *Builder, n *Node) []Sym { return one(n, n.Dy[0]) }
 	}
 	if l.Transformer {

@@ -23,7 +23,9 @@ import (
 // keep the order of the classes: HeadOps),
 // the scores are its input, the logits (Simonyan et al. 2013); otherwise
 // they are the signature's selected output (Model.Output). Head says which
-// activation it was.
+// activation it was. For a binary classifier's one column (a logit z, or
+// its sigmoid) they are the two classes' scores (−z, z), a node the flat
+// graph adds (BinaryLogit).
 func (fl *Flat) Logits() (string, bool) {
 	return fl.head.logits, fl.head.head != ""
 }
@@ -53,7 +55,8 @@ func (fl *Flat) Head() string {
 func (fl *Flat) SetLabelLogits() { fl.head.labels = true }
 
 // HeadOutput is the tensor of the head's own values: the probabilities of a
-// softmax or sigmoid head (of the Softmax under a final Log too), the
+// softmax or sigmoid head (of the Softmax under a final Log too; for a
+// binary classifier's sigmoid, σ(−z) and σ(z) of its two classes), the
 // log-probabilities of a LogSoftmax; the signature's output for a model
 // without a head. It is not the output when the model maps them further
 // (HeadOps), e.g. a softmax times 100.
@@ -93,10 +96,17 @@ type headWalk struct {
 	// labels says the logits, without an activation in the graph, are
 	// those of independent labels (Head).
 	labels bool
+	// binary is a binary classifier's one logit, behind the two classes
+	// of logits (BinaryLogit); "" otherwise.
+	binary string
 }
 
-func (fl *Flat) walkHead() headWalk {
-	name := fl.Output()
+func (fl *Flat) walkHead() headWalk { return fl.walkHeadFrom(fl.Output()) }
+
+// walkHeadFrom walks back from the output tensor name; it reads only the
+// flat graph's nodes (fl.nodes), so that a Flat holding nothing else can
+// walk a flat graph before it is imported (binaryHeads).
+func (fl *Flat) walkHeadFrom(name string) headWalk {
 	// scores is where the walk left the output's own values, at a final
 	// Log (whose input may be the Softmax of log(softmax(z)), a log_softmax
 	// written in two ops, as torch.log(F.softmax(z)) converts) or at an

@@ -108,6 +108,10 @@ type GAPHead struct {
 	// KernelTransposed.
 	Kernel           string
 	KernelTransposed bool
+	// Binary says the kernel has one column, a binary classifier's logit z
+	// (Flat.BinaryLogit): class 1's weights are that column, class 0's
+	// (score −z) its negation.
+	Binary bool
 }
 
 // NotApplicableError is returned when the model lacks a structure that a

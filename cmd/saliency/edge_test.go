@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -61,15 +62,17 @@ func edgeModelCases() []badCase {
 			stdout: "(multi-label: each probability is its label's own sigmoid)"},
 		{name: "edge/sigmoid-inspect", args: run("inspect", edge("sigmoid_head")), code: 0,
 			stdout: "input of the final Sigmoid: a multi-label or binary head, output.kind sigmoid"},
-		// A binary classifier's one logit: its probability is its sigmoid
-		// (TestBinaryLogit), the note says so, and a card must say sigmoid; a
-		// softmax over one column (1 for every image) is refused by name.
+		// A binary classifier's one logit z is two classes, 0 (−z, probability
+		// 1 − σ(z)) and 1 (z, σ(z)) (TestBinaryLogit); the note says so, a
+		// card must say sigmoid and list both; random-logit compares the
+		// two; a softmax over one column (1 for every image) is refused by
+		// name.
 		{name: "edge/binary-logit-explain", args: explainEdge("binary_logit", "-method", "gradient"), code: 0,
-			want: []string{"the logit of a binary classifier (one column: its probability is the logit's sigmoid, not a softmax)"}},
+			want: []string{"classes 2, named \"class 0\" (the negative class) and \"class 1\" (the positive one)", "the logit z of a binary classifier (one column: class 1's score is z, its probability σ(z); class 0's is −z, 1 − σ(z))"}},
 		{name: "edge/binary-logit-probability", args: explainEdge("binary_logit", "-method", "gradient", "-target", "probability:0"), code: 1,
 			want: []string{"the logits of independent labels (a binary classifier's one logit", "no sigmoid", "explain the class, its logit"}},
 		{name: "edge/binary-logit-inspect", args: run("inspect", edge("binary_logit")), code: 0,
-			stdout: "the signature's output: logits of independent labels, each probability its logit's sigmoid"},
+			stdout: "the signature's output z, as the scores −z and z of class 0 and class 1: the logit of a binary classifier"},
 		{name: "card/logits-one-column", args: func(t *testing.T, d string) []string {
 			m := filepath.Join(d, "m")
 			copyModel(t, edge("binary_logit"), m)
@@ -81,10 +84,10 @@ func edgeModelCases() []badCase {
 			copyModel(t, edge("binary_logit"), m)
 			writeBinaryCard(t, m, "sigmoid")
 			return []string{"predict", m, sample}
-		}, code: 0, stdout: "(binary: the probability of pullover is its logit's sigmoid)"},
+		}, code: 0, stdout: "(binary: the probability of pullover is the sigmoid of the model's logit, that of other one minus it)"},
 		{name: "edge/binary-logit-random-logit", args: func(t *testing.T, d string) []string {
-			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "binary_logit", "tests:\n  - random-logit:\n")}
-		}, code: 1, want: []string{"edge.yaml:9:5: random-logit: model binary_logit has 1 class: there is no other class to explain"}},
+			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "binary_logit", "metrics: [spearman-abs]\ntests:\n  - random-logit:\n")}
+		}, code: 0, stdout: "Random logit, binary_logit, gradient: Spearman (absolute) between the maps of the explained class and of a random other class is 1.00"},
 		// A model whose output for one image depends on the others of its
 		// batch (a batch norm in training mode) is refused by name.
 		{name: "edge/bn-training", args: explainEdge("bn_training", "-method", "gradient"), code: 1,
@@ -211,11 +214,12 @@ func edgeModelCases() []badCase {
 	}
 }
 
-// writeBinaryCard writes a card for binary_logit (16×16 RGB in [0, 1], one
-// class, pullover) with output.kind kind.
+// writeBinaryCard writes a card for binary_logit (16×16 RGB in [0, 1], two
+// classes, the negative "other" and the positive "pullover") with
+// output.kind kind.
 func writeBinaryCard(t *testing.T, m, kind string) {
 	t.Helper()
-	c := "name: binary\nclasses: [pullover]\ninput:\n  signature_key: image\n  shape: [-1, 16, 16, 3]\n  dtype: float32\n  range: [0.0, 1.0]\n  color: rgb\noutput:\n  signature_key: output_0\n  shape: [-1, 1]\n  kind: " + kind + "\n"
+	c := "name: binary\nclasses: [other, pullover]\ninput:\n  signature_key: image\n  shape: [-1, 16, 16, 3]\n  dtype: float32\n  range: [0.0, 1.0]\n  color: rgb\noutput:\n  signature_key: output_0\n  shape: [-1, 1]\n  kind: " + kind + "\n"
 	if err := os.WriteFile(filepath.Join(m, "card.yaml"), []byte(c), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -364,14 +368,19 @@ func TestBinaryLogit(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("predict: exit %d\n%s", code, stderr)
 	}
-	r := regexp.MustCompile(`class 0\s+([0-9.]+)%\s+logit\s+(-?[0-9.]+)`).FindStringSubmatch(stdout)
-	if r == nil {
-		t.Fatalf("predict printed no probability and logit for class 0:\n%s", stdout)
-	}
-	pct, _ := strconv.ParseFloat(r[1], 64)
-	logit, _ := strconv.ParseFloat(r[2], 64)
-	want := 100 / (1 + math.Exp(-float64(z.Data[0])))
-	if math.Abs(pct-want) > 0.006 || math.Abs(logit-float64(z.Data[0])) > 6e-4 {
-		t.Errorf("predict shows %.2f%% and logit %.3f; the model's logit is %.4f, its sigmoid %.4f%%", pct, logit, z.Data[0], want)
+	// Class 1 is the model's logit z with probability σ(z), class 0 its
+	// complement, −z and 1 − σ(z).
+	zv := float64(z.Data[0])
+	for c, sign := range []float64{-1, 1} {
+		r := regexp.MustCompile(fmt.Sprintf(`class %d\s+([0-9.]+)%%\s+logit\s+(-?[0-9.]+)`, c)).FindStringSubmatch(stdout)
+		if r == nil {
+			t.Fatalf("predict printed no probability and logit for class %d:\n%s", c, stdout)
+		}
+		pct, _ := strconv.ParseFloat(r[1], 64)
+		logit, _ := strconv.ParseFloat(r[2], 64)
+		want := 100 / (1 + math.Exp(-sign*zv))
+		if math.Abs(pct-want) > 0.006 || math.Abs(logit-sign*zv) > 6e-4 {
+			t.Errorf("predict shows class %d at %.2f%% and logit %.3f; the model's logit is %.4f, want %.4f%% and %.4f", c, pct, logit, zv, want, sign*zv)
+		}
 	}
 }

@@ -174,16 +174,21 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	fmt.Fprintf(w, "\nFlat graph  %d nodes, %d weights, %d parameters\n", fl.Nodes, len(fl.Weights), params)
 	logits, activated := fl.Logits()
 	note := "the signature's output"
-	switch fl.Head() {
-	case "sigmoid":
+	_, binary := fl.BinaryLogit()
+	switch {
+	case binary && activated:
+		note = "the final Sigmoid's input z, as the scores −z and z of class 0 and class 1: a binary classifier, each class's probability the sigmoid of its score"
+	case binary:
+		note += " z, as the scores −z and z of class 0 and class 1: the logit of a binary classifier, each class's probability the sigmoid of its score"
+	case fl.Head() == "sigmoid":
 		if !activated {
 			note += ": logits of independent labels, each probability its logit's sigmoid (one column, a binary classifier's; or output.kind sigmoid)"
 			break
 		}
 		note = "input of the final Sigmoid: a multi-label or binary head, output.kind sigmoid"
-	case "softmax":
+	case fl.Head() == "softmax":
 		note = "input of the final Softmax"
-	case "log_softmax":
+	case fl.Head() == "log_softmax":
 		note = "input of the final LogSoftmax"
 	}
 	if ops := fl.HeadOps(); len(ops) > 0 {

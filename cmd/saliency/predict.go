@@ -80,8 +80,11 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		// log-probability), its logits, whose probabilities are the
 		// classes'.
 		mapped := len(op.Flat.HeadOps()) > 0
+		// A binary classifier's one logit z is shown as its two classes,
+		// 0 (−z) and 1 (z).
+		_, binary := op.Flat.BinaryLogit()
 		var out *tensor.Tensor
-		if mapped {
+		if mapped || binary {
 			logits, _ := op.Flat.Logits()
 			res, err := op.Flat.Run(context.Background(), batch, tfgraph.Query{Fetch: []string{logits}})
 			if err != nil {
@@ -97,7 +100,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		// independent labels that the graph leaves without the sigmoid: one
 		// column, a binary classifier's; a card's output.kind sigmoid).
 		_, activated := op.Flat.Logits()
-		sigmoidApplied := op.Flat.Head() == "sigmoid" && activated && !mapped
+		sigmoidApplied := op.Flat.Head() == "sigmoid" && activated && !mapped && !binary
 		head := ""
 		switch {
 		case op.Flat.Head() == "sigmoid":
@@ -117,7 +120,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 			return fmt.Errorf("%s: output.kind %s, but the model's outputs for these images are %s", filepath.Join(dir, savedmodels.CardFile), card.Output.Kind, what)
 		}
 		for i, p := range good {
-			printTopK(c.stdout, p, out.Item(i).Data, head, sigmoidApplied, card, k)
+			printTopK(c.stdout, p, out.Item(i).Data, head, sigmoidApplied, binary, card, k)
 		}
 	}
 	if failed > 0 {
@@ -147,9 +150,10 @@ func looksLikeProbabilities(out *tensor.Tensor) bool {
 // printTopK prints the k best classes of one image. head says what the
 // scores are: "softmax" probabilities, "log_softmax" their logarithms,
 // "sigmoid" label probabilities (logits of independent labels unless
-// sigmoidApplied), or "" logits of exclusive classes, shown with their
+// sigmoidApplied; with binary, the two classes' scores −z and z of a binary
+// classifier's logit z), or "" logits of exclusive classes, shown with their
 // softmax.
-func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidApplied bool, card *savedmodels.Card, k int) {
+func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidApplied, binary bool, card *savedmodels.Card, k int) {
 	p := make([]float64, len(scores))
 	logit := make([]float64, len(scores))
 	switch {
@@ -187,8 +191,8 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 		k = len(idx)
 	}
 	switch {
-	case head == "sigmoid" && len(scores) == 1:
-		fmt.Fprintf(w, "%s  (binary: the probability of %s is its logit's sigmoid)\n", path, card.ClassName(0))
+	case binary:
+		fmt.Fprintf(w, "%s  (binary: the probability of %s is the sigmoid of the model's logit, that of %s one minus it)\n", path, card.ClassName(1), card.ClassName(0))
 	case head == "sigmoid":
 		fmt.Fprintf(w, "%s  (multi-label: each probability is its label's own sigmoid)\n", path)
 	default:

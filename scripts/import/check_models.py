@@ -329,7 +329,8 @@ def check_output_kinds(work, saliency):
     log-probabilities, sigmoid (a binary classifier's logit) and probabilities, which
     saliency checks against the graph (it refuses a
     card whose kind is not the graph's); and explain -method gradient explains the logit behind the head: its raw
-    map equals torch.autograd's gradient of SmallCNN's logit (forward() without the head) for the same class,
+    map equals torch.autograd's gradient of SmallCNN's logit (forward() without the head) for the same class
+    (for the binary logit, of pytorch-grad-cam's BinaryClassifierOutputTarget of the class: -z for class 0),
     within 1e-3 of its largest value. Returns what is wrong, or None."""
     import numpy as np
     import torch
@@ -368,7 +369,15 @@ def check_output_kinds(work, saliency):
             m = json.load(open(os.path.join(ex, "index.json")))["maps"][0]
             kit = np.load(os.path.join(ex, m["raw"]))  # d logit / d x, [H, W, C]
             x.grad = None
-            testmodels.SmallCNN.forward(model, x)[0, m["class"]].backward()
+            logit, c = testmodels.SmallCNN.forward(model, x)[0], m["class"]
+            if head == "binary_logit":
+                # A binary classifier's one logit z: saliency's class 1 scores z, its class 0 -z, as
+                # pytorch-grad-cam's target for the class does.
+                from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+                score = BinaryClassifierOutputTarget(c)(logit[0])
+            else:
+                score = logit[c]
+            score.backward()
             want = x.grad[0].numpy().transpose(1, 2, 0)
             diff = float(np.abs(kit.reshape(want.shape) - want).max() / np.abs(want).max())
             print("%s: output.kind %s; the gradient of the logit behind it within %.2g of torch's" % (
