@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -63,7 +64,12 @@ func CheckCard(card *savedmodels.Card, m *tfgraph.Model) error {
 // "log-probabilities" for one that ends in a log_softmax, "sigmoid" for one
 // that ends in a sigmoid (or has logits of independent labels: the flat
 // graph is then told so, SetLabelLogits, and its class probabilities are
-// the logits' sigmoids), "logits" for one that ends in none of them. A
+// the logits' sigmoids), "logits" for one that ends in none of them;
+// probabilities computed from softmaxes with no logits behind them (an
+// ensemble's average, Flat.Probabilities) are "probabilities" ("sigmoid"
+// from sigmoids), and a card may call the outputs of a model whose graph
+// shows no softmax "probabilities" when they are for constant images (the
+// flat graph is told so, SetProbabilities). A
 // softmax over one column, 1 for every image, is refused with or without a
 // card, and so is a card that calls one logit (a binary classifier's, whose
 // probability is its sigmoid) the logits of exclusive classes.
@@ -77,12 +83,42 @@ func ApplyCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
 		return nil
 	}
 	path := filepath.Join(dir, savedmodels.CardFile)
-	if !activated {
+	if !activated && head != "probabilities" {
 		// Logits without an activation in the graph: "sigmoid" for one
 		// column, a binary classifier's logit.
 		head = ""
 	}
+	behind := fl.Probabilities()
 	switch {
+	case head == "probabilities" && card.Output.Kind == "probabilities" && strings.HasPrefix(behind, "Softmax"):
+	case head == "probabilities" && card.Output.Kind == "sigmoid" && strings.HasPrefix(behind, "Sigmoid"):
+	case head == "probabilities":
+		// Probabilities with no logits behind them (an ensemble's average
+		// of softmaxes): they are not logits to take the softmax of.
+		kind := "probabilities"
+		if strings.HasPrefix(behind, "Sigmoid") {
+			kind = "sigmoid"
+		}
+		return fmt.Errorf("%s: output.kind %s, but the model's outputs are probabilities computed from a %s by ops that move, scale, add or average them, with no logits behind them (say output.kind: %s)", path, card.Output.Kind, behind, kind)
+	case card.Output.Kind == "probabilities" && head == "":
+		// A graph that shows no softmax (scores normalised otherwise, or a
+		// softmax inside an op saliency cannot look into): the card says
+		// the outputs are probabilities. They must be for constant images
+		// (predict checks its images too, faithfulness and ROAD every
+		// batch), so that a card does not make logits probabilities.
+		x := tensor.New(3, card.Input.Shape[1], card.Input.Shape[2], card.Input.Shape[3])
+		per := x.Len() / 3
+		for i := range x.Data {
+			x.Data[i] = float32(i/per) / 2
+		}
+		z, err := fl.Forward(x)
+		if err != nil {
+			return err
+		}
+		if !tensor.ProbabilityRows(z) {
+			return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax, and its outputs for constant images (0, 0.5 and 1 everywhere) are not probabilities (each row non-negative and summing to 1): logits? (say output.kind: logits)", path)
+		}
+		fl.SetProbabilities()
 	case card.Output.Kind == "probabilities" && head != "softmax":
 		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
 	case card.Output.Kind == "log-probabilities" && head != "log_softmax":

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -75,5 +76,104 @@ func TestLabelProbabilities(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Scores that are probabilities already are measured as they are: an
+// ensemble's average of softmaxes (softmax_ensemble: Head "probabilities",
+// found in the graph) and scores a card calls probabilities
+// (normalized_scores, normalised without a softmax). Without the card,
+// faithfulness and ROAD refuse to take the softmax of such probabilities;
+// a card of kind probabilities over logits (fmnist_vgg) and a card of kind
+// logits over the ensemble are refused at open. Before, every one of them took the softmax of the scores: the
+// ensemble's deletion and insertion AUCs were all 0.10 ("no better than a
+// random order"), the softmax of near-uniform probabilities.
+func TestProbabilityScores(t *testing.T) {
+	withCard := func(model, kind string, classes int) string {
+		d := t.TempDir()
+		for _, f := range []string{"saved_model.pb", "variables", "fingerprint.pb"} {
+			if err := os.Symlink(filepath.Join(zoo(model), f), filepath.Join(d, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names := make([]string, classes)
+		for i := range names {
+			names[i] = fmt.Sprintf("c%d", i)
+		}
+		shape := "[-1, 16, 16, 3]"
+		if model == "fmnist_vgg" {
+			shape = "[-1, 28, 28, 1]"
+		}
+		writeFile(t, d, savedmodels.CardFile, "name: m\nclasses: ["+strings.Join(names, ", ")+"]\ninput:\n  shape: "+shape+
+			"\n  dtype: float32\n  range: [0.0, 1.0]\noutput:\n  kind: "+kind+"\n")
+		return d
+	}
+	open := func(dir string) (*Opened, *tensor.Tensor, error) {
+		op, err := Open(dir, tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1}, OpenOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		t.Cleanup(func() { op.Model.Close() })
+		h, w, ch := op.Spec.Height, op.Spec.Width, op.Spec.Channels
+		x := &tensor.Tensor{Shape: []int{3, h, w, ch}, Data: make([]float32, 3*h*w*ch)}
+		for i := range x.Data {
+			x.Data[i] = float32((i*7)%23) / 22
+		}
+		return op, x, nil
+	}
+	for _, c := range []struct {
+		name, dir, head, behind, err string
+	}{
+		{"ensemble", zoo("edge/softmax_ensemble"), "probabilities", "Softmax (layer probs_a)", ""},
+		{"ensemble, card probabilities", withCard("edge/softmax_ensemble", "probabilities", 10), "probabilities", "Softmax (layer probs_a)", ""},
+		{"normalized", zoo("edge/normalized_scores"), "", "", "If they are probabilities, say so in the model's card: output.kind probabilities"},
+		{"normalized, card probabilities", withCard("edge/normalized_scores", "probabilities", 10), "probabilities", "card", ""},
+	} {
+		op, x, err := open(c.dir)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := op.Flat.Head(); got != c.head || op.Flat.Probabilities() != c.behind {
+			t.Errorf("%s: head %q from %q, want %q from %q", c.name, got, op.Flat.Probabilities(), c.head, c.behind)
+		}
+		z, err := op.Model.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := z.Shape[1]
+		for _, class := range []int{0, k - 1} {
+			got, err := classProbabilities(context.Background(), op.Flat, x, class)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Errorf("%s: error %v, want one saying %q", c.name, err, c.err)
+				}
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			for i, p := range got {
+				if want := float64(z.Data[i*k+class]); math.Abs(p-want) > 1e-7 {
+					t.Errorf("%s image %d: probability of class %d %.7f, want the output's %.7f", c.name, i, class, p, want)
+				}
+			}
+		}
+	}
+	if _, _, err := open(withCard("edge/softmax_ensemble", "logits", 10)); err == nil || !strings.Contains(err.Error(), "say output.kind: probabilities") {
+		t.Errorf("ensemble with a card of kind logits: %v, want a refusal saying output.kind probabilities", err)
+	}
+	// A card that calls logits probabilities is refused at open, from the
+	// outputs for constant images; were they probabilities there and not
+	// on the images measured, every batch is checked too.
+	if _, _, err := open(withCard("fmnist_vgg", "probabilities", 10)); err == nil || !strings.Contains(err.Error(), "are not probabilities") {
+		t.Errorf("fmnist_vgg with a card of kind probabilities: %v, want a refusal", err)
+	}
+	op, x, err := open(zoo("fmnist_vgg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.Flat.SetProbabilities()
+	if _, err := classProbabilities(context.Background(), op.Flat, x, 0); err == nil || !strings.Contains(err.Error(), "said to be probabilities by the card's output.kind, but one is") {
+		t.Errorf("fmnist_vgg's logits taken for probabilities: %v, want a refusal", err)
 	}
 }

@@ -46,17 +46,36 @@ func (p *Plan) pixelOrders(ctx context.Context, u Unit, out string) (orders [][]
 }
 
 // classProbabilities are the probabilities of class for each image of batch
-// b, with the original weights: the softmax of the logits, or their sigmoid
-// for a multi-label head.
+// b, with the original weights: the softmax of the logits, their sigmoid
+// for a multi-label head, the scores themselves when they are probabilities
+// already. Scores said to be probabilities must lie in [0, 1]; scores taken
+// for logits must not all be probability distributions (a softmax the graph
+// does not show, written as exp/sum): the softmax of probabilities is no
+// probability of the model's, and its curves are flat.
 func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor, class int) ([]float64, error) {
 	z, err := logitRows(ctx, fl, b, methods.Chunking{}.Size(fl))
 	if err != nil {
 		return nil, err
 	}
 	k := z.Shape[1]
+	head := fl.Head()
+	switch {
+	case head == "probabilities":
+		for _, v := range z.Data {
+			if !(v >= 0 && v <= 1+1e-6) {
+				why := "computed from a " + fl.Probabilities()
+				if fl.Probabilities() == "card" {
+					why = "said to be probabilities by the card's output.kind"
+				}
+				return nil, fmt.Errorf("the model's outputs are %s, but one is %g, not a probability in [0, 1]", why, v)
+			}
+		}
+	case head == "" && tensor.ProbabilityRows(z):
+		return nil, fmt.Errorf("the model's outputs are taken for logits, as its graph shows no softmax, but every row of this batch is a probability distribution (non-negative, summing to 1): their softmax is no probability of the model's. If they are probabilities, say so in the model's card: output.kind probabilities")
+	}
 	out := make([]float64, b.Shape[0])
 	for j := range out {
-		out[j] = tensor.ClassProbability(z.Data[j*k:(j+1)*k], class, fl.Head())
+		out[j] = tensor.ClassProbability(z.Data[j*k:(j+1)*k], class, head)
 	}
 	return out, nil
 }

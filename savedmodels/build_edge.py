@@ -1306,9 +1306,47 @@ def softmax_ensemble(path):
     a = L.Activation("softmax", name="probs_a")(L.Dense(10, name="head_a")(x))
     b = L.Activation("softmax", name="probs_b")(L.Dense(10, name="head_b")(x))
     model = keras.Model(inp, L.Average(name="mean")([a, b]), name="softmax_ensemble")
+    for h in ("head_a", "head_b"):  # probabilities far from uniform, for faithfulness to measure
+        k = model.get_layer(h).kernel
+        k.assign(k * 30.0)
     keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax"], {
         "name": "softmax_ensemble", "description": softmax_ensemble.__doc__, "path_dtypes": ["float32"],
         "expect": F32}, probe=model)
+
+
+def exp_sum_softmax(path):
+    """A softmax written out of its parts, e / Σe with e = exp(z − max z) over the last axis (keras.ops.exp, max and
+    sum in a Lambda 'softmax', as hand-written heads and jax2tf's softmax are), behind Dense(10) 'logits': saliency
+    finds the logits z behind it, as behind Keras' softmax. Before, the output was taken for logits: predict showed
+    the softmax of probabilities, faithfulness measured it, and the gradient was the probability's."""
+    rng = seed(43)
+    inp = keras.Input((16, 16, 3), name="image")
+    z = trunk(inp)
+
+    def softmax(t):
+        e = keras.ops.exp(t - keras.ops.max(t, axis=-1, keepdims=True))
+        return e / keras.ops.sum(e, axis=-1, keepdims=True)
+    model = keras.Model(inp, L.Lambda(softmax, name="softmax")(z), name="exp_sum_softmax")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Exp", "Max", "Sum", "RealDiv"], {
+        "name": "exp_sum_softmax", "description": exp_sum_softmax.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the logits z behind the written-out softmax are explained")})
+
+
+def normalized_scores(path):
+    """Scores normalised to sum to 1 without a softmax, (relu(z) + 0.01) / Σ(relu(z) + 0.01) over Dense(10) 'logits'
+    in a Lambda 'normalize': probabilities with no softmax in the graph to find. saliency takes them for logits (the
+    gradient golden is the output's); faithfulness and ROAD refuse to measure the softmax of probabilities and say to
+    write a card, with whose output.kind probabilities they measure the scores themselves."""
+    rng = seed(44)
+    inp = keras.Input((16, 16, 3), name="image")
+
+    def normalize(t):
+        r = keras.ops.relu(t) + 0.01
+        return r / keras.ops.sum(r, axis=-1, keepdims=True)
+    model = keras.Model(inp, L.Lambda(normalize, name="normalize")(trunk(inp)), name="normalized_scores")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Sum", "RealDiv"], {
+        "name": "normalized_scores", "description": normalized_scores.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="the output is explained as it is")}, probe=model)
 
 
 CASES = {f.__name__: f for f in [
@@ -1319,7 +1357,8 @@ CASES = {f.__name__: f for f in [
     percent_softmax_head, clipped_log_softmax_head, binary_logit, binary_sigmoid, softmax_one_column,
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
-    embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble]}
+    embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
+    normalized_scores]}
 
 
 def main():

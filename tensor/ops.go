@@ -275,10 +275,35 @@ func Softmax(z []float32) []float64 {
 
 // ClassProbability is the probability of class c that scores z give under a
 // model's final activation head: the sigmoid of z[c] for a multi-label
-// ("sigmoid") head, the softmax of z at c otherwise.
+// ("sigmoid") head, z[c] itself for scores that are probabilities already
+// ("probabilities"), the softmax of z at c otherwise.
 func ClassProbability(z []float32, c int, head string) float64 {
-	if head == "sigmoid" {
+	switch head {
+	case "sigmoid":
 		return 1 / (1 + math.Exp(-float64(z[c])))
+	case "probabilities":
+		return float64(z[c])
 	}
 	return Softmax(z)[c]
+}
+
+// ProbabilityRows says whether every row of t [N, K] (K ≥ 2) is a
+// probability distribution: non-negative values summing to 1 within 1e-3.
+func ProbabilityRows(t *Tensor) bool {
+	if len(t.Shape) != 2 || t.Shape[1] < 2 || t.Shape[0] < 1 {
+		return false
+	}
+	for i := 0; i < t.Shape[0]; i++ {
+		var s float64
+		for _, v := range t.Item(i).Data {
+			if v < 0 || v != v {
+				return false
+			}
+			s += float64(v)
+		}
+		if math.Abs(s-1) > 1e-3 {
+			return false
+		}
+	}
+	return true
 }

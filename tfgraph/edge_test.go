@@ -151,6 +151,11 @@ var edgeRows = []edgeRow{
 	// An average of two softmaxes: no logits behind it, the output is
 	// explained (Flat.ActivationBehind names the softmax for the note).
 	{name: "softmax_ensemble", model: "softmax_ensemble", tol: edgeF32},
+	// A softmax written as exp(z − max z) / Σ: rewritten as a Softmax op,
+	// its logits found behind it (TestExpSumSoftmax).
+	{name: "exp_sum_softmax", model: "exp_sum_softmax", tol: edgeF32},
+	// Scores normalised without a softmax: explained as they are.
+	{name: "normalized_scores", model: "normalized_scores", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},
@@ -819,5 +824,28 @@ func TestLayerNamesAfterOps(t *testing.T) {
 	}
 	if l, err := fl.CAMLayer(); err != nil || l.Name != "relu2" {
 		t.Errorf("CAM layer %v (%v), want relu2", l.Name, err)
+	}
+}
+
+// A softmax written out of its parts (exp of z − max z over its sum, as
+// keras.ops or jax2tf write it) is a Softmax op of z in the flat graph: the
+// head walk finds the logits z behind it, the flat graph's output equals
+// the signature's, and the ensemble of softmaxes and the scores normalised
+// without a softmax are told apart (Probabilities).
+func TestExpSumSoftmax(t *testing.T) {
+	fl := edgeFlat(t, "exp_sum_softmax")
+	logits, activated := fl.Logits()
+	if fl.Head() != "softmax" || !activated || !strings.Contains(logits, "logits") {
+		t.Errorf("exp_sum_softmax: head %q, logits %s (behind a head: %v); want the softmax's, the Dense logits", fl.Head(), logits, activated)
+	}
+	for _, c := range []struct{ model, head, behind string }{
+		{"softmax_ensemble", "probabilities", "Softmax (layer probs_a)"},
+		{"normalized_scores", "", ""},
+		{"percent_softmax_head", "softmax", ""},
+	} {
+		fl := edgeFlat(t, c.model)
+		if fl.Head() != c.head || fl.Probabilities() != c.behind {
+			t.Errorf("%s: head %q, probabilities from %q; want %q, %q", c.model, fl.Head(), fl.Probabilities(), c.head, c.behind)
+		}
 	}
 }

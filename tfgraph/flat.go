@@ -87,6 +87,8 @@ func (m *Model) buildFlat() (*Flat, error) {
 		return nil, err
 	}
 	groupedConvs(scratch, fg)
+	// A softmax written as exp / sum becomes a Softmax op.
+	expSumSoftmaxes(scratch, fg)
 	// A softmax over [N, 1, 1, K] reshaped to the output [N, K] becomes a
 	// softmax of the reshaped logits, which the head walk finds.
 	reshapedHeads(scratch, fg)
@@ -135,6 +137,7 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 	}
 	fl.head = fl.walkHead()
 	fl.useBinary()
+	fl.head.probs = fl.probabilitiesBehind()
 	if s := fl.Shape(fl.head.logits); fl.head.head == "" && len(s) == 2 && s[1] == 1 {
 		// One logit: a binary classifier's (Keras' BinaryCrossentropy
 		// from_logits, PyTorch's BCEWithLogitsLoss), whose probability is

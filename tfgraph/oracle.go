@@ -34,17 +34,45 @@ func (fl *Flat) Logits() (string, bool) {
 // activation: "softmax" (probabilities over exclusive classes),
 // "log_softmax" (their logarithms, as PyTorch models often return),
 // "sigmoid" (one probability per label: a multi-label head, or a binary
-// classifier's) or "" (the output is the scores themselves, logits of
-// exclusive classes). For a model that outputs logits without an
+// classifier's), "probabilities" (the scores are probabilities already,
+// with no logits behind them: an ensemble's average of softmaxes, or a
+// card's output.kind probabilities for a model whose graph shows no
+// softmax; see Probabilities) or "" (the output is the scores themselves,
+// logits of exclusive classes). For a model that outputs logits without an
 // activation, Logits' second value is false and the head is "", or
 // "sigmoid" when they are the logits of independent labels: one column, a
 // binary classifier's logit (whose softmax would be 1 for every image), or
 // after SetLabelLogits. There is then no Sigmoid op in the graph to explain.
 func (fl *Flat) Head() string {
+	if fl.head.head == "" && fl.head.probs != "" {
+		return "probabilities"
+	}
 	if fl.head.head == "" && fl.head.labels {
 		return "sigmoid"
 	}
 	return fl.head.head
+}
+
+// Probabilities says why a model without a head (Logits' second value
+// false) outputs probabilities, Head "probabilities": "Softmax (layer L)"
+// or "Sigmoid (layer L)" when every tensor of the output that depends on
+// the input is computed, by ops that move, scale, add or average values
+// (ActivationBehind's), from the outputs of Softmax ops (or of Sigmoid ops)
+// and nothing else: an ensemble's mean of softmaxes, a softmax summed over
+// groups of classes; "card" after SetProbabilities. It is "" otherwise:
+// logits (a logit gated by a sigmoid is not a probability).
+func (fl *Flat) Probabilities() string { return fl.head.probs }
+
+// SetProbabilities says that the output's scores are probabilities already
+// (a model card's output.kind probabilities for a model whose graph shows
+// no softmax: one written as exp/sum, or inside an op saliency cannot look
+// into): each class's probability is its score, Head "probabilities". It
+// changes nothing for a model with a head; call it before the flat graph is
+// used.
+func (fl *Flat) SetProbabilities() {
+	if fl.head.head == "" && fl.head.probs == "" {
+		fl.head.probs = "card"
+	}
 }
 
 // SetLabelLogits says that the output's logits are those of independent
@@ -99,6 +127,9 @@ type headWalk struct {
 	// binary is a binary classifier's one logit, behind the two classes
 	// of logits (BinaryLogit); "" otherwise.
 	binary string
+	// probs says why the scores of a model without a head are
+	// probabilities (Probabilities); "" for logits.
+	probs string
 }
 
 func (fl *Flat) walkHead() headWalk { return fl.walkHeadFrom(fl.Output()) }
@@ -355,6 +386,9 @@ var combiningOps = map[string]bool{"Identity": true, "Cast": true, "Reshape": tr
 // and there are no logits behind it to explain. It is "" when there is
 // none, or when the model has a head.
 func (fl *Flat) ActivationBehind() string {
+	if fl.head.probs != "" && fl.head.probs != "card" {
+		return fl.head.probs
+	}
 	if _, activated := fl.Logits(); activated {
 		return ""
 	}
@@ -383,4 +417,60 @@ func (fl *Flat) ActivationBehind() string {
 		}
 	}
 	return ""
+}
+
+// probabilitiesBehind is Probabilities for the flat graph as it was made:
+// the activation every input-dependent tensor of the output comes from
+// through combiningOps but Sub (a difference of probabilities is none),
+// when they are all Softmax ops or all Sigmoid ops, as "Softmax (layer
+// L)"; "" otherwise, and for a model with a head.
+func (fl *Flat) probabilitiesBehind() string {
+	if fl.head.head != "" || fl.head.binary != "" {
+		return ""
+	}
+	dep := map[string]bool{nodeOf(fl.inputName()): true}
+	for _, n := range fl.order {
+		for _, in := range n.GetInput() {
+			if !strings.HasPrefix(in, "^") && dep[nodeOf(in)] {
+				dep[n.GetName()] = true
+				break
+			}
+		}
+	}
+	kind, first := "", ""
+	seen := map[string]bool{}
+	todo := []string{nodeOf(fl.Output())}
+	for len(todo) > 0 {
+		name := todo[0]
+		todo = todo[1:]
+		if seen[name] || !dep[name] {
+			continue
+		}
+		seen[name] = true
+		n := fl.nodes[name]
+		if n == nil || len(seen) > 4096 {
+			return ""
+		}
+		switch op := n.GetOp(); {
+		case op == "Softmax" || op == "Sigmoid":
+			if kind != "" && kind != op {
+				return ""
+			}
+			if kind == "" {
+				kind, first = op, name
+			}
+		case combiningOps[op] && op != "Sub":
+			for _, in := range n.GetInput() {
+				if !strings.HasPrefix(in, "^") {
+					todo = append(todo, nodeOf(in))
+				}
+			}
+		default:
+			return ""
+		}
+	}
+	if kind == "" {
+		return ""
+	}
+	return kind + " (layer " + fl.layerOf(first) + ")"
 }

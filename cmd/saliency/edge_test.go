@@ -174,6 +174,15 @@ func edgeModelCases() []badCase {
 		// probabilities, where it called them logits.
 		{name: "edge/softmax-ensemble", args: explainEdge("softmax_ensemble", "-method", "gradient"), code: 0,
 			want: []string{"scores computed from a Softmax (layer probs_", "there are no logits behind them"}},
+		// Scores that are probabilities the graph shows no softmax for:
+		// faithfulness refuses to measure their softmax and says to write a
+		// card.
+		{name: "edge/normalized-scores-faithfulness", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "normalized_scores", "metrics: [spearman]\ntests:\n  - faithfulness:\n")}
+		}, code: 1, want: []string{"normalized_scores faithfulness", "every row of this batch is a probability distribution", "output.kind probabilities"}},
+		// A softmax written as exp/sum: its logits are found and explained.
+		{name: "edge/exp-sum-softmax", args: explainEdge("exp_sum_softmax", "-method", "gradient"), code: 0,
+			want: []string{"probabilities (a softmax; the logits before it are explained)"}},
 		// Several outputs and nothing to say which holds the class scores:
 		// refused with the list (the first, an embedding, was explained as
 		// 16 classes); -output or the YAML key output selects one.

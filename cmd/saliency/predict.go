@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
@@ -102,14 +103,22 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		_, activated := op.Flat.Logits()
 		sigmoidApplied := op.Flat.Head() == "sigmoid" && activated && !mapped && !binary
 		head := ""
+		probs := op.Flat.Probabilities()
 		switch {
+		case op.Flat.Head() == "probabilities" && strings.HasPrefix(probs, "Sigmoid"):
+			// An average of sigmoids: each label's own probability.
+			head, sigmoidApplied = "sigmoid", true
+		case op.Flat.Head() == "probabilities" && tensor.ProbabilityRows(out):
+			head = "softmax"
+		case op.Flat.Head() == "probabilities" && probs != "card":
+			return fmt.Errorf("%s: the model's outputs are computed from a %s by ops that move, scale, add or average values, but they are not probabilities for these images (each row non-negative and summing to 1): there are no logits behind them, and no probability to show", dir, probs)
 		case op.Flat.Head() == "sigmoid":
 			head = "sigmoid"
 		case mapped:
 			// logits of exclusive classes
 		case op.Flat.Head() == "log_softmax":
 			head = "log_softmax"
-		case looksLikeProbabilities(out):
+		case tensor.ProbabilityRows(out):
 			head = "softmax"
 		}
 		if card != nil && !mapped && head != "sigmoid" && (card.Output.Kind == "probabilities") != (head == "softmax") {
@@ -127,24 +136,6 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		return fmt.Errorf("%d of %d images could not be read", failed, len(paths))
 	}
 	return nil
-}
-
-// looksLikeProbabilities guesses, for a model without a card, whether its
-// outputs are probabilities: every row non-negative and summing to 1.
-func looksLikeProbabilities(out *tensor.Tensor) bool {
-	for i := 0; i < out.Shape[0]; i++ {
-		var s float64
-		for _, v := range out.Item(i).Data {
-			if v < 0 {
-				return false
-			}
-			s += float64(v)
-		}
-		if math.Abs(s-1) > 1e-3 {
-			return false
-		}
-	}
-	return true
 }
 
 // printTopK prints the k best classes of one image. head says what the
