@@ -23,7 +23,7 @@ import (
 // class 1 negated. CAM reads the dense kernel's one column: class 0's map is
 // class 1's negated, and each is Grad-CAM's times h·w, as on every GAP head.
 func TestBinaryClasses(t *testing.T) {
-	dir := filepath.Join(zooDir("edge"), "binary_sigmoid")
+	fl, dir := loadEdge(t, "binary_sigmoid")
 	read := func(name string) *tensor.Tensor {
 		v, err := savedmodels.ReadNpy(filepath.Join(dir, "golden", name+".npy"))
 		if err != nil {
@@ -33,15 +33,6 @@ func TestBinaryClasses(t *testing.T) {
 	}
 	x, grad, gradProb := read("inputs"), read("grad_input"), read("grad_prob")
 	top, err := savedmodels.ReadNpyInts(filepath.Join(dir, "golden", "top.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	fl, err := m.Flat()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,4 +97,21 @@ func TestBinaryClasses(t *testing.T) {
 	if d, _ := tensor.MaxAbsDiff(scaled, grad1.LowRes); d > 1e-5*grad1.LowRes.MaxAbs() {
 		t.Errorf("CAM/(h·w) of class 1 differs from Grad-CAM by %g (max %g)", d, grad1.LowRes.MaxAbs())
 	}
+}
+
+// loadEdge loads an edge model's flat graph (savedmodels/build_edge.py,
+// make edge-models), closed when the test ends, and returns its folder.
+func loadEdge(t *testing.T, name string) (*tfgraph.Flat, string) {
+	t.Helper()
+	dir := filepath.Join(zooDir("edge"), name)
+	m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
+	if err != nil {
+		t.Fatalf("%v (build the edge models: make edge-models)", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, dir
 }

@@ -1349,6 +1349,24 @@ def normalized_scores(path):
         "expect": dict(F32, note="the output is explained as it is")}, probe=model)
 
 
+def patches_and_shuffle(path):
+    """tf.image.extract_patches (ExtractImagePatches: 4x4 patches, strides 3, rates 2, SAME padding) into a Dense per
+    patch, beside a SpaceToDepth stem (tf.nn.space_to_depth, block 2, as TResNet's) whose convolution goes back
+    through DepthToSpace: refused before their rules ('no plain rule for op ExtractImagePatches')."""
+    rng = seed(45)
+    inp = keras.Input((16, 16, 3), name="image")
+    p = L.Lambda(lambda t: tf.image.extract_patches(t, [1, 4, 4, 1], [1, 3, 3, 1], [1, 2, 2, 1], "SAME"),
+                 name="patches")(inp)
+    p = L.GlobalAveragePooling2D(name="patch_mean")(L.Dense(8, activation="relu", name="patch_dense")(p))
+    s = L.Lambda(lambda t: tf.nn.space_to_depth(t, 2), name="s2d")(inp)
+    s = L.Conv2D(12, 3, padding="same", activation="relu", name="conv")(s)
+    s = L.GlobalAveragePooling2D(name="gap")(L.Lambda(lambda t: tf.nn.depth_to_space(t, 2), name="d2s")(s))
+    model = keras.Model(inp, L.Dense(10, name="logits")(L.Concatenate(name="cat")([p, s])), name="patches_and_shuffle")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["ExtractImagePatches", "SpaceToDepth", "DepthToSpace"], {
+        "name": "patches_and_shuffle", "description": patches_and_shuffle.__doc__, "path_dtypes": ["float32"],
+        "expect": F32})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1358,7 +1376,7 @@ CASES = {f.__name__: f for f in [
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
-    normalized_scores]}
+    normalized_scores, patches_and_shuffle]}
 
 
 def main():

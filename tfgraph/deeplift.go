@@ -29,7 +29,8 @@ func deepLIFTRules() *RuleSet {
 	plain := func(b *Builder, n *Node) []Sym { return b.Plain(n) }
 	for _, op := range []string{"Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "FusedBatchNormV3", "FusedBatchNorm",
 		"AddV2", "Add", "Sub", "AddN", "Mean", "Sum", "AvgPool", "Reshape", "Squeeze", "ExpandDims", "Identity", "Snapshot",
-		"IdentityN", "ConcatV2", "Neg", "Pad", "PadV2", "StridedSlice", "Slice", "Transpose", "Cast"} {
+		"IdentityN", "ConcatV2", "Neg", "Pad", "PadV2", "StridedSlice", "Slice", "Transpose", "Cast",
+		"SpaceToDepth", "DepthToSpace", "ExtractImagePatches"} {
 		rules[op] = plain
 	}
 	affine := func(b *Builder, n *Node) []Sym {

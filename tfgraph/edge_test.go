@@ -156,6 +156,10 @@ var edgeRows = []edgeRow{
 	{name: "exp_sum_softmax", model: "exp_sum_softmax", tol: edgeF32},
 	// Scores normalised without a softmax: explained as they are.
 	{name: "normalized_scores", model: "normalized_scores", tol: edgeF32},
+	// tf.image.extract_patches and a space-to-depth stem: refused before
+	// their rules (ExtractImagePatches as the transposed convolution by an
+	// identity kernel; SpaceToDepth and DepthToSpace as each other).
+	{name: "patches_and_shuffle", model: "patches_and_shuffle", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},

@@ -30,6 +30,7 @@ func (l LRP) RuleSet() *RuleSet {
 		"MaxPool": plain, "Max": plain, "ConcatV2": plain, "Identity": plain, "Snapshot": plain, "IdentityN": plain,
 		"Reshape": plain, "Squeeze": plain, "ExpandDims": plain, "Pad": plain, "PadV2": plain,
 		"StridedSlice": plain, "Slice": plain, "Transpose": plain, "Cast": plain,
+		"SpaceToDepth": plain, "DepthToSpace": plain, "ExtractImagePatches": plain,
 	}
 	// An activation, and a negation (the score −z of a binary classifier's
 	// class 0, BinaryLogit), pass their one input's relevance whole.

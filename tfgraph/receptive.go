@@ -782,6 +782,8 @@ func (w *rfWalk) rule(n *nodepb.NodeDef, ins []*rfState) []*rfState {
 		return []*rfState{w.convTranspose(n, ins, out)}
 	case "MaxPool", "AvgPool", "MaxPoolV2":
 		return []*rfState{w.pool(n, ins, out)}
+	case "ExtractImagePatches":
+		return []*rfState{w.patches(n, ins, out)}
 	case "Pad", "PadV2", "MirrorPad":
 		return []*rfState{w.pad(n, ins, out)}
 	case "ResizeBilinear", "ResizeNearestNeighbor", "ResizeBicubic", "ResizeArea":
@@ -1233,6 +1235,26 @@ func (w *rfWalk) pool(n *nodepb.NodeDef, ins []*rfState, out []int) *rfState {
 		maps[ax] = m
 	}
 	return w.spatial(n, ins[0], maps, nil, out)
+}
+
+// patches is tf.image.extract_patches: a window of ksizes at rates
+// (dilations) and strides, as a convolution's, whose values go into the
+// depth, channels and offsets mixed.
+func (w *rfWalk) patches(n *nodepb.NodeDef, ins []*rfState, out []int) *rfState {
+	ks, strides, rates := w.listAttr(n, "ksizes"), w.listAttr(n, "strides"), w.listAttr(n, "rates")
+	xs := w.shape(n.GetInput()[0])
+	if len(ks) != 4 || len(strides) != 4 || len(rates) != 4 || len(xs) != 4 || len(out) != 4 {
+		return w.fail(n, "its patches, input or output is not 4-D")
+	}
+	maps := map[int]rfMap{}
+	for _, ax := range []int{1, 2} {
+		m, ok := windowMap(w.strAttr(n, "padding"), nil, ax, int(ks[ax]), int(rates[ax]), int(strides[ax]), xs[ax], out[ax])
+		if !ok {
+			return w.fail(n, "padding %q", w.strAttr(n, "padding"))
+		}
+		maps[ax] = m
+	}
+	return w.spatial(n, ins[0], maps, []int{3}, out)
 }
 
 // convTranspose is Conv2DBackpropInput (Keras' Conv2DTranspose): output unit

@@ -354,7 +354,8 @@ func TestReceptiveFieldValues(t *testing.T) {
 // Models with the ops the zoo lacks: grouped convolutions, LayerNorm and a
 // Dense layer on a map (Tensordot), a transposed convolution, UpSampling2D
 // nearest and bilinear (edge: a Resizing layer in front), padding of every
-// kind, dilated convolutions through SpaceToBatchND. Every layer (or every
+// kind, dilated convolutions through SpaceToBatchND, image patches
+// (ExtractImagePatches) and a pixel shuffle. Every layer (or every
 // op, for tf.Modules) is checked.
 func TestReceptiveFieldOps(t *testing.T) {
 	type model struct {
@@ -365,7 +366,7 @@ func TestReceptiveFieldOps(t *testing.T) {
 	for _, m := range []model{
 		{"testdata/keras_layers", false, 30}, {"testdata/conv_paddings", true, 12}, {"testdata/op_coverage", false, 10},
 		{"edge/dilated_conv", false, 3}, {"edge/resize_rescaling_input", false, 7}, {"edge/prelu", false, 5},
-		{"edge/lrn", false, 6}, {"edge/gelu_tanh", false, 5},
+		{"edge/lrn", false, 6}, {"edge/gelu_tanh", false, 5}, {"edge/patches_and_shuffle", false, 5},
 		{"edge/live_augmentation", false, 1}, // a random flip; the random rotation after it moves any pixel anywhere
 		{"edge/lstm_unroll", false, 1},       // the rows reshaped; the recurrence mixes them
 	} {

@@ -4,6 +4,7 @@ package tfgraph
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -157,6 +158,16 @@ func init() {
 		"ScaleAndTranslate": func(b *Builder, n *Node) []Sym {
 			return one(n, b.op1("ScaleAndTranslateGrad", attrs(n.def, "kernel_type", "antialias"), n.Dy[0], n.In[0], n.In[2], n.In[3]))
 		},
+		// Pixel (un)shuffles (tf.nn.space_to_depth, depth_to_space, a
+		// SpaceToDepth stem): each moves every value once, and the other
+		// moves it back.
+		"SpaceToDepth": func(b *Builder, n *Node) []Sym {
+			return one(n, b.op1("DepthToSpace", attrs(n.def, "block_size", "data_format"), n.Dy[0]))
+		},
+		"DepthToSpace": func(b *Builder, n *Node) []Sym {
+			return one(n, b.op1("SpaceToDepth", attrs(n.def, "block_size", "data_format"), n.Dy[0]))
+		},
+		"ExtractImagePatches": extractPatchesRule,
 		"ResizeNearestNeighbor": func(b *Builder, n *Node) []Sym {
 			size := b.op1("StridedSlice", map[string]any{"begin_mask": int64(0), "end_mask": int64(0)}, b.shape(n.In[0]), b.constI32([]int32{1}), b.constI32([]int32{3}), b.constI32([]int32{1}))
 			return one(n, b.op1("ResizeNearestNeighborGrad", attrs(n.def, "align_corners", "half_pixel_centers"), n.Dy[0], size))
@@ -681,4 +692,47 @@ func (b *Builder) conv2DTransposedForward(n *Node) (Sym, bool) {
 	begin := b.constI32([]int32{0, int32(cropB[0]), int32(cropB[1]), 0})
 	end := b.constI32([]int32{0, -int32(cropA[0]), -int32(cropA[1]), 0})
 	return b.op1("StridedSlice", map[string]any{"begin_mask": int64(1 | 8), "end_mask": endMask}, dx, begin, end, b.constI32([]int32{1, 1, 1, 1})), true
+}
+
+// extractPatchesRule is the backward rule of tf.image.extract_patches: the
+// op is the convolution (strides, padding, rates as dilations) with the
+// identity kernel K[i, j, c, (i·kw + j)·C + c] = 1 that copies each patch's
+// values, in TensorFlow's (row, column, channel) order, into its depth, so
+// its transpose is Conv2DBackpropInput by K. It needs the channel count C.
+func extractPatchesRule(b *Builder, n *Node) []Sym {
+	ks, _ := attr(n.def, "ksizes")
+	k, ok := ks.([]int64)
+	c := b.fl.Shape(n.def.GetInput()[0])
+	if !ok || len(k) != 4 || len(c) != 4 || c[3] < 1 || k[1] < 1 || k[2] < 1 || k[1]*k[2]*c[3]*k[1]*k[2]*c[3] > 1<<26 {
+		b.refuse(n, "plain", fmt.Sprintf("patches %v of an input of shape %v: the rule needs the input's channel count and patches of at most 8192 values", ks, c))
+		return make([]Sym, len(n.In))
+	}
+	kh, kw, ch := int(k[1]), int(k[2]), int(c[3])
+	depth := kh * kw * ch
+	kernel := make([][][][]float32, kh)
+	for i := range kernel {
+		kernel[i] = make([][][]float32, kw)
+		for j := range kernel[i] {
+			kernel[i][j] = make([][]float32, ch)
+			for cc := range kernel[i][j] {
+				kernel[i][j][cc] = make([]float32, depth)
+				kernel[i][j][cc][(i*kw+j)*ch+cc] = 1
+			}
+		}
+	}
+	w := b.constant(kernel)
+	if dt := n.In[0].DataType(); dt != tf.Float {
+		w = b.op1("Cast", map[string]any{"DstT": dt}, w)
+	}
+	a := map[string]any{"padding": "VALID"}
+	if v, ok := attr(n.def, "padding"); ok {
+		a["padding"] = v
+	}
+	if v, ok := attr(n.def, "strides"); ok {
+		a["strides"] = v
+	}
+	if v, ok := attr(n.def, "rates"); ok {
+		a["dilations"] = v
+	}
+	return one(n, b.op1("Conv2DBackpropInput", a, b.shape(n.In[0]), w, n.Dy[0]))
 }

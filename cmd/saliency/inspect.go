@@ -282,15 +282,20 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	}
 }
 
+// shapeText is a static shape as inspect shows it: the batch N, a size
+// known at run time only ?.
 func shapeText(s []int64) string {
 	if s == nil {
 		return "?"
 	}
 	parts := make([]string, len(s))
 	for i, d := range s {
-		if d < 0 {
+		switch {
+		case d < 0 && i == 0:
 			parts[i] = "N"
-		} else {
+		case d < 0:
+			parts[i] = "?" // known at run time only (a Tensordot's)
+		default:
 			parts[i] = fmt.Sprint(d)
 		}
 	}
