@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -292,7 +293,13 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			}
 		}
 		for i := range hi - lo {
-			pm.Predicted = append(pm.Predicted, tensor.Argmax(z.Data[i*classes:(i+1)*classes]))
+			row := z.Data[i*classes : (i+1)*classes]
+			for c, v := range row {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fail(fmt.Errorf("%s: image %s: the model's score of class %d is %v, not a finite number: the model cannot take this input as fed (%s); check the input range (the card's preprocessing)", m.Path, p.Data.IDs[lo+i], c, v, op.Spec.Formula()))
+				}
+			}
+			pm.Predicted = append(pm.Predicted, tensor.Argmax(row))
 		}
 	}
 	switch m.Target {

@@ -126,6 +126,31 @@ type Maps struct {
 	Info map[string][]float64
 }
 
+// NonFinite returns the first image whose score or map holds a NaN or an
+// infinity, and what holds it ("score NaN", "map +Inf"); -1 when every
+// value is finite. A model that cannot take an input (the log of a black
+// pixel) gives such scores, and every map of them is meaningless.
+func (m *Maps) NonFinite() (int, string) {
+	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+	for i, s := range m.Scores {
+		if bad(float64(s)) {
+			return i, fmt.Sprintf("score %v", s)
+		}
+	}
+	for _, t := range []*tensor.Tensor{m.Map, m.Raw, m.LowRes} {
+		if t == nil || len(t.Shape) == 0 || t.Shape[0] == 0 {
+			continue
+		}
+		per := t.Len() / t.Shape[0]
+		for j, v := range t.Data {
+			if bad(float64(v)) {
+				return j / per, fmt.Sprintf("map value %v", v)
+			}
+		}
+	}
+	return -1, ""
+}
+
 // RuleUser is implemented by the methods whose backward pass uses a rule set
 // other than the plain gradient (Guided Backprop, DeconvNet, Guided
 // Grad-CAM, and SmoothGrad around one of them), so that a caller can report

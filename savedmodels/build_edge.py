@@ -1367,6 +1367,70 @@ def patches_and_shuffle(path):
         "expect": F32})
 
 
+def math_ops(path):
+    """Element-wise functions and ops the zoo lacks, on the way from the input to the logits: log, log1p,
+    reciprocal, abs, expm1, erfc, sin, cos, tan, sinh, cosh, asin, acos, atan, asinh, acosh, atanh and softsign of
+    the input (Lambda 'funcs'), a quantised copy (round(255·x)/255, whose gradient is None) beside them, a reflect
+    and a symmetric pad (MirrorPad), a ClipByValue, tf.gather of channels, a log_softmax over the channels and a
+    global min pooling (Min): refused before their rules ('no plain rule for op Log')."""
+    rng = seed(46)
+    inp = keras.Input((16, 16, 3), name="image")
+
+    def funcs(t):
+        c = t - 0.5
+        fs = [tf.math.log(t + 1.1), tf.math.log1p(t), tf.math.reciprocal(t + 1.0), tf.abs(c), tf.math.expm1(t),
+              tf.math.erfc(c), tf.sin(3 * t), tf.cos(3 * t), tf.tan(t), tf.sinh(c), tf.cosh(c), tf.asin(0.9 * c),
+              tf.acos(0.9 * c), tf.atan(2 * c), tf.asinh(2 * c), tf.acosh(t + 1.5), tf.atanh(0.9 * c),
+              tf.nn.softsign(2 * c), tf.round(t * 255.0) / 255.0]
+        return tf.concat(fs, -1)
+    x = L.Lambda(funcs, name="funcs")(inp)
+    x = L.Conv2D(8, 3, name="conv1")(L.Lambda(lambda t: tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]], "REFLECT"),
+                                              name="reflect")(x))
+    # tf.clip_by_value writes Minimum and Maximum; the ClipByValue op comes from older graphs and converters
+    x = L.Lambda(lambda t: tf.raw_ops.ClipByValue(t=t, clip_value_min=tf.constant(-0.3), clip_value_max=tf.constant(0.4)),
+                 name="clip")(x)
+    x = L.Lambda(lambda t: tf.pad(t, [[0, 0], [2, 1], [1, 2], [0, 0]], "SYMMETRIC"), name="symmetric")(x)
+    x = L.Conv2D(6, 3, name="conv2")(x)
+    x = L.Lambda(lambda t: tf.gather(t, [2, 0, 5, 5, 1], axis=-1), name="gather")(x)
+    x = L.Lambda(lambda t: tf.nn.log_softmax(t, axis=-1), name="log_softmax")(x)
+    avg = L.GlobalAveragePooling2D(name="gap")(x)
+    mn = L.Lambda(lambda t: tf.reduce_min(t, axis=[1, 2]), name="min_pool")(x)
+    model = keras.Model(inp, L.Dense(10, name="logits")(L.Concatenate(name="cat")([avg, mn])), name="math_ops")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Log", "Log1p", "Reciprocal", "Abs", "Expm1", "Erfc", "Sin",
+                                                        "Cos", "Tan", "Sinh", "Cosh", "Asin", "Acos", "Atan", "Asinh",
+                                                        "Acosh", "Atanh", "Softsign", "Round", "MirrorPad",
+                                                        "ClipByValue", "GatherV2", "LogSoftmax", "Min"], {
+        "name": "math_ops", "description": math_ops.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
+
+def softmax_subset(path):
+    """The probabilities of 5 of a softmax's 10 classes (Lambda 'subset', t[:, :5] after Activation('softmax')
+    'probs', a model cut down to the classes a study needs): probabilities with no logits behind them that need not
+    sum to 1; predict shows them as they are (it refused them), faithfulness takes them as the probabilities. The
+    gradient golden is the output's."""
+    rng = seed(48)
+    inp = keras.Input((16, 16, 3), name="image")
+    z = trunk(inp)
+    z = L.Rescaling(20.0, name="sharpen")(z)  # peaked probabilities
+    model = keras.Model(inp, L.Lambda(lambda t: t[:, :5], name="subset")(L.Activation("softmax", name="probs")(z)),
+                        name="softmax_subset")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Softmax", "StridedSlice"], {
+        "name": "softmax_subset", "description": softmax_subset.__doc__, "path_dtypes": ["float32"], "expect": F32},
+        probe=model)
+
+
+def log_input(path):
+    """A model that takes the log of its input (Lambda 'log', a log-intensity preprocessing) before trunk(): a
+    black pixel gives log 0 = -inf and scores that are not finite (NaN). The goldens are of images without black
+    pixels; on a Fashion-MNIST image (black background) predict reports the image and explain and run refuse by name,
+    where predict printed NaN% and explain failed writing index.json after writing NaN maps."""
+    rng = seed(47)
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, trunk(L.Lambda(lambda t: tf.math.log(t), name="log")(inp)), name="log_input")
+    keras_case(path, model, images(rng, (16, 16, 3), lo=0.05), ["Log"], {
+        "name": "log_input", "description": log_input.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1376,7 +1440,7 @@ CASES = {f.__name__: f for f in [
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
-    normalized_scores, patches_and_shuffle]}
+    normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset]}
 
 
 def main():

@@ -549,7 +549,7 @@ func (fl *Flat) signalStops(stops []*nodepb.NodeDef, rules *RuleSet, start, end 
 		}
 	}
 	return &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf(
-		"no %s signal reaches %s from %s: every path back stops at %s, through which TensorFlow's gradient is None (a StopGradient, or an integer tensor such as a cast to uint8 and back); methods that need the gradient do not apply, forward-only methods (occlusion, RISE, Score-CAM) do",
+		"no %s signal reaches %s from %s: every path back stops at %s, through which TensorFlow's gradient is None (a StopGradient, a rounding, or an integer tensor such as a cast to uint8 and back); methods that need the gradient do not apply, forward-only methods (occlusion, RISE, Score-CAM) do",
 		rules, end, start, strings.Join(where, ", "))}
 }
 
@@ -557,7 +557,10 @@ func (fl *Flat) signalStops(stops []*nodepb.NodeDef, rules *RuleSet, start, end 
 // gradient passes nothing (it returns None for them): a signal that reaches
 // them stops there.
 var noSignalInputs = map[string][]int{
-	"StopGradient":               {0},
+	"StopGradient": {0},
+	// Piecewise-constant functions (a quantisation round(255·x)/255):
+	// TensorFlow's gradient is None (Sign's zero), as the tape says.
+	"Round": {0}, "Rint": {0}, "Floor": {0}, "Ceil": {0}, "Sign": {0},
 	"ImageProjectiveTransformV3": {1, 2, 3}, // transforms, output shape, fill value
 	"ScaleAndTranslate":          {1, 2, 3}, // size, scale, translation (from the input's shape)
 }

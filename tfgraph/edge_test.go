@@ -160,6 +160,15 @@ var edgeRows = []edgeRow{
 	// their rules (ExtractImagePatches as the transposed convolution by an
 	// identity kernel; SpaceToDepth and DepthToSpace as each other).
 	{name: "patches_and_shuffle", model: "patches_and_shuffle", tol: edgeF32},
+	// log, trigonometric and other element-wise functions, a rounded copy
+	// (no signal, as the tape), mirror pads, clip, gather, log_softmax in
+	// the body, a min pooling: refused before their rules.
+	{name: "math_ops", model: "math_ops", tol: edgeF32},
+	// A log of the input: equal on images without black pixels (a black
+	// one's scores are NaN, refused by the commands).
+	{name: "log_input", model: "log_input", tol: edgeF32},
+	// Five of a softmax's ten probabilities: explained as they are.
+	{name: "softmax_subset", model: "softmax_subset", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},
@@ -845,6 +854,7 @@ func TestExpSumSoftmax(t *testing.T) {
 	for _, c := range []struct{ model, head, behind string }{
 		{"softmax_ensemble", "probabilities", "Softmax (layer probs_a)"},
 		{"normalized_scores", "", ""},
+		{"softmax_subset", "probabilities", "Softmax (layer probs)"},
 		{"percent_softmax_head", "softmax", ""},
 	} {
 		fl := edgeFlat(t, c.model)

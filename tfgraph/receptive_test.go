@@ -367,6 +367,7 @@ func TestReceptiveFieldOps(t *testing.T) {
 		{"testdata/keras_layers", false, 30}, {"testdata/conv_paddings", true, 12}, {"testdata/op_coverage", false, 10},
 		{"edge/dilated_conv", false, 3}, {"edge/resize_rescaling_input", false, 7}, {"edge/prelu", false, 5},
 		{"edge/lrn", false, 6}, {"edge/gelu_tanh", false, 5}, {"edge/patches_and_shuffle", false, 5},
+		{"edge/math_ops", false, 6},
 		{"edge/live_augmentation", false, 1}, // a random flip; the random rotation after it moves any pixel anywhere
 		{"edge/lstm_unroll", false, 1},       // the rows reshaped; the recurrence mixes them
 	} {

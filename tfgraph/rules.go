@@ -5,6 +5,7 @@ package tfgraph
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -76,33 +77,8 @@ func init() {
 		},
 		// Max over axes: the signal goes to the maxima, shared equally among
 		// ties (TensorFlow's rule).
-		"Max": func(b *Builder, n *Node) []Sym {
-			axes, ok := b.fl.constInts(n.def.GetInput()[1])
-			if !ok {
-				b.Fail("Max %s: reduction axes are not a constant", n.Name())
-				return nil
-			}
-			x := n.In[0]
-			y, dy := n.Out[0], n.Dy[0]
-			if keep, _ := attr(n.def, "keep_dims"); keep != true {
-				rank := x.Shape().NumDimensions()
-				norm := make([]int, len(axes))
-				for i, a := range axes {
-					if a < 0 {
-						a += int64(rank)
-					}
-					norm[i] = int(a)
-				}
-				sortInts(norm)
-				for _, a := range norm {
-					y = b.op1("ExpandDims", nil, y, b.constI32([]int32{int32(a)}))
-					dy = b.op1("ExpandDims", nil, dy, b.constI32([]int32{int32(a)}))
-				}
-			}
-			ind := b.op1("Cast", map[string]any{"DstT": x.DataType()}, b.op1("Equal", nil, x, y))
-			count := b.op1("Sum", map[string]any{"keep_dims": true}, ind, n.In[1])
-			return one(n, b.op1("Mul", nil, b.op1("RealDiv", nil, ind, count), dy))
-		},
+		"Max": extremumRule,
+		"Min": extremumRule,
 		// Conv2DBackpropInput as a forward op (Conv2DTranspose): its input
 		// signal is the convolution of the signal with the same filter.
 		"Conv2DBackpropInput": func(b *Builder, n *Node) []Sym { // inputs: sizes, filter, out_backprop
@@ -326,6 +302,7 @@ func init() {
 			return one(n, b.op1("Mul", nil, n.Dy[0], b.castTo(f, n.Dy[0].DataType())))
 		},
 	}
+	maps.Copy(plainRules, mathRules())
 }
 
 func addRule(sub bool) Rule {
@@ -735,4 +712,35 @@ func extractPatchesRule(b *Builder, n *Node) []Sym {
 		a["dilations"] = v
 	}
 	return one(n, b.op1("Conv2DBackpropInput", a, b.shape(n.In[0]), w, n.Dy[0]))
+}
+
+// extremumRule is the rule of a reduction to the maximum (Max) or minimum
+// (Min): the signal goes to the entries equal to the result, shared
+// equally among ties, as tf.GradientTape does.
+func extremumRule(b *Builder, n *Node) []Sym {
+	axes, ok := b.fl.constInts(n.def.GetInput()[1])
+	if !ok {
+		b.Fail("%s %s: reduction axes are not a constant", n.Op(), n.Name())
+		return nil
+	}
+	x := n.In[0]
+	y, dy := n.Out[0], n.Dy[0]
+	if keep, _ := attr(n.def, "keep_dims"); keep != true {
+		rank := x.Shape().NumDimensions()
+		norm := make([]int, len(axes))
+		for i, a := range axes {
+			if a < 0 {
+				a += int64(rank)
+			}
+			norm[i] = int(a)
+		}
+		sortInts(norm)
+		for _, a := range norm {
+			y = b.op1("ExpandDims", nil, y, b.constI32([]int32{int32(a)}))
+			dy = b.op1("ExpandDims", nil, dy, b.constI32([]int32{int32(a)}))
+		}
+	}
+	ind := b.op1("Cast", map[string]any{"DstT": x.DataType()}, b.op1("Equal", nil, x, y))
+	count := b.op1("Sum", map[string]any{"keep_dims": true}, ind, n.In[1])
+	return one(n, b.op1("Mul", nil, b.op1("RealDiv", nil, ind, count), dy))
 }

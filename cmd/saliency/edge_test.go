@@ -180,6 +180,20 @@ func edgeModelCases() []badCase {
 		{name: "edge/normalized-scores-faithfulness", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "normalized_scores", "metrics: [spearman]\ntests:\n  - faithfulness:\n")}
 		}, code: 1, want: []string{"normalized_scores faithfulness", "every row of this batch is a probability distribution", "output.kind probabilities"}},
+		// Some of a softmax's probabilities: shown as they are (predict
+		// refused them: not summing to 1).
+		{name: "edge/softmax-subset-predict", args: run("predict", edge("softmax_subset"), sample), code: 0,
+			stdout: "(the model's outputs, probabilities it computes from a softmax; they need not sum to 1)"},
+		// Scores that are not finite (the log of a black pixel): predict
+		// reports the image, explain and run refuse by name, where predict
+		// printed NaN% with exit 0 and explain failed writing index.json.
+		{name: "edge/nan-scores-predict", args: run("predict", edge("log_input"), sample), code: 1,
+			want: []string{sample + ": the model's score of class 0 is NaN, not a finite number", "x = p/255", "1 of 1 images could not be read or scored"}},
+		{name: "edge/nan-scores-explain", args: explainEdge("log_input", "-method", "gradient"), code: 1,
+			want: []string{": gradient: score NaN for class", "not a finite number", "No map was written"}},
+		{name: "edge/nan-scores-run", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "log_input")}
+		}, code: 1, want: []string{"log_input: image", "the model's score of class 0 is NaN, not a finite number"}},
 		// A softmax written as exp/sum: its logits are found and explained.
 		{name: "edge/exp-sum-softmax", args: explainEdge("exp_sum_softmax", "-method", "gradient"), code: 0,
 			want: []string{"probabilities (a softmax; the logits before it are explained)"}},

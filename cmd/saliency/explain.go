@@ -451,6 +451,10 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 			bar.finish()
 			return err
 		}
+		if i, what := res.NonFinite(); i >= 0 {
+			bar.finish()
+			return fmt.Errorf("%s: %s: %s for class %d, not a finite number: the model cannot take this input as fed (%s: a log or a division of a black pixel?); check the input range (-input-range, the card's preprocessing). No map was written", imgs[i].path, meth.Name(), what, res.Classes[i], spec.Formula())
+		}
 		results[k] = res
 		idx.Methods = append(idx.Methods, meth.Name())
 		idx.diagnose(c.stderr, meth.Name(), res)

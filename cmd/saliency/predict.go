@@ -95,6 +95,31 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		} else if out, err = m.Forward(batch); err != nil {
 			return err
 		}
+		// Scores that are not finite (a log of a black pixel inside the
+		// model) are reported by image, as unreadable images are; the
+		// others are shown.
+		if len(out.Shape) == 2 {
+			var keep []*tensor.Tensor
+			var kept []string
+			for i, p := range good {
+				row := out.Item(i)
+				if j := nonFinite(row.Data); j >= 0 {
+					fmt.Fprintf(c.stderr, "saliency predict: %s: the model's score of class %d is %v, not a finite number: the model cannot take this input as fed (%s); check the input range (-input-range, the card's preprocessing)\n", p, j, row.Data[j], spec.Formula())
+					failed++
+					continue
+				}
+				keep, kept = append(keep, row), append(kept, p)
+			}
+			if len(kept) == 0 {
+				return fmt.Errorf("%d of %d images could not be read or scored", failed, len(paths))
+			}
+			if len(kept) < len(good) {
+				if out, err = tensor.Stack(keep); err != nil {
+					return err
+				}
+				good = kept
+			}
+		}
 		// head: how the outputs become probabilities. A sigmoid head's
 		// outputs are probabilities when the graph ends in the sigmoid,
 		// logits otherwise (the logits of a mapped sigmoid, or logits of
@@ -110,8 +135,12 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 			head, sigmoidApplied = "sigmoid", true
 		case op.Flat.Head() == "probabilities" && tensor.ProbabilityRows(out):
 			head = "softmax"
+		case op.Flat.Head() == "probabilities" && probs != "card" && unitInterval(out.Data):
+			// Probabilities of some classes of a softmax (a slice of
+			// them), or of a sum over groups: each its own.
+			head = "probabilities"
 		case op.Flat.Head() == "probabilities" && probs != "card":
-			return fmt.Errorf("%s: the model's outputs are computed from a %s by ops that move, scale, add or average values, but they are not probabilities for these images (each row non-negative and summing to 1): there are no logits behind them, and no probability to show", dir, probs)
+			return fmt.Errorf("%s: the model's outputs are computed from a %s by ops that move, scale, add or average values, but they are not probabilities for these images (a value outside [0, 1]): there are no logits behind them, and no probability to show", dir, probs)
 		case op.Flat.Head() == "sigmoid":
 			head = "sigmoid"
 		case mapped:
@@ -133,7 +162,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d images could not be read", failed, len(paths))
+		return fmt.Errorf("%d of %d images could not be read or scored", failed, len(paths))
 	}
 	return nil
 }
@@ -148,7 +177,7 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 	p := make([]float64, len(scores))
 	logit := make([]float64, len(scores))
 	switch {
-	case head == "softmax":
+	case head == "softmax" || head == "probabilities":
 		for i, v := range scores {
 			p[i] = float64(v)
 		}
@@ -186,12 +215,14 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 		fmt.Fprintf(w, "%s  (binary: the probability of %s is the sigmoid of the model's logit, that of %s one minus it)\n", path, card.ClassName(1), card.ClassName(0))
 	case head == "sigmoid":
 		fmt.Fprintf(w, "%s  (multi-label: each probability is its label's own sigmoid)\n", path)
+	case head == "probabilities":
+		fmt.Fprintf(w, "%s  (the model's outputs, probabilities it computes from a softmax; they need not sum to 1)\n", path)
 	default:
 		fmt.Fprintf(w, "%s\n", path)
 	}
 	for r, i := range idx[:k] {
 		switch head {
-		case "softmax":
+		case "softmax", "probabilities":
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%\n", r+1, card.ClassName(i), 100*p[i])
 		case "log_softmax":
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  log p %8.3f\n", r+1, card.ClassName(i), 100*p[i], logit[i])
@@ -199,4 +230,24 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], logit[i])
 		}
 	}
+}
+
+// nonFinite is the index of the first NaN or infinity of v, or -1.
+func nonFinite(v []float32) int {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return i
+		}
+	}
+	return -1
+}
+
+// unitInterval says whether every value of v lies in [0, 1].
+func unitInterval(v []float32) bool {
+	for _, x := range v {
+		if !(x >= 0 && x <= 1) {
+			return false
+		}
+	}
+	return true
 }
