@@ -1419,6 +1419,21 @@ def softmax_subset(path):
         probe=model)
 
 
+def relu_logits(path):
+    """Logits through a ReLU (Lambda 'relu_gate': relu(z - 1000·[class 3]), as a Dense(10, activation='relu') head
+    has): class 3's score is 0 whatever the image, and so is every map of it; explain -class 3 warns that the maps
+    are zero everywhere (they were written without a word)."""
+    rng = seed(49)
+    inp = keras.Input((16, 16, 3), name="image")
+    shift = np.zeros((1, 10), np.float32)
+    shift[0, 3] = 1000.0
+    out = L.Lambda(lambda t: tf.nn.relu(t - shift), name="relu_gate")(trunk(inp))
+    model = keras.Model(inp, out, name="relu_logits")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Relu"], {
+        "name": "relu_logits", "description": relu_logits.__doc__, "path_dtypes": ["float32"], "expect": F32},
+        probe=model)
+
+
 def log_input(path):
     """A model that takes the log of its input (Lambda 'log', a log-intensity preprocessing) before trunk(): a
     black pixel gives log 0 = -inf and scores that are not finite (NaN). The goldens are of images without black
@@ -1440,7 +1455,7 @@ CASES = {f.__name__: f for f in [
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
-    normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset]}
+    normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits]}
 
 
 def main():

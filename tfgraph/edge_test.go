@@ -169,6 +169,9 @@ var edgeRows = []edgeRow{
 	{name: "log_input", model: "log_input", tol: edgeF32},
 	// Five of a softmax's ten probabilities: explained as they are.
 	{name: "softmax_subset", model: "softmax_subset", tol: edgeF32},
+	// Logits through a ReLU, one class always 0 (its maps zero: explain
+	// warns).
+	{name: "relu_logits", model: "relu_logits", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},

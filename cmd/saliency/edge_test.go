@@ -184,6 +184,10 @@ func edgeModelCases() []badCase {
 		// refused them: not summing to 1).
 		{name: "edge/softmax-subset-predict", args: run("predict", edge("softmax_subset"), sample), code: 0,
 			stdout: "(the model's outputs, probabilities it computes from a softmax; they need not sum to 1)"},
+		// A class whose score a ReLU holds at 0: its maps are zero, and
+		// explain says so.
+		{name: "edge/zero-maps", args: explainEdge("relu_logits", "-method", "gradient,gradcam", "-class", "3"), code: 0,
+			want: []string{"warning: gradient: the map is zero everywhere for 1 of 1 images", "class 3): under this method nothing in the image changes the explained score", "warning: gradcam: the map is zero everywhere"}},
 		// Scores that are not finite (the log of a black pixel): predict
 		// reports the image, explain and run refuse by name, where predict
 		// printed NaN% with exit 0 and explain failed writing index.json.

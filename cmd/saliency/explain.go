@@ -455,6 +455,10 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 			bar.finish()
 			return fmt.Errorf("%s: %s: %s for class %d, not a finite number: the model cannot take this input as fed (%s: a log or a division of a black pixel?); check the input range (-input-range, the card's preprocessing). No map was written", imgs[i].path, meth.Name(), what, res.Classes[i], spec.Formula())
 		}
+		if w := zeroMaps(meth.Name(), res, idx.Images); w != "" {
+			idx.Warnings = append(idx.Warnings, w)
+			fmt.Fprintf(c.stderr, "saliency explain: warning: %s\n", w)
+		}
 		results[k] = res
 		idx.Methods = append(idx.Methods, meth.Name())
 		idx.diagnose(c.stderr, meth.Name(), res)
@@ -574,4 +578,20 @@ func scoreNote(logits string, card *savedmodels.Card) string {
 		return "class logits (behind the log_softmax)"
 	}
 	return "class logits"
+}
+
+// zeroMaps says which images' maps are zero everywhere, with the likely
+// causes; "" when none is.
+func zeroMaps(method string, res *methods.Maps, images []string) string {
+	var zero []string
+	for i := range res.Classes {
+		if res.Map != nil && res.Map.Item(i).MaxAbs() == 0 {
+			zero = append(zero, fmt.Sprintf("%s, class %d", images[i], res.Classes[i]))
+		}
+	}
+	if len(zero) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: the map is zero everywhere for %d of %d images (%s): under this method nothing in the image changes the explained score (a class whose score a ReLU or a clip after the logits holds constant, a saturated sigmoid; for a CAM method with its ReLU, no positive evidence)",
+		method, len(zero), len(res.Classes), strings.Join(zero, "; "))
 }
