@@ -20,7 +20,9 @@ What it does:
 2. writes OUT_DIR with model.export(): a SavedModel whose serving_default signature is the
    model's forward pass in inference mode (the same as `model.export()` by hand);
 3. writes OUT_DIR/card.yaml: classes, input shape and colour, the preprocessing formula,
-   output.kind (probabilities when the last layer's activation is softmax, else logits), and
+   output.kind (from the last layer's activation: probabilities for a softmax, sigmoid for a
+   sigmoid, log-probabilities for a log_softmax; without one, sigmoid for one column, a binary
+   classifier's logit, probabilities when the outputs are, else logits), and
    every layer's name, class and output shape (so `saliency inspect` and `-layer` use Keras'
    names);
 4. checks the export: the SavedModel's outputs on 4 random images equal the Keras model's
@@ -130,10 +132,11 @@ def main():
         fail(str(e))
 
     last = model.layers[-1]
-    act = getattr(last, "activation", None)
-    kind = "probabilities" if act is not None and getattr(act, "__name__", "") == "softmax" else "logits"
-    if last.__class__.__name__ == "Softmax":
-        kind = "probabilities"
+    act = "softmax" if last.__class__.__name__ == "Softmax" else getattr(getattr(last, "activation", None), "__name__", "")
+    kind = {"softmax": "probabilities", "sigmoid": "sigmoid", "log_softmax": "log-probabilities"}.get(act)
+    if k == 1 and kind in ("probabilities", "log-probabilities"):
+        fail("%s: the last layer's %s is over one column: its output is the same for every image, whatever the input "
+             "(a binary classifier's one unit takes a sigmoid)" % (args.model, act))
 
     if args.force:
         shutil.rmtree(args.out, ignore_errors=True)
@@ -151,6 +154,12 @@ def main():
     diff = float(np.abs(got - want).max())
     if diff > 1e-4:
         fail("the SavedModel's outputs differ from the Keras model's by %g" % diff)
+    if kind is None and k == 1:
+        kind = "sigmoid"  # a binary classifier's one logit, whose probability is its sigmoid
+    elif kind is None and np.all(want >= 0) and np.all(np.abs(want.sum(1) - 1) <= 1e-3):
+        kind = "probabilities"  # computed from softmaxes by the last layer (an average of an ensemble's)
+    elif kind is None:
+        kind = "logits"
 
     pre = {"grayscale": c == 1, "resize": [h, w], "scale": args.scale, "offset": args.offset}
     formula = "x = pixel * %g + %g" % (args.scale, args.offset)

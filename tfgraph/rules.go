@@ -371,14 +371,7 @@ func reduceRule(mean bool) Rule {
 			b.Fail("%s %s: input rank unknown", n.def.GetOp(), n.def.GetName())
 			return nil
 		}
-		norm := make([]int, len(axes))
-		for i, a := range axes {
-			if a < 0 {
-				a += int64(rank)
-			}
-			norm[i] = int(a)
-		}
-		sortInts(norm)
+		norm := sortedAxes(axes, rank)
 		dy := n.Dy[0]
 		if keep, _ := attr(n.def, "keep_dims"); keep != true {
 			for _, a := range norm {
@@ -726,16 +719,7 @@ func extremumRule(b *Builder, n *Node) []Sym {
 	x := n.In[0]
 	y, dy := n.Out[0], n.Dy[0]
 	if keep, _ := attr(n.def, "keep_dims"); keep != true {
-		rank := x.Shape().NumDimensions()
-		norm := make([]int, len(axes))
-		for i, a := range axes {
-			if a < 0 {
-				a += int64(rank)
-			}
-			norm[i] = int(a)
-		}
-		sortInts(norm)
-		for _, a := range norm {
+		for _, a := range sortedAxes(axes, x.Shape().NumDimensions()) {
 			y = b.op1("ExpandDims", nil, y, b.constI32([]int32{int32(a)}))
 			dy = b.op1("ExpandDims", nil, dy, b.constI32([]int32{int32(a)}))
 		}
@@ -743,4 +727,18 @@ func extremumRule(b *Builder, n *Node) []Sym {
 	ind := b.op1("Cast", map[string]any{"DstT": x.DataType()}, b.op1("Equal", nil, x, y))
 	count := b.op1("Sum", map[string]any{"keep_dims": true}, ind, n.In[1])
 	return one(n, b.op1("Mul", nil, b.op1("RealDiv", nil, ind, count), dy))
+}
+
+// sortedAxes are reduction axes made non-negative for a tensor of rank
+// rank, in increasing order.
+func sortedAxes(axes []int64, rank int) []int {
+	norm := make([]int, len(axes))
+	for i, a := range axes {
+		if a < 0 {
+			a += int64(rank)
+		}
+		norm[i] = int(a)
+	}
+	sortInts(norm)
+	return norm
 }
