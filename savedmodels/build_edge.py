@@ -1434,6 +1434,21 @@ def relu_logits(path):
         probe=model)
 
 
+def written_relu(path):
+    """ReLUs written out of other ops, which guided backprop and DeconvNet leave at the exact derivative (their rules
+    replace TensorFlow's ReLU ops): keras.ops.maximum(x, 0) (Lambda 'max_relu', Maximum) and Keras 3's ReLU(threshold=0.05)
+    ('thresholded', Greater and SelectV2), beside a plain ReLU ('relu'). inspect names the two among the activations
+    left at the exact derivative, where it named only the ReLU it changes."""
+    rng = seed(50)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Lambda(lambda t: keras.ops.maximum(t, 0.0), name="max_relu")(L.Conv2D(8, 3, padding="same", name="conv1")(inp))
+    x = L.ReLU(threshold=0.05, name="thresholded")(L.Conv2D(8, 3, padding="same", name="conv2")(x))
+    x = L.ReLU(name="relu")(L.Conv2D(8, 3, padding="same", name="conv3")(x))
+    model = keras.Model(inp, L.Dense(10, name="logits")(L.GlobalAveragePooling2D(name="gap")(x)), name="written_relu")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Maximum", "SelectV2", "Relu"], {
+        "name": "written_relu", "description": written_relu.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
+
 def log_input(path):
     """A model that takes the log of its input (Lambda 'log', a log-intensity preprocessing) before trunk(): a
     black pixel gives log 0 = -inf and scores that are not finite (NaN). The goldens are of images without black
@@ -1455,7 +1470,8 @@ CASES = {f.__name__: f for f in [
     bn_training, fused_bn_training, stop_gradient_input, quantized_input,
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
-    normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits]}
+    normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
+    written_relu]}
 
 
 def main():

@@ -1,6 +1,7 @@
 package tfgraph_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -139,5 +140,12 @@ func TestRuleCoverage(t *testing.T) {
 	}
 	if changed, _ := fl.RuleCoverage(tfgraph.Plain); len(changed) != 0 {
 		t.Errorf("plain changes %v", changed)
+	}
+	// ReLUs written as max(x, 0) and as Keras 3's thresholded select are
+	// left at the exact derivative, and said to be.
+	w := edgeFlat(t, "written_relu")
+	changed, exact := w.RuleCoverage(tfgraph.Guided)
+	if fmt.Sprint(changed) != "map[relu:[Relu]]" || fmt.Sprint(exact) != "map[max_relu:[Maximum] thresholded:[SelectV2]]" {
+		t.Errorf("written_relu: changed %v, exact %v; want relu changed, max_relu and thresholded exact", changed, exact)
 	}
 }

@@ -172,6 +172,9 @@ var edgeRows = []edgeRow{
 	// Logits through a ReLU, one class always 0 (its maps zero: explain
 	// warns).
 	{name: "relu_logits", model: "relu_logits", tol: edgeF32},
+	// ReLUs written as max(x, 0) and as a thresholded select
+	// (TestRuleCoverage).
+	{name: "written_relu", model: "written_relu", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},

@@ -115,7 +115,8 @@ var activationOps = []string{"Relu", "Relu6", "LeakyRelu", "PReLU", "Elu", "Selu
 // RuleCoverage says how a rule set treats the activations on the path from
 // the input to the logits: the layers whose ops it overrides, and the layers
 // with an activation it leaves at the exact derivative (Sigmoid, Tanh,
-// swish, gelu, …), each with the op types concerned. It reads the ops of
+// swish, gelu, …, and a ReLU written as max(x, 0) or as a thresholded
+// select: writtenActivation), each with the op types concerned. It reads the ops of
 // the graph, not layer names: an op outside every Keras layer (a tf.Module
 // without name scopes) is reported as "node <name>", and a composite
 // activation (Keras' PReLU) as its pseudo-op. A Guided or DeconvNet rule set
@@ -145,11 +146,49 @@ func (fl *Flat) RuleCoverage(rs *RuleSet) (changed, plain map[string][]string) {
 		}
 		if _, ok := rs.Rules[op]; ok {
 			add(changed, where, op)
-		} else if slices.Contains(activationOps, op) {
+		} else if slices.Contains(activationOps, op) || fl.writtenActivation(n) {
 			add(plain, where, op)
 		}
 	}
 	return changed, plain
+}
+
+// writtenActivation says whether n is a ReLU written out of other ops,
+// which no rule set overrides: max(x, 0) (keras.ops.maximum, tf.maximum),
+// or a select between x and a constant by a comparison of x with a
+// constant (Keras 3's ReLU with a threshold: Greater, SelectV2).
+func (fl *Flat) writtenActivation(n *nodepb.NodeDef) bool {
+	scalar := func(t string) (float64, bool) {
+		v, ok := fl.constFloats(t)
+		if !ok || len(v) != 1 {
+			return 0, false
+		}
+		return v[0], true
+	}
+	in := n.GetInput()
+	switch n.GetOp() {
+	case "Maximum":
+		for k := range min(len(in), 2) {
+			if c, ok := scalar(in[k]); ok && c == 0 {
+				return true
+			}
+		}
+	case "Select", "SelectV2":
+		if len(in) != 3 {
+			return false
+		}
+		cond := fl.nodes[nodeOf(in[0])]
+		if cond == nil || len(cond.GetInput()) != 2 {
+			return false
+		}
+		switch cond.GetOp() {
+		case "Greater", "GreaterEqual", "Less", "LessEqual":
+			_, c0 := scalar(cond.GetInput()[0])
+			_, c1 := scalar(cond.GetInput()[1])
+			return c0 != c1 && (canonical(cond.GetInput()[0]) == canonical(in[1]) || canonical(cond.GetInput()[1]) == canonical(in[1]))
+		}
+	}
+	return false
 }
 
 // RuleSets lists the built-in rule sets.

@@ -184,6 +184,10 @@ func edgeModelCases() []badCase {
 		// refused them: not summing to 1).
 		{name: "edge/softmax-subset-predict", args: run("predict", edge("softmax_subset"), sample), code: 0,
 			stdout: "(the model's outputs, probabilities it computes from a softmax; they need not sum to 1)"},
+		// ReLUs written as max(x, 0) and as a thresholded select keep their
+		// exact derivative under guided backprop: said by layer.
+		{name: "edge/written-relu", args: explainEdge("written_relu", "-method", "guided-backprop"), code: 0,
+			want: []string{"warning: guided-backprop: ReLUs written out of other ops (max(x, 0), a thresholded select) keep their exact derivative under the guided rule set", "layers max_relu, thresholded"}},
 		// A class whose score a ReLU holds at 0: its maps are zero, and
 		// explain says so.
 		{name: "edge/zero-maps", args: explainEdge("relu_logits", "-method", "gradient,gradcam", "-class", "3"), code: 0,

@@ -463,8 +463,22 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		idx.Methods = append(idx.Methods, meth.Name())
 		idx.diagnose(c.stderr, meth.Name(), res)
 		if ru, ok := meth.(methods.RuleUser); ok && ru.RuleSet() != nil {
-			if changed, _ := fl.RuleCoverage(ru.RuleSet()); len(changed) == 0 {
-				w := fmt.Sprintf("%s: the model has no ReLU-family activation on its input→logits path, so the %s rule set changes nothing: the map is a plain-gradient map", meth.Name(), ru.RuleSet().Name)
+			changed, plain := fl.RuleCoverage(ru.RuleSet())
+			var written []string
+			for l, ops := range plain {
+				if slices.ContainsFunc(ops, func(op string) bool { return op == "Maximum" || op == "Select" || op == "SelectV2" }) {
+					written = append(written, l)
+				}
+			}
+			slices.Sort(written)
+			var ws []string
+			if len(changed) == 0 {
+				ws = append(ws, fmt.Sprintf("%s: the model has no ReLU-family activation on its input→logits path, so the %s rule set changes nothing: the map is a plain-gradient map", meth.Name(), ru.RuleSet().Name))
+			}
+			if len(written) > 0 {
+				ws = append(ws, fmt.Sprintf("%s: ReLUs written out of other ops (max(x, 0), a thresholded select) keep their exact derivative under the %s rule set, whose rules replace the ReLU ops: layers %s", meth.Name(), ru.RuleSet().Name, strings.Join(written, ", ")))
+			}
+			for _, w := range ws {
 				idx.Warnings = append(idx.Warnings, w)
 				fmt.Fprintf(c.stderr, "saliency explain: warning: %s\n", w)
 			}
