@@ -118,7 +118,7 @@ func ApplyCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
 		if !tensor.ProbabilityRows(z) {
 			return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax, and its outputs for constant images (0, 0.5 and 1 everywhere) are not probabilities (each row non-negative and summing to 1): logits? (say output.kind: logits)", path)
 		}
-		fl.SetProbabilities()
+		fl.SetProbabilities(tfgraph.ProbabilitiesByCard)
 	case card.Output.Kind == "probabilities" && head != "softmax":
 		return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax: its outputs are %s (say output.kind: %s)", path, headWhat(head), headKind(head))
 	case card.Output.Kind == "log-probabilities" && head != "log_softmax":

@@ -81,8 +81,9 @@ func TestLabelProbabilities(t *testing.T) {
 
 // Scores that are probabilities already are measured as they are: an
 // ensemble's average of softmaxes (softmax_ensemble: Head "probabilities",
-// found in the graph) and scores a card calls probabilities
-// (normalized_scores, normalised without a softmax). Without the card,
+// found in the graph), scores normalised without a softmax
+// (normalized_scores) whose outputs for constant images are probability
+// distributions, and scores a card calls probabilities. Taken for logits,
 // faithfulness and ROAD refuse to take the softmax of such probabilities;
 // a card of kind probabilities over logits (fmnist_vgg) and a card of kind
 // logits over the ensemble are refused at open. Before, every one of them took the softmax of the scores: the
@@ -126,7 +127,7 @@ func TestProbabilityScores(t *testing.T) {
 	}{
 		{"ensemble", zoo("edge/softmax_ensemble"), "probabilities", "Softmax (layer probs_a)", ""},
 		{"ensemble, card probabilities", withCard("edge/softmax_ensemble", "probabilities", 10), "probabilities", "Softmax (layer probs_a)", ""},
-		{"normalized", zoo("edge/normalized_scores"), "", "", "If they are probabilities, say so in the model's card: output.kind probabilities"},
+		{"normalized", zoo("edge/normalized_scores"), "probabilities", "outputs", ""},
 		{"normalized, card probabilities", withCard("edge/normalized_scores", "probabilities", 10), "probabilities", "card", ""},
 	} {
 		op, x, err := open(c.dir)
@@ -172,8 +173,27 @@ func TestProbabilityScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op.Flat.SetProbabilities()
+	op.Flat.SetProbabilities(tfgraph.ProbabilitiesByCard)
 	if _, err := classProbabilities(context.Background(), op.Flat, x, 0); err == nil || !strings.Contains(err.Error(), "said to be probabilities by the card's output.kind, but one is") {
 		t.Errorf("fmnist_vgg's logits taken for probabilities: %v, want a refusal", err)
+	}
+	// Scores that are probability distributions on the images measured
+	// but were taken for logits (a flat graph not opened by Open, which
+	// probes constant images) are not measured through their softmax.
+	m, err := tfgraph.Load(zoo("edge/normalized_scores"), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nx := tensor.New(2, 16, 16, 3)
+	for i := range nx.Data {
+		nx.Data[i] = float32(i%13) / 12
+	}
+	if _, err := classProbabilities(context.Background(), fl, nx, 0); err == nil || !strings.Contains(err.Error(), "say so in the model's card: output.kind probabilities") {
+		t.Errorf("normalized_scores taken for logits: %v, want a refusal", err)
 	}
 }

@@ -64,8 +64,11 @@ func classProbabilities(ctx context.Context, fl *tfgraph.Flat, b *tensor.Tensor,
 		for _, v := range z.Data {
 			if !(v >= 0 && v <= 1+1e-6) {
 				why := "computed from a " + fl.Probabilities()
-				if fl.Probabilities() == "card" {
+				switch fl.Probabilities() {
+				case tfgraph.ProbabilitiesByCard:
 					why = "said to be probabilities by the card's output.kind"
+				case tfgraph.ProbabilitiesByOutputs:
+					why = "taken for probabilities (the outputs for constant images are probability distributions)"
 				}
 				return nil, fmt.Errorf("the model's outputs are %s, but one is %g, not a probability in [0, 1]", why, v)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/saliencykit/saliency/images"
 	"github.com/saliencykit/saliency/savedmodels"
+	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -200,6 +201,14 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 			op.Warnings = append(op.Warnings, w)
 		}
 	}
+	if _, activated := op.Flat.Logits(); card == nil && !activated && op.Flat.Head() == "" {
+		// No head in the graph and no card: outputs that are probability
+		// distributions for constant images (black, grey, white) are
+		// taken for probabilities, not for logits to take the softmax of.
+		if probabilityOutputs(op.Flat, op.Spec) {
+			op.Flat.SetProbabilities(tfgraph.ProbabilitiesByOutputs)
+		}
+	}
 	if card == nil {
 		out := m.Output()
 		classes := "the output's columns"
@@ -219,6 +228,9 @@ func Open(dir string, o tfgraph.Options, oo OpenOptions) (*Opened, error) {
 		head := "logits"
 		if a := op.Flat.ActivationBehind(); a != "" {
 			head = "scores computed from a " + a + " by other ops (an average or a sum of probabilities?), explained as they are: there are no logits behind them"
+		}
+		if op.Flat.Probabilities() == tfgraph.ProbabilitiesByOutputs {
+			head = "probabilities (each row of the outputs for constant images is non-negative and sums to 1, though the graph shows no softmax), explained as they are: there are no logits behind them to find (a card's output.kind says otherwise)"
 		}
 		then := ""
 		if ops := op.Flat.HeadOps(); len(ops) > 0 {
@@ -389,4 +401,24 @@ func randomWarning(dir string, ops []tfgraph.RandomOp) string {
 	}
 	return fmt.Sprintf("%s draws random numbers at inference: %s. Its signature gives another output at each call (random augmentation left live: Keras 3's RandomFlip, RandomRotation, … run unless called with training=False, and model.export() does not pass it); saliency explains one fixed draw, the seed state at load. Remove the augmentation layers before exporting (docs/own-model.md)",
 		dir, strings.Join(where, ", "))
+}
+
+// probabilityOutputs says whether the model's outputs for three constant
+// images (black, grey, white, as spec maps them) are probability
+// distributions: non-negative rows summing to 1.
+func probabilityOutputs(fl *tfgraph.Flat, spec images.Spec) bool {
+	h, w, c := spec.Height, spec.Width, spec.Channels
+	if h <= 0 || w <= 0 || c <= 0 {
+		return false
+	}
+	x := tensor.New(3, h, w, c)
+	for i, p := range []float32{0, 128, 255} {
+		v := spec.PixelValue(p)
+		img := x.Item(i).Data
+		for j := range img {
+			img[j] = v[j%c]
+		}
+	}
+	z, err := fl.Forward(x)
+	return err == nil && tensor.ProbabilityRows(z)
 }

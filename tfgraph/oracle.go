@@ -59,20 +59,37 @@ func (fl *Flat) Head() string {
 // the input is computed, by ops that move, scale, add or average values
 // (ActivationBehind's), from the outputs of Softmax ops (or of Sigmoid ops)
 // and nothing else: an ensemble's mean of softmaxes, a softmax summed over
-// groups of classes; "card" after SetProbabilities. It is "" otherwise:
-// logits (a logit gated by a sigmoid is not a probability).
+// groups of classes; why after SetProbabilities (ProbabilitiesByCard,
+// ProbabilitiesByOutputs). It is "" otherwise: logits (a logit gated by a
+// sigmoid is not a probability).
 func (fl *Flat) Probabilities() string { return fl.head.probs }
 
-// SetProbabilities says that the output's scores are probabilities already
-// (a model card's output.kind probabilities for a model whose graph shows
-// no softmax: one written as exp/sum, or inside an op saliency cannot look
-// into): each class's probability is its score, Head "probabilities". It
-// changes nothing for a model with a head; call it before the flat graph is
-// used.
-func (fl *Flat) SetProbabilities() {
+// The reasons SetProbabilities takes.
+const (
+	// ProbabilitiesByCard: a model card's output.kind probabilities.
+	ProbabilitiesByCard = "card"
+	// ProbabilitiesByOutputs: the outputs for probe images are
+	// probability distributions.
+	ProbabilitiesByOutputs = "outputs"
+)
+
+// SetProbabilities says, for why (ProbabilitiesByCard or
+// ProbabilitiesByOutputs), that the output's scores are probabilities
+// already, for a model whose graph shows no softmax (scores normalised
+// otherwise, or a softmax inside an op saliency cannot look into): each
+// class's probability is its score, Head "probabilities". It changes
+// nothing for a model with a head or whose probabilities the graph shows;
+// call it before the flat graph is used.
+func (fl *Flat) SetProbabilities(why string) {
 	if fl.head.head == "" && fl.head.probs == "" {
-		fl.head.probs = "card"
+		fl.head.probs = why
 	}
+}
+
+// ProbabilitiesInGraph says whether Probabilities comes from the graph (a
+// Softmax or Sigmoid behind the output), not from SetProbabilities.
+func (fl *Flat) ProbabilitiesInGraph() bool {
+	return fl.head.probs != "" && fl.head.probs != ProbabilitiesByCard && fl.head.probs != ProbabilitiesByOutputs
 }
 
 // SetLabelLogits says that the output's logits are those of independent
@@ -386,7 +403,7 @@ var combiningOps = map[string]bool{"Identity": true, "Cast": true, "Reshape": tr
 // and there are no logits behind it to explain. It is "" when there is
 // none, or when the model has a head.
 func (fl *Flat) ActivationBehind() string {
-	if fl.head.probs != "" && fl.head.probs != "card" {
+	if fl.ProbabilitiesInGraph() {
 		return fl.head.probs
 	}
 	if _, activated := fl.Logits(); activated {

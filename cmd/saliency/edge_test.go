@@ -174,12 +174,11 @@ func edgeModelCases() []badCase {
 		// probabilities, where it called them logits.
 		{name: "edge/softmax-ensemble", args: explainEdge("softmax_ensemble", "-method", "gradient"), code: 0,
 			want: []string{"scores computed from a Softmax (layer probs_", "there are no logits behind them"}},
-		// Scores that are probabilities the graph shows no softmax for:
-		// faithfulness refuses to measure their softmax and says to write a
-		// card.
-		{name: "edge/normalized-scores-faithfulness", args: func(t *testing.T, d string) []string {
-			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "normalized_scores", "metrics: [spearman]\ntests:\n  - faithfulness:\n")}
-		}, code: 1, want: []string{"normalized_scores faithfulness", "every row of this batch is a probability distribution", "output.kind probabilities"}},
+		// Scores that are probabilities the graph shows no softmax for: the
+		// outputs for constant images say so, the note too, and predict
+		// shows them as they are.
+		{name: "edge/normalized-scores-predict", args: run("predict", edge("normalized_scores"), sample), code: 0,
+			want: []string{"probabilities (each row of the outputs for constant images is non-negative and sums to 1, though the graph shows no softmax)"}},
 		// Some of a softmax's probabilities: shown as they are (predict
 		// refused them: not summing to 1).
 		{name: "edge/softmax-subset-predict", args: run("predict", edge("softmax_subset"), sample), code: 0,

@@ -135,12 +135,14 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 			head, sigmoidApplied = "sigmoid", true
 		case op.Flat.Head() == "probabilities" && tensor.ProbabilityRows(out):
 			head = "softmax"
-		case op.Flat.Head() == "probabilities" && probs != "card" && unitInterval(out.Data):
+		case op.Flat.Head() == "probabilities" && op.Flat.ProbabilitiesInGraph() && unitInterval(out.Data):
 			// Probabilities of some classes of a softmax (a slice of
 			// them), or of a sum over groups: each its own.
 			head = "probabilities"
-		case op.Flat.Head() == "probabilities" && probs != "card":
+		case op.Flat.Head() == "probabilities" && op.Flat.ProbabilitiesInGraph():
 			return fmt.Errorf("%s: the model's outputs are computed from a %s by ops that move, scale, add or average values, but they are not probabilities for these images (a value outside [0, 1]): there are no logits behind them, and no probability to show", dir, probs)
+		case op.Flat.Head() == "probabilities" && probs == tfgraph.ProbabilitiesByOutputs:
+			return fmt.Errorf("%s: the model's outputs for constant images are probability distributions, so they were taken for probabilities, but for these images they are not (each row non-negative and summing to 1): say what they are in a card's output.kind", dir)
 		case op.Flat.Head() == "sigmoid":
 			head = "sigmoid"
 		case mapped:
