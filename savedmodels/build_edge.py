@@ -1449,6 +1449,28 @@ def written_relu(path):
         "name": "written_relu", "description": written_relu.__doc__, "path_dtypes": ["float32"], "expect": F32})
 
 
+def crop_and_resize(path):
+    """tf.image.crop_and_resize of a fixed box, tiled over the batch (its boxes depend on the input's shape, as such
+    code writes them), bilinear to 12x12 and nearest to 10x10, into trunk(): refused before its rule ('no plain rule
+    for op CropAndResize')."""
+    rng = seed(51)
+    inp = keras.Input((16, 16, 3), name="image")
+    box = tf.constant([[0.1, 0.2, 0.85, 0.9]], tf.float32)
+
+    def crop(method, size):
+        def f(t):
+            n = tf.shape(t)[0]
+            return tf.image.crop_and_resize(t, tf.tile(box, [n, 1]), tf.range(n), size, method=method)
+        return f
+    a = L.Lambda(crop("bilinear", [12, 12]), name="crop_bilinear")(inp)
+    b = L.Lambda(crop("nearest", [10, 10]), name="crop_nearest")(inp)
+    x = L.Concatenate(name="cat")([L.GlobalAveragePooling2D(name="gap_a")(L.Conv2D(8, 3, activation="relu", name="conv_a")(a)),
+                                   L.GlobalAveragePooling2D(name="gap_b")(L.Conv2D(8, 3, activation="relu", name="conv_b")(b))])
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="crop_and_resize")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["CropAndResize"], {
+        "name": "crop_and_resize", "description": crop_and_resize.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
+
 def log_input(path):
     """A model that takes the log of its input (Lambda 'log', a log-intensity preprocessing) before trunk(): a
     black pixel gives log 0 = -inf and scores that are not finite (NaN). The goldens are of images without black
@@ -1471,7 +1493,7 @@ CASES = {f.__name__: f for f in [
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
-    written_relu]}
+    written_relu, crop_and_resize]}
 
 
 def main():

@@ -175,6 +175,9 @@ var edgeRows = []edgeRow{
 	// ReLUs written as max(x, 0) and as a thresholded select
 	// (TestRuleCoverage).
 	{name: "written_relu", model: "written_relu", tol: edgeF32},
+	// tf.image.crop_and_resize, bilinear and nearest, its boxes tiled by
+	// the batch size: refused before its rule.
+	{name: "crop_and_resize", model: "crop_and_resize", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},

@@ -7,8 +7,8 @@ import (
 )
 
 // mathRules are the backward rules of element-wise functions, clipping,
-// reflecting pads, gathers along an axis and a log-softmax inside the
-// network: the derivatives tf.GradientTape takes (TensorFlow's registered
+// reflecting pads, gathers along an axis, crops and a log-softmax inside
+// the network: the derivatives tf.GradientTape takes (TensorFlow's registered
 // gradients), so that a model that computes log(x), |x|, sin(x), a reflect
 // pad or tf.gather(x, channels) on the way to its logits is explained
 // instead of refused.
@@ -84,6 +84,25 @@ func mathRules() map[string]Rule {
 			return one(n, b.op1("Sub", nil, n.Dy[0], b.op1("Mul", nil, s, op(b, "Exp", n.Out[0]))))
 		},
 		"GatherV2": gatherRule,
+		// tf.image.crop_and_resize: the signal of each crop goes back to the
+		// pixels it was sampled from (CropAndResizeGradImage, bilinear or
+		// nearest) and to the boxes' coordinates (CropAndResizeGradBoxes,
+		// as TensorFlow's gradient, bilinear for both methods); box indices
+		// and size take none.
+		"CropAndResize": func(b *Builder, n *Node) []Sym {
+			out := make([]Sym, len(n.In))
+			if n.Need[0] {
+				a := map[string]any{"T": n.In[0].DataType()}
+				if v, ok := attr(n.def, "method"); ok {
+					a["method"] = v
+				}
+				out[0] = b.op1("CropAndResizeGradImage", a, n.Dy[0], n.In[1], n.In[2], b.shape(n.In[0]))
+			}
+			if n.Need[1] {
+				out[1] = b.op1("CropAndResizeGradBoxes", nil, n.Dy[0], n.In[0], n.In[1], n.In[2])
+			}
+			return out
+		},
 	}
 }
 
