@@ -183,6 +183,15 @@ func edgeModelCases() []badCase {
 		// refused them: not summing to 1).
 		{name: "edge/softmax-subset-predict", args: run("predict", edge("softmax_subset"), sample), code: 0,
 			stdout: "(the model's outputs, probabilities it computes from a softmax; they need not sum to 1)"},
+		{name: "card/softmax-subset-probabilities", args: func(t *testing.T, d string) []string {
+			m := filepath.Join(d, "m")
+			copyModel(t, edge("softmax_subset"), m)
+			c := "name: subset\nclasses: [a, b, c, d, e]\ninput:\n  shape: [-1, 16, 16, 3]\n  dtype: float32\n  range: [0.0, 1.0]\noutput:\n  kind: probabilities\n"
+			if err := os.WriteFile(filepath.Join(m, "card.yaml"), []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"predict", m, sample}
+		}, code: 0, stdout: "they need not sum to 1)"},
 		// ReLUs written as max(x, 0) and as a thresholded select keep their
 		// exact derivative under guided backprop: said by layer.
 		{name: "edge/written-relu", args: explainEdge("written_relu", "-method", "guided-backprop"), code: 0,

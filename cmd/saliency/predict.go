@@ -152,7 +152,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 		case tensor.ProbabilityRows(out):
 			head = "softmax"
 		}
-		if card != nil && !mapped && head != "sigmoid" && (card.Output.Kind == "probabilities") != (head == "softmax") {
+		if card != nil && !mapped && head != "sigmoid" && (card.Output.Kind == "probabilities") != (head == "softmax" || head == "probabilities") {
 			what := "not probabilities (each row non-negative and summing to 1)"
 			if head == "softmax" {
 				what = "probabilities (each row non-negative and summing to 1), not logits"
