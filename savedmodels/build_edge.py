@@ -1146,6 +1146,17 @@ def fused_bn_training(path):
                 FusedBNTraining.__doc__, "FusedBatchNormV3 with is_training")
 
 
+def softmax_over_batch(path):
+    """Keras' Softmax(axis=0) after the logits, a slip for axis=-1: a softmax over the batch, which tf.nn.softmax
+    computes as Transpose, Softmax, Transpose with a permutation built at run time (Range, ConcatV2). Image 0's
+    output changes with its neighbour; alone, every class of every image is 100 %. saliency refuses it by name at
+    load (it showed 100 % for every class, and ~51 % beside another image)."""
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, L.Softmax(axis=0, name="softmax")(trunk(inp)), name="softmax_over_batch")
+    _batch_case(path, "softmax_over_batch", model, ["Softmax", "Transpose"], softmax_over_batch.__doc__,
+                "Softmax over axis 1 of [10 -1], the batch's, which a Transpose moved there (layer softmax)")
+
+
 def _no_gradient_case(path, name, n, pre, required, description, refusal):
     """trunk() behind pre (a Lambda 'pre' on the input) through which tf.GradientTape's gradient is None: the
     gradient methods are refused naming the op and the layer; the forward pass equals the signature."""
@@ -1493,7 +1504,7 @@ CASES = {f.__name__: f for f in [
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
-    written_relu, crop_and_resize]}
+    written_relu, crop_and_resize, softmax_over_batch]}
 
 
 def main():

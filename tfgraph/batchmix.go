@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // BatchOp is an op on the way from the input to the model's scores that
@@ -32,7 +34,9 @@ var batchReductions = []string{"Mean", "Sum", "Max", "Min", "Prod", "EuclideanNo
 // images of the batch: TensorFlow's gradient of the batch's scores then
 // mixes every image's score into each image's map. A model whose input has
 // a fixed batch of one has none. The check reads the graph: a batch axis
-// moved by a Transpose before the reduction is not followed.
+// moved by Transposes right before a reduction or a softmax is followed (a
+// softmax over axis 0, which tf.nn.softmax computes as Transpose, Softmax,
+// Transpose), one moved further up is not.
 func (fl *Flat) BatchOps() []BatchOp {
 	logits, _ := fl.Logits()
 	_, onPath, err := fl.path(nodeOf(logits), nodeOf(fl.inputName()))
@@ -56,15 +60,26 @@ func (fl *Flat) BatchOps() []BatchOp {
 		switch op := n.GetOp(); {
 		case slices.Contains(batchReductions, op) && len(in) >= 2 && onPath[nodeOf(in[0])]:
 			s := fl.Shape(in[0])
+			b := fl.batchAxis(in[0], 0)
 			axes, ok := fl.constInts(in[1])
-			if !ok || len(s) == 0 || s[0] != batch {
+			if !ok || b >= len(s) || s[b] != batch {
 				continue
 			}
 			for _, a := range axes {
-				if a == 0 || a == -int64(len(s)) {
-					why = fmt.Sprintf("%s over axis 0 (the batch) of %v", op, s)
+				if a == int64(b) || a == int64(b-len(s)) {
+					why = fmt.Sprintf("%s over axis %d (the batch) of %v", op, b, s)
+					if b != 0 {
+						why = fmt.Sprintf("%s over axis %d of %v, the batch's, which a Transpose moved there", op, b, s)
+					}
 					break
 				}
+			}
+		case (op == "Softmax" || op == "LogSoftmax") && len(in) == 1 && onPath[nodeOf(in[0])]:
+			// A softmax is over the last axis; tf.nn.softmax over another
+			// axis transposes it last first.
+			s := fl.Shape(in[0])
+			if b := fl.batchAxis(in[0], 0); len(s) >= 2 && b == len(s)-1 && s[b] == batch {
+				why = fmt.Sprintf("%s over axis %d of %v, the batch's, which a Transpose moved there (a softmax over axis 0)", op, b, s)
 			}
 		case op == "FusedBatchNorm" || op == "FusedBatchNormV2" || op == "FusedBatchNormV3":
 			// A NodeDef leaves out attributes at their default, and
@@ -78,6 +93,60 @@ func (fl *Flat) BatchOps() []BatchOp {
 		}
 	}
 	return out
+}
+
+// batchAxis is the axis of tensor t that holds the batch: 0, unless
+// Transposes of constant permutations (through Identity ops) moved it.
+func (fl *Flat) batchAxis(t string, depth int) int {
+	n := fl.nodes[nodeOf(t)]
+	for n != nil && n.GetOp() == "Identity" && len(n.GetInput()) == 1 {
+		n = fl.nodes[nodeOf(n.GetInput()[0])]
+	}
+	if n == nil || n.GetOp() != "Transpose" || len(n.GetInput()) != 2 || depth > 32 {
+		return 0
+	}
+	perm, ok := fl.evalInts(n.GetInput()[1])
+	if !ok {
+		return 0
+	}
+	b := fl.batchAxis(n.GetInput()[0], depth+1)
+	for i, p := range perm {
+		if int(p) == b {
+			return i
+		}
+	}
+	return 0
+}
+
+// evalInts reads an integer tensor of the flat graph that constants alone
+// determine: a Const, or one computed from constants (the permutation
+// tf.nn.softmax builds with Range and ConcatV2 for another axis than the
+// last), by running it alone; false when it needs the input.
+func (fl *Flat) evalInts(name string) ([]int64, bool) {
+	if v, ok := fl.constInts(name); ok {
+		return v, true
+	}
+	o, err := fl.tensor(name)
+	if err != nil || (o.DataType() != tf.Int32 && o.DataType() != tf.Int64) {
+		return nil, false
+	}
+	var res []*tf.Tensor
+	var rerr error
+	if e := fl.model.session(func(s *tf.Session) { fl.quiet.do(func() { res, rerr = s.Run(nil, []tf.Output{o}, nil) }) }); e != nil || rerr != nil || len(res) != 1 {
+		return nil, false
+	}
+	defer release(res...)
+	switch v := res[0].Value().(type) {
+	case []int32:
+		out := make([]int64, len(v))
+		for i, x := range v {
+			out[i] = int64(x)
+		}
+		return out, true
+	case []int64:
+		return v, true
+	}
+	return nil, false
 }
 
 // DescribeBatchOps lists ops for a message: what each does and its layer,

@@ -788,9 +788,11 @@ func TestLabelLogits(t *testing.T) {
 // (case.yaml: image 0's output changes with its neighbour) are found with
 // the op and layer: a Keras BatchNormalization called with training=True
 // (moments over axes 0, 1, 2), a FusedBatchNormV3 in training mode (its
-// is_training left at the default, true), and testdata's control_flow,
-// whose tf.cond tests the sum of the whole batch. The zoo's models combine
-// nothing.
+// is_training left at the default, true), testdata's control_flow, whose
+// tf.cond tests the sum of the whole batch, and a softmax over axis 0 (its
+// batch axis moved last by a Transpose of a permutation computed from
+// constants). The zoo's models, the ViT's attention softmaxes included,
+// combine nothing.
 func TestBatchOps(t *testing.T) {
 	for _, c := range []struct {
 		fl   *tfgraph.Flat
@@ -800,6 +802,7 @@ func TestBatchOps(t *testing.T) {
 		{edgeFlat(t, "bn_training"), "bn_training", "Mean over axis 0 (the batch) of [-1 16 16 8] (layer bn)"},
 		{edgeFlat(t, "fused_bn_training"), "fused_bn_training", "FusedBatchNormV3 with is_training: the batch's mean and variance (node StatefulPartitionedCall/StatefulPartitionedCall/FusedBatchNormV3)"},
 		{flatAt(t, filepath.Join("..", "savedmodels", "testdata", "control_flow"), nil), "control_flow", "Sum over axis 0 (the batch) of [-1 4 4 2]"},
+		{edgeFlat(t, "softmax_over_batch"), "softmax_over_batch", "Softmax over axis 1 of [10 -1], the batch's, which a Transpose moved there (a softmax over axis 0) (layer softmax)"},
 	} {
 		if got := tfgraph.DescribeBatchOps(c.fl.BatchOps()); !strings.HasPrefix(got, c.want) {
 			t.Errorf("%s: BatchOps %q, want %q", c.name, got, c.want)

@@ -92,6 +92,8 @@ func edgeModelCases() []badCase {
 		// batch (a batch norm in training mode) is refused by name.
 		{name: "edge/bn-training", args: explainEdge("bn_training", "-method", "gradient"), code: 1,
 			want: []string{"combines the images of a batch: Mean over axis 0 (the batch) of [-1 16 16 8] (layer bn)", "training=False"}},
+		{name: "edge/softmax-over-batch", args: run("predict", edge("softmax_over_batch"), sample), code: 1,
+			want: []string{"combines the images of a batch: Softmax over axis 1 of [10 -1], the batch's, which a Transpose moved there (a softmax over axis 0) (layer softmax)"}},
 		{name: "edge/fused-bn-training", args: run("predict", edge("fused_bn_training"), sample), code: 1,
 			want: []string{"combines the images of a batch: FusedBatchNormV3 with is_training"}},
 		{name: "edge/bn-training-inspect", args: run("inspect", edge("bn_training")), code: 0,
