@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/saliencykit/saliency/savedmodels"
-	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
 
@@ -106,17 +105,8 @@ func ApplyCardKind(card *savedmodels.Card, fl *tfgraph.Flat, dir string) error {
 		// the outputs are probabilities. They must be for constant images
 		// (predict checks its images too, faithfulness and ROAD every
 		// batch), so that a card does not make logits probabilities.
-		x := tensor.New(3, card.Input.Shape[1], card.Input.Shape[2], card.Input.Shape[3])
-		per := x.Len() / 3
-		for i := range x.Data {
-			x.Data[i] = float32(i/per) / 2
-		}
-		z, err := fl.Forward(x)
-		if err != nil {
-			return err
-		}
-		if !tensor.ProbabilityRows(z) {
-			return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax, and its outputs for constant images (0, 0.5 and 1 everywhere) are not probabilities (each row non-negative and summing to 1): logits? (say output.kind: logits)", path)
+		if !probabilityOutputs(fl, card.ImageSpec()) {
+			return fmt.Errorf("%s: output.kind probabilities, but the model does not end in a softmax, and its outputs for constant images (black, grey and white, as the card's preprocessing maps them) are not probabilities (each row non-negative and summing to 1): logits? (say output.kind: logits)", path)
 		}
 		fl.SetProbabilities(tfgraph.ProbabilitiesByCard)
 	case card.Output.Kind == "probabilities" && head != "softmax":

@@ -405,7 +405,9 @@ func randomWarning(dir string, ops []tfgraph.RandomOp) string {
 
 // probabilityOutputs says whether the model's outputs for three constant
 // images (black, grey, white, as spec maps them) are probability
-// distributions: non-negative rows summing to 1.
+// distributions: non-negative rows summing to 1. A model without a head is
+// probed so at Open, and a card's output.kind probabilities for one is
+// checked so (ApplyCardKind).
 func probabilityOutputs(fl *tfgraph.Flat, spec images.Spec) bool {
 	h, w, c := spec.Height, spec.Width, spec.Channels
 	if h <= 0 || w <= 0 || c <= 0 {

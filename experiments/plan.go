@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -294,10 +293,8 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		}
 		for i := range hi - lo {
 			row := z.Data[i*classes : (i+1)*classes]
-			for c, v := range row {
-				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-					return fail(fmt.Errorf("%s: image %s: the model's score of class %d is %v, not a finite number: the model cannot take this input as fed (%s); check the input range (the card's preprocessing)", m.Path, p.Data.IDs[lo+i], c, v, op.Spec.Formula()))
-				}
+			if c := tensor.FirstNonFinite(row); c >= 0 {
+				return fail(fmt.Errorf("%s: image %s: the model's score of class %d is %v, not a finite number: the model cannot take this input as fed (%s); check the input range (the card's preprocessing)", m.Path, p.Data.IDs[lo+i], c, row[c], op.Spec.Formula()))
 			}
 			pm.Predicted = append(pm.Predicted, tensor.Argmax(row))
 		}

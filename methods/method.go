@@ -131,21 +131,15 @@ type Maps struct {
 // value is finite. A model that cannot take an input (the log of a black
 // pixel) gives such scores, and every map of them is meaningless.
 func (m *Maps) NonFinite() (int, string) {
-	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
-	for i, s := range m.Scores {
-		if bad(float64(s)) {
-			return i, fmt.Sprintf("score %v", s)
-		}
+	if i := tensor.FirstNonFinite(m.Scores); i >= 0 {
+		return i, fmt.Sprintf("score %v", m.Scores[i])
 	}
 	for _, t := range []*tensor.Tensor{m.Map, m.Raw, m.LowRes} {
 		if t == nil || len(t.Shape) == 0 || t.Shape[0] == 0 {
 			continue
 		}
-		per := t.Len() / t.Shape[0]
-		for j, v := range t.Data {
-			if bad(float64(v)) {
-				return j / per, fmt.Sprintf("map value %v", v)
-			}
+		if j := tensor.FirstNonFinite(t.Data); j >= 0 {
+			return j / (t.Len() / t.Shape[0]), fmt.Sprintf("map value %v", t.Data[j])
 		}
 	}
 	return -1, ""

@@ -307,3 +307,13 @@ func ProbabilityRows(t *Tensor) bool {
 	}
 	return true
 }
+
+// FirstNonFinite is the index of the first NaN or infinity of v, or -1.
+func FirstNonFinite(v []float32) int {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return i
+		}
+	}
+	return -1
+}

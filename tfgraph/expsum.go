@@ -26,13 +26,8 @@ func expSumSoftmaxes(g *tf.Graph, fg *flatGraph) int {
 	}
 	// through is the node behind a tensor, past Identity ops (and
 	// StopGradient, which changes no value).
-	through := func(t string) *nodepb.NodeDef {
-		n := nodes[nodeOf(t)]
-		for n != nil && (n.GetOp() == "Identity" || n.GetOp() == "StopGradient" || n.GetOp() == "Snapshot") && len(n.GetInput()) == 1 {
-			n = nodes[nodeOf(n.GetInput()[0])]
-		}
-		return n
-	}
+	walker := &Flat{nodes: nodes}
+	through := func(t string) *nodepb.NodeDef { return walker.skip(t, "Identity", "StopGradient", "Snapshot") }
 	// lastAxis says whether reduction r is over the last axis of its input
 	// alone, keeping the dimension.
 	lastAxis := func(r *nodepb.NodeDef) bool {

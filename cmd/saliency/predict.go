@@ -103,7 +103,7 @@ func predict(c *ctx, mf *modelFlags, dir string, paths []string, k int) error {
 			var kept []string
 			for i, p := range good {
 				row := out.Item(i)
-				if j := nonFinite(row.Data); j >= 0 {
+				if j := tensor.FirstNonFinite(row.Data); j >= 0 {
 					fmt.Fprintf(c.stderr, "saliency predict: %s: the model's score of class %d is %v, not a finite number: the model cannot take this input as fed (%s); check the input range (-input-range, the card's preprocessing)\n", p, j, row.Data[j], spec.Formula())
 					failed++
 					continue
@@ -232,16 +232,6 @@ func printTopK(w io.Writer, path string, scores []float32, head string, sigmoidA
 			fmt.Fprintf(w, "  %d. %-14s %7.2f%%  logit %8.3f\n", r+1, card.ClassName(i), 100*p[i], logit[i])
 		}
 	}
-}
-
-// nonFinite is the index of the first NaN or infinity of v, or -1.
-func nonFinite(v []float32) int {
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return i
-		}
-	}
-	return -1
 }
 
 // unitInterval says whether every value of v lies in [0, 1].
