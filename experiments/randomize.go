@@ -45,10 +45,12 @@ type Step struct {
 
 // RandomizableLayers lists the layers with weights, from the logits towards
 // the input (the order of cascading randomization); nested models count
-// through their own layers, aliases not at all.
+// through their own layers, aliases not at all, and a shared layer once, by
+// its Keras name (its calls read the same weights).
 func RandomizableLayers(fl *tfgraph.Flat) []tfgraph.Layer {
 	var out []tfgraph.Layer
 	ls := fl.Layers()
+	shared := map[string]bool{}
 	for i := len(ls) - 1; i >= 0; i-- {
 		l := ls[i]
 		if l.Alias != "" || len(l.Weights) == 0 {
@@ -58,9 +60,17 @@ func RandomizableLayers(fl *tfgraph.Flat) []tfgraph.Layer {
 		for _, m := range ls {
 			container = container || strings.HasPrefix(m.Name, l.Name+"/")
 		}
-		if !container {
-			out = append(out, l)
+		if container {
+			continue
 		}
+		if l.Shared != "" {
+			if shared[l.Shared] {
+				continue
+			}
+			shared[l.Shared] = true
+			l.Name = l.Shared
+		}
+		out = append(out, l)
 	}
 	return out
 }

@@ -1494,6 +1494,83 @@ def log_input(path):
         "name": "log_input", "description": log_input.__doc__, "path_dtypes": ["float32"], "expect": F32})
 
 
+
+def _shared_case(path, model, x, name, calls, forward, required, doc):
+    """A model whose layers run more than once: forward(x) recomputes the model in eager mode and returns its logits
+    and, by call name, the activations of the shared convolution at each call; the goldens are those activations
+    and the gradients of the top class's logit (summed over the images) with respect to each, by tf.GradientTape."""
+    randomize_biases(model)  # as export_keras will (the same values)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tp:
+        logits, acts = forward(xt)
+        top = classes(logits.numpy())
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    grads = tp.gradient(score, [acts[c] for c in calls])
+    d = float(np.abs(logits.numpy() - model(xt, training=False).numpy()).max())
+    if d > 1e-5:
+        raise SystemExit("build_edge: %s: the eager recomputation differs from the model by %g" % (path, d))
+    extra = {}
+    for c, g in zip(calls, grads):
+        extra["act_" + c], extra["grad_" + c] = acts[c].numpy(), g.numpy()
+    keras_case(path, model, x, required, {
+        "name": name, "description": doc, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="each call of a shared layer is a layer of its own (NAME#k, in the order the model "
+                                 "runs them); its activation and gradient equal one call's golden"),
+        "golden": {"calls": {c: "act_%s.npy, grad_%s.npy: the activation of that call, and d logit[top] / d it"
+                             % (c, c) for c in calls}}}, probe=model, extra=extra)
+
+
+def shared_layer_tta(path):
+    """Test-time augmentation written into the model: the same layers (conv1, pool, conv2, gap, logits) run on the
+    image and on its mirror image ('mirror', ReverseV2), and 'average' averages the two logits. Each shared layer
+    has two outputs. saliency merged the calls under one name whose output was one call's: Grad-CAM at conv2
+    explained half of the model, exit 0 (on a 28x28 copy, Pearson 0.93 with the other call's map). Now each call is a
+    layer of its own (conv2#1, conv2#2), 'conv2' is refused naming them, and so is the default CAM layer."""
+    rng = seed(52)
+    inp = keras.Input((16, 16, 3), name="image")
+    conv1 = L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")
+    pool = L.MaxPooling2D(name="pool")
+    conv2 = L.Conv2D(16, 3, padding="same", activation="relu", name="conv2")
+    gap = L.GlobalAveragePooling2D(name="gap")
+    dense = L.Dense(10, name="logits")
+    mirror = L.Lambda(lambda t: tf.reverse(t, [2]), name="mirror")
+    model = keras.Model(inp, L.Average(name="average")([dense(gap(conv2(pool(conv1(inp))))),
+                                                         dense(gap(conv2(pool(conv1(mirror(inp))))))]),
+                        name="shared_layer_tta")
+
+    def forward(t):
+        a = conv2(pool(conv1(t)))
+        b = conv2(pool(conv1(tf.reverse(t, [2]))))
+        return (dense(gap(a)) + dense(gap(b))) / 2, {"conv2_image": a, "conv2_mirror": b}
+    _shared_case(path, model, images(rng, (16, 16, 3)), "shared_layer_tta", ["conv2_image", "conv2_mirror"], forward,
+                 ["ReverseV2", "Conv2D"], shared_layer_tta.__doc__)
+
+
+def shared_backbone_scales(path):
+    """A multi-scale network: one nested Sequential 'backbone' (conv1, conv2, gap) runs on the image and on its
+    half-size copy ('half', Resizing), and 'logits' reads both features. Each of the backbone's layers has a call
+    at 16x16 and one at 8x8; saliency showed one 'backbone/conv2' of 8x8, the half-size call, and Grad-CAM
+    explained it alone. Now backbone#1/conv2 and backbone#2/conv2 are layers, and 'backbone/conv2' is refused
+    naming them."""
+    rng = seed(53)
+    inp = keras.Input((16, 16, 3), name="image")
+    backbone = keras.Sequential([keras.Input((None, None, 3)),
+                                 L.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
+                                 L.Conv2D(8, 3, padding="same", activation="relu", name="conv2"),
+                                 L.GlobalAveragePooling2D(name="gap")], name="backbone")
+    half = L.Resizing(8, 8, name="half")
+    dense = L.Dense(10, name="logits")
+    model = keras.Model(inp, dense(L.Concatenate(name="features")([backbone(inp), backbone(half(inp))])),
+                        name="shared_backbone_scales")
+    conv1, conv2, gap = backbone.layers
+
+    def forward(t):
+        a = conv2(conv1(t))
+        b = conv2(conv1(half(t)))
+        return dense(tf.concat([gap(a), gap(b)], -1)), {"conv2_full": a, "conv2_half": b}
+    _shared_case(path, model, images(rng, (16, 16, 3)), "shared_backbone_scales", ["conv2_full", "conv2_half"],
+                 forward, ["ResizeBilinear", "Conv2D"], shared_backbone_scales.__doc__)
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1504,7 +1581,7 @@ CASES = {f.__name__: f for f in [
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
-    written_relu, crop_and_resize, softmax_over_batch]}
+    written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales]}
 
 
 def main():

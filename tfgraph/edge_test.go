@@ -178,6 +178,9 @@ var edgeRows = []edgeRow{
 	// tf.image.crop_and_resize, bilinear and nearest, its boxes tiled by
 	// the batch size: refused before its rule.
 	{name: "crop_and_resize", model: "crop_and_resize", tol: edgeF32},
+	// Layers called twice (TestSharedLayerCalls checks each call).
+	{name: "shared_layer_tta", model: "shared_layer_tta", tol: edgeF32},
+	{name: "shared_backbone_scales", model: "shared_backbone_scales", tol: edgeF32},
 	{name: "gelu_tanh", model: "gelu_tanh", tol: edgeF32},
 	{name: "lrn", model: "lrn", tol: edgeF32},
 	{name: "dilated_conv", model: "dilated_conv", tol: edgeF32},
@@ -873,5 +876,87 @@ func TestExpSumSoftmax(t *testing.T) {
 		if fl.Head() != c.head || fl.Probabilities() != c.behind {
 			t.Errorf("%s: head %q, probabilities from %q; want %q, %q", c.model, fl.Head(), fl.Probabilities(), c.head, c.behind)
 		}
+	}
+}
+
+// A layer that runs more than once (test-time augmentation, a backbone at two
+// scales) is one layer per call: each call's output is its own activation and
+// the gradient of the logit with respect to it is tf.GradientTape's for that
+// call. The shared name alone, and a default CAM layer that is shared, are
+// refused naming the calls. Before, the calls were one layer whose output was
+// one call's, and Grad-CAM explained half of the model.
+func TestSharedLayerCalls(t *testing.T) {
+	for _, c := range []struct {
+		model, shared string
+		goldens       []string
+		reads         [][]string // what each call reads (InputLayers), in call order
+	}{
+		{"shared_layer_tta", "conv2", []string{"conv2_image", "conv2_mirror"}, [][]string{{"pool#1"}, {"pool#2"}}},
+		{"shared_backbone_scales", "backbone/conv2", []string{"conv2_full", "conv2_half"}, [][]string{{"backbone#1/conv1"}, {"backbone#2/conv1"}}},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			fl := edgeFlat(t, c.model)
+			dir := edgeDir(c.model)
+			var calls []tfgraph.Layer
+			for _, l := range fl.Layers() {
+				if l.Shared == c.shared {
+					calls = append(calls, l)
+				}
+			}
+			if len(calls) != 2 || calls[0].Name != c.shared+"#1" && !strings.Contains(calls[0].Name, "#1/") {
+				t.Fatalf("calls of %s: %v, want two layers NAME#1, NAME#2", c.shared, calls)
+			}
+			if _, err := fl.Layer(c.shared); err == nil || !strings.Contains(err.Error(), calls[0].Name) || !strings.Contains(err.Error(), calls[1].Name) {
+				t.Errorf("Layer(%q): %v, want a refusal naming %s and %s", c.shared, err, calls[0].Name, calls[1].Name)
+			}
+			var na *tfgraph.NotApplicableError
+			if _, err := fl.CAMLayer(); !errors.As(err, &na) || !strings.Contains(err.Error(), calls[1].Name) {
+				t.Errorf("CAMLayer: %v, want a NotApplicableError naming the calls", err)
+			}
+			x := readEdgeNpy(t, dir, "inputs", false)
+			top, err := savedmodels.ReadNpyInts(filepath.Join(dir, "golden", "top.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			classes := make([]int, len(top))
+			for i, v := range top {
+				classes[i] = int(v)
+			}
+			matched := map[string]bool{}
+			for k, l := range calls {
+				if got := fl.InputLayers(l); strings.Join(got, ",") != strings.Join(c.reads[k], ",") {
+					t.Errorf("%s reads %v, want %v", l.Name, got, c.reads[k])
+				}
+				res, err := fl.Run(context.Background(), x, tfgraph.Query{Fetch: []string{l.Output}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				act := res.Fetched[0]
+				// The golden call whose activation this is.
+				which := ""
+				var tried []string
+				for _, g := range c.goldens {
+					ok, msg := withinTolerance(act, readEdgeNpy(t, dir, "act_"+g, false), edgeF32)
+					if ok {
+						which = g
+					}
+					tried = append(tried, g+": "+msg)
+				}
+				t.Logf("%s: %s", l.Name, strings.Join(tried, "; "))
+				if which == "" || matched[which] {
+					t.Fatalf("%s: its activation is no call's golden, or a call matched twice (%q)", l.Name, which)
+				}
+				matched[which] = true
+				got, err := fl.Gradient(x, classes, l.Output, tfgraph.Plain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok, msg := withinTolerance(got, readEdgeNpy(t, dir, "grad_"+which, false), edgeF32); !ok {
+					t.Errorf("%s (%s): gradient %s", l.Name, which, msg)
+				} else {
+					t.Logf("%s is the call %s: gradient %s", l.Name, which, msg)
+				}
+			}
+		})
 	}
 }

@@ -3,10 +3,12 @@
 package tfgraph
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/saliencykit/saliency/internal/suggest"
@@ -38,6 +40,17 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 			out = append(out, l)
 			delete(have, k.Name)
 			fl.declare(l.Output, k.OutputShape)
+			continue
+		}
+		if calls := fl.calls(k.Name); len(calls) > 0 {
+			// A shared layer: Keras lists it once (its output shape is its
+			// first call's); its calls keep their places.
+			for _, c := range calls {
+				if l, ok := have[c]; ok {
+					out = append(out, l)
+					delete(have, c)
+				}
+			}
 			continue
 		}
 		if k.Class == "InputLayer" {
@@ -126,7 +139,8 @@ type scopeInfo struct {
 	rank     int    // creation order of its first op
 	direct   bool   // it holds ops itself (not only in child scopes)
 	children map[string]*scopeInfo
-	name     string // the Keras name
+	name     string // the Keras name, with "#k" for the k-th call of a shared layer
+	shared   string // the Keras name of a layer called more than once, else ""
 	reads    map[string]bool
 	nested   bool // a nested model: its child scopes are layers
 }
@@ -283,9 +297,11 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 		t.nested = t.isNestedModel()
 	}
 	decodeScopes(tops, 1)
+	markCalls(tops)
 	for _, t := range tops {
 		if t.container() {
 			decodeScopes(t.sortedChildren(), 2)
+			markCalls(t.sortedChildren())
 		}
 	}
 	// key is the layer of a node: "name", or "outer/inner" in a nested model.
@@ -321,14 +337,18 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	byName := map[string]*Layer{}
 	rankOf := map[string]int{}
 	for _, t := range tops {
-		add := func(name string, s *scopeInfo) {
-			byName[name] = &Layer{Name: name, Weights: sortedKeys(s.reads)}
+		add := func(name, shared string, s *scopeInfo) {
+			byName[name] = &Layer{Name: name, Shared: shared, Weights: sortedKeys(s.reads)}
 			rankOf[name] = s.rank
 		}
-		add(t.name, t)
+		add(t.name, t.shared, t)
 		if t.container() {
 			for _, c := range t.sortedChildren() {
-				add(t.name+"/"+c.name, c)
+				shared := ""
+				if t.shared != "" || c.shared != "" {
+					shared = cmp.Or(t.shared, t.name) + "/" + cmp.Or(c.shared, c.name)
+				}
+				add(t.name+"/"+c.name, shared, c)
 			}
 		}
 	}
@@ -384,11 +404,40 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 		sort.Slice(kids, func(i, j int) bool { return rankOf[kids[i]] < rankOf[kids[j]] })
 		names = append(names, kids...)
 	}
-	out := make([]Layer, len(names))
-	for i, name := range names {
-		out[i] = *byName[name]
+	out := make([]Layer, 0, len(names))
+	listed := map[string]bool{}
+	for _, name := range names {
+		l := byName[name]
+		if l.Shared == "" {
+			out = append(out, *l)
+			continue
+		}
+		if listed[l.Shared] { // the calls of a shared layer, together in call order
+			continue
+		}
+		listed[l.Shared] = true
+		var calls []*Layer
+		for _, c := range names {
+			if byName[c].Shared == l.Shared {
+				calls = append(calls, byName[c])
+			}
+		}
+		sort.Slice(calls, func(i, j int) bool { return callIndex(calls[i].Name) < callIndex(calls[j].Name) })
+		for _, c := range calls {
+			out = append(out, *c)
+		}
 	}
 	return out
+}
+
+// callIndex is k of a shared layer's call "name#k" (0 for another name).
+func callIndex(name string) int {
+	i := strings.LastIndexByte(name, '#')
+	if i < 0 {
+		return 0
+	}
+	k, _ := strconv.Atoi(name[i+1:])
+	return k
 }
 
 // kerasOrder sorts the top-level layers as Keras' map_graph does: by depth
@@ -527,6 +576,34 @@ func decodeScopes(scopes []*scopeInfo, depth int) {
 	}
 }
 
+// markCalls names the calls of a shared layer: Keras gives each layer of a
+// model its own name, so scopes that decode to one name are the calls of one
+// layer (its scope entered again for each call). The k-th call the model
+// runs is "name#k", in the order of TensorFlow's unique scope names, which
+// is the order of the trace (Keras runs a functional model's calls by depth,
+// not in the order the model's code wrote them). Merged, the calls would
+// have one output, the last call's, and a layer method would explain a part
+// of the network as if it were the whole layer.
+func markCalls(scopes []*scopeInfo) {
+	calls := map[string][]*scopeInfo{}
+	for _, s := range scopes {
+		calls[s.name] = append(calls[s.name], s)
+	}
+	for name, ss := range calls {
+		if len(ss) < 2 {
+			continue
+		}
+		seq := func(s *scopeInfo) int { // "c2" 0, "c2_1" 1, "c2_3" 3
+			n, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimPrefix(s.scope, name), "_"))
+			return n
+		}
+		sort.SliceStable(ss, func(i, j int) bool { return seq(ss[i]) < seq(ss[j]) })
+		for k, s := range ss {
+			s.shared, s.name = name, name+"#"+strconv.Itoa(k+1)
+		}
+	}
+}
+
 // readName is the layer name that the variables a scope reads agree on,
 // among the names its scope can stand for (cands): the depth-th path
 // component of each ("block/inner_conv/kernel" is "block" at depth 1 and
@@ -661,6 +738,9 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 			return l, nil
 		}
 	}
+	if calls := fl.calls(name); len(calls) > 0 {
+		return Layer{}, fmt.Errorf("tfgraph: %s: layer %q is called %d times (the same weights on %d inputs), and each call has its own output: name one of %s", fl.model.Dir, name, len(calls), len(calls), strings.Join(calls, ", "))
+	}
 	var names []string
 	for _, l := range fl.layers {
 		names = append(names, l.Name)
@@ -669,6 +749,18 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 		return Layer{}, fmt.Errorf("tfgraph: %s: no layer is %q: %s (card.yaml, unnamed_layers); nearest: %s", fl.model.Dir, name, why, strings.Join(nearest(name, names, 3), ", "))
 	}
 	return Layer{}, fmt.Errorf("tfgraph: %s: layer %q not found; nearest: %s", fl.model.Dir, name, strings.Join(nearest(name, names, 3), ", "))
+}
+
+// calls lists the layers that are the calls of the shared layer name, in
+// call order; none when the layer is called once or does not exist.
+func (fl *Flat) calls(name string) []string {
+	var out []string
+	for _, l := range fl.layers {
+		if l.Shared == name {
+			out = append(out, l.Name)
+		}
+	}
+	return out
 }
 
 // nearest returns up to k names closest to s by edit distance.
@@ -739,7 +831,13 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 		}
 		for _, op := range l.Ops {
 			if !poolingOps[op] {
-				return fl.enclosingModule(i), nil
+				l := fl.enclosingModule(i)
+				if l.Shared != "" {
+					// Test-time augmentation or a multi-scale network: no
+					// one call is the network's last convolution.
+					return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf("the last convolution-like layer, %s, is called %d times (the same weights on different inputs): name the call for CAM methods with -layer (%s)", l.Shared, len(fl.calls(l.Shared)), strings.Join(fl.calls(l.Shared), ", "))}
+				}
+				return l, nil
 			}
 		}
 	}
@@ -766,4 +864,57 @@ func (fl *Flat) enclosingModule(i int) Layer {
 func tensorIndex(t string) int {
 	_, idx, _ := parseTensorName(t)
 	return idx
+}
+
+// InputLayers names what layer l reads: the layers whose outputs its ops
+// (a nested model's: its layers') take, through ops outside any layer, or "the input" for the model's image
+// input; in graph order, without repeats. inspect uses it to tell the calls
+// of a shared layer apart.
+func (fl *Flat) InputLayers(l Layer) []string {
+	of := map[string]string{}
+	for _, n := range fl.order {
+		of[n.GetName()] = fl.layerOf(n.GetName())
+	}
+	byNode := map[string]*nodepb.NodeDef{}
+	for _, n := range fl.order {
+		byNode[n.GetName()] = n
+	}
+	input := nodeOf(fl.inputName())
+	inside := func(node string) bool { // a nested model holds its layers' nodes
+		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/")
+	}
+	var out []string
+	seen := map[string]bool{}
+	var walk func(node string)
+	walk = func(node string) {
+		if seen[node] {
+			return
+		}
+		seen[node] = true
+		switch {
+		case node == input:
+			if !contains(out, "the input") {
+				out = append(out, "the input")
+			}
+			return
+		case of[node] != "none" && !inside(node):
+			if !contains(out, of[node]) {
+				out = append(out, of[node])
+			}
+			return
+		}
+		if n := byNode[node]; n != nil && (of[node] == "none" || inside(node)) {
+			for _, in := range n.GetInput() {
+				if !strings.HasPrefix(in, "^") {
+					walk(nodeOf(in))
+				}
+			}
+		}
+	}
+	for _, n := range fl.order {
+		if inside(n.GetName()) {
+			walk(n.GetName())
+		}
+	}
+	return out
 }

@@ -93,6 +93,12 @@ type Layer struct {
 	// layer without ops at inference (Dropout, a linear Activation, an
 	// Identity); "" for a layer with ops.
 	Alias string
+	// Shared is the Keras name of a layer called more than once (the same
+	// weights on two inputs: test-time augmentation, a multi-scale or
+	// Siamese network). Each call is a layer of its own, named Shared#k for
+	// the k-th call, since each has its own output; "" for a layer called
+	// once.
+	Shared string
 }
 
 // GAPHead describes a network that ends in global average pooling followed by

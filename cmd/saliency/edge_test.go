@@ -198,6 +198,19 @@ func edgeModelCases() []badCase {
 		// exact derivative under guided backprop: said by layer.
 		{name: "edge/written-relu", args: explainEdge("written_relu", "-method", "guided-backprop"), code: 0,
 			want: []string{"warning: guided-backprop: ReLUs written out of other ops (max(x, 0), a thresholded select) keep their exact derivative under the guided rule set", "layers max_relu, thresholded"}},
+		// A layer called twice (test-time augmentation): each call is a
+		// layer; the shared name and a shared default CAM layer are
+		// refused naming the calls; randomization draws its weights once.
+		{name: "edge/shared-layer-default-cam", args: explainEdge("shared_layer_tta", "-method", "gradcam"), code: 1,
+			want: []string{"the last convolution-like layer, conv2, is called 2 times (the same weights on different inputs): name the call for CAM methods with -layer (conv2#1, conv2#2)"}},
+		{name: "edge/shared-layer-name", args: explainEdge("shared_layer_tta", "-method", "gradcam", "-layer", "conv2"), code: 1,
+			want: []string{"layer \"conv2\" is called 2 times (the same weights on 2 inputs), and each call has its own output: name one of conv2#1, conv2#2"}},
+		{name: "edge/shared-layer-call", args: explainEdge("shared_layer_tta", "-method", "gradcam", "-layer", "conv2#1"), code: 0},
+		{name: "edge/shared-layer-inspect", args: run("inspect", edge("shared_layer_tta")), code: 0,
+			stdout: "conv2 is called 2 times, each call a layer of its own: conv2#1 on pool#1; conv2#2 on pool#2"},
+		{name: "edge/shared-layer-randomization", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "shared_layer_tta", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
+		}, code: 0, stdout: "after all 3 layers are randomized"},
 		// A class whose score a ReLU holds at 0: its maps are zero, and
 		// explain says so.
 		{name: "edge/zero-maps", args: explainEdge("relu_logits", "-method", "gradient,gradcam", "-class", "3"), code: 0,

@@ -167,9 +167,13 @@ func printCard(w io.Writer, c *savedmodels.Card) {
 }
 
 func printFlat(w io.Writer, fl *tfgraph.Flat) {
-	var params int64
-	for _, l := range fl.Layers() {
-		params += fl.Params(l)
+	var params int64 // each weight once: a nested model's and a shared layer's are read by several layers
+	for _, w := range fl.Weights {
+		n := int64(1)
+		for _, d := range w.Shape {
+			n *= d
+		}
+		params += n
 	}
 	fmt.Fprintf(w, "\nFlat graph  %d nodes, %d weights, %d parameters\n", fl.Nodes, len(fl.Weights), params)
 	logits, activated := fl.Logits()
@@ -279,6 +283,21 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	}
 	if rfErr != nil {
 		fmt.Fprintf(w, "  receptive field ?: %v\n", rfErr)
+	}
+	// A shared layer's calls, by what each reads: -layer takes a call.
+	calls := map[string][]string{}
+	var shared []string
+	for _, l := range fl.Layers() {
+		if l.Shared == "" {
+			continue
+		}
+		if calls[l.Shared] == nil {
+			shared = append(shared, l.Shared)
+		}
+		calls[l.Shared] = append(calls[l.Shared], l.Name+" on "+strings.Join(fl.InputLayers(l), " and "))
+	}
+	for _, s := range shared {
+		fmt.Fprintf(w, "  %s is called %d times, each call a layer of its own: %s\n", s, len(calls[s]), strings.Join(calls[s], "; "))
 	}
 }
 
