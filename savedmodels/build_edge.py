@@ -1571,6 +1571,95 @@ def shared_backbone_scales(path):
     _shared_case(path, model, images(rng, (16, 16, 3)), "shared_backbone_scales", ["conv2_full", "conv2_half"],
                  forward, ["ResizeBilinear", "Conv2D"], shared_backbone_scales.__doc__)
 
+
+def _python_saved(path, name, saver, model, x, doc):
+    """Saves with saver(path), then writes goldens from the SavedModel as TensorFlow's Python loader runs it
+    (tf.saved_model.load: the oracle) and checks that they equal the Keras model's; TensorFlow's session loader
+    (the C API's, TF Serving's) cannot run the SavedModel, which the case verifies."""
+    shutil.rmtree(path, ignore_errors=True)
+    saver(path)
+    matter, every = verify_ops(path, ["Conv2D", "Rsqrt"])
+    loaded = tf.saved_model.load(path)  # kept: the signature refers to its variables
+    sig = loaded.signatures["serving_default"]
+    key = sorted(sig.structured_outputs)[0]
+    logits, top, grad = tape(lambda t: sig(t)[key], x)
+    d = float(np.abs(logits - model(tf.constant(x), training=False).numpy()).max())
+    if d > 1e-5:
+        raise SystemExit("build_edge: %s: the loaded SavedModel differs from the Keras model by %g" % (path, d))
+    tf1 = "runs"
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        mg = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
+        sd = mg.signature_def["serving_default"]
+        try:
+            sess.run(sd.outputs[key].name, {list(sd.inputs.values())[0].name: x})
+        except tf.errors.FailedPreconditionError as e:
+            tf1 = "fails: " + next((l for l in str(e.message).splitlines() if "variable" in l), str(e.message))[:160]
+    if tf1 == "runs":
+        raise SystemExit("build_edge: %s: TensorFlow's session loader runs it: not the case this tests" % path)
+    write_golden(path, x, logits, top, grad, logits)
+    write_case(path, {"name": name, "description": doc, "path_dtypes": ["float32"], "expect": F32,
+                      "signature": {"input": describe(sig.structured_input_signature[1]),
+                                    "outputs": describe(sig.structured_outputs)},
+                      "ops": matter, "tensorflow_session_loader": tf1, "python_loader_vs_keras_max_abs": d,
+                      "golden": {"images": N, "top": top.tolist(),
+                                 "gradient": "d logit[top] / d input, tf.GradientTape on tf.saved_model.load's signature"},
+                      "graph_ops": every})
+
+
+def _bn_model(name, rng):
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.Conv2D(8, 3, padding="same", name="conv1")(inp)
+    x = L.ReLU(name="relu1")(L.BatchNormalization(name="bn")(x))
+    x = L.Dropout(0.3, name="drop")(L.GlobalAveragePooling2D(name="gap")(x))
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name=name)
+    randomize_biases(model)
+    randomize_bn(model, rng)
+    return model
+
+
+def keras3_tf_saved_model(path):
+    """A Keras 3 model (conv, batch norm, dropout) saved with tf.saved_model.save(model, path) instead of
+    model.export: the functions read variable handles that the SavedModel's restore op does not fill (Keras 3 exports
+    two per variable), which TensorFlow's Python loader binds through the object graph and its session loader (C API,
+    TF Serving, saved_model_cli) leaves uninitialized (keras-team/keras#19274). saliency failed at the first run
+    ('Could not find variable conv1/kernel'); it now restores them from the checkpoint by the object graph."""
+    rng = seed(54)
+    model = _bn_model("keras3_tf_saved_model", rng)
+    _python_saved(path, "keras3_tf_saved_model", lambda p: tf.saved_model.save(model, p), model,
+                  images(rng, (16, 16, 3)), keras3_tf_saved_model.__doc__)
+
+
+class _Holder(tf.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve(self, image):
+        z = self.model(image, training=False)
+        return {"logits": z, "probabilities": tf.nn.softmax(z)}
+
+
+def module_held_keras(path):
+    """A tf.Module that holds a Keras 3 model and serves its logits and probabilities, saved with
+    tf.saved_model.save(module, path, signatures=...): the same two handles per variable as keras3_tf_saved_model,
+    under the module's attribute ('model/_operations/1/...' in the checkpoint)."""
+    rng = seed(55)
+    model = _bn_model("module_held_keras", rng)
+    holder = _Holder(model)
+    _python_saved(path, "module_held_keras",
+                  lambda p: tf.saved_model.save(holder, p, signatures={"serving_default": holder.serve}), model,
+                  images(rng, (16, 16, 3)), module_held_keras.__doc__)
+    card = {"name": "module_held_keras", "description": "edge case: a tf.Module serving a Keras 3 model's logits and "
+                                                        "probabilities; the card names the logits",
+            "framework": "keras %s, tensorflow %s" % (keras.__version__, tf.__version__),
+            "classes": ["class %d" % i for i in range(10)],
+            "input": {"signature_key": "image", "shape": [-1, 16, 16, 3], "dtype": "float32", "range": [0.0, 1.0],
+                      "color": "rgb"},
+            "output": {"signature_key": "logits", "shape": [-1, 10], "kind": "logits"}}
+    with open(os.path.join(path, "card.yaml"), "w") as f:
+        yaml.safe_dump(card, f, sort_keys=False, width=110)
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1581,7 +1670,8 @@ CASES = {f.__name__: f for f in [
     softmax_1x1_flatten, softmax_channels, resize_kernels, caffe_input,
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
-    written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales]}
+    written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
+    keras3_tf_saved_model, module_held_keras]}
 
 
 def main():

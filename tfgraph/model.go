@@ -213,6 +213,10 @@ func Load(dir string, opts *Options) (*Model, error) {
 		outIdx:            outIdx,
 		convBackward:      o.ConvBackward.Resolve(),
 	}
+	if err := m.restoreCaptured(); err != nil {
+		saved.Session.Close()
+		return nil, err
+	}
 	if in := chosen.Inputs[0]; len(chosen.Inputs) == 1 && len(in.Shape) == 3 {
 		in.Shape = append(slices.Clone(in.Shape), 1)
 		m.Signature.Inputs = []TensorInfo{in}
