@@ -221,10 +221,10 @@ def trunk(x, k=10, conv=(8, 16)):
 
 
 def keras_case(path, model, x, required, case, logit_layer="logits", in_dtype=tf.float32, probe=None,
-               signature_tol=1e-5, extra=None):
-    """Exports model, verifies the ops, writes the goldens (tape on the logit
+               signature_tol=1e-5, extra=None, export=None):
+    """Exports model (export_keras, or export(model, path)), verifies the ops, writes the goldens (tape on the logit
     layer's output, inference mode) and case.yaml; returns the golden arrays."""
-    export_keras(model, path)
+    (export or export_keras)(model, path)
     matter, every = verify_ops(path, required)
     if probe is None:
         probe = keras.Model(model.inputs, model.get_layer(logit_layer).output)
@@ -1660,6 +1660,45 @@ def module_held_keras(path):
     with open(os.path.join(path, "card.yaml"), "w") as f:
         yaml.safe_dump(card, f, sort_keys=False, width=110)
 
+
+def fixed_batch(path):
+    """A model whose input takes exactly one image (keras.Input(batch_size=1), as TFLite-minded and jax2tf exports
+    have): signature [1, 16, 16, 3]. saliency refused every run of more than one image ('input wants shape
+    [1,16,16,3], got [2,16,16,3]'), so most methods failed even on one image (integrated gradients runs its steps
+    as a batch). It now runs any batch in chunks of one. Its twin, fixed_batch_twin, has the same layers (the same
+    weights) with a free batch: every method's maps must equal the twin's."""
+    rng = seed(56)
+    conv1 = L.Conv2D(8, 3, padding="same", name="conv1")
+    bn = L.BatchNormalization(name="bn")
+    conv2 = L.Conv2D(16, 3, padding="same", name="conv2")
+    dense = L.Dense(10, name="logits")
+
+    def net(inp, name):
+        x = L.MaxPooling2D(name="pool")(L.ReLU(name="relu1")(bn(conv1(inp))))
+        x = L.GlobalAveragePooling2D(name="gap")(L.ReLU(name="relu2")(conv2(x)))
+        return keras.Model(inp, dense(x), name=name)
+    model = net(keras.Input((16, 16, 3), batch_size=1, name="image"), "fixed_batch")
+    twin = net(keras.Input((16, 16, 3), name="image"), "fixed_batch_twin")
+    randomize_bn(model, rng)
+    x = images(rng, (16, 16, 3))
+    case = {"path_dtypes": ["float32"], "expect": F32}
+    def export_fixed(m, p):  # model.export drops the batch size: an ExportArchive with a [1, ...] signature
+        randomize_biases(m)
+        shutil.rmtree(p, ignore_errors=True)
+        archive = keras.export.ExportArchive()
+        archive.track(m)
+        archive.add_endpoint("serving_default", lambda t: m(t, training=False),
+                             input_signature=[tf.TensorSpec([1, 16, 16, 3], tf.float32, name="image")])
+        archive.write_out(p, verbose=False)
+    keras_case(path, model, x, ["Conv2D"], dict(case, name="fixed_batch", description=fixed_batch.__doc__),
+               probe=twin, export=export_fixed)
+    if describe(signature(path).structured_input_signature[1])["image"] != "float32[1, 16, 16, 3]":
+        raise SystemExit("build_edge: %s: the signature's batch is not fixed at 1" % path)
+    keras_case(path + "_twin", twin, x, ["Conv2D"],
+               dict(case, name="fixed_batch_twin", description="fixed_batch's layers with a free batch"), probe=twin,
+               export=lambda m, p: (shutil.rmtree(p, ignore_errors=True), m.export(p, format="tf_saved_model",
+                                                                                  verbose=False)))
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1671,7 +1710,7 @@ CASES = {f.__name__: f for f in [
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
     written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
-    keras3_tf_saved_model, module_held_keras]}
+    keras3_tf_saved_model, module_held_keras, fixed_batch]}
 
 
 def main():

@@ -44,7 +44,7 @@ func deepLIFTRules() *RuleSet {
 	for _, op := range []string{"Relu", "Relu6", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Softsign"} {
 		rules[op] = deepLIFTRescale
 	}
-	return &RuleSet{Name: "deeplift-rescale", Rules: rules, Strict: true}
+	return &RuleSet{Name: "deeplift-rescale", Rules: rules, Strict: true, Paired: true}
 }
 
 // deepLIFTEps is Captum's threshold on |x − x′| below which the gradient

@@ -184,6 +184,9 @@ var edgeRows = []edgeRow{
 	// graph (TensorFlow's session loader fails on them).
 	{name: "keras3_tf_saved_model", model: "keras3_tf_saved_model", tol: edgeF32},
 	{name: "module_held_keras", model: "module_held_keras", output: "logits", tol: edgeF32},
+	// An input that takes exactly one image: runs of three in chunks of one.
+	{name: "fixed_batch", model: "fixed_batch", tol: edgeF32},
+	{name: "fixed_batch_twin", model: "fixed_batch_twin", tol: edgeF32},
 	// Layers called twice (TestSharedLayerCalls checks each call).
 	{name: "shared_layer_tta", model: "shared_layer_tta", tol: edgeF32},
 	{name: "shared_backbone_scales", model: "shared_backbone_scales", tol: edgeF32},

@@ -286,7 +286,8 @@ func (m *Model) Output() TensorInfo { return m.Signature.Outputs[m.outIdx] }
 
 // Forward runs a batch through the signature and returns its selected output
 // (Output). x must match the first input's shape (unknown dimensions are
-// free); an input of another dtype is fed converted (toTFAs: a uint8 input
+// free; a fixed batch size takes any number of images, fed in chunks of
+// that size: FixedBatch); an input of another dtype is fed converted (toTFAs: a uint8 input
 // takes whole numbers only). A model with more inputs needs Run.
 func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if len(m.inputs) != 1 {
@@ -300,8 +301,17 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 // Run feeds the signature inputs named by key and fetches the named outputs
-// (all of them, in signature order, when none are named).
+// (all of them, in signature order, when none are named). A one-input
+// signature of a fixed batch size (FixedBatch) takes any number of images,
+// run in chunks of that size.
 func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*tensor.Tensor, error) {
+	if b := m.FixedBatch(); b > 0 && len(inputs) == 1 && len(m.Signature.Inputs) == 1 {
+		if x := inputs[m.Signature.Inputs[0].Key]; x != nil && len(x.Shape) > 0 && x.Shape[0] > 0 && x.Shape[0] != b && len(x.Data) == tensor.Size(x.Shape) {
+			return inFixedBatches(m.Dir, x, b, nil, func(chunk *tensor.Tensor, _, _ int) ([]*tensor.Tensor, error) {
+				return m.Run(map[string]*tensor.Tensor{m.Signature.Inputs[0].Key: chunk}, outputs...)
+			})
+		}
+	}
 	feeds := make(map[tf.Output]*tf.Tensor, len(inputs))
 	defer func() {
 		for _, t := range feeds {

@@ -315,6 +315,20 @@ func (fl *Flat) OracleGradient(x *tensor.Tensor, classes []int) (*tensor.Tensor,
 // graph (e.g. a layer's output) instead of the input. The gradient ops are
 // added once per tensor.
 func (fl *Flat) OracleGradientAt(x *tensor.Tensor, classes []int, at string) (*tensor.Tensor, error) {
+	if b := fl.model.FixedBatch(); b > 0 && x != nil && len(x.Shape) > 0 && x.Shape[0] != b && len(classes) == x.Shape[0] && len(x.Data) == tensor.Size(x.Shape) {
+		outs, err := inFixedBatches(fl.model.Dir, x, b, nil, func(chunk *tensor.Tensor, lo, hi int) ([]*tensor.Tensor, error) {
+			cs := append([]int(nil), classes[lo:hi]...)
+			for len(cs) < b {
+				cs = append(cs, cs[len(cs)-1])
+			}
+			g, err := fl.OracleGradientAt(chunk, cs, at)
+			return []*tensor.Tensor{g}, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return outs[0], nil
+	}
 	o, err := fl.oracleAt(at)
 	if err != nil {
 		return nil, err

@@ -30,9 +30,15 @@ var ErrClosed = errors.New("model is closed")
 // When TensorFlow runs out of memory on a batch of more than one example,
 // Run splits the batch (and the seeds) in two halves, runs them one after the
 // other and joins their results: the same values as one run, in less memory.
+// A model whose input takes a fixed number of images (Model.FixedBatch) runs
+// any other number in chunks of that size.
 func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, error) {
+	fixed := fl.model.FixedBatch()
+	if fixed > 0 && x != nil && len(x.Shape) > 0 && x.Shape[0] != fixed && x.Shape[0] > 0 && len(x.Data) == tensor.Size(x.Shape) {
+		return fl.runFixed(ctx, x, q, fixed)
+	}
 	res, err := fl.run(ctx, x, q)
-	if err == nil || !isOOM(err) || x == nil || len(x.Shape) == 0 || x.Shape[0] < 2 {
+	if err == nil || !isOOM(err) || x == nil || len(x.Shape) == 0 || x.Shape[0] < 2 || fixed > 0 {
 		return res, err
 	}
 	n, oom := x.Shape[0], err

@@ -147,6 +147,11 @@ type RuleSet struct {
 	// name (a *NoRuleError). Relevance propagation is strict: an op it has
 	// no rule for would silently mix gradient and relevance.
 	Strict bool
+	// Paired says that the rules read each image beside its reference in
+	// the other half of the batch (DeepLIFT: the images, then their
+	// references): such a batch cannot be cut into the chunks a model with
+	// a fixed batch size takes (Model.FixedBatch), and Run refuses it.
+	Paired bool
 }
 
 // A Rule emits the backward signals of one forward node's inputs from the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/images"
+	"github.com/saliencykit/saliency/savedmodels"
 	"github.com/saliencykit/saliency/tensor"
 	"github.com/saliencykit/saliency/tfgraph"
 )
@@ -436,5 +437,78 @@ func TestBinaryLogit(t *testing.T) {
 		if math.Abs(pct-want) > 0.006 || math.Abs(logit-sign*zv) > 6e-4 {
 			t.Errorf("predict shows class %d at %.2f%% and logit %.3f; the model's logit is %.4f, want %.4f%% and %.4f", c, pct, logit, zv, want, sign*zv)
 		}
+	}
+}
+
+// A model whose input takes exactly one image runs any batch in chunks of
+// one: every method's maps equal those of its twin with the same weights and
+// a free batch (float rounding: kernels for batch 1 and batch N differ).
+// Before, every run of more than one image was refused, and with it most
+// methods on a single image. DeepLIFT, which pairs each image with its
+// reference inside one batch, is refused by name.
+func TestFixedBatch(t *testing.T) {
+	d := t.TempDir()
+	methods := "gradient,gradcam,cam,integrated-gradients,smoothgrad,occlusion,scorecam,lrp,rise,guided-backprop,ablationcam,fullgrad,kernel-shap,guided-ig,layercam"
+	two := zoo + "/samples/fmnist_0009_sneaker.png"
+	index := func(model string) []map[string]any {
+		out := filepath.Join(d, model)
+		if code, _, stderr := runCLI("explain", "-model", edge(model), "-out", out, "-method", methods, sample, two); code != 0 {
+			t.Fatalf("explain %s: exit %d\n%s", model, code, stderr)
+		}
+		raw, err := os.ReadFile(filepath.Join(out, "index.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx struct {
+			Maps []map[string]any `json:"maps"`
+		}
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range idx.Maps {
+			m["dir"] = out
+		}
+		return idx.Maps
+	}
+	fixed, free := index("fixed_batch"), index("fixed_batch_twin")
+	if len(fixed) != len(free) || len(fixed) != 2*len(strings.Split(methods, ",")) {
+		t.Fatalf("%d and %d maps, want %d each", len(fixed), len(free), 2*len(strings.Split(methods, ",")))
+	}
+	worst := map[string]float64{}
+	for i := range fixed {
+		a, b := fixed[i], free[i]
+		if a["method"] != b["method"] || a["class"] != b["class"] {
+			t.Fatalf("map %d: %v class %v, twin %v class %v", i, a["method"], a["class"], b["method"], b["class"])
+		}
+		for _, key := range []string{"raw", "map"} {
+			fa, _ := a[key].(string)
+			fb, _ := b[key].(string)
+			if fa == "" {
+				continue
+			}
+			x, err := savedmodels.ReadNpy(filepath.Join(a["dir"].(string), fa))
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := savedmodels.ReadNpy(filepath.Join(b["dir"].(string), fb))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dd, err := tensor.MaxAbsDiff(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel := dd / math.Max(y.MaxAbs(), 1e-30)
+			m := a["method"].(string)
+			worst[m] = math.Max(worst[m], rel)
+			if rel > 1e-4 {
+				t.Errorf("%s %s of image %d: %.3g of its max from the twin's", m, key, i%2, rel)
+			}
+		}
+	}
+	t.Logf("largest difference to the free-batch twin, relative to the map's max: %v", worst)
+	code, _, stderr := runCLI("explain", "-model", edge("fixed_batch"), "-out", filepath.Join(d, "dl"), "-method", "deeplift", sample)
+	if want := "the deeplift-rescale rules pair each image with its reference in one batch of 2"; code == 0 || !strings.Contains(stderr, want) {
+		t.Errorf("deeplift on a batch fixed at 1: exit %d, want a refusal saying %q:\n%s", code, want, stderr)
 	}
 }
