@@ -95,8 +95,23 @@ func imageSpec(m *tfgraph.Model, card *savedmodels.Card) (images.Spec, error) {
 	}
 	in := m.Input()
 	if len(in.Shape) != 4 || in.Shape[1] <= 0 || in.Shape[2] <= 0 || in.Shape[3] <= 0 {
-		return images.Spec{}, fmt.Errorf("%s: input %s is not an image batch [N,H,W,C] of known size, and there is no %s to say what it wants",
-			m.Dir, in, filepath.Join(m.Dir, savedmodels.CardFile))
+		// Another signature may take the images (a serving signature of
+		// encoded JPEG bytes beside one of decoded pixels).
+		var others []string
+		for _, s := range m.Signatures {
+			if s.Name == m.Signature.Name || len(s.Inputs) != 1 {
+				continue
+			}
+			if sh := s.Inputs[0].Shape; len(sh) == 4 && sh[1] > 0 && sh[2] > 0 && (sh[3] == 1 || sh[3] == 3) {
+				others = append(others, fmt.Sprintf("signature %q takes %s[%d,%d,%d,%d] (-signature %s, or the YAML key signature)", s.Name, s.Inputs[0].DType, sh[0], sh[1], sh[2], sh[3], s.Name))
+			}
+		}
+		hint := ""
+		if len(others) > 0 {
+			hint = "; " + strings.Join(others, "; ")
+		}
+		return images.Spec{}, fmt.Errorf("%s: input %s is not an image batch [N,H,W,C] of known size, and there is no %s to say what it wants%s",
+			m.Dir, in, filepath.Join(m.Dir, savedmodels.CardFile), hint)
 	}
 	if c := in.Shape[3]; c != 1 && c != 3 {
 		hint := ""

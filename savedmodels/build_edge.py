@@ -1699,6 +1699,51 @@ def fixed_batch(path):
                export=lambda m, p: (shutil.rmtree(p, ignore_errors=True), m.export(p, format="tf_saved_model",
                                                                                   verbose=False)))
 
+
+class _BytesServer(tf.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serve_bytes(self, image_bytes):
+        x = tf.map_fn(lambda b: tf.cast(tf.io.decode_png(b, channels=3), tf.float32) / 255.0, image_bytes,
+                      fn_output_signature=tf.float32)
+        return {"logits": self.model(tf.reshape(x, [-1, 16, 16, 3]), training=False)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="image")])
+    def serve_image(self, image):
+        return {"logits": self.model(image, training=False)}
+
+
+def jpeg_bytes_input(path):
+    """serving_default takes encoded images (string[N], decoded inside by tf.io.decode_png, as TF Serving exports
+    do) and a second signature, 'image', the decoded pixels [N,16,16,3]. Without a card saliency refused the
+    string input ('not an image batch [N,H,W,C] of known size'); the refusal now names the signature that takes
+    images (-signature image). The goldens are the 'image' signature's, by tf.GradientTape on tf.saved_model.load."""
+    rng = seed(57)
+    inp = keras.Input((16, 16, 3), name="image")
+    model = keras.Model(inp, trunk(inp), name="jpeg_bytes_input")
+    randomize_biases(model)
+    server = _BytesServer(model)
+    shutil.rmtree(path, ignore_errors=True)
+    tf.saved_model.save(server, path, signatures={"serving_default": server.serve_bytes, "image": server.serve_image})
+    matter, every = verify_ops(path, ["DecodePng", "Conv2D"])
+    loaded = tf.saved_model.load(path)
+    sig = loaded.signatures["image"]
+    x = images(rng, (16, 16, 3))
+    logits, top, grad = tape(lambda t: sig(image=t)["logits"], x)
+    d = float(np.abs(logits - model(tf.constant(x), training=False).numpy()).max())
+    write_golden(path, x, logits, top, grad, logits)
+    write_case(path, {"name": "jpeg_bytes_input", "description": jpeg_bytes_input.__doc__, "path_dtypes": ["float32"],
+                      "expect": dict(F32, note="the signature 'image'; serving_default is refused naming it"),
+                      "signature": {"input": describe(sig.structured_input_signature[1]),
+                                    "outputs": describe(sig.structured_outputs)},
+                      "ops": matter, "python_loader_vs_keras_max_abs": d,
+                      "golden": {"images": N, "top": top.tolist(),
+                                 "gradient": "d logit[top] / d input of signature 'image', tf.GradientTape"},
+                      "graph_ops": every})
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1710,7 +1755,7 @@ CASES = {f.__name__: f for f in [
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
     written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
-    keras3_tf_saved_model, module_held_keras, fixed_batch]}
+    keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input]}
 
 
 def main():

@@ -187,6 +187,8 @@ var edgeRows = []edgeRow{
 	// An input that takes exactly one image: runs of three in chunks of one.
 	{name: "fixed_batch", model: "fixed_batch", tol: edgeF32},
 	{name: "fixed_batch_twin", model: "fixed_batch_twin", tol: edgeF32},
+	// Encoded images in serving_default, pixels in the signature "image".
+	{name: "jpeg_bytes_input/image", model: "jpeg_bytes_input", opts: tfgraph.Options{Signature: "image"}, tol: edgeF32},
 	// Layers called twice (TestSharedLayerCalls checks each call).
 	{name: "shared_layer_tta", model: "shared_layer_tta", tol: edgeF32},
 	{name: "shared_backbone_scales", model: "shared_backbone_scales", tol: edgeF32},

@@ -212,6 +212,11 @@ func edgeModelCases() []badCase {
 		{name: "edge/shared-layer-randomization", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "shared_layer_tta", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
 		}, code: 0, stdout: "after all 3 layers are randomized"},
+		// A serving signature of encoded images: refused, naming the
+		// signature that takes pixels, which works.
+		{name: "edge/jpeg-bytes-input", args: run("predict", edge("jpeg_bytes_input"), sample), code: 1,
+			want: []string{"input image_bytes: string[-1]", "is not an image batch [N,H,W,C] of known size", "signature \"image\" takes float32[-1,16,16,3] (-signature image, or the YAML key signature)"}},
+		{name: "edge/jpeg-bytes-input-image", args: run("predict", "-signature", "image", edge("jpeg_bytes_input"), sample), code: 0},
 		// A class whose score a ReLU holds at 0: its maps are zero, and
 		// explain says so.
 		{name: "edge/zero-maps", args: explainEdge("relu_logits", "-method", "gradient,gradcam", "-class", "3"), code: 0,
