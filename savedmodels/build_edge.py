@@ -1744,6 +1744,49 @@ def jpeg_bytes_input(path):
                                  "gradient": "d logit[top] / d input of signature 'image', tf.GradientTape"},
                       "graph_ops": every})
 
+
+class _FeaturesAndAttention(L.Layer):
+    """A layer with two outputs: ReLU features [N,H,W,16] and their channel mean [N,H,W,1] (an attention map)."""
+
+    def build(self, shape):
+        self.conv = L.Conv2D(16, 3, padding="same", name="conv")
+        self.conv.build(shape)
+
+    def call(self, t):
+        y = tf.nn.relu(self.conv(t))
+        return y, tf.reduce_mean(y, axis=-1, keepdims=True)
+
+
+def two_output_layer(path):
+    """A custom layer 'attend' that returns two tensors, features [N,8,8,16] and an attention map [N,8,8,1], both
+    used downstream (the features weighted by the attention, pooled, Dense). saliency took the layer's output to be
+    the one the graph computes last, the attention map: Grad-CAM at 'attend' explained it, exit 0 (Pearson 0.97 with
+    the features' map on a 28x28 copy). Now each output is a layer of its own (attend#out0, attend#out1, in the
+    order the graph computes them); 'attend' alone is refused naming them, and so is a default CAM layer with two
+    outputs. Goldens: each output's activation and d logit[top] / d it, by tf.GradientTape."""
+    rng = seed(58)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.MaxPooling2D(name="pool")(L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inp))
+    feats, att = _FeaturesAndAttention(name="attend")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(L.Multiply(name="weigh")([feats, att]))
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="two_output_layer")
+    randomize_biases(model)
+    probe = keras.Model(inp, [feats, att, model.output])
+    x0 = images(rng, (16, 16, 3))
+    xt = tf.constant(x0)
+    with tf.GradientTape() as tp:
+        f, a, logits = probe(xt, training=False)
+        top = classes(logits.numpy())
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    gf, ga = tp.gradient(score, [f, a])
+    keras_case(path, model, x0, ["Conv2D", "Mean"], {
+        "name": "two_output_layer", "description": two_output_layer.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="each output of attend is a layer of its own; its activation and gradient equal "
+                                 "that output's golden"),
+        "golden": {"outputs_of_attend": "act_features.npy, grad_features.npy, act_attention.npy, grad_attention.npy"}},
+        extra={"act_features": f.numpy(), "grad_features": gf.numpy(), "act_attention": a.numpy(),
+               "grad_attention": ga.numpy()})
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1755,7 +1798,7 @@ CASES = {f.__name__: f for f in [
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
     written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
-    keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input]}
+    keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input, two_output_layer]}
 
 
 def main():

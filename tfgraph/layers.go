@@ -352,6 +352,7 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 			}
 		}
 	}
+	outs := map[string][]string{} // a layer's outputs, in graph order
 	for _, n := range def.GetNode() {
 		outer, inner := key(n.GetName())
 		if outer == "" {
@@ -370,14 +371,21 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 			}
 			for _, t := range ts {
 				external := isOutput[t]
+				kept := external // read outside the layer by the model's own ops
 				for _, c := range consumers[t] {
 					co, ci := key(c)
 					if (name == outer && co != outer) || (name == inner && ci != inner) {
 						external = true
+						// not by a node that saliency's rewrites added
+						// (a head reshaped after its softmax)
+						kept = kept || !strings.Contains(c[strings.LastIndexByte(c, '/')+1:], "saliency_")
 					}
 				}
 				if external {
 					l.Output = t
+				}
+				if kept && !contains(outs[name], t) {
+					outs[name] = append(outs[name], t)
 				}
 			}
 			if inner == outer {
@@ -406,8 +414,25 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	}
 	out := make([]Layer, 0, len(names))
 	listed := map[string]bool{}
+	container := func(name string) bool {
+		for _, other := range names {
+			if strings.HasPrefix(other, name+"/") {
+				return true
+			}
+		}
+		return false
+	}
 	for _, name := range names {
 		l := byName[name]
+		if os := outs[name]; len(os) > 1 && !container(name) {
+			// Each output is a layer: as one, its output was the one the
+			// graph computes last, and a layer method explained it alone.
+			for k, o := range os {
+				out = append(out, Layer{Name: fmt.Sprintf("%s#out%d", name, k), Output: o, Ops: l.Ops, Weights: l.Weights,
+					Shared: cmp.Or(l.Shared, name), Outputs: len(os)})
+			}
+			continue
+		}
 		if l.Shared == "" {
 			out = append(out, *l)
 			continue
@@ -739,7 +764,7 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 		}
 	}
 	if calls := fl.calls(name); len(calls) > 0 {
-		return Layer{}, fmt.Errorf("tfgraph: %s: layer %q is called %d times (the same weights on %d inputs), and each call has its own output: name one of %s", fl.model.Dir, name, len(calls), len(calls), strings.Join(calls, ", "))
+		return Layer{}, fmt.Errorf("tfgraph: %s: %s: name one of %s", fl.model.Dir, fl.sharedWhy(name), strings.Join(calls, ", "))
 	}
 	var names []string
 	for _, l := range fl.layers {
@@ -751,8 +776,21 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 	return Layer{}, fmt.Errorf("tfgraph: %s: layer %q not found; nearest: %s", fl.model.Dir, name, strings.Join(nearest(name, names, 3), ", "))
 }
 
-// calls lists the layers that are the calls of the shared layer name, in
-// call order; none when the layer is called once or does not exist.
+// sharedWhy says why the layer name is several layers: its calls, or its
+// outputs.
+func (fl *Flat) sharedWhy(name string) string {
+	for _, l := range fl.layers {
+		if l.Shared == name && l.Outputs > 0 {
+			return fmt.Sprintf("layer %q has %d outputs, and each is a layer of its own", name, l.Outputs)
+		}
+	}
+	n := len(fl.calls(name))
+	return fmt.Sprintf("layer %q is called %d times (the same weights on %d inputs), and each call has its own output", name, n, n)
+}
+
+// calls lists the layers that are the calls (or the outputs) of the shared
+// layer name, in order; none when the layer is called once with one output
+// or does not exist.
 func (fl *Flat) calls(name string) []string {
 	var out []string
 	for _, l := range fl.layers {
@@ -833,9 +871,10 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 			if !poolingOps[op] {
 				l := fl.enclosingModule(i)
 				if l.Shared != "" {
-					// Test-time augmentation or a multi-scale network: no
-					// one call is the network's last convolution.
-					return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf("the last convolution-like layer, %s, is called %d times (the same weights on different inputs): name the call for CAM methods with -layer (%s)", l.Shared, len(fl.calls(l.Shared)), strings.Join(fl.calls(l.Shared), ", "))}
+					// Test-time augmentation, a multi-scale network, a
+					// layer with two outputs: no one of them is the
+					// network's last convolution.
+					return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf("the last convolution-like layer: %s: name one for CAM methods with -layer (%s)", fl.sharedWhy(l.Shared), strings.Join(fl.calls(l.Shared), ", "))}
 				}
 				return l, nil
 			}
@@ -881,7 +920,7 @@ func (fl *Flat) InputLayers(l Layer) []string {
 	}
 	input := nodeOf(fl.inputName())
 	inside := func(node string) bool { // a nested model holds its layers' nodes
-		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/")
+		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/") || l.Outputs > 0 && of[node] == l.Shared
 	}
 	var out []string
 	seen := map[string]bool{}

@@ -99,6 +99,11 @@ type Layer struct {
 	// the k-th call, since each has its own output; "" for a layer called
 	// once.
 	Shared string
+	// Outputs, for one output of a layer that has several (a custom layer
+	// returning features and an attention map), is how many: Name is then
+	// "<layer>#out<k>", k from 0 in the order the graph computes them, and
+	// Shared the layer's name. 0 for a layer with one output.
+	Outputs int
 }
 
 // GAPHead describes a network that ends in global average pooling followed by

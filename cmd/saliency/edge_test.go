@@ -203,7 +203,7 @@ func edgeModelCases() []badCase {
 		// layer; the shared name and a shared default CAM layer are
 		// refused naming the calls; randomization draws its weights once.
 		{name: "edge/shared-layer-default-cam", args: explainEdge("shared_layer_tta", "-method", "gradcam"), code: 1,
-			want: []string{"the last convolution-like layer, conv2, is called 2 times (the same weights on different inputs): name the call for CAM methods with -layer (conv2#1, conv2#2)"}},
+			want: []string{"the last convolution-like layer: layer \"conv2\" is called 2 times (the same weights on 2 inputs), and each call has its own output: name one for CAM methods with -layer (conv2#1, conv2#2)"}},
 		{name: "edge/shared-layer-name", args: explainEdge("shared_layer_tta", "-method", "gradcam", "-layer", "conv2"), code: 1,
 			want: []string{"layer \"conv2\" is called 2 times (the same weights on 2 inputs), and each call has its own output: name one of conv2#1, conv2#2"}},
 		{name: "edge/shared-layer-call", args: explainEdge("shared_layer_tta", "-method", "gradcam", "-layer", "conv2#1"), code: 0},
@@ -212,6 +212,12 @@ func edgeModelCases() []badCase {
 		{name: "edge/shared-layer-randomization", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "shared_layer_tta", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
 		}, code: 0, stdout: "after all 3 layers are randomized"},
+		// A layer with two outputs: each is a layer; the name alone is
+		// refused naming them.
+		{name: "edge/two-output-layer", args: explainEdge("two_output_layer", "-method", "gradcam", "-layer", "attend"), code: 1,
+			want: []string{"layer \"attend\" has 2 outputs, and each is a layer of its own: name one of attend#out0, attend#out1"}},
+		{name: "edge/two-output-layer-inspect", args: run("inspect", edge("two_output_layer")), code: 0,
+			stdout: "attend has 2 outputs, each a layer of its own: attend#out0 [N,8,8,16]; attend#out1 [N,8,8,1]"},
 		// A serving signature of encoded images: refused, naming the
 		// signature that takes pixels, which works.
 		{name: "edge/jpeg-bytes-input", args: run("predict", edge("jpeg_bytes_input"), sample), code: 1,

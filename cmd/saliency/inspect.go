@@ -284,8 +284,10 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	if rfErr != nil {
 		fmt.Fprintf(w, "  receptive field ?: %v\n", rfErr)
 	}
-	// A shared layer's calls, by what each reads: -layer takes a call.
+	// A shared layer's calls, by what each reads, and a layer's outputs, by
+	// shape: -layer takes one of them.
 	calls := map[string][]string{}
+	outputs := map[string]bool{}
 	var shared []string
 	for _, l := range fl.Layers() {
 		if l.Shared == "" {
@@ -294,9 +296,18 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		if calls[l.Shared] == nil {
 			shared = append(shared, l.Shared)
 		}
+		if l.Outputs > 0 {
+			outputs[l.Shared] = true
+			calls[l.Shared] = append(calls[l.Shared], l.Name+" "+shapeText(fl.Shape(l.Output)))
+			continue
+		}
 		calls[l.Shared] = append(calls[l.Shared], l.Name+" on "+strings.Join(fl.InputLayers(l), " and "))
 	}
 	for _, s := range shared {
+		if outputs[s] {
+			fmt.Fprintf(w, "  %s has %d outputs, each a layer of its own: %s\n", s, len(calls[s]), strings.Join(calls[s], "; "))
+			continue
+		}
 		fmt.Fprintf(w, "  %s is called %d times, each call a layer of its own: %s\n", s, len(calls[s]), strings.Join(calls[s], "; "))
 	}
 }
