@@ -1787,6 +1787,20 @@ def two_output_layer(path):
         extra={"act_features": f.numpy(), "grad_features": gf.numpy(), "act_attention": a.numpy(),
                "grad_attention": ga.numpy()})
 
+
+def conv_transpose(path):
+    """A decoder stage inside a classifier: conv, pool, Conv2DTranspose with stride 2 (Conv2DBackpropInput), ReLU,
+    conv, GAP, Dense. DeepLIFT refused the transposed convolution ('no deeplift-rescale rule for op
+    Conv2DBackpropInput'); as a linear op its multiplier is its gradient. LRP still refuses it by name."""
+    rng = seed(59)
+    inp = keras.Input((16, 16, 3), name="image")
+    x = L.MaxPooling2D(name="pool")(L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inp))
+    x = L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu", name="up")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(L.Conv2D(8, 3, padding="same", activation="relu", name="conv2")(x))
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="conv_transpose")
+    keras_case(path, model, images(rng, (16, 16, 3)), ["Conv2DBackpropInput"], {
+        "name": "conv_transpose", "description": conv_transpose.__doc__, "path_dtypes": ["float32"], "expect": F32})
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1798,7 +1812,8 @@ CASES = {f.__name__: f for f in [
     embedding_and_logits, squeezed_logit, top_k_pooling, softmax_ensemble, exp_sum_softmax,
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
     written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
-    keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input, two_output_layer]}
+    keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input, two_output_layer,
+    conv_transpose]}
 
 
 def main():

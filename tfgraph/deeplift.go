@@ -30,7 +30,7 @@ func deepLIFTRules() *RuleSet {
 	for _, op := range []string{"Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "FusedBatchNormV3", "FusedBatchNorm",
 		"AddV2", "Add", "Sub", "AddN", "Mean", "Sum", "AvgPool", "Reshape", "Squeeze", "ExpandDims", "Identity", "Snapshot",
 		"IdentityN", "ConcatV2", "Neg", "Pad", "PadV2", "StridedSlice", "Slice", "Transpose", "Cast",
-		"SpaceToDepth", "DepthToSpace", "ExtractImagePatches"} {
+		"SpaceToDepth", "DepthToSpace", "ExtractImagePatches", "Conv2DBackpropInput"} {
 		rules[op] = plain
 	}
 	affine := func(b *Builder, n *Node) []Sym {

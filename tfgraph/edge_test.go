@@ -187,6 +187,8 @@ var edgeRows = []edgeRow{
 	// An input that takes exactly one image: runs of three in chunks of one.
 	{name: "fixed_batch", model: "fixed_batch", tol: edgeF32},
 	{name: "fixed_batch_twin", model: "fixed_batch_twin", tol: edgeF32},
+	// A transposed convolution (methods' TestDeepLIFTEdgeOps runs DeepLIFT).
+	{name: "conv_transpose", model: "conv_transpose", tol: edgeF32},
 	// A custom layer with two outputs (TestSharedLayerCalls).
 	{name: "two_output_layer", model: "two_output_layer", tol: edgeF32},
 	// Encoded images in serving_default, pixels in the signature "image".

@@ -424,12 +424,12 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	}
 	for _, name := range names {
 		l := byName[name]
-		if os := outs[name]; len(os) > 1 && !container(name) {
+		if many := outs[name]; len(many) > 1 && !container(name) {
 			// Each output is a layer: as one, its output was the one the
 			// graph computes last, and a layer method explained it alone.
-			for k, o := range os {
+			for k, o := range many {
 				out = append(out, Layer{Name: fmt.Sprintf("%s#out%d", name, k), Output: o, Ops: l.Ops, Weights: l.Weights,
-					Shared: cmp.Or(l.Shared, name), Outputs: len(os)})
+					Shared: cmp.Or(l.Shared, name), Outputs: len(many)})
 			}
 			continue
 		}
@@ -905,10 +905,10 @@ func tensorIndex(t string) int {
 	return idx
 }
 
-// InputLayers names what layer l reads: the layers whose outputs its ops
-// (a nested model's: its layers') take, through ops outside any layer, or "the input" for the model's image
-// input; in graph order, without repeats. inspect uses it to tell the calls
-// of a shared layer apart.
+// InputLayers names what layer l reads: the layers whose outputs its ops (a
+// nested model's: its layers') take, through ops outside any layer, or "the
+// input" for the model's image input; in graph order, without repeats.
+// inspect uses it to tell the calls of a shared layer apart.
 func (fl *Flat) InputLayers(l Layer) []string {
 	of := map[string]string{}
 	for _, n := range fl.order {
