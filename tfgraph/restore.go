@@ -109,8 +109,12 @@ func (m *Model) restoreCaptured() error {
 	var targets []*tf.Operation
 	var shapes []tf.Output
 	for i, h := range handles {
+		handle := g.Operation(h)
+		if handle == nil {
+			return fmt.Errorf("tfgraph: load %s: variable %s is not in the loaded graph", m.Dir, h)
+		}
 		a, err := g.AddOperation(tf.OpSpec{Type: "AssignVariableOp", Name: fmt.Sprintf("%sassign%d", scope, i),
-			Input: []tf.Input{g.Operation(h).Output(0), restore.Output(i)}, Attrs: map[string]any{"dtype": dtypes[i]}})
+			Input: []tf.Input{handle.Output(0), restore.Output(i)}, Attrs: map[string]any{"dtype": dtypes[i]}})
 		if err != nil {
 			return fmt.Errorf("tfgraph: load %s: restoring variable %s: %w", m.Dir, h, err)
 		}
@@ -130,12 +134,16 @@ func (m *Model) restoreCaptured() error {
 		want := nodes[byName[h]].GetAttr()["shape"].GetShape()
 		dims, _ := got[i].Value().([]int64)
 		if want != nil && !want.GetUnknownRank() {
-			ok := len(want.GetDim()) == len(dims)
+			var wd []int64
+			for _, d := range want.GetDim() {
+				wd = append(wd, d.GetSize())
+			}
+			ok := len(wd) == len(dims)
 			for k := 0; ok && k < len(dims); k++ {
-				ok = want.GetDim()[k].GetSize() < 0 || want.GetDim()[k].GetSize() == dims[k]
+				ok = wd[k] < 0 || wd[k] == dims[k]
 			}
 			if !ok {
-				return fmt.Errorf("tfgraph: load %s: variable %s: the checkpoint's %s has shape %v, the graph's handle another", m.Dir, h, names[i], dims)
+				return fmt.Errorf("tfgraph: load %s: variable %s of shape %s: the checkpoint's %s, which the object graph names for it, has shape %s", m.Dir, h, shapeString(wd), names[i], shapeString(dims))
 			}
 		}
 	}
