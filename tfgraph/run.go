@@ -30,6 +30,8 @@ var ErrClosed = errors.New("model is closed")
 // When TensorFlow runs out of memory on a batch of more than one example,
 // Run splits the batch (and the seeds) in two halves, runs them one after the
 // other and joins their results: the same values as one run, in less memory.
+// Under rules that pair each image with its reference in the other half of
+// the batch (RuleSet.Paired), each half keeps its images' references.
 // A model whose input takes a fixed number of images (Model.FixedBatch) runs
 // any other number in chunks of that size.
 func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, error) {
@@ -42,38 +44,102 @@ func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, er
 		return res, err
 	}
 	n, oom := x.Shape[0], err
-	half := func(lo, hi int) (*Result, error) {
+	// The halves as ranges of rows. Rules that pair each image with its
+	// reference in the other half of the batch (DeepLIFT: the images, then
+	// their references) keep the pairs together: each half takes half of
+	// the images and their references.
+	halves := [2][][2]int{{{0, n / 2}}, {{n / 2, n}}}
+	for _, g := range q.Grads {
+		if g.Rules != nil && g.Rules.Paired {
+			c := n / 2
+			if n%2 != 0 || c < 2 {
+				return nil, fmt.Errorf("tfgraph: %s: out of memory on %d pairs of an image and its reference, which cannot be split further: %w", fl.model.Dir, c, oom)
+			}
+			halves = [2][][2]int{{{0, c / 2}, {c, c + c/2}}, {{c / 2, c}, {c + c/2, n}}}
+			break
+		}
+	}
+	rows := func(t *tensor.Tensor, rs [][2]int) (*tensor.Tensor, error) {
+		if len(rs) == 1 {
+			return t.Slice(rs[0][0], rs[0][1]), nil
+		}
+		var parts []*tensor.Tensor
+		for _, r := range rs {
+			parts = append(parts, t.Slice(r[0], r[1]))
+		}
+		return tensor.Concat(parts...)
+	}
+	count := func(rs [][2]int) int {
+		k := 0
+		for _, r := range rs {
+			k += r[1] - r[0]
+		}
+		return k
+	}
+	half := func(rs [][2]int) (*Result, error) {
 		h := Query{Fetch: q.Fetch, Grads: make([]Grad, len(q.Grads))}
+		var err error
 		if q.Feed != nil {
 			h.Feed = map[string]*tensor.Tensor{}
 			for name, v := range q.Feed {
-				h.Feed[name] = v.Slice(lo, hi)
+				if h.Feed[name], err = rows(v, rs); err != nil {
+					return nil, err
+				}
 			}
 		}
 		for i, g := range q.Grads {
 			h.Grads[i] = g
 			if g.Seed != nil {
-				h.Grads[i].Seed = g.Seed.Slice(lo, hi)
+				if h.Grads[i].Seed, err = rows(g.Seed, rs); err != nil {
+					return nil, err
+				}
+			}
+			if g.Pick != nil && len(g.Pick.Shape) > 0 && g.Pick.Shape[0] == n {
+				if h.Grads[i].Pick, err = rows(g.Pick, rs); err != nil {
+					return nil, err
+				}
 			}
 		}
-		return fl.Run(ctx, x.Slice(lo, hi), h)
+		xs, err := rows(x, rs)
+		if err != nil {
+			return nil, err
+		}
+		return fl.Run(ctx, xs, h)
 	}
-	a, err := half(0, n/2)
+	a, err := half(halves[0])
 	if err != nil {
 		return nil, err
 	}
-	b, err := half(n/2, n)
+	b, err := half(halves[1])
 	if err != nil {
 		return nil, err
 	}
+	// join puts the rows of the halves' results back in the batch's order.
 	join := func(u, v []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		out := make([]*tensor.Tensor, len(u))
 		for i := range u {
-			if len(u[i].Shape) == 0 || u[i].Shape[0] != n/2 {
-				return nil, fmt.Errorf("tfgraph: %s: out of memory at batch %d, and result %d has shape %v, not split by example: %w", fl.model.Dir, n, i, u[i].Shape, oom)
+			type piece struct {
+				start int
+				t     *tensor.Tensor
+			}
+			var pieces []piece
+			for k, res := range []*tensor.Tensor{u[i], v[i]} {
+				if len(res.Shape) == 0 || res.Shape[0] != count(halves[k]) {
+					return nil, fmt.Errorf("tfgraph: %s: out of memory at batch %d, and result %d has shape %v, not split by example: %w", fl.model.Dir, n, i, res.Shape, oom)
+				}
+				off := 0
+				for _, r := range halves[k] {
+					pieces = append(pieces, piece{r[0], res.Slice(off, off+r[1]-r[0])})
+					off += r[1] - r[0]
+				}
+			}
+			sort.Slice(pieces, func(p, q int) bool { return pieces[p].start < pieces[q].start })
+			ts := make([]*tensor.Tensor, len(pieces))
+			for k, p := range pieces {
+				ts[k] = p.t
 			}
 			var e error
-			if out[i], e = tensor.Concat(u[i], v[i]); e != nil {
+			if out[i], e = tensor.Concat(ts...); e != nil {
 				return nil, e
 			}
 		}

@@ -374,3 +374,43 @@ func TestForwardBytesPerImage(t *testing.T) {
 		t.Logf("%s: forward %d, gradient %d, all %d, largest layer output %d bytes", name, fwd, grad, all, largest)
 	}
 }
+
+// Backing off on memory keeps DeepLIFT's pairs together: each half of the
+// batch takes half of the images and their references (the other half of
+// the batch), so the signals equal those of one run. Cut in the middle, the
+// images would have met each other as references.
+func TestRunBacksOffOnOOMPaired(t *testing.T) {
+	fl, g := loadFlat(t, "fmnist_vgg")
+	imgs := g.Inputs.Slice(0, 4)
+	refs := g.Inputs.Slice(4, 8)
+	x, err := tensor.Concat(imgs, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, _ := fl.Logits()
+	seed, err := fl.OneHot(logits, []int{0, 3, 5, 7, 0, 3, 5, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tfgraph.Query{Grads: []tfgraph.Grad{{Start: logits, Rules: tfgraph.DeepLIFT, Seed: seed}}}
+	want, err := fl.Run(context.Background(), x, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{4, 2} {
+		tfgraph.SimulateOOM(limit)
+		got, err := fl.Run(context.Background(), x, q)
+		tfgraph.SimulateOOM(-1)
+		if err != nil {
+			t.Fatalf("out of memory above %d examples: %v", limit, err)
+		}
+		if d, _ := tensor.MaxAbsDiff(want.Grads[0], got.Grads[0]); d > 1e-5*maxAbs(want.Grads[0]) {
+			t.Errorf("out of memory above %d examples: DeepLIFT's signals differ by %g after backing off", limit, d)
+		}
+	}
+	tfgraph.SimulateOOM(1)
+	defer tfgraph.SimulateOOM(-1)
+	if _, err := fl.Run(context.Background(), x, q); err == nil || !strings.Contains(err.Error(), "pairs of an image and its reference, which cannot be split further") {
+		t.Errorf("out of memory at one pair: %v", err)
+	}
+}
