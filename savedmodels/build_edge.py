@@ -1801,6 +1801,37 @@ def conv_transpose(path):
     keras_case(path, model, images(rng, (16, 16, 3)), ["Conv2DBackpropInput"], {
         "name": "conv_transpose", "description": conv_transpose.__doc__, "path_dtypes": ["float32"], "expect": F32})
 
+
+def backbone_two_outputs(path):
+    """A nested functional 'backbone' that returns two feature maps, [N,8,8,8] after conv1 and pooling and
+    [N,4,4,16] after conv2 and pooling (as a feature-pyramid backbone returns C3 and C4), each pooled and concatenated
+    before 'logits'. The nested model's output was the one the graph computes last; now each output is a layer
+    (backbone#out0, backbone#out1) and 'backbone' alone is refused naming them; its own layers keep their names and
+    the randomization test's steps. Goldens: each output's activation and d logit[top] / d it."""
+    rng = seed(60)
+    binp = keras.Input((16, 16, 3), name="image")
+    c3 = L.MaxPooling2D(name="pool1")(L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(binp))
+    c4 = L.MaxPooling2D(name="pool2")(L.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(c3))
+    backbone = keras.Model(binp, [c3, c4], name="backbone")
+    inp = keras.Input((16, 16, 3), name="image")
+    f3, f4 = backbone(inp)
+    x = L.Concatenate(name="features")([L.GlobalAveragePooling2D(name="gap3")(f3), L.GlobalAveragePooling2D(name="gap4")(f4)])
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="backbone_two_outputs")
+    randomize_biases(model)
+    probe = keras.Model(inp, [f3, f4, model.output])
+    x0 = images(rng, (16, 16, 3))
+    xt = tf.constant(x0)
+    with tf.GradientTape() as tp:
+        a3, a4, logits = probe(xt, training=False)
+        top = classes(logits.numpy())
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    g3, g4 = tp.gradient(score, [a3, a4])
+    keras_case(path, model, x0, ["Conv2D", "MaxPool"], {
+        "name": "backbone_two_outputs", "description": backbone_two_outputs.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="each output of backbone is a layer of its own"),
+        "golden": {"outputs_of_backbone": "act_c3.npy, grad_c3.npy, act_c4.npy, grad_c4.npy"}},
+        extra={"act_c3": a3.numpy(), "grad_c3": g3.numpy(), "act_c4": a4.numpy(), "grad_c4": g4.numpy()})
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1813,7 +1844,7 @@ CASES = {f.__name__: f for f in [
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
     written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
     keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input, two_output_layer,
-    conv_transpose]}
+    conv_transpose, backbone_two_outputs]}
 
 
 def main():

@@ -189,7 +189,9 @@ var edgeRows = []edgeRow{
 	{name: "fixed_batch_twin", model: "fixed_batch_twin", tol: edgeF32},
 	// A transposed convolution (methods' TestDeepLIFTEdgeOps runs DeepLIFT).
 	{name: "conv_transpose", model: "conv_transpose", tol: edgeF32},
-	// A custom layer with two outputs (TestSharedLayerCalls).
+	// A custom layer and a nested model with two outputs
+	// (TestSharedLayerCalls).
+	{name: "backbone_two_outputs", model: "backbone_two_outputs", tol: edgeF32},
 	{name: "two_output_layer", model: "two_output_layer", tol: edgeF32},
 	// Encoded images in serving_default, pixels in the signature "image".
 	{name: "jpeg_bytes_input/image", model: "jpeg_bytes_input", opts: tfgraph.Options{Signature: "image"}, tol: edgeF32},
@@ -912,6 +914,8 @@ func TestSharedLayerCalls(t *testing.T) {
 		{"shared_backbone_scales", "backbone/conv2", []string{"conv2_full", "conv2_half"}, [][]string{{"backbone#1/conv1"}, {"backbone#2/conv1"}}, true},
 		// A layer with two outputs: each output is a layer.
 		{"two_output_layer", "attend", []string{"features", "attention"}, [][]string{{"pool"}, {"pool"}}, false},
+		// A nested model with two outputs; its own layers keep their names.
+		{"backbone_two_outputs", "backbone", []string{"c3", "c4"}, [][]string{{"the input"}, {"the input"}}, false},
 	} {
 		t.Run(c.model, func(t *testing.T) {
 			fl := edgeFlat(t, c.model)

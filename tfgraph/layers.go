@@ -424,9 +424,11 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	}
 	for _, name := range names {
 		l := byName[name]
-		if many := outs[name]; len(many) > 1 && !container(name) {
+		if many := outs[name]; len(many) > 1 && (!container(name) || l.Shared == "") {
 			// Each output is a layer: as one, its output was the one the
 			// graph computes last, and a layer method explained it alone.
+			// A nested model's layers keep their names ("backbone/conv1"
+			// beside backbone#out0 and backbone#out1).
 			for k, o := range many {
 				out = append(out, Layer{Name: fmt.Sprintf("%s#out%d", name, k), Output: o, Ops: l.Ops, Weights: l.Weights,
 					Shared: cmp.Or(l.Shared, name), Outputs: len(many)})
@@ -920,7 +922,8 @@ func (fl *Flat) InputLayers(l Layer) []string {
 	}
 	input := nodeOf(fl.inputName())
 	inside := func(node string) bool { // a nested model holds its layers' nodes
-		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/") || l.Outputs > 0 && of[node] == l.Shared
+		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/") ||
+			l.Outputs > 0 && (of[node] == l.Shared || strings.HasPrefix(of[node], l.Shared+"/"))
 	}
 	var out []string
 	seen := map[string]bool{}

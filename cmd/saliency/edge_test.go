@@ -218,6 +218,11 @@ func edgeModelCases() []badCase {
 			want: []string{"layer \"attend\" has 2 outputs, and each is a layer of its own: name one of attend#out0, attend#out1"}},
 		{name: "edge/two-output-layer-inspect", args: run("inspect", edge("two_output_layer")), code: 0,
 			stdout: "attend has 2 outputs, each a layer of its own: attend#out0 [N,8,8,16]; attend#out1 [N,8,8,1]"},
+		{name: "edge/backbone-two-outputs", args: explainEdge("backbone_two_outputs", "-method", "gradcam", "-layer", "backbone"), code: 1,
+			want: []string{"layer \"backbone\" has 2 outputs, and each is a layer of its own: name one of backbone#out0, backbone#out1"}},
+		{name: "edge/backbone-two-outputs-randomization", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "backbone_two_outputs", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
+		}, code: 0, stdout: "after all 3 layers are randomized"},
 		// A serving signature of encoded images: refused, naming the
 		// signature that takes pixels, which works.
 		{name: "edge/jpeg-bytes-input", args: run("predict", edge("jpeg_bytes_input"), sample), code: 1,
