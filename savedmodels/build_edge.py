@@ -1745,6 +1745,24 @@ def jpeg_bytes_input(path):
                       "graph_ops": every})
 
 
+def tensor_goldens(model, inp, tensors, names, x):
+    """Goldens act_<name> and grad_<name>: the values of tensors (Keras tensors of model's graph) on images x and
+    d logit[top] / d each (summed over the images), by tf.GradientTape, after randomize_biases (as export_keras will
+    do, with the same values)."""
+    randomize_biases(model)
+    probe = keras.Model(inp, list(tensors) + [model.output])
+    xt = tf.constant(x)
+    with tf.GradientTape() as tp:
+        *acts, logits = probe(xt, training=False)
+        top = classes(logits.numpy())
+        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
+    grads = tp.gradient(score, acts)
+    out = {}
+    for n, a, g in zip(names, acts, grads):
+        out["act_" + n], out["grad_" + n] = a.numpy(), g.numpy()
+    return out
+
+
 class _FeaturesAndAttention(L.Layer):
     """A layer with two outputs: ReLU features [N,H,W,16] and their channel mean [N,H,W,1] (an attention map)."""
 
@@ -1770,22 +1788,14 @@ def two_output_layer(path):
     feats, att = _FeaturesAndAttention(name="attend")(x)
     x = L.GlobalAveragePooling2D(name="gap")(L.Multiply(name="weigh")([feats, att]))
     model = keras.Model(inp, L.Dense(10, name="logits")(x), name="two_output_layer")
-    randomize_biases(model)
-    probe = keras.Model(inp, [feats, att, model.output])
     x0 = images(rng, (16, 16, 3))
-    xt = tf.constant(x0)
-    with tf.GradientTape() as tp:
-        f, a, logits = probe(xt, training=False)
-        top = classes(logits.numpy())
-        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
-    gf, ga = tp.gradient(score, [f, a])
+    extra = tensor_goldens(model, inp, [feats, att], ["features", "attention"], x0)
     keras_case(path, model, x0, ["Conv2D", "Mean"], {
         "name": "two_output_layer", "description": two_output_layer.__doc__, "path_dtypes": ["float32"],
         "expect": dict(F32, note="each output of attend is a layer of its own; its activation and gradient equal "
                                  "that output's golden"),
         "golden": {"outputs_of_attend": "act_features.npy, grad_features.npy, act_attention.npy, grad_attention.npy"}},
-        extra={"act_features": f.numpy(), "grad_features": gf.numpy(), "act_attention": a.numpy(),
-               "grad_attention": ga.numpy()})
+        extra=extra)
 
 
 def conv_transpose(path):
@@ -1817,20 +1827,13 @@ def backbone_two_outputs(path):
     f3, f4 = backbone(inp)
     x = L.Concatenate(name="features")([L.GlobalAveragePooling2D(name="gap3")(f3), L.GlobalAveragePooling2D(name="gap4")(f4)])
     model = keras.Model(inp, L.Dense(10, name="logits")(x), name="backbone_two_outputs")
-    randomize_biases(model)
-    probe = keras.Model(inp, [f3, f4, model.output])
     x0 = images(rng, (16, 16, 3))
-    xt = tf.constant(x0)
-    with tf.GradientTape() as tp:
-        a3, a4, logits = probe(xt, training=False)
-        top = classes(logits.numpy())
-        score = tf.reduce_sum(tf.gather(logits, top, axis=1, batch_dims=1))
-    g3, g4 = tp.gradient(score, [a3, a4])
+    extra = tensor_goldens(model, inp, [f3, f4], ["c3", "c4"], x0)
     keras_case(path, model, x0, ["Conv2D", "MaxPool"], {
         "name": "backbone_two_outputs", "description": backbone_two_outputs.__doc__, "path_dtypes": ["float32"],
         "expect": dict(F32, note="each output of backbone is a layer of its own"),
         "golden": {"outputs_of_backbone": "act_c3.npy, grad_c3.npy, act_c4.npy, grad_c4.npy"}},
-        extra={"act_c3": a3.numpy(), "grad_c3": g3.numpy(), "act_c4": a4.numpy(), "grad_c4": g4.numpy()})
+        extra=extra)
 
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
