@@ -35,12 +35,16 @@ func OpenModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card
 		// The first output is not the class scores by any rule: an
 		// embedding beside the logits would be explained as classes.
 		var list []string
+		named := "" // an output named logits: a hint, not a choice
 		for _, t := range outs {
 			list = append(list, t.String())
+			if strings.EqualFold(t.Key, "logits") {
+				named = fmt.Sprintf(" (-output %s if the output of that name holds them)", t.Key)
+			}
 		}
 		m.Close()
-		return nil, nil, images.Spec{}, fmt.Errorf("%s: signature %q has %d outputs (%s), and nothing says which holds the class scores: give its key with -output, the YAML key output, or the card's output.signature_key",
-			dir, m.Signature.Name, len(outs), strings.Join(list, "; "))
+		return nil, nil, images.Spec{}, fmt.Errorf("%s: signature %q has %d outputs (%s), and nothing says which holds the class scores: give its key with -output%s, the YAML key output, or the card's output.signature_key",
+			dir, m.Signature.Name, len(outs), strings.Join(list, "; "), named)
 	}
 	spec, err := imageSpec(m, card)
 	if err == nil {

@@ -249,7 +249,7 @@ func edgeModelCases() []badCase {
 		// refused with the list (the first, an embedding, was explained as
 		// 16 classes); -output or the YAML key output selects one.
 		{name: "edge/several-outputs", args: run("predict", edge("embedding_and_logits"), sample), code: 1,
-			want: []string{`has 2 outputs (embedding: float32[-1,16]`, "logits: float32[-1,10]", "nothing says which holds the class scores", "-output"}},
+			want: []string{`has 2 outputs (embedding: float32[-1,16]`, "logits: float32[-1,10]", "nothing says which holds the class scores", "give its key with -output (-output logits if the output of that name holds them)"}},
 		{name: "edge/several-outputs-flag", args: run("predict", "-k", "10", "-output", "logits", edge("embedding_and_logits"), sample), code: 0,
 			stdout: "class 9"},
 		{name: "edge/several-outputs-yaml", args: func(t *testing.T, d string) []string {
