@@ -180,15 +180,7 @@ func TestProbabilityScores(t *testing.T) {
 	// Scores that are probability distributions on the images measured
 	// but were taken for logits (a flat graph not opened by Open, which
 	// probes constant images) are not measured through their softmax.
-	m, err := tfgraph.Load(zoo("edge/normalized_scores"), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl := flatAt(t, zoo("edge/normalized_scores"), &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
 	nx := tensor.New(2, 16, 16, 3)
 	for i := range nx.Data {
 		nx.Data[i] = float32(i%13) / 12

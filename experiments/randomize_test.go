@@ -17,7 +17,19 @@ import (
 func loadFlat(t *testing.T, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 	t.Helper()
 	dir := filepath.Join("..", "savedmodels", name)
-	m, err := tfgraph.Load(dir, nil)
+	fl := flatAt(t, dir, nil)
+	g, err := savedmodels.ReadGolden(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, g
+}
+
+// flatAt loads the SavedModel at dir and returns its flat graph, closed
+// when the test ends.
+func flatAt(t *testing.T, dir string, o *tfgraph.Options) *tfgraph.Flat {
+	t.Helper()
+	m, err := tfgraph.Load(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +38,7 @@ func loadFlat(t *testing.T, name string) (*tfgraph.Flat, *savedmodels.Golden) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := savedmodels.ReadGolden(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fl, g
+	return fl
 }
 
 // Cascading randomization of fmnist_vgg and fmnist_resnet: the layers come

@@ -24,10 +24,7 @@ import (
 // graph imported as it was, for static shapes and dtypes. It reports
 // whether it changed anything.
 func binaryHeads(g *tf.Graph, fg *flatGraph) bool {
-	walker := &Flat{nodes: map[string]*nodepb.NodeDef{}}
-	for _, n := range fg.def.GetNode() {
-		walker.nodes[n.GetName()] = n
-	}
+	walker := &Flat{nodes: nodesByName(fg.def.GetNode())}
 	changed := false
 	for _, out := range fg.outputs {
 		w := walker.walkHeadFrom(out)

@@ -20,10 +20,7 @@ import (
 // probability's. g is the flat graph imported as it was, for static ranks.
 // It returns how many it rewrote.
 func expSumSoftmaxes(g *tf.Graph, fg *flatGraph) int {
-	nodes := map[string]*nodepb.NodeDef{}
-	for _, n := range fg.def.GetNode() {
-		nodes[n.GetName()] = n
-	}
+	nodes := nodesByName(fg.def.GetNode())
 	// through is the node behind a tensor, past Identity ops (and
 	// StopGradient, which changes no value).
 	walker := &Flat{nodes: nodes}

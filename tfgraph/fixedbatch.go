@@ -187,14 +187,10 @@ func (fl *Flat) inputFree(names []string) []bool {
 			}
 		}
 	}
-	known := map[string]bool{}
-	for _, n := range fl.order {
-		known[n.GetName()] = true
-	}
 	out := make([]bool, len(names))
 	for i, name := range names {
 		node := nodeOf(name)
-		out[i] = known[node] && !dep[node]
+		out[i] = fl.nodes[node] != nil && !dep[node]
 	}
 	return out
 }

@@ -110,11 +110,8 @@ func (m *Model) importAsFlat(fg *flatGraph, prefix string, quiet *firstRunFilter
 		return nil, err
 	}
 	fl := &Flat{model: m, graph: g, prefix: prefix, Weights: fg.weights, Nodes: len(fg.def.GetNode()),
-		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: map[string]*nodepb.NodeDef{},
+		layers: findLayers(fg.def, fg.origin, fg.weights, fg.outputs), nodes: nodesByName(fg.def.GetNode()),
 		quiet: quiet, bw: &backwardCache{}, runs: runs, rf: &rfCache{def: fg.def}, src: fg}
-	for _, n := range fg.def.GetNode() {
-		fl.nodes[n.GetName()] = n
-	}
 	fl.order = topoSort(fg.def.GetNode())
 	fl.findComposites(fg.inputs)
 	fl.perImage = fl.activationBytes()
@@ -213,12 +210,18 @@ func consumersOf(order []*nodepb.NodeDef) map[string][]string {
 	return consumers
 }
 
-// topoSort orders nodes so that every node comes after its inputs.
-func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
+// nodesByName maps each node's name to the node.
+func nodesByName(nodes []*nodepb.NodeDef) map[string]*nodepb.NodeDef {
 	byName := make(map[string]*nodepb.NodeDef, len(nodes))
 	for _, n := range nodes {
 		byName[n.GetName()] = n
 	}
+	return byName
+}
+
+// topoSort orders nodes so that every node comes after its inputs.
+func topoSort(nodes []*nodepb.NodeDef) []*nodepb.NodeDef {
+	byName := nodesByName(nodes)
 	done := make(map[string]bool, len(nodes))
 	out := make([]*nodepb.NodeDef, 0, len(nodes))
 	var visit func(n *nodepb.NodeDef)

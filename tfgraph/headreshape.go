@@ -28,10 +28,7 @@ import (
 // probabilities for logits. g is the flat graph imported as it was, for
 // static shapes and constants. It reports whether it changed anything.
 func reshapedHeads(g *tf.Graph, fg *flatGraph) bool {
-	nodes := map[string]*nodepb.NodeDef{}
-	for _, n := range fg.def.GetNode() {
-		nodes[n.GetName()] = n
-	}
+	nodes := nodesByName(fg.def.GetNode())
 	shape := func(t string) []int64 { return graphShape(g, t) }
 	// classesOnly says whether a tensor of static shape s holds k values
 	// per image along one axis: every other axis but the batch's is 1.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/saliencykit/saliency/internal/suggest"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
-	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 )
 
 // KerasLayer is a layer as Keras lists it (model.summary(), a model card).
@@ -475,10 +474,7 @@ func callIndex(name string) int {
 // any layer). rank gives the creation order, used to order a layer's inputs
 // and as the last tie-break.
 func kerasOrder(def *graphpb.GraphDef, layerOf func(node string) string, outputs []string, rank map[string]int) []string {
-	nodes := map[string]*nodepb.NodeDef{}
-	for _, n := range def.GetNode() {
-		nodes[n.GetName()] = n
-	}
+	nodes := nodesByName(def.GetNode())
 	// preds[L] lists the layers L reads, in order of first reading; sources
 	// walks back through nodes outside any layer.
 	memo := map[string][]string{}
@@ -916,10 +912,6 @@ func (fl *Flat) InputLayers(l Layer) []string {
 	for _, n := range fl.order {
 		of[n.GetName()] = fl.layerOf(n.GetName())
 	}
-	byNode := map[string]*nodepb.NodeDef{}
-	for _, n := range fl.order {
-		byNode[n.GetName()] = n
-	}
 	input := nodeOf(fl.inputName())
 	inside := func(node string) bool { // a nested model holds its layers' nodes
 		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/") ||
@@ -945,7 +937,7 @@ func (fl *Flat) InputLayers(l Layer) []string {
 			}
 			return
 		}
-		if n := byNode[node]; n != nil && (of[node] == "none" || inside(node)) {
+		if n := fl.nodes[node]; n != nil && (of[node] == "none" || inside(node)) {
 			for _, in := range n.GetInput() {
 				if !strings.HasPrefix(in, "^") {
 					walk(nodeOf(in))
