@@ -132,7 +132,9 @@ func (fl *Flat) evalInts(name string) ([]int64, bool) {
 	}
 	var res []*tf.Tensor
 	var rerr error
-	if e := fl.model.session(func(s *tf.Session) { fl.quiet.do(func() { res, rerr = s.Run(nil, []tf.Output{o}, nil) }) }); e != nil || rerr != nil || len(res) != 1 {
+	if e := fl.model.session(func(s *tf.Session) {
+		fl.quiet.do(runKey(nil, []tf.Output{o}, nil), func() { res, rerr = s.Run(nil, []tf.Output{o}, nil) })
+	}); e != nil || rerr != nil || len(res) != 1 {
 		return nil, false
 	}
 	defer release(res...)

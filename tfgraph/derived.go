@@ -242,7 +242,9 @@ func (b *Builder) initDerived() error {
 			targets = append(targets, p.assign)
 		}
 		var runErr error
-		if e := fl.model.session(func(s *tf.Session) { fl.quiet.do(func() { _, runErr = s.Run(feeds, nil, targets) }) }); e != nil {
+		if e := fl.model.session(func(s *tf.Session) {
+			fl.quiet.do(runKey(feeds, nil, targets), func() { _, runErr = s.Run(feeds, nil, targets) })
+		}); e != nil {
 			return e
 		}
 		return runErr

@@ -8,6 +8,12 @@ func SimulateOOM(n int) { testOOMAbove = n }
 // the tests of the filter itself.
 var FilterTFLogs = filterTFLogs
 
+// FirstRunFilter filters TensorFlow's log lines on the first run of each key.
+type FirstRunFilter = firstRunFilter
+
+// Do runs f, filtered if it is the first run of key.
+func (q *FirstRunFilter) Do(key string, f func()) { q.do(key, f) }
+
 // FieldTensors lists, in graph order, the floating-point tensors of rank 3
 // or more that depend on the input and that the logits depend on (the
 // input and StopGradient outputs aside, which pass no gradient): the

@@ -248,7 +248,9 @@ func TestStderrFilter(t *testing.T) {
 		want   []string
 		absent string
 	}{
-		{"long", 0, []string{"kept: before", "kept: after", strings.Repeat("x", 3<<20), "E1128 00:00:00.000000  123 kept.cc:1] a real error"}, "dropped.cc"},
+		{"long", 0, []string{"kept: before", "kept: after", strings.Repeat("x", 3<<20), "E1128 00:00:00.000000  123 kept.cc:1] a real error",
+			"util/kept.cc:131] oneDNN supports DT_HALF only on platforms with AVX-512. Falling back to nothing."}, "dropped.cc"},
+		{"keys", 0, []string{"again.cc:1] second run of a"}, "dropped.cc"},
 		{"panic", 2, []string{"panic: boom in the filter", "goroutine "}, ""},
 		{"fatal", 2, []string{"fatal error: sync: unlock of unlocked mutex"}, ""},
 	} {
@@ -278,7 +280,7 @@ func TestStderrFilter(t *testing.T) {
 				}
 			}
 			if c.absent != "" && strings.Contains(out, c.absent) {
-				t.Errorf("stderr has a line that should be dropped (an INFO line, oneDNN's int32 fallback)")
+				t.Errorf("stderr has a line that should be dropped (an INFO line, oneDNN's fallback for a data type, a first run's line)")
 			}
 		})
 	}
@@ -306,6 +308,14 @@ func TestStderrFilterChild(t *testing.T) {
 			b = b[n:]
 		}
 	}
+	if mode == "keys" {
+		// Only the first run of each key is filtered.
+		q := &tfgraph.FirstRunFilter{}
+		q.Do("a", func() { write("I1128 00:00:00.000000  123 dropped.cc:1] first run of a\n") })
+		q.Do("a", func() { write("I1128 00:00:00.000000  123 again.cc:1] second run of a\n") })
+		q.Do("b", func() { write("I1128 00:00:00.000000  123 dropped.cc:2] first run of b\n") })
+		return
+	}
 	tfgraph.FilterTFLogs(func() {
 		switch mode {
 		case "long":
@@ -313,6 +323,8 @@ func TestStderrFilterChild(t *testing.T) {
 			write("I1128 00:00:00.000000  123 dropped.cc:1] an INFO line\n")
 			write("E1128 00:00:00.000000  123 dropped.cc:131] oneDNN supports DT_INT32 only on platforms with AVX-512. Falling back to the default Eigen-based implementation if present.\n")
 			write("E1128 00:00:00.000000  123 kept.cc:1] a real error\n")
+			write("2026-12-07 23:29:45.791605: E tensorflow/core/util/dropped.cc:131] oneDNN supports DT_HALF only on platforms with AVX-512. Falling back to the default Eigen-based implementation if present.\n")
+			write("2026-12-07 23:29:45.791605: E tensorflow/core/util/kept.cc:131] oneDNN supports DT_HALF only on platforms with AVX-512. Falling back to nothing.\n")
 			write(strings.Repeat("x", 3<<20) + "\n")
 			write("kept: after\n")
 		case "panic":

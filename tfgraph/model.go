@@ -109,7 +109,7 @@ type Model struct {
 	meta    *corepb.MetaGraphDef
 	inputs  []tf.Output
 	outputs []tf.Output
-	quiet   firstRunFilter // the first Run may log; later ones do not
+	quiet   firstRunFilter // the first run of each set of feeds and fetches may log; later ones do not
 	opts    Options
 	outIdx  int // the selected output (Options.Output)
 	// channelAdded says that the signature's input is a grayscale image
@@ -356,7 +356,9 @@ func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*ten
 	}
 	var res []*tf.Tensor
 	var err error
-	if e := m.session(func(s *tf.Session) { m.quiet.do(func() { res, err = s.Run(feeds, fetches, nil) }) }); e != nil {
+	if e := m.session(func(s *tf.Session) {
+		m.quiet.do(runKey(feeds, fetches, nil), func() { res, err = s.Run(feeds, fetches, nil) })
+	}); e != nil {
 		return nil, e
 	}
 	if err != nil {

@@ -391,7 +391,7 @@ func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*te
 	var md *configpb.RunMetadata
 	var err error
 	t0 := time.Now()
-	fl.quiet.do(func() { out, md, err = fl.traced(feeds, fetches) })
+	fl.quiet.do(runKey(feeds, fetches, nil), func() { out, md, err = fl.traced(feeds, fetches) })
 	if errors.Is(err, ErrClosed) {
 		return nil, err
 	}
@@ -407,7 +407,9 @@ func (fl *Flat) exec(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*te
 func (fl *Flat) run1(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tensor.Tensor, error) {
 	var res []*tf.Tensor
 	var err error
-	if e := fl.model.session(func(s *tf.Session) { fl.quiet.do(func() { res, err = s.Run(feeds, fetches, nil) }) }); e != nil {
+	if e := fl.model.session(func(s *tf.Session) {
+		fl.quiet.do(runKey(feeds, fetches, nil), func() { res, err = s.Run(feeds, fetches, nil) })
+	}); e != nil {
 		return nil, e
 	}
 	if err != nil {

@@ -26,12 +26,24 @@ static int is_info(const char *l, size_t n) {
 static const char absl_pre[] = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR";
 
 // is_benign says whether a line is one of TensorFlow's ERROR-level lines
-// that report no error: oneDNN falling back to Eigen for int32 ops (on CPUs
-// that oneDNN's own check rejects for int32, AVX-512 ones included).
+// that report no error: oneDNN falling back to Eigen for ops of a data type
+// its own CPU check rejects ("oneDNN supports DT_INT32 only on platforms
+// with AVX-512", and DT_HALF on AVX-512 CPUs without AVX512-FP16, such as
+// AMD's Zen 4 and Zen 5), whatever the type. The line is absl's
+// ("E1207 23:29:45.791605 123 util.cc:131] …") or TensorFlow's own
+// ("2026-12-07 23:29:45.791605: E tensorflow/core/util/util.cc:131] …").
 static int is_benign(const char *l, size_t n) {
-	static const char onednn_int32[] = "] oneDNN supports DT_INT32 only on platforms with AVX-512. Falling back to the default Eigen-based implementation if present.";
-	if (n < 6 || l[0] != 'E') return 0;
-	return memmem(l, n, onednn_int32, sizeof(onednn_int32) - 1) != NULL;
+	static const char pre[] = "] oneDNN supports DT_";
+	static const char post[] = " only on platforms with AVX-512. Falling back to the default Eigen-based implementation if present.";
+	if (n < 6 || (l[0] != 'E' && memmem(l, n < 40 ? n : 40, ": E ", 4) == NULL)) return 0;
+	const char *p = memmem(l, n, pre, sizeof(pre) - 1);
+	if (p == NULL) return 0;
+	p += sizeof(pre) - 1;
+	const char *end = l + n;
+	while (p < end && ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')) p++;
+	size_t rest = (size_t)(end - p);
+	while (rest > 0 && (p[rest - 1] == '\n' || p[rest - 1] == '\r')) rest--;
+	return rest == sizeof(post) - 1 && memcmp(p, post, rest) == 0;
 }
 
 static void write_all(int fd, const char *b, size_t n) {
@@ -104,9 +116,13 @@ import "C"
 import (
 	"os"
 	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
+
+	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // TensorFlow 2.18 logs some INFO lines through a copy of absl that ignores
@@ -114,8 +130,8 @@ import (
 // the first graph run in a process). While TF_CPP_MIN_LOG_LEVEL asks for
 // quiet, calls into TensorFlow that may log run with file descriptor 2 piped
 // through a filter that drops INFO lines, and the ERROR line by which oneDNN
-// says it falls back to Eigen for int32 ops (no error), and passes
-// everything else on.
+// says it falls back to Eigen for ops of a data type (int32, float16: no
+// error), and passes everything else on.
 
 var stderrMu sync.Mutex
 
@@ -181,15 +197,50 @@ func filterTFLogs(f func()) {
 	f()
 }
 
-// firstRunFilter filters TensorFlow's INFO lines on the first call only: the
-// lines come from graph setup, and filtering takes a process-wide lock.
-type firstRunFilter struct{ ran atomic.Bool }
+// firstRunFilter filters TensorFlow's log lines on the first run of each
+// set of feeds, fetches and targets only: the lines come from graph setup,
+// which the session does when it first meets such a set (it builds an
+// executor for it, and graph passes such as oneDNN's layout rewrite log
+// then: the DT_HALF fallback line comes at the first gradient run of a
+// float16 model, not at its first run), and filtering takes a process-wide
+// lock. Past maxQuietKeys sets, new ones run unfiltered.
+type firstRunFilter struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
 
-func (q *firstRunFilter) do(f func()) {
-	if q.ran.Load() {
+const maxQuietKeys = 4096
+
+func (q *firstRunFilter) do(key string, f func()) {
+	q.mu.Lock()
+	first := !q.seen[key] && len(q.seen) < maxQuietKeys
+	q.mu.Unlock()
+	if !first {
 		f()
 		return
 	}
 	filterTFLogs(f)
-	q.ran.Store(true)
+	q.mu.Lock()
+	if q.seen == nil {
+		q.seen = map[string]bool{}
+	}
+	q.seen[key] = true
+	q.mu.Unlock()
+}
+
+// runKey names a session run's set of feeds, fetches and targets, in any
+// order, as the session tells its executors apart.
+func runKey(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output, targets []*tf.Operation) string {
+	names := make([]string, 0, len(feeds)+len(fetches)+len(targets))
+	for o := range feeds {
+		names = append(names, "<"+o.Op.Name()+":"+strconv.Itoa(o.Index))
+	}
+	for _, o := range fetches {
+		names = append(names, ">"+o.Op.Name()+":"+strconv.Itoa(o.Index))
+	}
+	for _, op := range targets {
+		names = append(names, "!"+op.Name())
+	}
+	sort.Strings(names)
+	return strings.Join(names, " ")
 }
