@@ -56,10 +56,7 @@ func RandomizableLayers(fl *tfgraph.Flat) []tfgraph.Layer {
 		if l.Alias != "" || len(l.Weights) == 0 {
 			continue
 		}
-		base := l.Name // an output of a nested model with several is the model
-		if l.Outputs > 0 {
-			base = l.Shared
-		}
+		base := l.Owner() // an output of a nested model with several is the model (or its call)
 		container := false
 		for _, m := range ls {
 			container = container || strings.HasPrefix(m.Name, base+"/")

@@ -1835,6 +1835,59 @@ def backbone_two_outputs(path):
         "golden": {"outputs_of_backbone": "act_c3.npy, grad_c3.npy, act_c4.npy, grad_c4.npy"}},
         extra=extra)
 
+
+def backbone_two_outputs_twice(path):
+    """backbone_two_outputs' nested 'backbone' (two outputs) called twice, on the image and on its half-scale copy
+    ('half', 2x2 average pooling), as a multi-scale feature-pyramid model does; the four maps are pooled and
+    concatenated before 'logits'. The splitting by output left out nested models that are also called more than
+    once: backbone#1 was one layer whose output was one of its two, so -layer backbone#1 explained the last of them
+    with exit 0. Now the outputs of each call are layers (backbone#1#out0, backbone#1#out1, backbone#2#out0,
+    backbone#2#out1); 'backbone' and 'backbone#1' are refused naming them. Goldens: each map's activation and
+    d logit[top] / d it."""
+    rng = seed(63)
+    binp = keras.Input((None, None, 3), name="image")
+    c3 = L.MaxPooling2D(name="pool1")(L.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(binp))
+    c4 = L.MaxPooling2D(name="pool2")(L.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(c3))
+    backbone = keras.Model(binp, [c3, c4], name="backbone")
+    inp = keras.Input((16, 16, 3), name="image")
+    a3, a4 = backbone(inp)
+    b3, b4 = backbone(L.AveragePooling2D(2, name="half")(inp))
+    x = L.Concatenate(name="features")([L.GlobalAveragePooling2D(name="gap%d" % i)(t) for i, t in enumerate([a3, a4, b3, b4])])
+    model = keras.Model(inp, L.Dense(10, name="logits")(x), name="backbone_two_outputs_twice")
+    x0 = images(rng, (16, 16, 3))
+    extra = tensor_goldens(model, inp, [a3, a4, b3, b4], ["full_c3", "full_c4", "half_c3", "half_c4"], x0)
+    keras_case(path, model, x0, ["Conv2D", "MaxPool", "AvgPool"], {
+        "name": "backbone_two_outputs_twice", "description": backbone_two_outputs_twice.__doc__,
+        "path_dtypes": ["float32"], "expect": dict(F32, note="each output of each call of backbone is a layer"),
+        "golden": {"outputs_of_calls": "act_/grad_ full_c3, full_c4, half_c3, half_c4"}}, extra=extra)
+
+
+def two_output_layer_twice(path):
+    """two_output_layer's 'attend' (features and an attention map) called twice, after a shared 'conv1' on the image
+    and on its mirror image ('mirror', ReverseV2); each call's features weighted by its attention, pooled, and the two
+    concatenated before 'logits'. inspect said 'attend has 4 outputs'; it is called twice with two outputs each:
+    attend#1#out0 … attend#2#out1, each named with what it reads, and 'attend#2' is refused naming its two outputs.
+    Goldens: each map's activation and d logit[top] / d it."""
+    rng = seed(64)
+    inp = keras.Input((16, 16, 3), name="image")
+    conv1, pool, attend = (L.Conv2D(8, 3, padding="same", activation="relu", name="conv1"), L.MaxPooling2D(name="pool"),
+                           _FeaturesAndAttention(name="attend"))
+    mirror = L.Lambda(lambda t: tf.reverse(t, [2]), name="mirror")
+    f1, a1 = attend(pool(conv1(inp)))
+    f2, a2 = attend(pool(conv1(mirror(inp))))
+    pooled = [L.GlobalAveragePooling2D(name="gap%d" % i)(L.Multiply(name="weigh%d" % i)([f, a]))
+              for i, (f, a) in enumerate([(f1, a1), (f2, a2)])]
+    model = keras.Model(inp, L.Dense(10, name="logits")(L.Concatenate(name="both")(pooled)), name="two_output_layer_twice")
+    x0 = images(rng, (16, 16, 3))
+    extra = tensor_goldens(model, inp, [f1, a1, f2, a2], ["image_features", "image_attention", "mirror_features",
+                                                          "mirror_attention"], x0)
+    keras_case(path, model, x0, ["Conv2D", "ReverseV2"], {
+        "name": "two_output_layer_twice", "description": two_output_layer_twice.__doc__, "path_dtypes": ["float32"],
+        "expect": dict(F32, note="each output of each call of attend is a layer"),
+        "golden": {"outputs_of_calls": "act_/grad_ image_features, image_attention, mirror_features, mirror_attention"}},
+        extra=extra)
+
+
 CASES = {f.__name__: f for f in [
     mixed_f16_branches, mixed_f16, mixed_f16_softmax16, mixed_bf16, float64, float64_input, float16_input, two_outputs,
     rescaling_input, resize_rescaling_input, normalization_input, sigmoid_head, log_softmax_head, log_of_softmax_head,
@@ -1847,7 +1900,7 @@ CASES = {f.__name__: f for f in [
     normalized_scores, patches_and_shuffle, math_ops, log_input, softmax_subset, relu_logits,
     written_relu, crop_and_resize, softmax_over_batch, shared_layer_tta, shared_backbone_scales,
     keras3_tf_saved_model, module_held_keras, fixed_batch, jpeg_bytes_input, two_output_layer,
-    conv_transpose, backbone_two_outputs]}
+    conv_transpose, backbone_two_outputs, backbone_two_outputs_twice, two_output_layer_twice]}
 
 
 def main():

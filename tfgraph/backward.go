@@ -644,7 +644,7 @@ func (fl *Flat) layerOf(node string) string {
 		if i := strings.LastIndexByte(scope, '/'); i > 0 && strings.HasPrefix(node, scope[:i+1]) {
 			best = l.Name
 			if l.Outputs > 0 {
-				best = l.Shared // the ops of a layer with several outputs are its own
+				best = l.Owner() // the ops of a layer with several outputs are its own
 			}
 		}
 	}

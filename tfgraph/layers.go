@@ -413,29 +413,27 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	}
 	out := make([]Layer, 0, len(names))
 	listed := map[string]bool{}
-	container := func(name string) bool {
-		for _, other := range names {
-			if strings.HasPrefix(other, name+"/") {
-				return true
-			}
+	// expand is l, or one layer per output where l has several: as one,
+	// its output was the one the graph computes last, and a layer method
+	// explained it alone. A nested model's layers keep their names
+	// ("backbone/conv1" beside backbone#out0 and backbone#out1); the
+	// outputs of a call of a shared layer are backbone#1#out0, ….
+	expand := func(l *Layer) []Layer {
+		many := outs[l.Name]
+		if len(many) < 2 {
+			return []Layer{*l}
 		}
-		return false
+		r := make([]Layer, len(many))
+		for k, o := range many {
+			r[k] = Layer{Name: fmt.Sprintf("%s#out%d", l.Name, k), Output: o, Ops: l.Ops, Weights: l.Weights,
+				Shared: cmp.Or(l.Shared, l.Name), Outputs: len(many)}
+		}
+		return r
 	}
 	for _, name := range names {
 		l := byName[name]
-		if many := outs[name]; len(many) > 1 && (!container(name) || l.Shared == "") {
-			// Each output is a layer: as one, its output was the one the
-			// graph computes last, and a layer method explained it alone.
-			// A nested model's layers keep their names ("backbone/conv1"
-			// beside backbone#out0 and backbone#out1).
-			for k, o := range many {
-				out = append(out, Layer{Name: fmt.Sprintf("%s#out%d", name, k), Output: o, Ops: l.Ops, Weights: l.Weights,
-					Shared: cmp.Or(l.Shared, name), Outputs: len(many)})
-			}
-			continue
-		}
 		if l.Shared == "" {
-			out = append(out, *l)
+			out = append(out, expand(l)...)
 			continue
 		}
 		if listed[l.Shared] { // the calls of a shared layer, together in call order
@@ -450,7 +448,7 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 		}
 		sort.Slice(calls, func(i, j int) bool { return callIndex(calls[i].Name) < callIndex(calls[j].Name) })
 		for _, c := range calls {
-			out = append(out, *c)
+			out = append(out, expand(c)...)
 		}
 	}
 	return out
@@ -774,25 +772,37 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 	return Layer{}, fmt.Errorf("tfgraph: %s: layer %q not found; nearest: %s", fl.model.Dir, name, strings.Join(nearest(name, names, 3), ", "))
 }
 
-// sharedWhy says why the layer name is several layers: its calls, or its
-// outputs.
+// sharedWhy says why the layer name is several layers: its calls, its
+// outputs, or both.
 func (fl *Flat) sharedWhy(name string) string {
+	var owners []string
+	outputs := 0
 	for _, l := range fl.layers {
-		if l.Shared == name && l.Outputs > 0 {
-			return fmt.Sprintf("layer %q has %d outputs, and each is a layer of its own", name, l.Outputs)
+		if l.Shared == name || l.Outputs > 0 && l.Owner() == name {
+			if !contains(owners, l.Owner()) {
+				owners = append(owners, l.Owner())
+			}
+			outputs = max(outputs, l.Outputs)
 		}
 	}
-	n := len(fl.calls(name))
+	n := len(owners)
+	switch {
+	case outputs > 0 && (n == 1 || owners[0] == name):
+		return fmt.Sprintf("layer %q has %d outputs, and each is a layer of its own", name, outputs)
+	case outputs > 0:
+		return fmt.Sprintf("layer %q is called %d times (the same weights on %d inputs) and each call has %d outputs, each a layer of its own", name, n, n, outputs)
+	}
 	return fmt.Sprintf("layer %q is called %d times (the same weights on %d inputs), and each call has its own output", name, n, n)
 }
 
-// calls lists the layers that are the calls (or the outputs) of the shared
-// layer name, in order; none when the layer is called once with one output
-// or does not exist.
+// calls lists the layers that are the calls (or the outputs, or the outputs
+// of each call) of the shared layer name, or the outputs of its call name
+// ("attend#1"), in order; none when the layer is called once with one
+// output or does not exist.
 func (fl *Flat) calls(name string) []string {
 	var out []string
 	for _, l := range fl.layers {
-		if l.Shared == name {
+		if l.Shared == name || l.Outputs > 0 && l.Owner() == name {
 			out = append(out, l.Name)
 		}
 	}
@@ -915,7 +925,7 @@ func (fl *Flat) InputLayers(l Layer) []string {
 	input := nodeOf(fl.inputName())
 	inside := func(node string) bool { // a nested model holds its layers' nodes
 		return of[node] == l.Name || strings.HasPrefix(of[node], l.Name+"/") ||
-			l.Outputs > 0 && (of[node] == l.Shared || strings.HasPrefix(of[node], l.Shared+"/"))
+			l.Outputs > 0 && (of[node] == l.Owner() || strings.HasPrefix(of[node], l.Owner()+"/"))
 	}
 	var out []string
 	seen := map[string]bool{}

@@ -5,6 +5,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/saliencykit/saliency/tensor"
 )
@@ -102,8 +103,22 @@ type Layer struct {
 	// Outputs, for one output of a layer that has several (a custom layer
 	// returning features and an attention map), is how many: Name is then
 	// "<layer>#out<k>", k from 0 in the order the graph computes them, and
-	// Shared the layer's name. 0 for a layer with one output.
+	// Shared the layer's name; for the outputs of a call of a shared layer,
+	// "<layer>#<call>#out<k>". 0 for a layer with one output.
 	Outputs int
+}
+
+// Owner is the layer, or the call of a shared layer, that l is an output of:
+// "attend" for attend#out1, "attend#2" for attend#2#out1; l's name for a
+// layer with one output.
+func (l Layer) Owner() string {
+	if l.Outputs == 0 {
+		return l.Name
+	}
+	if i := strings.LastIndex(l.Name, "#out"); i > 0 {
+		return l.Name[:i]
+	}
+	return l.Name
 }
 
 // GAPHead describes a network that ends in global average pooling followed by

@@ -223,6 +223,19 @@ func edgeModelCases() []badCase {
 		{name: "edge/backbone-two-outputs-randomization", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "backbone_two_outputs", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
 		}, code: 0, stdout: "after all 3 layers are randomized"},
+		// Called twice with two outputs each: four layers; the name and
+		// a call's name are refused naming them, and randomization counts
+		// the backbone's own layers once.
+		{name: "edge/backbone-two-outputs-twice", args: explainEdge("backbone_two_outputs_twice", "-method", "gradcam", "-layer", "backbone#1"), code: 1,
+			want: []string{"layer \"backbone#1\" has 2 outputs, and each is a layer of its own: name one of backbone#1#out0, backbone#1#out1"}},
+		{name: "edge/backbone-two-outputs-twice-all", args: explainEdge("backbone_two_outputs_twice", "-method", "gradcam", "-layer", "backbone"), code: 1,
+			want: []string{"layer \"backbone\" is called 2 times (the same weights on 2 inputs) and each call has 2 outputs, each a layer of its own: name one of backbone#1#out0, backbone#1#out1, backbone#2#out0, backbone#2#out1"}},
+		{name: "edge/backbone-two-outputs-twice-layer", args: explainEdge("backbone_two_outputs_twice", "-method", "gradcam", "-layer", "backbone#2#out1"), code: 0},
+		{name: "edge/backbone-two-outputs-twice-randomization", args: func(t *testing.T, d string) []string {
+			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "backbone_two_outputs_twice", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
+		}, code: 0, stdout: "after all 3 layers are randomized"},
+		{name: "edge/two-output-layer-twice-inspect", args: run("inspect", edge("two_output_layer_twice")), code: 0,
+			stdout: "attend is called 2 times with 2 outputs each, each output of each call a layer of its own: attend#1#out0 [N,8,8,16] on pool#1; attend#1#out1 [N,8,8,1] on pool#1; attend#2#out0 [N,8,8,16] on pool#2; attend#2#out1 [N,8,8,1] on pool#2"},
 		// A serving signature of encoded images: refused, naming the
 		// signature that takes pixels, which works.
 		{name: "edge/jpeg-bytes-input", args: run("predict", edge("jpeg_bytes_input"), sample), code: 1,

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -287,7 +288,8 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	// A shared layer's calls, by what each reads, and a layer's outputs, by
 	// shape: -layer takes one of them.
 	calls := map[string][]string{}
-	outputs := map[string]bool{}
+	outputs := map[string]int{}
+	owners := map[string][]string{}
 	var shared []string
 	for _, l := range fl.Layers() {
 		if l.Shared == "" {
@@ -296,19 +298,30 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		if calls[l.Shared] == nil {
 			shared = append(shared, l.Shared)
 		}
+		if !slices.Contains(owners[l.Shared], l.Owner()) {
+			owners[l.Shared] = append(owners[l.Shared], l.Owner())
+		}
 		if l.Outputs > 0 {
-			outputs[l.Shared] = true
-			calls[l.Shared] = append(calls[l.Shared], l.Name+" "+shapeText(fl.Shape(l.Output)))
+			outputs[l.Shared] = l.Outputs
+			entry := l.Name + " " + shapeText(fl.Shape(l.Output))
+			if l.Owner() != l.Shared { // an output of one call
+				entry += " on " + strings.Join(fl.InputLayers(l), " and ")
+			}
+			calls[l.Shared] = append(calls[l.Shared], entry)
 			continue
 		}
 		calls[l.Shared] = append(calls[l.Shared], l.Name+" on "+strings.Join(fl.InputLayers(l), " and "))
 	}
 	for _, s := range shared {
-		if outputs[s] {
-			fmt.Fprintf(w, "  %s has %d outputs, each a layer of its own: %s\n", s, len(calls[s]), strings.Join(calls[s], "; "))
-			continue
+		n, k := len(owners[s]), outputs[s]
+		switch {
+		case k > 0 && owners[s][0] != s:
+			fmt.Fprintf(w, "  %s is called %d times with %d outputs each, each output of each call a layer of its own: %s\n", s, n, k, strings.Join(calls[s], "; "))
+		case k > 0:
+			fmt.Fprintf(w, "  %s has %d outputs, each a layer of its own: %s\n", s, k, strings.Join(calls[s], "; "))
+		default:
+			fmt.Fprintf(w, "  %s is called %d times, each call a layer of its own: %s\n", s, n, strings.Join(calls[s], "; "))
 		}
-		fmt.Fprintf(w, "  %s is called %d times, each call a layer of its own: %s\n", s, len(calls[s]), strings.Join(calls[s], "; "))
 	}
 }
 
