@@ -76,6 +76,14 @@ func checkApplication(t *testing.T, dir string) (string, error) {
 	if d, _ := tensor.MaxAbsDiff(res[0], g.Logits); d > 1e-4*g.Logits.MaxAbs() {
 		t.Errorf("logits %s differ from golden by %g", logits, d)
 	}
+	// The default CAM layer determines the scores (TestCAMLayerIsACut).
+	if l, err := fl.CAMLayer(); err != nil {
+		t.Logf("no CAM layer: %v", err)
+	} else if ok, msg, err := camLayerIsACut(fl, l, g.Inputs); err != nil || !ok {
+		t.Errorf("CAM layer %s: the scores with another image's activation there differ from that image's by %s (%v): a path goes around it", l.Name, msg, err)
+	} else {
+		t.Logf("CAM layer %s determines the scores: %s", l.Name, msg)
+	}
 	// Plain gradients at the input and at the golden inner layers, one
 	// image at a time as the goldens were made: the rounding of a
 	// convolution depends on the batch size, and these random networks

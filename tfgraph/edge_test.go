@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1001,4 +1002,138 @@ func TestSharedLayerCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The default CAM layer is a cut of the network: its activation alone
+// determines the scores. TensorFlow is the oracle: run the images x with
+// the CAM layer's activation fed from other images y, and the scores are
+// y's. A layer that a branch goes around (backbone_two_outputs' conv2, the
+// last block's residual branch of ConvNeXt) fails this: a CAM map there
+// explains only the part of the scores that flows through it. Models whose
+// branches meet only after their last convolution-like layers have no such
+// layer, and CAM methods are refused on them by default.
+func TestCAMLayerIsACut(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join("..", "savedmodels", "edge", "*", "saved_model.pb"))
+	for _, z := range []string{"fmnist_vgg", "fmnist_resnet", "fmnist_gap", "fmnist_vit"} {
+		dirs = append(dirs, filepath.Join(zooDir(z), "saved_model.pb"))
+	}
+	refused := map[string]string{ // model: the layer a branch goes around
+		"two_output_layer_twice": "weigh1", "crop_and_resize": "conv_b", "patches_and_shuffle": "d2s",
+	}
+	checked := 0
+	for _, p := range dirs {
+		dir := filepath.Dir(p)
+		name := filepath.Base(dir)
+		m, err := tfgraph.Load(dir, &tfgraph.Options{IntraOpThreads: 2, InterOpThreads: 1})
+		if err != nil {
+			t.Logf("%s: not loaded without options (its own test loads it): %v", name, firstLineOf(err))
+			continue
+		}
+		fl, err := m.Flat()
+		if err != nil {
+			m.Close()
+			t.Logf("%s: no flat graph: %v", name, firstLineOf(err))
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			defer m.Close()
+			l, err := fl.CAMLayer()
+			if around, ok := refused[name]; ok {
+				var na *tfgraph.NotApplicableError
+				if !errors.As(err, &na) || !strings.Contains(err.Error(), "no convolution-like layer with a spatial output is on every path") || !strings.Contains(err.Error(), around) {
+					t.Errorf("CAMLayer: %v, want a NotApplicableError: no layer on every path, the last one %s", err, around)
+				}
+				return
+			}
+			if err != nil {
+				t.Logf("no CAM layer: %v", err)
+				return
+			}
+			if name == "fmnist_vit" {
+				// pytorch-grad-cam's convention for a vision transformer,
+				// the first LayerNorm of the last block (blocks[-1].norm1),
+				// which the residual stream goes around: after the last
+				// block only the class token reaches the scores.
+				if l.Name != "block4_ln1" {
+					t.Errorf("CAM layer %s, want block4_ln1", l.Name)
+				}
+				return
+			}
+			x, err := savedmodels.ReadNpy(filepath.Join(dir, "golden", "inputs.npy"))
+			if err != nil { // models without goldens of their own: three random images in [0,1)
+				shape := []int{3}
+				for _, d := range m.Signature.Inputs[0].Shape[1:] {
+					shape = append(shape, int(d))
+				}
+				x = tensor.New(shape...)
+				r := rand.New(rand.NewPCG(7, 7))
+				for i := range x.Data {
+					x.Data[i] = r.Float32()
+				}
+			}
+			ok, msg, err := camLayerIsACut(fl, l, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				t.Errorf("CAM layer %s: x's run with y's activation there gives scores %s from y's: a path goes around it", l.Name, msg)
+			}
+			checked++
+			if name != "backbone_two_outputs" {
+				return
+			}
+			// The control: the default before, backbone/conv2, which the
+			// pooled first stage goes around, fails the same check.
+			c, err := fl.Layer("backbone/conv2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, msg, err := camLayerIsACut(fl, c, x); err != nil || ok {
+				t.Errorf("backbone/conv2 determines the scores (%s, %v): the control does not tell a cut from a branch", msg, err)
+			} else {
+				t.Logf("control backbone/conv2: %s", msg)
+			}
+		})
+	}
+	if checked < 40 {
+		t.Errorf("checked %d models, want at least 40", checked)
+	}
+}
+
+// camLayerIsACut runs the images x with layer l's activation fed from the
+// same images in another order, y, and says whether the scores are y's
+// (TestCAMLayerIsACut).
+func camLayerIsACut(fl *tfgraph.Flat, l tfgraph.Layer, x *tensor.Tensor) (bool, string, error) {
+	n := x.Shape[0]
+	if n < 2 {
+		return false, "", fmt.Errorf("%d images; two or more are needed", n)
+	}
+	size := x.Len() / n
+	y := tensor.New(x.Shape...)
+	for i := 0; i < n; i++ {
+		j := (i + 1) % n
+		copy(y.Data[i*size:(i+1)*size], x.Data[j*size:(j+1)*size])
+	}
+	scores, _ := fl.Logits()
+	if scores == "" {
+		scores = fl.Output()
+	}
+	ry, err := fl.Run(context.Background(), y, tfgraph.Query{Fetch: []string{l.Output, scores}})
+	if err != nil {
+		return false, "", err
+	}
+	fed, err := fl.Run(context.Background(), x, tfgraph.Query{Fetch: []string{scores}, Feed: map[string]*tensor.Tensor{l.Output: ry.Fetched[0]}})
+	if err != nil {
+		return false, "", err
+	}
+	ok, msg := withinTolerance(fed.Fetched[0], ry.Fetched[1], edgeF32)
+	return ok, msg, nil
+}
+
+func firstLineOf(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

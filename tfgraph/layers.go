@@ -857,7 +857,15 @@ var poolingOps = map[string]bool{"MaxPool": true, "AvgPool": true, "Pad": true, 
 
 // CAMLayer is the default layer for CAM methods: the last layer with a 4-D
 // output of spatial size above 1×1 that does more than pooling or padding (a
-// convolution, or the activation or sum that follows one). On a vision
+// convolution, or the activation or sum that follows one) and that every
+// path from the input to the scores goes through. A layer that another
+// branch goes around determines only part of the scores (ConvNeXt's last
+// residual branch, whose sum with the stage's input is no Keras layer; an
+// Inception module's branch; one of a feature pyramid's pooled stages), so
+// a CAM map there would explain that part as if it were all: the search
+// goes on towards the input, and when no layer is on every path (branches
+// that meet only after their last convolutions) CAM methods are refused by
+// default, naming the last layer and the one around it. On a vision
 // transformer (attention over tokens that form a patch grid, see TokenGrid)
 // it is the input of the last attention layer, a token layer [N,T,D].
 //
@@ -870,6 +878,7 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 	if l, ok := fl.tokenCAMLayer(); ok {
 		return l, nil
 	}
+	var around string // the last convolution-like layer, when a path goes around it
 	for i := len(fl.layers) - 1; i >= 0; i-- {
 		l := fl.layers[i]
 		if s := fl.Shape(l.Output); len(s) != 4 || s[1] == 1 || s[2] == 1 {
@@ -878,17 +887,89 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 		for _, op := range l.Ops {
 			if !poolingOps[op] {
 				l := fl.enclosingModule(i)
-				if l.Shared != "" {
+				if l.Shared != "" && around == "" {
 					// Test-time augmentation, a multi-scale network, a
 					// layer with two outputs: no one of them is the
 					// network's last convolution.
 					return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf("the last convolution-like layer: %s: name one for CAM methods with -layer (%s)", fl.sharedWhy(l.Shared), strings.Join(fl.calls(l.Shared), ", "))}
 				}
+				if other := fl.bypass(l.Output); other != "" {
+					// A branch that meets others after its last
+					// convolution (a residual block's, an Inception
+					// module's, a feature pyramid's pooled stages): a
+					// map at it explains only its share of the scores.
+					// The CAM layer is the last one every path goes
+					// through.
+					if around == "" {
+						around = fmt.Sprintf("%s (the scores are also reached through %s, around it)", l.Name, other)
+					}
+					break
+				}
 				return l, nil
 			}
 		}
 	}
+	if around != "" {
+		return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no convolution-like layer with a spatial output is on every path from the input to the scores: a CAM map at the last one, " + around + ", would explain only the part of the scores that flows through it; name a layer for CAM methods with -layer"}
+	}
 	return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no layer with a 4-D output of spatial size above 1×1 for CAM methods"}
+}
+
+// bypass names a layer through which the input reaches the scores (the
+// logits, else the output) on a path of floating-point tensors that does
+// not go through the tensor cut: the last layer of such a path that is
+// neither before cut nor after it, one with a 4-D output where there is
+// one; "" when every path goes through cut.
+func (fl *Flat) bypass(cut string) string {
+	end, _ := fl.Logits()
+	if end == "" {
+		end = fl.Output()
+	}
+	in, block, last := nodeOf(fl.inputName()), nodeOf(cut), nodeOf(end)
+	reach := map[string]bool{in: true}    // from the input, around cut
+	after := map[string]bool{block: true} // cut's descendants
+	for _, n := range fl.order {
+		name := n.GetName()
+		for _, x := range n.GetInput() {
+			if strings.HasPrefix(x, "^") {
+				continue
+			}
+			src := nodeOf(x)
+			if after[src] {
+				after[name] = true
+			}
+			if name != block && reach[src] && !reach[name] {
+				if o, err := fl.tensor(x); err == nil && isFloat(o.DataType()) {
+					reach[name] = true
+				}
+			}
+		}
+	}
+	if !reach[last] {
+		return ""
+	}
+	ancestors := func(of string) map[string]bool {
+		anc := map[string]bool{of: true}
+		for i := len(fl.order) - 1; i >= 0; i-- {
+			if n := fl.order[i]; anc[n.GetName()] {
+				for _, x := range n.GetInput() {
+					anc[nodeOf(x)] = true
+				}
+			}
+		}
+		return anc
+	}
+	anc, before := ancestors(last), ancestors(block)
+	found, found4 := "", "" // on the way around: neither before cut nor after it
+	for _, l := range fl.layers {
+		if node := nodeOf(l.Output); reach[node] && anc[node] && !after[node] && !before[node] {
+			found = l.Name
+			if len(fl.Shape(l.Output)) == 4 {
+				found4 = l.Name
+			}
+		}
+	}
+	return cmp.Or(found4, found, "ops outside any layer")
 }
 
 // enclosingModule is layer i, or the outermost of the aliases right after it

@@ -242,7 +242,7 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		if g, err := fl.TokenGrid(l, ""); err == nil {
 			fmt.Fprintf(w, "  CAM layer %s (tokens on a %s grid: the input of the last attention layer)\n", l.Name, g)
 		} else {
-			fmt.Fprintf(w, "  CAM layer %s (last 4-D convolution-like output)\n", l.Name)
+			fmt.Fprintf(w, "  CAM layer %s (last 4-D convolution-like output on every path to the scores)\n", l.Name)
 		}
 	} else {
 		fmt.Fprintf(w, "  CAM layer none (%v)\n", err)
