@@ -182,7 +182,7 @@ def run(args):
 
 
 def machine():
-    return {"cpu": protocol.cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+    return {"cpu": protocol.cpu_name(), "cpu_id": protocol.cpu_id(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
             "python": platform.python_version()}
 
 
@@ -312,10 +312,10 @@ def main():
     with open(args.out, "w") as f:
         m = data["machine"]
         f.write("# Side-by-side benchmark\n\n")
-        f.write("Written by `bench/compare.py` (`make bench-compare`) on %s: %s, %d cores; TensorFlow 2.18.1 on "
+        f.write("Written by `bench/compare.py` (`make bench-compare`) on %s: %s (%s), %d cores; TensorFlow 2.18.1 on "
                 "both sides with 2 intra-op and 1 inter-op threads. Times are medians of the runs (min–max for Go); "
                 "· marks multi-pass methods. Peer versions: bench/requirements.txt.\n\n"
-                % (m["date"], m["cpu"], m["cores"]))
+                % (m["date"], m["cpu"], m.get("cpu_id", "vendor, family and model not recorded"), m["cores"]))
         f.write("Each row is a number of rounds (the rounds column, and the date it was measured): in a round "
                 "every side makes one timed call, taking turns (who goes first rotates); the peers other than the "
                 "tape may join the first rounds only (`--peer-runs`). Go / tape is the ratio of the medians, with "

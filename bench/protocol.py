@@ -186,3 +186,20 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor()
+
+
+def cpu_id():
+    """/proc/cpuinfo's vendor, family and model ("AuthenticAMD family 26 model 2"): model names such as "AMD EPYC"
+    do not tell CPU generations apart, and oneDNN's kernels differ between them."""
+    f = {}
+    try:
+        for line in open("/proc/cpuinfo"):
+            k, _, v = line.partition(":")
+            k = k.strip()
+            if k in ("vendor_id", "cpu family", "model") and k not in f:
+                f[k] = v.strip()
+            if not line.strip():
+                break
+    except OSError:
+        pass
+    return "%s family %s model %s" % (f.get("vendor_id", "?"), f.get("cpu family", "?"), f.get("model", "?"))
