@@ -45,7 +45,11 @@ import (
 // |S_c| over every bias (dense layers' too): the decomposition is exact on
 // networks that are piecewise linear in their input and biases (ReLU, max
 // pooling, batch normalisation in inference), to float rounding, and only
-// approximate elsewhere (GELU, LayerNorm, softmax attention).
+// approximate elsewhere (GELU, LayerNorm, softmax attention, and ReLU6,
+// whose clip at 6 is a constant with no term: 0.35 of the logit on a
+// keras.applications MobileNet). Convolutions count with their biases
+// wherever TensorFlow puts them (after the BatchToSpaceND of a dilated
+// one).
 type FullGrad struct {
 	// Normalize is channel (default) or layer.
 	Normalize string `yaml:"normalize"`

@@ -53,8 +53,9 @@ func (fl *Flat) Biases(score string) ([]Bias, error) {
 		return out
 	}
 	isBias := map[string]bool{}
-	// fromProduct says whether tensor t comes, through reshapes, from a
-	// product with weights or from a bias.
+	// fromProduct says whether tensor t comes, through reshapes (and the
+	// BatchToSpaceND of a dilated convolution), from a product with weights
+	// or from a bias.
 	fromProduct := func(t string) bool {
 		n := nodeOf(t)
 		for range 8 {
@@ -69,7 +70,9 @@ func (fl *Flat) Biases(score string) ([]Bias, error) {
 			case op == "Mul":
 				ins := data(n)
 				return len(ins) == 2 && dep[nodeOf(ins[0])] != dep[nodeOf(ins[1])]
-			case slices.Contains(passThrough, op) && len(data(n)) > 0:
+			case (slices.Contains(passThrough, op) || op == "BatchToSpaceND") && len(data(n)) > 0:
+				// BatchToSpaceND: TensorFlow writes a dilated convolution
+				// as SpaceToBatchND, Conv2D, BatchToSpaceND, then the bias.
 				n = nodeOf(data(n)[0])
 			default:
 				return false
