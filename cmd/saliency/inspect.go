@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/saliencykit/saliency/experiments"
 	"github.com/saliencykit/saliency/savedmodels"
@@ -267,7 +268,13 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 			fmt.Fprintf(w, "  %-9s %s\n", "", line)
 		}
 	}
-	fmt.Fprintf(w, "\nLayers (receptive field: size in input pixels /stride)\n  %-18s %-22s %10s  %-15s %s\n", "name", "output shape", "params", "receptive field", "ops")
+	// The name column is as wide as the longest name, from 18 to 48
+	// characters (a longer name pushes its own row only).
+	width := 18
+	for _, l := range fl.Layers() {
+		width = min(max(width, utf8.RuneCountInString(l.Name)), 48)
+	}
+	fmt.Fprintf(w, "\nLayers (receptive field: size in input pixels /stride)\n  %-*s %-22s %10s  %-15s %s\n", width, "name", "output shape", "params", "receptive field", "ops")
 	var rfErr error
 	for _, l := range fl.Layers() {
 		ops := strings.Join(l.Ops, " ")
@@ -280,7 +287,7 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 		} else if rfErr == nil {
 			rfErr = err
 		}
-		fmt.Fprintf(w, "  %-18s %-22s %10d  %-15s %s\n", l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), rf, ops)
+		fmt.Fprintf(w, "  %-*s %-22s %10d  %-15s %s\n", width, l.Name, shapeText(fl.Shape(l.Output)), fl.Params(l), rf, ops)
 	}
 	if rfErr != nil {
 		fmt.Fprintf(w, "  receptive field ?: %v\n", rfErr)
