@@ -915,6 +915,12 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 	return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no layer with a 4-D output of spatial size above 1×1 for CAM methods"}
 }
 
+// Around names a layer through which the input reaches the scores without
+// going through layer l ("" when every path goes through it, "ops outside
+// any layer" when no layer is on such a path): a layer method's map at l
+// then explains only the part of the scores that flows through l.
+func (fl *Flat) Around(l Layer) string { return fl.bypass(l.Output) }
+
 // bypass names a layer through which the input reaches the scores (the
 // logits, else the output) on a path of floating-point tensors that does
 // not go through the tensor cut: the last layer of such a path that is

@@ -231,6 +231,12 @@ func edgeModelCases() []badCase {
 		{name: "edge/backbone-two-outputs-twice-all", args: explainEdge("backbone_two_outputs_twice", "-method", "gradcam", "-layer", "backbone"), code: 1,
 			want: []string{"layer \"backbone\" is called 2 times (the same weights on 2 inputs) and each call has 2 outputs, each a layer of its own: name one of backbone#1#out0, backbone#1#out1, backbone#2#out0, backbone#2#out1"}},
 		{name: "edge/backbone-two-outputs-twice-layer", args: explainEdge("backbone_two_outputs_twice", "-method", "gradcam", "-layer", "backbone#2#out1"), code: 0},
+		// No layer is on every path: CAM methods are refused by default, and
+		// a layer given by -layer runs with a warning that it is a branch.
+		{name: "edge/no-cut-default", args: explainEdge("two_output_layer_twice", "-method", "gradcam"), code: 1,
+			want: []string{"no convolution-like layer with a spatial output is on every path from the input to the scores", "weigh1 (the scores are also reached through weigh0, around it)"}},
+		{name: "edge/branch-layer", args: explainEdge("two_output_layer_twice", "-method", "gradcam", "-layer", "weigh1"), code: 0,
+			want: []string{"warning: layer weigh1 is not on every path from the input to the scores (they are also reached through weigh0, around it)"}},
 		{name: "edge/backbone-two-outputs-twice-randomization", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "backbone_two_outputs_twice", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
 		}, code: 0, stdout: "after all 3 layers are randomized"},

@@ -425,6 +425,10 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	}
 	idx := &index{Model: o.model, Signature: m.Signature.Name, Scores: scores, Target: want.String(), Grid: "grid." + o.figure,
 		Percentile: o.percentile, Saliency: version, TensorFlow: tfgraph.Version()}
+	if w := branchLayer(fl, o.layer, want.Unit != nil); w != "" {
+		idx.Warnings = append(idx.Warnings, w)
+		fmt.Fprintf(c.stderr, "saliency explain: warning: %s\n", w)
+	}
 	for _, im := range imgs {
 		idx.Images = append(idx.Images, im.path)
 	}
@@ -570,6 +574,28 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 		return fmt.Errorf("%d of %d images could not be read", failed, len(paths))
 	}
 	return nil
+}
+
+// branchLayer warns when the layer given to -layer is a branch that another
+// path from the input to the class scores goes around (a residual block's
+// branch, one copy of a network): its maps explain only the part of the
+// scores that flows through it. "" for no -layer, a unit target (whose
+// scores are the unit), a layer every path goes through, and token layers,
+// where pytorch-grad-cam's convention (the last block's first LayerNorm)
+// is such a branch by design.
+func branchLayer(fl *tfgraph.Flat, name string, unit bool) string {
+	if name == "" || unit {
+		return ""
+	}
+	l, err := fl.Layer(name)
+	if err != nil || len(fl.Shape(l.Output)) != 4 {
+		return ""
+	}
+	around := fl.Around(l)
+	if around == "" {
+		return ""
+	}
+	return fmt.Sprintf("layer %s is not on every path from the input to the scores (they are also reached through %s, around it): its maps explain only the part of the scores that flows through %s", name, around, name)
 }
 
 // targetNote says what is explained.
