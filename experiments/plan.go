@@ -243,11 +243,17 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		problems = append(problems, pr)
 	}
 	// The layer of CAM methods.
+	branch := ""
 	if m.Layer != "" {
-		if _, err := om.fl.Layer(m.Layer); err != nil {
+		if l, err := om.fl.Layer(m.Layer); err != nil {
 			msg := strings.TrimPrefix(err.Error(), "tfgraph: ")
 			msg = strings.TrimPrefix(msg, tm.Dir+": ")
 			at("layer", "%s", msg)
+		} else if around := om.fl.Around(l); around != "" && len(om.fl.Shape(l.Output)) == 4 {
+			// A branch (explain warns the same way): its maps explain
+			// only the part of the scores that flows through it. Not
+			// said for a unit target, below: the unit is the score.
+			branch = fmt.Sprintf("layer %s is not on every path from the input to the scores (they are also reached through %s, around it): the maps of layer methods explain only the part of the scores that flows through %s", m.Layer, around, m.Layer)
 		}
 		pm.Layer = m.Layer
 	} else if l, err := om.fl.CAMLayer(); err == nil {
@@ -324,6 +330,9 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		}
 		pm.Probability, pm.Unit = spec.Probability, spec.Unit
 		if spec.Unit != nil {
+			branch = ""
+		}
+		if spec.Unit != nil {
 			// The unit's value is explained; the classes are the
 			// predicted ones, for the report's labels.
 			pm.Classes = pm.Predicted
@@ -357,6 +366,9 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 		for range n {
 			pm.Classes = append(pm.Classes, c)
 		}
+	}
+	if branch != "" {
+		pm.Warnings = append(pm.Warnings, branch)
 	}
 	// What the tests check of the model before any step.
 	for _, t := range p.Exp.Tests {

@@ -237,6 +237,18 @@ func edgeModelCases() []badCase {
 			want: []string{"no convolution-like layer with a spatial output is on every path from the input to the scores", "weigh1 (the scores are also reached through weigh0, around it)"}},
 		{name: "edge/branch-layer", args: explainEdge("two_output_layer_twice", "-method", "gradcam", "-layer", "weigh1"), code: 0,
 			want: []string{"warning: layer weigh1 is not on every path from the input to the scores (they are also reached through weigh0, around it)"}},
+		{name: "edge/branch-layer-run", args: func(t *testing.T, d string) []string {
+			p, err := filepath.Abs(edge("two_output_layer_twice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(d, "branch.yaml")
+			y := "name: branch\nseed: 1\nmodels:\n  - path: " + p + "\n    layer: weigh1\ndata: {source: fashion-mnist, count: 2}\nmethods: [gradcam]\n"
+			if err := os.WriteFile(f, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"run", "-dry-run", "-out", filepath.Join(d, "run"), f}
+		}, code: 0, want: []string{"saliency run: warning: model two_output_layer_twice: layer weigh1 is not on every path from the input to the scores (they are also reached through weigh0, around it)"}},
 		{name: "edge/backbone-two-outputs-twice-randomization", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "backbone_two_outputs_twice", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
 		}, code: 0, stdout: "after all 3 layers are randomized"},
