@@ -454,14 +454,24 @@ func findScopes(def *graphpb.GraphDef, origin map[string]bodyNode, weights []Wei
 	return out
 }
 
-// callIndex is k of a shared layer's call "name#k" (0 for another name).
+// callIndex is k of a shared layer's call "name#k", or of a layer inside
+// the k-th call of a nested model, "backbone#k/conv1" (0 for another name).
 func callIndex(name string) int {
-	i := strings.LastIndexByte(name, '#')
-	if i < 0 {
-		return 0
+	for i := strings.IndexByte(name, '#'); i >= 0; {
+		j := i + 1
+		for j < len(name) && name[j] >= '0' && name[j] <= '9' {
+			j++
+		}
+		if k, err := strconv.Atoi(name[i+1 : j]); err == nil {
+			return k
+		}
+		next := strings.IndexByte(name[i+1:], '#')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
 	}
-	k, _ := strconv.Atoi(name[i+1:])
-	return k
+	return 0
 }
 
 // kerasOrder sorts the top-level layers as Keras' map_graph does: by depth
