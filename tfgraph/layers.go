@@ -901,7 +901,7 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 					// Test-time augmentation, a multi-scale network, a
 					// layer with two outputs: no one of them is the
 					// network's last convolution.
-					return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf("the last convolution-like layer: %s: name one for CAM methods with -layer (%s)", fl.sharedWhy(l.Shared), strings.Join(fl.calls(l.Shared), ", "))}
+					return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: fmt.Sprintf("the last convolution-like layer: %s: name one for CAM methods with -layer, or layer: in an experiment (%s)", fl.sharedWhy(l.Shared), strings.Join(fl.calls(l.Shared), ", "))}
 				}
 				if other := fl.bypass(l.Output); other != "" {
 					// A branch that meets others after its last
@@ -920,7 +920,7 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 		}
 	}
 	if around != "" {
-		return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no convolution-like layer with a spatial output is on every path from the input to the scores: a CAM map at the last one, " + around + ", would explain only the part of the scores that flows through it; name a layer for CAM methods with -layer"}
+		return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no convolution-like layer with a spatial output is on every path from the input to the scores: a CAM map at the last one, " + around + ", would explain only the part of the scores that flows through it; name a layer for CAM methods with -layer, or layer: in an experiment"}
 	}
 	return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no layer with a 4-D output of spatial size above 1×1 for CAM methods"}
 }

@@ -203,7 +203,7 @@ func edgeModelCases() []badCase {
 		// layer; the shared name and a shared default CAM layer are
 		// refused naming the calls; randomization draws its weights once.
 		{name: "edge/shared-layer-default-cam", args: explainEdge("shared_layer_tta", "-method", "gradcam"), code: 1,
-			want: []string{"the last convolution-like layer: layer \"conv2\" is called 2 times (the same weights on 2 inputs), and each call has its own output: name one for CAM methods with -layer (conv2#1, conv2#2)"}},
+			want: []string{"the last convolution-like layer: layer \"conv2\" is called 2 times (the same weights on 2 inputs), and each call has its own output: name one for CAM methods with -layer, or layer: in an experiment (conv2#1, conv2#2)"}},
 		{name: "edge/shared-layer-name", args: explainEdge("shared_layer_tta", "-method", "gradcam", "-layer", "conv2"), code: 1,
 			want: []string{"layer \"conv2\" is called 2 times (the same weights on 2 inputs), and each call has its own output: name one of conv2#1, conv2#2"}},
 		{name: "edge/shared-layer-call", args: explainEdge("shared_layer_tta", "-method", "gradcam", "-layer", "conv2#1"), code: 0},
