@@ -249,11 +249,10 @@ func (p *Plan) planModel(ctx context.Context, m Model, threads int) (PlanModel, 
 			msg := strings.TrimPrefix(err.Error(), "tfgraph: ")
 			msg = strings.TrimPrefix(msg, tm.Dir+": ")
 			at("layer", "%s", msg)
-		} else if around := om.fl.Around(l); around != "" && len(om.fl.Shape(l.Output)) == 4 {
-			// A branch (explain warns the same way): its maps explain
-			// only the part of the scores that flows through it. Not
-			// said for a unit target, below: the unit is the score.
-			branch = fmt.Sprintf("layer %s is not on every path from the input to the scores (they are also reached through %s, around it): the maps of layer methods explain only the part of the scores that flows through %s", m.Layer, around, m.Layer)
+		} else {
+			// A branch, as explain warns; not said for a unit target
+			// (below): the unit is the score.
+			branch = om.fl.BranchWarning(l)
 		}
 		pm.Layer = m.Layer
 	} else if l, err := om.fl.CAMLayer(); err == nil {

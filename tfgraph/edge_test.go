@@ -724,19 +724,31 @@ func capped() bool {
 // test binary without oneDNN and fails the row if the child fails.
 func runEdgeChild(t *testing.T, row edgeRow) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEdgeModels$/^"+row.name+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TF_ENABLE_ONEDNN_OPTS=0")
+	if !childWithoutOneDNN(t, "TestEdgeModels", row.name) {
+		return "FAIL in a child without oneDNN"
+	}
+	return "equal (in a child without oneDNN: the ISA is capped)"
+}
+
+// childWithoutOneDNN runs the subtest test/sub in a child process of this
+// test binary without oneDNN (TF_ENABLE_ONEDNN_OPTS=0), logs the child's
+// lines from edge_test.go, and fails the test unless the subtest passes.
+// SALIENCY_CHILD=1 tells the child's test that it runs one subtest only.
+func childWithoutOneDNN(t *testing.T, test, sub string) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$/^"+sub+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TF_ENABLE_ONEDNN_OPTS=0", "SALIENCY_CHILD=1")
 	out, err := cmd.CombinedOutput()
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if strings.Contains(line, "edge_test.go") {
 			t.Log("child: " + strings.TrimSpace(line))
 		}
 	}
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestEdgeModels/"+row.name) {
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+test+"/"+sub) {
 		t.Errorf("without oneDNN (ONEDNN_MAX_CPU_ISA=%s): %v\n%s", os.Getenv("ONEDNN_MAX_CPU_ISA"), err, out)
-		return "FAIL in a child without oneDNN"
+		return false
 	}
-	return "equal (in a child without oneDNN: the ISA is capped)"
+	return true
 }
 
 // A token count that fits two grids (17 tokens of a 64×64 input: 4×4 after
@@ -1068,12 +1080,7 @@ func TestCAMLayerIsACut(t *testing.T) {
 					// A capped ISA aborts in oneDNN's float16/bfloat16
 					// convolutions (cappedLowPrecision): without oneDNN, as a
 					// real AVX2 machine runs them.
-					cmd := exec.Command(os.Args[0], "-test.run=^TestCAMLayerIsACut$/^"+name+"$", "-test.v", "-test.count=1")
-					cmd.Env = append(os.Environ(), "TF_ENABLE_ONEDNN_OPTS=0", "SALIENCY_CUT_CHILD=1")
-					out, err := cmd.CombinedOutput()
-					if err != nil || !strings.Contains(string(out), "--- PASS: TestCAMLayerIsACut/"+name) {
-						t.Errorf("without oneDNN (ONEDNN_MAX_CPU_ISA=%s): %v\n%s", os.Getenv("ONEDNN_MAX_CPU_ISA"), err, out)
-					}
+					childWithoutOneDNN(t, "TestCAMLayerIsACut", name)
 					checked++
 					return
 				}
@@ -1114,7 +1121,7 @@ func TestCAMLayerIsACut(t *testing.T) {
 			}
 		})
 	}
-	if checked < 40 && os.Getenv("SALIENCY_CUT_CHILD") == "" {
+	if checked < 40 && os.Getenv("SALIENCY_CHILD") == "" {
 		t.Errorf("checked %d models, want at least 40", checked)
 	}
 }

@@ -21,6 +21,12 @@ func (m *Model) FixedBatch() int {
 	return 0
 }
 
+// inChunks says whether x, images for an input of fixed batch size b (0:
+// none), must run in chunks of b: a batch of another number of images.
+func inChunks(x *tensor.Tensor, b int) bool {
+	return b > 0 && x != nil && len(x.Shape) > 0 && x.Shape[0] > 0 && x.Shape[0] != b && len(x.Data) == tensor.Size(x.Shape)
+}
+
 // padRows is rows lo..hi of t, filled up to b rows with copies of row hi-1.
 func padRows(t *tensor.Tensor, lo, hi, b int) (*tensor.Tensor, error) {
 	part := t.Slice(lo, hi)

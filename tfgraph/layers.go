@@ -787,13 +787,11 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 func (fl *Flat) sharedWhy(name string) string {
 	var owners []string
 	outputs := 0
-	for _, l := range fl.layers {
-		if l.Shared == name || l.Outputs > 0 && l.Owner() == name {
-			if !contains(owners, l.Owner()) {
-				owners = append(owners, l.Owner())
-			}
-			outputs = max(outputs, l.Outputs)
+	for _, l := range fl.parts(name) {
+		if !contains(owners, l.Owner()) {
+			owners = append(owners, l.Owner())
 		}
+		outputs = max(outputs, l.Outputs)
 	}
 	n := len(owners)
 	switch {
@@ -811,9 +809,18 @@ func (fl *Flat) sharedWhy(name string) string {
 // output or does not exist.
 func (fl *Flat) calls(name string) []string {
 	var out []string
+	for _, l := range fl.parts(name) {
+		out = append(out, l.Name)
+	}
+	return out
+}
+
+// parts are the layers that calls names.
+func (fl *Flat) parts(name string) []Layer {
+	var out []Layer
 	for _, l := range fl.layers {
 		if l.Shared == name || l.Outputs > 0 && l.Owner() == name {
-			out = append(out, l.Name)
+			out = append(out, l)
 		}
 	}
 	return out
@@ -925,11 +932,22 @@ func (fl *Flat) CAMLayer() (Layer, error) {
 	return Layer{}, &NotApplicableError{Model: fl.model.Dir, Reason: "no layer with a 4-D output of spatial size above 1×1 for CAM methods"}
 }
 
-// Around names a layer through which the input reaches the scores without
-// going through layer l ("" when every path goes through it, "ops outside
-// any layer" when no layer is on such a path): a layer method's map at l
-// then explains only the part of the scores that flows through l.
-func (fl *Flat) Around(l Layer) string { return fl.bypass(l.Output) }
+// BranchWarning says that layer l, given for layer methods, is a branch that
+// another path from the input to the scores goes around, naming a layer on
+// that path: its maps explain only the part of the scores that flows
+// through it. "" for a layer every path goes through, and for a layer that
+// is not 4-D (a token layer, where pytorch-grad-cam's convention, the last
+// block's first LayerNorm, is such a branch by design).
+func (fl *Flat) BranchWarning(l Layer) string {
+	if len(fl.Shape(l.Output)) != 4 {
+		return ""
+	}
+	around := fl.bypass(l.Output)
+	if around == "" {
+		return ""
+	}
+	return fmt.Sprintf("layer %s is not on every path from the input to the scores (they are also reached through %s, around it): the maps of layer methods explain only the part of the scores that flows through %s", l.Name, around, l.Name)
+}
 
 // bypass names a layer through which the input reaches the scores (the
 // logits, else the output) on a path of floating-point tensors that does
@@ -964,21 +982,16 @@ func (fl *Flat) bypass(cut string) string {
 	if !reach[last] {
 		return ""
 	}
-	ancestors := func(of string) map[string]bool {
-		anc := map[string]bool{of: true}
-		for i := len(fl.order) - 1; i >= 0; i-- {
-			if n := fl.order[i]; anc[n.GetName()] {
-				for _, x := range n.GetInput() {
-					anc[nodeOf(x)] = true
-				}
-			}
-		}
-		return anc
+	// On the way around: between the input and the scores (reach holds
+	// only nodes that the input reaches), neither before cut nor after it.
+	_, toScores, err := fl.path(last, in)
+	if err != nil {
+		return "ops outside any layer"
 	}
-	anc, before := ancestors(last), ancestors(block)
-	found, found4 := "", "" // on the way around: neither before cut nor after it
+	_, before, _ := fl.path(block, in) // none when cut does not depend on the input
+	found, found4 := "", ""
 	for _, l := range fl.layers {
-		if node := nodeOf(l.Output); reach[node] && anc[node] && !after[node] && !before[node] {
+		if node := nodeOf(l.Output); reach[node] && toScores[node] && !after[node] && !before[node] {
 			found = l.Name
 			if len(fl.Shape(l.Output)) == 4 {
 				found4 = l.Name

@@ -306,7 +306,7 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 // run in chunks of that size.
 func (m *Model) Run(inputs map[string]*tensor.Tensor, outputs ...string) ([]*tensor.Tensor, error) {
 	if b := m.FixedBatch(); b > 0 && len(inputs) == 1 && len(m.Signature.Inputs) == 1 {
-		if x := inputs[m.Signature.Inputs[0].Key]; x != nil && len(x.Shape) > 0 && x.Shape[0] > 0 && x.Shape[0] != b && len(x.Data) == tensor.Size(x.Shape) {
+		if x := inputs[m.Signature.Inputs[0].Key]; inChunks(x, b) {
 			return inFixedBatches(m.Dir, x, b, nil, func(chunk *tensor.Tensor, _, _ int) ([]*tensor.Tensor, error) {
 				return m.Run(map[string]*tensor.Tensor{m.Signature.Inputs[0].Key: chunk}, outputs...)
 			})

@@ -315,7 +315,7 @@ func (fl *Flat) OracleGradient(x *tensor.Tensor, classes []int) (*tensor.Tensor,
 // graph (e.g. a layer's output) instead of the input. The gradient ops are
 // added once per tensor.
 func (fl *Flat) OracleGradientAt(x *tensor.Tensor, classes []int, at string) (*tensor.Tensor, error) {
-	if b := fl.model.FixedBatch(); b > 0 && x != nil && len(x.Shape) > 0 && x.Shape[0] != b && len(classes) == x.Shape[0] && len(x.Data) == tensor.Size(x.Shape) {
+	if b := fl.model.FixedBatch(); inChunks(x, b) && len(classes) == x.Shape[0] {
 		outs, err := inFixedBatches(fl.model.Dir, x, b, nil, func(chunk *tensor.Tensor, lo, hi int) ([]*tensor.Tensor, error) {
 			cs := append([]int(nil), classes[lo:hi]...)
 			for len(cs) < b {

@@ -36,7 +36,7 @@ var ErrClosed = errors.New("model is closed")
 // any other number in chunks of that size.
 func (fl *Flat) Run(ctx context.Context, x *tensor.Tensor, q Query) (*Result, error) {
 	fixed := fl.model.FixedBatch()
-	if fixed > 0 && x != nil && len(x.Shape) > 0 && x.Shape[0] != fixed && x.Shape[0] > 0 && len(x.Data) == tensor.Size(x.Shape) {
+	if inChunks(x, fixed) {
 		return fl.runFixed(ctx, x, q, fixed)
 	}
 	res, err := fl.run(ctx, x, q)

@@ -576,26 +576,18 @@ func explain(c *ctx, mf *modelFlags, o *explainOptions, paths []string) error {
 	return nil
 }
 
-// branchLayer warns when the layer given to -layer is a branch that another
-// path from the input to the class scores goes around (a residual block's
-// branch, one copy of a network): its maps explain only the part of the
-// scores that flows through it. "" for no -layer, a unit target (whose
-// scores are the unit), a layer every path goes through, and token layers,
-// where pytorch-grad-cam's convention (the last block's first LayerNorm)
-// is such a branch by design.
+// branchLayer is the warning that the layer given to -layer is a branch
+// (Flat.BranchWarning); "" for no -layer and for a unit target, whose
+// scores are the unit.
 func branchLayer(fl *tfgraph.Flat, name string, unit bool) string {
 	if name == "" || unit {
 		return ""
 	}
 	l, err := fl.Layer(name)
-	if err != nil || len(fl.Shape(l.Output)) != 4 {
+	if err != nil {
 		return ""
 	}
-	around := fl.Around(l)
-	if around == "" {
-		return ""
-	}
-	return fmt.Sprintf("layer %s is not on every path from the input to the scores (they are also reached through %s, around it): its maps explain only the part of the scores that flows through %s", name, around, name)
+	return fl.BranchWarning(l)
 }
 
 // targetNote says what is explained.
