@@ -77,7 +77,7 @@ func LoadModel(dir string, o tfgraph.Options) (*tfgraph.Model, *savedmodels.Card
 	if card != nil {
 		o.KerasLayers = nil
 		for _, l := range card.Layers {
-			o.KerasLayers = append(o.KerasLayers, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
+			o.KerasLayers = append(o.KerasLayers, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape, OutputOf: l.OutputOf})
 		}
 		o.Unnamed = card.Unnamed()
 	}

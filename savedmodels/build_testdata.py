@@ -12,6 +12,9 @@
                    Conv2D, LayerNormalization, gelu, Conv2DTranspose, UpSampling2D
                    (nearest and bilinear), GlobalMaxPooling2D; golden input and layer
                    gradients from tf.GradientTape
+    keras_ops      Keras operations outside any layer (x + y, x * c in a functional
+                   model, as ConvNeXt and MobileNetV3 write them), listed in the card
+                   as model.summary() lists them; a Dropout and a linear Activation
     op_coverage    one of each op the ImageNet-shaped models use (Pad, depthwise
                    convolution, Relu6, swish with its custom gradient, sigmoid gating,
                    average and max pooling, concatenation, Maximum/Minimum, …)
@@ -229,7 +232,58 @@ def keras_layers(path):
     print("wrote", path)
 
 
-def write_check_card(path, name, description, shape, kind, inner, layers, x, logits, grad, acts, grads):
+def keras_ops(path):
+    """Keras operations applied outside any layer in a functional model, as ConvNeXt writes its residual sums
+    (inputs + x) and MobileNetV3 its hard sigmoid (ReLU(6)(x + 3) * (1 / 6)): Keras lists each in model.layers
+    (classes Add, Multiply), and the graph runs its ops in the model's own name scope, where no layer scope holds
+    them. saliency named each the output of the layer before it (the branch before the sum). A Dropout after a
+    layer and a linear Activation after an operation complete it."""
+    import keras
+    from keras import layers
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 3), name="image")
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="stem")(inp)
+    y = layers.Conv2D(8, 3, padding="same", name="branch")(x)
+    y = layers.Dropout(0.2, name="drop")(y)
+    x = x + y
+    h = layers.ReLU(6.0, name="relu6")(x + 3.0)
+    x = x * (h * (1.0 / 6.0))
+    x = layers.Activation("linear", name="identity")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    out = layers.Dense(5, name="logits")(x)
+    model = keras.Model(inp, out, name="keras_ops")
+    for l in model.layers:  # non-zero biases, so a wrong tensor shows
+        for w in l.weights:
+            if "bias" in w.path:
+                w.assign(np.random.default_rng(5).normal(0, 0.3, w.shape).astype(np.float32))
+    shutil.rmtree(path, ignore_errors=True)
+    model.export(path, format="tf_saved_model", verbose=False)
+    x = np.random.default_rng(4).uniform(0, 1, (2, 8, 8, 3)).astype(np.float32)
+    inner = ["stem", "relu6"]
+    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in inner] + [model.output])
+    lg, gx, acts, grads = [], [], [], []
+    for i in range(len(x)):
+        xi = tf.constant(x[i:i + 1])
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(xi)
+            *a, logits = probe(xi, training=False)
+            score = tf.reduce_max(logits, axis=1)
+        lg.append(logits.numpy())
+        gx.append(tape.gradient(score, xi).numpy())
+        acts.append([t.numpy() for t in a])
+        grads.append([tape.gradient(score, t).numpy() for t in a])
+    cat = np.concatenate
+    entries = [{"name": l.name, "class": l.__class__.__name__,
+                "output_shape": [-1 if d is None else int(d) for d in l.output.shape],
+                "params": int(l.count_params()) if hasattr(l, "count_params") else 0}
+               for l in model._operations]  # as model.summary() and build_applications.py list them
+    write_check_card(path, "keras_ops", " ".join(keras_ops.__doc__.split()), (8, 8, 3), "logits", inner, entries, x,
+                     cat(lg), cat(gx), [cat([a[j] for a in acts]) for j in range(2)],
+                     [cat([d[j] for d in grads]) for j in range(2)], out_key="output_0")
+    print("wrote", path, [(e["name"], e["class"]) for e in entries])
+
+
+def write_check_card(path, name, description, shape, kind, inner, layers, x, logits, grad, acts, grads, out_key="output"):
     """card.yaml and golden/ in the form the applications test reads (see build_applications.py)."""
     import yaml
     g = os.path.join(path, "golden")
@@ -251,7 +305,7 @@ def write_check_card(path, name, description, shape, kind, inner, layers, x, log
         "classes": ["class %d" % i for i in range(logits.shape[1])],
         "input": {"signature_key": "image", "shape": [-1] + list(shape), "dtype": "float32", "range": [0.0, 1.0],
                   "color": "rgb"},
-        "output": {"signature_key": "output", "shape": [-1, int(logits.shape[1])], "kind": kind},
+        "output": {"signature_key": out_key, "shape": [-1, int(logits.shape[1])], "kind": kind},
         "total_params": int(sum(l["params"] for l in layers)),
         "layers": layers,
         "golden": {"images": {"source": "uniform random in [0, 1)"}, "inner_layers": inner,
@@ -462,10 +516,10 @@ def save(module, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(HERE, "testdata"))
-    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module, conv_paddings, bad_inputs); default: all")
+    ap.add_argument("models", nargs="*", help="build only these (tfkeras2, tf_module, keras_ops, conv_paddings, bad_inputs); default: all")
     args = ap.parse_args()
     tf.random.set_seed(0)
-    only = {"tfkeras2": tfkeras2, "tf_module": tf_module,
+    only = {"tfkeras2": tfkeras2, "tf_module": tf_module, "keras_ops": keras_ops,
             "conv_paddings": conv_paddings, "bad_inputs": lambda p: bad_inputs(os.path.dirname(p))}
     if args.models:
         for name in args.models:
@@ -482,6 +536,7 @@ def main():
     bad_inputs(args.out)
     layer_names(os.path.join(args.out, "layer_names"))
     keras_layers(os.path.join(args.out, "keras_layers"))
+    keras_ops(os.path.join(args.out, "keras_ops"))
     cov = OpCoverage()
     path = os.path.join(args.out, "op_coverage")
     save(cov, path)

@@ -80,6 +80,11 @@ type Layer struct {
 	OutputShape []int  `yaml:"output_shape"`
 	// Params is Keras' layer.count_params().
 	Params int64 `yaml:"params,omitempty"`
+	// OutputOf names the layer listed before this one whose output this
+	// one's is, for an entry with no ops of its own that is not a Keras
+	// layer without ops at inference (a torch container that ends in its
+	// last child, as scripts/import_model.py writes it).
+	OutputOf string `yaml:"output_of,omitempty"`
 }
 
 // UnnamedLayer is a name no layer of the model has, and why.

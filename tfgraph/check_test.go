@@ -17,7 +17,7 @@ import (
 // saved with tf.saved_model.save by savedmodels/build_testdata.py, pass the
 // checks of every keras.applications model (checkApplication).
 func TestExportsLikeApplications(t *testing.T) {
-	for _, name := range []string{"tfkeras2", "tf_module"} {
+	for _, name := range []string{"tfkeras2", "tf_module", "keras_ops"} {
 		t.Run(name, func(t *testing.T) {
 			row, err := checkApplication(t, filepath.Join("..", "savedmodels", "testdata", name))
 			if err != nil {
@@ -159,7 +159,7 @@ func checkApplication(t *testing.T, dir string) (string, error) {
 	// Layers: Keras' names, order and parameter counts.
 	matched, order, missing, folded := compareLayers(t, fl, card)
 	if len(missing) > 0 {
-		notes = append(notes, "no ops: "+strings.Join(missing, ", "))
+		notes = append(notes, "not layers: "+strings.Join(missing, ", "))
 	}
 	notes = append(notes, folded...)
 	layers := fmt.Sprintf("%d/%d", matched, len(card.Layers))
@@ -259,7 +259,7 @@ func TestZooLayersMatchKeras(t *testing.T) {
 func kerasLayers(card *savedmodels.Card) []tfgraph.KerasLayer {
 	var keras []tfgraph.KerasLayer
 	for _, l := range card.Layers {
-		keras = append(keras, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape})
+		keras = append(keras, tfgraph.KerasLayer{Name: l.Name, Class: l.Class, OutputShape: l.OutputShape, OutputOf: l.OutputOf})
 	}
 	return keras
 }

@@ -27,6 +27,9 @@ type Flat struct {
 	// Nodes is the number of nodes in the flat graph.
 	Nodes  int
 	layers []Layer
+	// notLayers are the names of Keras' list that SetKerasLayers could not
+	// place, with why (Flat.Layer, Flat.NotLayers).
+	notLayers map[string]string
 	// declared completes static shapes of layer outputs from Keras' list.
 	declared map[string][]int64
 	nodes    map[string]*nodepb.NodeDef

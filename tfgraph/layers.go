@@ -20,13 +20,36 @@ type KerasLayer struct {
 	Name        string
 	Class       string
 	OutputShape []int // -1 for the batch
+	// OutputOf, when set, names the layer listed before this one whose
+	// output this one's is (a card's output_of: a torch container that ends
+	// in its last child, as scripts/import_model.py writes it).
+	OutputOf string
 }
 
-// SetKerasLayers completes the layer list with Keras' own: every layer of
-// keras (in model.summary() order) that the graph does not show, because it
-// has no ops at inference, becomes an alias of the nearest earlier layer with
-// the same output shape, and the list takes Keras' order. It returns the
-// layers it could place neither way.
+// noOpClasses are the Keras layer classes that have no ops at inference and
+// pass their input on unchanged: the only entries of Keras' list that
+// SetKerasLayers may place by shape alone.
+var noOpClasses = map[string]bool{
+	"Dropout": true, "SpatialDropout1D": true, "SpatialDropout2D": true, "SpatialDropout3D": true,
+	"GaussianDropout": true, "GaussianNoise": true, "AlphaDropout": true, "ActivityRegularization": true,
+	"Activation": true, "Identity": true, "StochasticDepth": true,
+	"RandomFlip": true, "RandomRotation": true, "RandomZoom": true, "RandomTranslation": true,
+	"RandomContrast": true, "RandomBrightness": true,
+}
+
+// SetKerasLayers completes the layer list with Keras' own, and puts the list
+// in Keras' order. An entry of keras that the graph does not show becomes an
+// alias: of the layer its OutputOf names, or, for a class that has no ops at
+// inference (Dropout, a linear Activation, ConvNeXt's StochasticDepth), of
+// the entry just before it in Keras' list, when that is a layer of its
+// shape (the nearest earlier layer of the same shape may be another
+// branch). Any other entry
+// has ops that no layer scope holds: a Keras operation applied outside any
+// layer ("inputs + x" in a functional model, as ConvNeXt and MobileNetV3
+// write their residual sums and hard sigmoids) runs in the model's own name
+// scope. Such an entry is not placed by shape, which would name another
+// tensor (the branch before the sum), and Flat.Layer gives the reason for
+// its name. SetKerasLayers returns the entries it did not place.
 func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 	have := map[string]Layer{}
 	for _, l := range fl.layers {
@@ -34,9 +57,27 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 	}
 	var out []Layer
 	var unplaced []string
+	fl.notLayers = map[string]string{}
+	// prev is the layer of the entry before k in Keras' list (nil: that
+	// entry was placed nowhere, or is several layers).
+	var prev *Layer
+	before := "" // the name of the entry before k
 	for _, k := range keras {
+		after := "first"
+		if before != "" {
+			after = "after " + before
+		}
+		before = k.Name
+		n := len(out)
+		last := func() {
+			prev = nil
+			if len(out) == n+1 {
+				prev = &out[n]
+			}
+		}
 		if l, ok := have[k.Name]; ok {
 			out = append(out, l)
+			last()
 			delete(have, k.Name)
 			fl.declare(l.Output, k.OutputShape)
 			continue
@@ -50,25 +91,49 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 					delete(have, c)
 				}
 			}
+			last()
 			continue
 		}
 		if k.Class == "InputLayer" {
+			prev = nil
 			continue
 		}
-		placed := false
-		for i := len(out) - 1; i >= 0 && !placed; i-- {
-			if sameDims(fl.Shape(out[i].Output), k.OutputShape) {
-				src := out[i]
-				if src.Alias != "" {
-					src.Name = src.Alias
-				}
-				out = append(out, Layer{Name: k.Name, Output: out[i].Output, Alias: src.Name})
-				placed = true
+		alias := func(src Layer) {
+			if src.Alias != "" {
+				src.Name = src.Alias
 			}
+			out = append(out, Layer{Name: k.Name, Output: src.Output, Alias: src.Name})
+		}
+		placed := false
+		switch {
+		case k.OutputOf != "":
+			for i := len(out) - 1; i >= 0 && !placed; i-- {
+				if out[i].Name == k.OutputOf && (len(k.OutputShape) == 0 || sameDims(fl.Shape(out[i].Output), k.OutputShape)) {
+					alias(out[i])
+					placed = true
+				}
+			}
+			if !placed {
+				fl.notLayers[k.Name] = fmt.Sprintf("its card entry says output_of: %s, and no layer of that name with its output shape is listed before it", k.OutputOf)
+			}
+		case noOpClasses[k.Class]:
+			// Its input is the entry just before it in Keras' order (a
+			// chain: conv, then its Dropout): the nearest earlier layer of
+			// the same shape may be another branch, or the branch before
+			// a Keras operation that could not be placed.
+			if prev != nil && sameDims(fl.Shape(prev.Output), k.OutputShape) {
+				alias(*prev)
+				placed = true
+			} else {
+				fl.notLayers[k.Name] = fmt.Sprintf("Keras lists it (%s, no ops at inference) %s, which is no layer of its output shape here, so which tensor it passes on is not known", k.Class, after)
+			}
+		default:
+			fl.notLayers[k.Name] = fmt.Sprintf("Keras lists it (%s), but no layer's name scope in the graph holds its ops: a Keras operation applied outside any layer (such as inputs + x in a functional model) runs in the model's own scope, where its output cannot be told from other tensors; name the layer before or after it", k.Class)
 		}
 		if !placed {
 			unplaced = append(unplaced, k.Name)
 		}
+		last()
 	}
 	for _, l := range fl.layers { // layers Keras does not list keep their place at the end
 		if _, ok := have[l.Name]; ok {
@@ -760,6 +825,16 @@ func contains(list []string, s string) bool {
 // Layers lists the Keras layers of the flat graph in graph order.
 func (fl *Flat) Layers() []Layer { return fl.layers }
 
+// NotLayers maps the names of the card's layer list that name no layer of
+// the graph to why (a Keras operation applied outside any layer); nil when
+// every entry is a layer or the model has no card.
+func (fl *Flat) NotLayers() map[string]string {
+	if len(fl.notLayers) == 0 {
+		return nil
+	}
+	return fl.notLayers
+}
+
 // Layer returns the layer with the given Keras name; an unknown name is an
 // error listing the nearest names, and saying why no layer has it when the
 // model's card does (Options.Unnamed).
@@ -778,6 +853,9 @@ func (fl *Flat) Layer(name string) (Layer, error) {
 	}
 	if why, ok := fl.model.opts.Unnamed[name]; ok {
 		return Layer{}, fmt.Errorf("tfgraph: %s: no layer is %q: %s (card.yaml, unnamed_layers); nearest: %s", fl.model.Dir, name, why, strings.Join(nearest(name, names, 3), ", "))
+	}
+	if why, ok := fl.notLayers[name]; ok {
+		return Layer{}, fmt.Errorf("tfgraph: %s: %q is no layer here: %s (card.yaml, layers); nearest: %s", fl.model.Dir, name, why, strings.Join(nearest(name, names, 3), ", "))
 	}
 	return Layer{}, fmt.Errorf("tfgraph: %s: layer %q not found; nearest: %s", fl.model.Dir, name, strings.Join(nearest(name, names, 3), ", "))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -246,6 +247,56 @@ func TestKerasLayersMatchTape(t *testing.T) {
 	for _, name := range []string{"grouped", "depthwise_as_grouped", "ln", "gelu_dense", "deconv", "up", "up_bilinear", "gmp"} {
 		if _, err := fl.Layer(name); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// Keras operations applied outside any layer (x + y and x * c in a
+// functional model, as ConvNeXt and MobileNetV3 write their residual sums and
+// hard sigmoids) are listed by model.summary() and the card, but their ops
+// sit in the model's own scope. They were aliases of the layer listed before
+// them, the branch before the sum, so -layer add explained another tensor
+// with exit 0. Now they are no layers, and Flat.Layer says why; a Dropout
+// after a layer is still that layer's output, and a linear Activation after
+// an operation is no layer either (its input is the operation's output).
+// The card's output_of places an entry at the layer it names.
+func TestKerasOperationsAreNotLayers(t *testing.T) {
+	dir := filepath.Join("..", "savedmodels", "testdata", "keras_ops")
+	card, err := savedmodels.ReadCard(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keras := kerasLayers(card)
+	keras = append(keras[:len(keras):len(keras)],
+		tfgraph.KerasLayer{Name: "head", Class: "Sequential", OutputShape: []int{-1, 5}, OutputOf: "logits"},
+		tfgraph.KerasLayer{Name: "lost", Class: "Sequential", OutputShape: []int{-1, 5}, OutputOf: "nothing"})
+	m, err := tfgraph.Load(dir, &tfgraph.Options{KerasLayers: keras})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	fl, err := m.Flat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var not []string
+	for n := range fl.NotLayers() {
+		not = append(not, n)
+	}
+	sort.Strings(not)
+	if want := []string{"add", "add_1", "identity", "lost", "multiply", "multiply_1"}; !slices.Equal(not, want) {
+		t.Errorf("not layers %v, want %v", not, want)
+	}
+	for name, want := range map[string]string{"add": "Keras operation applied outside any layer",
+		"multiply_1": "Keras operation", "identity": "after multiply_1", "lost": "output_of: nothing"} {
+		if _, err := fl.Layer(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Layer(%s): %v, want an error saying %q", name, err, want)
+		}
+	}
+	for name, of := range map[string]string{"drop": "branch", "head": "logits"} {
+		l, err := fl.Layer(name)
+		if err != nil || l.Alias != of {
+			t.Errorf("Layer(%s): alias %q, %v; want the output of %s", name, l.Alias, err, of)
 		}
 	}
 }

@@ -292,6 +292,16 @@ func printFlat(w io.Writer, fl *tfgraph.Flat) {
 	if rfErr != nil {
 		fmt.Fprintf(w, "  receptive field ?: %v\n", rfErr)
 	}
+	// The card's entries that name no layer (a Keras operation outside any
+	// layer, as ConvNeXt's residual sums): -layer gives each one's reason.
+	if nl := fl.NotLayers(); len(nl) > 0 {
+		names := make([]string, 0, len(nl))
+		for n := range nl {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "  not layers: %s (card.yaml lists them; no layer's scope holds their ops, or their input is unknown: -layer says why)\n", strings.Join(names, ", "))
+	}
 	// A shared layer's calls, by what each reads, and a layer's outputs, by
 	// shape: -layer takes one of them.
 	calls := map[string][]string{}

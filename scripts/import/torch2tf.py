@@ -746,7 +746,8 @@ def name_layers(model, keras_model, x, tol=1e-4, functional=(), calls=None):
     calls, when given, stands for module_outputs(model, x): the module calls of an ONNX file (onnx_scope_outputs).
 
     Renames the layers in place and returns the card's `layers:` list (name, class, output_shape, params; the
-    torch class for module names) in model.layers order with the aliases after their layers, and the counts
+    torch class for module names; output_of, the layer an alias names) in model.layers order with the aliases
+    after their layers, and the counts
     (modules named, aliases, modules not found)."""
     import numpy as np
     x_nhwc = np.transpose(x, (0, 2, 3, 1)) if x.ndim == 4 else x
@@ -796,5 +797,5 @@ def name_layers(model, keras_model, x, tol=1e-4, functional=(), calls=None):
         layers.append({"name": l.name, "class": owner[i][1] if i in owner else l.__class__.__name__,
                        "output_shape": shape, "params": int(l.count_params())})
         for name, cls in aliases.get(i, []):
-            layers.append({"name": name, "class": cls, "output_shape": shape, "params": 0})
+            layers.append({"name": name, "class": cls, "output_shape": shape, "params": 0, "output_of": l.name})
     return layers, {"named": len(owner), "aliases": sum(len(a) for a in aliases.values()), "missing": missing}
