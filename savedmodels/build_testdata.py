@@ -261,26 +261,33 @@ def keras_ops(path):
     x = np.random.default_rng(4).uniform(0, 1, (2, 8, 8, 3)).astype(np.float32)
     inner = ["stem", "relu6"]
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in inner] + [model.output])
+    lg, gx, acts, grads = tape_goldens(lambda xi: (lambda o: (o[:-1], o[-1]))(probe(xi, training=False)), x, len(inner))
+    entries = [{"name": l.name, "class": l.__class__.__name__,
+                "output_shape": [-1 if d is None else int(d) for d in l.output.shape],
+                "params": int(l.count_params()) if hasattr(l, "count_params") else 0}
+               for l in model._operations]  # as model.summary() and build_applications.py list them
+    write_check_card(path, "keras_ops", " ".join(keras_ops.__doc__.split()), (8, 8, 3), "logits", inner, entries, x,
+                     lg, gx, acts, grads, out_key="output_0")
+    print("wrote", path, [(e["name"], e["class"]) for e in entries])
+
+
+def tape_goldens(forward, x, k):
+    """The logits, d max logit / d input and the k inner activations with their gradients, by tf.GradientTape one
+    image at a time (forward(x) is ([k activations], logits)), each concatenated over the images."""
     lg, gx, acts, grads = [], [], [], []
     for i in range(len(x)):
         xi = tf.constant(x[i:i + 1])
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(xi)
-            *a, logits = probe(xi, training=False)
+            a, logits = forward(xi)
             score = tf.reduce_max(logits, axis=1)
         lg.append(logits.numpy())
         gx.append(tape.gradient(score, xi).numpy())
         acts.append([t.numpy() for t in a])
         grads.append([tape.gradient(score, t).numpy() for t in a])
     cat = np.concatenate
-    entries = [{"name": l.name, "class": l.__class__.__name__,
-                "output_shape": [-1 if d is None else int(d) for d in l.output.shape],
-                "params": int(l.count_params()) if hasattr(l, "count_params") else 0}
-               for l in model._operations]  # as model.summary() and build_applications.py list them
-    write_check_card(path, "keras_ops", " ".join(keras_ops.__doc__.split()), (8, 8, 3), "logits", inner, entries, x,
-                     cat(lg), cat(gx), [cat([a[j] for a in acts]) for j in range(2)],
-                     [cat([d[j] for d in grads]) for j in range(2)], out_key="output_0")
-    print("wrote", path, [(e["name"], e["class"]) for e in entries])
+    return (cat(lg), cat(gx), [cat([a[j] for a in acts]) for j in range(k)],
+            [cat([d[j] for d in grads]) for j in range(k)])
 
 
 def write_check_card(path, name, description, shape, kind, inner, layers, x, logits, grad, acts, grads, out_key="output"):
@@ -358,18 +365,7 @@ def tfkeras2(path):
     def both(xi):
         *a, lg = probe(xi, training=False)
         return a, lg
-    lg, gx, acts, grads = [], [], [], []
-    for i in range(len(x)):
-        xi = tf.constant(x[i:i + 1])
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(xi)
-            a, logits = both(xi)
-            score = tf.reduce_max(logits, axis=1)
-        lg.append(logits.numpy())
-        gx.append(tape.gradient(score, xi).numpy())
-        acts.append([t.numpy() for t in a])
-        grads.append([tape.gradient(score, t).numpy() for t in a])
-    cat = np.concatenate
+    lg, gx, acts, grads = tape_goldens(both, x, len(inner))
     layers = []
     for l in model.layers:
         if isinstance(l, k2.Model):
@@ -385,8 +381,7 @@ def tfkeras2(path):
                        "output_shape": [-1 if d is None else int(d) for d in shape], "params": int(l.count_params())})
     write_check_card(path, "tfkeras2", "tf.keras 2 (tf_keras %s) functional model with a nested Sequential, "
                      "tf.saved_model.save" % k2.__version__, (16, 16, 3), "probabilities", inner, layers, x,
-                     cat(lg), cat(gx), [cat([a[j] for a in acts]) for j in range(2)],
-                     [cat([d[j] for d in grads]) for j in range(2)])
+                     lg, gx, acts, grads)
     print("wrote", path)
 
 

@@ -128,7 +128,7 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 				fl.notLayers[k.Name] = fmt.Sprintf("Keras lists it (%s, no ops at inference) %s, which is no layer of its output shape here, so which tensor it passes on is not known", k.Class, after)
 			}
 		default:
-			fl.notLayers[k.Name] = fmt.Sprintf("Keras lists it (%s), but no layer's name scope in the graph holds its ops: a Keras operation applied outside any layer (such as inputs + x in a functional model) runs in the model's own scope, where its output cannot be told from other tensors; name the layer before or after it", k.Class)
+			fl.notLayers[k.Name] = fmt.Sprintf("the card lists it (%s), but no layer's name scope in the graph holds its ops: a Keras operation applied outside any layer (such as inputs + x in a functional model) runs in the model's own scope, where its output cannot be told from other tensors; name the layer before or after it (a torch module in a card that scripts/import_model.py wrote before it gave output_of: convert the model again)", k.Class)
 		}
 		if !placed {
 			unplaced = append(unplaced, k.Name)

@@ -252,6 +252,13 @@ func edgeModelCases() []badCase {
 		{name: "edge/backbone-two-outputs-twice-randomization", args: func(t *testing.T, d string) []string {
 			return []string{"run", "-out", filepath.Join(d, "run"), edgeExperiment(t, d, "backbone_two_outputs_twice", "metrics: [spearman-abs]\ntests:\n  - randomization: {modes: [cascading]}\n")}
 		}, code: 0, stdout: "after all 3 layers are randomized"},
+		// A Keras operation outside any layer (x + y in a functional
+		// model) is no layer: -layer refuses it with the reason, where it
+		// explained the branch before the sum, and inspect lists it.
+		{name: "edge/keras-operation-layer", args: run("explain", "-model", zoo+"/testdata/keras_ops", "-out", "$D/out", "-method", "gradcam", "-layer", "add", sample), code: 1,
+			want: []string{`"add" is no layer here: the card lists it (Add), but no layer's name scope in the graph holds its ops`, "name the layer before or after it"}},
+		{name: "edge/keras-operation-inspect", args: run("inspect", zoo+"/testdata/keras_ops"), code: 0,
+			stdout: "not layers: add, add_1, identity, multiply, multiply_1"},
 		{name: "edge/two-output-layer-twice-inspect", args: run("inspect", edge("two_output_layer_twice")), code: 0,
 			stdout: "attend is called 2 times with 2 outputs each, each output of each call a layer of its own: attend#1#out0 [N,8,8,16] on pool#1; attend#1#out1 [N,8,8,1] on pool#1; attend#2#out0 [N,8,8,16] on pool#2; attend#2#out1 [N,8,8,1] on pool#2"},
 		// A serving signature of encoded images: refused, naming the
