@@ -58,26 +58,21 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 	var out []Layer
 	var unplaced []string
 	fl.notLayers = map[string]string{}
-	// prev is the layer of the entry before k in Keras' list (nil: that
-	// entry was placed nowhere, or is several layers).
-	var prev *Layer
-	before := "" // the name of the entry before k
-	for _, k := range keras {
-		after := "first"
-		if before != "" {
-			after = "after " + before
+	start := -1 // len(out) when the entry before k was reached
+	for i, k := range keras {
+		// prev is the layer of the entry before k in Keras' list (nil: that
+		// entry was placed nowhere, or is several layers).
+		var prev *Layer
+		if start >= 0 && len(out) == start+1 {
+			prev = &out[start]
 		}
-		before = k.Name
-		n := len(out)
-		last := func() {
-			prev = nil
-			if len(out) == n+1 {
-				prev = &out[n]
-			}
+		start = len(out)
+		after := "first"
+		if i > 0 {
+			after = "after " + keras[i-1].Name
 		}
 		if l, ok := have[k.Name]; ok {
 			out = append(out, l)
-			last()
 			delete(have, k.Name)
 			fl.declare(l.Output, k.OutputShape)
 			continue
@@ -91,11 +86,9 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 					delete(have, c)
 				}
 			}
-			last()
 			continue
 		}
 		if k.Class == "InputLayer" {
-			prev = nil
 			continue
 		}
 		alias := func(src Layer) {
@@ -133,7 +126,6 @@ func (fl *Flat) SetKerasLayers(keras []KerasLayer) []string {
 		if !placed {
 			unplaced = append(unplaced, k.Name)
 		}
-		last()
 	}
 	for _, l := range fl.layers { // layers Keras does not list keep their place at the end
 		if _, ok := have[l.Name]; ok {

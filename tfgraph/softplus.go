@@ -111,7 +111,6 @@ func (fl *Flat) buildSoftplus(beta float64) (*Flat, error) {
 	}
 	c.layers = fl.layers // Keras' list, when set (SetKerasLayers), is the same
 	c.declared = fl.declared
-	c.notLayers = fl.notLayers
 	c.head.labels = fl.head.labels // SetLabelLogits
 	c.head.probs = fl.head.probs   // SetProbabilities
 	return c, nil

@@ -270,15 +270,7 @@ func TestKerasOperationsAreNotLayers(t *testing.T) {
 	keras = append(keras[:len(keras):len(keras)],
 		tfgraph.KerasLayer{Name: "head", Class: "Sequential", OutputShape: []int{-1, 5}, OutputOf: "logits"},
 		tfgraph.KerasLayer{Name: "lost", Class: "Sequential", OutputShape: []int{-1, 5}, OutputOf: "nothing"})
-	m, err := tfgraph.Load(dir, &tfgraph.Options{KerasLayers: keras})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	fl, err := m.Flat()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl := flatAt(t, dir, &tfgraph.Options{KerasLayers: keras})
 	var not []string
 	for n := range fl.NotLayers() {
 		not = append(not, n)
